@@ -1,0 +1,161 @@
+"""`shoplens`: the command line. Global flags override `SHOPLENS_*` env vars, which override defaults."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from assistant.settings import Settings
+
+app = typer.Typer(help="ShopLens: ask your e-commerce behavior data questions.", no_args_is_help=True)
+data_app = typer.Typer(help="Load, inspect and generate warehouse data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option(help="Data dir (default ~/.shoplens).")] = None,
+    warehouse: Annotated[str | None, typer.Option(help="Warehouse name in the data dir.")] = None,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the warehouse.")] = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING…")] = None,
+) -> None:
+    settings = Settings().with_overrides(
+        data_dir=data_dir, warehouse=warehouse, database_url=database_url, log_level=log_level
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+    )
+    ctx.obj = settings
+
+
+@contextmanager
+def progress_bar() -> Iterator:
+    """A rich progress bar driven by the (stage, fraction) callbacks of long work."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, fraction: float | None) -> None:
+            if stage not in tasks:
+                for task_id in tasks.values():  # a new stage means the earlier ones are done
+                    progress.update(task_id, completed=progress.tasks[task_id].total or 1, total=1)
+                tasks[stage] = progress.add_task(stage, total=1 if fraction is not None else None)
+            if fraction is not None:
+                progress.update(tasks[stage], completed=fraction, total=1)
+
+        yield report
+        for task_id in tasks.values():
+            progress.update(task_id, completed=1, total=1)
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+@data_app.command("load")
+def data_load(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="File or folder to load.")],
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Skip detection: see `data formats`.")] = None,
+) -> None:
+    """Load a file into the warehouse (format auto-detected). Re-loading a file replaces its rows."""
+    from assistant.warehouse.db import Warehouse
+    from assistant.warehouse.load import LoadError, load_file
+    from assistant.warehouse.loaders import UnknownFormat
+
+    settings: Settings = ctx.obj
+    with Warehouse(settings) as warehouse:
+        warehouse.ensure_schema()
+        try:
+            with progress_bar() as report:
+                result = load_file(warehouse, path, format=format, progress=report)
+        except (LoadError, UnknownFormat) as exc:
+            raise _fail(str(exc)) from None
+    console.print(
+        f"[bold]{result.source_dataset}[/bold] ({result.format}): "
+        f"{result.rows_read:,} read, [green]{result.rows_loaded:,} loaded[/green], "
+        f"[{'yellow' if result.rows_rejected else 'green'}]{result.rows_rejected:,} rejected[/], "
+        f"{result.products_loaded:,} products, {result.users_loaded:,} users, {result.seconds:.1f}s"
+    )
+    if result.first_event:
+        console.print(f"events from {result.first_event} to {result.last_event}")
+    if result.rejected_by_reason:
+        table = Table("rejected because", "rows", title="rejected rows (see table rejected_rows)")
+        for reason, count in result.rejected_by_reason.items():
+            table.add_row(reason, f"{count:,}")
+        console.print(table)
+
+
+@data_app.command("info")
+def data_info(ctx: typer.Context) -> None:
+    """Tables, row counts, time span, funnel counts, rejected rows and loads."""
+    from assistant.warehouse.db import Warehouse
+
+    settings: Settings = ctx.obj
+    with Warehouse(settings) as warehouse:
+        if not warehouse.has_schema():
+            raise _fail(f"no warehouse at {warehouse.url}: run `shoplens data demo` or `shoplens data load`")
+        info = warehouse.info()
+    console.print(f"[bold]warehouse[/bold] {info.url}")
+    tables = Table("table", "kind", "rows")
+    for t in info.tables:
+        tables.add_row(t.name, t.kind, f"{t.rows:,}")
+    console.print(tables)
+    console.print(
+        f"events from {info.first_event} to {info.last_event}; "
+        f"{info.users:,} users, {info.sessions:,} sessions"
+    )
+    funnel = Table("event type", "events", "users", "sessions", title="funnel")
+    for step in info.funnel:
+        funnel.add_row(step.event_type, f"{step.events:,}", f"{step.users:,}", f"{step.sessions:,}")
+    console.print(funnel)
+    if info.rejected_by_reason:
+        rejected = Table("rejected because", "rows")
+        for reason, count in info.rejected_by_reason.items():
+            rejected.add_row(reason, f"{count:,}")
+        console.print(rejected)
+    loads = Table("source", "format", "loaded", "rejected", "products", "users", "seconds", title="loads")
+    for load in info.loads:
+        loads.add_row(
+            load.source_dataset,
+            load.format,
+            f"{load.rows_loaded:,}",
+            f"{load.rows_rejected:,}",
+            f"{load.products_loaded:,}",
+            f"{load.users_loaded:,}",
+            f"{load.seconds or 0:.1f}",
+        )
+    console.print(loads)
+
+
+@data_app.command("formats")
+def data_formats() -> None:
+    """The file formats `data load` understands."""
+    from assistant.warehouse.loaders import LOADERS
+
+    table = Table("format", "kind", "what it reads")
+    for loader in LOADERS:
+        table.add_row(loader.name, loader.kind, loader.title)
+    console.print(table)

@@ -1,0 +1,66 @@
+"""The one settings object. Every knob lives here; env vars `SHOPLENS_*` and CLI flags override it.
+
+Nothing else in the code reads the environment for configuration: a `Settings` instance is
+created once (by the CLI, `launch.py`, a test) and passed down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPLENS_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("~/.shoplens"),
+        description="Where the warehouse, model cache, indexes and logs live.",
+    )
+    warehouse: str = Field(
+        default="shop",
+        description="Name of the embedded DuckDB warehouse in the data dir (one file per warehouse).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="Any SQLAlchemy URL; overrides `warehouse` (e.g. postgresql+psycopg://…).",
+    )
+    model: str = Field(default="qwen2.5-coder-1.5b", description="Packaged chat model to serve.")
+    host: str = Field(default="127.0.0.1", description="Interface the app and engine bind to.")
+    ui_port: int = Field(default=7860, description="Port of the Gradio app.")
+    llm_port: int = Field(default=8081, description="Port of the local model engine.")
+    demo_events: int = Field(
+        default=300_000, ge=1_000, description="Size of the demo shop created on first run."
+    )
+    demo_seed: int = Field(default=7, description="Seed of the demo shop generator.")
+    duckdb_memory_limit: str = Field(
+        default="4GB", description="DuckDB memory cap; larger loads spill to disk instead."
+    )
+    duckdb_threads: int | None = Field(default=None, ge=1, description="DuckDB threads (all cores).")
+    log_level: str = Field(default="WARNING", description="Logging level (DEBUG, INFO, WARNING…).")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("warehouse")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c in "-_" for c in value):
+            raise ValueError("warehouse name: letters, digits, '-' and '_' only")
+        return value
+
+    @property
+    def db_url(self) -> str:
+        """The warehouse's SQLAlchemy URL: `database_url` if given, else the embedded DuckDB file."""
+        if self.database_url:
+            return self.database_url
+        return f"duckdb:///{self.data_dir / (self.warehouse + '.duckdb')}"
+
+    def with_overrides(self, **overrides: object) -> "Settings":
+        """A copy with the non-None overrides applied (how CLI flags win over env vars)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return self.model_validate({**self.model_dump(), **given}) if given else self

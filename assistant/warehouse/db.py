@@ -1,0 +1,188 @@
+"""The warehouse: one SQLAlchemy engine over the canonical schema, created once and passed in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from assistant.settings import Settings
+from assistant.warehouse import schema
+
+log = logging.getLogger(__name__)
+
+
+class TableCount(BaseModel):
+    name: str
+    rows: int
+    kind: str  # "table" or "view"
+
+
+class FunnelStep(BaseModel):
+    event_type: str
+    events: int
+    users: int
+    sessions: int
+
+
+class LoadRecord(BaseModel):
+    source_dataset: str
+    format: str
+    rows_loaded: int
+    rows_rejected: int
+    products_loaded: int
+    users_loaded: int
+    seconds: float | None
+    loaded_at: datetime
+
+
+class WarehouseInfo(BaseModel):
+    url: str
+    tables: list[TableCount]
+    first_event: datetime | None
+    last_event: datetime | None
+    users: int
+    sessions: int
+    funnel: list[FunnelStep]
+    rejected_by_reason: dict[str, int]
+    loads: list[LoadRecord]
+
+
+class Warehouse:
+    """Owns the engine. `ensure_schema` makes the canonical tables and views exist."""
+
+    def __init__(self, settings: Settings, *, read_only: bool = False) -> None:
+        self.settings = settings
+        self.url = sa.engine.make_url(settings.db_url)
+        self.read_only = read_only
+        connect_args: dict[str, Any] = {}
+        if self.is_duckdb:
+            database = self.url.database
+            if database and database != ":memory:" and not read_only:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            config: dict[str, Any] = {"memory_limit": settings.duckdb_memory_limit}
+            if settings.duckdb_threads:
+                config["threads"] = settings.duckdb_threads
+            connect_args = {"read_only": read_only, "config": config}
+        # An in-memory database lives in its one connection: the pool must keep handing that out.
+        in_memory = self.is_duckdb and self.url.database in (None, "", ":memory:")
+        pool = {"poolclass": sa.pool.StaticPool} if in_memory else {}
+        self.engine = sa.create_engine(self.url, connect_args=connect_args, **pool)
+
+    @property
+    def is_duckdb(self) -> bool:
+        return self.url.get_backend_name() == "duckdb"
+
+    @property
+    def dialect(self) -> str:
+        """sqlglot's name for the target database."""
+        name = self.url.get_backend_name()
+        return {"postgresql": "postgres", "mssql": "tsql"}.get(name, name)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ensure_schema(self) -> None:
+        """Create missing tables; (re)create the views so they follow the current definitions."""
+        schema.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            for view in schema.VIEWS:
+                conn.exec_driver_sql(f"DROP VIEW IF EXISTS {view.name}")
+                conn.exec_driver_sql(view.create_sql(self.dialect))
+                if self.is_duckdb:
+                    conn.exec_driver_sql(f"COMMENT ON VIEW {view.name} IS {_quote(view.comment)}")
+                    for column, doc in view.columns.items():
+                        conn.exec_driver_sql(
+                            f"COMMENT ON COLUMN {view.name}.{column} IS {_quote(doc)}"
+                        )
+
+    def has_schema(self) -> bool:
+        return sa.inspect(self.engine).has_table("events")
+
+    @contextmanager
+    def duckdb_transaction(self) -> Iterator[Any]:
+        """A transaction on the raw DuckDB connection, for bulk work SQLAlchemy can't express.
+
+        Yields the DBAPI connection (it has DuckDB's `execute`, `sql`, `query_progress`, ...).
+        Commits on success, rolls back on any error: a failed load leaves nothing behind.
+        """
+        if not self.is_duckdb:
+            raise RuntimeError("bulk DuckDB work needs a DuckDB warehouse")
+        with self.engine.begin() as conn:
+            yield conn.connection.driver_connection
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).scalar()
+
+    def info(self) -> WarehouseInfo:
+        """Row counts, time span, funnel counts, rejects and loads: `shoplens data info`."""
+        with self.engine.connect() as conn:
+
+            def one(sql: str) -> Any:
+                return conn.execute(sa.text(sql)).one()
+
+            tables = [
+                TableCount(name=t.name, rows=one(f"SELECT count(*) FROM {t.name}")[0], kind="table")
+                for t in schema.TABLES
+            ] + [
+                TableCount(name=v.name, rows=one(f"SELECT count(*) FROM {v.name}")[0], kind="view")
+                for v in schema.VIEWS
+            ]
+            first, last, n_users, n_sessions = one(
+                "SELECT min(event_time), max(event_time), count(DISTINCT user_id),"
+                " count(DISTINCT session_id) FROM events"
+            )
+            funnel_rows = conn.execute(
+                sa.text(
+                    "SELECT event_type, count(*), count(DISTINCT user_id), count(DISTINCT session_id)"
+                    " FROM events GROUP BY event_type"
+                )
+            ).all()
+            by_type = {row[0]: row for row in funnel_rows}
+            funnel = [
+                FunnelStep(event_type=t, events=by_type[t][1], users=by_type[t][2], sessions=by_type[t][3])
+                for t in schema.EVENT_TYPES
+                if t in by_type
+            ]
+            rejected = dict(
+                conn.execute(
+                    sa.text("SELECT reason, count(*) FROM rejected_rows GROUP BY reason ORDER BY 2 DESC")
+                ).all()
+            )
+            loads = [
+                LoadRecord.model_validate(dict(row._mapping))
+                for row in conn.execute(
+                    sa.text(
+                        "SELECT source_dataset, format, rows_loaded, rows_rejected, products_loaded,"
+                        " users_loaded, seconds, loaded_at FROM loads ORDER BY loaded_at"
+                    )
+                )
+            ]
+        return WarehouseInfo(
+            url=self.url.render_as_string(hide_password=True),
+            tables=tables,
+            first_event=first,
+            last_event=last,
+            users=n_users,
+            sessions=n_sessions,
+            funnel=funnel,
+            rejected_by_reason=rejected,
+            loads=loads,
+        )
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,376 @@
+"""Load a file of any supported format into the canonical tables, losing nothing.
+
+One pass of DuckDB's streaming CSV reader fills a temporary staging table (canonical columns
+plus a reject reason); from there rows go to `events` (or `products`), `rejected_rows`,
+`products` and `users`, all in one transaction: a failed load leaves the warehouse as it was.
+Re-loading a file replaces the rows of its earlier load (same `source_dataset` label).
+
+Memory stays bounded by DuckDB's `memory_limit`: the reader streams and the staging table
+spills to disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from assistant.warehouse import schema
+from assistant.warehouse.db import Warehouse
+from assistant.warehouse.loaders import resolve_loader
+from assistant.warehouse.loaders.base import EVENT_COLUMNS, EXTRA_EVENT_COLUMNS, PRODUCT_COLUMNS, Plan, sql_str
+
+log = logging.getLogger(__name__)
+
+# (stage description, fraction done in 0..1 or None when unknown)
+ProgressFn = Callable[[str, float | None], None]
+
+STAGE = "shoplens_stage"
+READER_REJECTS = "shoplens_reject_errors"
+READER_SCANS = "shoplens_reject_scans"
+SESSION_GAP = "INTERVAL 30 MINUTE"
+
+_TYPES = {"event_time": "TIMESTAMP", "price": "DOUBLE", "quantity": "INTEGER"}
+
+# Checks every source shares, after the loader's own (which can name the bad raw value).
+_EVENT_CHECKS = (
+    ("event_time IS NULL", "missing or unparseable event_time"),
+    (
+        "event_time < TIMESTAMP '1990-01-01' OR event_time > now()::TIMESTAMP + INTERVAL 1 DAY",
+        "event_time out of range (before 1990 or in the future)",
+    ),
+    ("event_type IS NULL", "unknown event_type"),
+    ("isnan(price) OR isinf(price)", "price is not a finite number"),
+    ("price < 0", "negative price"),
+)
+_PRODUCT_CHECKS = (
+    ("product_id IS NULL", "missing product_id"),
+    ("isnan(price) OR isinf(price)", "price is not a finite number"),
+    ("price < 0", "negative price"),
+    ("__dup > 1", "duplicate product_id in file (the first row was kept)"),
+)
+
+
+class LoadReport(BaseModel):
+    source_dataset: str
+    format: str
+    path: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    rejected_by_reason: dict[str, int]
+    products_loaded: int
+    users_loaded: int
+    first_event: datetime | None
+    last_event: datetime | None
+    seconds: float
+
+
+class LoadError(Exception):
+    """A load that could not run (unknown format, unreadable file); the warehouse is unchanged."""
+
+
+def load_file(
+    warehouse: Warehouse,
+    path: str | Path,
+    format: str | None = None,
+    progress: ProgressFn | None = None,
+) -> LoadReport:
+    """Load `path` (format auto-detected unless given) into the warehouse; see the module doc."""
+    path = Path(path).expanduser().resolve()
+    if not path.exists():
+        raise LoadError(f"no such file or folder: {path}")
+    loader, plan = resolve_loader(path, format)
+    label = loader.label(path)
+    report = progress or (lambda stage, fraction: None)
+    started = time.perf_counter()
+    log.info("loading %s as %s into %s", path, loader.name, warehouse.url)
+
+    if warehouse.is_duckdb:
+        with warehouse.duckdb_transaction() as con:
+            counts = _run(con, plan, label, report)
+            _record_load(con, label, loader.name, path, counts, time.perf_counter() - started)
+    else:
+        # Parse and check with DuckDB in memory, then stream the result to the target database.
+        with _scratch_duckdb(warehouse) as con:
+            counts = _run(con, plan, label, report)
+            _record_load(con, label, loader.name, path, counts, time.perf_counter() - started)
+            _copy_to(con, warehouse, label, report)
+
+    seconds = time.perf_counter() - started
+    result = LoadReport(
+        source_dataset=label,
+        format=loader.name,
+        path=str(path),
+        seconds=round(seconds, 3),
+        **counts,
+    )
+    log.info(
+        "loaded %s: %d rows, %d rejected, in %.1fs",
+        label,
+        result.rows_loaded,
+        result.rows_rejected,
+        seconds,
+    )
+    return result
+
+
+def staged_select(plan: Plan) -> str:
+    """The SELECT that maps a source to canonical columns plus `reject_reason` and `raw`."""
+    names = EVENT_COLUMNS + EXTRA_EVENT_COLUMNS if plan.kind == "events" else PRODUCT_COLUMNS
+    unknown = set(plan.columns) - set(names)
+    if unknown:
+        raise ValueError(f"plan maps unknown columns: {sorted(unknown)}")
+    mapped = ",\n       ".join(
+        f"CAST(({plan.columns.get(name, 'NULL')}) AS {_TYPES.get(name, 'VARCHAR')}) AS \"{name}\""
+        for name in names
+    )
+    own = _case(plan.checks)
+    shared = _case(_EVENT_CHECKS if plan.kind == "events" else _PRODUCT_CHECKS)
+    dup = (
+        ", row_number() OVER (PARTITION BY product_id ORDER BY __row) AS __dup"
+        if plan.kind == "products"
+        else ""
+    )
+    row = ", row_number() OVER () AS __row" if plan.kind == "products" else ""
+    # Inner: source columns (for `raw`) plus canonical ones; outer: the reject reason, and the raw
+    # text only for rejected rows (building it for every row would cost a full extra pass).
+    return f"""
+SELECT * EXCLUDE (__problem, __raw{", __row, __dup" if plan.kind == "products" else ""}),
+       CASE WHEN reject_reason IS NOT NULL THEN __raw END AS raw
+FROM (
+  SELECT *, coalesce(__problem, {shared}) AS reject_reason
+  FROM (
+    SELECT *{dup} FROM (
+      SELECT {mapped},
+             {own} AS __problem,
+             {plan.raw} AS __raw{row}
+      FROM {plan.source}
+    )
+  )
+)"""
+
+
+def _case(checks: tuple[tuple[str, str], ...]) -> str:
+    if not checks:
+        return "CAST(NULL AS VARCHAR)"
+    return "CASE " + " ".join(f"WHEN {cond} THEN {sql_str(reason)}" for cond, reason in checks) + " END"
+
+
+def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]:
+    """The load proper, on a DuckDB connection holding the canonical tables."""
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    con.execute("SET preserve_insertion_order = false")
+    for table in (STAGE, READER_REJECTS, READER_SCANS):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    if plan.kind == "products":
+        con.execute("SET preserve_insertion_order = true")  # "first row kept" needs file order
+    _with_progress(
+        con, f"CREATE TEMP TABLE {STAGE} AS {staged_select(plan)}", "reading", report
+    )
+    con.execute("SET preserve_insertion_order = false")
+
+    lit = sql_str(label)
+    report("replacing earlier load", None)
+    for table in ("events", "rejected_rows", "loads"):
+        con.execute(f"DELETE FROM {table} WHERE source_dataset = {lit}")
+
+    report("writing rows", None)
+    if plan.kind == "events":
+        con.execute(_insert_events(plan, lit))
+    con.execute(
+        f"INSERT INTO rejected_rows (source_dataset, line_number, reason, raw)"
+        f" SELECT {lit}, NULL, reject_reason, raw FROM {STAGE} WHERE reject_reason IS NOT NULL"
+    )
+    if _table_exists(con, READER_REJECTS):
+        # Rows the CSV reader itself could not split (wrong number of fields, bad quoting).
+        con.execute(
+            f"INSERT INTO rejected_rows (source_dataset, line_number, reason, raw)"
+            f" SELECT {lit}, line, 'malformed row: ' || lower(replace(error_type, '_', ' ')),"
+            f" csv_line FROM {READER_REJECTS}"
+        )
+
+    report("updating products and users", None)
+    products_loaded = con.execute(_upsert_products(plan, lit)).fetchone()[0] or 0
+    users_loaded = 0
+    if plan.kind == "events":
+        users_loaded = con.execute(_upsert_users(lit)).fetchone()[0] or 0
+
+    rows_loaded = (
+        con.execute(f"SELECT count(*) FROM events WHERE source_dataset = {lit}").fetchone()[0]
+        if plan.kind == "events"
+        else products_loaded
+    )
+    by_reason = dict(
+        con.execute(
+            f"SELECT reason, count(*) FROM rejected_rows WHERE source_dataset = {lit}"
+            " GROUP BY reason ORDER BY count(*) DESC, reason"
+        ).fetchall()
+    )
+    first = last = None
+    if plan.kind == "events":
+        first, last = con.execute(
+            f"SELECT min(event_time), max(event_time) FROM events WHERE source_dataset = {lit}"
+        ).fetchone()
+    for table in (STAGE, READER_REJECTS, READER_SCANS):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    rejected = sum(by_reason.values())
+    return {
+        "rows_read": rows_loaded + rejected,
+        "rows_loaded": rows_loaded,
+        "rows_rejected": rejected,
+        "rejected_by_reason": by_reason,
+        "products_loaded": products_loaded,
+        "users_loaded": users_loaded,
+        "first_event": first,
+        "last_event": last,
+    }
+
+
+def _insert_events(plan: Plan, lit: str) -> str:
+    cols = ", ".join(c for c in EVENT_COLUMNS if c not in ("session_id", "order_id"))
+    rows = f"SELECT * FROM {STAGE} WHERE reject_reason IS NULL"
+    session = "session_id"
+    if plan.sessionize:
+        # A new session starts at a user's first event and after every 30 min without one.
+        rows = f"""
+SELECT *, sum(__new) OVER (PARTITION BY user_id ORDER BY event_time ROWS UNBOUNDED PRECEDING) AS __seq
+FROM (
+  SELECT *, CASE WHEN event_time - lag(event_time) OVER (PARTITION BY user_id ORDER BY event_time)
+                      <= {SESSION_GAP} THEN 0 ELSE 1 END AS __new
+  FROM {STAGE} WHERE reject_reason IS NULL
+)"""
+        session = "coalesce(session_id, CASE WHEN user_id IS NOT NULL THEN user_id || '#' || __seq END)"
+    order = "order_id"
+    if plan.order_per_session:
+        order = f"coalesce(order_id, CASE WHEN event_type = 'purchase' THEN {session} END)"
+    return f"""
+INSERT INTO events ({cols}, session_id, order_id, source_dataset)
+SELECT {cols}, {session}, {order}, {lit} FROM ({rows})"""
+
+
+def _latest(column: str) -> str:
+    return f"arg_max({column}, event_time) FILTER (WHERE {column} IS NOT NULL)"
+
+
+def _upsert_products(plan: Plan, lit: str) -> str:
+    fields = ("title", "category", "category_path", "brand", "price", "description")
+    if plan.kind == "events":
+        # The catalog as the events saw it: the latest non-null value of each field.
+        select = (
+            f"SELECT product_id, {', '.join(_latest(f) for f in fields)}, {lit} FROM {STAGE}"
+            " WHERE reject_reason IS NULL AND product_id IS NOT NULL GROUP BY product_id"
+        )
+    else:
+        select = (
+            f"SELECT product_id, {', '.join(fields)}, {lit} FROM {STAGE} WHERE reject_reason IS NULL"
+        )
+    # Keep what an earlier load knew when this one has nothing (events rarely carry titles).
+    update = ", ".join(f"{f} = coalesce(EXCLUDED.{f}, products.{f})" for f in fields)
+    return f"""
+INSERT INTO products (product_id, {', '.join(fields)}, source_dataset) {select}
+ON CONFLICT (product_id) DO UPDATE SET {update}, source_dataset = EXCLUDED.source_dataset"""
+
+
+def _upsert_users(lit: str) -> str:
+    return f"""
+INSERT INTO users (user_id, first_seen, country, attributes, source_dataset)
+SELECT user_id, min(event_time), {_latest('country')}, {_latest('user_attributes')}::JSON, {lit}
+FROM {STAGE} WHERE reject_reason IS NULL AND user_id IS NOT NULL GROUP BY user_id
+ON CONFLICT (user_id) DO UPDATE SET
+  first_seen = least(users.first_seen, EXCLUDED.first_seen),
+  country = coalesce(EXCLUDED.country, users.country),
+  attributes = coalesce(EXCLUDED.attributes, users.attributes),
+  source_dataset = EXCLUDED.source_dataset"""
+
+
+def _table_exists(con: Any, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchone()[0]
+    )
+
+
+def _with_progress(con: Any, sql: str, stage: str, report: ProgressFn) -> None:
+    """Run `sql`, reporting DuckDB's own progress estimate from a second thread."""
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.25):
+            fraction = con.query_progress()
+            if fraction >= 0:
+                report(stage, min(fraction / 100.0, 1.0))
+
+    report(stage, 0.0)
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        con.execute(sql)
+    finally:
+        done.set()
+        poller.join()
+    report(stage, 1.0)
+
+
+def _record_load(con: Any, label: str, fmt: str, path: Path, counts: dict[str, Any], seconds: float) -> None:
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+    con.execute(
+        "INSERT INTO loads (source_dataset, format, path, file_bytes, loaded_at, seconds, rows_loaded,"
+        " rows_rejected, products_loaded, users_loaded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            label,
+            fmt,
+            str(path),
+            size,
+            datetime.now(UTC).replace(tzinfo=None),
+            round(seconds, 3),
+            counts["rows_loaded"],
+            counts["rows_rejected"],
+            counts["products_loaded"],
+            counts["users_loaded"],
+        ],
+    )
+
+
+@contextmanager
+def _scratch_duckdb(target: Warehouse) -> Iterator[Any]:
+    scratch = Warehouse(target.settings.with_overrides(database_url="duckdb:///:memory:"))
+    try:
+        scratch.ensure_schema()
+        with scratch.duckdb_transaction() as con:
+            yield con
+    finally:
+        scratch.close()
+
+
+COPY_BATCH = 50_000
+
+
+def _copy_to(con: Any, target: Warehouse, label: str, report: ProgressFn) -> None:
+    """Stream this load's rows from the scratch DuckDB into another database, in one transaction."""
+    lit = sql_str(label)
+    with target.engine.begin() as conn:
+        for table in (schema.events, schema.rejected_rows, schema.loads):
+            conn.execute(table.delete().where(table.c.source_dataset == label))
+        for table in schema.TABLES:
+            where = f" WHERE source_dataset = {lit}"  # the scratch database holds this load only
+            total = con.execute(f"SELECT count(*) FROM {table.name}{where}").fetchone()[0]
+            reader = con.execute(f"SELECT * FROM {table.name}{where}").fetch_record_batch(COPY_BATCH)
+            key = next(iter(table.primary_key.columns), None) if table.name in ("products", "users") else None
+            done = 0
+            for batch in reader:
+                rows = batch.to_pylist()
+                if key is not None:  # the scratch rows win: replace what the target had
+                    conn.execute(table.delete().where(key.in_([r[key.name] for r in rows])))
+                conn.execute(table.insert(), rows)
+                done += len(rows)
+                report(f"copying {table.name}", done / total if total else 1.0)

@@ -1,0 +1,74 @@
+"""Source formats. Each is one module; `LOADERS` lists them in detection order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.warehouse.loaders.amazon import Amazon
+from assistant.warehouse.loaders.base import FileSample, Loader, Plan
+from assistant.warehouse.loaders.cdnow import Cdnow
+from assistant.warehouse.loaders.diginetica import Diginetica
+from assistant.warehouse.loaders.flipkart import Flipkart
+from assistant.warehouse.loaders.instacart import Instacart
+from assistant.warehouse.loaders.online_retail import OnlineRetail
+from assistant.warehouse.loaders.rees46 import Rees46
+from assistant.warehouse.loaders.retailrocket import RetailRocket
+from assistant.warehouse.loaders.taobao import Taobao
+from assistant.warehouse.loaders.yoochoose import Yoochoose
+
+LOADERS: tuple[Loader, ...] = (
+    Rees46(),
+    Taobao(),
+    RetailRocket(),
+    OnlineRetail(),
+    Cdnow(),
+    Instacart(),
+    Diginetica(),
+    Yoochoose(),
+    Flipkart(),
+    Amazon(),
+)
+
+
+class UnknownFormat(ValueError):
+    pass
+
+
+def get_loader(name: str) -> Loader:
+    for loader in LOADERS:
+        if loader.name == name:
+            return loader
+    raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(l.name for l in LOADERS)}")
+
+
+def sample_of(path: Path) -> FileSample:
+    """The file detection looks at; for a folder, the loader's main file inside it."""
+    if path.is_dir():
+        for loader in LOADERS:
+            main = loader.main_file(path)
+            if main is not None:
+                return FileSample.read(main)
+        raise UnknownFormat(f"{path} is a folder with no file ShopLens knows how to read")
+    return FileSample.read(path)
+
+
+def detect(path: Path) -> Loader:
+    """The one loader whose signature matches the file; a clear error when none or several do."""
+    sample = sample_of(path)
+    matches = [loader for loader in LOADERS if loader.detect(sample)]
+    if len(matches) == 1:
+        return matches[0]
+    first = sample.lines[0][:120] if sample.lines else "(empty file)"
+    if not matches:
+        raise UnknownFormat(
+            f"could not tell the format of {path.name} (first line: {first!r}); "
+            f"pass --format, one of: {', '.join(l.name for l in LOADERS)}"
+        )
+    raise UnknownFormat(
+        f"{path.name} matches several formats ({', '.join(l.name for l in matches)}); pass --format"
+    )
+
+
+def resolve_loader(path: Path, format: str | None) -> tuple[Loader, Plan]:
+    loader = get_loader(format) if format else detect(path)
+    return loader, loader.plan(path, sample_of(path))
