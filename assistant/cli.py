@@ -159,3 +159,40 @@ def data_formats() -> None:
     for loader in LOADERS:
         table.add_row(loader.name, loader.kind, loader.title)
     console.print(table)
+
+
+def parse_count(text: str) -> int:
+    """'300k', '10M', '2.5m', '10000' -> int."""
+    text = text.strip().lower().replace("_", "").replace(",", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    number = text[:-1] if scale > 1 else text
+    try:
+        return int(float(number) * scale)
+    except ValueError:
+        raise typer.BadParameter(f"not a count: {text!r} (try 300k or 10M)") from None
+
+
+@data_app.command("demo")
+def data_demo(
+    ctx: typer.Context,
+    events: Annotated[str | None, typer.Option(help="About how many events: 10k … 100M.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Generator seed (same seed, same shop).")] = None,
+) -> None:
+    """Generate the demo shop into the warehouse (replacing an earlier demo), with its manifest."""
+    from assistant.warehouse.db import Warehouse
+    from assistant.warehouse.demo import generate
+
+    settings: Settings = ctx.obj
+    size = parse_count(events) if events else settings.demo_events
+    if not 1_000 <= size <= 200_000_000:
+        raise _fail("--events must be between 1k and 200M")
+    with Warehouse(settings) as warehouse:
+        if not warehouse.is_duckdb:
+            raise _fail("the demo shop is generated into the embedded DuckDB warehouse")
+        with progress_bar() as report:
+            result = generate(warehouse, size, seed=settings.demo_seed if seed is None else seed, progress=report)
+    console.print(
+        f"demo shop: [green]{result.events:,} events[/green], {result.users:,} users, "
+        f"{result.products:,} products, {result.sessions:,} sessions, {result.orders:,} orders "
+        f"in {result.seconds:.1f}s\nplanted facts: {result.manifest_path}"
+    )

@@ -192,10 +192,11 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
     )
     if _table_exists(con, READER_REJECTS):
         # Rows the CSV reader itself could not split (wrong number of fields, bad quoting).
+        # DuckDB logs one error per missing column: one rejected row per line.
         con.execute(
             f"INSERT INTO rejected_rows (source_dataset, line_number, reason, raw)"
-            f" SELECT {lit}, line, 'malformed row: ' || lower(replace(error_type, '_', ' ')),"
-            f" csv_line FROM {READER_REJECTS}"
+            f" SELECT {lit}, line, 'malformed row: ' || lower(replace(min(error_type), '_', ' ')),"
+            f" any_value(csv_line) FROM {READER_REJECTS} GROUP BY scan_id, file_id, line"
         )
 
     report("updating products and users", None)
@@ -364,7 +365,7 @@ def _copy_to(con: Any, target: Warehouse, label: str, report: ProgressFn) -> Non
         for table in schema.TABLES:
             where = f" WHERE source_dataset = {lit}"  # the scratch database holds this load only
             total = con.execute(f"SELECT count(*) FROM {table.name}{where}").fetchone()[0]
-            reader = con.execute(f"SELECT * FROM {table.name}{where}").fetch_record_batch(COPY_BATCH)
+            reader = con.sql(f"SELECT * FROM {table.name}{where}").to_arrow_reader(COPY_BATCH)
             key = next(iter(table.primary_key.columns), None) if table.name in ("products", "users") else None
             done = 0
             for batch in reader:

@@ -1,0 +1,695 @@
+"""The demo shop: a seeded, deterministic generator of a realistic shop, with planted facts.
+
+So the product runs with no data of the user's. Users belong to latent segments (loyal high
+spenders, bargain hunters, window shoppers, casual, churned) that shape how often they come,
+what they look at, what price level they prefer, and how often they buy. Sessions follow a
+search -> view -> cart -> purchase funnel with category-specific rates, weekly and daily
+seasonality. Planted facts, written to a manifest for the eval harness:
+
+- a conversion drop in one category over a known week,
+- a promo day with a traffic spike and discounted prices,
+- a bot-like cluster (inhuman view bursts at night) and a cart-stuffing cluster,
+- a segment (arriving mostly through one acquisition channel) with unusually high cart abandonment,
+- a product pair often bought together.
+
+Generation runs in chunks of users, vectorised with numpy and inserted through Arrow, so
+memory stays bounded from 10k to 100M events. Each chunk draws from its own seeded stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import yaml
+from pydantic import BaseModel
+
+from assistant.warehouse.db import Warehouse
+from assistant.warehouse.loaders.base import sql_str
+
+log = logging.getLogger(__name__)
+
+START = datetime(2026, 8, 3)  # a Monday; the shop's data covers 13 weeks from here
+DAYS = 91
+CHUNK_USERS = 20_000
+SOURCE = "demo"
+
+COUNTRIES = {
+    "United States": 0.30,
+    "United Kingdom": 0.14,
+    "Germany": 0.13,
+    "France": 0.10,
+    "Spain": 0.07,
+    "Italy": 0.07,
+    "Netherlands": 0.06,
+    "Poland": 0.05,
+    "Canada": 0.05,
+    "Australia": 0.03,
+}
+CHANNELS = ("organic_search", "paid_search", "social", "email", "direct", "coupon_site")
+DEVICES = ("mobile", "desktop", "tablet")
+WEEKDAY_TRAFFIC = (0.92, 0.90, 0.93, 0.97, 1.05, 1.22, 1.18)  # Monday..Sunday
+HOUR_TRAFFIC = (
+    (0.15, 0.08, 0.05, 0.04, 0.05, 0.10, 0.25, 0.45, 0.60, 0.70, 0.75, 0.80)
+    + (0.90, 0.85, 0.80, 0.80, 0.85, 0.95, 1.10, 1.30, 1.45, 1.40, 1.05, 0.55)
+)
+
+# Planted facts (days are offsets from START).
+DROP_CATEGORY = "electronics"
+DROP_DAYS = (63, 70)  # 2026-10-05 .. 2026-10-11: purchases in the category collapse
+DROP_FACTOR = 0.35
+PROMO_DAY = 80  # 2026-10-22: autumn sale
+PROMO_TRAFFIC = 2.5
+PROMO_DISCOUNT = 0.20
+PAIR_PROBABILITY = 0.7  # B joins an order that has A
+PAIR_REVERSE_PROBABILITY = 0.15  # A joins an order that has B
+ABANDON_CHANNEL = "coupon_site"
+
+
+@dataclass(frozen=True)
+class Segment:
+    share: float
+    sessions: float  # mean sessions over the 13 weeks
+    views: float  # mean product views per session
+    cart: float  # multiplier on the base add-to-cart rate
+    purchase: float  # chance a session with items still in the cart ends in a purchase
+    price: int  # preferred price level: 0 cheap, 1 any, 2 premium
+    search: float  # chance a session starts with a search
+    focus: float  # Dirichlet concentration of category preferences (low: few categories)
+    active_until: float = 1.0  # fraction of the period the user stays active (churned < 1)
+    gap: float = 45.0  # mean seconds between events
+
+
+SEGMENTS: dict[str, Segment] = {
+    "loyal_high_spender": Segment(0.08, 14, 4.0, 1.7, 0.78, 2, 0.30, 0.6),
+    "bargain_hunter": Segment(0.22, 9, 7.0, 1.4, 0.16, 0, 0.60, 0.4),
+    "window_shopper": Segment(0.30, 6, 9.0, 0.3, 0.35, 1, 0.25, 1.5),
+    "casual": Segment(0.25, 3, 4.0, 1.0, 0.55, 1, 0.35, 0.8),
+    "churned": Segment(0.15, 6, 5.0, 1.0, 0.50, 1, 0.30, 0.8, active_until=0.4),
+}
+BASE_CART_RATE = 0.09
+
+
+class DemoReport(BaseModel):
+    events: int
+    users: int
+    products: int
+    sessions: int
+    orders: int
+    seconds: float
+    manifest_path: str
+
+
+@dataclass
+class Catalog:
+    product_id: np.ndarray  # int, 1..P
+    title: list[str]
+    category: np.ndarray  # int index into categories
+    subcategory: list[str]
+    brand: list[str]
+    price: np.ndarray
+    description: list[str]
+    categories: list[str]
+    conversion: np.ndarray  # per category
+    queries: list[list[str]]  # per category
+    # Sampling tables: per (category, price level) a cumulative distribution over its products.
+    cdf: np.ndarray  # (C * 3, Pmax)
+    members: np.ndarray  # (C, Pmax) product index, -1 padding
+
+    @property
+    def size(self) -> int:
+        return len(self.product_id)
+
+
+def _load_vocabulary() -> dict[str, Any]:
+    text = resources.files("assistant.warehouse").joinpath("demo_catalog.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def build_catalog(n_products: int, seed: int) -> Catalog:
+    """Products with real-sounding titles and descriptions, prices and popularity."""
+    rng = np.random.default_rng([seed, 1])
+    vocab = _load_vocabulary()
+    categories = list(vocab)
+    subs = [(ci, name, spec) for ci, cat in enumerate(categories) for name, spec in vocab[cat]["subcategories"].items()]
+    per_sub = np.full(len(subs), n_products // len(subs))
+    per_sub[: n_products - per_sub.sum()] += 1
+
+    titles: list[str] = []
+    brands: list[str] = []
+    descriptions: list[str] = []
+    subcategories: list[str] = []
+    cat_index: list[int] = []
+    prices: list[float] = []
+    popularity: list[float] = []
+    editions = ("", "Pro", "Plus", "Lite", "Gen 2", "SE", "2025 Model", "Max", "Mini")
+    for (ci, sub, spec), count in zip(subs, per_sub, strict=True):
+        lines, variants, features = spec["lines"], spec["variants"], spec["features"]
+        combos = [(li, vi, ei) for ei in range(len(editions)) for li in range(len(lines)) for vi in range(len(variants))]
+        order = rng.permutation(len(combos))
+        low, high = spec["price"]
+        # Each product line sits at its own price tier inside the subcategory's range.
+        tiers = rng.uniform(0.15, 0.85, size=len(lines))
+        for k in range(count):
+            li, vi, ei = combos[order[k % len(combos)]]
+            series = k // len(combos)  # large catalogs: repeat the combos as later series
+            brand = spec["brands"][li % len(spec["brands"])]
+            name = " ".join(
+                part
+                for part in (
+                    _brand_title(brand),
+                    lines[li],
+                    spec["noun"],
+                    editions[ei],
+                    f"Series {series + 1}" if series else "",
+                )
+                if part
+            )
+            titles.append(f"{name}, {variants[vi]}")
+            brands.append(brand)
+            picked = rng.choice(len(features), size=3, replace=False)
+            f1, f2, f3 = (features[i] for i in picked)
+            descriptions.append(
+                f"{name} ({variants[vi]}) with {f1}, {f2} and {f3}. "
+                f"Part of our {sub} range in {categories[ci]}."
+            )
+            subcategories.append(sub)
+            cat_index.append(ci)
+            level = np.clip(tiers[li] + rng.normal(0, 0.08) + 0.04 * ei, 0.0, 1.0)
+            price = math.exp(math.log(low) + level * (math.log(high) - math.log(low)))
+            prices.append(max(1.0, round(price) - 0.01))
+            popularity.append(1.0 / (1 + rng.permutation(count)[0]) ** 0.9)
+
+    category = np.asarray(cat_index)
+    price = np.asarray(prices)
+    pop = np.asarray(popularity)
+    n_cat = len(categories)
+    pmax = int(np.bincount(category, minlength=n_cat).max())
+    members = np.full((n_cat, pmax), -1)
+    cdf = np.ones((n_cat * 3, pmax))
+    for ci in range(n_cat):
+        idx = np.flatnonzero(category == ci)
+        members[ci, : len(idx)] = idx
+        logp = np.log(price[idx])
+        z = (logp - logp.mean()) / (logp.std() + 1e-9)
+        for level, tilt in enumerate((-1.3, 0.0, 1.3)):
+            w = pop[idx] * np.exp(tilt * z)
+            cdf[ci * 3 + level, : len(idx)] = np.cumsum(w) / w.sum()
+            cdf[ci * 3 + level, len(idx) - 1] = 1.0
+    return Catalog(
+        product_id=np.arange(1, len(titles) + 1),
+        title=titles,
+        category=category,
+        subcategory=subcategories,
+        brand=brands,
+        price=price,
+        description=descriptions,
+        categories=categories,
+        conversion=np.asarray([vocab[c]["conversion"] for c in categories], dtype=float),
+        queries=[sorted({q for spec in vocab[c]["subcategories"].values() for q in spec["queries"]}) for c in categories],
+        cdf=cdf,
+        members=members,
+    )
+
+
+def _brand_title(brand: str) -> str:
+    special = {"lg": "LG", "hp": "HP", "wd": "WD", "jbl": "JBL", "aoc": "AOC", "msr": "MSR", "ghd": "ghd", "dk": "DK"}
+    return special.get(brand, brand.title().replace("'S", "'s").replace("Loreal", "L'Oreal").replace("Oreilly", "O'Reilly"))
+
+
+def _day_weights() -> np.ndarray:
+    weights = np.array([WEEKDAY_TRAFFIC[(START + timedelta(days=d)).weekday()] for d in range(DAYS)])
+    weights[PROMO_DAY] *= PROMO_TRAFFIC
+    return weights
+
+
+@dataclass
+class Chunk:
+    events: pa.Table
+    users: pa.Table
+    truth: pa.Table  # user_id -> latent segment, for the manifest only
+    n_sessions: int
+    n_orders: int
+
+
+@dataclass(frozen=True)
+class Bots:
+    scrapers: int
+    stuffers: int
+    views_per_session: int
+
+
+def generate_chunk(
+    catalog: Catalog,
+    seed: int,
+    chunk: int,
+    n_users: int,
+    first_user: int,
+    first_session: int,
+    first_order: int,
+    bots: Bots | None,
+    pair: tuple[int, int],
+) -> Chunk:
+    """One chunk of users and all their events; deterministic in (seed, chunk)."""
+    rng = np.random.default_rng([seed, 2, chunk + 1])  # chunk -1 is the sizing pilot
+    names = list(SEGMENTS)
+    specs = [SEGMENTS[n] for n in names]
+    n_bot = (bots.scrapers + bots.stuffers) if bots else 0
+    n_human = n_users - n_bot
+    seg = rng.choice(len(names), size=n_human, p=[s.share for s in specs])
+    # Bots: segment codes after the human ones (5 scrapers, 6 cart stuffers).
+    seg = np.concatenate([seg, np.full(bots.scrapers if bots else 0, 5), np.full(bots.stuffers if bots else 0, 6)])
+    is_scraper, is_stuffer = seg == 5, seg == 6
+    human = seg < 5
+    col = lambda attr, bot_value: np.array([getattr(s, attr) for s in specs] + [bot_value, bot_value])  # noqa: E731
+
+    countries = list(COUNTRIES)
+    country = rng.choice(len(countries), size=n_users, p=list(COUNTRIES.values()))
+    country[is_scraper | is_stuffer] = countries.index("Netherlands")  # a hosting provider's range
+    channel = rng.choice(len(CHANNELS), size=n_users, p=[0.3, 0.2, 0.18, 0.12, 0.17, 0.03])
+    # Bargain hunters mostly arrive through coupon sites: the channel carries their abandonment.
+    bargain = seg == names.index("bargain_hunter")
+    via_coupon = bargain & (rng.random(n_users) < 0.6)
+    channel[via_coupon] = CHANNELS.index(ABANDON_CHANNEL)
+    channel[is_scraper | is_stuffer] = CHANNELS.index("direct")
+    device = rng.choice(len(DEVICES), size=n_users, p=[0.62, 0.31, 0.07])
+
+    n_cat = len(catalog.categories)
+    focus = col("focus", 1.0)[seg]
+    pref = rng.gamma(np.repeat(focus[:, None], n_cat, axis=1))
+    pref /= pref.sum(axis=1, keepdims=True)
+
+    # Sessions per user and when they happen.
+    n_sess = rng.poisson(col("sessions", 1.0)[seg])
+    n_sess[human] = np.maximum(n_sess[human], 1)
+    n_sess[is_scraper | is_stuffer] = 4
+    sess_user = np.repeat(np.arange(n_users), n_sess)
+    n_s = len(sess_user)
+    sseg = seg[sess_user]
+    day_cdf = np.cumsum(_day_weights())
+    day_cdf /= day_cdf[-1]
+    cutoff = np.maximum(1, np.round(col("active_until", 1.0)[seg] * DAYS * rng.uniform(0.75, 1.0, n_users))).astype(int)
+    cutoff[col("active_until", 1.0)[seg] >= 1.0] = DAYS
+    day = np.searchsorted(day_cdf, rng.random(n_s) * day_cdf[cutoff[sess_user] - 1], side="right")
+    day = np.minimum(day, DAYS - 1)
+    hour_cdf = np.cumsum(HOUR_TRAFFIC) / np.sum(HOUR_TRAFFIC)
+    hour = np.searchsorted(hour_cdf, rng.random(n_s), side="right")
+    bot_s = sseg >= 5
+    hour[bot_s] = rng.integers(1, 5, size=bot_s.sum())  # bots work at night
+    start = (day * 86400 + hour * 3600 + rng.integers(0, 3600, n_s)).astype(np.int64)
+    cum_pref = np.cumsum(pref, axis=1)[sess_user]
+    cat = np.minimum((rng.random(n_s)[:, None] > cum_pref).sum(axis=1), n_cat - 1)
+
+    # Product views.
+    mean_views = col("views", 1.0)[sseg]
+    n_views = rng.geometric(1.0 / mean_views)
+    if bots:
+        n_views[bot_s] = rng.integers(bots.views_per_session // 2, bots.views_per_session + 1, size=bot_s.sum())
+    view_sess = np.repeat(np.arange(n_s), n_views)
+    n_v = len(view_sess)
+    offsets = np.cumsum(n_views) - n_views
+    view_pos = np.arange(n_v) - offsets[view_sess]
+    level = col("price", 1)[sseg][view_sess]
+    row = cat[view_sess] * 3 + level
+    flat = (catalog.cdf + np.arange(catalog.cdf.shape[0])[:, None]).ravel()
+    hit = np.searchsorted(flat, rng.random(n_v) + row, side="right")
+    local = np.minimum(hit - row * catalog.cdf.shape[1], catalog.cdf.shape[1] - 1)
+    product = catalog.members[cat[view_sess], local]
+    bad = product < 0  # padding (cannot happen with a well-formed cdf, but never emit it)
+    product[bad] = catalog.members[cat[view_sess][bad], 0]
+
+    # Carts, removals, purchases.
+    vseg = sseg[view_sess]
+    p_cart = BASE_CART_RATE * col("cart", 0.0)[vseg] * catalog.conversion[cat[view_sess]]
+    p_cart[vseg == 6] = 1.0  # cart stuffers add everything they look at...
+    is_cart = rng.random(n_v) < p_cart
+    is_remove = is_cart & ((rng.random(n_v) < 0.12) | (vseg == 6))  # ...and take it out again
+    kept = is_cart & ~is_remove
+    has_kept = np.bincount(view_sess, weights=kept, minlength=n_s) > 0
+    p_buy = col("purchase", 0.0)[sseg] * np.sqrt(catalog.conversion[cat])
+    dropped = (np.asarray(catalog.categories)[cat] == DROP_CATEGORY) & (day >= DROP_DAYS[0]) & (day < DROP_DAYS[1])
+    p_buy[dropped] *= DROP_FACTOR
+    p_buy[day == PROMO_DAY] *= 1.3
+    buys = has_kept & (rng.random(n_s) < np.minimum(p_buy, 0.97))
+    bought = kept & buys[view_sess]
+
+    # The planted pair: when A is bought, B often joins the order (viewed and carted first);
+    # less often the other way round.
+    a_idx, b_idx = pair
+    has_a = np.bincount(view_sess, weights=bought & (product == a_idx), minlength=n_s) > 0
+    has_b = np.bincount(view_sess, weights=bought & (product == b_idx), minlength=n_s) > 0
+    add_b = np.flatnonzero(has_a & ~has_b & (rng.random(n_s) < PAIR_PROBABILITY))
+    add_a = np.flatnonzero(has_b & ~has_a & (rng.random(n_s) < PAIR_REVERSE_PROBABILITY))
+
+    # Assemble events: (session, position in session, type, product).
+    search = rng.random(n_s) < col("search", 0.0)[sseg]
+    parts = []
+    sess_idx = np.flatnonzero(search)
+    parts.append((sess_idx, np.full(len(sess_idx), -1), 5, np.full(len(sess_idx), -1)))
+    parts.append((view_sess, 3 * view_pos, 0, product))
+    parts.append((view_sess[is_cart], 3 * view_pos[is_cart] + 1, 1, product[is_cart]))
+    tail = 3 * n_views[view_sess]
+    parts.append((view_sess[is_remove], tail[is_remove] + 1 + view_pos[is_remove], 2, product[is_remove]))
+    parts.append((view_sess[bought], tail[bought] + 10_000 + view_pos[bought], 3, product[bought]))
+    for added, idx in ((add_b, b_idx), (add_a, a_idx)):
+        tail_pair = 3 * n_views[added]
+        parts.append((added, tail_pair + 5_000, 0, np.full(len(added), idx)))
+        parts.append((added, tail_pair + 5_001, 1, np.full(len(added), idx)))
+        parts.append((added, tail_pair + 20_000, 3, np.full(len(added), idx)))
+    ev_sess = np.concatenate([p[0] for p in parts])
+    ev_pos = np.concatenate([p[1] for p in parts])
+    ev_type = np.concatenate([np.full(len(p[0]), p[2]) for p in parts])
+    ev_prod = np.concatenate([p[3] for p in parts])
+    order = np.lexsort((ev_pos, ev_sess))
+    ev_sess, ev_type, ev_prod = ev_sess[order], ev_type[order], ev_prod[order]
+    n_e = len(ev_sess)
+
+    # Times: the session start plus exponential gaps (bots: about a second).
+    gap_mean = np.where(sseg[ev_sess] >= 5, 1.2, col("gap", 1.0)[sseg[ev_sess]])
+    gaps = rng.exponential(gap_mean)
+    first = np.r_[True, ev_sess[1:] != ev_sess[:-1]]
+    gaps[first] = 0.0
+    csum = np.cumsum(gaps)
+    since_start = csum - csum[np.flatnonzero(first)][np.cumsum(first) - 1]
+    micros = (start[ev_sess] * 1_000_000 + (since_start * 1_000_000).astype(np.int64)) + int(
+        START.replace(tzinfo=UTC).timestamp() * 1_000_000
+    )
+
+    has_product = ev_prod >= 0
+    prod_safe = np.where(has_product, ev_prod, 0)
+    price = catalog.price[prod_safe].copy()
+    promo = day[ev_sess] == PROMO_DAY
+    price[promo] = np.round(price[promo] * (1 - PROMO_DISCOUNT), 2)
+    is_purchase = ev_type == 3
+    quantity = np.where(is_purchase & (rng.random(n_e) < 0.08), 2, 1)
+    buying = buys.copy()
+    buying[add_b] = True  # (add_a sessions already buy: they hold B)
+    order_num = np.cumsum(buying) - 1 + first_order
+    query = rng.integers(0, 1_000_000, n_e)
+
+    type_names = np.array(["view", "cart", "remove_from_cart", "purchase", "fav", "search"])
+    category_names = np.array(catalog.categories)
+    brand_names = np.array(catalog.brand)
+    user_ids = sess_user[ev_sess] + first_user
+    queries = [catalog.queries[c][q % len(catalog.queries[c])] for c, q in zip(cat[ev_sess][ev_type == 5], query[ev_type == 5], strict=True)]
+    query_text = np.full(n_e, None, dtype=object)
+    query_text[ev_type == 5] = queries
+    order_ids = np.where(is_purchase & buying[ev_sess], order_num[ev_sess], -1)
+
+    events = pa.table(
+        {
+            "event_time": pa.array(micros, type=pa.timestamp("us")),
+            "user_id": pa.array(user_ids.astype(str)),
+            "session_id": pa.array((ev_sess + first_session).astype(str)),
+            "event_type": pa.array(type_names[ev_type]),
+            "product_id": pa.array(np.where(has_product, catalog.product_id[prod_safe].astype(str), None)),
+            "category": pa.array(category_names[cat[ev_sess]]),
+            "brand": pa.array(np.where(has_product, brand_names[prod_safe], None)),
+            "price": pa.array(np.where(has_product, price, np.nan), from_pandas=True),
+            # Searches carry no product, price or quantity.
+            "quantity": pa.array(np.where(ev_type == 5, None, quantity), type=pa.int32()),
+            "order_id": pa.array(np.where(order_ids >= 0, order_ids.astype(str), None)),
+            "query_text": pa.array(query_text, type=pa.string()),
+            "source_dataset": pa.array(np.full(n_e, SOURCE)),
+        }
+    )
+
+    active = np.bincount(user_ids - first_user, minlength=n_users) > 0
+    first_micros = np.full(n_users, np.iinfo(np.int64).max)
+    np.minimum.at(first_micros, user_ids - first_user, micros)
+    ids = np.flatnonzero(active)
+    attributes = [
+        json.dumps({"channel": CHANNELS[channel[i]], "device": DEVICES[device[i]]}) for i in ids
+    ]
+    users = pa.table(
+        {
+            "user_id": pa.array((ids + first_user).astype(str)),
+            "first_seen": pa.array(first_micros[ids], type=pa.timestamp("us")),
+            "country": pa.array(np.array(countries)[country[ids]]),
+            "attributes": pa.array(attributes),
+            "source_dataset": pa.array(np.full(len(ids), SOURCE)),
+        }
+    )
+    segment_names = np.array(names + ["bot_scraper", "bot_cart_stuffer"])
+    truth = pa.table(
+        {
+            "user_id": pa.array((ids + first_user).astype(str)),
+            "segment": pa.array(segment_names[seg[ids]]),
+            "channel": pa.array(np.array(CHANNELS)[channel[ids]]),
+        }
+    )
+    return Chunk(events=events, users=users, truth=truth, n_sessions=n_s, n_orders=int(buying.sum()))
+
+
+PILOT_USERS = 4_000
+BOT_SHARE = 0.02  # of all events
+
+
+def _plan_size(events: int, catalog: Catalog, seed: int, pair: tuple[int, int]) -> tuple[int, Bots]:
+    """Users (bots included) for about `events` events, from a pilot chunk's events per user."""
+    pilot = generate_chunk(catalog, seed, -1, PILOT_USERS, 1, 1, 1, bots=None, pair=pair)
+    per_user = pilot.events.num_rows / PILOT_USERS
+    humans = max(50, round(events * (1 - BOT_SHARE) / per_user))
+    scrapers = max(3, humans // 2500)
+    stuffers = max(2, humans // 5000)
+    # Scrapers make most of the bot traffic: 4 sessions each; stuffers add about as much again
+    # per view (a cart and a removal), so views per session are sized on both.
+    views = int(np.clip(BOT_SHARE * events / (4 * (scrapers + 3 * stuffers)), 20, 400))
+    return humans + scrapers + stuffers, Bots(scrapers=scrapers, stuffers=stuffers, views_per_session=views)
+
+
+def generate(
+    warehouse: Warehouse,
+    events: int,
+    seed: int = 7,
+    progress: Callable[[str, float | None], None] | None = None,
+) -> DemoReport:
+    """Replace the warehouse's demo rows with a freshly generated shop of about `events` events."""
+    if not warehouse.is_duckdb:
+        raise RuntimeError("the demo shop is generated into a DuckDB warehouse")
+    report = progress or (lambda stage, fraction: None)
+    started = time.perf_counter()
+    catalog = build_catalog(int(np.clip(events // 300, 400, 20_000)), seed)
+    pair = _pick_pair(catalog)
+    n_users, bots = _plan_size(events, catalog, seed, pair)
+    warehouse.ensure_schema()
+    truth_tables: list[pa.Table] = []
+    totals = {"events": 0, "sessions": 0, "orders": 0, "users": 0}
+    with warehouse.duckdb_transaction() as con:
+        report("generating", 0.0)
+        for table in ("events", "users", "products", "rejected_rows", "loads"):
+            con.execute(f"DELETE FROM {table} WHERE source_dataset = {sql_str(SOURCE)}")
+        products = pa.table(
+            {
+                "product_id": pa.array(catalog.product_id.astype(str)),
+                "title": pa.array(catalog.title),
+                "category": pa.array(np.array(catalog.categories)[catalog.category]),
+                "category_path": pa.array(
+                    [f"{catalog.categories[c]} > {s}" for c, s in zip(catalog.category, catalog.subcategory, strict=True)]
+                ),
+                "brand": pa.array(catalog.brand),
+                "price": pa.array(catalog.price),
+                "description": pa.array(catalog.description),
+                "source_dataset": pa.array(np.full(catalog.size, SOURCE)),
+            }
+        )
+        con.register("demo_products", products)
+        con.execute("INSERT OR REPLACE INTO products SELECT * FROM demo_products")
+        con.unregister("demo_products")
+        n_chunks = math.ceil(n_users / CHUNK_USERS)
+        for chunk in range(n_chunks):
+            size = min(CHUNK_USERS, n_users - chunk * CHUNK_USERS)
+            part = generate_chunk(
+                catalog,
+                seed,
+                chunk,
+                size,
+                first_user=1 + chunk * CHUNK_USERS,
+                first_session=1 + totals["sessions"],
+                first_order=1 + totals["orders"],
+                bots=bots if chunk == 0 else None,
+                pair=pair,
+            )
+            con.register("demo_events", part.events)
+            con.execute("INSERT INTO events SELECT * FROM demo_events")
+            con.unregister("demo_events")
+            con.register("demo_users", part.users)
+            con.execute(
+                "INSERT OR REPLACE INTO users SELECT user_id, first_seen, country, attributes::JSON,"
+                " source_dataset FROM demo_users"
+            )
+            con.unregister("demo_users")
+            truth_tables.append(part.truth)
+            totals["events"] += part.events.num_rows
+            totals["sessions"] += part.n_sessions
+            totals["orders"] += part.n_orders
+            totals["users"] += part.users.num_rows
+            report("generating", (chunk + 1) / n_chunks)
+        report("measuring planted facts", None)
+        manifest = _manifest(con, catalog, pair, bots, seed, events, pa.concat_tables(truth_tables))
+        seconds = time.perf_counter() - started
+        con.execute(
+            "INSERT INTO loads (source_dataset, format, path, file_bytes, loaded_at, seconds, rows_loaded,"
+            " rows_rejected, products_loaded, users_loaded) VALUES (?, 'demo', ?, NULL, ?, ?, ?, 0, ?, ?)",
+            [
+                SOURCE,
+                f"generated: seed {seed}, {events:,} events asked",
+                datetime.now(UTC).replace(tzinfo=None),
+                round(seconds, 3),
+                totals["events"],
+                catalog.size,
+                totals["users"],
+            ],
+        )
+    path = manifest_path(warehouse)
+    path.write_text(json.dumps(manifest, indent=2, default=str))
+    log.info("demo shop: %s events, %s users in %.1fs", totals["events"], totals["users"], seconds)
+    return DemoReport(
+        events=totals["events"],
+        users=totals["users"],
+        products=catalog.size,
+        sessions=totals["sessions"],
+        orders=totals["orders"],
+        seconds=round(time.perf_counter() - started, 3),
+        manifest_path=str(path),
+    )
+
+
+def manifest_path(warehouse: Warehouse) -> Path:
+    """Where the planted facts of the warehouse's demo shop are written (beside the data dir's DB)."""
+    return warehouse.settings.data_dir / f"{warehouse.settings.warehouse}.demo-manifest.json"
+
+
+def _pick_pair(catalog: Catalog) -> tuple[int, int]:
+    """The planted bought-together pair: the most popular smartphone and a screen protector."""
+    electronics = catalog.categories.index("electronics")
+    members = list(catalog.members[electronics])
+    # Each product's own probability in the category, from its cumulative distribution.
+    prob = np.diff(np.r_[0.0, catalog.cdf[electronics * 3 + 1]])
+
+    def most_popular(candidates: list[int]) -> int:
+        return max(candidates, key=lambda i: prob[members.index(i)])
+
+    phone = most_popular([i for i, s in enumerate(catalog.subcategory) if s == "smartphones"])
+    protector = most_popular([i for i, t in enumerate(catalog.title) if "Screen Protector" in t])
+    return phone, protector
+
+
+def _manifest(
+    con: Any, catalog: Catalog, pair: tuple[int, int], bots: Bots, seed: int, asked: int, truth: pa.Table
+) -> dict[str, Any]:
+    """The planted facts, with the figures measured on the generated data."""
+    con.register("demo_truth", truth)
+    src = sql_str(SOURCE)
+
+    def rows(sql: str, params: list[Any] | None = None) -> list[tuple]:
+        return con.execute(sql, params or []).fetchall()
+
+    drop_start = START + timedelta(days=DROP_DAYS[0])
+    drop_end = START + timedelta(days=DROP_DAYS[1])
+    # Category conversion: sessions that bought in the category / sessions that viewed in it.
+    conversion_sql = f"""
+        SELECT count(DISTINCT CASE WHEN event_type = 'purchase' THEN session_id END)::DOUBLE
+               / nullif(count(DISTINCT CASE WHEN event_type = 'view' THEN session_id END), 0)
+        FROM events WHERE source_dataset = {src} AND category = ? AND event_time >= ? AND event_time < ?"""
+    during = rows(conversion_sql, [DROP_CATEGORY, drop_start, drop_end])[0][0]
+    before = rows(conversion_sql, [DROP_CATEGORY, drop_start - timedelta(days=28), drop_start])[0][0]
+
+    bot_rows = rows(
+        f"""SELECT t.segment, list(t.user_id ORDER BY t.user_id::BIGINT)
+            FROM demo_truth t WHERE t.segment LIKE 'bot_%' GROUP BY 1 ORDER BY 1"""
+    )
+    bot_ids = {segment: ids for segment, ids in bot_rows}
+    abandonment = rows(
+        f"""
+        WITH s AS (
+          SELECT e.session_id, any_value(u.attributes->>'channel') AS channel,
+                 bool_or(event_type = 'cart') AS carted, bool_or(event_type = 'purchase') AS bought
+          FROM events e JOIN users u USING (user_id)
+          WHERE e.source_dataset = {src} GROUP BY e.session_id
+        )
+        SELECT channel, 1 - avg(CASE WHEN bought THEN 1 ELSE 0 END) FILTER (WHERE carted) AS abandonment
+        FROM s GROUP BY channel ORDER BY channel"""
+    )
+    a, b = pair
+    together = rows(
+        f"""
+        WITH lines AS (SELECT DISTINCT order_id, product_id FROM events
+                       WHERE source_dataset = {src} AND event_type = 'purchase')
+        SELECT count(*) FROM lines x JOIN lines y USING (order_id)
+        WHERE x.product_id = ? AND y.product_id = ?""",
+        [str(catalog.product_id[a]), str(catalog.product_id[b])],
+    )[0][0]
+    next_best = rows(
+        f"""
+        WITH lines AS (SELECT DISTINCT order_id, product_id FROM events
+                       WHERE source_dataset = {src} AND event_type = 'purchase')
+        SELECT count(*) AS n FROM lines x JOIN lines y USING (order_id)
+        WHERE x.product_id < y.product_id AND NOT (x.product_id IN (?, ?) AND y.product_id IN (?, ?))
+        GROUP BY x.product_id, y.product_id ORDER BY n DESC LIMIT 1""",
+        [str(catalog.product_id[a]), str(catalog.product_id[b])] * 2,
+    )
+    promo_day = START + timedelta(days=PROMO_DAY)
+    promo_events = rows(
+        f"SELECT count(*) FROM events WHERE source_dataset = {src} AND event_time::DATE = ?::DATE", [promo_day]
+    )[0][0]
+    median_day = rows(
+        f"SELECT median(n) FROM (SELECT event_time::DATE, count(*) n FROM events WHERE source_dataset = {src} GROUP BY 1)"
+    )[0][0]
+    segments = dict(rows("SELECT segment, count(*) FROM demo_truth GROUP BY 1 ORDER BY 1"))
+    con.unregister("demo_truth")
+    return {
+        "generator": "shoplens demo shop",
+        "seed": seed,
+        "events_asked": asked,
+        "period": {"start": START.date(), "end": (START + timedelta(days=DAYS - 1)).date()},
+        "latent_segments": segments,
+        "planted": {
+            "conversion_drop": {
+                "category": DROP_CATEGORY,
+                "start": drop_start.date(),
+                "end": (drop_end - timedelta(days=1)).date(),
+                "purchase_factor": DROP_FACTOR,
+                "conversion_during": during,
+                "conversion_4_weeks_before": before,
+            },
+            "promo_day": {
+                "date": promo_day.date(),
+                "traffic_multiplier": PROMO_TRAFFIC,
+                "discount": PROMO_DISCOUNT,
+                "events_that_day": promo_events,
+                "median_events_per_day": median_day,
+            },
+            "bot_scrapers": {
+                "user_ids": bot_ids.get("bot_scraper", []),
+                "pattern": "hundreds of views per session about a second apart, at night, no carts",
+            },
+            "bot_cart_stuffers": {
+                "user_ids": bot_ids.get("bot_cart_stuffer", []),
+                "pattern": "add every viewed product to the cart and remove it again, seconds apart",
+            },
+            "high_cart_abandonment": {
+                "channel": ABANDON_CHANNEL,
+                "latent_segment": "bargain_hunter",
+                "abandonment_by_channel": {channel: rate for channel, rate in abandonment},
+            },
+            "bought_together": {
+                "product_a": {"product_id": str(catalog.product_id[a]), "title": catalog.title[a]},
+                "product_b": {"product_id": str(catalog.product_id[b]), "title": catalog.title[b]},
+                "probability_b_given_a": PAIR_PROBABILITY,
+                "probability_a_given_b": PAIR_REVERSE_PROBABILITY,
+                "orders_with_both": together,
+                "next_best_pair_orders": next_best[0][0] if next_best else 0,
+            },
+        },
+    }
