@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from pydantic import BaseModel
 
 from assistant.warehouse import schema
@@ -173,10 +174,12 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
         con.execute(f"DROP TABLE IF EXISTS {table}")
     if plan.kind == "products":
         con.execute("SET preserve_insertion_order = true")  # "first row kept" needs file order
-    _with_progress(
-        con, f"CREATE TEMP TABLE {STAGE} AS {staged_select(plan)}", "reading", report
-    )
+    try:
+        _with_progress(con, f"CREATE TEMP TABLE {STAGE} AS {staged_select(plan)}", "reading", report)
+    except duckdb.Error as exc:
+        raise LoadError(f"could not read {label} as {plan.kind} of that format: {_first_line(exc)}") from exc
     con.execute("SET preserve_insertion_order = false")
+    _refuse_if_nothing_readable(con, label)
 
     lit = sql_str(label)
     report("replacing earlier load", None)
@@ -200,13 +203,13 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
         )
 
     report("updating products and users", None)
-    products_loaded = con.execute(_upsert_products(plan, lit)).fetchone()[0] or 0
+    products_loaded = con.execute(_upsert_products(plan, lit)).fetchall()[0][0] or 0
     users_loaded = 0
     if plan.kind == "events":
-        users_loaded = con.execute(_upsert_users(lit)).fetchone()[0] or 0
+        users_loaded = con.execute(_upsert_users(lit)).fetchall()[0][0] or 0
 
     rows_loaded = (
-        con.execute(f"SELECT count(*) FROM events WHERE source_dataset = {lit}").fetchone()[0]
+        con.execute(f"SELECT count(*) FROM events WHERE source_dataset = {lit}").fetchall()[0][0]
         if plan.kind == "events"
         else products_loaded
     )
@@ -220,7 +223,7 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
     if plan.kind == "events":
         first, last = con.execute(
             f"SELECT min(event_time), max(event_time) FROM events WHERE source_dataset = {lit}"
-        ).fetchone()
+        ).fetchall()[0]
     for table in (STAGE, READER_REJECTS, READER_SCANS):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     rejected = sum(by_reason.values())
@@ -234,6 +237,34 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
         "first_event": first,
         "last_event": last,
     }
+
+
+def _refuse_if_nothing_readable(con: Any, label: str) -> None:
+    """A file none of whose rows fit the format is the wrong file or format, not a file of bad rows:
+    say so and roll back, rather than fill rejected_rows with all of it."""
+    loaded, rejected = con.execute(
+        f"SELECT count(*) FILTER (WHERE reject_reason IS NULL), count(*) FILTER (WHERE reject_reason IS NOT NULL)"
+        f" FROM {STAGE}"
+    ).fetchall()[0]
+    if _table_exists(con, READER_REJECTS):
+        rejected += con.execute(
+            f"SELECT count(DISTINCT (scan_id, file_id, line)) FROM {READER_REJECTS}"
+        ).fetchall()[0][0]
+    if loaded == 0 and rejected > 0:
+        reason = con.execute(
+            f"SELECT reason FROM (SELECT reject_reason AS reason FROM {STAGE} WHERE reject_reason IS NOT NULL"
+            + (f" UNION ALL SELECT 'malformed row: ' || lower(replace(error_type, '_', ' ')) FROM {READER_REJECTS}"
+               if _table_exists(con, READER_REJECTS) else "")
+            + ") GROUP BY reason ORDER BY count(*) DESC LIMIT 1"
+        ).fetchall()[0][0]
+        raise LoadError(
+            f"none of the {rejected:,} rows of {label} could be read in that format (mostly: {reason});"
+            " is it the right file, or the right --format? Nothing was loaded."
+        )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]
 
 
 def _insert_events(plan: Plan, lit: str) -> str:
@@ -297,7 +328,7 @@ def _table_exists(con: Any, name: str) -> bool:
     return bool(
         con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 
@@ -364,7 +395,7 @@ def _copy_to(con: Any, target: Warehouse, label: str, report: ProgressFn) -> Non
             conn.execute(table.delete().where(table.c.source_dataset == label))
         for table in schema.TABLES:
             where = f" WHERE source_dataset = {lit}"  # the scratch database holds this load only
-            total = con.execute(f"SELECT count(*) FROM {table.name}{where}").fetchone()[0]
+            total = con.execute(f"SELECT count(*) FROM {table.name}{where}").fetchall()[0][0]
             reader = con.sql(f"SELECT * FROM {table.name}{where}").to_arrow_reader(COPY_BATCH)
             key = next(iter(table.primary_key.columns), None) if table.name in ("products", "users") else None
             done = 0

@@ -38,7 +38,7 @@ events = sa.Table(
     sa.Column("brand", sa.String, comment="Brand of the product, lower case; NULL when unknown."),
     sa.Column(
         "price",
-        sa.Float,
+        sa.Double,
         comment="Unit price at event time, in the shop's currency; for purchases, the price paid.",
     ),
     sa.Column(
@@ -72,7 +72,7 @@ products = sa.Table(
         comment="Full category path from the top level down, levels joined by ' > '.",
     ),
     sa.Column("brand", sa.String, comment="Brand, lower case; NULL when unknown."),
-    sa.Column("price", sa.Float, comment="Current (latest seen) list price."),
+    sa.Column("price", sa.Double, comment="Current (latest seen) list price."),
     sa.Column("description", sa.String, comment="Free-text product description; NULL when none."),
     sa.Column("source_dataset", sa.String, nullable=False, comment="Load that last wrote this product."),
     comment="The product catalog: one row per product.",
@@ -111,7 +111,7 @@ loads = sa.Table(
     sa.Column("path", sa.String, nullable=False, comment="File or folder loaded."),
     sa.Column("file_bytes", sa.BigInteger, comment="Size of the input in bytes."),
     sa.Column("loaded_at", sa.DateTime, nullable=False, comment="When the load finished, UTC."),
-    sa.Column("seconds", sa.Float, comment="How long the load took."),
+    sa.Column("seconds", sa.Double, comment="How long the load took."),
     sa.Column("rows_loaded", sa.BigInteger, comment="Event rows loaded."),
     sa.Column("rows_rejected", sa.BigInteger, comment="Rows sent to rejected_rows."),
     sa.Column("products_loaded", sa.BigInteger, comment="Catalog rows written."),
@@ -140,7 +140,7 @@ VIEWS: tuple[View, ...] = (
         comment="One row per order, built from purchase events that carry an order_id.",
         columns={
             "order_id": "Order identifier.",
-            "user_id": "Buyer.",
+            "user_id": "Who placed the order.",
             "order_time": "Time of the order's first purchase event, UTC.",
             "items": "Units bought (sum of quantity; returns count negative).",
             "distinct_products": "Number of different products in the order.",

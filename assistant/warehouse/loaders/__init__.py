@@ -70,5 +70,8 @@ def detect(path: Path) -> Loader:
 
 
 def resolve_loader(path: Path, format: str | None) -> tuple[Loader, Plan]:
+    sample = sample_of(path)
+    if not sample.lines:
+        raise UnknownFormat(f"{path.name} is an empty file: nothing to load")
     loader = get_loader(format) if format else detect(path)
-    return loader, loader.plan(path, sample_of(path))
+    return loader, loader.plan(path, sample)

@@ -149,6 +149,7 @@ def read_csv(
         f"quote = {sql_str(quote)}",
         f"escape = {sql_str(quote)}",
         f"columns = {{{spec}}}",
+        "auto_detect = false",  # the loader knows the dialect; sniffing would only second-guess it
     ]
     if store_rejects:  # one scan per file should store them, or they are counted twice
         options += [
