@@ -40,11 +40,15 @@ def main(argv: list[str] | None = None) -> None:
         database_url=args.database_url,
         demo_events=args.demo_events,
     )
-    logging.basicConfig(level=min(logging.INFO, logging.getLevelName(settings.log_level.upper())), format="%(message)s")
+    logging.basicConfig(
+        level=min(logging.INFO, logging.getLevelName(settings.log_level.upper())), format="%(message)s"
+    )
     with prepare_warehouse(settings) as warehouse:
         info = warehouse.info()
     print(f"ShopLens warehouse ready: {info.url}")
-    print(f"  {info.tables[0].rows:,} events from {info.first_event} to {info.last_event}, {info.users:,} users")
+    print(
+        f"  {info.tables[0].rows:,} events from {info.first_event} to {info.last_event}, {info.users:,} users"
+    )
     print("  explore it: shoplens data info · load your own data: shoplens data load FILE")
 
 

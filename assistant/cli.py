@@ -11,7 +11,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from assistant.settings import Settings
@@ -78,7 +85,9 @@ def _fail(message: str) -> typer.Exit:
 def data_load(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="File or folder to load.")],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Skip detection: see `data formats`.")] = None,
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="Skip detection: see `data formats`.")
+    ] = None,
 ) -> None:
     """Load a file into the warehouse (format auto-detected). Re-loading a file replaces its rows."""
     from assistant.warehouse.db import Warehouse
@@ -115,7 +124,7 @@ def data_info(ctx: typer.Context) -> None:
 
     settings: Settings = ctx.obj
     with Warehouse(settings) as warehouse:
-        if not warehouse.has_schema():
+        if not warehouse.exists():
             raise _fail(f"no warehouse at {warehouse.url}: run `shoplens data demo` or `shoplens data load`")
         info = warehouse.info()
     console.print(f"[bold]warehouse[/bold] {info.url}")
@@ -190,7 +199,9 @@ def data_demo(
         if not warehouse.is_duckdb:
             raise _fail("the demo shop is generated into the embedded DuckDB warehouse")
         with progress_bar() as report:
-            result = generate(warehouse, size, seed=settings.demo_seed if seed is None else seed, progress=report)
+            result = generate(
+                warehouse, size, seed=settings.demo_seed if seed is None else seed, progress=report
+            )
     console.print(
         f"demo shop: [green]{result.events:,} events[/green], {result.users:,} users, "
         f"{result.products:,} products, {result.sessions:,} sessions, {result.orders:,} orders "

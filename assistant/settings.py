@@ -60,7 +60,7 @@ class Settings(BaseSettings):
             return self.database_url
         return f"duckdb:///{self.data_dir / (self.warehouse + '.duckdb')}"
 
-    def with_overrides(self, **overrides: object) -> "Settings":
+    def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the non-None overrides applied (how CLI flags win over env vars)."""
         given = {k: v for k, v in overrides.items() if v is not None}
         return self.model_validate({**self.model_dump(), **given}) if given else self

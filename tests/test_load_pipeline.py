@@ -16,7 +16,9 @@ from assistant.warehouse.loaders import UnknownFormat
 
 from .conftest import FIXTURES, real
 
-REES46_HEADER = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n"
+REES46_HEADER = (
+    "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n"
+)
 GOOD = "2019-10-01 00:00:0{s} UTC,view,100{s},1,electronics.audio,sony,10.50,7,sess\n"
 
 
@@ -29,7 +31,9 @@ def counts(warehouse: Warehouse) -> dict[str, int]:
     return {t.name: t.rows for t in warehouse.info().tables}
 
 
-def test_every_bad_row_is_rejected_with_its_reason_and_the_rest_loads(warehouse: Warehouse, tmp_path: Path) -> None:
+def test_every_bad_row_is_rejected_with_its_reason_and_the_rest_loads(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
     path = write(
         tmp_path / "messy.csv",
         REES46_HEADER
@@ -60,7 +64,9 @@ def test_every_bad_row_is_rejected_with_its_reason_and_the_rest_loads(warehouse:
     }
     assert report.rows_read == 11
     with warehouse.engine.connect() as conn:
-        raw = dict(conn.execute(sa.text("SELECT reason, raw FROM rejected_rows WHERE reason LIKE 'unknown%'")).all())
+        raw = dict(
+            conn.execute(sa.text("SELECT reason, raw FROM rejected_rows WHERE reason LIKE 'unknown%'")).all()
+        )
         lines = conn.execute(
             sa.text("SELECT line_number, raw FROM rejected_rows WHERE reason LIKE 'malformed%' ORDER BY 1")
         ).all()
@@ -156,7 +162,11 @@ def test_compressed_and_oddly_named_files_load(warehouse: Warehouse, tmp_path: P
 
 def test_progress_is_reported_from_start_to_end(warehouse: Warehouse) -> None:
     seen: list[tuple[str, float | None]] = []
-    load_file(warehouse, real("taobao/UserBehavior_rdav27_flink_ecommerce.csv"), progress=lambda s, f: seen.append((s, f)))
+    load_file(
+        warehouse,
+        real("taobao/UserBehavior_rdav27_flink_ecommerce.csv"),
+        progress=lambda s, f: seen.append((s, f)),
+    )
     reading = [f for s, f in seen if s == "reading"]
     assert reading[0] == 0.0 and reading[-1] == 1.0
     assert reading == sorted(reading)
@@ -183,10 +193,14 @@ def test_instacart_event_times_keep_the_gaps_between_orders(warehouse: Warehouse
     load_file(warehouse, real("instacart/df_sample.csv"))
     with warehouse.engine.connect() as conn:
         # user 1: orders 1..10 with days_since_prior_order 15, 21, 29, 28, 19, 20, 14, 0, 30
-        days = conn.execute(
-            sa.text(
-                """SELECT date_diff('day', lag(t) OVER (ORDER BY t), t) FROM
+        days = (
+            conn.execute(
+                sa.text(
+                    """SELECT date_diff('day', lag(t) OVER (ORDER BY t), t) FROM
                    (SELECT min(event_time)::DATE t FROM events WHERE user_id = '1' GROUP BY order_id) ORDER BY t"""
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert days[1:] == [15, 21, 29, 28, 19, 20, 14, 0, 30]

@@ -36,44 +36,77 @@ class Expected:
 
 CASES = [
     Expected(
-        "rees46/rees46_2019-Oct_phamhoa2416_sample.csv", "rees46", 4_999,
-        users=1_747, products=2_305, sessions=1_898,
-        first="2019-10-01 00:00:00", last="2019-10-01 02:28:14",
+        "rees46/rees46_2019-Oct_phamhoa2416_sample.csv",
+        "rees46",
+        4_999,
+        users=1_747,
+        products=2_305,
+        sessions=1_898,
+        first="2019-10-01 00:00:00",
+        last="2019-10-01 02:28:14",
         funnel={"view": 4_895, "cart": 50, "purchase": 54},
     ),
     Expected(
-        "taobao/UserBehavior_betashepherd_HotItems.csv", "taobao", 10_000,
-        users=114, products=7_623, first="2017-11-24", last="2017-12-03",
+        "taobao/UserBehavior_betashepherd_HotItems.csv",
+        "taobao",
+        10_000,
+        users=114,
+        products=7_623,
+        first="2017-11-24",
+        last="2017-12-03",
         funnel={"view": 9_046, "cart": 536, "fav": 212, "purchase": 206},
     ),
     # Out-of-range timestamps: the one row from 2017-09 is rejected, the 43 users stay.
     Expected(
-        "taobao/UserBehavior_fattydelivery.csv", "taobao", 4_320,
+        "taobao/UserBehavior_fattydelivery.csv",
+        "taobao",
+        4_320,
         rejected={"timestamp outside the data set window (2017-11-25..12-03)": 1},
-        users=43, first="2017-11-24", last="2017-12-03",
+        users=43,
+        first="2017-11-24",
+        last="2017-12-03",
     ),
     # The truncated last row ('…,pv,15': its timestamp cut to 15) is rejected. The README's
     # 75,385 items count that row's item, which appears nowhere else: 75,384 remain.
     Expected(
-        "taobao/UserBehavior_rdav27_flink_ecommerce.csv", "taobao", 96_168,
+        "taobao/UserBehavior_rdav27_flink_ecommerce.csv",
+        "taobao",
+        96_168,
         rejected={"timestamp outside the data set window (2017-11-25..12-03)": 1},
-        users=58_732, products=75_384, first="2017-11-26 01:00:00", last="2017-11-26 02:55:09",
+        users=58_732,
+        products=75_384,
+        first="2017-11-26 01:00:00",
+        last="2017-11-26 02:55:09",
     ),
     Expected(
-        "online_retail/online_retail_first_rows_hadaroshani.csv", "online_retail", 10_000,
-        users=390, products=1_822, sessions=521, first="2010-12-01", last="2010-12-07",
+        "online_retail/online_retail_first_rows_hadaroshani.csv",
+        "online_retail",
+        10_000,
+        users=390,
+        products=1_822,
+        sessions=521,
+        first="2010-12-01",
+        last="2010-12-07",
         funnel={"purchase": 10_000},
     ),
     Expected(
-        "cdnow/CDNOW_master.txt", "cdnow", 69_659, users=23_570,
-        first="1997-01-01", last="1998-06-30", funnel={"purchase": 69_659},
+        "cdnow/CDNOW_master.txt",
+        "cdnow",
+        69_659,
+        users=23_570,
+        first="1997-01-01",
+        last="1998-06-30",
+        funnel={"purchase": 69_659},
     ),
     Expected("cdnow/CDNOW_sample.txt", "cdnow", 6_919, users=2_357, first="1997-01-01", last="1998-06-30"),
     Expected("instacart/df_sample.csv", "instacart", 150_000, users=593, products=14_190, sessions=15_183),
     # README: 12,391 item views of ~3k sessions (2,986 distinct session ids in the file).
     Expected(
-        "diginetica/diginetica_sample_train-item-views_SR-GNN.csv", "diginetica", 12_391,
-        sessions=2_986, funnel={"view": 12_391},
+        "diginetica/diginetica_sample_train-item-views_SR-GNN.csv",
+        "diginetica",
+        12_391,
+        sessions=2_986,
+        funnel={"view": 12_391},
     ),
     Expected("yoochoose/yoochoose-clicks-100k_train_full.txt", "yoochoose", 70_278, funnel={"view": 70_278}),
     Expected("yoochoose/yoochoose-clicks-100k_test.txt", "yoochoose", 13_568, sessions=3_416),
@@ -81,8 +114,11 @@ CASES = [
     Expected("flipkart/flipkart_first_rows_guduchango.csv", "flipkart", 48, products=48),
     # One ASIN appears twice in the file: the first row is kept, the second rejected.
     Expected(
-        "amazon/amazon_2020_products_name_price_category_kamemia.csv", "amazon", 9_065,
-        rejected={"duplicate product_id in file (the first row was kept)": 1}, products=9_065,
+        "amazon/amazon_2020_products_name_price_category_kamemia.csv",
+        "amazon",
+        9_065,
+        rejected={"duplicate product_id in file (the first row was kept)": 1},
+        products=9_065,
     ),
 ]
 
@@ -129,9 +165,13 @@ def test_reloading_a_file_is_idempotent(warehouse: Warehouse) -> None:
 def test_rees46_fields_are_mapped_to_the_canonical_columns(warehouse: Warehouse) -> None:
     load_file(warehouse, real("rees46/rees46_2019-Oct_phamhoa2416_sample.csv"))
     with warehouse.engine.connect() as conn:
-        first = conn.execute(
-            sa.text("SELECT * FROM events WHERE product_id = '3900821' ORDER BY event_time LIMIT 1")
-        ).one()._mapping
+        first = (
+            conn.execute(
+                sa.text("SELECT * FROM events WHERE product_id = '3900821' ORDER BY event_time LIMIT 1")
+            )
+            .one()
+            ._mapping
+        )
         product = conn.execute(sa.text("SELECT * FROM products WHERE product_id = '3900821'")).one()._mapping
         brands = conn.execute(sa.text("SELECT count(DISTINCT brand) FROM events")).scalar()
     # 2019-10-01 00:00:00 UTC,view,3900821,…,appliances.environment.water_heater,aqua,33.20,554748717,9333dfbd-…
@@ -185,9 +225,13 @@ def test_flipkart_category_tree_becomes_a_path_without_the_product_name(warehous
     load_file(warehouse, real("flipkart/flipkart_names_categories_SolBarker.csv"))
     with warehouse.engine.connect() as conn:
         row = conn.execute(
-            sa.text("SELECT title, category, category_path FROM products WHERE product_id = 'f449ec65dcbc041b6ae5e6a32717d01b'")
+            sa.text(
+                "SELECT title, category, category_path FROM products WHERE product_id = 'f449ec65dcbc041b6ae5e6a32717d01b'"
+            )
         ).one()
-        top = conn.execute(sa.text("SELECT category FROM products GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+        top = conn.execute(
+            sa.text("SELECT category FROM products GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+        ).scalar()
     # ["Footwear >> Women's Footwear >> Ballerinas >> AW Bellies"], product name 'AW Bellies'
     assert tuple(row) == ("AW Bellies", "Footwear", "Footwear > Women's Footwear > Ballerinas")
     assert top == "Clothing"

@@ -9,7 +9,16 @@ from assistant.warehouse.db import Warehouse
 
 def test_every_column_of_every_table_and_view_is_documented() -> None:
     docs = schema.describe_columns()
-    assert set(docs) == {"events", "products", "users", "rejected_rows", "loads", "orders", "sessions", "daily_metrics"}
+    assert set(docs) == {
+        "events",
+        "products",
+        "users",
+        "rejected_rows",
+        "loads",
+        "orders",
+        "sessions",
+        "daily_metrics",
+    }
     for table, columns in docs.items():
         for column, doc in columns.items():
             assert len(doc) > 8, f"{table}.{column} needs a real comment"

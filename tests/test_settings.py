@@ -13,7 +13,9 @@ def test_defaults_point_at_the_embedded_duckdb(monkeypatch: pytest.MonkeyPatch) 
     assert settings.db_url == f"duckdb:///{Path('~/.shoplens').expanduser()}/shop.duckdb"
 
 
-def test_env_vars_override_defaults_and_flags_override_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_env_vars_override_defaults_and_flags_override_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("SHOPLENS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SHOPLENS_WAREHOUSE", "rees46")
     monkeypatch.setenv("SHOPLENS_UI_PORT", "9000")

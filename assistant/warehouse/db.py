@@ -63,9 +63,6 @@ class Warehouse:
         self.read_only = read_only
         connect_args: dict[str, Any] = {}
         if self.is_duckdb:
-            database = self.url.database
-            if database and database != ":memory:" and not read_only:
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
             config: dict[str, Any] = {"memory_limit": settings.duckdb_memory_limit}
             if settings.duckdb_threads:
                 config["threads"] = settings.duckdb_threads
@@ -88,14 +85,27 @@ class Warehouse:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Warehouse":
+    def __enter__(self) -> Warehouse:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def _duckdb_file(self) -> Path | None:
+        database = self.url.database
+        return Path(database) if self.is_duckdb and database not in (None, "", ":memory:") else None
+
+    def exists(self) -> bool:
+        """Whether the warehouse has been created; asking does not create it."""
+        if self._duckdb_file is not None and not self._duckdb_file.exists():
+            return False
+        return self.has_schema()
+
     def ensure_schema(self) -> None:
         """Create missing tables; (re)create the views so they follow the current definitions."""
+        if self._duckdb_file is not None:
+            self._duckdb_file.parent.mkdir(parents=True, exist_ok=True)
         schema.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             for view in schema.VIEWS:
@@ -104,9 +114,7 @@ class Warehouse:
                 if self.is_duckdb:
                     conn.exec_driver_sql(f"COMMENT ON VIEW {view.name} IS {_quote(view.comment)}")
                     for column, doc in view.columns.items():
-                        conn.exec_driver_sql(
-                            f"COMMENT ON COLUMN {view.name}.{column} IS {_quote(doc)}"
-                        )
+                        conn.exec_driver_sql(f"COMMENT ON COLUMN {view.name}.{column} IS {_quote(doc)}")
 
     def has_schema(self) -> bool:
         return sa.inspect(self.engine).has_table("events")

@@ -59,9 +59,19 @@ COUNTRIES = {
 CHANNELS = ("organic_search", "paid_search", "social", "email", "direct", "coupon_site")
 DEVICES = ("mobile", "desktop", "tablet")
 WEEKDAY_TRAFFIC = (0.92, 0.90, 0.93, 0.97, 1.05, 1.22, 1.18)  # Monday..Sunday
-HOUR_TRAFFIC = (
-    (0.15, 0.08, 0.05, 0.04, 0.05, 0.10, 0.25, 0.45, 0.60, 0.70, 0.75, 0.80)
-    + (0.90, 0.85, 0.80, 0.80, 0.85, 0.95, 1.10, 1.30, 1.45, 1.40, 1.05, 0.55)
+HOUR_TRAFFIC = (0.15, 0.08, 0.05, 0.04, 0.05, 0.10, 0.25, 0.45, 0.60, 0.70, 0.75, 0.80) + (
+    0.90,
+    0.85,
+    0.80,
+    0.80,
+    0.85,
+    0.95,
+    1.10,
+    1.30,
+    1.45,
+    1.40,
+    1.05,
+    0.55,
 )
 
 # Planted facts (days are offsets from START).
@@ -141,7 +151,11 @@ def build_catalog(n_products: int, seed: int) -> Catalog:
     rng = np.random.default_rng([seed, 1])
     vocab = _load_vocabulary()
     categories = list(vocab)
-    subs = [(ci, name, spec) for ci, cat in enumerate(categories) for name, spec in vocab[cat]["subcategories"].items()]
+    subs = [
+        (ci, name, spec)
+        for ci, cat in enumerate(categories)
+        for name, spec in vocab[cat]["subcategories"].items()
+    ]
     per_sub = np.full(len(subs), n_products // len(subs))
     per_sub[: n_products - per_sub.sum()] += 1
 
@@ -155,7 +169,12 @@ def build_catalog(n_products: int, seed: int) -> Catalog:
     editions = ("", "Pro", "Plus", "Lite", "Gen 2", "SE", "2025 Model", "Max", "Mini")
     for (ci, sub, spec), count in zip(subs, per_sub, strict=True):
         lines, variants, features = spec["lines"], spec["variants"], spec["features"]
-        combos = [(li, vi, ei) for ei in range(len(editions)) for li in range(len(lines)) for vi in range(len(variants))]
+        combos = [
+            (li, vi, ei)
+            for ei in range(len(editions))
+            for li in range(len(lines))
+            for vi in range(len(variants))
+        ]
         order = rng.permutation(len(combos))
         low, high = spec["price"]
         # Each product line sits at its own price tier inside the subcategory's range.
@@ -216,15 +235,29 @@ def build_catalog(n_products: int, seed: int) -> Catalog:
         description=descriptions,
         categories=categories,
         conversion=np.asarray([vocab[c]["conversion"] for c in categories], dtype=float),
-        queries=[sorted({q for spec in vocab[c]["subcategories"].values() for q in spec["queries"]}) for c in categories],
+        queries=[
+            sorted({q for spec in vocab[c]["subcategories"].values() for q in spec["queries"]})
+            for c in categories
+        ],
         cdf=cdf,
         members=members,
     )
 
 
 def _brand_title(brand: str) -> str:
-    special = {"lg": "LG", "hp": "HP", "wd": "WD", "jbl": "JBL", "aoc": "AOC", "msr": "MSR", "ghd": "ghd", "dk": "DK"}
-    return special.get(brand, brand.title().replace("'S", "'s").replace("Loreal", "L'Oreal").replace("Oreilly", "O'Reilly"))
+    special = {
+        "lg": "LG",
+        "hp": "HP",
+        "wd": "WD",
+        "jbl": "JBL",
+        "aoc": "AOC",
+        "msr": "MSR",
+        "ghd": "ghd",
+        "dk": "DK",
+    }
+    return special.get(
+        brand, brand.title().replace("'S", "'s").replace("Loreal", "L'Oreal").replace("Oreilly", "O'Reilly")
+    )
 
 
 def _day_weights() -> np.ndarray:
@@ -268,7 +301,9 @@ def generate_chunk(
     n_human = n_users - n_bot
     seg = rng.choice(len(names), size=n_human, p=[s.share for s in specs])
     # Bots: segment codes after the human ones (5 scrapers, 6 cart stuffers).
-    seg = np.concatenate([seg, np.full(bots.scrapers if bots else 0, 5), np.full(bots.stuffers if bots else 0, 6)])
+    seg = np.concatenate(
+        [seg, np.full(bots.scrapers if bots else 0, 5), np.full(bots.stuffers if bots else 0, 6)]
+    )
     is_scraper, is_stuffer = seg == 5, seg == 6
     human = seg < 5
     col = lambda attr, bot_value: np.array([getattr(s, attr) for s in specs] + [bot_value, bot_value])  # noqa: E731
@@ -298,7 +333,9 @@ def generate_chunk(
     sseg = seg[sess_user]
     day_cdf = np.cumsum(_day_weights())
     day_cdf /= day_cdf[-1]
-    cutoff = np.maximum(1, np.round(col("active_until", 1.0)[seg] * DAYS * rng.uniform(0.75, 1.0, n_users))).astype(int)
+    cutoff = np.maximum(
+        1, np.round(col("active_until", 1.0)[seg] * DAYS * rng.uniform(0.75, 1.0, n_users))
+    ).astype(int)
     cutoff[col("active_until", 1.0)[seg] >= 1.0] = DAYS
     day = np.searchsorted(day_cdf, rng.random(n_s) * day_cdf[cutoff[sess_user] - 1], side="right")
     day = np.minimum(day, DAYS - 1)
@@ -314,7 +351,9 @@ def generate_chunk(
     mean_views = col("views", 1.0)[sseg]
     n_views = rng.geometric(1.0 / mean_views)
     if bots:
-        n_views[bot_s] = rng.integers(bots.views_per_session // 2, bots.views_per_session + 1, size=bot_s.sum())
+        n_views[bot_s] = rng.integers(
+            bots.views_per_session // 2, bots.views_per_session + 1, size=bot_s.sum()
+        )
     view_sess = np.repeat(np.arange(n_s), n_views)
     n_v = len(view_sess)
     offsets = np.cumsum(n_views) - n_views
@@ -337,7 +376,9 @@ def generate_chunk(
     kept = is_cart & ~is_remove
     has_kept = np.bincount(view_sess, weights=kept, minlength=n_s) > 0
     p_buy = col("purchase", 0.0)[sseg] * np.sqrt(catalog.conversion[cat])
-    dropped = (np.asarray(catalog.categories)[cat] == DROP_CATEGORY) & (day >= DROP_DAYS[0]) & (day < DROP_DAYS[1])
+    dropped = (
+        (np.asarray(catalog.categories)[cat] == DROP_CATEGORY) & (day >= DROP_DAYS[0]) & (day < DROP_DAYS[1])
+    )
     p_buy[dropped] *= DROP_FACTOR
     p_buy[day == PROMO_DAY] *= 1.3
     buys = has_kept & (rng.random(n_s) < np.minimum(p_buy, 0.97))
@@ -401,7 +442,10 @@ def generate_chunk(
     category_names = np.array(catalog.categories)
     brand_names = np.array(catalog.brand)
     user_ids = sess_user[ev_sess] + first_user
-    queries = [catalog.queries[c][q % len(catalog.queries[c])] for c, q in zip(cat[ev_sess][ev_type == 5], query[ev_type == 5], strict=True)]
+    queries = [
+        catalog.queries[c][q % len(catalog.queries[c])]
+        for c, q in zip(cat[ev_sess][ev_type == 5], query[ev_type == 5], strict=True)
+    ]
     query_text = np.full(n_e, None, dtype=object)
     query_text[ev_type == 5] = queries
     order_ids = np.where(is_purchase & buying[ev_sess], order_num[ev_sess], -1)
@@ -428,9 +472,7 @@ def generate_chunk(
     first_micros = np.full(n_users, np.iinfo(np.int64).max)
     np.minimum.at(first_micros, user_ids - first_user, micros)
     ids = np.flatnonzero(active)
-    attributes = [
-        json.dumps({"channel": CHANNELS[channel[i]], "device": DEVICES[device[i]]}) for i in ids
-    ]
+    attributes = [json.dumps({"channel": CHANNELS[channel[i]], "device": DEVICES[device[i]]}) for i in ids]
     users = pa.table(
         {
             "user_id": pa.array((ids + first_user).astype(str)),
@@ -495,7 +537,10 @@ def generate(
                 "title": pa.array(catalog.title),
                 "category": pa.array(np.array(catalog.categories)[catalog.category]),
                 "category_path": pa.array(
-                    [f"{catalog.categories[c]} > {s}" for c, s in zip(catalog.category, catalog.subcategory, strict=True)]
+                    [
+                        f"{catalog.categories[c]} > {s}"
+                        for c, s in zip(catalog.category, catalog.subcategory, strict=True)
+                    ]
                 ),
                 "brand": pa.array(catalog.brand),
                 "price": pa.array(catalog.price),
@@ -606,7 +651,7 @@ def _manifest(
     before = rows(conversion_sql, [DROP_CATEGORY, drop_start - timedelta(days=28), drop_start])[0][0]
 
     bot_rows = rows(
-        f"""SELECT t.segment, list(t.user_id ORDER BY t.user_id::BIGINT)
+        """SELECT t.segment, list(t.user_id ORDER BY t.user_id::BIGINT)
             FROM demo_truth t WHERE t.segment LIKE 'bot_%' GROUP BY 1 ORDER BY 1"""
     )
     bot_ids = {segment: ids for segment, ids in bot_rows}
@@ -641,7 +686,8 @@ def _manifest(
     )
     promo_day = START + timedelta(days=PROMO_DAY)
     promo_events = rows(
-        f"SELECT count(*) FROM events WHERE source_dataset = {src} AND event_time::DATE = ?::DATE", [promo_day]
+        f"SELECT count(*) FROM events WHERE source_dataset = {src} AND event_time::DATE = ?::DATE",
+        [promo_day],
     )[0][0]
     median_day = rows(
         f"SELECT median(n) FROM (SELECT event_time::DATE, count(*) n FROM events WHERE source_dataset = {src} GROUP BY 1)"

@@ -26,7 +26,13 @@ from pydantic import BaseModel
 from assistant.warehouse import schema
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.loaders import resolve_loader
-from assistant.warehouse.loaders.base import EVENT_COLUMNS, EXTRA_EVENT_COLUMNS, PRODUCT_COLUMNS, Plan, sql_str
+from assistant.warehouse.loaders.base import (
+    EVENT_COLUMNS,
+    EXTRA_EVENT_COLUMNS,
+    PRODUCT_COLUMNS,
+    Plan,
+    sql_str,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +136,7 @@ def staged_select(plan: Plan) -> str:
     if unknown:
         raise ValueError(f"plan maps unknown columns: {sorted(unknown)}")
     mapped = ",\n       ".join(
-        f"CAST(({plan.columns.get(name, 'NULL')}) AS {_TYPES.get(name, 'VARCHAR')}) AS \"{name}\""
+        f'CAST(({plan.columns.get(name, "NULL")}) AS {_TYPES.get(name, "VARCHAR")}) AS "{name}"'
         for name in names
     )
     own = _case(plan.checks)
@@ -253,8 +259,11 @@ def _refuse_if_nothing_readable(con: Any, label: str) -> None:
     if loaded == 0 and rejected > 0:
         reason = con.execute(
             f"SELECT reason FROM (SELECT reject_reason AS reason FROM {STAGE} WHERE reject_reason IS NOT NULL"
-            + (f" UNION ALL SELECT 'malformed row: ' || lower(replace(error_type, '_', ' ')) FROM {READER_REJECTS}"
-               if _table_exists(con, READER_REJECTS) else "")
+            + (
+                f" UNION ALL SELECT 'malformed row: ' || lower(replace(error_type, '_', ' ')) FROM {READER_REJECTS}"
+                if _table_exists(con, READER_REJECTS)
+                else ""
+            )
             + ") GROUP BY reason ORDER BY count(*) DESC LIMIT 1"
         ).fetchall()[0][0]
         raise LoadError(
@@ -302,20 +311,18 @@ def _upsert_products(plan: Plan, lit: str) -> str:
             " WHERE reject_reason IS NULL AND product_id IS NOT NULL GROUP BY product_id"
         )
     else:
-        select = (
-            f"SELECT product_id, {', '.join(fields)}, {lit} FROM {STAGE} WHERE reject_reason IS NULL"
-        )
+        select = f"SELECT product_id, {', '.join(fields)}, {lit} FROM {STAGE} WHERE reject_reason IS NULL"
     # Keep what an earlier load knew when this one has nothing (events rarely carry titles).
     update = ", ".join(f"{f} = coalesce(EXCLUDED.{f}, products.{f})" for f in fields)
     return f"""
-INSERT INTO products (product_id, {', '.join(fields)}, source_dataset) {select}
+INSERT INTO products (product_id, {", ".join(fields)}, source_dataset) {select}
 ON CONFLICT (product_id) DO UPDATE SET {update}, source_dataset = EXCLUDED.source_dataset"""
 
 
 def _upsert_users(lit: str) -> str:
     return f"""
 INSERT INTO users (user_id, first_seen, country, attributes, source_dataset)
-SELECT user_id, min(event_time), {_latest('country')}, {_latest('user_attributes')}::JSON, {lit}
+SELECT user_id, min(event_time), {_latest("country")}, {_latest("user_attributes")}::JSON, {lit}
 FROM {STAGE} WHERE reject_reason IS NULL AND user_id IS NOT NULL GROUP BY user_id
 ON CONFLICT (user_id) DO UPDATE SET
   first_seen = least(users.first_seen, EXCLUDED.first_seen),
@@ -326,9 +333,7 @@ ON CONFLICT (user_id) DO UPDATE SET
 
 def _table_exists(con: Any, name: str) -> bool:
     return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-        ).fetchall()[0][0]
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0]
     )
 
 
@@ -354,7 +359,11 @@ def _with_progress(con: Any, sql: str, stage: str, report: ProgressFn) -> None:
 
 
 def _record_load(con: Any, label: str, fmt: str, path: Path, counts: dict[str, Any], seconds: float) -> None:
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+    size = (
+        sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        if path.is_dir()
+        else path.stat().st_size
+    )
     con.execute(
         "INSERT INTO loads (source_dataset, format, path, file_bytes, loaded_at, seconds, rows_loaded,"
         " rows_rejected, products_loaded, users_loaded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

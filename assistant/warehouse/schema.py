@@ -33,7 +33,9 @@ events = sa.Table(
         nullable=False,
         comment="One of view, cart (added to cart), remove_from_cart, purchase, fav (wishlist), search.",
     ),
-    sa.Column("product_id", sa.String, comment="Product acted on (join products.product_id); NULL for search."),
+    sa.Column(
+        "product_id", sa.String, comment="Product acted on (join products.product_id); NULL for search."
+    ),
     sa.Column("category", sa.String, comment="Top-level category of the product at event time."),
     sa.Column("brand", sa.String, comment="Brand of the product, lower case; NULL when unknown."),
     sa.Column(
@@ -46,7 +48,9 @@ events = sa.Table(
         sa.Integer,
         comment="Units; 1 unless the source says otherwise; negative for returns/cancellations.",
     ),
-    sa.Column("order_id", sa.String, comment="Order a purchase belongs to (join orders.order_id); NULL otherwise."),
+    sa.Column(
+        "order_id", sa.String, comment="Order a purchase belongs to (join orders.order_id); NULL otherwise."
+    ),
     sa.Column("query_text", sa.String, comment="What the user typed, for search events; NULL otherwise."),
     sa.Column(
         "source_dataset",
@@ -64,7 +68,9 @@ products = sa.Table(
     "products",
     metadata,
     sa.Column("product_id", sa.String, primary_key=True, comment="Product identifier (SKU, item id)."),
-    sa.Column("title", sa.String, comment="Product name as shown in the shop; NULL when the source has none."),
+    sa.Column(
+        "title", sa.String, comment="Product name as shown in the shop; NULL when the source has none."
+    ),
     sa.Column("category", sa.String, comment="Top-level category, e.g. 'electronics'."),
     sa.Column(
         "category_path",

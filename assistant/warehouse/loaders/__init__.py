@@ -38,7 +38,7 @@ def get_loader(name: str) -> Loader:
     for loader in LOADERS:
         if loader.name == name:
             return loader
-    raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(l.name for l in LOADERS)}")
+    raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(loader.name for loader in LOADERS)}")
 
 
 def sample_of(path: Path) -> FileSample:
@@ -62,10 +62,10 @@ def detect(path: Path) -> Loader:
     if not matches:
         raise UnknownFormat(
             f"could not tell the format of {path.name} (first line: {first!r}); "
-            f"pass --format, one of: {', '.join(l.name for l in LOADERS)}"
+            f"pass --format, one of: {', '.join(loader.name for loader in LOADERS)}"
         )
     raise UnknownFormat(
-        f"{path.name} matches several formats ({', '.join(l.name for l in matches)}); pass --format"
+        f"{path.name} matches several formats ({', '.join(m.name for m in matches)}); pass --format"
     )
 
 

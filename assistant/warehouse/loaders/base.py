@@ -45,7 +45,7 @@ class FileSample:
     lines: list[str]
 
     @classmethod
-    def read(cls, path: Path) -> "FileSample":
+    def read(cls, path: Path) -> FileSample:
         opener = gzip.open if path.suffix == ".gz" else open  # DuckDB reads .gz itself
         with opener(path, "rb") as handle:
             head = handle.read(SAMPLE_BYTES)
@@ -165,5 +165,5 @@ def read_csv(
 
 def raw_text(columns: list[str], delim: str = ",") -> str:
     """SQL for the row as read, for `rejected_rows.raw`."""
-    parts = ", ".join(f'coalesce("{c}", \'\')' for c in columns)
+    parts = ", ".join(f"coalesce(\"{c}\", '')" for c in columns)
     return f"concat_ws({sql_str(delim)}, {parts})"

@@ -63,7 +63,7 @@ class RetailRocket(Loader):
                 source += f" LEFT JOIN {walk} ON p.categoryid = c.categoryid"
                 category = "coalesce(split_part(p.path, ' > ', 1), c.categoryid)"
                 path_expr = "coalesce(p.path, c.categoryid)"
-        time = "make_timestamp(try_cast(e.\"timestamp\" AS BIGINT) * 1000)"
+        time = 'make_timestamp(try_cast(e."timestamp" AS BIGINT) * 1000)'
         mapping = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in KINDS.items())
         return Plan(
             kind="events",

@@ -23,7 +23,7 @@ class Taobao(Loader):
         return bool(sample.lines) and all(_ROW.match(line.strip()) for line in sample.lines[:20])
 
     def plan(self, path: Path, sample: FileSample) -> Plan:
-        time = "make_timestamp(try_cast(\"timestamp\" AS BIGINT) * 1000000)"
+        time = 'make_timestamp(try_cast("timestamp" AS BIGINT) * 1000000)'
         mapping = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in BEHAVIORS.items())
         return Plan(
             kind="events",

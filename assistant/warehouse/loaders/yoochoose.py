@@ -42,7 +42,7 @@ class Yoochoose(Loader):
     def plan(self, path: Path, sample: FileSample) -> Plan:
         shape = _shape(sample)
         if shape == "preprocessed":
-            time = "make_timestamp(CAST(try_cast(\"Time\" AS DOUBLE) * 1000000 AS BIGINT))"
+            time = 'make_timestamp(CAST(try_cast("Time" AS DOUBLE) * 1000000 AS BIGINT))'
             return Plan(
                 kind="events",
                 source=read_csv(path, PREPROCESSED, header=True, delim="\t"),

@@ -1,0 +1,97 @@
+"""The `shoplens` command line and `launch.py`, run as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import launch
+from assistant.cli import app, parse_count
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+
+from .conftest import FIXTURES, real
+
+runner = CliRunner()
+
+
+def shoplens(data_dir: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["--data-dir", str(data_dir), *args], env={"COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+def test_load_then_info_shows_counts_rejects_and_funnel(tmp_path: Path) -> None:
+    code, out = shoplens(tmp_path, "data", "load", str(real("taobao/UserBehavior_fattydelivery.csv")))
+    assert code == 0, out
+    assert "4,321 read, 4,320 loaded, 1 rejected" in out
+    assert "timestamp outside the data set window" in out
+    code, out = shoplens(tmp_path, "data", "info")
+    assert code == 0, out
+    assert "events from 2017-11-24 16:00:41 to 2017-12-03 15:59:13" in out
+    for line in ("│ view       │ 3,925", "│ purchase   │ 77", "│ rejected_rows │ table │ 1"):
+        assert line in out
+
+
+def test_format_flag_and_folder_loads(tmp_path: Path) -> None:
+    code, out = shoplens(tmp_path, "data", "load", str(FIXTURES / "retailrocket"), "--format", "retailrocket")
+    assert code == 0, out
+    assert "19 loaded, 4 rejected" in out
+
+
+def test_errors_are_one_readable_line_not_a_traceback(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    code, out = shoplens(tmp_path, "data", "load", str(notes))
+    assert code == 1
+    assert "error: could not tell the format of notes.txt" in out
+    assert "Traceback" not in out
+    code, out = shoplens(tmp_path / "nothing", "data", "info")
+    assert code == 1 and "no warehouse" in out
+    assert not (tmp_path / "nothing" / "shop.duckdb").exists()  # looking did not create one
+
+
+def test_demo_command_and_formats_listing(tmp_path: Path) -> None:
+    code, out = shoplens(tmp_path, "data", "demo", "--events", "20k", "--seed", "1")
+    assert code == 0, out
+    assert "demo shop:" in out and (tmp_path / "shop.demo-manifest.json").exists()
+    code, out = shoplens(tmp_path, "data", "formats")
+    assert code == 0
+    for name in (
+        "rees46",
+        "taobao",
+        "retailrocket",
+        "online_retail",
+        "cdnow",
+        "instacart",
+        "diginetica",
+        "yoochoose",
+        "flipkart",
+        "amazon",
+    ):
+        assert f"│ {name}" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "count"), [("300k", 300_000), ("10M", 10_000_000), ("2.5m", 2_500_000), ("12,000", 12_000)]
+)
+def test_counts_read_like_people_write_them(text: str, count: int) -> None:
+    assert parse_count(text) == count
+
+
+def test_bad_counts_are_refused() -> None:
+    with pytest.raises(typer.BadParameter):
+        parse_count("lots")
+
+
+def test_launch_makes_the_demo_shop_once(settings: Settings) -> None:
+    settings = settings.with_overrides(demo_events=5_000)
+    with launch.prepare_warehouse(settings) as warehouse:
+        first = warehouse.scalar("SELECT count(*) FROM events")
+    assert 4_000 < first < 6_000
+    with launch.prepare_warehouse(settings.with_overrides(demo_events=50_000)) as warehouse:
+        assert warehouse.scalar("SELECT count(*) FROM events") == first  # not regenerated
+    with Warehouse(settings) as warehouse:
+        assert warehouse.info().loads[0].source_dataset == "demo"
