@@ -55,7 +55,7 @@ def test_every_bad_row_is_rejected_with_its_reason_and_the_rest_loads(
     assert report.rejected_by_reason == {
         "malformed row: missing columns": 2,
         "malformed row: too many columns": 1,
-        "unparseable event_time": 1,
+        "missing or unparseable event_time": 1,
         "unknown event_type": 1,
         "negative price": 1,
         "missing user_id": 1,

@@ -132,42 +132,31 @@ def load_file(
 def staged_select(plan: Plan) -> str:
     """The SELECT that maps a source to canonical columns plus `reject_reason` and `raw`."""
     names = EVENT_COLUMNS + EXTRA_EVENT_COLUMNS if plan.kind == "events" else PRODUCT_COLUMNS
-    unknown = set(plan.columns) - set(names)
+    helpers = [name for name in plan.columns if name.startswith("_")]
+    unknown = set(plan.columns) - set(names) - set(helpers)
     if unknown:
         raise ValueError(f"plan maps unknown columns: {sorted(unknown)}")
-    mapped = ",\n       ".join(
+    mapped = [
         f'CAST(({plan.columns.get(name, "NULL")}) AS {_TYPES.get(name, "VARCHAR")}) AS "{name}"'
         for name in names
-    )
-    own = _case(plan.checks)
-    shared = _case(_EVENT_CHECKS if plan.kind == "events" else _PRODUCT_CHECKS)
-    dup = (
-        ", row_number() OVER (PARTITION BY product_id ORDER BY __row) AS __dup"
-        if plan.kind == "products"
-        else ""
-    )
-    row = ", row_number() OVER () AS __row" if plan.kind == "products" else ""
-    # Inner: source columns (for `raw`) plus canonical ones; outer: the reject reason, and the raw
-    # text only for rejected rows (building it for every row would cost a full extra pass).
+    ] + [f'({plan.columns[name]}) AS "{name}"' for name in helpers]
+    shared = _EVENT_CHECKS if plan.kind == "events" else _PRODUCT_CHECKS
+    ordering = ""
+    if plan.kind == "products":  # "the first row is kept" needs each row's place in the file
+        mapped.append("row_number() OVER () AS __row")
+        ordering = ", row_number() OVER (PARTITION BY product_id ORDER BY __row) AS __dup"
+    # Three steps: map the source (keeping its row as the struct `src`); judge each row on the
+    # mapped columns (so no expression is computed twice); build the raw text of rejected rows only.
     return f"""
-SELECT * EXCLUDE (__problem, __raw{", __row, __dup" if plan.kind == "products" else ""}),
-       CASE WHEN reject_reason IS NOT NULL THEN __raw END AS raw
+SELECT {", ".join(f'"{name}"' for name in names)}, reject_reason,
+       CASE WHEN reject_reason IS NOT NULL THEN {plan.raw} END AS raw
 FROM (
-  SELECT *, coalesce(__problem, {shared}) AS reject_reason
-  FROM (
-    SELECT *{dup} FROM (
-      SELECT {mapped},
-             {own} AS __problem,
-             {plan.raw} AS __raw{row}
-      FROM {plan.source}
-    )
-  )
+  SELECT *, {_case(plan.checks + shared)} AS reject_reason
+  FROM (SELECT *{ordering} FROM (SELECT {", ".join(mapped)}, src FROM {plan.source} AS src))
 )"""
 
 
 def _case(checks: tuple[tuple[str, str], ...]) -> str:
-    if not checks:
-        return "CAST(NULL AS VARCHAR)"
     return "CASE " + " ".join(f"WHEN {cond} THEN {sql_str(reason)}" for cond, reason in checks) + " END"
 
 
@@ -303,20 +292,26 @@ def _latest(column: str) -> str:
 
 
 def _upsert_products(plan: Plan, lit: str) -> str:
-    fields = ("title", "category", "category_path", "brand", "price", "description")
+    # Only the fields this source has: the others would be NULL and keep what the table knows.
+    fields = [
+        f
+        for f in ("title", "category", "category_path", "brand", "price", "description")
+        if f in plan.columns
+    ]
     if plan.kind == "events":
         # The catalog as the events saw it: the latest non-null value of each field.
+        values = ["product_id", *(_latest(f) for f in fields), lit]
         select = (
-            f"SELECT product_id, {', '.join(_latest(f) for f in fields)}, {lit} FROM {STAGE}"
+            f"SELECT {', '.join(values)} FROM {STAGE}"
             " WHERE reject_reason IS NULL AND product_id IS NOT NULL GROUP BY product_id"
         )
     else:
-        select = f"SELECT product_id, {', '.join(fields)}, {lit} FROM {STAGE} WHERE reject_reason IS NULL"
+        select = f"SELECT {', '.join(['product_id', *fields, lit])} FROM {STAGE} WHERE reject_reason IS NULL"
     # Keep what an earlier load knew when this one has nothing (events rarely carry titles).
-    update = ", ".join(f"{f} = coalesce(EXCLUDED.{f}, products.{f})" for f in fields)
+    update = [f"{f} = coalesce(EXCLUDED.{f}, products.{f})" for f in fields]
     return f"""
-INSERT INTO products (product_id, {", ".join(fields)}, source_dataset) {select}
-ON CONFLICT (product_id) DO UPDATE SET {update}, source_dataset = EXCLUDED.source_dataset"""
+INSERT INTO products ({", ".join(["product_id", *fields, "source_dataset"])}) {select}
+ON CONFLICT (product_id) DO UPDATE SET {", ".join([*update, "source_dataset = EXCLUDED.source_dataset"])}"""
 
 
 def _upsert_users(lit: str) -> str:

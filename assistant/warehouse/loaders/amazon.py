@@ -33,10 +33,11 @@ class Amazon(Loader):
                 "category": "nullif(trim(product_category), '')",
                 "category_path": "nullif(trim(product_category), '')",
                 "price": price,
+                "_url": "nullif(product_url, '')",
             },
             raw=raw_text(COLUMNS),
             checks=(
-                ("nullif(trim(product_name), '') IS NULL", "missing product_name"),
-                ("nullif(product_url, '') IS NULL", "missing product_url"),
+                ("title IS NULL", "missing product_name"),
+                ("_url IS NULL", "missing product_url"),
             ),
         )

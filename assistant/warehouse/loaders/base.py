@@ -84,10 +84,12 @@ def header_is(sample: FileSample, *names: str, delimiter: str = ",", prefix: boo
 class Plan:
     """What a loader hands the pipeline: where rows come from and how each canonical column is made.
 
-    `columns` maps canonical column names to DuckDB expressions over `source`; columns left out
-    are NULL. `checks` are (SQL condition, reason text) pairs tried in order; the first that holds
-    rejects the row with that reason. Reasons are fixed texts so they can be counted; the row
-    itself is kept in `rejected_rows.raw`. The pipeline adds the checks every source shares.
+    `source` is a FROM item (a `read_csv(...)` or a subquery). `columns` maps canonical column
+    names, and helper names starting with `_`, to DuckDB expressions over the source's columns;
+    canonical columns left out are NULL, helpers are not stored. `checks` are (SQL condition over
+    the mapped columns, reason text) pairs tried in order; the first that holds rejects the row.
+    Reasons are fixed texts so they can be counted. `raw` is SQL over `src`, the source row as a
+    struct, giving the row's text for `rejected_rows.raw`; it is built for rejected rows only.
     """
 
     kind: Literal["events", "products"]
@@ -164,6 +166,6 @@ def read_csv(
 
 
 def raw_text(columns: list[str], delim: str = ",") -> str:
-    """SQL for the row as read, for `rejected_rows.raw`."""
-    parts = ", ".join(f"coalesce(\"{c}\", '')" for c in columns)
+    """SQL for the row as read (fields of the source row struct `src`), for `rejected_rows.raw`."""
+    parts = ", ".join(f"coalesce(src.\"{c}\", '')" for c in columns)
     return f"concat_ws({sql_str(delim)}, {parts})"

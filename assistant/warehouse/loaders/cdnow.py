@@ -60,12 +60,13 @@ class Cdnow(Loader):
                 "quantity": n,
                 "order_id": order,
                 "user_attributes": attributes,
+                "_fields": "len(f)",
             },
-            raw="line",
+            raw="src.line",
             checks=(
-                (f"len(f) <> {width}", f"expected {width} fields"),
-                (f"{time} IS NULL", "unparseable date"),
-                (f"{user} IS NULL", "unparseable customer id"),
-                (f"{n} IS NULL OR {dollars} IS NULL", "unparseable number_of_cds or dollar_value"),
+                (f"_fields <> {width}", f"expected {width} fields"),
+                ("event_time IS NULL", "unparseable date"),
+                ("user_id IS NULL", "unparseable customer id"),
+                ("quantity IS NULL OR price IS NULL", "unparseable number_of_cds or dollar_value"),
             ),
         )

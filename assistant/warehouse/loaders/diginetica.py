@@ -27,15 +27,15 @@ class Diginetica(Loader):
             columns={
                 "event_time": time,
                 "user_id": "CASE WHEN user_id NOT IN ('NA', '') THEN user_id END",
-                "session_id": "session_id",
+                "session_id": "nullif(session_id, '')",
                 "event_type": "'view'",
-                "product_id": "item_id",
+                "product_id": "nullif(item_id, '')",
                 "quantity": "1",
             },
             raw=raw_text(COLUMNS, ";"),
             checks=(
-                (f"{time} IS NULL", "unparseable eventdate or timeframe"),
-                ("nullif(session_id, '') IS NULL", "missing session_id"),
-                ("nullif(item_id, '') IS NULL", "missing item_id"),
+                ("event_time IS NULL", "unparseable eventdate or timeframe"),
+                ("session_id IS NULL", "missing session_id"),
+                ("product_id IS NULL", "missing item_id"),
             ),
         )

@@ -62,9 +62,6 @@ class Flipkart(Loader):
             "category": f"nullif(trim(({levels})[1]), '')",
             "category_path": f"nullif(array_to_string({levels}, ' > '), '')",
         }
-        checks: tuple[tuple[str, str], ...] = (
-            ("nullif(trim(product_name), '') IS NULL", "missing product_name"),
-        )
         if full:
             price = "coalesce(try_cast(nullif(discounted_price, '') AS DOUBLE), try_cast(nullif(retail_price, '') AS DOUBLE))"
             mapped |= {
@@ -77,5 +74,5 @@ class Flipkart(Loader):
             source=read_csv(path, columns, header=full),
             columns=mapped,
             raw=raw_text(columns),
-            checks=checks,
+            checks=(("title IS NULL", "missing product_name"),),
         )

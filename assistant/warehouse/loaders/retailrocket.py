@@ -36,54 +36,58 @@ class RetailRocket(Loader):
     def plan(self, path: Path, sample: FileSample) -> Plan:
         folder = path if path.is_dir() else path.parent
         events = folder / "events.csv"
-        source = f"{read_csv(events, EVENTS, header=True)} AS e"
+        joins = ""
         category = path_expr = "CAST(NULL AS VARCHAR)"
         properties = sorted(folder.glob("item_properties*.csv"))
         if properties:
-            latest = f"""(
-  SELECT itemid, arg_max(value, try_cast("timestamp" AS BIGINT)) AS categoryid
-  FROM {read_csv(properties, PROPERTIES, header=True, store_rejects=False)}
-  WHERE property = 'categoryid' GROUP BY itemid
-) AS c"""
-            source += f" LEFT JOIN {latest} USING (itemid)"
+            joins += f"""
+  LEFT JOIN (
+    SELECT itemid, arg_max(value, try_cast("timestamp" AS BIGINT)) AS categoryid
+    FROM {read_csv(properties, PROPERTIES, header=True, store_rejects=False)}
+    WHERE property = 'categoryid' GROUP BY itemid
+  ) AS c USING (itemid)"""
             category = path_expr = "c.categoryid"
             tree = folder / "category_tree.csv"
             if tree.is_file():
                 # Walk each category up to its root: 'root > … > leaf' (ids are all the data has).
-                walk = f"""(
-  WITH RECURSIVE t AS (SELECT * FROM {read_csv(tree, TREE, header=True, store_rejects=False)}),
-  walk(categoryid, node, depth, path) AS (
-    SELECT categoryid, nullif(parentid, ''), 1, categoryid FROM t
-    UNION ALL
-    SELECT w.categoryid, nullif(t.parentid, ''), w.depth + 1, t.categoryid || ' > ' || w.path
-    FROM walk w JOIN t ON t.categoryid = w.node WHERE w.depth < 64
-  )
-  SELECT categoryid, arg_max(path, depth) AS path FROM walk GROUP BY categoryid
-) AS p"""
-                source += f" LEFT JOIN {walk} ON p.categoryid = c.categoryid"
+                joins += f"""
+  LEFT JOIN (
+    WITH RECURSIVE t AS (SELECT * FROM {read_csv(tree, TREE, header=True, store_rejects=False)}),
+    walk(categoryid, node, depth, path) AS (
+      SELECT categoryid, nullif(parentid, ''), 1, categoryid FROM t
+      UNION ALL
+      SELECT w.categoryid, nullif(t.parentid, ''), w.depth + 1, t.categoryid || ' > ' || w.path
+      FROM walk w JOIN t ON t.categoryid = w.node WHERE w.depth < 64
+    )
+    SELECT categoryid, arg_max(path, depth) AS path FROM walk GROUP BY categoryid
+  ) AS p ON p.categoryid = c.categoryid"""
                 category = "coalesce(split_part(p.path, ' > ', 1), c.categoryid)"
                 path_expr = "coalesce(p.path, c.categoryid)"
-        time = 'make_timestamp(try_cast(e."timestamp" AS BIGINT) * 1000)'
+        # One subquery with plain names: the pipeline sees the event row plus its category.
+        source = f"""(
+  SELECT e.*, {category} AS item_category, {path_expr} AS item_category_path
+  FROM {read_csv(events, EVENTS, header=True)} AS e{joins}
+)"""
         mapping = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in KINDS.items())
         return Plan(
             kind="events",
             source=source,
             columns={
-                "event_time": time,
-                "user_id": "visitorid",
-                "event_type": f"CASE e.event {mapping} END",
-                "product_id": "itemid",
-                "category": category,
-                "category_path": path_expr,
+                "event_time": 'make_timestamp(try_cast("timestamp" AS BIGINT) * 1000)',
+                "user_id": "nullif(visitorid, '')",
+                "event_type": f"CASE event {mapping} END",
+                "product_id": "nullif(itemid, '')",
+                "category": "item_category",
+                "category_path": "item_category_path",
                 "quantity": "1",
                 "order_id": "nullif(transactionid, '')",
             },
-            raw=raw_text([f'e"."{c}' for c in EVENTS]),
+            raw=raw_text(EVENTS),
             checks=(
-                (f"{time} IS NULL", "unparseable timestamp"),
-                (f"coalesce(e.event NOT IN {tuple(KINDS)}, true)", "unknown event"),
-                ("nullif(visitorid, '') IS NULL", "missing visitorid"),
-                ("nullif(itemid, '') IS NULL", "missing itemid"),
+                ("event_time IS NULL", "unparseable timestamp"),
+                ("event_type IS NULL", "unknown event"),
+                ("user_id IS NULL", "missing visitorid"),
+                ("product_id IS NULL", "missing itemid"),
             ),
             sessionize=True,
         )

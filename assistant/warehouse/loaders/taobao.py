@@ -30,9 +30,9 @@ class Taobao(Loader):
             source=read_csv(path, COLUMNS, header=False),
             columns={
                 "event_time": time,
-                "user_id": "user_id",
+                "user_id": "nullif(user_id, '')",
                 "event_type": f"CASE behavior_type {mapping} END",
-                "product_id": "item_id",
+                "product_id": "nullif(item_id, '')",
                 # Categories are anonymised ids; they are all the source has.
                 "category": "category_id",
                 "category_path": "category_id",
@@ -40,17 +40,13 @@ class Taobao(Loader):
             },
             raw=raw_text(COLUMNS),
             checks=(
-                (f"{time} IS NULL", "unparseable timestamp"),
                 (
-                    f"{time} NOT BETWEEN TIMESTAMP '{WINDOW[0]}' AND TIMESTAMP '{WINDOW[1]}'",
+                    f"event_time NOT BETWEEN TIMESTAMP '{WINDOW[0]}' AND TIMESTAMP '{WINDOW[1]}'",
                     "timestamp outside the data set window (2017-11-25..12-03)",
                 ),
-                (
-                    f"coalesce(behavior_type NOT IN {tuple(BEHAVIORS)}, true)",
-                    "unknown behavior_type",
-                ),
-                ("nullif(user_id, '') IS NULL", "missing user_id"),
-                ("nullif(item_id, '') IS NULL", "missing item_id"),
+                ("event_type IS NULL", "unknown behavior_type"),
+                ("user_id IS NULL", "missing user_id"),
+                ("product_id IS NULL", "missing item_id"),
             ),
             sessionize=True,
             order_per_session=True,

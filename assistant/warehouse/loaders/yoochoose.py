@@ -48,22 +48,22 @@ class Yoochoose(Loader):
                 source=read_csv(path, PREPROCESSED, header=True, delim="\t"),
                 columns={
                     "event_time": time,
-                    "session_id": "SessionId",
+                    "session_id": "nullif(SessionId, '')",
                     "event_type": "'view'",
-                    "product_id": "ItemId",
+                    "product_id": "nullif(ItemId, '')",
                     "quantity": "1",
                 },
                 raw=raw_text(PREPROCESSED, "\t"),
                 checks=(
-                    (f"{time} IS NULL", "unparseable Time"),
-                    ("nullif(ItemId, '') IS NULL", "missing ItemId"),
+                    ("event_time IS NULL", "unparseable Time"),
+                    ("product_id IS NULL", "missing ItemId"),
                 ),
             )
         columns = CLICKS if shape == "clicks" else BUYS
         mapped = {
             "event_time": ISO_TIME,
-            "session_id": "session",
-            "product_id": "item",
+            "session_id": "nullif(session, '')",
+            "product_id": "nullif(item, '')",
         }
         if shape == "clicks":
             # category: '0' unknown, 'S' special offer, 1-12 a category, long numbers a brand.
@@ -81,7 +81,7 @@ class Yoochoose(Loader):
             columns=mapped,
             raw=raw_text(columns),
             checks=(
-                (f"{ISO_TIME} IS NULL", "unparseable timestamp"),
-                ("nullif(item, '') IS NULL", "missing item"),
+                ("event_time IS NULL", "unparseable timestamp"),
+                ("product_id IS NULL", "missing item"),
             ),
         )
