@@ -111,10 +111,14 @@ def data_load(
     if result.first_event:
         console.print(f"events from {result.first_event} to {result.last_event}")
     if result.rejected_by_reason:
-        table = Table("rejected because", "rows", title="rejected rows (see table rejected_rows)")
-        for reason, count in result.rejected_by_reason.items():
-            table.add_row(reason, f"{count:,}")
-        console.print(table)
+        console.print(_reasons_table(result.rejected_by_reason))
+
+
+def _reasons_table(by_reason: dict[str, int]) -> Table:
+    table = Table("rejected because", "rows", title="rejected rows (see table rejected_rows)")
+    for reason, count in by_reason.items():
+        table.add_row(reason, f"{count:,}")
+    return table
 
 
 @data_app.command("info")
@@ -141,10 +145,7 @@ def data_info(ctx: typer.Context) -> None:
         funnel.add_row(step.event_type, f"{step.events:,}", f"{step.users:,}", f"{step.sessions:,}")
     console.print(funnel)
     if info.rejected_by_reason:
-        rejected = Table("rejected because", "rows")
-        for reason, count in info.rejected_by_reason.items():
-            rejected.add_row(reason, f"{count:,}")
-        console.print(rejected)
+        console.print(_reasons_table(info.rejected_by_reason))
     loads = Table("source", "format", "loaded", "rejected", "products", "users", "seconds", title="loads")
     for load in info.loads:
         loads.add_row(

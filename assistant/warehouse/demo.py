@@ -35,6 +35,7 @@ import yaml
 from pydantic import BaseModel
 
 from assistant.warehouse.db import Warehouse
+from assistant.warehouse.load import record_load
 from assistant.warehouse.loaders.base import sql_str
 
 log = logging.getLogger(__name__)
@@ -583,18 +584,17 @@ def generate(
         report("measuring planted facts", None)
         manifest = _manifest(con, catalog, pair, bots, seed, events, pa.concat_tables(truth_tables))
         seconds = time.perf_counter() - started
-        con.execute(
-            "INSERT INTO loads (source_dataset, format, path, file_bytes, loaded_at, seconds, rows_loaded,"
-            " rows_rejected, products_loaded, users_loaded) VALUES (?, 'demo', ?, NULL, ?, ?, ?, 0, ?, ?)",
-            [
-                SOURCE,
-                f"generated: seed {seed}, {events:,} events asked",
-                datetime.now(UTC).replace(tzinfo=None),
-                round(seconds, 3),
-                totals["events"],
-                catalog.size,
-                totals["users"],
-            ],
+        record_load(
+            con,
+            source_dataset=SOURCE,
+            format="demo",
+            path=f"generated: seed {seed}, {events:,} events asked",
+            file_bytes=None,
+            seconds=seconds,
+            rows_loaded=totals["events"],
+            rows_rejected=0,
+            products_loaded=catalog.size,
+            users_loaded=totals["users"],
         )
     path = manifest_path(warehouse)
     path.write_text(json.dumps(manifest, indent=2, default=str))

@@ -353,27 +353,48 @@ def _with_progress(con: Any, sql: str, stage: str, report: ProgressFn) -> None:
     report(stage, 1.0)
 
 
-def _record_load(con: Any, label: str, fmt: str, path: Path, counts: dict[str, Any], seconds: float) -> None:
-    size = (
-        sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-        if path.is_dir()
-        else path.stat().st_size
-    )
+def record_load(
+    con: Any,
+    *,
+    source_dataset: str,
+    format: str,
+    path: str,
+    file_bytes: int | None,
+    seconds: float,
+    rows_loaded: int,
+    rows_rejected: int,
+    products_loaded: int,
+    users_loaded: int,
+) -> None:
+    """The `loads` row of a finished load (or demo generation), inside its transaction."""
     con.execute(
         "INSERT INTO loads (source_dataset, format, path, file_bytes, loaded_at, seconds, rows_loaded,"
         " rows_rejected, products_loaded, users_loaded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            label,
-            fmt,
-            str(path),
-            size,
+            source_dataset,
+            format,
+            path,
+            file_bytes,
             datetime.now(UTC).replace(tzinfo=None),
             round(seconds, 3),
-            counts["rows_loaded"],
-            counts["rows_rejected"],
-            counts["products_loaded"],
-            counts["users_loaded"],
+            rows_loaded,
+            rows_rejected,
+            products_loaded,
+            users_loaded,
         ],
+    )
+
+
+def _record_load(con: Any, label: str, fmt: str, path: Path, counts: dict[str, Any], seconds: float) -> None:
+    files = [f for f in path.rglob("*") if f.is_file()] if path.is_dir() else [path]
+    record_load(
+        con,
+        source_dataset=label,
+        format=fmt,
+        path=str(path),
+        file_bytes=sum(f.stat().st_size for f in files),
+        seconds=seconds,
+        **{k: counts[k] for k in ("rows_loaded", "rows_rejected", "products_loaded", "users_loaded")},
     )
 
 
