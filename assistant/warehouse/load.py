@@ -46,7 +46,7 @@ SESSION_GAP = "INTERVAL 30 MINUTE"
 
 _TYPES = {"event_time": "TIMESTAMP", "price": "DOUBLE", "quantity": "INTEGER"}
 
-# Checks every source shares, after the loader's own (which can name the bad raw value).
+# Checks every source shares, tried after the loader's own (which know the source's fields).
 _EVENT_CHECKS = (
     ("event_time IS NULL", "missing or unparseable event_time"),
     (
@@ -188,14 +188,10 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
         f"INSERT INTO rejected_rows (source_dataset, line_number, reason, raw)"
         f" SELECT {lit}, NULL, reject_reason, raw FROM {STAGE} WHERE reject_reason IS NOT NULL"
     )
-    if _table_exists(con, READER_REJECTS):
-        # Rows the CSV reader itself could not split (wrong number of fields, bad quoting).
-        # DuckDB logs one error per missing column: one rejected row per line.
-        con.execute(
-            f"INSERT INTO rejected_rows (source_dataset, line_number, reason, raw)"
-            f" SELECT {lit}, line, 'malformed row: ' || lower(replace(min(error_type), '_', ' ')),"
-            f" any_value(csv_line) FROM {READER_REJECTS} GROUP BY scan_id, file_id, line"
-        )
+    con.execute(
+        f"INSERT INTO rejected_rows (source_dataset, line_number, reason, raw)"
+        f" SELECT {lit}, line, reason, raw FROM ({_reader_rejects(con)})"
+    )
 
     report("updating products and users", None)
     products_loaded = con.execute(_upsert_products(plan, lit)).fetchall()[0][0] or 0
@@ -237,28 +233,28 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
 def _refuse_if_nothing_readable(con: Any, label: str) -> None:
     """A file none of whose rows fit the format is the wrong file or format, not a file of bad rows:
     say so and roll back, rather than fill rejected_rows with all of it."""
-    loaded, rejected = con.execute(
-        f"SELECT count(*) FILTER (WHERE reject_reason IS NULL), count(*) FILTER (WHERE reject_reason IS NOT NULL)"
-        f" FROM {STAGE}"
+    if con.execute(f"SELECT count(*) FROM {STAGE} WHERE reject_reason IS NULL").fetchall()[0][0]:
+        return
+    rejected, reason = con.execute(
+        f"SELECT count(*), mode(reason) FROM (SELECT reject_reason AS reason FROM {STAGE}"
+        f" UNION ALL SELECT reason FROM ({_reader_rejects(con)}))"
     ).fetchall()[0]
-    if _table_exists(con, READER_REJECTS):
-        rejected += con.execute(
-            f"SELECT count(DISTINCT (scan_id, file_id, line)) FROM {READER_REJECTS}"
-        ).fetchall()[0][0]
-    if loaded == 0 and rejected > 0:
-        reason = con.execute(
-            f"SELECT reason FROM (SELECT reject_reason AS reason FROM {STAGE} WHERE reject_reason IS NOT NULL"
-            + (
-                f" UNION ALL SELECT 'malformed row: ' || lower(replace(error_type, '_', ' ')) FROM {READER_REJECTS}"
-                if _table_exists(con, READER_REJECTS)
-                else ""
-            )
-            + ") GROUP BY reason ORDER BY count(*) DESC LIMIT 1"
-        ).fetchall()[0][0]
+    if rejected:
         raise LoadError(
             f"none of the {rejected:,} rows of {label} could be read in that format (mostly: {reason});"
             " is it the right file, or the right --format? Nothing was loaded."
         )
+
+
+def _reader_rejects(con: Any) -> str:
+    """Rows the CSV reader itself could not split (wrong number of fields, bad quoting), one per
+    line (DuckDB logs one error per missing column): SELECT line, reason, raw."""
+    if not _table_exists(con, READER_REJECTS):
+        return "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason, NULL::VARCHAR AS raw WHERE false"
+    return (
+        "SELECT line, 'malformed row: ' || lower(replace(min(error_type), '_', ' ')) AS reason,"
+        f" any_value(csv_line) AS raw FROM {READER_REJECTS} GROUP BY scan_id, file_id, line"
+    )
 
 
 def _first_line(exc: Exception) -> str:
