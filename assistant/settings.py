@@ -7,6 +7,7 @@ created once (by the CLI, `launch.py`, a test) and passed down.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,19 @@ class Settings(BaseSettings):
         description="Any SQLAlchemy URL; overrides `warehouse` (e.g. postgresql+psycopg://…).",
     )
     model: str = Field(default="qwen2.5-coder-1.5b", description="Packaged chat model to serve.")
+    engine: Literal["auto", "llama.cpp", "vllm", "external"] = Field(
+        default="auto",
+        description="Model server: auto = vLLM when a CUDA GPU is present, llama.cpp otherwise; "
+        "external = an OpenAI-compatible server at llm_url.",
+    )
+    llm_url: str | None = Field(default=None, description="Base URL of an external OpenAI-compatible server.")
+    llm_model: str | None = Field(default=None, description="Model name to ask an external server for.")
+    llm_threads: int | None = Field(
+        default=None, ge=1, description="CPU threads for llama.cpp (default: all cores but one)."
+    )
+    llm_context: int = Field(default=8192, ge=512, description="Context window to serve with.")
+    tensor_parallel: int = Field(default=1, ge=1, description="GPUs to split the model over (vLLM).")
+    llm_timeout: float = Field(default=180.0, gt=0, description="Seconds to wait for one model answer.")
     host: str = Field(default="127.0.0.1", description="Interface the app and engine bind to.")
     ui_port: int = Field(default=7860, description="Port of the Gradio app.")
     llm_port: int = Field(default=8081, description="Port of the local model engine.")

