@@ -104,6 +104,35 @@ def test_llama_tool_call_fits_the_tool_schema(llama: tuple[ManagedServer, Settin
     assert (args["metric"], args["days"]) == ("orders", 30)
 
 
+def test_llama_concurrent_requests_all_complete(llama: tuple[ManagedServer, Settings]) -> None:
+    """Several users at once: each answer arrives whole (the server queues, never cuts one off)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import openai
+
+    server, _ = llama
+    client = openai.OpenAI(base_url=server.endpoint.base_url, api_key="x", timeout=300)
+
+    def ask(n: int) -> tuple[str | None, int]:
+        stream = client.chat.completions.create(
+            model=server.endpoint.model,
+            messages=[{"role": "user", "content": f"Write a long story about shop number {n}."}],
+            max_tokens=24,
+            temperature=0,
+            stream=True,  # as the app asks; an interrupted stream ends early
+        )
+        finish, tokens = None, 0
+        for chunk in stream:
+            if chunk.choices:
+                tokens += bool(chunk.choices[0].delta.content)
+                finish = chunk.choices[0].finish_reason or finish
+        return finish, tokens
+
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(ask, range(3)))
+    assert results == [("length", 24)] * 3
+
+
 def test_llama_crash_is_detected_and_restarted(llama: tuple[ManagedServer, Settings]) -> None:
     server, settings = llama
     before = server.restarts

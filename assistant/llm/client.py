@@ -68,7 +68,8 @@ def structured(llm: ChatOpenAI, endpoint: Endpoint, model: type[M], messages: La
 def call_tool(llm: ChatOpenAI, tool: dict[str, Any], messages: LanguageModelInput) -> dict[str, Any]:
     """Force a call of `tool` (an OpenAI function spec); return its arguments, checked against it."""
     name = tool["function"]["name"]
-    message = llm.bind_tools([tool], tool_choice=name).invoke(messages)
+    # strict: vLLM then constrains the arguments to the schema (a small model otherwise loops).
+    message = llm.bind_tools([tool], tool_choice=name, strict=True).invoke(messages)
     calls = message.tool_calls or text_tool_calls(_text(message.content))
     if not calls or calls[0]["name"] != name:
         raise ModelAnswerError(f"the model did not call {name}: {_text(message.content)[:200]!r}")
