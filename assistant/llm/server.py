@@ -121,6 +121,8 @@ class ManagedServer:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
+            if self._stopping.is_set():  # stop() asked during a restart: let it have the lock
+                raise EngineFailed(f"{self.engine.name}: stopped while starting")
             if self._process is None or self._process.poll() is not None:
                 code = self._process.returncode if self._process else None
                 raise EngineFailed(
