@@ -423,6 +423,12 @@ def generate_chunk(
     gaps[first] = 0.0
     csum = np.cumsum(gaps)
     since_start = csum - csum[np.flatnonzero(first)][np.cumsum(first) - 1]
+    # A session that would run past the period's last midnight starts earlier instead, so the
+    # data's last day is a whole day (periods like "last 7 days" end on it).
+    length = np.zeros(n_s)
+    np.maximum.at(length, ev_sess, since_start)
+    overflow = np.maximum(0, start + np.ceil(length).astype(np.int64) - (DAYS * 86400 - 1))
+    start = start - overflow
     micros = (start[ev_sess] * 1_000_000 + (since_start * 1_000_000).astype(np.int64)) + int(
         START.replace(tzinfo=UTC).timestamp() * 1_000_000
     )

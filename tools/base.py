@@ -1,0 +1,123 @@
+"""What every tool shares: the context it runs in, its result, and its error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from assistant.settings import Settings
+from assistant.warehouse import schema
+from assistant.warehouse.db import Warehouse
+
+
+class ToolError(Exception):
+    """A tool could not do what was asked; the message is written for the model to fix its call."""
+
+
+class ChartSpec(BaseModel):
+    """How to draw a result: the UI renders it with plotly; `None` fields mean 'not applicable'."""
+
+    kind: Literal["line", "bar", "funnel", "heatmap", "table"]
+    x: str | None = None
+    y: list[str] = Field(default_factory=list)
+    series: str | None = None
+    title: str = ""
+
+
+class ToolResult(BaseModel):
+    tool: str
+    arguments: dict[str, Any]
+    sql: str | None = None
+    columns: list[str] = Field(default_factory=list)
+    rows: list[tuple[Any, ...]] = Field(default_factory=list)
+    truncated: bool = False
+    seconds: float = 0.0
+    chart: ChartSpec | None = None
+    notes: list[str] = Field(default_factory=list)
+    text: str | None = None  # for tools whose result is prose (describe_data)
+
+    def preview(self, max_rows: int = 12) -> str:
+        """The result as compact text for the model: header and the first rows, numbers rounded."""
+        if self.text is not None:
+            return self.text
+        if not self.rows:
+            return "(no rows)"
+        lines = [" | ".join(self.columns)]
+        for row in self.rows[:max_rows]:
+            lines.append(" | ".join(format_value(v) for v in row))
+        if len(self.rows) > max_rows or self.truncated:
+            more = "more" if self.truncated else f"{len(self.rows) - max_rows} more"
+            lines.append(f"… ({more} rows)")
+        return "\n".join(lines)
+
+
+def format_value(value: Any) -> str:
+    """How a value is shown to the model and the user: floats rounded, dates as dates."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "NaN"
+        if abs(value) >= 100:
+            return f"{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{value:.4g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class DataFacts:
+    """What the model is told about the data: its span ("today" is its last day) and vocabulary."""
+
+    first_day: date | None
+    last_day: date | None
+    categories: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    event_types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ToolContext:
+    """Created once per assistant: the read-only warehouse, settings, and facts about the data."""
+
+    settings: Settings
+    warehouse: Warehouse
+    facts: DataFacts
+    allowed_tables: set[str] = field(default_factory=lambda: {t.name for t in schema.TABLES} | {v.name for v in schema.VIEWS})
+
+    @classmethod
+    def open(cls, settings: Settings, warehouse: Warehouse) -> ToolContext:
+        return cls(settings=settings, warehouse=warehouse, facts=read_facts(warehouse))
+
+
+def read_facts(warehouse: Warehouse) -> DataFacts:
+    def values(sql: str) -> list[str]:
+        with warehouse.engine.connect() as conn:
+            return [str(r[0]) for r in conn.exec_driver_sql(sql).fetchall() if r[0] is not None]
+
+    with warehouse.engine.connect() as conn:
+        first, last = conn.exec_driver_sql("SELECT min(event_time), max(event_time) FROM events").one()
+    return DataFacts(
+        first_day=first.date() if first else None,
+        last_day=last.date() if last else None,
+        categories=values("SELECT category FROM events WHERE category IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 30"),
+        countries=values("SELECT country FROM users WHERE country IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 30"),
+        channels=values(
+            "SELECT json_extract_string(attributes, '$.channel') c FROM users WHERE c IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 20"
+        )
+        if warehouse.is_duckdb
+        else [],
+        event_types=values("SELECT event_type FROM events GROUP BY 1 ORDER BY count(*) DESC"),
+    )
