@@ -334,3 +334,50 @@ def _wait_for_interrupt() -> None:
         stop.wait()
     except KeyboardInterrupt:
         pass
+
+
+@app.command("ask")
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="A question about the data, in plain language.")],
+    sql: Annotated[bool, typer.Option("--sql", help="Show the SQL that produced the numbers.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
+    rows: Annotated[int, typer.Option(help="Rows of the result table to show.")] = 15,
+) -> None:
+    """Ask the assistant one question (starts the model engine if none is running)."""
+    from assistant.agent import open_assistant
+    from assistant.llm.engines import EngineUnavailable
+    from assistant.llm.server import EngineFailed
+    from tools.base import format_value
+
+    settings: Settings = ctx.obj
+    try:
+        with open_assistant(settings) as assistant:
+            answer = assistant.ask(question)
+            engine = assistant.endpoint.engine
+    except (FileNotFoundError, EngineUnavailable, EngineFailed) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        console.print_json(answer.model_dump_json())
+        return
+    style = {"answer": "bold", "clarification": "yellow", "refusal": "yellow", "error": "red"}[answer.kind]
+    console.print(f"[{style}]{answer.text}[/]")
+    if answer.table and answer.table.rows:
+        table = Table(*answer.table.columns)
+        for row in answer.table.rows[:rows]:
+            table.add_row(*(format_value(v) for v in row))
+        console.print(table)
+        if len(answer.table.rows) > rows or answer.table.truncated:
+            console.print(f"[dim]… {len(answer.table.rows) - rows if len(answer.table.rows) > rows else 'more'} rows not shown[/dim]")
+    for call in answer.tool_calls:
+        if call.error:
+            console.print(f"[dim]retried after {call.tool}: {call.error}[/dim]")
+    if sql and answer.sql:
+        console.print(f"[dim]{answer.sql}[/dim]")
+    if answer.ungrounded_numbers:
+        console.print(f"[red]numbers not found in the results: {', '.join(answer.ungrounded_numbers)}[/red]")
+    tokens = answer.tokens
+    console.print(
+        f"[dim]{engine} · {answer.timings.get('total', 0):.1f}s · "
+        f"{tokens['prompt']:,} prompt + {tokens['completion']:,} completion tokens[/dim]"
+    )

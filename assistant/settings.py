@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     llm_url: str | None = Field(default=None, description="Base URL of an external OpenAI-compatible server.")
     llm_model: str | None = Field(default=None, description="Model name to ask an external server for.")
     llm_threads: int | None = Field(
-        default=None, ge=1, description="CPU threads for llama.cpp (default: all cores but one)."
+        default=None, ge=1, description="CPU threads for llama.cpp (default: all cores)."
     )
     llm_context: int = Field(default=8192, ge=512, description="Context window to serve with.")
     tensor_parallel: int = Field(default=1, ge=1, description="GPUs to split the model over (vLLM).")

@@ -1,0 +1,51 @@
+"""The agent's tools. Each is a typed function with a docstring (its description) and an
+arguments model (its JSON schema); `build_tools` lists them."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from tools.base import ToolContext, ToolError, ToolResult
+from tools.describe import DescribeArgs, describe_data
+from tools.metrics import (
+    CohortRequest,
+    SemanticModel,
+    cohort_retention,
+    funnel,
+    funnel_args_model,
+    query_metric,
+)
+from tools.sql import RunSqlArgs, run_sql
+
+__all__ = ["Tool", "ToolContext", "ToolError", "ToolResult", "build_tools"]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    function: Callable[[ToolContext, BaseModel], ToolResult]
+
+    def __call__(self, ctx: ToolContext, arguments: dict) -> ToolResult:
+        return self.function(ctx, self.args_model.model_validate(arguments))
+
+
+def _describe(function: Callable) -> str:
+    return " ".join(inspect.getdoc(function).split("\n\n")[0].split())
+
+
+def build_tools(semantic: SemanticModel) -> dict[str, Tool]:
+    """The tools, in the order the model sees them (most useful first)."""
+    specs = [
+        (query_metric, semantic.request_model),
+        (funnel, funnel_args_model(semantic)),
+        (cohort_retention, CohortRequest),
+        (run_sql, RunSqlArgs),
+        (describe_data, DescribeArgs),
+    ]
+    return {f.__name__: Tool(f.__name__, _describe(f), model, f) for f, model in specs}

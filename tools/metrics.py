@@ -109,6 +109,8 @@ def load_model(ctx: ToolContext) -> SemanticModel:
 
 def window(args: Any, last_day: date | None) -> tuple[date | None, date | None]:
     """(first day, last day) of the request's period, inclusive; None for an open end."""
+    if args.start_date and args.last_n_days and not args.end_date:  # "n days from start"
+        return args.start_date, args.start_date + timedelta(days=args.last_n_days - 1)
     end = args.end_date or last_day
     if args.start_date:
         return args.start_date, end

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Any
 
 import sqlglot
 from pydantic import BaseModel, Field

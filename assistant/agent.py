@@ -1,0 +1,341 @@
+"""The agent: a question in, a grounded answer out.
+
+One turn:
+1. retrieve the few solved examples and metrics closest to the question;
+2. the model replies with one tool call, its JSON constrained to the tools' schemas (a grammar
+   on the server: even a small model emits a valid call) — or asks to clarify, or declines;
+3. the tool runs; on an error the model sees it and corrects its call (at most 2 retries);
+4. the model writes one or two sentences from the result; code renders the table and chart;
+5. every number in those sentences is checked against the results, and unsupported ones are flagged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Annotated, Any, Literal, Union
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
+
+from assistant.embeddings import Encoder
+from assistant.grounding import ungrounded_numbers
+from assistant.llm.client import ModelAnswerError, response_format
+from assistant.llm.engines import Endpoint
+from assistant.retrieval import Example, Retriever, load_examples
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
+from tools.base import ChartSpec, format_value
+from tools.metrics import SemanticModel
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 2
+
+
+class Clarify(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(max_length=300)
+
+
+class CannotAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=300)
+
+
+class ToolCall(BaseModel):
+    tool: str
+    arguments: dict[str, Any]
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class Table(BaseModel):
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool = False
+
+
+class Answer(BaseModel):
+    """What `Assistant.ask` returns: the CLI, the UI and the eval harness all read this."""
+
+    question: str
+    text: str
+    kind: Literal["answer", "clarification", "refusal", "error"]
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    sql: str | None = None
+    table: Table | None = None
+    chart: ChartSpec | None = None
+    notes: list[str] = Field(default_factory=list)
+    ungrounded_numbers: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    tokens: dict[str, int] = Field(default_factory=lambda: {"prompt": 0, "completion": 0})
+
+    @property
+    def grounded(self) -> bool:
+        return not self.ungrounded_numbers
+
+
+@dataclass
+class Turn:
+    question: str
+    call: dict[str, Any] | None
+    answer: str
+
+
+@dataclass
+class Conversation:
+    """Memory for follow-ups: the previous turns of one user's chat."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+
+def decision_model(tools: dict[str, Tool]) -> type[BaseModel]:
+    """One tool call, or a clarifying question, or a refusal: the shape of the model's reply."""
+    options = [
+        create_model(
+            f"Call_{name}",
+            __config__=ConfigDict(extra="forbid"),
+            tool=(Literal[name], ...),  # type: ignore[valid-type]
+            arguments=(tool.args_model, ...),
+        )
+        for name, tool in tools.items()
+    ]
+    options += [
+        create_model("Call_clarify", __config__=ConfigDict(extra="forbid"), tool=(Literal["clarify"], ...), arguments=(Clarify, ...)),
+        create_model(
+            "Call_cannot_answer", __config__=ConfigDict(extra="forbid"), tool=(Literal["cannot_answer"], ...), arguments=(CannotAnswer, ...)
+        ),
+    ]
+    return RootModel[Annotated[Union[tuple(options)], Field(discriminator="tool")]]  # type: ignore[valid-type]  # noqa: UP007
+
+
+def _prompt(name: str) -> str:
+    return resources.files("prompts").joinpath(name).read_text().strip()
+
+
+def render(template: str, **values: object) -> str:
+    """Fill `{name}` placeholders; other braces (JSON in the prompt) are left alone."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", str(value))
+    return template
+
+
+class Assistant:
+    """Created once (model client, warehouse, tools, retriever); `ask` answers one question."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        warehouse: Warehouse,
+        llm: ChatOpenAI,
+        endpoint: Endpoint,
+        *,
+        explainer: ChatOpenAI | None = None,
+        encoder: Encoder | None = None,
+        semantic: SemanticModel | None = None,
+        examples: list[Example] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.llm = llm
+        self.explainer = explainer or llm
+        self.endpoint = endpoint
+        self.semantic = semantic or SemanticModel.load(settings.metrics_file)
+        self.ctx = ToolContext.open(settings, warehouse)
+        self.tools = build_tools(self.semantic)
+        self.decision = decision_model(self.tools)
+        self.retriever = Retriever(self.semantic, examples if examples is not None else load_examples(), encoder)
+        facts = self.ctx.facts
+        self.system_prompt = render(
+            _prompt("system.md"),
+            metrics=", ".join(self.semantic.metrics),
+            dimensions=", ".join(self.semantic.dimensions),
+            first_day=facts.first_day,
+            last_day=facts.last_day,
+            categories=", ".join(facts.categories[:15]) or "none",
+            countries=", ".join(facts.countries[:12]) or "none",
+            channels=", ".join(facts.channels[:10]) or "none",
+        )
+
+    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
+        started = time.perf_counter()
+        answer = Answer(question=question, text="", kind="answer")
+        try:
+            self._ask(question, conversation, answer)
+        except ModelUnavailable as exc:
+            answer.kind, answer.text = "error", str(exc)
+        answer.timings["total"] = round(time.perf_counter() - started, 3)
+        if conversation is not None:
+            call = answer.tool_calls[-1].model_dump(include={"tool", "arguments"}) if answer.tool_calls else None
+            conversation.turns.append(Turn(question, call, answer.text))
+        return answer
+
+    def _ask(self, question: str, conversation: Conversation | None, answer: Answer) -> None:
+        clock = time.perf_counter()
+        previous = conversation.turns[-1] if conversation and conversation.turns else None
+        # A follow-up ("and by country?") is about the previous question's topic: search with both.
+        examples, metrics = self.retriever.retrieve(f"{previous.question} {question}" if previous else question)
+        answer.timings["retrieve"] = round(time.perf_counter() - clock, 3)
+        messages: list[BaseMessage] = [SystemMessage(self.system_prompt), HumanMessage(self._user_message(question, examples, metrics, conversation))]
+
+        result: ToolResult | None = None
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                call = self._decide(messages, answer)
+            except ModelAnswerError as exc:  # e.g. cut off mid-JSON
+                answer.tool_calls.append(ToolCall(tool="(invalid reply)", arguments={}, error=str(exc)))
+                messages.append(HumanMessage(f"Your reply was not a valid tool call ({exc}). Reply with one JSON tool call."))
+                continue
+            tool, arguments = call.tool, call.arguments.model_dump(mode="json")
+            if tool == "clarify":
+                answer.kind, answer.text = "clarification", call.arguments.question
+                answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
+                return
+            if tool == "cannot_answer":
+                answer.kind, answer.text = "refusal", call.arguments.reason
+                answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
+                return
+            clock = time.perf_counter()
+            try:
+                result = self.tools[tool](self.ctx, arguments)
+                answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments, seconds=round(time.perf_counter() - clock, 3)))
+                break
+            except (ToolError, ValidationError) as exc:
+                error = str(exc)
+                log.info("tool %s failed (attempt %d): %s", tool, attempt + 1, error)
+                answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments, error=error, seconds=round(time.perf_counter() - clock, 3)))
+                messages += [
+                    AIMessage(json.dumps({"tool": tool, "arguments": arguments})),
+                    HumanMessage(f"That call failed: {error}\nReply with a corrected call."),
+                ]
+        answer.timings["tools"] = round(sum(c.seconds for c in answer.tool_calls), 3)
+        if result is None:
+            answer.kind = "error"
+            answer.text = f"I could not answer that: {answer.tool_calls[-1].error}"
+            return
+
+        answer.sql = result.sql
+        answer.table = Table(columns=result.columns, rows=[list(r) for r in result.rows], truncated=result.truncated)
+        answer.chart = result.chart
+        answer.notes = list(result.notes)
+        text, prompt = self._explain(question, result, answer)
+        flagged = ungrounded_numbers(text, result.rows, question)
+        if flagged:  # one rewrite, told which numbers the result does not hold
+            retry = f"{prompt}\nYour answer used numbers that are not in the result ({', '.join(flagged)}). Rewrite it with numbers from the result only."
+            text, _ = self._explain(question, result, answer, prompt=retry)
+            flagged = ungrounded_numbers(text, result.rows, question)
+        if flagged:  # still not grounded: say only what the result says
+            answer.notes.append(f"the model's sentence used numbers not in the result ({', '.join(flagged)}); replaced")
+            text = summarize(result)
+            flagged = ungrounded_numbers(text, result.rows, question)
+        answer.text, answer.ungrounded_numbers = text, flagged
+
+    def _user_message(
+        self, question: str, examples: list[Example], metrics: list[Any], conversation: Conversation | None
+    ) -> str:
+        parts = ["Relevant metrics: " + "; ".join(f"{m.name} = {m.description}" for m in metrics)]
+        # Most similar last: a small model follows the example nearest the question.
+        parts.append("Examples:\n" + "\n".join(f"Q: {e.question}\nA: {json.dumps(e.call())}" for e in reversed(examples)))
+        if conversation and conversation.turns:
+            last = conversation.turns[-1]
+            parts.append(
+                f"Previous question: {last.question}\nPrevious call: {json.dumps(last.call)}\n"
+                "If the next question follows up on it, reply with the previous call, changed as asked."
+            )
+        parts.append(
+            f"Question: {question}\n"
+            "Reply with one call. If nothing in the data measures what is asked (costs, profit, ad spend, stock, the future), use cannot_answer."
+        )
+        return "\n\n".join(parts)
+
+    def _decide(self, messages: list[BaseMessage], answer: Answer) -> Any:
+        clock = time.perf_counter()
+        schema = self.decision.model_json_schema()
+        try:
+            reply = self.llm.bind(response_format=response_format(self.endpoint, schema, "ToolCall")).invoke(messages)
+        except Exception as exc:  # connection refused, timeout, server error
+            raise ModelUnavailable(f"The model server is not answering ({type(exc).__name__}): {exc}") from exc
+        _count(answer, reply)
+        answer.timings["decide"] = round(answer.timings.get("decide", 0) + time.perf_counter() - clock, 3)
+        try:
+            return self.decision.model_validate_json(_text(reply)).root
+        except ValidationError as exc:
+            raise ModelAnswerError(f"the model's call is not valid: {exc}") from exc
+
+    def _explain(self, question: str, result: ToolResult, answer: Answer, prompt: str | None = None) -> tuple[str, str]:
+        clock = time.perf_counter()
+        if prompt is None:
+            notes = "; ".join(result.notes)
+            first = ""
+            if result.rows and result.text is None:
+                first = "\nFirst row: " + ", ".join(f"{c} = {format_value(v)}" for c, v in zip(result.columns, result.rows[0], strict=False))
+            prompt = (
+                f"Question: {question}\nResult of {result.tool} ({notes}):\n{result.preview()}{first}\n"
+                "Answer the question in one or two plain sentences."
+            )
+        try:
+            # The same system prompt as the tool call: the engine reuses its cached prefix.
+            reply = self.explainer.invoke([SystemMessage(self.system_prompt), HumanMessage(prompt)])
+        except Exception as exc:
+            raise ModelUnavailable(f"The model server is not answering ({type(exc).__name__}): {exc}") from exc
+        _count(answer, reply)
+        answer.timings["explain"] = round(answer.timings.get("explain", 0) + time.perf_counter() - clock, 3)
+        return _text(reply).strip() or summarize(result), prompt
+
+
+def summarize(result: ToolResult) -> str:
+    """A plain sentence about a result, written by code: what the user sees when the model's
+    sentence cannot be trusted."""
+    if result.text is not None:
+        return result.text.splitlines()[0]
+    if not result.rows:
+        return "The data has no rows for that question."
+    first = ", ".join(f"{c} {format_value(v)}" for c, v in zip(result.columns, result.rows[0], strict=False))
+    if len(result.rows) == 1:
+        return f"Result: {first}."
+    return f"{len(result.rows):,} rows{' (more not shown)' if result.truncated else ''}; the first: {first}."
+
+
+class ModelUnavailable(RuntimeError):
+    """The model server could not be reached; the answer says so and the session goes on."""
+
+
+def _count(answer: Answer, reply: AIMessage) -> None:
+    usage = reply.usage_metadata or {}
+    answer.tokens["prompt"] += usage.get("input_tokens", 0)
+    answer.tokens["completion"] += usage.get("output_tokens", 0)
+
+
+def _text(reply: AIMessage) -> str:
+    content = reply.content
+    return content if isinstance(content, str) else "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+
+
+@contextmanager
+def open_assistant(settings: Settings, progress: Any = None) -> Iterator[Assistant]:
+    """An assistant over the configured warehouse (read-only) and engine (started if needed)."""
+    from assistant.llm.client import chat_model
+    from assistant.llm.server import start_engine
+
+    warehouse = Warehouse(settings, read_only=True)
+    if not warehouse.exists():
+        raise FileNotFoundError(f"no warehouse at {warehouse.url}: run `shoplens data demo` or `shoplens data load FILE`")
+    try:
+        with start_engine(settings, progress) as running:
+            yield Assistant(
+                settings,
+                warehouse,
+                chat_model(running.endpoint, settings, max_tokens=400),
+                running.endpoint,
+                explainer=chat_model(running.endpoint, settings, max_tokens=100),
+                encoder=Encoder(),
+            )
+    finally:
+        warehouse.close()
