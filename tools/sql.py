@@ -78,11 +78,13 @@ def guard(sql: str, allowed_tables: set[str], max_rows: int) -> str:
         raise SqlRejected("the query is longer than 20,000 characters")
     try:
         statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
-    except sqlglot.errors.ParseError as exc:
+    except sqlglot.errors.SqlglotError as exc:  # parse and tokenizer errors (an unclosed quote)
         raise SqlRejected(f"the query does not parse: {_first_line(str(exc))}") from None
     if len(statements) != 1:
         raise SqlRejected(f"exactly one statement is allowed, got {len(statements)}")
     tree = statements[0]
+    if isinstance(tree, _WRITES):
+        raise SqlRejected(f"{tree.key.upper()} is not allowed: the warehouse is read-only, only SELECT queries run")
     if not isinstance(tree, exp.Query):
         raise SqlRejected(f"only SELECT queries are allowed, not {tree.key.upper()}")
     for node in tree.walk():
@@ -91,13 +93,13 @@ def guard(sql: str, allowed_tables: set[str], max_rows: int) -> str:
         if isinstance(node, exp.Func):
             name = node.sql_name() if not isinstance(node, exp.Anonymous) else str(node.this)
             if _FORBIDDEN_FUNCTION.match(name.lower()):
-                raise SqlRejected(f"function {name} is not allowed: queries may only read the warehouse")
+                raise SqlRejected(f"function {name.lower()} is not allowed: queries may only read the warehouse")
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         if isinstance(table.this, exp.Func):  # a table function in FROM
             name = table.this.sql_name() if not isinstance(table.this, exp.Anonymous) else str(table.this.this)
             if name.lower() not in SAFE_TABLE_FUNCTIONS:
-                raise SqlRejected(f"table function {name} is not allowed")
+                raise SqlRejected(f"table function {name.lower()} is not allowed")
             continue
         if table.catalog or table.db:
             raise SqlRejected(f"{table.sql()} is not a warehouse table: use the table name alone")

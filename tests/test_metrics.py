@@ -1,0 +1,149 @@
+"""The metrics layer's compiled SQL agrees with hand-written reference SQL on the demo shop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+from assistant.warehouse.demo import generate
+from tools.base import ToolContext, ToolError
+from tools.metrics import CohortRequest, SemanticModel, cohort_retention, funnel, funnel_args_model, query_metric
+
+LAST_WEEK = "event_time >= DATE '2026-10-26' AND event_time < DATE '2026-11-02'"
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory: pytest.TempPathFactory) -> ToolContext:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("metrics"), duckdb_memory_limit="1GB")
+    with Warehouse(settings) as writer:
+        generate(writer, 300_000, seed=3)  # the default size: planted facts are clear from ~100k
+    reader = Warehouse(settings, read_only=True)
+    yield ToolContext.open(settings, reader)
+    reader.close()
+
+
+def ask(ctx: ToolContext, **request: Any) -> list[tuple]:
+    model = SemanticModel.load()
+    return query_metric(ctx, model.request_model.model_validate(request)).rows
+
+
+def ref(ctx: ToolContext, sql: str) -> list[tuple]:
+    with ctx.warehouse.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql).fetchall()]
+
+
+def test_periods_end_on_the_datas_last_day(ctx: ToolContext) -> None:
+    assert str(ctx.facts.last_day) == "2026-11-01"
+    [(revenue,)] = ask(ctx, metric="revenue", last_n_days=7)
+    [(expected,)] = ref(ctx, f"SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase' AND {LAST_WEEK}")
+    assert revenue == pytest.approx(expected)
+
+
+def test_grouped_ratio_metric(ctx: ToolContext) -> None:
+    rows = ask(ctx, metric="conversion_rate", group_by=["category"])
+    expected = ref(
+        ctx,
+        """SELECT category, count(DISTINCT session_id) FILTER (WHERE event_type = 'purchase')::DOUBLE
+                  / count(DISTINCT session_id) FILTER (WHERE event_type = 'view')
+           FROM events GROUP BY 1 ORDER BY 2 DESC""",
+    )
+    assert [r[0] for r in rows] == [e[0] for e in expected]
+    assert [r[1] for r in rows] == pytest.approx([e[1] for e in expected])
+
+
+def test_derived_metric_aov(ctx: ToolContext) -> None:
+    [(aov,)] = ask(ctx, metric="aov")
+    [(expected,)] = ref(ctx, "SELECT sum(revenue) / count(*) FROM orders")
+    assert aov == pytest.approx(expected)
+
+
+def test_user_dimension_filter_and_top_n(ctx: ToolContext) -> None:
+    rows = ask(ctx, metric="orders", group_by=["country"], filters=[{"dimension": "device", "values": ["Mobile"]}], top_n=3)
+    expected = ref(
+        ctx,
+        """SELECT u.country, count(DISTINCT e.order_id) FROM events e JOIN users u USING (user_id)
+           WHERE e.event_type = 'purchase' AND json_extract_string(u.attributes, '$.device') = 'mobile'
+           GROUP BY 1 ORDER BY 2 DESC LIMIT 3""",
+    )
+    assert rows == expected
+
+
+def test_per_user_metric_repeat_purchase_rate(ctx: ToolContext) -> None:
+    [(rate,)] = ask(ctx, metric="repeat_purchase_rate")
+    [(expected,)] = ref(ctx, "SELECT avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0 END) FROM (SELECT user_id, count(*) n FROM orders GROUP BY 1)")
+    assert rate == pytest.approx(expected)
+
+
+def test_weekly_grain_is_a_time_series(ctx: ToolContext) -> None:
+    rows = ask(ctx, metric="users", grain="week", last_n_days=28)
+    expected = ref(
+        ctx,
+        """SELECT date_trunc('week', event_time)::DATE, count(DISTINCT user_id) FROM events
+           WHERE event_time >= DATE '2026-10-05' AND event_time < DATE '2026-11-02' GROUP BY 1 ORDER BY 1""",
+    )
+    assert rows == expected
+
+
+def test_compare_previous_explains_the_planted_drop(ctx: ToolContext) -> None:
+    rows = ask(ctx, metric="conversion_rate", group_by=["category"], end_date="2026-10-11", last_n_days=7, compare_previous=True)
+    assert rows[0][0] == "electronics"  # the biggest fall is the planted one
+    category, value, previous, change, change_pct = rows[0]
+    assert change == pytest.approx(value - previous) and change_pct == pytest.approx(change / previous)
+    assert change_pct < -0.3
+
+
+def test_unknown_values_get_close_matches(ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match=r"no category 'electornics' in the data; did you mean 'electronics'\?"):
+        ask(ctx, metric="orders", filters=[{"dimension": "category", "values": ["electornics"]}])
+    with pytest.raises(ToolError, match="compare_previous needs a period"):
+        ask(ctx, metric="orders", compare_previous=True)
+
+
+def test_funnel_counts_sessions_per_step(ctx: ToolContext) -> None:
+    args = funnel_args_model(SemanticModel.load()).model_validate({"steps": ["view", "cart", "purchase"], "last_n_days": 7})
+    result = funnel(ctx, args)
+    [(views, carts, purchases)] = ref(
+        ctx,
+        f"""SELECT count(DISTINCT session_id) FILTER (WHERE event_type = 'view'),
+                   count(DISTINCT session_id) FILTER (WHERE event_type = 'cart'),
+                   count(DISTINCT session_id) FILTER (WHERE event_type = 'purchase') FROM events WHERE {LAST_WEEK}""",
+    )
+    assert [r[1] for r in result.rows] == [views, carts, purchases]
+    assert result.rows[2][2] == pytest.approx(purchases / carts)  # rate from the previous step
+    assert result.rows[2][3] == pytest.approx(purchases / views) and result.chart.kind == "funnel"
+
+
+def test_cohort_retention_shares(ctx: ToolContext) -> None:
+    result = cohort_retention(ctx, CohortRequest(grain="month", periods=2))
+    first = result.rows[0]
+    [(size, again)] = ref(
+        ctx,
+        """WITH f AS (SELECT user_id, date_trunc('month', min(event_time)) c FROM events GROUP BY 1)
+           SELECT count(*) FILTER (WHERE c = DATE '2026-08-01'),
+                  count(*) FILTER (WHERE c = DATE '2026-08-01' AND user_id IN
+                     (SELECT user_id FROM events WHERE date_trunc('month', event_time) = DATE '2026-09-01')) FROM f""",
+    )
+    assert str(first[0]) == "2026-08-01" and first[1] == size and first[2] == pytest.approx(again / size)
+
+
+def test_users_add_metrics_in_yaml(ctx: ToolContext, tmp_path: Path) -> None:
+    extra = tmp_path / "my_metrics.yaml"
+    extra.write_text(
+        "metrics:\n  fav_adds:\n    description: Wishlist adds.\n    sql: count(*) FILTER (WHERE e.event_type = 'search')\n"
+        "  searches_per_session:\n    description: Searches per session.\n    sql: '{searches} / nullif({sessions}, 0)'\n"
+    )
+    model = SemanticModel.load(extra)
+    assert {"fav_adds", "searches_per_session"} <= set(model.metrics)
+    request = model.request_model.model_validate({"metric": "searches_per_session"})
+    settings = ctx.settings.with_overrides(metrics_file=extra)
+    [(value,)] = query_metric(ToolContext(settings, ctx.warehouse, ctx.facts), request).rows
+    [(expected,)] = ref(ctx, "SELECT count(*) FILTER (WHERE event_type = 'search')::DOUBLE / count(DISTINCT session_id) FROM events")
+    assert value == pytest.approx(expected)
+    with pytest.raises(ValueError, match="unknown metric"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("metrics:\n  broken:\n    description: x\n    sql: '{nope} + 1'\n")
+        SemanticModel.load(bad)
