@@ -109,9 +109,17 @@ def decision_model(tools: dict[str, Tool]) -> type[BaseModel]:
         for name, tool in tools.items()
     ]
     options += [
-        create_model("Call_clarify", __config__=ConfigDict(extra="forbid"), tool=(Literal["clarify"], ...), arguments=(Clarify, ...)),
         create_model(
-            "Call_cannot_answer", __config__=ConfigDict(extra="forbid"), tool=(Literal["cannot_answer"], ...), arguments=(CannotAnswer, ...)
+            "Call_clarify",
+            __config__=ConfigDict(extra="forbid"),
+            tool=(Literal["clarify"], ...),
+            arguments=(Clarify, ...),
+        ),
+        create_model(
+            "Call_cannot_answer",
+            __config__=ConfigDict(extra="forbid"),
+            tool=(Literal["cannot_answer"], ...),
+            arguments=(CannotAnswer, ...),
         ),
     ]
     return RootModel[Annotated[Union[tuple(options)], Field(discriminator="tool")]]  # type: ignore[valid-type]  # noqa: UP007
@@ -151,7 +159,9 @@ class Assistant:
         self.ctx = ToolContext.open(settings, warehouse)
         self.tools = build_tools(self.semantic)
         self.decision = decision_model(self.tools)
-        self.retriever = Retriever(self.semantic, examples if examples is not None else load_examples(), encoder)
+        self.retriever = Retriever(
+            self.semantic, examples if examples is not None else load_examples(), encoder
+        )
         facts = self.ctx.facts
         self.system_prompt = render(
             _prompt("system.md"),
@@ -173,7 +183,9 @@ class Assistant:
             answer.kind, answer.text = "error", str(exc)
         answer.timings["total"] = round(time.perf_counter() - started, 3)
         if conversation is not None:
-            call = answer.tool_calls[-1].model_dump(include={"tool", "arguments"}) if answer.tool_calls else None
+            call = (
+                answer.tool_calls[-1].model_dump(include={"tool", "arguments"}) if answer.tool_calls else None
+            )
             conversation.turns.append(Turn(question, call, answer.text))
         return answer
 
@@ -181,9 +193,14 @@ class Assistant:
         clock = time.perf_counter()
         previous = conversation.turns[-1] if conversation and conversation.turns else None
         # A follow-up ("and by country?") is about the previous question's topic: search with both.
-        examples, metrics = self.retriever.retrieve(f"{previous.question} {question}" if previous else question)
+        examples, metrics = self.retriever.retrieve(
+            f"{previous.question} {question}" if previous else question
+        )
         answer.timings["retrieve"] = round(time.perf_counter() - clock, 3)
-        messages: list[BaseMessage] = [SystemMessage(self.system_prompt), HumanMessage(self._user_message(question, examples, metrics, conversation))]
+        messages: list[BaseMessage] = [
+            SystemMessage(self.system_prompt),
+            HumanMessage(self._user_message(question, examples, metrics, conversation)),
+        ]
 
         result: ToolResult | None = None
         for attempt in range(MAX_RETRIES + 1):
@@ -191,7 +208,11 @@ class Assistant:
                 call = self._decide(messages, answer)
             except ModelAnswerError as exc:  # e.g. cut off mid-JSON
                 answer.tool_calls.append(ToolCall(tool="(invalid reply)", arguments={}, error=str(exc)))
-                messages.append(HumanMessage(f"Your reply was not a valid tool call ({exc}). Reply with one JSON tool call."))
+                messages.append(
+                    HumanMessage(
+                        f"Your reply was not a valid tool call ({exc}). Reply with one JSON tool call."
+                    )
+                )
                 continue
             tool, arguments = call.tool, call.arguments.model_dump(mode="json")
             if tool == "clarify":
@@ -205,12 +226,21 @@ class Assistant:
             clock = time.perf_counter()
             try:
                 result = self.tools[tool](self.ctx, arguments)
-                answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments, seconds=round(time.perf_counter() - clock, 3)))
+                answer.tool_calls.append(
+                    ToolCall(tool=tool, arguments=arguments, seconds=round(time.perf_counter() - clock, 3))
+                )
                 break
             except (ToolError, ValidationError) as exc:
                 error = str(exc)
                 log.info("tool %s failed (attempt %d): %s", tool, attempt + 1, error)
-                answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments, error=error, seconds=round(time.perf_counter() - clock, 3)))
+                answer.tool_calls.append(
+                    ToolCall(
+                        tool=tool,
+                        arguments=arguments,
+                        error=error,
+                        seconds=round(time.perf_counter() - clock, 3),
+                    )
+                )
                 messages += [
                     AIMessage(json.dumps({"tool": tool, "arguments": arguments})),
                     HumanMessage(f"That call failed: {error}\nReply with a corrected call."),
@@ -222,19 +252,24 @@ class Assistant:
             return
 
         answer.sql = result.sql
-        answer.table = Table(columns=result.columns, rows=[list(r) for r in result.rows], truncated=result.truncated)
+        answer.table = Table(
+            columns=result.columns, rows=[list(r) for r in result.rows], truncated=result.truncated
+        )
         answer.chart = result.chart
         answer.notes = list(result.notes)
+        facts = [*result.rows, (len(result.rows),)]  # "across 9 categories" states the row count
         text, prompt = self._explain(question, result, answer)
-        flagged = ungrounded_numbers(text, result.rows, question)
+        flagged = ungrounded_numbers(text, facts, question)
         if flagged:  # one rewrite, told which numbers the result does not hold
             retry = f"{prompt}\nYour answer used numbers that are not in the result ({', '.join(flagged)}). Rewrite it with numbers from the result only."
             text, _ = self._explain(question, result, answer, prompt=retry)
-            flagged = ungrounded_numbers(text, result.rows, question)
+            flagged = ungrounded_numbers(text, facts, question)
         if flagged:  # still not grounded: say only what the result says
-            answer.notes.append(f"the model's sentence used numbers not in the result ({', '.join(flagged)}); replaced")
+            answer.notes.append(
+                f"the model's sentence used numbers not in the result ({', '.join(flagged)}); replaced"
+            )
             text = summarize(result)
-            flagged = ungrounded_numbers(text, result.rows, question)
+            flagged = ungrounded_numbers(text, facts, question)
         answer.text, answer.ungrounded_numbers = text, flagged
 
     def _user_message(
@@ -242,7 +277,10 @@ class Assistant:
     ) -> str:
         parts = ["Relevant metrics: " + "; ".join(f"{m.name} = {m.description}" for m in metrics)]
         # Most similar last: a small model follows the example nearest the question.
-        parts.append("Examples:\n" + "\n".join(f"Q: {e.question}\nA: {json.dumps(e.call())}" for e in reversed(examples)))
+        parts.append(
+            "Examples:\n"
+            + "\n".join(f"Q: {e.question}\nA: {json.dumps(e.call())}" for e in reversed(examples))
+        )
         if conversation and conversation.turns:
             last = conversation.turns[-1]
             parts.append(
@@ -251,7 +289,8 @@ class Assistant:
             )
         parts.append(
             f"Question: {question}\n"
-            "Reply with one call. If nothing in the data measures what is asked (costs, profit, ad spend, stock, the future), use cannot_answer."
+            "Reply with one call: clarify if the question names no figure (how are we doing, the numbers, an update); "
+            "cannot_answer if the data does not hold what it asks (costs, profit, ad spend, stock, the future); else a tool."
         )
         return "\n\n".join(parts)
 
@@ -259,9 +298,13 @@ class Assistant:
         clock = time.perf_counter()
         schema = self.decision.model_json_schema()
         try:
-            reply = self.llm.bind(response_format=response_format(self.endpoint, schema, "ToolCall")).invoke(messages)
+            reply = self.llm.bind(response_format=response_format(self.endpoint, schema, "ToolCall")).invoke(
+                messages
+            )
         except Exception as exc:  # connection refused, timeout, server error
-            raise ModelUnavailable(f"The model server is not answering ({type(exc).__name__}): {exc}") from exc
+            raise ModelUnavailable(
+                f"The model server is not answering ({type(exc).__name__}): {exc}"
+            ) from exc
         _count(answer, reply)
         answer.timings["decide"] = round(answer.timings.get("decide", 0) + time.perf_counter() - clock, 3)
         try:
@@ -269,13 +312,17 @@ class Assistant:
         except ValidationError as exc:
             raise ModelAnswerError(f"the model's call is not valid: {exc}") from exc
 
-    def _explain(self, question: str, result: ToolResult, answer: Answer, prompt: str | None = None) -> tuple[str, str]:
+    def _explain(
+        self, question: str, result: ToolResult, answer: Answer, prompt: str | None = None
+    ) -> tuple[str, str]:
         clock = time.perf_counter()
         if prompt is None:
             notes = "; ".join(result.notes)
             first = ""
             if result.rows and result.text is None:
-                first = "\nFirst row: " + ", ".join(f"{c} = {format_value(v)}" for c, v in zip(result.columns, result.rows[0], strict=False))
+                first = "\nFirst row: " + ", ".join(
+                    f"{c} = {format_value(v)}" for c, v in zip(result.columns, result.rows[0], strict=False)
+                )
             prompt = (
                 f"Question: {question}\nResult of {result.tool} ({notes}):\n{result.preview()}{first}\n"
                 "Answer the question in one or two plain sentences."
@@ -284,7 +331,9 @@ class Assistant:
             # The same system prompt as the tool call: the engine reuses its cached prefix.
             reply = self.explainer.invoke([SystemMessage(self.system_prompt), HumanMessage(prompt)])
         except Exception as exc:
-            raise ModelUnavailable(f"The model server is not answering ({type(exc).__name__}): {exc}") from exc
+            raise ModelUnavailable(
+                f"The model server is not answering ({type(exc).__name__}): {exc}"
+            ) from exc
         _count(answer, reply)
         answer.timings["explain"] = round(answer.timings.get("explain", 0) + time.perf_counter() - clock, 3)
         return _text(reply).strip() or summarize(result), prompt
@@ -315,7 +364,11 @@ def _count(answer: Answer, reply: AIMessage) -> None:
 
 def _text(reply: AIMessage) -> str:
     content = reply.content
-    return content if isinstance(content, str) else "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return (
+        content
+        if isinstance(content, str)
+        else "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    )
 
 
 @contextmanager
@@ -326,7 +379,9 @@ def open_assistant(settings: Settings, progress: Any = None) -> Iterator[Assista
 
     warehouse = Warehouse(settings, read_only=True)
     if not warehouse.exists():
-        raise FileNotFoundError(f"no warehouse at {warehouse.url}: run `shoplens data demo` or `shoplens data load FILE`")
+        raise FileNotFoundError(
+            f"no warehouse at {warehouse.url}: run `shoplens data demo` or `shoplens data load FILE`"
+        )
     try:
         with start_engine(settings, progress) as running:
             yield Assistant(

@@ -368,7 +368,9 @@ def ask(
             table.add_row(*(format_value(v) for v in row))
         console.print(table)
         if len(answer.table.rows) > rows or answer.table.truncated:
-            console.print(f"[dim]… {len(answer.table.rows) - rows if len(answer.table.rows) > rows else 'more'} rows not shown[/dim]")
+            console.print(
+                f"[dim]… {len(answer.table.rows) - rows if len(answer.table.rows) > rows else 'more'} rows not shown[/dim]"
+            )
     for call in answer.tool_calls:
         if call.error:
             console.print(f"[dim]retried after {call.tool}: {call.error}[/dim]")

@@ -68,7 +68,9 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def search(self, queries: torch.Tensor, k: int, mask: torch.Tensor | None = None) -> list[list[tuple[str, float]]]:
+    def search(
+        self, queries: torch.Tensor, k: int, mask: torch.Tensor | None = None
+    ) -> list[list[tuple[str, float]]]:
         """Top-k (key, cosine) per query; `mask` (bool, one per vector) keeps only those allowed."""
         if not self.keys:
             return [[] for _ in range(queries.shape[0])]
@@ -78,5 +80,7 @@ class VectorIndex:
         top = torch.topk(scores, min(k, len(self.keys)), dim=1)
         results = []
         for values, indices in zip(top.values.tolist(), top.indices.tolist(), strict=True):
-            results.append([(self.keys[i], v) for i, v in zip(indices, values, strict=True) if v != float("-inf")])
+            results.append(
+                [(self.keys[i], v) for i, v in zip(indices, values, strict=True) if v != float("-inf")]
+            )
         return results

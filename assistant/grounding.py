@@ -41,7 +41,14 @@ def numbers_in(text: str) -> list[tuple[str, float, int, bool]]:
             continue
         decimals = len(digits.split(".")[1]) if "." in digits else 0
         scale = _SCALE.get(unit, 1.0)
-        found.append((match.group(0).strip(), value * scale, decimals if scale == 1.0 else -1, unit in ("%", "percent")))
+        found.append(
+            (
+                match.group(0).strip(),
+                value * scale,
+                decimals if scale == 1.0 else -1,
+                unit in ("%", "percent"),
+            )
+        )
     return found
 
 
@@ -67,7 +74,11 @@ def _matches(written: float, decimals: int, percent: bool, candidate: float) -> 
     for target in targets:
         if decimals >= 0 and round(target, decimals) == round(written, decimals):
             return True
-        if decimals >= 0 and decimals <= 2 and math.isclose(round(target, decimals), written, abs_tol=10 ** -decimals):
+        if (
+            decimals >= 0
+            and decimals <= 2
+            and math.isclose(round(target, decimals), written, abs_tol=10**-decimals)
+        ):
             return True  # rounding half-way cases
         if decimals < 0 and math.isclose(target, written, rel_tol=0.05):  # 1.2M, 3k
             return True

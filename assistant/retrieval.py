@@ -41,14 +41,22 @@ class Retriever:
         self.examples = examples
         self.metrics = list(semantic.metrics.values())
         self.encoder = encoder
-        self._metric_texts = [f"{m.name.replace('_', ' ')}: {m.description} ({', '.join(m.synonyms)})" for m in self.metrics]
+        self._metric_texts = [
+            f"{m.name.replace('_', ' ')}: {m.description} ({', '.join(m.synonyms)})" for m in self.metrics
+        ]
         if encoder is not None:
             self._example_index = VectorIndex(
-                [str(i) for i in range(len(examples))], encoder.encode([e.question for e in examples]), encoder.device
+                [str(i) for i in range(len(examples))],
+                encoder.encode([e.question for e in examples]),
+                encoder.device,
             )
-            self._metric_index = VectorIndex([m.name for m in self.metrics], encoder.encode(self._metric_texts), encoder.device)
+            self._metric_index = VectorIndex(
+                [m.name for m in self.metrics], encoder.encode(self._metric_texts), encoder.device
+            )
 
-    def retrieve(self, question: str, examples: int = 4, metrics: int = 5) -> tuple[list[Example], list[Metric]]:
+    def retrieve(
+        self, question: str, examples: int = 4, metrics: int = 5
+    ) -> tuple[list[Example], list[Metric]]:
         if self.encoder is None:
             words = _words(question)
             by_overlap = lambda texts: sorted(range(len(texts)), key=lambda i: -len(words & _words(texts[i])))  # noqa: E731

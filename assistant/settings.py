@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     )
     duckdb_threads: int | None = Field(default=None, ge=1, description="DuckDB threads (all cores).")
     metrics_file: Path | None = Field(
-        default=None, description="A YAML file of your own metrics/dimensions, merged over prompts/metrics.yaml."
+        default=None,
+        description="A YAML file of your own metrics/dimensions, merged over prompts/metrics.yaml.",
     )
     query_row_limit: int = Field(default=1000, ge=1, description="Most rows a query returns.")
     query_timeout: float = Field(default=30.0, gt=0, description="Seconds a query may run.")

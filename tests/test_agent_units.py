@@ -18,7 +18,13 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.demo import generate
 
-ENDPOINT = Endpoint(base_url="http://fake/v1", model="fake", engine="fake", device="cpu", capabilities=Capabilities(schema_format="json_object"))
+ENDPOINT = Endpoint(
+    base_url="http://fake/v1",
+    model="fake",
+    engine="fake",
+    device="cpu",
+    capabilities=Capabilities(schema_format="json_object"),
+)
 
 
 class ScriptedModel(BaseChatModel):
@@ -31,13 +37,17 @@ class ScriptedModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted"
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         self.calls.append((messages, kwargs))
         reply = self.replies.pop(0)
         if isinstance(reply, Exception):
             raise reply
         usage = {"input_tokens": 100, "output_tokens": 10, "total_tokens": 110}
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply, usage_metadata=usage))])
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(content=reply, usage_metadata=usage))]
+        )
 
 
 def call(tool: str, **arguments: Any) -> str:
@@ -70,7 +80,13 @@ def test_a_metric_question_is_answered_from_the_tool_result(shop) -> None:
         shop,
         "SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase' AND event_time >= DATE '2026-10-26'",
     )
-    agent, model = assistant(shop, [call("query_metric", metric="revenue", last_n_days=7), f"Revenue in the last 7 days was {revenue:,.2f}."])
+    agent, model = assistant(
+        shop,
+        [
+            call("query_metric", metric="revenue", last_n_days=7),
+            f"Revenue in the last 7 days was {revenue:,.2f}.",
+        ],
+    )
     answer = agent.ask("What was revenue in the last 7 days?")
     assert answer.kind == "answer"
     assert answer.table.columns == ["revenue"] and answer.table.rows[0][0] == pytest.approx(revenue)
@@ -104,7 +120,9 @@ def test_a_failed_call_is_shown_to_the_model_which_corrects_it(shop) -> None:
 
 
 def test_an_invalid_reply_is_retried(shop) -> None:
-    agent, _ = assistant(shop, ['{"tool": "query_metric", "argum', call("query_metric", metric="orders"), "Orders are shown."])
+    agent, _ = assistant(
+        shop, ['{"tool": "query_metric", "argum', call("query_metric", metric="orders"), "Orders are shown."]
+    )
     answer = agent.ask("How many orders?")
     assert answer.kind == "answer"
     assert answer.tool_calls[0].tool == "(invalid reply)" and answer.tool_calls[1].tool == "query_metric"
@@ -112,7 +130,9 @@ def test_an_invalid_reply_is_retried(shop) -> None:
 
 def test_unknown_filter_values_come_back_with_suggestions(shop) -> None:
     bad = call("query_metric", metric="orders", filters=[{"dimension": "category", "values": ["electronic"]}])
-    good = call("query_metric", metric="orders", filters=[{"dimension": "category", "values": ["electronics"]}])
+    good = call(
+        "query_metric", metric="orders", filters=[{"dimension": "category", "values": ["electronics"]}]
+    )
     agent, model = assistant(shop, [bad, good, "Orders in electronics are in the table."])
     answer = agent.ask("Orders in electronic?")
     assert answer.kind == "answer"
@@ -151,7 +171,12 @@ def test_a_grounded_answer_needs_no_rewrite(shop) -> None:
 def test_vague_questions_get_a_clarifying_question_and_no_query(shop) -> None:
     agent, model = assistant(shop, [call("clarify", question="Which metric and period?")])
     answer = agent.ask("How are we doing?")
-    assert (answer.kind, answer.text, answer.table, answer.sql) == ("clarification", "Which metric and period?", None, None)
+    assert (answer.kind, answer.text, answer.table, answer.sql) == (
+        "clarification",
+        "Which metric and period?",
+        None,
+        None,
+    )
     assert len(model.calls) == 1
 
 
@@ -162,17 +187,23 @@ def test_questions_the_data_cannot_answer_are_declined(shop) -> None:
 
 
 def test_a_dead_model_server_gives_a_readable_error_and_the_session_goes_on(shop) -> None:
-    agent, model = assistant(shop, [ConnectionError("Connection refused"), call("clarify", question="Which period?")])
+    agent, model = assistant(
+        shop, [ConnectionError("Connection refused"), call("clarify", question="Which period?")]
+    )
     conversation = Conversation()
     answer = agent.ask("Revenue?", conversation)
-    assert answer.kind == "error" and answer.text.startswith("The model server is not answering (ConnectionError)")
+    assert answer.kind == "error" and answer.text.startswith(
+        "The model server is not answering (ConnectionError)"
+    )
     assert agent.ask("Revenue?", conversation).kind == "clarification"  # the server is back
 
 
 def test_follow_ups_carry_the_previous_call(shop) -> None:
     first = call("query_metric", metric="revenue", last_n_days=7)
     second = call("query_metric", metric="revenue", last_n_days=7, group_by=["country"])
-    agent, model = assistant(shop, [first, "Revenue is in the table.", second, "Revenue by country is in the table."])
+    agent, model = assistant(
+        shop, [first, "Revenue is in the table.", second, "Revenue by country is in the table."]
+    )
     conversation = Conversation()
     agent.ask("What was revenue last week?", conversation)
     answer = agent.ask("and by country?", conversation)
@@ -195,7 +226,9 @@ def test_every_solved_example_is_a_valid_call(shop) -> None:
 
 
 def test_examples_shown_are_the_closest_and_the_closest_comes_last(shop) -> None:
-    agent, model = assistant(shop, [call("funnel", steps=["view", "cart", "purchase"]), "The funnel is in the table."])
+    agent, model = assistant(
+        shop, [call("funnel", steps=["view", "cart", "purchase"]), "The funnel is in the table."]
+    )
     agent.ask("Show me the purchase funnel by device")
     prompt = model.calls[0][0][-1].content
     examples = prompt.split("Examples:\n")[1].split("\n\nQuestion:")[0]

@@ -11,7 +11,14 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.demo import generate
 from tools.base import ToolContext, ToolError
-from tools.metrics import CohortRequest, SemanticModel, cohort_retention, funnel, funnel_args_model, query_metric
+from tools.metrics import (
+    CohortRequest,
+    SemanticModel,
+    cohort_retention,
+    funnel,
+    funnel_args_model,
+    query_metric,
+)
 
 LAST_WEEK = "event_time >= DATE '2026-10-26' AND event_time < DATE '2026-11-02'"
 
@@ -39,7 +46,9 @@ def ref(ctx: ToolContext, sql: str) -> list[tuple]:
 def test_periods_end_on_the_datas_last_day(ctx: ToolContext) -> None:
     assert str(ctx.facts.last_day) == "2026-11-01"
     [(revenue,)] = ask(ctx, metric="revenue", last_n_days=7)
-    [(expected,)] = ref(ctx, f"SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase' AND {LAST_WEEK}")
+    [(expected,)] = ref(
+        ctx, f"SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase' AND {LAST_WEEK}"
+    )
     assert revenue == pytest.approx(expected)
 
 
@@ -62,7 +71,13 @@ def test_derived_metric_aov(ctx: ToolContext) -> None:
 
 
 def test_user_dimension_filter_and_top_n(ctx: ToolContext) -> None:
-    rows = ask(ctx, metric="orders", group_by=["country"], filters=[{"dimension": "device", "values": ["Mobile"]}], top_n=3)
+    rows = ask(
+        ctx,
+        metric="orders",
+        group_by=["country"],
+        filters=[{"dimension": "device", "values": ["Mobile"]}],
+        top_n=3,
+    )
     expected = ref(
         ctx,
         """SELECT u.country, count(DISTINCT e.order_id) FROM events e JOIN users u USING (user_id)
@@ -74,7 +89,10 @@ def test_user_dimension_filter_and_top_n(ctx: ToolContext) -> None:
 
 def test_per_user_metric_repeat_purchase_rate(ctx: ToolContext) -> None:
     [(rate,)] = ask(ctx, metric="repeat_purchase_rate")
-    [(expected,)] = ref(ctx, "SELECT avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0 END) FROM (SELECT user_id, count(*) n FROM orders GROUP BY 1)")
+    [(expected,)] = ref(
+        ctx,
+        "SELECT avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0 END) FROM (SELECT user_id, count(*) n FROM orders GROUP BY 1)",
+    )
     assert rate == pytest.approx(expected)
 
 
@@ -89,7 +107,14 @@ def test_weekly_grain_is_a_time_series(ctx: ToolContext) -> None:
 
 
 def test_compare_previous_explains_the_planted_drop(ctx: ToolContext) -> None:
-    rows = ask(ctx, metric="conversion_rate", group_by=["category"], end_date="2026-10-11", last_n_days=7, compare_previous=True)
+    rows = ask(
+        ctx,
+        metric="conversion_rate",
+        group_by=["category"],
+        end_date="2026-10-11",
+        last_n_days=7,
+        compare_previous=True,
+    )
     assert rows[0][0] == "electronics"  # the biggest fall is the planted one
     category, value, previous, change, change_pct = rows[0]
     assert change == pytest.approx(value - previous) and change_pct == pytest.approx(change / previous)
@@ -97,14 +122,18 @@ def test_compare_previous_explains_the_planted_drop(ctx: ToolContext) -> None:
 
 
 def test_unknown_values_get_close_matches(ctx: ToolContext) -> None:
-    with pytest.raises(ToolError, match=r"no category 'electornics' in the data; did you mean 'electronics'\?"):
+    with pytest.raises(
+        ToolError, match=r"no category 'electornics' in the data; did you mean 'electronics'\?"
+    ):
         ask(ctx, metric="orders", filters=[{"dimension": "category", "values": ["electornics"]}])
     with pytest.raises(ToolError, match="compare_previous needs a period"):
         ask(ctx, metric="orders", compare_previous=True)
 
 
 def test_funnel_counts_sessions_per_step(ctx: ToolContext) -> None:
-    args = funnel_args_model(SemanticModel.load()).model_validate({"steps": ["view", "cart", "purchase"], "last_n_days": 7})
+    args = funnel_args_model(SemanticModel.load()).model_validate(
+        {"steps": ["view", "cart", "purchase"], "last_n_days": 7}
+    )
     result = funnel(ctx, args)
     [(views, carts, purchases)] = ref(
         ctx,
@@ -141,7 +170,10 @@ def test_users_add_metrics_in_yaml(ctx: ToolContext, tmp_path: Path) -> None:
     request = model.request_model.model_validate({"metric": "searches_per_session"})
     settings = ctx.settings.with_overrides(metrics_file=extra)
     [(value,)] = query_metric(ToolContext(settings, ctx.warehouse, ctx.facts), request).rows
-    [(expected,)] = ref(ctx, "SELECT count(*) FILTER (WHERE event_type = 'search')::DOUBLE / count(DISTINCT session_id) FROM events")
+    [(expected,)] = ref(
+        ctx,
+        "SELECT count(*) FILTER (WHERE event_type = 'search')::DOUBLE / count(DISTINCT session_id) FROM events",
+    )
     assert value == pytest.approx(expected)
     with pytest.raises(ValueError, match="unknown metric"):
         bad = tmp_path / "bad.yaml"

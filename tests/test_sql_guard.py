@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from assistant.settings import Settings
@@ -19,7 +20,10 @@ TABLES = {"events", "products", "users", "rejected_rows", "loads", "orders", "se
 HOSTILE = [
     ("DROP TABLE events", "DROP is not allowed"),
     ("DELETE FROM events", "DELETE is not allowed"),
-    ("INSERT INTO events (event_time, event_type, source_dataset) VALUES (now(), 'view', 'x')", "INSERT is not allowed"),
+    (
+        "INSERT INTO events (event_time, event_type, source_dataset) VALUES (now(), 'view', 'x')",
+        "INSERT is not allowed",
+    ),
     ("UPDATE products SET price = 0", "UPDATE is not allowed"),
     ("CREATE TABLE stolen AS SELECT * FROM users", "CREATE is not allowed"),
     ("CREATE VIEW v AS SELECT 1", "CREATE is not allowed"),
@@ -69,7 +73,10 @@ HOSTILE = [
     ("USE memory", "only SELECT queries"),
     ("GRANT ALL ON events TO public", "only SELECT queries"),
     ("WITH x AS (SELECT * FROM read_csv('/etc/passwd')) SELECT * FROM x", "read_csv is not allowed"),
-    ("SELECT * FROM events WHERE product_id IN (SELECT * FROM read_csv('/etc/passwd'))", "read_csv is not allowed"),
+    (
+        "SELECT * FROM events WHERE product_id IN (SELECT * FROM read_csv('/etc/passwd'))",
+        "read_csv is not allowed",
+    ),
     ("SELECT * FROM events e JOIN missing_table m ON true", "unknown table 'missing_table'"),
 ]
 BROKEN = [
@@ -97,7 +104,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[ToolContext, Path]:
 def fingerprint(ctx: ToolContext, data_dir: Path) -> tuple:
     with ctx.warehouse.engine.connect() as conn:
         counts = tuple(conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in sorted(TABLES))
-        checksum = conn.exec_driver_sql("SELECT sum(hash(event_time, user_id, event_type, price)) FROM events").scalar()
+        checksum = conn.exec_driver_sql(
+            "SELECT sum(hash(event_time, user_id, event_type, price)) FROM events"
+        ).scalar()
     files = sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if not p.name.endswith(".wal"))
     return counts, checksum, files
 
@@ -106,7 +115,9 @@ def test_the_table_has_at_least_40_hostile_inputs() -> None:
     assert len(HOSTILE) >= 40
 
 
-@pytest.mark.parametrize(("sql", "message"), HOSTILE + BROKEN, ids=[s[:40] or "empty" for s, _ in HOSTILE + BROKEN])
+@pytest.mark.parametrize(
+    ("sql", "message"), HOSTILE + BROKEN, ids=[s[:40] or "empty" for s, _ in HOSTILE + BROKEN]
+)
 def test_hostile_and_broken_sql_is_refused_with_a_clear_message(shop, sql: str, message: str) -> None:
     ctx, data_dir = shop
     before = fingerprint(ctx, data_dir)
@@ -163,7 +174,11 @@ def test_long_queries_are_stopped(shop) -> None:
 def test_the_agent_connection_cannot_write_even_without_the_guard(shop) -> None:
     ctx, data_dir = shop
     before = fingerprint(ctx, data_dir)
-    for statement in ("CREATE TABLE x (a INTEGER)", "DELETE FROM events", "INSERT INTO loads SELECT * FROM loads"):
+    for statement in (
+        "CREATE TABLE x (a INTEGER)",
+        "DELETE FROM events",
+        "INSERT INTO loads SELECT * FROM loads",
+    ):
         with ctx.warehouse.engine.connect() as conn, pytest.raises(Exception, match="read-only"):
             conn.exec_driver_sql(statement)
     assert fingerprint(ctx, data_dir) == before
@@ -171,10 +186,44 @@ def test_the_agent_connection_cannot_write_even_without_the_guard(shop) -> None:
 
 FRAGMENTS = st.sampled_from(
     [
-        "SELECT", "*", "FROM", "events", "users", "WHERE", "1=1", ";", "DROP TABLE", "DELETE FROM", "INSERT INTO",
-        "read_csv('/etc/passwd')", "'/etc/passwd'", "glob('*')", "getenv('HOME')", "COPY", "TO", "'/tmp/x'",
-        "ATTACH", "PRAGMA", "(", ")", "UNION", "SELECT 1", "count(*)", ",", "duckdb_settings()", "AS x", "JOIN",
-        "ON true", "--", "/*", "*/", "WITH t AS", "INTO", "SET", "query('x')", "LIMIT 1",
+        "SELECT",
+        "*",
+        "FROM",
+        "events",
+        "users",
+        "WHERE",
+        "1=1",
+        ";",
+        "DROP TABLE",
+        "DELETE FROM",
+        "INSERT INTO",
+        "read_csv('/etc/passwd')",
+        "'/etc/passwd'",
+        "glob('*')",
+        "getenv('HOME')",
+        "COPY",
+        "TO",
+        "'/tmp/x'",
+        "ATTACH",
+        "PRAGMA",
+        "(",
+        ")",
+        "UNION",
+        "SELECT 1",
+        "count(*)",
+        ",",
+        "duckdb_settings()",
+        "AS x",
+        "JOIN",
+        "ON true",
+        "--",
+        "/*",
+        "*/",
+        "WITH t AS",
+        "INTO",
+        "SET",
+        "query('x')",
+        "LIMIT 1",
     ]
 )
 
@@ -199,4 +248,3 @@ def test_fuzz_the_guard_only_ever_refuses_or_runs_harmlessly(shop, sql: str) -> 
     except ToolError:
         pass
     assert fingerprint(ctx, data_dir) == before
-

@@ -70,7 +70,9 @@ def format_value(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
+        return (
+            value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
+        )
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -95,7 +97,9 @@ class ToolContext:
     settings: Settings
     warehouse: Warehouse
     facts: DataFacts
-    allowed_tables: set[str] = field(default_factory=lambda: {t.name for t in schema.TABLES} | {v.name for v in schema.VIEWS})
+    allowed_tables: set[str] = field(
+        default_factory=lambda: {t.name for t in schema.TABLES} | {v.name for v in schema.VIEWS}
+    )
 
     @classmethod
     def open(cls, settings: Settings, warehouse: Warehouse) -> ToolContext:
@@ -112,8 +116,12 @@ def read_facts(warehouse: Warehouse) -> DataFacts:
     return DataFacts(
         first_day=first.date() if first else None,
         last_day=last.date() if last else None,
-        categories=values("SELECT category FROM events WHERE category IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 30"),
-        countries=values("SELECT country FROM users WHERE country IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 30"),
+        categories=values(
+            "SELECT category FROM events WHERE category IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 30"
+        ),
+        countries=values(
+            "SELECT country FROM users WHERE country IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 30"
+        ),
         channels=values(
             "SELECT json_extract_string(attributes, '$.channel') c FROM users WHERE c IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 20"
         )

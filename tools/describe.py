@@ -23,8 +23,15 @@ def describe_data(ctx: ToolContext, args: DescribeArgs) -> ToolResult:
     facts = ctx.facts
     lines = [f"Data from {facts.first_day} to {facts.last_day} (the last day counts as today)."]
     for name in ("events", "products", "users", "orders", "sessions", "daily_metrics"):
-        lines.append(f"{name} ({format_value(counts[name])} rows): " + "; ".join(f"{c}: {d}" for c, d in docs[name].items()))
-    for label, values in (("categories", facts.categories), ("countries", facts.countries), ("channels", facts.channels)):
+        lines.append(
+            f"{name} ({format_value(counts[name])} rows): "
+            + "; ".join(f"{c}: {d}" for c, d in docs[name].items())
+        )
+    for label, values in (
+        ("categories", facts.categories),
+        ("countries", facts.countries),
+        ("channels", facts.channels),
+    ):
         if values:
             lines.append(f"{label}: {', '.join(values[:15])}")
     rows = [(name, counts[name], len(docs[name])) for name in docs if name not in ("rejected_rows", "loads")]

@@ -94,11 +94,17 @@ class SemanticModel:
             metric=(metric_name, ...),
             group_by=(list[dimension_name], Field(default_factory=list, max_length=2)),
             filters=(list[filter_model], Field(default_factory=list, max_length=5)),
-            last_n_days=(int | None, Field(default=None, ge=1, le=3660, description="Window ending on the data's last day.")),
+            last_n_days=(
+                int | None,
+                Field(default=None, ge=1, le=3660, description="Window ending on the data's last day."),
+            ),
             start_date=(date | None, None),
             end_date=(date | None, None),
             grain=(Grain, "none"),
-            compare_previous=(bool, Field(default=False, description="Also the same-length period before, with the change.")),
+            compare_previous=(
+                bool,
+                Field(default=False, description="Also the same-length period before, with the change."),
+            ),
             top_n=(int | None, Field(default=None, ge=1, le=1000)),
         )
 
@@ -121,7 +127,9 @@ def window(args: Any, last_day: date | None) -> tuple[date | None, date | None]:
     return None, args.end_date
 
 
-def _where(ctx: ToolContext, model: SemanticModel, filters: list[Any], start: date | None, end: date | None) -> list[str]:
+def _where(
+    ctx: ToolContext, model: SemanticModel, filters: list[Any], start: date | None, end: date | None
+) -> list[str]:
     conditions = []
     if start:
         conditions.append(f"e.event_time >= DATE '{start.isoformat()}'")
@@ -135,7 +143,9 @@ def _where(ctx: ToolContext, model: SemanticModel, filters: list[Any], start: da
     return conditions
 
 
-def _known_values(ctx: ToolContext, model: SemanticModel, dimension: Dimension, values: list[str]) -> list[str]:
+def _known_values(
+    ctx: ToolContext, model: SemanticModel, dimension: Dimension, values: list[str]
+) -> list[str]:
     """The values as the data spells them; an unknown value is an error that names close matches."""
     join = " LEFT JOIN users u USING (user_id)" if dimension.needs_users else ""
     sql = (
@@ -170,7 +180,9 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any) -> tuple[s
     if args.grain != "none":
         keys.insert(0, f"CAST(date_trunc('{args.grain}', e.event_time) AS DATE) AS period")
         key_names.insert(0, "period")
-    uses_users = any(d.needs_users for d in dims) or any(model.dimensions[f.dimension].needs_users for f in args.filters)
+    uses_users = any(d.needs_users for d in dims) or any(
+        model.dimensions[f.dimension].needs_users for f in args.filters
+    )
     source = "events e" + (" LEFT JOIN users u USING (user_id)" if uses_users else "")
 
     def one_period(first: date | None, last: date | None) -> str:
@@ -222,15 +234,21 @@ def query_metric(ctx: ToolContext, args: Any) -> ToolResult:
     metric = model.metrics[args.metric]
     chart = None
     if args.grain != "none":
-        chart = ChartSpec(kind="line", x="period", y=[metric.name], series=args.group_by[0] if args.group_by else None)
+        chart = ChartSpec(
+            kind="line", x="period", y=[metric.name], series=args.group_by[0] if args.group_by else None
+        )
     elif args.group_by:
         y = [metric.name, "previous"] if args.compare_previous else [metric.name]
-        chart = ChartSpec(kind="bar", x=args.group_by[0], y=y, series=args.group_by[1] if len(args.group_by) > 1 else None)
+        chart = ChartSpec(
+            kind="bar", x=args.group_by[0], y=y, series=args.group_by[1] if len(args.group_by) > 1 else None
+        )
     start, end = window(args, ctx.facts.last_day)
     period = f"{start} to {end}" if start else (f"up to {end}" if end else "all time")
     notes = [f"{metric.name}: {metric.description}", f"period: {period}"]
     if chart:
-        chart.title = f"{metric.name.replace('_', ' ')}" + (f" by {args.group_by[0]}" if args.group_by else "")
+        chart.title = f"{metric.name.replace('_', ' ')}" + (
+            f" by {args.group_by[0]}" if args.group_by else ""
+        )
     return ToolResult(
         tool="query_metric",
         arguments=args.model_dump(mode="json"),
@@ -250,7 +268,10 @@ def funnel_args_model(model: SemanticModel) -> type[BaseModel]:
     return create_model(
         "FunnelRequest",
         __config__=ConfigDict(extra="forbid"),
-        steps=(list[Literal[STEPS]], Field(default_factory=lambda: ["view", "cart", "purchase"], min_length=2, max_length=6)),  # type: ignore[valid-type]
+        steps=(
+            list[Literal[STEPS]],
+            Field(default_factory=lambda: ["view", "cart", "purchase"], min_length=2, max_length=6),
+        ),  # type: ignore[valid-type]
         group_by=(dimension_name | None, None),
         filters=(filter_model, Field(default_factory=list, max_length=5)),
         last_n_days=(int | None, Field(default=None, ge=1, le=3660)),
@@ -266,10 +287,13 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
     start, end = window(args, ctx.facts.last_day)
     conditions = _where(ctx, model, args.filters, start, end)
     dim = model.dimensions[args.group_by] if args.group_by else None
-    uses_users = (dim is not None and dim.needs_users) or any(model.dimensions[f.dimension].needs_users for f in args.filters)
+    uses_users = (dim is not None and dim.needs_users) or any(
+        model.dimensions[f.dimension].needs_users for f in args.filters
+    )
     source = "events e" + (" LEFT JOIN users u USING (user_id)" if uses_users else "")
     counts = ", ".join(
-        f"count(DISTINCT e.session_id) FILTER (WHERE e.event_type = '{step}') AS \"{step}\"" for step in args.steps
+        f"count(DISTINCT e.session_id) FILTER (WHERE e.event_type = '{step}') AS \"{step}\""
+        for step in args.steps
     )
     key = f"{dim.sql} AS {dim.name}, " if dim else ""
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
@@ -300,7 +324,9 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
         rows=out_rows,
         truncated=truncated,
         seconds=seconds,
-        chart=ChartSpec(kind="funnel", x="step", y=["sessions"], series=dim.name if dim else None, title="funnel"),
+        chart=ChartSpec(
+            kind="funnel", x="step", y=["sessions"], series=dim.name if dim else None, title="funnel"
+        ),
         notes=[f"period: {start} to {end}" if start else "period: all time"],
     )
 
@@ -340,7 +366,13 @@ GROUP BY ALL ORDER BY 1, 2"""
     out = []
     for cohort in sorted(by_cohort):
         size = sizes[cohort]
-        out.append((cohort, size, *[(by_cohort[cohort].get(k, 0) / size) if size else None for k in range(1, args.periods + 1)]))
+        out.append(
+            (
+                cohort,
+                size,
+                *[(by_cohort[cohort].get(k, 0) / size) if size else None for k in range(1, args.periods + 1)],
+            )
+        )
     return ToolResult(
         tool="cohort_retention",
         arguments=args.model_dump(mode="json"),
@@ -348,6 +380,10 @@ GROUP BY ALL ORDER BY 1, 2"""
         columns=columns,
         rows=out,
         seconds=seconds,
-        chart=ChartSpec(kind="heatmap", x="cohort", y=columns[2:], title=f"retention by {args.grain}ly cohort"),
-        notes=[f"share of each cohort active again {args.grain} 1..{args.periods} after its first {args.grain}"],
+        chart=ChartSpec(
+            kind="heatmap", x="cohort", y=columns[2:], title=f"retention by {args.grain}ly cohort"
+        ),
+        notes=[
+            f"share of each cohort active again {args.grain} 1..{args.periods} after its first {args.grain}"
+        ],
     )

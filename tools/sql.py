@@ -84,7 +84,9 @@ def guard(sql: str, allowed_tables: set[str], max_rows: int) -> str:
         raise SqlRejected(f"exactly one statement is allowed, got {len(statements)}")
     tree = statements[0]
     if isinstance(tree, _WRITES):
-        raise SqlRejected(f"{tree.key.upper()} is not allowed: the warehouse is read-only, only SELECT queries run")
+        raise SqlRejected(
+            f"{tree.key.upper()} is not allowed: the warehouse is read-only, only SELECT queries run"
+        )
     if not isinstance(tree, exp.Query):
         raise SqlRejected(f"only SELECT queries are allowed, not {tree.key.upper()}")
     for node in tree.walk():
@@ -93,11 +95,15 @@ def guard(sql: str, allowed_tables: set[str], max_rows: int) -> str:
         if isinstance(node, exp.Func):
             name = node.sql_name() if not isinstance(node, exp.Anonymous) else str(node.this)
             if _FORBIDDEN_FUNCTION.match(name.lower()):
-                raise SqlRejected(f"function {name.lower()} is not allowed: queries may only read the warehouse")
+                raise SqlRejected(
+                    f"function {name.lower()} is not allowed: queries may only read the warehouse"
+                )
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         if isinstance(table.this, exp.Func):  # a table function in FROM
-            name = table.this.sql_name() if not isinstance(table.this, exp.Anonymous) else str(table.this.this)
+            name = (
+                table.this.sql_name() if not isinstance(table.this, exp.Anonymous) else str(table.this.this)
+            )
             if name.lower() not in SAFE_TABLE_FUNCTIONS:
                 raise SqlRejected(f"table function {name.lower()} is not allowed")
             continue
@@ -110,7 +116,9 @@ def guard(sql: str, allowed_tables: set[str], max_rows: int) -> str:
     return f"SELECT * FROM (\n{text}\n) AS result LIMIT {max_rows + 1}"
 
 
-def execute(ctx: ToolContext, sql: str, *, max_rows: int | None = None) -> tuple[list[str], list[tuple], bool, float]:
+def execute(
+    ctx: ToolContext, sql: str, *, max_rows: int | None = None
+) -> tuple[list[str], list[tuple], bool, float]:
     """Run guarded SQL on the read-only connection: (columns, rows, truncated, seconds).
 
     The query is interrupted after the settings' time limit."""
@@ -119,7 +127,9 @@ def execute(ctx: ToolContext, sql: str, *, max_rows: int | None = None) -> tuple
     started = time.perf_counter()
     with ctx.warehouse.engine.connect() as conn:
         raw = conn.connection.driver_connection
-        timer = threading.Timer(ctx.settings.query_timeout, raw.interrupt) if ctx.warehouse.is_duckdb else None
+        timer = (
+            threading.Timer(ctx.settings.query_timeout, raw.interrupt) if ctx.warehouse.is_duckdb else None
+        )
         if timer:
             timer.start()
         try:
@@ -128,8 +138,12 @@ def execute(ctx: ToolContext, sql: str, *, max_rows: int | None = None) -> tuple
             rows = [tuple(r) for r in cursor.fetchall()]
         except Exception as exc:  # the database's own message is what the model needs to fix it
             if timer and not timer.is_alive() and time.perf_counter() - started >= ctx.settings.query_timeout:
-                raise ToolError(f"the query ran longer than {ctx.settings.query_timeout:.0f}s and was stopped") from None
-            raise ToolError(f"the database rejected the query: {_first_line(str(getattr(exc, 'orig', exc)))}") from None
+                raise ToolError(
+                    f"the query ran longer than {ctx.settings.query_timeout:.0f}s and was stopped"
+                ) from None
+            raise ToolError(
+                f"the database rejected the query: {_first_line(str(getattr(exc, 'orig', exc)))}"
+            ) from None
         finally:
             if timer:
                 timer.cancel()

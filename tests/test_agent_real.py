@@ -1,0 +1,176 @@
+"""The real embedded model answers real questions; the numbers are checked against reference SQL.
+
+Default model (Qwen2.5-Coder-1.5B) on llama.cpp, the packaged embeddings, the demo shop and the
+real REES46 sample. Each answer must carry the reference figure in its table and in its text,
+and no number the results do not hold.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from assistant.agent import Assistant, Conversation
+from assistant.embeddings import Encoder
+from assistant.grounding import numbers_in
+from assistant.llm.client import chat_model
+from assistant.llm.engines import LlamaCppEngine
+from assistant.llm.models import DEFAULT_MODEL
+from assistant.llm.server import ManagedServer
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+from assistant.warehouse.demo import generate
+from assistant.warehouse.load import load_file
+
+from .conftest import real
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def engine(request: pytest.FixtureRequest) -> Iterator[ManagedServer]:
+    settings = Settings(
+        data_dir=request.config.cache.mkdir("shoplens-models"), model=DEFAULT_MODEL, llm_port=free_port()
+    )
+    llama = LlamaCppEngine(settings)
+    llama.prepare()
+    with ManagedServer(llama, settings.data_dir / "logs") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    return Encoder()
+
+
+def make_assistant(settings: Settings, engine: ManagedServer, encoder: Encoder) -> Assistant:
+    warehouse = Warehouse(settings, read_only=True)
+    return Assistant(
+        settings,
+        warehouse,
+        chat_model(engine.endpoint, settings, max_tokens=400),
+        engine.endpoint,
+        explainer=chat_model(engine.endpoint, settings, max_tokens=100),
+        encoder=encoder,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, engine: ManagedServer, encoder: Encoder
+) -> Iterator[Assistant]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo-real"))
+    with Warehouse(settings) as writer:
+        generate(writer, settings.demo_events, seed=settings.demo_seed)
+    assistant = make_assistant(settings, engine, encoder)
+    yield assistant
+    assistant.ctx.warehouse.close()
+
+
+@pytest.fixture(scope="module")
+def rees46(
+    tmp_path_factory: pytest.TempPathFactory, engine: ManagedServer, encoder: Encoder
+) -> Iterator[Assistant]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("rees46-real"), warehouse="rees46")
+    with Warehouse(settings) as writer:
+        writer.ensure_schema()
+        load_file(writer, real("rees46/rees46_2019-Oct_phamhoa2416_sample.csv"))
+    assistant = make_assistant(settings, engine, encoder)
+    yield assistant
+    assistant.ctx.warehouse.close()
+
+
+def reference(assistant: Assistant, sql: str) -> Any:
+    with assistant.ctx.warehouse.engine.connect() as conn:
+        return conn.exec_driver_sql(sql).scalar()
+
+
+def says(text: str, value: float) -> bool:
+    """The answer's text states `value` (as written: rounded, with separators, or as a percentage)."""
+    for _, number, decimals, percent in numbers_in(text):
+        for candidate in (value, value * 100):
+            places = max(decimals, 0)
+            if round(candidate, places) == round(number, places) or (
+                candidate and abs(number - candidate) / abs(candidate) < 0.005
+            ):
+                return True
+    return False
+
+
+def test_demo_revenue_last_week(demo: Assistant) -> None:
+    expected = reference(
+        demo,
+        "SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase' AND event_time >= DATE '2026-10-26'",
+    )
+    answer = demo.ask("What was revenue in the last 7 days?")
+    assert answer.kind == "answer" and answer.tool_calls[-1].tool == "query_metric"
+    assert answer.table.rows[0][0] == pytest.approx(expected)
+    assert says(answer.text, expected), answer.text
+    assert answer.grounded
+
+
+def test_demo_orders_last_month(demo: Assistant) -> None:
+    expected = reference(
+        demo,
+        "SELECT count(DISTINCT order_id) FROM events WHERE event_type = 'purchase' AND event_time >= DATE '2026-10-03'",
+    )
+    answer = demo.ask("How many orders did we get in the last 30 days?")
+    assert answer.table.rows[0][-1] == expected
+    assert says(answer.text, expected), answer.text
+    assert answer.grounded
+
+
+def test_demo_channel_with_the_highest_abandonment(demo: Assistant) -> None:
+    answer = demo.ask("Which acquisition channel has the highest cart abandonment rate?")
+    worst, rate = answer.table.rows[0][:2]
+    assert worst == "coupon_site"  # the planted fact
+    assert "coupon_site" in answer.text and answer.grounded
+
+
+def test_demo_follow_up_keeps_the_context(demo: Assistant) -> None:
+    conversation = Conversation()
+    total = demo.ask("What was revenue in the last 7 days?", conversation).table.rows[0][0]
+    answer = demo.ask("and by category?", conversation)
+    assert answer.table.columns == ["category", "revenue"]
+    assert sum(row[1] for row in answer.table.rows) == pytest.approx(total)
+    assert answer.grounded
+
+
+def test_demo_vague_question_gets_a_clarifying_question(demo: Assistant) -> None:
+    answer = demo.ask("How are we doing?")
+    assert answer.kind == "clarification" and answer.text.endswith("?") and answer.table is None
+
+
+def test_demo_unanswerable_question_is_declined(demo: Assistant) -> None:
+    answer = demo.ask("How much stock do we have left?")
+    assert answer.kind == "refusal" and answer.table is None
+
+
+def test_rees46_purchases(rees46: Assistant) -> None:
+    answer = rees46.ask("How many purchases were there?")
+    assert 54 in [row[-1] for row in answer.table.rows]  # README: 54 purchases
+    assert says(answer.text, 54) and answer.grounded
+
+
+def test_rees46_revenue(rees46: Assistant) -> None:
+    expected = reference(rees46, "SELECT sum(price) FROM events WHERE event_type = 'purchase'")
+    answer = rees46.ask("What was the total revenue?")
+    assert answer.table.rows[0][-1] == pytest.approx(expected)
+    assert says(answer.text, expected) and answer.grounded
+
+
+def test_rees46_top_brand_by_views(rees46: Assistant) -> None:
+    expected = reference(
+        rees46,
+        "SELECT brand FROM events WHERE event_type = 'view' AND brand IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+    )
+    answer = rees46.ask("Which brand had the most product views?")
+    assert answer.table.rows[0][0] == expected
+    assert expected in answer.text.lower() and answer.grounded
