@@ -94,7 +94,7 @@ def reference(assistant: Assistant, sql: str) -> Any:
 
 def says(text: str, value: float) -> bool:
     """The answer's text states `value` (as written: rounded, with separators, or as a percentage)."""
-    for _, number, decimals, percent in numbers_in(text):
+    for _, number, decimals, _ in numbers_in(text):
         for candidate in (value, value * 100):
             places = max(decimals, 0)
             if round(candidate, places) == round(number, places) or (
