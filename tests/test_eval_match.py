@@ -1,0 +1,26 @@
+"""The execution-match rule used to score answers against gold SQL."""
+
+from datetime import date
+from decimal import Decimal
+
+from eval.compare_sql_agent import result_matches
+
+
+def test_same_rows_in_any_order_with_extra_columns_and_rounding() -> None:
+    gold = [("electronics", 0.12345), ("books", 0.2)]
+    answer = [["books", 0.2000001, 0.19, 1], ["electronics", Decimal("0.12346"), 0.1, 2]]
+    assert result_matches(answer, gold)
+
+
+def test_wrong_values_rows_or_columns_do_not_match() -> None:
+    gold = [("electronics", 0.12345), ("books", 0.2)]
+    assert not result_matches([["books", 0.2], ["electronics", 0.13]], gold)  # a value off by 5%
+    assert not result_matches([["books", 0.2]], gold)  # a row missing
+    assert not result_matches([["books"], ["electronics"]], gold)  # a column missing
+    assert not result_matches([["electronics", 0.2], ["books", 0.12345]], gold)  # values swapped between rows
+
+
+def test_types_are_normalised() -> None:
+    assert result_matches([[date(2026, 10, 5), 12]], [("2026-10-05", 12.0)])
+    assert result_matches([["Coupon_Site", 3]], [("coupon_site", 3)])
+    assert result_matches([], [])
