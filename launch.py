@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
@@ -67,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.no_engine:
         return
 
+    from assistant.cli import wait_for_interrupt
     from assistant.llm.server import start_engine
 
     with start_engine(settings, progress=_progress) as running:
@@ -74,13 +73,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"Model engine ready: {endpoint.engine} ({endpoint.device}) serving {endpoint.model} at {endpoint.base_url}"
         )
-        print("  try it: shoplens model chat 'What is cart abandonment?'  ·  Ctrl-C stops")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        print("  try it: shoplens ask 'What was revenue in the last 7 days?'  ·  Ctrl-C stops")
+        wait_for_interrupt()
     print("stopped")
 
 

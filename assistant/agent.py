@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib import resources
 from typing import Annotated, Any, Literal, Union
 
@@ -169,9 +170,27 @@ class Assistant:
             dimensions=", ".join(self.semantic.dimensions),
             first_day=facts.first_day,
             last_day=facts.last_day,
+            yesterday=facts.last_day - timedelta(days=1) if facts.last_day else "unknown",
             categories=", ".join(facts.categories[:15]) or "none",
             countries=", ".join(facts.countries[:12]) or "none",
             channels=", ".join(facts.channels[:10]) or "none",
+        )
+
+    @classmethod
+    def on_endpoint(
+        cls, settings: Settings, warehouse: Warehouse, endpoint: Endpoint, encoder: Encoder | None
+    ) -> Assistant:
+        """An assistant talking to a running engine: room for a SQL query in the call, and a short
+        budget for the sentence that explains the result."""
+        from assistant.llm.client import chat_model
+
+        return cls(
+            settings,
+            warehouse,
+            chat_model(endpoint, settings, max_tokens=400),
+            endpoint,
+            explainer=chat_model(endpoint, settings, max_tokens=100),
+            encoder=encoder,
         )
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
@@ -374,7 +393,6 @@ def _text(reply: AIMessage) -> str:
 @contextmanager
 def open_assistant(settings: Settings, progress: Any = None) -> Iterator[Assistant]:
     """An assistant over the configured warehouse (read-only) and engine (started if needed)."""
-    from assistant.llm.client import chat_model
     from assistant.llm.server import start_engine
 
     warehouse = Warehouse(settings, read_only=True)
@@ -384,13 +402,6 @@ def open_assistant(settings: Settings, progress: Any = None) -> Iterator[Assista
         )
     try:
         with start_engine(settings, progress) as running:
-            yield Assistant(
-                settings,
-                warehouse,
-                chat_model(running.endpoint, settings, max_tokens=400),
-                running.endpoint,
-                explainer=chat_model(running.endpoint, settings, max_tokens=100),
-                encoder=Encoder(),
-            )
+            yield Assistant.on_endpoint(settings, warehouse, running.endpoint, Encoder())
     finally:
         warehouse.close()

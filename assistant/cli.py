@@ -287,7 +287,7 @@ def model_serve(ctx: typer.Context) -> None:
             console.print(
                 f"{running.endpoint.engine} serving [bold]{running.endpoint.model}[/bold] at {running.endpoint.base_url} (Ctrl-C stops)"
             )
-            _wait_for_interrupt()
+            wait_for_interrupt()
     except (EngineUnavailable, EngineFailed, RuntimeError) as exc:
         raise _fail(str(exc)) from None
 
@@ -324,7 +324,8 @@ def model_chat(
         raise _fail(str(exc)) from None
 
 
-def _wait_for_interrupt() -> None:
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM (the engine and app then stop with their context managers)."""
     import signal
     import threading
 

@@ -16,7 +16,6 @@ import pytest
 from assistant.agent import Assistant, Conversation
 from assistant.embeddings import Encoder
 from assistant.grounding import numbers_in
-from assistant.llm.client import chat_model
 from assistant.llm.engines import LlamaCppEngine
 from assistant.llm.models import DEFAULT_MODEL
 from assistant.llm.server import ManagedServer
@@ -51,15 +50,7 @@ def encoder() -> Encoder:
 
 
 def make_assistant(settings: Settings, engine: ManagedServer, encoder: Encoder) -> Assistant:
-    warehouse = Warehouse(settings, read_only=True)
-    return Assistant(
-        settings,
-        warehouse,
-        chat_model(engine.endpoint, settings, max_tokens=400),
-        engine.endpoint,
-        explainer=chat_model(engine.endpoint, settings, max_tokens=100),
-        encoder=encoder,
-    )
+    return Assistant.on_endpoint(settings, Warehouse(settings, read_only=True), engine.endpoint, encoder)
 
 
 @pytest.fixture(scope="module")

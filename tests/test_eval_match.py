@@ -16,6 +16,9 @@ def test_wrong_values_rows_or_columns_do_not_match() -> None:
     gold = [("electronics", 0.12345), ("books", 0.2)]
     assert not result_matches([["books", 0.2], ["electronics", 0.13]], gold)  # a value off by 5%
     assert not result_matches([["books", 0.2]], gold)  # a row missing
+    assert not result_matches(
+        [["books", 0.2], ["electronics", 0.12345], ["kids", 0.1]], gold
+    )  # a row too many
     assert not result_matches([["books"], ["electronics"]], gold)  # a column missing
     assert not result_matches([["electronics", 0.2], ["books", 0.12345]], gold)  # values swapped between rows
 
@@ -24,3 +27,9 @@ def test_types_are_normalised() -> None:
     assert result_matches([[date(2026, 10, 5), 12]], [("2026-10-05", 12.0)])
     assert result_matches([["Coupon_Site", 3]], [("coupon_site", 3)])
     assert result_matches([], [])
+
+
+def test_a_ranked_answer_matches_a_one_row_gold_when_it_leads_with_it() -> None:
+    gold = [("coupon_site", 0.83)]
+    assert result_matches([["coupon_site", 0.83], ["email", 0.57]], gold)
+    assert not result_matches([["email", 0.57], ["coupon_site", 0.83]], gold)

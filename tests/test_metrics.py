@@ -15,6 +15,7 @@ from tools.metrics import (
     CohortRequest,
     SemanticModel,
     cohort_retention,
+    compare_periods,
     funnel,
     funnel_args_model,
     query_metric,
@@ -106,19 +107,32 @@ def test_weekly_grain_is_a_time_series(ctx: ToolContext) -> None:
     assert rows == expected
 
 
-def test_compare_previous_explains_the_planted_drop(ctx: ToolContext) -> None:
-    rows = ask(
-        ctx,
-        metric="conversion_rate",
-        group_by=["category"],
-        end_date="2026-10-11",
-        last_n_days=7,
-        compare_previous=True,
+def test_compare_periods_explains_the_planted_drop(ctx: ToolContext) -> None:
+    model = SemanticModel.load()
+    request = model.compare_model.model_validate(
+        {"metric": "conversion_rate", "group_by": ["category"], "end_date": "2026-10-11", "last_n_days": 7}
     )
-    assert rows[0][0] == "electronics"  # the biggest fall is the planted one
-    category, value, previous, change, change_pct = rows[0]
+    result = compare_periods(ctx, request)
+    assert result.columns == ["category", "conversion_rate", "previous", "change", "change_pct"]
+    assert result.rows[0][0] == "electronics"  # the biggest fall is the planted one
+    category, value, previous, change, change_pct = result.rows[0]
     assert change == pytest.approx(value - previous) and change_pct == pytest.approx(change / previous)
     assert change_pct < -0.3
+    assert result.notes[-2:] == ["period: 2026-10-05 to 2026-10-11", "previous: 2026-09-28 to 2026-10-04"]
+
+
+def test_a_comparison_defaults_to_the_last_7_days(ctx: ToolContext) -> None:
+    model = SemanticModel.load()
+    [(value, previous, change, _)] = compare_periods(
+        ctx, model.compare_model.model_validate({"metric": "orders"})
+    ).rows
+    [(now, before)] = ref(
+        ctx,
+        """SELECT count(DISTINCT order_id) FILTER (WHERE event_time >= DATE '2026-10-26'),
+                  count(DISTINCT order_id) FILTER (WHERE event_time >= DATE '2026-10-19' AND event_time < DATE '2026-10-26')
+           FROM events WHERE event_type = 'purchase'""",
+    )
+    assert (value, previous, change) == (now, before, now - before)
 
 
 def test_unknown_values_get_close_matches(ctx: ToolContext) -> None:
@@ -126,8 +140,15 @@ def test_unknown_values_get_close_matches(ctx: ToolContext) -> None:
         ToolError, match=r"no category 'electornics' in the data; did you mean 'electronics'\?"
     ):
         ask(ctx, metric="orders", filters=[{"dimension": "category", "values": ["electornics"]}])
-    with pytest.raises(ToolError, match="compare_previous needs a period"):
-        ask(ctx, metric="orders", compare_previous=True)
+
+
+def test_top_n_over_a_time_grain_keeps_the_largest_periods(ctx: ToolContext) -> None:
+    [(day, events)] = ask(ctx, metric="events", grain="day", top_n=1)
+    [(expected_day, expected)] = ref(
+        ctx, "SELECT event_time::DATE, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
+    )
+    assert (day, events) == (expected_day, expected)
+    assert str(day) == "2026-10-22"  # the planted promo day
 
 
 def test_funnel_counts_sessions_per_step(ctx: ToolContext) -> None:

@@ -15,6 +15,7 @@ from tools.metrics import (
     CohortRequest,
     SemanticModel,
     cohort_retention,
+    compare_periods,
     funnel,
     funnel_args_model,
     query_metric,
@@ -43,6 +44,7 @@ def build_tools(semantic: SemanticModel) -> dict[str, Tool]:
     """The tools, in the order the model sees them (most useful first)."""
     specs = [
         (query_metric, semantic.request_model),
+        (compare_periods, semantic.compare_model),
         (funnel, funnel_args_model(semantic)),
         (cohort_retention, CohortRequest),
         (run_sql, RunSqlArgs),

@@ -101,10 +101,22 @@ class SemanticModel:
             start_date=(date | None, None),
             end_date=(date | None, None),
             grain=(Grain, "none"),
-            compare_previous=(
-                bool,
-                Field(default=False, description="Also the same-length period before, with the change."),
-            ),
+            top_n=(int | None, Field(default=None, ge=1, le=1000, description="Keep the N largest values.")),
+        )
+
+    @cached_property
+    def compare_model(self) -> type[BaseModel]:
+        """A comparison request: a metric over a period and the same-length period before it."""
+        fields = self.request_model.model_fields
+        return create_model(
+            "CompareRequest",
+            __config__=ConfigDict(extra="forbid"),
+            metric=(fields["metric"].annotation, ...),
+            group_by=(fields["group_by"].annotation, Field(default_factory=list, max_length=2)),
+            filters=(fields["filters"].annotation, Field(default_factory=list, max_length=5)),
+            last_n_days=(int, Field(default=7, ge=1, le=3660, description="Length of each period, in days.")),
+            start_date=(date | None, None),
+            end_date=(date | None, Field(default=None, description="Last day of the recent period.")),
             top_n=(int | None, Field(default=None, ge=1, le=1000)),
         )
 
@@ -167,18 +179,21 @@ def _known_values(
     return found
 
 
-def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any) -> tuple[str, list[str]]:
-    """SQL for a metric request, and the names of its output columns."""
+def compile_metric(
+    ctx: ToolContext, model: SemanticModel, args: Any, compare: bool = False
+) -> tuple[str, list[str]]:
+    """SQL for a metric request (or, with `compare`, a comparison request), and its output columns."""
     metric = model.metrics[args.metric]
     dims = [model.dimensions[d] for d in dict.fromkeys(args.group_by)]
+    grain = getattr(args, "grain", "none")
     start, end = window(args, ctx.facts.last_day)
-    if args.compare_previous and (start is None or end is None):
-        raise ToolError("compare_previous needs a period: set last_n_days or start_date and end_date")
+    if compare and (start is None or end is None):
+        raise ToolError("a comparison needs a period: set last_n_days, or start_date and end_date")
 
     keys = [f"{d.sql} AS {d.name}" for d in dims]
     key_names = [d.name for d in dims]
-    if args.grain != "none":
-        keys.insert(0, f"CAST(date_trunc('{args.grain}', e.event_time) AS DATE) AS period")
+    if grain != "none":
+        keys.insert(0, f"CAST(date_trunc('{grain}', e.event_time) AS DATE) AS period")
         key_names.insert(0, "period")
     uses_users = any(d.needs_users for d in dims) or any(
         model.dimensions[f.dimension].needs_users for f in args.filters
@@ -197,10 +212,12 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any) -> tuple[s
             return f"SELECT {outer_keys}{metric.sql} AS {metric.name} FROM ({inner}) AS per_user_rows{group}"
         return f"SELECT {select_keys}{model.expression(metric.name)} AS {metric.name} FROM {source}{where}{group}"
 
-    if not args.compare_previous:
+    if not compare:
         sql = one_period(start, end)
         columns = [*key_names, metric.name]
-        order = "period" if args.grain != "none" else (f"{metric.name} DESC NULLS LAST" if key_names else "")
+        # A time series runs in time order, unless only the top N periods are asked for.
+        by_value = f"{metric.name} DESC NULLS LAST" if key_names else ""
+        order = "period" if grain != "none" and not args.top_n else by_value
     else:
         assert start is not None and end is not None
         length = (end - start).days + 1
@@ -217,7 +234,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any) -> tuple[s
             f"FROM current {join}"
         )
         columns = [*key_names, metric.name, "previous", "change", "change_pct"]
-        order = "period" if args.grain != "none" else ("change ASC NULLS LAST" if key_names else "")
+        order = "change ASC NULLS LAST" if key_names else ""
     if order:
         sql += f" ORDER BY {order}"
     if args.top_n:
@@ -226,31 +243,44 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any) -> tuple[s
 
 
 def query_metric(ctx: ToolContext, args: Any) -> ToolResult:
-    """Compute a metric from the metrics layer, optionally by dimension, over a period, per day/week/month,
-    or compared with the previous period (for "why did X drop?")."""
+    """Compute a metric from the metrics layer: in total, by up to two dimensions, filtered, over a
+    period, or per day/week/month."""
+    return _metric_result(ctx, args, compare=False)
+
+
+def compare_periods(ctx: ToolContext, args: Any) -> ToolResult:
+    """Compare a metric over a period with the same-length period before it, optionally by
+    dimension, with the change: for "why did X drop?" and "X this week vs last week"."""
+    return _metric_result(ctx, args, compare=True)
+
+
+def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     model = load_model(ctx)
-    sql, _ = compile_metric(ctx, model, args)
+    sql, _ = compile_metric(ctx, model, args, compare)
     columns, rows, truncated, seconds = execute(ctx, sql)
     metric = model.metrics[args.metric]
+    grain = getattr(args, "grain", "none")
     chart = None
-    if args.grain != "none":
+    if grain != "none":
         chart = ChartSpec(
             kind="line", x="period", y=[metric.name], series=args.group_by[0] if args.group_by else None
         )
     elif args.group_by:
-        y = [metric.name, "previous"] if args.compare_previous else [metric.name]
+        y = [metric.name, "previous"] if compare else [metric.name]
         chart = ChartSpec(
             kind="bar", x=args.group_by[0], y=y, series=args.group_by[1] if len(args.group_by) > 1 else None
         )
     start, end = window(args, ctx.facts.last_day)
     period = f"{start} to {end}" if start else (f"up to {end}" if end else "all time")
     notes = [f"{metric.name}: {metric.description}", f"period: {period}"]
+    if compare:
+        assert start is not None and end is not None
+        length = (end - start).days + 1
+        notes.append(f"previous: {start - timedelta(days=length)} to {start - timedelta(days=1)}")
     if chart:
-        chart.title = f"{metric.name.replace('_', ' ')}" + (
-            f" by {args.group_by[0]}" if args.group_by else ""
-        )
+        chart.title = metric.name.replace("_", " ") + (f" by {args.group_by[0]}" if args.group_by else "")
     return ToolResult(
-        tool="query_metric",
+        tool="compare_periods" if compare else "query_metric",
         arguments=args.model_dump(mode="json"),
         sql=sql,
         columns=columns,
