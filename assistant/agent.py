@@ -160,6 +160,7 @@ class Assistant:
         self.ctx = ToolContext.open(settings, warehouse)
         self.tools = build_tools(self.semantic)
         self.decision = decision_model(self.tools)
+        self.decision_format = response_format(endpoint, self.decision.model_json_schema(), "ToolCall")
         self.retriever = Retriever(
             self.semantic, examples if examples is not None else load_examples(), encoder
         )
@@ -220,8 +221,20 @@ class Assistant:
             SystemMessage(self.system_prompt),
             HumanMessage(self._user_message(question, examples, metrics, conversation)),
         ]
+        result = self._run_tool(messages, answer)
+        answer.timings["tools"] = round(sum(c.seconds for c in answer.tool_calls), 3)
+        if result is None:  # a clarifying question, a refusal, or a failure: `answer` already says so
+            return
+        answer.sql = result.sql
+        answer.table = Table(
+            columns=result.columns, rows=[list(r) for r in result.rows], truncated=result.truncated
+        )
+        answer.chart = result.chart
+        answer.notes = list(result.notes)
+        answer.text, answer.ungrounded_numbers = self._grounded_text(question, result, answer)
 
-        result: ToolResult | None = None
+    def _run_tool(self, messages: list[BaseMessage], answer: Answer) -> ToolResult | None:
+        """Ask for a call and run it; show failures to the model, which corrects its call."""
         for attempt in range(MAX_RETRIES + 1):
             try:
                 call = self._decide(messages, answer)
@@ -234,62 +247,52 @@ class Assistant:
                 )
                 continue
             tool, arguments = call.tool, call.arguments.model_dump(mode="json")
-            if tool == "clarify":
-                answer.kind, answer.text = "clarification", call.arguments.question
+            if tool in ("clarify", "cannot_answer"):
+                answer.kind = "clarification" if tool == "clarify" else "refusal"
+                answer.text = call.arguments.question if tool == "clarify" else call.arguments.reason
                 answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
-                return
-            if tool == "cannot_answer":
-                answer.kind, answer.text = "refusal", call.arguments.reason
-                answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
-                return
+                return None
             clock = time.perf_counter()
             try:
                 result = self.tools[tool](self.ctx, arguments)
-                answer.tool_calls.append(
-                    ToolCall(tool=tool, arguments=arguments, seconds=round(time.perf_counter() - clock, 3))
-                )
-                break
             except (ToolError, ValidationError) as exc:
-                error = str(exc)
-                log.info("tool %s failed (attempt %d): %s", tool, attempt + 1, error)
+                log.info("tool %s failed (attempt %d): %s", tool, attempt + 1, exc)
+                seconds = round(time.perf_counter() - clock, 3)
                 answer.tool_calls.append(
-                    ToolCall(
-                        tool=tool,
-                        arguments=arguments,
-                        error=error,
-                        seconds=round(time.perf_counter() - clock, 3),
-                    )
+                    ToolCall(tool=tool, arguments=arguments, error=str(exc), seconds=seconds)
                 )
                 messages += [
                     AIMessage(json.dumps({"tool": tool, "arguments": arguments})),
-                    HumanMessage(f"That call failed: {error}\nReply with a corrected call."),
+                    HumanMessage(f"That call failed: {exc}\nReply with a corrected call."),
                 ]
-        answer.timings["tools"] = round(sum(c.seconds for c in answer.tool_calls), 3)
-        if result is None:
-            answer.kind = "error"
-            answer.text = f"I could not answer that: {answer.tool_calls[-1].error}"
-            return
+                continue
+            seconds = round(time.perf_counter() - clock, 3)
+            answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments, seconds=seconds))
+            return result
+        answer.kind = "error"
+        answer.text = f"I could not answer that: {answer.tool_calls[-1].error}"
+        return None
 
-        answer.sql = result.sql
-        answer.table = Table(
-            columns=result.columns, rows=[list(r) for r in result.rows], truncated=result.truncated
-        )
-        answer.chart = result.chart
-        answer.notes = list(result.notes)
+    def _grounded_text(self, question: str, result: ToolResult, answer: Answer) -> tuple[str, list[str]]:
+        """The model's sentences about the result, rewritten once if they use numbers the result
+        lacks, replaced by code's if they still do; and the numbers still unsupported."""
         facts = [*result.rows, (len(result.rows),)]  # "across 9 categories" states the row count
         text, prompt = self._explain(question, result, answer)
         flagged = ungrounded_numbers(text, facts, question)
-        if flagged:  # one rewrite, told which numbers the result does not hold
-            retry = f"{prompt}\nYour answer used numbers that are not in the result ({', '.join(flagged)}). Rewrite it with numbers from the result only."
+        if flagged:
+            retry = (
+                f"{prompt}\nYour answer used numbers that are not in the result ({', '.join(flagged)}). "
+                "Rewrite it with numbers from the result only."
+            )
             text, _ = self._explain(question, result, answer, prompt=retry)
             flagged = ungrounded_numbers(text, facts, question)
-        if flagged:  # still not grounded: say only what the result says
+        if flagged:
             answer.notes.append(
                 f"the model's sentence used numbers not in the result ({', '.join(flagged)}); replaced"
             )
             text = summarize(result)
             flagged = ungrounded_numbers(text, facts, question)
-        answer.text, answer.ungrounded_numbers = text, flagged
+        return text, flagged
 
     def _user_message(
         self, question: str, examples: list[Example], metrics: list[Any], conversation: Conversation | None
@@ -315,11 +318,8 @@ class Assistant:
 
     def _decide(self, messages: list[BaseMessage], answer: Answer) -> Any:
         clock = time.perf_counter()
-        schema = self.decision.model_json_schema()
         try:
-            reply = self.llm.bind(response_format=response_format(self.endpoint, schema, "ToolCall")).invoke(
-                messages
-            )
+            reply = self.llm.bind(response_format=self.decision_format).invoke(messages)
         except Exception as exc:  # connection refused, timeout, server error
             raise ModelUnavailable(
                 f"The model server is not answering ({type(exc).__name__}): {exc}"
