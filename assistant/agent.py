@@ -158,6 +158,7 @@ class Assistant:
         self.endpoint = endpoint
         self.semantic = semantic or SemanticModel.load(settings.metrics_file)
         self.ctx = ToolContext.open(settings, warehouse)
+        self.ctx.semantic = self.semantic
         self.tools = build_tools(self.semantic)
         self.decision = decision_model(self.tools)
         self.decision_format = response_format(endpoint, self.decision.model_json_schema(), "ToolCall")

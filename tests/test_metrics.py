@@ -200,3 +200,12 @@ def test_users_add_metrics_in_yaml(ctx: ToolContext, tmp_path: Path) -> None:
         bad = tmp_path / "bad.yaml"
         bad.write_text("metrics:\n  broken:\n    description: x\n    sql: '{nope} + 1'\n")
         SemanticModel.load(bad)
+
+
+def test_filters_accept_rare_values_beyond_the_common_ones(ctx: ToolContext) -> None:
+    [(rare,)] = ref(ctx, "SELECT product_id FROM events GROUP BY 1 ORDER BY count(*), product_id LIMIT 1")
+    ctx.dimension_values["product"] = {"1": "1"}  # as if the rare product were beyond the cached list
+    [(views,)] = ask(ctx, metric="events", filters=[{"dimension": "product", "values": [rare]}])
+    [(expected,)] = ref(ctx, f"SELECT count(*) FROM events WHERE product_id = '{rare}'")
+    assert views == expected
+    ctx.dimension_values.pop("product")

@@ -97,6 +97,10 @@ class ToolContext:
     settings: Settings
     warehouse: Warehouse
     facts: DataFacts
+    # Loaded once per context: the metrics layer, and each dimension's values as the data
+    # spells them (the warehouse is read-only while a context lives).
+    semantic: Any = None
+    dimension_values: dict[str, dict[str, str]] = field(default_factory=dict)
     allowed_tables: set[str] = field(
         default_factory=lambda: {t.name for t in schema.TABLES} | {v.name for v in schema.VIEWS}
     )

@@ -122,7 +122,9 @@ class SemanticModel:
 
 
 def load_model(ctx: ToolContext) -> SemanticModel:
-    return SemanticModel.load(ctx.settings.metrics_file)
+    if ctx.semantic is None:
+        ctx.semantic = SemanticModel.load(ctx.settings.metrics_file)
+    return ctx.semantic
 
 
 def window(args: Any, last_day: date | None) -> tuple[date | None, date | None]:
@@ -159,24 +161,42 @@ def _known_values(
     ctx: ToolContext, model: SemanticModel, dimension: Dimension, values: list[str]
 ) -> list[str]:
     """The values as the data spells them; an unknown value is an error that names close matches."""
-    join = " LEFT JOIN users u USING (user_id)" if dimension.needs_users else ""
-    sql = (
-        f"SELECT CAST({dimension.sql} AS VARCHAR) AS v, count(*) AS n FROM events e{join}"
-        f" WHERE {dimension.sql} IS NOT NULL GROUP BY 1 ORDER BY n DESC LIMIT 5000"
-    )
-    with ctx.warehouse.engine.connect() as conn:
-        known = [r[0] for r in conn.exec_driver_sql(sql).fetchall()]
-    by_lower = {v.lower(): v for v in known}
+    if dimension.name not in ctx.dimension_values:
+        join = " LEFT JOIN users u USING (user_id)" if dimension.needs_users else ""
+        sql = (
+            f"SELECT CAST({dimension.sql} AS VARCHAR) AS v, count(*) AS n FROM events e{join}"
+            f" WHERE {dimension.sql} IS NOT NULL GROUP BY 1 ORDER BY n DESC LIMIT 5000"
+        )
+        with ctx.warehouse.engine.connect() as conn:
+            known = [r[0] for r in conn.exec_driver_sql(sql).fetchall()]
+        ctx.dimension_values[dimension.name] = {v.lower(): v for v in known}  # most common first
+    by_lower = ctx.dimension_values[dimension.name]
+    known = list(by_lower.values())
     found = []
     for value in values:
         if value.lower() in by_lower:
             found.append(by_lower[value.lower()])
+            continue
+        exact = _lookup(ctx, dimension, value)  # beyond the 5,000 most common (products, users)
+        if exact is not None:
+            found.append(exact)
             continue
         close = difflib.get_close_matches(value.lower(), list(by_lower), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(repr(by_lower[c]) for c in close)}?" if close else ""
         sample = ", ".join(repr(v) for v in known[:8])
         raise ToolError(f"no {dimension.name} {value!r} in the data{hint} (most common: {sample})")
     return found
+
+
+def _lookup(ctx: ToolContext, dimension: Dimension, value: str) -> str | None:
+    join = " LEFT JOIN users u USING (user_id)" if dimension.needs_users else ""
+    sql = (
+        f"SELECT CAST({dimension.sql} AS VARCHAR) FROM events e{join}"
+        f" WHERE lower(CAST({dimension.sql} AS VARCHAR)) = lower(?) LIMIT 1"
+    )
+    with ctx.warehouse.engine.connect() as conn:
+        row = conn.exec_driver_sql(sql, (value,)).first()
+    return row[0] if row else None
 
 
 def compile_metric(
