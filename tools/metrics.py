@@ -141,6 +141,20 @@ def window(args: Any, last_day: date | None) -> tuple[date | None, date | None]:
     return None, args.end_date
 
 
+def _source(model: SemanticModel, dimensions: list[Dimension], filters: list[Any]) -> str:
+    """The FROM clause: events, joined to users when a dimension or filter needs the user."""
+    needs_users = any(d.needs_users for d in dimensions) or any(
+        model.dimensions[f.dimension].needs_users for f in filters
+    )
+    return "events e LEFT JOIN users u USING (user_id)" if needs_users else "events e"
+
+
+def _previous(start: date, end: date) -> tuple[date, date]:
+    """The same-length period just before [start, end]."""
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
+
+
 def _where(
     ctx: ToolContext, model: SemanticModel, filters: list[Any], start: date | None, end: date | None
 ) -> list[str]:
@@ -162,9 +176,8 @@ def _known_values(
 ) -> list[str]:
     """The values as the data spells them; an unknown value is an error that names close matches."""
     if dimension.name not in ctx.dimension_values:
-        join = " LEFT JOIN users u USING (user_id)" if dimension.needs_users else ""
         sql = (
-            f"SELECT CAST({dimension.sql} AS VARCHAR) AS v, count(*) AS n FROM events e{join}"
+            f"SELECT CAST({dimension.sql} AS VARCHAR) AS v, count(*) AS n FROM {_source(model, [dimension], [])}"
             f" WHERE {dimension.sql} IS NOT NULL GROUP BY 1 ORDER BY n DESC LIMIT 5000"
         )
         with ctx.warehouse.engine.connect() as conn:
@@ -177,7 +190,7 @@ def _known_values(
         if value.lower() in by_lower:
             found.append(by_lower[value.lower()])
             continue
-        exact = _lookup(ctx, dimension, value)  # beyond the 5,000 most common (products, users)
+        exact = _lookup(ctx, model, dimension, value)  # beyond the 5,000 most common (products, users)
         if exact is not None:
             found.append(exact)
             continue
@@ -188,10 +201,9 @@ def _known_values(
     return found
 
 
-def _lookup(ctx: ToolContext, dimension: Dimension, value: str) -> str | None:
-    join = " LEFT JOIN users u USING (user_id)" if dimension.needs_users else ""
+def _lookup(ctx: ToolContext, model: SemanticModel, dimension: Dimension, value: str) -> str | None:
     sql = (
-        f"SELECT CAST({dimension.sql} AS VARCHAR) FROM events e{join}"
+        f"SELECT CAST({dimension.sql} AS VARCHAR) FROM {_source(model, [dimension], [])}"
         f" WHERE lower(CAST({dimension.sql} AS VARCHAR)) = lower(?) LIMIT 1"
     )
     with ctx.warehouse.engine.connect() as conn:
@@ -199,10 +211,8 @@ def _lookup(ctx: ToolContext, dimension: Dimension, value: str) -> str | None:
     return row[0] if row else None
 
 
-def compile_metric(
-    ctx: ToolContext, model: SemanticModel, args: Any, compare: bool = False
-) -> tuple[str, list[str]]:
-    """SQL for a metric request (or, with `compare`, a comparison request), and its output columns."""
+def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool = False) -> str:
+    """SQL for a metric request (or, with `compare`, a comparison request)."""
     metric = model.metrics[args.metric]
     dims = [model.dimensions[d] for d in dict.fromkeys(args.group_by)]
     grain = getattr(args, "grain", "none")
@@ -215,10 +225,7 @@ def compile_metric(
     if grain != "none":
         keys.insert(0, f"CAST(date_trunc('{grain}', e.event_time) AS DATE) AS period")
         key_names.insert(0, "period")
-    uses_users = any(d.needs_users for d in dims) or any(
-        model.dimensions[f.dimension].needs_users for f in args.filters
-    )
-    source = "events e" + (" LEFT JOIN users u USING (user_id)" if uses_users else "")
+    source = _source(model, dims, args.filters)
 
     def one_period(first: date | None, last: date | None) -> str:
         conditions = _where(ctx, model, args.filters, first, last)
@@ -234,14 +241,12 @@ def compile_metric(
 
     if not compare:
         sql = one_period(start, end)
-        columns = [*key_names, metric.name]
         # A time series runs in time order, unless only the top N periods are asked for.
         by_value = f"{metric.name} DESC NULLS LAST" if key_names else ""
         order = "period" if grain != "none" and not args.top_n else by_value
     else:
         assert start is not None and end is not None
-        length = (end - start).days + 1
-        previous = one_period(start - timedelta(days=length), start - timedelta(days=1))
+        previous = one_period(*_previous(start, end))
         current = one_period(start, end)
         join = f"FULL JOIN previous USING ({', '.join(key_names)})" if key_names else "CROSS JOIN previous"
         value = f"current.{metric.name}"
@@ -253,13 +258,12 @@ def compile_metric(
             f"{value} - {before} AS change, ({value} - {before}) / nullif(abs({before}), 0) AS change_pct "
             f"FROM current {join}"
         )
-        columns = [*key_names, metric.name, "previous", "change", "change_pct"]
         order = "change ASC NULLS LAST" if key_names else ""
     if order:
         sql += f" ORDER BY {order}"
     if args.top_n:
         sql += f" LIMIT {args.top_n}"
-    return sql, columns
+    return sql
 
 
 def query_metric(ctx: ToolContext, args: Any) -> ToolResult:
@@ -276,7 +280,7 @@ def compare_periods(ctx: ToolContext, args: Any) -> ToolResult:
 
 def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     model = load_model(ctx)
-    sql, _ = compile_metric(ctx, model, args, compare)
+    sql = compile_metric(ctx, model, args, compare)
     columns, rows, truncated, seconds = execute(ctx, sql)
     metric = model.metrics[args.metric]
     grain = getattr(args, "grain", "none")
@@ -295,8 +299,7 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     notes = [f"{metric.name}: {metric.description}", f"period: {period}"]
     if compare:
         assert start is not None and end is not None
-        length = (end - start).days + 1
-        notes.append(f"previous: {start - timedelta(days=length)} to {start - timedelta(days=1)}")
+        notes.append("previous: {} to {}".format(*_previous(start, end)))
     if chart:
         chart.title = metric.name.replace("_", " ") + (f" by {args.group_by[0]}" if args.group_by else "")
     return ToolResult(
@@ -337,10 +340,7 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
     start, end = window(args, ctx.facts.last_day)
     conditions = _where(ctx, model, args.filters, start, end)
     dim = model.dimensions[args.group_by] if args.group_by else None
-    uses_users = (dim is not None and dim.needs_users) or any(
-        model.dimensions[f.dimension].needs_users for f in args.filters
-    )
-    source = "events e" + (" LEFT JOIN users u USING (user_id)" if uses_users else "")
+    source = _source(model, [dim] if dim else [], args.filters)
     counts = ", ".join(
         f"count(DISTINCT e.session_id) FILTER (WHERE e.event_type = '{step}') AS \"{step}\""
         for step in args.steps
