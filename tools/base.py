@@ -87,7 +87,6 @@ class DataFacts:
     categories: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
-    event_types: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -131,5 +130,4 @@ def read_facts(warehouse: Warehouse) -> DataFacts:
         )
         if warehouse.is_duckdb
         else [],
-        event_types=values("SELECT event_type FROM events GROUP BY 1 ORDER BY count(*) DESC"),
     )
