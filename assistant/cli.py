@@ -348,6 +348,7 @@ def ask(
     """Ask the assistant one question (starts the model engine if none is running)."""
     from assistant.agent import open_assistant
     from assistant.llm.engines import EngineUnavailable
+    from assistant.llm.pull import ModelPullError
     from assistant.llm.server import EngineFailed
     from tools.base import format_value
 
@@ -356,7 +357,7 @@ def ask(
         with open_assistant(settings) as assistant:
             answer = assistant.ask(question)
             engine = assistant.endpoint.engine
-    except (FileNotFoundError, EngineUnavailable, EngineFailed) as exc:
+    except (FileNotFoundError, EngineUnavailable, EngineFailed, ModelPullError) as exc:
         raise _fail(str(exc)) from None
     if as_json:
         console.print_json(answer.model_dump_json())
