@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, c
 
 from assistant.embeddings import Encoder
 from assistant.grounding import ungrounded_numbers
-from assistant.llm.client import ModelAnswerError, response_format
+from assistant.llm.client import ModelAnswerError, Writer, response_format
 from assistant.llm.engines import Endpoint
 from assistant.retrieval import Example, Retriever, load_examples
 from assistant.settings import Settings
@@ -151,6 +151,7 @@ class Assistant:
         encoder: Encoder | None = None,
         semantic: SemanticModel | None = None,
         examples: list[Example] | None = None,
+        writer: ChatOpenAI | None = None,
     ) -> None:
         self.settings = settings
         self.llm = llm
@@ -159,6 +160,7 @@ class Assistant:
         self.semantic = semantic or SemanticModel.load(settings.metrics_file)
         self.ctx = ToolContext.open(settings, warehouse)
         self.ctx.semantic = self.semantic
+        self.ctx.encoder = encoder
         self.tools = build_tools(self.semantic)
         self.decision = decision_model(self.tools)
         self.decision_format = response_format(endpoint, self.decision.model_json_schema(), "ToolCall")
@@ -177,6 +179,9 @@ class Assistant:
             countries=", ".join(facts.countries[:12]) or "none",
             channels=", ".join(facts.channels[:10]) or "none",
         )
+        # Tools that write prose (copy, explanations, segment names) use the same system prompt:
+        # the engine serves them from the cached prefix.
+        self.ctx.llm = Writer(writer or self.explainer, endpoint, self.system_prompt)
 
     @classmethod
     def on_endpoint(
@@ -193,6 +198,7 @@ class Assistant:
             endpoint,
             explainer=chat_model(endpoint, settings, max_tokens=100),
             encoder=encoder,
+            writer=chat_model(endpoint, settings, max_tokens=300),
         )
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
@@ -232,6 +238,9 @@ class Assistant:
         )
         answer.chart = result.chart
         answer.notes = list(result.notes)
+        if result.answer is not None:  # prose the tool wrote and checked against its rows
+            answer.text = result.answer
+            return
         answer.text, answer.ungrounded_numbers = self._grounded_text(question, result, answer)
 
     def _run_tool(self, messages: list[BaseMessage], answer: Answer) -> ToolResult | None:

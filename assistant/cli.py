@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -29,6 +30,8 @@ data_app = typer.Typer(help="Load, inspect and generate warehouse data.", no_arg
 app.add_typer(data_app, name="data")
 model_app = typer.Typer(help="Pull, serve and try the local model.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+tool_app = typer.Typer(help="Run the assistant's tools directly, without the model.", no_args_is_help=True)
+app.add_typer(tool_app, name="tool")
 
 console = Console()
 
@@ -350,7 +353,6 @@ def ask(
     from assistant.llm.engines import EngineUnavailable
     from assistant.llm.pull import ModelPullError
     from assistant.llm.server import EngineFailed
-    from tools.base import format_value
 
     settings: Settings = ctx.obj
     try:
@@ -365,14 +367,7 @@ def ask(
     style = {"answer": "bold", "clarification": "yellow", "refusal": "yellow", "error": "red"}[answer.kind]
     console.print(f"[{style}]{answer.text}[/]")
     if answer.table and answer.table.rows:
-        table = Table(*answer.table.columns)
-        for row in answer.table.rows[:rows]:
-            table.add_row(*(format_value(v) for v in row))
-        console.print(table)
-        if len(answer.table.rows) > rows or answer.table.truncated:
-            console.print(
-                f"[dim]… {len(answer.table.rows) - rows if len(answer.table.rows) > rows else 'more'} rows not shown[/dim]"
-            )
+        _print_rows(answer.table.columns, answer.table.rows, rows, answer.table.truncated)
     for call in answer.tool_calls:
         if call.error:
             console.print(f"[dim]retried after {call.tool}: {call.error}[/dim]")
@@ -384,4 +379,118 @@ def ask(
     console.print(
         f"[dim]{engine} · {answer.timings.get('total', 0):.1f}s · "
         f"{tokens['prompt']:,} prompt + {tokens['completion']:,} completion tokens[/dim]"
+    )
+
+
+def _print_rows(columns: list[str], rows: list, limit: int, truncated: bool) -> None:
+    from tools.base import format_value
+
+    table = Table(*columns)
+    for row in rows[:limit]:
+        table.add_row(*(format_value(v) for v in row))
+    console.print(table)
+    if len(rows) > limit or truncated:
+        console.print(f"[dim]… {len(rows) - limit if len(rows) > limit else 'more'} rows not shown[/dim]")
+
+
+@contextmanager
+def _tool_context(settings: Settings, with_model: bool) -> Iterator[Any]:
+    """The tools' context on the read-only warehouse; with a model engine when asked for."""
+    from assistant.llm.client import Writer, chat_model
+    from assistant.llm.server import start_engine
+    from assistant.warehouse.db import Warehouse
+    from tools.base import ToolContext
+
+    warehouse = Warehouse(settings, read_only=True)
+    if not warehouse.exists():
+        raise _fail(f"no warehouse at {warehouse.url}: run `shoplens data demo` or `shoplens data load FILE`")
+    try:
+        context = ToolContext.open(settings, warehouse)  # the encoder loads when a tool needs it
+        if not with_model:
+            yield context
+            return
+        with start_engine(settings) as running:
+            context.llm = Writer(chat_model(running.endpoint, settings, max_tokens=300), running.endpoint)
+            yield context
+    finally:
+        warehouse.close()
+
+
+@tool_app.command("list")
+def tool_list() -> None:
+    """The tools and their arguments."""
+    from tools import build_tools
+    from tools.metrics import SemanticModel
+
+    table = Table("tool", "what it does", "arguments")
+    for name, tool in build_tools(SemanticModel.load()).items():
+        table.add_row(name, tool.description, ", ".join(tool.args_model.model_fields))
+    console.print(table)
+
+
+@tool_app.command("run")
+def tool_run(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Tool name (see `shoplens tool list`).")],
+    arguments: Annotated[
+        list[str] | None, typer.Argument(help="key=value pairs; lists and objects as JSON.")
+    ] = None,
+    with_model: Annotated[
+        bool, typer.Option("--with-model", help="Start the model to write prose (copy, explanations).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
+    rows: Annotated[int, typer.Option(help="Rows of the result table to show.")] = 20,
+) -> None:
+    """Run one tool, e.g. `shoplens tool run recommend user_id=42 k=5`."""
+    from tools import ToolError, build_tools
+    from tools.metrics import SemanticModel
+
+    settings: Settings = ctx.obj
+    semantic = SemanticModel.load(settings.metrics_file)
+    tools = build_tools(semantic)
+    if name not in tools:
+        raise _fail(f"no tool {name!r}; tools: {', '.join(tools)}")
+    values: dict[str, Any] = {}
+    for pair in arguments or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise _fail(f"arguments are key=value pairs, got {pair!r}")
+        values[key] = json.loads(value) if value[:1] in "[{" else value
+    with _tool_context(settings, with_model) as context, progress_bar() as report:
+        context.semantic = semantic
+        context.progress = report
+        try:
+            result = tools[name](context, values)
+        except (ToolError, ValidationError) as exc:
+            raise _fail(str(exc)) from None
+    if as_json:
+        console.print_json(result.model_dump_json())
+        return
+    if result.answer:
+        console.print(f"[bold]{result.answer}[/]")
+    if result.text:
+        console.print(result.text)
+    elif result.rows:
+        _print_rows(result.columns, result.rows, rows, result.truncated)
+    for note in result.notes:
+        console.print(f"[dim]{note}[/dim]")
+
+
+@tool_app.command("build")
+def tool_build(ctx: typer.Context) -> None:
+    """Build what the insight tools need ahead of time: product embeddings, behavior clusters,
+    the recommender (otherwise each is built on first use)."""
+    from tools.recommend import recommender
+    from tools.search import product_index
+    from tools.segments import behavior_clusters
+
+    settings: Settings = ctx.obj
+    with _tool_context(settings, False) as context, progress_bar() as report:
+        context.progress = report
+        products = product_index(context)
+        _, clusters = behavior_clusters(context)
+        model = recommender(context)
+    console.print(
+        f"{len(products.index):,} products embedded, {len(clusters)} behavior clusters, "
+        f"recommender over {len(model.knn.items):,} products; kept in {context.artifacts_dir}"
     )

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from tools.anomalies import DetectAnomaliesArgs, SuspiciousUsersArgs, detect_anomalies, find_suspicious_users
 from tools.base import ToolContext, ToolError, ToolResult
+from tools.copy import CopyArgs, write_marketing_copy
 from tools.describe import DescribeArgs, describe_data
 from tools.metrics import (
     CohortRequest,
@@ -20,6 +22,16 @@ from tools.metrics import (
     funnel_args_model,
     query_metric,
 )
+from tools.recommend import ExplainArgs, RecommendArgs, explain_recommendation, recommend
+from tools.search import (
+    SearchProductsArgs,
+    SearchQueriesArgs,
+    SimilarUsersArgs,
+    search_products,
+    search_queries,
+    similar_users,
+)
+from tools.segments import ListSegmentsArgs, LookupSegmentArgs, list_segments, lookup_segment
 from tools.sql import RunSqlArgs, run_sql
 
 __all__ = ["Tool", "ToolContext", "ToolError", "ToolResult", "build_tools"]
@@ -47,6 +59,16 @@ def build_tools(semantic: SemanticModel) -> dict[str, Tool]:
         (compare_periods, semantic.compare_model),
         (funnel, funnel_args_model(semantic)),
         (cohort_retention, CohortRequest),
+        (list_segments, ListSegmentsArgs),
+        (lookup_segment, LookupSegmentArgs),
+        (recommend, RecommendArgs),
+        (explain_recommendation, ExplainArgs),
+        (detect_anomalies, DetectAnomaliesArgs),
+        (find_suspicious_users, SuspiciousUsersArgs),
+        (search_products, SearchProductsArgs),
+        (search_queries, SearchQueriesArgs),
+        (similar_users, SimilarUsersArgs),
+        (write_marketing_copy, CopyArgs),
         (run_sql, RunSqlArgs),
         (describe_data, DescribeArgs),
     ]

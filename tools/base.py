@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
+import sqlalchemy as sa
+import sqlglot
 from pydantic import BaseModel, Field
 
 from assistant.settings import Settings
@@ -39,6 +45,9 @@ class ToolResult(BaseModel):
     chart: ChartSpec | None = None
     notes: list[str] = Field(default_factory=list)
     text: str | None = None  # for tools whose result is prose (describe_data)
+    # Prose the tool wrote for the user and already checked against its rows (marketing copy,
+    # a recommendation's explanation): the agent shows it as the answer, no second model pass.
+    answer: str | None = None
 
     def preview(self, max_rows: int = 12) -> str:
         """The result as compact text for the model: header and the first rows, numbers rounded."""
@@ -103,10 +112,54 @@ class ToolContext:
     allowed_tables: set[str] = field(
         default_factory=lambda: {t.name for t in schema.TABLES} | {v.name for v in schema.VIEWS}
     )
+    # For the insight tools: sentence embeddings (search), a chat model for the prose they write
+    # (segment names, explanations, copy; without one they write it from templates), and what
+    # they have built from the data (indexes, models), kept for the context's life.
+    encoder: Any = None
+    llm: Any = None
+    built: dict[str, Any] = field(default_factory=dict)
+    progress: Callable[[str, float | None], None] = lambda stage, fraction: None
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Where derived data (embedding index, recommender, segments) is kept, beside the warehouse."""
+        return self.settings.data_dir / f"{self.settings.warehouse}.artifacts"
+
+    def fingerprint(self) -> str:
+        """Changes whenever a load changes the warehouse: derived data built on another is stale."""
+        with self.warehouse.engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT count(*), max(loaded_at), sum(rows_loaded), sum(products_loaded) FROM loads"
+            ).one()
+        return "|".join(str(v) for v in row)
+
+    def table(self, sql: str, **params: Any) -> pa.Table:
+        """Rows of trusted SQL written by a tool (DuckDB dialect, `$name` parameters) as Arrow."""
+        if self.warehouse.is_duckdb:
+            with self.warehouse.engine.connect() as conn:
+                raw = conn.connection.driver_connection
+                return raw.sql(sql, params=params or None).to_arrow_table()
+        text = sqlglot.transpile(sql, read="duckdb", write=self.warehouse.dialect)[0]
+        text = re.sub(r"\$(\w+)", r":\1", text)
+        with self.warehouse.engine.connect() as conn:
+            result = conn.execute(sa.text(text), params)
+            return pa.Table.from_pylist([dict(r._mapping) for r in result])
+
+    def rows(self, sql: str, **params: Any) -> list[tuple]:
+        return [tuple(r.values()) for r in self.table(sql, **params).to_pylist()]
 
     @classmethod
     def open(cls, settings: Settings, warehouse: Warehouse) -> ToolContext:
         return cls(settings=settings, warehouse=warehouse, facts=read_facts(warehouse))
+
+
+def unknown_user(ctx: ToolContext, user_id: str) -> str:
+    """Why a user id cannot be used, for the error the model (and the user) sees."""
+    if ctx.rows("SELECT count(*) FROM events WHERE user_id = $u", u=user_id)[0][0]:
+        return f"user {user_id!r} has no product interactions to work from"
+    sample = [r[0] for r in ctx.rows("SELECT user_id FROM users ORDER BY user_id LIMIT 3")]
+    looks = ", ".join(repr(i) for i in sample) or "none: the data has no users"
+    return f"there is no user {user_id!r} in the data (user ids look like {looks})"
 
 
 def read_facts(warehouse: Warehouse) -> DataFacts:

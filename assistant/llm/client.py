@@ -4,13 +4,15 @@ Callers get three things that work the same on llama.cpp, vLLM and external serv
 - `chat_model(endpoint, settings)`: the LangChain chat model (plain chat, streaming, tools);
 - `structured(llm, endpoint, Model, messages)`: an answer constrained to a pydantic model's JSON
   schema (a grammar on the server, so even a small model emits valid JSON), parsed and validated;
-- `call_tool(llm, tool, messages)`: a forced call of one tool, arguments validated against it.
+- `call_tool(llm, tool, messages)`: a forced call of one tool, arguments validated against it;
+- `Writer`: what tools that write prose (segment names, explanations, copy) are handed.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from langchain_core.language_models import LanguageModelInput
@@ -63,6 +65,27 @@ def structured(llm: ChatOpenAI, endpoint: Endpoint, model: type[M], messages: La
         return model.model_validate_json(_text(message.content))
     except ValidationError as exc:
         raise ModelAnswerError(f"the model's answer does not fit {model.__name__}: {exc}") from exc
+
+
+@dataclass
+class Writer:
+    """A chat model on an endpoint, for tools that write a few sentences: plain or structured.
+
+    `system` is the assistant's system prompt: sending the same one as the agent's own calls
+    lets the engine reuse its cached prefix."""
+
+    llm: ChatOpenAI
+    endpoint: Endpoint
+    system: str | None = None
+
+    def _messages(self, prompt: str) -> list[tuple[str, str]]:
+        return [("system", self.system), ("human", prompt)] if self.system else [("human", prompt)]
+
+    def text(self, prompt: str) -> str:
+        return _text(self.llm.invoke(self._messages(prompt)).content).strip()
+
+    def structured(self, model: type[M], prompt: str) -> M:
+        return structured(self.llm, self.endpoint, model, self._messages(prompt))
 
 
 def call_tool(llm: ChatOpenAI, tool: dict[str, Any], messages: LanguageModelInput) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel
 
@@ -78,7 +79,7 @@ HOUR_TRAFFIC = (0.15, 0.08, 0.05, 0.04, 0.05, 0.10, 0.25, 0.45, 0.60, 0.70, 0.75
 # Planted facts (days are offsets from START).
 DROP_CATEGORY = "electronics"
 DROP_DAYS = (63, 70)  # 2026-10-05 .. 2026-10-11: purchases in the category collapse
-DROP_FACTOR = 0.35
+DROP_FACTOR = 0.1
 PROMO_DAY = 80  # 2026-10-22: autumn sale
 PROMO_TRAFFIC = 2.5
 PROMO_DISCOUNT = 0.20
@@ -588,7 +589,8 @@ def generate(
             totals["users"] += part.users.num_rows
             report("generating", (chunk + 1) / n_chunks)
         report("measuring planted facts", None)
-        manifest = _manifest(con, catalog, pair, bots, seed, events, pa.concat_tables(truth_tables))
+        truth = pa.concat_tables(truth_tables)
+        manifest = _manifest(con, catalog, pair, bots, seed, events, truth)
         seconds = time.perf_counter() - started
         record_load(
             con,
@@ -604,6 +606,7 @@ def generate(
         )
     path = manifest_path(warehouse)
     path.write_text(json.dumps(manifest, indent=2, default=str))
+    pq.write_table(truth, truth_path(warehouse))
     log.info("demo shop: %s events, %s users in %.1fs", totals["events"], totals["users"], seconds)
     return DemoReport(
         events=totals["events"],
@@ -619,6 +622,11 @@ def generate(
 def manifest_path(warehouse: Warehouse) -> Path:
     """Where the planted facts of the warehouse's demo shop are written (beside the data dir's DB)."""
     return warehouse.settings.data_dir / f"{warehouse.settings.warehouse}.demo-manifest.json"
+
+
+def truth_path(warehouse: Warehouse) -> Path:
+    """Each demo user's latent segment (parquet: user_id, segment), to score segmentation against."""
+    return warehouse.settings.data_dir / f"{warehouse.settings.warehouse}.demo-truth.parquet"
 
 
 def _pick_pair(catalog: Catalog) -> tuple[int, int]:

@@ -1,0 +1,237 @@
+"""Anomalies: days and weeks where a metric left its usual range, and users who act like bots.
+
+Metric anomalies compare each period with a robust seasonal baseline: a day with the median of
+the same weekday over the four weeks before, a week with the median of the four weeks before.
+The spread is the larger of the series' own robust spread (1.4826 x MAD of its deviations) and
+the sampling noise the period's size implies (binomial for rates, Poisson for counts), so a
+small category's noisy days are not flagged. A week catches a sustained shift that is too
+small to see on any one day.
+
+Suspicious users are found by rules an analyst can check: inhuman speed (a median of seconds
+between events), view-only bursts (hundreds of views in a visit, no cart), and repeated carts
+(many adds and removes, no purchase).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.base import ChartSpec, ToolContext, ToolError, ToolResult
+
+# Per period and category: numerator and denominator (rates) or value (counts).
+SERIES_SQL = {
+    "conversion_rate": """count(DISTINCT CASE WHEN event_type = 'purchase' THEN session_id END) AS num,
+                          count(DISTINCT CASE WHEN event_type = 'view' THEN session_id END) AS den""",
+    "revenue": "sum(CASE WHEN event_type = 'purchase' THEN price * coalesce(quantity, 1) ELSE 0 END) AS num, NULL AS den",
+    "orders": "count(DISTINCT CASE WHEN event_type = 'purchase' THEN order_id END) AS num, NULL AS den",
+    "sessions": "count(DISTINCT session_id) AS num, NULL AS den",
+    "events": "count(*) AS num, NULL AS den",
+}
+MAD_SCALE = 1.4826
+
+
+class DetectAnomaliesArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metric: Literal["conversion_rate", "revenue", "orders", "sessions", "events"] = Field(
+        default="sessions", description="events/sessions for traffic, conversion_rate, revenue, orders"
+    )
+    by_category: bool = Field(default=True, description="Look at each top-level category, not only the total")
+    grain: Literal["day", "week", "both"] = Field(
+        default="both", description="Days catch spikes, weeks sustained shifts"
+    )
+    start_date: date | None = None
+    end_date: date | None = None
+    threshold: float = Field(
+        default=4.0, ge=2.0, le=10.0, description="How many spreads away counts as anomalous"
+    )
+    limit: int = Field(default=20, ge=1, le=200)
+
+
+def detect_anomalies(ctx: ToolContext, args: DetectAnomaliesArgs) -> ToolResult:
+    """Days or weeks when a metric (traffic, conversion, revenue, orders) was far from its usual
+    level, overall and per category, strongest first, with the expected value and the change."""
+    grains = ["day", "week"] if args.grain == "both" else [args.grain]
+    found = []
+    for grain in grains:
+        found += _anomalies(ctx, args, grain)
+    found.sort(key=lambda a: -abs(a[7]))
+    rows = found[: args.limit]
+    return ToolResult(
+        tool="detect_anomalies",
+        arguments=args.model_dump(mode="json", exclude_defaults=True),
+        columns=[
+            "period_start",
+            "grain",
+            "category",
+            "metric",
+            "value",
+            "expected",
+            "change",
+            "score",
+            "direction",
+        ],
+        rows=rows,
+        truncated=len(found) > args.limit,
+        chart=ChartSpec(
+            kind="bar", x="period_start", y=["score"], series="category", title=f"{args.metric} anomalies"
+        )
+        if rows
+        else None,
+        notes=[
+            f"{len(found)} anomalies at |score| >= {args.threshold:g}; baseline: median of the same weekday "
+            "(days) or of the previous 4 weeks (weeks)"
+        ],
+    )
+
+
+def _anomalies(ctx: ToolContext, args: DetectAnomaliesArgs, grain: str) -> list[tuple]:
+    period = "event_time::DATE" if grain == "day" else "date_trunc('week', event_time)::DATE"
+    group = "coalesce(category, '(none)')" if args.by_category else "'(all)'"
+    rows = ctx.rows(
+        f"""SELECT {period} AS period, {group} AS category, {SERIES_SQL[args.metric]}
+            FROM events GROUP BY ALL ORDER BY 2, 1"""
+    )
+    if args.by_category:  # the total too: a site-wide spike is the first thing to see
+        rows += ctx.rows(
+            f"SELECT {period} AS period, '(all)' AS category, {SERIES_SQL[args.metric]} FROM events GROUP BY ALL ORDER BY 1"
+        )
+    if not rows:
+        raise ToolError("the data has no events")
+    series: dict[str, list[tuple]] = {}
+    for period_start, category, num, den in rows:
+        series.setdefault(category, []).append(
+            (period_start, float(num or 0), None if den is None else float(den))
+        )
+    last_day = ctx.facts.last_day
+    found = []
+    for category, points in series.items():
+        if category == "(none)":
+            continue
+        found += _score_series(category, points, args, grain, last_day)
+    return found
+
+
+def _score_series(
+    category: str, points: list[tuple], args: DetectAnomaliesArgs, grain: str, last_day: date | None
+) -> list[tuple]:
+    by_period = {p[0]: p for p in points}
+    rate = points[0][2] is not None
+    step = timedelta(days=7)  # same weekday for days; the previous weeks for weeks
+    values, expected, noise, kept = [], [], [], []
+    for period_start, num, den in points:
+        if grain == "week" and last_day is not None and period_start + timedelta(days=6) > last_day:
+            continue  # a partial last week would look like a drop
+        if rate and not den:
+            continue
+        history = [by_period.get(period_start - step * i) for i in range(1, 5)]
+        history = [h for h in history if h is not None and (not rate or h[2])]
+        if len(history) < 3:
+            continue
+        if rate:
+            base = float(np.median([h[1] / h[2] for h in history]))
+            value = num / den
+            sampling = np.sqrt(max(base * (1 - base), 1e-6) / den)
+        else:
+            base = float(np.median([h[1] for h in history]))
+            value = num
+            sampling = np.sqrt(max(base, 1.0)) if args.metric != "revenue" else 0.0
+        values.append(value)
+        expected.append(base)
+        noise.append(sampling)
+        kept.append(period_start)
+    if not kept:
+        return []
+    deviations = np.array(values) - np.array(expected)
+    spread = MAD_SCALE * float(np.median(np.abs(deviations - np.median(deviations))))
+    found = []
+    for period_start, value, base, sampling, deviation in zip(
+        kept, values, expected, noise, deviations, strict=True
+    ):
+        if args.start_date and period_start < args.start_date:
+            continue
+        if args.end_date and period_start > args.end_date:
+            continue
+        scale = max(spread, sampling, 1e-9)
+        score = deviation / scale
+        if abs(score) >= args.threshold:
+            change = (value - base) / base if base else None
+            found.append(
+                (
+                    period_start,
+                    grain,
+                    category,
+                    args.metric,
+                    round(value, 4),
+                    round(base, 4),
+                    None if change is None else round(change, 4),
+                    round(float(score), 2),
+                    "up" if score > 0 else "down",
+                )
+            )
+    return found
+
+
+class SuspiciousUsersArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=20, ge=1, le=500)
+
+
+SUSPICIOUS_SQL = """
+WITH gaps AS (
+  SELECT user_id, session_id, event_type,
+         epoch(event_time - lag(event_time) OVER (PARTITION BY session_id ORDER BY event_time)) AS gap
+  FROM events WHERE user_id IS NOT NULL
+), per_session AS (
+  SELECT user_id, session_id,
+         sum(CASE WHEN event_type = 'view' THEN 1 ELSE 0 END) AS views,
+         sum(CASE WHEN event_type = 'cart' THEN 1 ELSE 0 END) AS carts
+  FROM gaps GROUP BY ALL
+), per_user AS (
+  SELECT g.user_id, count(*) AS events, median(g.gap) AS median_gap_seconds,
+         sum(CASE WHEN g.event_type = 'cart' THEN 1 ELSE 0 END) AS carts,
+         sum(CASE WHEN g.event_type = 'remove_from_cart' THEN 1 ELSE 0 END) AS removes,
+         sum(CASE WHEN g.event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases
+  FROM gaps g GROUP BY 1
+), bursts AS (
+  SELECT user_id, max(views) AS max_views_in_a_visit, max(carts) AS max_carts_in_a_visit
+  FROM per_session GROUP BY 1
+)
+SELECT u.user_id, u.events, u.median_gap_seconds, b.max_views_in_a_visit, u.carts, u.removes, u.purchases,
+       concat_ws('; ',
+         CASE WHEN u.events >= 50 AND u.median_gap_seconds < 3 THEN 'inhuman speed: median '
+              || round(u.median_gap_seconds, 1) || ' s between events' END,
+         CASE WHEN b.max_views_in_a_visit >= 100 AND u.carts = 0 THEN 'view-only burst: '
+              || b.max_views_in_a_visit || ' views in one visit, no cart' END,
+         CASE WHEN u.carts >= 20 AND u.removes >= 0.8 * u.carts AND u.purchases = 0 THEN 'repeated carts: '
+              || u.carts || ' adds, ' || u.removes || ' removes, no purchase' END) AS reasons
+FROM per_user u JOIN bursts b USING (user_id)
+WHERE reasons <> ''
+ORDER BY u.events DESC
+"""
+
+
+def find_suspicious_users(ctx: ToolContext, args: SuspiciousUsersArgs) -> ToolResult:
+    """Users who behave like bots or fraud: inhuman event rates, view-only bursts of hundreds of
+    views, or carts filled and emptied without buying; with the evidence for each."""
+    rows = ctx.rows(SUSPICIOUS_SQL)
+    return ToolResult(
+        tool="find_suspicious_users",
+        arguments=args.model_dump(exclude_defaults=True),
+        columns=[
+            "user_id",
+            "events",
+            "median_gap_seconds",
+            "max_views_in_a_visit",
+            "carts",
+            "removes",
+            "purchases",
+            "reasons",
+        ],
+        rows=rows[: args.limit],
+        truncated=len(rows) > args.limit,
+        notes=[f"{len(rows)} users match at least one bot-like rule"],
+    )

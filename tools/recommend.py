@@ -1,0 +1,581 @@
+"""Recommendations: item-item co-occurrence (ItemKNN) with time decay, a popularity baseline,
+their offline evaluation on a time split, and explanations grounded in the evidence used.
+
+ItemKNN: each visit (session) is a bag of the products it touched, weighted by what happened
+(a purchase says more than a view) and decayed with age. Two products are similar when the
+same visits touched them (cosine with shrinkage); each product keeps its top neighbours. A
+user's score for a product is the sum, over the products in their history, of their weight
+times the similarity: so every recommendation decomposes exactly into the history items that
+produced it, which is what `explain_recommendation` shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.grounding import ungrounded_numbers
+from tools.base import ToolContext, ToolError, ToolResult, unknown_user
+
+log = logging.getLogger(__name__)
+
+EVENT_WEIGHTS = {"view": 1.0, "fav": 2.0, "cart": 3.0, "purchase": 5.0}
+HALF_LIFE_DAYS = 30.0
+NEIGHBOURS = 100
+SHRINK = 5.0
+
+
+def _weight_case() -> str:
+    return (
+        "CASE event_type "
+        + " ".join(f"WHEN '{t}' THEN {w}" for t, w in EVENT_WEIGHTS.items())
+        + " ELSE 0 END"
+    )
+
+
+@dataclass
+class ItemKNN:
+    items: list[str]
+    similarity: sp.csr_matrix  # items x items, top neighbours per row, zero diagonal
+
+    @classmethod
+    def fit(
+        cls, baskets: sp.csr_matrix, items: list[str], neighbours: int = NEIGHBOURS, shrink: float = SHRINK
+    ) -> ItemKNN:
+        """`baskets`: visits x items weights. Cosine between item columns, shrunk for rare pairs."""
+        x = baskets.tocsc().astype(np.float32)
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())
+        co = (x.T @ x).tocsr()
+        co.setdiag(0)
+        co.eliminate_zeros()
+        rows, cols = co.nonzero()
+        co.data = co.data / (norms[rows] * norms[cols] + shrink)
+        return cls(items, _top_per_row(co, neighbours))
+
+    def scores(self, history: np.ndarray) -> np.ndarray:
+        """history: weight per item (dense); the score of every item."""
+        return self.similarity.T @ history
+
+    def contributions(self, history: np.ndarray, item: int) -> list[tuple[int, float]]:
+        """(history item, its share of `item`'s score), biggest first."""
+        column = self.similarity[:, item].toarray().ravel() * history
+        nonzero = np.flatnonzero(column)
+        return sorted(((int(j), float(column[j])) for j in nonzero), key=lambda t: -t[1])
+
+
+def _top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    indptr, indices, data = [0], [], []
+    for i in range(matrix.shape[0]):
+        start, end = matrix.indptr[i], matrix.indptr[i + 1]
+        values = matrix.data[start:end]
+        if end - start > k:
+            keep = np.argpartition(-values, k)[:k]
+        else:
+            keep = np.arange(end - start)
+        indices.append(matrix.indices[start:end][keep])
+        data.append(values[keep])
+        indptr.append(indptr[-1] + len(keep))
+    return sp.csr_matrix(
+        (np.concatenate(data) if data else [], np.concatenate(indices) if indices else [], indptr),
+        shape=matrix.shape,
+    )
+
+
+@dataclass
+class Interactions:
+    """Product interactions as index arrays: who (user, else session), which item, weight, when."""
+
+    entity: np.ndarray
+    session: np.ndarray
+    item: np.ndarray
+    weight: np.ndarray
+    time: np.ndarray  # datetime64[s]
+    entities: list[str]
+    sessions: list[str]
+    items: list[str]
+
+    @classmethod
+    def read(cls, ctx: ToolContext) -> Interactions:
+        table = ctx.table(
+            f"""SELECT coalesce(user_id, 's:' || session_id) AS entity, coalesce(session_id, user_id) AS session,
+                       product_id AS item, {_weight_case()} AS weight, event_time AS time
+                FROM events WHERE product_id IS NOT NULL AND event_type IN ('view', 'fav', 'cart', 'purchase')"""
+        )
+        codes = {}
+        for name in ("entity", "session", "item"):
+            encoded = table[name].dictionary_encode().combine_chunks()
+            codes[name] = (encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist())
+        return cls(
+            entity=codes["entity"][0],
+            session=codes["session"][0],
+            item=codes["item"][0],
+            weight=table["weight"].to_numpy(zero_copy_only=False).astype(np.float32),
+            time=table["time"].to_numpy(zero_copy_only=False).astype("datetime64[s]"),
+            entities=codes["entity"][1],
+            sessions=codes["session"][1],
+            items=codes["item"][1],
+        )
+
+    def subset(self, keep: np.ndarray) -> Interactions:
+        return Interactions(
+            self.entity[keep], self.session[keep], self.item[keep], self.weight[keep], self.time[keep],
+            self.entities, self.sessions, self.items,
+        )  # fmt: skip
+
+    def decayed(self, now: np.datetime64) -> np.ndarray:
+        age_days = (now - self.time).astype("timedelta64[s]").astype(np.float64) / 86400.0
+        return self.weight * np.power(0.5, np.clip(age_days, 0, None) / HALF_LIFE_DAYS)
+
+    def baskets(self, now: np.datetime64) -> sp.csr_matrix:
+        """Visits x items, decayed weights summed."""
+        return sp.csr_matrix(
+            (self.decayed(now), (self.session, self.item)), shape=(len(self.sessions), len(self.items))
+        )
+
+    def histories(self, now: np.datetime64) -> sp.csr_matrix:
+        """Users (or anonymous sessions) x items, decayed weights summed."""
+        return sp.csr_matrix(
+            (self.decayed(now), (self.entity, self.item)), shape=(len(self.entities), len(self.items))
+        )
+
+
+@dataclass
+class Recommender:
+    knn: ItemKNN
+    histories: sp.csr_matrix
+    entity_index: dict[str, int]
+    popularity: np.ndarray  # recent weighted interactions per item
+    interactions: Interactions
+
+    def history(self, user: str) -> np.ndarray:
+        row = self.histories[self.entity_index[user]]
+        return np.asarray(row.todense()).ravel()
+
+
+def fit(interactions: Interactions, now: np.datetime64) -> tuple[ItemKNN, np.ndarray]:
+    """ItemKNN and 30-day popularity, from interactions up to `now`."""
+    knn = ItemKNN.fit(interactions.baskets(now), interactions.items)
+    recent = interactions.time >= now - np.timedelta64(30, "D")
+    popularity = np.bincount(
+        interactions.item[recent], weights=interactions.weight[recent], minlength=len(interactions.items)
+    )
+    return knn, popularity
+
+
+def recommender(ctx: ToolContext) -> Recommender:
+    if "recommender" not in ctx.built:
+        ctx.progress("training the recommender", None)
+        interactions = Interactions.read(ctx)
+        if not len(interactions.item):
+            raise ToolError("the data has no product views, carts or purchases to recommend from")
+        now = interactions.time.max()
+        knn, popularity = fit(interactions, now)
+        ctx.built["recommender"] = Recommender(
+            knn,
+            interactions.histories(now),
+            {e: i for i, e in enumerate(interactions.entities)},
+            popularity,
+            interactions,
+        )
+    return ctx.built["recommender"]
+
+
+def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> list[int]:
+    scores = scores.astype(np.float64, copy=True)
+    if exclude is not None:
+        scores[exclude] = -np.inf
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return []
+    best = np.argpartition(-scores, k - 1)[:k]
+    return [int(i) for i in best[np.argsort(-scores[best], kind="stable")] if scores[i] > 0]
+
+
+# ---------------------------------------------------------------- offline evaluation
+
+
+class EvalResult(BaseModel):
+    model: str
+    protocol: str
+    cases: int
+    recall_at_20: float
+    ndcg_at_10: float
+
+
+def split_day(interactions: Interactions, test_share: float = 0.15) -> np.datetime64:
+    """The first test day: about `test_share` of the interactions fall on or after it."""
+    days = interactions.time.astype("datetime64[D]")
+    return np.sort(days)[int(len(days) * (1 - test_share))]
+
+
+def evaluate(
+    interactions: Interactions, split: np.datetime64 | None = None, max_cases: int = 5000
+) -> list[EvalResult]:
+    """Recall@20 and NDCG@10 of ItemKNN and popularity on a time split.
+
+    Returning users (when the data has them): history before the split, targets = products
+    they touched after it that were not in their history. Anonymous sessions (no user ids):
+    each test session's first half is the history and its second half the targets. Items in
+    the history are never recommended."""
+    split = split if split is not None else split_day(interactions)
+    split_time = split.astype("datetime64[s]")
+    train = interactions.subset(interactions.time < split_time)
+    test = interactions.subset(interactions.time >= split_time)
+    knn, popularity = fit(train, split_time)
+    histories = train.histories(split_time).tocsr()
+    cases: list[tuple[np.ndarray, set[int]]] = []
+    trained_entities = set(np.unique(train.entity).tolist())
+    users = [
+        e
+        for e in np.unique(test.entity).tolist()
+        if e in trained_entities and not interactions.entities[e].startswith("s:")
+    ]
+    if users:
+        protocol = "returning users"
+        targets_of: dict[int, set[int]] = {}
+        for e, i in zip(test.entity.tolist(), test.item.tolist(), strict=True):
+            targets_of.setdefault(e, set()).add(i)
+        for e in users:
+            history = np.asarray(histories[e].todense()).ravel()
+            targets = targets_of[e] - set(np.flatnonzero(history).tolist())
+            if targets:
+                cases.append((history, targets))
+    else:
+        protocol = "session continuation"
+        order = np.lexsort((test.time, test.session))
+        by_session: dict[int, list[int]] = {}
+        for s, i in zip(test.session[order].tolist(), test.item[order].tolist(), strict=True):
+            seen = by_session.setdefault(s, [])
+            if i not in seen:
+                seen.append(i)
+        for items in by_session.values():
+            if len(items) < 2:
+                continue
+            half = len(items) // 2
+            history = np.zeros(len(interactions.items), dtype=np.float32)
+            history[items[:half]] = 1.0
+            cases.append((history, set(items[half:])))
+    rng = np.random.default_rng(0)
+    if len(cases) > max_cases:
+        cases = [cases[i] for i in rng.choice(len(cases), max_cases, replace=False)]
+    results = []
+    for name, score in (("itemknn", lambda h: knn.scores(h)), ("popularity", lambda h: popularity)):
+        recall, ndcg = [], []
+        for history, targets in cases:
+            ranked = top_k(score(history), 20, exclude=np.flatnonzero(history))
+            hits = [1.0 if i in targets else 0.0 for i in ranked]
+            recall.append(sum(hits) / len(targets))
+            dcg = sum(h / np.log2(r + 2) for r, h in enumerate(hits[:10]))
+            ideal = sum(1 / np.log2(r + 2) for r in range(min(len(targets), 10)))
+            ndcg.append(dcg / ideal)
+        results.append(
+            EvalResult(
+                model=name,
+                protocol=protocol,
+                cases=len(cases),
+                recall_at_20=round(float(np.mean(recall)) if recall else 0.0, 4),
+                ndcg_at_10=round(float(np.mean(ndcg)) if ndcg else 0.0, 4),
+            )
+        )
+    return results
+
+
+# ---------------------------------------------------------------- tools
+
+
+class RecommendArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str | None = Field(default=None, description="Recommend for this user")
+    product_id: str | None = Field(default=None, description="Or: products that go with this product")
+    k: int = Field(default=10, ge=1, le=100)
+    category: str | None = Field(default=None, description="Only recommend products in this category")
+
+
+def recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
+    """Product recommendations for a user (from what they viewed, carted and bought, via items
+    other shoppers used together), or the products that go with a product (bought together)."""
+    model = recommender(ctx)
+    items = model.knn.items
+    catalog = _catalog(ctx, items)
+    allowed = None
+    if args.category:
+        wanted = args.category.strip().lower()
+        allowed = np.array([(catalog.get(i, {}).get("category") or "").lower() == wanted for i in items])
+        if not allowed.any():
+            raise ToolError(f"no recommendable product is in category {args.category!r}")
+    if args.product_id:
+        return _with_product(ctx, model, args, catalog, allowed)
+    if not args.user_id:
+        raise ToolError("give a user_id to recommend for, or a product_id to find what goes with it")
+    notes = []
+    if args.user_id not in model.entity_index:
+        if not ctx.rows("SELECT count(*) FROM users WHERE user_id = $u", u=args.user_id)[0][0]:
+            raise ToolError(unknown_user(ctx, args.user_id))
+        history = np.zeros(len(items))
+        notes.append("this user has no product interactions yet: these are the most popular products")
+    else:
+        history = model.history(args.user_id)
+    scores = model.knn.scores(history)
+    if not scores.any():
+        scores = model.popularity.astype(float)
+        notes = notes or ["nothing co-occurs with this user's history: these are the most popular products"]
+    if allowed is not None:
+        scores = np.where(allowed, scores, 0.0)
+    ranked = top_k(scores, args.k, exclude=np.flatnonzero(history))
+    rows = []
+    for i in ranked:
+        because = model.knn.contributions(history, i)[:1]
+        product = catalog.get(items[i], {})
+        rows.append(
+            (
+                items[i],
+                product.get("title"),
+                product.get("category"),
+                product.get("price"),
+                round(float(scores[i]), 4),
+                _label(catalog, items[because[0][0]]) if because else "popular lately",
+            )
+        )
+    return ToolResult(
+        tool="recommend",
+        arguments=args.model_dump(exclude_none=True),
+        columns=["product_id", "title", "category", "price", "score", "because_of"],
+        rows=rows,
+        notes=notes or [f"item-to-item co-occurrence over {len(model.interactions.sessions):,} visits"],
+    )
+
+
+def _with_product(
+    ctx: ToolContext,
+    model: Recommender,
+    args: RecommendArgs,
+    catalog: dict[str, dict],
+    allowed: np.ndarray | None,
+) -> ToolResult:
+    items = model.knn.items
+    try:
+        i = items.index(args.product_id)
+    except ValueError:
+        raise ToolError(f"product {args.product_id!r} has no views, carts or purchases in the data") from None
+    row = model.knn.similarity[i].toarray().ravel()
+    if allowed is not None:
+        row = np.where(allowed, row, 0.0)
+    ranked = top_k(row, args.k)
+    together = dict(
+        ctx.rows(
+            """WITH lines AS (SELECT DISTINCT order_id, product_id FROM events
+                              WHERE event_type = 'purchase' AND order_id IS NOT NULL)
+               SELECT y.product_id, count(*) FROM lines x JOIN lines y USING (order_id)
+               WHERE x.product_id = $p AND y.product_id <> $p GROUP BY 1""",
+            p=args.product_id,
+        )
+    )
+    rows = [
+        (
+            items[j],
+            catalog.get(items[j], {}).get("title"),
+            catalog.get(items[j], {}).get("category"),
+            catalog.get(items[j], {}).get("price"),
+            round(float(row[j]), 4),
+            together.get(items[j], 0),
+        )
+        for j in ranked
+    ]
+    rows.sort(key=lambda r: (-r[5], -r[4]))  # bought together first, then co-viewed
+    return ToolResult(
+        tool="recommend",
+        arguments=args.model_dump(exclude_none=True),
+        columns=["product_id", "title", "category", "price", "similarity", "orders_together"],
+        rows=rows,
+        notes=[f"products used in the same visits as {_label(catalog, args.product_id)}"],
+    )
+
+
+def _catalog(ctx: ToolContext, items: list[str]) -> dict[str, dict[str, Any]]:
+    if "catalog" not in ctx.built:
+        table = ctx.table("SELECT product_id, title, category, brand, price FROM products").to_pylist()
+        ctx.built["catalog"] = {r["product_id"]: r for r in table}
+    return ctx.built["catalog"]
+
+
+def _label(catalog: dict[str, dict], product_id: str) -> str:
+    title = (catalog.get(product_id) or {}).get("title")
+    return f"{title} ({product_id})" if title else f"product {product_id}"
+
+
+class ExplainArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(description="The user the product was recommended to")
+    product_id: str = Field(description="The recommended product")
+
+
+def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
+    """Why a product is recommended to a user: the items in their history that led to it, how
+    many shoppers used those items together with it, and where it ranks for them."""
+    model = recommender(ctx)
+    items = model.knn.items
+    if args.user_id not in model.entity_index:
+        raise ToolError(unknown_user(ctx, args.user_id))
+    if args.product_id not in items:
+        raise ToolError(f"product {args.product_id!r} has no views, carts or purchases in the data")
+    target = items.index(args.product_id)
+    history = model.history(args.user_id)
+    scores = model.knn.scores(history)
+    ranked = top_k(scores, 100, exclude=np.flatnonzero(history))
+    rank = ranked.index(target) + 1 if target in ranked else None
+    catalog = _catalog(ctx, items)
+    contributions = model.knn.contributions(history, target)[:3]
+    total = float(scores[target]) or 1.0
+    events = _user_events(ctx, args.user_id, [items[j] for j, _ in contributions])
+    together = _co_visits(model, target, [j for j, _ in contributions])
+    rows: list[tuple] = []
+    for j, c in contributions:
+        rows.append(
+            (
+                "history item",
+                items[j],
+                _label(catalog, items[j]),
+                events.get(items[j], "interacted with"),
+                together[j],
+                round(c / total, 3),
+            )
+        )
+    rank_text = f"ranked {rank} of the user's recommendations" if rank else "not in the user's top 100"
+    rows.append(
+        ("recommended item", args.product_id, _label(catalog, args.product_id), rank_text, None, None)
+    )
+    evidence_text = _evidence_text(args, rows, catalog)
+    notes = []
+    if not contributions:
+        answer = (
+            f"{_label(catalog, args.product_id)} is not recommended to user {args.user_id}: nothing in their "
+            "history was used together with it by other shoppers."
+        )
+    else:
+        answer = _template(args, rows)
+        if ctx.llm is not None:
+            written = _llm_explanation(ctx, evidence_text, rows, catalog, args.user_id)
+            if written:
+                answer = written
+            else:
+                notes.append("the model's explanation made claims the evidence lacks; a plain one is shown")
+    return ToolResult(
+        tool="explain_recommendation",
+        arguments=args.model_dump(),
+        columns=[
+            "evidence",
+            "product_id",
+            "product",
+            "what_the_user_did",
+            "visits_with_both",
+            "share_of_score",
+        ],
+        rows=rows,
+        notes=notes,
+        answer=answer,
+    )
+
+
+def _user_events(ctx: ToolContext, user: str, products: list[str]) -> dict[str, str]:
+    rows = ctx.rows(
+        """SELECT product_id, event_type, count(*) FROM events
+           WHERE user_id = $u AND list_contains($p, product_id) GROUP BY ALL ORDER BY 1, 2""",
+        u=user,
+        p=products,
+    )
+    verbs = {
+        "view": "viewed",
+        "cart": "carted",
+        "purchase": "bought",
+        "fav": "saved",
+        "remove_from_cart": "removed",
+    }
+    out: dict[str, list[str]] = {}
+    for product, kind, n in rows:
+        out.setdefault(product, []).append(f"{verbs.get(kind, kind)} {n} {'time' if n == 1 else 'times'}")
+    return {p: ", ".join(v) for p, v in out.items()}
+
+
+def _co_visits(model: Recommender, target: int, sources: list[int]) -> dict[int, int]:
+    """Visits (sessions) that touched both each source item and the target."""
+    inter = model.interactions
+    with_target = set(inter.session[inter.item == target].tolist())
+    return {j: len(with_target & set(inter.session[inter.item == j].tolist())) for j in sources}
+
+
+def _template(args: ExplainArgs, rows: list[tuple]) -> str:
+    history = [r for r in rows if r[0] == "history item"]
+    first = history[0]
+    reasons = " and ".join(f"{r[2]} ({r[3]})" for r in history[:2])
+    return (
+        f"{rows[-1][2]} is recommended to user {args.user_id} ({rows[-1][3]}) because of their history "
+        f"with {reasons}. {first[4]} visits by other shoppers included both {first[2]} and it."
+    )
+
+
+def _evidence_text(args: ExplainArgs, rows: list[tuple], catalog: dict) -> str:
+    lines = [f"Recommended to user {args.user_id}: {rows[-1][2]}, {rows[-1][3]}."]
+    for r in rows[:-1]:
+        lines.append(
+            f"- The user {r[3]} {r[2]}; {r[4]} visits included both it and the recommended item; {r[5]:.0%} of the score."
+        )
+    return "\n".join(lines)
+
+
+def _llm_explanation(
+    ctx: ToolContext, evidence: str, rows: list[tuple], catalog: dict, user_id: str
+) -> str | None:
+    """The model's one or two sentences, kept only if every number and product in them is in the evidence."""
+    prompt = (
+        f"Evidence from the recommender:\n{evidence}\n"
+        "In one or two plain sentences, tell an analyst why this product is recommended to this user. "
+        "Use only the evidence; name products as written there."
+    )
+    for _ in range(2):
+        try:
+            text = ctx.llm.text(prompt)
+        except Exception as exc:
+            log.warning("explanation not written by the model: %s", exc)
+            return None
+        problems = unsupported_claims(text, rows, catalog, user_id)
+        if not problems:
+            return text
+        prompt += (
+            f"\nYour previous answer had claims the evidence lacks ({'; '.join(problems)}). Write it again."
+        )
+    return None
+
+
+def unsupported_claims(
+    text: str, rows: list[tuple], catalog: dict[str, dict], user_id: str = ""
+) -> list[str]:
+    """Numbers, product ids and brands in `text` that the evidence rows (or the user's id) do not hold."""
+    facts = [tuple(v for v in r if v is not None) for r in rows]
+    facts += [(round(r[5] * 100),) for r in rows if r[5] is not None]
+    problems = [f"number {n}" for n in ungrounded_numbers(text, facts, f"user {user_id}")]
+    evidence = " ".join(str(v) for r in rows for v in r if v is not None).lower()
+    brands = {(p.get("brand") or "").lower() for p in catalog.values()} - {""}
+    for brand in brands:
+        if len(brand) > 2 and re.search(rf"\b{re.escape(brand)}\b", text.lower()) and brand not in evidence:
+            problems.append(f"brand {brand}")
+    return problems
+
+
+def recommendation_report(results: dict[str, list[EvalResult]]) -> str:
+    """The side-by-side table the evaluation prints (markdown)."""
+    lines = [
+        "| data | protocol | cases | ItemKNN Recall@20 | popularity Recall@20 | ItemKNN NDCG@10 | popularity NDCG@10 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, (knn, pop) in results.items():
+        lines.append(
+            f"| {name} | {knn.protocol} | {knn.cases:,} | {knn.recall_at_20:.4f} | {pop.recall_at_20:.4f} "
+            f"| {knn.ndcg_at_10:.4f} | {pop.ndcg_at_10:.4f} |"
+        )
+    return "\n".join(lines)

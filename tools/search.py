@@ -1,0 +1,296 @@
+"""Similarity search over sentence embeddings: products, search queries and users.
+
+Products are embedded from their title, category path, brand and the start of their
+description. The vectors are kept beside the warehouse (`products.pt` in its artifacts folder)
+and updated incrementally: only products whose text changed since the last build are encoded
+again. A user is the weighted mean of the products they interacted with (a purchase counts more
+than a view). Search is exact cosine top-k on torch (`assistant.embeddings.VectorIndex`), on the
+GPU when there is one; filters are applied before ranking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.embeddings import PACKAGE, Encoder, VectorIndex
+from tools.base import ToolContext, ToolError, ToolResult, unknown_user
+
+log = logging.getLogger(__name__)
+
+# How much each kind of event says about a user's taste.
+EVENT_WEIGHTS = {"view": 1.0, "fav": 2.0, "cart": 2.0, "purchase": 4.0}
+DESCRIPTION_CHARS = 200  # the start of a description says what the product is; the rest is slow to encode
+
+
+def product_text(title: str, path: str, brand: str, description: str) -> str:
+    parts = [title, path.replace(" > ", ", "), brand, description[:DESCRIPTION_CHARS]]
+    return ". ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+@dataclass
+class ProductIndex:
+    index: VectorIndex
+    category: np.ndarray  # lower-case category path per vector, for filters
+    brand: np.ndarray
+    price: np.ndarray  # NaN where unknown
+    title: list[str]
+    top_category: list[str]
+
+    def mask(
+        self,
+        category: str | None = None,
+        brand: str | None = None,
+        min_price: float | None = None,
+        max_price: float | None = None,
+    ) -> torch.Tensor | None:
+        keep = np.ones(len(self.index), dtype=bool)
+        if category:
+            wanted = category.strip().lower()
+            keep &= np.char.find(self.category, wanted) >= 0
+        if brand:
+            keep &= self.brand == brand.strip().lower()
+        if min_price is not None:
+            keep &= self.price >= min_price
+        if max_price is not None:
+            keep &= self.price <= max_price
+        return None if keep.all() else torch.from_numpy(keep)
+
+
+def _encoder(ctx: ToolContext) -> Encoder:
+    if ctx.encoder is None:
+        ctx.encoder = Encoder()
+    return ctx.encoder
+
+
+def product_index(ctx: ToolContext) -> ProductIndex:
+    """The product embedding index: loaded, brought up to date with the catalog, and kept."""
+    if "products" in ctx.built:
+        return ctx.built["products"]
+    table = ctx.table(
+        """SELECT product_id, coalesce(title, '') AS title, coalesce(category_path, category, '') AS path,
+                  coalesce(category, '') AS category, coalesce(brand, '') AS brand,
+                  coalesce(description, '') AS description, price
+           FROM products ORDER BY product_id"""
+    ).to_pydict()
+    texts = [
+        product_text(t, p, b, d)
+        for t, p, b, d in zip(
+            table["title"], table["path"], table["brand"], table["description"], strict=True
+        )
+    ]
+    keep = [i for i, text in enumerate(texts) if text]
+    keys = [table["product_id"][i] for i in keep]
+    digests = [_digest(texts[i]) for i in keep]
+    vectors = _up_to_date_vectors(ctx, keys, digests, [texts[i] for i in keep])
+    encoder = _encoder(ctx)
+    built = ProductIndex(
+        index=VectorIndex(keys, vectors, encoder.device),
+        category=np.array([table["path"][i].lower() for i in keep], dtype=str),
+        brand=np.array([table["brand"][i].lower() for i in keep], dtype=str),
+        price=np.array(
+            [np.nan if table["price"][i] is None else table["price"][i] for i in keep], dtype=float
+        ),
+        title=[table["title"][i] or table["path"][i] for i in keep],
+        top_category=[table["category"][i] for i in keep],
+    )
+    ctx.built["products"] = built
+    return built
+
+
+def _up_to_date_vectors(
+    ctx: ToolContext, keys: list[str], digests: list[str], texts: list[str]
+) -> torch.Tensor:
+    """Vectors for `texts`, reusing the stored ones whose text is unchanged; the store is rewritten."""
+    path = ctx.artifacts_dir / "products.pt"
+    stored: dict[tuple[str, str], int] = {}
+    old_vectors = None
+    if path.exists():
+        try:
+            saved = torch.load(path, weights_only=True)
+            if saved.get("model") == PACKAGE:
+                stored = {
+                    (k, d): i for i, (k, d) in enumerate(zip(saved["keys"], saved["digests"], strict=True))
+                }
+                old_vectors = saved["vectors"]
+        except Exception as exc:  # a damaged file is rebuilt, never trusted
+            log.warning("product index at %s is unreadable (%s); rebuilding it", path, exc)
+    reuse = [stored.get((k, d)) for k, d in zip(keys, digests, strict=True)]
+    missing = [i for i, j in enumerate(reuse) if j is None]
+    vectors = torch.empty((len(keys), 384), dtype=torch.float16)
+    if old_vectors is not None:
+        have = [i for i, j in enumerate(reuse) if j is not None]
+        if have:
+            vectors[have] = old_vectors[[reuse[i] for i in have]].to(torch.float16)
+    if missing:
+        encoder = _encoder(ctx)
+        log.info("embedding %d of %d products", len(missing), len(keys))
+        batch = 256
+        for start in range(0, len(missing), batch):
+            chunk = missing[start : start + batch]
+            vectors[chunk] = encoder.encode([texts[i] for i in chunk]).to("cpu", torch.float16)
+            ctx.progress("embedding products", min(1.0, (start + batch) / len(missing)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        torch.save({"model": PACKAGE, "keys": keys, "digests": digests, "vectors": vectors}, partial)
+        partial.replace(path)  # a crash mid-write leaves the old index, never half a new one
+    return vectors.float()
+
+
+class SearchProductsArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(description="What the user is looking for, in words.", max_length=300)
+    category: str | None = Field(default=None, description="Only products in this category (or path part).")
+    brand: str | None = None
+    min_price: float | None = None
+    max_price: float | None = None
+    k: int = Field(default=10, ge=1, le=100, description="How many products.")
+
+
+def search_products(ctx: ToolContext, args: SearchProductsArgs) -> ToolResult:
+    """Find products by meaning, not exact words ("wireless headphones for running under 100"):
+    the closest products by embedding similarity, filtered by category, brand and price first."""
+    built = product_index(ctx)
+    if not len(built.index):
+        raise ToolError("the catalog has no product titles, categories or brands to search")
+    mask = built.mask(args.category, args.brand, args.min_price, args.max_price)
+    if mask is not None and not bool(mask.any()):
+        raise ToolError("no product matches those filters (category, brand, price); loosen them")
+    query = _encoder(ctx).encode([args.query])
+    hits = built.index.search(query, args.k, mask)[0]
+    position = {key: i for i, key in enumerate(built.index.keys)} if hits else {}
+    rows = []
+    for key, score in hits:
+        i = position[key]
+        price = None if np.isnan(built.price[i]) else float(built.price[i])
+        rows.append(
+            (key, built.title[i], built.top_category[i], built.brand[i] or None, price, round(score, 3))
+        )
+    return ToolResult(
+        tool="search_products",
+        arguments=args.model_dump(exclude_none=True),
+        columns=["product_id", "title", "category", "brand", "price", "similarity"],
+        rows=rows,
+        notes=[
+            f"embedding search over {int(mask.sum()) if mask is not None else len(built.index):,} products"
+        ],
+    )
+
+
+class SearchQueriesArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="A need or topic, e.g. 'gifts for kids'.", max_length=300)
+    k: int = Field(default=10, ge=1, le=50)
+
+
+def search_queries(ctx: ToolContext, args: SearchQueriesArgs) -> ToolResult:
+    """What shoppers search for around a topic: the site-search queries closest in meaning to the
+    text, with how often each was searched and the share of those sessions that bought."""
+    if "queries" not in ctx.built:
+        stats = ctx.table(
+            """WITH s AS (SELECT session_id, bool_or(event_type = 'purchase') AS bought FROM events GROUP BY 1)
+               SELECT lower(trim(e.query_text)) AS query, count(*) AS searches,
+                      avg(CASE WHEN s.bought THEN 1.0 ELSE 0.0 END) AS session_conversion
+               FROM events e JOIN s USING (session_id)
+               WHERE e.event_type = 'search' AND e.query_text IS NOT NULL AND trim(e.query_text) <> ''
+               GROUP BY 1 ORDER BY searches DESC LIMIT 50000"""
+        ).to_pydict()
+        encoder = _encoder(ctx)
+        vectors = encoder.encode(stats["query"]) if stats["query"] else torch.empty((0, 384))
+        ctx.built["queries"] = (VectorIndex(stats["query"], vectors, encoder.device), stats)
+    index, stats = ctx.built["queries"]
+    if not len(index):
+        raise ToolError("the data has no site-search queries (no search events with query text)")
+    hits = index.search(_encoder(ctx).encode([args.text]), args.k)[0]
+    position = {q: i for i, q in enumerate(stats["query"])}
+    rows = [
+        (q, stats["searches"][position[q]], stats["session_conversion"][position[q]], round(score, 3))
+        for q, score in hits
+    ]
+    return ToolResult(
+        tool="search_queries",
+        arguments=args.model_dump(),
+        columns=["query", "searches", "session_conversion", "similarity"],
+        rows=rows,
+    )
+
+
+def user_vectors(ctx: ToolContext) -> tuple[list[str], torch.Tensor]:
+    """Each user with product interactions as the normalised weighted mean of those products."""
+    if "users" in ctx.built:
+        return ctx.built["users"]
+    products = product_index(ctx)
+    weights = " ".join(f"WHEN '{t}' THEN {w}" for t, w in EVENT_WEIGHTS.items())
+    table = ctx.table(
+        f"""SELECT user_id, product_id, sum(CASE event_type {weights} ELSE 0 END) AS weight
+            FROM events WHERE user_id IS NOT NULL AND product_id IS NOT NULL GROUP BY ALL"""
+    ).to_pydict()
+    column = {key: i for i, key in enumerate(products.index.keys)}
+    users: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for user, product, weight in zip(table["user_id"], table["product_id"], table["weight"], strict=True):
+        j = column.get(product)
+        if j is None or not weight:
+            continue
+        rows.append(users.setdefault(user, len(users)))
+        cols.append(j)
+        vals.append(float(weight))
+    matrix = torch.sparse_coo_tensor(
+        torch.tensor([rows, cols], dtype=torch.long),
+        torch.tensor(vals),
+        (len(users), len(column)),
+        check_invariants=False,
+    )
+    vectors = torch.sparse.mm(matrix, products.index.vectors.float().cpu())
+    vectors = torch.nn.functional.normalize(vectors, dim=1)
+    ctx.built["users"] = (list(users), vectors)
+    return ctx.built["users"]
+
+
+class SimilarUsersArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(description="The user to find look-alikes for.")
+    k: int = Field(default=10, ge=1, le=100)
+
+
+def similar_users(ctx: ToolContext, args: SimilarUsersArgs) -> ToolResult:
+    """Look-alike users: those whose viewed, carted and bought products are closest in meaning to
+    this user's (for audiences, or 'who else is like user 42')."""
+    keys, vectors = user_vectors(ctx)
+    position = {key: i for i, key in enumerate(keys)}
+    if args.user_id not in position:
+        raise ToolError(unknown_user(ctx, args.user_id))
+    index = ctx.built.get("user_index")
+    if index is None:
+        index = ctx.built["user_index"] = VectorIndex(keys, vectors, _encoder(ctx).device)
+    me = vectors[position[args.user_id]].unsqueeze(0)
+    hits = [(k, s) for k, s in index.search(me, args.k + 1)[0] if k != args.user_id][: args.k]
+    profile = _profiles(ctx, [k for k, _ in hits])
+    rows = [(k, round(s, 3), *profile.get(k, (0, 0, None))) for k, s in hits]
+    return ToolResult(
+        tool="similar_users",
+        arguments=args.model_dump(),
+        columns=["user_id", "similarity", "events", "orders", "top_category"],
+        rows=rows,
+    )
+
+
+def _profiles(ctx: ToolContext, user_ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    if not user_ids:
+        return {}
+    rows = ctx.rows(
+        """SELECT user_id, count(*), count(DISTINCT order_id), mode(category)
+           FROM events WHERE list_contains($ids, user_id) GROUP BY 1""",
+        ids=user_ids,
+    )
+    return {r[0]: r[1:] for r in rows}
