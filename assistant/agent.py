@@ -198,7 +198,7 @@ class Assistant:
             endpoint,
             explainer=chat_model(endpoint, settings, max_tokens=100),
             encoder=encoder,
-            writer=chat_model(endpoint, settings, max_tokens=300),
+            writer=chat_model(endpoint, settings, max_tokens=600),
         )
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
@@ -319,8 +319,13 @@ class Assistant:
                 f"Previous question: {last.question}\nPrevious call: {json.dumps(last.call)}\n"
                 "If the next question follows up on it, reply with the previous call, changed as asked."
             )
+        # A small model weighs a long tool list poorly; the closest solved example is a strong
+        # hint (its tool was right for every insight question we tried), so name it.
+        # (Not for a follow-up: there the previous call is the guide.)
+        follow_up = bool(conversation and conversation.turns)
+        hint = f"The most similar example used {examples[0].tool}. " if examples and not follow_up else ""
         parts.append(
-            f"Question: {question}\n"
+            f"Question: {question}\n{hint}"
             "Reply with one call: clarify if the question names no figure (how are we doing, the numbers, an update); "
             "cannot_answer if the data does not hold what it asks (costs, profit, ad spend, stock, the future); else a tool."
         )

@@ -109,7 +109,7 @@ def load_context(tmp_path: Path, files: list[str], encoder: Encoder | None = Non
 
 def test_search_finds_products_by_meaning_with_filters(shop: Shop) -> None:
     result = search_products(
-        shop.ctx, SearchProductsArgs(query="noise cancelling headphones", max_price=150, k=5)
+        shop.ctx, SearchProductsArgs(query="noise cancelling headphones", price_under=150, k=5)
     )
     assert [r[2] for r in result.rows] == ["electronics"] * 5
     assert all("Headphones" in r[1] and r[4] <= 150 for r in result.rows)
@@ -123,7 +123,7 @@ def test_search_filters_apply_before_ranking(shop: Shop) -> None:
     result = search_products(shop.ctx, SearchProductsArgs(query="headphones", category="kids", k=3))
     assert result.rows and all(r[2] == "kids" for r in result.rows)
     with pytest.raises(ToolError, match="no product matches"):
-        search_products(shop.ctx, SearchProductsArgs(query="x", min_price=10**9))
+        search_products(shop.ctx, SearchProductsArgs(query="x", price_over=10**9))
 
 
 def test_product_index_is_persisted_and_updated_incrementally(

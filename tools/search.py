@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 # How much each kind of event says about a user's taste.
 EVENT_WEIGHTS = {"view": 1.0, "fav": 2.0, "cart": 2.0, "purchase": 4.0}
+RELATIVE_FLOOR = 0.7  # of the best hit's similarity
 DESCRIPTION_CHARS = 200  # the start of a description says what the product is; the rest is slow to encode
 
 
@@ -152,8 +153,10 @@ class SearchProductsArgs(BaseModel):
     query: str = Field(description="What the user is looking for, in words.", max_length=300)
     category: str | None = Field(default=None, description="Only products in this category (or path part).")
     brand: str | None = None
-    min_price: float | None = None
-    max_price: float | None = None
+    # Named for what a shopper says: with min_price/max_price the small model wrote "cheaper
+    # than 70" as min_price 70; "price_under" reads as what it means.
+    price_under: float | None = Field(default=None, description="Under / below / cheaper than")
+    price_over: float | None = Field(default=None, description="Over / above / from")
     k: int = Field(default=10, ge=1, le=100, description="How many products.")
 
 
@@ -163,11 +166,16 @@ def search_products(ctx: ToolContext, args: SearchProductsArgs) -> ToolResult:
     built = product_index(ctx)
     if not len(built.index):
         raise ToolError("the catalog has no product titles, categories or brands to search")
-    mask = built.mask(args.category, args.brand, args.min_price, args.max_price)
+    mask = built.mask(args.category, args.brand, args.price_over, args.price_under)
     if mask is not None and not bool(mask.any()):
         raise ToolError("no product matches those filters (category, brand, price); loosen them")
     query = _encoder(ctx).encode([args.query])
     hits = built.index.search(query, args.k, mask)[0]
+    # Filters can leave few close matches; a hit far weaker than the best is noise ("cycling
+    # gloves" for "running shoes under 70"), so it is left out rather than shown as a match.
+    floor = hits[0][1] * RELATIVE_FLOOR if hits else 0.0
+    weak = sum(1 for _, score in hits if score < floor)
+    hits = [(key, score) for key, score in hits if score >= floor]
     position = {key: i for i, key in enumerate(built.index.keys)} if hits else {}
     rows = []
     for key, score in hits:
@@ -183,7 +191,12 @@ def search_products(ctx: ToolContext, args: SearchProductsArgs) -> ToolResult:
         rows=rows,
         notes=[
             f"embedding search over {int(mask.sum()) if mask is not None else len(built.index):,} products"
-        ],
+        ]
+        + (
+            [f"{weak} weaker matches (under {RELATIVE_FLOOR:.0%} of the best similarity) left out"]
+            if weak
+            else []
+        ),
     )
 
 

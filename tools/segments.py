@@ -19,7 +19,6 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.grounding import ungrounded_numbers
 from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, format_value, unknown_user
 
 log = logging.getLogger(__name__)
@@ -317,41 +316,40 @@ def _code_name(cluster: Cluster) -> tuple[str, str]:
 
 class ClusterName(BaseModel):
     name: str = Field(max_length=40, description="2 to 4 words")
-    description: str = Field(max_length=300, description="one sentence")
 
 
 def _name_clusters(ctx: ToolContext, clusters: list[Cluster]) -> None:
-    """Code names every cluster; the model, when there is one, writes a better name and sentence
-    from the same summary, kept only if its numbers are in the summary."""
+    """Code names and describes every cluster from its figures; the model, when there is one,
+    proposes a catchier name from the same summary, kept if it is new and has no numbers.
+
+    The description stays code's: asked for a sentence too, the 1.5B model contradicted the
+    figures (a high-spender cluster that "rarely makes a purchase")."""
     for cluster in clusters:
         cluster.name, cluster.description = _code_name(cluster)
     if ctx.llm is None:
         return
+    taken = {c.name.lower() for c in clusters}
     for cluster in clusters:
-        summary = _summary(cluster)
         try:
-            named = ctx.llm.structured(
+            proposal = ctx.llm.structured(
                 ClusterName,
-                f"A customer segment found by clustering shop behavior:\n{summary}\n"
-                "Give it a short memorable name (2-4 words, no numbers) and one sentence describing "
-                "how these customers behave, using only facts above.",
-            )
+                f"A customer segment found by clustering shop behavior: {_summary(cluster)}\n"
+                f"In short: {cluster.name.lower()}. Give these customers a memorable segment name "
+                "(2-4 words, no numbers) that says exactly that.",
+            ).name.strip()
         except Exception as exc:  # naming is a nicety: keep the code's name
             log.warning("the model could not name cluster %d: %s", cluster.cluster, exc)
             continue
-        facts = [tuple(cluster.means.values()), (cluster.users, cluster.share, cluster.share * 100)]
-        if named.name.strip() and not ungrounded_numbers(named.description, facts, summary):
-            cluster.name, cluster.description = named.name.strip(), named.description.strip()
+        if proposal and not any(ch.isdigit() for ch in proposal) and proposal.lower() not in taken:
+            taken.discard(cluster.name.lower())
+            cluster.name = proposal
+            taken.add(proposal.lower())
 
 
 def _summary(cluster: Cluster) -> str:
     means = ", ".join(f"{k} {format_value(v)}" for k, v in cluster.means.items())
-    stands = ", ".join(
-        f"{DESCRIBED[f][0 if z > 0 else 1]} ({'+' if z > 0 else ''}{z} sd)"
-        for f, z in cluster.stands_out.items()
-    )
-    top = f"; most events in {cluster.top_category}" if cluster.top_category else ""
-    return f"{cluster.users:,} users ({cluster.share:.1%}). Averages: {means}. Stands out: {stands}{top}."
+    stands = ", ".join(DESCRIBED[f][0 if z > 0 else 1] for f, z in cluster.stands_out.items())
+    return f"{cluster.users:,} users ({cluster.share:.1%}); stands out: {stands}; averages: {means}."
 
 
 # ---------------------------------------------------------------- tools
