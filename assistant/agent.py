@@ -152,6 +152,7 @@ class Assistant:
         semantic: SemanticModel | None = None,
         examples: list[Example] | None = None,
         writer: ChatOpenAI | None = None,
+        without_tools: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = settings
         self.llm = llm
@@ -161,15 +162,22 @@ class Assistant:
         self.ctx = ToolContext.open(settings, warehouse)
         self.ctx.semantic = self.semantic
         self.ctx.encoder = encoder
-        self.tools = build_tools(self.semantic)
+        # `without_tools`: ablations (the eval harness measures the assistant without its metrics
+        # layer); the tools, their examples and their lines in the system prompt all go.
+        self.tools = {n: t for n, t in build_tools(self.semantic).items() if n not in without_tools}
+        if examples is None:
+            examples = [e for e in load_examples() if e.tool not in without_tools]
         self.decision = decision_model(self.tools)
         self.decision_format = response_format(endpoint, self.decision.model_json_schema(), "ToolCall")
-        self.retriever = Retriever(
-            self.semantic, examples if examples is not None else load_examples(), encoder
-        )
+        self.retriever = Retriever(self.semantic, examples, encoder)
         facts = self.ctx.facts
+        template = "\n".join(
+            line
+            for line in _prompt("system.md").splitlines()
+            if not any(line.startswith(f"- {n}:") for n in without_tools)
+        )
         self.system_prompt = render(
-            _prompt("system.md"),
+            template,
             metrics=", ".join(self.semantic.metrics),
             dimensions=", ".join(self.semantic.dimensions),
             first_day=facts.first_day,
@@ -185,10 +193,15 @@ class Assistant:
 
     @classmethod
     def on_endpoint(
-        cls, settings: Settings, warehouse: Warehouse, endpoint: Endpoint, encoder: Encoder | None
+        cls,
+        settings: Settings,
+        warehouse: Warehouse,
+        endpoint: Endpoint,
+        encoder: Encoder | None,
+        **options: Any,
     ) -> Assistant:
         """An assistant talking to a running engine: room for a SQL query in the call, and a short
-        budget for the sentence that explains the result."""
+        budget for the sentence that explains the result. `options` go to the constructor."""
         from assistant.llm.client import chat_model
 
         return cls(
@@ -199,6 +212,7 @@ class Assistant:
             explainer=chat_model(endpoint, settings, max_tokens=100),
             encoder=encoder,
             writer=chat_model(endpoint, settings, max_tokens=600),
+            **options,
         )
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:

@@ -262,3 +262,33 @@ def test_model_names_behavior_clusters_from_their_summaries(demo: Assistant) -> 
         assert c.description == _code_name(c)[1]
         facts = [tuple(c.means.values()), (c.users, c.share, c.share * 100)]
         assert not ungrounded_numbers(c.description, facts, ""), (c.name, c.description)
+
+
+# ---------------------------------------------------------------- eval harness (issue 7)
+
+
+def test_eval_smoke_slice_with_the_real_model(
+    engine: ManagedServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The demo suite's smoke slice through the harness: metrics, a follow-up, declining, the
+    planted bots and pair, and copy scored by code checks and the LLM judge."""
+    from eval.harness import run_suite
+    from eval.report import write_reports
+    from eval.suite import load_suite
+
+    from .conftest import REAL
+
+    suite = load_suite("demo")
+    suite.cases = [c for c in suite.cases if "smoke" in c.tags]
+    settings = Settings(data_dir=tmp_path_factory.mktemp("eval-smoke"))
+    run_dir = settings.data_dir / "run"
+    lines = run_suite(suite, ["shoplens"], settings, run_dir, real_data=REAL, endpoint=engine.endpoint)
+    assert len(lines) == len(suite.cases) == 7
+    failing = [(line["case"], line["reasons"]) for line in lines if not line["passed"]]
+    free_text = next(line for line in lines if line["case"] == "copy_product")
+    assert free_text["checks"].get("free_text") is True, free_text["reasons"]
+    assert "pass" in (free_text["judge"] or {}), free_text["judge"]  # the judge ran and gave a verdict
+    assert len([c for c, _ in failing if c != "copy_product"]) <= 1, failing
+    figures = write_reports(run_dir)["shoplens"]
+    assert figures["cases"] == 7 and figures["tool_choice_accuracy"] is not None
+    assert (run_dir / "report.html").stat().st_size > 100_000  # charts with plotly.js inline

@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from eval.compare_sql_agent import result_matches
+from eval.scoring import result_matches
 
 
 def test_same_rows_in_any_order_with_extra_columns_and_rounding() -> None:

@@ -1,0 +1,432 @@
+"""The eval harness: run a suite's cases through one or more systems, score them, keep the results.
+
+Systems, all on the same model engine and the same read-only warehouse:
+- `shoplens`: the assistant as shipped;
+- `no-metrics`: the assistant without its metrics layer (query_metric, compare_periods, funnel,
+  cohort_retention): SQL and the insight tools only (ablation);
+- `no-examples`: the assistant without retrieved solved examples (ablation);
+- `langchain-sql`: LangChain's plain SQL agent (`create_sql_agent` + `SQLDatabaseToolkit`, ReAct).
+
+A run is a folder: `results.jsonl` gets one line per (system, case) as each finishes, so an
+interrupted run resumes where it stopped; `summary.json`, `report.md` and `report.html` are
+written at the end (eval/report.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+from eval.scoring import CaseResult, Outcome, score
+from eval.suite import Case, Dataset, Suite
+
+log = logging.getLogger(__name__)
+
+METRICS_TOOLS = frozenset({"query_metric", "compare_periods", "funnel", "cohort_retention"})
+SYSTEMS = ("shoplens", "no-metrics", "no-examples", "langchain-sql")
+Progress = Callable[[str, float | None], None]
+
+
+class RunInfo(BaseModel):
+    suite: str
+    systems: list[str]
+    model: str
+    engine: str
+    dataset: dict[str, Any]
+    started: str
+    cases: int
+    limit: int | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+def prepare_warehouse(
+    dataset: Dataset, settings: Settings, real_data: Path, progress: Progress | None = None
+) -> Settings:
+    """Settings pointing at the dataset's warehouse, built once under `<data dir>/eval-data/`."""
+    from assistant.warehouse.demo import generate
+    from assistant.warehouse.load import load_file
+
+    if dataset.warehouse:
+        path = Path(dataset.warehouse).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"no warehouse at {path}")
+        return settings.with_overrides(data_dir=path.parent, warehouse=path.stem, database_url=None)
+    folder = settings.data_dir / "eval-data" / dataset.key()
+    target = settings.with_overrides(data_dir=folder, warehouse="shop", database_url=None)
+    done = folder / "ready"
+    if done.exists():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "shop.duckdb").unlink(missing_ok=True)
+    with Warehouse(target) as writer:
+        writer.ensure_schema()
+        if dataset.demo_events is not None:
+            generate(writer, dataset.demo_events, seed=dataset.seed, progress=progress)
+        for name in dataset.files:
+            path = Path(name) if Path(name).is_absolute() else real_data / name
+            load_file(writer, path, progress=progress)
+    done.write_text("built\n")
+    return target
+
+
+class ShopLensSystem:
+    """The assistant (or an ablation of it) answering a case, conversation and all."""
+
+    def __init__(
+        self, name: str, settings: Settings, warehouse: Warehouse, endpoint: Any, encoder: Any
+    ) -> None:
+        from assistant.agent import Assistant
+
+        options: dict[str, Any] = {}
+        if name == "no-metrics":
+            options["without_tools"] = METRICS_TOOLS
+        if name == "no-examples":
+            options["examples"] = []
+        self.name = name
+        self.assistant = Assistant.on_endpoint(settings, warehouse, endpoint, encoder, **options)
+
+    def answer(self, case: Case) -> Outcome:
+        from assistant.agent import Conversation
+        from assistant.grounding import numbers_in
+
+        conversation = Conversation()
+        for earlier in case.before:
+            self.assistant.ask(earlier, conversation)
+        started = time.perf_counter()
+        answer = self.assistant.ask(case.question, conversation)
+        seconds = time.perf_counter() - started
+        ran = [c for c in answer.tool_calls if not c.error]
+        asked = {n for _, n, _, _ in numbers_in(case.question)}
+        return Outcome(
+            case=case.id,
+            system=self.name,
+            kind=answer.kind,
+            text=answer.text,
+            # The last call that ran; for a clear error (an unknown user), the call that raised it.
+            tool=ran[-1].tool if ran else (answer.tool_calls[-1].tool if answer.tool_calls else None),
+            tool_calls=[c.model_dump() for c in answer.tool_calls],
+            sql=answer.sql,
+            columns=answer.table.columns if answer.table else [],
+            rows=answer.table.rows if answer.table else [],
+            ungrounded=answer.ungrounded_numbers,
+            numbers_stated=sum(1 for _, n, _, _ in numbers_in(answer.text) if n not in asked)
+            if answer.kind == "answer"
+            else 0,
+            seconds=round(seconds, 3),
+            tokens=answer.tokens,
+            error=answer.text if answer.kind == "error" else None,
+        )
+
+
+class LangChainSqlSystem:
+    """LangChain's plain SQL agent on the same model and warehouse (the baseline)."""
+
+    name = "langchain-sql"
+
+    def __init__(self, settings: Settings, warehouse: Warehouse, endpoint: Any) -> None:
+        from langchain_community.agent_toolkits import create_sql_agent
+        from langchain_community.utilities import SQLDatabase
+
+        from assistant.llm.client import chat_model
+
+        self.warehouse = warehouse
+        database = SQLDatabase(
+            warehouse.engine,
+            metadata=baseline_metadata(warehouse),
+            include_tables=["events", "products", "users", "orders", "sessions", "daily_metrics"],
+            view_support=True,
+            lazy_table_reflection=True,
+            sample_rows_in_table_info=2,
+        )
+        self.executor = create_sql_agent(
+            chat_model(endpoint, settings, max_tokens=400),
+            db=database,
+            agent_type="zero-shot-react-description",
+            max_iterations=8,
+            max_execution_time=240,
+            agent_executor_kwargs={"return_intermediate_steps": True, "handle_parsing_errors": True},
+        )
+
+    def answer(self, case: Case) -> Outcome:
+        question = " ".join([*case.before, case.question])  # it has no conversation memory
+        started = time.perf_counter()
+        error = None
+        try:
+            result = self.executor.invoke({"input": question})
+            steps, text = result.get("intermediate_steps", []), str(result.get("output", ""))
+        except Exception as exc:  # gave up (iteration/time limit) or crashed
+            steps, text, error = [], "", f"{type(exc).__name__}: {exc}"[:300]
+        seconds = time.perf_counter() - started
+        queries = [
+            a.tool_input if isinstance(a.tool_input, str) else a.tool_input.get("query", "")
+            for a, observation in steps
+            if a.tool == "sql_db_query" and not str(observation).startswith("Error")
+        ]
+        columns: list[str] = []
+        rows: list[list[Any]] = []
+        if queries:
+            try:
+                with self.warehouse.engine.connect() as conn:
+                    cursor = conn.exec_driver_sql(queries[-1])
+                    columns, rows = list(cursor.keys()), [list(r) for r in cursor.fetchmany(1000)]
+            except Exception as exc:
+                error = f"its last query fails when re-run: {exc}"[:300]
+        declined = not queries and not error
+        return Outcome(
+            case=case.id,
+            system=self.name,
+            kind="error"
+            if error and not queries
+            else ("answer" if queries else ("refusal" if declined else "error")),
+            text=text or (error or ""),
+            tool="run_sql" if queries else None,
+            tool_calls=[{"tool": a.tool, "arguments": {"input": str(a.tool_input)[:500]}} for a, _ in steps],
+            sql=queries[-1] if queries else None,
+            columns=columns,
+            rows=rows,
+            seconds=round(seconds, 3),
+            error=error,
+        )
+
+
+def baseline_metadata(warehouse: Warehouse) -> Any:
+    """The warehouse's tables and views as SQLAlchemy metadata, for LangChain's SQLDatabase.
+
+    SQLDatabase reflects the schema with a PostgreSQL-catalog query DuckDB cannot answer; handing
+    it the tables (and the views, described by DuckDB) skips that, and it sees the same schema."""
+    import sqlalchemy as sa
+
+    from assistant.warehouse import schema
+
+    metadata = sa.MetaData()
+    for table in schema.TABLES:
+        if table.name not in ("loads", "rejected_rows"):
+            table.to_metadata(metadata)
+    types = {
+        "VARCHAR": sa.String,
+        "DOUBLE": sa.Double,
+        "BIGINT": sa.BigInteger,
+        "INTEGER": sa.Integer,
+        "HUGEINT": sa.BigInteger,
+        "BOOLEAN": sa.Boolean,
+        "DATE": sa.Date,
+        "TIMESTAMP": sa.DateTime,
+    }
+    with warehouse.engine.connect() as conn:
+        for view in schema.VIEWS:
+            columns = conn.exec_driver_sql(f"DESCRIBE {view.name}").fetchall()
+            sa.Table(
+                view.name,
+                metadata,
+                *[sa.Column(name, types.get(kind.split("(")[0], sa.String)) for name, kind, *_ in columns],
+            )
+    return metadata
+
+
+def free_text_checks(system: Any, outcome: Outcome, result: CaseResult) -> None:
+    """Code checks on prose the tools wrote: copy against its facts, explanations against evidence."""
+    if outcome.kind != "answer" or outcome.tool not in ("write_marketing_copy", "explain_recommendation"):
+        return
+    if outcome.tool == "write_marketing_copy":
+        ctx = system.assistant.ctx
+        from tools.copy import WORDS, check_copy
+
+        length = next((c["arguments"].get("length", "short") for c in reversed(outcome.tool_calls)), "short")
+        brands = {
+            r[0].lower() for r in ctx.rows("SELECT DISTINCT brand FROM products WHERE brand IS NOT NULL")
+        }
+        problems = check_copy(outcome.text, [tuple(r) for r in outcome.rows], WORDS.get(length, 80), brands)
+    elif outcome.tool == "explain_recommendation":
+        from tools.recommend import unsupported_claims
+
+        user = next((c["arguments"].get("user_id", "") for c in reversed(outcome.tool_calls)), "")
+        problems = unsupported_claims(outcome.text, [tuple(r) for r in outcome.rows], {}, user)
+    else:
+        return
+    result.checks["free_text"] = not problems
+    if problems:
+        result.reasons.append("free text: " + "; ".join(problems))
+
+
+class Judgement(BaseModel):
+    passed: bool = Field(description="true if the answer meets the rubric")
+    reason: str = Field(max_length=200)
+
+
+JUDGE_PROMPT = """You grade an analytics assistant's answer against a rubric. Be strict.
+Question: {question}
+Rubric: {rubric}
+Facts the answer was given (the only things it may claim):
+{facts}
+Answer: {answer}
+Does the answer meet the rubric and claim nothing beyond the facts?"""
+
+
+def judge(writer: Any, case: Case, outcome: Outcome, result: CaseResult) -> None:
+    """The LLM judge, for free-text cases with a rubric; its verdict is one more check."""
+    if not case.rubric or writer is None or outcome.kind != "answer":
+        return
+    facts = "\n".join(" | ".join(str(v) for v in r) for r in outcome.rows[:15]) or "(none)"
+    prompt = (
+        JUDGE_PROMPT.replace("{question}", case.question)
+        .replace("{rubric}", case.rubric)
+        .replace("{facts}", facts)
+        .replace("{answer}", outcome.text)
+    )
+    try:
+        verdict = writer.structured(Judgement, prompt)
+    except Exception as exc:
+        result.judge = {"error": str(exc)[:200]}
+        return
+    result.judge = {"pass": verdict.passed, "reason": verdict.reason}
+    result.checks["judge"] = verdict.passed
+    if not verdict.passed:
+        result.reasons.append(f"judge: {verdict.reason}")
+
+
+def read_results(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "results.jsonl"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:  # a line cut off by a crash: that case runs again
+            continue
+    return rows
+
+
+def gold_rows(warehouse: Warehouse, sql: str) -> list[tuple]:
+    with warehouse.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql).fetchall()]
+
+
+@contextmanager
+def _engine(settings: Settings, endpoint: Any = None) -> Iterator[Any]:
+    if endpoint is not None:
+        yield endpoint
+        return
+    from assistant.llm.server import start_engine
+
+    with start_engine(settings) as running:
+        yield running.endpoint
+
+
+def run_suite(
+    suite: Suite,
+    systems: list[str],
+    settings: Settings,
+    run_dir: Path,
+    *,
+    real_data: Path,
+    limit: int | None = None,
+    workers: int = 1,
+    use_judge: bool = True,
+    progress: Progress | None = None,
+    endpoint: Any = None,
+) -> list[dict[str, Any]]:
+    """Run (or resume) the suite; returns every result line of the run folder."""
+    from assistant.embeddings import Encoder
+    from assistant.llm.client import Writer, chat_model
+
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        raise ValueError(f"unknown system {unknown[0]!r}; systems: {', '.join(SYSTEMS)}")
+    report = progress or (lambda stage, fraction: None)
+    cases = suite.cases[:limit] if limit else suite.cases
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data_settings = prepare_warehouse(suite.dataset, settings, real_data, report)
+    previous = read_results(run_dir)
+    if previous or (run_dir / "results.jsonl").exists():
+        # Drop a line a crash cut off (it would swallow the next one): that case runs again.
+        partial = run_dir / "results.jsonl.tmp"
+        partial.write_text("".join(json.dumps(r, default=str) + "\n" for r in previous))
+        partial.replace(run_dir / "results.jsonl")
+    done = {(r["system"], r["case"]) for r in previous}
+    todo = [(s, c) for s in systems for c in cases if (s, c.id) not in done]
+    warehouse = Warehouse(data_settings, read_only=True)
+    lock = threading.Lock()
+    try:
+        with _engine(settings, endpoint) as running:
+            info = RunInfo(
+                suite=suite.name,
+                systems=systems,
+                model=running.model,
+                engine=running.engine,
+                dataset=suite.dataset.model_dump(exclude_defaults=True),
+                started=time.strftime("%Y-%m-%d %H:%M:%S"),
+                cases=len(cases),
+                limit=limit,
+            )
+            info_path = run_dir / "run.json"
+            if info_path.exists():  # a resumed run keeps its start time
+                info.started = json.loads(info_path.read_text()).get("started", info.started)
+            info_path.write_text(info.model_dump_json(indent=2))
+            encoder = Encoder()
+            built: dict[str, Any] = {}
+            writer = (
+                Writer(chat_model(running, data_settings, max_tokens=200), running) if use_judge else None
+            )
+            gold_cache: dict[str, list[tuple] | None] = {}
+            finished = [0]
+
+            def system(name: str) -> Any:
+                with lock:
+                    if name not in built:
+                        built[name] = (
+                            LangChainSqlSystem(data_settings, warehouse, running)
+                            if name == "langchain-sql"
+                            else ShopLensSystem(name, data_settings, warehouse, running, encoder)
+                        )
+                    return built[name]
+
+            def one(item: tuple[str, Case]) -> None:
+                name, case = item
+                runner = system(name)
+                with lock:
+                    if case.id not in gold_cache:
+                        gold_cache[case.id] = gold_rows(warehouse, case.gold_sql) if case.gold_sql else None
+                try:
+                    outcome = runner.answer(case)
+                except Exception as exc:  # a system crash is a failed case, not a failed run
+                    log.exception("case %s on %s crashed", case.id, name)
+                    outcome = Outcome(
+                        case=case.id, system=name, kind="error", text="", error=f"{type(exc).__name__}: {exc}"
+                    )
+                result = score(case, outcome, gold_cache[case.id])
+                free_text_checks(runner, outcome, result)
+                judge(writer, case, outcome, result)
+                line = {
+                    "system": name,
+                    "case": case.id,
+                    "passed": result.passed,
+                    **result.model_dump(mode="json"),
+                }
+                with lock:
+                    with (run_dir / "results.jsonl").open("a") as handle:
+                        handle.write(json.dumps(line, default=str) + "\n")
+                    finished[0] += 1
+                    report(f"{suite.name}: {len(todo)} cases", finished[0] / max(len(todo), 1))
+
+            report(f"{suite.name}: {len(todo)} cases", 0.0 if todo else 1.0)
+            if workers > 1:
+                with ThreadPoolExecutor(workers) as pool:
+                    list(pool.map(one, todo))
+            else:
+                for item in todo:
+                    one(item)
+    finally:
+        warehouse.close()
+    return read_results(run_dir)

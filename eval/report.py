@@ -1,0 +1,140 @@
+"""Reports of an eval run (JSON, markdown, HTML with charts) and the comparison of two runs."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from eval.harness import read_results
+from eval.scoring import CaseResult, summarize
+
+FIGURES = [
+    ("pass_rate", "cases passed", "{:.0%}"),
+    ("tool_choice_accuracy", "tool-choice accuracy", "{:.0%}"),
+    ("execution_accuracy", "execution accuracy", "{:.0%}"),
+    ("answer_accuracy", "answer accuracy (numbers, contents)", "{:.0%}"),
+    ("groundedness", "groundedness (numbers in results)", "{:.1%}"),
+    ("refusal_correctness", "refusal correctness", "{:.0%}"),
+    ("free_text_checks", "free text: code checks", "{:.0%}"),
+    ("judge_pass_rate", "free text: judge", "{:.0%}"),
+    ("errors", "errors", "{}"),
+    ("p50_seconds", "p50 seconds", "{:.1f}"),
+    ("p95_seconds", "p95 seconds", "{:.1f}"),
+    ("tokens_per_second", "completion tokens/s", "{:.1f}"),
+]
+
+
+def summaries(lines: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per system: the suite figures (eval.scoring.summarize)."""
+    by_system: dict[str, list[CaseResult]] = {}
+    for line in lines:
+        by_system.setdefault(line["system"], []).append(CaseResult.model_validate(line))
+    return {system: summarize(results) for system, results in by_system.items()}
+
+
+def _fmt(value: Any, pattern: str) -> str:
+    return "–" if value is None else pattern.format(value)
+
+
+def markdown(run_dir: Path) -> str:
+    lines = read_results(run_dir)
+    info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
+    figures = summaries(lines)
+    systems = list(figures)
+    out = [
+        f"# Eval run: {info.get('suite', run_dir.name)}",
+        f"Model {info.get('model', '?')} on {info.get('engine', '?')}; {info.get('cases', '?')} cases; "
+        f"dataset {info.get('dataset', {})}; started {info.get('started', '?')}.",
+        "",
+        "| | " + " | ".join(systems) + " |",
+        "|---|" + "---|" * len(systems),
+    ]
+    for key, label, pattern in FIGURES:
+        out.append(f"| {label} | " + " | ".join(_fmt(figures[s].get(key), pattern) for s in systems) + " |")
+    if len(systems) > 1 and "shoplens" in figures:
+        out += ["", "Ratios to shoplens (pass rate): " + ", ".join(
+            f"{s} {figures[s]['pass_rate'] / figures['shoplens']['pass_rate']:.2f}x"
+            for s in systems if s != "shoplens" and figures["shoplens"]["pass_rate"]
+        )]  # fmt: skip
+    out += ["", "## Failing cases", "", "| system | case | why |", "|---|---|---|"]
+    for line in lines:
+        if not line["passed"]:
+            why = "; ".join(line["reasons"]) or "failed"
+            out.append(f"| {line['system']} | {line['case']} | {why.replace('|', '/')[:300]} |")
+    return "\n".join(out) + "\n"
+
+
+def html_report(run_dir: Path) -> str:
+    import plotly.graph_objects as go
+
+    lines = read_results(run_dir)
+    figures = summaries(lines)
+    bars = go.Figure()
+    keys = [k for k, _, p in FIGURES if "%" in p]
+    for system, values in figures.items():
+        bars.add_bar(
+            name=system, x=[label for k, label, p in FIGURES if k in keys], y=[values.get(k) for k in keys]
+        )
+    bars.update_layout(title="Scores by system", yaxis_tickformat=".0%", barmode="group", height=420)
+    latency = go.Figure()
+    for system in figures:
+        latency.add_box(
+            name=system, y=[line["outcome"]["seconds"] for line in lines if line["system"] == system]
+        )
+    latency.update_layout(title="Seconds per case", height=360)
+    rows = "".join(
+        f"<tr><td>{html.escape(line['system'])}</td><td>{html.escape(line['case'])}</td>"
+        f"<td>{'pass' if line['passed'] else 'FAIL'}</td><td>{html.escape('; '.join(line['reasons']))}</td>"
+        f"<td>{html.escape(line['outcome']['text'][:300])}</td></tr>"
+        for line in lines
+    )
+    # Charts carry plotly.js inline: the report opens offline.
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>ShopLens eval</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+        "padding:4px;vertical-align:top;font-size:13px}</style></head><body>"
+        f"<pre>{html.escape(markdown(run_dir).split('## Failing cases')[0])}</pre>"
+        + bars.to_html(full_html=False, include_plotlyjs=True)
+        + latency.to_html(full_html=False, include_plotlyjs=False)
+        + "<h2>Cases</h2><table><tr><th>system</th><th>case</th><th>result</th><th>why</th><th>answer</th></tr>"
+        + rows
+        + "</table></body></html>"
+    )
+
+
+def write_reports(run_dir: Path) -> dict[str, dict[str, Any]]:
+    figures = summaries(read_results(run_dir))
+    (run_dir / "summary.json").write_text(json.dumps(figures, indent=2))
+    (run_dir / "report.md").write_text(markdown(run_dir))
+    (run_dir / "report.html").write_text(html_report(run_dir))
+    return figures
+
+
+def compare(run_a: Path, run_b: Path) -> str:
+    """What got better and worse from run A to run B: figures side by side, then case by case."""
+    a_lines, b_lines = read_results(run_a), read_results(run_b)
+    a_fig, b_fig = summaries(a_lines), summaries(b_lines)
+    out = [f"# {run_a.name} → {run_b.name}", ""]
+    for system in [s for s in b_fig if s in a_fig]:
+        out += [f"## {system}", "", "| | A | B | change |", "|---|---|---|---|"]
+        for key, label, pattern in FIGURES:
+            a, b = a_fig[system].get(key), b_fig[system].get(key)
+            change = "" if a is None or b is None else f"{b - a:+.3g}"
+            out.append(f"| {label} | {_fmt(a, pattern)} | {_fmt(b, pattern)} | {change} |")
+        a_pass = {line["case"]: line for line in a_lines if line["system"] == system}
+        b_pass = {line["case"]: line for line in b_lines if line["system"] == system}
+        fixed = sorted(
+            c for c in a_pass.keys() & b_pass.keys() if not a_pass[c]["passed"] and b_pass[c]["passed"]
+        )
+        broken = sorted(
+            c for c in a_pass.keys() & b_pass.keys() if a_pass[c]["passed"] and not b_pass[c]["passed"]
+        )
+        out += ["", f"Fixed ({len(fixed)}): {', '.join(fixed) or 'none'}"]
+        out += [f"Broken ({len(broken)}):"] + [f"- {c}: {'; '.join(b_pass[c]['reasons'])}" for c in broken]
+        only = sorted(a_pass.keys() ^ b_pass.keys())
+        if only:
+            out.append(f"In one run only: {', '.join(only)}")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,235 @@
+"""The eval harness without the model: suite files, scoring, the runner's bookkeeping, reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+from assistant.warehouse.demo import generate
+from eval import harness
+from eval.report import compare, summaries, write_reports
+from eval.scoring import Outcome, score, summarize
+from eval.suite import Case, Dataset, SuiteError, load_suite
+from tools import build_tools
+from tools.metrics import SemanticModel
+
+from .conftest import REAL
+
+
+def test_demo_suite_is_big_enough_and_names_real_tools() -> None:
+    suite = load_suite("demo")
+    assert len(suite.cases) >= 80
+    tools = set(build_tools(SemanticModel.load())) | {"clarify", "cannot_answer"}
+    for case in suite.cases:
+        assert set(case.tools) <= tools, case.id
+    kinds = {c.kind for c in suite.cases}
+    assert {"answer", "clarification", "refusal", "error"} <= kinds
+    tags = {t for c in suite.cases for t in c.tags}
+    for tag in (
+        "metrics",
+        "follow-up",
+        "segments",
+        "search",
+        "recommend",
+        "anomalies",
+        "copy",
+        "decline",
+        "smoke",
+    ):
+        assert tag in tags
+
+
+def test_every_gold_sql_of_the_demo_suite_runs_and_returns_rows(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with Warehouse(settings) as warehouse:
+        generate(warehouse, 300_000, seed=7)
+        for case in load_suite("demo").cases:
+            if case.gold_sql:
+                assert harness.gold_rows(warehouse, case.gold_sql), case.id
+
+
+def test_suite_files_yaml_jsonl_and_their_errors(tmp_path: Path) -> None:
+    jsonl = tmp_path / "mine.jsonl"
+    jsonl.write_text(
+        json.dumps({"id": "a", "question": "Revenue?", "tools": ["query_metric"]})
+        + "\n\n"
+        + json.dumps({"id": "b", "question": "Stock?", "kind": "refusal"})
+        + "\n"
+    )
+    suite = load_suite(jsonl, Dataset(files=["rees46/x.csv"]))
+    assert [c.id for c in suite.cases] == ["a", "b"] and suite.dataset.files == ["rees46/x.csv"]
+    with pytest.raises(SuiteError, match="no suite 'nope'.*demo"):
+        load_suite("nope")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\ndataset: {demo_events: 10}\ncases:\n  - {id: a, question: q}\n  - {id: a, question: r}\n"
+    )
+    with pytest.raises(SuiteError, match="appears twice"):
+        load_suite(bad)
+    bad.write_text("name: x\ndataset: {demo_events: 10, files: [a.csv]}\ncases: []\n")
+    with pytest.raises(SuiteError, match="exactly one"):
+        load_suite(bad)
+    bad.write_text("name: x\ndataset: {demo_events: 10}\ncases:\n  - {id: a, question: q, tool: [x]}\n")
+    with pytest.raises(SuiteError, match="tool"):  # a misspelt key is an error, not ignored
+        load_suite(bad)
+    bad.write_text("- just a list\n")
+    with pytest.raises(SuiteError, match="mapping"):
+        load_suite(bad)
+
+
+def outcome(**fields: Any) -> Outcome:
+    return Outcome(**{"case": "c", "system": "shoplens", "kind": "answer", "text": "", **fields})
+
+
+def test_scoring_each_check_can_fail() -> None:
+    case = Case(
+        id="c", question="Revenue by category?", tools=["query_metric"], numbers=[120.5], contains=["books"]
+    )
+    gold = [("books", 120.5), ("toys", 3.0)]
+    good = outcome(
+        tool="query_metric",
+        text="Books led with 120.50.",
+        rows=[["books", 120.5], ["toys", 3.0]],
+        numbers_stated=1,
+    )
+    result = score(case, good, gold)
+    assert result.passed and set(result.checks) == {
+        "kind",
+        "tool",
+        "execution",
+        "numbers",
+        "contains",
+        "grounded",
+    }
+    bad = outcome(tool="run_sql", text="Toys led.", rows=[["toys", 3.0]], ungrounded=["7"], numbers_stated=1)
+    result = score(case, bad, gold)
+    assert not any(result.checks[k] for k in ("tool", "execution", "numbers", "contains", "grounded"))
+    assert len(result.reasons) == 5
+    decline = Case(id="d", question="Stock?", kind="refusal")
+    assert score(decline, outcome(kind="refusal", text="No stock data."), None).passed
+    assert not score(decline, outcome(kind="answer", text="42"), None).passed
+    ordered = Case(id="o", question="Top 2", ordered=True)
+    assert not score(ordered, outcome(rows=[["b", 1], ["a", 2]]), [("a", 2), ("b", 1)]).checks["execution"]
+
+
+def test_summary_figures() -> None:
+    results = [
+        score(Case(id="a", question="q", tools=["x"]), outcome(tool="x", text="5 and 6", numbers_stated=2, seconds=1.0,
+                                                               tokens={"completion": 10}), None),
+        score(Case(id="b", question="q", tools=["x"]), outcome(tool="y", text="7", numbers_stated=1, ungrounded=["7"],
+                                                               seconds=3.0, tokens={"completion": 30}), None),
+        score(Case(id="c", question="q", kind="refusal"), outcome(kind="refusal", seconds=2.0), None),
+        score(Case(id="d", question="q"), outcome(kind="clarification", seconds=10.0), None),
+    ]  # fmt: skip
+    figures = summarize(results)
+    assert figures["cases"] == 4 and figures["pass_rate"] == 0.5  # a and c
+    assert figures["tool_choice_accuracy"] == 0.5
+    assert figures["groundedness"] == pytest.approx(2 / 3, abs=1e-4)
+    assert figures["refusal_correctness"] == 0.5  # c declined rightly, d wrongly
+    assert figures["p50_seconds"] == 2.5 and figures["p95_seconds"] == 10.0
+    assert figures["tokens_per_second"] == pytest.approx(40 / 16)
+
+
+class FakeSystem:
+    """Stands in for the assistant: answers from a script, so the runner is tested alone."""
+
+    calls: list[str] = []
+
+    def __init__(self, name: str, *args: Any) -> None:
+        self.name = name
+
+    def answer(self, case: Case) -> Outcome:
+        FakeSystem.calls.append(case.id)
+        if case.id == "boom":
+            raise RuntimeError("tool crashed")
+        return outcome(case=case.id, system=self.name, tool="query_metric", rows=[[1.0]], seconds=0.5)
+
+
+class FakeEndpoint:
+    model = "fake-model"
+    engine = "fake"
+    base_url = "http://127.0.0.1:9/v1"
+
+
+def test_runner_writes_results_resumes_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness, "ShopLensSystem", FakeSystem)
+    monkeypatch.setattr("assistant.embeddings.Encoder", lambda: None)
+    (tmp_path / "data").mkdir()
+    settings = Settings(data_dir=tmp_path / "data")
+    suite_path = tmp_path / "s.yaml"
+    suite_path.write_text(
+        "name: s\ndataset: {demo_events: 2000, seed: 1}\ncases:\n"
+        "  - {id: one, question: q1, tools: [query_metric], gold_sql: 'SELECT 1.0'}\n"
+        "  - {id: boom, question: q2}\n"
+        "  - {id: three, question: q3, tools: [run_sql]}\n"
+    )
+    suite = load_suite(suite_path)
+    run_dir = tmp_path / "run"
+    FakeSystem.calls = []
+    lines = harness.run_suite(
+        suite,
+        ["shoplens"],
+        settings,
+        run_dir,
+        real_data=REAL,
+        endpoint=FakeEndpoint(),
+        use_judge=False,
+        limit=2,
+    )
+    assert [(r["case"], r["passed"]) for r in lines] == [("one", True), ("boom", False)]
+    assert lines[1]["outcome"]["kind"] == "error" and "tool crashed" in lines[1]["outcome"]["error"]
+    # A crash mid-write leaves a broken last line: that case is run again, nothing else.
+    with (run_dir / "results.jsonl").open("a") as handle:
+        handle.write('{"system": "shoplens", "case": "thr')
+    FakeSystem.calls = []
+    lines = harness.run_suite(
+        suite, ["shoplens"], settings, run_dir, real_data=REAL, endpoint=FakeEndpoint(), use_judge=False
+    )
+    assert FakeSystem.calls == ["three"]
+    assert sorted(r["case"] for r in lines) == ["boom", "one", "three"]
+    figures = write_reports(run_dir)
+    assert figures["shoplens"]["cases"] == 3 and figures["shoplens"]["errors"] == 1
+    report = (run_dir / "report.md").read_text()
+    assert "| cases passed |" in report and "boom" in report and "tool crashed" in report
+    assert "plotly" in (run_dir / "report.html").read_text()
+    assert json.loads((run_dir / "run.json").read_text())["model"] == "fake-model"
+
+
+def test_compare_shows_fixed_and_broken_cases(tmp_path: Path) -> None:
+    def run(folder: Path, passes: dict[str, bool]) -> Path:
+        folder.mkdir()
+        with (folder / "results.jsonl").open("w") as handle:
+            for case, ok in passes.items():
+                result = score(
+                    Case(id=case, question="q", tools=["x"]),
+                    outcome(case=case, tool="x" if ok else "y"),
+                    None,
+                )
+                handle.write(
+                    json.dumps(
+                        {
+                            "system": "shoplens",
+                            "case": case,
+                            "passed": result.passed,
+                            **result.model_dump(mode="json"),
+                        }
+                    )
+                    + "\n"
+                )
+        return folder
+
+    a = run(tmp_path / "a", {"p": True, "q": False, "r": True})
+    b = run(tmp_path / "b", {"p": True, "q": True, "r": False})
+    text = compare(a, b)
+    assert "Fixed (1): q" in text and "Broken (1):" in text and "- r: called y" in text
+    assert (
+        summaries([json.loads(line) for line in (b / "results.jsonl").read_text().splitlines()])["shoplens"][
+            "cases"
+        ]
+        == 3
+    )
