@@ -130,7 +130,9 @@ def score(case: Case, outcome: Outcome, gold: list[tuple] | None) -> CaseResult:
     checks, reasons = result.checks, result.reasons
     checks["kind"] = outcome.kind == case.kind
     if not checks["kind"]:
-        reasons.append(f"expected {case.kind}, got {outcome.kind}: {(outcome.text or outcome.error or '')[:160]}")
+        reasons.append(
+            f"expected {case.kind}, got {outcome.kind}: {(outcome.text or outcome.error or '')[:160]}"
+        )
     if case.tools:
         checks["tool"] = outcome.tool in case.tools
         if not checks["tool"]:

@@ -233,3 +233,30 @@ def test_compare_shows_fixed_and_broken_cases(tmp_path: Path) -> None:
         ]
         == 3
     )
+
+
+@pytest.mark.parametrize("name", ["real-rees46", "real-taobao", "real-online-retail", "real-cdnow"])
+def test_real_suites_gold_sql_runs_on_their_samples(tmp_path: Path, name: str) -> None:
+    from assistant.warehouse.load import load_file
+
+    from .conftest import real
+
+    suite = load_suite(name)
+    assert len(suite.cases) >= 10
+    with Warehouse(Settings(data_dir=tmp_path)) as warehouse:
+        warehouse.ensure_schema()
+        for path in suite.dataset.files:
+            load_file(warehouse, real(path))
+        for case in suite.cases:
+            if case.gold_sql:
+                assert harness.gold_rows(warehouse, case.gold_sql), case.id
+
+
+def test_real_suites_hold_at_least_40_cases() -> None:
+    assert (
+        sum(
+            len(load_suite(n).cases)
+            for n in ("real-rees46", "real-taobao", "real-online-retail", "real-cdnow")
+        )
+        >= 40
+    )
