@@ -15,7 +15,6 @@ import pytest
 
 from assistant.agent import Assistant, Conversation
 from assistant.embeddings import Encoder
-from assistant.grounding import numbers_in
 from assistant.llm.engines import LlamaCppEngine
 from assistant.llm.models import DEFAULT_MODEL
 from assistant.llm.server import ManagedServer
@@ -23,6 +22,7 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.demo import generate
 from assistant.warehouse.load import load_file
+from eval.scoring import states
 
 from .conftest import real
 
@@ -83,18 +83,6 @@ def reference(assistant: Assistant, sql: str) -> Any:
         return conn.exec_driver_sql(sql).scalar()
 
 
-def says(text: str, value: float) -> bool:
-    """The answer's text states `value` (as written: rounded, with separators, or as a percentage)."""
-    for _, number, decimals, _ in numbers_in(text):
-        for candidate in (value, value * 100):
-            places = max(decimals, 0)
-            if round(candidate, places) == round(number, places) or (
-                candidate and abs(number - candidate) / abs(candidate) < 0.005
-            ):
-                return True
-    return False
-
-
 def test_demo_revenue_last_week(demo: Assistant) -> None:
     expected = reference(
         demo,
@@ -103,7 +91,7 @@ def test_demo_revenue_last_week(demo: Assistant) -> None:
     answer = demo.ask("What was revenue in the last 7 days?")
     assert answer.kind == "answer" and answer.tool_calls[-1].tool == "query_metric"
     assert answer.table.rows[0][0] == pytest.approx(expected)
-    assert says(answer.text, expected), answer.text
+    assert states(answer.text, expected), answer.text
     assert answer.grounded
 
 
@@ -114,7 +102,7 @@ def test_demo_orders_last_month(demo: Assistant) -> None:
     )
     answer = demo.ask("How many orders did we get in the last 30 days?")
     assert answer.table.rows[0][-1] == expected
-    assert says(answer.text, expected), answer.text
+    assert states(answer.text, expected), answer.text
     assert answer.grounded
 
 
@@ -147,14 +135,14 @@ def test_demo_unanswerable_question_is_declined(demo: Assistant) -> None:
 def test_rees46_purchases(rees46: Assistant) -> None:
     answer = rees46.ask("How many purchases were there?")
     assert 54 in [row[-1] for row in answer.table.rows]  # README: 54 purchases
-    assert says(answer.text, 54) and answer.grounded
+    assert states(answer.text, 54) and answer.grounded
 
 
 def test_rees46_revenue(rees46: Assistant) -> None:
     expected = reference(rees46, "SELECT sum(price) FROM events WHERE event_type = 'purchase'")
     answer = rees46.ask("What was the total revenue?")
     assert answer.table.rows[0][-1] == pytest.approx(expected)
-    assert says(answer.text, expected) and answer.grounded
+    assert states(answer.text, expected) and answer.grounded
 
 
 def test_rees46_top_brand_by_views(rees46: Assistant) -> None:

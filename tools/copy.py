@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.grounding import ungrounded_numbers
 from tools.base import ToolContext, ToolError, ToolResult, format_value
-from tools.segments import RFM_NAMES, RFM_SEGMENTS, behavior_clusters, rfm_sql, segment_name
+from tools.segments import RFM_DESCRIPTIONS, RFM_NAMES, behavior_clusters, rfm_sql, segment_name
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def _segment_facts(ctx: ToolContext, segment: str) -> list[tuple[str, Any]]:
     name = segment_name(segment, RFM_NAMES)
     if name is not None:
         rfm = f"({rfm_sql()})"
-        described = {n: d for n, _, d in RFM_SEGMENTS}[name]
+        described = RFM_DESCRIPTIONS[name]
         where = "segment = $s"
         label = name.replace("_", " ")
     else:

@@ -54,6 +54,7 @@ RFM_SEGMENTS: list[tuple[str, str, str]] = [
     ("lost", "TRUE", "lowest recency and frequency; ignore or try a last win-back campaign"),
 ]
 RFM_NAMES = [name for name, _, _ in RFM_SEGMENTS]
+RFM_DESCRIPTIONS = {name: text for name, _, text in RFM_SEGMENTS}
 _ALIASES = {
     "at_risk_high_spenders": "cant_lose_them",
     "cannot_lose_them": "cant_lose_them",
@@ -405,7 +406,7 @@ def list_segments(ctx: ToolContext, args: ListSegmentsArgs) -> ToolResult:
     )
     if not rows:
         raise ToolError("no purchases in the data: RFM segments need buyers")
-    described = {name: text for name, _, text in RFM_SEGMENTS}
+
     return ToolResult(
         tool="list_segments",
         arguments=args.model_dump(),
@@ -419,7 +420,7 @@ def list_segments(ctx: ToolContext, args: ListSegmentsArgs) -> ToolResult:
             "revenue_share",
             "description",
         ],
-        rows=[(*r, described[r[0]]) for r in rows],
+        rows=[(*r, RFM_DESCRIPTIONS[r[0]]) for r in rows],
         chart=ChartSpec(kind="bar", x="segment", y=["users"], title="Buyers per RFM segment"),
         notes=[f"RFM as of {_as_of(ctx, None)}, buyers only"],
     )
@@ -446,7 +447,7 @@ def lookup_segment(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
     name = segment_name(args.segment, RFM_NAMES)
     if name is not None:
         members = sorted((r for r in rfm(ctx) if r[8] == name), key=lambda r: -(r[4] or 0))
-        described = {n: text for n, _, text in RFM_SEGMENTS}[name]
+        described = RFM_DESCRIPTIONS[name]
         return ToolResult(
             tool="lookup_segment",
             arguments=args.model_dump(exclude_none=True),
