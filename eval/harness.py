@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -264,22 +265,14 @@ class Judgement(BaseModel):
     reason: str = Field(max_length=200)
 
 
-JUDGE_PROMPT = """You grade an analytics assistant's answer against a rubric. Be strict.
-Question: {question}
-Rubric: {rubric}
-Facts the answer was given (the only things it may claim):
-{facts}
-Answer: {answer}
-Does the answer meet the rubric and claim nothing beyond the facts?"""
-
-
 def judge(writer: Any, case: Case, outcome: Outcome, result: CaseResult) -> None:
     """The LLM judge, for free-text cases with a rubric; its verdict is one more check."""
     if not case.rubric or writer is None or outcome.kind != "answer":
         return
     facts = "\n".join(" | ".join(str(v) for v in r) for r in outcome.rows[:15]) or "(none)"
+    template = resources.files("prompts").joinpath("judge.md").read_text()
     prompt = (
-        JUDGE_PROMPT.replace("{question}", case.question)
+        template.replace("{question}", case.question)
         .replace("{rubric}", case.rubric)
         .replace("{facts}", facts)
         .replace("{answer}", outcome.text)
