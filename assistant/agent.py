@@ -33,7 +33,7 @@ from assistant.retrieval import Example, Retriever, load_examples
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
-from tools.base import ChartSpec, format_value
+from tools.base import ChartSpec, format_value, render
 from tools.metrics import SemanticModel
 
 log = logging.getLogger(__name__)
@@ -128,13 +128,6 @@ def decision_model(tools: dict[str, Tool]) -> type[BaseModel]:
 
 def _prompt(name: str) -> str:
     return resources.files("prompts").joinpath(name).read_text().strip()
-
-
-def render(template: str, **values: object) -> str:
-    """Fill `{name}` placeholders; other braces (JSON in the prompt) are left alone."""
-    for name, value in values.items():
-        template = template.replace("{" + name + "}", str(value))
-    return template
 
 
 class Assistant:

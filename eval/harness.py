@@ -31,6 +31,7 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from eval.scoring import CaseResult, Outcome, score
 from eval.suite import Case, Dataset, Suite
+from tools.base import render
 
 log = logging.getLogger(__name__)
 
@@ -270,12 +271,12 @@ def judge(writer: Any, case: Case, outcome: Outcome, result: CaseResult) -> None
     if not case.rubric or writer is None or outcome.kind != "answer":
         return
     facts = "\n".join(" | ".join(str(v) for v in r) for r in outcome.rows[:15]) or "(none)"
-    template = resources.files("prompts").joinpath("judge.md").read_text()
-    prompt = (
-        template.replace("{question}", case.question)
-        .replace("{rubric}", case.rubric)
-        .replace("{facts}", facts)
-        .replace("{answer}", outcome.text)
+    prompt = render(
+        resources.files("prompts").joinpath("judge.md").read_text(),
+        question=case.question,
+        rubric=case.rubric,
+        facts=facts,
+        answer=outcome.text,
     )
     try:
         verdict = writer.structured(Judgement, prompt)

@@ -64,6 +64,13 @@ class ToolResult(BaseModel):
         return "\n".join(lines)
 
 
+def render(template: str, **values: object) -> str:
+    """Fill `{name}` placeholders of a prompt file; other braces (JSON in the prompt) are left alone."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", str(value))
+    return template
+
+
 def format_value(value: Any) -> str:
     """How a value is shown to the model and the user: floats rounded, dates as dates."""
     if value is None:

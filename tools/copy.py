@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.grounding import ungrounded_numbers
-from tools.base import ToolContext, ToolError, ToolResult, format_value
+from tools.base import ToolContext, ToolError, ToolResult, format_value, render
 from tools.segments import RFM_DESCRIPTIONS, RFM_NAMES, behavior_clusters, rfm_sql, segment_name
 
 log = logging.getLogger(__name__)
@@ -140,17 +140,20 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     words = WORDS[args.length]
     brands = {r[0].lower() for r in ctx.rows("SELECT DISTINCT brand FROM products WHERE brand IS NOT NULL")}
     template = resources.files("prompts").joinpath("copy.md").read_text()
-    audience = next(
-        (f"{v}: {d}" for k, v in facts if k == "audience" for kk, d in facts if kk == "who they are"),
-        "shoppers of this shop",
+    known = dict(facts)
+    audience = (
+        f"{known['audience']}: {known['who they are']}"
+        if {"audience", "who they are"} <= known.keys()
+        else "shoppers of this shop"
     )
-    prompt = (
-        template.replace("{facts}", "\n".join(f"- {k}: {format_value(v)}" for k, v in facts))
-        .replace("{audience}", audience)
-        .replace("{tone}", args.tone)
-        .replace("{length}", args.length)
-        .replace("{words}", str(words))
-        .replace("{channel}", args.channel)
+    prompt = render(
+        template,
+        facts="\n".join(f"- {k}: {format_value(v)}" for k, v in facts),
+        audience=audience,
+        tone=args.tone,
+        length=args.length,
+        words=words,
+        channel=args.channel,
     )
     notes = []
     text = None

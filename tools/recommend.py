@@ -302,7 +302,7 @@ def recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
     other shoppers used together), or the products that go with a product (bought together)."""
     model = recommender(ctx)
     items = model.knn.items
-    catalog = _catalog(ctx, items)
+    catalog = _catalog(ctx)
     allowed = None
     if args.category:
         wanted = args.category.strip().lower()
@@ -397,7 +397,7 @@ def _with_product(
     )
 
 
-def _catalog(ctx: ToolContext, items: list[str]) -> dict[str, dict[str, Any]]:
+def _catalog(ctx: ToolContext) -> dict[str, dict[str, Any]]:
     if "catalog" not in ctx.built:
         table = ctx.table("SELECT product_id, title, category, brand, price FROM products").to_pylist()
         ctx.built["catalog"] = {r["product_id"]: r for r in table}
@@ -429,7 +429,7 @@ def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
     scores = model.knn.scores(history)
     ranked = top_k(scores, 100, exclude=np.flatnonzero(history))
     rank = ranked.index(target) + 1 if target in ranked else None
-    catalog = _catalog(ctx, items)
+    catalog = _catalog(ctx)
     contributions = model.knn.contributions(history, target)[:3]
     total = float(scores[target]) or 1.0
     events = _user_events(ctx, args.user_id, [items[j] for j, _ in contributions])
@@ -450,7 +450,7 @@ def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
     rows.append(
         ("recommended item", args.product_id, _label(catalog, args.product_id), rank_text, None, None)
     )
-    evidence_text = _evidence_text(args, rows, catalog)
+    evidence_text = _evidence_text(args, rows)
     notes = []
     if not contributions:
         answer = (
@@ -519,7 +519,7 @@ def _template(args: ExplainArgs, rows: list[tuple]) -> str:
     )
 
 
-def _evidence_text(args: ExplainArgs, rows: list[tuple], catalog: dict) -> str:
+def _evidence_text(args: ExplainArgs, rows: list[tuple]) -> str:
     lines = [f"Recommended to user {args.user_id}: {rows[-1][2]}, {rows[-1][3]}."]
     for r in rows[:-1]:
         lines.append(
