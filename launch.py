@@ -1,8 +1,8 @@
 """Run ShopLens on its embedded default: `python launch.py [--data-dir …] [--model …] [--engine …]`.
 
 Prepares the warehouse (the demo shop on first run), starts the model engine on 127.0.0.1
-(pulled and verified on first run; supervised: restarted if it dies) and stops it on exit.
-The chat UI will start here too (issue 6); until then the engine serves the OpenAI API.
+(pulled and verified on first run; supervised: restarted if it dies), then the Gradio app, and
+says where to open it. Ctrl-C stops them together.
 """
 
 from __future__ import annotations
@@ -11,21 +11,27 @@ import argparse
 import logging
 
 from assistant.settings import Settings
-from assistant.warehouse.db import Warehouse
+from assistant.warehouse.db import Warehouse, WarehouseInfo
 from assistant.warehouse.demo import generate
 
 log = logging.getLogger("shoplens.launch")
 
 
-def prepare_warehouse(settings: Settings) -> Warehouse:
-    """Open the warehouse; on first run (no events yet) fill it with the demo shop."""
-    warehouse = Warehouse(settings)
-    warehouse.ensure_schema()
-    if warehouse.is_duckdb and not warehouse.scalar("SELECT count(*) FROM events"):
-        log.info("first run: generating the demo shop (%s events)", f"{settings.demo_events:,}")
-        report = generate(warehouse, settings.demo_events, seed=settings.demo_seed)
-        log.info("demo shop ready: %s events, %s users", f"{report.events:,}", f"{report.users:,}")
-    return warehouse
+def prepare_warehouse(settings: Settings) -> WarehouseInfo:
+    """The warehouse's figures; on first run (no events yet) it is filled with the demo shop.
+
+    An existing warehouse is only read: another process (`shoplens ask`, a second app) may have
+    it open, and a write lock would fail against theirs."""
+    with Warehouse(settings, read_only=True) as reader:
+        if reader.exists() and reader.scalar("SELECT count(*) FROM events"):
+            return reader.info()
+    with Warehouse(settings) as warehouse:
+        warehouse.ensure_schema()
+        if warehouse.is_duckdb and not warehouse.scalar("SELECT count(*) FROM events"):
+            log.info("first run: generating the demo shop (%s events)", f"{settings.demo_events:,}")
+            report = generate(warehouse, settings.demo_events, seed=settings.demo_seed)
+            log.info("demo shop ready: %s events, %s users", f"{report.events:,}", f"{report.users:,}")
+        return warehouse.info()
 
 
 def _progress(stage: str, fraction: float | None) -> None:
@@ -43,7 +49,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engine", choices=["auto", "llama.cpp", "vllm", "external"])
     parser.add_argument("--llm-url", help="use an external OpenAI-compatible server")
     parser.add_argument("--llm-model", help="model name on the external server")
+    parser.add_argument("--host", help="interface for the app and engine (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port of the app (default 7860)")
+    parser.add_argument("--llm-port", type=int, help="port of the model engine (default 8081)")
     parser.add_argument("--no-engine", action="store_true", help="prepare the warehouse only")
+    parser.add_argument("--no-ui", action="store_true", help="serve the model's OpenAI API only, no app")
     args = parser.parse_args(argv)
     settings = Settings().with_overrides(
         data_dir=args.data_dir,
@@ -54,11 +64,13 @@ def main(argv: list[str] | None = None) -> None:
         engine=args.engine,
         llm_url=args.llm_url,
         llm_model=args.llm_model,
+        host=args.host,
+        ui_port=args.port,
+        llm_port=args.llm_port,
     )
     level = min(logging.INFO, logging.getLevelName(settings.log_level.upper()))
     logging.basicConfig(level=level, format="%(message)s")
-    with prepare_warehouse(settings) as warehouse:
-        info = warehouse.info()
+    info = prepare_warehouse(settings)
     events = next(t.rows for t in info.tables if t.name == "events")
     print(f"ShopLens warehouse ready: {info.url}")
     print(f"  {events:,} events from {info.first_event} to {info.last_event}, {info.users:,} users")
@@ -73,8 +85,20 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"Model engine ready: {endpoint.engine} ({endpoint.device}) serving {endpoint.model} at {endpoint.base_url}"
         )
-        print("  try it: shoplens ask 'What was revenue in the last 7 days?'  ·  Ctrl-C stops")
-        wait_for_interrupt()
+        if args.no_ui:
+            print("  try it: shoplens ask 'What was revenue in the last 7 days?'  ·  Ctrl-C stops")
+            wait_for_interrupt()
+        else:
+            from assistant.ui import launch
+            from assistant.workspace import Workspace
+
+            with Workspace(settings, endpoint) as workspace:
+                blocks, url = launch(workspace, block=False)
+                print(f"ShopLens is running: open {url}  ·  Ctrl-C stops", flush=True)
+                try:
+                    wait_for_interrupt()
+                finally:
+                    blocks.close()
     print("stopped")
 
 

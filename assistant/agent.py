@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -62,6 +62,18 @@ class Table(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
     truncated: bool = False
+
+
+class Step(BaseModel):
+    """Progress within one answer, for a UI that shows it as it happens."""
+
+    kind: Literal["call", "failed", "writing"]
+    text: str
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+
+
+StepFn = Callable[[Step], None]
 
 
 class Answer(BaseModel):
@@ -208,11 +220,15 @@ class Assistant:
             **options,
         )
 
-    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
+    def ask(
+        self, question: str, conversation: Conversation | None = None, on_step: StepFn | None = None
+    ) -> Answer:
+        """Answer one question (a follow-up when `conversation` has turns); `on_step` hears each
+        tool call, failure and the writing of the answer as they happen."""
         started = time.perf_counter()
         answer = Answer(question=question, text="", kind="answer")
         try:
-            self._ask(question, conversation, answer)
+            self._ask(question, conversation, answer, on_step or (lambda step: None))
         except ModelUnavailable as exc:
             answer.kind, answer.text = "error", str(exc)
         answer.timings["total"] = round(time.perf_counter() - started, 3)
@@ -223,7 +239,18 @@ class Assistant:
             conversation.turns.append(Turn(question, call, answer.text))
         return answer
 
-    def _ask(self, question: str, conversation: Conversation | None, answer: Answer) -> None:
+    def run_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Run one tool directly, no model in the loop (the app's Segments, Recommendations and
+        Copy tabs). Bad arguments raise ToolError with a message for the user."""
+        if name not in self.tools:
+            raise ToolError(f"unknown tool {name!r}")
+        try:
+            return self.tools[name](self.ctx, arguments)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ToolError(f"{name}: {problems}") from None
+
+    def _ask(self, question: str, conversation: Conversation | None, answer: Answer, on_step: StepFn) -> None:
         clock = time.perf_counter()
         previous = conversation.turns[-1] if conversation and conversation.turns else None
         # A follow-up ("and by country?") is about the previous question's topic: search with both.
@@ -235,7 +262,7 @@ class Assistant:
             SystemMessage(self.system_prompt),
             HumanMessage(self._user_message(question, examples, metrics, conversation)),
         ]
-        result = self._run_tool(messages, answer)
+        result = self._run_tool(messages, answer, on_step)
         answer.timings["tools"] = round(sum(c.seconds for c in answer.tool_calls), 3)
         if result is None:  # a clarifying question, a refusal, or a failure: `answer` already says so
             return
@@ -248,9 +275,11 @@ class Assistant:
         if result.answer is not None:  # prose the tool wrote and checked against its rows
             answer.text = result.answer
             return
+        rows = len(result.rows)
+        on_step(Step(kind="writing", text=f"from {rows:,} result row{'s' if rows != 1 else ''}"))
         answer.text, answer.ungrounded_numbers = self._grounded_text(question, result, answer)
 
-    def _run_tool(self, messages: list[BaseMessage], answer: Answer) -> ToolResult | None:
+    def _run_tool(self, messages: list[BaseMessage], answer: Answer, on_step: StepFn) -> ToolResult | None:
         """Ask for a call and run it; show failures to the model, which corrects its call."""
         for attempt in range(MAX_RETRIES + 1):
             try:
@@ -269,11 +298,13 @@ class Assistant:
                 answer.text = call.arguments.question if tool == "clarify" else call.arguments.reason
                 answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
                 return None
+            on_step(Step(kind="call", text=f"calling {tool}", tool=tool, arguments=arguments))
             clock = time.perf_counter()
             try:
                 result = self.tools[tool](self.ctx, arguments)
             except (ToolError, ValidationError) as exc:
                 log.info("tool %s failed (attempt %d): %s", tool, attempt + 1, exc)
+                on_step(Step(kind="failed", text=f"{tool} failed: {exc}", tool=tool, arguments=arguments))
                 seconds = round(time.perf_counter() - clock, 3)
                 answer.tool_calls.append(
                     ToolCall(tool=tool, arguments=arguments, error=str(exc), seconds=seconds)

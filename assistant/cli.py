@@ -534,8 +534,8 @@ def eval_run(
     workers: Annotated[int, typer.Option(help="Cases in flight at once (helps on vLLM).")] = 1,
     run_dir: Annotated[Path | None, typer.Option(help="Run folder; an existing one is resumed.")] = None,
     real_data: Annotated[
-        Path, typer.Option(envvar="SHOPLENS_REAL_DATA", help="Where relative dataset files are.")
-    ] = Path("../shared/data/real"),
+        Path | None, typer.Option(help="Where relative dataset files are (default: settings.real_data).")
+    ] = None,
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Skip the LLM judge for free text.")] = False,
 ) -> None:
     """Run a suite through the assistant (and baselines), score it, write JSON/markdown/HTML reports."""
@@ -566,7 +566,7 @@ def eval_run(
                 chosen,
                 settings,
                 folder,
-                real_data=real_data,
+                real_data=real_data or settings.real_data,
                 limit=limit,
                 workers=workers,
                 use_judge=not no_judge,

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=180.0, gt=0, description="Seconds to wait for one model answer.")
     host: str = Field(default="127.0.0.1", description="Interface the app and engine bind to.")
     ui_port: int = Field(default=7860, description="Port of the Gradio app.")
+    ui_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Chat answers the app works on at once (the model server queues the rest).",
+    )
     llm_port: int = Field(default=8081, description="Port of the local model engine.")
     demo_events: int = Field(
         default=300_000, ge=1_000, description="Size of the demo shop created on first run."
@@ -59,6 +64,10 @@ class Settings(BaseSettings):
     )
     query_row_limit: int = Field(default=1000, ge=1, description="Most rows a query returns.")
     query_timeout: float = Field(default=30.0, gt=0, description="Seconds a query may run.")
+    real_data: Path = Field(
+        default=Path("../shared/data/real"),
+        description="Where eval suites find their relative dataset files.",
+    )
     log_level: str = Field(default="WARNING", description="Logging level (DEBUG, INFO, WARNING…).")
 
     @field_validator("data_dir")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import launch
 from assistant.cli import app, parse_count
 from assistant.settings import Settings
-from assistant.warehouse.db import Warehouse
+from assistant.warehouse.db import Warehouse, WarehouseInfo
 
 from .conftest import FIXTURES, real
 
@@ -86,12 +86,22 @@ def test_bad_counts_are_refused() -> None:
         parse_count("lots")
 
 
+def events_in(info: WarehouseInfo) -> int:
+    return next(t.rows for t in info.tables if t.name == "events")
+
+
 def test_launch_makes_the_demo_shop_once(settings: Settings) -> None:
     settings = settings.with_overrides(demo_events=5_000)
-    with launch.prepare_warehouse(settings) as warehouse:
-        first = warehouse.scalar("SELECT count(*) FROM events")
+    first = events_in(launch.prepare_warehouse(settings))
     assert 4_000 < first < 6_000
-    with launch.prepare_warehouse(settings.with_overrides(demo_events=50_000)) as warehouse:
-        assert warehouse.scalar("SELECT count(*) FROM events") == first  # not regenerated
-    with Warehouse(settings) as warehouse:
-        assert warehouse.info().loads[0].source_dataset == "demo"
+    again = launch.prepare_warehouse(settings.with_overrides(demo_events=50_000))
+    assert events_in(again) == first  # not regenerated
+    assert again.loads[0].source_dataset == "demo"
+
+
+def test_launch_only_reads_a_warehouse_another_process_has_open(settings: Settings) -> None:
+    settings = settings.with_overrides(demo_events=5_000)
+    launch.prepare_warehouse(settings)
+    # A read-only reader elsewhere (here: this process) must not stop the app from starting.
+    with Warehouse(settings, read_only=True) as reader:
+        assert events_in(launch.prepare_warehouse(settings)) == reader.scalar("SELECT count(*) FROM events")

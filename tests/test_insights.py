@@ -399,6 +399,12 @@ def test_copy_checks_catch_invented_facts() -> None:
     assert "claim not in the facts: free shipping" in problems
     assert "brand not in the facts: globex" in problems
     assert any("words" in p for p in check_copy("word " * 60, facts, 40, set()))
+    # A small model asked for prose sometimes answers with a tool call, or leaves placeholders.
+    tool_call = '{"tool": "write_marketing_copy", "arguments": {}}'
+    assert any("not plain copy" in p for p in check_copy(tool_call, facts, 40, set()))
+    assert any(
+        "not plain copy" in p for p in check_copy("Dear [name], meet the Acme Kettle.", facts, 40, set())
+    )
 
 
 def test_every_tool_is_registered_with_a_description() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -126,6 +127,16 @@ class ToolContext:
     llm: Any = None
     built: dict[str, Any] = field(default_factory=dict)
     progress: Callable[[str, float | None], None] = lambda stage, fraction: None
+    # One build at a time: the app's sessions share a context, and two first searches must not
+    # both build the index. Re-entrant: building user vectors builds the product index.
+    _build_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """What `build` makes from the data, made once per context (concurrent callers wait)."""
+        with self._build_lock:
+            if key not in self.built:
+                self.built[key] = build()
+            return self.built[key]
 
     @property
     def artifacts_dir(self) -> Path:

@@ -117,6 +117,9 @@ def _segment_facts(ctx: ToolContext, segment: str) -> list[tuple[str, Any]]:
 def check_copy(text: str, facts: list[tuple[str, Any]], words: int, brands: set[str]) -> list[str]:
     """What is wrong with a draft: too long, numbers or brands or promises the facts lack."""
     problems = []
+    if not text.strip() or re.search(r"[{}\[\]]", text):
+        # The system prompt asks for JSON tool calls; a small model sometimes answers with one.
+        problems.append("not plain copy (JSON or placeholders); write the sentences themselves")
     count = len(text.split())
     if count > words * 1.2:
         problems.append(f"{count} words, the limit is {words}")

@@ -169,21 +169,23 @@ def fit(interactions: Interactions, now: np.datetime64) -> tuple[ItemKNN, np.nda
 
 
 def recommender(ctx: ToolContext) -> Recommender:
-    if "recommender" not in ctx.built:
-        ctx.progress("training the recommender", None)
-        interactions = Interactions.read(ctx)
-        if not len(interactions.item):
-            raise ToolError("the data has no product views, carts or purchases to recommend from")
-        now = interactions.time.max()
-        knn, popularity = fit(interactions, now)
-        ctx.built["recommender"] = Recommender(
-            knn,
-            interactions.histories(now),
-            {e: i for i, e in enumerate(interactions.entities)},
-            popularity,
-            interactions,
-        )
-    return ctx.built["recommender"]
+    return ctx.cached("recommender", lambda: _train(ctx))
+
+
+def _train(ctx: ToolContext) -> Recommender:
+    ctx.progress("training the recommender", None)
+    interactions = Interactions.read(ctx)
+    if not len(interactions.item):
+        raise ToolError("the data has no product views, carts or purchases to recommend from")
+    now = interactions.time.max()
+    knn, popularity = fit(interactions, now)
+    return Recommender(
+        knn,
+        interactions.histories(now),
+        {e: i for i, e in enumerate(interactions.entities)},
+        popularity,
+        interactions,
+    )
 
 
 def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> list[int]:
@@ -398,10 +400,11 @@ def _with_product(
 
 
 def _catalog(ctx: ToolContext) -> dict[str, dict[str, Any]]:
-    if "catalog" not in ctx.built:
+    def build() -> dict[str, dict[str, Any]]:
         table = ctx.table("SELECT product_id, title, category, brand, price FROM products").to_pylist()
-        ctx.built["catalog"] = {r["product_id"]: r for r in table}
-    return ctx.built["catalog"]
+        return {r["product_id"]: r for r in table}
+
+    return ctx.cached("catalog", build)
 
 
 def _label(catalog: dict[str, dict], product_id: str) -> str:

@@ -76,8 +76,10 @@ def _encoder(ctx: ToolContext) -> Encoder:
 
 def product_index(ctx: ToolContext) -> ProductIndex:
     """The product embedding index: loaded, brought up to date with the catalog, and kept."""
-    if "products" in ctx.built:
-        return ctx.built["products"]
+    return ctx.cached("products", lambda: _build_product_index(ctx))
+
+
+def _build_product_index(ctx: ToolContext) -> ProductIndex:
     table = ctx.table(
         """SELECT product_id, coalesce(title, '') AS title, coalesce(category_path, category, '') AS path,
                   coalesce(category, '') AS category, coalesce(brand, '') AS brand,
@@ -95,7 +97,7 @@ def product_index(ctx: ToolContext) -> ProductIndex:
     digests = [_digest(texts[i]) for i in keep]
     vectors = _up_to_date_vectors(ctx, keys, digests, [texts[i] for i in keep])
     encoder = _encoder(ctx)
-    built = ProductIndex(
+    return ProductIndex(
         index=VectorIndex(keys, vectors, encoder.device),
         category=np.array([table["path"][i].lower() for i in keep], dtype=str),
         brand=np.array([table["brand"][i].lower() for i in keep], dtype=str),
@@ -105,8 +107,6 @@ def product_index(ctx: ToolContext) -> ProductIndex:
         title=[table["title"][i] or table["path"][i] for i in keep],
         top_category=[table["category"][i] for i in keep],
     )
-    ctx.built["products"] = built
-    return built
 
 
 def _up_to_date_vectors(
@@ -209,19 +209,7 @@ class SearchQueriesArgs(BaseModel):
 def search_queries(ctx: ToolContext, args: SearchQueriesArgs) -> ToolResult:
     """What shoppers search for around a topic: the site-search queries closest in meaning to the
     text, with how often each was searched and the share of those sessions that bought."""
-    if "queries" not in ctx.built:
-        stats = ctx.table(
-            """WITH s AS (SELECT session_id, bool_or(event_type = 'purchase') AS bought FROM events GROUP BY 1)
-               SELECT lower(trim(e.query_text)) AS query, count(*) AS searches,
-                      avg(CASE WHEN s.bought THEN 1.0 ELSE 0.0 END) AS session_conversion
-               FROM events e JOIN s USING (session_id)
-               WHERE e.event_type = 'search' AND e.query_text IS NOT NULL AND trim(e.query_text) <> ''
-               GROUP BY 1 ORDER BY searches DESC LIMIT 50000"""
-        ).to_pydict()
-        encoder = _encoder(ctx)
-        vectors = encoder.encode(stats["query"]) if stats["query"] else torch.empty((0, 384))
-        ctx.built["queries"] = (VectorIndex(stats["query"], vectors, encoder.device), stats)
-    index, stats = ctx.built["queries"]
+    index, stats = ctx.cached("queries", lambda: _query_index(ctx))
     if not len(index):
         raise ToolError("the data has no site-search queries (no search events with query text)")
     hits = index.search(_encoder(ctx).encode([args.text]), args.k)[0]
@@ -238,10 +226,26 @@ def search_queries(ctx: ToolContext, args: SearchQueriesArgs) -> ToolResult:
     )
 
 
+def _query_index(ctx: ToolContext) -> tuple[VectorIndex, dict[str, list]]:
+    stats = ctx.table(
+        """WITH s AS (SELECT session_id, bool_or(event_type = 'purchase') AS bought FROM events GROUP BY 1)
+               SELECT lower(trim(e.query_text)) AS query, count(*) AS searches,
+                      avg(CASE WHEN s.bought THEN 1.0 ELSE 0.0 END) AS session_conversion
+               FROM events e JOIN s USING (session_id)
+               WHERE e.event_type = 'search' AND e.query_text IS NOT NULL AND trim(e.query_text) <> ''
+               GROUP BY 1 ORDER BY searches DESC LIMIT 50000"""
+    ).to_pydict()
+    encoder = _encoder(ctx)
+    vectors = encoder.encode(stats["query"]) if stats["query"] else torch.empty((0, 384))
+    return VectorIndex(stats["query"], vectors, encoder.device), stats
+
+
 def user_vectors(ctx: ToolContext) -> tuple[list[str], torch.Tensor]:
     """Each user with product interactions as the normalised weighted mean of those products."""
-    if "users" in ctx.built:
-        return ctx.built["users"]
+    return ctx.cached("users", lambda: _build_user_vectors(ctx))
+
+
+def _build_user_vectors(ctx: ToolContext) -> tuple[list[str], torch.Tensor]:
     products = product_index(ctx)
     weights = " ".join(f"WHEN '{t}' THEN {w}" for t, w in EVENT_WEIGHTS.items())
     table = ctx.table(
@@ -265,9 +269,7 @@ def user_vectors(ctx: ToolContext) -> tuple[list[str], torch.Tensor]:
         check_invariants=False,
     )
     vectors = torch.sparse.mm(matrix, products.index.vectors.float().cpu())
-    vectors = torch.nn.functional.normalize(vectors, dim=1)
-    ctx.built["users"] = (list(users), vectors)
-    return ctx.built["users"]
+    return list(users), torch.nn.functional.normalize(vectors, dim=1)
 
 
 class SimilarUsersArgs(BaseModel):
@@ -283,9 +285,7 @@ def similar_users(ctx: ToolContext, args: SimilarUsersArgs) -> ToolResult:
     position = {key: i for i, key in enumerate(keys)}
     if args.user_id not in position:
         raise ToolError(unknown_user(ctx, args.user_id))
-    index = ctx.built.get("user_index")
-    if index is None:
-        index = ctx.built["user_index"] = VectorIndex(keys, vectors, _encoder(ctx).device)
+    index = ctx.cached("user_index", lambda: VectorIndex(keys, vectors, _encoder(ctx).device))
     me = vectors[position[args.user_id]].unsqueeze(0)
     hits = [(k, s) for k, s in index.search(me, args.k + 1)[0] if k != args.user_id][: args.k]
     profile = _profiles(ctx, [k for k, _ in hits])

@@ -100,10 +100,7 @@ def _as_of(ctx: ToolContext, as_of: date | None) -> date:
 
 def rfm(ctx: ToolContext, as_of: date | None = None) -> list[tuple]:
     """Rows of (user_id, recency_days, orders, purchase_days, revenue, r, f, m, segment)."""
-    key = f"rfm:{as_of}"
-    if key not in ctx.built:
-        ctx.built[key] = ctx.rows(rfm_sql(), as_of=_as_of(ctx, as_of))
-    return ctx.built[key]
+    return ctx.cached(f"rfm:{as_of}", lambda: ctx.rows(rfm_sql(), as_of=_as_of(ctx, as_of)))
 
 
 def segment_name(text: str, names: list[str]) -> str | None:
@@ -179,8 +176,10 @@ class Cluster(BaseModel):
 
 def behavior_clusters(ctx: ToolContext, k: int | None = None) -> tuple[dict[str, int], list[Cluster]]:
     """(user -> cluster, clusters), from the artifacts folder when the data has not changed."""
-    if "clusters" in ctx.built:
-        return ctx.built["clusters"]
+    return ctx.cached("clusters", lambda: _saved_or_new_clusters(ctx, k))
+
+
+def _saved_or_new_clusters(ctx: ToolContext, k: int | None) -> tuple[dict[str, int], list[Cluster]]:
     path = ctx.artifacts_dir / "clusters.json"
     fingerprint = ctx.fingerprint()
     if path.exists():
@@ -188,9 +187,7 @@ def behavior_clusters(ctx: ToolContext, k: int | None = None) -> tuple[dict[str,
             saved = json.loads(path.read_text())
             if saved["fingerprint"] == fingerprint and (k is None or len(saved["clusters"]) == k):
                 users = dict(zip(saved["users"], saved["labels"], strict=True))
-                result = users, [Cluster.model_validate(c) for c in saved["clusters"]]
-                ctx.built["clusters"] = result
-                return result
+                return users, [Cluster.model_validate(c) for c in saved["clusters"]]
         except (KeyError, ValueError, TypeError) as exc:
             log.warning("clusters at %s are unreadable (%s); recomputing", path, exc)
     users, labels, clusters = _cluster(ctx, k)
@@ -208,9 +205,7 @@ def behavior_clusters(ctx: ToolContext, k: int | None = None) -> tuple[dict[str,
         )
     )
     partial.replace(path)
-    result = dict(zip(users, labels, strict=True)), clusters
-    ctx.built["clusters"] = result
-    return result
+    return dict(zip(users, labels, strict=True)), clusters
 
 
 def feature_matrix(ctx: ToolContext) -> tuple[list[str], list[str], np.ndarray, list[str | None], np.ndarray]:

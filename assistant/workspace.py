@@ -1,0 +1,113 @@
+"""What the app's browser sessions share: one model endpoint, one encoder, and the datasets.
+
+A dataset is one DuckDB warehouse file in the data dir (`shop.duckdb` is the demo shop). Each is
+opened read-only, once, when a session first picks it; the assistant over it serves every session
+(a session's own state is its conversation, kept by the UI). Loading a file writes a dataset, so
+the dataset is closed first and reopened by the next question that needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from assistant.agent import Assistant
+from assistant.embeddings import Encoder
+from assistant.llm.engines import Endpoint
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse, WarehouseInfo
+from assistant.warehouse.load import LoadError, LoadReport, ProgressFn, load_file
+
+log = logging.getLogger(__name__)
+
+
+def dataset_name(text: str) -> str:
+    """A file name turned into a dataset name (letters, digits, '-' and '_')."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(text).stem if "." in text else text).strip("_-")
+    return name[:60] or "data"
+
+
+class Workspace:
+    def __init__(self, settings: Settings, endpoint: Endpoint, encoder: Encoder | None = None) -> None:
+        self.settings = settings
+        self.endpoint = endpoint
+        self.encoder = encoder or Encoder()
+        self._assistants: dict[str, Assistant] = {}
+        self._infos: dict[str, WarehouseInfo] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def default_dataset(self) -> str:
+        return self.settings.warehouse
+
+    def settings_for(self, dataset: str) -> Settings:
+        return self.settings.model_copy(update={"warehouse": dataset})
+
+    def datasets(self) -> list[str]:
+        """The warehouses in the data dir, the configured one first."""
+        found = sorted(p.stem for p in self.settings.data_dir.glob("*.duckdb"))
+        first = [self.default_dataset] if self.default_dataset in found else []
+        return first + [name for name in found if name != self.default_dataset]
+
+    def assistant(self, dataset: str) -> Assistant:
+        """The assistant over `dataset`, opened on first use."""
+        with self._lock:
+            if dataset not in self._assistants:
+                if dataset not in self.datasets():
+                    raise LookupError(
+                        f"there is no dataset {dataset!r}; datasets: {', '.join(self.datasets())}"
+                    )
+                warehouse = Warehouse(self.settings_for(dataset), read_only=True)
+                if not warehouse.exists():
+                    warehouse.close()
+                    raise LookupError(f"dataset {dataset!r} has no tables yet: load a file into it")
+                log.info("opening dataset %s", dataset)
+                self._assistants[dataset] = Assistant.on_endpoint(
+                    self.settings_for(dataset), warehouse, self.endpoint, self.encoder
+                )
+            return self._assistants[dataset]
+
+    def info(self, dataset: str) -> WarehouseInfo:
+        """Row counts, time span and loads of a dataset (kept until the dataset changes)."""
+        with self._lock:
+            if dataset not in self._infos:
+                self._infos[dataset] = self.assistant(dataset).ctx.warehouse.info()
+            return self._infos[dataset]
+
+    def load(
+        self, path: Path, dataset: str, format: str | None = None, progress: ProgressFn | None = None
+    ) -> LoadReport:
+        """Load a file into `dataset` (created if new). The load is one transaction: on any
+        failure the dataset is as it was."""
+        with self._lock:
+            self._close(dataset)
+            target = Warehouse(self.settings_for(dataset))
+            try:
+                target.ensure_schema()
+                return load_file(target, path, format, progress)
+            except LoadError:
+                raise
+            except Exception as exc:  # DuckDB: locked by another process, disk full, ...
+                raise LoadError(f"could not load into {dataset!r}: {exc}") from exc
+            finally:
+                target.close()
+
+    def _close(self, dataset: str) -> None:
+        assistant = self._assistants.pop(dataset, None)
+        self._infos.pop(dataset, None)
+        if assistant is not None:
+            assistant.ctx.warehouse.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for dataset in list(self._assistants):
+                self._close(dataset)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,235 @@
+"""The real app in headless Chromium: `launch.py` starts the engine (default model on llama.cpp),
+the demo shop and the Gradio app; Playwright drives it like a user.
+
+Checks: a question streams its tool call, then the answer, a chart and a table whose CSV holds
+the warehouse's own figures; a real sample loads through the Data tab; two browser sessions
+asking at once each get their own conversation; an unknown user gets a readable message.
+Screenshots go to $SHOPLENS_SCREENSHOTS (the README's come from there) or the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assistant.llm.engines import LlamaCppEngine
+from assistant.llm.models import DEFAULT_MODEL
+from assistant.settings import Settings
+
+from .conftest import REPO, real
+from .test_agent_real import free_port
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless Chromium on a machine with no way out: no background calls to Google's services.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ANSWER_TIMEOUT_MS = 240_000  # a 2-core CI machine, the model answering other tests' questions too
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[dict]:
+    """`python launch.py` on a fresh data dir (the model comes from the real-model tests' cache)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing in CI: `make test` installs Debian's chromium")
+        pytest.skip("needs Debian's chromium (apt-get install chromium chromium-driver)")
+    cache = request.config.cache.mkdir("shoplens-models")
+    LlamaCppEngine(Settings(data_dir=cache, model=DEFAULT_MODEL)).prepare()
+    data = tmp_path_factory.mktemp("app")
+    (data / "models").symlink_to(cache / "models")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLENS_")}
+    port = free_port()
+    log_path = data / "launch.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "launch.py", "--data-dir", str(data), "--demo-events", "30000",
+             "--port", str(port), "--llm-port", str(free_port())],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 900
+    url = None
+    while url is None:
+        found = re.search(r"ShopLens is running: open (\S+)", log_path.read_text())
+        if found:
+            url = found.group(1)
+        elif process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"launch.py did not start the app:\n{log_path.read_text()[-3000:]}")
+        else:
+            time.sleep(1)
+    yield {"url": url, "data": data, "log": log_path}
+    process.send_signal(signal.SIGINT)  # Ctrl-C: the app and the engine stop together
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("launch.py did not stop on Ctrl-C")
+    assert process.returncode == 0, log_path.read_text()[-2000:]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    with playwright.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("SHOPLENS_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def open_page(browser, app: dict):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app["url"])
+    page.wait_for_selector("#question textarea")
+    return page
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question textarea", question)
+    page.click("#ask")
+
+
+def ask_and_wait(page, question: str) -> str:
+    """Ask, and return the chat's text once the answer is in (the status line's last-answer
+    figures change with every answer, error or not)."""
+    before = page.inner_text("#status-line")
+    ask(page, question)
+    page.wait_for_function(
+        "b => { const t = document.querySelector('#status-line').innerText; return t !== b && t.includes('Last answer'); }",
+        arg=before,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    return page.inner_text("#chat")
+
+
+def download_csv(page) -> list[dict[str, str]]:
+    with page.expect_download() as download:
+        page.click("#result-csv")
+    with open(download.value.path(), newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def warehouse_rows(app: dict, sql: str, dataset: str = "shop") -> list[tuple]:
+    with duckdb.connect(str(app["data"] / f"{dataset}.duckdb"), read_only=True) as con:
+        return con.sql(sql).fetchall()
+
+
+def test_a_question_streams_its_call_then_the_answer_table_and_chart(browser, app: dict, shots: Path) -> None:
+    page = open_page(browser, app)
+    question = "Which categories bring the most revenue?"
+    ask(page, question)
+    # The call is shown while the model still writes the answer.
+    page.wait_for_selector("#chat :text('Calling query_metric')", timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_selector("#result-table", state="visible", timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_selector("#result-chart .js-plotly-plot", state="visible", timeout=30_000)
+    assert page.locator("#chat .js-plotly-plot").count() >= 1  # the chart is in the chat too
+    rows = download_csv(page)
+    expected = dict(
+        warehouse_rows(
+            app,
+            "SELECT category, sum(price * coalesce(quantity, 1)) FROM events "
+            "WHERE event_type = 'purchase' GROUP BY 1",
+        )
+    )
+    assert len(rows) >= 3
+    for row in rows:
+        assert float(row["revenue"]) == pytest.approx(expected[row["category"]], rel=1e-9), row
+    ranked = [float(r["revenue"]) for r in rows]
+    assert ranked == sorted(ranked, reverse=True)
+    chat = page.inner_text("#chat")
+    assert "Traceback" not in chat and "SQL and table" in chat
+    assert "SELECT" in page.inner_text("#result-sql")
+    assert "Model qwen2.5-coder-1.5b" in page.inner_text("#status-line")
+    assert "tokens/s" in page.inner_text("#status-line")
+    time.sleep(1)  # plotly's transition
+    page.screenshot(path=str(shots / "chat.png"), full_page=True)
+    page.close()
+
+
+def test_a_real_sample_loads_through_the_data_tab(browser, app: dict, shots: Path) -> None:
+    sample = real("online_retail/online_retail_first_rows_hadaroshani.csv")
+    page = open_page(browser, app)
+    page.get_by_role("tab", name="Data").click()
+    page.set_input_files("#upload input[type=file]", str(sample))
+    page.wait_for_function(
+        "() => document.querySelector('#load-target textarea, #load-target input').value.length > 0",
+        timeout=30_000,
+    )
+    target = page.input_value("#load-target textarea, #load-target input")
+    assert target == "online_retail_first_rows_hadaroshani"
+    page.click("#load")
+    page.wait_for_selector("#load-result :text('Loaded')", timeout=180_000)
+    text = page.inner_text("#load-result")
+    loaded = warehouse_rows(app, "SELECT count(*), min(event_time), max(event_time) FROM events", target)[0]
+    assert f"{loaded[0]:,}" in text, text
+    assert "online_retail" in text and "2010-12-01" in text
+    # The session now answers from the new dataset; the status line says so.
+    page.wait_for_function(
+        "n => document.querySelector('#status-line').innerText.includes(n)", arg=target, timeout=60_000
+    )
+    assert f"{loaded[0]:,} events" in page.inner_text("#status-line")
+    time.sleep(1)
+    page.screenshot(path=str(shots / "data.png"), full_page=True)
+    page.close()
+
+
+def test_two_sessions_at_once_keep_their_own_conversations(browser, app: dict) -> None:
+    first, second = (browser.new_context().new_page() for _ in range(2))
+    questions = {
+        "revenue": "What was revenue in the last 7 days?",
+        "orders": "How many orders did we get in the last 30 days?",
+    }
+    pages = {"revenue": first, "orders": second}
+    for page in pages.values():
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.goto(app["url"])
+        page.wait_for_selector("#question textarea")
+    for column, page in pages.items():
+        ask(page, questions[column])  # both in flight before either answers
+    for column, page in pages.items():
+        page.wait_for_selector("#result-table", state="visible", timeout=ANSWER_TIMEOUT_MS)
+        chat = page.inner_text("#chat")
+        other = next(q for c, q in questions.items() if c != column)
+        assert questions[column] in chat and other not in chat, chat
+        rows = download_csv(page)
+        assert column in rows[0], rows
+    for page in pages.values():
+        page.context.close()
+
+
+def test_an_unknown_user_gets_a_readable_message(browser, app: dict) -> None:
+    page = open_page(browser, app)
+    question = "What should we recommend to user 99999999?"
+    chat = ask_and_wait(page, question)
+    reply = chat.split(question, 1)[1]
+    assert "99999999" in reply, reply
+    assert "Traceback" not in chat and "Exception" not in chat
+    # The session goes on: the next question is answered.
+    ask_and_wait(page, "What was revenue in the last 7 days?")
+    assert page.locator("#result-table").is_visible()
+    page.close()
