@@ -233,3 +233,56 @@ def test_an_unknown_user_gets_a_readable_message(browser, app: dict) -> None:
     ask_and_wait(page, "What was revenue in the last 7 days?")
     assert page.locator("#result-table").is_visible()
     page.close()
+
+
+def cell(page, table: str, row: int, column: int) -> str:
+    return page.inner_text(f"#{table} [data-testid=cell-{row}-{column}]").strip()
+
+
+def test_the_segments_recommendations_copy_and_eval_tabs_work(browser, app: dict, shots: Path) -> None:
+    page = open_page(browser, app)
+    page.get_by_role("tab", name="Segments").click()
+    page.get_by_role("button", name="Show segments").click()
+    page.wait_for_selector("#members-table", state="visible", timeout=ANSWER_TIMEOUT_MS)
+    assert page.locator("#segments-chart .js-plotly-plot").is_visible()
+    first_segment = cell(page, "segments-table", 0, 0)
+    assert first_segment in page.inner_text("#members-note")
+    member = cell(page, "members-table", 0, 0)
+    buyers = {
+        r[0] for r in warehouse_rows(app, "SELECT DISTINCT user_id FROM events WHERE event_type = 'purchase'")
+    }
+    assert member in buyers  # RFM segments are made of buyers
+
+    page.get_by_role("tab", name="Recommendations").click()
+    page.get_by_role("button", name="A good customer").click()
+    page.wait_for_function(
+        "() => document.querySelector('#rec-user textarea, #rec-user input').value.length > 0", timeout=60_000
+    )
+    user = page.input_value("#rec-user textarea, #rec-user input")
+    page.get_by_role("button", name="Recommend", exact=True).click()
+    page.wait_for_selector("#rec-table", state="visible", timeout=ANSWER_TIMEOUT_MS)
+    product = cell(page, "rec-table", 0, 0)
+    page.click("#rec-table [data-testid=cell-0-1]")  # a row: why is it recommended?
+    page.wait_for_selector("#why-table", state="visible", timeout=ANSWER_TIMEOUT_MS)
+    assert f"Why product {product} for user {user}?" in page.inner_text("#why")
+    assert "recommended item" in page.inner_text("#why-table")
+    page.screenshot(path=str(shots / "recommendations.png"), full_page=True)
+
+    page.get_by_role("tab", name="Marketing copy").click()
+    page.get_by_role("button", name="Write copy").click()
+    page.wait_for_selector("#copy-facts", state="visible", timeout=ANSWER_TIMEOUT_MS)
+    copy = page.inner_text("#copy-text")
+    assert len(copy.split()) >= 5 and "{" not in copy, copy
+    assert "champions" in page.inner_text("#copy-facts")
+
+    page.get_by_role("tab", name="Eval").click()
+    page.get_by_label("Suite").click()
+    page.get_by_role("option", name="real-online-retail").click()
+    page.get_by_label("Only cases tagged (empty: all)").fill("")
+    page.get_by_label("First N cases (empty: all)").fill("1")
+    page.get_by_label("LLM judge for free text").uncheck()
+    page.get_by_role("button", name="Run").click()
+    page.wait_for_selector("#eval-summary", state="visible", timeout=ANSWER_TIMEOUT_MS)
+    assert "1 cases" in page.inner_text("#eval-note")
+    assert "tool-choice accuracy" in page.inner_text("#eval-summary")
+    page.close()

@@ -1,0 +1,195 @@
+"""The app's parts without a browser: charts, follow-up suggestions, the shared workspace (datasets,
+loads) and the chat handler's stream, driven by a scripted model."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from assistant.agent import Answer, Table, ToolCall
+from assistant.charts import figure, infer_chart
+from assistant.followups import suggest
+from assistant.settings import Settings
+from assistant.ui import App
+from assistant.warehouse.load import LoadError
+from assistant.workspace import Workspace, dataset_name
+from tools.base import ChartSpec
+
+from .conftest import real
+from .test_agent_units import ENDPOINT, assistant, call, shop  # noqa: F401  (shop is a fixture)
+
+# ---------------------------------------------------------------- charts
+
+
+def test_a_chart_is_chosen_from_the_shape_of_a_table() -> None:
+    days = [[date(2026, 10, d), 10.0 * d, 3] for d in (3, 1, 2)]
+    spec = infer_chart(["day", "revenue", "orders"], days)
+    assert spec.kind == "line" and spec.x == "day" and spec.y == ["revenue", "orders"]
+    assert infer_chart(["category", "revenue"], [["books", 5.0], ["toys", 7.0]]).kind == "bar"
+    assert infer_chart(["revenue"], [[5.0]]) is None  # one number: nothing to draw
+    assert infer_chart(["category", "revenue"], [["books", 5.0]]) is None
+    assert infer_chart(["user", "name"], [["1", "a"], ["2", "b"]]) is None  # no numbers
+    many = [[f"c{i}", float(i)] for i in range(100)]
+    assert infer_chart(["category", "revenue"], many) is None  # a table reads better
+
+
+def test_a_line_chart_follows_time_whatever_the_row_order() -> None:
+    rows = [[date(2026, 10, d), float(d)] for d in (3, 1, 2)]
+    fig = figure(ChartSpec(kind="line", x="day", y=["revenue"]), ["day", "revenue"], rows)
+    assert list(fig.data[0].x) == [date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)]
+    assert list(fig.data[0].y) == [1.0, 2.0, 3.0]
+
+
+def test_series_become_traces_and_funnels_draw_as_funnels() -> None:
+    rows = [["view", "mobile", 100], ["cart", "mobile", 20], ["view", "desktop", 80], ["cart", "desktop", 30]]
+    fig = figure(
+        ChartSpec(kind="funnel", x="step", y=["sessions"], series="device"),
+        ["step", "device", "sessions"],
+        rows,
+    )
+    assert [t.type for t in fig.data] == ["funnel", "funnel"] and {t.name for t in fig.data} == {
+        "mobile",
+        "desktop",
+    }
+    assert (
+        figure(ChartSpec(kind="bar", x="missing", y=["sessions"]), ["step", "sessions"], [["a", 1]]) is None
+    )
+    assert figure(None, ["revenue"], [[1.0]]) is None
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+def answer_from(tool: str, arguments: dict, columns: list[str], rows: list[list]) -> Answer:
+    return Answer(
+        question="q",
+        text="t",
+        kind="answer",
+        tool_calls=[ToolCall(tool=tool, arguments=arguments)],
+        table=Table(columns=columns, rows=rows),
+    )
+
+
+def test_follow_ups_go_one_step_further_than_the_answer() -> None:
+    total = answer_from(
+        "query_metric", {"metric": "revenue", "group_by": [], "grain": "none"}, ["revenue"], [[5.0]]
+    )
+    assert suggest(total)[0] == "Break the revenue down by category"
+    recs = answer_from("recommend", {"user_id": "42"}, ["product_id", "title"], [["151", "Case"]])
+    assert "Why is product 151 recommended to user 42?" in suggest(recs)
+    assert all(len(suggest(a)) <= 3 for a in (total, recs))
+    refused = Answer(question="q", text="no", kind="refusal")
+    assert suggest(refused) == []
+
+
+# ---------------------------------------------------------------- workspace
+
+REES46 = "rees46/rees46_2019-Oct_phamhoa2416_sample.csv"
+TAOBAO = "taobao/UserBehavior_betashepherd_HotItems.csv"
+
+
+def test_dataset_names_come_from_file_names() -> None:
+    assert dataset_name("online_retail (1).csv") == "online_retail_1"
+    assert dataset_name("2019-Oct.csv") == "2019-Oct"
+    assert dataset_name("???.csv") == "data"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    settings = Settings(data_dir=tmp_path, duckdb_memory_limit="1GB")
+    with Workspace(settings, ENDPOINT) as ws:
+        yield ws
+
+
+def test_a_malformed_file_loads_nothing_and_says_why(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.load(real(REES46), "mine")
+    before = workspace.info("mine")
+    bad = tmp_path / "garbage.csv"
+    bad.write_text("this is,not\x00a known,format\n1,2\n")
+    with pytest.raises(LoadError, match="could not tell the format"):
+        workspace.load(bad, "mine")
+    after = workspace.info("mine")
+    assert [t.rows for t in after.tables] == [t.rows for t in before.tables]
+    assert workspace.datasets() == ["mine"]
+
+
+def test_loading_into_an_open_dataset_reopens_it_with_the_new_rows(workspace: Workspace) -> None:
+    workspace.load(real(REES46), "mine")
+    first = workspace.assistant("mine")
+    events = first.ctx.rows("SELECT count(*) FROM events")[0][0]
+    workspace.load(real(TAOBAO), "mine")  # a second source beside the first
+    second = workspace.assistant("mine")
+    assert second is not first
+    assert second.ctx.rows("SELECT count(*) FROM events")[0][0] > events
+    with pytest.raises(LookupError, match="no dataset 'nope'"):
+        workspace.assistant("nope")
+
+
+# ---------------------------------------------------------------- the chat handler
+
+
+@pytest.fixture
+def app(shop) -> App:  # noqa: F811
+    settings, _ = shop
+    ws = Workspace(settings, ENDPOINT)
+    yield App(ws)
+    ws.close()
+
+
+def test_the_chat_streams_the_call_before_the_answer(app: App, shop) -> None:  # noqa: F811
+    agent, _ = assistant(
+        shop, [call("query_metric", metric="orders", group_by=["category"]), "Electronics leads."]
+    )
+    app.ws._assistants["shop"] = agent  # the scripted model instead of a server
+    app.build()
+    titles, updates = [], []
+    for update in app.respond("Orders by category?", [], None):  # as the browser sees each one
+        titles.append([m["metadata"]["title"] for m in update[app.chatbot] if m.get("metadata")])
+        updates.append(update)
+    assert titles[0] == ["Reading the question"]
+    assert any("Calling query_metric" in t for t in titles[1])  # shown before the answer exists
+    final = updates[-1]
+    texts = [m["content"] for m in final[app.chatbot] if isinstance(m["content"], str)]
+    assert "Electronics leads." in texts
+    assert final[app.table]["visible"] and final[app.plot]["visible"]  # bar chart of orders by category
+    assert final[app.csv]["value"].endswith(".csv") and Path(final[app.csv]["value"]).read_text().startswith(
+        "category,orders"
+    )
+    session = final[app.session]
+    assert len(session.answers) == 1 and len(session.conversation.turns) == 1
+    assert "Last answer" in final[app.status_line]
+
+
+def test_a_model_failure_is_a_message_and_the_session_goes_on(app: App, shop) -> None:  # noqa: F811
+    agent, _ = assistant(
+        shop, [ConnectionError("connection refused"), call("query_metric", metric="orders"), "Many orders."]
+    )
+    app.ws._assistants["shop"] = agent
+    app.build()
+    final = list(app.respond("Orders?", [], None))[-1]
+    history = final[app.chatbot]
+    assert history[-1]["content"].startswith("Error: The model server is not answering")
+    assert "Traceback" not in str(history)
+    again = list(app.respond("Orders?", history, final[app.session]))[-1]
+    assert "Many orders." in [m["content"] for m in again[app.chatbot]]
+
+
+def test_sessions_keep_their_own_conversations(app: App, shop) -> None:  # noqa: F811
+    agent, _ = assistant(
+        shop,
+        [
+            call("query_metric", metric="orders"),
+            "Orders: many.",
+            call("query_metric", metric="revenue"),
+            "Revenue.",
+        ],
+    )
+    app.ws._assistants["shop"] = agent
+    app.build()
+    first = list(app.respond("Orders?", [], None))[-1][app.session]
+    second = list(app.respond("Revenue?", [], None))[-1][app.session]
+    assert first is not second
+    assert [t.question for t in first.conversation.turns] == ["Orders?"]
+    assert [t.question for t in second.conversation.turns] == ["Revenue?"]
