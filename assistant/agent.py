@@ -25,6 +25,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
 
+from assistant.audit import AuditEvent, AuditLog, tool_calls
 from assistant.embeddings import Encoder
 from assistant.grounding import ungrounded_numbers
 from assistant.llm.client import ModelAnswerError, Writer, response_format
@@ -158,8 +159,10 @@ class Assistant:
         examples: list[Example] | None = None,
         writer: ChatOpenAI | None = None,
         without_tools: frozenset[str] = frozenset(),
+        audit: AuditLog | None = None,
     ) -> None:
         self.settings = settings
+        self.audit = audit
         self.llm = llm
         self.explainer = explainer or llm
         self.endpoint = endpoint
@@ -221,10 +224,15 @@ class Assistant:
         )
 
     def ask(
-        self, question: str, conversation: Conversation | None = None, on_step: StepFn | None = None
+        self,
+        question: str,
+        conversation: Conversation | None = None,
+        on_step: StepFn | None = None,
+        session: str = "local",
     ) -> Answer:
         """Answer one question (a follow-up when `conversation` has turns); `on_step` hears each
-        tool call, failure and the writing of the answer as they happen."""
+        tool call, failure and the writing of the answer as they happen. The question, its calls
+        and SQL go to the audit log under `session`."""
         started = time.perf_counter()
         answer = Answer(question=question, text="", kind="answer")
         try:
@@ -232,6 +240,19 @@ class Assistant:
         except ModelUnavailable as exc:
             answer.kind, answer.text = "error", str(exc)
         answer.timings["total"] = round(time.perf_counter() - started, 3)
+        if self.audit is not None:
+            self.audit.record(
+                AuditEvent(
+                    session=session,
+                    dataset=self.settings.warehouse,
+                    kind="question",
+                    question=question,
+                    answer_kind=answer.kind,
+                    tool_calls=tool_calls(answer.tool_calls),
+                    sql=answer.sql,
+                    seconds=answer.timings["total"],
+                )
+            )
         if conversation is not None:
             call = (
                 answer.tool_calls[-1].model_dump(include={"tool", "arguments"}) if answer.tool_calls else None
@@ -239,16 +260,35 @@ class Assistant:
             conversation.turns.append(Turn(question, call, answer.text))
         return answer
 
-    def run_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+    def run_tool(self, name: str, arguments: dict[str, Any], session: str = "local") -> ToolResult:
         """Run one tool directly, no model in the loop (the app's Segments, Recommendations and
-        Copy tabs). Bad arguments raise ToolError with a message for the user."""
-        if name not in self.tools:
-            raise ToolError(f"unknown tool {name!r}")
+        Copy tabs). Bad arguments raise ToolError with a message for the user. Audited."""
+        started, result, error = time.perf_counter(), None, None
         try:
-            return self.tools[name](self.ctx, arguments)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ToolError(f"{name}: {problems}") from None
+            if name not in self.tools:
+                raise ToolError(f"unknown tool {name!r}")
+            try:
+                result = self.tools[name](self.ctx, arguments)
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise ToolError(f"{name}: {problems}") from None
+            return result
+        except Exception as exc:
+            error = str(exc)
+            raise
+        finally:
+            if self.audit is not None:
+                self.audit.record(
+                    AuditEvent(
+                        session=session,
+                        dataset=self.settings.warehouse,
+                        kind="tool",
+                        tool_calls=[{"tool": name, "arguments": arguments, "error": error}],
+                        sql=result.sql if result is not None else None,
+                        seconds=round(time.perf_counter() - started, 3),
+                        error=error,
+                    )
+                )
 
     def _ask(self, question: str, conversation: Conversation | None, answer: Answer, on_step: StepFn) -> None:
         clock = time.perf_counter()
@@ -411,6 +451,11 @@ class Assistant:
         return _text(reply).strip() or summarize(result), prompt
 
 
+def audit_log(settings: Settings) -> AuditLog | None:
+    """The audit log the settings ask for (on by default, in the data dir)."""
+    return AuditLog(settings.data_dir / "audit.jsonl") if settings.audit_log else None
+
+
 def summarize(result: ToolResult) -> str:
     """A plain sentence about a result, written by code: what the user sees when the model's
     sentence cannot be trusted."""
@@ -455,6 +500,8 @@ def open_assistant(settings: Settings, progress: Any = None) -> Iterator[Assista
         )
     try:
         with start_engine(settings, progress) as running:
-            yield Assistant.on_endpoint(settings, warehouse, running.endpoint, Encoder())
+            yield Assistant.on_endpoint(
+                settings, warehouse, running.endpoint, Encoder(), audit=audit_log(settings)
+            )
     finally:
         warehouse.close()

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -380,6 +381,45 @@ def ask(
         f"[dim]{engine} · {answer.timings.get('total', 0):.1f}s · "
         f"{tokens['prompt']:,} prompt + {tokens['completion']:,} completion tokens[/dim]"
     )
+
+
+@app.command("audit")
+def audit(
+    ctx: typer.Context,
+    session: Annotated[str | None, typer.Option(help="Only this session (the app's or 'local').")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Only events at or after this time (UTC).")] = None,
+    text: Annotated[str | None, typer.Option(help="Only questions or SQL containing this text.")] = None,
+    limit: Annotated[int, typer.Option(help="Most events to show, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Who asked what, which tools and SQL ran: the audit log (<data dir>/audit.jsonl)."""
+    import json
+
+    from assistant.audit import AuditLog
+
+    settings: Settings = ctx.obj
+    columns, rows = AuditLog(settings.data_dir / "audit.jsonl").query(session, since, text, limit)
+    if as_json:
+        for row in rows:
+            print(json.dumps(dict(zip(columns, row, strict=True)), default=str))
+        return
+    table = Table("time", "session", "dataset", "question / tool", "calls", "answer", "sql")
+    for record in (dict(zip(columns, row, strict=True)) for row in rows):
+        calls = ", ".join(
+            c["tool"] + (" (failed)" if c.get("error") else "") for c in record["tool_calls"] or []
+        )
+        table.add_row(
+            f"{record['time']:%Y-%m-%d %H:%M:%S}",
+            record["session"],
+            record["dataset"],
+            record["question"] or record["kind"],
+            calls,
+            record["answer_kind"] or ("error" if record["error"] else "ok"),
+            (record["sql"] or "")[:80],
+        )
+    console.print(table)
+    if not rows:
+        console.print("[dim]no audit events match[/dim]")
 
 
 def _print_rows(columns: list[str], rows: list, limit: int, truncated: bool) -> None:

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         default=Path("../shared/data/real"),
         description="Where eval suites find their relative dataset files.",
     )
+    audit_log: bool = Field(
+        default=True,
+        description="Append every question, tool call and SQL statement (with session and time) to "
+        "<data dir>/audit.jsonl; `shoplens audit` queries it.",
+    )
     log_level: str = Field(default="WARNING", description="Logging level (DEBUG, INFO, WARNING…).")
 
     @field_validator("data_dir")

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -57,6 +58,7 @@ class ChatSession:
     """One browser session: its dataset, conversation memory and answers (never shared)."""
 
     dataset: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # the audit log's session
     conversation: Conversation = field(default_factory=Conversation)
     answers: list[Answer] = field(default_factory=list)
 
@@ -138,7 +140,7 @@ class App:
         def work() -> None:
             try:
                 assistant = self.ws.assistant(session.dataset)
-                steps.put(assistant.ask(message, session.conversation, on_step=steps.put))
+                steps.put(assistant.ask(message, session.conversation, on_step=steps.put, session=session.id))
             except Exception as exc:  # shown in the chat; the session goes on
                 log.exception("question failed: %s", message)
                 steps.put(exc)
@@ -296,7 +298,8 @@ class App:
 
     # ---------- tool tabs ----------
     def _tool(self, session: ChatSession | None, name: str, arguments: dict[str, Any]) -> ToolResult:
-        return self.ws.assistant(self._session(session).dataset).run_tool(name, arguments)
+        session = self._session(session)
+        return self.ws.assistant(session.dataset).run_tool(name, arguments, session=session.id)
 
     def segments(self, kind: str, session: ChatSession | None) -> tuple[Any, ...]:
         try:
@@ -680,7 +683,10 @@ class App:
                 [eval_note, eval_summary, eval_failing, eval_report],
                 concurrency_limit=1,
             )
-            blocks.load(self.dataset_summary, [self.session], [summary, counts])
+            # Each browser session starts its own state (its id is the audit log's session).
+            blocks.load(lambda: ChatSession(self.ws.default_dataset), None, [self.session]).then(
+                self.dataset_summary, [self.session], [summary, counts]
+            )
         return blocks
 
 

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from assistant.agent import Assistant
+from assistant.agent import Assistant, audit_log
 from assistant.embeddings import Encoder
 from assistant.llm.engines import Endpoint
 from assistant.settings import Settings
@@ -38,6 +38,7 @@ class Workspace:
         self._assistants: dict[str, Assistant] = {}
         self._infos: dict[str, WarehouseInfo] = {}
         self._lock = threading.RLock()
+        self.audit = audit_log(settings)
 
     @property
     def default_dataset(self) -> str:
@@ -65,8 +66,9 @@ class Workspace:
                     warehouse.close()
                     raise LookupError(f"dataset {dataset!r} has no tables yet: load a file into it")
                 log.info("opening dataset %s", dataset)
+                settings = self.settings_for(dataset)
                 self._assistants[dataset] = Assistant.on_endpoint(
-                    self.settings_for(dataset), warehouse, self.endpoint, self.encoder
+                    settings, warehouse, self.endpoint, self.encoder, audit=self.audit
                 )
             return self._assistants[dataset]
 

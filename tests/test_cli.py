@@ -105,3 +105,21 @@ def test_launch_only_reads_a_warehouse_another_process_has_open(settings: Settin
     # A read-only reader elsewhere (here: this process) must not stop the app from starting.
     with Warehouse(settings, read_only=True) as reader:
         assert events_in(launch.prepare_warehouse(settings)) == reader.scalar("SELECT count(*) FROM events")
+
+
+def test_the_audit_log_is_queried_by_session_time_and_text(tmp_path: Path) -> None:
+    import json
+
+    from assistant.audit import AuditEvent, AuditLog
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.record(AuditEvent(session="s1", dataset="shop", kind="question", question="Revenue?", sql="SELECT 1"))
+    log.record(AuditEvent(session="s2", dataset="shop", kind="tool", error="no user 'x'"))
+    code, out = shoplens(tmp_path, "audit")
+    assert code == 0 and "Revenue?" in out and "s2" in out, out
+    code, out = shoplens(tmp_path, "audit", "--session", "s1", "--json")
+    assert [json.loads(line)["question"] for line in out.splitlines()] == ["Revenue?"]
+    code, out = shoplens(tmp_path, "audit", "--text", "select 1", "--json")
+    assert [json.loads(line)["session"] for line in out.splitlines()] == ["s1"]
+    code, out = shoplens(tmp_path, "audit", "--since", "2999-01-01")
+    assert "no audit events match" in out

@@ -15,7 +15,7 @@ from assistant.settings import Settings
 from assistant.ui import App
 from assistant.warehouse.load import LoadError
 from assistant.workspace import Workspace, dataset_name
-from tools.base import ChartSpec
+from tools.base import ChartSpec, ToolError
 
 from .conftest import real
 from .test_agent_units import ENDPOINT, assistant, call, shop  # noqa: F401  (shop is a fixture)
@@ -193,3 +193,31 @@ def test_sessions_keep_their_own_conversations(app: App, shop) -> None:  # noqa:
     assert first is not second
     assert [t.question for t in first.conversation.turns] == ["Orders?"]
     assert [t.question for t in second.conversation.turns] == ["Revenue?"]
+
+
+def test_every_question_tool_call_and_sql_is_audited_by_session(app: App, shop) -> None:  # noqa: F811
+    agent, _ = assistant(
+        shop,
+        [
+            call("query_metric", metric="orders"),
+            "Orders: many.",
+            call("query_metric", metric="revenue"),
+            "Revenue.",
+        ],
+    )
+    agent.audit = app.ws.audit
+    app.ws._assistants["shop"] = agent
+    app.build()
+    first = list(app.respond("Orders?", [], None))[-1][app.session]
+    second = list(app.respond("Revenue?", [], None))[-1][app.session]
+    with pytest.raises(ToolError):
+        app._tool(second, "recommend", {"user_id": "no-such-user"})
+    columns, rows = app.ws.audit.query(session=first.id)
+    events = [dict(zip(columns, row, strict=True)) for row in rows]
+    assert [e["question"] for e in events] == ["Orders?"]
+    assert events[0]["tool_calls"][0]["tool"] == "query_metric" and "count(DISTINCT" in events[0]["sql"]
+    columns, rows = app.ws.audit.query(session=second.id)
+    events = [dict(zip(columns, row, strict=True)) for row in rows]
+    assert [e["kind"] for e in events] == ["tool", "question"]  # newest first
+    assert "no-such-user" in events[0]["error"] and events[1]["question"] == "Revenue?"
+    assert app.ws.audit.query(text="revenue")[1]  # searchable by question or SQL text
