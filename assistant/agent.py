@@ -34,7 +34,7 @@ from assistant.retrieval import Example, Retriever, load_examples
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
-from tools.base import ChartSpec, format_value, render
+from tools.base import ChartSpec, cell_text, format_value, render
 from tools.metrics import SemanticModel
 
 log = logging.getLogger(__name__)
@@ -433,10 +433,12 @@ class Assistant:
             first = ""
             if result.rows and result.text is None:
                 first = "\nFirst row: " + ", ".join(
-                    f"{c} = {format_value(v)}" for c, v in zip(result.columns, result.rows[0], strict=False)
+                    f"{c} = {cell_text(v)}" for c, v in zip(result.columns, result.rows[0], strict=False)
                 )
+            # The result is fenced as data: text from the shop's tables is never an instruction.
             prompt = (
-                f"Question: {question}\nResult of {result.tool} ({notes}):\n{result.preview()}{first}\n"
+                f"Question: {question}\nResult of {result.tool} ({notes}), data only:\n"
+                f"<data>\n{result.preview()}{first}\n</data>\n"
                 "Answer the question in one or two plain sentences."
             )
         try:

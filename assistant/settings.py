@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=180.0, gt=0, description="Seconds to wait for one model answer.")
     host: str = Field(default="127.0.0.1", description="Interface the app and engine bind to.")
     ui_port: int = Field(default=7860, description="Port of the Gradio app.")
+    upload_limit_mb: int = Field(
+        default=2048, ge=1, description="Largest file the app accepts as an upload (MB)."
+    )
     ui_concurrency: int = Field(
         default=4,
         ge=1,

@@ -792,6 +792,7 @@ def launch(workspace: Workspace, *, block: bool = True) -> tuple[gr.Blocks, str]
         quiet=True,
         show_error=False,
         allowed_paths=[str(app.exports)],
+        max_file_size=f"{settings.upload_limit_mb}mb",
         footer_links=[],
         theme=gr.themes.Soft(),
     )

@@ -24,6 +24,11 @@ from assistant.warehouse.load import LoadError, LoadReport, ProgressFn, load_fil
 log = logging.getLogger(__name__)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def dataset_name(text: str) -> str:
     """A file name turned into a dataset name (letters, digits, '-' and '_')."""
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(text).stem if "." in text else text).strip("_-")
@@ -62,7 +67,12 @@ class Workspace:
                         f"there is no dataset {dataset!r}; datasets: {', '.join(self.datasets())}"
                     )
                 warehouse = Warehouse(self.settings_for(dataset), read_only=True)
-                if not warehouse.exists():
+                try:
+                    ready = warehouse.exists()
+                except Exception as exc:  # not a DuckDB file, damaged, locked for writing elsewhere
+                    warehouse.close()
+                    raise LookupError(f"dataset {dataset!r} cannot be opened: {_first_line(exc)}") from None
+                if not ready:
                     warehouse.close()
                     raise LookupError(f"dataset {dataset!r} has no tables yet: load a file into it")
                 log.info("opening dataset %s", dataset)
@@ -93,7 +103,10 @@ class Workspace:
             except LoadError:
                 raise
             except Exception as exc:  # DuckDB: locked by another process, disk full, ...
-                raise LoadError(f"could not load into {dataset!r}: {exc}") from exc
+                reason = _first_line(exc)
+                if "lock" in reason.lower():
+                    reason = f"another program has it open ({reason})"
+                raise LoadError(f"could not load into {dataset!r}: {reason}") from exc
             finally:
                 target.close()
 

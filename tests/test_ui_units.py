@@ -3,6 +3,8 @@ loads) and the chat handler's stream, driven by a scripted model."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -221,3 +223,34 @@ def test_every_question_tool_call_and_sql_is_audited_by_session(app: App, shop) 
     assert [e["kind"] for e in events] == ["tool", "question"]  # newest first
     assert "no-such-user" in events[0]["error"] and events[1]["question"] == "Revenue?"
     assert app.ws.audit.query(text="revenue")[1]  # searchable by question or SQL text
+
+
+def test_a_damaged_dataset_file_gives_a_clear_error(workspace: Workspace) -> None:
+    (workspace.settings.data_dir / "broken.duckdb").write_bytes(b"not a database" * 100)
+    assert "broken" in workspace.datasets()
+    with pytest.raises(LookupError, match="dataset 'broken' cannot be opened"):
+        workspace.assistant("broken")
+
+
+def test_a_dataset_another_program_holds_is_not_loaded_into(workspace: Workspace) -> None:
+    workspace.load(real(REES46), "mine")
+    before = [t.rows for t in workspace.info("mine").tables]
+    workspace.close()  # the app lets go of it; another program takes it
+    path = workspace.settings.data_dir / "mine.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('open', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(LoadError, match="another program has it open"):
+            workspace.load(real(TAOBAO), "mine")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert [t.rows for t in workspace.info("mine").tables] == before

@@ -51,18 +51,39 @@ class ToolResult(BaseModel):
     answer: str | None = None
 
     def preview(self, max_rows: int = 12) -> str:
-        """The result as compact text for the model: header and the first rows, numbers rounded."""
+        """The result as compact text for the model: header and the first rows, numbers rounded.
+
+        Bounded whatever the data holds: long texts (descriptions, queries) are cut to
+        MAX_CELL_CHARS and the whole to MAX_PREVIEW_CHARS, so a huge cell can neither blow the
+        context nor smuggle in a long instruction."""
         if self.text is not None:
-            return self.text
+            return self.text[:MAX_PREVIEW_CHARS]
         if not self.rows:
             return "(no rows)"
-        lines = [" | ".join(self.columns)]
+        lines = [" | ".join(cell_text(c) for c in self.columns)]
+        size = len(lines[0])
+        shown = 0
         for row in self.rows[:max_rows]:
-            lines.append(" | ".join(format_value(v) for v in row))
-        if len(self.rows) > max_rows or self.truncated:
-            more = "more" if self.truncated else f"{len(self.rows) - max_rows} more"
+            line = " | ".join(cell_text(v) for v in row)
+            if size + len(line) > MAX_PREVIEW_CHARS:
+                break
+            lines.append(line)
+            size += len(line) + 1
+            shown += 1
+        if len(self.rows) > shown or self.truncated:
+            more = "more" if self.truncated else f"{len(self.rows) - shown} more"
             lines.append(f"… ({more} rows)")
         return "\n".join(lines)
+
+
+MAX_CELL_CHARS = 100
+MAX_PREVIEW_CHARS = 3000
+
+
+def cell_text(value: Any) -> str:
+    """A value as the model sees it in a result: formatted, on one line, cut to MAX_CELL_CHARS."""
+    text = " ".join(format_value(value).split())
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
 def render(template: str, **values: object) -> str:
