@@ -133,6 +133,9 @@ def data_load(
         console.print(f"events from {result.first_event} to {result.last_event}")
     if result.rejected_by_reason:
         console.print(_reasons_table(result.rejected_by_reason))
+    if result.pii_masked:
+        found = ", ".join(f"{k} ({v:,})" for k, v in result.pii_masked.items())
+        console.print(f"[yellow]personal data masked:[/yellow] {found}")
 
 
 def _reasons_table(by_reason: dict[str, int]) -> Table:

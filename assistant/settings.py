@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         default=Path("../shared/data/real"),
         description="Where eval suites find their relative dataset files.",
     )
+    pii_masking: bool = Field(
+        default=True,
+        description="Mask e-mails, phone numbers and IPs found in loaded data (ids become keyed "
+        "pseudonyms) before anything is stored; off only for data already anonymised.",
+    )
     audit_log: bool = Field(
         default=True,
         description="Append every question, tool call and SQL statement (with session and time) to "

@@ -284,7 +284,14 @@ class App:
             f"| rows read | rows loaded | rows rejected | products | users | time span |\n|---|---|---|---|---|---|\n"
             f"| {result.rows_read:,} | {result.rows_loaded:,} | {result.rows_rejected:,} | "
             f"{result.products_loaded:,} | {result.users_loaded:,} | {span} |\n\n"
-            f"The chat now answers from **{target}**."
+            + (
+                "Personal data masked before storing: "
+                + ", ".join(f"{k} ({v:,})" for k, v in result.pii_masked.items())
+                + "\n\n"
+                if result.pii_masked
+                else ""
+            )
+            + f"The chat now answers from **{target}**."
         )
         rejects = pd.DataFrame(
             sorted(result.rejected_by_reason.items(), key=lambda kv: -kv[1]), columns=["reason", "rows"]
@@ -633,10 +640,20 @@ class App:
                 self.picker,
                 *self.follow_ups,
             ]
-            ask.click(self.respond, [self.question, self.chatbot, self.session], chat_outputs)
-            self.question.submit(self.respond, [self.question, self.chatbot, self.session], chat_outputs)
+            # One limit for all the ways to ask (button, Enter, follow-ups): SHOPLENS_UI_CONCURRENCY.
+            chat = {"concurrency_id": "chat"}
+            ask.click(
+                self.respond,
+                [self.question, self.chatbot, self.session],
+                chat_outputs,
+                api_name="ask",
+                **chat,
+            )
+            self.question.submit(
+                self.respond, [self.question, self.chatbot, self.session], chat_outputs, **chat
+            )
             for button in self.follow_ups:
-                button.click(self.respond, [button, self.chatbot, self.session], chat_outputs)
+                button.click(self.respond, [button, self.chatbot, self.session], chat_outputs, **chat)
             self.picker.input(
                 self.pick_answer, [self.picker, self.session], [self.sql, self.table, self.csv, self.plot]
             )

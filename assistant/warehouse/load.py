@@ -33,6 +33,7 @@ from assistant.warehouse.loaders.base import (
     Plan,
     sql_str,
 )
+from assistant.warehouse.privacy import key_for, mask_table, stage_columns
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class LoadReport(BaseModel):
     first_event: datetime | None
     last_event: datetime | None
     seconds: float
+    pii_masked: dict[str, int] = {}  # 'column: kind' -> values masked (e-mails, phones, IPs)
 
 
 class LoadError(Exception):
@@ -97,17 +99,19 @@ def load_file(
     loader, plan = resolve_loader(path, format)
     label = loader.label(path)
     report = progress or (lambda stage, fraction: None)
+    settings = warehouse.settings
+    mask_key = key_for(settings.data_dir) if settings.pii_masking else None
     started = time.perf_counter()
     log.info("loading %s as %s into %s", path, loader.name, warehouse.url)
 
     if warehouse.is_duckdb:
         with warehouse.duckdb_transaction() as con:
-            counts = _run(con, plan, label, report)
+            counts = _run(con, plan, label, report, mask_key)
             _record_load(con, label, loader.name, path, counts, time.perf_counter() - started)
     else:
         # Parse and check with DuckDB in memory, then stream the result to the target database.
         with _scratch_duckdb(warehouse) as con:
-            counts = _run(con, plan, label, report)
+            counts = _run(con, plan, label, report, mask_key)
             _record_load(con, label, loader.name, path, counts, time.perf_counter() - started)
             _copy_to(con, warehouse, label, report)
 
@@ -160,7 +164,7 @@ def _case(checks: tuple[tuple[str, str], ...]) -> str:
     return "CASE " + " ".join(f"WHEN {cond} THEN {sql_str(reason)}" for cond, reason in checks) + " END"
 
 
-def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]:
+def _run(con: Any, plan: Plan, label: str, report: ProgressFn, mask_key: str | None) -> dict[str, Any]:
     """The load proper, on a DuckDB connection holding the canonical tables."""
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
@@ -175,6 +179,10 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
         raise LoadError(f"could not read {label} as {plan.kind} of that format: {_first_line(exc)}") from exc
     con.execute("SET preserve_insertion_order = false")
     _refuse_if_nothing_readable(con, label)
+    masked: dict[str, int] = {}
+    if mask_key is not None:
+        report("masking personal data", None)
+        masked = mask_table(con, STAGE, stage_columns(), mask_key)
 
     lit = sql_str(label)
     report("replacing earlier load", None)
@@ -192,6 +200,10 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
         f"INSERT INTO rejected_rows (source_dataset, line_number, reason, raw)"
         f" SELECT {lit}, line, reason, raw FROM ({_reader_rejects(con)})"
     )
+
+    if mask_key is not None:  # lines the reader could not parse, kept as raw text
+        for column, count in mask_table(con, "rejected_rows", ["raw"], mask_key).items():
+            masked[column] = masked.get(column, 0) + count
 
     report("updating products and users", None)
     products_loaded = con.execute(_upsert_products(plan, lit)).fetchall()[0][0] or 0
@@ -227,6 +239,7 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn) -> dict[str, Any]
         "users_loaded": users_loaded,
         "first_event": first,
         "last_event": last,
+        "pii_masked": masked,
     }
 
 
