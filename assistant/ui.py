@@ -105,7 +105,7 @@ class App:
         """The result panel for one answer: call/SQL, table, CSV, chart."""
         if answer is None or answer.table is None:
             return (
-                gr.update(value="", visible=answer is not None and bool(answer.tool_calls)),
+                gr.update(value="", visible=False),
                 gr.update(value=None, visible=False),
                 gr.update(value=None, visible=False),
                 gr.update(value=None, visible=False),
