@@ -208,7 +208,8 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         "p95_seconds": round(seconds[min(len(seconds) - 1, math.ceil(0.95 * len(seconds)) - 1)], 2)
         if seconds
         else None,
-        "tokens_per_second": round(completion / sum(seconds), 2) if seconds and sum(seconds) else None,
+        # None when the system reports no token counts (LangChain's agent), rather than a false 0.
+        "tokens_per_second": round(completion / sum(seconds), 2) if completion and sum(seconds) else None,
         "completion_tokens": completion,
         "prompt_tokens": sum(o.tokens.get("prompt", 0) for o in outcomes),
     }
