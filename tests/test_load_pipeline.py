@@ -14,7 +14,7 @@ from assistant.warehouse.db import Warehouse
 from assistant.warehouse.load import LoadError, load_file
 from assistant.warehouse.loaders import UnknownFormat
 
-from .conftest import FIXTURES, real
+from .conftest import FIXTURES, REPO, real
 
 REES46_HEADER = (
     "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n"
@@ -87,7 +87,9 @@ def test_a_failure_midway_leaves_the_warehouse_as_it_was(
         raise OSError("No space left on device")
 
     monkeypatch.setattr(load_module, "_upsert_users", broken)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(
+        LoadError, match="failed and was rolled back, the warehouse is as it was: No space left"
+    ):
         load_file(warehouse, write(tmp_path / "b.csv", REES46_HEADER + GOOD.format(s=2) + GOOD.format(s=3)))
     assert counts(warehouse) == before
     monkeypatch.undo()
@@ -204,3 +206,46 @@ def test_instacart_event_times_keep_the_gaps_between_orders(warehouse: Warehouse
             .all()
         )
     assert days[1:] == [15, 21, 29, 28, 19, 20, 14, 0, 30]
+
+
+FULL_DISK_LOAD = """
+import resource, signal, sys
+from pathlib import Path
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+from assistant.warehouse.load import LoadError, load_file
+
+data, limit, source = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+# The disk "fills" when the warehouse file would grow past `limit` bytes (EFBIG instead of ENOSPC,
+# same failure for DuckDB, and no privileges needed).
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+with Warehouse(Settings(data_dir=data, duckdb_memory_limit="1GB")) as warehouse:
+    try:
+        load_file(warehouse, source)
+        print("loaded")
+    except LoadError as exc:
+        print(exc)
+"""
+
+
+def test_a_disk_that_fills_during_a_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    settings = Settings(data_dir=tmp_path, duckdb_memory_limit="1GB")
+    with Warehouse(settings) as warehouse:
+        warehouse.ensure_schema()
+        load_file(warehouse, real("rees46/rees46_2019-Oct_phamhoa2416_sample.csv"))
+        before = warehouse.info()
+    file = tmp_path / "shop.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_LOAD, str(tmp_path), str(file.stat().st_size + 200_000),
+         str(real("taobao/UserBehavior_rdav27_flink_ecommerce.csv"))],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert "failed and was rolled back, the warehouse is as it was" in done.stdout, done.stdout + done.stderr
+    with Warehouse(settings, read_only=True) as warehouse:
+        after = warehouse.info()
+    assert [(t.name, t.rows) for t in after.tables] == [(t.name, t.rows) for t in before.tables]
+    assert [load.source_dataset for load in after.loads] == ["rees46:rees46_2019-Oct_phamhoa2416_sample.csv"]

@@ -57,7 +57,9 @@ def test_personal_data_is_masked_before_it_is_stored(tmp_path: Path, planted: Pa
             .exec_driver_sql("SELECT DISTINCT user_id FROM events WHERE user_id LIKE 'pii_%'")
             .fetchall()
         )
-    leaks = [line for line in stored.splitlines() if "@" in line or "123-4567" in line or "192.168.10.77" in line]
+    leaks = [
+        line for line in stored.splitlines() if "@" in line or "123-4567" in line or "192.168.10.77" in line
+    ]
     assert leaks == []
     assert len(pseudonyms) == 1  # one person, one pseudonym: counts per user still hold
     assert "541312140" in stored  # numeric ids are not phone numbers

@@ -104,16 +104,23 @@ def load_file(
     started = time.perf_counter()
     log.info("loading %s as %s into %s", path, loader.name, warehouse.url)
 
-    if warehouse.is_duckdb:
-        with warehouse.duckdb_transaction() as con:
-            counts = _run(con, plan, label, report, mask_key)
-            _record_load(con, label, loader.name, path, counts, time.perf_counter() - started)
-    else:
-        # Parse and check with DuckDB in memory, then stream the result to the target database.
-        with _scratch_duckdb(warehouse) as con:
-            counts = _run(con, plan, label, report, mask_key)
-            _record_load(con, label, loader.name, path, counts, time.perf_counter() - started)
-            _copy_to(con, warehouse, label, report)
+    try:
+        if warehouse.is_duckdb:
+            with warehouse.duckdb_transaction() as con:
+                counts = _run(con, plan, label, report, mask_key)
+                _record_load(con, label, loader.name, path, counts, time.perf_counter() - started)
+        else:
+            # Parse and check with DuckDB in memory, then stream the result to the target database.
+            with _scratch_duckdb(warehouse) as con:
+                counts = _run(con, plan, label, report, mask_key)
+                _record_load(con, label, loader.name, path, counts, time.perf_counter() - started)
+                _copy_to(con, warehouse, label, report)
+    except LoadError:
+        raise
+    except Exception as exc:  # a full disk, a lost connection: the transaction is rolled back
+        raise LoadError(
+            f"loading {path.name} failed and was rolled back, the warehouse is as it was: {_first_line(exc)}"
+        ) from exc
 
     seconds = time.perf_counter() - started
     result = LoadReport(
