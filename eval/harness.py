@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -131,6 +132,13 @@ class ShopLensSystem:
         )
 
 
+DECLINES = re.compile(
+    r"\b(can ?not|can't|unable|don't know|do not know|no (data|information|way)|not (available|possible|"
+    r"enough|in the data)|isn't (available|possible)|does not (contain|have|include))\b",
+    re.IGNORECASE,
+)
+
+
 class LangChainSqlSystem:
     """LangChain's plain SQL agent on the same model and warehouse (the baseline)."""
 
@@ -184,13 +192,13 @@ class LangChainSqlSystem:
                     columns, rows = list(cursor.keys()), [list(r) for r in cursor.fetchmany(1000)]
             except Exception as exc:
                 error = f"its last query fails when re-run: {exc}"[:300]
-        declined = not queries and not error
+        # Without a query, only words that decline count as declining; "the margin can be found in
+        # the orders table" is an answer from nowhere, not a refusal.
+        declined = not queries and not error and bool(DECLINES.search(text))
         return Outcome(
             case=case.id,
             system=self.name,
-            kind="error"
-            if error and not queries
-            else ("answer" if queries else ("refusal" if declined else "error")),
+            kind="error" if error and not queries else ("refusal" if declined else "answer"),
             text=text or (error or ""),
             tool="run_sql" if queries else None,
             tool_calls=[{"tool": a.tool, "arguments": {"input": str(a.tool_input)[:500]}} for a, _ in steps],

@@ -260,3 +260,12 @@ def test_real_suites_hold_at_least_40_cases() -> None:
         )
         >= 40
     )
+
+
+def test_the_baseline_declines_only_in_words_that_decline() -> None:
+    from eval.harness import DECLINES
+
+    assert DECLINES.search("I cannot answer that: the data has no costs.")
+    assert DECLINES.search("That information is not available in the database.")
+    assert not DECLINES.search("The profit margin last quarter can be found in the `daily_metrics` table.")
+    assert not DECLINES.search("Yes, the weather did affect sales.")
