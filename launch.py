@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, WarehouseInfo
@@ -104,3 +106,7 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+    # Everything is closed by now. Gradio's worker threads are not daemons, and one stuck in a
+    # stream must not keep a stopped app alive.
+    sys.stdout.flush()
+    os._exit(0)

@@ -337,7 +337,10 @@ def wait_for_interrupt() -> None:
     import threading
 
     stop = threading.Event()
+    # Both signals just set the event: a library's own SIGINT handling (or a KeyboardInterrupt
+    # raised in some other frame) must not keep Ctrl-C from stopping the app.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:
