@@ -240,19 +240,15 @@ class Assistant:
         except ModelUnavailable as exc:
             answer.kind, answer.text = "error", str(exc)
         answer.timings["total"] = round(time.perf_counter() - started, 3)
-        if self.audit is not None:
-            self.audit.record(
-                AuditEvent(
-                    session=session,
-                    dataset=self.settings.warehouse,
-                    kind="question",
-                    question=question,
-                    answer_kind=answer.kind,
-                    tool_calls=tool_calls(answer.tool_calls),
-                    sql=answer.sql,
-                    seconds=answer.timings["total"],
-                )
-            )
+        self._audit(
+            session,
+            kind="question",
+            question=question,
+            answer_kind=answer.kind,
+            tool_calls=tool_calls(answer.tool_calls),
+            sql=answer.sql,
+            seconds=answer.timings["total"],
+        )
         if conversation is not None:
             call = (
                 answer.tool_calls[-1].model_dump(include={"tool", "arguments"}) if answer.tool_calls else None
@@ -277,18 +273,18 @@ class Assistant:
             error = str(exc)
             raise
         finally:
-            if self.audit is not None:
-                self.audit.record(
-                    AuditEvent(
-                        session=session,
-                        dataset=self.settings.warehouse,
-                        kind="tool",
-                        tool_calls=[{"tool": name, "arguments": arguments, "error": error}],
-                        sql=result.sql if result is not None else None,
-                        seconds=round(time.perf_counter() - started, 3),
-                        error=error,
-                    )
-                )
+            self._audit(
+                session,
+                kind="tool",
+                tool_calls=[{"tool": name, "arguments": arguments, "error": error}],
+                sql=result.sql if result is not None else None,
+                seconds=round(time.perf_counter() - started, 3),
+                error=error,
+            )
+
+    def _audit(self, session: str, **fields: Any) -> None:
+        if self.audit is not None:
+            self.audit.record(AuditEvent(session=session, dataset=self.settings.warehouse, **fields))
 
     def _ask(self, question: str, conversation: Conversation | None, answer: Answer, on_step: StepFn) -> None:
         clock = time.perf_counter()
