@@ -140,12 +140,31 @@ def app(shop) -> App:  # noqa: F811
     ws.close()
 
 
-def test_the_chat_streams_the_call_before_the_answer(app: App, shop) -> None:  # noqa: F811
-    agent, _ = assistant(
-        shop, [call("query_metric", metric="orders", group_by=["category"]), "Electronics leads."]
-    )
-    app.ws._assistants["shop"] = agent  # the scripted model instead of a server
+def scripted(app: App, shop, replies: list) -> None:  # noqa: F811
+    """The app's assistant on the shop answers with the scripted model (no server), audited."""
+    agent, _ = assistant(shop, replies)
+    agent.audit = app.ws.audit
+    app.ws._assistants["shop"] = agent
     app.build()
+
+
+ORDERS_THEN_REVENUE = [
+    call("query_metric", metric="orders"),
+    "Orders: many.",
+    call("query_metric", metric="revenue"),
+    "Revenue.",
+]
+
+
+def two_sessions(app: App) -> tuple:
+    """Two fresh browser sessions, one asking about orders, the other about revenue."""
+    first = list(app.respond("Orders?", [], None))[-1][app.session]
+    second = list(app.respond("Revenue?", [], None))[-1][app.session]
+    return first, second
+
+
+def test_the_chat_streams_the_call_before_the_answer(app: App, shop) -> None:  # noqa: F811
+    scripted(app, shop, [call("query_metric", metric="orders", group_by=["category"]), "Electronics leads."])
     titles, updates = [], []
     for update in app.respond("Orders by category?", [], None):  # as the browser sees each one
         titles.append([m["metadata"]["title"] for m in update[app.chatbot] if m.get("metadata")])
@@ -165,11 +184,11 @@ def test_the_chat_streams_the_call_before_the_answer(app: App, shop) -> None:  #
 
 
 def test_a_model_failure_is_a_message_and_the_session_goes_on(app: App, shop) -> None:  # noqa: F811
-    agent, _ = assistant(
-        shop, [ConnectionError("connection refused"), call("query_metric", metric="orders"), "Many orders."]
+    scripted(
+        app,
+        shop,
+        [ConnectionError("connection refused"), call("query_metric", metric="orders"), "Many orders."],
     )
-    app.ws._assistants["shop"] = agent
-    app.build()
     final = list(app.respond("Orders?", [], None))[-1]
     history = final[app.chatbot]
     assert history[-1]["content"].startswith("Error: The model server is not answering")
@@ -179,39 +198,16 @@ def test_a_model_failure_is_a_message_and_the_session_goes_on(app: App, shop) ->
 
 
 def test_sessions_keep_their_own_conversations(app: App, shop) -> None:  # noqa: F811
-    agent, _ = assistant(
-        shop,
-        [
-            call("query_metric", metric="orders"),
-            "Orders: many.",
-            call("query_metric", metric="revenue"),
-            "Revenue.",
-        ],
-    )
-    app.ws._assistants["shop"] = agent
-    app.build()
-    first = list(app.respond("Orders?", [], None))[-1][app.session]
-    second = list(app.respond("Revenue?", [], None))[-1][app.session]
+    scripted(app, shop, ORDERS_THEN_REVENUE)
+    first, second = two_sessions(app)
     assert first is not second
     assert [t.question for t in first.conversation.turns] == ["Orders?"]
     assert [t.question for t in second.conversation.turns] == ["Revenue?"]
 
 
 def test_every_question_tool_call_and_sql_is_audited_by_session(app: App, shop) -> None:  # noqa: F811
-    agent, _ = assistant(
-        shop,
-        [
-            call("query_metric", metric="orders"),
-            "Orders: many.",
-            call("query_metric", metric="revenue"),
-            "Revenue.",
-        ],
-    )
-    agent.audit = app.ws.audit
-    app.ws._assistants["shop"] = agent
-    app.build()
-    first = list(app.respond("Orders?", [], None))[-1][app.session]
-    second = list(app.respond("Revenue?", [], None))[-1][app.session]
+    scripted(app, shop, ORDERS_THEN_REVENUE)
+    first, second = two_sessions(app)
     with pytest.raises(ToolError):
         app._tool(second, "recommend", {"user_id": "no-such-user"})
     columns, rows = app.ws.audit.query(session=first.id)
