@@ -22,6 +22,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from assistant.warehouse.loaders.base import sql_str
+
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 IPV4 = r"\b(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\b"
 PHONE = r"(\+|\b)[0-9]([ ().-]{0,2}[0-9]){8,14}\b"
@@ -41,14 +43,10 @@ def key_for(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _sql(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _masked_text(column: str, kinds: tuple[str, ...]) -> str:
     expression = column
     for kind in kinds:
-        expression = f"regexp_replace({expression}, {_sql(PATTERNS[kind])}, '[{kind}]', 'g')"
+        expression = f"regexp_replace({expression}, {sql_str(PATTERNS[kind])}, '[{kind}]', 'g')"
     return expression
 
 
@@ -61,7 +59,7 @@ _PREFILTER = {
 
 
 def _matches(column: str, kind: str) -> str:
-    return f"({_PREFILTER[kind].format(c=column)} AND regexp_matches({column}, {_sql(PATTERNS[kind])}))"
+    return f"({_PREFILTER[kind].format(c=column)} AND regexp_matches({column}, {sql_str(PATTERNS[kind])}))"
 
 
 def mask_table(con: Any, table: str, columns: list[str], key: str) -> dict[str, int]:
@@ -87,7 +85,7 @@ def mask_table(con: Any, table: str, columns: list[str], key: str) -> dict[str, 
             continue
         any_match = " OR ".join(_matches(column, k) for k in kinds)
         if column in ID_COLUMNS:
-            value = f"'pii_' || left(sha256({_sql(key)} || {column}), 16)"
+            value = f"'pii_' || left(sha256({sql_str(key)} || {column}), 16)"
         else:
             value = _masked_text(column, kinds)
         con.execute(f"UPDATE {table} SET {column} = {value} WHERE {any_match}")
