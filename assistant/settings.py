@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         description="Mask e-mails, phone numbers and IPs found in loaded data (ids become keyed "
         "pseudonyms) before anything is stored; off only for data already anonymised.",
     )
+    min_group_size: int = Field(
+        default=5,
+        ge=1,
+        description="Aggregates (metrics, funnels, cohorts) over fewer than this many people are "
+        "withheld, so no figure describes one or two customers; 1 turns it off.",
+    )
     audit_log: bool = Field(
         default=True,
         description="Append every question, tool call and SQL statement (with session and time) to "

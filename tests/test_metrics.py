@@ -10,6 +10,7 @@ import pytest
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.demo import generate
+from tools.anomalies import DetectAnomaliesArgs, detect_anomalies
 from tools.base import ToolContext, ToolError
 from tools.metrics import (
     CohortRequest,
@@ -118,7 +119,7 @@ def test_compare_periods_explains_the_planted_drop(ctx: ToolContext) -> None:
     category, value, previous, change, change_pct = result.rows[0]
     assert change == pytest.approx(value - previous) and change_pct == pytest.approx(change / previous)
     assert change_pct < -0.3
-    assert result.notes[-2:] == ["period: 2026-10-05 to 2026-10-11", "previous: 2026-09-28 to 2026-10-04"]
+    assert result.notes[1:3] == ["period: 2026-10-05 to 2026-10-11", "previous: 2026-09-28 to 2026-10-04"]
 
 
 def test_a_comparison_defaults_to_the_last_7_days(ctx: ToolContext) -> None:
@@ -209,3 +210,96 @@ def test_filters_accept_rare_values_beyond_the_common_ones(ctx: ToolContext) -> 
     [(expected,)] = ref(ctx, f"SELECT count(*) FROM events WHERE product_id = '{rare}'")
     assert views == expected
     ctx.dimension_values.pop("product")
+
+
+# Small-group suppression: no figure may describe fewer than k people (k = 5 by default).
+PURCHASERS = "count(DISTINCT coalesce(CAST(user_id AS VARCHAR), 'session:' || session_id)) FILTER (WHERE event_type = 'purchase')"
+
+
+def with_k(ctx: ToolContext, k: int) -> ToolContext:
+    return ToolContext(ctx.settings.with_overrides(min_group_size=k), ctx.warehouse, ctx.facts)
+
+
+def test_groups_of_fewer_than_k_people_are_withheld(ctx: ToolContext) -> None:
+    assert ctx.settings.min_group_size == 5  # on by default
+    buyers = dict(ref(ctx, f"SELECT product_id, {PURCHASERS} FROM events GROUP BY 1"))
+    few = {p for p, n in buyers.items() if 0 < n < 5}
+    assert few, "the demo should have products with one to four buyers"
+    shown = {r[0] for r in ask(ctx, metric="revenue", group_by=["product"], top_n=1000)}
+    assert shown == {p for p, n in buyers.items() if n >= 5}
+    everything = {r[0] for r in ask(with_k(ctx, 1), metric="revenue", group_by=["product"], top_n=1000)}
+    assert few <= everything  # k = 1 turns suppression off
+    result = query_metric(
+        ctx, SemanticModel.load().request_model.model_validate({"metric": "revenue", "group_by": ["product"]})
+    )
+    assert "HAVING" in result.sql and any("fewer than 5 people" in n for n in result.notes)
+
+
+def test_a_total_about_a_few_people_is_withheld_with_a_reason(ctx: ToolContext) -> None:
+    [(product,)] = ref(
+        ctx, f"SELECT product_id FROM events GROUP BY 1 HAVING {PURCHASERS} = 1 ORDER BY 1 LIMIT 1"
+    )
+    request = SemanticModel.load().request_model.model_validate(
+        {"metric": "revenue", "filters": [{"dimension": "product", "values": [product]}]}
+    )
+    result = query_metric(ctx, request)
+    assert result.rows == [] and result.answer.startswith("Withheld: this figure would describe fewer than 5")
+    [(revenue,)] = query_metric(with_k(ctx, 1), request).rows
+    assert revenue > 0
+    # Nothing matched at all is not "withheld": the agent says there are no rows.
+    [(unsold,)] = ref(ctx, f"SELECT product_id FROM events WHERE product_id IS NOT NULL GROUP BY 1 HAVING {PURCHASERS} = 0 LIMIT 1")
+    request = SemanticModel.load().request_model.model_validate(
+        {"metric": "revenue", "filters": [{"dimension": "product", "values": [unsold]}]}
+    )
+    result = query_metric(ctx, request)
+    assert result.rows == [] and result.answer is None
+
+
+def test_per_user_metrics_count_their_buyers(ctx: ToolContext) -> None:
+    rows = ask(ctx, metric="repeat_purchase_rate", group_by=["product"], top_n=1000)
+    buyers = dict(
+        ref(
+            ctx,
+            "SELECT product_id, count(DISTINCT user_id) FROM events WHERE event_type = 'purchase' GROUP BY 1",
+        )
+    )
+    assert rows and all(buyers[p] >= 5 for p, _ in rows)
+    assert len(ask(with_k(ctx, 1), metric="repeat_purchase_rate", group_by=["product"], top_n=1000)) > len(
+        rows
+    )
+
+
+def test_a_comparison_withholds_each_side_on_its_own(ctx: ToolContext) -> None:
+    model = SemanticModel.load()
+    request = model.compare_model.model_validate(
+        {"metric": "revenue", "group_by": ["product"], "last_n_days": 7, "top_n": 1000}
+    )
+    rows = compare_periods(ctx, request).rows
+    current = dict(ref(ctx, f"SELECT product_id, {PURCHASERS} FROM events WHERE {LAST_WEEK} GROUP BY 1"))
+    for product, value, previous, change, _ in rows:
+        assert (value is None) == (current.get(product, 0) < 5)
+        assert change is None or (value is not None and previous is not None)
+    assert any(r[1] is None for r in rows) and any(r[2] is None for r in rows)
+
+
+def test_funnels_cohorts_and_anomalies_withhold_small_groups(ctx: ToolContext) -> None:
+    args = funnel_args_model(SemanticModel.load()).model_validate(
+        {"group_by": "product", "filters": [{"dimension": "category", "values": ["books"]}]}
+    )
+    people = dict(
+        ref(
+            ctx,
+            "SELECT product_id, count(DISTINCT coalesce(CAST(user_id AS VARCHAR), 'session:' || session_id))"
+            " FROM events WHERE category = 'books' GROUP BY 1",
+        )
+    )
+    k = sorted(people.values())[len(people) // 2]  # every product has five viewers: use the median
+    funnel_products = {r[0] for r in funnel(with_k(ctx, k), args).rows}
+    assert funnel_products == {p for p, n in people.items() if n >= k} and min(people.values()) < k
+    cohorts = cohort_retention(with_k(ctx, 1), CohortRequest(grain="week", periods=1)).rows
+    smallest = min(size for _, size, _ in cohorts)
+    kept = cohort_retention(with_k(ctx, smallest + 1), CohortRequest(grain="week", periods=1)).rows
+    assert len(kept) == len(cohorts) - sum(1 for _, size, _ in cohorts if size == smallest)
+    spikes = detect_anomalies(with_k(ctx, 1), DetectAnomaliesArgs(metric="events"))
+    assert spikes.rows  # the planted promo day, at least
+    assert detect_anomalies(with_k(ctx, 10**9), DetectAnomaliesArgs(metric="events")).rows == []

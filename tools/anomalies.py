@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import ChartSpec, ToolContext, ToolError, ToolResult
+from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, person, withheld_note
 
 # Per period and category: numerator and denominator (rates) or value (counts).
 SERIES_SQL = {
@@ -32,6 +32,11 @@ SERIES_SQL = {
     "events": "count(*) AS num, NULL AS den",
 }
 MAD_SCALE = 1.4826
+# Whose figure a period's value is, for withholding periods about fewer than k people.
+PEOPLE_FILTER = {
+    "revenue": " FILTER (WHERE event_type = 'purchase')",
+    "orders": " FILTER (WHERE event_type = 'purchase')",
+}
 
 
 class DetectAnomaliesArgs(BaseModel):
@@ -84,35 +89,42 @@ def detect_anomalies(ctx: ToolContext, args: DetectAnomaliesArgs) -> ToolResult:
         notes=[
             f"{len(found)} anomalies at |score| >= {args.threshold:g}; baseline: median of the same weekday "
             "(days) or of the previous 4 weeks (weeks)"
-        ],
+        ]
+        + ([withheld_note(ctx.settings.min_group_size)] if ctx.settings.min_group_size > 1 else []),
     )
 
 
 def _anomalies(ctx: ToolContext, args: DetectAnomaliesArgs, grain: str) -> list[tuple]:
     period = "event_time::DATE" if grain == "day" else "date_trunc('week', event_time)::DATE"
     group = "coalesce(category, '(none)')" if args.by_category else "'(all)'"
+    values = (
+        f"{SERIES_SQL[args.metric]}, count(DISTINCT {person()}){PEOPLE_FILTER.get(args.metric, '')} AS people"
+    )
     rows = ctx.rows(
-        f"""SELECT {period} AS period, {group} AS category, {SERIES_SQL[args.metric]}
+        f"""SELECT {period} AS period, {group} AS category, {values}
             FROM events GROUP BY ALL ORDER BY 2, 1"""
     )
     if args.by_category:  # the total too: a site-wide spike is the first thing to see
         rows += ctx.rows(
-            f"SELECT {period} AS period, '(all)' AS category, {SERIES_SQL[args.metric]} FROM events GROUP BY ALL ORDER BY 1"
+            f"SELECT {period} AS period, '(all)' AS category, {values} FROM events GROUP BY ALL ORDER BY 1"
         )
     if not rows:
         raise ToolError("the data has no events")
     series: dict[str, list[tuple]] = {}
-    for period_start, category, num, den in rows:
+    few_people = set()  # periods whose figure would describe fewer than k people: never reported
+    for period_start, category, num, den, people in rows:
         series.setdefault(category, []).append(
             (period_start, float(num or 0), None if den is None else float(den))
         )
+        if people < ctx.settings.min_group_size:
+            few_people.add((period_start, category))
     last_day = ctx.facts.last_day
     found = []
     for category, points in series.items():
         if category == "(none)":
             continue
         found += _score_series(category, points, args, grain, last_day)
-    return found
+    return [row for row in found if (row[0], row[2]) not in few_people]
 
 
 def _score_series(

@@ -192,6 +192,19 @@ class ToolContext:
         return cls(settings=settings, warehouse=warehouse, facts=read_facts(warehouse))
 
 
+def person(alias: str = "") -> str:
+    """SQL naming the person behind an event, for counting people (small-group suppression).
+
+    A signed-in user is one person; an anonymous session counts as one, since nothing links it
+    to a customer or to other sessions."""
+    a = f"{alias}." if alias else ""
+    return f"coalesce(CAST({a}user_id AS VARCHAR), 'session:' || CAST({a}session_id AS VARCHAR))"
+
+
+def withheld_note(k: int) -> str:
+    return f"figures over fewer than {k} people are withheld (privacy: SHOPLENS_MIN_GROUP_SIZE)"
+
+
 def unknown_user(ctx: ToolContext, user_id: str) -> str:
     """Why a user id cannot be used, for the error the model (and the user) sees."""
     if ctx.rows("SELECT count(*) FROM events WHERE user_id = $u", u=user_id)[0][0]:

@@ -9,6 +9,7 @@ typed form. Periods are relative to the data's last day, not the wall clock.
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from datetime import date, timedelta
 from functools import cached_property
 from importlib import resources
@@ -18,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from tools.base import ChartSpec, ToolContext, ToolError, ToolResult
+from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, person, withheld_note
 from tools.sql import execute
 
 Grain = Literal["none", "day", "week", "month"]
@@ -32,6 +33,7 @@ class Metric(BaseModel):
     per_user: str | None = None
     format: Literal["count", "money", "ratio"] = "count"
     synonyms: list[str] = Field(default_factory=list)
+    people: str | None = None  # which rows' people the figure is about (see metrics.yaml)
 
 
 class Dimension(BaseModel):
@@ -226,18 +228,24 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         keys.insert(0, f"CAST(date_trunc('{grain}', e.event_time) AS DATE) AS period")
         key_names.insert(0, "period")
     source = _source(model, dims, args.filters)
+    k = ctx.settings.min_group_size
 
     def one_period(first: date | None, last: date | None) -> str:
         conditions = _where(ctx, model, args.filters, first, last)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         group = " GROUP BY ALL" if keys else ""
         select_keys = "".join(k + ", " for k in keys)
+        only = f" FILTER (WHERE {metric.people})" if metric.people else ""
         if metric.per_user:
             user_where = " WHERE " + " AND ".join([*conditions, "e.user_id IS NOT NULL"])
             inner = f"SELECT e.user_id, {select_keys}{metric.per_user} AS per_user FROM {source}{user_where} GROUP BY ALL"
             outer_keys = "".join(n + ", " for n in key_names)
-            return f"SELECT {outer_keys}{metric.sql} AS {metric.name} FROM ({inner}) AS per_user_rows{group}"
-        return f"SELECT {select_keys}{model.expression(metric.name)} AS {metric.name} FROM {source}{where}{group}"
+            having = f" HAVING count(*){only} >= {k}" if k > 1 else ""
+            return f"SELECT {outer_keys}{metric.sql} AS {metric.name} FROM ({inner}) AS per_user_rows{group}{having}"
+        # Withhold any figure about fewer than k people: in the SQL itself, so the SQL shown is
+        # the SQL that produced the answer.
+        having = f" HAVING count(DISTINCT {person('e')}){only} >= {k}" if k > 1 else ""
+        return f"SELECT {select_keys}{model.expression(metric.name)} AS {metric.name} FROM {source}{where}{group}{having}"
 
     if not compare:
         sql = one_period(start, end)
@@ -248,7 +256,11 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         assert start is not None and end is not None
         previous = one_period(*_previous(start, end))
         current = one_period(start, end)
-        join = f"FULL JOIN previous USING ({', '.join(key_names)})" if key_names else "CROSS JOIN previous"
+        join = (
+            f"FULL JOIN previous USING ({', '.join(key_names)})"
+            if key_names
+            else "FULL JOIN previous ON true"
+        )
         value = f"current.{metric.name}"
         before = f"previous.{metric.name}"
         keys_out = "".join(f"{n}, " for n in key_names)
@@ -302,6 +314,11 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         notes.append("previous: {} to {}".format(*_previous(start, end)))
     if chart:
         chart.title = metric.name.replace("_", " ") + (f" by {args.group_by[0]}" if args.group_by else "")
+    withheld = None
+    if ctx.settings.min_group_size > 1:
+        notes.append(withheld_note(ctx.settings.min_group_size))
+        if not rows and not args.group_by and grain == "none":
+            withheld = _withheld_total(ctx, model, args, compare)
     return ToolResult(
         tool="compare_periods" if compare else "query_metric",
         arguments=args.model_dump(mode="json"),
@@ -312,6 +329,20 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         seconds=seconds,
         chart=chart,
         notes=notes,
+        answer=withheld,
+    )
+
+
+def _withheld_total(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool) -> str | None:
+    """Why a total came back empty: withheld (a few people have a figure) or there is nothing."""
+    unsuppressed = replace(ctx, settings=ctx.settings.with_overrides(min_group_size=1))
+    _, rows, _, _ = execute(unsuppressed, compile_metric(unsuppressed, model, args, compare))
+    if not rows or not any(rows[0]):  # no one at all: the agent says the data has no rows
+        return None
+    k = ctx.settings.min_group_size
+    return (
+        f"Withheld: this figure would describe fewer than {k} people, and the privacy setting "
+        f"(SHOPLENS_MIN_GROUP_SIZE = {k}) keeps figures about so few customers out of answers."
     )
 
 
@@ -347,7 +378,10 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
     )
     key = f"{dim.sql} AS {dim.name}, " if dim else ""
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    sql = f"SELECT {key}{counts} FROM {source}{where}" + (" GROUP BY ALL ORDER BY 2 DESC" if dim else "")
+    k = ctx.settings.min_group_size
+    having = f" HAVING count(DISTINCT {person('e')}) >= {k}" if k > 1 else ""
+    sql = f"SELECT {key}{counts} FROM {source}{where}" + (" GROUP BY ALL" if dim else "") + having
+    sql += " ORDER BY 2 DESC" if dim else ""
     columns, rows, truncated, seconds = execute(ctx, sql)
     out_rows = []
     for row in rows:
@@ -377,7 +411,8 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
         chart=ChartSpec(
             kind="funnel", x="step", y=["sessions"], series=dim.name if dim else None, title="funnel"
         ),
-        notes=[f"period: {start} to {end}" if start else "period: all time"],
+        notes=[f"period: {start} to {end}" if start else "period: all time"]
+        + ([withheld_note(k)] if k > 1 else []),
     )
 
 
@@ -414,8 +449,11 @@ GROUP BY ALL ORDER BY 1, 2"""
         sizes[cohort] = ks.get(0, 0)
     columns = ["cohort", "users"] + [f"{args.grain}_{k}" for k in range(1, args.periods + 1)]
     out = []
+    k = ctx.settings.min_group_size
     for cohort in sorted(by_cohort):
         size = sizes[cohort]
+        if size < k:
+            continue
         out.append(
             (
                 cohort,
@@ -435,5 +473,6 @@ GROUP BY ALL ORDER BY 1, 2"""
         ),
         notes=[
             f"share of each cohort active again {args.grain} 1..{args.periods} after its first {args.grain}"
-        ],
+        ]
+        + ([withheld_note(k)] if k > 1 else []),
     )
