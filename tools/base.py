@@ -86,6 +86,28 @@ def cell_text(value: Any) -> str:
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
+# Sentences in the shop's data that read as orders to a model (planted prompt injection). The
+# model sees results fenced as data anyway; prose written *from* data (copy, explanations) also
+# leaves these sentences out, so a poisoned title cannot end up in a customer e-mail.
+INSTRUCTION_LIKE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|guidelines)\b"
+    r"|\b(system|developer|hidden)\s+prompt\b|\byou are now\b|\badmin mode\b|^\s*(system|assistant)\s*:"
+    r"|\b(drop|truncate|alter)\s+table\b|\bdelete\s+from\b|\binsert\s+into\b|\brun_sql\b",
+    re.IGNORECASE,
+)
+
+
+def drop_instructions(text: str | None) -> str | None:
+    """`text` without its sentences that read as instructions to a model (see INSTRUCTION_LIKE)."""
+    if not text:
+        return text
+    text = re.sub(
+        r"\s*[(\[][^()\[\]]*[)\]]", lambda m: "" if INSTRUCTION_LIKE.search(m.group(0)) else m.group(0), text
+    )
+    sentences = re.split(r"(?<=[.!?;])\s+|\n+", text)
+    return " ".join(s for s in sentences if not INSTRUCTION_LIKE.search(s)).strip()
+
+
 def render(template: str, **values: object) -> str:
     """Fill `{name}` placeholders of a prompt file; other braces (JSON in the prompt) are left alone."""
     for name, value in values.items():

@@ -16,7 +16,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.grounding import ungrounded_numbers
-from tools.base import ToolContext, ToolError, ToolResult, format_value, render
+from tools.base import (
+    INSTRUCTION_LIKE,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    drop_instructions,
+    format_value,
+    render,
+)
 from tools.segments import RFM_DESCRIPTIONS, RFM_NAMES, behavior_clusters, rfm_sql, segment_name
 
 log = logging.getLogger(__name__)
@@ -39,8 +47,8 @@ class CopyArgs(BaseModel):
     channel: Literal["email", "social", "banner", "product page"] = "email"
 
 
-def copy_facts(ctx: ToolContext, args: CopyArgs) -> list[tuple[str, Any]]:
-    """(fact, value) pairs from the data: what the copy may say."""
+def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple[str, Any]]:
+    """(fact, value) pairs from the data: what the copy may say. What was left out goes to `notes`."""
     facts: list[tuple[str, Any]] = []
     if args.product_id:
         rows = ctx.rows(
@@ -50,6 +58,10 @@ def copy_facts(ctx: ToolContext, args: CopyArgs) -> list[tuple[str, Any]]:
         if not rows:
             raise ToolError(f"there is no product {args.product_id!r} in the catalog")
         title, brand, category, path, price, description = rows[0]
+        clean_title, clean_description = drop_instructions(title), drop_instructions(description)
+        if (clean_title, clean_description) != (title, description):
+            notes.append("sentences of the catalog text that read as instructions were left out")
+        title, description = clean_title, clean_description
         facts += [
             ("product", title or f"product {args.product_id}"),
             ("brand", brand),
@@ -120,6 +132,8 @@ def check_copy(text: str, facts: list[tuple[str, Any]], words: int, brands: set[
     if not text.strip() or re.search(r"[{}\[\]]", text):
         # The system prompt asks for JSON tool calls; a small model sometimes answers with one.
         problems.append("not plain copy (JSON or placeholders); write the sentences themselves")
+    if INSTRUCTION_LIKE.search(text):
+        problems.append("it repeats instructions or commands; write only about the product")
     count = len(text.split())
     if count > words * 1.2:
         problems.append(f"{count} words, the limit is {words}")
@@ -139,7 +153,8 @@ def check_copy(text: str, facts: list[tuple[str, Any]], words: int, brands: set[
 def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     """Write marketing copy for a product, a customer segment, or a product for a segment, from
     facts in the data (catalog row, sales, what the segment buys); tone, length and channel options."""
-    facts = copy_facts(ctx, args)
+    notes: list[str] = []
+    facts = copy_facts(ctx, args, notes)
     words = WORDS[args.length]
     brands = {r[0].lower() for r in ctx.rows("SELECT DISTINCT brand FROM products WHERE brand IS NOT NULL")}
     template = resources.files("prompts").joinpath("copy.md").read_text()
@@ -158,7 +173,6 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
         words=words,
         channel=args.channel,
     )
-    notes = []
     text = None
     if ctx.llm is None:
         notes.append("no model available: plain copy written from the facts")

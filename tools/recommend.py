@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.grounding import ungrounded_numbers
-from tools.base import ToolContext, ToolError, ToolResult, unknown_user
+from tools.base import ToolContext, ToolError, ToolResult, drop_instructions, unknown_user
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +402,8 @@ def _with_product(
 def _catalog(ctx: ToolContext) -> dict[str, dict[str, Any]]:
     def build() -> dict[str, dict[str, Any]]:
         table = ctx.table("SELECT product_id, title, category, brand, price FROM products").to_pylist()
-        return {r["product_id"]: r for r in table}
+        # Titles go into explanations the model writes: none may carry planted instructions.
+        return {r["product_id"]: {**r, "title": drop_instructions(r["title"])} for r in table}
 
     return ctx.cached("catalog", build)
 
