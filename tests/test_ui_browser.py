@@ -16,10 +16,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from assistant.llm.engines import LlamaCppEngine
@@ -58,12 +60,12 @@ def app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     data = tmp_path_factory.mktemp("app")
     (data / "models").symlink_to(cache / "models")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLENS_")}
-    port = free_port()
+    port, llm_port = free_port(), free_port()
     log_path = data / "launch.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "launch.py", "--data-dir", str(data), "--demo-events", "30000",
-             "--port", str(port), "--llm-port", str(free_port())],
+             "--port", str(port), "--llm-port", str(llm_port)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     deadline = time.monotonic() + 900
@@ -77,7 +79,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
             pytest.fail(f"launch.py did not start the app:\n{log_path.read_text()[-3000:]}")
         else:
             time.sleep(1)
-    yield {"url": url, "data": data, "log": log_path}
+    yield {"url": url, "data": data, "log": log_path, "pid": process.pid, "llm_port": llm_port}
     process.send_signal(signal.SIGINT)  # Ctrl-C: the app and the engine stop together
     try:
         process.wait(60)
@@ -233,6 +235,51 @@ def test_an_unknown_user_gets_a_readable_message(browser, app: dict) -> None:
     ask_and_wait(page, "What was revenue in the last 7 days?")
     assert page.locator("#result-table").is_visible()
     page.close()
+
+
+def engine_process(app: dict) -> psutil.Process:
+    """The model server that `launch.py` supervises (a child listening on the engine port)."""
+    for child in psutil.Process(app["pid"]).children(recursive=True):
+        if any(c.laddr.port == app["llm_port"] for c in child.net_connections("tcp")):
+            return child
+    raise AssertionError("no process serves the model port")
+
+
+def test_the_model_server_killed_mid_answer(browser, app: dict) -> None:
+    page = open_page(browser, app)
+    engine = engine_process(app)
+    before = page.inner_text("#status-line")
+    ask(page, "How many orders did we get in the last 30 days?")
+    page.wait_for_selector("#chat :text('Reading the question')", timeout=30_000)
+    engine.kill()  # mid-answer: the model is reading the question or writing its call
+    page.wait_for_function(
+        "b => document.querySelector('#status-line').innerText !== b", arg=before, timeout=ANSWER_TIMEOUT_MS
+    )
+    chat = page.inner_text("#chat")
+    assert "The model server is not answering" in chat and "Traceback" not in chat, chat
+    # launch.py's watchdog starts a new engine; once it answers, so does the app, same session.
+    deadline = time.monotonic() + 300
+    while not serves_model(app, other_than=engine.pid):
+        assert time.monotonic() < deadline, app["log"].read_text()[-3000:]
+        time.sleep(1)
+    assert "restarting" in app["log"].read_text()
+    question = "What was revenue in the last 7 days?"
+    ask(page, question)
+    page.wait_for_selector("#result-table", state="visible", timeout=ANSWER_TIMEOUT_MS)
+    reply = page.inner_text("#chat").split(question)[-1]
+    assert "Error" not in reply and "not answering" not in reply, reply
+    page.close()
+
+
+def serves_model(app: dict, other_than: int) -> bool:
+    """A new engine process (not `other_than`) answers on the model port."""
+    try:
+        if engine_process(app).pid == other_than:
+            return False
+        with urllib.request.urlopen(f"http://127.0.0.1:{app['llm_port']}/v1/models", timeout=2) as reply:
+            return reply.status == 200
+    except (AssertionError, OSError, psutil.Error):
+        return False
 
 
 def cell(page, table: str, row: int, column: int) -> str:
