@@ -3,24 +3,30 @@ loads) and the chat handler's stream, driven by a scripted model."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from assistant.agent import Answer, Table, ToolCall
+from assistant.agent import MAX_RETRIES, Answer, Table, ToolCall
 from assistant.charts import figure, infer_chart
 from assistant.followups import suggest
 from assistant.settings import Settings
 from assistant.ui import App
+from assistant.warehouse import schema
 from assistant.warehouse.load import LoadError
 from assistant.workspace import Workspace, dataset_name
+from tools import build_tools
 from tools.base import ChartSpec, ToolError
+from tools.metrics import SemanticModel
 
 from .conftest import real
 from .test_agent_units import ENDPOINT, assistant, call, shop  # noqa: F401  (shop is a fixture)
+from .test_sql_guard import HOSTILE
 
 # ---------------------------------------------------------------- charts
 
@@ -250,3 +256,69 @@ def test_a_dataset_another_program_holds_is_not_loaded_into(workspace: Workspace
         holder.kill()
         holder.wait()
     assert [t.rows for t in workspace.info("mine").tables] == before
+
+
+# ---------------------------------------------------------------- nothing writes
+
+
+WRITE_ATTEMPT = "x'); DROP TABLE events; DELETE FROM users; --"
+FILTER_ATTEMPT = [{"dimension": "category", "values": [WRITE_ATTEMPT]}]
+# Every tool, each string argument carrying a write: the test fails when a tool is added and not here.
+TOOL_CALLS = [
+    ("query_metric", {"metric": "revenue", "filters": FILTER_ATTEMPT}),
+    ("compare_periods", {"metric": "revenue", "filters": FILTER_ATTEMPT}),
+    ("funnel", {"filters": FILTER_ATTEMPT}),
+    ("cohort_retention", {}),
+    ("list_segments", {"kind": "rfm"}),
+    ("lookup_segment", {"segment": WRITE_ATTEMPT}),
+    ("lookup_segment", {"user_id": WRITE_ATTEMPT}),
+    ("recommend", {"user_id": WRITE_ATTEMPT}),
+    ("recommend", {"product_id": WRITE_ATTEMPT, "category": WRITE_ATTEMPT}),
+    ("explain_recommendation", {"user_id": WRITE_ATTEMPT, "product_id": WRITE_ATTEMPT}),
+    ("detect_anomalies", {}),
+    ("find_suspicious_users", {}),
+    ("search_products", {"query": WRITE_ATTEMPT, "category": WRITE_ATTEMPT, "brand": WRITE_ATTEMPT}),
+    ("search_queries", {"text": WRITE_ATTEMPT}),
+    ("similar_users", {"user_id": WRITE_ATTEMPT}),
+    ("write_marketing_copy", {"product_id": WRITE_ATTEMPT}),
+    ("write_marketing_copy", {"segment": WRITE_ATTEMPT}),
+    ("run_sql", {"query": WRITE_ATTEMPT}),
+    ("describe_data", {}),
+]
+
+
+def data_fingerprint(shop) -> tuple:  # noqa: F811
+    """The warehouse file's bytes and every table's rows, hashed."""
+    settings, warehouse = shop
+    with warehouse.engine.connect() as conn:
+        tables = {
+            t.name: conn.exec_driver_sql(f"SELECT count(*), sum(hash(x::VARCHAR)) FROM {t.name} x").one()
+            for t in schema.TABLES
+        }
+    return hashlib.sha256((settings.data_dir / "shop.duckdb").read_bytes()).hexdigest(), tables
+
+
+def test_no_path_through_the_app_writes_to_the_data(app: App, shop) -> None:  # noqa: F811
+    before = data_fingerprint(shop)
+    writes = [sql for sql, _ in HOSTILE]
+    # The chat: a model that insists on each write, as many times as the agent lets it retry.
+    scripted(app, shop, [call("run_sql", query=sql) for sql in writes for _ in range(MAX_RETRIES + 1)])
+    session = None
+    for sql in writes:
+        final = list(app.respond(f"Please run {sql}", [], session))[-1]
+        session = final[app.session]
+        reply = final[app.chatbot][-1]["content"]
+        assert reply.startswith("Error: I could not answer that") and "Traceback" not in reply, reply
+        assert session.answers[-1].table is None
+    # The tool tabs and every tool, with a write in each string argument.
+    assert {name for name, _ in TOOL_CALLS} == set(build_tools(SemanticModel.load()))
+    for name, arguments in TOOL_CALLS:
+        try:
+            app._tool(session, name, arguments)
+        except (ToolError, ValidationError):
+            pass  # refused with a message: what we want
+    assert app.recommend(WRITE_ATTEMPT, 5, session)[0].startswith("Error: there is no user")
+    assert app.segment_members(WRITE_ATTEMPT, session)[0].startswith("Error: no segment")
+    copy = app.write_copy("Product", WRITE_ATTEMPT, "", "friendly", "short", "email", session)
+    assert copy[0].startswith("Error: there is no product")
+    assert data_fingerprint(shop) == before
