@@ -247,7 +247,10 @@ def test_a_total_about_a_few_people_is_withheld_with_a_reason(ctx: ToolContext) 
     [(revenue,)] = query_metric(with_k(ctx, 1), request).rows
     assert revenue > 0
     # Nothing matched at all is not "withheld": the agent says there are no rows.
-    [(unsold,)] = ref(ctx, f"SELECT product_id FROM events WHERE product_id IS NOT NULL GROUP BY 1 HAVING {PURCHASERS} = 0 LIMIT 1")
+    [(unsold,)] = ref(
+        ctx,
+        f"SELECT product_id FROM events WHERE product_id IS NOT NULL GROUP BY 1 HAVING {PURCHASERS} = 0 LIMIT 1",
+    )
     request = SemanticModel.load().request_model.model_validate(
         {"metric": "revenue", "filters": [{"dimension": "product", "values": [unsold]}]}
     )

@@ -258,6 +258,21 @@ def test_a_dataset_another_program_holds_is_not_loaded_into(workspace: Workspace
     assert [t.rows for t in workspace.info("mine").tables] == before
 
 
+def test_the_load_test_checks_answers_in_gradios_message_format() -> None:
+    from eval.bench.app_load import check_history
+
+    def text(role: str, value: str, title: str | None = None) -> dict:
+        return {"role": role, "metadata": {"title": title} if title else None,
+                "content": [{"type": "text", "text": value}]}  # fmt: skip
+
+    chat = [text("user", "Q1"), text("assistant", "step", "Calling query_metric"), text("assistant", "A1")]
+    assert check_history(chat, ["Q1"]) == (False, None)
+    assert check_history(chat, ["Q0"]) == (True, None)  # another session's question: mixed
+    assert check_history(chat[:2], ["Q1"]) == (True, None)  # only a step, no answer: lost
+    failed = [text("user", "Q1"), text("assistant", "Error: The model server is not answering")]
+    assert check_history(failed, ["Q1"]) == (False, "Error: The model server is not answering")
+
+
 # ---------------------------------------------------------------- nothing writes
 
 

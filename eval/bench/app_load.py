@@ -49,8 +49,28 @@ class Phase:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _user_texts(history: list) -> list[str]:
-    return [m["content"] for m in history if m.get("role") == "user" and isinstance(m.get("content"), str)]
+def message_text(message: dict) -> str:
+    """A chat message's text: a string, or Gradio's list of content parts (only the text ones)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""  # a chart or a file
+
+
+def check_history(history: list[dict], asked: list[str]) -> tuple[bool, str | None]:
+    """(mixed or lost, the error shown): the chat must hold exactly this session's questions, and
+    the last one must have a written answer after it."""
+    users = [message_text(m) for m in history if m.get("role") == "user"]
+    last = max((i for i, m in enumerate(history) if m.get("role") == "user"), default=-1)
+    replies = [
+        message_text(m)
+        for m in history[last + 1 :]
+        if m.get("role") == "assistant" and not (m.get("metadata") or {}).get("title") and message_text(m)
+    ]
+    error = next((r for r in replies if r.startswith("Error:")), None)
+    return users != asked or not replies, error
 
 
 def session_loop(url: str, index: int, phase: Phase, deadline: float, max_questions: int | None) -> None:
@@ -75,16 +95,12 @@ def session_loop(url: str, index: int, phase: Phase, deadline: float, max_questi
         seconds = time.perf_counter() - started
         history = outputs[0]
         asked.append(question)
-        users = _user_texts(history)
-        answered = bool(history) and history[-1].get("role") == "assistant"
+        wrong, error = check_history(history, asked)
         with phase.lock:
             phase.latencies.append(seconds)
-            if users != asked or not answered:
-                phase.mixed += 1
-            if any(
-                isinstance(m.get("content"), str) and m["content"].startswith("Error:") for m in history[-3:]
-            ):
-                phase.errors.append(f"session {index}: {history[-1]['content'][:120]}")
+            phase.mixed += wrong
+            if error:
+                phase.errors.append(f"session {index}: {error[:120]}")
 
 
 def run_phase(url: str, phase: Phase, minutes: float | None, per_session: int | None) -> Phase:
