@@ -228,7 +228,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         keys.insert(0, f"CAST(date_trunc('{grain}', e.event_time) AS DATE) AS period")
         key_names.insert(0, "period")
     source = _source(model, dims, args.filters)
-    k = ctx.settings.min_group_size
+    min_people = ctx.settings.min_group_size
 
     def one_period(first: date | None, last: date | None) -> str:
         conditions = _where(ctx, model, args.filters, first, last)
@@ -240,11 +240,11 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             user_where = " WHERE " + " AND ".join([*conditions, "e.user_id IS NOT NULL"])
             inner = f"SELECT e.user_id, {select_keys}{metric.per_user} AS per_user FROM {source}{user_where} GROUP BY ALL"
             outer_keys = "".join(n + ", " for n in key_names)
-            having = f" HAVING count(*){only} >= {k}" if k > 1 else ""
+            having = f" HAVING count(*){only} >= {min_people}" if min_people > 1 else ""
             return f"SELECT {outer_keys}{metric.sql} AS {metric.name} FROM ({inner}) AS per_user_rows{group}{having}"
         # Withhold any figure about fewer than k people: in the SQL itself, so the SQL shown is
         # the SQL that produced the answer.
-        having = f" HAVING count(DISTINCT {person('e')}){only} >= {k}" if k > 1 else ""
+        having = f" HAVING count(DISTINCT {person('e')}){only} >= {min_people}" if min_people > 1 else ""
         return f"SELECT {select_keys}{model.expression(metric.name)} AS {metric.name} FROM {source}{where}{group}{having}"
 
     if not compare:
@@ -317,8 +317,8 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     withheld = None
     if ctx.settings.min_group_size > 1:
         notes.append(withheld_note(ctx.settings.min_group_size))
-        if not rows and not args.group_by and grain == "none":
-            withheld = _withheld_total(ctx, model, args, compare)
+        if not rows:
+            withheld = _withheld(ctx, model, args, compare)
     return ToolResult(
         tool="compare_periods" if compare else "query_metric",
         arguments=args.model_dump(mode="json"),
@@ -333,15 +333,16 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     )
 
 
-def _withheld_total(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool) -> str | None:
-    """Why a total came back empty: withheld (a few people have a figure) or there is nothing."""
+def _withheld(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool) -> str | None:
+    """Why a result came back empty: withheld (each figure is about a few people) or there is
+    nothing at all."""
     unsuppressed = replace(ctx, settings=ctx.settings.with_overrides(min_group_size=1))
     _, rows, _, _ = execute(unsuppressed, compile_metric(unsuppressed, model, args, compare))
     if not rows or not any(rows[0]):  # no one at all: the agent says the data has no rows
         return None
     k = ctx.settings.min_group_size
     return (
-        f"Withheld: this figure would describe fewer than {k} people, and the privacy setting "
+        f"Withheld: each figure asked for would describe fewer than {k} people, and the privacy setting "
         f"(SHOPLENS_MIN_GROUP_SIZE = {k}) keeps figures about so few customers out of answers."
     )
 
