@@ -243,7 +243,9 @@ def test_a_total_about_a_few_people_is_withheld_with_a_reason(ctx: ToolContext) 
         {"metric": "revenue", "filters": [{"dimension": "product", "values": [product]}]}
     )
     result = query_metric(ctx, request)
-    assert result.rows == [] and result.answer.startswith("Withheld: each figure asked for would describe fewer than 5")
+    assert result.rows == [] and result.answer.startswith(
+        "Withheld: each figure asked for would describe fewer than 5"
+    )
     [(revenue,)] = query_metric(with_k(ctx, 1), request).rows
     assert revenue > 0
     # Nothing matched at all is not "withheld": the agent says there are no rows.
