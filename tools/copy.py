@@ -179,7 +179,8 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     else:
         for _ in range(2):
             try:
-                draft = ctx.llm.text(prompt).strip().strip('"')
+                # About 1.3 tokens a word, and room for a longer draft the check then rejects.
+                draft = ctx.llm.text(prompt, max_tokens=2 * words + 40).strip().strip('"')
             except Exception as exc:
                 notes.append(f"the model could not write copy ({type(exc).__name__})")
                 break

@@ -29,15 +29,18 @@ class ModelAnswerError(RuntimeError):
     """The model's answer could not be used (invalid JSON, wrong tool, schema mismatch)."""
 
 
+def token_limit(endpoint: Endpoint, max_tokens: int) -> dict[str, Any]:
+    """The request options that cap an answer at `max_tokens` on this engine."""
+    if endpoint.capabilities.max_tokens_field == "max_tokens":
+        # LangChain sends `max_completion_tokens`, which llama.cpp's server ignores.
+        return {"extra_body": {"max_tokens": max_tokens}}
+    return {"max_tokens": max_tokens}
+
+
 def chat_model(
     endpoint: Endpoint, settings: Settings, *, max_tokens: int = 512, temperature: float = 0.0
 ) -> ChatOpenAI:
-    options: dict[str, Any] = {}
-    if endpoint.capabilities.max_tokens_field == "max_tokens":
-        # LangChain sends `max_completion_tokens`, which llama.cpp's server ignores.
-        options["extra_body"] = {"max_tokens": max_tokens}
-    else:
-        options["max_tokens"] = max_tokens
+    options = token_limit(endpoint, max_tokens)
     return ChatOpenAI(
         base_url=endpoint.base_url,
         model=endpoint.model,
@@ -81,8 +84,10 @@ class Writer:
     def _messages(self, prompt: str) -> list[tuple[str, str]]:
         return [("system", self.system), ("human", prompt)] if self.system else [("human", prompt)]
 
-    def text(self, prompt: str) -> str:
-        return _text(self.llm.invoke(self._messages(prompt)).content).strip()
+    def text(self, prompt: str, max_tokens: int | None = None) -> str:
+        """A plain answer; `max_tokens` caps it below the model's own limit (copy of N words)."""
+        llm = self.llm.bind(**token_limit(self.endpoint, max_tokens)) if max_tokens else self.llm
+        return _text(llm.invoke(self._messages(prompt)).content).strip()
 
     def structured(self, model: type[M], prompt: str) -> M:
         return structured(self.llm, self.endpoint, model, self._messages(prompt))
