@@ -29,7 +29,7 @@ import pandas as pd
 from assistant.agent import Answer, Conversation, Step, Table
 from assistant.charts import figure
 from assistant.followups import suggest
-from assistant.warehouse.load import LoadError
+from assistant.warehouse.load import LoadError, first_line
 from assistant.warehouse.loaders import LOADERS
 from assistant.workspace import Workspace, dataset_name
 from tools.base import ToolError, ToolResult, format_value
@@ -788,8 +788,8 @@ def _readable(exc: BaseException) -> str:
     """An exception as one line a user can act on (no trace)."""
     if isinstance(exc, ToolError | LoadError | LookupError):
         return str(exc.args[0]) if exc.args else str(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text = first_line(exc)
+    return text if text == type(exc).__name__ else f"{type(exc).__name__}: {text}"
 
 
 def build_app(workspace: Workspace) -> gr.Blocks:

@@ -19,14 +19,9 @@ from assistant.embeddings import Encoder
 from assistant.llm.engines import Endpoint
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, WarehouseInfo
-from assistant.warehouse.load import LoadError, LoadReport, ProgressFn, load_file
+from assistant.warehouse.load import LoadError, LoadReport, ProgressFn, first_line, load_file
 
 log = logging.getLogger(__name__)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def dataset_name(text: str) -> str:
@@ -71,7 +66,7 @@ class Workspace:
                     ready = warehouse.exists()
                 except Exception as exc:  # not a DuckDB file, damaged, locked for writing elsewhere
                     warehouse.close()
-                    raise LookupError(f"dataset {dataset!r} cannot be opened: {_first_line(exc)}") from None
+                    raise LookupError(f"dataset {dataset!r} cannot be opened: {first_line(exc)}") from None
                 if not ready:
                     warehouse.close()
                     raise LookupError(f"dataset {dataset!r} has no tables yet: load a file into it")
@@ -103,7 +98,7 @@ class Workspace:
             except LoadError:
                 raise
             except Exception as exc:  # DuckDB: locked by another process, disk full, ...
-                reason = _first_line(exc)
+                reason = first_line(exc)
                 if "lock" in reason.lower():
                     reason = f"another program has it open ({reason})"
                 raise LoadError(f"could not load into {dataset!r}: {reason}") from exc

@@ -119,7 +119,7 @@ def load_file(
         raise
     except Exception as exc:  # a full disk, a lost connection: the transaction is rolled back
         raise LoadError(
-            f"loading {path.name} failed and was rolled back, the warehouse is as it was: {_first_line(exc)}"
+            f"loading {path.name} failed and was rolled back, the warehouse is as it was: {first_line(exc)}"
         ) from exc
 
     seconds = time.perf_counter() - started
@@ -183,7 +183,7 @@ def _run(con: Any, plan: Plan, label: str, report: ProgressFn, mask_key: str | N
     try:
         _with_progress(con, f"CREATE TEMP TABLE {STAGE} AS {staged_select(plan)}", "reading", report)
     except duckdb.Error as exc:
-        raise LoadError(f"could not read {label} as {plan.kind} of that format: {_first_line(exc)}") from exc
+        raise LoadError(f"could not read {label} as {plan.kind} of that format: {first_line(exc)}") from exc
     con.execute("SET preserve_insertion_order = false")
     _refuse_if_nothing_readable(con, label)
     masked: dict[str, int] = {}
@@ -277,8 +277,11 @@ def _reader_rejects(con: Any) -> str:
     )
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:300]
+def first_line(exc: BaseException) -> str:
+    """An error as one line for a message: the driver's own error under SQLAlchemy's wrapper,
+    its first line, at most 300 characters (a trace or a dump of rows is no message)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _insert_events(plan: Plan, lit: str) -> str:
