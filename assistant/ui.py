@@ -14,7 +14,6 @@ import logging
 import queue
 import random
 import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -63,12 +62,18 @@ class ChatSession:
     answers: list[Answer] = field(default_factory=list)
 
 
+MAX_EXPORTS = 200  # CSV downloads kept in <data dir>/exports
+
+
 class App:
     """Builds the Blocks over a workspace; `launch` serves it."""
 
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
-        self.exports = Path(tempfile.mkdtemp(prefix="shoplens-exports-"))
+        # Beside the data, not in a new temp folder per run: pruned to MAX_EXPORTS, so neither a
+        # long-running app nor many restarts fill the disk.
+        self.exports = workspace.settings.data_dir / "exports"
+        self.exports.mkdir(parents=True, exist_ok=True)
 
     # ---------- helpers ----------
     def _session(self, session: ChatSession | None) -> ChatSession:
@@ -99,6 +104,9 @@ class App:
     def _csv(self, table: Table) -> str:
         path = self.exports / f"result-{int(time.time() * 1000)}-{random.randrange(10**6)}.csv"
         pd.DataFrame(table.rows, columns=table.columns).to_csv(path, index=False)
+        # Gradio serves a copy from its own cache, so an old file can go once newer ones exist.
+        for old in sorted(self.exports.glob("result-*.csv"), key=lambda p: p.stat().st_mtime)[:-MAX_EXPORTS]:
+            old.unlink(missing_ok=True)
         return str(path)
 
     def evidence(self, answer: Answer | None) -> tuple[Any, ...]:
@@ -470,7 +478,8 @@ class App:
 
     # ---------- layout ----------
     def build(self) -> gr.Blocks:
-        with gr.Blocks(title="ShopLens") as blocks:
+        # Gradio keeps its copies of results and uploads for a day, checked hourly.
+        with gr.Blocks(title="ShopLens", delete_cache=(3600, 86400)) as blocks:
             self.session = gr.State(None)
             gr.Markdown("## ShopLens — ask your shop's data")
             self.status_line = gr.Markdown(self.status(None), elem_id="status-line")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -337,3 +338,17 @@ def test_no_path_through_the_app_writes_to_the_data(app: App, shop) -> None:  # 
     copy = app.write_copy("Product", WRITE_ATTEMPT, "", "friendly", "short", "email", session)
     assert copy[0].startswith("Error: there is no product")
     assert data_fingerprint(shop) == before
+
+
+def test_csv_exports_live_beside_the_data_and_are_pruned(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("assistant.ui.MAX_EXPORTS", 3)
+    for stale in app.exports.glob("result-*.csv"):
+        stale.unlink()
+    table = Table(columns=["category", "revenue"], rows=[["books", 1.0]])
+    paths = []
+    for _ in range(5):
+        paths.append(Path(app._csv(table)))
+        time.sleep(0.01)  # distinct modification times
+    assert app.exports == app.ws.settings.data_dir / "exports"
+    assert sorted(app.exports.glob("result-*.csv")) == sorted(paths[-3:])  # the newest kept
+    assert paths[-1].read_text() == "category,revenue\nbooks,1.0\n"
