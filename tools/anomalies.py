@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, person, withheld_note
+from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, person, withheld_notes
 
 # Per period and category: numerator and denominator (rates) or value (counts).
 SERIES_SQL = {
@@ -90,7 +90,7 @@ def detect_anomalies(ctx: ToolContext, args: DetectAnomaliesArgs) -> ToolResult:
             f"{len(found)} anomalies at |score| >= {args.threshold:g}; baseline: median of the same weekday "
             "(days) or of the previous 4 weeks (weeks)"
         ]
-        + ([withheld_note(ctx.settings.min_group_size)] if ctx.settings.min_group_size > 1 else []),
+        + withheld_notes(ctx.settings.min_group_size),
     )
 
 

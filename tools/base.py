@@ -223,8 +223,18 @@ def person(alias: str = "") -> str:
     return f"coalesce(CAST({a}user_id AS VARCHAR), 'session:' || CAST({a}session_id AS VARCHAR))"
 
 
-def withheld_note(k: int) -> str:
-    return f"figures over fewer than {k} people are withheld (privacy: SHOPLENS_MIN_GROUP_SIZE)"
+def withheld_notes(k: int) -> list[str]:
+    """The note a result carries when figures about fewer than k people are withheld (none at k 1)."""
+    return (
+        [f"figures over fewer than {k} people are withheld (privacy: SHOPLENS_MIN_GROUP_SIZE)"]
+        if k > 1
+        else []
+    )
+
+
+def having_people(k: int, only: str = "") -> str:
+    """The HAVING that withholds a group of events about fewer than k people ("" at k 1)."""
+    return f" HAVING count(DISTINCT {person('e')}){only} >= {k}" if k > 1 else ""
 
 
 def unknown_user(ctx: ToolContext, user_id: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, person, withheld_note
+from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, having_people, withheld_notes
 from tools.sql import execute
 
 Grain = Literal["none", "day", "week", "month"]
@@ -244,8 +244,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             return f"SELECT {outer_keys}{metric.sql} AS {metric.name} FROM ({inner}) AS per_user_rows{group}{having}"
         # Withhold any figure about fewer than k people: in the SQL itself, so the SQL shown is
         # the SQL that produced the answer.
-        having = f" HAVING count(DISTINCT {person('e')}){only} >= {min_people}" if min_people > 1 else ""
-        return f"SELECT {select_keys}{model.expression(metric.name)} AS {metric.name} FROM {source}{where}{group}{having}"
+        return f"SELECT {select_keys}{model.expression(metric.name)} AS {metric.name} FROM {source}{where}{group}{having_people(min_people, only)}"
 
     if not compare:
         sql = one_period(start, end)
@@ -314,11 +313,8 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         notes.append("previous: {} to {}".format(*_previous(start, end)))
     if chart:
         chart.title = metric.name.replace("_", " ") + (f" by {args.group_by[0]}" if args.group_by else "")
-    withheld = None
-    if ctx.settings.min_group_size > 1:
-        notes.append(withheld_note(ctx.settings.min_group_size))
-        if not rows:
-            withheld = _withheld(ctx, model, args, compare)
+    notes += withheld_notes(ctx.settings.min_group_size)
+    withheld = _withheld(ctx, model, args, compare) if not rows and ctx.settings.min_group_size > 1 else None
     return ToolResult(
         tool="compare_periods" if compare else "query_metric",
         arguments=args.model_dump(mode="json"),
@@ -380,8 +376,7 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
     key = f"{dim.sql} AS {dim.name}, " if dim else ""
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     k = ctx.settings.min_group_size
-    having = f" HAVING count(DISTINCT {person('e')}) >= {k}" if k > 1 else ""
-    sql = f"SELECT {key}{counts} FROM {source}{where}" + (" GROUP BY ALL" if dim else "") + having
+    sql = f"SELECT {key}{counts} FROM {source}{where}" + (" GROUP BY ALL" if dim else "") + having_people(k)
     sql += " ORDER BY 2 DESC" if dim else ""
     columns, rows, truncated, seconds = execute(ctx, sql)
     out_rows = []
@@ -412,8 +407,7 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
         chart=ChartSpec(
             kind="funnel", x="step", y=["sessions"], series=dim.name if dim else None, title="funnel"
         ),
-        notes=[f"period: {start} to {end}" if start else "period: all time"]
-        + ([withheld_note(k)] if k > 1 else []),
+        notes=[f"period: {start} to {end}" if start else "period: all time"] + withheld_notes(k),
     )
 
 
@@ -475,5 +469,5 @@ GROUP BY ALL ORDER BY 1, 2"""
         notes=[
             f"share of each cohort active again {args.grain} 1..{args.periods} after its first {args.grain}"
         ]
-        + ([withheld_note(k)] if k > 1 else []),
+        + withheld_notes(k),
     )
