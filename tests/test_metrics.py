@@ -47,7 +47,7 @@ def ref(ctx: ToolContext, sql: str) -> list[tuple]:
 
 def test_periods_end_on_the_datas_last_day(ctx: ToolContext) -> None:
     assert str(ctx.facts.last_day) == "2026-11-01"
-    [(revenue,)] = ask(ctx, metric="revenue", last_n_days=7)
+    [(revenue,)] = ask(ctx, metric="revenue", period={"kind": "last_n_days", "n": 7})
     [(expected,)] = ref(
         ctx, f"SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase' AND {LAST_WEEK}"
     )
@@ -99,7 +99,7 @@ def test_per_user_metric_repeat_purchase_rate(ctx: ToolContext) -> None:
 
 
 def test_weekly_grain_is_a_time_series(ctx: ToolContext) -> None:
-    rows = ask(ctx, metric="users", grain="week", last_n_days=28)
+    rows = ask(ctx, metric="users", grain="week", period={"kind": "last_n_weeks", "n": 4})
     expected = ref(
         ctx,
         """SELECT date_trunc('week', event_time)::DATE, count(DISTINCT user_id) FROM events
@@ -111,7 +111,11 @@ def test_weekly_grain_is_a_time_series(ctx: ToolContext) -> None:
 def test_compare_periods_explains_the_planted_drop(ctx: ToolContext) -> None:
     model = SemanticModel.load()
     request = model.compare_model.model_validate(
-        {"metric": "conversion_rate", "group_by": ["category"], "end_date": "2026-10-11", "last_n_days": 7}
+        {
+            "metric": "conversion_rate",
+            "group_by": ["category"],
+            "period": {"kind": "last_n_days", "n": 7, "end": "2026-10-11"},
+        }
     )
     result = compare_periods(ctx, request)
     assert result.columns == ["category", "conversion_rate", "previous", "change", "change_pct"]
@@ -122,7 +126,7 @@ def test_compare_periods_explains_the_planted_drop(ctx: ToolContext) -> None:
     assert result.notes[1:3] == ["period: 2026-10-05 to 2026-10-11", "previous: 2026-09-28 to 2026-10-04"]
 
 
-def test_a_comparison_defaults_to_the_last_7_days(ctx: ToolContext) -> None:
+def test_a_comparison_defaults_to_the_last_full_week(ctx: ToolContext) -> None:
     model = SemanticModel.load()
     [(value, previous, change, _)] = compare_periods(
         ctx, model.compare_model.model_validate({"metric": "orders"})
@@ -154,7 +158,7 @@ def test_top_n_over_a_time_grain_keeps_the_largest_periods(ctx: ToolContext) -> 
 
 def test_funnel_counts_sessions_per_step(ctx: ToolContext) -> None:
     args = funnel_args_model(SemanticModel.load()).model_validate(
-        {"steps": ["view", "cart", "purchase"], "last_n_days": 7}
+        {"steps": ["view", "cart", "purchase"], "period": {"kind": "last_n_days", "n": 7}}
     )
     result = funnel(ctx, args)
     [(views, carts, purchases)] = ref(
@@ -268,7 +272,7 @@ def test_per_user_metrics_count_their_buyers(ctx: ToolContext) -> None:
             "SELECT product_id, count(DISTINCT user_id) FROM events WHERE event_type = 'purchase' GROUP BY 1",
         )
     )
-    assert rows and all(buyers[p] >= 5 for p, _ in rows)
+    assert rows and all(buyers[p] >= 5 for p, _, _title in rows)
     assert len(ask(with_k(ctx, 1), metric="repeat_purchase_rate", group_by=["product"], top_n=1000)) > len(
         rows
     )
@@ -277,7 +281,7 @@ def test_per_user_metrics_count_their_buyers(ctx: ToolContext) -> None:
 def test_a_comparison_withholds_each_side_on_its_own(ctx: ToolContext) -> None:
     model = SemanticModel.load()
     request = model.compare_model.model_validate(
-        {"metric": "revenue", "group_by": ["product"], "last_n_days": 7, "top_n": 1000}
+        {"metric": "revenue", "group_by": ["product"], "period": {"kind": "last_week"}, "top_n": 1000}
     )
     rows = compare_periods(ctx, request).rows
     current = dict(ref(ctx, f"SELECT product_id, {PURCHASERS} FROM events WHERE {LAST_WEEK} GROUP BY 1"))

@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools import narrate
 from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, person, withheld_notes
 
 # Per period and category: numerator and denominator (rates) or value (counts).
@@ -91,6 +92,26 @@ def detect_anomalies(ctx: ToolContext, args: DetectAnomaliesArgs) -> ToolResult:
             "(days) or of the previous 4 weeks (weeks)"
         ]
         + withheld_notes(ctx.settings.min_group_size),
+        summary=_anomaly_sentence(args.metric, rows, len(found)),
+        interpretation=f"{args.metric.replace('_', ' ').capitalize()} per {' and per '.join(grains)}"
+        f"{', overall and per category' if args.by_category else ''}, each against its seasonal baseline;"
+        f" flagged at {args.threshold:g} spreads or more.",
+    )
+
+
+def _anomaly_sentence(metric: str, rows: list[tuple], found: int) -> str:
+    """rows: period_start, grain, category, metric, value, expected, change, score, direction."""
+    if not rows:
+        return (
+            f"No unusual days or weeks in {metric.replace('_', ' ')}: every period stayed in its usual range."
+        )
+    start, grain, category, _, value, expected, _, _, moved = rows[0][:9]
+    where = f" in {category}" if category and category != "all" else ""
+    return (
+        f"{narrate.plural(found, 'unusual period')}; the strongest is the {grain} of {narrate.label(start)}{where}:"
+        f" {metric.replace('_', ' ')} was {narrate.figure(value, 'ratio' if metric == 'conversion_rate' else 'number')}"
+        f" against an expected {narrate.figure(expected, 'ratio' if metric == 'conversion_rate' else 'number')}"
+        f" ({moved})."
     )
 
 
@@ -246,4 +267,12 @@ def find_suspicious_users(ctx: ToolContext, args: SuspiciousUsersArgs) -> ToolRe
         rows=rows[: args.limit],
         truncated=len(rows) > args.limit,
         notes=[f"{len(rows)} users match at least one bot-like rule"],
+        summary=(
+            f"{narrate.plural(len(rows), 'user')} look like bots or fraud; the most active, user {rows[0][0]},"
+            f" has {narrate.plural(rows[0][1], 'event')}: {rows[0][7]}."
+            if rows
+            else "No user breaks a bot-like rule."
+        ),
+        interpretation="Users breaking a bot-like rule: a median under a few seconds between events, hundreds"
+        " of views in one visit without a cart, or carts filled and emptied without buying.",
     )

@@ -25,6 +25,15 @@ class ToolError(Exception):
     """A tool could not do what was asked; the message is written for the model to fix its call."""
 
 
+class UnknownEntity(ToolError):
+    """The call names a user or product the data does not have. When the question itself names
+    that id, no retry can help: the user hears it plainly."""
+
+    def __init__(self, message: str, value: str) -> None:
+        super().__init__(message)
+        self.value = value
+
+
 class ChartSpec(BaseModel):
     """How to draw a result: the UI renders it with plotly; `None` fields mean 'not applicable'."""
 
@@ -49,6 +58,10 @@ class ToolResult(BaseModel):
     # Prose the tool wrote for the user and already checked against its rows (marketing copy,
     # a recommendation's explanation): the agent shows it as the answer, no second model pass.
     answer: str | None = None
+    # Written by code from the call and the rows: the sentence about the figures (direction,
+    # units, which row), and what was computed (measure, population, filters, exact period).
+    summary: str | None = None
+    interpretation: str | None = None
 
     def preview(self, max_rows: int = 12) -> str:
         """The result as compact text for the model: header and the first rows, numbers rounded.
@@ -147,6 +160,10 @@ class DataFacts:
     categories: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
+    # The exact span (for "all data: 2019-10-01 00:00 to 02:28") and the event types present.
+    first_event: datetime | None = None
+    last_event: datetime | None = None
+    event_types: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -256,6 +273,9 @@ def read_facts(warehouse: Warehouse) -> DataFacts:
     return DataFacts(
         first_day=first.date() if first else None,
         last_day=last.date() if last else None,
+        first_event=first,
+        last_event=last,
+        event_types=values("SELECT event_type FROM events GROUP BY 1 ORDER BY count(*) DESC"),
         categories=values(
             "SELECT category FROM events WHERE category IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 30"
         ),

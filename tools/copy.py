@@ -21,6 +21,7 @@ from tools.base import (
     ToolContext,
     ToolError,
     ToolResult,
+    UnknownEntity,
     drop_instructions,
     format_value,
     render,
@@ -56,7 +57,7 @@ def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple
             p=args.product_id,
         )
         if not rows:
-            raise ToolError(f"there is no product {args.product_id!r} in the catalog")
+            raise UnknownEntity(f"there is no product {args.product_id!r} in the catalog", args.product_id)
         title, brand, category, path, price, description = rows[0]
         clean_title, clean_description = drop_instructions(title), drop_instructions(description)
         if (clean_title, clean_description) != (title, description):

@@ -1,16 +1,25 @@
-"""`query_metric`, `funnel`, `cohort_retention`: the metrics layer, compiled to SQL.
+"""`query_metric`, `compare_periods`, `funnel`, `cohort_retention`: the metrics layer, compiled to SQL.
 
 The metrics and dimensions live in `prompts/metrics.yaml` (plus an optional user file, see
-`Settings.metrics_file`). A request names a metric, dimensions, filters and a period; the
-compiler turns it into one SQL query, deterministically, so a small model only fills in a
-typed form. Periods are relative to the data's last day, not the wall clock.
+`Settings.metrics_file`). A request is a typed behavioral query: a metric, and optionally
+- who counts: entities (users, sessions, products, orders) that `did` some events, at least /
+  at most n times, and `did_not` others ("users who added to cart but never bought");
+- a share of such entities among a base ("sessions with a cart that also had a purchase");
+- the metric per entity first, then a statistic over the entities ("most events by one user",
+  "average spend per customer", "orders per customer" as a distribution);
+- a ratio of two metrics ("favorites to carts");
+- dimensions (including hour of day and weekday), filters, a time grain, a typed period, top N.
+The compiler turns it into one SQL query, deterministically, so a small model only fills in a
+form; code writes what was computed (`interpret`) and the sentence about the result
+(`summarize`). Periods are relative to the data's last day, not the wall clock (tools/periods.py).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -19,11 +28,81 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, having_people, withheld_notes
+from tools import narrate
+from tools.base import (
+    ChartSpec,
+    DataFacts,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    UnknownEntity,
+    having_people,
+    withheld_notes,
+)
+from tools.periods import Period, PeriodError, describe, previous, resolve
 from tools.sql import execute
 
-Grain = Literal["none", "day", "week", "month"]
+Grain = Literal["none", "hour", "day", "week", "month", "year"]
+EventType = Literal["view", "cart", "remove_from_cart", "purchase", "fav", "search"]
+Entity = Literal["user", "session", "product", "order", "category", "brand", "day", "week", "month"]
+Stat = Literal["average", "median", "max", "min", "total", "distribution"]
 STEPS = ("search", "view", "cart", "remove_from_cart", "fav", "purchase")
+
+# What identifies one entity in an event row.
+ENTITY_KEYS = {
+    "user": "e.user_id",
+    "session": "e.session_id",
+    "product": "e.product_id",
+    "order": "e.order_id",
+    "category": "e.category",
+    "brand": "e.brand",
+    "day": "CAST(e.event_time AS DATE)",
+    "week": "CAST(date_trunc('week', e.event_time) AS DATE)",
+    "month": "CAST(date_trunc('month', e.event_time) AS DATE)",
+}
+# The column that names one entity in a result ("user" is reserved in PostgreSQL).
+ENTITY_COLUMNS = {
+    "user": "user_id",
+    "session": "session_id",
+    "product": "product_id",
+    "order": "order_id",
+    "category": "category",
+    "brand": "brand",
+    "day": "day",
+    "week": "week",
+    "month": "month",
+}
+# Dimensions whose values are identifiers: no "did you mean" for them.
+ID_DIMENSIONS = frozenset({"product", "user_id", "session_id", "order_id"})
+# Entities that are people (or a person's visit): figures about one of them are about a customer.
+PERSONAL = ("user", "session")
+# How an event reads in a sentence: "users who added to cart", "never purchased".
+EVENT_VERBS = {
+    "view": "viewed a product",
+    "cart": "added to cart",
+    "remove_from_cart": "removed from cart",
+    "purchase": "purchased",
+    "fav": "added to favorites",
+    "search": "searched",
+}
+EVENT_NOUNS = {
+    "view": "a view",
+    "cart": "a cart",
+    "remove_from_cart": "a removal from cart",
+    "purchase": "a purchase",
+    "fav": "a favorite",
+    "search": "a search",
+}
+EVENT_KINDS = {
+    "view": "product view",
+    "cart": "add-to-cart",
+    "remove_from_cart": "remove-from-cart",
+    "purchase": "purchase",
+    "fav": "favorite",
+    "search": "search",
+}
+STAT_WORDS = {"average": "average", "median": "median", "max": "maximum", "min": "minimum", "total": "total"}
+STAT_SQL = {"average": "avg", "median": "median", "max": "max", "min": "min", "total": "sum"}
 
 
 class Metric(BaseModel):
@@ -31,9 +110,15 @@ class Metric(BaseModel):
     description: str
     sql: str
     per_user: str | None = None
-    format: Literal["count", "money", "ratio"] = "count"
+    format: Literal["count", "money", "ratio", "number"] = "count"
     synonyms: list[str] = Field(default_factory=list)
     people: str | None = None  # which rows' people the figure is about (see metrics.yaml)
+    counts: Entity | None = None  # the entity the metric counts (users, sessions …), if any
+    unit: str | None = None  # how a value reads after its figure: "minutes"
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
 
 
 class Dimension(BaseModel):
@@ -79,9 +164,8 @@ class SemanticModel:
             raise ValueError(f"metric {name} refers to an unknown metric: {sql}")
         return sql
 
-    @cached_property
-    def request_model(self) -> type[BaseModel]:
-        """The pydantic model of a metric request; its JSON schema constrains the LLM's output."""
+    def _fields(self, period_default: Period) -> dict[str, Any]:
+        """The request's fields, in the order the model writes them."""
         metric_name = Literal[tuple(self.metrics)]  # type: ignore[valid-type]
         dimension_name = Literal[tuple(self.dimensions)]  # type: ignore[valid-type]
         filter_model = create_model(
@@ -90,37 +174,53 @@ class SemanticModel:
             dimension=(dimension_name, ...),
             values=(list[str], Field(min_length=1, max_length=20)),
         )
-        return create_model(
-            "MetricRequest",
-            __config__=ConfigDict(extra="forbid"),
-            metric=(metric_name, ...),
-            group_by=(list[dimension_name], Field(default_factory=list, max_length=2)),
-            filters=(list[filter_model], Field(default_factory=list, max_length=5)),
-            last_n_days=(
-                int | None,
-                Field(default=None, ge=1, le=3660, description="Window ending on the data's last day."),
+        events = list[EventType]  # type: ignore[valid-type]
+        return {
+            "metric": (metric_name, ...),
+            "share": (
+                bool,
+                Field(default=False, description="The share of entities meeting the conditions."),
             ),
-            start_date=(date | None, None),
-            end_date=(date | None, None),
-            grain=(Grain, "none"),
-            top_n=(int | None, Field(default=None, ge=1, le=1000, description="Keep the N largest values.")),
-        )
+            "among": (
+                events,
+                Field(default_factory=list, max_length=3, description="The base of the share."),
+            ),
+            "did": (
+                events,
+                Field(default_factory=list, max_length=3, description="Only entities that did each."),
+            ),
+            "did_not": (
+                events,
+                Field(default_factory=list, max_length=3, description="…and never did these."),
+            ),
+            "min_times": (
+                int | None,
+                Field(default=None, ge=1, le=100_000, description="…the first of did."),
+            ),
+            "max_times": (int | None, Field(default=None, ge=0, le=100_000)),
+            "per": (Entity | None, Field(default=None, description="Compute the metric for each one first.")),
+            "stat": (Stat, Field(default="average", description="With per: what to take over them.")),
+            "divided_by": (metric_name | None, Field(default=None, description="A ratio: metric / this.")),
+            "group_by": (list[dimension_name], Field(default_factory=list, max_length=2)),
+            "grain": (Grain, "none"),
+            "filters": (list[filter_model], Field(default_factory=list, max_length=5)),
+            "period": (Period, Field(default_factory=lambda: period_default.model_copy())),
+            "top_n": (int | None, Field(default=None, ge=1, le=1000, description="Keep the N first.")),
+            "sort": (Literal["highest", "lowest"], Field(default="highest", description="Which come first.")),
+        }
+
+    @cached_property
+    def request_model(self) -> type[BaseModel]:
+        """The pydantic model of a metric request; its JSON schema constrains the LLM's output."""
+        return create_model("MetricRequest", __config__=ConfigDict(extra="forbid"), **self._fields(Period()))
 
     @cached_property
     def compare_model(self) -> type[BaseModel]:
-        """A comparison request: a metric over a period and the same-length period before it."""
-        fields = self.request_model.model_fields
-        return create_model(
-            "CompareRequest",
-            __config__=ConfigDict(extra="forbid"),
-            metric=(fields["metric"].annotation, ...),
-            group_by=(fields["group_by"].annotation, Field(default_factory=list, max_length=2)),
-            filters=(fields["filters"].annotation, Field(default_factory=list, max_length=5)),
-            last_n_days=(int, Field(default=7, ge=1, le=3660, description="Length of each period, in days.")),
-            start_date=(date | None, None),
-            end_date=(date | None, Field(default=None, description="Last day of the recent period.")),
-            top_n=(int | None, Field(default=None, ge=1, le=1000)),
-        )
+        """A comparison request: a metric over a period and the period before it (by default the
+        last full week against the week before)."""
+        fields = self._fields(Period(kind="last_week"))
+        fields.pop("grain")
+        return create_model("CompareRequest", __config__=ConfigDict(extra="forbid"), **fields)
 
 
 def load_model(ctx: ToolContext) -> SemanticModel:
@@ -129,18 +229,17 @@ def load_model(ctx: ToolContext) -> SemanticModel:
     return ctx.semantic
 
 
-def window(args: Any, last_day: date | None) -> tuple[date | None, date | None]:
-    """(first day, last day) of the request's period, inclusive; None for an open end."""
-    if args.start_date and args.last_n_days and not args.end_date:  # "n days from start"
-        return args.start_date, args.start_date + timedelta(days=args.last_n_days - 1)
-    end = args.end_date or last_day
-    if args.start_date:
-        return args.start_date, end
-    if args.last_n_days:
-        if end is None:
-            raise ToolError("the warehouse has no events, so there is no period to look at")
-        return end - timedelta(days=args.last_n_days - 1), end
-    return None, args.end_date
+def window(period: Period, facts: DataFacts) -> tuple[date | None, date | None]:
+    """(first day, last day) of a request's period, inclusive; None for an open end."""
+    try:
+        return resolve(period, facts.first_day, facts.last_day)
+    except PeriodError as exc:
+        raise ToolError(str(exc)) from None
+
+
+class DataLacks(ToolError):
+    """The data has no values for what the request needs (a device filter on data without
+    devices): the answer is that the data cannot say, not a retry."""
 
 
 def _source(model: SemanticModel, dimensions: list[Dimension], filters: list[Any]) -> str:
@@ -148,13 +247,7 @@ def _source(model: SemanticModel, dimensions: list[Dimension], filters: list[Any
     needs_users = any(d.needs_users for d in dimensions) or any(
         model.dimensions[f.dimension].needs_users for f in filters
     )
-    return "events e LEFT JOIN users u USING (user_id)" if needs_users else "events e"
-
-
-def _previous(start: date, end: date) -> tuple[date, date]:
-    """The same-length period just before [start, end]."""
-    length = (end - start).days + 1
-    return start - timedelta(days=length), start - timedelta(days=1)
+    return "events e LEFT JOIN users u ON u.user_id = e.user_id" if needs_users else "events e"
 
 
 def _where(
@@ -173,10 +266,8 @@ def _where(
     return conditions
 
 
-def _known_values(
-    ctx: ToolContext, model: SemanticModel, dimension: Dimension, values: list[str]
-) -> list[str]:
-    """The values as the data spells them; an unknown value is an error that names close matches."""
+def dimension_values(ctx: ToolContext, model: SemanticModel, dimension: Dimension) -> dict[str, str]:
+    """The dimension's most common values (up to 5,000), lower-cased to as the data spells them."""
     if dimension.name not in ctx.dimension_values:
         sql = (
             f"SELECT CAST({dimension.sql} AS VARCHAR) AS v, count(*) AS n FROM {_source(model, [dimension], [])}"
@@ -185,7 +276,33 @@ def _known_values(
         with ctx.warehouse.engine.connect() as conn:
             known = [r[0] for r in conn.exec_driver_sql(sql).fetchall()]
         ctx.dimension_values[dimension.name] = {v.lower(): v for v in known}  # most common first
-    by_lower = ctx.dimension_values[dimension.name]
+    return ctx.dimension_values[dimension.name]
+
+
+def require_values(ctx: ToolContext, model: SemanticModel, dimension: Dimension) -> None:
+    """A dimension the data has no values for cannot group or filter anything: say so plainly."""
+    if not dimension_values(ctx, model, dimension):
+        present = [d for d in model.dimensions.values() if d.name != dimension.name]
+        has = [d.name for d in present if dimension_values(ctx, model, d)]
+        raise DataLacks(
+            f"The data has no {dimension.name} information, so nothing can be broken down or filtered "
+            f"by {dimension.name}. It does have: {', '.join(has)}."
+        )
+
+
+def has_prices(ctx: ToolContext) -> bool:
+    """Whether any event has a price (Taobao and Instacart have none)."""
+    return ctx.cached(
+        "has_prices", lambda: bool(ctx.rows("SELECT 1 FROM events WHERE price IS NOT NULL LIMIT 1"))
+    )
+
+
+def _known_values(
+    ctx: ToolContext, model: SemanticModel, dimension: Dimension, values: list[str]
+) -> list[str]:
+    """The values as the data spells them; an unknown value is an error that names close matches."""
+    require_values(ctx, model, dimension)
+    by_lower = dimension_values(ctx, model, dimension)
     known = list(by_lower.values())
     found = []
     for value in values:
@@ -196,9 +313,13 @@ def _known_values(
         if exact is not None:
             found.append(exact)
             continue
+        sample = ", ".join(repr(v) for v in known[:8])
+        if dimension.name in ID_DIMENSIONS:  # '999' is not a near miss of '999999': ids are not words
+            raise UnknownEntity(
+                f"there is no {dimension.name} {value!r} in the data (ids look like {sample})", value
+            )
         close = difflib.get_close_matches(value.lower(), list(by_lower), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(repr(by_lower[c]) for c in close)}?" if close else ""
-        sample = ", ".join(repr(v) for v in known[:8])
         raise ToolError(f"no {dimension.name} {value!r} in the data{hint} (most common: {sample})")
     return found
 
@@ -213,63 +334,269 @@ def _lookup(ctx: ToolContext, model: SemanticModel, dimension: Dimension, value:
     return row[0] if row else None
 
 
+# --- what a request means ----------------------------------------------------------------
+
+
+def entity_of(model: SemanticModel, args: Any) -> str:
+    """Whose behavior the conditions (did, did_not, times, share) are about."""
+    return args.per or model.metrics[args.metric].counts or "user"
+
+
+def _conditional(args: Any) -> bool:
+    return bool(args.did or args.did_not or args.min_times or args.max_times is not None)
+
+
+def value_name(model: SemanticModel, args: Any) -> str:
+    """The result column that holds the figure asked for."""
+    if args.share:
+        return "share"
+    if args.per:
+        entity = entity_of(model, args)
+        if args.stat == "distribution":
+            return f"{args.metric}_per_{entity}"
+        return f"{args.stat}_{args.metric}_per_{entity}"
+    if args.divided_by:
+        return f"{args.metric}_to_{args.divided_by}"
+    return args.metric
+
+
+def value_format(model: SemanticModel, args: Any) -> narrate.Format:
+    if args.share:
+        return "ratio"
+    if args.divided_by:
+        return "number"
+    metric = model.metrics[args.metric]
+    if args.per and args.stat in ("average", "median") and metric.format == "count":
+        return "number"
+    return metric.format
+
+
+def check_request(model: SemanticModel, args: Any) -> None:
+    """Combinations the compiler cannot give a meaning to, as errors the model can fix."""
+    metric = model.metrics[args.metric]
+    if metric.per_user and (args.per or args.share or args.divided_by or _conditional(args)):
+        raise ToolError(
+            f"{metric.name} is already computed per user; use a plain metric (orders, revenue, events …) "
+            "with per, share or conditions"
+        )
+    if args.divided_by and model.metrics[args.divided_by].per_user:
+        raise ToolError(f"{args.divided_by} cannot be a divisor: it is computed per user")
+    if args.per and args.share:
+        raise ToolError("use per (a figure for each entity) or share (a share of entities), not both")
+    if args.share and not _conditional(args):
+        raise ToolError("a share needs a condition: did, did_not, min_times or max_times")
+    if args.among and not args.share:
+        raise ToolError("among sets the base of a share: set share true, or use did instead")
+    if args.max_times is not None and args.min_times and args.max_times < args.min_times:
+        raise ToolError("max_times is below min_times: no entity can match")
+    if args.per and metric.counts == args.per:
+        raise ToolError(
+            f"{metric.name} per {args.per} is always 1: per needs the metric to compute for each {args.per}"
+            f" (events, views, orders, revenue …), e.g. metric orders per {args.per}"
+        )
+    ranked = (
+        args.group_by
+        or getattr(args, "grain", "none") != "none"
+        or (args.per and args.stat == "distribution")
+    )
+    if args.top_n and not ranked:
+        raise ToolError(
+            "top_n ranks rows, but this request has one row: add group_by (which product, brand, user …) or grain"
+        )
+
+
+def require_events(ctx: ToolContext, model: SemanticModel, args: Any) -> None:
+    """Events the request needs that the data never records (views in sales-only data)."""
+    needed = {*args.did, *args.among}
+    for name in (args.metric, args.divided_by):
+        if name:
+            needed |= set(re.findall(r"event_type = '(\w+)'", model.expression(name)))
+    present = set(ctx.facts.event_types)
+    absent = sorted(needed - present)
+    if absent and present:
+        raise DataLacks(
+            f"The data has no {' or '.join(EVENT_KINDS.get(e, e) for e in absent)} events: it records only"
+            f" {', '.join(EVENT_KINDS.get(e, e) for e in sorted(present))} events."
+        )
+
+
+def counted_event(args: Any) -> str | None:
+    """The event min_times / max_times count: the first of did, else the share's base event
+    ("share of buyers with at least 2 orders"), else any event."""
+    return (args.did or args.among or [None])[0]
+
+
+def _times(entity: str, event: str | None) -> str:
+    """How often one entity did `event` (any event when None). Purchases count orders, so
+    "bought twice" means two orders, not two order lines."""
+    if event is None:
+        return "count(*)"
+    if event == "purchase" and entity != "order":
+        return "count(DISTINCT e.order_id) FILTER (WHERE e.event_type = 'purchase')"
+    return f"count(*) FILTER (WHERE e.event_type = '{event}')"
+
+
+def _behavior(args: Any, entity: str) -> str:
+    """An aggregate condition over one entity's events: the did / did_not / times of the request."""
+    conditions = [f"{_times(entity, event)} > 0" for event in args.did]
+    first = counted_event(args)
+    if args.min_times:
+        conditions.append(f"{_times(entity, first)} >= {args.min_times}")
+    if args.max_times is not None:
+        conditions.append(f"{_times(entity, first)} <= {args.max_times}")
+    conditions += [f"{_times(entity, event)} = 0" for event in args.did_not]
+    return " AND ".join(conditions) or "TRUE"
+
+
+def _positions(n: int, offset: int = 0) -> str:
+    return ", ".join(str(i + 1 + offset) for i in range(n))
+
+
 def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool = False) -> str:
     """SQL for a metric request (or, with `compare`, a comparison request)."""
+    check_request(model, args)
     metric = model.metrics[args.metric]
     dims = [model.dimensions[d] for d in dict.fromkeys(args.group_by)]
+    for dim in dims:
+        require_values(ctx, model, dim)
+    require_events(ctx, model, args)
+    for name in (args.metric, args.divided_by):
+        if name and "e.price" in model.expression(name) and not has_prices(ctx):
+            raise DataLacks(
+                f"The data has no prices, so {name.replace('_', ' ')} cannot be computed from it."
+                " It does have counts of views, carts, purchases, orders, users and products."
+            )
     grain = getattr(args, "grain", "none")
-    start, end = window(args, ctx.facts.last_day)
+    start, end = window(args.period, ctx.facts)
     if compare and (start is None or end is None):
-        raise ToolError("a comparison needs a period: set last_n_days, or start_date and end_date")
+        raise ToolError("a comparison needs a period: a week, a month, the last n days, or a range")
+    entity = entity_of(model, args)
+    key, column = ENTITY_KEYS[entity], ENTITY_COLUMNS[entity]
+    name = value_name(model, args)
 
     keys = [f"{d.sql} AS {d.name}" for d in dims]
     key_names = [d.name for d in dims]
     if grain != "none":
-        keys.insert(0, f"CAST(date_trunc('{grain}', e.event_time) AS DATE) AS period")
+        trunc = f"date_trunc('{grain}', e.event_time)"
+        keys.insert(0, f"{trunc} AS period" if grain == "hour" else f"CAST({trunc} AS DATE) AS period")
         key_names.insert(0, "period")
     source = _source(model, dims, args.filters)
-    min_people = ctx.settings.min_group_size
+    k = ctx.settings.min_group_size
+    # Figures about one customer (a ranking of users, a user's maximum) are that by design, like
+    # a segment's members: withholding them would withhold every row.
+    personal_rows = any(d in ("user_id", "session_id") for d in args.group_by)
+    suppress = k > 1 and not personal_rows
+    select_keys = "".join(k_ + ", " for k_ in keys)
+    outer_keys = "".join(n + ", " for n in key_names)
+    group = f" GROUP BY {_positions(len(keys))}" if keys else ""
 
     def one_period(first: date | None, last: date | None) -> str:
-        conditions = _where(ctx, model, args.filters, first, last)
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        group = " GROUP BY ALL" if keys else ""
-        select_keys = "".join(k + ", " for k in keys)
+        # A breakdown ranks known values: events without a brand are not a brand.
+        conditions = _where(ctx, model, args.filters, first, last) + [f"{d.sql} IS NOT NULL" for d in dims]
+        where = " AND ".join(conditions) or "TRUE"
+        qualified = ""
+        if _conditional(args) and not args.share:
+            qualified = (
+                f"qualified AS (SELECT {key} AS entity FROM {source} WHERE {where} AND {key} IS NOT NULL"
+                f" GROUP BY 1 HAVING {_behavior(args, entity)})"
+            )
+            where += f" AND {key} IN (SELECT entity FROM qualified)"
+        if args.share:
+            base = " AND ".join(f"{_times(entity, ev)} > 0" for ev in args.among) or "TRUE"
+            having = f" HAVING count(*) FILTER (WHERE in_base) >= {k}" if k > 1 and entity in PERSONAL else ""
+            return (
+                f"WITH entities AS (SELECT {select_keys}{key} AS entity, {base} AS in_base, "
+                f"{_behavior(args, entity)} AS matches FROM {source} WHERE {where} AND {key} IS NOT NULL"
+                f" GROUP BY {_positions(len(keys) + 1)}) "
+                f"SELECT {outer_keys}CAST(count(*) FILTER (WHERE in_base AND matches) AS DOUBLE)"
+                f" / nullif(count(*) FILTER (WHERE in_base), 0) AS share,"
+                f" count(*) FILTER (WHERE in_base AND matches) AS matching,"
+                f" count(*) FILTER (WHERE in_base) AS {entity}s FROM entities{group}{having}"
+            )
+        if args.per:
+            value = model.expression(metric.name)
+            people = f" HAVING count(*) FILTER (WHERE {metric.people}) > 0" if metric.people else ""
+            per_entity = (
+                f"per_entity AS (SELECT {select_keys}{key} AS {column}, {value} AS value FROM {source}"
+                f" WHERE {where} AND {key} IS NOT NULL GROUP BY {_positions(len(keys) + 1)}{people})"
+            )
+            ctes = f"WITH {qualified + ', ' if qualified else ''}{per_entity} "
+            if args.stat == "distribution":
+                return _distribution(ctes, metric, name, entity)
+            extra = ""
+            if args.stat in ("max", "min"):
+                extra = f", arg_{args.stat}({column}, value) AS {column}"
+            having = (
+                f" HAVING count(*) >= {k}"
+                if k > 1
+                and entity in PERSONAL
+                and args.stat
+                not in (
+                    "max",
+                    "min",
+                )
+                else ""
+            )
+            return (
+                f"{ctes}SELECT {outer_keys}{STAT_SQL[args.stat]}(value) AS {name}{extra}, count(*) AS {entity}s"
+                f" FROM per_entity WHERE value IS NOT NULL{group}{having}"
+            )
+        prefix = f"WITH {qualified} " if qualified else ""
         only = f" FILTER (WHERE {metric.people})" if metric.people else ""
         if metric.per_user:
-            user_where = " WHERE " + " AND ".join([*conditions, "e.user_id IS NOT NULL"])
-            inner = f"SELECT e.user_id, {select_keys}{metric.per_user} AS per_user FROM {source}{user_where} GROUP BY ALL"
-            outer_keys = "".join(n + ", " for n in key_names)
-            having = f" HAVING count(*){only} >= {min_people}" if min_people > 1 else ""
-            return f"SELECT {outer_keys}{metric.sql} AS {metric.name} FROM ({inner}) AS per_user_rows{group}{having}"
+            user_where = f"{where} AND e.user_id IS NOT NULL"
+            inner = (
+                f"SELECT e.user_id, {select_keys}{metric.per_user} AS per_user FROM {source}"
+                f" WHERE {user_where} GROUP BY {_positions(len(keys) + 1)}"
+            )
+            having = f" HAVING count(*){only} >= {k}" if suppress else ""
+            return f"SELECT {outer_keys}{metric.sql} AS {name} FROM ({inner}) AS per_user_rows{group}{having}"
+        value = model.expression(metric.name)
+        columns = f"{value} AS {name}"
+        if args.divided_by:
+            divisor = model.expression(args.divided_by)
+            columns = (
+                f"CAST({value} AS DOUBLE) / nullif({divisor}, 0) AS {name}, {value} AS {metric.name},"
+                f" {divisor} AS {args.divided_by}"
+            )
         # Withhold any figure about fewer than k people: in the SQL itself, so the SQL shown is
         # the SQL that produced the answer.
-        return f"SELECT {select_keys}{model.expression(metric.name)} AS {metric.name} FROM {source}{where}{group}{having_people(min_people, only)}"
+        having = having_people(k, only) if suppress else ""
+        return f"{prefix}SELECT {select_keys}{columns} FROM {source} WHERE {where}{group}{having}"
 
+    descending = "DESC" if args.sort == "highest" else "ASC"
     if not compare:
         sql = one_period(start, end)
-        # A time series runs in time order, unless only the top N periods are asked for.
-        by_value = f"{metric.name} DESC NULLS LAST" if key_names else ""
-        order = "period" if grain != "none" and not args.top_n else by_value
+        if args.per and args.stat == "distribution":
+            order = ""  # already in value order
+        elif grain != "none" and not args.top_n:
+            order = "period"  # a time series runs in time order, unless only the top N periods are asked for
+        else:
+            order = f"{name} {descending} NULLS LAST" if key_names else ""
     else:
         assert start is not None and end is not None
-        previous = one_period(*_previous(start, end))
+        before = one_period(*previous(start, end, args.period))
         current = one_period(start, end)
         join = (
             f"FULL JOIN previous USING ({', '.join(key_names)})"
             if key_names
             else "FULL JOIN previous ON true"
         )
-        value = f"current.{metric.name}"
-        before = f"previous.{metric.name}"
         keys_out = "".join(f"{n}, " for n in key_names)
+        now, then = f"current.{name}", f"previous.{name}"
         sql = (
-            f"WITH current AS ({current}), previous AS ({previous}) "
-            f"SELECT {keys_out}{value} AS {metric.name}, {before} AS previous, "
-            f"{value} - {before} AS change, ({value} - {before}) / nullif(abs({before}), 0) AS change_pct "
+            f"WITH current AS ({current}), previous AS ({before}) "
+            f"SELECT {keys_out}{now} AS {name}, {then} AS previous, "
+            f"{now} - {then} AS change, ({now} - {then}) / nullif(abs({then}), 0) AS change_pct "
             f"FROM current {join}"
         )
-        order = "change ASC NULLS LAST" if key_names else ""
+        order = (
+            ("change ASC NULLS LAST" if args.sort == "highest" else "change DESC NULLS LAST")
+            if key_names
+            else ""
+        )
+    if "product" in key_names and not compare:  # products are named by their titles too
+        sql = f"SELECT r.*, p.title FROM ({sql}) AS r LEFT JOIN products p ON p.product_id = r.product"
     if order:
         sql += f" ORDER BY {order}"
     if args.top_n:
@@ -277,15 +604,298 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
     return sql
 
 
+def _distribution(ctes: str, metric: Metric, name: str, entity: str) -> str:
+    """How many entities have each value: exact values for counts, ten equal bins otherwise."""
+    if metric.format == "count":
+        return (
+            f"{ctes}SELECT value AS {name}, count(*) AS {entity}s FROM per_entity WHERE value IS NOT NULL"
+            " GROUP BY 1 ORDER BY 1"
+        )
+    return (
+        f"{ctes}, bounds AS (SELECT min(value) AS low, (max(value) - min(value)) / 10 AS width FROM per_entity)"
+        f" SELECT low + width * least(floor((value - low) / nullif(width, 0)), 9) AS {name}_from,"
+        f" count(*) AS {entity}s FROM per_entity, bounds WHERE value IS NOT NULL GROUP BY 1 ORDER BY 1"
+    )
+
+
+# --- what was computed, in words ----------------------------------------------------------
+
+
+# Things that are done to, not doers: "products that were viewed and never purchased".
+PASSIVE = {"product", "category", "brand"}
+PASSIVE_VERBS = {
+    "view": "viewed",
+    "cart": "added to cart",
+    "remove_from_cart": "removed from cart",
+    "purchase": "purchased",
+    "fav": "added to favorites",
+    "search": "searched for",
+}
+
+
+def _conditions_text(args: Any, entity: str) -> str:
+    """'added to cart and never purchased', 'purchased in at least 2 orders', 'were viewed and
+    never purchased'."""
+    verbs = PASSIVE_VERBS if entity in PASSIVE else EVENT_VERBS
+    parts = []
+    first = counted_event(args)
+    unit = "orders" if first == "purchase" and entity != "order" else ("times" if first else "events")
+    for i, event in enumerate(args.did):
+        verb = verbs[event]
+        if i == 0 and (args.min_times or args.max_times is not None):
+            verb += " " + _times_text(args, unit, in_orders=unit == "orders")
+        parts.append(verb)
+    if not args.did and (args.min_times or args.max_times is not None):
+        parts.append("had " + _times_text(args, "events", in_orders=False))
+    text = " and ".join(parts)
+    if args.did_not:
+        never = "never " + " or ".join(verbs[e] for e in args.did_not)
+        text = f"{text} and {never}" if text else never
+    if entity in PASSIVE and args.did:
+        text = "were " + text
+    return text
+
+
+def _times_text(args: Any, unit: str, in_orders: bool) -> str:
+    low, high = args.min_times, args.max_times
+    prefix = "in " if in_orders else ""
+    if low and high is not None and low == high:
+        return f"{prefix}exactly {low} {unit if low != 1 else unit.rstrip('s')}"
+    if low and high is not None:
+        return f"{prefix}{low} to {high} {unit}"
+    if low:
+        return f"{prefix}at least {low} {unit if low != 1 else unit.rstrip('s')}"
+    return f"{prefix}at most {high} {unit if high != 1 else unit.rstrip('s')}"
+
+
+def _who(entity: str) -> str:
+    return "who" if entity == "user" else "that"
+
+
+def share_population(args: Any, entity: str) -> str:
+    """The base of a share: 'sessions with a cart', 'all users'."""
+    base = " and ".join(EVENT_NOUNS[e] for e in args.among)
+    return f"{entity}s with {base}" if base else f"all {entity}s"
+
+
+def measure_text(model: SemanticModel, args: Any) -> str:
+    """The measure in words: 'users who added to cart and never purchased', 'maximum events per
+    user', 'share of sessions with a cart that also purchased', 'favorites divided by carts'."""
+    metric = model.metrics[args.metric]
+    entity = entity_of(model, args)
+    conditions = _conditions_text(args, entity) if _conditional(args) else ""
+    who = f"{entity}s {_who(entity)} {conditions}" if conditions else f"{entity}s"
+    if args.share:
+        also = "also " if args.among else ""
+        return f"share of {share_population(args, entity)} {_who(entity)} {also}{conditions}"
+    if args.per:
+        if args.stat == "distribution":
+            return f"{metric.label} per {entity}, as the number of {entity}s with each value" + (
+                f" (only {who})" if conditions else ""
+            )
+        return f"{STAT_WORDS[args.stat]} {metric.label} per {entity}" + (
+            f", over {who}" if conditions else ""
+        )
+    if args.divided_by:
+        return f"{metric.label} divided by {model.metrics[args.divided_by].label}"
+    if conditions:
+        return who if metric.counts == entity else f"{metric.label} of {who}"
+    return metric.label
+
+
+def interpret(model: SemanticModel, args: Any, facts: DataFacts, compare: bool = False) -> str:
+    """What the request computes, in words written from the call: measure, definition, filters,
+    exact period, grouping. Shown with every answer so a misread question is plain to see."""
+    metric = model.metrics[args.metric]
+    parts = [narrate.capitalized(measure_text(model, args))]
+    definition = metric.description.rstrip(".")
+    if not (args.share or _conditional(args) and metric.counts):
+        parts[0] += f" ({metric.label}: {definition[:1].lower() + definition[1:]})"
+    for item in args.filters:
+        parts.append(f"where {item.dimension} is {' or '.join(item.values)}")
+    start, end = window(args.period, facts)
+    span = (facts.first_event, facts.last_event)
+    period = describe(args.period, start, end, span)
+    if compare and start is not None and end is not None:
+        before = previous(start, end, args.period)
+        period += f", against {before[0].isoformat()} to {before[1].isoformat()}"
+    parts.append(period)
+    grain = getattr(args, "grain", "none")
+    if grain != "none":
+        parts.append(f"per {grain}")
+    if args.group_by:
+        parts.append("by " + " and ".join(args.group_by))
+    if args.top_n:
+        parts.append(f"{'top' if args.sort == 'highest' else 'bottom'} {args.top_n}")
+    elif args.sort == "lowest" and (args.group_by or grain != "none"):
+        parts.append("lowest first")
+    return "; ".join(parts) + "."
+
+
+# --- the sentence about the result ---------------------------------------------------------
+
+
+# Dimensions whose values are bare numbers or ids: a sentence names them ("hour 2", "user 42").
+NAMED_VALUES = {
+    "hour": "hour",
+    "user_id": "user",
+    "session_id": "session",
+    "order_id": "order",
+    "product": "product",
+}
+
+
+def _period_label(value: Any, grain: str) -> str:
+    if grain == "hour" and isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:00")
+    return narrate.label(value)
+
+
+def _row_label(columns: list[str], row: tuple, keys: list[str], grain: str = "none") -> str:
+    out = []
+    for key in keys:
+        text = _period_label(row[columns.index(key)], grain)
+        text = f"{NAMED_VALUES[key]} {text}" if key in NAMED_VALUES else text
+        if key == "product" and "title" in columns and row[columns.index("title")]:
+            text = f"{narrate.quoted(row[columns.index('title')])} ({text})"
+        out.append(text)
+    return " / ".join(out)
+
+
+def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str:
+    """One or two sentences about a metric result, from its rows: which row, which unit."""
+    name = value_name(model, args)
+    fmt = value_format(model, args)
+    measure = measure_text(model, args)
+    metric = model.metrics[args.metric]
+    unit = f" {metric.unit}" if metric.unit and fmt != "ratio" and not args.divided_by else ""
+    if not rows:
+        return f"No rows: nothing in the data matches ({measure})."
+    at = columns.index(name) if name in columns else 0
+    grain = getattr(args, "grain", "none")
+    keys = [c for c in columns if c in ("period", *args.group_by)]
+    if args.per and args.stat == "distribution":
+        entity = entity_of(model, args)
+        count_at, at = columns.index(f"{entity}s"), 0
+        top = max(rows, key=lambda r: r[count_at] or 0)
+        values = [r[at] for r in rows]
+        return (
+            f"{narrate.capitalized(metric.label)} per {entity} ranges from {narrate.figure(min(values), fmt)}"
+            f" to {narrate.figure(max(values), fmt)}; the most common"
+            f" {'bin starts at' if columns[0].endswith('_from') else 'value is'} {narrate.figure(top[at], fmt)}"
+            f" ({narrate.plural(top[count_at], entity)})."
+        )
+    if not keys:
+        row = rows[0]
+        shown = narrate.figure(row[at], fmt) + unit
+        if args.share:
+            entity = entity_of(model, args)
+            return (
+                f"{shown} of {measure.removeprefix('share of ')}"
+                f" ({narrate.figure(row[columns.index('matching')], 'count')}"
+                f" of {narrate.figure(row[columns.index(entity + 's')], 'count')})."
+            )
+        if args.per and args.stat in ("max", "min"):
+            entity = entity_of(model, args)
+            column = ENTITY_COLUMNS[entity]
+            who = row[columns.index(column)] if column in columns else None
+            return f"{narrate.capitalized(measure)}: {shown}" + (
+                f" ({entity} {narrate.label(who)})." if who is not None else "."
+            )
+        if args.divided_by:
+            return (
+                f"{narrate.capitalized(measure)}: {shown} ({narrate.figure(row[columns.index(metric.name)], 'count')}"
+                f" {metric.label} / {narrate.figure(row[columns.index(args.divided_by)], 'count')}"
+                f" {model.metrics[args.divided_by].label})."
+            )
+        return f"{narrate.capitalized(measure)}: {shown}."
+    if grain != "none" and not args.top_n and len(rows) > 1 and not args.group_by:
+        first, last = rows[0], rows[-1]
+        high = max(rows, key=lambda r: narrate.number(r[at]) or float("-inf"))
+        low = min(rows, key=lambda r: narrate.number(r[at]) or float("inf"))
+        moved = narrate.direction(last[at], first[at])
+        trend = f" {moved} from" if moved in ("rose", "fell") else ":"
+        return (
+            f"{narrate.capitalized(measure)} per {grain}{trend} {narrate.figure(first[at], fmt)}{unit} in"
+            f" {_period_label(first[0], grain)} {'to' if moved in ('rose', 'fell') else 'and'}"
+            f" {narrate.figure(last[at], fmt)}{unit} in {_period_label(last[0], grain)}; highest"
+            f" {narrate.figure(high[at], fmt)} ({_period_label(high[0], grain)}), lowest"
+            f" {narrate.figure(low[at], fmt)} ({_period_label(low[0], grain)})."
+        )
+    ranked = (
+        rows
+        if (grain == "none" or args.top_n)
+        else sorted(
+            rows, key=lambda r: narrate.number(r[at]) or float("-inf"), reverse=args.sort == "highest"
+        )
+    )
+    word = "Highest" if args.sort == "highest" else "Lowest"
+    shown = [
+        f"{_row_label(columns, r, keys, grain)} ({narrate.figure(r[at], fmt)}{unit})" for r in ranked[:3]
+    ]
+    text = f"{word} {measure}: {shown[0]}"
+    if len(shown) > 1:
+        text += f", then {narrate.listing(shown[1:])}"
+    return text + (f"; {len(rows):,} rows in all." if len(rows) > 3 else ".")
+
+
+def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str:
+    """A comparison in words: the direction comes from the sign, the unit from the metric."""
+    name = value_name(model, args)
+    fmt = value_format(model, args)
+    measure = measure_text(model, args)
+    if not rows:
+        return f"No rows: nothing in the data matches ({measure})."
+    at, before_at = columns.index(name), columns.index("previous")
+    keys = [c for c in columns if c in args.group_by]
+    if not keys:
+        row = rows[0]
+        moved = narrate.direction(row[at], row[before_at])
+        if moved in ("rose", "fell"):
+            return (
+                f"{narrate.capitalized(measure)} {moved} from {narrate.figure(row[before_at], fmt)} to"
+                f" {narrate.figure(row[at], fmt)} ({narrate.change(row[at], row[before_at], fmt)})."
+            )
+        if moved == "did not change":
+            return f"{narrate.capitalized(measure)} did not change: {narrate.figure(row[at], fmt)} in both periods."
+        return (
+            f"{narrate.capitalized(measure)}: {narrate.figure(row[at], fmt)} now and"
+            f" {narrate.figure(row[before_at], fmt)} before; one side has no value."
+        )
+    change_at = columns.index("change")
+    moved = [r for r in rows if narrate.number(r[change_at]) is not None]
+    if not moved:
+        return f"{narrate.capitalized(measure)}: no {args.group_by[0]} has a value in both periods."
+    fall = min(moved, key=lambda r: r[change_at])
+    rise = max(moved, key=lambda r: r[change_at])
+    parts = []
+    if narrate.number(fall[change_at]) < 0:
+        parts.append(
+            f"the biggest fall in {measure} is {_row_label(columns, fall, keys)}, from"
+            f" {narrate.figure(fall[before_at], fmt)} to {narrate.figure(fall[at], fmt)}"
+            f" ({narrate.change(fall[at], fall[before_at], fmt)})"
+        )
+    if narrate.number(rise[change_at]) > 0:
+        parts.append(
+            f"the biggest rise is {_row_label(columns, rise, keys)}, from"
+            f" {narrate.figure(rise[before_at], fmt)} to {narrate.figure(rise[at], fmt)}"
+            f" ({narrate.change(rise[at], rise[before_at], fmt)})"
+        )
+    if not parts:
+        return f"{narrate.capitalized(measure)} did not change in any {args.group_by[0]}."
+    return narrate.capitalized("; ".join(parts)) + "."
+
+
 def query_metric(ctx: ToolContext, args: Any) -> ToolResult:
     """Compute a metric from the metrics layer: in total, by up to two dimensions, filtered, over a
-    period, or per day/week/month."""
+    period, or per hour/day/week/month; for entities that did (or never did) some events; as a
+    share of entities; per entity (max, average, median, distribution); or as a ratio."""
     return _metric_result(ctx, args, compare=False)
 
 
 def compare_periods(ctx: ToolContext, args: Any) -> ToolResult:
-    """Compare a metric over a period with the same-length period before it, optionally by
-    dimension, with the change: for "why did X drop?" and "X this week vs last week"."""
+    """Compare a metric over a period with the period before it, optionally by dimension, with the
+    change: for "why did X drop?" and "X this week vs last week"."""
     return _metric_result(ctx, args, compare=True)
 
 
@@ -294,27 +904,32 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     sql = compile_metric(ctx, model, args, compare)
     columns, rows, truncated, seconds = execute(ctx, sql)
     metric = model.metrics[args.metric]
+    name = value_name(model, args)
     grain = getattr(args, "grain", "none")
     chart = None
-    if grain != "none":
+    if args.per and args.stat == "distribution":
+        chart = ChartSpec(kind="bar", x=columns[0], y=[columns[1]])
+    elif grain != "none":
         chart = ChartSpec(
-            kind="line", x="period", y=[metric.name], series=args.group_by[0] if args.group_by else None
+            kind="line", x="period", y=[name], series=args.group_by[0] if args.group_by else None
         )
     elif args.group_by:
-        y = [metric.name, "previous"] if compare else [metric.name]
+        y = [name, "previous"] if compare else [name]
         chart = ChartSpec(
             kind="bar", x=args.group_by[0], y=y, series=args.group_by[1] if len(args.group_by) > 1 else None
         )
-    start, end = window(args, ctx.facts.last_day)
+    if chart:
+        chart.title = name.replace("_", " ") + (f" by {args.group_by[0]}" if args.group_by else "")
+    start, end = window(args.period, ctx.facts)
     period = f"{start} to {end}" if start else (f"up to {end}" if end else "all time")
     notes = [f"{metric.name}: {metric.description}", f"period: {period}"]
     if compare:
         assert start is not None and end is not None
-        notes.append("previous: {} to {}".format(*_previous(start, end)))
-    if chart:
-        chart.title = metric.name.replace("_", " ") + (f" by {args.group_by[0]}" if args.group_by else "")
+        notes.append("previous: {} to {}".format(*previous(start, end, args.period)))
+    notes += [f"events with no {d} are left out of the breakdown" for d in args.group_by]
     notes += withheld_notes(ctx.settings.min_group_size)
     withheld = _withheld(ctx, model, args, compare) if not rows and ctx.settings.min_group_size > 1 else None
+    summary = (summarize_change if compare else summarize)(model, args, columns, rows)
     return ToolResult(
         tool="compare_periods" if compare else "query_metric",
         arguments=args.model_dump(mode="json"),
@@ -326,6 +941,8 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         chart=chart,
         notes=notes,
         answer=withheld,
+        summary=withheld or summary,
+        interpretation=interpret(model, args, ctx.facts, compare),
     )
 
 
@@ -355,9 +972,7 @@ def funnel_args_model(model: SemanticModel) -> type[BaseModel]:
         ),  # type: ignore[valid-type]
         group_by=(dimension_name | None, None),
         filters=(filter_model, Field(default_factory=list, max_length=5)),
-        last_n_days=(int | None, Field(default=None, ge=1, le=3660)),
-        start_date=(date | None, None),
-        end_date=(date | None, None),
+        period=(Period, Field(default_factory=Period)),
     )
 
 
@@ -365,7 +980,7 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
     """Sessions reaching each step of a funnel (default view -> cart -> purchase) and the conversion
     between steps, optionally by one dimension."""
     model = load_model(ctx)
-    start, end = window(args, ctx.facts.last_day)
+    start, end = window(args.period, ctx.facts)
     conditions = _where(ctx, model, args.filters, start, end)
     dim = model.dimensions[args.group_by] if args.group_by else None
     source = _source(model, [dim] if dim else [], args.filters)
@@ -376,7 +991,7 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
     key = f"{dim.sql} AS {dim.name}, " if dim else ""
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     k = ctx.settings.min_group_size
-    sql = f"SELECT {key}{counts} FROM {source}{where}" + (" GROUP BY ALL" if dim else "") + having_people(k)
+    sql = f"SELECT {key}{counts} FROM {source}{where}" + (" GROUP BY 1" if dim else "") + having_people(k)
     sql += " ORDER BY 2 DESC" if dim else ""
     columns, rows, truncated, seconds = execute(ctx, sql)
     out_rows = []
@@ -408,6 +1023,45 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
             kind="funnel", x="step", y=["sessions"], series=dim.name if dim else None, title="funnel"
         ),
         notes=[f"period: {start} to {end}" if start else "period: all time"] + withheld_notes(k),
+        summary=summarize_funnel(args.steps, out_columns, out_rows, dim.name if dim else None),
+        interpretation=interpret_funnel(args, ctx.facts),
+    )
+
+
+def interpret_funnel(args: Any, facts: DataFacts) -> str:
+    start, end = window(args.period, facts)
+    parts = [
+        "Sessions reaching each step: " + " → ".join(args.steps) + " (a session counts at a step if it has"
+        " that event, in any order)"
+    ]
+    parts += [f"where {f.dimension} is {' or '.join(f.values)}" for f in args.filters]
+    parts.append(describe(args.period, start, end, (facts.first_event, facts.last_event)))
+    if args.group_by:
+        parts.append(f"by {args.group_by}")
+    return "; ".join(parts) + "."
+
+
+def summarize_funnel(steps: list[str], columns: list[str], rows: list[tuple], dim: str | None) -> str:
+    """'Of 1,898 sessions with a view, 40 (2.1%) reached cart and 35 (1.8%) purchase.'"""
+    if not rows:
+        return "No sessions in that period."
+    if dim is None:
+        first = rows[0]
+        text = f"Of {narrate.plural(first[1] or 0, 'session')} with a {steps[0]}"
+        later = [
+            f"{narrate.figure(r[1], 'count')} ({narrate.figure(r[3], 'ratio')}) reached {r[0]}"
+            for r in rows[1:]
+            if r[3] is not None
+        ]
+        return text + (", " + narrate.listing(later) if later else "") + "."
+    last = [r for r in rows if r[1] == steps[-1] and r[4] is not None]
+    if not last:
+        return f"No {dim} has sessions at the first step."
+    best = max(last, key=lambda r: r[4])
+    worst = min(last, key=lambda r: r[4])
+    return (
+        f"From {steps[0]} to {steps[-1]}, {narrate.label(best[0])} converts best ({narrate.figure(best[4], 'ratio')})"
+        f" and {narrate.label(worst[0])} worst ({narrate.figure(worst[4], 'ratio')})."
     )
 
 
@@ -434,7 +1088,7 @@ SELECT CAST(f.cohort AS DATE) AS cohort, date_diff('{args.grain}', f.cohort, a.p
        count(DISTINCT a.user_id) AS users
 FROM first f JOIN activity a USING (user_id)
 WHERE date_diff('{args.grain}', f.cohort, a.period) BETWEEN 0 AND {args.periods}
-GROUP BY ALL ORDER BY 1, 2"""
+GROUP BY 1, 2 ORDER BY 1, 2"""
     _, rows, _, seconds = execute(ctx, sql, max_rows=100_000)
     sizes = {}
     by_cohort: dict[Any, dict[int, int]] = {}
@@ -470,4 +1124,26 @@ GROUP BY ALL ORDER BY 1, 2"""
             f"share of each cohort active again {args.grain} 1..{args.periods} after its first {args.grain}"
         ]
         + withheld_notes(k),
+        summary=summarize_retention(args, columns, out),
+        interpretation=(
+            f"Users grouped by the {args.grain} of their first event (their cohort), and the share of each"
+            f" cohort {'buying' if args.event_type == 'purchase' else 'active'} again 1 to {args.periods}"
+            f" {args.grain}s later; all data."
+        ),
     )
+
+
+def summarize_retention(args: CohortRequest, columns: list[str], rows: list[tuple]) -> str:
+    """Where the first period's retention was best and worst, cohort by cohort."""
+    seen = [r for r in rows if r[2] is not None and r[1]]
+    if not seen:
+        return "No cohort is large enough to show."
+    best = max(seen, key=lambda r: r[2])
+    worst = min(seen, key=lambda r: r[2])
+    text = (
+        f"{narrate.plural(len(rows), 'cohort')}; one {args.grain} later, the best kept"
+        f" {narrate.figure(best[2], 'ratio')} ({narrate.label(best[0])}, {narrate.plural(best[1], 'user')})"
+    )
+    if worst is not best:
+        text += f" and the worst {narrate.figure(worst[2], 'ratio')} ({narrate.label(worst[0])})"
+    return text + "."

@@ -21,7 +21,8 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.grounding import ungrounded_numbers
-from tools.base import ToolContext, ToolError, ToolResult, drop_instructions, unknown_user
+from tools import narrate
+from tools.base import ToolContext, ToolError, ToolResult, UnknownEntity, drop_instructions, unknown_user
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ def recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
     notes = []
     if args.user_id not in model.entity_index:
         if not ctx.rows("SELECT count(*) FROM users WHERE user_id = $u", u=args.user_id)[0][0]:
-            raise ToolError(unknown_user(ctx, args.user_id))
+            raise UnknownEntity(unknown_user(ctx, args.user_id), args.user_id)
         history = np.zeros(len(items))
         notes.append("this user has no product interactions yet: these are the most popular products")
     else:
@@ -350,7 +351,20 @@ def recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
         columns=["product_id", "title", "category", "price", "score", "because_of"],
         rows=rows,
         notes=notes or [f"item-to-item co-occurrence over {len(model.interactions.sessions):,} visits"],
+        summary=_products_sentence(
+            f"Top picks for user {args.user_id}" + (f" in {args.category}" if args.category else ""), rows
+        ),
+        interpretation=f"Products for user {args.user_id}, scored by how often they were used in the same"
+        " visits as what the user viewed, carted and bought (item-to-item); not items they already bought.",
     )
+
+
+def _products_sentence(lead: str, rows: list[tuple]) -> str:
+    """'Top picks for user 42: Moto G84 (product 17), … .' (titles without planted instructions)."""
+    if not rows:
+        return f"{lead}: none (too little history to go on)."
+    named = [f"{narrate.quoted(r[1]) if r[1] else 'product ' + str(r[0])} (product {r[0]})" for r in rows[:3]]
+    return f"{lead}: {narrate.listing(named)}."
 
 
 def _with_product(
@@ -364,7 +378,9 @@ def _with_product(
     try:
         i = items.index(args.product_id)
     except ValueError:
-        raise ToolError(f"product {args.product_id!r} has no views, carts or purchases in the data") from None
+        raise UnknownEntity(
+            f"product {args.product_id!r} has no views, carts or purchases in the data", args.product_id
+        ) from None
     row = model.knn.similarity[i].toarray().ravel()
     if allowed is not None:
         row = np.where(allowed, row, 0.0)
@@ -396,6 +412,14 @@ def _with_product(
         columns=["product_id", "title", "category", "price", "similarity", "orders_together"],
         rows=rows,
         notes=[f"products used in the same visits as {_label(catalog, args.product_id)}"],
+        summary=_products_sentence(f"What goes with product {args.product_id}", rows)
+        + (
+            f" The first was bought in the same order {narrate.plural(rows[0][5], 'time')}."
+            if rows and rows[0][5]
+            else ""
+        ),
+        interpretation=f"Products used in the same visits as product {args.product_id}, those bought in the"
+        " same orders first.",
     )
 
 
@@ -425,9 +449,11 @@ def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
     model = recommender(ctx)
     items = model.knn.items
     if args.user_id not in model.entity_index:
-        raise ToolError(unknown_user(ctx, args.user_id))
+        raise UnknownEntity(unknown_user(ctx, args.user_id), args.user_id)
     if args.product_id not in items:
-        raise ToolError(f"product {args.product_id!r} has no views, carts or purchases in the data")
+        raise UnknownEntity(
+            f"product {args.product_id!r} has no views, carts or purchases in the data", args.product_id
+        )
     target = items.index(args.product_id)
     history = model.history(args.user_id)
     scores = model.knn.scores(history)

@@ -20,7 +20,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.embeddings import PACKAGE, Encoder, VectorIndex
-from tools.base import ToolContext, ToolError, ToolResult, unknown_user
+from tools import narrate
+from tools.base import ToolContext, ToolError, ToolResult, UnknownEntity, unknown_user
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,22 @@ def search_products(ctx: ToolContext, args: SearchProductsArgs) -> ToolResult:
         arguments=args.model_dump(exclude_none=True),
         columns=["product_id", "title", "category", "brand", "price", "similarity"],
         rows=rows,
+        summary=(
+            f"Closest products to '{narrate.quoted(args.query)}': "
+            + narrate.listing(
+                [
+                    f"{narrate.quoted(r[1])} (product {r[0]}"
+                    + (f", {narrate.figure(r[4], 'money')}" if r[4] is not None else "")
+                    + ")"
+                    for r in rows[:3]
+                ]
+            )
+            + "."
+            if rows
+            else f"No product matches '{narrate.quoted(args.query)}' with those filters."
+        ),
+        interpretation=f"Products whose title and description are closest in meaning to"
+        f" '{narrate.quoted(args.query)}' (sentence embeddings), after the category, brand and price filters.",
         notes=[
             f"embedding search over {int(mask.sum()) if mask is not None else len(built.index):,} products"
         ]
@@ -223,6 +240,21 @@ def search_queries(ctx: ToolContext, args: SearchQueriesArgs) -> ToolResult:
         arguments=args.model_dump(),
         columns=["query", "searches", "session_conversion", "similarity"],
         rows=rows,
+        summary=(
+            f"Site searches closest to '{narrate.quoted(args.text)}': "
+            + narrate.listing(
+                [
+                    f"'{narrate.quoted(r[0], 40)}' ({narrate.plural(r[1], 'search')},"
+                    f" {narrate.figure(r[2], 'ratio')} of those visits bought)"
+                    for r in rows[:3]
+                ]
+            )
+            + "."
+            if rows
+            else "No site-search queries."
+        ),
+        interpretation=f"Site-search queries closest in meaning to '{narrate.quoted(args.text)}', with how often"
+        " each was searched and the share of those visits that bought; all data.",
     )
 
 
@@ -284,7 +316,7 @@ def similar_users(ctx: ToolContext, args: SimilarUsersArgs) -> ToolResult:
     keys, vectors = user_vectors(ctx)
     position = {key: i for i, key in enumerate(keys)}
     if args.user_id not in position:
-        raise ToolError(unknown_user(ctx, args.user_id))
+        raise UnknownEntity(unknown_user(ctx, args.user_id), args.user_id)
     index = ctx.cached("user_index", lambda: VectorIndex(keys, vectors, _encoder(ctx).device))
     me = vectors[position[args.user_id]].unsqueeze(0)
     hits = [(k, s) for k, s in index.search(me, args.k + 1)[0] if k != args.user_id][: args.k]
@@ -295,6 +327,15 @@ def similar_users(ctx: ToolContext, args: SimilarUsersArgs) -> ToolResult:
         arguments=args.model_dump(),
         columns=["user_id", "similarity", "events", "orders", "top_category"],
         rows=rows,
+        summary=(
+            f"Users most like user {args.user_id}: "
+            + narrate.listing([f"user {r[0]} (similarity {narrate.figure(r[1])})" for r in rows[:3]])
+            + "."
+            if rows
+            else f"No users like user {args.user_id}."
+        ),
+        interpretation=f"Users whose mix of viewed, carted and bought products is closest to user {args.user_id}'s"
+        " (mean product embeddings).",
     )
 
 

@@ -19,7 +19,16 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, format_value, unknown_user
+from tools import narrate
+from tools.base import (
+    ChartSpec,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    UnknownEntity,
+    format_value,
+    unknown_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +399,9 @@ def list_segments(ctx: ToolContext, args: ListSegmentsArgs) -> ToolResult:
             rows=rows,
             chart=ChartSpec(kind="bar", x="segment", y=["users"], title="Users per behavior segment"),
             notes=[f"k-means over {len(clusters)} clusters of per-user behavior features"],
+            summary=_behavior_sentence(rows),
+            interpretation="Users clustered (k-means) by how they shop: visits, views, carts, orders, spend,"
+            " recency; all data.",
         )
     rows = ctx.rows(
         f"""WITH rfm AS ({rfm_sql()})
@@ -418,6 +430,33 @@ def list_segments(ctx: ToolContext, args: ListSegmentsArgs) -> ToolResult:
         rows=[(*r, RFM_DESCRIPTIONS[r[0]]) for r in rows],
         chart=ChartSpec(kind="bar", x="segment", y=["users"], title="Buyers per RFM segment"),
         notes=[f"RFM as of {_as_of(ctx, None)}, buyers only"],
+        summary=_rfm_sentence(rows),
+        interpretation=f"Buyers scored 1-5 on recency, frequency and spend (RFM) as of {_as_of(ctx, None)},"
+        " and named by their scores; all data.",
+    )
+
+
+def _rfm_sentence(rows: list[tuple]) -> str:
+    """rows: segment, users, share, recency, orders, revenue, revenue_share (by revenue share)."""
+    top, big = rows[0], max(rows, key=lambda r: r[1])
+    text = (
+        f"{narrate.plural(len(rows), 'RFM segment')}; {top[0]} brings the most revenue:"
+        f" {narrate.figure(top[6], 'ratio')} of it, from {narrate.plural(top[1], 'buyer')}"
+        f" ({narrate.figure(top[2], 'ratio')} of buyers)."
+    )
+    if big is not top:
+        text += f" The largest segment is {big[0]} ({narrate.plural(big[1], 'buyer')})."
+    return text
+
+
+def _behavior_sentence(rows: list[tuple]) -> str:
+    """rows: segment, users, share, orders, revenue, recency, description."""
+    if not rows:
+        return "No behavior segments: too few users."
+    big = max(rows, key=lambda r: r[1])
+    return (
+        f"{narrate.plural(len(rows), 'behavior segment')}; the largest is {big[0]}"
+        f" ({narrate.plural(big[1], 'user')}, {narrate.figure(big[2], 'ratio')}): {big[6]}."
     )
 
 
@@ -450,6 +489,8 @@ def lookup_segment(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
             rows=[(r[0], r[1], r[2], r[4], r[5], r[6], r[7]) for r in members[: args.limit]],
             truncated=len(members) > args.limit,
             notes=[f"RFM segment {name}: {len(members):,} users who {described}"],
+            summary=_members_sentence(name, len(members), members[:1]),
+            interpretation=f"Members of the RFM segment {name} (buyers who {described}), biggest spenders first.",
         )
     labels, clusters = behavior_clusters(ctx)
     by_name = {c.name.lower(): c for c in clusters}
@@ -471,14 +512,27 @@ def lookup_segment(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
         ],
         truncated=len(ids) > args.limit,
         notes=[f"behavior segment {cluster.name!r}: {cluster.description}"],
+        summary=f"The behavior segment {cluster.name} has {narrate.plural(len(ids), 'user')}; {cluster.description}.",
+        interpretation=f"Members of the behavior segment {cluster.name}, biggest spenders first.",
     )
+
+
+def _members_sentence(name: str, size: int, first: list[tuple]) -> str:
+    text = f"{name} has {narrate.plural(size, 'buyer')}"
+    if first:
+        user, recency, orders, _, revenue = first[0][:5]
+        text += (
+            f"; the biggest spender, user {user}, spent {narrate.figure(revenue, 'money')} over"
+            f" {narrate.plural(orders, 'order')} and last bought {narrate.plural(recency, 'day')} ago"
+        )
+    return text + "."
 
 
 def _user_segments(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
     user = args.user_id
     labels, clusters = behavior_clusters(ctx)
     if user not in labels:
-        raise ToolError(unknown_user(ctx, user))
+        raise UnknownEntity(unknown_user(ctx, user), user)
     cluster = clusters[labels[user]]
     row = next((r for r in rfm(ctx) if r[0] == user), None)
     rows = [("behavior", cluster.name, cluster.description)]
@@ -498,4 +552,7 @@ def _user_segments(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
         arguments=args.model_dump(exclude_none=True),
         columns=["kind", "segment", "detail"],
         rows=rows,
+        summary=f"User {user} is in the behavior segment {cluster.name} and the RFM segment {rows[1][1]}"
+        f" ({rows[1][2]}).",
+        interpretation=f"The segments of user {user}: behavior cluster and RFM segment.",
     )

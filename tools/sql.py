@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from tools.base import ToolContext, ToolError, ToolResult
+from tools.narrate import table_sentence
 
 # Table-valued functions that only generate values.
 SAFE_TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
@@ -124,6 +125,8 @@ def execute(
     The query is interrupted after the settings' time limit."""
     limit = max_rows or ctx.settings.query_row_limit
     checked = guard(sql, ctx.allowed_tables, limit)
+    if not ctx.warehouse.is_duckdb:  # one path for every warehouse: tools write DuckDB SQL
+        checked = sqlglot.transpile(checked, read="duckdb", write=ctx.warehouse.dialect)[0]
     started = time.perf_counter()
     with ctx.warehouse.engine.connect() as conn:
         raw = conn.connection.driver_connection
@@ -174,4 +177,6 @@ def run_sql(ctx: ToolContext, args: RunSqlArgs) -> ToolResult:
         rows=rows,
         truncated=truncated,
         seconds=seconds,
+        summary=table_sentence(columns, rows, truncated),
+        interpretation="A SQL query written by the model (below), run as it is; check it answers the question.",
     )
