@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
             from assistant.workspace import Workspace
 
             with Workspace(settings, endpoint) as workspace:
+                workspace.warm_up()  # the engine reads the system prompt before the first question
                 blocks, url = launch(workspace, block=False)
                 print(f"ShopLens is running: open {url}  ·  Ctrl-C stops", flush=True)
                 try:

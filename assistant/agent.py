@@ -1,12 +1,17 @@
 """The agent: a question in, a grounded answer out.
 
 One turn:
-1. retrieve the few solved examples and metrics closest to the question;
-2. the model replies with one tool call, its JSON constrained to the tools' schemas (a grammar
-   on the server: even a small model emits a valid call) — or asks to clarify, or declines;
+1. the model replies with one tool call, its JSON constrained to the tools' schemas (a grammar
+   on the server: even a small model emits a valid call) — or asks to clarify, or declines. The
+   system prompt (tools, fields, every solved example, the data's facts) is fixed per warehouse,
+   so the engine reads it once; next to the question go only the few most similar examples;
+2. code checks the call against the question's words and drops what nobody asked for
+   (tools/evidence.py); a filter on something the data does not have is refused right there;
 3. the tool runs; on an error the model sees it and corrects its call (at most 2 retries);
-4. the model writes one or two sentences from the result; code renders the table and chart;
-5. every number in those sentences is checked against the results, and unsupported ones are flagged.
+4. code writes the answer from the result: the sentence (direction, units, which row) and what
+   was computed (the interpretation); code renders the table and chart. With
+   `answer_sentences = "model"` the model writes the sentence instead, and code checks its
+   numbers, directions and row labels, and replaces it when the check fails.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from importlib import resources
 from typing import Annotated, Any, Literal, Union
 
@@ -27,19 +31,39 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, c
 
 from assistant.audit import AuditEvent, AuditLog, tool_calls
 from assistant.embeddings import Encoder
-from assistant.grounding import ungrounded_numbers
+from assistant.grounding import misstatements, ungrounded_numbers
 from assistant.llm.client import ModelAnswerError, Writer, response_format
 from assistant.llm.engines import Endpoint
 from assistant.retrieval import Example, Retriever, load_examples
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
-from tools.base import ChartSpec, cell_text, format_value, render
-from tools.metrics import SemanticModel
+from tools.base import ChartSpec, UnknownEntity, cell_text, render
+from tools.evidence import check as check_evidence
+from tools.evidence import missing_concept, unsupported_arguments
+from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
+from tools.narrate import table_sentence
 
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
+# Tools never named as a hint, and how close an example must be to be named (cosine).
+HINTLESS = frozenset(
+    {
+        "query_metric",
+        "compare_periods",
+        "funnel",
+        "cohort_retention",
+        "run_sql",
+        "describe_data",
+        "clarify",
+        "cannot_answer",
+    }
+)
+HINT_SIMILARITY = 0.6
+# A question needing what the data lacks (costs, ages, ratings …) is declined by code whatever
+# tool the model picked, except the ones that write prose: copy may well mention free shipping.
+PROSE_TOOLS = frozenset({"write_marketing_copy"})
 
 
 class Clarify(BaseModel):
@@ -87,6 +111,9 @@ class Answer(BaseModel):
     sql: str | None = None
     table: Table | None = None
     chart: ChartSpec | None = None
+    # What was computed, in words written by code from the call that ran (measure, population,
+    # filters, exact period, grouping): a misread question shows here at a glance.
+    interpretation: str | None = None
     notes: list[str] = Field(default_factory=list)
     ungrounded_numbers: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
@@ -177,24 +204,11 @@ class Assistant:
             examples = [e for e in load_examples() if e.tool not in without_tools]
         self.decision = decision_model(self.tools)
         self.decision_format = response_format(endpoint, self.decision.model_json_schema(), "ToolCall")
+        # Calls are shown with their fields in the schema's order: the grammar only lets the model
+        # write them in that order, so an example in another order leads it astray.
+        examples = [self._in_schema_order(e) for e in examples]
         self.retriever = Retriever(self.semantic, examples, encoder)
-        facts = self.ctx.facts
-        template = "\n".join(
-            line
-            for line in _prompt("system.md").splitlines()
-            if not any(line.startswith(f"- {n}:") for n in without_tools)
-        )
-        self.system_prompt = render(
-            template,
-            metrics=", ".join(self.semantic.metrics),
-            dimensions=", ".join(self.semantic.dimensions),
-            first_day=facts.first_day,
-            last_day=facts.last_day,
-            yesterday=facts.last_day - timedelta(days=1) if facts.last_day else "unknown",
-            categories=", ".join(facts.categories[:15]) or "none",
-            countries=", ".join(facts.countries[:12]) or "none",
-            channels=", ".join(facts.channels[:10]) or "none",
-        )
+        self.system_prompt = system_prompt(self.semantic, examples, self.ctx, without_tools)
         # Tools that write prose (copy, explanations, segment names) use the same system prompt:
         # the engine serves them from the cached prefix.
         self.ctx.llm = Writer(writer or self.explainer, endpoint, self.system_prompt)
@@ -289,16 +303,21 @@ class Assistant:
     def _ask(self, question: str, conversation: Conversation | None, answer: Answer, on_step: StepFn) -> None:
         clock = time.perf_counter()
         previous = conversation.turns[-1] if conversation and conversation.turns else None
-        # A follow-up ("and by country?") is about the previous question's topic: search with both.
-        examples, metrics = self.retriever.retrieve(
-            f"{previous.question} {question}" if previous else question
-        )
+        nearest: list[tuple[Example, float | None]] = []
+        if self.settings.prompt_examples:
+            # A follow-up ("and by country?") is about the previous question's topic: search with both.
+            nearest = self.retriever.nearest(
+                f"{previous.question} {question}" if previous else question, self.settings.prompt_examples
+            )
         answer.timings["retrieve"] = round(time.perf_counter() - clock, 3)
         messages: list[BaseMessage] = [
             SystemMessage(self.system_prompt),
-            HumanMessage(self._user_message(question, examples, metrics, conversation)),
+            HumanMessage(self._user_message(question, nearest, previous)),
         ]
-        result = self._run_tool(messages, answer, on_step)
+        words = f"{previous.question} {question}" if previous else question
+        # Ids may also come from the previous answer ("why is the first one recommended?").
+        said = f"{words} {previous.answer} {compact(previous.call)}" if previous else words
+        result = self._run_tool(messages, answer, on_step, words, previous.call if previous else None, said)
         answer.timings["tools"] = round(sum(c.seconds for c in answer.tool_calls), 3)
         if result is None:  # a clarifying question, a refusal, or a failure: `answer` already says so
             return
@@ -307,16 +326,34 @@ class Assistant:
             columns=result.columns, rows=[list(r) for r in result.rows], truncated=result.truncated
         )
         answer.chart = result.chart
-        answer.notes = list(result.notes)
+        answer.interpretation = result.interpretation
+        answer.notes = [*answer.notes, *result.notes]
         if result.answer is not None:  # prose the tool wrote and checked against its rows
             answer.text = result.answer
             return
+        written = result.summary or table_sentence(result.columns, list(result.rows), result.truncated)
+        if self.settings.answer_sentences == "code" or result.text is not None:
+            answer.text = written
+            answer.ungrounded_numbers = ungrounded_numbers(written, _facts(result), question)
+            if answer.ungrounded_numbers:  # a bug in a tool's sentence: show the flag, never hide it
+                log.warning("code-written sentence not grounded: %s (%s)", written, answer.ungrounded_numbers)
+            return
         rows = len(result.rows)
         on_step(Step(kind="writing", text=f"from {rows:,} result row{'s' if rows != 1 else ''}"))
-        answer.text, answer.ungrounded_numbers = self._grounded_text(question, result, answer)
+        answer.text, answer.ungrounded_numbers = self._grounded_text(question, result, answer, written)
 
-    def _run_tool(self, messages: list[BaseMessage], answer: Answer, on_step: StepFn) -> ToolResult | None:
-        """Ask for a call and run it; show failures to the model, which corrects its call."""
+    def _run_tool(
+        self,
+        messages: list[BaseMessage],
+        answer: Answer,
+        on_step: StepFn,
+        words: str,
+        previous_call: dict[str, Any] | None,
+        said: str,
+    ) -> ToolResult | None:
+        """Ask for a call, check it against the question's words, run it; show failures to the
+        model, which corrects its call. `words` are the question's (and a follow-up's previous
+        question's); `said` is all the conversation has said, where ids may come from."""
         for attempt in range(MAX_RETRIES + 1):
             try:
                 call = self._decide(messages, answer)
@@ -328,16 +365,28 @@ class Assistant:
                     )
                 )
                 continue
-            tool, arguments = call.tool, call.arguments.model_dump(mode="json")
+            # What the model wrote, without the defaults: the fields it chose are the ones to check.
+            tool, arguments = call.tool, call.arguments.model_dump(mode="json", exclude_unset=True)
             if tool in ("clarify", "cannot_answer"):
                 answer.kind = "clarification" if tool == "clarify" else "refusal"
-                answer.text = call.arguments.question if tool == "clarify" else call.arguments.reason
+                answer.text = (
+                    call.arguments.question if tool == "clarify" else self._cannot(call.arguments.reason)
+                )
                 answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
                 return None
-            on_step(Step(kind="call", text=f"calling {tool}", tool=tool, arguments=arguments))
             clock = time.perf_counter()
             try:
+                tool, arguments = self._screen(tool, arguments, answer, words, previous_call, said)
+                on_step(Step(kind="call", text=f"calling {tool}", tool=tool, arguments=arguments))
                 result = self.tools[tool](self.ctx, arguments)
+            except DataLacks as exc:  # no retry can find what the data does not have
+                answer.tool_calls.append(
+                    ToolCall(
+                        tool=tool, arguments=arguments, error=str(exc), seconds=time.perf_counter() - clock
+                    )
+                )
+                answer.kind, answer.text = "refusal", str(exc)
+                return None
             except (ToolError, ValidationError) as exc:
                 log.info("tool %s failed (attempt %d): %s", tool, attempt + 1, exc)
                 on_step(Step(kind="failed", text=f"{tool} failed: {exc}", tool=tool, arguments=arguments))
@@ -345,6 +394,10 @@ class Assistant:
                 answer.tool_calls.append(
                     ToolCall(tool=tool, arguments=arguments, error=str(exc), seconds=seconds)
                 )
+                if isinstance(exc, UnknownEntity) and exc.value.lower() in answer.question.lower():
+                    # The user named an id the data does not have: no retry can find it.
+                    answer.kind, answer.text = "error", f"I could not answer that: {exc}"
+                    return None
                 messages += [
                     AIMessage(json.dumps({"tool": tool, "arguments": arguments})),
                     HumanMessage(f"That call failed: {exc}\nReply with a corrected call."),
@@ -357,53 +410,142 @@ class Assistant:
         answer.text = f"I could not answer that: {answer.tool_calls[-1].error}"
         return None
 
-    def _grounded_text(self, question: str, result: ToolResult, answer: Answer) -> tuple[str, list[str]]:
-        """The model's sentences about the result, rewritten once if they use numbers the result
-        lacks, replaced by code's if they still do; and the numbers still unsupported."""
-        facts = [*result.rows, (len(result.rows),)]  # "across 9 categories" states the row count
+    def _screen(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        answer: Answer,
+        words: str,
+        previous_call: dict[str, Any] | None,
+        said: str,
+    ) -> tuple[str, dict[str, Any]]:
+        """Code's look at a call before it runs: what it may drop or correct (with notes), what
+        the model must redo (ToolError), and what no call can answer (DataLacks)."""
+        if tool not in PROSE_TOOLS:
+            lacking = missing_concept(answer.question, self._has_returns())
+            if lacking:  # the model mapped "profit" to revenue: code declines instead
+                raise DataLacks(f"{lacking} {self.data_has()}")
+        arguments, problems = unsupported_arguments(tool, arguments, said)
+        answer.notes += [p.removeprefix("note: ") for p in problems if p.startswith("note: ")]
+        problems = [p for p in problems if not p.startswith("note: ")]
+        if problems:  # an id or a search copied from an example: the model must look again
+            raise ToolError(
+                f"{'; '.join(problems)}: use only what the question gives,"
+                " or a tool that needs none (search_products, list_segments, query_metric)"
+            )
+        tool, arguments, notes = check_evidence(
+            tool,
+            arguments,
+            words,
+            self.semantic,
+            previous_call,
+            current=answer.question,
+            values=lambda name: dimension_values(self.ctx, self.semantic, self.semantic.dimensions[name]),
+        )
+        answer.notes += [n for n in notes if n not in answer.notes]
+        return tool, arguments
+
+    def _grounded_text(
+        self, question: str, result: ToolResult, answer: Answer, written: str
+    ) -> tuple[str, list[str]]:
+        """The model's sentences about the result, checked: numbers against the rows, directions
+        against the signs of changes, row labels against their figures. Rewritten once when the
+        check fails; replaced by code's sentence (`written`) when it fails again."""
+        facts = _facts(result)
+
+        def problems(text: str) -> list[str]:
+            if text.lstrip().startswith(("{", "[", "```")) or '"tool"' in text:
+                return ["it is a tool call, not a sentence"]
+            flagged = ungrounded_numbers(text, facts, question)
+            wrong = misstatements(text, result.columns, list(result.rows))
+            return [f"numbers not in the result: {', '.join(flagged)}"] * bool(flagged) + wrong
+
         text, prompt = self._explain(question, result, answer)
-        flagged = ungrounded_numbers(text, facts, question)
-        if flagged:
-            retry = (
-                f"{prompt}\nYour answer used numbers that are not in the result ({', '.join(flagged)}). "
-                "Rewrite it with numbers from the result only."
-            )
+        found = problems(text)
+        if found:
+            retry = f"{prompt}\nYour answer was wrong: {'; '.join(found)}. Rewrite it from the result only."
             text, _ = self._explain(question, result, answer, prompt=retry)
-            flagged = ungrounded_numbers(text, facts, question)
-        if flagged:
-            answer.notes.append(
-                f"the model's sentence used numbers not in the result ({', '.join(flagged)}); replaced"
-            )
-            text = summarize(result)
-            flagged = ungrounded_numbers(text, facts, question)
-        return text, flagged
+            found = problems(text)
+        if found:
+            answer.notes.append(f"the model's sentence was replaced by code's: {'; '.join(found)}")
+            text = written
+        return text, ungrounded_numbers(text, facts, question)
 
     def _user_message(
-        self, question: str, examples: list[Example], metrics: list[Any], conversation: Conversation | None
+        self, question: str, nearest: list[tuple[Example, float | None]], previous: Turn | None
     ) -> str:
-        parts = ["Relevant metrics: " + "; ".join(f"{m.name} = {m.description}" for m in metrics)]
-        # Most similar last: a small model follows the example nearest the question.
-        parts.append(
-            "Examples:\n"
-            + "\n".join(f"Q: {e.question}\nA: {json.dumps(e.call())}" for e in reversed(examples))
-        )
-        if conversation and conversation.turns:
-            last = conversation.turns[-1]
+        examples = [e for e, _ in nearest]
+        parts = []
+        if examples:
+            # Most similar last: a small model follows the example nearest the question.
             parts.append(
-                f"Previous question: {last.question}\nPrevious call: {json.dumps(last.call)}\n"
+                "Similar solved examples:\n"
+                + "\n".join(f"Q: {e.question}\nA: {compact(e.call())}" for e in reversed(examples))
+            )
+        if previous is not None:
+            parts.append(
+                f"Previous question: {previous.question}\nPrevious call: {compact(previous.call)}\n"
                 "If the next question follows up on it, reply with the previous call, changed as asked."
             )
-        # A small model weighs a long tool list poorly; the closest solved example is a strong
-        # hint (its tool was right for every insight question we tried), so name it.
-        # (Not for a follow-up: there the previous call is the guide.)
-        follow_up = bool(conversation and conversation.turns)
-        hint = f"The most similar example used {examples[0].tool}. " if examples and not follow_up else ""
-        parts.append(
-            f"Question: {question}\n{hint}"
-            "Reply with one call: clarify if the question names no figure (how are we doing, the numbers, an update); "
-            "cannot_answer if the data does not hold what it asks (costs, profit, ad spend, stock, the future); else a tool."
-        )
+        # A small model weighs a long tool list poorly: a close example of an insight tool
+        # (segments, recommendations, search …) is a strong hint, so name it. Not for the data
+        # tools, where a hint pulled metric questions into free SQL; not for a follow-up, where
+        # the previous call is the guide.
+        hint = ""
+        if nearest and previous is None:
+            example, score = nearest[0]
+            if example.tool not in HINTLESS and score is not None and score >= HINT_SIMILARITY:
+                hint = f"\nThe most similar example used {example.tool}."
+        parts.append(f"Question: {question}{hint}")
         return "\n\n".join(parts)
+
+    def warm_up(self) -> None:
+        """Have the engine read the system prompt now (a one-token reply), so that the first
+        question reads only its own words: about 50 s on 2 CPU cores, paid before anyone waits."""
+        from assistant.llm.client import chat_model
+
+        clock = time.perf_counter()
+        try:
+            chat_model(self.endpoint, self.settings, max_tokens=1).invoke(
+                [SystemMessage(self.system_prompt), HumanMessage("Question: ")]
+            )
+        except Exception as exc:  # the first question will read it instead
+            log.warning("warm-up failed: %s", exc)
+            return
+        log.info("system prompt read in %.1fs", time.perf_counter() - clock)
+
+    def _has_returns(self) -> bool:
+        """Cancellations are recorded (negative quantities), so "returns" can be answered."""
+        return self.ctx.cached(
+            "has_returns", lambda: bool(self.ctx.rows("SELECT 1 FROM events WHERE quantity < 0 LIMIT 1"))
+        )
+
+    def _in_schema_order(self, example: Example) -> Example:
+        if example.tool not in self.tools:
+            return example
+        arguments = self.tools[example.tool].args_model.model_validate(example.arguments)
+        return example.model_copy(update={"arguments": arguments.model_dump(mode="json", exclude_unset=True)})
+
+    def _cannot(self, reason: str) -> str:
+        """The model's reason for declining, and what the data does have, written by code."""
+        return f"{reason.rstrip('.')}. {self.data_has()}"
+
+    def data_has(self) -> str:
+        """One sentence on what the data holds, so a refusal says what can be asked instead."""
+        facts = self.ctx.facts
+        present = [
+            d.name
+            for d in self.semantic.dimensions.values()
+            if d.name in ("category", "brand", "country", "channel", "device")
+            and dimension_values(self.ctx, self.semantic, d)
+        ]
+        kinds = ", ".join(facts.event_types) or "no"
+        extra = f", {', '.join(present)}" if present else ""
+        prices = "price and quantity" if has_prices(self.ctx) else "quantity (no prices)"
+        return (
+            f"The data has {kinds} events with their time, user, session, product{extra}, {prices},"
+            f" from {facts.first_day} to {facts.last_day}."
+        )
 
     def _decide(self, messages: list[BaseMessage], answer: Answer) -> Any:
         clock = time.perf_counter()
@@ -432,10 +574,14 @@ class Assistant:
                     f"{c} = {cell_text(v)}" for c, v in zip(result.columns, result.rows[0], strict=False)
                 )
             # The result is fenced as data: text from the shop's tables is never an instruction.
+            computed = f"What was computed: {result.interpretation}\n" if result.interpretation else ""
             prompt = (
-                f"Question: {question}\nResult of {result.tool} ({notes}), data only:\n"
+                "Write text, not a tool call: the call has run.\n"
+                f"Question: {question}\n{computed}Result of {result.tool} ({notes}), data only:\n"
                 f"<data>\n{result.preview()}{first}\n</data>\n"
-                "Answer the question in one or two plain sentences."
+                "Answer the question in one or two plain sentences, with numbers from the result only, as"
+                " written there (a share like 0.1255 may be written 12.6%). No JSON, no lists, no SQL, no"
+                " guessed causes.\nAnswer:"
             )
         try:
             # The same system prompt as the tool call: the engine reuses its cached prefix.
@@ -446,7 +592,7 @@ class Assistant:
             ) from exc
         _count(answer, reply)
         answer.timings["explain"] = round(answer.timings.get("explain", 0) + time.perf_counter() - clock, 3)
-        return _text(reply).strip() or summarize(result), prompt
+        return _text(reply).strip() or table_sentence(result.columns, list(result.rows)), prompt
 
 
 def audit_log(settings: Settings) -> AuditLog | None:
@@ -454,17 +600,51 @@ def audit_log(settings: Settings) -> AuditLog | None:
     return AuditLog(settings.data_dir / "audit.jsonl") if settings.audit_log else None
 
 
-def summarize(result: ToolResult) -> str:
-    """A plain sentence about a result, written by code: what the user sees when the model's
-    sentence cannot be trusted."""
-    if result.text is not None:
-        return result.text.splitlines()[0]
-    if not result.rows:
-        return "The data has no rows for that question."
-    first = ", ".join(f"{c} {format_value(v)}" for c, v in zip(result.columns, result.rows[0], strict=False))
-    if len(result.rows) == 1:
-        return f"Result: {first}."
-    return f"{len(result.rows):,} rows{' (more not shown)' if result.truncated else ''}; the first: {first}."
+def _facts(result: ToolResult) -> list[tuple]:
+    """What a sentence about `result` may state: its rows, their count ("across 9 categories"),
+    the figures in its notes (a segment's size when only its first members are listed) and the
+    call's own parameters ("users with at least 3 orders", when the question said "more than 2")."""
+    return [
+        *result.rows,
+        (len(result.rows),),
+        tuple(result.notes),
+        (json.dumps(result.arguments, default=str),),
+    ]
+
+
+def compact(call: dict[str, Any] | None) -> str:
+    """A call as the prompt shows it: JSON without spaces (fewer tokens to read)."""
+    return json.dumps(call, separators=(",", ":"), default=str)
+
+
+def system_prompt(
+    semantic: SemanticModel, examples: list[Example], ctx: ToolContext, without_tools: frozenset[str]
+) -> str:
+    """The fixed part of every model call: the tools and their fields, every solved example, and
+    (last, so that the rest is shared across warehouses) the facts of this data set."""
+    facts = ctx.facts
+    template = "\n".join(
+        line
+        for line in _prompt("system.md").splitlines()
+        if not any(line.startswith(f"- {n}:") for n in without_tools)
+    )
+    metrics = "; ".join(
+        f"{m.name} ({m.description.split('(')[0].rstrip('. ').lower()})" for m in semantic.metrics.values()
+    )
+    absent = [d.name for d in semantic.dimensions.values() if not dimension_values(ctx, semantic, d)]
+    return render(
+        template,
+        absent=", ".join(absent) or "nothing",
+        metrics=metrics,
+        dimensions=", ".join(semantic.dimensions),
+        examples="\n".join(f"Q: {e.question}\nA: {compact(e.call())}" for e in examples),
+        first_day=facts.first_day,
+        last_day=facts.last_day,
+        event_types=", ".join(facts.event_types) or "none",
+        categories=", ".join(facts.categories[:15]) or "none",
+        countries=", ".join(facts.countries[:12]) or "none",
+        channels=", ".join(facts.channels[:10]) or "none",
+    )
 
 
 class ModelUnavailable(RuntimeError):

@@ -373,6 +373,11 @@ def ask(
         return
     style = {"answer": "bold", "clarification": "yellow", "refusal": "yellow", "error": "red"}[answer.kind]
     console.print(f"[{style}]{answer.text}[/]")
+    if answer.interpretation:
+        console.print(f"[cyan]computed:[/cyan] {answer.interpretation}")
+    for note in answer.notes:
+        if note.startswith(("ignored ", "read ", "kept only ")):
+            console.print(f"[dim]note: {note}[/dim]")
     if answer.table and answer.table.rows:
         _print_rows(answer.table.columns, answer.table.rows, rows, answer.table.truncated)
     for call in answer.tool_calls:
@@ -512,8 +517,10 @@ def tool_run(
     if as_json:
         console.print_json(result.model_dump_json())
         return
-    if result.answer:
-        console.print(f"[bold]{result.answer}[/]")
+    if result.answer or result.summary:
+        console.print(f"[bold]{result.answer or result.summary}[/]")
+    if result.interpretation:
+        console.print(f"[cyan]computed:[/cyan] {result.interpretation}")
     if result.text:
         console.print(result.text)
     elif result.rows:
@@ -570,7 +577,8 @@ def eval_run(
         str, typer.Option("--suite", help="A suite name (see `shoplens eval list`) or a YAML/JSONL file.")
     ],
     systems: Annotated[
-        str, typer.Option(help="Comma-separated: shoplens, no-metrics, no-examples, langchain-sql.")
+        str,
+        typer.Option(help="Comma-separated: shoplens, no-metrics, no-examples, langchain-sql, plain-sql."),
     ] = "shoplens",
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Add the baselines: langchain-sql, no-metrics, no-examples.")

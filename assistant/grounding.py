@@ -62,6 +62,9 @@ def _numeric(value: Any) -> Iterable[float]:
     elif isinstance(value, (date, datetime)):
         yield float(value.year)
         yield float(value.day)
+        if isinstance(value, datetime):  # "2017-11-25 13:00": an hour is stated too
+            yield float(value.hour)
+            yield float(value.minute)
     elif isinstance(value, str):
         for _, number, _, _ in numbers_in(value):
             yield number
@@ -98,3 +101,72 @@ def ungrounded_numbers(text: str, results: Iterable[Iterable[Any]], question: st
         if not any(_matches(number, decimals, percent, v) for v in values):
             flagged.append(written)
     return flagged
+
+
+_UP = re.compile(
+    r"\b(rose|rise|rising|risen|increas\w*|grew|grow\w*|gain\w*|higher|up|climb\w*|jump\w*|improv\w*|more than before|went up|surg\w*)\b",
+    re.IGNORECASE,
+)
+_DOWN = re.compile(
+    r"\b(fell|fall\w*|drop\w*|decreas\w*|declin\w*|lower|down|shrank|shrink\w*|los[st]\w*|dipp?\w*|worse\w*|plung\w*|went down|reduc\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def _sign(value: Any) -> int:
+    if (
+        isinstance(value, (int, float, Decimal))
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    ):
+        return (float(value) > 0) - (float(value) < 0)
+    return 0
+
+
+def misstatements(text: str, columns: list[str], rows: list[list[Any]] | list[tuple]) -> list[str]:
+    """What a sentence gets wrong about a result beyond its numbers: a direction word against
+    the sign of a change, and a figure attributed to a row it does not belong to."""
+    problems: list[str] = []
+    sentences = [s for s in re.split(r"(?<=[.;!?])\s+", text) if s.strip()]
+    labels = {}
+    for index, row in enumerate(rows):
+        for value in row:
+            if isinstance(value, str) and len(value) >= 2 and not numbers_in(value):
+                labels.setdefault(value.lower(), index)
+    change_at = columns.index("change") if "change" in columns else None
+    for sentence in sentences:
+        lower = sentence.lower()
+        named = [
+            (label, i) for label, i in labels.items() if re.search(rf"(?<!\w){re.escape(label)}(?!\w)", lower)
+        ]
+        # Direction: the row the clause names (or the only row) decides the sign.
+        if change_at is not None:
+            about = [i for _, i in named] or ([0] if len(rows) == 1 else [])
+            for i in about[:1]:
+                sign = _sign(rows[i][change_at])
+                up, down = bool(_UP.search(sentence)), bool(_DOWN.search(sentence))
+                if sign < 0 and up and not down:
+                    problems.append(f"says it went up, but it fell ({_row_name(rows[i], named, i)})")
+                elif sign > 0 and down and not up:
+                    problems.append(f"says it went down, but it rose ({_row_name(rows[i], named, i)})")
+        # Swapped labels: one row named, and a figure that only other rows hold.
+        if len(named) == 1 and len(rows) > 1:
+            label, own = named[0]
+            for written, number, decimals, percent in numbers_in(sentence):
+                holders = {
+                    i
+                    for i, row in enumerate(rows)
+                    for value in row
+                    for candidate in _numeric(value)
+                    if _matches(number, decimals, percent, candidate)
+                }
+                if holders and own not in holders:
+                    problems.append(f"{written} belongs to another row, not to {label}")
+    return problems
+
+
+def _row_name(row: Any, named: list[tuple[str, int]], index: int) -> str:
+    for label, i in named:
+        if i == index:
+            return label
+    return "the result"

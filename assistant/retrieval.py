@@ -54,6 +54,14 @@ class Retriever:
                 [m.name for m in self.metrics], encoder.encode(self._metric_texts), encoder.device
             )
 
+    def nearest(self, question: str, k: int) -> list[tuple[Example, float | None]]:
+        """The k solved examples closest to the question, with their cosine similarity (None
+        without an encoder: word overlap ranks them)."""
+        if self.encoder is None:
+            return [(e, None) for e in self.retrieve(question, k, 0)[0]]
+        hits = self._example_index.search(self.encoder.encode([question]), k)[0]
+        return [(self.examples[int(key)], float(score)) for key, score in hits]
+
     def retrieve(
         self, question: str, examples: int = 4, metrics: int = 5
     ) -> tuple[list[Example], list[Metric]]:

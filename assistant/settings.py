@@ -87,6 +87,19 @@ class Settings(BaseSettings):
         description="Append every question, tool call and SQL statement (with session and time) to "
         "<data dir>/audit.jsonl; `shoplens audit` queries it.",
     )
+    answer_sentences: Literal["code", "model"] = Field(
+        default="code",
+        description="Who writes the sentence about a result: code (from the rows: directions, units and "
+        "row labels always right; no second model call) or the model (checked; code's sentence when "
+        "the check fails).",
+    )
+    prompt_examples: int = Field(
+        default=2,
+        ge=0,
+        le=8,
+        description="Solved examples most similar to a question, repeated next to it (all of them are "
+        "in the cached system prompt; each one repeated costs about 40 uncached prompt tokens).",
+    )
     log_level: str = Field(default="WARNING", description="Logging level (DEBUG, INFO, WARNING…).")
 
     @field_validator("data_dir")

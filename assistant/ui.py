@@ -41,6 +41,8 @@ EXAMPLES = [
     "Show revenue per week for the last 8 weeks",
     "Why did conversion drop in electronics in the week of 2026-10-05?",
     "Which categories bring the most revenue?",
+    "How many shoppers added to cart but never bought?",
+    "What share of sessions with a cart ended in a purchase?",
     "Show the funnel from view to purchase by device",
     "Who are our at-risk customers?",
     "What should we recommend to user 42?",
@@ -741,6 +743,8 @@ def _answer_messages(answer: Answer) -> list[dict]:
     rows, and the chart."""
     prefix = {"answer": "", "clarification": "", "refusal": "", "error": "Error: "}[answer.kind]
     text = prefix + answer.text
+    if answer.interpretation:
+        text += "\n\n*Computed: " + answer.interpretation.replace("*", "×") + "*"
     if answer.ungrounded_numbers:
         text += f"\n\n*Numbers not found in the results: {', '.join(answer.ungrounded_numbers)}*"
     out = [{"role": "assistant", "content": text}]

@@ -77,6 +77,19 @@ class Workspace:
                 )
             return self._assistants[dataset]
 
+    def warm_up(self, dataset: str | None = None) -> threading.Thread:
+        """Open a dataset and have the engine read its system prompt, in the background."""
+
+        def run() -> None:
+            try:
+                self.assistant(dataset or self.default_dataset).warm_up()
+            except LookupError as exc:
+                log.info("no warm-up: %s", exc)
+
+        thread = threading.Thread(target=run, name="warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def info(self, dataset: str) -> WarehouseInfo:
         """Row counts, time span and loads of a dataset (kept until the dataset changes)."""
         with self._lock:

@@ -155,6 +155,46 @@ def test_rees46_top_brand_by_views(rees46: Assistant) -> None:
     assert expected in answer.text.lower() and answer.grounded
 
 
+# ---------------------------------------------------------------- the typed query language
+# Worded unlike the solved examples and the suites: the model fills a typed request, code checks
+# it against the words, compiles it and writes the answer and what was computed.
+
+
+def test_rees46_share_of_carting_visits_that_ordered(rees46: Assistant) -> None:
+    answer = rees46.ask("What fraction of visits that included an add-to-cart went on to place an order?")
+    share, matching, total = answer.table.rows[0]
+    assert (matching, total) == (11, 35)  # sessions with a cart, and those of them with a purchase
+    assert share == pytest.approx(11 / 35) and "31.4%" in answer.text
+    assert answer.interpretation.startswith("Share of sessions with a cart that also purchased")
+    assert answer.grounded and answer.tokens["completion"] < 60  # one short call, no second model pass
+
+
+def test_rees46_skus_looked_at_but_never_bought(rees46: Assistant) -> None:
+    expected = reference(
+        rees46,
+        """SELECT count(*) FROM (SELECT product_id FROM events GROUP BY 1
+           HAVING bool_or(event_type = 'view') AND NOT bool_or(event_type = 'purchase'))""",
+    )
+    answer = rees46.ask("How many SKUs got looked at but never bought?")
+    assert answer.table.rows[0][0] == expected and states(answer.text, expected)
+    assert "were viewed and never purchased" in answer.interpretation
+
+
+def test_rees46_busiest_single_visitor(rees46: Assistant) -> None:
+    most, who = rees46.ctx.rows("SELECT count(*), user_id FROM events GROUP BY 2 ORDER BY 1 DESC, 2 LIMIT 1")[
+        0
+    ]
+    answer = rees46.ask("What is the highest number of actions logged by one single shopper?")
+    assert answer.table.rows[0][0] == most and str(who) in answer.text
+    assert answer.interpretation.startswith("Maximum events per user")
+
+
+def test_rees46_profit_is_declined_with_what_the_data_has(rees46: Assistant) -> None:
+    answer = rees46.ask("What's our gross margin on these orders?")
+    assert answer.kind == "refusal" and answer.table is None
+    assert "The data has view, " in answer.text or "no costs" in answer.text
+
+
 # ---------------------------------------------------------------- insight tools (issue 5)
 # Questions worded unlike the solved examples, so the model (not retrieval alone) picks the tool.
 

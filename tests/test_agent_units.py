@@ -17,6 +17,7 @@ from assistant.retrieval import load_examples
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.demo import generate
+from tools.metrics import DataLacks
 
 ENDPOINT = Endpoint(
     base_url="http://fake/v1",
@@ -64,10 +65,14 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Warehouse]
     reader.close()
 
 
-def assistant(shop: tuple[Settings, Warehouse], replies: list[Any]) -> tuple[Assistant, ScriptedModel]:
+def assistant(
+    shop: tuple[Settings, Warehouse], replies: list[Any], **settings_overrides: Any
+) -> tuple[Assistant, ScriptedModel]:
     settings, warehouse = shop
     model = ScriptedModel(replies=replies)
-    return Assistant(settings, warehouse, model, ENDPOINT, encoder=None), model
+    return Assistant(
+        settings.with_overrides(**settings_overrides), warehouse, model, ENDPOINT, encoder=None
+    ), model
 
 
 def reference(shop: tuple[Settings, Warehouse], sql: str) -> Any:
@@ -81,11 +86,7 @@ def test_a_metric_question_is_answered_from_the_tool_result(shop) -> None:
         "SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase' AND event_time >= DATE '2026-10-26'",
     )
     agent, model = assistant(
-        shop,
-        [
-            call("query_metric", metric="revenue", last_n_days=7),
-            f"Revenue in the last 7 days was {revenue:,.2f}.",
-        ],
+        shop, [call("query_metric", metric="revenue", period={"kind": "last_n_days", "n": 7})]
     )
     answer = agent.ask("What was revenue in the last 7 days?")
     assert answer.kind == "answer"
@@ -95,10 +96,17 @@ def test_a_metric_question_is_answered_from_the_tool_result(shop) -> None:
     # The call was constrained to the tools' JSON schema, in llama.cpp's form.
     fmt = model.calls[0][1]["response_format"]
     assert fmt["type"] == "json_object" and "Call_query_metric" in json.dumps(fmt["schema"])
-    # Both model calls share the one system prompt (the engine caches it as a prefix).
-    assert model.calls[0][0][0].content == model.calls[1][0][0].content
-    assert answer.tokens == {"prompt": 200, "completion": 20}
-    assert set(answer.timings) >= {"retrieve", "decide", "tools", "explain", "total"}
+    # One model call: code writes the sentence and says what was computed, with the exact dates.
+    assert len(model.calls) == 1 and answer.text == f"Revenue: {revenue:,.2f}."
+    assert answer.interpretation.startswith("Revenue (revenue: money paid")
+    assert "the last 7 days (2026-10-26 to 2026-11-01)" in answer.interpretation
+    assert answer.tokens == {"prompt": 100, "completion": 10}
+    assert set(answer.timings) >= {"retrieve", "decide", "tools", "total"}
+    # The prompt next to the question is short: the tools, fields and examples are in the system
+    # prompt, which every call shares (the engine caches it as a prefix).
+    question_part = model.calls[0][0][-1].content
+    assert "Question: What was revenue in the last 7 days?" in question_part and len(question_part) < 600
+    assert "Examples:" in model.calls[0][0][0].content
 
 
 def test_a_failed_call_is_shown_to_the_model_which_corrects_it(shop) -> None:
@@ -107,22 +115,19 @@ def test_a_failed_call_is_shown_to_the_model_which_corrects_it(shop) -> None:
         [
             call("run_sql", query="SELECT sum(revenu) FROM orders"),
             call("run_sql", query="SELECT count(*) AS orders FROM orders"),
-            "There were {n} orders.",
         ],
     )
     orders = reference(shop, "SELECT count(*) FROM orders")
-    model.replies[-1] = f"There were {orders:,} orders."
     answer = agent.ask("How many orders are there?")
     assert answer.kind == "answer" and answer.table.rows == [[orders]]
+    assert answer.text == f"Orders: {orders:,}." and "SQL query written by the model" in answer.interpretation
     assert [bool(c.error) for c in answer.tool_calls] == [True, False]
     retry_prompt = model.calls[1][0][-1].content
     assert "That call failed: the database rejected the query" in retry_prompt and "revenu" in retry_prompt
 
 
 def test_an_invalid_reply_is_retried(shop) -> None:
-    agent, _ = assistant(
-        shop, ['{"tool": "query_metric", "argum', call("query_metric", metric="orders"), "Orders are shown."]
-    )
+    agent, _ = assistant(shop, ['{"tool": "query_metric", "argum', call("query_metric", metric="orders")])
     answer = agent.ask("How many orders?")
     assert answer.kind == "answer"
     assert answer.tool_calls[0].tool == "(invalid reply)" and answer.tool_calls[1].tool == "query_metric"
@@ -133,7 +138,7 @@ def test_unknown_filter_values_come_back_with_suggestions(shop) -> None:
     good = call(
         "query_metric", metric="orders", filters=[{"dimension": "category", "values": ["electronics"]}]
     )
-    agent, model = assistant(shop, [bad, good, "Orders in electronics are in the table."])
+    agent, model = assistant(shop, [bad, good])
     answer = agent.ask("Orders in electronic?")
     assert answer.kind == "answer"
     assert "did you mean 'electronics'?" in model.calls[1][0][-1].content
@@ -148,24 +153,71 @@ def test_after_three_failures_the_user_gets_a_clear_error(shop) -> None:
     assert len(answer.tool_calls) == 3
 
 
-def test_numbers_not_in_the_result_are_rewritten_then_replaced(shop) -> None:
+def test_model_sentences_with_numbers_not_in_the_result_are_rewritten_then_replaced(shop) -> None:
     orders = reference(shop, "SELECT count(*) FROM orders")
     agent, model = assistant(
         shop,
         [call("query_metric", metric="orders"), "There were 123456 orders, up 42%.", "Still 123456 orders."],
+        answer_sentences="model",
     )
     answer = agent.ask("How many orders?")
     rewrite = model.calls[2][0][-1].content
-    assert "numbers that are not in the result (123456, 42%)" in rewrite
-    assert answer.text == f"Result: orders {orders:,}."  # written by code from the result
-    assert answer.ungrounded_numbers == [] and "replaced" in answer.notes[-1]
+    assert "numbers not in the result: 123456, 42%" in rewrite
+    assert answer.text == f"Orders: {orders:,}."  # code's sentence
+    assert answer.ungrounded_numbers == [] and "replaced by code's" in answer.notes[-1]
 
 
-def test_a_grounded_answer_needs_no_rewrite(shop) -> None:
+def test_a_model_sentence_reversing_the_direction_is_replaced(shop) -> None:
+    compare = call("compare_periods", metric="orders", period={"kind": "last_week"})
+    agent, model = assistant(shop, [compare, "placeholder", "placeholder"], answer_sentences="model")
+    table = agent.tools["compare_periods"](agent.ctx, {"metric": "orders", "period": {"kind": "last_week"}})
+    now, before = table.rows[0][0], table.rows[0][1]
+    wrong = "fell" if now > before else "rose"
+    model.replies[1:] = [f"Orders {wrong} from {before:,} to {now:,}."] * 2
+    answer = agent.ask("Did orders change last week compared to the week before?")
+    assert "says it went" in model.calls[2][0][-1].content  # the rewrite names the problem
+    assert answer.text == table.summary and wrong not in answer.text
+    assert "replaced by code's" in answer.notes[-1]
+
+
+def test_a_grounded_model_sentence_needs_no_rewrite(shop) -> None:
     orders = reference(shop, "SELECT count(*) FROM orders")
-    agent, model = assistant(shop, [call("query_metric", metric="orders"), f"We had {orders:,} orders."])
+    agent, model = assistant(
+        shop, [call("query_metric", metric="orders"), f"We had {orders:,} orders."], answer_sentences="model"
+    )
     answer = agent.ask("How many orders?")
-    assert len(model.calls) == 2 and answer.grounded
+    assert len(model.calls) == 2 and answer.grounded and answer.text == f"We had {orders:,} orders."
+
+
+def test_fields_the_question_does_not_ask_for_are_dropped_before_the_call_runs(shop) -> None:
+    unasked = call(
+        "query_metric",
+        metric="orders",
+        group_by=["device"],
+        period={"kind": "last_n_days", "n": 7},
+        filters=[{"dimension": "country", "values": ["Germany"]}],
+    )
+    agent, _ = assistant(shop, [unasked])
+    answer = agent.ask("How many orders were placed?")
+    orders = reference(shop, "SELECT count(*) FROM orders")
+    assert answer.table.rows == [[orders]] and answer.tool_calls[-1].arguments["group_by"] == []
+    assert {n.split(":")[0] for n in answer.notes} >= {
+        "ignored period kind last_n_days, n 7",
+        "ignored the filter country = Germany",
+        "ignored group_by device",
+    }
+    assert (
+        answer.interpretation.endswith("all data (2026-08-03 00:00 to 2026-11-01 23:58).")
+        or "all data" in answer.interpretation
+    )
+
+
+def test_a_question_about_what_the_data_lacks_is_declined_by_code(shop) -> None:
+    agent, model = assistant(shop, [call("query_metric", metric="revenue")])
+    answer = agent.ask("What was our profit margin?")
+    assert answer.kind == "refusal" and len(model.calls) == 1
+    assert answer.text.startswith("The data has prices paid but no costs of goods")
+    assert "The data has " in answer.text and "events with their time" in answer.text
 
 
 def test_vague_questions_get_a_clarifying_question_and_no_query(shop) -> None:
@@ -183,7 +235,7 @@ def test_vague_questions_get_a_clarifying_question_and_no_query(shop) -> None:
 def test_questions_the_data_cannot_answer_are_declined(shop) -> None:
     agent, _ = assistant(shop, [call("cannot_answer", reason="The data has no costs.")])
     answer = agent.ask("What is our profit margin?")
-    assert (answer.kind, answer.text) == ("refusal", "The data has no costs.")
+    assert answer.kind == "refusal" and answer.text.startswith("The data has no costs. The data has view,")
 
 
 def test_a_dead_model_server_gives_a_readable_error_and_the_session_goes_on(shop) -> None:
@@ -199,16 +251,15 @@ def test_a_dead_model_server_gives_a_readable_error_and_the_session_goes_on(shop
 
 
 def test_follow_ups_carry_the_previous_call(shop) -> None:
-    first = call("query_metric", metric="revenue", last_n_days=7)
-    second = call("query_metric", metric="revenue", last_n_days=7, group_by=["country"])
-    agent, model = assistant(
-        shop, [first, "Revenue is in the table.", second, "Revenue by country is in the table."]
-    )
+    first = call("query_metric", metric="revenue", period={"kind": "last_week"})
+    second = call("query_metric", metric="revenue", period={"kind": "last_week"}, group_by=["country"])
+    agent, model = assistant(shop, [first, second])
     conversation = Conversation()
     agent.ask("What was revenue last week?", conversation)
     answer = agent.ask("and by country?", conversation)
-    prompt = model.calls[2][0][-1].content
-    assert 'Previous question: What was revenue last week?\nPrevious call: {"tool": "query_metric"' in prompt
+    prompt = model.calls[1][0][-1].content
+    assert 'Previous question: What was revenue last week?\nPrevious call: {"tool":"query_metric"' in prompt
+    assert "the last full week (2026-10-26 to 2026-11-01)" in answer.interpretation  # the period was kept
     assert answer.table.columns == ["country", "revenue"]
     assert [t.question for t in conversation.turns] == ["What was revenue last week?", "and by country?"]
 
@@ -219,22 +270,29 @@ def test_every_solved_example_is_a_valid_call(shop) -> None:
     assert len(examples) >= 40
     for example in examples:
         decision = agent.decision.model_validate_json(json.dumps(example.call())).root
-        if example.tool in agent.tools:  # the example's call runs on the demo shop
-            agent.tools[example.tool](agent.ctx, decision.arguments.model_dump(mode="json"))
+        if example.tool in agent.tools:  # the example's call runs on the demo shop (which has no favorites)
+            try:
+                agent.tools[example.tool](agent.ctx, decision.arguments.model_dump(mode="json"))
+            except DataLacks as exc:
+                assert "favorite" in str(exc)
     tools = {e.tool for e in examples}
     assert tools == set(agent.tools) | {"clarify", "cannot_answer"}
 
 
 def test_examples_shown_are_the_closest_and_the_closest_comes_last(shop) -> None:
-    agent, model = assistant(
-        shop, [call("funnel", steps=["view", "cart", "purchase"]), "The funnel is in the table."]
-    )
+    agent, model = assistant(shop, [call("funnel", steps=["view", "cart", "purchase"])])
     agent.ask("Show me the purchase funnel by device")
     prompt = model.calls[0][0][-1].content
-    examples = prompt.split("Examples:\n")[1].split("\n\nQuestion:")[0]
-    assert examples.count("Q: ") == 4
+    examples = prompt.split("Similar solved examples:\n")[1].split("\n\nQuestion:")[0]
+    assert examples.count("Q: ") == 2  # settings.prompt_examples
     last_question = examples.rsplit("Q: ", 1)[1].split("\n")[0]
     assert "funnel" in last_question.lower()
+    # Every example is in the system prompt too, its fields in the order the grammar allows.
+    system = model.calls[0][0][0].content
+    assert (
+        system.count("\nQ: ") == len(load_examples())
+        and '{"metric":"sessions","share":true,"among"' in system
+    )
 
 
 def test_results_reach_the_model_fenced_as_data_and_bounded(shop) -> None:
@@ -242,6 +300,7 @@ def test_results_reach_the_model_fenced_as_data_and_bounded(shop) -> None:
     agent, model = assistant(
         shop,
         [call("run_sql", query=f"SELECT '{injected}' AS title, 1 AS n FROM range(500)"), "One title."],
+        answer_sentences="model",
     )
     answer = agent.ask("Show me the titles")
     assert answer.kind == "answer" and len(answer.table.rows) == 500  # the user's table is whole
@@ -263,3 +322,54 @@ def test_copy_drafts_are_capped_by_the_length_asked_for(shop) -> None:
     agent.run_tool("write_marketing_copy", CopyArgs(product_id=product, length="short").model_dump())
     _, options = model.calls[-1]
     assert options["extra_body"] == {"max_tokens": 2 * 40 + 40}  # llama.cpp's field, 40 words
+
+
+def test_an_id_the_question_never_named_goes_back_to_the_model(shop) -> None:
+    copied = call("recommend", user_id="42", product_id="103")  # ids from the examples
+    fixed = call("search_products", query="running shoes", price_under=70)
+    agent, model = assistant(shop, [copied, fixed])
+    answer = agent.ask("Show me running shoes cheaper than 70")
+    assert answer.tool_calls[0].error.startswith(
+        "the question names no user_id 42; the question names no product_id 103"
+    )
+    assert "That call failed: the question names no" in model.calls[1][0][-1].content
+    assert answer.kind == "answer" and answer.tool_calls[-1].tool == "search_products"
+
+
+def test_an_unnamed_id_beside_a_named_one_is_dropped(shop) -> None:
+    agent, model = assistant(shop, [call("recommend", user_id="42", product_id="103", category="beauty")])
+    answer = agent.ask("Recommend beauty products for user 42")
+    assert answer.kind == "answer" and len(model.calls) == 1
+    assert "product_id" not in answer.tool_calls[-1].arguments
+    assert "dropped product_id 103, which the question does not name" in answer.notes
+
+
+def test_search_text_copied_from_an_example_goes_back_to_the_model(shop) -> None:
+    copied = call("search_products", query="gifts for runners")
+    agent, model = assistant(shop, [copied, call("search_products", query="toddler present")])
+    answer = agent.ask("What could I buy as a present for a toddler?")
+    assert "the search text 'gifts for runners' is not in the question" in answer.tool_calls[0].error
+    assert answer.tool_calls[-1].arguments["query"] == "toddler present"
+
+
+def test_an_unknown_id_the_user_named_is_a_clear_error_without_retries(shop) -> None:
+    agent, model = assistant(shop, [call("recommend", user_id="99999999")])
+    answer = agent.ask("What should we recommend to user 99999999?")
+    assert answer.kind == "error" and len(model.calls) == 1
+    assert answer.text.startswith("I could not answer that: there is no user '99999999' in the data")
+
+
+def test_a_concept_the_data_lacks_is_declined_whatever_tool_was_picked(shop) -> None:
+    agent, _ = assistant(shop, [call("lookup_segment", segment="at_risk")])
+    answer = agent.ask("Why do customers return products?")
+    assert answer.kind == "refusal" and answer.text.startswith("The data records no returns or refunds.")
+
+
+def test_a_model_sentence_that_is_a_tool_call_is_replaced(shop) -> None:
+    orders = reference(shop, "SELECT count(*) FROM orders")
+    again = call("query_metric", metric="orders")
+    agent, model = assistant(shop, [again, again, again], answer_sentences="model")
+    answer = agent.ask("How many orders?")
+    assert "Write text, not a tool call" in model.calls[1][0][-1].content
+    assert "it is a tool call, not a sentence" in model.calls[2][0][-1].content
+    assert answer.text == f"Orders: {orders:,}." and "replaced by code's" in answer.notes[-1]

@@ -1,0 +1,669 @@
+"""Evidence: a non-default field of a request must be asked for in the question's words.
+
+A small model adds fields nobody asked for: a `group_by`, a "did not" condition, a period, a
+top 5. Code checks each such field against the words of the question (and, for a follow-up, the
+previous question and call) and drops what has no support, with a note the user sees; it also
+reads "more than 10" as at least 11. The model interprets language; this only makes sure it did
+not invent any.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from tools.metrics import SemanticModel
+
+NUMBER_WORDS = {
+    "once": 1,
+    "one": 1,
+    "twice": 2,
+    "two": 2,
+    "three": 3,
+    "thrice": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "fifty": 50,
+    "hundred": 100,
+    "dozen": 12,
+}
+# How shoppers' actions are named in questions.
+EVENT_WORDS = {
+    "view": r"view|saw|seen|see|look|brows|visit|impression|pageview|click|pv|open",
+    "cart": r"cart|basket|bag|add(ed|s)? to",
+    "remove_from_cart": r"remov|took out|taken out|delet",
+    "purchase": r"purchas|buy|bought|buyer|order|sold|sale|sell|checkout|check out|transact|convert|paid|pay|spend|spent|revenue|customer",
+    "fav": r"fav|wish|like|sav|bookmark|heart|star",
+    "search": r"search|quer|look(ed|ing)? for|typed",
+}
+PERIOD_WORDS = {
+    "today": r"today|last day|latest day|final day|most recent day|current day|same day",
+    "yesterday": r"yesterday|day before|previous day|prior day",
+    "week": r"week|wk|7[- ]?day|seven days|wtd",
+    "month": r"month|mtd|30[- ]?day|thirty days|"
+    r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec",
+    "quarter": r"quarter|\bq[1-4]\b|qtd",
+    "year": r"year|ytd|annual|yearly|\b(19|20)\d\d\b",
+    "days": r"\bdays?\b|\d|week|fortnight|recent|past|last|latest|since|between|from",
+    "date": r"\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|since|between|from|until|before|after",
+}
+PERIOD_NEEDS = {
+    "today": "today",
+    "yesterday": "yesterday",
+    "this_week": "week",
+    "last_week": "week",
+    "last_n_weeks": "week",
+    "this_month": "month",
+    "last_month": "month",
+    "last_n_months": "month",
+    "month": "month",
+    "this_quarter": "quarter",
+    "last_quarter": "quarter",
+    "this_year": "year",
+    "last_year": "year",
+    "year": "year",
+    "last_n_days": "days",
+    "date": "date",
+    "range": "date",
+}
+GRAIN_WORDS = {
+    "hour": r"hour|hourly|time of day",
+    "day": r"\bday|daily|date|per day|each day|dates",
+    "week": r"week",
+    "month": r"month",
+    "year": r"year|annual",
+}
+# Words for a dimension beyond its name and YAML synonyms.
+DIMENSION_WORDS = {
+    "category": r"categor|department|section|vertical|aisle|segment of products|product type|kind of product",
+    "brand": r"brand|maker|manufacturer|label|vendor",
+    "product": r"product|item|sku|article|goods|merchandise|stock ?code",
+    "country": r"country|countries|market|region|nation|geograph|where",
+    "channel": r"channel|source|acquisition|traffic|campaign|referr|utm",
+    "device": r"device|mobile|desktop|tablet|app\b|phone",
+    "hour": r"hour|time of day|what time|when",
+    "weekday": r"weekday|day of (the )?week|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend",
+    "user_id": r"user|customer|shopper|buyer|visitor|client|member|people|person|who|account|purchaser|spender",
+    "session_id": r"session|visit",
+    "order_id": r"order|invoice|basket|transaction|receipt|purchase",
+    "event_type": r"event type|type of event|kind of event|action|behavio|each event|by event|event",
+    "source": r"source|dataset|file",
+}
+ENTITY_WORDS = {
+    "user": DIMENSION_WORDS["user_id"],
+    "session": DIMENSION_WORDS["session_id"],
+    "product": DIMENSION_WORDS["product"],
+    "order": DIMENSION_WORDS["order_id"],
+    "category": DIMENSION_WORDS["category"],
+    "brand": DIMENSION_WORDS["brand"],
+    "day": r"day|daily|date",
+    "week": r"week",
+    "month": r"month",
+}
+NEGATION = r"\bnever\b|\bnot\b|n't|\bno\b|\bnone\b|without|abandon|\bbut (only|just)\b|\bonly (view|brows|look)|didn|haven|hasn|excluding|except|\bleft\b|\bleave|\bfail|\bdrop|\bbounce|\bwithout|\bzero\b|\bnon[- ]"
+SHARE_WORDS = r"share|percent|%|proportion|fraction|rate|ratio|how many of|what part|portion|likely|pct|what part|out of|of all|of the|conversion|convert"
+TIMES_WORDS = r"\d|more than|at least|or more|exactly|twice|once|repeat|again|multiple|several|returning|frequent|loyal|many times|over and over|\bonly one\b|single|one[- ]time|second"
+STAT_WORDS = {
+    "max": r"most|max|highest|largest|biggest|greatest|top|record|heaviest|single|peak|longest|most active",
+    "min": r"least|fewest|min|lowest|smallest|shortest",
+    "average": r"average|mean|avg|typical|per|each|usual|normally",
+    "median": r"median|typical|middle|midpoint",
+    "total": r"total|sum|overall|altogether|combined|all",
+    "distribution": r"distribut|histogram|spread|how many .* have|breakdown|split|frequency|bucket|range",
+}
+RATIO_WORDS = (
+    r"ratio|\bper\b|\bto\b|\bvs\.?\b|versus|divided|relative|for every|compared|against|\bover\b|rate"
+)
+LOWEST_WORDS = (
+    r"least|fewest|lowest|worst|smallest|bottom|minimum|\bmin\b|\blow|poor|weak|slowest|rarely|unpopular"
+)
+RANK_WORDS = r"\btop\b|\bbest|\bmost|\bhighest|\blargest|\bbiggest|\bleast|\bfewest|\blowest|\bworst|\bwhich\b|\bwho\b|\bwhat\b.*\b(most|highest|top|best|least|lowest)|\brank|\bleading|\bpopular|\bbusiest|\bpeak|\bsmallest|\bbottom"
+
+
+def _text(*parts: str | None) -> str:
+    return " ".join(p for p in parts if p).lower()
+
+
+def _has(pattern: str, text: str) -> bool:
+    return re.search(pattern, text) is not None
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text)
+
+
+def _mentions(word: str, text: str) -> bool:
+    """The question names `word`: as a phrase, as a stem, or with a typo in a long word."""
+    word = word.lower().replace("_", " ").strip()
+    if not word:
+        return False
+    if word in text:
+        return True
+    stem = re.sub(r"(ies|es|s|ed|ing)$", "", word)
+    if len(stem) >= 4 and stem in text:
+        return True
+    if len(word) >= 5:
+        return bool(
+            difflib.get_close_matches(word, [w for w in _words(text) if len(w) >= 4], n=1, cutoff=0.8)
+        )
+    return False
+
+
+def numbers(text: str) -> set[int]:
+    """Whole numbers the question states, in digits or words ("twice" is 2)."""
+    found = {int(n) for n in re.findall(r"\b\d+\b", text.replace(",", "")) if len(n) <= 7}
+    found |= {v for w, v in NUMBER_WORDS.items() if re.search(rf"\b{w}\b", text)}
+    return found
+
+
+COMPARISON = (
+    r"compar|\bvs\.?\b|versus|\bchang|\bdrop|\brise|\brose|\bincreas|\bdecreas|\bwhy\b|\bgo(ne)? (up|down)"
+    r"|\bwent (up|down)|\bthan\b|\bbefore\b|\bprevious|\bprior\b|\bgrow|\bgrew|\bdeclin|\bfell|\bfall|\bup or down"
+    r"|\bdifferen|\bshift|\bimprov|\bworse|\bbetter|\bdip|\bspike|\bjump|\bsurg|\bslump|\bover the (week|month) before"
+)
+FOLLOW_UP = r"^\s*(and|what about|how about|only|just|now|same|also|but|instead|then|ok|okay|per|by|for|in|split|break)\b"
+STARTS_OVER = r"\boverall\b|\bin total\b|\ball (categories|brands|countries|channels|devices)\b|\bwithout\b|\bdrop the\b|\bremove the\b|\bno filter"
+
+
+ID_ARGUMENTS = ("user_id", "product_id")
+# Free text a tool searches with: it must come from the question, not from an example.
+TEXT_ARGUMENTS = ("query", "text")
+STOPWORDS = {
+    "the",
+    "for",
+    "and",
+    "with",
+    "that",
+    "this",
+    "what",
+    "which",
+    "show",
+    "find",
+    "some",
+    "from",
+    "our",
+    "any",
+}
+
+
+def unsupported_arguments(
+    tool: str, arguments: dict[str, Any], words: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Ids and search text the conversation never said: a small model copies them from its
+    examples ("user 42", "product 103", "gifts for runners") when a question has none.
+    An unnamed id is dropped when a named one remains (a note says so); otherwise the problem is
+    returned, for the model to correct its call."""
+    text = words.lower()
+    said = set(_words(text))
+    args = dict(arguments)
+    unnamed = [
+        field
+        for field in ID_ARGUMENTS
+        if args.get(field) not in (None, "")
+        and not re.search(rf"(?<![\w]){re.escape(str(args[field]).lower())}(?![\w])", text)
+    ]
+    named = [f for f in ID_ARGUMENTS if args.get(f) not in (None, "") and f not in unnamed]
+    problems = []
+    if unnamed and named:
+        for field in unnamed:
+            problems.append(f"note: dropped {field} {args.pop(field)}, which the question does not name")
+    elif unnamed:
+        problems += [f"the question names no {field} {args[field]}" for field in unnamed]
+    if tool in ("search_products", "search_queries"):
+        for field in TEXT_ARGUMENTS:
+            content = [
+                w for w in _words(str(args.get(field) or "").lower()) if len(w) >= 3 and w not in STOPWORDS
+            ]
+            if content and not any(_mentions(w, text) or w in said for w in content):
+                problems.append(f"the search text {args[field]!r} is not in the question: use its own words")
+    return args, problems
+
+
+def follow_up(question: str) -> bool:
+    """A question that only makes sense with the one before it ("and by country?", "just the
+    last 30 days"): it starts like one, or is a fragment of a few words."""
+    return bool(re.search(FOLLOW_UP, question.lower())) or len(_words(question.lower())) <= 4
+
+
+def check(
+    tool: str,
+    arguments: dict[str, Any],
+    question: str,
+    semantic: SemanticModel,
+    previous: dict[str, Any] | None = None,
+    current: str | None = None,
+    values: Callable[[str], dict[str, str]] | None = None,
+) -> tuple[str, dict[str, Any], list[str]]:
+    """The tool and arguments without what the question gives no support for, and a note for
+    each change. `question` holds the words to check against (for a follow-up, the previous
+    question's too); `current` is the question alone; `previous` is the earlier call: a
+    follow-up keeps what it had and does not change. `values(dimension)` gives the data's values
+    of a dimension (lower-cased to as spelled), to add a filter on a value the question names."""
+    if tool not in ("query_metric", "compare_periods", "funnel"):
+        return tool, arguments, []
+    args = dict(arguments)
+    text = _text(question)
+    alone = _text(current or question)
+    merged: list[str] = []
+    if previous and previous.get("tool") in (tool, "query_metric", "compare_periods") and follow_up(alone):
+        if not _has(STARTS_OVER, alone):
+            for field, value in (previous.get("arguments") or {}).items():
+                if field not in args and not (
+                    tool == "funnel" and field not in ("filters", "period", "group_by")
+                ):
+                    args[field] = value
+                    merged.append(field)
+    if tool == "compare_periods" and not _has(COMPARISON, text):
+        args.pop("grain", None)
+        tool = "query_metric"  # a figure over a period, not a change: nothing asks to compare
+        merged_note = ["read as the figure itself: the question asks for no comparison"]
+    else:
+        merged_note = []
+    if merged:
+        merged_note.append(f"kept {', '.join(merged)} from the previous question")
+    before = (
+        (previous or {}).get("arguments", {})
+        if (previous or {}).get("tool") in (tool, "compare_periods", "query_metric")
+        else {}
+    )
+    notes: list[str] = list(merged_note)
+
+    def kept(field: str) -> bool:
+        """A follow-up may keep what the previous call had."""
+        return field in before and before[field] == args.get(field)
+
+    def drop(field: str, default: Any, why: str) -> None:
+        notes.append(f"ignored {field} {_shown(args[field])}: {why}")
+        args[field] = default
+
+    period = args.get("period") or {}
+    default_kind = "last_week" if tool == "compare_periods" else "all"
+    if period.get("kind", default_kind) != default_kind and not kept("period"):
+        need = PERIOD_NEEDS.get(period["kind"], "date")
+        any_time = any(_has(p, text) for p in PERIOD_WORDS.values())
+        if not (_has(PERIOD_WORDS[need], text) or (need in ("days", "date") and any_time)):
+            drop("period", {"kind": default_kind}, "the question names no such period")
+
+    for item in list(args.get("filters") or []):
+        if kept("filters"):
+            break
+        dimension = item["dimension"]
+        supported = [v for v in item["values"] if _value_mentioned(dimension, v, text)]
+        if not supported:
+            notes.append(
+                f"ignored the filter {dimension} = {', '.join(item['values'])}: the question does not name it"
+            )
+            args["filters"] = [f for f in args["filters"] if f is not item]
+        elif len(supported) < len(item["values"]):
+            notes.append(
+                f"kept only {', '.join(supported)} of the {dimension} filter: the question names no other"
+            )
+            item["values"] = supported
+
+    group_by = list(args.get("group_by") or []) if tool != "funnel" else []
+    if group_by and not kept("group_by"):
+        supported = [d for d in group_by if _dimension_mentioned(semantic, d, text)]
+        if len(supported) < len(group_by):
+            dropped = [d for d in group_by if d not in supported]
+            notes.append(f"ignored group_by {', '.join(dropped)}: the question asks for no such breakdown")
+            args["group_by"] = supported
+    if tool == "funnel" and args.get("group_by") and not kept("group_by"):
+        if not _dimension_mentioned(semantic, args["group_by"], text):
+            drop("group_by", None, "the question asks for no such breakdown")
+
+    if values is not None:
+        _named_values(args, alone, values, notes, tool)
+    if tool == "funnel":
+        return tool, args, notes
+
+    _entity_named(args, text, semantic, notes, kept)
+    _grain_named(args, text, notes)
+    _ranking_of_entities(args, semantic, notes)
+
+    if args.get("grain", "none") != "none" and not kept("grain"):
+        if not _has(GRAIN_WORDS[args["grain"]], text) and not _has(
+            r"trend|over time|series|timeline|evolv", text
+        ):
+            drop("grain", "none", "the question asks for no time series")
+
+    if args.get("did_not") and not kept("did_not") and not _has(NEGATION, text):
+        drop("did_not", [], "the question says nothing is missing ('never', 'not', 'without')")
+    for field in ("did", "among"):
+        events = list(args.get(field) or [])
+        if events and not kept(field):
+            supported = [e for e in events if _has(EVENT_WORDS[e], text)]
+            if len(supported) < len(events):
+                dropped = [e for e in events if e not in supported]
+                notes.append(f"ignored {field} {', '.join(dropped)}: the question does not mention it")
+                args[field] = supported
+    _times(args, text, notes, kept)
+    if args.get("share") and not kept("share") and not _has(SHARE_WORDS, text):
+        drop("share", False, "the question asks for no share or rate")
+        args["among"] = []
+    if args.get("share") and not (
+        args.get("did") or args.get("did_not") or args.get("min_times") or args.get("max_times") is not None
+    ):
+        args["share"], args["among"] = False, []  # nothing left to take a share of
+    if args.get("among") and not args.get("share"):
+        args["among"] = []
+
+    if args.get("divided_by") and not kept("divided_by") and not _has(RATIO_WORDS, text):
+        drop("divided_by", None, "the question asks for no ratio")
+    if args.get("per") and not kept("per") and not _has(ENTITY_WORDS[args["per"]], text):
+        drop("per", None, f"the question does not ask about each {args['per']}")
+    if args.get("per") and args.get("stat", "average") != "average" and not kept("stat"):
+        if not _has(STAT_WORDS[args["stat"]], text):
+            drop("stat", "average", "the question asks for no such statistic")
+
+    if args.get("sort", "highest") == "lowest" and not kept("sort") and not _has(LOWEST_WORDS, text):
+        drop("sort", "highest", "the question asks for no lowest values")
+    top = args.get("top_n")
+    if top and not kept("top_n") and top not in numbers(text):
+        if not (top == 1 and _has(RANK_WORDS, text)) and not _has(r"\btop\b", text):
+            drop("top_n", None, "the question names no such number")
+    ranked = args.get("group_by") or args.get("grain", "none") != "none" or args.get("stat") == "distribution"
+    if args.get("top_n") and not ranked and (group_by or arguments.get("grain", "none") != "none"):
+        args["top_n"] = None  # its breakdown was dropped here: one row has nothing to rank
+    return tool, args, notes
+
+
+# The entity a share or a count is about, as the question names it right after "share of",
+# "how many", "number of": "share of sessions …" is about sessions whatever metric was picked.
+ENTITY_NOUNS = {
+    "user": r"users?|customers?|shoppers?|buyers?|visitors?|clients?|people|persons?|members?|accounts?|purchasers?",
+    "session": r"sessions?|visits?",
+    "product": r"products?|items?|skus?|articles?",
+    "order": r"orders?|invoices?|baskets?|transactions?|checkouts?",
+}
+COUNT_METRICS = {"user": "users", "session": "sessions", "product": "products", "order": "orders"}
+ASKS_FOR = (
+    r"\b(share|percent(age)?|fraction|proportion|ratio|how many|number|count|%|pct|portion|rate)\s+(of\s+)?"
+    r"((the|all|our|my|those|these|distinct|different|unique|individual|separate|total)\s+)*(?P<noun>\w+)"
+)
+
+
+def _entity_named(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str], kept: Any
+) -> None:
+    """A count or share of entities is about the entity the question names after "share of"."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    conditional = args.get("share") or args.get("did") or args.get("did_not") or args.get("min_times")
+    if metric is None or kept("metric") or args.get("per") or args.get("divided_by"):
+        return
+    # A count of entities with conditions, or a bare count of events, when the question asks "how
+    # many users": the entity the words name decides.
+    plain_events = (
+        metric.name == "events" and not args.get("group_by") and args.get("grain", "none") == "none"
+    )
+    if not ((metric.counts in COUNT_METRICS and conditional) or plain_events):
+        return
+    for match in re.finditer(ASKS_FOR, text):
+        noun = match.group("noun")
+        named = next((e for e, pattern in ENTITY_NOUNS.items() if re.fullmatch(pattern, noun)), None)
+        if named is None:
+            continue
+        if named != metric.counts and COUNT_METRICS[named] in semantic.metrics:
+            notes.append(
+                f"read the question as about {named}s ('{match.group(0).strip()}'), not {metric.counts}s"
+            )
+            args["metric"] = COUNT_METRICS[named]
+        return
+
+
+# Dimensions whose values, named in a question, mean a filter ("revenue in electronics"); brands
+# and channels are left out: their values are often ordinary words ("apple", "direct").
+NAMED_VALUE_DIMENSIONS = ("category", "country", "device")
+
+
+def _named_values(
+    args: dict[str, Any], text: str, values: Callable[[str], dict[str, str]], notes: list[str], tool: str
+) -> None:
+    """A value of the data the question names, that no filter or breakdown covers, becomes a
+    filter: the model sometimes drops "in electronics" when the period is elaborate."""
+    grouped = args.get("group_by") or []
+    grouped = [grouped] if isinstance(grouped, str) else grouped
+    filtered = {f["dimension"] for f in args.get("filters") or []}
+    for dimension in NAMED_VALUE_DIMENSIONS:
+        if dimension in grouped or dimension in filtered:
+            continue
+        try:
+            known = values(dimension)
+        except Exception:  # a dimension the data has no way to read: nothing to add
+            continue
+        named = [
+            spelled
+            for lower, spelled in known.items()
+            if len(lower) >= 4 and re.search(rf"(?<![\w-]){re.escape(lower)}(?![\w-])", text)
+        ]
+        if named:
+            args["filters"] = [*(args.get("filters") or []), {"dimension": dimension, "values": named}]
+            notes.append(f"added the filter {dimension} = {', '.join(named)}: the question names it")
+
+
+EVENT_METRICS = {
+    "view": "views",
+    "cart": "carts",
+    "purchase": "purchases",
+    "fav": "favorites",
+    "search": "searches",
+    "remove_from_cart": "cart_removals",
+}
+ENTITY_DIMENSIONS = {
+    "product": "product",
+    "user": "user_id",
+    "session": "session_id",
+    "order": "order_id",
+    "brand": "brand",
+    "category": "category",
+}
+
+
+def _ranking_of_entities(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Which product was viewed the most": a count of products with a top N and nothing to rank
+    by means the views of each product, ranked."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or metric.counts not in ENTITY_DIMENSIONS or not args.get("top_n"):
+        return
+    if args.get("group_by") or args.get("grain", "none") != "none" or args.get("per") or args.get("share"):
+        return
+    did = args.get("did") or []
+    measure = EVENT_METRICS.get(did[0], "events") if did else "events"
+    dimension = ENTITY_DIMENSIONS[metric.counts]
+    if measure not in semantic.metrics or dimension not in semantic.dimensions:
+        return
+    notes.append(f"read as {measure} by {dimension}, top {args['top_n']}")
+    args.update(metric=measure, group_by=[dimension], did=did[1:], did_not=args.get("did_not") or [])
+
+
+TIME_BREAKDOWN = r"\b(per|by|each|every|a)\s+(?P<unit>hour|day|week|month|year)\b|\b(?P<adverb>hourly|daily|weekly|monthly|yearly)\b"
+
+
+def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """ "Purchases per day" is a daily series even when the model left the grain out (not "the
+    average per day", which is per day with a statistic)."""
+    if args.get("grain", "none") != "none" or args.get("per") or args.get("share") or args.get("divided_by"):
+        return
+    if _has(r"\baverage|\bmean\b|\btypical|\bavg\b|\bmedian", text):
+        return
+    match = re.search(TIME_BREAKDOWN, text)
+    if match is None:
+        return
+    unit = (
+        match.group("unit")
+        or {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "yearly": "year"}[
+            match.group("adverb")
+        ]
+    )
+    args["grain"] = unit
+    notes.append(f"read '{match.group(0)}' as one row per {unit}")
+
+
+def _times(args: dict[str, Any], text: str, notes: list[str], kept: Any) -> None:
+    """min_times / max_times need a count in the words; "more than N" means at least N + 1."""
+    low, high = args.get("min_times"), args.get("max_times")
+    if low is None and high is None:
+        return
+    if not (kept("min_times") and kept("max_times")) and not _has(TIMES_WORDS, text):
+        notes.append("ignored the number of times: the question states none")
+        args["min_times"], args["max_times"] = None, None
+        return
+    more = re.search(r"(more than|over|above|greater than|>)\s*(\d+|[a-z]+)", text)
+    if low and more and _as_number(more.group(2)) == low:
+        args["min_times"] = low + 1
+        notes.append(f"read '{more.group(0)}' as at least {low + 1}")
+    fewer = re.search(r"(fewer than|less than|under|below|<)\s*(\d+|[a-z]+)", text)
+    if high is not None and fewer and _as_number(fewer.group(2)) == high:
+        args["max_times"] = high - 1
+        notes.append(f"read '{fewer.group(0)}' as at most {high - 1}")
+
+
+def _as_number(word: str) -> int | None:
+    if word.isdigit():
+        return int(word)
+    return NUMBER_WORDS.get(word)
+
+
+def _value_mentioned(dimension: str, value: str, text: str) -> bool:
+    if dimension == "event_type" and value.lower() in EVENT_WORDS:
+        return _has(EVENT_WORDS[value.lower()], text)
+    return _mentions(value, text)
+
+
+# A breakdown is asked for with words around the dimension: "by brand", "which category",
+# "top 3 products", "each hour", "brands with the most views", "brand-wise".
+GROUPING_BEFORE = {
+    "by",
+    "per",
+    "each",
+    "every",
+    "which",
+    "what",
+    "top",
+    "bottom",
+    "across",
+    "for",
+    "best",
+    "worst",
+    "most",
+    "least",
+    "popular",
+    "highest",
+    "lowest",
+    "biggest",
+    "largest",
+    "busiest",
+    "all",
+    "different",
+    "various",
+    "individual",
+    "split",
+    "breakdown",
+    "between",
+    "compare",
+    "among",
+    "leading",
+    "who",
+}
+GROUPING_AFTER = r"^\W*(\w+\W+){0,3}?(with the|got|gets|brought|generated|drove|made the|ranked|ranking|breakdown|wise|level|split|sell|sold|earn|bring)\b"
+COUNTED = re.compile(r"\b(how many|number of|count of|total|distinct|unique)\W+(\w+\W+){0,2}$")
+
+
+def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
+    """The question asks for a breakdown by this dimension: its word, with a grouping word
+    before it or a verb of ranking after it ("which brand", "brands with the most")."""
+    dimension = semantic.dimensions.get(name)
+    patterns = [
+        re.escape(w.lower().replace("_", " ")) for w in [name, *(dimension.synonyms if dimension else [])]
+    ]
+    if name in DIMENSION_WORDS:
+        patterns.append(DIMENSION_WORDS[name])
+    for pattern in patterns:
+        for match in re.finditer(rf"(?:{pattern})\w*", text):
+            if COUNTED.search(text[: match.start()]):  # "how many distinct users": a count, not a breakdown
+                continue
+            before = _words(text[: match.start()])[-3:]
+            if any(w in GROUPING_BEFORE or w.isdigit() or w in NUMBER_WORDS for w in before):
+                return True
+            if re.match(GROUPING_AFTER, text[match.end() :]):
+                return True
+    return False
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+# Concepts behavior data does not hold, and what to say when a question needs one. Checked by
+# code when the model chose a data tool anyway: a small model maps "profit" to revenue.
+MISSING_CONCEPTS = [
+    (
+        r"\bprofit|\bmargins?\b|\bcogs\b|cost of goods|\bmarkup|net income|\bearnings\b",
+        "The data has prices paid but no costs of goods, so profit and margins cannot be computed.",
+    ),
+    (
+        r"\bad ?spend|\bads? (cost|spend|budget)|marketing (spend|budget|cost)|advertis\w* (spend|cost|budget)"
+        r"|\bspen[dt]\w* on (ads|adverts|advertising|marketing|campaigns|promotion|facebook|google)"
+        r"|\bcpc\b|\bcpm\b|\broas\b|\bcac\b|acquisition cost|cost per (click|acquisition)|\bcampaign budget",
+        "The data has no marketing spend: it records what shoppers did, not what was paid to bring them.",
+    ),
+    (
+        r"\bages?\b|how old|\bgender|demograph|\bincome (level|bracket|group)|\bmarital",
+        "The data has no demographics (age, gender, income) of its users.",
+    ),
+    (
+        r"\bshipping|\bdeliver(y|ies|ed)\b|\bfulfil|\bcourier|\btransit time|\bdispatch",
+        "The data has no shipping or delivery information.",
+    ),
+    (
+        r"\bratings?\b|\breviews?\b|\bstar rating|\bnps\b|satisfaction|\bfeedback",
+        "The data has no ratings, reviews or satisfaction scores.",
+    ),
+    (
+        r"\binventory|\bstock levels?\b|\bin stock\b|out of stock|\bstockouts?\b|\bstock (left|remaining|on hand)"
+        r"|\bhow much stock|\bunits (left|remaining|on hand)",
+        "The data has no stock levels.",
+    ),
+    (
+        r"\bopen rates?\b|\bemails? (sent|opened)|\bunsubscri|\bclick[- ]through rate",
+        "The data has no e-mail or ad campaign results.",
+    ),
+    (r"\bweather|\brain\b|\bstock price|\bcompetitor", "That is not in the shop's behavior data."),
+    (
+        r"\bforecast|\bpredict|\bnext (week|month|quarter|year)\b|\bprojected\b|\bwill \w+ (be|sell|reach|grow)\b",
+        "The data covers only the past; it cannot tell what will happen.",
+    ),
+    (
+        r"\brefund|\breturn(ed)? (items?|products?|orders?|goods)\b"
+        r"|\b(items?|products?|orders?|goods|units) (were |was |got |being )?returned\b"
+        r"|\breturns\b|\breturn rate|\bchargebacks?",
+        "The data records no returns or refunds.",
+    ),
+]
+
+
+def missing_concept(question: str, has_returns: bool = False) -> str | None:
+    """A sentence on what the data lacks that the question needs, or None. `has_returns`: the
+    data records cancellations (negative quantities), so returns can be asked about."""
+    text = question.lower()
+    for pattern, sentence in MISSING_CONCEPTS:
+        if "returns" in sentence and has_returns:
+            continue
+        if re.search(pattern, text):
+            return sentence
+    return None
