@@ -5,7 +5,9 @@ Systems, all on the same model engine and the same read-only warehouse:
 - `no-metrics`: the assistant without its metrics layer (query_metric, compare_periods, funnel,
   cohort_retention): SQL and the insight tools only (ablation);
 - `no-examples`: the assistant without retrieved solved examples (ablation);
-- `langchain-sql`: LangChain's plain SQL agent (`create_sql_agent` + `SQLDatabaseToolkit`, ReAct).
+- `langchain-sql`: LangChain's plain SQL agent (`create_sql_agent` + `SQLDatabaseToolkit`, ReAct);
+- `plain-sql`: the simplest peer, what a user does with a local model and no framework: the
+  schema with its column comments and the question, one completion, the SQL run as written.
 
 A run is a folder: `results.jsonl` gets one line per (system, case) as each finishes, so an
 interrupted run resumes where it stopped; `summary.json`, `report.md` and `report.html` are
@@ -37,7 +39,7 @@ from tools.base import render
 log = logging.getLogger(__name__)
 
 METRICS_TOOLS = frozenset({"query_metric", "compare_periods", "funnel", "cohort_retention"})
-SYSTEMS = ("shoplens", "no-metrics", "no-examples", "langchain-sql")
+SYSTEMS = ("shoplens", "no-metrics", "no-examples", "langchain-sql", "plain-sql")
 Progress = Callable[[str, float | None], None]
 
 
@@ -98,6 +100,7 @@ class ShopLensSystem:
             options["examples"] = []
         self.name = name
         self.assistant = Assistant.on_endpoint(settings, warehouse, endpoint, encoder, **options)
+        self.assistant.warm_up()  # as the app does at start: no case pays for the system prompt
 
     def answer(self, case: Case) -> Outcome:
         from assistant.agent import Conversation
@@ -123,6 +126,8 @@ class ShopLensSystem:
             columns=answer.table.columns if answer.table else [],
             rows=answer.table.rows if answer.table else [],
             ungrounded=answer.ungrounded_numbers,
+            interpretation=answer.interpretation,
+            interpretation_matches=self._interpretation_matches(answer, ran),
             numbers_stated=sum(1 for _, n, _, _ in numbers_in(answer.text) if n not in asked)
             if answer.kind == "answer"
             else 0,
@@ -130,6 +135,17 @@ class ShopLensSystem:
             tokens=answer.tokens,
             error=answer.text if answer.kind == "error" else None,
         )
+
+    # Tools whose answer is prose a model wrote: running them again would not be a check.
+    _PROSE = frozenset({"write_marketing_copy", "explain_recommendation"})
+
+    def _interpretation_matches(self, answer: Any, ran: list[Any]) -> bool | None:
+        """Run the last call again: the interpretation it gives must be the one the answer showed."""
+        if answer.kind != "answer" or not ran or ran[-1].tool in self._PROSE:
+            return None
+        call = ran[-1]
+        again = self.assistant.tools[call.tool](self.assistant.ctx, call.arguments)
+        return again.interpretation == answer.interpretation
 
 
 DECLINES = re.compile(
@@ -208,6 +224,135 @@ class LangChainSqlSystem:
             seconds=round(seconds, 3),
             error=error,
         )
+
+
+class PlainSqlSystem:
+    """The schema with column comments and the question, one completion, the SQL executed."""
+
+    name = "plain-sql"
+    PROMPT = (
+        "{schema}\n\nThe data runs from {first} to {last} (treat {last} as today). Event types: {types}.\n\n"
+        "Question: {question}\n\nWrite one DuckDB SQL query over these tables that answers the question."
+        " Reply with the SQL only, in a ```sql block. If these tables cannot answer it, reply: CANNOT ANSWER."
+    )
+
+    def __init__(self, settings: Settings, warehouse: Warehouse, endpoint: Any) -> None:
+        from assistant.llm.client import chat_model
+        from tools.base import read_facts
+
+        self.settings = settings
+        self.warehouse = warehouse
+        self.llm_endpoint = endpoint
+        self.llm = chat_model(endpoint, settings, max_tokens=300)
+        facts = read_facts(warehouse)
+        self.context = {
+            "schema": plain_schema(warehouse.engine.dialect),
+            "first": facts.first_day,
+            "last": facts.last_day,
+            "types": ", ".join(facts.event_types),
+        }
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Read the schema part of the prompt once, as ShopLens reads its system prompt."""
+        from langchain_core.messages import HumanMessage
+
+        from assistant.llm.client import chat_model
+
+        try:
+            chat_model(self.llm_endpoint, self.settings, max_tokens=1).invoke(
+                [HumanMessage(self.PROMPT.format(question="", **self.context))]
+            )
+        except Exception as exc:
+            log.warning("plain-sql warm-up failed: %s", exc)
+
+    def answer(self, case: Case) -> Outcome:
+        from langchain_core.messages import HumanMessage
+
+        question = " ".join([*case.before, case.question])  # no conversation memory
+        started = time.perf_counter()
+        tokens = {"prompt": 0, "completion": 0}
+        columns: list[str] = []
+        rows: list[list[Any]] = []
+        error = sql = None
+        try:
+            reply = self.llm.invoke([HumanMessage(self.PROMPT.format(question=question, **self.context))])
+            usage = reply.usage_metadata or {}
+            tokens = {"prompt": usage.get("input_tokens", 0), "completion": usage.get("output_tokens", 0)}
+            text = str(reply.content)
+        except Exception as exc:
+            text, error = "", f"{type(exc).__name__}: {exc}"[:300]
+        declined = "CANNOT ANSWER" in text.upper() and "SELECT" not in text.upper()
+        if not error and not declined:
+            sql = extract_sql(text)
+            try:
+                columns, rows = self._run(sql)
+            except Exception as exc:  # the peer's own SQL failed: its failure, reported as such
+                error = f"its query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"[:300]
+        if not declined and error is None:
+            # What its user sees is the result table: state it the way ShopLens states a free
+            # SQL result, so that "the text states the number" measures the same for both.
+            from tools.narrate import table_sentence
+
+            text = table_sentence(columns, [tuple(r) for r in rows])
+        return Outcome(
+            case=case.id,
+            system=self.name,
+            kind="refusal" if declined else ("error" if error else "answer"),
+            text=text if error is None else error,
+            tool="run_sql" if sql else None,
+            tool_calls=[{"tool": "run_sql", "arguments": {"query": sql}}] if sql else [],
+            sql=sql,
+            columns=columns,
+            rows=rows,
+            seconds=round(time.perf_counter() - started, 3),
+            tokens=tokens,
+            error=error,
+        )
+
+    def _run(self, sql: str) -> tuple[list[str], list[list[Any]]]:
+        """The query as written, on the read-only connection, stopped after the query timeout."""
+        with self.warehouse.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            timer = (
+                threading.Timer(self.settings.query_timeout, raw.interrupt)
+                if self.warehouse.is_duckdb
+                else None
+            )
+            if timer:
+                timer.start()
+            try:
+                cursor = conn.exec_driver_sql(sql)
+                return list(cursor.keys()), [list(r) for r in cursor.fetchmany(self.settings.query_row_limit)]
+            finally:
+                if timer:
+                    timer.cancel()
+
+
+def plain_schema(dialect: Any = None) -> str:
+    """The warehouse's tables and views as CREATE statements with each column's comment, the
+    types as the warehouse's dialect names them."""
+    from assistant.warehouse import schema
+
+    blocks = []
+    for table in schema.TABLES:
+        if table.name in ("loads", "rejected_rows"):
+            continue
+        lines = [f"  {c.name} {c.type.compile(dialect=dialect)}, -- {c.comment}" for c in table.columns]
+        blocks.append(f"CREATE TABLE {table.name} ( -- {table.comment or ''}\n" + "\n".join(lines) + "\n);")
+    for view in schema.VIEWS:
+        lines = [f"  {name}, -- {doc}" for name, doc in view.columns.items()]
+        blocks.append(f"CREATE VIEW {view.name} ( -- {view.comment}\n" + "\n".join(lines) + "\n);")
+    return "\n".join(blocks)
+
+
+def extract_sql(text: str) -> str:
+    """The SQL in a reply: a ```sql block, else any fenced block, else the text from its SELECT/WITH."""
+    fenced = re.search(r"```(?:sql)?\s*(.*?)```", text, re.DOTALL | re.IGNORECASE)
+    if fenced:
+        return fenced.group(1).strip().rstrip(";")
+    start = re.search(r"\b(WITH|SELECT)\b", text, re.IGNORECASE)
+    return (text[start.start() :] if start else text).strip().rstrip(";")
 
 
 def baseline_metadata(warehouse: Warehouse) -> Any:
@@ -392,11 +537,12 @@ def run_suite(
             def system(name: str) -> Any:
                 with lock:
                     if name not in built:
-                        built[name] = (
-                            LangChainSqlSystem(data_settings, warehouse, running)
-                            if name == "langchain-sql"
-                            else ShopLensSystem(name, data_settings, warehouse, running, encoder)
-                        )
+                        if name == "langchain-sql":
+                            built[name] = LangChainSqlSystem(data_settings, warehouse, running)
+                        elif name == "plain-sql":
+                            built[name] = PlainSqlSystem(data_settings, warehouse, running)
+                        else:
+                            built[name] = ShopLensSystem(name, data_settings, warehouse, running, encoder)
                     return built[name]
 
             def one(item: tuple[str, Case]) -> None:

@@ -106,6 +106,9 @@ class Outcome(BaseModel):
     columns: list[str] = Field(default_factory=list)
     rows: list[list[Any]] = Field(default_factory=list)
     ungrounded: list[str] = Field(default_factory=list)
+    interpretation: str | None = None
+    # The interpretation shown is the one the call that ran gives when run again (None: not checked).
+    interpretation_matches: bool | None = None
     numbers_stated: int = 0  # numbers in the text that the question does not hold
     seconds: float = 0.0
     tokens: dict[str, int] = Field(default_factory=dict)
@@ -201,6 +204,9 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
             [r.checks["kind"] for r in results if r.expected_kind != "answer" or r.outcome.kind in DECLINES]
         ),
         "kind_accuracy": _share(checked("kind")),
+        "interpretation_matches": _share(
+            [o.interpretation_matches for o in outcomes if o.interpretation_matches is not None]
+        ),
         "free_text_checks": _share(checked("free_text")),
         "judge_pass_rate": _share(judged),
         "errors": sum(o.kind == "error" for o in outcomes),
@@ -212,4 +218,26 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         "tokens_per_second": round(completion / sum(seconds), 2) if completion and sum(seconds) else None,
         "completion_tokens": completion,
         "prompt_tokens": sum(o.tokens.get("prompt", 0) for o in outcomes),
+        **robustness(results),
     }
+
+
+WORDINGS = ("terse", "chatty", "typo")
+
+
+def robustness(results: list[CaseResult]) -> dict[str, float | None]:
+    """For suites that ask each question in three wordings (case ids `<question>-terse`,
+    `-chatty`, `-typo`): the pass rate per wording, and the share of questions right in all three."""
+    by_question: dict[str, dict[str, bool]] = {}
+    for result in results:
+        stem, _, wording = result.outcome.case.rpartition("-")
+        if wording in WORDINGS:
+            by_question.setdefault(stem, {})[wording] = result.passed
+    if not by_question:
+        return {}
+    out: dict[str, float | None] = {
+        f"pass_rate_{w}": _share([q[w] for q in by_question.values() if w in q]) for w in WORDINGS
+    }
+    complete = [q for q in by_question.values() if len(q) == len(WORDINGS)]
+    out["all_wordings_right"] = _share([all(q.values()) for q in complete])
+    return out
