@@ -60,7 +60,8 @@ class Period(BaseModel):
     year: int | None = Field(default=None, ge=1900, le=2200, description="For kind month or year.")
     start: date | None = Field(default=None, description="For kind date (the day) or range.")
     end: date | None = Field(
-        default=None, description="For kind range: the last day, inclusive; for last_n_*: the day they end on."
+        default=None,
+        description="For kind range: the last day, inclusive; for last_n_*: the day they end on.",
     )
 
 
@@ -156,7 +157,11 @@ def previous(start: date, end: date, period: Period) -> tuple[date, date]:
     anything else with the same number of days just before it."""
     unit = {"month": "month", "year": "year"}.get(period.kind) or period.kind.split("_", 1)[-1]
     months = {"month": 1, "quarter": 3, "year": 12}.get(unit)
-    if period.kind.startswith(("this_", "last_")) and period.kind not in ROLLING or period.kind in ("month", "year"):
+    if (
+        period.kind.startswith(("this_", "last_"))
+        and period.kind not in ROLLING
+        or period.kind in ("month", "year")
+    ):
         if unit == "week":
             return start - timedelta(days=7), end - timedelta(days=7)
         if months:
@@ -189,9 +194,15 @@ def describe(
         "last_quarter": "the last full quarter",
         "this_year": "this year so far",
         "last_year": "the last full year",
-        "last_n_days": f"the {period.n or 1} days ending {end}" if period.end else f"the last {period.n or 1} days",
-        "last_n_weeks": f"the {period.n or 1} weeks ending {end}" if period.end else f"the last {period.n or 1} weeks",
-        "last_n_months": f"the {period.n or 1} months ending {end}" if period.end else f"the last {period.n or 1} months",
+        "last_n_days": f"the {period.n or 1} days ending {end}"
+        if period.end
+        else f"the last {period.n or 1} days",
+        "last_n_weeks": f"the {period.n or 1} weeks ending {end}"
+        if period.end
+        else f"the last {period.n or 1} weeks",
+        "last_n_months": f"the {period.n or 1} months ending {end}"
+        if period.end
+        else f"the last {period.n or 1} months",
         "month": calendar.month_name[start.month] + f" {start.year}" if start else "the month",
         "year": f"{start.year}" if start else "the year",
         "date": "",
