@@ -206,6 +206,8 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
         rows=facts,
         notes=notes,
         answer=text,
+        interpretation=f"Marketing copy ({args.length}, {args.tone}, for {args.channel}) written from the facts"
+        " listed below; checked in code against them (numbers, brands, promises).",
     )
 
 

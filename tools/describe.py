@@ -41,4 +41,5 @@ def describe_data(ctx: ToolContext, args: DescribeArgs) -> ToolResult:
         columns=["table", "rows", "columns"],
         rows=rows,
         text="\n".join(lines),
+        interpretation="The warehouse's tables with their row and column counts, and what each column means.",
     )

@@ -509,6 +509,8 @@ def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
         rows=rows,
         notes=notes,
         answer=answer,
+        interpretation=f"Why product {args.product_id} is recommended to user {args.user_id}: the items in the"
+        " user's history that other shoppers used in the same visits, and each one's share of the score.",
     )
 
 
