@@ -638,6 +638,22 @@ def eval_run(
     console.print(f"reports: {folder / 'report.md'}, {folder / 'report.html'}")
 
 
+@eval_app.command("pool")
+def eval_pool(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders, e.g. one per blind suite.")],
+) -> None:
+    """Figures pooled over several runs: pass rate with its 95% interval, per wording, per data set
+    and per question shape, systems side by side."""
+    from rich.markdown import Markdown
+
+    from eval.pool import markdown, pool
+
+    for folder in run_dirs:
+        if not (folder / "results.jsonl").exists():
+            raise _fail(f"{folder} is not an eval run folder (no results.jsonl)")
+    console.print(Markdown(markdown(pool(run_dirs))))
+
+
 @eval_app.command("compare")
 def eval_compare(
     run_a: Annotated[Path, typer.Argument(help="The earlier run folder.")],

@@ -269,3 +269,40 @@ def test_the_baseline_declines_only_in_words_that_decline() -> None:
     assert DECLINES.search("That information is not available in the database.")
     assert not DECLINES.search("The profit margin last quarter can be found in the `daily_metrics` table.")
     assert not DECLINES.search("Yes, the weather did affect sales.")
+
+
+def test_runs_pool_into_one_table_with_intervals_wordings_and_shapes(tmp_path) -> None:
+    """Three wordings of two questions over two run folders: one pooled table."""
+    from eval.pool import markdown, pool, wilson
+
+    def run(name: str, suite: str, results: dict[str, bool]) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "run.json").write_text(json.dumps({"suite": suite}))
+        lines = []
+        for case, passed in results.items():
+            outcome = Outcome(case=case, system="shoplens", kind="answer", text="", seconds=2.0)
+            lines.append(
+                {
+                    "system": "shoplens",
+                    "case": case,
+                    "passed": passed,
+                    "expected_kind": "answer",
+                    "checks": {"kind": True, "execution": passed},
+                    "reasons": [],
+                    "outcome": outcome.model_dump(),
+                }
+            )
+        (folder / "results.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+        return folder
+
+    first = run("a", "no-such-suite", {"q1-terse": True, "q1-chatty": True, "q1-typo": True})
+    second = run("b", "no-such-suite-2", {"q2-terse": True, "q2-chatty": False, "q2-typo": False})
+    figures = pool([first, second])["shoplens"]
+    assert (figures["passed"], figures["cases"]) == (4, 6)
+    assert figures["pass_rate_terse"] == 1.0 and figures["pass_rate_typo"] == 0.5
+    assert figures["all_wordings_right"] == 0.5  # q1 in all three wordings, q2 not
+    assert figures["suites"] == {"no-such-suite": (3, 3), "no-such-suite-2": (1, 3)}
+    low, high = wilson(4, 6)
+    assert figures["interval"] == (low, high) and 0.29 < low < 0.31 and 0.90 < high < 0.92
+    assert "| cases passed | 4/6 (67%) |" in markdown(pool([first, second]))
