@@ -364,4 +364,6 @@ def test_code_sentences_pass_the_check_with_thresholds_and_hours(rees46: ToolCon
     ):
         result = ask(rees46, **request)
         assert not ungrounded_numbers(result.summary, _facts(result), "more than 2"), result.summary
-    assert ask(rees46, metric="views", grain="hour", top_n=1).summary.startswith("Highest views: 2019-10-01 02:00")
+    assert ask(rees46, metric="views", grain="hour", top_n=1).summary.startswith(
+        "Highest views: 2019-10-01 02:00"
+    )
