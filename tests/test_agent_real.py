@@ -199,11 +199,6 @@ def test_rees46_profit_is_declined_with_what_the_data_has(rees46: Assistant) -> 
 # Questions worded unlike the solved examples, so the model (not retrieval alone) picks the tool.
 
 
-@pytest.mark.xfail(
-    reason="known miss of the 1.5B model: 'big spenders who stopped buying' -> segment 'lost' "
-    "(low-value, long gone) instead of cant_lose_them; kept to show when a change fixes it",
-    strict=False,
-)
 def test_demo_at_risk_spenders_are_a_segment_lookup(demo: Assistant) -> None:
     answer = demo.ask("Which of our big spenders have stopped buying from us?")
     call = answer.tool_calls[-1]

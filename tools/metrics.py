@@ -101,7 +101,7 @@ EVENT_KINDS = {
     "fav": "favorite",
     "search": "search",
 }
-STAT_WORDS = {"average": "average", "median": "median", "max": "maximum", "min": "minimum", "total": "total"}
+STAT_NAMES = {"average": "average", "median": "median", "max": "maximum", "min": "minimum", "total": "total"}
 STAT_SQL = {"average": "avg", "median": "median", "max": "max", "min": "min", "total": "sum"}
 
 
@@ -693,7 +693,7 @@ def measure_text(model: SemanticModel, args: Any) -> str:
             return f"{metric.label} per {entity}, as the number of {entity}s with each value" + (
                 f" (only {who})" if conditions else ""
             )
-        return f"{STAT_WORDS[args.stat]} {metric.label} per {entity}" + (
+        return f"{STAT_NAMES[args.stat]} {metric.label} per {entity}" + (
             f", over {who}" if conditions else ""
         )
     if args.divided_by:
