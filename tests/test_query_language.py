@@ -367,3 +367,34 @@ def test_code_sentences_pass_the_check_with_thresholds_and_hours(rees46: ToolCon
     assert ask(rees46, metric="views", grain="hour", top_n=1).summary.startswith(
         "Highest views: 2019-10-01 02:00"
     )
+
+
+def test_a_zero_is_a_value_in_highs_lows_and_rankings() -> None:
+    from datetime import date
+
+    from tools.metrics import summarize
+
+    daily = MODEL.request_model.model_validate({"metric": "purchases", "grain": "day"})
+    rows = [(date(2019, 10, 1), 5), (date(2019, 10, 2), 0), (date(2019, 10, 3), 7)]
+    assert "lowest 0 (2019-10-02)" in summarize(MODEL, daily, ["period", "purchases"], rows)
+    by_brand = MODEL.request_model.model_validate(
+        {"metric": "purchases", "grain": "day", "group_by": ["brand"], "sort": "lowest"}
+    )
+    day = date(2019, 10, 1)
+    rows = [(day, "a", 5), (day, "b", None), (day, "c", 0), (day, "d", 1)]
+    sentence = summarize(MODEL, by_brand, ["period", "brand", "purchases"], rows)
+    assert sentence.startswith("Lowest purchases: 2019-10-01 / c (0), then 2019-10-01 / d (1)")
+
+
+def test_a_threshold_on_the_share_base_names_the_counted_event(rees46: ToolContext) -> None:
+    """'Share of buyers with at least 2 orders' counts orders: the interpretation says so."""
+    result = ask(rees46, metric="users", share=True, among=["purchase"], min_times=2)
+    assert "purchased in at least 2 orders" in result.interpretation
+    assert "events" not in result.interpretation.split("purchased in")[1]
+
+
+def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
+    call = {"metric": "revenue", "filters": [{"dimension": "category", "values": ["electronics", "toys"]}]}
+    _, cleaned, notes = check("query_metric", call, "Revenue in electronics?", MODEL)
+    assert cleaned["filters"] == [{"dimension": "category", "values": ["electronics"]}]
+    assert call["filters"][0]["values"] == ["electronics", "toys"] and notes

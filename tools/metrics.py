@@ -448,8 +448,8 @@ def _behavior(args: Any, entity: str) -> str:
     return " AND ".join(conditions) or "TRUE"
 
 
-def _positions(n: int, offset: int = 0) -> str:
-    return ", ".join(str(i + 1 + offset) for i in range(n))
+def _positions(n: int) -> str:
+    return ", ".join(str(i + 1) for i in range(n))
 
 
 def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool = False) -> str:
@@ -464,7 +464,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         if name and "e.price" in model.expression(name) and not has_prices(ctx):
             raise DataLacks(
                 f"The data has no prices, so {name.replace('_', ' ')} cannot be computed from it."
-                " It does have counts of views, carts, purchases, orders, users and products."
+                f" It does record {', '.join(EVENT_KINDS.get(e, e) for e in ctx.facts.event_types)} events."
             )
     grain = getattr(args, "grain", "none")
     start, end = window(args.period, ctx.facts)
@@ -526,17 +526,9 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             extra = ""
             if args.stat in ("max", "min"):
                 extra = f", arg_{args.stat}({column}, value) AS {column}"
-            having = (
-                f" HAVING count(*) >= {k}"
-                if k > 1
-                and entity in PERSONAL
-                and args.stat
-                not in (
-                    "max",
-                    "min",
-                )
-                else ""
-            )
+            # A maximum or minimum names one entity by design; other statistics pool several.
+            pooled = args.stat not in ("max", "min")
+            having = f" HAVING count(*) >= {k}" if k > 1 and entity in PERSONAL and pooled else ""
             return (
                 f"{ctes}SELECT {outer_keys}{STAT_SQL[args.stat]}(value) AS {name}{extra}, count(*) AS {entity}s"
                 f" FROM per_entity WHERE value IS NOT NULL{group}{having}"
@@ -646,7 +638,11 @@ def _conditions_text(args: Any, entity: str) -> str:
             verb += " " + _times_text(args, unit, in_orders=unit == "orders")
         parts.append(verb)
     if not args.did and (args.min_times or args.max_times is not None):
-        parts.append("had " + _times_text(args, "events", in_orders=False))
+        # The count is of the counted event (the share's base, say purchases), not of all events.
+        if first:
+            parts.append(verbs[first] + " " + _times_text(args, unit, in_orders=unit == "orders"))
+        else:
+            parts.append("had " + _times_text(args, "events", in_orders=False))
     text = " and ".join(parts)
     if args.did_not:
         never = "never " + " or ".join(verbs[e] for e in args.did_not)
@@ -666,6 +662,13 @@ def _times_text(args: Any, unit: str, in_orders: bool) -> str:
     if low:
         return f"{prefix}at least {low} {unit if low != 1 else unit.rstrip('s')}"
     return f"{prefix}at most {high} {unit if high != 1 else unit.rstrip('s')}"
+
+
+def _ranked(rows: list, at: int, highest_first: bool) -> list:
+    """Rows by their value (zero is a value); rows without one go last either way."""
+    known = [r for r in rows if narrate.number(r[at]) is not None]
+    missing = [r for r in rows if narrate.number(r[at]) is None]
+    return sorted(known, key=lambda r: narrate.number(r[at]), reverse=highest_first) + missing
 
 
 def _who(entity: str) -> str:
@@ -811,8 +814,9 @@ def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tu
         return f"{narrate.capitalized(measure)}: {shown}."
     if grain != "none" and not args.top_n and len(rows) > 1 and not args.group_by:
         first, last = rows[0], rows[-1]
-        high = max(rows, key=lambda r: narrate.number(r[at]) or float("-inf"))
-        low = min(rows, key=lambda r: narrate.number(r[at]) or float("inf"))
+        known = [r for r in rows if narrate.number(r[at]) is not None] or rows
+        high = max(known, key=lambda r: narrate.number(r[at]) or 0.0)
+        low = min(known, key=lambda r: narrate.number(r[at]) or 0.0)
         moved = narrate.direction(last[at], first[at])
         trend = f" {moved} from" if moved in ("rose", "fell") else ":"
         return (
@@ -823,11 +827,7 @@ def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tu
             f" {narrate.figure(low[at], fmt)} ({_period_label(low[0], grain)})."
         )
     ranked = (
-        rows
-        if (grain == "none" or args.top_n)
-        else sorted(
-            rows, key=lambda r: narrate.number(r[at]) or float("-inf"), reverse=args.sort == "highest"
-        )
+        rows if (grain == "none" or args.top_n) else _ranked(rows, at, highest_first=args.sort == "highest")
     )
     word = "Highest" if args.sort == "highest" else "Lowest"
     shown = [
