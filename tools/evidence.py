@@ -257,7 +257,9 @@ def check(
     text = _text(question)
     alone = _text(current or question)
     merged: list[str] = []
-    if previous and previous.get("tool") in (tool, "query_metric", "compare_periods") and follow_up(alone):
+    notes: list[str] = []
+    continues = previous is not None and previous.get("tool") in (tool, "query_metric", "compare_periods")
+    if continues and follow_up(alone):
         if not _has(STARTS_OVER, alone):
             for field, value in (previous.get("arguments") or {}).items():
                 if field not in args and not (
@@ -268,17 +270,10 @@ def check(
     if tool == "compare_periods" and not _has(COMPARISON, text):
         args.pop("grain", None)
         tool = "query_metric"  # a figure over a period, not a change: nothing asks to compare
-        merged_note = ["read as the figure itself: the question asks for no comparison"]
-    else:
-        merged_note = []
+        notes.append("read as the figure itself: the question asks for no comparison")
     if merged:
-        merged_note.append(f"kept {', '.join(merged)} from the previous question")
-    before = (
-        (previous or {}).get("arguments", {})
-        if (previous or {}).get("tool") in (tool, "compare_periods", "query_metric")
-        else {}
-    )
-    notes: list[str] = list(merged_note)
+        notes.append(f"kept {', '.join(merged)} from the previous question")
+    before = previous.get("arguments", {}) if continues and previous else {}
 
     def kept(field: str) -> bool:
         """A follow-up may keep what the previous call had."""
@@ -296,21 +291,22 @@ def check(
         if not (_has(PERIOD_WORDS[need], text) or (need in ("days", "date") and any_time)):
             drop("period", {"kind": default_kind}, "the question names no such period")
 
-    for item in list(args.get("filters") or []):
-        if kept("filters"):
-            break
-        dimension = item["dimension"]
-        supported = [v for v in item["values"] if _value_mentioned(dimension, v, text)]
-        if not supported:
-            notes.append(
-                f"ignored the filter {dimension} = {', '.join(item['values'])}: the question does not name it"
-            )
-            args["filters"] = [f for f in args["filters"] if f is not item]
-        elif len(supported) < len(item["values"]):
-            notes.append(
-                f"kept only {', '.join(supported)} of the {dimension} filter: the question names no other"
-            )
-            item["values"] = supported
+    if args.get("filters") and not kept("filters"):
+        filters = []  # rebuilt, not edited: the caller's filter dicts stay as the model wrote them
+        for item in args["filters"]:
+            dimension = item["dimension"]
+            supported = [v for v in item["values"] if _value_mentioned(dimension, v, text)]
+            if not supported:
+                notes.append(
+                    f"ignored the filter {dimension} = {', '.join(item['values'])}: the question does not name it"
+                )
+                continue
+            if len(supported) < len(item["values"]):
+                notes.append(
+                    f"kept only {', '.join(supported)} of the {dimension} filter: the question names no other"
+                )
+            filters.append({**item, "values": supported})
+        args["filters"] = filters
 
     group_by = list(args.get("group_by") or []) if tool != "funnel" else []
     if group_by and not kept("group_by"):
@@ -324,7 +320,7 @@ def check(
             drop("group_by", None, "the question asks for no such breakdown")
 
     if values is not None:
-        _named_values(args, alone, values, notes, tool)
+        _named_values(args, alone, values, notes)
     if tool == "funnel":
         return tool, args, notes
 
@@ -348,7 +344,7 @@ def check(
                 dropped = [e for e in events if e not in supported]
                 notes.append(f"ignored {field} {', '.join(dropped)}: the question does not mention it")
                 args[field] = supported
-    _times(args, text, notes, kept)
+    _times_from_words(args, text, notes, kept)
     if args.get("share") and not kept("share") and not _has(SHARE_WORDS, text):
         drop("share", False, "the question asks for no share or rate")
         args["among"] = []
@@ -428,7 +424,7 @@ NAMED_VALUE_DIMENSIONS = ("category", "country", "device")
 
 
 def _named_values(
-    args: dict[str, Any], text: str, values: Callable[[str], dict[str, str]], notes: list[str], tool: str
+    args: dict[str, Any], text: str, values: Callable[[str], dict[str, str]], notes: list[str]
 ) -> None:
     """A value of the data the question names, that no filter or breakdown covers, becomes a
     filter: the model sometimes drops "in electronics" when the period is elaborate."""
@@ -510,7 +506,7 @@ def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
     notes.append(f"read '{match.group(0)}' as one row per {unit}")
 
 
-def _times(args: dict[str, Any], text: str, notes: list[str], kept: Any) -> None:
+def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: Any) -> None:
     """min_times / max_times need a count in the words; "more than N" means at least N + 1."""
     low, high = args.get("min_times"), args.get("max_times")
     if low is None and high is None:
