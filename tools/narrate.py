@@ -9,9 +9,11 @@ code-written sentence always passes that check.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
+
+from tools.base import drop_instructions, format_value
 
 Format = Literal["count", "money", "ratio", "number"]
 
@@ -84,12 +86,8 @@ def label(value: Any) -> str:
     """A row's label (a category, a date, a product id) as a sentence names it."""
     if value is None:
         return "(none)"
-    if isinstance(value, datetime):
-        return (
-            value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
-        )
-    if isinstance(value, date):
-        return value.isoformat()
+    if isinstance(value, date):  # datetimes too
+        return format_value(value)
     if isinstance(value, float) and value == int(value):
         return str(int(value))
     return str(value)
@@ -113,8 +111,6 @@ def capitalized(text: str) -> str:
 def quoted(text: Any, limit: int = 60) -> str:
     """Text from the shop's data (a title, a query) as a sentence may quote it: without sentences
     that read as instructions (planted injection), cut to `limit` characters."""
-    from tools.base import drop_instructions
-
     clean = " ".join((drop_instructions(str(text)) or "").split())
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
