@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import ByteSize, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,6 +67,19 @@ class Settings(BaseSettings):
     )
     query_row_limit: int = Field(default=1000, ge=1, description="Most rows a query returns.")
     query_timeout: float = Field(default=30.0, gt=0, description="Seconds a query may run.")
+    query_memory_limit: ByteSize = Field(
+        default=ByteSize(2 * 1024**3),
+        description="Most memory one model-written query may take (e.g. 2GiB): run_sql runs in its own "
+        "process capped at this (DuckDB inside it at three quarters), and so does DuckDB's query connection.",
+    )
+    query_disk_limit: ByteSize = Field(
+        default=ByteSize(10 * 1024**3),
+        description="Most disk a query may spill to (DuckDB's temp directory cap on the query connection).",
+    )
+    query_result_limit: ByteSize = Field(
+        default=ByteSize(64 * 1024**2),
+        description="Most bytes of rows one query may return (the row limit counts rows, this their size).",
+    )
     real_data: Path = Field(
         default=Path("../shared/data/real"),
         description="Where eval suites find their relative dataset files.",

@@ -311,22 +311,12 @@ class PlainSqlSystem:
         )
 
     def _run(self, sql: str) -> tuple[list[str], list[list[Any]]]:
-        """The query as written, on the read-only connection, stopped after the query timeout."""
-        with self.warehouse.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            timer = (
-                threading.Timer(self.settings.query_timeout, raw.interrupt)
-                if self.warehouse.is_duckdb
-                else None
-            )
-            if timer:
-                timer.start()
-            try:
-                cursor = conn.exec_driver_sql(sql)
-                return list(cursor.keys()), [list(r) for r in cursor.fetchmany(self.settings.query_row_limit)]
-            finally:
-                if timer:
-                    timer.cancel()
+        """The query as written (no guard), on the locked-down read-only connection, with the
+        query limits of the settings."""
+        from tools.sql import run_bounded
+
+        columns, rows = run_bounded(self.warehouse, self.settings, sql, self.settings.query_row_limit)
+        return columns, [list(r) for r in rows]
 
 
 def plain_schema(dialect: Any = None) -> str:

@@ -1,23 +1,36 @@
-"""`run_sql`: the analyst's escape hatch, guarded.
+"""`run_sql`: the analyst's escape hatch, guarded three times.
 
-`guard()` parses the SQL with sqlglot and allows exactly one read-only query (SELECT / WITH /
-set operations) over the warehouse's tables and views. It refuses DDL and DML, COPY, ATTACH,
-INSTALL/LOAD, PRAGMA, SET, multiple statements, and every function that reads files, URLs or
-the system (read_csv, glob, getenv, duckdb_settings, …): table sources are allow-listed, and
-risky functions are refused wherever they appear. The query then runs on a read-only
-connection with a row limit and a time limit (`execute`).
+1. `guard()` parses the SQL with sqlglot and allows exactly one read-only query (SELECT / WITH /
+   set operations) over the warehouse's tables and views. It refuses DDL and DML, COPY, ATTACH,
+   INSTALL/LOAD, PRAGMA, SET, multiple statements, every function that reads files, URLs or the
+   system (read_csv, glob, getenv, duckdb_settings, …), and every table name that is neither a
+   warehouse table nor a WITH name in scope where it is used (DuckDB would read such a name as a
+   file: `FROM '/etc/passwd'`). Any failure of the check is a refusal, never a pass.
+2. The query runs on a connection with external access off and its settings locked
+   (`assistant.warehouse.db.query_lockdown`): no file, URL or extension, whatever the guard missed.
+3. On the embedded warehouse it runs in its own process (`tools/sql_worker.py`) capped at the
+   settings' memory, killed past the time limit, and its rows are capped in number and bytes.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import pickle
 import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
+from typing import Any, Literal
 
 import sqlglot
 from pydantic import BaseModel, Field
 from sqlglot import exp
 
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse, query_lockdown
 from tools.base import ToolContext, ToolError, ToolResult
 from tools.narrate import table_sentence
 
@@ -25,7 +38,7 @@ from tools.narrate import table_sentence
 SAFE_TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
 # Functions that reach outside the warehouse, whatever their position in the query.
 _FORBIDDEN_FUNCTION = re.compile(
-    r"^(read_\w+|\w+_scan|scan_\w+|glob|sniff_csv|getenv|current_setting|duckdb_\w+|pragma_\w+|"
+    r"^(read_\w+|\w+_scan|scan_\w+|glob|sniff_csv|getenv|getvariable|current_setting|duckdb_\w+|pragma_\w+|"
     r"load_extension|install_extension|query|query_table|sql_auto_complete|which_secret|"
     r"parquet_\w+|iceberg_\w+|delta_\w+|httpfs\w*|postgres_\w+|mysql_\w+|sqlite_\w+|"
     r"system|shell|pg_read_file|pg_ls_dir|lo_import|lo_export|copy_\w+|export_\w+)$",
@@ -70,6 +83,12 @@ class SqlRejected(ToolError):
     """The SQL is not a single read-only query over the warehouse."""
 
 
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 100  # nested parentheses; sqlglot and DuckDB recurse on nesting
+_PLAIN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
 def guard(sql: str, allowed_tables: set[str], max_rows: int) -> str:
     """The query, checked and with a row limit (max_rows + 1, to tell a truncated result); or SqlRejected."""
     text = sql.strip().rstrip(";").strip()
@@ -77,6 +96,20 @@ def guard(sql: str, allowed_tables: set[str], max_rows: int) -> str:
         raise SqlRejected("the query is empty")
     if len(text) > 20_000:
         raise SqlRejected("the query is longer than 20,000 characters")
+    try:
+        _check(text, allowed_tables)
+    except SqlRejected:
+        raise
+    except RecursionError:
+        raise SqlRejected("the query is nested too deeply") from None
+    except Exception as exc:  # the guard never fails open, and never fails with a trace
+        raise SqlRejected(f"the query could not be checked ({type(exc).__name__}): it is refused") from None
+    return f"SELECT * FROM (\n{text}\n) AS result LIMIT {max_rows + 1}"
+
+
+def _check(text: str, allowed_tables: set[str]) -> None:
+    if _depth(text) > MAX_DEPTH:
+        raise SqlRejected(f"the query nests parentheses more than {MAX_DEPTH} deep")
     try:
         statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
     except sqlglot.errors.SqlglotError as exc:  # parse and tokenizer errors (an unclosed quote)
@@ -94,55 +127,193 @@ def guard(sql: str, allowed_tables: set[str], max_rows: int) -> str:
         if isinstance(node, _WRITES):
             raise SqlRejected(f"{node.key.upper()} is not allowed: the warehouse is read-only")
         if isinstance(node, exp.Func):
-            name = node.sql_name() if not isinstance(node, exp.Anonymous) else str(node.this)
-            if _FORBIDDEN_FUNCTION.match(name.lower()):
-                raise SqlRejected(
-                    f"function {name.lower()} is not allowed: queries may only read the warehouse"
-                )
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+            name = _function_name(node)
+            if _FORBIDDEN_FUNCTION.match(name):
+                raise SqlRejected(f"function {name} is not allowed: queries may only read the warehouse")
+        if isinstance(node, exp.CTE) and not _PLAIN_NAME.match(node.alias_or_name.lower()):
+            raise SqlRejected(
+                f"the WITH name {node.alias_or_name!r} is not allowed: use letters, digits and '_'"
+            )
     for table in tree.find_all(exp.Table):
         if isinstance(table.this, exp.Func):  # a table function in FROM
-            name = (
-                table.this.sql_name() if not isinstance(table.this, exp.Anonymous) else str(table.this.this)
-            )
-            if name.lower() not in SAFE_TABLE_FUNCTIONS:
-                raise SqlRejected(f"table function {name.lower()} is not allowed")
+            name = _function_name(table.this)
+            if name not in SAFE_TABLE_FUNCTIONS:
+                raise SqlRejected(f"table function {name} is not allowed")
             continue
         if table.catalog or table.db:
             raise SqlRejected(f"{table.sql()} is not a warehouse table: use the table name alone")
         name = table.name.lower()
-        if name not in allowed_tables and name not in ctes:
+        # A name the query does not define where it is used, nor the warehouse, is what DuckDB
+        # would read as a file or a catalog: refused, quoted or not.
+        if name not in allowed_tables and name not in _ctes_in_scope(table):
             known = ", ".join(sorted(allowed_tables))
             raise SqlRejected(f"unknown table {table.name!r}; the warehouse has: {known}")
-    return f"SELECT * FROM (\n{text}\n) AS result LIMIT {max_rows + 1}"
+
+
+def _function_name(node: exp.Func) -> str:
+    return (str(node.this) if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+
+
+def _depth(text: str) -> int:
+    """How deep the parentheses nest (a string's parentheses count too: cheap, and harmless)."""
+    deepest = depth = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
+
+
+def _ctes_in_scope(table: exp.Table) -> set[str]:
+    """The WITH names a table reference can mean: those of each enclosing query, and within a
+    WITH list only the ones declared before (itself too when the WITH is RECURSIVE)."""
+    names: set[str] = set()
+    child: exp.Expression = table
+    node = table.parent
+    while node is not None:
+        if isinstance(node, exp.With):
+            position = next(i for i, cte in enumerate(node.expressions) if cte is child)
+            names |= {cte.alias_or_name.lower() for cte in node.expressions[:position]}
+            if node.args.get("recursive"):
+                names.add(child.alias_or_name.lower())
+        elif isinstance(node, exp.Query) and not isinstance(child, exp.With):
+            names |= {cte.alias_or_name.lower() for cte in node.ctes}
+        child, node = node, node.parent
+    return names
 
 
 def execute(
     ctx: ToolContext, sql: str, *, max_rows: int | None = None
 ) -> tuple[list[str], list[tuple], bool, float]:
-    """Run guarded SQL on the read-only connection: (columns, rows, truncated, seconds).
-
-    The query is interrupted after the settings' time limit."""
+    """Run guarded SQL on the read-only connection: (columns, rows, truncated, seconds)."""
     limit = max_rows or ctx.settings.query_row_limit
     checked = guard(sql, ctx.allowed_tables, limit)
     if not ctx.warehouse.is_duckdb:  # one path for every warehouse: tools write DuckDB SQL
         checked = sqlglot.transpile(checked, read="duckdb", write=ctx.warehouse.dialect)[0]
     started = time.perf_counter()
-    with ctx.warehouse.engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        timer = (
-            threading.Timer(ctx.settings.query_timeout, raw.interrupt) if ctx.warehouse.is_duckdb else None
+    columns, rows = run_bounded(ctx.warehouse, ctx.settings, checked, limit + 1)
+    truncated = len(rows) > limit
+    return columns, rows[:limit], truncated, time.perf_counter() - started
+
+
+def run_bounded(
+    warehouse: Warehouse, settings: Settings, sql: str, max_rows: int
+) -> tuple[list[str], list[tuple]]:
+    """Run untrusted SQL with every query limit of the settings: at most `max_rows` rows and
+    `query_result_limit` bytes of them, stopped past `query_timeout`. On a DuckDB file it runs in
+    its own locked-down process capped at `query_memory_limit` (DuckDB's own cap does not see
+    every allocation: one huge list or string is made outside its buffer manager), so no query
+    can take the app's memory. Errors come back as ToolError."""
+    if warehouse.duckdb_file is not None:
+        return _run_in_worker(warehouse.duckdb_file, settings, sql, max_rows)
+    return _run_here(warehouse, settings, sql, max_rows)
+
+
+WORKER = Path(__file__).with_name("sql_worker.py")
+
+
+class WorkerReply(BaseModel):
+    """What the query process sends back (tools/sql_worker.py)."""
+
+    columns: list[str] = []
+    rows: list[tuple] = []
+    error: Literal["database", "size", "memory", "time", "crash"] | None = None
+    message: str = ""
+    peak_rss: int | None = None  # bytes, the query process's peak resident memory
+
+
+def run_isolated(database: Path, settings: Settings, sql: str, max_rows: int) -> WorkerReply:
+    """Run SQL in a new locked-down process on the DuckDB file, its address space capped at
+    what it had after start-up plus `query_memory_limit`; killed past `query_timeout`."""
+    memory = int(settings.query_memory_limit)
+    config = query_lockdown(settings) | {
+        # DuckDB spills before the process cap is reached; the rest is for what it cannot spill.
+        "memory_limit": f"{memory * 3 // 4 // 1024**2}MiB",
+        "threads": settings.duckdb_threads or os.cpu_count() or 1,
+    }
+    request = {
+        "database": str(database),
+        "config": config,
+        "sql": sql,
+        "max_rows": max_rows,
+        "max_bytes": int(settings.query_result_limit),
+        "memory": memory,
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-I", str(WORKER)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        out, err = worker.communicate(pickle.dumps(request), timeout=settings.query_timeout)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.communicate()
+        return WorkerReply(error="time")
+    if worker.returncode != 0 or not out:  # killed by the system, or no memory left to say why
+        log.warning(
+            "query process died (rc %s): %s", worker.returncode, _first_line(err.decode(errors="replace"))
         )
+        return WorkerReply(error="crash")
+    reply = WorkerReply.model_validate(pickle.loads(out))
+    log.debug("query process: peak RSS %s bytes", reply.peak_rss)
+    return reply
+
+
+def _run_in_worker(
+    database: Path, settings: Settings, sql: str, max_rows: int
+) -> tuple[list[str], list[tuple]]:
+    reply = run_isolated(database, settings, sql, max_rows)
+    memory = settings.query_memory_limit.human_readable()
+    match reply.error:
+        case None:
+            return reply.columns, reply.rows
+        case "database":
+            raise ToolError(f"the database rejected the query: {_first_line(reply.message)}")
+        case "size":
+            raise ToolError(_too_large(settings))
+        case "memory":
+            raise ToolError(
+                f"the query needed more than {memory} of memory and was stopped:"
+                " aggregate, filter or select fewer columns"
+            )
+        case "time":
+            raise ToolError(f"the query ran longer than {settings.query_timeout:.0f}s and was stopped")
+        case _:
+            raise ToolError(
+                f"the query stopped: it needed more than {memory} of memory or crashed its process"
+            )
+
+
+def _run_here(
+    warehouse: Warehouse, settings: Settings, sql: str, max_rows: int
+) -> tuple[list[str], list[tuple]]:
+    """In this process: another database server (it bounds its own memory) or an in-memory DuckDB."""
+    with warehouse.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        timer = threading.Timer(settings.query_timeout, raw.interrupt) if warehouse.is_duckdb else None
+        started = time.perf_counter()
         if timer:
             timer.start()
         try:
-            cursor = conn.exec_driver_sql(checked)
+            cursor = conn.exec_driver_sql(sql)
             columns = list(cursor.keys())
-            rows = [tuple(r) for r in cursor.fetchall()]
+            rows: list[tuple] = []
+            size = 0
+            while len(rows) < max_rows and (batch := cursor.fetchmany(min(256, max_rows - len(rows)))):
+                rows += [tuple(r) for r in batch]
+                size += sum(_size(value) for row in batch for value in row)
+                if size > settings.query_result_limit:
+                    raise ToolError(_too_large(settings))
+        except ToolError:
+            raise
         except Exception as exc:  # the database's own message is what the model needs to fix it
-            if timer and not timer.is_alive() and time.perf_counter() - started >= ctx.settings.query_timeout:
+            if timer and not timer.is_alive() and time.perf_counter() - started >= settings.query_timeout:
                 raise ToolError(
-                    f"the query ran longer than {ctx.settings.query_timeout:.0f}s and was stopped"
+                    f"the query ran longer than {settings.query_timeout:.0f}s and was stopped"
                 ) from None
             raise ToolError(
                 f"the database rejected the query: {_first_line(str(getattr(exc, 'orig', exc)))}"
@@ -150,8 +321,23 @@ def execute(
         finally:
             if timer:
                 timer.cancel()
-    truncated = len(rows) > limit
-    return columns, rows[:limit], truncated, time.perf_counter() - started
+    return columns, rows
+
+
+def _too_large(settings: Settings) -> str:
+    return (
+        f"the result is larger than {settings.query_result_limit.human_readable()}:"
+        " select fewer or shorter columns, or aggregate"
+    )
+
+
+def _size(value: Any) -> int:
+    """About how many bytes a value takes in a result (strings, bytes, lists by their length)."""
+    if isinstance(value, str | bytes):
+        return len(value) + 16
+    if isinstance(value, list | tuple | dict):
+        return len(str(value)) + 16
+    return 16
 
 
 def _first_line(text: str) -> str:

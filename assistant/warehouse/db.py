@@ -54,8 +54,24 @@ class WarehouseInfo(BaseModel):
     loads: list[LoadRecord]
 
 
+def query_lockdown(settings: Settings) -> dict[str, Any]:
+    """DuckDB settings of a connection that runs tool and model SQL: whatever a query says (and
+    whatever the SQL guard misses), it reads no file or URL, loads no extension, stays within its
+    memory and spill caps, and cannot SET any of this back."""
+    return {
+        "memory_limit": f"{settings.query_memory_limit // 1024**2}MiB",
+        "max_temp_directory_size": f"{settings.query_disk_limit // 1024**2}MiB",
+        "enable_external_access": False,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "allow_community_extensions": False,
+        "lock_configuration": True,
+    }
+
+
 class Warehouse:
-    """Owns the engine. `ensure_schema` makes the canonical tables and views exist."""
+    """Owns the engine. `ensure_schema` makes the canonical tables and views exist. A read-only
+    warehouse is the one queries run on: its connections are locked down (`query_lockdown`)."""
 
     def __init__(self, settings: Settings, *, read_only: bool = False) -> None:
         self.settings = settings
@@ -66,6 +82,8 @@ class Warehouse:
             config: dict[str, Any] = {"memory_limit": settings.duckdb_memory_limit}
             if settings.duckdb_threads:
                 config["threads"] = settings.duckdb_threads
+            if read_only:
+                config |= query_lockdown(settings)
             connect_args = {"read_only": read_only, "config": config}
         # An in-memory database lives in its one connection: the pool must keep handing that out.
         in_memory = self.is_duckdb and self.url.database in (None, "", ":memory:")
@@ -92,20 +110,21 @@ class Warehouse:
         self.close()
 
     @property
-    def _duckdb_file(self) -> Path | None:
+    def duckdb_file(self) -> Path | None:
+        """The embedded warehouse's file (None for another database or an in-memory one)."""
         database = self.url.database
         return Path(database) if self.is_duckdb and database not in (None, "", ":memory:") else None
 
     def exists(self) -> bool:
         """Whether the warehouse has been created; asking does not create it."""
-        if self._duckdb_file is not None and not self._duckdb_file.exists():
+        if self.duckdb_file is not None and not self.duckdb_file.exists():
             return False
         return self.has_schema()
 
     def ensure_schema(self) -> None:
         """Create missing tables; (re)create the views so they follow the current definitions."""
-        if self._duckdb_file is not None:
-            self._duckdb_file.parent.mkdir(parents=True, exist_ok=True)
+        if self.duckdb_file is not None:
+            self.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
         schema.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             for view in schema.VIEWS:
