@@ -902,7 +902,7 @@ def compare_periods(ctx: ToolContext, args: Any) -> ToolResult:
 def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     model = load_model(ctx)
     sql = compile_metric(ctx, model, args, compare)
-    columns, rows, truncated, seconds = execute(ctx, sql)
+    columns, rows, truncated, seconds = execute(ctx, sql, compiled=True)
     metric = model.metrics[args.metric]
     name = value_name(model, args)
     grain = getattr(args, "grain", "none")
@@ -950,7 +950,7 @@ def _withheld(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool) 
     """Why a result came back empty: withheld (each figure is about a few people) or there is
     nothing at all."""
     unsuppressed = replace(ctx, settings=ctx.settings.with_overrides(min_group_size=1))
-    _, rows, _, _ = execute(unsuppressed, compile_metric(unsuppressed, model, args, compare))
+    _, rows, _, _ = execute(unsuppressed, compile_metric(unsuppressed, model, args, compare), compiled=True)
     if not rows or not any(rows[0]):  # no one at all: the agent says the data has no rows
         return None
     k = ctx.settings.min_group_size
@@ -993,7 +993,7 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
     k = ctx.settings.min_group_size
     sql = f"SELECT {key}{counts} FROM {source}{where}" + (" GROUP BY 1" if dim else "") + having_people(k)
     sql += " ORDER BY 2 DESC" if dim else ""
-    columns, rows, truncated, seconds = execute(ctx, sql)
+    columns, rows, truncated, seconds = execute(ctx, sql, compiled=True)
     out_rows = []
     for row in rows:
         group = (row[0],) if dim else ()
@@ -1089,7 +1089,7 @@ SELECT CAST(f.cohort AS DATE) AS cohort, date_diff('{args.grain}', f.cohort, a.p
 FROM first f JOIN activity a USING (user_id)
 WHERE date_diff('{args.grain}', f.cohort, a.period) BETWEEN 0 AND {args.periods}
 GROUP BY 1, 2 ORDER BY 1, 2"""
-    _, rows, _, seconds = execute(ctx, sql, max_rows=100_000)
+    _, rows, _, seconds = execute(ctx, sql, max_rows=100_000, compiled=True)
     sizes = {}
     by_cohort: dict[Any, dict[int, int]] = {}
     for cohort, k, users in rows:
