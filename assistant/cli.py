@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -98,7 +99,7 @@ def progress_bar() -> Iterator:
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {escape(message)}")  # a file name may hold '[…]'
     return typer.Exit(code=1)
 
 
@@ -111,20 +112,17 @@ def data_load(
     ] = None,
 ) -> None:
     """Load a file into the warehouse (format auto-detected). Re-loading a file replaces its rows."""
-    from assistant.warehouse.db import Warehouse
-    from assistant.warehouse.load import LoadError, load_file
+    from assistant.warehouse.load import LoadError, load_into
     from assistant.warehouse.loaders import UnknownFormat
 
     settings: Settings = ctx.obj
-    with Warehouse(settings) as warehouse:
-        warehouse.ensure_schema()
-        try:
-            with progress_bar() as report:
-                result = load_file(warehouse, path, format=format, progress=report)
-        except (LoadError, UnknownFormat) as exc:
-            raise _fail(str(exc)) from None
+    try:
+        with progress_bar() as report:  # a refused file leaves no new, empty warehouse behind
+            result = load_into(settings, path, format=format, progress=report)
+    except (LoadError, UnknownFormat) as exc:
+        raise _fail(str(exc)) from None
     console.print(
-        f"[bold]{result.source_dataset}[/bold] ({result.format}): "
+        f"[bold]{escape(result.source_dataset)}[/bold] ({result.format}): "
         f"{result.rows_read:,} read, [green]{result.rows_loaded:,} loaded[/green], "
         f"[{'yellow' if result.rows_rejected else 'green'}]{result.rows_rejected:,} rejected[/], "
         f"{result.products_loaded:,} products, {result.users_loaded:,} users, {result.seconds:.1f}s"

@@ -6,11 +6,13 @@ created once (by the CLI, `launch.py`, a test) and passed down.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ByteSize, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -46,6 +48,14 @@ class Settings(BaseSettings):
     ui_port: int = Field(default=7860, description="Port of the Gradio app.")
     upload_limit_mb: int = Field(
         default=2048, ge=1, description="Largest file the app accepts as an upload (MB)."
+    )
+    import_dirs: Annotated[list[Path], NoDecode] = Field(
+        default=[],
+        description="Folders the app's Data tab may load a typed server path from (after symlinks "
+        "and '..' are resolved; uploads need none). Empty: <data dir>/imports, created on demand. "
+        "Env: paths separated by ':' (os.pathsep) or a JSON list. Whatever is set, nothing in the data "
+        "dir outside its imports folder (the pii.key secret, the audit log, datasets, exports) loads "
+        "from the app.",
     )
     ui_concurrency: int = Field(
         default=4,
@@ -119,6 +129,16 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("import_dirs", mode="before")
+    @classmethod
+    def _folder_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p for p in text.split(os.pathsep) if p]
+        if isinstance(value, list):
+            return [Path(p).expanduser() for p in value]
+        return value
 
     @field_validator("warehouse")
     @classmethod

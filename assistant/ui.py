@@ -13,6 +13,7 @@ import json
 import logging
 import queue
 import random
+import re
 import shutil
 import threading
 import time
@@ -24,12 +25,14 @@ from typing import Any
 
 import gradio as gr
 import pandas as pd
+from gradio.utils import get_upload_folder
 
 from assistant.agent import Answer, Conversation, Step, Table
 from assistant.charts import figure
 from assistant.followups import suggest
+from assistant.warehouse.imports import allowed_source, import_folders
 from assistant.warehouse.load import LoadError, first_line
-from assistant.warehouse.loaders import LOADERS
+from assistant.warehouse.loaders import LOADERS, UnknownFormat
 from assistant.workspace import Workspace, dataset_name
 from tools.base import ToolError, ToolResult, format_value
 from tools.segments import RFM_NAMES
@@ -76,6 +79,8 @@ class App:
         # long-running app nor many restarts fill the disk.
         self.exports = workspace.settings.data_dir / "exports"
         self.exports.mkdir(parents=True, exist_ok=True)
+        # Where a path typed in the Data tab may lead (the default one is made here, to be found).
+        self.import_folders = import_folders(workspace.settings)
 
     # ---------- helpers ----------
     def _session(self, session: ChatSession | None) -> ChatSession:
@@ -104,8 +109,11 @@ class App:
         return " · ".join(parts)
 
     def _csv(self, table: Table) -> str:
+        """The result as a CSV download; no cell can run as a spreadsheet formula (`spreadsheet_safe`)."""
         path = self.exports / f"result-{int(time.time() * 1000)}-{random.randrange(10**6)}.csv"
-        pd.DataFrame(table.rows, columns=table.columns).to_csv(path, index=False)
+        rows = [[spreadsheet_safe(value) for value in row] for row in table.rows]
+        columns = [spreadsheet_safe(str(column)) for column in table.columns]
+        pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
         # Gradio serves a copy from its own cache, so an old file can go once newer ones exist.
         for old in sorted(self.exports.glob("result-*.csv"), key=lambda p: p.stat().st_mtime)[:-MAX_EXPORTS]:
             old.unlink(missing_ok=True)
@@ -273,19 +281,29 @@ class App:
         progress: gr.Progress = gr.Progress(),
     ):
         session = self._session(session)
-        source = upload or (path or "").strip()
-        if not source:
+        given = upload or (path or "").strip()
+        if not given:
             raise gr.Error("Choose a file to upload, or type a path.", print_exception=False)
-        target = dataset_name(name.strip() or Path(source).name)
+        target = dataset_name(name.strip() or Path(given).name)
 
         def report(stage: str, fraction: float | None) -> None:
             progress(fraction if fraction is not None else 0.0, desc=stage)
 
         try:
-            result = self.ws.load(Path(source), target, None if fmt == "auto-detect" else fmt, report)
+            # A browser names files on this machine only inside the import folders (an upload:
+            # inside Gradio's upload folder), never in the data dir (assistant/warehouse/imports.py).
+            roots = [Path(get_upload_folder())] if upload else None
+            source = allowed_source(given, self.ws.settings, roots)
+            result = self.ws.load(source, target, None if fmt == "auto-detect" else fmt, report)
         except (LoadError, ValueError, OSError) as exc:
             # An error (not a message) so the chain stops: the session keeps its dataset.
             raise gr.Error(f"Nothing was loaded: {_readable(exc)}", print_exception=False) from None
+        except Exception as exc:  # whatever else a hostile file provokes: a line, never a trace
+            log.warning("load of %s failed: %s", target, type(exc).__name__)
+            raise gr.Error(
+                f"Nothing was loaded: the file could not be read ({type(exc).__name__})",
+                print_exception=False,
+            ) from None
         session.dataset, session.conversation, session.answers = target, Conversation(), []
         span = f"{result.first_event} → {result.last_event}" if result.first_event else "no events"
         text = (
@@ -542,7 +560,11 @@ class App:
                 with gr.Row():
                     upload = gr.File(label="Upload a file", type="filepath", elem_id="upload")
                     with gr.Column():
-                        path = gr.Textbox(label="…or a file or folder on this machine", elem_id="load-path")
+                        path = gr.Textbox(
+                            label="…or a file or folder on this machine, in "
+                            + ", ".join(str(f) for f in self.import_folders),
+                            elem_id="load-path",
+                        )
                         fmt = gr.Dropdown(
                             ["auto-detect", *(loader.name for loader in LOADERS)],
                             value="auto-detect",
@@ -797,9 +819,26 @@ def _display(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.round(4)
 
 
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell for a CSV download that a spreadsheet cannot run (OWASP CSV injection): a text
+    starting with = + - @, a tab or a carriage return gets a leading single quote. Numbers stay
+    numbers, and so does a text that is only a number ('-3.5'): it cannot be a formula. A carriage
+    return inside a text becomes a line feed: the CSV writer quotes a cell holding a line feed but
+    not one holding a lone CR, which a spreadsheet would take for the start of a new row."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _readable(exc: BaseException) -> str:
     """An exception as one line a user can act on (no trace)."""
-    if isinstance(exc, ToolError | LoadError | LookupError):
+    if isinstance(exc, ToolError | LoadError | LookupError | UnknownFormat):
         return str(exc.args[0]) if exc.args else str(exc)
     text = first_line(exc)
     return text if text == type(exc).__name__ else f"{type(exc).__name__}: {text}"

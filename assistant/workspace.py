@@ -19,7 +19,7 @@ from assistant.embeddings import Encoder
 from assistant.llm.engines import Endpoint
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, WarehouseInfo
-from assistant.warehouse.load import LoadError, LoadReport, ProgressFn, first_line, load_file
+from assistant.warehouse.load import LoadError, LoadReport, ProgressFn, first_line, load_into
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,13 @@ class Workspace:
         self, path: Path, dataset: str, format: str | None = None, progress: ProgressFn | None = None
     ) -> LoadReport:
         """Load a file into `dataset` (created if new). The load is one transaction: on any
-        failure the dataset is as it was."""
+        failure the dataset is as it was, and a dataset this load would have created is not
+        left behind empty. Which files a browser may name is `assistant.warehouse.imports`'s
+        business, checked before this."""
         with self._lock:
             self._close(dataset)
-            target = Warehouse(self.settings_for(dataset))
             try:
-                target.ensure_schema()
-                return load_file(target, path, format, progress)
+                return load_into(self.settings_for(dataset), path, format, progress)
             except LoadError:
                 raise
             except Exception as exc:  # DuckDB: locked by another process, disk full, ...
@@ -115,8 +115,6 @@ class Workspace:
                 if "lock" in reason.lower():
                     reason = f"another program has it open ({reason})"
                 raise LoadError(f"could not load into {dataset!r}: {reason}") from exc
-            finally:
-                target.close()
 
     def _close(self, dataset: str) -> None:
         assistant = self._assistants.pop(dataset, None)

@@ -12,6 +12,7 @@ spills to disk.
 from __future__ import annotations
 
 import logging
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,14 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlalchemy as sa
 from pydantic import BaseModel
 
+from assistant.settings import Settings
 from assistant.warehouse import schema
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.loaders import resolve_loader
 from assistant.warehouse.loaders.base import (
     EVENT_COLUMNS,
     EXTRA_EVENT_COLUMNS,
+    MAX_LINE_BYTES,
     PRODUCT_COLUMNS,
     Plan,
     sql_str,
@@ -44,6 +48,7 @@ STAGE = "shoplens_stage"
 READER_REJECTS = "shoplens_reject_errors"
 READER_SCANS = "shoplens_reject_scans"
 SESSION_GAP = "INTERVAL 30 MINUTE"
+LINE_TOO_LONG = f"malformed row: line longer than {MAX_LINE_BYTES:,} bytes"
 
 _TYPES = {"event_time": "TIMESTAMP", "price": "DOUBLE", "quantity": "INTEGER"}
 
@@ -86,6 +91,38 @@ class LoadError(Exception):
     """A load that could not run (unknown format, unreadable file); the warehouse is unchanged."""
 
 
+def load_into(
+    settings: Settings, path: str | Path, format: str | None = None, progress: ProgressFn | None = None
+) -> LoadReport:
+    """Load `path` into the warehouse `settings` name, creating it when it does not exist yet.
+
+    A failed load into a warehouse this call created removes it again (the DuckDB file and its
+    WAL), so a refused file never leaves an empty dataset behind; an existing warehouse is left as
+    it was (the load is one transaction)."""
+    new_file = _duckdb_file(settings)
+    if new_file is not None and new_file.exists():
+        new_file = None
+    target = Warehouse(settings)
+    try:
+        target.ensure_schema()
+        return load_file(target, path, format, progress)
+    except BaseException:
+        target.close()
+        if new_file is not None:
+            for leftover in (new_file, new_file.with_name(new_file.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+    finally:
+        target.close()
+
+
+def _duckdb_file(settings: Settings) -> Path | None:
+    url = sa.engine.make_url(settings.db_url)
+    if url.get_backend_name() != "duckdb" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
 def load_file(
     warehouse: Warehouse,
     path: str | Path,
@@ -96,6 +133,9 @@ def load_file(
     path = Path(path).expanduser().resolve()
     if not path.exists():
         raise LoadError(f"no such file or folder: {path}")
+    if not (path.is_dir() or stat.S_ISREG(path.stat().st_mode)):
+        # A pipe would block the reader forever, a device never end: neither is a data file.
+        raise LoadError(f"{path.name} is not a regular file or a folder (a pipe, socket or device)")
     loader, plan = resolve_loader(path, format)
     label = loader.label(path)
     report = progress or (lambda stage, fraction: None)
@@ -271,8 +311,14 @@ def _reader_rejects(con: Any) -> str:
     line (DuckDB logs one error per missing column): SELECT line, reason, raw."""
     if not _table_exists(con, READER_REJECTS):
         return "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason, NULL::VARCHAR AS raw WHERE false"
+    # A line over the maximum may also log column errors: its length is the reason that counts.
+    reason = (
+        "CASE WHEN bool_or(error_type = 'LINE SIZE OVER MAXIMUM')"
+        f" THEN {sql_str(LINE_TOO_LONG)}"
+        " ELSE 'malformed row: ' || lower(replace(min(error_type), '_', ' ')) END"
+    )
     return (
-        "SELECT line, 'malformed row: ' || lower(replace(min(error_type), '_', ' ')) AS reason,"
+        f"SELECT line, {reason} AS reason,"
         f" any_value(csv_line) AS raw FROM {READER_REJECTS} GROUP BY scan_id, file_id, line"
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.warehouse.loaders.amazon import Amazon
-from assistant.warehouse.loaders.base import FileSample, Loader, Plan
+from assistant.warehouse.loaders.base import FileSample, Loader, Plan, UnknownFormat
 from assistant.warehouse.loaders.cdnow import Cdnow
 from assistant.warehouse.loaders.diginetica import Diginetica
 from assistant.warehouse.loaders.flipkart import Flipkart
@@ -29,9 +29,7 @@ LOADERS: tuple[Loader, ...] = (
     Amazon(),
 )
 
-
-class UnknownFormat(ValueError):
-    pass
+__all__ = ["LOADERS", "UnknownFormat", "detect", "get_loader", "resolve_loader", "sample_of"]
 
 
 def get_loader(name: str) -> Loader:
@@ -48,21 +46,21 @@ def sample_of(path: Path) -> FileSample:
             main = loader.main_file(path)
             if main is not None:
                 return FileSample.read(main)
-        raise UnknownFormat(f"{path} is a folder with no file ShopLens knows how to read")
+        raise UnknownFormat(f"{path.name} is a folder with no file ShopLens knows how to read")
     return FileSample.read(path)
 
 
 def detect(path: Path) -> Loader:
-    """The one loader whose signature matches the file; a clear error when none or several do."""
+    """The one loader whose signature matches the file; a clear error when none or several do,
+    naming the file and the known formats, never quoting its content (`UnknownFormat`)."""
     sample = sample_of(path)
     matches = [loader for loader in LOADERS if loader.detect(sample)]
     if len(matches) == 1:
         return matches[0]
-    first = sample.lines[0][:120] if sample.lines else "(empty file)"
     if not matches:
         raise UnknownFormat(
-            f"could not tell the format of {path.name} (first line: {first!r}); "
-            f"pass --format, one of: {', '.join(loader.name for loader in LOADERS)}"
+            f"could not tell the format of {path.name} (its first lines match no known format); "
+            f"pass --format (in the app: pick a Format), one of: {', '.join(loader.name for loader in LOADERS)}",
         )
     raise UnknownFormat(
         f"{path.name} matches several formats ({', '.join(m.name for m in matches)}); pass --format"

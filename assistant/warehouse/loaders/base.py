@@ -11,11 +11,15 @@ a *products* plan fills `PRODUCT_COLUMNS`.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
+
+import numpy as np
 
 EVENT_COLUMNS = (
     "event_time",
@@ -35,6 +39,16 @@ EXTRA_EVENT_COLUMNS = ("title", "category_path", "description", "country", "user
 PRODUCT_COLUMNS = ("product_id", "title", "category", "category_path", "brand", "price", "description")
 
 SAMPLE_BYTES = 16_384
+# The longest line (row) the reader accepts, in bytes: DuckDB's default, stated so that the
+# pre-scan below and the reader agree. A longer line becomes a rejected row with its reason.
+MAX_LINE_BYTES = 2_000_000
+COMPRESSED = (".gz", ".gzip", ".zst")  # DuckDB decompresses these itself, by extension
+
+
+class UnknownFormat(ValueError):
+    """A file no loader can take (unknown, empty, unreadable). The message names the file, never
+    quotes its content: the app shows it to a browser user, who must not read a server file
+    through it (the command line says the same; its user can open the file)."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +60,15 @@ class FileSample:
 
     @classmethod
     def read(cls, path: Path) -> FileSample:
-        opener = gzip.open if path.suffix == ".gz" else open  # DuckDB reads .gz itself
-        with opener(path, "rb") as handle:
-            head = handle.read(SAMPLE_BYTES)
+        gz = path.suffix == ".gz"
+        opener = gzip.open if gz else open  # DuckDB reads .gz itself
+        try:
+            with opener(path, "rb") as handle:
+                head = handle.read(SAMPLE_BYTES)
+        except (OSError, EOFError, zlib.error) as exc:
+            # Never the exception's text: gzip's quotes the file's first bytes.
+            what = "a gzip file" if gz else "a file"
+            raise UnknownFormat(f"{path.name} could not be read as {what} ({type(exc).__name__})") from None
         text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
         lines = text.splitlines()
         if len(head) == SAMPLE_BYTES and len(lines) > 1:
@@ -128,6 +148,58 @@ def sql_str(text: str | Path) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+_GLOB = frozenset("*?[")
+
+
+def file_literal(path: Path) -> str:
+    """A SQL literal naming exactly this one file for DuckDB's readers, which treat `*`, `?` and
+    `[` in a path as a glob (a file named `x*.csv` would also read `x1.csv`): each becomes a
+    one-character class (`[*]`). DuckDB has no escape for a backslash next to one, so such a name
+    is refused rather than read as a pattern."""
+    text = str(path)
+    if _GLOB & set(text) and "\\" in text:
+        raise UnknownFormat(
+            f"{path.name}: a path with a backslash and one of * ? [ cannot be read exactly; rename the file"
+        )
+    return sql_str("".join(f"[{c}]" if c in _GLOB else c for c in text))
+
+
+def serial_read(path: Path) -> bool:
+    """Whether the CSV reader must run single-threaded on this file to account for every line.
+
+    DuckDB's parallel reader loses a line longer than its buffer (about 16 x the maximum line
+    size) without a reject or an error; the single-threaded one rejects it ('LINE SIZE OVER
+    MAXIMUM'). So a file with any line over the maximum is read single-threaded, found by a
+    vectorised scan of its newlines (about 2 GB/s); a compressed file always is (its lines cannot
+    be scanned without decompressing it, and DuckDB decompresses single-threaded anyway).
+    """
+    if path.name.lower().endswith(COMPRESSED):
+        return True
+    stat = path.stat()
+    return _longest_line(str(path), stat.st_size, stat.st_mtime_ns) > MAX_LINE_BYTES
+
+
+@functools.lru_cache(maxsize=64)
+def _longest_line(path: str, size: int, mtime_ns: int) -> int:
+    """Bytes of the file's longest line ('\\n'-separated: a '\\r'-only file reads as one long line,
+    which only makes its read single-threaded). Cached by size and modification time: a plan may
+    read one file twice."""
+    longest = run = 0  # run: bytes since the last newline, across chunks
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            newlines = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            if not len(newlines):
+                run += len(chunk)
+            else:
+                longest = max(longest, run + int(newlines[0]))
+                if len(newlines) > 1:
+                    longest = max(longest, int(np.diff(newlines).max()) - 1)
+                run = len(chunk) - int(newlines[-1]) - 1
+            if max(longest, run) > MAX_LINE_BYTES:
+                break  # the answer is known
+    return max(longest, run)
+
+
 def read_csv(
     path: Path | list[Path],
     columns: list[str],
@@ -137,13 +209,17 @@ def read_csv(
     quote: str = '"',
     skip: int = 0,
     store_rejects: bool = True,
+    ignore_errors: bool = False,
 ) -> str:
     """DuckDB's streaming CSV reader with every column as text.
 
     Typing happens in the mapped SELECT with try_cast, so a bad value becomes a reject with a
-    reason instead of failing the load; rows with the wrong number of fields are captured by
-    `store_rejects` (see `load.py`).
+    reason instead of failing the load; rows with the wrong number of fields or over
+    `MAX_LINE_BYTES` are captured by `store_rejects` (see `load.py`). `ignore_errors` is for a
+    second scan of a file whose first scan stores its rejects. File names are never patterns
+    (`file_literal`).
     """
+    paths = path if isinstance(path, list) else [path]
     spec = ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns)
     options = [
         f"header = {str(header).lower()}",
@@ -152,7 +228,12 @@ def read_csv(
         f"escape = {sql_str(quote)}",
         f"columns = {{{spec}}}",
         "auto_detect = false",  # the loader knows the dialect; sniffing would only second-guess it
+        f"max_line_size = {MAX_LINE_BYTES}",
     ]
+    if any(serial_read(p) for p in paths):
+        options.append("parallel = false")
+    if ignore_errors:
+        options.append("ignore_errors = true")
     if store_rejects:  # one scan per file should store them, or they are counted twice
         options += [
             "store_rejects = true",
@@ -161,7 +242,7 @@ def read_csv(
         ]
     if skip:
         options.append(f"skip = {skip}")
-    files = f"[{', '.join(sql_str(p) for p in path)}]" if isinstance(path, list) else sql_str(path)
+    files = f"[{', '.join(file_literal(p) for p in path)}]" if isinstance(path, list) else file_literal(path)
     return f"read_csv({files}, {', '.join(options)})"
 
 

@@ -38,11 +38,12 @@ class Instacart(Loader):
     def plan(self, path: Path, sample: FileSample) -> Plan:
         days = "coalesce(try_cast(days_since_prior_order AS DOUBLE), 0)"
         # Days since the user's first order, per order: a running sum over the order sequence.
+        # (A second scan of the file: the rows it cannot read are the main scan's rejects.)
         offsets = f"""(
   SELECT user_id, order_number,
          sum({days}) OVER (PARTITION BY user_id ORDER BY try_cast(order_number AS INTEGER)) AS day_offset
   FROM (SELECT DISTINCT user_id, order_number, days_since_prior_order
-        FROM {read_csv(path, COLUMNS, header=True, store_rejects=False)})
+        FROM {read_csv(path, COLUMNS, header=True, store_rejects=False, ignore_errors=True)})
 )"""
         source = f"(SELECT s.*, o.day_offset FROM {read_csv(path, COLUMNS, header=True)} AS s LEFT JOIN {offsets} AS o USING (user_id, order_number))"
         hour = "try_cast(order_hour_of_day AS INTEGER)"
