@@ -844,10 +844,6 @@ def _readable(exc: BaseException) -> str:
     return text if text == type(exc).__name__ else f"{type(exc).__name__}: {text}"
 
 
-def build_app(workspace: Workspace) -> gr.Blocks:
-    return App(workspace).build()
-
-
 def launch(workspace: Workspace, *, block: bool = True) -> tuple[gr.Blocks, str]:
     """Serve the app on the configured host and port; returns (blocks, local URL)."""
     settings = workspace.settings

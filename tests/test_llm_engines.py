@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from typing import Literal
 
 import pytest
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage
 from pydantic import BaseModel
 
-from assistant.llm.client import call_tool, chat_model, structured
+from assistant.llm.client import chat_model, structured
 from assistant.llm.engines import Engine, LlamaCppEngine, VllmEngine, cuda_available
 from assistant.llm.models import DEFAULT_MODEL, SMALL_MODEL
 from assistant.llm.server import ManagedServer
@@ -30,17 +30,6 @@ class MetricRequest(BaseModel):
     metric: Literal["conversion_rate", "revenue", "orders"]
     category: str | None = None
     days: int
-
-
-METRIC_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "query_metric",
-        "description": "Compute a metric over the shop's data for the last N days.",
-        "parameters": MetricRequest.model_json_schema(),
-    },
-}
-SYSTEM = SystemMessage("You help an e-commerce analyst. Use the tools to answer.")
 
 
 def free_port() -> int:
@@ -92,16 +81,6 @@ def test_llama_answer_constrained_to_a_json_schema(llama: tuple[ManagedServer, S
     )
     assert isinstance(answer, MetricRequest)  # validated by pydantic
     assert (answer.metric, answer.days) == ("revenue", 7)
-
-
-def test_llama_tool_call_fits_the_tool_schema(llama: tuple[ManagedServer, Settings]) -> None:
-    server, settings = llama
-    llm = chat_model(server.endpoint, settings, max_tokens=64)
-    args = call_tool(
-        llm, METRIC_TOOL, [SYSTEM, HumanMessage("How many orders in books over the last 30 days?")]
-    )
-    MetricRequest.model_validate(args)  # call_tool checked it with jsonschema too
-    assert (args["metric"], args["days"]) == ("orders", 30)
 
 
 def test_llama_concurrent_requests_all_complete(llama: tuple[ManagedServer, Settings]) -> None:
@@ -162,7 +141,7 @@ def vllm(request: pytest.FixtureRequest) -> Iterator[tuple[ManagedServer, Settin
 
 
 @pytest.mark.vllm
-def test_vllm_chat_json_schema_and_tool_call(vllm: tuple[ManagedServer, Settings]) -> None:
+def test_vllm_chat_and_json_schema(vllm: tuple[ManagedServer, Settings]) -> None:
     server, settings = vllm
     llm = chat_model(server.endpoint, settings, max_tokens=64)
     assert "paris" in llm.invoke("What is the capital of France? Answer with one word.").content.lower()
@@ -170,5 +149,3 @@ def test_vllm_chat_json_schema_and_tool_call(vllm: tuple[ManagedServer, Settings
         llm, server.endpoint, MetricRequest, [HumanMessage("Revenue in electronics over the last 7 days.")]
     )
     assert (answer.metric, answer.days) == ("revenue", 7)
-    args = call_tool(llm, METRIC_TOOL, [SYSTEM, HumanMessage("How many orders over the last 30 days?")])
-    assert (args["metric"], args["days"]) == ("orders", 30)

@@ -17,7 +17,7 @@ from typing import ClassVar
 import pytest
 
 from assistant.llm import build_flags
-from assistant.llm.client import response_format, text_tool_calls
+from assistant.llm.client import response_format
 from assistant.llm.engines import (
     Capabilities,
     Endpoint,
@@ -179,23 +179,6 @@ def test_response_format_follows_the_engine() -> None:
         "type": "json_schema",
         "json_schema": {"name": "N", "schema": schema, "strict": True},
     }
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        '<tool_call>\n{"name": "run_sql", "arguments": {"query": "SELECT 1"}}\n</tool_call>',
-        '```json\n{\n  "name": "run_sql",\n  "arguments": {"query": "SELECT 1"}\n}\n```',
-        '{"name": "run_sql", "arguments": "{\\"query\\": \\"SELECT 1\\"}"}',
-    ],
-)
-def test_text_tool_calls_in_the_three_forms_small_models_write(text: str) -> None:
-    assert text_tool_calls(text) == [{"name": "run_sql", "args": {"query": "SELECT 1"}}]
-
-
-def test_text_without_a_call_gives_none() -> None:
-    assert text_tool_calls("Revenue grew 4% last week.") == []
-    assert text_tool_calls('```json\n{"revenue": 3}\n```') == []
 
 
 # A stand-in server for the supervisor: answers GET /v1/models like an engine.

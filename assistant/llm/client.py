@@ -4,14 +4,11 @@ Callers get three things that work the same on llama.cpp, vLLM and external serv
 - `chat_model(endpoint, settings)`: the LangChain chat model (plain chat, streaming, tools);
 - `structured(llm, endpoint, Model, messages)`: an answer constrained to a pydantic model's JSON
   schema (a grammar on the server, so even a small model emits valid JSON), parsed and validated;
-- `call_tool(llm, tool, messages)`: a forced call of one tool, arguments validated against it;
 - `Writer`: what tools that write prose (segment names, explanations, copy) are handed.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -91,58 +88,6 @@ class Writer:
 
     def structured(self, model: type[M], prompt: str) -> M:
         return structured(self.llm, self.endpoint, model, self._messages(prompt))
-
-
-def call_tool(llm: ChatOpenAI, tool: dict[str, Any], messages: LanguageModelInput) -> dict[str, Any]:
-    """Force a call of `tool` (an OpenAI function spec); return its arguments, checked against it."""
-    name = tool["function"]["name"]
-    # strict: vLLM then constrains the arguments to the schema (a small model otherwise loops).
-    message = llm.bind_tools([tool], tool_choice=name, strict=True).invoke(messages)
-    calls = message.tool_calls or text_tool_calls(_text(message.content))
-    if not calls or calls[0]["name"] != name:
-        raise ModelAnswerError(f"the model did not call {name}: {_text(message.content)[:200]!r}")
-    arguments = calls[0]["args"]
-    _check_arguments(tool, arguments)
-    return arguments
-
-
-_FENCED = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
-_TAGGED = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
-
-
-def text_tool_calls(text: str) -> list[dict[str, Any]]:
-    """Tool calls a model wrote as text: <tool_call> tags, ```json fences or bare JSON.
-
-    Small models do this when the server does not constrain them (e.g. `tool_choice="auto"` on
-    llama.cpp's default template)."""
-    candidates = _TAGGED.findall(text) or _FENCED.findall(text) or [text.strip()]
-    calls = []
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict) and isinstance(value.get("name"), str):
-            arguments = value.get("arguments", value.get("parameters", {}))
-            if isinstance(arguments, str):
-                try:
-                    arguments = json.loads(arguments)
-                except ValueError:
-                    continue
-            if isinstance(arguments, dict):
-                calls.append({"name": value["name"], "args": arguments})
-    return calls
-
-
-def _check_arguments(tool: dict[str, Any], arguments: dict[str, Any]) -> None:
-    import jsonschema
-
-    try:
-        jsonschema.validate(arguments, tool["function"].get("parameters", {}))
-    except jsonschema.ValidationError as exc:
-        raise ModelAnswerError(
-            f"arguments for {tool['function']['name']} do not fit its schema: {exc.message}"
-        ) from exc
 
 
 def _text(content: str | list[Any]) -> str:
