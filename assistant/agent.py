@@ -249,20 +249,26 @@ class Assistant:
         and SQL go to the audit log under `session`."""
         started = time.perf_counter()
         answer = Answer(question=question, text="", kind="answer")
+        failure: str | None = None
         try:
             self._ask(question, conversation, answer, on_step or (lambda step: None))
         except ModelUnavailable as exc:
             answer.kind, answer.text = "error", str(exc)
-        answer.timings["total"] = round(time.perf_counter() - started, 3)
-        self._audit(
-            session,
-            kind="question",
-            question=question,
-            answer_kind=answer.kind,
-            tool_calls=tool_calls(answer.tool_calls),
-            sql=answer.sql,
-            seconds=answer.timings["total"],
-        )
+        except BaseException as exc:  # told to the caller; the audit log still records the question
+            answer.kind, failure = "error", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            answer.timings["total"] = round(time.perf_counter() - started, 3)
+            self._audit(
+                session,
+                kind="question",
+                question=question,
+                answer_kind=answer.kind,
+                tool_calls=tool_calls(answer.tool_calls),
+                sql=answer.sql,
+                seconds=answer.timings["total"],
+                error=failure,
+            )
         if conversation is not None:
             call = (
                 answer.tool_calls[-1].model_dump(include={"tool", "arguments"}) if answer.tool_calls else None
@@ -597,7 +603,9 @@ class Assistant:
 
 def audit_log(settings: Settings) -> AuditLog | None:
     """The audit log the settings ask for (on by default, in the data dir)."""
-    return AuditLog(settings.data_dir / "audit.jsonl") if settings.audit_log else None
+    return (
+        AuditLog(settings.data_dir / "audit.jsonl", mask=settings.pii_masking) if settings.audit_log else None
+    )
 
 
 def _facts(result: ToolResult) -> list[tuple]:

@@ -3,6 +3,10 @@
 One JSON line per event, appended (a crash loses at most the line being written, never earlier
 ones) to `<data dir>/audit.jsonl`; DuckDB reads the file as a table, so the log is queried with
 SQL (`shoplens audit`, or `SELECT … FROM read_json_auto('audit.jsonl')`).
+
+Personal data in what is recorded (a question with an e-mail, a card number in a tool argument)
+is masked as it is in loaded data (`assistant.warehouse.privacy.mask_text`) before the line is
+written, unless masking is off.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 
 import duckdb
 from pydantic import BaseModel, Field
+
+from assistant.warehouse.privacy import mask_text
 
 
 class AuditEvent(BaseModel):
@@ -31,11 +37,14 @@ class AuditEvent(BaseModel):
 
 
 class AuditLog:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, mask: bool = True) -> None:
         self.path = path
+        self.mask = mask
         self._lock = threading.Lock()
 
     def record(self, event: AuditEvent) -> None:
+        if self.mask:
+            event = AuditEvent.model_validate(_masked(event.model_dump()))
         line = event.model_dump_json() + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +81,17 @@ class AuditLog:
                 params=params,
             )
             return relation.columns, relation.fetchall()
+
+
+def _masked(value: Any) -> Any:
+    """Every string in a (nested) value with its personal data masked."""
+    if isinstance(value, str):
+        return mask_text(value)[0]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 def tool_calls(calls: list[Any]) -> list[dict[str, Any]]:
