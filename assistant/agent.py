@@ -47,23 +47,8 @@ from tools.narrate import table_sentence
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
-# Tools never named as a hint, and how close an example must be to be named (cosine).
-HINTLESS = frozenset(
-    {
-        "query_metric",
-        "compare_periods",
-        "funnel",
-        "cohort_retention",
-        "run_sql",
-        "describe_data",
-        "clarify",
-        "cannot_answer",
-    }
-)
+# How close an example of an insight tool must be to a question to be named as a hint (cosine).
 HINT_SIMILARITY = 0.6
-# A question needing what the data lacks (costs, ages, ratings …) is declined by code whatever
-# tool the model picked, except the ones that write prose: copy may well mention free shipping.
-PROSE_TOOLS = frozenset({"write_marketing_copy"})
 
 
 class Clarify(BaseModel):
@@ -208,7 +193,7 @@ class Assistant:
         # write them in that order, so an example in another order leads it astray.
         examples = [self._in_schema_order(e) for e in examples]
         self.retriever = Retriever(self.semantic, examples, encoder)
-        self.system_prompt = system_prompt(self.semantic, examples, self.ctx, without_tools)
+        self.system_prompt = system_prompt(self.semantic, examples, self.ctx, self.tools)
         # Tools that write prose (copy, explanations, segment names) use the same system prompt:
         # the engine serves them from the cached prefix.
         self.ctx.llm = Writer(writer or self.explainer, endpoint, self.system_prompt)
@@ -427,7 +412,9 @@ class Assistant:
     ) -> tuple[str, dict[str, Any]]:
         """Code's look at a call before it runs: what it may drop or correct (with notes), what
         the model must redo (ToolError), and what no call can answer (DataLacks)."""
-        if tool not in PROSE_TOOLS:
+        # A question needing what the data lacks (costs, ages, ratings …) is declined by code
+        # whatever tool the model picked, except one that writes prose: copy may mention shipping.
+        if not (tool in self.tools and self.tools[tool].writes_prose):
             lacking = missing_concept(answer.question, self._has_returns())
             if lacking:  # the model mapped "profit" to revenue: code declines instead
                 raise DataLacks(f"{lacking} {self.data_has()}")
@@ -500,7 +487,8 @@ class Assistant:
         hint = ""
         if nearest and previous is None:
             example, score = nearest[0]
-            if example.tool not in HINTLESS and score is not None and score >= HINT_SIMILARITY:
+            insight = example.tool in self.tools and self.tools[example.tool].group == "insight"
+            if insight and score is not None and score >= HINT_SIMILARITY:
                 hint = f"\nThe most similar example used {example.tool}."
         parts.append(f"Question: {question}{hint}")
         return "\n\n".join(parts)
@@ -626,15 +614,13 @@ def compact(call: dict[str, Any] | None) -> str:
 
 
 def system_prompt(
-    semantic: SemanticModel, examples: list[Example], ctx: ToolContext, without_tools: frozenset[str]
+    semantic: SemanticModel, examples: list[Example], ctx: ToolContext, tools: dict[str, Tool]
 ) -> str:
     """The fixed part of every model call: the tools and their fields, every solved example, and
     (last, so that the rest is shared across warehouses) the facts of this data set."""
     facts = ctx.facts
-    template = "\n".join(
-        line
-        for line in _prompt("system.md").splitlines()
-        if not any(line.startswith(f"- {n}:") for n in without_tools)
+    template = _prompt("system.md").replace(
+        "{tools}", "\n".join(f"- {name}: {tool.prompt}" for name, tool in tools.items())
     )
     metrics = "; ".join(
         f"{m.name} ({m.description.split('(')[0].rstrip('. ').lower()})" for m in semantic.metrics.values()

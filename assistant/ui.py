@@ -204,7 +204,7 @@ class App:
             update[self.status_line] = self.status(session, answer)
             choices = _answer_choices(session)
             update[self.picker] = gr.update(choices=choices, value=choices[-1], visible=True)
-            follow = suggest(answer)
+            follow = suggest(answer, self.ws.assistant(session.dataset).tools)
             for i, button in enumerate(self.follow_ups):
                 update[button] = gr.update(
                     value=follow[i] if i < len(follow) else "", visible=i < len(follow)

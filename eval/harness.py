@@ -34,11 +34,12 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from eval.scoring import CaseResult, Outcome, score
 from eval.suite import Case, Dataset, Suite
+from tools import build_tools, groups
 from tools.base import render
+from tools.metrics import SemanticModel
 
 log = logging.getLogger(__name__)
 
-METRICS_TOOLS = frozenset({"query_metric", "compare_periods", "funnel", "cohort_retention"})
 SYSTEMS = ("shoplens", "no-metrics", "no-examples", "langchain-sql", "plain-sql")
 Progress = Callable[[str, float | None], None]
 
@@ -95,7 +96,9 @@ class ShopLensSystem:
 
         options: dict[str, Any] = {}
         if name == "no-metrics":
-            options["without_tools"] = METRICS_TOOLS
+            options["without_tools"] = groups(
+                build_tools(SemanticModel.load(settings.metrics_file)), "metrics"
+            )
         if name == "no-examples":
             options["examples"] = []
         self.name = name

@@ -12,9 +12,10 @@ from assistant.grounding import misstatements, ungrounded_numbers
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.load import load_file
+from tools import build_tools
 from tools.base import ToolContext, ToolError
 from tools.evidence import check, missing_concept
-from tools.metrics import DataLacks, SemanticModel, compare_periods, query_metric, summarize_change
+from tools.metrics import DataLacks, SemanticModel, compare_periods, summarize_change
 
 from .conftest import real
 
@@ -45,8 +46,11 @@ def cdnow(tmp_path_factory: pytest.TempPathFactory) -> ToolContext:
     ctx.warehouse.close()
 
 
+TOOLS = build_tools(MODEL)
+
+
 def ask(ctx: ToolContext, **request: Any):
-    return query_metric(ctx, MODEL.request_model.model_validate(request))
+    return TOOLS["query_metric"](ctx, request)
 
 
 def ref(ctx: ToolContext, sql: str) -> list[tuple]:

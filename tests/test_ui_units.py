@@ -82,15 +82,20 @@ def answer_from(tool: str, arguments: dict, columns: list[str], rows: list[list]
 
 
 def test_follow_ups_go_one_step_further_than_the_answer() -> None:
+    tools = build_tools(SemanticModel.load())
     total = answer_from(
         "query_metric", {"metric": "revenue", "group_by": [], "grain": "none"}, ["revenue"], [[5.0]]
     )
-    assert suggest(total)[0] == "Break the revenue down by category"
+    assert suggest(total, tools)[0] == "Break the revenue down by category"
     recs = answer_from("recommend", {"user_id": "42"}, ["product_id", "title"], [["151", "Case"]])
-    assert "Why is product 151 recommended to user 42?" in suggest(recs)
-    assert all(len(suggest(a)) <= 3 for a in (total, recs))
+    assert "Why is product 151 recommended to user 42?" in suggest(recs, tools)
+    assert all(len(suggest(a, tools)) <= 3 for a in (total, recs))
     refused = Answer(question="q", text="no", kind="refusal")
-    assert suggest(refused) == []
+    assert suggest(refused, tools) == []
+    # Every tool offers next questions, written from its own call (none when it has nothing to go on).
+    for name, tool in tools.items():
+        assert tool.follow_ups is not None, name
+        assert isinstance(suggest(answer_from(name, {"metric": "revenue"}, ["x"], [[1]]), tools), list)
 
 
 # ---------------------------------------------------------------- workspace

@@ -15,13 +15,13 @@ between events), view-only bursts (hundreds of views in a visit, no cart), and r
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools import narrate
-from tools.base import ChartSpec, ToolContext, ToolError, ToolResult, person, withheld_notes
+from tools.base import ChartSpec, Tool, ToolContext, ToolError, ToolResult, person, withheld_notes
 
 # Per period and category: numerator and denominator (rates) or value (counts).
 SERIES_SQL = {
@@ -67,8 +67,6 @@ def detect_anomalies(ctx: ToolContext, args: DetectAnomaliesArgs) -> ToolResult:
     found.sort(key=lambda a: -abs(a[7]))
     rows = found[: args.limit]
     return ToolResult(
-        tool="detect_anomalies",
-        arguments=args.model_dump(mode="json", exclude_defaults=True),
         columns=[
             "period_start",
             "grain",
@@ -252,8 +250,6 @@ def find_suspicious_users(ctx: ToolContext, args: SuspiciousUsersArgs) -> ToolRe
     views, or carts filled and emptied without buying; with the evidence for each."""
     rows = ctx.rows(SUSPICIOUS_SQL)
     return ToolResult(
-        tool="find_suspicious_users",
-        arguments=args.model_dump(exclude_defaults=True),
         columns=[
             "user_id",
             "events",
@@ -276,3 +272,30 @@ def find_suspicious_users(ctx: ToolContext, args: SuspiciousUsersArgs) -> ToolRe
         interpretation="Users breaking a bot-like rule: a median under a few seconds between events, hundreds"
         " of views in one visit without a cart, or carts filled and emptied without buying.",
     )
+
+
+def _anomaly_follow_ups(arguments: dict[str, Any], first: Any) -> list[str]:
+    day = first("period_start")
+    return ["Are there any suspicious users or bots?"] + (
+        [f"Show sessions per day around {day}"] if day is not None else []
+    )
+
+
+def tools(semantic: Any) -> list[Tool]:
+    return [
+        Tool(
+            "detect_anomalies",
+            detect_anomalies,
+            DetectAnomaliesArgs,
+            prompt="unusual days or weeks of a metric (sessions or events for traffic, conversion_rate, "
+            "revenue, orders), per category.",
+            follow_ups=_anomaly_follow_ups,
+        ),
+        Tool(
+            "find_suspicious_users",
+            find_suspicious_users,
+            SuspiciousUsersArgs,
+            prompt="bots and fraud-like users.",
+            follow_ups=lambda arguments, first: ["Any unusual spikes in traffic?"],
+        ),
+    ]

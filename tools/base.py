@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 from collections.abc import Callable
@@ -34,6 +35,44 @@ class UnknownEntity(ToolError):
         self.value = value
 
 
+# After a lookup that leads nowhere in particular: two questions most shops ask.
+GENERIC_FOLLOW_UPS = ["What was revenue in the last 7 days?", "Show the funnel from view to purchase"]
+FollowUps = Callable[[dict[str, Any], Callable[[str], Any]], list[str]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """Everything about one tool, in one place: what it runs, what it takes, its entry in the
+    system prompt, its group and the questions to offer after its answer. The agent's prompt,
+    hints and follow-ups, the CLI's tool list and the eval's ablations are derived from these.
+
+    `group`: "metrics" (the metrics layer: the no-metrics ablation drops these), "sql", "data"
+    (what the data is) or "insight" (segments, recommendations, search …: an example of one
+    close to a question is named to the model as a hint). `follow_ups(arguments, first)` writes
+    up to three next questions from the call's arguments and `first(column)`, the first row's
+    value of a column (None when absent)."""
+
+    name: str
+    function: Callable[[ToolContext, Any], ToolResult]
+    args_model: type[BaseModel]
+    prompt: str
+    group: Literal["metrics", "sql", "data", "insight"] = "insight"
+    writes_prose: bool = False  # its answer is prose (copy): not declined for words like "free"
+    follow_ups: FollowUps | None = None
+
+    @property
+    def description(self) -> str:
+        """The function's docstring, first paragraph, on one line (`shoplens tools`)."""
+        return " ".join((inspect.getdoc(self.function) or "").split("\n\n")[0].split())
+
+    def __call__(self, ctx: ToolContext, arguments: dict[str, Any]) -> ToolResult:
+        args = self.args_model.model_validate(arguments)
+        result = self.function(ctx, args)
+        result.tool = self.name
+        result.arguments = args.model_dump(mode="json", exclude_none=True)
+        return result
+
+
 class ChartSpec(BaseModel):
     """How to draw a result: the UI renders it with plotly; `None` fields mean 'not applicable'."""
 
@@ -45,8 +84,8 @@ class ChartSpec(BaseModel):
 
 
 class ToolResult(BaseModel):
-    tool: str
-    arguments: dict[str, Any]
+    tool: str = ""  # both filled by Tool.__call__
+    arguments: dict[str, Any] = Field(default_factory=dict)
     sql: str | None = None
     columns: list[str] = Field(default_factory=list)
     rows: list[tuple[Any, ...]] = Field(default_factory=list)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.grounding import ungrounded_numbers
 from tools.base import (
     INSTRUCTION_LIKE,
+    Tool,
     ToolContext,
     ToolError,
     ToolResult,
@@ -200,8 +201,6 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     if text is None:
         text = _plain_copy(facts)
     return ToolResult(
-        tool="write_marketing_copy",
-        arguments=args.model_dump(exclude_none=True),
         columns=["fact", "value"],
         rows=facts,
         notes=notes,
@@ -219,3 +218,16 @@ def _plain_copy(facts: list[tuple[str, Any]]) -> str:
         first = (known.get("description") or "").split(". ")[0].rstrip(".")
         return f"Meet the {known['product']}{by}. {first + '.' if first else ''}{price}".strip()
     return f"Picked for you: the best of {known.get('what they buy most') or 'our shop'}, chosen for our {known['audience']} customers."
+
+
+def tools(semantic: Any) -> list[Tool]:
+    return [
+        Tool(
+            "write_marketing_copy",
+            write_marketing_copy,
+            CopyArgs,
+            prompt="copy for a product_id and/or a segment; tone, length, channel.",
+            writes_prose=True,
+            follow_ups=lambda arguments, first: ["Make it more professional and shorter"],
+        )
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 from assistant.warehouse import schema
-from tools.base import ToolContext, ToolResult, format_value
+from tools.base import GENERIC_FOLLOW_UPS, Tool, ToolContext, ToolResult, format_value
 
 
 class DescribeArgs(BaseModel):
@@ -36,10 +38,21 @@ def describe_data(ctx: ToolContext, args: DescribeArgs) -> ToolResult:
             lines.append(f"{label}: {', '.join(values[:15])}")
     rows = [(name, counts[name], len(docs[name])) for name in docs if name not in ("rejected_rows", "loads")]
     return ToolResult(
-        tool="describe_data",
-        arguments={},
         columns=["table", "rows", "columns"],
         rows=rows,
         text="\n".join(lines),
         interpretation="The warehouse's tables with their row and column counts, and what each column means.",
     )
+
+
+def tools(semantic: Any) -> list[Tool]:
+    return [
+        Tool(
+            "describe_data",
+            describe_data,
+            DescribeArgs,
+            prompt="what data there is.",
+            group="data",
+            follow_ups=lambda arguments, first: GENERIC_FOLLOW_UPS,
+        )
+    ]

@@ -32,6 +32,7 @@ from tools import narrate
 from tools.base import (
     ChartSpec,
     DataFacts,
+    Tool,
     ToolContext,
     ToolError,
     ToolResult,
@@ -931,8 +932,6 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     withheld = _withheld(ctx, model, args, compare) if not rows and ctx.settings.min_group_size > 1 else None
     summary = (summarize_change if compare else summarize)(model, args, columns, rows)
     return ToolResult(
-        tool="compare_periods" if compare else "query_metric",
-        arguments=args.model_dump(mode="json"),
         sql=sql,
         columns=columns,
         rows=rows,
@@ -1012,8 +1011,6 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
             )
     out_columns = ([dim.name] if dim else []) + ["step", "sessions", "rate_from_previous", "rate_from_first"]
     return ToolResult(
-        tool="funnel",
-        arguments=args.model_dump(mode="json"),
         sql=sql,
         columns=out_columns,
         rows=out_rows,
@@ -1111,8 +1108,6 @@ GROUP BY 1, 2 ORDER BY 1, 2"""
             )
         )
     return ToolResult(
-        tool="cohort_retention",
-        arguments=args.model_dump(mode="json"),
         sql=sql.strip(),
         columns=columns,
         rows=out,
@@ -1147,3 +1142,66 @@ def summarize_retention(args: CohortRequest, columns: list[str], rows: list[tupl
     if worst is not best:
         text += f" and the worst {narrate.figure(worst[2], 'ratio')} ({narrate.label(worst[0])})"
     return text + "."
+
+
+def _metric_follow_ups(arguments: dict[str, Any], first: Any) -> list[str]:
+    metric = str(arguments.get("metric", "")).replace("_", " ")
+    out = []
+    if not arguments.get("group_by"):
+        out += [f"Break the {metric} down by category", f"Show the {metric} by channel"]
+    if arguments.get("grain", "none") == "none":
+        out.append(f"Show the {metric} per week for the last 8 weeks")
+    return [*out, f"How did the {metric} change compared to the week before?"]
+
+
+def _change_follow_ups(arguments: dict[str, Any], first: Any) -> list[str]:
+    metric = str(arguments.get("metric", "")).replace("_", " ")
+    return [
+        f"Which categories changed the most in {metric}?",
+        f"Show the {metric} per day for the last 4 weeks",
+    ]
+
+
+def tools(semantic: SemanticModel) -> list[Tool]:
+    """The metrics layer's tools; their arguments are made from the semantic model."""
+    return [
+        Tool(
+            "query_metric",
+            query_metric,
+            semantic.request_model,
+            prompt=resources.files("prompts").joinpath("query_language.md").read_text().rstrip("\n"),
+            group="metrics",
+            follow_ups=_metric_follow_ups,
+        ),
+        Tool(
+            "compare_periods",
+            compare_periods,
+            semantic.compare_model,
+            prompt="a metric (same fields, no grain) over a period against the period before it, with the "
+            "change (did X go up or down, X vs the week before, why did X drop); default period last_week.",
+            group="metrics",
+            follow_ups=_change_follow_ups,
+        ),
+        Tool(
+            "funnel",
+            funnel,
+            funnel_args_model(semantic),
+            prompt="sessions reaching each step (search, view, cart, purchase), optionally by one dimension.",
+            group="metrics",
+            follow_ups=lambda arguments, first: [
+                "Which category has the lowest conversion rate?",
+                "How many carts were abandoned last week?",
+            ],
+        ),
+        Tool(
+            "cohort_retention",
+            cohort_retention,
+            CohortRequest,
+            prompt="share of weekly or monthly cohorts of new users active again later.",
+            group="metrics",
+            follow_ups=lambda arguments, first: [
+                "What is the repeat purchase rate?",
+                "Who are our at-risk customers?",
+            ],
+        ),
+    ]

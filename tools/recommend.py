@@ -22,7 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.grounding import ungrounded_numbers
 from tools import narrate
-from tools.base import ToolContext, ToolError, ToolResult, UnknownEntity, drop_instructions, unknown_user
+from tools.base import (
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    UnknownEntity,
+    drop_instructions,
+    unknown_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -346,8 +354,6 @@ def recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
             )
         )
     return ToolResult(
-        tool="recommend",
-        arguments=args.model_dump(exclude_none=True),
         columns=["product_id", "title", "category", "price", "score", "because_of"],
         rows=rows,
         notes=notes or [f"item-to-item co-occurrence over {len(model.interactions.sessions):,} visits"],
@@ -407,8 +413,6 @@ def _with_product(
     ]
     rows.sort(key=lambda r: (-r[5], -r[4]))  # bought together first, then co-viewed
     return ToolResult(
-        tool="recommend",
-        arguments=args.model_dump(exclude_none=True),
         columns=["product_id", "title", "category", "price", "similarity", "orders_together"],
         rows=rows,
         notes=[f"products used in the same visits as {_label(catalog, args.product_id)}"],
@@ -496,8 +500,6 @@ def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
             else:
                 notes.append("the model's explanation made claims the evidence lacks; a plain one is shown")
     return ToolResult(
-        tool="explain_recommendation",
-        arguments=args.model_dump(),
         columns=[
             "evidence",
             "product_id",
@@ -611,3 +613,37 @@ def recommendation_report(results: dict[str, list[EvalResult]]) -> str:
             f"| {knn.ndcg_at_10:.4f} | {pop.ndcg_at_10:.4f} |"
         )
     return "\n".join(lines)
+
+
+def _recommend_follow_ups(arguments: dict[str, Any], first: Any) -> list[str]:
+    product, user = first("product_id"), arguments.get("user_id")
+    out = []
+    if user and product is not None:
+        out.append(f"Why is product {product} recommended to user {user}?")
+    if product is not None:
+        out.append(f"Write a short promo for product {product}")
+    return out + ([f"Which users are similar to user {user}?"] if user else [])
+
+
+def _explain_follow_ups(arguments: dict[str, Any], first: Any) -> list[str]:
+    product = arguments.get("product_id")
+    return [f"What else goes with product {product}?", f"Write a short promo for product {product}"]
+
+
+def tools(semantic: Any) -> list[Tool]:
+    return [
+        Tool(
+            "recommend",
+            recommend,
+            RecommendArgs,
+            prompt="products for a user_id, or products that go with a product_id (bought together).",
+            follow_ups=_recommend_follow_ups,
+        ),
+        Tool(
+            "explain_recommendation",
+            explain_recommendation,
+            ExplainArgs,
+            prompt="why a product_id is recommended to a user_id.",
+            follow_ups=_explain_follow_ups,
+        ),
+    ]

@@ -21,7 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.embeddings import PACKAGE, Encoder, VectorIndex
 from tools import narrate
-from tools.base import ToolContext, ToolError, ToolResult, UnknownEntity, unknown_user
+from tools.base import (
+    GENERIC_FOLLOW_UPS,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    UnknownEntity,
+    unknown_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +194,6 @@ def search_products(ctx: ToolContext, args: SearchProductsArgs) -> ToolResult:
             (key, built.title[i], built.top_category[i], built.brand[i] or None, price, round(score, 3))
         )
     return ToolResult(
-        tool="search_products",
-        arguments=args.model_dump(exclude_none=True),
         columns=["product_id", "title", "category", "brand", "price", "similarity"],
         rows=rows,
         summary=(
@@ -236,8 +242,6 @@ def search_queries(ctx: ToolContext, args: SearchQueriesArgs) -> ToolResult:
         for q, score in hits
     ]
     return ToolResult(
-        tool="search_queries",
-        arguments=args.model_dump(),
         columns=["query", "searches", "session_conversion", "similarity"],
         rows=rows,
         summary=(
@@ -323,8 +327,6 @@ def similar_users(ctx: ToolContext, args: SimilarUsersArgs) -> ToolResult:
     profile = _profiles(ctx, [k for k, _ in hits])
     rows = [(k, round(s, 3), *profile.get(k, (0, 0, None))) for k, s in hits]
     return ToolResult(
-        tool="similar_users",
-        arguments=args.model_dump(),
         columns=["user_id", "similarity", "events", "orders", "top_category"],
         rows=rows,
         summary=(
@@ -348,3 +350,39 @@ def _profiles(ctx: ToolContext, user_ids: list[str]) -> dict[str, tuple[Any, ...
         ids=user_ids,
     )
     return {r[0]: r[1:] for r in rows}
+
+
+def _search_follow_ups(arguments: dict[str, Any], first: Any) -> list[str]:
+    product = first("product_id")
+    out = (
+        [f"What goes with product {product}?", f"Write a short promo for product {product}"]
+        if product is not None
+        else []
+    )
+    return [*out, f"What do shoppers search for around {arguments.get('query')}?"]
+
+
+def tools(semantic: Any) -> list[Tool]:
+    return [
+        Tool(
+            "search_products",
+            search_products,
+            SearchProductsArgs,
+            prompt='products by meaning ("gifts for runners"), with category, brand, price_under and price_over.',
+            follow_ups=_search_follow_ups,
+        ),
+        Tool(
+            "search_queries",
+            search_queries,
+            SearchQueriesArgs,
+            prompt="what shoppers type in site search around a topic.",
+            follow_ups=lambda arguments, first: GENERIC_FOLLOW_UPS,
+        ),
+        Tool(
+            "similar_users",
+            similar_users,
+            SimilarUsersArgs,
+            prompt="users who behave like a given user_id (look-alikes).",
+            follow_ups=lambda arguments, first: GENERIC_FOLLOW_UPS,
+        ),
+    ]

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools import narrate
 from tools.base import (
     ChartSpec,
+    Tool,
     ToolContext,
     ToolError,
     ToolResult,
@@ -385,8 +386,6 @@ def list_segments(ctx: ToolContext, args: ListSegmentsArgs) -> ToolResult:
             for c in clusters
         ]
         return ToolResult(
-            tool="list_segments",
-            arguments=args.model_dump(),
             columns=[
                 "segment",
                 "users",
@@ -415,8 +414,6 @@ def list_segments(ctx: ToolContext, args: ListSegmentsArgs) -> ToolResult:
         raise ToolError("no purchases in the data: RFM segments need buyers")
 
     return ToolResult(
-        tool="list_segments",
-        arguments=args.model_dump(),
         columns=[
             "segment",
             "users",
@@ -483,8 +480,6 @@ def lookup_segment(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
         members = sorted((r for r in rfm(ctx) if r[8] == name), key=lambda r: -(r[4] or 0))
         described = RFM_DESCRIPTIONS[name]
         return ToolResult(
-            tool="lookup_segment",
-            arguments=args.model_dump(exclude_none=True),
             columns=["user_id", "recency_days", "orders", "revenue", "r", "f", "m"],
             rows=[(r[0], r[1], r[2], r[4], r[5], r[6], r[7]) for r in members[: args.limit]],
             truncated=len(members) > args.limit,
@@ -504,8 +499,6 @@ def lookup_segment(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
     spend = {r[0]: r for r in rfm(ctx)}
     members = sorted(ids, key=lambda u: -(spend[u][4] or 0) if u in spend else 0)[: args.limit]
     return ToolResult(
-        tool="lookup_segment",
-        arguments=args.model_dump(exclude_none=True),
         columns=["user_id", "recency_days", "orders", "revenue"],
         rows=[
             (u, *((spend[u][1], spend[u][2], spend[u][4]) if u in spend else (None, 0, 0.0))) for u in members
@@ -548,11 +541,39 @@ def _user_segments(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
             )
         )
     return ToolResult(
-        tool="lookup_segment",
-        arguments=args.model_dump(exclude_none=True),
         columns=["kind", "segment", "detail"],
         rows=rows,
         summary=f"User {user} is in the behavior segment {cluster.name} and the RFM segment {rows[1][1]}"
         f" ({rows[1][2]}).",
         interpretation=f"The segments of user {user}: behavior cluster and RFM segment.",
     )
+
+
+def _segment_follow_ups(arguments: dict[str, Any], first: Any) -> list[str]:
+    segment = arguments.get("segment") or first("segment") or "champions"
+    out = [f"Write a promo email for the {segment} segment", f"Who are the biggest spenders in {segment}?"]
+    user = first("user_id")
+    return out + ([f"What should we recommend to user {user}?"] if user is not None else [])
+
+
+def tools(semantic: Any) -> list[Tool]:
+    return [
+        Tool(
+            "list_segments",
+            list_segments,
+            ListSegmentsArgs,
+            prompt="customer segments and their sizes; kind rfm (by recency, frequency and spend) or behavior "
+            "(clusters of how users shop). RFM segments: champions, loyal, potential_loyalists, "
+            "new_customers, promising, need_attention, about_to_sleep, at_risk (good customers gone "
+            "quiet), cant_lose_them (top spenders who stopped buying), hibernating, lost (low-value, "
+            "long gone).",
+            follow_ups=_segment_follow_ups,
+        ),
+        Tool(
+            "lookup_segment",
+            lookup_segment,
+            LookupSegmentArgs,
+            prompt="the members of one segment (biggest spenders first), or the segments of one user_id.",
+            follow_ups=_segment_follow_ups,
+        ),
+    ]

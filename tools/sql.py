@@ -31,7 +31,7 @@ from sqlglot import exp
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, query_lockdown
-from tools.base import ToolContext, ToolError, ToolResult
+from tools.base import GENERIC_FOLLOW_UPS, Tool, ToolContext, ToolError, ToolResult
 from tools.narrate import table_sentence
 
 # Table-valued functions that only generate values.
@@ -361,8 +361,6 @@ def run_sql(ctx: ToolContext, args: RunSqlArgs) -> ToolResult:
     daily_metrics. Dates: use the data's last day, not today."""
     columns, rows, truncated, seconds = execute(ctx, args.query)
     return ToolResult(
-        tool="run_sql",
-        arguments=args.model_dump(),
         sql=args.query,
         columns=columns,
         rows=rows,
@@ -371,3 +369,23 @@ def run_sql(ctx: ToolContext, args: RunSqlArgs) -> ToolResult:
         summary=table_sentence(columns, rows, truncated),
         interpretation="A SQL query written by the model (below), run as it is; check it answers the question.",
     )
+
+
+def tools(semantic: Any) -> list[Tool]:
+    return [
+        Tool(
+            "run_sql",
+            run_sql,
+            RunSqlArgs,
+            prompt="one DuckDB SELECT, only when query_metric cannot express the question (pairs of products, "
+            "gaps between orders, titles). Tables: events(event_time, user_id, session_id, event_type, "
+            "product_id, category, brand, price, quantity, order_id, query_text), products(product_id, "
+            "title, category, category_path, brand, price, description), users(user_id, first_seen, "
+            "country, attributes); views: orders(order_id, user_id, order_time, items, "
+            "distinct_products, revenue), sessions(session_id, user_id, session_start, session_end, "
+            "events, views, carts, purchases, reached_cart, reached_purchase), daily_metrics(day, "
+            "category, events, users, sessions, views, carts, purchases, orders, revenue).",
+            group="sql",
+            follow_ups=lambda arguments, first: GENERIC_FOLLOW_UPS,
+        )
+    ]
