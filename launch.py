@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--demo-events", type=int)
     parser.add_argument("--model", help="packaged model (shoplens model list)")
-    parser.add_argument("--engine", choices=["auto", "llama.cpp", "vllm", "external"])
+    parser.add_argument("--engine", help="auto, llama.cpp, vllm, external, or one a plugin registers")
     parser.add_argument("--llm-url", help="use an external OpenAI-compatible server")
     parser.add_argument("--llm-model", help="model name on the external server")
     parser.add_argument("--host", help="interface for the app and engine (default 127.0.0.1)")

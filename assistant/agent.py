@@ -184,7 +184,8 @@ class Assistant:
         self.ctx.encoder = encoder
         # `without_tools`: ablations (the eval harness measures the assistant without its metrics
         # layer); the tools, their examples and their lines in the system prompt all go.
-        self.tools = {n: t for n, t in build_tools(self.semantic).items() if n not in without_tools}
+        tools = build_tools(self.semantic, settings.tools)
+        self.tools = {n: t for n, t in tools.items() if n not in without_tools}
         if examples is None:
             examples = [e for e in load_examples() if e.tool not in without_tools]
         self.decision = decision_model(self.tools)

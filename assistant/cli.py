@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from assistant.plugins import manager as plugin_manager
 from assistant.settings import Settings
 
 app = typer.Typer(help="ShopLens: ask your e-commerce behavior data questions.", no_args_is_help=True)
@@ -185,10 +186,10 @@ def data_info(ctx: typer.Context) -> None:
 @data_app.command("formats")
 def data_formats() -> None:
     """The file formats `data load` understands."""
-    from assistant.warehouse.loaders import LOADERS
+    from assistant.warehouse.loaders import loaders
 
     table = Table("format", "kind", "what it reads")
-    for loader in LOADERS:
+    for loader in loaders():
         table.add_row(loader.name, loader.kind, loader.title)
     console.print(table)
 
@@ -466,14 +467,35 @@ def _tool_context(settings: Settings, with_model: bool) -> Iterator[Any]:
 
 
 @tool_app.command("list")
-def tool_list() -> None:
-    """The tools and their arguments."""
-    from tools import build_tools
+def tool_list(ctx: typer.Context) -> None:
+    """The tools installed, their arguments, and whether the model is offered them (`tools` setting)."""
+    from tools import ToolError, available_tools, build_tools
     from tools.metrics import SemanticModel
 
-    table = Table("tool", "what it does", "arguments")
-    for name, tool in build_tools(SemanticModel.load()).items():
-        table.add_row(name, tool.description, ", ".join(tool.args_model.model_fields))
+    settings: Settings = ctx.obj
+    semantic = SemanticModel.load(settings.metrics_file)
+    try:
+        offered = build_tools(semantic, settings.tools)
+    except ToolError as exc:
+        raise _fail(str(exc)) from None
+    table = Table("tool", "offered", "what it does", "arguments")
+    for name, tool in available_tools(semantic).items():
+        table.add_row(
+            name,
+            "yes" if name in offered else "no",
+            tool.description,
+            ", ".join(tool.args_model.model_fields),
+        )
+    console.print(table)
+
+
+@app.command("plugins")
+def plugins_list() -> None:
+    """The plugins installed (the built-ins first) and the hooks each implements."""
+    pm = plugin_manager()
+    table = Table("plugin", "hooks")
+    for name, plugin in pm.list_name_plugin():
+        table.add_row(name, ", ".join(sorted(h.name for h in pm.get_hookcallers(plugin) or [])))
     console.print(table)
 
 
@@ -491,12 +513,12 @@ def tool_run(
     rows: Annotated[int, typer.Option(help="Rows of the result table to show.")] = 20,
 ) -> None:
     """Run one tool, e.g. `shoplens tool run recommend user_id=42 k=5`."""
-    from tools import ToolError, build_tools
+    from tools import ToolError, available_tools
     from tools.metrics import SemanticModel
 
     settings: Settings = ctx.obj
     semantic = SemanticModel.load(settings.metrics_file)
-    tools = build_tools(semantic)
+    tools = available_tools(semantic)  # any installed tool runs here, offered to the model or not
     if name not in tools:
         raise _fail(f"no tool {name!r}; tools: {', '.join(tools)}")
     values: dict[str, Any] = {}
@@ -576,7 +598,9 @@ def eval_run(
     ],
     systems: Annotated[
         str,
-        typer.Option(help="Comma-separated: shoplens, no-metrics, no-examples, langchain-sql, plain-sql."),
+        typer.Option(
+            help="Comma-separated: shoplens, no-metrics, no-examples, langchain-sql, plain-sql, or a plugin's."
+        ),
     ] = "shoplens",
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Add the baselines: langchain-sql, no-metrics, no-examples.")
@@ -598,6 +622,7 @@ def eval_run(
     from assistant.llm.server import EngineFailed
     from eval.harness import run_suite
     from eval.report import FIGURES, write_reports
+    from eval.systems import BASELINES
     from eval.suite import SuiteError, load_suite
 
     settings: Settings = ctx.obj
@@ -609,7 +634,7 @@ def eval_run(
         suite.cases = [c for c in suite.cases if tag in c.tags]
     chosen = [s.strip() for s in systems.split(",") if s.strip()]
     if baseline:
-        chosen += [s for s in ("langchain-sql", "no-metrics", "no-examples") if s not in chosen]
+        chosen += [s for s in BASELINES if s not in chosen]
     folder = run_dir or settings.data_dir / "eval-runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{suite.name}"
     try:
         with progress_bar() as report:
@@ -666,3 +691,7 @@ def eval_compare(
         if not (folder / "results.jsonl").exists():
             raise _fail(f"{folder} is not an eval run folder (no results.jsonl)")
     console.print(Markdown(compare(run_a, run_b)))
+
+
+# Commands from plugins (assistant/plugins.py), added as the command line loads.
+plugin_manager().hook.register_commands(cli=app)

@@ -31,10 +31,10 @@ class Settings(BaseSettings):
         description="Any SQLAlchemy URL; overrides `warehouse` (e.g. postgresql+psycopg://…).",
     )
     model: str = Field(default="qwen2.5-coder-1.5b", description="Packaged chat model to serve.")
-    engine: Literal["auto", "llama.cpp", "vllm", "external"] = Field(
+    engine: str = Field(
         default="auto",
         description="Model server: auto = vLLM when a CUDA GPU is present, llama.cpp otherwise; "
-        "external = an OpenAI-compatible server at llm_url.",
+        "external = an OpenAI-compatible server at llm_url; or an engine a plugin registers.",
     )
     llm_url: str | None = Field(default=None, description="Base URL of an external OpenAI-compatible server.")
     llm_model: str | None = Field(default=None, description="Model name to ask an external server for.")
@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         "row labels always right; no second model call) or the model (checked; code's sentence when "
         "the check fails).",
     )
+    tools: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="The tools offered to the model, in order (`shoplens tool list` lists those installed). "
+        "Empty: the built-in ones. A plugin's tool is offered only when named here: each tool costs "
+        "prompt tokens and a small model's accuracy. Env: names separated by commas.",
+    )
     prompt_examples: int = Field(
         default=2,
         ge=0,
@@ -138,6 +144,18 @@ class Settings(BaseSettings):
             value = json.loads(text) if text.startswith("[") else [p for p in text.split(os.pathsep) if p]
         if isinstance(value, list):
             return [Path(p).expanduser() for p in value]
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _name_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [n.strip() for n in text.split(",") if n.strip()]
+            )
         return value
 
     @field_validator("warehouse")

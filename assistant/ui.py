@@ -32,7 +32,7 @@ from assistant.charts import figure
 from assistant.followups import suggest
 from assistant.warehouse.imports import allowed_source, import_folders
 from assistant.warehouse.load import LoadError, first_line
-from assistant.warehouse.loaders import LOADERS, UnknownFormat
+from assistant.warehouse.loaders import UnknownFormat, loaders
 from assistant.workspace import Workspace, dataset_name
 from tools.base import ToolError, ToolResult, format_value
 from tools.segments import RFM_NAMES
@@ -566,7 +566,7 @@ class App:
                             elem_id="load-path",
                         )
                         fmt = gr.Dropdown(
-                            ["auto-detect", *(loader.name for loader in LOADERS)],
+                            ["auto-detect", *(loader.name for loader in loaders())],
                             value="auto-detect",
                             label="Format",
                         )
@@ -636,6 +636,7 @@ class App:
                 )
             with gr.Tab("Eval", id="eval"):
                 from eval.suite import SUITES_DIR
+                from eval.systems import systems as installed_systems
 
                 suites = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
                 with gr.Row():
@@ -646,7 +647,7 @@ class App:
                     limit = gr.Number(value=None, precision=0, label="First N cases (empty: all)")
                 with gr.Row():
                     systems = gr.CheckboxGroup(
-                        ["shoplens", "no-metrics", "no-examples", "langchain-sql"],
+                        list(installed_systems()),
                         value=["shoplens"],
                         label="Systems",
                     )

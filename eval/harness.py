@@ -34,13 +34,13 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from eval.scoring import CaseResult, Outcome, score
 from eval.suite import Case, Dataset, Suite
+from eval.systems import systems as installed_systems
 from tools import build_tools, groups
 from tools.base import render
 from tools.metrics import SemanticModel
 
 log = logging.getLogger(__name__)
 
-SYSTEMS = ("shoplens", "no-metrics", "no-examples", "langchain-sql", "plain-sql")
 Progress = Callable[[str, float | None], None]
 
 
@@ -481,9 +481,10 @@ def run_suite(
     from assistant.embeddings import Encoder
     from assistant.llm.client import Writer, chat_model
 
-    unknown = [s for s in systems if s not in SYSTEMS]
+    factories = installed_systems()
+    unknown = [s for s in systems if s not in factories]
     if unknown:
-        raise ValueError(f"unknown system {unknown[0]!r}; systems: {', '.join(SYSTEMS)}")
+        raise ValueError(f"unknown system {unknown[0]!r}; systems: {', '.join(factories)}")
     report = progress or (lambda stage, fraction: None)
     cases = suite.cases[:limit] if limit else suite.cases
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -530,12 +531,7 @@ def run_suite(
             def system(name: str) -> Any:
                 with lock:
                     if name not in built:
-                        if name == "langchain-sql":
-                            built[name] = LangChainSqlSystem(data_settings, warehouse, running)
-                        elif name == "plain-sql":
-                            built[name] = PlainSqlSystem(data_settings, warehouse, running)
-                        else:
-                            built[name] = ShopLensSystem(name, data_settings, warehouse, running, encoder)
+                        built[name] = factories[name](name, data_settings, warehouse, running, encoder)
                     return built[name]
 
             def one(item: tuple[str, Case]) -> None:

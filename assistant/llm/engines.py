@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from assistant.llm.models import PackagedModel, get_model
 from assistant.llm.pull import gguf_path, pull
+from assistant.plugins import hookimpl, in_order, manager
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -257,13 +258,28 @@ def cuda_available() -> bool:
     return result.returncode == 0 and "GPU" in result.stdout
 
 
+@hookimpl
+def register_engines() -> dict[str, Callable[[Settings], Engine]]:
+    return {
+        "llama.cpp": LlamaCppEngine,
+        "vllm": lambda settings: VllmEngine(settings, device="gpu" if cuda_available() else "cpu"),
+        "external": ExternalEngine,
+    }
+
+
+def engines() -> dict[str, Callable[[Settings], Engine]]:
+    """Every engine installed by name: the built-ins, then each plugin's."""
+    return {
+        name: make for batch in in_order(manager().hook.register_engines()) for name, make in batch.items()
+    }
+
+
 def select_engine(settings: Settings) -> Engine:
     """The engine the settings ask for; `auto` is vLLM on a CUDA GPU, llama.cpp otherwise."""
     choice = settings.engine
     if choice == "auto":
         choice = "external" if settings.llm_url else ("vllm" if cuda_available() else "llama.cpp")
-    if choice == "external":
-        return ExternalEngine(settings)
-    if choice == "vllm":
-        return VllmEngine(settings, device="gpu" if cuda_available() else "cpu")
-    return LlamaCppEngine(settings)
+    known = engines()
+    if choice not in known:
+        raise EngineUnavailable(f"unknown engine {choice!r}; installed: auto, {', '.join(known)}")
+    return known[choice](settings)

@@ -1,9 +1,11 @@
-"""Source formats. Each is one module; `LOADERS` lists them in detection order."""
+"""Source formats. Each is one module; the built-ins are registered here as a plugin
+(assistant/plugins.py), in detection order, and `loaders()` adds every installed plugin's."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.plugins import hookimpl, in_order, manager
 from assistant.warehouse.loaders.amazon import Amazon
 from assistant.warehouse.loaders.base import FileSample, Loader, Plan, UnknownFormat
 from assistant.warehouse.loaders.cdnow import Cdnow
@@ -16,7 +18,7 @@ from assistant.warehouse.loaders.retailrocket import RetailRocket
 from assistant.warehouse.loaders.taobao import Taobao
 from assistant.warehouse.loaders.yoochoose import Yoochoose
 
-LOADERS: tuple[Loader, ...] = (
+BUILTIN_LOADERS: tuple[Loader, ...] = (
     Rees46(),
     Taobao(),
     RetailRocket(),
@@ -29,20 +31,30 @@ LOADERS: tuple[Loader, ...] = (
     Amazon(),
 )
 
-__all__ = ["LOADERS", "UnknownFormat", "detect", "get_loader", "resolve_loader", "sample_of"]
+__all__ = ["UnknownFormat", "detect", "get_loader", "loaders", "resolve_loader", "sample_of"]
+
+
+@hookimpl
+def register_loaders() -> list[Loader]:
+    return list(BUILTIN_LOADERS)
+
+
+def loaders() -> list[Loader]:
+    """Every format installed, in detection order: the built-ins, then each plugin's."""
+    return [loader for batch in in_order(manager().hook.register_loaders()) for loader in batch]
 
 
 def get_loader(name: str) -> Loader:
-    for loader in LOADERS:
+    for loader in loaders():
         if loader.name == name:
             return loader
-    raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(loader.name for loader in LOADERS)}")
+    raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(loader.name for loader in loaders())}")
 
 
 def sample_of(path: Path) -> FileSample:
     """The file detection looks at; for a folder, the loader's main file inside it."""
     if path.is_dir():
-        for loader in LOADERS:
+        for loader in loaders():
             main = loader.main_file(path)
             if main is not None:
                 return FileSample.read(main)
@@ -54,13 +66,13 @@ def detect(path: Path) -> Loader:
     """The one loader whose signature matches the file; a clear error when none or several do,
     naming the file and the known formats, never quoting its content (`UnknownFormat`)."""
     sample = sample_of(path)
-    matches = [loader for loader in LOADERS if loader.detect(sample)]
+    matches = [loader for loader in loaders() if loader.detect(sample)]
     if len(matches) == 1:
         return matches[0]
     if not matches:
         raise UnknownFormat(
             f"could not tell the format of {path.name} (its first lines match no known format); "
-            f"pass --format (in the app: pick a Format), one of: {', '.join(loader.name for loader in LOADERS)}",
+            f"pass --format (in the app: pick a Format), one of: {', '.join(loader.name for loader in loaders())}",
         )
     raise UnknownFormat(
         f"{path.name} matches several formats ({', '.join(m.name for m in matches)}); pass --format"
