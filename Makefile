@@ -39,11 +39,13 @@ run: install
 
 test: install install-browser
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 bench-load: install
 	$(BIN)/python -m eval.bench.load_bench --events 10M

@@ -26,7 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from assistant.plugins import manager as plugin_manager
-from assistant.settings import Settings
+from assistant.settings import Settings, parse_count
 
 app = typer.Typer(help="ShopLens: ask your e-commerce behavior data questions.", no_args_is_help=True)
 data_app = typer.Typer(help="Load, inspect and generate warehouse data.", no_args_is_help=True)
@@ -194,15 +194,11 @@ def data_formats() -> None:
     console.print(table)
 
 
-def parse_count(text: str) -> int:
-    """'300k', '10M', '2.5m', '10000' -> int."""
-    text = text.strip().lower().replace("_", "").replace(",", "")
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
-    number = text[:-1] if scale > 1 else text
+def _count(text: str) -> int:
     try:
-        return int(float(number) * scale)
-    except ValueError:
-        raise typer.BadParameter(f"not a count: {text!r} (try 300k or 10M)") from None
+        return parse_count(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @data_app.command("demo")
@@ -216,7 +212,7 @@ def data_demo(
     from assistant.warehouse.demo import generate
 
     settings: Settings = ctx.obj
-    size = parse_count(events) if events else settings.demo_events
+    size = _count(events) if events else settings.demo_events
     if not 1_000 <= size <= 200_000_000:
         raise _fail("--events must be between 1k and 200M")
     with Warehouse(settings) as warehouse:

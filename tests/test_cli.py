@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 import launch
-from assistant.cli import app, parse_count
-from assistant.settings import Settings
+from assistant.cli import app
+from assistant.settings import Settings, parse_count
 from assistant.warehouse.db import Warehouse, WarehouseInfo
 
 from .conftest import FIXTURES, real
@@ -81,9 +80,11 @@ def test_counts_read_like_people_write_them(text: str, count: int) -> None:
     assert parse_count(text) == count
 
 
-def test_bad_counts_are_refused() -> None:
-    with pytest.raises(typer.BadParameter):
+def test_bad_counts_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a count: 'lots'"):
         parse_count("lots")
+    code, out = shoplens(tmp_path, "data", "demo", "--events", "lots")
+    assert code == 2 and "not a count: 'lots'" in out and "Traceback" not in out
 
 
 def events_in(info: WarehouseInfo) -> int:

@@ -10,14 +10,16 @@ Callers get three things that work the same on llama.cpp, vLLM and external serv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from langchain_core.language_models import LanguageModelInput
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ValidationError
 
 from assistant.llm.engines import Endpoint
 from assistant.settings import Settings
+
+if TYPE_CHECKING:  # langchain_openai (and openai under it) take a second or two to import
+    from langchain_core.language_models import LanguageModelInput
+    from langchain_openai import ChatOpenAI
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,6 +39,8 @@ def token_limit(endpoint: Endpoint, max_tokens: int) -> dict[str, Any]:
 def chat_model(
     endpoint: Endpoint, settings: Settings, *, max_tokens: int = 512, temperature: float = 0.0
 ) -> ChatOpenAI:
+    from langchain_openai import ChatOpenAI
+
     options = token_limit(endpoint, max_tokens)
     return ChatOpenAI(
         base_url=endpoint.base_url,

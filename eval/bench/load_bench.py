@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from assistant.settings import Settings
+from assistant.settings import Settings, parse_count
 
 
 def _peak_rss_mb() -> float:
@@ -96,8 +96,6 @@ def run_isolated(target, *args) -> tuple[float, int, float]:  # type: ignore[no-
 
 
 def main() -> None:
-    from assistant.cli import parse_count
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", default="10M")
     parser.add_argument("--repeat", type=int, default=2)

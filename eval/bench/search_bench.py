@@ -18,8 +18,8 @@ import time
 import numpy as np
 import torch
 
-from assistant.cli import parse_count
 from assistant.embeddings import DIMENSIONS, VectorIndex
+from assistant.settings import parse_count
 
 K = 10
 BATCH = 256
