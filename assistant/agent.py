@@ -544,12 +544,11 @@ class Assistant:
 
     def _decide(self, messages: list[BaseMessage], answer: Answer) -> Any:
         clock = time.perf_counter()
+        llm = self.llm.bind(response_format=self.decision_format) if self.decision_format else self.llm
         try:
-            reply = self.llm.bind(response_format=self.decision_format).invoke(messages)
+            reply = llm.invoke(messages)
         except Exception as exc:  # connection refused, timeout, server error
-            raise ModelUnavailable(
-                f"The model server is not answering ({type(exc).__name__}): {exc}"
-            ) from exc
+            raise ModelUnavailable(_unavailable(exc)) from exc
         _count(answer, reply)
         answer.timings["decide"] = round(answer.timings.get("decide", 0) + time.perf_counter() - clock, 3)
         try:
@@ -582,9 +581,7 @@ class Assistant:
             # The same system prompt as the tool call: the engine reuses its cached prefix.
             reply = self.explainer.invoke([SystemMessage(self.system_prompt), HumanMessage(prompt)])
         except Exception as exc:
-            raise ModelUnavailable(
-                f"The model server is not answering ({type(exc).__name__}): {exc}"
-            ) from exc
+            raise ModelUnavailable(_unavailable(exc)) from exc
         _count(answer, reply)
         answer.timings["explain"] = round(answer.timings.get("explain", 0) + time.perf_counter() - clock, 3)
         return _text(reply).strip() or table_sentence(result.columns, list(result.rows)), prompt
@@ -640,6 +637,16 @@ def system_prompt(
         countries=", ".join(facts.countries[:12]) or "none",
         channels=", ".join(facts.channels[:10]) or "none",
     )
+
+
+def _unavailable(exc: Exception) -> str:
+    """What the user hears when a model call fails: a server that answered with an HTTP error
+    refused the request (and says why); otherwise it is not answering."""
+    status = getattr(exc, "status_code", None)
+    if status is not None:
+        detail = " ".join(str(getattr(exc, "message", exc)).split())[:300]
+        return f"The model server refused the request (HTTP {status}): {detail}"
+    return f"The model server is not answering ({type(exc).__name__}): {exc}"
 
 
 class ModelUnavailable(RuntimeError):

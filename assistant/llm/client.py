@@ -45,7 +45,8 @@ def chat_model(
     return ChatOpenAI(
         base_url=endpoint.base_url,
         model=endpoint.model,
-        api_key="not-needed",  # local servers take any key # noqa: S106
+        # Local servers take any key; an external one may want its own (SHOPLENS_LLM_API_KEY).
+        api_key=endpoint.api_key.get_secret_value() if endpoint.api_key else "not-needed",
         temperature=temperature,
         timeout=settings.llm_timeout,
         max_retries=1,
@@ -54,8 +55,11 @@ def chat_model(
     )
 
 
-def response_format(endpoint: Endpoint, schema: dict[str, Any], name: str) -> dict[str, Any]:
-    """The `response_format` that makes this engine constrain its output to `schema`."""
+def response_format(endpoint: Endpoint, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The `response_format` that makes this engine constrain its output to `schema` (None for a
+    server that constrains nothing: the reply is validated in code)."""
+    if endpoint.capabilities.schema_format == "none":
+        return None
     if endpoint.capabilities.schema_format == "json_object":
         return {"type": "json_object", "schema": schema}
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
@@ -64,7 +68,7 @@ def response_format(endpoint: Endpoint, schema: dict[str, Any], name: str) -> di
 def structured(llm: ChatOpenAI, endpoint: Endpoint, model: type[M], messages: LanguageModelInput) -> M:
     """Ask for an answer shaped like `model`; return it validated."""
     fmt = response_format(endpoint, model.model_json_schema(), model.__name__)
-    message = llm.bind(response_format=fmt).invoke(messages)
+    message = (llm.bind(response_format=fmt) if fmt else llm).invoke(messages)
     try:
         return model.model_validate_json(_text(message.content))
     except ValidationError as exc:

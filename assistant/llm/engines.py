@@ -14,6 +14,7 @@ capabilities) and talks OpenAI chat completions to it. Engines:
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -25,7 +26,8 @@ from importlib import resources
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel
+import httpx
+from pydantic import BaseModel, SecretStr
 
 from assistant.llm.models import PackagedModel, get_model
 from assistant.llm.pull import gguf_path, pull
@@ -41,8 +43,9 @@ class Capabilities(BaseModel):
     """The differences between OpenAI-compatible servers that a client has to know about."""
 
     # How a JSON schema is sent: llama.cpp's server takes {"type": "json_object", "schema": S}
-    # (its "json_schema" type fails); vLLM takes the OpenAI {"type": "json_schema", ...} form.
-    schema_format: Literal["json_object", "json_schema"]
+    # (its "json_schema" type fails); vLLM takes the OpenAI {"type": "json_schema", ...} form;
+    # "none": a server that constrains nothing gets the plain request, and code validates the JSON.
+    schema_format: Literal["json_object", "json_schema", "none"]
     # llama.cpp's server ignores `max_completion_tokens`, the field newer clients send.
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
 
@@ -55,6 +58,7 @@ class Endpoint(BaseModel):
     engine: str
     device: str  # "cpu", "gpu" or "remote"
     capabilities: Capabilities
+    api_key: SecretStr | None = None  # for a server that asks for one (SHOPLENS_LLM_API_KEY)
 
 
 @dataclass
@@ -216,22 +220,98 @@ class VllmEngine(Engine):
 
 @dataclass
 class ExternalEngine(Engine):
-    """A server someone else runs: nothing to start; we assume the OpenAI json_schema form."""
+    """A server someone else runs (any OpenAI-compatible one): nothing to start; what it supports
+    for constrained output is probed once (`probe`)."""
 
     name: ClassVar[str] = "external"
+    _endpoint: Endpoint | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.settings.llm_url:
             raise EngineUnavailable("the external engine needs --llm-url http://host:port/v1")
 
     def endpoint(self) -> Endpoint:
-        return Endpoint(
-            base_url=self.settings.llm_url.rstrip("/"),
-            model=self.settings.llm_model or self.settings.model,
-            engine=self.name,
-            device="remote",
-            capabilities=Capabilities(schema_format="json_schema", max_tokens_field="max_completion_tokens"),
-        )
+        if self._endpoint is None:
+            key = self.settings.llm_api_key
+            base_url = self.settings.llm_url.rstrip("/")
+            model = self.settings.llm_model or self.settings.model
+            self._endpoint = Endpoint(
+                base_url=base_url,
+                model=model,
+                engine=self.name,
+                device="remote",
+                capabilities=probe(base_url, model, key.get_secret_value() if key else None),
+                api_key=key,
+            )
+        return self._endpoint
+
+
+# What the probe asks: a schema-shaped answer a model cannot get right by accident of format.
+PROBE_SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"type": "integer"}},
+    "required": ["answer"],
+    "additionalProperties": False,
+}
+PROBE_FORMATS: dict[str, dict] = {
+    "json_schema": {
+        "type": "json_schema",
+        "json_schema": {"name": "Probe", "schema": PROBE_SCHEMA, "strict": True},
+    },
+    "json_object": {"type": "json_object", "schema": PROBE_SCHEMA},
+}
+
+
+def probe(base_url: str, model: str, api_key: str | None, timeout: float = 60.0) -> Capabilities:
+    """The best way this server constrains output to a schema: the OpenAI json_schema form,
+    llama.cpp's json_object with a schema, or none (plain requests; code validates the JSON).
+    A refused key, an unknown model or no server at all is an EngineUnavailable saying so."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    request = {
+        "model": model,
+        "messages": [{"role": "user", "content": 'What is 2 + 3? Reply with JSON: {"answer": <number>}'}],
+        "max_tokens": 20,
+        "temperature": 0,
+    }
+    refusals = []
+    with httpx.Client(base_url=base_url, headers=headers, timeout=timeout) as client:
+        for name, fmt in PROBE_FORMATS.items():
+            try:
+                response = client.post("/chat/completions", json=request | {"response_format": fmt})
+            except httpx.HTTPError as exc:
+                raise EngineUnavailable(
+                    f"no OpenAI-compatible server answers at {base_url} ({type(exc).__name__})"
+                ) from None
+            if response.status_code in (401, 403):
+                raise EngineUnavailable(
+                    f"the server at {base_url} refused the request (HTTP {response.status_code}):"
+                    " give its API key with SHOPLENS_LLM_API_KEY"
+                )
+            if response.status_code == 404:
+                raise EngineUnavailable(
+                    f"the server at {base_url} has no model {model!r} or no /chat/completions (HTTP 404):"
+                    " check --llm-url (it ends in /v1) and --llm-model"
+                )
+            if response.is_success and _fits(response):
+                log.info("%s constrains output with %s", base_url, name)
+                return Capabilities(schema_format=name)
+            refusals.append(f"{name}: HTTP {response.status_code}")
+    log.warning(
+        "%s takes no schema for its output (%s): plain requests, JSON checked in code",
+        base_url,
+        "; ".join(refusals),
+    )
+    return Capabilities(schema_format="none")
+
+
+def _fits(response: httpx.Response) -> bool:
+    """Whether a probe's reply is the JSON the schema asks for."""
+    try:
+        content = response.json()["choices"][0]["message"]["content"] or ""
+        value = json.loads(content)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return False
+    return isinstance(value, dict) and set(value) == {"answer"} and isinstance(value["answer"], int)
 
 
 class EngineUnavailable(RuntimeError):

@@ -202,10 +202,8 @@ def start_engine(settings: Settings, progress: ProgressFn | None = None) -> Iter
     """The configured engine, answering: reuses one that already serves the model on the LLM port
     (e.g. `shoplens model serve` in another terminal), else prepares and supervises a new one."""
     engine = select_engine(settings)
-    endpoint = engine.endpoint()
+    endpoint = engine.endpoint()  # an external server is probed here: it answers, or says why not
     if isinstance(engine, ExternalEngine):
-        if not is_healthy(endpoint, timeout=10):
-            raise EngineFailed(f"no OpenAI-compatible server answers at {endpoint.base_url}")
         yield RunningEngine(endpoint, None)
         return
     if is_healthy(endpoint):
