@@ -101,3 +101,16 @@ def test_the_plugins_format_loads_and_its_tool_answers_in_the_chat(installed: No
         )
         answer = final[app.session].answers[-1]
         assert answer.tool_calls[-1].tool == "busiest_hour" and answer.table.rows == [list(expected)]
+
+
+def test_a_plugins_command_joins_the_command_line(installed: None, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    cli = typer.Typer()
+    cli.command("version")(lambda: None)  # a group with one command of its own, like `shoplens`
+    plugins.manager().hook.register_commands(cli=cli)
+    target = tmp_path / "sample.csv"
+    result = CliRunner().invoke(cli, ["clicklog-sample", str(target), "--rows", "12"])
+    assert result.exit_code == 0, result.output
+    assert detect(target).name == "clicklog" and len(target.read_text().splitlines()) == 13
