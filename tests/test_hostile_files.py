@@ -455,6 +455,7 @@ def check(case: Case, outcome: Outcome) -> None:
         assert outcome.counts == case.counts, outcome.message
 
 
+@pytest.mark.slow  # 40 cases, over 10 s together
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_a_hostile_file_through_the_command_line(
     case: Case, world: World, caplog: pytest.LogCaptureFixture
@@ -472,6 +473,7 @@ def test_a_hostile_file_through_the_command_line(
     world.assert_nothing_leaked(outcome.message, caplog=caplog)
 
 
+@pytest.mark.slow  # 40 cases, over 10 s together
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_a_hostile_file_typed_in_the_data_tab(
     case: Case, world: World, caplog: pytest.LogCaptureFixture
@@ -489,6 +491,7 @@ def test_a_hostile_file_typed_in_the_data_tab(
     world.assert_nothing_leaked(outcome.message, caplog=caplog)
 
 
+@pytest.mark.slow  # 37 cases, over 10 s together
 @pytest.mark.parametrize("case", [c for c in CASES if c.upload], ids=lambda c: c.id)
 def test_a_hostile_file_uploaded_in_the_data_tab(
     case: Case, world: World, caplog: pytest.LogCaptureFixture
@@ -579,6 +582,7 @@ ESCAPES: list[tuple[str, Callable[[World], str], str]] = [
 ]
 
 
+@pytest.mark.slow  # 50 cases, 10 s together
 @pytest.mark.parametrize("fmt", ["auto-detect", "rees46"])
 @pytest.mark.parametrize("escape", ESCAPES, ids=lambda e: e[0])
 def test_a_path_out_of_the_import_folders_is_refused(

@@ -61,11 +61,6 @@ from tools.segments import (
 from .conftest import real
 
 
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return Encoder()
-
-
 @dataclass
 class Shop:
     ctx: ToolContext
@@ -107,6 +102,7 @@ def load_context(tmp_path: Path, files: list[str], encoder: Encoder | None = Non
 # ---------------------------------------------------------------- search
 
 
+@pytest.mark.slow
 def test_search_finds_products_by_meaning_with_filters(shop: Shop) -> None:
     result = search_products(
         shop.ctx, SearchProductsArgs(query="noise cancelling headphones", price_under=150, k=5)
@@ -119,6 +115,7 @@ def test_search_finds_products_by_meaning_with_filters(shop: Shop) -> None:
     assert Counter(r[2] for r in kids.rows).most_common(1)[0][0] == "kids"
 
 
+@pytest.mark.slow
 def test_search_filters_apply_before_ranking(shop: Shop) -> None:
     result = search_products(shop.ctx, SearchProductsArgs(query="headphones", category="kids", k=3))
     assert result.rows and all(r[2] == "kids" for r in result.rows)
@@ -126,6 +123,7 @@ def test_search_filters_apply_before_ranking(shop: Shop) -> None:
         search_products(shop.ctx, SearchProductsArgs(query="x", price_over=10**9))
 
 
+@pytest.mark.slow
 def test_product_index_is_persisted_and_updated_incrementally(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,6 +147,7 @@ def test_product_index_is_persisted_and_updated_incrementally(
     assert encoded == [1]  # only the product whose text changed is encoded again
 
 
+@pytest.mark.slow
 def test_search_queries_and_similar_users(shop: Shop) -> None:
     queries = search_queries(shop.ctx, SearchQueriesArgs(text="books to read", k=5))
     assert any("book" in r[0] for r in queries.rows[:3])
@@ -190,6 +189,7 @@ CATALOG_QUERIES = {
 }
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("path", list(CATALOG_QUERIES), ids=lambda p: p.split("/")[0])
 def test_real_catalog_search_lands_in_the_right_category(
     request: pytest.FixtureRequest, tmp_path: Path, encoder: Encoder, path: str
@@ -262,6 +262,7 @@ def test_behavior_clusters_recover_the_demo_segments(shop: Shop) -> None:
     assert again == labels
 
 
+@pytest.mark.real_data
 def test_rfm_on_cdnow_matches_the_published_summaries(tmp_path: Path) -> None:
     """As of the end of the 39-week calibration period: purchase days - 1 = frequency, and
     days since the last purchase / 7 = T - recency, for all 2,357 customers."""
@@ -323,6 +324,7 @@ def test_explanation_claims_are_checked_against_the_evidence() -> None:
     assert "number 45" in problems and "brand globex" in problems
 
 
+@pytest.mark.real_data
 def test_itemknn_beats_popularity_on_the_demo_and_real_sessions(shop: Shop, tmp_path: Path) -> None:
     demo = {r.model: r for r in evaluate(Interactions.read(shop.ctx))}
     assert demo["itemknn"].protocol == "returning users" and demo["itemknn"].cases > 1000
@@ -338,6 +340,7 @@ def test_itemknn_beats_popularity_on_the_demo_and_real_sessions(shop: Shop, tmp_
     ctx.warehouse.close()
 
 
+@pytest.mark.real_data
 def test_taobao_recommendations_are_real_items_of_the_sample(tmp_path: Path) -> None:
     ctx = load_context(tmp_path, ["taobao/UserBehavior_betashepherd_HotItems.csv"])
     user = ctx.rows("SELECT user_id FROM events GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0][0]

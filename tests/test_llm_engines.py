@@ -25,6 +25,8 @@ from assistant.llm.models import DEFAULT_MODEL, SMALL_MODEL
 from assistant.llm.server import ManagedServer
 from assistant.settings import Settings
 
+pytestmark = [pytest.mark.engines, pytest.mark.model]
+
 
 class MetricRequest(BaseModel):
     metric: Literal["conversion_rate", "revenue", "orders"]

@@ -112,6 +112,7 @@ def test_unknown_files_get_a_clear_error_and_change_nothing(warehouse: Warehouse
     assert counts(warehouse)["events"] == 0
 
 
+@pytest.mark.real_data
 def test_forcing_the_wrong_format_is_refused_and_loads_nothing(warehouse: Warehouse) -> None:
     with pytest.raises(LoadError, match=r"none of the 5,000 rows .* could be read .*too many columns"):
         load_file(warehouse, real("rees46/rees46_2019-Oct_phamhoa2416_sample.csv"), format="taobao")
@@ -162,6 +163,7 @@ def test_compressed_and_oddly_named_files_load(warehouse: Warehouse, tmp_path: P
     assert counts(warehouse)["events"] == 2
 
 
+@pytest.mark.real_data
 def test_progress_is_reported_from_start_to_end(warehouse: Warehouse) -> None:
     seen: list[tuple[str, float | None]] = []
     load_file(
@@ -175,6 +177,7 @@ def test_progress_is_reported_from_start_to_end(warehouse: Warehouse) -> None:
     assert [s for s, _ in seen][-1] == "updating products and users"
 
 
+@pytest.mark.real_data
 def test_loading_into_another_database_gives_the_same_tables(tmp_path: Path) -> None:
     path = real("taobao/UserBehavior_fattydelivery.csv")
     results = []
@@ -191,6 +194,7 @@ def test_loading_into_another_database_gives_the_same_tables(tmp_path: Path) -> 
     assert duck[0]["events"] == 4_320
 
 
+@pytest.mark.real_data
 def test_instacart_event_times_keep_the_gaps_between_orders(warehouse: Warehouse) -> None:
     load_file(warehouse, real("instacart/df_sample.csv"))
     with warehouse.engine.connect() as conn:
@@ -229,6 +233,7 @@ with Warehouse(Settings(data_dir=data, duckdb_memory_limit="1GB")) as warehouse:
 """
 
 
+@pytest.mark.real_data
 def test_a_disk_that_fills_during_a_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -123,6 +123,7 @@ CASES = [
 ]
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.path.split("/")[-1])
 def test_real_sample_loads_with_its_published_figures(warehouse: Warehouse, case: Expected) -> None:
     path = real(case.path)
@@ -151,6 +152,7 @@ def test_real_sample_loads_with_its_published_figures(warehouse: Warehouse, case
         assert scalar("SELECT count(*) FROM rejected_rows") == sum(case.rejected.values())
 
 
+@pytest.mark.real_data
 def test_reloading_a_file_is_idempotent(warehouse: Warehouse) -> None:
     path = real("taobao/UserBehavior_fattydelivery.csv")
     first = load_file(warehouse, path)
@@ -162,6 +164,7 @@ def test_reloading_a_file_is_idempotent(warehouse: Warehouse) -> None:
     assert after["rejected_rows"] == 1 and after["loads"] == 1
 
 
+@pytest.mark.real_data
 def test_rees46_fields_are_mapped_to_the_canonical_columns(warehouse: Warehouse) -> None:
     load_file(warehouse, real("rees46/rees46_2019-Oct_phamhoa2416_sample.csv"))
     with warehouse.engine.connect() as conn:
@@ -183,6 +186,7 @@ def test_rees46_fields_are_mapped_to_the_canonical_columns(warehouse: Warehouse)
     assert brands == 465  # README
 
 
+@pytest.mark.real_data
 def test_online_retail_revenue_and_countries_match_the_raw_file(warehouse: Warehouse) -> None:
     path = real("online_retail/online_retail_first_rows_hadaroshani.csv")
     load_file(warehouse, path)
@@ -199,6 +203,7 @@ def test_online_retail_revenue_and_countries_match_the_raw_file(warehouse: Wareh
     assert user == "17850"  # the float id '17850.0', normalised
 
 
+@pytest.mark.real_data
 def test_cdnow_sample_matches_the_published_per_customer_summaries(warehouse: Warehouse) -> None:
     """frequency = repeat purchase days and recency = weeks from first to last purchase day,
     both within the 39-week calibration period ending 1997-09-30, as in the summary file."""
@@ -221,6 +226,7 @@ def test_cdnow_sample_matches_the_published_per_customer_summaries(warehouse: Wa
         assert recency == pytest.approx(float(row["recency"]), abs=0.01), user_id
 
 
+@pytest.mark.real_data
 def test_flipkart_category_tree_becomes_a_path_without_the_product_name(warehouse: Warehouse) -> None:
     load_file(warehouse, real("flipkart/flipkart_names_categories_SolBarker.csv"))
     with warehouse.engine.connect() as conn:

@@ -125,6 +125,7 @@ SHAPES = [
 ]
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize(("request_", "sql"), SHAPES, ids=[str(i) for i in range(len(SHAPES))])
 def test_each_shape_compiles_to_what_hand_written_sql_computes(
     rees46: ToolContext, request_: dict, sql: str
@@ -143,6 +144,7 @@ def test_each_shape_compiles_to_what_hand_written_sql_computes(
     assert result.interpretation.endswith(".") and "2019-10-01 00:00 to 02:28" in result.interpretation
 
 
+@pytest.mark.real_data
 def test_sentences_state_the_unit_and_the_row(rees46: ToolContext) -> None:
     share = ask(rees46, metric="sessions", share=True, among=["cart"], did=["purchase"])
     value, matching, total = share.rows[0]
@@ -196,6 +198,7 @@ def test_the_checks_catch_a_reversed_direction_and_swapped_labels() -> None:
     assert misstatements("Electronics fell from 14.0% to 3.2%.", ["category", *columns], grouped) == []
 
 
+@pytest.mark.real_data
 def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: ToolContext) -> None:
     with pytest.raises(DataLacks, match="The data has no device information") as lacks:
         ask(rees46, metric="users", filters=[{"dimension": "device", "values": ["mobile"]}])
@@ -215,6 +218,7 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
         assert missing_concept(fine) is None
 
 
+@pytest.mark.real_data
 def test_inconsistent_requests_are_errors_the_model_can_fix(rees46: ToolContext) -> None:
     with pytest.raises(ToolError, match="top_n ranks rows"):
         ask(rees46, metric="views", top_n=1)
@@ -224,6 +228,7 @@ def test_inconsistent_requests_are_errors_the_model_can_fix(rees46: ToolContext)
         ask(rees46, metric="users", share=True)
 
 
+@pytest.mark.real_data
 def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
     request = MODEL.compare_model.model_validate(
         {"metric": "views", "period": {"kind": "date", "start": "2019-10-01"}}
@@ -355,6 +360,7 @@ def test_a_comparison_nobody_asked_for_is_the_figure_itself() -> None:
     assert tool == "compare_periods"
 
 
+@pytest.mark.real_data
 def test_code_sentences_pass_the_check_with_thresholds_and_hours(rees46: ToolContext) -> None:
     """The sentence states what the call asked ("at least 3 events") and hours of a period: both
     are facts a code-written sentence may state (the question said "more than 2")."""
@@ -390,6 +396,7 @@ def test_a_zero_is_a_value_in_highs_lows_and_rankings() -> None:
     assert sentence.startswith("Lowest purchases: 2019-10-01 / c (0), then 2019-10-01 / d (1)")
 
 
+@pytest.mark.real_data
 def test_a_threshold_on_the_share_base_names_the_counted_event(rees46: ToolContext) -> None:
     """'Share of buyers with at least 2 orders' counts orders: the interpretation says so."""
     result = ask(rees46, metric="users", share=True, among=["purchase"], min_times=2)

@@ -205,6 +205,7 @@ def test_the_corpus_has_over_150_inputs_beyond_the_guards_first_55() -> None:
     assert len(set(corpus())) == len(corpus()) >= 260
 
 
+@pytest.mark.slow  # 264 queries, about 10 s together
 @pytest.mark.parametrize("template", corpus(), ids=[q[:60] for q in corpus()])
 def test_each_hostile_query_is_refused_cleanly_and_reads_nothing(shop, template: str) -> None:
     ctx, data, places = shop
@@ -249,6 +250,7 @@ def test_the_connection_reads_no_file_even_past_the_guard(shop) -> None:
         assert reply.error == "database" and not reply.rows and MARKER not in reply.message, (sql, reply)
 
 
+@pytest.mark.slow  # 8 queries, each in a capped process: over 10 s together
 @pytest.mark.parametrize(
     "bomb",
     [

@@ -31,6 +31,8 @@ from assistant.settings import Settings
 from .conftest import REPO, real
 from .test_agent_real import free_port
 
+pytestmark = [pytest.mark.browser, pytest.mark.model]  # launch.py starts the real engine
+
 playwright = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -173,6 +175,7 @@ def test_a_question_streams_its_call_then_the_answer_table_and_chart(browser, ap
     page.close()
 
 
+@pytest.mark.real_data
 def test_a_real_sample_loads_through_the_data_tab(browser, app: dict, shots: Path) -> None:
     sample = real("online_retail/online_retail_first_rows_hadaroshani.csv")
     page = open_page(browser, app)

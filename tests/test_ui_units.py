@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from assistant.agent import MAX_RETRIES, Answer, Table, ToolCall
 from assistant.charts import figure, infer_chart
+from assistant.embeddings import Encoder
 from assistant.followups import suggest
 from assistant.settings import Settings
 from assistant.ui import App
@@ -111,12 +112,13 @@ def test_dataset_names_come_from_file_names() -> None:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
+def workspace(tmp_path: Path, encoder: Encoder) -> Workspace:
     settings = Settings(data_dir=tmp_path, duckdb_memory_limit="1GB")
-    with Workspace(settings, ENDPOINT) as ws:
+    with Workspace(settings, ENDPOINT, encoder) as ws:
         yield ws
 
 
+@pytest.mark.real_data
 def test_a_malformed_file_loads_nothing_and_says_why(workspace: Workspace, tmp_path: Path) -> None:
     workspace.load(real(REES46), "mine")
     before = workspace.info("mine")
@@ -129,6 +131,7 @@ def test_a_malformed_file_loads_nothing_and_says_why(workspace: Workspace, tmp_p
     assert workspace.datasets() == ["mine"]
 
 
+@pytest.mark.real_data
 def test_loading_into_an_open_dataset_reopens_it_with_the_new_rows(workspace: Workspace) -> None:
     workspace.load(real(REES46), "mine")
     first = workspace.assistant("mine")
@@ -145,9 +148,9 @@ def test_loading_into_an_open_dataset_reopens_it_with_the_new_rows(workspace: Wo
 
 
 @pytest.fixture
-def app(shop) -> App:  # noqa: F811
+def app(shop, encoder: Encoder) -> App:  # noqa: F811
     settings, _ = shop
-    ws = Workspace(settings, ENDPOINT)
+    ws = Workspace(settings, ENDPOINT, encoder)
     yield App(ws)
     ws.close()
 
@@ -238,6 +241,7 @@ def test_a_damaged_dataset_file_gives_a_clear_error(workspace: Workspace) -> Non
         workspace.assistant("broken")
 
 
+@pytest.mark.real_data
 def test_a_dataset_another_program_holds_is_not_loaded_into(workspace: Workspace) -> None:
     workspace.load(real(REES46), "mine")
     before = [t.rows for t in workspace.info("mine").tables]
@@ -317,6 +321,7 @@ def data_fingerprint(shop) -> tuple:  # noqa: F811
     return hashlib.sha256((settings.data_dir / "shop.duckdb").read_bytes()).hexdigest(), tables
 
 
+@pytest.mark.slow
 def test_no_path_through_the_app_writes_to_the_data(app: App, shop) -> None:  # noqa: F811
     before = data_fingerprint(shop)
     writes = [sql for sql, _ in HOSTILE]
