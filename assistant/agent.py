@@ -23,10 +23,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
 
 from assistant.audit import AuditEvent, AuditLog, tool_calls
@@ -43,6 +42,9 @@ from tools.evidence import check as check_evidence
 from tools.evidence import missing_concept, unsupported_arguments
 from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
 from tools.narrate import table_sentence
+
+if TYPE_CHECKING:  # the client is made by the caller; importing it here costs a second
+    from langchain_openai import ChatOpenAI
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.embeddings import PACKAGE, Encoder, VectorIndex
@@ -30,6 +29,9 @@ from tools.base import (
     UnknownEntity,
     unknown_user,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class ProductIndex:
         min_price: float | None = None,
         max_price: float | None = None,
     ) -> torch.Tensor | None:
+        import torch  # at use: importing it costs a second
+
         keep = np.ones(len(self.index), dtype=bool)
         if category:
             wanted = category.strip().lower()
@@ -122,6 +126,8 @@ def _up_to_date_vectors(
     ctx: ToolContext, keys: list[str], digests: list[str], texts: list[str]
 ) -> torch.Tensor:
     """Vectors for `texts`, reusing the stored ones whose text is unchanged; the store is rewritten."""
+    import torch  # at use: importing it costs a second
+
     path = ctx.artifacts_dir / "products.pt"
     stored: dict[tuple[str, str], int] = {}
     old_vectors = None
@@ -263,6 +269,8 @@ def search_queries(ctx: ToolContext, args: SearchQueriesArgs) -> ToolResult:
 
 
 def _query_index(ctx: ToolContext) -> tuple[VectorIndex, dict[str, list]]:
+    import torch  # at use: importing it costs a second
+
     stats = ctx.table(
         """WITH s AS (SELECT session_id, bool_or(event_type = 'purchase') AS bought FROM events GROUP BY 1)
                SELECT lower(trim(e.query_text)) AS query, count(*) AS searches,
@@ -282,6 +290,8 @@ def user_vectors(ctx: ToolContext) -> tuple[list[str], torch.Tensor]:
 
 
 def _build_user_vectors(ctx: ToolContext) -> tuple[list[str], torch.Tensor]:
+    import torch  # at use: importing it costs a second
+
     products = product_index(ctx)
     weights = " ".join(f"WHEN '{t}' THEN {w}" for t, w in EVENT_WEIGHTS.items())
     table = ctx.table(
