@@ -16,6 +16,7 @@ written at the end (eval/report.py).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import re
@@ -485,6 +486,11 @@ def run_suite(
     unknown = [s for s in systems if s not in factories]
     if unknown:
         raise ValueError(f"unknown system {unknown[0]!r}; systems: {', '.join(factories)}")
+    if "langchain-sql" in systems and importlib.util.find_spec("langchain_community") is None:
+        raise ValueError(
+            "the langchain-sql baseline needs LangChain's community package: "
+            "pip install -e '.[eval]' (make install does this)"
+        )
     report = progress or (lambda stage, fraction: None)
     cases = suite.cases[:limit] if limit else suite.cases
     run_dir.mkdir(parents=True, exist_ok=True)
