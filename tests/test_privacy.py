@@ -55,6 +55,7 @@ def _all_text(warehouse: Warehouse) -> str:
         )
 
 
+@pytest.mark.real_data
 def test_personal_data_is_masked_before_it_is_stored(tmp_path: Path, planted: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="1GB")
     with Warehouse(settings) as warehouse:
@@ -83,6 +84,7 @@ def test_personal_data_is_masked_before_it_is_stored(tmp_path: Path, planted: Pa
     assert report.rows_loaded == 200 and report.rows_rejected == 1
 
 
+@pytest.mark.real_data
 def test_pseudonyms_are_stable_across_loads_and_masking_can_be_turned_off(
     tmp_path: Path, planted: Path
 ) -> None:
@@ -264,6 +266,7 @@ def _prefilter_passes(con: duckdb.DuckDBPyConnection, text: str, identifier: boo
     return con.execute("SELECT regexp_matches(?, ?)", [text, prefilter(identifier)]).fetchone()[0]
 
 
+@pytest.mark.real_data
 def test_the_sql_prefilter_lets_every_personal_datum_through(duck: duckdb.DuckDBPyConnection) -> None:
     """mask_table runs the detector only on values the RE2 prefilter matches: it must match every
     value the detector would mask, in both modes."""
@@ -404,6 +407,7 @@ def _stored_values(warehouse: Warehouse) -> list[str]:
         ]
 
 
+@pytest.mark.real_data
 def test_the_corpus_planted_in_a_real_load_leaves_nothing_personal(tmp_path: Path, corpus_file: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="1GB")
     with Warehouse(settings) as warehouse:
