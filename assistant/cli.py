@@ -618,8 +618,8 @@ def eval_run(
     from assistant.llm.server import EngineFailed
     from eval.harness import run_suite
     from eval.report import FIGURES, write_reports
-    from eval.systems import BASELINES
     from eval.suite import SuiteError, load_suite
+    from eval.systems import BASELINES
 
     settings: Settings = ctx.obj
     try:
