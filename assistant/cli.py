@@ -346,23 +346,34 @@ def wait_for_interrupt() -> None:
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="A question about the data, in plain language.")],
+    follow_up: Annotated[
+        bool, typer.Option("-c", "--continue", help="Continue the last conversation (a follow-up question).")
+    ] = False,
     sql: Annotated[bool, typer.Option("--sql", help="Show the SQL that produced the numbers.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
+    csv: Annotated[Path | None, typer.Option(help="Also write the result table to this CSV file.")] = None,
     rows: Annotated[int, typer.Option(help="Rows of the result table to show.")] = 15,
 ) -> None:
-    """Ask the assistant one question (starts the model engine if none is running)."""
-    from assistant.agent import open_assistant
+    """Ask the assistant a question (starts the model engine if none is running); `-c` asks a
+    follow-up in the last conversation, as `llm -c` does."""
+    from assistant.agent import Conversation, open_assistant
     from assistant.llm.engines import EngineUnavailable
     from assistant.llm.pull import ModelPullError
     from assistant.llm.server import EngineFailed
 
     settings: Settings = ctx.obj
+    conversation = _last_conversation(settings) if follow_up else Conversation()
     try:
         with open_assistant(settings) as assistant:
-            answer = assistant.ask(question)
+            answer = assistant.ask(question, conversation)
             engine = assistant.endpoint.engine
     except (FileNotFoundError, EngineUnavailable, EngineFailed, ModelPullError) as exc:
         raise _fail(str(exc)) from None
+    _keep_conversation(settings, conversation)
+    if csv is not None and answer.table is not None:
+        from assistant.export import write_csv
+
+        write_csv(answer.table.columns, answer.table.rows, csv)
     if as_json:
         console.print_json(answer.model_dump_json())
         return
@@ -387,6 +398,35 @@ def ask(
         f"[dim]{engine} · {answer.timings.get('total', 0):.1f}s · "
         f"{tokens['prompt']:,} prompt + {tokens['completion']:,} completion tokens[/dim]"
     )
+
+
+def _conversation_file(settings: Settings) -> Path:
+    return settings.data_dir / "conversations" / f"{settings.warehouse}.json"
+
+
+def _last_conversation(settings: Settings) -> Any:
+    """The conversation `shoplens ask` had last on this warehouse (empty when there is none)."""
+    from assistant.agent import Conversation, Turn
+
+    path = _conversation_file(settings)
+    if not path.exists():
+        return Conversation()
+    try:
+        return Conversation([Turn(**turn) for turn in json.loads(path.read_text())])
+    except (ValueError, TypeError):
+        console.print(
+            f"[yellow]the last conversation ({path}) could not be read: starting a new one[/yellow]"
+        )
+        return Conversation()
+
+
+def _keep_conversation(settings: Settings, conversation: Any) -> None:
+    """Saved for `shoplens ask -c`: the last ten turns are all a follow-up needs."""
+    from dataclasses import asdict
+
+    path = _conversation_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([asdict(turn) for turn in conversation.turns[-10:]], default=str))
 
 
 @app.command("audit")

@@ -13,7 +13,6 @@ import json
 import logging
 import queue
 import random
-import re
 import shutil
 import threading
 import time
@@ -29,6 +28,7 @@ from gradio.utils import get_upload_folder
 
 from assistant.agent import Answer, Conversation, Step, Table
 from assistant.charts import figure
+from assistant.export import write_csv
 from assistant.followups import suggest
 from assistant.warehouse.imports import allowed_source, import_folders
 from assistant.warehouse.load import LoadError, first_line
@@ -111,9 +111,7 @@ class App:
     def _csv(self, table: Table) -> str:
         """The result as a CSV download; no cell can run as a spreadsheet formula (`spreadsheet_safe`)."""
         path = self.exports / f"result-{int(time.time() * 1000)}-{random.randrange(10**6)}.csv"
-        rows = [[spreadsheet_safe(value) for value in row] for row in table.rows]
-        columns = [spreadsheet_safe(str(column)) for column in table.columns]
-        pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+        write_csv(table.columns, table.rows, path)
         # Gradio serves a copy from its own cache, so an old file can go once newer ones exist.
         for old in sorted(self.exports.glob("result-*.csv"), key=lambda p: p.stat().st_mtime)[:-MAX_EXPORTS]:
             old.unlink(missing_ok=True)
@@ -818,23 +816,6 @@ def _display(frame: pd.DataFrame) -> pd.DataFrame:
         if frame[column].map(lambda v: isinstance(v, Decimal)).any():
             frame[column] = frame[column].astype(float)
     return frame.round(4)
-
-
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """A cell for a CSV download that a spreadsheet cannot run (OWASP CSV injection): a text
-    starting with = + - @, a tab or a carriage return gets a leading single quote. Numbers stay
-    numbers, and so does a text that is only a number ('-3.5'): it cannot be a formula. A carriage
-    return inside a text becomes a line feed: the CSV writer quotes a cell holding a line feed but
-    not one holding a lone CR, which a spreadsheet would take for the start of a new row."""
-    if not isinstance(value, str):
-        return value
-    if value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
-        value = "'" + value
-    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _readable(exc: BaseException) -> str:

@@ -13,6 +13,7 @@ from assistant.settings import Settings, parse_count
 from assistant.warehouse.db import Warehouse, WarehouseInfo
 
 from .conftest import FIXTURES, real
+from .test_agent_units import shop  # noqa: F401  (shop is a fixture)
 
 runner = CliRunner()
 
@@ -125,3 +126,39 @@ def test_the_audit_log_is_queried_by_session_time_and_text(tmp_path: Path) -> No
     assert [json.loads(line)["session"] for line in out.splitlines()] == ["s1"]
     code, out = shoplens(tmp_path, "audit", "--since", "2999-01-01")
     assert "no audit events match" in out
+
+
+def test_ask_continues_the_last_conversation_and_writes_csv(
+    shop,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`shoplens ask -c` is a follow-up in the last conversation (it survives between commands);
+    `--csv` writes the table, spreadsheet-safe. The model is scripted: the command line is tested."""
+    from contextlib import contextmanager
+
+    from .test_agent_units import assistant, call
+
+    calls = [
+        call("query_metric", metric="orders"),
+        call("query_metric", metric="orders", group_by=["category"]),
+        call("query_metric", metric="revenue"),
+    ]
+    agent, model = assistant(shop, calls)
+
+    @contextmanager
+    def scripted(settings: Settings, progress: object = None):
+        yield agent
+
+    monkeypatch.setattr("assistant.agent.open_assistant", scripted)
+    data = shop[0].data_dir
+    code, out = shoplens(data, "ask", "How many orders were there?")
+    assert code == 0 and out.startswith("Orders: "), out
+    target = tmp_path / "by-category.csv"
+    code, out = shoplens(data, "ask", "-c", "and by category?", "--csv", str(target))
+    assert code == 0, out
+    sent = str(model.calls[-1][0][-1].content)
+    assert "Previous question: How many orders were there?" in sent  # the follow-up saw its turn
+    assert target.read_text().startswith("category,orders\n") and len(target.read_text().splitlines()) > 2
+    code, out = shoplens(data, "ask", "What was revenue?")  # no -c: a new conversation
+    assert code == 0 and "Previous question" not in str(model.calls[-1][0][-1].content)

@@ -33,8 +33,9 @@ from typer.testing import CliRunner
 from assistant.agent import Table
 from assistant.cli import app as cli_app
 from assistant.embeddings import Encoder
+from assistant.export import spreadsheet_safe
 from assistant.settings import Settings
-from assistant.ui import App, spreadsheet_safe
+from assistant.ui import App
 from assistant.warehouse import schema
 from assistant.warehouse.imports import import_folders
 from assistant.warehouse.load import LINE_TOO_LONG
