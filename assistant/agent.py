@@ -16,6 +16,7 @@ One turn:
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import time
@@ -109,6 +110,30 @@ class Answer(BaseModel):
     @property
     def grounded(self) -> bool:
         return not self.ungrounded_numbers
+
+    @property
+    def df(self) -> Any:
+        """The result table as a pandas DataFrame (None when the answer has no table)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.table.rows, columns=self.table.columns) if self.table else None
+
+    def figure(self) -> Any:
+        """The answer's chart as a plotly Figure (None when it has none); a notebook draws it."""
+        from assistant.charts import figure
+
+        return figure(self.chart, self.table.columns, self.table.rows) if self.table and self.chart else None
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows the answer: the sentence, what was computed, the table, the SQL."""
+        parts = [f"<p><b>{html.escape(self.text)}</b></p>"]
+        if self.interpretation:
+            parts.append(f"<p><i>Computed: {html.escape(self.interpretation)}</i></p>")
+        if self.table is not None:
+            parts.append(self.df.head(50).to_html(index=False, max_cols=20))  # escapes cells
+        if self.sql:
+            parts.append(f"<details><summary>SQL</summary><pre>{html.escape(self.sql)}</pre></details>")
+        return "\n".join(parts)
 
 
 @dataclass
