@@ -33,6 +33,7 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, query_lockdown
 from tools.base import GENERIC_FOLLOW_UPS, Tool, ToolContext, ToolError, ToolResult
 from tools.narrate import table_sentence
+from tools.sql_worker import fetch_bounded
 
 # Table-valued functions that only generate values.
 SAFE_TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
@@ -306,13 +307,9 @@ def _run_here(
         try:
             cursor = conn.exec_driver_sql(sql)
             columns = list(cursor.keys())
-            rows: list[tuple] = []
-            size = 0
-            while len(rows) < max_rows and (batch := cursor.fetchmany(min(256, max_rows - len(rows)))):
-                rows += [tuple(r) for r in batch]
-                size += sum(_size(value) for row in batch for value in row)
-                if size > settings.query_result_limit:
-                    raise ToolError(_too_large(settings))
+            rows = fetch_bounded(cursor, max_rows, int(settings.query_result_limit))
+            if rows is None:
+                raise ToolError(_too_large(settings))
         except ToolError:
             raise
         except Exception as exc:  # the database's own message is what the model needs to fix it
@@ -334,15 +331,6 @@ def _too_large(settings: Settings) -> str:
         f"the result is larger than {settings.query_result_limit.human_readable()}:"
         " select fewer or shorter columns, or aggregate"
     )
-
-
-def _size(value: Any) -> int:
-    """About how many bytes a value takes in a result (strings, bytes, lists by their length)."""
-    if isinstance(value, str | bytes):
-        return len(value) + 16
-    if isinstance(value, list | tuple | dict):
-        return len(str(value)) + 16
-    return 16
 
 
 def _first_line(text: str) -> str:

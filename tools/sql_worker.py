@@ -25,13 +25,26 @@ def _status(field: str) -> int:
     return 0
 
 
-def _size(value: Any) -> int:
-    """tools.sql._size, repeated: this script imports nothing of ShopLens, to start fast."""
+def value_size(value: Any) -> int:
+    """About how many bytes a value takes in a result (strings, bytes, lists by their length)."""
     if isinstance(value, str | bytes):
         return len(value) + 16
     if isinstance(value, list | tuple | dict):
         return len(str(value)) + 16
     return 16
+
+
+def fetch_bounded(cursor: Any, max_rows: int, max_bytes: int) -> list[tuple] | None:
+    """Up to `max_rows` rows of a DB-API cursor, or None as soon as they pass `max_bytes` (the row
+    limit counts rows; this, their size). tools.sql uses it too, for queries run in its process."""
+    rows: list[tuple] = []
+    size = 0
+    while len(rows) < max_rows and (batch := cursor.fetchmany(min(256, max_rows - len(rows)))):
+        rows += [tuple(row) for row in batch]
+        size += sum(value_size(value) for row in batch for value in row)
+        if size > max_bytes:
+            return None
+    return rows
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
@@ -44,16 +57,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     try:
         cursor = con.execute(request["sql"])
         columns = [d[0] for d in cursor.description]
-        rows: list[tuple] = []
-        size = 0
-        while len(rows) < request["max_rows"]:
-            batch = cursor.fetchmany(min(256, request["max_rows"] - len(rows)))
-            if not batch:
-                break
-            rows += batch
-            size += sum(_size(v) for row in batch for v in row)
-            if size > request["max_bytes"]:
-                return {"error": "size"}
+        rows = fetch_bounded(cursor, request["max_rows"], request["max_bytes"])
+        if rows is None:
+            return {"error": "size"}
         return {"columns": columns, "rows": rows, "peak_rss": _peak_rss()}
     except (duckdb.OutOfMemoryException, MemoryError):
         return {"error": "memory", "peak_rss": _peak_rss()}
