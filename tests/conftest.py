@@ -8,6 +8,7 @@ themselves, `browser` drives Chromium, `real_data` reads ../shared/data/real thr
 from __future__ import annotations
 
 import os
+import socket
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +85,27 @@ def warehouse(settings: Settings) -> Iterator[Warehouse]:
     with Warehouse(settings) as wh:
         wh.ensure_schema()
         yield wh
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for an engine a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The default model on llama.cpp, on a free port, for the tests of one module (tier `model`).
+    The weights are kept in pytest's cache, so they are pulled once per checkout."""
+    from assistant.llm.engines import LlamaCppEngine
+    from assistant.llm.models import DEFAULT_MODEL
+    from assistant.llm.server import ManagedServer
+
+    settings = Settings(
+        data_dir=request.config.cache.mkdir("shoplens-models"), model=DEFAULT_MODEL, llm_port=free_port()
+    )
+    llama = LlamaCppEngine(settings)
+    llama.prepare()
+    with ManagedServer(llama, settings.data_dir / "logs") as server:
+        yield server

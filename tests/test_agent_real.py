@@ -7,7 +7,6 @@ and no number the results do not hold.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +14,6 @@ import pytest
 
 from assistant.agent import Assistant, Conversation
 from assistant.embeddings import Encoder
-from assistant.llm.engines import LlamaCppEngine
-from assistant.llm.models import DEFAULT_MODEL
 from assistant.llm.server import ManagedServer
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
@@ -29,21 +26,9 @@ from .conftest import real
 pytestmark = pytest.mark.model  # the real engine with the default model
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def engine(request: pytest.FixtureRequest) -> Iterator[ManagedServer]:
-    settings = Settings(
-        data_dir=request.config.cache.mkdir("shoplens-models"), model=DEFAULT_MODEL, llm_port=free_port()
-    )
-    llama = LlamaCppEngine(settings)
-    llama.prepare()
-    with ManagedServer(llama, settings.data_dir / "logs") as server:
-        yield server
+def engine(llama_server: ManagedServer) -> ManagedServer:
+    return llama_server
 
 
 @pytest.fixture(scope="module")

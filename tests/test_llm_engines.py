@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from typing import Literal
@@ -25,6 +24,8 @@ from assistant.llm.models import DEFAULT_MODEL, SMALL_MODEL
 from assistant.llm.server import ManagedServer
 from assistant.settings import Settings
 
+from .conftest import free_port
+
 pytestmark = [pytest.mark.engines, pytest.mark.model]
 
 
@@ -32,12 +33,6 @@ class MetricRequest(BaseModel):
     metric: Literal["conversion_rate", "revenue", "orders"]
     category: str | None = None
     days: int
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def model_settings(request: pytest.FixtureRequest, model: str) -> Settings:

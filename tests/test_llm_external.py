@@ -10,20 +10,17 @@ ShopLens ships is used as an external one, end to end, with the real model.
 from __future__ import annotations
 
 import json
-import socket
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from assistant.agent import Assistant
-from assistant.llm.engines import Capabilities, EngineUnavailable, ExternalEngine, LlamaCppEngine, probe
-from assistant.llm.models import DEFAULT_MODEL
+from assistant.llm.engines import Capabilities, EngineUnavailable, ExternalEngine, probe
 from assistant.llm.server import ManagedServer
-from assistant.settings import Settings
 
+from .conftest import free_port
 from .test_agent_units import shop  # noqa: F401  (shop is a fixture)
 
 CALL = {"tool": "query_metric", "arguments": {"metric": "orders"}}
@@ -145,36 +142,19 @@ def test_a_server_error_is_reported_as_a_refusal_not_as_silence(shop) -> None:  
 
 
 def test_no_server_or_no_such_model_is_a_clear_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with pytest.raises(EngineUnavailable, match="no OpenAI-compatible server answers at"):
-        probe(f"http://127.0.0.1:{port}/v1", "served", None, timeout=2)
-
-
-@pytest.fixture(scope="module")
-def llama_cpp_server(request: pytest.FixtureRequest) -> Iterator[ManagedServer]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings = Settings(
-        data_dir=request.config.cache.mkdir("shoplens-models"), model=DEFAULT_MODEL, llm_port=port
-    )
-    llama = LlamaCppEngine(settings)
-    llama.prepare()
-    with ManagedServer(llama, settings.data_dir / "logs") as server:
-        yield server
+        probe(f"http://127.0.0.1:{free_port()}/v1", "served", None, timeout=2)
 
 
 @pytest.mark.model
-def test_the_shipped_llama_cpp_server_as_an_external_one(shop, llama_cpp_server: ManagedServer) -> None:  # noqa: F811
+def test_the_shipped_llama_server_as_an_external_one(shop, llama_server: ManagedServer) -> None:  # noqa: F811
     """The issue's case: --engine external pointed at a llama-cpp-python server failed on the
     first question (it sent json_schema). Probed, it gets json_object and answers right."""
     settings, warehouse = shop
     external = settings.with_overrides(
         engine="external",
-        llm_url=llama_cpp_server.endpoint.base_url,
-        llm_model=llama_cpp_server.endpoint.model,
+        llm_url=llama_server.endpoint.base_url,
+        llm_model=llama_server.endpoint.model,
     )
     endpoint = ExternalEngine(external).endpoint()
     assert endpoint.capabilities.schema_format == "json_object"

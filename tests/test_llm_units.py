@@ -32,6 +32,8 @@ from assistant.llm.pull import ModelPullError, gguf_path, is_pulled, pull
 from assistant.llm.server import EngineFailed, ManagedServer, is_healthy
 from assistant.settings import Settings
 
+from .conftest import free_port
+
 SAPPHIRE_RAPIDS = "flags\t\t: fpu sse avx avx2 fma f16c bmi2 avx512f avx512vbmi avx512_vnni avx512_bf16 amx_tile amx_int8 amx_bf16\n"
 
 
@@ -193,12 +195,6 @@ FAKE_SERVER = textwrap.dedent(
     http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

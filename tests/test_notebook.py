@@ -4,35 +4,16 @@ embedded model, and gets answers that render (HTML) with their tables as DataFra
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from assistant.llm.engines import LlamaCppEngine
-from assistant.llm.models import DEFAULT_MODEL
 from assistant.llm.server import ManagedServer
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.demo import generate
-
-
-@pytest.fixture(scope="module")
-def engine(request: pytest.FixtureRequest) -> Iterator[ManagedServer]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings = Settings(
-        data_dir=request.config.cache.mkdir("shoplens-models"), model=DEFAULT_MODEL, llm_port=port
-    )
-    llama = LlamaCppEngine(settings)
-    llama.prepare()
-    with ManagedServer(llama, settings.data_dir / "logs") as server:
-        yield server
-
 
 CELLS = [
     "import shoplens",
@@ -64,14 +45,14 @@ def test_an_answer_renders_escaped_with_its_table_as_a_dataframe() -> None:
 
 
 @pytest.mark.model  # the real engine with the default model
-def test_a_notebook_connects_asks_and_follows_up(engine: ManagedServer, tmp_path: Path) -> None:
+def test_a_notebook_connects_asks_and_follows_up(llama_server: ManagedServer, tmp_path: Path) -> None:
     data = tmp_path / "data"
     with Warehouse(Settings(data_dir=data)) as writer:
         generate(writer, 20_000, seed=5)
     with Warehouse(Settings(data_dir=data)) as reader, reader.engine.connect() as conn:
         orders = conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()
         categories = conn.exec_driver_sql("SELECT count(DISTINCT category) FROM events").scalar()
-    port = int(engine.endpoint.base_url.rsplit(":", 1)[1].split("/")[0])
+    port = int(llama_server.endpoint.base_url.rsplit(":", 1)[1].split("/")[0])
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(c.format(data=str(data), port=port)) for c in CELLS]
     )

@@ -28,8 +28,7 @@ from assistant.llm.engines import LlamaCppEngine
 from assistant.llm.models import DEFAULT_MODEL
 from assistant.settings import Settings
 
-from .conftest import REPO, real
-from .test_agent_real import free_port
+from .conftest import REPO, free_port, real
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]  # launch.py starts the real engine
 
