@@ -5,7 +5,8 @@ the same weekday over the four weeks before, a week with the median of the four 
 The spread is the larger of the series' own robust spread (1.4826 x MAD of its deviations) and
 the sampling noise the period's size implies (binomial for rates, Poisson for counts), so a
 small category's noisy days are not flagged. A week catches a sustained shift that is too
-small to see on any one day.
+small to see on any one day. A period with no events at all (an outage, a failed import) is
+in the series as 0, not missing, so it is flagged like any other drop.
 
 Suspicious users are found by rules an analyst can check: inhuman speed (a median of seconds
 between events), view-only bursts (hundreds of views in a visit, no cart), and repeated carts
@@ -14,6 +15,7 @@ between events), view-only bursts (hundreds of views in a visit, no cart), and r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -135,25 +137,59 @@ def _anomalies(ctx: ToolContext, args: DetectAnomaliesArgs, grain: str) -> list[
         series.setdefault(category, []).append(
             (period_start, float(num or 0), None if den is None else float(den))
         )
-        if people < ctx.settings.min_group_size:
+        if 0 < people < ctx.settings.min_group_size:
             few_people.add((period_start, category))
     last_day = ctx.facts.last_day
     found = []
     for category, points in series.items():
         if category == "(none)":
             continue
-        found += _score_series(category, points, args, grain, last_day)
+        found += score_series(category, on_spine(points, grain, last_day), args, grain, last_day)
     return [row for row in found if (row[0], row[2]) not in few_people]
 
 
-def _score_series(
-    category: str, points: list[tuple], args: DetectAnomaliesArgs, grain: str, last_day: date | None
-) -> list[tuple]:
+def on_spine(points: list[tuple], grain: str, last_day: date | None) -> list[tuple]:
+    """Every period from the series' first to the data's last, a period without events as 0.
+
+    GROUP BY makes no row for a day with no events at all, and an outage, a broken tracker or
+    a failed import is exactly that day: without this it would never be flagged."""
+    if last_day is None or not points:
+        return points
+    step = timedelta(days=1 if grain == "day" else 7)
+    end = last_day if grain == "day" else last_day - timedelta(days=last_day.weekday())
+    have = {p[0]: p for p in points}
+    empty_den = None if points[0][2] is None else 0.0  # a rate over nothing has no value
+    filled, period = [], points[0][0]
+    while period <= end:
+        filled.append(have.get(period, (period, 0.0, empty_den, *([0.0] if len(points[0]) > 3 else []))))
+        period += step
+    return filled
+
+
+@dataclass(frozen=True)
+class Score:
+    """One period of a series against its seasonal baseline: `score` spreads away."""
+
+    period: date
+    value: float
+    expected: float
+    scale: float
+
+    @property
+    def score(self) -> float:
+        return (self.value - self.expected) / self.scale
+
+
+def scores(points: list[tuple], metric: str, grain: str, last_day: date | None) -> list[Score]:
+    """Every period of a series (period, value or numerator, denominator for a rate, and
+    optionally a sum's sampling variance) that has
+    enough history, scored against the median of the same weekday (days) or of the 4 weeks
+    before (weeks); the spread is the larger of the series' robust spread and sampling noise."""
     by_period = {p[0]: p for p in points}
-    rate = points[0][2] is not None
+    rate = bool(points) and points[0][2] is not None
     step = timedelta(days=7)  # same weekday for days; the previous weeks for weeks
     values, expected, noise, kept = [], [], [], []
-    for period_start, num, den in points:
+    for period_start, num, den, *variance in points:
         if grain == "week" and last_day is not None and period_start + timedelta(days=6) > last_day:
             continue  # a partial last week would look like a drop
         if rate and not den:
@@ -165,42 +201,57 @@ def _score_series(
         if rate:
             base = float(np.median([h[1] / h[2] for h in history]))
             value = num / den
-            sampling = np.sqrt(max(base * (1 - base), 1e-6) / den)
+            # Laplace's rule: 0 of 5 sessions is no proof of a rate of 0, nor 2 of 5 of 40%.
+            p = (base * den + 1) / (den + 2)
+            sampling = np.sqrt(p * (1 - p) / den)
         else:
             base = float(np.median([h[1] for h in history]))
             value = num
-            sampling = np.sqrt(max(base, 1.0)) if args.metric != "revenue" else 0.0
+            sampling = np.sqrt(max(base, 1.0)) if metric != "revenue" else 0.0
+            if variance and variance[0] is not None:
+                # A sum's own noise (its sum of squares): one large order is not a shift in level.
+                usual = float(np.median([h[3] for h in history if len(h) > 3 and h[3] is not None] or [0.0]))
+                sampling = np.sqrt(max(usual, variance[0]))
         values.append(value)
         expected.append(base)
-        noise.append(sampling)
+        noise.append(float(sampling))
         kept.append(period_start)
     if not kept:
         return []
     deviations = np.array(values) - np.array(expected)
     spread = MAD_SCALE * float(np.median(np.abs(deviations - np.median(deviations))))
-    found = []
-    for period_start, value, base, sampling, deviation in zip(
-        kept, values, expected, noise, deviations, strict=True
-    ):
-        if args.start_date and period_start < args.start_date:
-            continue
-        if args.end_date and period_start > args.end_date:
-            continue
+    out = []
+    for period_start, value, base, sampling in zip(kept, values, expected, noise, strict=True):
         scale = max(spread, sampling, 1e-9)
-        score = deviation / scale
-        if abs(score) >= args.threshold:
-            change = (value - base) / base if base else None
+        if value == 0 and not rate and metric != "revenue":
+            # Nothing at all is not a swing in level but a break (an outage, a failed import):
+            # judged by sampling alone, zero against an expected 2,900 is the strongest signal.
+            scale = max(sampling, 1e-9)
+        out.append(Score(period_start, float(value), base, scale))
+    return out
+
+
+def score_series(
+    category: str, points: list[tuple], args: DetectAnomaliesArgs, grain: str, last_day: date | None
+) -> list[tuple]:
+    """The periods of one series at least `args.threshold` spreads from their baseline, as rows."""
+    found = []
+    for s in scores(points, args.metric, grain, last_day):
+        if (args.start_date and s.period < args.start_date) or (args.end_date and s.period > args.end_date):
+            continue
+        if abs(s.score) >= args.threshold:
+            change = (s.value - s.expected) / s.expected if s.expected else None
             found.append(
                 (
-                    period_start,
+                    s.period,
                     grain,
                     category,
                     args.metric,
-                    round(value, 4),
-                    round(base, 4),
+                    round(s.value, 4),
+                    round(s.expected, 4),
                     None if change is None else round(change, 4),
-                    round(float(score), 2),
-                    "up" if score > 0 else "down",
+                    round(float(s.score), 2),
+                    "up" if s.score > 0 else "down",
                 )
             )
     return found

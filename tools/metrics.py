@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -38,9 +39,10 @@ from tools.base import (
     ToolResult,
     UnknownEntity,
     having_people,
+    person,
     withheld_notes,
 )
-from tools.periods import Period, PeriodError, describe, previous, resolve
+from tools.periods import Period, PeriodError, add_months, describe, previous, resolve, spine_sql
 from tools.sql import execute
 
 Grain = Literal["none", "hour", "day", "week", "month", "year"]
@@ -120,6 +122,18 @@ class Metric(BaseModel):
     @property
     def label(self) -> str:
         return self.name.replace("_", " ")
+
+    @property
+    def zero_when_empty(self) -> bool:
+        """A count or a sum: a period without events has the value 0 (a rate has none)."""
+        sql = self.sql.strip().lower()
+        return (
+            self.per_user is None
+            and self.format in ("count", "money")
+            and sql.startswith(("count(", "sum("))
+            and "{" not in sql
+            and "/" not in sql
+        )
 
 
 class Dimension(BaseModel):
@@ -490,6 +504,16 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
     select_keys = "".join(k_ + ", " for k_ in keys)
     outer_keys = "".join(n + ", " for n in key_names)
     group = f" GROUP BY {_positions(len(keys))}" if keys else ""
+    spine = None
+    # Not for ids: every product on every day is a grid nobody asked for.
+    many = {"product", "user_id", "session_id", "order_id"}
+    if grain != "none" and not compare and not args.top_n and not (args.per and args.stat == "distribution"):
+        spine = None if many & set(args.group_by) else _spine(ctx, grain, start, end)
+    # On a spine, a count's empty period reads 0; its withheld periods must not: the people
+    # behind each period go out with it, and the outer query withholds.
+    counted_people = bool(
+        spine and suppress and metric.zero_when_empty and not (args.per or args.share or args.divided_by)
+    )
 
     def one_period(first: date | None, last: date | None) -> str:
         # A breakdown ranks known values: events without a brand are not a brand.
@@ -554,12 +578,16 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             )
         # Withhold any figure about fewer than k people: in the SQL itself, so the SQL shown is
         # the SQL that produced the answer.
-        having = having_people(k, only) if suppress else ""
+        having = having_people(k, only) if suppress and not counted_people else ""
+        if counted_people:
+            columns += f", count(DISTINCT {person('e')}){only} AS people"
         return f"{prefix}SELECT {select_keys}{columns} FROM {source} WHERE {where}{group}{having}"
 
     descending = "DESC" if args.sort == "highest" else "ASC"
     if not compare:
         sql = one_period(start, end)
+        if spine:
+            sql = _on_spine(sql, spine, key_names, name, metric, args, k if counted_people else None)
         if args.per and args.stat == "distribution":
             order = ""  # already in value order
         elif grain != "none" and not args.top_n:
@@ -595,6 +623,39 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
     if args.top_n:
         sql += f" LIMIT {args.top_n}"
     return sql
+
+
+def _spine(ctx: ToolContext, grain: str, start: date | None, end: date | None) -> str | None:
+    """Every period of the request's window that the data covers (None: no data or too long)."""
+    facts = ctx.facts
+    if facts.first_day is None or facts.last_day is None:
+        return None
+    first = max(start or facts.first_day, facts.first_day)
+    last = min(end or facts.last_day, facts.last_day)
+    return spine_sql(grain, first, last) if first <= last else None
+
+
+def _on_spine(
+    sql: str, spine: str, key_names: list[str], name: str, metric: Metric, args: Any, k: int | None
+) -> str:
+    """A time series with a row for every period, events or not: a count or sum reads 0 there,
+    anything else (a rate, an average, a per-entity figure) is empty. With `k`, the series
+    carries its people per period and figures about 1 to k-1 of them are withheld here."""
+    dims = [n for n in key_names if n != "period"]
+    grid = "spine"
+    if dims:
+        listed = ", ".join(dims)
+        grid = f"(SELECT spine.period, d.* FROM spine CROSS JOIN (SELECT DISTINCT {listed} FROM series) AS d)"
+    keys = ", ".join(["period", *dims])
+    if metric.zero_when_empty and not (args.per or args.share or args.divided_by):
+        value = f"coalesce(series.{name}, 0)"
+        if k is not None:  # no one at all is no one's figure: 0 is shown; 1 to k-1 people are not
+            value = f"CASE WHEN coalesce(series.people, 0) = 0 OR series.people >= {k} THEN {value} END"
+        return (
+            f"WITH series AS ({sql}), spine AS ({spine}) SELECT {keys}, {value} AS {name}"
+            f" FROM {grid} AS grid LEFT JOIN series USING ({keys})"
+        )
+    return f"WITH series AS ({sql}), spine AS ({spine}) SELECT * FROM {grid} AS grid LEFT JOIN series USING ({keys})"
 
 
 def _distribution(ctes: str, metric: Metric, name: str, entity: str) -> str:
@@ -814,8 +875,8 @@ def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tu
             )
         return f"{narrate.capitalized(measure)}: {shown}."
     if grain != "none" and not args.top_n and len(rows) > 1 and not args.group_by:
-        first, last = rows[0], rows[-1]
         known = [r for r in rows if narrate.number(r[at]) is not None] or rows
+        first, last = known[0], known[-1]  # a period without data (a rate's empty day) has no figure
         high = max(known, key=lambda r: narrate.number(r[at]) or 0.0)
         low = min(known, key=lambda r: narrate.number(r[at]) or 0.0)
         moved = narrate.direction(last[at], first[at])
@@ -929,6 +990,8 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         notes.append("previous: {} to {}".format(*previous(start, end, args.period)))
     notes += [f"events with no {d} are left out of the breakdown" for d in args.group_by]
     notes += withheld_notes(ctx.settings.min_group_size)
+    if grain != "none" and rows and name in columns:
+        notes += _empty_periods(rows, columns.index(name), grain, metric.zero_when_empty)
     withheld = _withheld(ctx, model, args, compare) if not rows and ctx.settings.min_group_size > 1 else None
     summary = (summarize_change if compare else summarize)(model, args, columns, rows)
     return ToolResult(
@@ -943,6 +1006,17 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         summary=withheld or summary,
         interpretation=interpret(model, args, ctx.facts, compare),
     )
+
+
+def _empty_periods(rows: list[tuple], at: int, grain: str, zero: bool) -> list[str]:
+    """A note on the periods the date spine added: an outage must not pass unseen."""
+    empty = [r[0] for r in rows if (r[at] == 0 if zero else r[at] is None)]
+    if not empty:
+        return []
+    named = ", ".join(_period_label(p, grain) for p in empty[:5]) + (" …" if len(empty) > 5 else "")
+    if zero:
+        return [f"{narrate.plural(len(empty), grain)} with nothing counted, shown as 0: {named}"]
+    return [f"{narrate.plural(len(empty), grain)} without data or withheld, shown empty: {named}"]
 
 
 def _withheld(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool) -> str | None:
@@ -1096,17 +1170,21 @@ GROUP BY 1, 2 ORDER BY 1, 2"""
     columns = ["cohort", "users"] + [f"{args.grain}_{k}" for k in range(1, args.periods + 1)]
     out = []
     k = ctx.settings.min_group_size
-    for cohort in sorted(by_cohort):
-        size = sizes[cohort]
-        if size < k:
+    last = ctx.facts.last_day
+    # Every cohort period, new users or not (a week nobody arrived shows as 0 users); a share
+    # whose period ends after the data does is unknown, not 0.
+    cohorts = list(_cohort_starts(min(by_cohort), max(by_cohort), args.grain)) if by_cohort else []
+    for cohort in cohorts:
+        size = sizes.get(cohort, 0)
+        if 0 < size < k:
             continue
-        out.append(
-            (
-                cohort,
-                size,
-                *[(by_cohort[cohort].get(k, 0) / size) if size else None for k in range(1, args.periods + 1)],
-            )
-        )
+        shares = [
+            by_cohort[cohort].get(n, 0) / size
+            if size and (last is None or _period_after(cohort, n, args.grain) <= last)
+            else None
+            for n in range(1, args.periods + 1)
+        ]
+        out.append((cohort, size, *shares))
     return ToolResult(
         sql=sql.strip(),
         columns=columns,
@@ -1126,6 +1204,19 @@ GROUP BY 1, 2 ORDER BY 1, 2"""
             f" {args.grain}s later; all data."
         ),
     )
+
+
+def _period_after(start: date, n: int, grain: str) -> date:
+    """The last day of the `grain` period n periods after the one starting on `start`."""
+    if grain == "week":
+        return start + timedelta(days=7 * n + 6)
+    return add_months(start, n + 1) - timedelta(days=1)
+
+
+def _cohort_starts(first: date, last: date, grain: str) -> Iterator[date]:
+    while first <= last:
+        yield first
+        first = first + timedelta(days=7) if grain == "week" else add_months(first, 1)
 
 
 def summarize_retention(args: CohortRequest, columns: list[str], rows: list[tuple]) -> str:

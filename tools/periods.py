@@ -77,7 +77,7 @@ def _month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def _add_months(day: date, months: int) -> date:
+def add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
@@ -96,7 +96,7 @@ def _calendar(kind: str, last: date) -> tuple[date, date]:
         return _month_start(last), _month_end(last)
     if kind == "quarter":
         start = _quarter_start(last)
-        return start, _add_months(start, 3) - timedelta(days=1)
+        return start, add_months(start, 3) - timedelta(days=1)
     return date(last.year, 1, 1), date(last.year, 12, 31)
 
 
@@ -141,7 +141,7 @@ def resolve(period: Period, first_day: date | None, last_day: date | None) -> tu
             return anchor - timedelta(days=n - 1), anchor
         if kind == "last_n_weeks":
             return anchor - timedelta(days=7 * n - 1), anchor
-        return _add_months(anchor, -n) + timedelta(days=1), anchor
+        return add_months(anchor, -n) + timedelta(days=1), anchor
     unit = kind.split("_", 1)[1]  # week, month, quarter, year
     start, end = _calendar(unit, last_day)
     if kind.startswith("this_"):
@@ -165,9 +165,9 @@ def previous(start: date, end: date, period: Period) -> tuple[date, date]:
         if unit == "week":
             return start - timedelta(days=7), end - timedelta(days=7)
         if months:
-            before = _add_months(start, -months)
+            before = add_months(start, -months)
             if period.kind.startswith("this_"):
-                return before, min(_add_months(end, -months), start - timedelta(days=1))
+                return before, min(add_months(end, -months), start - timedelta(days=1))
             return before, start - timedelta(days=1)
     length = (end - start).days + 1
     return start - timedelta(days=length), start - timedelta(days=1)
@@ -226,3 +226,42 @@ def _span(first: datetime | None, last: datetime | None) -> str:
     start = first.strftime("%Y-%m-%d %H:%M")
     finish = last.strftime("%H:%M") if first.date() == last.date() else last.strftime("%Y-%m-%d %H:%M")
     return f"{start} to {finish}"
+
+
+# A spine longer than this is not built (hours over years): the series is shown as grouped.
+MAX_SPINE = 10_000
+GRAIN_START = {
+    "day": lambda d: d,
+    "week": _monday,
+    "month": _month_start,
+    "year": lambda d: date(d.year, 1, 1),
+}
+
+
+def spine_sql(grain: str, first: date, last: date) -> str | None:
+    """SQL (DuckDB dialect) for every period start of `grain` ("hour", "day", "week", "month",
+    "year") from the one holding `first` to the one holding `last`, as one column `period`.
+
+    A series built with GROUP BY has no row for a period without events: an outage, a broken
+    tracker or a failed import would vanish from the table and its chart. Joined to this, that
+    period is there (zero, or empty for a rate). None when the spine would be longer than
+    MAX_SPINE periods."""
+    if grain == "hour":
+        count = ((last - first).days + 1) * 24
+        start, stop = f"TIMESTAMP '{first} 00:00:00'", f"TIMESTAMP '{last} 23:00:00'"
+        cast = "p"
+    else:
+        begin = GRAIN_START[grain](first)
+        count = {
+            "day": (last - begin).days + 1,
+            "week": (last - begin).days // 7 + 1,
+            "month": (last.year - begin.year) * 12 + last.month - begin.month + 1,
+            "year": last.year - begin.year + 1,
+        }[grain]
+        start, stop = f"TIMESTAMP '{begin} 00:00:00'", f"TIMESTAMP '{last} 00:00:00'"
+        cast = "CAST(p AS DATE)"
+    if count > MAX_SPINE:
+        return None
+    return (
+        f"SELECT {cast} AS period FROM generate_series({start}, {stop}, INTERVAL 1 {grain.upper()}) AS t(p)"
+    )
