@@ -290,6 +290,7 @@ FILTER_ATTEMPT = [{"dimension": "category", "values": [WRITE_ATTEMPT]}]
 TOOL_CALLS = [
     ("query_metric", {"metric": "revenue", "filters": FILTER_ATTEMPT}),
     ("compare_periods", {"metric": "revenue", "filters": FILTER_ATTEMPT}),
+    ("explain_change", {"metric": "revenue", "filters": FILTER_ATTEMPT}),
     ("funnel", {"filters": FILTER_ATTEMPT}),
     ("cohort_retention", {}),
     ("list_segments", {"kind": "rfm"}),

@@ -132,6 +132,35 @@ LOWEST_WORDS = (
 RANK_WORDS = r"\btop\b|\bbest|\bmost|\bhighest|\blargest|\bbiggest|\bleast|\bfewest|\blowest|\bworst|\bwhich\b|\bwho\b|\bwhat\b.*\b(most|highest|top|best|least|lowest)|\brank|\bleading|\bpopular|\bbusiest|\bpeak|\bsmallest|\bbottom"
 
 
+def _change_named(
+    args: dict[str, Any], text: str, values: Callable[[str], dict[str, str]] | None, alone: str
+) -> tuple[dict[str, Any], list[str]]:
+    """explain_change keeps a direction, a period and filters only when the question names them."""
+    notes = []
+    direction = args.get("direction", "any")
+    if direction != "any" and not _has(WENT_DOWN if direction == "down" else WENT_UP, text):
+        notes.append(f"ignored direction {direction}: the question does not say the figure went {direction}")
+        args["direction"] = "any"
+    period = args.get("period") or {}
+    if period.get("kind", "all") != "all":
+        need = PERIOD_NEEDS.get(period["kind"], "date")
+        any_time = any(_has(p, text) for p in PERIOD_WORDS.values())
+        if not (_has(PERIOD_WORDS[need], text) or (need in ("days", "date") and any_time)):
+            notes.append(f"ignored period {_shown(period)}: the question names no such period")
+            args["period"] = {"kind": "all"}
+    filters = [
+        f
+        for f in args.get("filters") or []
+        if any(_value_mentioned(f["dimension"], v, text) for v in f["values"])
+    ]
+    if len(filters) < len(args.get("filters") or []):
+        notes.append("ignored a filter the question does not name")
+        args["filters"] = filters
+    if values is not None:
+        _named_values(args, alone, values, notes)
+    return args, notes
+
+
 def _text(*parts: str | None) -> str:
     return " ".join(p for p in parts if p).lower()
 
@@ -174,6 +203,14 @@ COMPARISON = (
     r"|\bdifferen|\bshift|\bimprov|\bworse|\bbetter|\bdip|\bspike|\bjump|\bsurg|\bslump|\bover the (week|month) before"
 )
 FOLLOW_UP = r"^\s*(and|what about|how about|only|just|now|same|also|but|instead|then|ok|okay|per|by|for|in|split|break)\b"
+# A change's direction, for explain_change: only when the question says which way it went.
+WENT_DOWN = (
+    r"\bdrop|\bfall|\bfell|\bdip|\bdeclin|\bdecreas|\bdown\b|\blower|\blost\b|\blos[ei]|\bworse|\bslump"
+    r"|\bplung|\bcrash|\btank|\bshr[iu]nk|\bsink|\bsank|\bweak"
+)
+WENT_UP = (
+    r"\bspike|\brise|\brose|\bjump|\bincreas|\bup\b|\bgr[eo]w|\bsurg|\bhigher|\bboost|\bsoar|\bclimb|\bpeak"
+)
 STARTS_OVER = r"\boverall\b|\bin total\b|\ball (categories|brands|countries|channels|devices)\b|\bwithout\b|\bdrop the\b|\bremove the\b|\bno filter"
 
 
@@ -251,11 +288,13 @@ def check(
     question's too); `current` is the question alone; `previous` is the earlier call: a
     follow-up keeps what it had and does not change. `values(dimension)` gives the data's values
     of a dimension (lower-cased to as spelled), to add a filter on a value the question names."""
-    if tool not in ("query_metric", "compare_periods", "funnel"):
+    if tool not in ("query_metric", "compare_periods", "funnel", "explain_change"):
         return tool, arguments, []
     args = dict(arguments)
     text = _text(question)
     alone = _text(current or question)
+    if tool == "explain_change":
+        return tool, *_change_named(args, text, values, alone)
     merged: list[str] = []
     notes: list[str] = []
     continues = previous is not None and previous.get("tool") in (tool, "query_metric", "compare_periods")

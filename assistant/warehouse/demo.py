@@ -6,7 +6,8 @@ what they look at, what price level they prefer, and how often they buy. Session
 search -> view -> cart -> purchase funnel with category-specific rates, weekly and daily
 seasonality. Planted facts, written to a manifest for the eval harness:
 
-- a conversion drop in one category over a known week,
+- a conversion drop in one category over a known week, spread over all its brands and devices,
+- a checkout outage on one device over another week: that device's purchases stop (one driver),
 - a promo day with a traffic spike and discounted prices,
 - a bot-like cluster (inhuman view bursts at night) and a cart-stuffing cluster,
 - a segment (arriving mostly through one acquisition channel) with unusually high cart abandonment,
@@ -80,6 +81,9 @@ HOUR_TRAFFIC = (0.15, 0.08, 0.05, 0.04, 0.05, 0.10, 0.25, 0.45, 0.60, 0.70, 0.75
 DROP_CATEGORY = "electronics"
 DROP_DAYS = (63, 70)  # 2026-10-05 .. 2026-10-11: purchases in the category collapse
 DROP_FACTOR = 0.1
+# 2026-10-26 .. 2026-11-01 (the last week): checkout broken on desktop, so desktop sessions cannot buy.
+OUTAGE_DEVICE = "desktop"
+OUTAGE_DAYS = (84, 91)
 PROMO_DAY = 80  # 2026-10-22: autumn sale
 PROMO_TRAFFIC = 2.5
 PROMO_DISCOUNT = 0.20
@@ -275,6 +279,7 @@ class Chunk:
     truth: pa.Table  # user_id -> latent segment, for the manifest only
     n_sessions: int
     n_orders: int
+    n_drawn: int = 0  # events drawn, before the outage took purchases out (sizes the shop)
 
 
 @dataclass(frozen=True)
@@ -476,6 +481,11 @@ def generate_chunk(
         }
     )
 
+    # The checkout outage: those sessions' purchases are taken out after every draw, so the rest
+    # of the shop is exactly what it would have been without it.
+    outage = (device[sess_user] == DEVICES.index(OUTAGE_DEVICE)) & (day >= OUTAGE_DAYS[0]) & (day < OUTAGE_DAYS[1])
+    events = events.filter(pa.array(~(is_purchase & outage[ev_sess])))
+
     active = np.bincount(user_ids - first_user, minlength=n_users) > 0
     first_micros = np.full(n_users, np.iinfo(np.int64).max)
     np.minimum.at(first_micros, user_ids - first_user, micros)
@@ -498,7 +508,9 @@ def generate_chunk(
             "channel": pa.array(np.array(CHANNELS)[channel[ids]]),
         }
     )
-    return Chunk(events=events, users=users, truth=truth, n_sessions=n_s, n_orders=int(buying.sum()))
+    return Chunk(
+        events=events, users=users, truth=truth, n_sessions=n_s, n_orders=int(buying.sum()), n_drawn=n_e
+    )
 
 
 PILOT_USERS = 4_000
@@ -508,7 +520,7 @@ BOT_SHARE = 0.02  # of all events
 def _plan_size(events: int, catalog: Catalog, seed: int, pair: tuple[int, int]) -> tuple[int, Bots]:
     """Users (bots included) for about `events` events, from a pilot chunk's events per user."""
     pilot = generate_chunk(catalog, seed, -1, PILOT_USERS, 1, 1, 1, bots=None, pair=pair)
-    per_user = pilot.events.num_rows / PILOT_USERS
+    per_user = pilot.n_drawn / PILOT_USERS
     humans = max(50, round(events * (1 - BOT_SHARE) / per_user))
     scrapers = max(3, humans // 2500)
     stuffers = max(2, humans // 5000)
@@ -663,6 +675,15 @@ def _manifest(
         FROM events WHERE source_dataset = {src} AND category = ? AND event_time >= ? AND event_time < ?"""
     during = rows(conversion_sql, [DROP_CATEGORY, drop_start, drop_end])[0][0]
     before = rows(conversion_sql, [DROP_CATEGORY, drop_start - timedelta(days=28), drop_start])[0][0]
+    outage_start = START + timedelta(days=OUTAGE_DAYS[0])
+    outage_end = START + timedelta(days=OUTAGE_DAYS[1])
+    device_conversion = f"""
+        SELECT count(DISTINCT CASE WHEN event_type = 'purchase' THEN session_id END)::DOUBLE
+               / nullif(count(DISTINCT CASE WHEN event_type = 'view' THEN session_id END), 0)
+        FROM events e JOIN users u USING (user_id)
+        WHERE e.source_dataset = {src} AND u.attributes->>'device' = ? AND event_time >= ? AND event_time < ?"""
+    outage_during = rows(device_conversion, [OUTAGE_DEVICE, outage_start, outage_end])[0][0]
+    outage_before = rows(device_conversion, [OUTAGE_DEVICE, outage_start - timedelta(days=28), outage_start])[0][0]
 
     bot_rows = rows(
         """SELECT t.segment, list(t.user_id ORDER BY t.user_id::BIGINT)
@@ -722,6 +743,13 @@ def _manifest(
                 "purchase_factor": DROP_FACTOR,
                 "conversion_during": during,
                 "conversion_4_weeks_before": before,
+            },
+            "checkout_outage": {
+                "device": OUTAGE_DEVICE,
+                "start": outage_start.date(),
+                "end": (outage_end - timedelta(days=1)).date(),
+                "conversion_during": outage_during,
+                "conversion_4_weeks_before": outage_before,
             },
             "promo_day": {
                 "date": promo_day.date(),
