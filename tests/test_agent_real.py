@@ -217,6 +217,21 @@ def test_demo_traffic_spike_is_found(demo: Assistant) -> None:
     assert answer.grounded, answer.text
 
 
+@pytest.mark.parametrize("question", ["What caused the dip in conversion?", "Why did orders fall?"])
+def test_demo_why_it_changed_names_the_planted_outage(demo: Assistant, question: str) -> None:
+    answer = demo.ask(question)
+    assert answer.tool_calls[-1].tool == "explain_change", answer.tool_calls
+    assert "device desktop" in answer.text and "from 2026-10-26 to 2026-11-01" in answer.text, answer.text
+    assert answer.grounded, answer.text
+
+
+def test_demo_why_electronics_dropped_is_broad(demo: Assistant) -> None:
+    answer = demo.ask("why did conversion in electronics go down")
+    assert answer.tool_calls[-1].tool == "explain_change", answer.tool_calls
+    assert "from 2026-10-05 to 2026-10-11" in answer.text and "broad" in answer.text, answer.text
+    assert answer.grounded, answer.text
+
+
 def test_demo_recommendations_for_a_user(demo: Assistant) -> None:
     answer = demo.ask("Suggest some products user 42 might like")
     call = answer.tool_calls[-1]
