@@ -33,3 +33,17 @@ def test_a_ranked_answer_matches_a_one_row_gold_when_it_leads_with_it() -> None:
     gold = [("coupon_site", 0.83)]
     assert result_matches([["coupon_site", 0.83], ["email", 0.57]], gold)
     assert not result_matches([["email", 0.57], ["coupon_site", 0.83]], gold)
+
+
+def test_a_spine_period_without_events_is_not_an_extra_row() -> None:
+    gold = [("2010-12-03", 120.5), ("2010-12-05", 80.0)]  # GROUP BY: no row for Saturday
+    assert result_matches(
+        [[date(2010, 12, 3), 120.5], [date(2010, 12, 4), 0], [date(2010, 12, 5), 80.0]], gold
+    )
+    assert result_matches(
+        [["2010-12-03", 0.12], ["2010-12-04", None], ["2010-12-05", 0.2]],
+        [("2010-12-03", 0.12), ("2010-12-05", 0.2)],
+    )
+    # a real extra row with a figure still fails, and so does a zero where the gold has a figure
+    assert not result_matches([["2010-12-03", 120.5], ["2010-12-04", 3.0], ["2010-12-05", 80.0]], gold)
+    assert not result_matches([["2010-12-03", 120.5], ["2010-12-05", 0]], gold)

@@ -16,7 +16,7 @@ def register_tools(semantic: object) -> list[Tool]:
     """The built-in tools, in the order the model sees them (most useful first)."""
     from tools import anomalies, changes, copy, describe, metrics, recommend, search, segments, sql
 
-    modules = (metrics, changes, segments, recommend, anomalies, search, copy, sql, describe)
+    modules = (metrics, segments, recommend, anomalies, changes, search, copy, sql, describe)
     return [tool for module in modules for tool in module.tools(semantic)]
 
 

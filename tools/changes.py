@@ -340,7 +340,21 @@ def _rows(parts: list[Part], total: Part, rate: bool) -> list[tuple]:
             )
         )
     rows.sort(key=lambda r: -abs(r[4]))
-    return rows
+    change, noise = _change_noise(total, rate)
+    before = _rate(total.value0, total.base0) if rate else total.value0
+    after = _rate(total.value1, total.base1) if rate else total.value1
+    overall = (
+        "all",
+        "(all)",
+        _round(before),
+        _round(after),
+        round(change, 6),
+        None,
+        None,
+        1.0,
+        abs(change) > DRIVER_Z * noise,
+    )
+    return [overall, *rows]
 
 
 def _round(value: float | None) -> float | None:
@@ -623,7 +637,7 @@ def _sentence(
         )
     if not moved:
         return text + ". That is within the usual range and sampling noise: there is no change to explain."
-    dims = sorted({"new-or-returning group" if r[0] == "new_or_returning" else r[0] for r in rows})
+    dims = sorted({"new-or-returning group" if r[0] == "new_or_returning" else r[0] for r in rows[1:]})
     return text + (
         f". The change is broad: no single {' or '.join(dims)} drove it; without any one group, the rest of"
         " the data still moved the same way."
@@ -645,8 +659,8 @@ def tools(semantic: Any) -> list[Tool]:
             "explain_change",
             explain_change,
             explain_args_model(semantic),
-            prompt="why a metric (conversion_rate, revenue, orders, sessions, events) changed, dropped or spiked:"
-            " finds when, and which category, brand, device, channel or country drove it; period only when named.",
+            prompt="why a metric (conversion_rate, revenue, orders, sessions, events) dropped, rose or changed, and"
+            " what drove it; period only when the question names one.",
             group="metrics",
             follow_ups=_follow_ups,
         )

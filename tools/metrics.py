@@ -1269,7 +1269,7 @@ def tools(semantic: SemanticModel) -> list[Tool]:
             compare_periods,
             semantic.compare_model,
             prompt="a metric (same fields, no grain) over a period against the period before it, with the "
-            "change (did X go up or down, X vs the week before, why did X drop); default period last_week.",
+            "change (did X go up or down, X vs the week before); default period last_week.",
             group="metrics",
             follow_ups=_change_follow_ups,
         ),

@@ -483,7 +483,9 @@ def generate_chunk(
 
     # The checkout outage: those sessions' purchases are taken out after every draw, so the rest
     # of the shop is exactly what it would have been without it.
-    outage = (device[sess_user] == DEVICES.index(OUTAGE_DEVICE)) & (day >= OUTAGE_DAYS[0]) & (day < OUTAGE_DAYS[1])
+    outage = (
+        (device[sess_user] == DEVICES.index(OUTAGE_DEVICE)) & (day >= OUTAGE_DAYS[0]) & (day < OUTAGE_DAYS[1])
+    )
     events = events.filter(pa.array(~(is_purchase & outage[ev_sess])))
 
     active = np.bincount(user_ids - first_user, minlength=n_users) > 0
@@ -683,7 +685,9 @@ def _manifest(
         FROM events e JOIN users u USING (user_id)
         WHERE e.source_dataset = {src} AND u.attributes->>'device' = ? AND event_time >= ? AND event_time < ?"""
     outage_during = rows(device_conversion, [OUTAGE_DEVICE, outage_start, outage_end])[0][0]
-    outage_before = rows(device_conversion, [OUTAGE_DEVICE, outage_start - timedelta(days=28), outage_start])[0][0]
+    outage_before = rows(device_conversion, [OUTAGE_DEVICE, outage_start - timedelta(days=28), outage_start])[
+        0
+    ][0]
 
     bot_rows = rows(
         """SELECT t.segment, list(t.user_id ORDER BY t.user_id::BIGINT)
