@@ -39,8 +39,8 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
 from tools.base import ChartSpec, UnknownEntity, cell_text, render
+from tools.evidence import beyond_typed, missing_concept, unsupported_arguments
 from tools.evidence import check as check_evidence
-from tools.evidence import missing_concept, unsupported_arguments
 from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
 from tools.narrate import table_sentence
 
@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # the client is made by the caller; importing it here costs a
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
+BEYOND_NOTE = "cannot express"  # in the error that sends a question beyond the typed language to run_sql
 # How close an example of an insight tool must be to a question to be named as a hint (cosine).
 HINT_SIMILARITY = 0.6
 
@@ -446,6 +447,12 @@ class Assistant:
             lacking = missing_concept(answer.question, self._has_returns())
             if lacking:  # the model mapped "profit" to revenue: code declines instead
                 raise DataLacks(f"{lacking} {self.data_has()}")
+        beyond = beyond_typed(answer.question) if tool in ("query_metric", "compare_periods") else None
+        if beyond and not any(call.error and BEYOND_NOTE in call.error for call in answer.tool_calls):
+            # Once: the model may still insist, and its call then runs (a typed figure beats none).
+            raise ToolError(
+                f"{tool} {BEYOND_NOTE} {beyond}; answer with run_sql: one SELECT that computes exactly what is asked"
+            )
         arguments, problems = unsupported_arguments(tool, arguments, said)
         answer.notes += [p.removeprefix("note: ") for p in problems if p.startswith("note: ")]
         problems = [p for p in problems if not p.startswith("note: ")]

@@ -376,3 +376,39 @@ def test_a_model_sentence_that_is_a_tool_call_is_replaced(shop) -> None:
     assert "Write text, not a tool call" in model.calls[1][0][-1].content
     assert "it is a tool call, not a sentence" in model.calls[2][0][-1].content
     assert answer.text == f"Orders: {orders:,}." and "replaced by code's" in answer.notes[-1]
+
+
+def test_a_question_beyond_the_typed_language_is_sent_to_run_sql_once(shop) -> None:
+    question = "How many days pass on average between a customer's first and second order?"
+    sql = (
+        "WITH o AS (SELECT user_id, order_id, min(event_time) AS t FROM events WHERE event_type = 'purchase'"
+        " GROUP BY 1, 2), r AS (SELECT user_id, t, row_number() OVER (PARTITION BY user_id ORDER BY t) AS n FROM o)"
+        " SELECT avg(date_diff('day', a.t, b.t)) AS avg_days FROM r a JOIN r b ON a.user_id = b.user_id"
+        " AND a.n = 1 AND b.n = 2"
+    )
+    agent, model = assistant(shop, [call("query_metric", metric="orders"), call("run_sql", query=sql)])
+    answer = agent.ask(question)
+    assert [c.tool for c in answer.tool_calls] == ["query_metric", "run_sql"]
+    assert "cannot express a customer's first, second or latest order" in answer.tool_calls[0].error
+    assert "answer with run_sql" in model.calls[1][0][-1].content
+    assert answer.kind == "answer" and answer.table.rows[0][0] == pytest.approx(reference(shop, sql))
+    # A model that insists gets its typed call run: a figure beats none.
+    agent, _ = assistant(shop, [call("query_metric", metric="orders"), call("query_metric", metric="orders")])
+    answer = agent.ask(question)
+    assert answer.kind == "answer" and [bool(c.error) for c in answer.tool_calls] == [True, False]
+    # A question the typed language covers is not touched.
+    agent, _ = assistant(shop, [call("query_metric", metric="orders", period={"kind": "last_week"})])
+    assert agent.ask("How many orders last week?").tool_calls[0].error is None
+
+
+def test_how_many_customers_is_a_count_of_customers_not_of_orders(shop) -> None:
+    agent, _ = assistant(
+        shop, [call("query_metric", metric="orders", period={"kind": "last_n_days", "n": 30})]
+    )
+    answer = agent.ask("How many customers bought something in the last 30 days?")
+    expected = reference(
+        shop,
+        "SELECT count(DISTINCT user_id) FROM events WHERE event_type = 'purchase' AND event_time >= DATE '2026-10-03'",
+    )
+    assert answer.table.rows[0][0] == expected
+    assert any("about users" in n for n in answer.notes)

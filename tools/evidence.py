@@ -439,10 +439,12 @@ def _entity_named(
         return
     # A count of entities with conditions, or a bare count of events, when the question asks "how
     # many users": the entity the words name decides.
-    plain_events = (
-        metric.name == "events" and not args.get("group_by") and args.get("grain", "none") == "none"
-    )
-    if not ((metric.counts in COUNT_METRICS and conditional) or plain_events):
+    single = not args.get("group_by") and args.get("grain", "none") == "none"
+    plain_events = metric.name == "events" and single
+    # "How many customers bought …" answered with a count of orders: a plain count of one entity
+    # when the words count another.
+    plain_count = metric.counts in COUNT_METRICS and single and not args.get("top_n")
+    if not ((metric.counts in COUNT_METRICS and conditional) or plain_events or plain_count):
         return
     for match in re.finditer(ASKS_FOR, text):
         noun = match.group("noun")
@@ -453,6 +455,8 @@ def _entity_named(
             notes.append(
                 f"read the question as about {named}s ('{match.group(0).strip()}'), not {metric.counts}s"
             )
+            if not conditional and "'purchase'" in metric.sql and not plain_events:
+                args["did"] = ["purchase"]  # customers who placed those orders: the buyers
             args["metric"] = COUNT_METRICS[named]
         return
 
@@ -702,3 +706,36 @@ def missing_concept(question: str, has_returns: bool = False) -> str | None:
         if re.search(pattern, text):
             return sentence
     return None
+
+
+# What the typed query language cannot express: a question that needs one of these is for run_sql
+# (the model otherwise answers with the nearest metric). Each: (pattern, what it is).
+BEYOND_TYPED = [
+    (
+        r"\b(first|second|1st|2nd|earliest|initial|latest|most recent|previous|next)\s+"
+        r"(order|purchase|invoice|transaction|basket|visit)s?\b",
+        "a customer's first, second or latest order",
+    ),
+    (
+        r"\b(days?|hours?|minutes?|weeks?|time)\s+(between|until|before (their|the) next)\b|\bgaps?\b"
+        r"|\binter-?(purchase|order)|\bdays? since\b|\bhow long\b|\blatency\b",
+        "the time between two events",
+    ),
+    (
+        r"\btop\s+\d+\s*(%|percent)|\btop (ten|five|twenty) percent|\bpercentile|\bpareto\b|\b80/20\b",
+        "a top share of customers",
+    ),
+    (r"\bcumulative|\brunning total|\bmoving average|\brolling\b", "a running or moving figure"),
+    (r"\bwithin\s+\d+\s+(days?|hours?|minutes?|weeks?)\b", "a time window around each customer's events"),
+    (
+        r"\b(before|after) noon\b|\bin the (morning|afternoon|evening)\b|\bat night\b|\bovernight\b",
+        "a time of day range",
+    ),
+    (r"\blast\s+\d+\s+(minutes?|hours?)\b", "a period shorter than a day"),
+]
+
+
+def beyond_typed(question: str) -> str | None:
+    """What the question needs that query_metric cannot express (None: nothing found)."""
+    text = question.lower()
+    return next((what for pattern, what in BEYOND_TYPED if re.search(pattern, text)), None)
