@@ -14,7 +14,7 @@ from assistant.warehouse.db import Warehouse
 from assistant.warehouse.load import load_file
 from tools import build_tools
 from tools.base import ToolContext, ToolError
-from tools.evidence import check, missing_concept
+from tools.evidence import beyond_typed, check, missing_concept
 from tools.metrics import DataLacks, SemanticModel, compare_periods, summarize_change
 
 from .conftest import real
@@ -308,6 +308,36 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "views", "group_by": ["brand"], "top_n": 1},
             None,
         ),
+        (
+            "Can you break down the number of orders by day of the week?",
+            {"metric": "orders", "grain": "day"},
+            {"metric": "orders", "grain": "none", "group_by": ["weekday"]},
+            "read 'day of the week' as a breakdown by weekday",
+        ),
+        (
+            "Show me the number of invoices by hour of the day.",
+            {"metric": "orders", "grain": "hour"},
+            {"metric": "orders", "grain": "none", "group_by": ["hour"]},
+            "read 'hour of the day' as a breakdown by hour",
+        ),
+        (
+            "Of the sessions where someone added to cart, what share also had a purchase?",
+            {"metric": "users", "share": True, "among": ["cart"], "did": ["purchase"]},
+            {"metric": "sessions", "share": True, "among": ["cart"], "did": ["purchase"]},
+            "read the question as about sessions",
+        ),
+        (
+            "Median number of orders per customer?",
+            {"metric": "orders_per_buyer", "stat": "median"},
+            {"metric": "orders", "per": "user", "stat": "median"},
+            "read as orders per user, then their median",
+        ),
+        (
+            "How many customers bought something in the last 30 days?",
+            {"metric": "orders", "period": {"kind": "last_n_days", "n": 30}},
+            {"metric": "users", "did": ["purchase"], "period": {"kind": "last_n_days", "n": 30}},
+            "read the question as about users",
+        ),
     ],
 )
 def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: dict, note: str | None) -> None:
@@ -409,3 +439,29 @@ def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
     _, cleaned, notes = check("query_metric", call, "Revenue in electronics?", MODEL)
     assert cleaned["filters"] == [{"dimension": "category", "values": ["electronics"]}]
     assert call["filters"][0]["values"] == ["electronics", "toys"] and notes
+
+
+@pytest.mark.parametrize(
+    ("question", "beyond"),
+    [
+        ("How many days pass between a customer's first and second order?", "a customer's first"),
+        ("What's the median gap between orders?", "the time between two events"),
+        ("What share of revenue comes from the top 10% of customers?", "a top share of customers"),
+        ("What fraction of orders are placed in the morning?", "a time of day range"),
+        ("Revenue in the last 30 minutes of data", "a period shorter than a day"),
+        ("Show revenue per day from 2019-10-01 to 2019-10-05", None),
+        ("How many orders last week?", None),
+        ("How many returning customers are there?", None),
+    ],
+)
+def test_what_the_typed_language_cannot_express_is_named(question: str, beyond: str | None) -> None:
+    found = beyond_typed(question)
+    assert (found or "").startswith(beyond) if beyond else found is None
+
+
+def test_demographics_and_return_reasons_are_declined_by_code() -> None:
+    assert "demographics" in missing_concept("what's the male/female split among our buyers?")
+    assert "returns" in missing_concept(
+        "What are the most common reasons customers give for returning items?"
+    )
+    assert missing_concept("revenue from returning users") is None

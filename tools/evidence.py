@@ -364,6 +364,8 @@ def check(
         return tool, args, notes
 
     _entity_named(args, text, semantic, notes, kept)
+    _per_user_stat(args, semantic, notes)
+    _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
     _ranking_of_entities(args, semantic, notes)
 
@@ -429,6 +431,10 @@ ASKS_FOR = (
 )
 
 
+# "Of the sessions where someone added to cart, what share …": the entity comes before the share.
+OF_THE = r"\b(of|among|out of) (the |all |those |our )?(?P<noun>\w+) (where|that|who|which|with|in which)\b"
+
+
 def _entity_named(
     args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str], kept: Any
 ) -> None:
@@ -446,7 +452,7 @@ def _entity_named(
     plain_count = metric.counts in COUNT_METRICS and single and not args.get("top_n")
     if not ((metric.counts in COUNT_METRICS and conditional) or plain_events or plain_count):
         return
-    for match in re.finditer(ASKS_FOR, text):
+    for match in [*re.finditer(ASKS_FOR, text), *re.finditer(OF_THE, text)]:
         noun = match.group("noun")
         named = next((e for e, pattern in ENTITY_NOUNS.items() if re.fullmatch(pattern, noun)), None)
         if named is None:
@@ -529,11 +535,49 @@ def _ranking_of_entities(args: dict[str, Any], semantic: SemanticModel, notes: l
 TIME_BREAKDOWN = r"\b(per|by|each|every|a)\s+(?P<unit>hour|day|week|month|year)\b|\b(?P<adverb>hourly|daily|weekly|monthly|yearly)\b"
 
 
+def _per_user_stat(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Median orders per customer" as orders_per_buyer with stat median: that metric is an
+    average over buyers already; the statistic asked for is over orders per user."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    stat = args.get("stat")
+    if metric is None or not metric.per_user or stat in (None, "average") or args.get("per"):
+        return
+    plain = next((m for m in semantic.metrics.values() if m.sql.strip() == metric.per_user.strip()), None)
+    if plain is not None:
+        args["metric"], args["per"] = plain.name, "user"
+        notes.append(f"read as {plain.label} per user, then their {stat}")
+
+
+# "By day of the week" and "by hour of the day" are a breakdown by a cycle, not a time series.
+CYCLES = {
+    "weekday": r"\bday of (the )?week|\bdays of (the )?week|\bweekdays?\b|\bday-of-week",
+    "hour": r"\bhour of (the )?day|\bhours of (the )?day|\btime of day|\b(what|which) hour\b|\bhour-of-day",
+}
+
+
+def _cycle_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """A request for "orders by day of the week" written as a daily series becomes a breakdown
+    by weekday (and "by hour of the day" one by hour)."""
+    group_by = list(args.get("group_by") or [])
+    for dimension, pattern in CYCLES.items():
+        if dimension in group_by or not _has(pattern, text) or len(group_by) >= 2:
+            continue
+        grain = args.get("grain", "none")
+        if grain not in ("none", "day" if dimension == "weekday" else "hour") or args.get("per"):
+            continue
+        args["group_by"], args["grain"] = [dimension, *group_by], "none"
+        notes.append(f"read '{re.search(pattern, text).group(0)}' as a breakdown by {dimension}")
+        return
+
+
 def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
     """ "Purchases per day" is a daily series even when the model left the grain out (not "the
     average per day", which is per day with a statistic)."""
     if args.get("grain", "none") != "none" or args.get("per") or args.get("share") or args.get("divided_by"):
         return
+    grouped = args.get("group_by") or []
+    if any(d in grouped and _has(p, text) for d, p in CYCLES.items()):
+        return  # "by day of the week" is not "by day"
     if _has(r"\baverage|\bmean\b|\btypical|\bavg\b|\bmedian", text):
         return
     match = re.search(TIME_BREAKDOWN, text)
@@ -662,7 +706,8 @@ MISSING_CONCEPTS = [
         "The data has no marketing spend: it records what shoppers did, not what was paid to bring them.",
     ),
     (
-        r"\bages?\b|how old|\bgender|demograph|\bincome (level|bracket|group)|\bmarital",
+        r"\bages?\b|how old|\bgender|demograph|\bincome (level|bracket|group)|\bmarital|\bmale\b|\bfemale\b"
+        r"|\bmen (and|vs\.?|versus) women|\bwomen (and|vs\.?|versus) men",
         "The data has no demographics (age, gender, income) of its users.",
     ),
     (
@@ -690,7 +735,8 @@ MISSING_CONCEPTS = [
     (
         r"\brefund|\breturn(ed)? (items?|products?|orders?|goods)\b"
         r"|\b(items?|products?|orders?|goods|units) (were |was |got |being )?returned\b"
-        r"|\breturns\b|\breturn rate|\bchargebacks?",
+        r"|\breturns\b|\breturn rate|\bchargebacks?|\breturning (items?|products?|goods|orders?)\b"
+        r"|\breasons? (for|why) .{0,30}\breturn",
         "The data records no returns or refunds.",
     ),
 ]
