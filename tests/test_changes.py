@@ -168,6 +168,13 @@ def test_a_day_without_events_is_zero_in_a_daily_series(gaps: ToolContext) -> No
         ),
     )
     assert (date(2026, 9, 7), "books", 0) in books.rows
+    quietest = query_metric(
+        gaps,
+        MODEL.request_model.model_validate(
+            {"metric": "events", "grain": "day", "top_n": 1, "sort": "lowest"}
+        ),
+    )
+    assert quietest.rows == [(date(2026, 10, 20), 0)]
 
 
 def test_the_empty_day_and_week_are_the_strongest_anomalies(gaps: ToolContext) -> None:

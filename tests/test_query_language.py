@@ -327,6 +327,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             "read the question as about sessions",
         ),
         (
+            "Which month had the most orders?",
+            {"metric": "orders", "grain": "month"},
+            {"metric": "orders", "grain": "month", "top_n": 1, "sort": "highest"},
+            "read 'which month had the most' as the highest month",
+        ),
+        (
             "Median number of orders per customer?",
             {"metric": "orders_per_buyer", "stat": "median"},
             {"metric": "orders", "per": "user", "stat": "median"},

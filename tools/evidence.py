@@ -367,6 +367,7 @@ def check(
     _per_user_stat(args, semantic, notes)
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
+    _peak_period(args, text, notes)
     _ranking_of_entities(args, semantic, notes)
 
     if args.get("grain", "none") != "none" and not kept("grain"):
@@ -568,6 +569,26 @@ def _cycle_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
         args["group_by"], args["grain"] = [dimension, *group_by], "none"
         notes.append(f"read '{re.search(pattern, text).group(0)}' as a breakdown by {dimension}")
         return
+
+
+PEAK = (
+    r"\b(which|what)\s+(single\s+)?(hour|day|date|week|month|year)\b.*\b(?P<way>most|highest|largest|biggest|best|peak"
+    r"|busiest|top|fewest|lowest|least|smallest|worst|quietest)\b|\b(?P<way2>busiest|quietest|peak|best|worst)\s+"
+    r"(hour|day|date|week|month|year)\b"
+)
+
+
+def _peak_period(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """ "Which month had the most orders?" over a time grain is the top period, not the series."""
+    if args.get("grain", "none") == "none" or args.get("top_n") or args.get("group_by"):
+        return
+    match = re.search(PEAK, text)
+    if match is None:
+        return
+    way = match.group("way") or match.group("way2")
+    low = way in ("fewest", "lowest", "least", "smallest", "worst", "quietest")
+    args["top_n"], args["sort"] = 1, "lowest" if low else "highest"
+    notes.append(f"read '{match.group(0)}' as the {'lowest' if low else 'highest'} {args['grain']}")
 
 
 def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:

@@ -507,7 +507,9 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
     spine = None
     # Not for ids: every product on every day is a grid nobody asked for.
     many = {"product", "user_id", "session_id", "order_id"}
-    if grain != "none" and not compare and not args.top_n and not (args.per and args.stat == "distribution"):
+    # With top_n the spine matters only for the lowest periods: the quietest day may be empty.
+    ranked_high = args.top_n and args.sort != "lowest"
+    if grain != "none" and not compare and not ranked_high and not (args.per and args.stat == "distribution"):
         spine = None if many & set(args.group_by) else _spine(ctx, grain, start, end)
     # On a spine, a count's empty period reads 0; its withheld periods must not: the people
     # behind each period go out with it, and the outer query withholds.
