@@ -993,7 +993,8 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     notes += [f"events with no {d} are left out of the breakdown" for d in args.group_by]
     notes += withheld_notes(ctx.settings.min_group_size)
     if grain != "none" and rows and name in columns:
-        notes += _empty_periods(rows, columns.index(name), grain, metric.zero_when_empty)
+        filled = metric.zero_when_empty and not (args.per or args.share or args.divided_by)
+        notes += _empty_periods(rows, columns.index(name), grain, filled)
     withheld = _withheld(ctx, model, args, compare) if not rows and ctx.settings.min_group_size > 1 else None
     summary = (summarize_change if compare else summarize)(model, args, columns, rows)
     return ToolResult(
