@@ -327,6 +327,18 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             "read the question as about sessions",
         ),
         (
+            "Show revenue per month.",
+            {"metric": "revenue", "period": {"kind": "month"}, "grain": "month"},
+            {"metric": "revenue", "period": {"kind": "all"}, "grain": "month"},
+            "ignored period month",
+        ),
+        (
+            "How many users bought at least once?",
+            {"metric": "users", "min_times": 1},
+            {"metric": "users", "min_times": 1, "did": ["purchase"]},
+            "counted purchase events",
+        ),
+        (
             "Which month had the most orders?",
             {"metric": "orders", "grain": "month"},
             {"metric": "orders", "grain": "month", "top_n": 1, "sort": "highest"},

@@ -324,6 +324,10 @@ def check(
 
     period = args.get("period") or {}
     default_kind = "last_week" if tool == "compare_periods" else "all"
+    if period.get("kind") == "month" and period.get("month") is None and args.get("grain") == "month":
+        # "Revenue per month" with a month that has no number: a series by month, over all data.
+        notes.append("ignored period month: the question asks for every month, not one")
+        args["period"] = period = {"kind": default_kind}
     if period.get("kind", default_kind) != default_kind and not kept("period"):
         need = PERIOD_NEEDS.get(period["kind"], "date")
         any_time = any(_has(p, text) for p in PERIOD_WORDS.values())
@@ -623,6 +627,12 @@ def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: A
         notes.append("ignored the number of times: the question states none")
         args["min_times"], args["max_times"] = None, None
         return
+    if not args.get("did") and args.get("metric") in COUNT_METRICS.values():
+        # "Users who bought at least once": the times count the event the words name.
+        named = [event for event, pattern in EVENT_WORDS.items() if _has(pattern, text)]
+        if len(named) == 1:
+            args["did"] = named
+            notes.append(f"counted {named[0]} events for the number of times")
     more = re.search(r"(more than|over|above|greater than|>)\s*(\d+|[a-z]+)", text)
     if low and more and _as_number(more.group(2)) == low:
         args["min_times"] = low + 1
