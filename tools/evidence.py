@@ -324,10 +324,6 @@ def check(
 
     period = args.get("period") or {}
     default_kind = "last_week" if tool == "compare_periods" else "all"
-    if period.get("kind") == "month" and period.get("month") is None and args.get("grain") == "month":
-        # "Revenue per month" with a month that has no number: a series by month, over all data.
-        notes.append("ignored period month: the question asks for every month, not one")
-        args["period"] = period = {"kind": default_kind}
     if period.get("kind", default_kind) != default_kind and not kept("period"):
         need = PERIOD_NEEDS.get(period["kind"], "date")
         any_time = any(_has(p, text) for p in PERIOD_WORDS.values())
@@ -372,6 +368,11 @@ def check(
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
     _peak_period(args, text, notes)
+    period = args.get("period") or {}
+    if period.get("kind") == "month" and period.get("month") is None and args.get("grain") == "month":
+        # "Revenue per month" with a month that has no number: a series by month, over all data.
+        notes.append("ignored period month: the question asks for every month, not one")
+        args["period"] = {"kind": default_kind}
     _ranking_of_entities(args, semantic, notes)
 
     if args.get("grain", "none") != "none" and not kept("grain"):
