@@ -87,6 +87,12 @@ class Part:
     value1: float
     base1: float
 
+    def figures(self, rate: bool) -> tuple[float | None, float | None]:
+        """(before, after) as the answer states them: the rate, or the count or sum."""
+        if rate:
+            return _rate(self.value0, self.base0), _rate(self.value1, self.base1)
+        return self.value0, self.value1
+
 
 def explain_change(ctx: ToolContext, args: Any) -> ToolResult:
     """Why a metric changed: when it left its usual range (or the period named), and how the
@@ -111,7 +117,11 @@ def explain_change(ctx: ToolContext, args: Any) -> ToolResult:
         start, end, _ = located
         before = (start - timedelta(weeks=BASELINE_WEEKS), start - timedelta(days=1))
     scale = ((end - start).days + 1) / ((before[1] - before[0]).days + 1)
-    total = _total(ctx, model, args, before, (start, end), scale)
+    # The total is the one group of a dimension that does not split: '(all)'.
+    total = next(
+        iter(_parts(ctx, model, args, ("all", "'(all)'"), before, (start, end), scale)),
+        Part("all", "(all)", 0.0, 0.0, 0.0, 0.0),
+    )
     if not total.value0 and not total.value1:
         raise DataLacks(f"nothing in the data matches: no {args.metric.replace('_', ' ')} in either period")
     with_new = before[0] >= ctx.facts.first_day + timedelta(weeks=BASELINE_WEEKS)  # else everyone is new
@@ -254,27 +264,6 @@ def _parts(
     return [Part(name, group, v0 * count_scale, b0 * count_scale, v1, b1) for group, (v0, b0, v1, b1) in kept]
 
 
-def _total(
-    ctx: ToolContext,
-    model: SemanticModel,
-    args: Any,
-    before: tuple[date, date],
-    after: tuple[date, date],
-    scale: float,
-) -> Part:
-    ((_, v0, b0),) = _query(ctx, model, args, "'(all)'", *before) or [("", 0, 0)]
-    ((_, v1, b1),) = _query(ctx, model, args, "'(all)'", *after) or [("", 0, 0)]
-    count_scale = 1.0 if args.metric == "conversion_rate" else scale
-    return Part(
-        "all",
-        "(all)",
-        float(v0 or 0) * count_scale,
-        float(b0 or 0) * count_scale,
-        float(v1 or 0),
-        float(b1 or 0),
-    )
-
-
 def _rate(num: float, den: float) -> float | None:
     return num / den if den else None
 
@@ -291,7 +280,7 @@ def _effects(part: Part, total: Part, rate: bool) -> tuple[float, float, float, 
         return change, 0.0, change, noise
     w0 = part.base0 / total.base0 if total.base0 else 0.0
     w1 = part.base1 / total.base1 if total.base1 else 0.0
-    r0, r1 = _rate(part.value0, part.base0), _rate(part.value1, part.base1)
+    r0, r1 = part.figures(rate=True)
     big0, big1 = _rate(total.value0, total.base0) or 0.0, _rate(total.value1, total.base1) or 0.0
     if r0 is None or r1 is None:  # the group exists in one period only: all of it is mix
         mix = w1 * (r1 or 0.0) - w0 * (r0 or 0.0)
@@ -309,7 +298,7 @@ def _effects(part: Part, total: Part, rate: bool) -> tuple[float, float, float, 
 def _change_noise(part: Part, rate: bool) -> tuple[float, float]:
     """(change, standard error) of a part's own figure: its rate, or its count or sum."""
     if rate:
-        r0, r1 = _rate(part.value0, part.base0), _rate(part.value1, part.base1)
+        r0, r1 = part.figures(rate=True)
         if r0 is None or r1 is None:
             return 0.0, math.inf
         return r1 - r0, math.sqrt(r0 * (1 - r0) / part.base0 + r1 * (1 - r1) / part.base1) or 1e-9
@@ -322,8 +311,7 @@ def _rows(parts: list[Part], total: Part, rate: bool) -> list[tuple]:
     rows = []
     for part in parts:
         rate_effect, mix_effect, contribution, noise = _effects(part, total, rate)
-        before = _rate(part.value0, part.base0) if rate else part.value0
-        after = _rate(part.value1, part.base1) if rate else part.value1
+        before, after = part.figures(rate)
         share = contribution / change if change else None
         beyond = bool(noise and abs(contribution) > DRIVER_Z * noise)
         rows.append(
@@ -341,8 +329,7 @@ def _rows(parts: list[Part], total: Part, rate: bool) -> list[tuple]:
         )
     rows.sort(key=lambda r: -abs(r[4]))
     change, noise = _change_noise(total, rate)
-    before = _rate(total.value0, total.base0) if rate else total.value0
-    after = _rate(total.value1, total.base1) if rate else total.value1
+    before, after = total.figures(rate)
     overall = (
         "all",
         "(all)",
@@ -475,20 +462,22 @@ def _material(weekly: Series, key: tuple[str, str]) -> bool:
     return MATERIAL <= share < 0.5
 
 
-def _run_score(
+def _inside(
     points: list[tuple], args: Any, located: tuple[date, date, Any], last_day: date | None
-) -> tuple[float, float]:
-    """(mean score, mean deviation) of a series over the located weeks."""
-    inside = [
-        s for s in scores(points, args.metric, "week", last_day) if located[0] <= s.period <= located[1]
-    ]
+) -> list[Score]:
+    """A series' scores over the located weeks."""
+    return [s for s in scores(points, args.metric, "week", last_day) if located[0] <= s.period <= located[1]]
+
+
+def _run_score(inside: list[Score]) -> tuple[float, float]:
+    """(mean score, mean deviation) of a series' scores over the located weeks."""
     if not inside:
         return 0.0, 0.0
     return sum(s.score for s in inside) / len(inside), sum(s.value - s.expected for s in inside) / len(inside)
 
 
 def _moved(points: list[tuple], args: Any, located: tuple[date, date, Any], last_day: date | None) -> bool:
-    return abs(_run_score(points, args, located, last_day)[0]) >= REST_Z
+    return abs(_run_score(_inside(points, args, located, last_day))[0]) >= REST_Z
 
 
 def _minus(whole: list[tuple], part: list[tuple]) -> list[tuple]:
@@ -507,44 +496,30 @@ def _weekly_driver(
     """The group that departed from its baseline in the located weeks while the rest of the data,
     without it, stayed in range, and could have shown the change had it shared it."""
     total = weekly[("all", "(all)")]
-    total_score, total_deviation = _run_score(total, args, located, last_day)
+    totals = _inside(total, args, located, last_day)
+    total_score, total_deviation = _run_score(totals)
     target = (
         total_score
         if abs(total_score) >= REST_Z
-        else _run_score(weekly[located[2]], args, located, last_day)[0]
+        else _run_score(_inside(weekly[located[2]], args, located, last_day))[0]
     )
     best, best_score = None, 0.0
     for key, points in weekly.items():
         if key[0] == "all" or (located[2][0] != "all" and key != located[2]):
             continue  # when the total stayed in range, the group that left it is the answer
-        own, _ = _run_score(points, args, located, last_day)
+        own, _ = _run_score(_inside(points, args, located, last_day))
         if abs(own) < DRIVER_Z or (own < 0) != (target < 0):
             continue
         if located[2][0] != "all":
             return _weekly_part(key, points, args, located)
-        rest = _minus(total, points)
-        rest_score, _ = _run_score(rest, args, located, last_day)
+        rest = _inside(_minus(total, points), args, located, last_day)
+        rest_score, _ = _run_score(rest)
         if abs(rest_score) >= REST_Z and (rest_score < 0) == (target < 0):
             continue  # the rest moved the same way too: not this group alone
-        rest_scales = [
-            s.scale
-            for s in scores(rest, args.metric, "week", last_day)
-            if located[0] <= s.period <= located[1]
-        ]
+        shown = abs(total_deviation)
         if args.metric != "conversion_rate":  # had the rest shared the change, in proportion
-            totals = [
-                s
-                for s in scores(total, args.metric, "week", last_day)
-                if located[0] <= s.period <= located[1]
-            ]
-            rest_values = [
-                s for s in scores(rest, args.metric, "week", last_day) if located[0] <= s.period <= located[1]
-            ]
-            share = sum(r.expected for r in rest_values) / max(sum(t.expected for t in totals), 1e-9)
-            shown = abs(total_deviation) * share
-        else:
-            shown = abs(total_deviation)
-        if not rest_scales or shown < DRIVER_Z * (sum(rest_scales) / len(rest_scales)):
+            shown *= sum(r.expected for r in rest) / max(sum(t.expected for t in totals), 1e-9)
+        if not rest or shown < DRIVER_Z * (sum(r.scale for r in rest) / len(rest)):
             continue  # the rest is too small to tell: no evidence this group alone moved
         if abs(own) > best_score:
             best, best_score = _weekly_part(key, points, args, located), abs(own)
@@ -609,8 +584,7 @@ def _sentence(
     """The answer in words, every figure from the parts: direction from the sign, units from the metric."""
     fmt = "ratio" if rate else ("money" if args.metric == "revenue" else "count")
     metric = args.metric.replace("_", " ")
-    v0 = _rate(total.value0, total.base0) if rate else total.value0
-    v1 = _rate(total.value1, total.base1) if rate else total.value1
+    v0, v1 = total.figures(rate)
     base = "the 4 weeks before" if found else f"{before[0]} to {before[1]}"
     text = (
         f"{narrate.capitalized(metric)}{_filters_text(args)} {narrate.direction(v1, v0)} from {narrate.figure(v0, fmt)}"
@@ -623,8 +597,7 @@ def _sentence(
             else "; it was still out of range the week after"
         )
     if driver is not None:
-        own0 = _rate(driver.value0, driver.base0) if rate else driver.value0
-        own1 = _rate(driver.value1, driver.base1) if rate else driver.value1
+        own0, own1 = driver.figures(rate)
         own = f"its {metric} {narrate.direction(own1, own0)} from {narrate.figure(own0, fmt)} to {narrate.figure(own1, fmt)}"
         if not moved:  # the total stayed within its week-to-week range; one large group did not
             return text + (

@@ -142,12 +142,9 @@ def _change_named(
         notes.append(f"ignored direction {direction}: the question does not say the figure went {direction}")
         args["direction"] = "any"
     period = args.get("period") or {}
-    if period.get("kind", "all") != "all":
-        need = PERIOD_NEEDS.get(period["kind"], "date")
-        any_time = any(_has(p, text) for p in PERIOD_WORDS.values())
-        if not (_has(PERIOD_WORDS[need], text) or (need in ("days", "date") and any_time)):
-            notes.append(f"ignored period {_shown(period)}: the question names no such period")
-            args["period"] = {"kind": "all"}
+    if period.get("kind", "all") != "all" and not _period_named(period["kind"], text):
+        notes.append(f"ignored period {_shown(period)}: the question names no such period")
+        args["period"] = {"kind": "all"}
     filters = [
         f
         for f in args.get("filters") or []
@@ -159,6 +156,13 @@ def _change_named(
     if values is not None:
         _named_values(args, alone, values, notes)
     return args, notes
+
+
+def _period_named(kind: str, text: str) -> bool:
+    """Whether the words name a period of this kind (days and dates: any time words at all)."""
+    need = PERIOD_NEEDS.get(kind, "date")
+    any_time = any(_has(p, text) for p in PERIOD_WORDS.values())
+    return _has(PERIOD_WORDS[need], text) or (need in ("days", "date") and any_time)
 
 
 def _text(*parts: str | None) -> str:
@@ -325,9 +329,7 @@ def check(
     period = args.get("period") or {}
     default_kind = "last_week" if tool == "compare_periods" else "all"
     if period.get("kind", default_kind) != default_kind and not kept("period"):
-        need = PERIOD_NEEDS.get(period["kind"], "date")
-        any_time = any(_has(p, text) for p in PERIOD_WORDS.values())
-        if not (_has(PERIOD_WORDS[need], text) or (need in ("days", "date") and any_time)):
+        if not _period_named(period["kind"], text):
             drop("period", {"kind": default_kind}, "the question names no such period")
 
     if args.get("filters") and not kept("filters"):
