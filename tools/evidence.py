@@ -367,6 +367,7 @@ def check(
 
     _entity_named(args, text, semantic, notes, kept)
     _per_user_stat(args, semantic, notes)
+    _per_entity_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
     _peak_period(args, text, notes)
@@ -376,6 +377,7 @@ def check(
         notes.append("ignored period month: the question asks for every month, not one")
         args["period"] = {"kind": default_kind}
     _ranking_of_entities(args, semantic, notes)
+    _which_entity_ranked(args, alone, semantic, notes)
 
     if args.get("grain", "none") != "none" and not kept("grain"):
         if not _has(GRAIN_WORDS[args["grain"]], text) and not _has(
@@ -538,6 +540,92 @@ def _ranking_of_entities(args: dict[str, Any], semantic: SemanticModel, notes: l
         return
     notes.append(f"read as {measure} by {dimension}, top {args['top_n']}")
     args.update(metric=measure, group_by=[dimension], did=did[1:], did_not=args.get("did_not") or [])
+
+
+# "Which customer placed the most invoices?": the entity asked for, and a ranking word after it.
+WHICH_ENTITY = r"\b(which|what)\s+(single\s+|one\s+|individual\s+)?(?P<noun>\w+)\b|^\W*(?P<who>who)\b"
+HIGHEST_WORDS = r"\b(most|highest|largest|biggest|greatest|top|best|fewest|least|lowest|smallest)\b"
+
+
+def _which_entity_ranked(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Which customer placed the most invoices?" answered with one figure (users who bought, or
+    orders in all) becomes the measure by that entity, the top one: the words ask for a who."""
+    if args.get("group_by") or args.get("grain", "none") != "none" or args.get("per") or args.get("share"):
+        return
+    if args.get("divided_by"):
+        return
+    for match in re.finditer(WHICH_ENTITY, text):
+        noun = "user" if match.group("who") else match.group("noun")
+        entity = next((e for e, pattern in ENTITY_NOUNS.items() if re.fullmatch(pattern, noun)), None)
+        ranked = re.search(HIGHEST_WORDS, text[match.end() :])
+        if entity is not None and ranked is not None:
+            break
+    else:
+        return
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or ENTITY_DIMENSIONS[entity] not in semantic.dimensions:
+        return
+    if metric.counts == entity:
+        # The metric counts the entity itself ("users who purchased"): rank by what the words
+        # after the ranking word name ("the most invoices"), else by the event the call names.
+        named = _metric_named(text[match.end() + ranked.end() :], semantic)
+        did = args.get("did") or []
+        measure = named or (EVENT_METRICS.get(did[0]) if did else None)
+        if measure is None or measure not in semantic.metrics or semantic.metrics[measure].counts == entity:
+            return
+        args.update(metric=measure, did=[], did_not=[], min_times=None, max_times=None)
+    low = ranked.group(1) in ("fewest", "least", "lowest", "smallest")
+    args.update(
+        group_by=[ENTITY_DIMENSIONS[entity]],
+        top_n=args.get("top_n") or 1,
+        sort="lowest" if low else "highest",
+    )
+    notes.append(
+        f"read '{match.group(0).strip()}' as {args['metric']} by {entity}, the {'lowest' if low else 'highest'}"
+    )
+
+
+def _metric_named(words: str, semantic: SemanticModel) -> str | None:
+    """The metric whose name or synonym comes first in `words` ("invoices" is orders)."""
+    best: tuple[int, str] | None = None
+    for metric in semantic.metrics.values():
+        for word in [metric.name, *metric.synonyms]:
+            found = re.search(rf"\b{re.escape(word.lower().replace('_', ' '))}\b", words)
+            if found and (best is None or found.start() < best[0]):
+                best = (found.start(), metric.name)
+    return best[1] if best else None
+
+
+# "How many CDs per order on average", "average spend per customer": a total taken per entity.
+PER_ENTITY = (
+    r"\b(per|each|every|an?)\s+(single\s+)?(?P<noun>orders?|invoices?|baskets?|transactions?|customers?|users?"
+    r"|shoppers?|buyers?|visitors?|clients?|sessions?|visits?|products?|items?|skus?|days?|weeks?|months?)\b"
+)
+AVERAGE_WORDS = r"\baverage|\bmean\b|\btypical|\bavg\b|\bmedian\b|\bon avg\b"
+
+
+def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """A count or a sum with "on average per order" in the words, and no `per`, is taken per
+    order first, then averaged (or its median)."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or not metric.zero_when_empty or args.get("per") or args.get("divided_by"):
+        return
+    if args.get("group_by") or args.get("grain", "none") != "none" or args.get("share") or args.get("top_n"):
+        return
+    match = re.search(PER_ENTITY, text)
+    if match is None or not _has(AVERAGE_WORDS, text):
+        return
+    noun = match.group("noun")
+    entity = noun.rstrip("s") if noun.rstrip("s") in ("day", "week", "month") else None
+    entity = entity or next((e for e, pattern in ENTITY_NOUNS.items() if re.fullmatch(pattern, noun)), None)
+    if entity is None or entity == metric.counts:
+        return
+    args["per"] = entity
+    if _has(r"\bmedian\b", text) and args.get("stat", "average") == "average":
+        args["stat"] = "median"
+    notes.append(
+        f"read '{match.group(0)}' as {metric.label} per {entity}, then their {args.get('stat', 'average')}"
+    )
 
 
 TIME_BREAKDOWN = r"\b(per|by|each|every|a)\s+(?P<unit>hour|day|week|month|year)\b|\b(?P<adverb>hourly|daily|weekly|monthly|yearly)\b"
@@ -761,6 +849,19 @@ MISSING_CONCEPTS = [
         r"\bopen rates?\b|\bemails? (sent|opened)|\bunsubscri|\bclick[- ]through rate",
         "The data has no e-mail or ad campaign results.",
     ),
+    (
+        r"\bpayment (methods?|types?|options?)\b|\bpaid (with|by|using) (a )?(card|cash|paypal|credit)|\bcredit cards?\b"
+        r"|\bpaypal\b|\bcash on delivery",
+        "The data has no payment methods.",
+    ),
+    (
+        r"\bcoupons?\b|\b(discount|promo|promotion|voucher) codes?\b|\bvouchers?\b|\bdiscounted\b",
+        "The data has no discounts or coupons: it records the prices paid, not the promotions behind them.",
+    ),
+    (
+        r"\bsupport tickets?\b|\bcomplaints?\b|\bcustomer service\b|\bhelp ?desk\b",
+        "The data has no customer service records.",
+    ),
     (r"\bweather|\brain\b|\bstock price|\bcompetitor", "That is not in the shop's behavior data."),
     (
         r"\bforecast|\bpredict|\bnext (week|month|quarter|year)\b|\bprojected\b|\bwill \w+ (be|sell|reach|grow)\b",
@@ -804,6 +905,21 @@ BEYOND_TYPED = [
     (
         r"\btop\s+\d+\s*(%|percent)|\btop (ten|five|twenty) percent|\bpercentile|\bpareto\b|\b80/20\b",
         "a top share of customers",
+    ),
+    (
+        r"\b(share|percent(age)?|proportion|fraction)\b[^?]*\btop\s+(\d+|three|five|ten|twenty)\b"
+        r"|\btop\s+(\d+|three|five|ten|twenty)\b[^?]*\b(account for|make up|share of|percent(age)? of)\b"
+        r"|\b(\d+|three|five|ten|twenty)\s+(most|best|biggest|largest)\b[^?]*\b(account for|make up)\b"
+        r"|\btogether\b[^?]*\b(account for|make up)\b",
+        "the share held by the top entities",
+    ),
+    (
+        r"\b(that|the) same (product|item)\b|\bearlier in the same\b|\bbefore (buying|purchasing|ordering) (it|them)\b",
+        "the order of one shopper's events on the same product",
+    ),
+    (
+        r"\bwith (a |an |any )?\w+\b[^?]*\b(versus|vs\.?|compared (to|with)|against)\b[^?]*\bwithout\b",
+        "a comparison of those who did something with those who did not",
     ),
     (r"\bcumulative|\brunning total|\bmoving average|\brolling\b", "a running or moving figure"),
     (r"\bwithin\s+\d+\s+(days?|hours?|minutes?|weeks?)\b", "a time window around each customer's events"),

@@ -148,6 +148,12 @@ def _check(text: str, allowed_tables: set[str]) -> None:
         # would read as a file or a catalog: refused, quoted or not.
         if name not in allowed_tables and name not in _ctes_in_scope(table):
             known = ", ".join(sorted(allowed_tables))
+            defined = sorted({cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)})
+            if defined:  # a small model splices CTEs from two examples and drops one it uses
+                raise SqlRejected(
+                    f"unknown table {table.name!r}: the WITH clause defines only {', '.join(defined)};"
+                    f" define {table.name} there too, or use a warehouse table ({known})"
+                )
             raise SqlRejected(f"unknown table {table.name!r}; the warehouse has: {known}")
 
 

@@ -4,7 +4,9 @@ Master file: `customer_id date number_of_cds dollar_value` with a header; the 1/
 no header and an extra leading column: `master_id id date cds value`, where `id` (1..2357) is the
 customer id the published per-customer summaries use. There are no products: each line is one
 purchase of `cds` CDs for `value` dollars; same-day purchases of a customer form one order, as
-the published frequency/recency summaries count them.
+the published frequency/recency summaries count them. Every item is a CD (the file counts CDs),
+so each line's category is 'CDs': "how many CDs were sold" is then a question about this data,
+not about a category it lacks.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Cdnow(Loader):
                 "event_type": "'purchase'",
                 "price": f"CASE WHEN {n} > 0 THEN {dollars} / {n} ELSE {dollars} END",
                 "quantity": n,
+                "category": "'CDs'",
                 "order_id": order,
                 "user_attributes": attributes,
                 "_fields": "len(f)",
