@@ -205,6 +205,9 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
     assert "It does have: category, brand, product" in str(lacks.value)
     with pytest.raises(DataLacks, match="no product view events: it records only purchase events"):
         ask(cdnow, metric="views")
+    # Every CDNOW item is a CD: "CDs sold" is the data's own figure, not a category it lacks.
+    cds = ask(cdnow, metric="units_sold", filters=[{"dimension": "category", "values": ["CDs"]}])
+    assert cds.rows[0][0] == ref(cdnow, "SELECT sum(quantity) FROM events")[0][0] == 16_479
     assert missing_concept("What was our profit on these sales?").startswith(
         "The data has prices paid but no costs"
     )
@@ -351,6 +354,36 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             "read as orders per user, then their median",
         ),
         (
+            "Which shopper placed the most orders?",
+            {"metric": "users", "did": ["purchase"]},
+            {"metric": "orders", "group_by": ["user_id"], "top_n": 1, "sort": "highest", "did": []},
+            "read 'which shopper' as orders by user, the highest",
+        ),
+        (
+            "Who bought the fewest items?",
+            {"metric": "units_sold"},
+            {"metric": "units_sold", "group_by": ["user_id"], "top_n": 1, "sort": "lowest"},
+            "read 'who' as units_sold by user, the lowest",
+        ),
+        (
+            "On average, how many units go into each order?",
+            {"metric": "units_sold"},
+            {"metric": "units_sold", "per": "order"},
+            "read 'each order' as units sold per order, then their average",
+        ),
+        (
+            "What's the median spend per customer?",
+            {"metric": "revenue"},
+            {"metric": "revenue", "per": "user", "stat": "median"},
+            "read 'per customer' as revenue per user, then their median",
+        ),
+        (
+            "Average orders per day?",
+            {"metric": "orders"},
+            {"metric": "orders", "per": "day"},
+            "read 'per day' as orders per day",
+        ),
+        (
             "How many customers bought something in the last 30 days?",
             {"metric": "orders", "period": {"kind": "last_n_days", "n": 30}},
             {"metric": "users", "did": ["purchase"], "period": {"kind": "last_n_days", "n": 30}},
@@ -467,7 +500,11 @@ def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
         ("What share of revenue comes from the top 10% of customers?", "a top share of customers"),
         ("What fraction of orders are placed in the morning?", "a time of day range"),
         ("Revenue in the last 30 minutes of data", "a period shorter than a day"),
+        ("What share of sales do the 5 best-selling products account for?", "the share held by the top"),
+        ("How do sessions with a search convert compared to sessions without one?", "a comparison of those"),
+        ("How often had shoppers viewed the same product before buying it?", "the order of one shopper's"),
         ("Show revenue per day from 2019-10-01 to 2019-10-05", None),
+        ("What share of sales comes from electronics?", None),
         ("How many orders last week?", None),
         ("How many returning customers are there?", None),
     ],
@@ -483,3 +520,6 @@ def test_demographics_and_return_reasons_are_declined_by_code() -> None:
         "What are the most common reasons customers give for returning items?"
     )
     assert missing_concept("revenue from returning users") is None
+    assert "payment methods" in missing_concept("Which payment method do buyers prefer?")
+    assert "coupons" in missing_concept("How many orders used a coupon?")
+    assert missing_concept("What share of orders had more than one item?") is None
