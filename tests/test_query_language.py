@@ -353,6 +353,24 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "orders", "per": "user", "stat": "median"},
             "read as orders per user, then their median",
         ),
+        (  # a typo is read as the word it is close to: the fields it supports stay
+            "How many custmers purchsed more than twice?",
+            {"metric": "users", "did": ["purchase"], "min_times": 3},
+            {"metric": "users", "did": ["purchase"], "min_times": 3},
+            None,
+        ),
+        (
+            "avrage revnue per custmer",
+            {"metric": "revenue", "per": "user"},
+            {"metric": "revenue", "per": "user"},
+            None,
+        ),
+        (  # framing around the question names no period or series of the figure
+            "Hi! For our weekly meeting: how many orders did we get?",
+            {"metric": "orders", "grain": "week"},
+            {"metric": "orders", "grain": "none"},
+            "ignored grain week",
+        ),
         (
             "Which shopper placed the most orders?",
             {"metric": "users", "did": ["purchase"]},

@@ -165,8 +165,52 @@ def _period_named(kind: str, text: str) -> bool:
     return _has(PERIOD_WORDS[need], text) or (need in ("days", "date") and any_time)
 
 
+# The words the rules here look for. A long word of a question that is none of them but close to
+# one ("purchsed", "custmers", "catgory") is read as that word: the model reads through a typo, and
+# the rules must not then drop the field it supports.
+VOCABULARY = frozenset(
+    """
+    view views viewed viewing browse browsed browsing visit visits visited visitor visitors
+    cart carts carted basket baskets added remove removed
+    purchase purchases purchased purchasing purchaser purchasers buying bought buyer buyers
+    order orders ordered sold sales checkout transaction transactions invoice invoices
+    customer customers spend spent revenue favorite favorites favourite favourites wishlist
+    search searches searched query queries users shopper shoppers session sessions product products
+    items category categories brand brands country countries device devices channel channels source
+    average median maximum minimum total distinct unique number count share percent percentage
+    proportion fraction ratio conversion converted convert highest lowest largest smallest biggest
+    fewest least never without repeat returning again times twice
+    hours hourly daily weekly monthly yearly weeks month months years quarter weekday weekdays weekend
+    yesterday today previous first second between since until before after latest recent recently
+    morning afternoon evening night
+    """.split()
+)
+
+
+def _spelled(text: str) -> str:
+    """`text` with each long word that is not in VOCABULARY but close to one of its words replaced."""
+
+    def known(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if len(word) < 5 or word in VOCABULARY:
+            return word
+        close = difflib.get_close_matches(word, VOCABULARY, n=1, cutoff=0.85)
+        return close[0] if close else word
+
+    return re.sub(r"[a-z]+", known, text)
+
+
+# Framing around a question ("for our weekly meeting", "in tomorrow's board report") names no
+# period or breakdown of the figure asked for: it is left out of the words the rules read.
+FRAMING = (
+    r"\b(for|in|at|before|during|ahead of)\s+(my|our|the|a|an|this|next|tomorrow's|today's)?\s*"
+    r"([\w-]+\s+){0,2}?(report|meeting|review|standup|stand-up|sync|update|deck|newsletter|presentation"
+    r"|slides?|call|check-in|catch-up)\b"
+)
+
+
 def _text(*parts: str | None) -> str:
-    return " ".join(p for p in parts if p).lower()
+    return re.sub(FRAMING, " ", _spelled(" ".join(p for p in parts if p).lower()))
 
 
 def _has(pattern: str, text: str) -> bool:
@@ -610,7 +654,7 @@ def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, 
     metric = semantic.metrics.get(args.get("metric", ""))
     if metric is None or not metric.zero_when_empty or args.get("per") or args.get("divided_by"):
         return
-    if args.get("group_by") or args.get("grain", "none") != "none" or args.get("share") or args.get("top_n"):
+    if args.get("group_by") or args.get("grain", "none") != "none" or args.get("share"):
         return
     match = re.search(PER_ENTITY, text)
     if match is None or not _has(AVERAGE_WORDS, text):
@@ -933,5 +977,5 @@ BEYOND_TYPED = [
 
 def beyond_typed(question: str) -> str | None:
     """What the question needs that query_metric cannot express (None: nothing found)."""
-    text = question.lower()
+    text = _text(question)
     return next((what for pattern, what in BEYOND_TYPED if re.search(pattern, text)), None)
