@@ -87,6 +87,10 @@ BROKEN = [
     ("SELECT (((", "does not parse"),
     ("SELECT 'unclosed", "does not parse"),  # found by the fuzz test below: a tokenizer error
     ("SELECT * FROM nonexistent", "unknown table 'nonexistent'; the warehouse has: daily_metrics, events"),
+    (  # two examples' CTEs spliced, one they use left out: the error says which
+        "WITH f AS (SELECT user_id FROM events), r AS (SELECT * FROM o) SELECT * FROM f JOIN r USING (user_id)",
+        "unknown table 'o': the WITH clause defines only f, r; define o there too",
+    ),
     ("SELECT 1 " + "+ 1 " * 6000, "longer than 20,000 characters"),
 ]
 
