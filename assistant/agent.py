@@ -582,6 +582,13 @@ class Assistant:
         try:
             reply = llm.invoke(messages)
         except Exception as exc:  # connection refused, timeout, server error
+            if type(exc).__name__ == "LengthFinishReasonError":  # a runaway reply, not a dead server
+                answer.timings["decide"] = round(
+                    answer.timings.get("decide", 0) + time.perf_counter() - clock, 3
+                )
+                raise ModelAnswerError(
+                    "the reply ran past its length limit without finishing a call"
+                ) from exc
             raise ModelUnavailable(_unavailable(exc)) from exc
         _count(answer, reply)
         answer.timings["decide"] = round(answer.timings.get("decide", 0) + time.perf_counter() - clock, 3)

@@ -133,6 +133,23 @@ def test_an_invalid_reply_is_retried(shop) -> None:
     assert answer.tool_calls[0].tool == "(invalid reply)" and answer.tool_calls[1].tool == "query_metric"
 
 
+def test_a_reply_cut_off_at_the_length_limit_is_retried_not_reported_as_a_dead_server(shop) -> None:
+    from openai import LengthFinishReasonError
+    from openai.types import CompletionUsage
+
+    runaway = LengthFinishReasonError(
+        completion=type(
+            "Completion",
+            (),
+            {"usage": CompletionUsage(completion_tokens=400, prompt_tokens=9, total_tokens=409)},
+        )()
+    )
+    agent, model = assistant(shop, [runaway, call("query_metric", metric="orders")])
+    answer = agent.ask("How many orders?")
+    assert answer.kind == "answer" and len(model.calls) == 2
+    assert answer.tool_calls[0].tool == "(invalid reply)" and "length limit" in answer.tool_calls[0].error
+
+
 def test_unknown_filter_values_come_back_with_suggestions(shop) -> None:
     bad = call("query_metric", metric="orders", filters=[{"dimension": "category", "values": ["electronic"]}])
     good = call(

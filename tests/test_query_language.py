@@ -92,6 +92,19 @@ SHAPES = [
         {"metric": "purchases", "per": "user", "stat": "median"},
         """SELECT median(n) FROM (SELECT user_id, count(*) n FROM events WHERE event_type = 'purchase' GROUP BY 1)""",
     ),
+    (  # sessions with 10 or more product views: a count of entities by their own figure
+        {"metric": "views", "per": "session", "stat": "count", "min_value": 10},
+        "SELECT count(*) FILTER (WHERE views >= 10), count(*) FILTER (WHERE views >= 10) FROM sessions",
+    ),
+    (  # share of buyers who spent between 100 and 500 (of those who spent anything)
+        {"metric": "revenue", "per": "user", "stat": "share", "min_value": 100, "max_value": 500},
+        """SELECT avg(CASE WHEN s BETWEEN 100 AND 500 THEN 1.0 ELSE 0.0 END), count(*) FILTER (WHERE s BETWEEN 100 AND 500)
+           FROM (SELECT user_id, sum(revenue) AS s FROM orders GROUP BY 1)""",
+    ),
+    (  # the average spend of the buyers who spent at least 300
+        {"metric": "revenue", "per": "user", "min_value": 300},
+        "SELECT avg(s), count(*) FROM (SELECT user_id, sum(revenue) AS s FROM orders GROUP BY 1) WHERE s >= 300",
+    ),
     (  # orders per customer as a distribution
         {"metric": "orders", "per": "user", "stat": "distribution"},
         """SELECT n, count(*) FROM (SELECT user_id, count(*) n FROM orders GROUP BY 1) GROUP BY 1 ORDER BY 1""",
@@ -205,6 +218,10 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
     assert "It does have: category, brand, product" in str(lacks.value)
     with pytest.raises(DataLacks, match="no product view events: it records only purchase events"):
         ask(cdnow, metric="views")
+    with pytest.raises(DataLacks, match="The data has no product information"):
+        ask(cdnow, metric="products")
+    with pytest.raises(DataLacks, match="The data has no brand information"):
+        ask(cdnow, metric="revenue", per="brand")
     # Every CDNOW item is a CD: "CDs sold" is the data's own figure, not a category it lacks.
     cds = ask(cdnow, metric="units_sold", filters=[{"dimension": "category", "values": ["CDs"]}])
     assert cds.rows[0][0] == ref(cdnow, "SELECT sum(quantity) FROM events")[0][0] == 16_479
@@ -371,6 +388,42 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "orders", "grain": "none"},
             "ignored grain week",
         ),
+        (  # a ratio with a statistic is the total per entity, then the statistic
+            "What was the largest order value?",
+            {"metric": "aov"},
+            {"metric": "revenue", "per": "order", "stat": "max"},
+            "read as revenue per order, then their max",
+        ),
+        (  # users grouped by user are 1 each: ranked by the measure the words name
+            "Top 3 shoppers by total number of items purchased",
+            {"metric": "users", "group_by": ["user_id"], "top_n": 3},
+            {"metric": "purchases", "group_by": ["user_id"], "top_n": 3},
+            "read as purchases by user_id",
+        ),
+        (  # "more than $500" is above 500: at least 500.01 (money has cents)
+            "How many customers spent more than $500?",
+            {"metric": "revenue", "per": "user", "stat": "count", "min_value": 500},
+            {"metric": "revenue", "per": "user", "stat": "count", "min_value": 500.01},
+            "read 'more than $500' as at least 500.01",
+        ),
+        (
+            "How many users bought?",
+            {"metric": "revenue", "per": "user", "stat": "count", "min_value": 3},
+            {"min_value": None},
+            "ignored min_value 3",
+        ),
+        (  # an explicit year or day the call left out is set by code
+            "Who were our 3 biggest buyers in 1998?",
+            {"metric": "revenue", "group_by": ["user_id"], "top_n": 3},
+            {"period": {"kind": "year", "year": 1998}},
+            "read 'in 1998' as the year 1998",
+        ),
+        (
+            "What did we take on Sunday 5 December 2010?",
+            {"metric": "revenue"},
+            {"period": {"kind": "date", "start": "2010-12-05"}},
+            "read 'on sunday 5 december 2010' as the day 2010-12-05",
+        ),
         (
             "Which shopper placed the most orders?",
             {"metric": "users", "did": ["purchase"]},
@@ -503,6 +556,25 @@ def test_a_threshold_on_the_share_base_names_the_counted_event(rees46: ToolConte
     assert "events" not in result.interpretation.split("purchased in")[1]
 
 
+def test_a_filter_value_of_another_dimension_moves_there() -> None:
+    data = {"category": {"electronics": "electronics"}, "brand": {"apple": "apple", "samsung": "samsung"}}
+    call = {"metric": "users", "did": ["view"], "filters": [{"dimension": "category", "values": ["Apple"]}]}
+    _, cleaned, notes = check(
+        "query_metric",
+        call,
+        "How many people viewed Apple products?",
+        MODEL,
+        values=lambda n: data.get(n, {}),
+    )
+    assert cleaned["filters"] == [{"dimension": "brand", "values": ["apple"]}]
+    assert "read Apple as a brand, not a category" in notes[0]
+    known = {"metric": "users", "filters": [{"dimension": "category", "values": ["electronics"]}]}
+    assert (
+        check("query_metric", known, "users in electronics", MODEL, values=lambda n: data.get(n, {}))[1]
+        == known
+    )
+
+
 def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
     call = {"metric": "revenue", "filters": [{"dimension": "category", "values": ["electronics", "toys"]}]}
     _, cleaned, notes = check("query_metric", call, "Revenue in electronics?", MODEL)
@@ -521,6 +593,7 @@ def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
         ("What share of sales do the 5 best-selling products account for?", "the share held by the top"),
         ("How do sessions with a search convert compared to sessions without one?", "a comparison of those"),
         ("How often had shoppers viewed the same product before buying it?", "the order of one shopper's"),
+        ("Customers who bought in 2019 but not in 2020?", "conditions in two different periods"),
         ("Show revenue per day from 2019-10-01 to 2019-10-05", None),
         ("What share of sales comes from electronics?", None),
         ("How many orders last week?", None),
@@ -541,3 +614,4 @@ def test_demographics_and_return_reasons_are_declined_by_code() -> None:
     assert "payment methods" in missing_concept("Which payment method do buyers prefer?")
     assert "coupons" in missing_concept("How many orders used a coupon?")
     assert missing_concept("What share of orders had more than one item?") is None
+    assert "cities" in missing_concept("Which cities do most buyers come from?")

@@ -122,6 +122,8 @@ STAT_WORDS = {
     "median": r"median|typical|middle|midpoint",
     "total": r"total|sum|overall|altogether|combined|all",
     "distribution": r"distribut|histogram|spread|how many .* have|breakdown|split|frequency|bucket|range",
+    "count": r"how many|number of|count|\bhow much\b",
+    "share": SHARE_WORDS,
 }
 RATIO_WORDS = (
     r"ratio|\bper\b|\bto\b|\bvs\.?\b|versus|divided|relative|for every|compared|against|\bover\b|rate"
@@ -392,6 +394,8 @@ def check(
                 )
             filters.append({**item, "values": supported})
         args["filters"] = filters
+    if values is not None and args.get("filters"):
+        args["filters"] = [_on_its_dimension(item, values, notes) for item in args["filters"]]
 
     group_by = list(args.get("group_by") or []) if tool != "funnel" else []
     if group_by and not kept("group_by"):
@@ -415,12 +419,13 @@ def check(
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
     _peak_period(args, text, notes)
+    _period_from_words(args, alone, notes, default_kind, kept)
     period = args.get("period") or {}
     if period.get("kind") == "month" and period.get("month") is None and args.get("grain") == "month":
         # "Revenue per month" with a month that has no number: a series by month, over all data.
         notes.append("ignored period month: the question asks for every month, not one")
         args["period"] = {"kind": default_kind}
-    _ranking_of_entities(args, semantic, notes)
+    _ranking_of_entities(args, alone, semantic, notes)
     _which_entity_ranked(args, alone, semantic, notes)
 
     if args.get("grain", "none") != "none" and not kept("grain"):
@@ -457,6 +462,8 @@ def check(
     if args.get("per") and args.get("stat", "average") != "average" and not kept("stat"):
         if not _has(STAT_WORDS[args["stat"]], text):
             drop("stat", "average", "the question asks for no such statistic")
+
+    _value_bounds(args, text, semantic, notes, kept)
 
     if args.get("sort", "highest") == "lowest" and not kept("sort") and not _has(LOWEST_WORDS, text):
         drop("sort", "highest", "the question asks for no lowest values")
@@ -551,6 +558,38 @@ def _named_values(
             notes.append(f"added the filter {dimension} = {', '.join(named)}: the question names it")
 
 
+# Dimensions a filter value may belong to when the model put it on the wrong one ("Apple" as a
+# category): small sets of names, cheap to look up.
+VALUE_DIMENSIONS = ("category", "brand", "country", "device", "channel")
+
+
+def _on_its_dimension(
+    item: dict[str, Any], values: Callable[[str], dict[str, str]], notes: list[str]
+) -> dict[str, Any]:
+    """A filter whose values are none of its dimension's but all of another's moves there."""
+    dimension = item["dimension"]
+    if dimension not in VALUE_DIMENSIONS:
+        return item
+
+    def known(name: str) -> dict[str, str]:
+        try:
+            return values(name)
+        except Exception:  # a dimension the data cannot read: it has no values
+            return {}
+
+    wanted = [v.lower() for v in item["values"]]
+    if any(v in known(dimension) for v in wanted):
+        return item
+    for other in VALUE_DIMENSIONS:
+        spelled = known(other) if other != dimension else {}
+        if spelled and all(v in spelled for v in wanted):
+            notes.append(
+                f"read {', '.join(item['values'])} as a {other}, not a {dimension}: the data has it there"
+            )
+            return {**item, "dimension": other, "values": [spelled[v] for v in wanted]}
+    return item
+
+
 EVENT_METRICS = {
     "view": "views",
     "cart": "carts",
@@ -569,26 +608,77 @@ ENTITY_DIMENSIONS = {
 }
 
 
-def _ranking_of_entities(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
+def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """ "Which product was viewed the most": a count of products with a top N and nothing to rank
     by means the views of each product, ranked."""
     metric = semantic.metrics.get(args.get("metric", ""))
     if metric is None or metric.counts not in ENTITY_DIMENSIONS or not args.get("top_n"):
         return
-    if args.get("group_by") or args.get("grain", "none") != "none" or args.get("per") or args.get("share"):
+    dimension = ENTITY_DIMENSIONS[metric.counts]
+    # Users grouped by user are 1 each: the ranking is of the entity by another measure.
+    if args.get("group_by") not in (None, [], [dimension]):
+        return
+    if args.get("grain", "none") != "none" or args.get("per") or args.get("share"):
         return
     did = args.get("did") or []
-    measure = EVENT_METRICS.get(did[0], "events") if did else "events"
-    dimension = ENTITY_DIMENSIONS[metric.counts]
+    ranked = re.search(HIGHEST_WORDS, text)
+    named = _metric_named(text[ranked.end() :], semantic, not_counting=metric.counts) if ranked else None
+    if named:
+        measure, did = named, did or _one_event_named(text)
+        if semantic.metrics[named].counts is None:
+            did = []  # a measure of its own (units, revenue) needs no condition
+    else:
+        measure = EVENT_METRICS.get(did[0], "events") if did else "events"
+        did = did[1:]
     if measure not in semantic.metrics or dimension not in semantic.dimensions:
         return
     notes.append(f"read as {measure} by {dimension}, top {args['top_n']}")
-    args.update(metric=measure, group_by=[dimension], did=did[1:], did_not=args.get("did_not") or [])
+    args.update(metric=measure, group_by=[dimension], did=did, did_not=args.get("did_not") or [])
+
+
+def _one_event_named(text: str) -> list[str]:
+    """The one event the words name ("bought by most customers": purchase), else none."""
+    named = [event for event, pattern in EVENT_WORDS.items() if _has(pattern, text)]
+    return named if len(named) == 1 else []
 
 
 # "Which customer placed the most invoices?": the entity asked for, and a ranking word after it.
 WHICH_ENTITY = r"\b(which|what)\s+(single\s+|one\s+|individual\s+)?(?P<noun>\w+)\b|^\W*(?P<who>who)\b"
 HIGHEST_WORDS = r"\b(most|highest|largest|biggest|greatest|top|best|fewest|least|lowest|smallest)\b"
+
+
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+IN_YEAR = r"\b(in|during|for|throughout|across)\s+(the year\s+|calendar\s+)?(?P<year>(19|20)\d\d)\b"
+ON_DATE = (
+    r"\b(on|for)\s+(\w+day,?\s+)?((?P<iso>(19|20)\d\d-\d\d-\d\d)|(?P<day>\d{1,2})(st|nd|rd|th)?\s+"
+    r"(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*,?\s+(?P<year>(19|20)\d\d))\b"
+)
+
+
+def _period_from_words(
+    args: dict[str, Any], text: str, notes: list[str], default_kind: str, kept: Callable[[str], bool]
+) -> None:
+    """A year or a date the question names ("in 1998", "on 5 December 2010") that the call left
+    out: code sets the period (the words are explicit; no date arithmetic)."""
+    kind = (args.get("period") or {}).get("kind", default_kind)
+    if kind not in (default_kind, "this_year", "last_year") or kept("period"):
+        return
+    if len(set(re.findall(r"\b(?:19|20)\d\d\b", text))) != 1:  # none, or two (a comparison)
+        return
+    date = re.search(ON_DATE, text) if kind == default_kind else None
+    if date:
+        if date.group("iso"):
+            start = date.group("iso")
+        else:
+            month = MONTHS.index(date.group("month")) + 1
+            start = f"{date.group('year')}-{month:02d}-{int(date.group('day')):02d}"
+        args["period"] = {"kind": "date", "start": start}
+        notes.append(f"read '{date.group(0).strip()}' as the day {start}")
+        return
+    year = re.search(IN_YEAR, text)
+    if year and not re.search(rf"\b({'|'.join(MONTHS)})[a-z]*\.?\s+{year.group('year')}", text):
+        args["period"] = {"kind": "year", "year": int(year.group("year"))}
+        notes.append(f"read '{year.group(0).strip()}' as the year {year.group('year')}")
 
 
 def _which_entity_ranked(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -612,13 +702,14 @@ def _which_entity_ranked(args: dict[str, Any], text: str, semantic: SemanticMode
     if metric.counts == entity:
         # The metric counts the entity itself ("users who purchased"): rank by what the words
         # after the ranking word name ("the most invoices"), else by the event the call names.
-        named = _metric_named(text[match.end() + ranked.end() :], semantic)
+        named = _metric_named(text[match.end() + ranked.end() :], semantic, not_counting=entity)
         did = args.get("did") or []
         measure = named or (EVENT_METRICS.get(did[0]) if did else None)
         if measure is None or measure not in semantic.metrics or semantic.metrics[measure].counts == entity:
             return
         args.update(metric=measure, did=[], did_not=[], min_times=None, max_times=None)
     low = ranked.group(1) in ("fewest", "least", "lowest", "smallest")
+    args.pop("stat", None)  # a statistic over entities is for `per`, not a ranking
     args.update(
         group_by=[ENTITY_DIMENSIONS[entity]],
         top_n=args.get("top_n") or 1,
@@ -629,35 +720,69 @@ def _which_entity_ranked(args: dict[str, Any], text: str, semantic: SemanticMode
     )
 
 
-def _metric_named(words: str, semantic: SemanticModel) -> str | None:
-    """The metric whose name or synonym comes first in `words` ("invoices" is orders)."""
-    best: tuple[int, str] | None = None
+def _metric_named(words: str, semantic: SemanticModel, not_counting: str | None = None) -> str | None:
+    """The metric whose name or synonym comes first in `words` ("invoices" is orders), the longest
+    at a place, skipping metrics that count `not_counting` ("top 3 shoppers by items": not users)."""
+    found: list[tuple[int, int, str]] = []
     for metric in semantic.metrics.values():
+        if not_counting is not None and metric.counts == not_counting:
+            continue
         for word in [metric.name, *metric.synonyms]:
-            found = re.search(rf"\b{re.escape(word.lower().replace('_', ' '))}\b", words)
-            if found and (best is None or found.start() < best[0]):
-                best = (found.start(), metric.name)
-    return best[1] if best else None
+            match = re.search(rf"\b{re.escape(word.lower().replace('_', ' '))}\b", words)
+            if match:
+                found.append((match.start(), -len(word), metric.name))
+    return min(found)[2] if found else None
 
 
 # "How many CDs per order on average", "average spend per customer": a total taken per entity.
 PER_ENTITY = (
-    r"\b(per|each|every|an?)\s+(single\s+)?(?P<noun>orders?|invoices?|baskets?|transactions?|customers?|users?"
+    r"\b(per|each|every|an?|one|single|any)\s+(single\s+)?(?P<noun>orders?|invoices?|baskets?|transactions?|customers?|users?"
     r"|shoppers?|buyers?|visitors?|clients?|sessions?|visits?|products?|items?|skus?|days?|weeks?|months?)\b"
 )
 AVERAGE_WORDS = r"\baverage|\bmean\b|\btypical|\bavg\b|\bmedian\b|\bon avg\b"
 
 
+RATIO = re.compile(r"^\{(?P<measure>\w+)\} / nullif\(\{(?P<base>\w+)\}, 0\)$")
+
+
+def _ratio_with_stat(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Median order value" as aov with stat median: a metric that is a total over a count of
+    entities (revenue / orders) is the total per entity, then the statistic over them."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    stat = args.get("stat")
+    if stat in (None, "average") and _has(r"\bmedian\b", text):
+        stat = args["stat"] = "median"
+    elif stat in (None, "average") and _has(
+        r"\b(biggest|largest|highest|max|maximum)\s+(single\s+)?\w+\s+value", text
+    ):
+        stat = args["stat"] = "max"
+    if metric is None or stat in (None, "average", "total") or args.get("per") or args.get("group_by"):
+        return
+    ratio = RATIO.match(metric.sql.strip())
+    base = semantic.metrics.get(ratio.group("base")) if ratio else None
+    if base is None or base.counts is None or ratio.group("measure") not in semantic.metrics:
+        return
+    args["metric"], args["per"] = ratio.group("measure"), base.counts
+    notes.append(f"read as {ratio.group('measure').replace('_', ' ')} per {base.counts}, then their {stat}")
+
+
 def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """A count or a sum with "on average per order" in the words, and no `per`, is taken per
     order first, then averaged (or its median)."""
-    metric = semantic.metrics.get(args.get("metric", ""))
-    if metric is None or not metric.zero_when_empty or args.get("per") or args.get("divided_by"):
+    if (
+        args.get("group_by")
+        or args.get("grain", "none") != "none"
+        or args.get("share")
+        or args.get("divided_by")
+    ):
         return
-    if args.get("group_by") or args.get("grain", "none") != "none" or args.get("share"):
+    _ratio_with_stat(args, text, semantic, notes)
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or not metric.zero_when_empty or args.get("per"):
         return
     match = re.search(PER_ENTITY, text)
-    if match is None or not _has(AVERAGE_WORDS, text):
+    asks_stat = args.get("stat", "average") != "average"  # "the biggest single order": max per order
+    if match is None or not (asks_stat or _has(AVERAGE_WORDS, text)):
         return
     noun = match.group("noun")
     entity = noun.rstrip("s") if noun.rstrip("s") in ("day", "week", "month") else None
@@ -776,6 +901,48 @@ def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: A
     if high is not None and fewer and _as_number(fewer.group(2)) == high:
         args["max_times"] = high - 1
         notes.append(f"read '{fewer.group(0)}' as at most {high - 1}")
+
+
+def _stated_numbers(text: str) -> set[float]:
+    """Every number the words state, in digits ("1,000", "0.5", "$40") or words ("twenty")."""
+    found = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
+    return found | {float(v) for w, v in NUMBER_WORDS.items() if re.search(rf"\b{w}\b", text)}
+
+
+def _value_bounds(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str], kept: Callable[[str], bool]
+) -> None:
+    """min_value / max_value need their number in the words; "more than 500" is above 500: at
+    least 501 for a count, 500.01 for money."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    step = {"count": 1.0, "money": 0.01}.get(metric.format if metric else "", 0.0)
+    stated = _stated_numbers(text)
+    for field, sign in (("min_value", -1), ("max_value", 1)):
+        value = args.get(field)
+        if value is None or kept(field):
+            continue
+        if not any(abs(value - n) < 1e-9 or abs(value + sign * step - n) < 1e-9 for n in stated):
+            notes.append(f"ignored {field} {value:g}: the question states no such number")
+            args[field] = None
+    if not step:
+        return
+    number = r"\s*[$£€]?\s*(\d[\d,]*(?:\.\d+)?|[a-z]+)"
+    for field, words, sign in (
+        ("min_value", r"(more than|over|above|greater than|exceed\w*|>)", 1),
+        ("max_value", r"(fewer than|less than|under|below|<)", -1),
+    ):
+        said = [m for m in re.finditer(words + number, text) if _value_of(m.group(2)) == args.get(field)]
+        if said and args.get(field) is not None:
+            args[field] += sign * step
+            notes.append(
+                f"read '{said[0].group(0)}' as {'at least' if sign > 0 else 'at most'} {args[field]:g}"
+            )
+
+
+def _value_of(token: str) -> float | None:
+    if token[0].isdigit():
+        return float(token.replace(",", ""))
+    return float(NUMBER_WORDS[token]) if token in NUMBER_WORDS else None
 
 
 def _as_number(word: str) -> int | None:
@@ -906,6 +1073,10 @@ MISSING_CONCEPTS = [
         r"\bsupport tickets?\b|\bcomplaints?\b|\bcustomer service\b|\bhelp ?desk\b",
         "The data has no customer service records.",
     ),
+    (
+        r"\bcit(y|ies)\b|\btowns?\b|\bzip ?codes?\b|\bpost ?codes?\b|\bpostal codes?\b|\b(street|shipping|home) address",
+        "The data has no cities or addresses (at most a country per user).",
+    ),
     (r"\bweather|\brain\b|\bstock price|\bcompetitor", "That is not in the shop's behavior data."),
     (
         r"\bforecast|\bpredict|\bnext (week|month|quarter|year)\b|\bprojected\b|\bwill \w+ (be|sell|reach|grow)\b",
@@ -964,6 +1135,10 @@ BEYOND_TYPED = [
     (
         r"\bwith (a |an |any )?\w+\b[^?]*\b(versus|vs\.?|compared (to|with)|against)\b[^?]*\bwithout\b",
         "a comparison of those who did something with those who did not",
+    ),
+    (
+        r"\b(19|20)\d\d\b[^?]*\b(but|and|then)\b[^?]*\b(not|never|didn't|no)\b[^?]*\b(19|20)\d\d\b",
+        "conditions in two different periods",
     ),
     (r"\bcumulative|\brunning total|\bmoving average|\brolling\b", "a running or moving figure"),
     (r"\bwithin\s+\d+\s+(days?|hours?|minutes?|weeks?)\b", "a time window around each customer's events"),

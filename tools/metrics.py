@@ -48,7 +48,7 @@ from tools.sql import execute
 Grain = Literal["none", "hour", "day", "week", "month", "year"]
 EventType = Literal["view", "cart", "remove_from_cart", "purchase", "fav", "search"]
 Entity = Literal["user", "session", "product", "order", "category", "brand", "day", "week", "month"]
-Stat = Literal["average", "median", "max", "min", "total", "distribution"]
+Stat = Literal["average", "median", "max", "min", "total", "distribution", "count", "share"]
 STEPS = ("search", "view", "cart", "remove_from_cart", "fav", "purchase")
 
 # What identifies one entity in an event row.
@@ -104,7 +104,15 @@ EVENT_KINDS = {
     "fav": "favorite",
     "search": "search",
 }
-STAT_NAMES = {"average": "average", "median": "median", "max": "maximum", "min": "minimum", "total": "total"}
+STAT_NAMES = {
+    "average": "average",
+    "median": "median",
+    "max": "maximum",
+    "min": "minimum",
+    "total": "total",
+    "count": "number of",
+    "share": "share of",
+}
 STAT_SQL = {"average": "avg", "median": "median", "max": "max", "min": "min", "total": "sum"}
 
 
@@ -215,6 +223,14 @@ class SemanticModel:
             "max_times": (int | None, Field(default=None, ge=0, le=100_000)),
             "per": (Entity | None, Field(default=None, description="Compute the metric for each one first.")),
             "stat": (Stat, Field(default="average", description="With per: what to take over them.")),
+            "min_value": (
+                float | None,
+                Field(default=None, description="With per: only entities whose figure is at least this."),
+            ),
+            "max_value": (
+                float | None,
+                Field(default=None, description="With per: only entities whose figure is at most this."),
+            ),
             "divided_by": (metric_name | None, Field(default=None, description="A ratio: metric / this.")),
             "group_by": (list[dimension_name], Field(default_factory=list, max_length=2)),
             "grain": (Grain, "none"),
@@ -369,6 +385,10 @@ def value_name(model: SemanticModel, args: Any) -> str:
         entity = entity_of(model, args)
         if args.stat == "distribution":
             return f"{args.metric}_per_{entity}"
+        if args.stat == "count":
+            return f"{entity}s_by_{args.metric}"
+        if args.stat == "share":
+            return f"share_of_{entity}s"
         return f"{args.stat}_{args.metric}_per_{entity}"
     if args.divided_by:
         return f"{args.metric}_to_{args.divided_by}"
@@ -381,6 +401,10 @@ def value_format(model: SemanticModel, args: Any) -> narrate.Format:
     if args.divided_by:
         return "number"
     metric = model.metrics[args.metric]
+    if args.per and args.stat == "share":
+        return "ratio"
+    if args.per and args.stat == "count":
+        return "count"
     if args.per and args.stat in ("average", "median") and metric.format == "count":
         return "number"
     return metric.format
@@ -398,6 +422,12 @@ def check_request(model: SemanticModel, args: Any) -> None:
         raise ToolError(f"{args.divided_by} cannot be a divisor: it is computed per user")
     if args.per and args.share:
         raise ToolError("use per (a figure for each entity) or share (a share of entities), not both")
+    if not args.per and (args.min_value is not None or args.max_value is not None):
+        raise ToolError(
+            "min_value and max_value bound each entity's figure: set per (user, product, order …)"
+        )
+    if not args.per and args.stat in ("count", "share"):
+        raise ToolError(f"stat {args.stat} counts entities by their figure: set per (user, product, order …)")
     if args.share and not _conditional(args):
         raise ToolError("a share needs a condition: did, did_not, min_times or max_times")
     if args.among and not args.share:
@@ -474,6 +504,10 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
     dims = [model.dimensions[d] for d in dict.fromkeys(args.group_by)]
     for dim in dims:
         require_values(ctx, model, dim)
+    # "How many brands?" on data without brands is no figure of 0: the data lacks the entity.
+    for counted in (metric.counts, getattr(args, "per", None)):
+        if counted in ("product", "brand", "category") and counted in model.dimensions:
+            require_values(ctx, model, model.dimensions[counted])
     require_events(ctx, model, args)
     for name in (args.metric, args.divided_by):
         if name and "e.price" in model.expression(name) and not has_prices(ctx):
@@ -550,6 +584,26 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             ctes = f"WITH {qualified + ', ' if qualified else ''}{per_entity} "
             if args.stat == "distribution":
                 return _distribution(ctes, metric, name, entity)
+            within = _within(args)
+            # The bounds are columns of the result: the sentence states them from its own rows.
+            bounds = "".join(
+                f", {float(v)!r} AS {f}"
+                for f, v in (("min_value", args.min_value), ("max_value", args.max_value))
+                if v is not None
+            )
+            if args.stat in ("count", "share"):
+                figure = (
+                    f"count(*) FILTER (WHERE {within})"
+                    if args.stat == "count"
+                    else f"avg(CASE WHEN {within} THEN 1.0 ELSE 0.0 END)"
+                )
+                having = (
+                    f" HAVING count(*) FILTER (WHERE {within}) >= {k}" if k > 1 and entity in PERSONAL else ""
+                )
+                return (
+                    f"{ctes}SELECT {outer_keys}{figure} AS {name}, count(*) FILTER (WHERE {within}) AS matching,"
+                    f" count(*) AS {entity}s{bounds} FROM per_entity WHERE value IS NOT NULL{group}{having}"
+                )
             extra = ""
             if args.stat in ("max", "min"):
                 extra = f", arg_{args.stat}({column}, value) AS {column}"
@@ -558,7 +612,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             having = f" HAVING count(*) >= {k}" if k > 1 and entity in PERSONAL and pooled else ""
             return (
                 f"{ctes}SELECT {outer_keys}{STAT_SQL[args.stat]}(value) AS {name}{extra}, count(*) AS {entity}s"
-                f" FROM per_entity WHERE value IS NOT NULL{group}{having}"
+                f"{bounds} FROM per_entity WHERE value IS NOT NULL AND {within}{group}{having}"
             )
         prefix = f"WITH {qualified} " if qualified else ""
         only = f" FILTER (WHERE {metric.people})" if metric.people else ""
@@ -658,6 +712,30 @@ def _on_spine(
             f" FROM {grid} AS grid LEFT JOIN series USING ({keys})"
         )
     return f"WITH series AS ({sql}), spine AS ({spine}) SELECT * FROM {grid} AS grid LEFT JOIN series USING ({keys})"
+
+
+def _within(args: Any) -> str:
+    """The bounds on each entity's figure (min_value, max_value) as SQL over per_entity.value."""
+    bounds = []
+    if args.min_value is not None:
+        bounds.append(f"value >= {float(args.min_value)!r}")
+    if args.max_value is not None:
+        bounds.append(f"value <= {float(args.max_value)!r}")
+    return " AND ".join(bounds) or "TRUE"
+
+
+def bounds_text(model: SemanticModel, args: Any) -> str:
+    """ "with revenue of at least 500.01" for the bounds of a request, or ""."""
+    fmt = model.metrics[args.metric].format
+    low, high = args.min_value, args.max_value
+    label = model.metrics[args.metric].label
+    if low is not None and high is not None:
+        return f" with {label} from {narrate.figure(low, fmt)} to {narrate.figure(high, fmt)}"
+    if low is not None:
+        return f" with {label} of at least {narrate.figure(low, fmt)}"
+    if high is not None:
+        return f" with {label} of at most {narrate.figure(high, fmt)}"
+    return ""
 
 
 def _distribution(ctes: str, metric: Metric, name: str, entity: str) -> str:
@@ -760,8 +838,13 @@ def measure_text(model: SemanticModel, args: Any) -> str:
             return f"{metric.label} per {entity}, as the number of {entity}s with each value" + (
                 f" (only {who})" if conditions else ""
             )
-        return f"{STAT_NAMES[args.stat]} {metric.label} per {entity}" + (
-            f", over {who}" if conditions else ""
+        bounds = bounds_text(model, args)
+        if args.stat in ("count", "share"):
+            return f"{STAT_NAMES[args.stat]} {entity}s{bounds}" + (f" (only {who})" if conditions else "")
+        return (
+            f"{STAT_NAMES[args.stat]} {metric.label} per {entity}"
+            + (f", over {who}" if conditions else "")
+            + (f", over {entity}s{bounds}" if bounds else "")
         )
     if args.divided_by:
         return f"{metric.label} divided by {model.metrics[args.divided_by].label}"
@@ -861,6 +944,12 @@ def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tu
                 f"{shown} of {measure.removeprefix('share of ')}"
                 f" ({narrate.figure(row[columns.index('matching')], 'count')}"
                 f" of {narrate.figure(row[columns.index(entity + 's')], 'count')})."
+            )
+        if args.per and args.stat in ("count", "share"):
+            entity = entity_of(model, args)
+            return (
+                f"{narrate.capitalized(measure)}: {shown} ({narrate.figure(row[columns.index('matching')], 'count')}"
+                f" of {narrate.figure(row[columns.index(entity + 's')], 'count')} {entity}s with any {metric.label})."
             )
         if args.per and args.stat in ("max", "min"):
             entity = entity_of(model, args)
