@@ -96,9 +96,9 @@ SHAPES = [
         {"metric": "views", "per": "session", "stat": "count", "min_value": 10},
         "SELECT count(*) FILTER (WHERE views >= 10), count(*) FILTER (WHERE views >= 10) FROM sessions",
     ),
-    (  # share of buyers who spent between 100 and 500 (of those who spent anything)
-        {"metric": "revenue", "per": "user", "stat": "share", "min_value": 100, "max_value": 500},
-        """SELECT avg(CASE WHEN s BETWEEN 100 AND 500 THEN 1.0 ELSE 0.0 END), count(*) FILTER (WHERE s BETWEEN 100 AND 500)
+    (  # buyers who spent between 100 and 500
+        {"metric": "revenue", "per": "user", "stat": "count", "min_value": 100, "max_value": 500},
+        """SELECT count(*) FILTER (WHERE s BETWEEN 100 AND 500), count(*) FILTER (WHERE s BETWEEN 100 AND 500)
            FROM (SELECT user_id, sum(revenue) AS s FROM orders GROUP BY 1)""",
     ),
     (  # the average spend of the buyers who spent at least 300

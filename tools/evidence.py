@@ -123,7 +123,6 @@ STAT_WORDS = {
     "total": r"total|sum|overall|altogether|combined|all",
     "distribution": r"distribut|histogram|spread|how many .* have|breakdown|split|frequency|bucket|range",
     "count": r"how many|number of|count|\bhow much\b",
-    "share": SHARE_WORDS,
 }
 RATIO_WORDS = (
     r"ratio|\bper\b|\bto\b|\bvs\.?\b|versus|divided|relative|for every|compared|against|\bover\b|rate"
@@ -457,6 +456,16 @@ def check(
 
     if args.get("divided_by") and not kept("divided_by") and not _has(RATIO_WORDS, text):
         drop("divided_by", None, "the question asks for no ratio")
+    counted = semantic.metrics[args["metric"]].counts if args.get("metric") in semantic.metrics else None
+    if (
+        args.get("per")
+        and args["per"] == counted
+        and args.get("min_value") is None
+        and args.get("max_value") is None
+    ):
+        # "Sessions per session" is 1 each: the model meant the count itself.
+        notes.append(f"read {args['metric']} per {counted} as the number of {counted}s")
+        args["per"], args["stat"] = None, "average"
     if args.get("per") and not kept("per") and not _has(ENTITY_WORDS[args["per"]], text):
         drop("per", None, f"the question does not ask about each {args['per']}")
     if args.get("per") and args.get("stat", "average") != "average" and not kept("stat"):

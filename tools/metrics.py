@@ -48,7 +48,7 @@ from tools.sql import execute
 Grain = Literal["none", "hour", "day", "week", "month", "year"]
 EventType = Literal["view", "cart", "remove_from_cart", "purchase", "fav", "search"]
 Entity = Literal["user", "session", "product", "order", "category", "brand", "day", "week", "month"]
-Stat = Literal["average", "median", "max", "min", "total", "distribution", "count", "share"]
+Stat = Literal["average", "median", "max", "min", "total", "distribution", "count"]
 STEPS = ("search", "view", "cart", "remove_from_cart", "fav", "purchase")
 
 # What identifies one entity in an event row.
@@ -111,7 +111,6 @@ STAT_NAMES = {
     "min": "minimum",
     "total": "total",
     "count": "number of",
-    "share": "share of",
 }
 STAT_SQL = {"average": "avg", "median": "median", "max": "max", "min": "min", "total": "sum"}
 
@@ -387,8 +386,6 @@ def value_name(model: SemanticModel, args: Any) -> str:
             return f"{args.metric}_per_{entity}"
         if args.stat == "count":
             return f"{entity}s_by_{args.metric}"
-        if args.stat == "share":
-            return f"share_of_{entity}s"
         return f"{args.stat}_{args.metric}_per_{entity}"
     if args.divided_by:
         return f"{args.metric}_to_{args.divided_by}"
@@ -401,8 +398,6 @@ def value_format(model: SemanticModel, args: Any) -> narrate.Format:
     if args.divided_by:
         return "number"
     metric = model.metrics[args.metric]
-    if args.per and args.stat == "share":
-        return "ratio"
     if args.per and args.stat == "count":
         return "count"
     if args.per and args.stat in ("average", "median") and metric.format == "count":
@@ -426,8 +421,8 @@ def check_request(model: SemanticModel, args: Any) -> None:
         raise ToolError(
             "min_value and max_value bound each entity's figure: set per (user, product, order …)"
         )
-    if not args.per and args.stat in ("count", "share"):
-        raise ToolError(f"stat {args.stat} counts entities by their figure: set per (user, product, order …)")
+    if not args.per and args.stat == "count":
+        raise ToolError("stat count counts entities by their figure: set per (user, product, order …)")
     if args.share and not _conditional(args):
         raise ToolError("a share needs a condition: did, did_not, min_times or max_times")
     if args.among and not args.share:
@@ -591,12 +586,8 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
                 for f, v in (("min_value", args.min_value), ("max_value", args.max_value))
                 if v is not None
             )
-            if args.stat in ("count", "share"):
-                figure = (
-                    f"count(*) FILTER (WHERE {within})"
-                    if args.stat == "count"
-                    else f"avg(CASE WHEN {within} THEN 1.0 ELSE 0.0 END)"
-                )
+            if args.stat == "count":
+                figure = f"count(*) FILTER (WHERE {within})"
                 having = (
                     f" HAVING count(*) FILTER (WHERE {within}) >= {k}" if k > 1 and entity in PERSONAL else ""
                 )
@@ -839,7 +830,7 @@ def measure_text(model: SemanticModel, args: Any) -> str:
                 f" (only {who})" if conditions else ""
             )
         bounds = bounds_text(model, args)
-        if args.stat in ("count", "share"):
+        if args.stat == "count":
             return f"{STAT_NAMES[args.stat]} {entity}s{bounds}" + (f" (only {who})" if conditions else "")
         return (
             f"{STAT_NAMES[args.stat]} {metric.label} per {entity}"
@@ -945,7 +936,7 @@ def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tu
                 f" ({narrate.figure(row[columns.index('matching')], 'count')}"
                 f" of {narrate.figure(row[columns.index(entity + 's')], 'count')})."
             )
-        if args.per and args.stat in ("count", "share"):
+        if args.per and args.stat == "count":
             entity = entity_of(model, args)
             return (
                 f"{narrate.capitalized(measure)}: {shown} ({narrate.figure(row[columns.index('matching')], 'count')}"
