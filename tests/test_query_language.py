@@ -424,6 +424,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"period": {"kind": "date", "start": "2010-12-05"}},
             "read 'on sunday 5 december 2010' as the day 2010-12-05",
         ),
+        (  # a top N written as a statistic per entity is a ranking of those entities
+            "Which 5 products were bought by the most customers?",
+            {"metric": "buyers", "per": "product", "stat": "count", "top_n": 5},
+            {"metric": "buyers", "group_by": ["product"], "top_n": 5, "per": None},
+            "read the top 5 as a ranking of products by buyers",
+        ),
         (
             "Which shopper placed the most orders?",
             {"metric": "users", "did": ["purchase"]},

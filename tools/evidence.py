@@ -425,6 +425,7 @@ def check(
         notes.append("ignored period month: the question asks for every month, not one")
         args["period"] = {"kind": default_kind}
     _ranking_of_entities(args, alone, semantic, notes)
+    _per_ranked(args, notes)
     _which_entity_ranked(args, alone, semantic, notes)
 
     if args.get("grain", "none") != "none" and not kept("grain"):
@@ -643,6 +644,20 @@ def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticMode
         return
     notes.append(f"read as {measure} by {dimension}, top {args['top_n']}")
     args.update(metric=measure, group_by=[dimension], did=did, did_not=args.get("did_not") or [])
+
+
+def _per_ranked(args: dict[str, Any], notes: list[str]) -> None:
+    """ "The 5 products bought by the most customers" written as buyers per product with a top 5:
+    a top N of entities is a ranking by that entity, not a statistic over them."""
+    per, top = args.get("per"), args.get("top_n")
+    if not per or not top or args.get("group_by") or args.get("grain", "none") != "none":
+        return
+    if args.get("stat", "average") not in ("average", "count", "total") or per not in ENTITY_DIMENSIONS:
+        return
+    if args.get("min_value") is not None or args.get("max_value") is not None:
+        return
+    args.update(group_by=[ENTITY_DIMENSIONS[per]], per=None, stat="average")
+    notes.append(f"read the top {top} as a ranking of {per}s by {args['metric'].replace('_', ' ')}")
 
 
 def _one_event_named(text: str) -> list[str]:
