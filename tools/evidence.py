@@ -666,11 +666,6 @@ def _one_event_named(text: str) -> list[str]:
     return named if len(named) == 1 else []
 
 
-# "Which customer placed the most invoices?": the entity asked for, and a ranking word after it.
-WHICH_ENTITY = r"\b(which|what)\s+(single\s+|one\s+|individual\s+)?(?P<noun>\w+)\b|^\W*(?P<who>who)\b"
-HIGHEST_WORDS = r"\b(most|highest|largest|biggest|greatest|top|best|fewest|least|lowest|smallest)\b"
-
-
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 IN_YEAR = r"\b(in|during|for|throughout|across)\s+(the year\s+|calendar\s+)?(?P<year>(19|20)\d\d)\b"
 ON_DATE = (
@@ -703,6 +698,11 @@ def _period_from_words(
     if year and not re.search(rf"\b({'|'.join(MONTHS)})[a-z]*\.?\s+{year.group('year')}", text):
         args["period"] = {"kind": "year", "year": int(year.group("year"))}
         notes.append(f"read '{year.group(0).strip()}' as the year {year.group('year')}")
+
+
+# "Which customer placed the most invoices?": the entity asked for, and a ranking word after it.
+WHICH_ENTITY = r"\b(which|what)\s+(single\s+|one\s+|individual\s+)?(?P<noun>\w+)\b|^\W*(?P<who>who)\b"
+HIGHEST_WORDS = r"\b(most|highest|largest|biggest|greatest|top|best|fewest|least|lowest|smallest)\b"
 
 
 def _which_entity_ranked(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
