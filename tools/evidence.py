@@ -502,6 +502,11 @@ ASKS_FOR = (
 )
 
 
+def _entity_of_noun(noun: str) -> str | None:
+    """The entity a noun names ("customers" is user, "invoice" is order), or None."""
+    return next((e for e, pattern in ENTITY_NOUNS.items() if re.fullmatch(pattern, noun)), None)
+
+
 # "Of the sessions where someone added to cart, what share …": the entity comes before the share.
 OF_THE = r"\b(of|among|out of) (the |all |those |our )?(?P<noun>\w+) (where|that|who|which|with|in which)\b"
 
@@ -525,7 +530,7 @@ def _entity_named(
         return
     for match in [*re.finditer(ASKS_FOR, text), *re.finditer(OF_THE, text)]:
         noun = match.group("noun")
-        named = next((e for e, pattern in ENTITY_NOUNS.items() if re.fullmatch(pattern, noun)), None)
+        named = _entity_of_noun(noun)
         if named is None:
             continue
         if named != metric.counts and COUNT_METRICS[named] in semantic.metrics:
@@ -670,7 +675,7 @@ MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", 
 IN_YEAR = r"\b(in|during|for|throughout|across)\s+(the year\s+|calendar\s+)?(?P<year>(19|20)\d\d)\b"
 ON_DATE = (
     r"\b(on|for)\s+(\w+day,?\s+)?((?P<iso>(19|20)\d\d-\d\d-\d\d)|(?P<day>\d{1,2})(st|nd|rd|th)?\s+"
-    r"(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*,?\s+(?P<year>(19|20)\d\d))\b"
+    rf"(?P<month>{'|'.join(MONTHS)})[a-z]*,?\s+(?P<year>(19|20)\d\d))\b"
 )
 
 
@@ -714,7 +719,7 @@ def _which_entity_ranked(args: dict[str, Any], text: str, semantic: SemanticMode
         return
     for match in re.finditer(WHICH_ENTITY, text):
         noun = "user" if match.group("who") else match.group("noun")
-        entity = next((e for e, pattern in ENTITY_NOUNS.items() if re.fullmatch(pattern, noun)), None)
+        entity = _entity_of_noun(noun)
         ranked = re.search(HIGHEST_WORDS, text[match.end() :])
         if entity is not None and ranked is not None:
             break
@@ -769,17 +774,21 @@ AVERAGE_WORDS = r"\baverage|\bmean\b|\btypical|\bavg\b|\bmedian\b|\bon avg\b"
 RATIO = re.compile(r"^\{(?P<measure>\w+)\} / nullif\(\{(?P<base>\w+)\}, 0\)$")
 
 
-def _ratio_with_stat(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+def _stat_from_words(args: dict[str, Any], text: str) -> None:
+    """ "Median …" and "the biggest … value" name the statistic the model may have left out."""
+    if args.get("stat") not in (None, "average"):
+        return
+    if _has(r"\bmedian\b", text):
+        args["stat"] = "median"
+    elif _has(r"\b(biggest|largest|highest|max|maximum)\s+(single\s+)?\w+\s+value", text):
+        args["stat"] = "max"
+
+
+def _ratio_with_stat(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
     """ "Median order value" as aov with stat median: a metric that is a total over a count of
     entities (revenue / orders) is the total per entity, then the statistic over them."""
     metric = semantic.metrics.get(args.get("metric", ""))
     stat = args.get("stat")
-    if stat in (None, "average") and _has(r"\bmedian\b", text):
-        stat = args["stat"] = "median"
-    elif stat in (None, "average") and _has(
-        r"\b(biggest|largest|highest|max|maximum)\s+(single\s+)?\w+\s+value", text
-    ):
-        stat = args["stat"] = "max"
     if metric is None or stat in (None, "average", "total") or args.get("per") or args.get("group_by"):
         return
     ratio = RATIO.match(metric.sql.strip())
@@ -800,7 +809,8 @@ def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, 
         or args.get("divided_by")
     ):
         return
-    _ratio_with_stat(args, text, semantic, notes)
+    _stat_from_words(args, text)
+    _ratio_with_stat(args, semantic, notes)
     metric = semantic.metrics.get(args.get("metric", ""))
     if metric is None or not metric.zero_when_empty or args.get("per"):
         return
@@ -810,12 +820,10 @@ def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, 
         return
     noun = match.group("noun")
     entity = noun.rstrip("s") if noun.rstrip("s") in ("day", "week", "month") else None
-    entity = entity or next((e for e, pattern in ENTITY_NOUNS.items() if re.fullmatch(pattern, noun)), None)
+    entity = entity or _entity_of_noun(noun)
     if entity is None or entity == metric.counts:
         return
     args["per"] = entity
-    if _has(r"\bmedian\b", text) and args.get("stat", "average") == "average":
-        args["stat"] = "median"
     notes.append(
         f"read '{match.group(0)}' as {metric.label} per {entity}, then their {args.get('stat', 'average')}"
     )
@@ -913,8 +921,8 @@ def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: A
         return
     if not args.get("did") and args.get("metric") in COUNT_METRICS.values():
         # "Users who bought at least once": the times count the event the words name.
-        named = [event for event, pattern in EVENT_WORDS.items() if _has(pattern, text)]
-        if len(named) == 1:
+        named = _one_event_named(text)
+        if named:
             args["did"] = named
             notes.append(f"counted {named[0]} events for the number of times")
     more = re.search(r"(more than|over|above|greater than|>)\s*(\d+|[a-z]+)", text)
@@ -955,7 +963,7 @@ def _value_bounds(
         ("min_value", r"(more than|over|above|greater than|exceed\w*|>)", 1),
         ("max_value", r"(fewer than|less than|under|below|<)", -1),
     ):
-        said = [m for m in re.finditer(words + number, text) if _value_of(m.group(2)) == args.get(field)]
+        said = [m for m in re.finditer(words + number, text) if _as_number(m.group(2)) == args.get(field)]
         if said and args.get(field) is not None:
             args[field] += sign * step
             notes.append(
@@ -963,16 +971,11 @@ def _value_bounds(
             )
 
 
-def _value_of(token: str) -> float | None:
-    if token[0].isdigit():
-        return float(token.replace(",", ""))
-    return float(NUMBER_WORDS[token]) if token in NUMBER_WORDS else None
-
-
-def _as_number(word: str) -> int | None:
-    if word.isdigit():
-        return int(word)
-    return NUMBER_WORDS.get(word)
+def _as_number(word: str) -> float | None:
+    """A number in digits ("1,000", "0.5") or in words ("ten")."""
+    if word[:1].isdigit():
+        return float(word.replace(",", ""))
+    return float(NUMBER_WORDS[word]) if word in NUMBER_WORDS else None
 
 
 def _value_mentioned(dimension: str, value: str, text: str) -> bool:
