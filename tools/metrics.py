@@ -45,7 +45,7 @@ from tools.base import (
 from tools.periods import Period, PeriodError, add_months, describe, previous, resolve, spine_sql
 from tools.sql import execute
 
-Grain = Literal["none", "hour", "day", "week", "month", "year"]
+Grain = Literal["none", "hour", "day", "week", "month", "quarter", "year"]
 EventType = Literal["view", "cart", "remove_from_cart", "purchase", "fav", "search"]
 Entity = Literal["user", "session", "product", "order", "category", "brand", "day", "week", "month"]
 Stat = Literal["average", "median", "max", "min", "total", "distribution", "count"]
@@ -148,10 +148,16 @@ class Dimension(BaseModel):
     sql: str
     description: str
     synonyms: list[str] = Field(default_factory=list)
+    # "contains": a filter value matches as part of the text (product names), not the whole.
+    match: Literal["exact", "contains"] = "exact"
 
     @property
     def needs_users(self) -> bool:
         return "u." in self.sql
+
+    @property
+    def needs_products(self) -> bool:
+        return "p." in self.sql
 
 
 class SemanticModel:
@@ -201,7 +207,10 @@ class SemanticModel:
             "metric": (metric_name, ...),
             "share": (
                 bool,
-                Field(default=False, description="The share of entities meeting the conditions."),
+                Field(
+                    default=False,
+                    description="A share: of the entities meeting the conditions, or of the metric's total.",
+                ),
             ),
             "among": (
                 events,
@@ -231,6 +240,10 @@ class SemanticModel:
                 Field(default=None, description="With per: only entities whose figure is at most this."),
             ),
             "divided_by": (metric_name | None, Field(default=None, description="A ratio: metric / this.")),
+            "also": (
+                list[metric_name],
+                Field(default_factory=list, max_length=3, description="More metrics in the same rows."),
+            ),
             "group_by": (list[dimension_name], Field(default_factory=list, max_length=2)),
             "grain": (Grain, "none"),
             "filters": (list[filter_model], Field(default_factory=list, max_length=5)),
@@ -274,10 +287,13 @@ class DataLacks(ToolError):
 
 def _source(model: SemanticModel, dimensions: list[Dimension], filters: list[Any]) -> str:
     """The FROM clause: events, joined to users when a dimension or filter needs the user."""
-    needs_users = any(d.needs_users for d in dimensions) or any(
-        model.dimensions[f.dimension].needs_users for f in filters
-    )
-    return "events e LEFT JOIN users u ON u.user_id = e.user_id" if needs_users else "events e"
+    used = [*dimensions, *(model.dimensions[f.dimension] for f in filters)]
+    source = "events e"
+    if any(d.needs_users for d in used):
+        source += " LEFT JOIN users u ON u.user_id = e.user_id"
+    if any(d.needs_products for d in used):
+        source += " LEFT JOIN products p ON p.product_id = e.product_id"
+    return source
 
 
 def _where(
@@ -290,6 +306,14 @@ def _where(
         conditions.append(f"e.event_time < DATE '{(end + timedelta(days=1)).isoformat()}'")
     for item in filters:
         dimension = model.dimensions[item.dimension]
+        if dimension.match == "contains":
+            parts = [_contained_part(ctx, model, dimension, v) for v in item.values]
+            conditions.append(
+                "("
+                + " OR ".join(f"lower({dimension.sql}) LIKE '%{_like(v)}%' ESCAPE '\\'" for v in parts)
+                + ")"
+            )
+            continue
         values = _known_values(ctx, model, dimension, item.values)
         listed = ", ".join("'" + v.lower().replace("'", "''") + "'" for v in values)
         conditions.append(f"lower(CAST({dimension.sql} AS VARCHAR)) IN ({listed})")
@@ -327,10 +351,25 @@ def has_prices(ctx: ToolContext) -> bool:
     )
 
 
+# Dimensions whose values are fixed by the calendar, not by the data.
+CYCLE_VALUES = {
+    "hour": [str(h) for h in range(24)],
+    "weekday": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+
+
 def _known_values(
     ctx: ToolContext, model: SemanticModel, dimension: Dimension, values: list[str]
 ) -> list[str]:
     """The values as the data spells them; an unknown value is an error that names close matches."""
+    if dimension.name in CYCLE_VALUES:  # every hour is an hour, with events in it or not
+        cycle = {v.lower(): v for v in CYCLE_VALUES[dimension.name]}
+        unknown = [v for v in values if v.lower() not in cycle]
+        if unknown:
+            raise ToolError(
+                f"no {dimension.name} {unknown[0]!r}: its values are {', '.join(CYCLE_VALUES[dimension.name])}"
+            )
+        return [cycle[v.lower()] for v in values]
     require_values(ctx, model, dimension)
     by_lower = dimension_values(ctx, model, dimension)
     known = list(by_lower.values())
@@ -354,6 +393,23 @@ def _known_values(
     return found
 
 
+def _like(value: str) -> str:
+    """A LIKE pattern's literal part: quotes doubled, wildcards escaped."""
+    return value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("'", "''")
+
+
+def _contained_part(ctx: ToolContext, model: SemanticModel, dimension: Dimension, value: str) -> str:
+    """The words as some product's name or path contains them ("smartphones" as "smartphone"),
+    or an error: a filter that matches nothing is a misread, not a figure of 0."""
+    require_values(ctx, model, dimension)
+    for candidate in dict.fromkeys([value.lower().strip(), re.sub(r"(es|s)$", "", value.lower().strip())]):
+        found = f"SELECT 1 FROM products p WHERE lower({dimension.sql}) LIKE '%{_like(candidate)}%' ESCAPE '\\' LIMIT 1"
+        if len(candidate) >= 3 and ctx.rows(found):
+            return candidate
+    sample = ", ".join(repr(t) for t in list(dimension_values(ctx, model, dimension).values())[:3])
+    raise ToolError(f"no product's name or category path contains {value!r} (for example: {sample})")
+
+
 def _lookup(ctx: ToolContext, model: SemanticModel, dimension: Dimension, value: str) -> str | None:
     sql = (
         f"SELECT CAST({dimension.sql} AS VARCHAR) FROM {_source(model, [dimension], [])}"
@@ -374,6 +430,12 @@ def entity_of(model: SemanticModel, args: Any) -> str:
 
 def _conditional(args: Any) -> bool:
     return bool(args.did or args.did_not or args.min_times or args.max_times is not None)
+
+
+def of_total(model: SemanticModel, args: Any) -> bool:
+    """A share of the metric's total ("share of revenue from electronics", "revenue share by
+    brand"), not a share of entities meeting conditions ("share of sessions with a purchase")."""
+    return bool(args.share) and not (_conditional(args) and model.metrics[args.metric].counts)
 
 
 def value_name(model: SemanticModel, args: Any) -> str:
@@ -415,6 +477,19 @@ def check_request(model: SemanticModel, args: Any) -> None:
         )
     if args.divided_by and model.metrics[args.divided_by].per_user:
         raise ToolError(f"{args.divided_by} cannot be a divisor: it is computed per user")
+    for name in args.group_by:
+        if model.dimensions[name].match == "contains":
+            raise ToolError(
+                f"{name} is for filters (words a product's name contains): group by product or category"
+            )
+    if args.also:
+        if args.per or args.share or args.divided_by:
+            raise ToolError("also adds plain metrics beside the first: not with per, share or divided_by")
+        for name in args.also:
+            if model.metrics[name].per_user or metric.per_user:
+                raise ToolError(
+                    f"{name if model.metrics[name].per_user else metric.name} cannot go with also"
+                )
     if args.per and args.share:
         raise ToolError("use per (a figure for each entity) or share (a share of entities), not both")
     if not args.per and (args.min_value is not None or args.max_value is not None):
@@ -423,8 +498,31 @@ def check_request(model: SemanticModel, args: Any) -> None:
         )
     if not args.per and args.stat == "count":
         raise ToolError("stat count counts entities by their figure: set per (user, product, order …)")
-    if args.share and not _conditional(args):
-        raise ToolError("a share needs a condition: did, did_not, min_times or max_times")
+    if not args.per and args.stat not in ("average", "total"):
+        raise ToolError(
+            f"stat {args.stat} is taken over entities: set per (order for 'the biggest order', user, session …)"
+        )
+    if of_total(model, args):
+        if not metric.zero_when_empty:
+            raise ToolError(
+                f"{metric.name} does not add up, so it has no total to take a share of: use a count or a sum"
+                " (orders, revenue, units_sold …)"
+            )
+        if not (
+            _conditional(args) or args.filters or args.group_by or getattr(args, "grain", "none") != "none"
+        ):
+            raise ToolError(
+                "a share needs a part: conditions (did, did_not, min_times), filters, or a group_by"
+                " whose rows are each a share of the total"
+            )
+        if args.divided_by:
+            raise ToolError(
+                "use share (a part of the total) or divided_by (a ratio of two metrics), not both"
+            )
+        if args.among:
+            raise ToolError(
+                "among is the base of a share of entities; a share of the total has the total as base"
+            )
     if args.among and not args.share:
         raise ToolError("among sets the base of a share: set share true, or use did instead")
     if args.max_times is not None and args.min_times and args.max_times < args.min_times:
@@ -448,7 +546,7 @@ def check_request(model: SemanticModel, args: Any) -> None:
 def require_events(ctx: ToolContext, model: SemanticModel, args: Any) -> None:
     """Events the request needs that the data never records (views in sales-only data)."""
     needed = {*args.did, *args.among}
-    for name in (args.metric, args.divided_by):
+    for name in (args.metric, args.divided_by, *args.also):
         if name:
             needed |= set(re.findall(r"event_type = '(\w+)'", model.expression(name)))
     present = set(ctx.facts.event_types)
@@ -511,12 +609,15 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
                 f" It does record {', '.join(EVENT_KINDS.get(e, e) for e in ctx.facts.event_types)} events."
             )
     grain = getattr(args, "grain", "none")
+    if compare and args.also:
+        raise ToolError("a comparison takes one metric: leave also out")
     start, end = window(args.period, ctx.facts)
     if compare and (start is None or end is None):
         raise ToolError("a comparison needs a period: a week, a month, the last n days, or a range")
     entity = entity_of(model, args)
     key, column = ENTITY_KEYS[entity], ENTITY_COLUMNS[entity]
     name = value_name(model, args)
+    total_share = of_total(model, args)
 
     keys = [f"{d.sql} AS {d.name}" for d in dims]
     key_names = [d.name for d in dims]
@@ -551,13 +652,13 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         conditions = _where(ctx, model, args.filters, first, last) + [f"{d.sql} IS NOT NULL" for d in dims]
         where = " AND ".join(conditions) or "TRUE"
         qualified = ""
-        if _conditional(args) and not args.share:
+        if _conditional(args) and (total_share or not args.share):
             qualified = (
                 f"qualified AS (SELECT {key} AS entity FROM {source} WHERE {where} AND {key} IS NOT NULL"
                 f" GROUP BY 1 HAVING {_behavior(args, entity)})"
             )
             where += f" AND {key} IN (SELECT entity FROM qualified)"
-        if args.share:
+        if args.share and not total_share:
             base = " AND ".join(f"{_times(entity, ev)} > 0" for ev in args.among) or "TRUE"
             having = f" HAVING count(*) FILTER (WHERE in_base) >= {k}" if k > 1 and entity in PERSONAL else ""
             return (
@@ -616,7 +717,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             having = f" HAVING count(*){only} >= {k}" if suppress else ""
             return f"SELECT {outer_keys}{metric.sql} AS {name} FROM ({inner}) AS per_user_rows{group}{having}"
         value = model.expression(metric.name)
-        columns = f"{value} AS {name}"
+        columns = f"{value} AS {metric.name if total_share else name}"
         if args.divided_by:
             divisor = model.expression(args.divided_by)
             columns = (
@@ -626,15 +727,38 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         # Withhold any figure about fewer than k people: in the SQL itself, so the SQL shown is
         # the SQL that produced the answer.
         having = having_people(k, only) if suppress and not counted_people else ""
+        columns += "".join(
+            f", {model.expression(m)} AS {m}" for m in dict.fromkeys(args.also) if m != metric.name
+        )
         if counted_people:
             columns += f", count(DISTINCT {person('e')}){only} AS people"
-        return f"{prefix}SELECT {select_keys}{columns} FROM {source} WHERE {where}{group}{having}"
+        sql = f"{prefix}SELECT {select_keys}{columns} FROM {source} WHERE {where}{group}{having}"
+        if not total_share:
+            return sql
+        # The total: a breakdown's rows are shares of the filtered total ("revenue share by brand
+        # in electronics"), a single figure's of everything; in a series, each period's own total
+        # when the part is a piece of that period ("electronics' share of revenue by month").
+        kept_filters = args.filters if args.group_by else []
+        whole_where = " AND ".join(_where(ctx, model, kept_filters, first, last)) or "TRUE"
+        by_period = grain != "none" and bool(args.group_by or args.filters or _conditional(args))
+        whole = (
+            f"SELECT {keys[0]}, {value} AS total FROM {_source(model, [], kept_filters)} WHERE {whole_where}"
+            f" GROUP BY 1"
+            if by_period
+            else f"SELECT {value} AS total FROM {_source(model, [], kept_filters)} WHERE {whole_where}"
+        )
+        join = "JOIN whole USING (period)" if by_period else "CROSS JOIN whole"
+        return (
+            f"WITH part AS ({sql}), whole AS ({whole}) SELECT part.*, CAST(part.{metric.name} AS DOUBLE)"
+            f" / nullif(whole.total, 0) AS {name}, whole.total AS total_{metric.name} FROM part {join}"
+        )
 
     descending = "DESC" if args.sort == "highest" else "ASC"
     if not compare:
         sql = one_period(start, end)
         if spine:
-            sql = _on_spine(sql, spine, key_names, name, metric, args, k if counted_people else None)
+            also = [model.metrics[m] for m in dict.fromkeys(args.also) if m != metric.name]
+            sql = _on_spine(sql, spine, key_names, name, metric, args, k if counted_people else None, also)
         if args.per and args.stat == "distribution":
             order = ""  # already in value order
         elif grain != "none" and not args.top_n:
@@ -683,7 +807,14 @@ def _spine(ctx: ToolContext, grain: str, start: date | None, end: date | None) -
 
 
 def _on_spine(
-    sql: str, spine: str, key_names: list[str], name: str, metric: Metric, args: Any, k: int | None
+    sql: str,
+    spine: str,
+    key_names: list[str],
+    name: str,
+    metric: Metric,
+    args: Any,
+    k: int | None,
+    also: list[Metric] = (),  # type: ignore[assignment]
 ) -> str:
     """A time series with a row for every period, events or not: a count or sum reads 0 there,
     anything else (a rate, an average, a per-entity figure) is empty. With `k`, the series
@@ -695,11 +826,16 @@ def _on_spine(
         grid = f"(SELECT spine.period, d.* FROM spine CROSS JOIN (SELECT DISTINCT {listed} FROM series) AS d)"
     keys = ", ".join(["period", *dims])
     if metric.zero_when_empty and not (args.per or args.share or args.divided_by):
-        value = f"coalesce(series.{name}, 0)"
-        if k is not None:  # no one at all is no one's figure: 0 is shown; 1 to k-1 people are not
-            value = f"CASE WHEN coalesce(series.people, 0) = 0 OR series.people >= {k} THEN {value} END"
+
+        def filled(column: str, zero: bool) -> str:
+            value = f"coalesce(series.{column}, 0)" if zero else f"series.{column}"
+            if k is not None:  # no one at all is no one's figure: 0 is shown; 1 to k-1 people are not
+                value = f"CASE WHEN coalesce(series.people, 0) = 0 OR series.people >= {k} THEN {value} END"
+            return f"{value} AS {column}"
+
+        values = ", ".join([filled(name, True), *(filled(m.name, m.zero_when_empty) for m in also)])
         return (
-            f"WITH series AS ({sql}), spine AS ({spine}) SELECT {keys}, {value} AS {name}"
+            f"WITH series AS ({sql}), spine AS ({spine}) SELECT {keys}, {values}"
             f" FROM {grid} AS grid LEFT JOIN series USING ({keys})"
         )
     return f"WITH series AS ({sql}), spine AS ({spine}) SELECT * FROM {grid} AS grid LEFT JOIN series USING ({keys})"
@@ -814,6 +950,22 @@ def share_population(args: Any, entity: str) -> str:
     return f"{entity}s with {base}" if base else f"all {entity}s"
 
 
+def filters_text(model: SemanticModel, filters: list[Any]) -> str:
+    """'category is electronics and hour of day is 18:00-23:59'."""
+    parts = []
+    for item in filters:
+        if model.dimensions[item.dimension].match == "contains":
+            words = " or ".join(repr(v) for v in item.values)
+            parts.append(f"the product's name or category path contains {words}")
+            continue
+        hours = sorted(int(v) for v in item.values if v.isdigit()) if item.dimension == "hour" else []
+        if hours and len(hours) == len(item.values) and hours == list(range(hours[0], hours[-1] + 1)):
+            parts.append(f"hour of day is {hours[0]:02d}:00-{hours[-1]:02d}:59")
+        else:
+            parts.append(f"{item.dimension} is {' or '.join(item.values)}")
+    return " and ".join(parts)
+
+
 def measure_text(model: SemanticModel, args: Any) -> str:
     """The measure in words: 'users who added to cart and never purchased', 'maximum events per
     user', 'share of sessions with a cart that also purchased', 'favorites divided by carts'."""
@@ -821,6 +973,12 @@ def measure_text(model: SemanticModel, args: Any) -> str:
     entity = entity_of(model, args)
     conditions = _conditions_text(args, entity) if _conditional(args) else ""
     who = f"{entity}s {_who(entity)} {conditions}" if conditions else f"{entity}s"
+    if of_total(model, args):
+        parts = [f"from {who}"] if conditions else []
+        if args.filters and not args.group_by:
+            parts.append("where " + filters_text(model, args.filters))
+        whole = f"share of all {metric.label}"
+        return f"{metric.label} {' and '.join(parts)}, as a {whole}" if parts else whole
     if args.share:
         also = "also " if args.among else ""
         return f"share of {share_population(args, entity)} {_who(entity)} {also}{conditions}"
@@ -850,10 +1008,15 @@ def interpret(model: SemanticModel, args: Any, facts: DataFacts, compare: bool =
     metric = model.metrics[args.metric]
     parts = [narrate.capitalized(measure_text(model, args))]
     definition = metric.description.rstrip(".")
-    if not (args.share or _conditional(args) and metric.counts):
+    also = [model.metrics[m] for m in dict.fromkeys(args.also) if m != metric.name]
+    total_share = of_total(model, args)
+    if total_share or not (args.share or _conditional(args) and metric.counts):
         parts[0] += f" ({metric.label}: {definition[:1].lower() + definition[1:]})"
-    for item in args.filters:
-        parts.append(f"where {item.dimension} is {' or '.join(item.values)}")
+    for other in also:
+        described = other.description.rstrip(".")
+        parts[0] += f", and {other.label} ({described[:1].lower() + described[1:]})"
+    if args.filters and not (total_share and not args.group_by):  # that measure names its filters
+        parts.append("where " + filters_text(model, args.filters))
     start, end = window(args.period, facts)
     span = (facts.first_event, facts.last_event)
     period = describe(args.period, start, end, span)
@@ -904,7 +1067,27 @@ def _row_label(columns: list[str], row: tuple, keys: list[str], grain: str = "no
 
 
 def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str:
-    """One or two sentences about a metric result, from its rows: which row, which unit."""
+    """One or two sentences about a metric result, from its rows: which row, which unit; then
+    the same about each metric asked for alongside (`also`)."""
+    text = _summarize_one(model, args, columns, rows)
+    keys = [c for c in columns if c in args.group_by]
+    for other in dict.fromkeys(args.also):
+        if other == args.metric or not rows:
+            continue
+        alongside = args.model_copy(update={"metric": other, "also": []})
+        if keys and getattr(args, "grain", "none") == "none":
+            # The rows are ranked by the first metric: the others are read along them, not ranked.
+            metric, at = model.metrics[other], columns.index(other)
+            shown = [
+                f"{_row_label(columns, r, keys)} {narrate.figure(r[at], metric.format)}" for r in rows[:3]
+            ]
+            text += f" {narrate.capitalized(metric.label)} in the same rows: {', '.join(shown)}."
+        else:
+            text += " " + _summarize_one(model, alongside, columns, rows)
+    return text
+
+
+def _summarize_one(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str:
     name = value_name(model, args)
     fmt = value_format(model, args)
     measure = measure_text(model, args)
@@ -929,6 +1112,12 @@ def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tu
     if not keys:
         row = rows[0]
         shown = narrate.figure(row[at], fmt) + unit
+        if of_total(model, args):
+            part, whole = row[columns.index(metric.name)], row[columns.index(f"total_{metric.name}")]
+            return (
+                f"{narrate.capitalized(measure)}: {shown} ({narrate.figure(part, metric.format)}"
+                f" of {narrate.figure(whole, metric.format)})."
+            )
         if args.share:
             entity = entity_of(model, args)
             return (

@@ -234,7 +234,16 @@ GRAIN_START = {
     "day": lambda d: d,
     "week": _monday,
     "month": _month_start,
+    "quarter": lambda d: date(d.year, (d.month - 1) // 3 * 3 + 1, 1),
     "year": lambda d: date(d.year, 1, 1),
+}
+STEP = {
+    "hour": "1 HOUR",
+    "day": "1 DAY",
+    "week": "1 WEEK",
+    "month": "1 MONTH",
+    "quarter": "3 MONTH",
+    "year": "1 YEAR",
 }
 
 
@@ -256,12 +265,11 @@ def spine_sql(grain: str, first: date, last: date) -> str | None:
             "day": (last - begin).days + 1,
             "week": (last - begin).days // 7 + 1,
             "month": (last.year - begin.year) * 12 + last.month - begin.month + 1,
+            "quarter": ((last.year - begin.year) * 12 + last.month - begin.month) // 3 + 1,
             "year": last.year - begin.year + 1,
         }[grain]
         start, stop = f"TIMESTAMP '{begin} 00:00:00'", f"TIMESTAMP '{last} 00:00:00'"
         cast = "CAST(p AS DATE)"
     if count > MAX_SPINE:
         return None
-    return (
-        f"SELECT {cast} AS period FROM generate_series({start}, {stop}, INTERVAL 1 {grain.upper()}) AS t(p)"
-    )
+    return f"SELECT {cast} AS period FROM generate_series({start}, {stop}, INTERVAL {STEP[grain]}) AS t(p)"
