@@ -135,6 +135,46 @@ SHAPES = [
         {"metric": "brands"},
         "SELECT count(DISTINCT brand) FROM events",
     ),
+    (  # the share of all revenue that electronics made (part, share, total)
+        {
+            "metric": "revenue",
+            "share": True,
+            "filters": [{"dimension": "category", "values": ["electronics"]}],
+        },
+        """SELECT sum(r) FILTER (WHERE category = 'electronics'),
+                  sum(r) FILTER (WHERE category = 'electronics') / sum(r), sum(r)
+           FROM (SELECT category, price * coalesce(quantity, 1) AS r FROM events WHERE event_type = 'purchase')""",
+    ),
+    (  # each brand's share of the revenue in electronics
+        {
+            "metric": "revenue",
+            "share": True,
+            "group_by": ["brand"],
+            "filters": [{"dimension": "category", "values": ["electronics"]}],
+            "top_n": 2,
+        },
+        """WITH r AS (SELECT brand, price * coalesce(quantity, 1) AS r FROM events
+                      WHERE event_type = 'purchase' AND category = 'electronics')
+           SELECT brand, sum(r), sum(r) / (SELECT sum(r) FROM r) FROM r WHERE brand IS NOT NULL
+           GROUP BY 1 ORDER BY 3 DESC LIMIT 2""",
+    ),
+    (  # views before 01:00 (hours decided by code from "before 1am"); hours without events are no error
+        {"metric": "views", "filters": [{"dimension": "hour", "values": ["0", "22", "23"]}]},
+        "SELECT count(*) FROM events WHERE event_type = 'view' AND hour(event_time) IN (0, 22, 23)",
+    ),
+    (  # two measures in the same rows
+        {"metric": "views", "also": ["purchases", "revenue"], "group_by": ["hour"]},
+        """SELECT hour(event_time), count(*) FILTER (WHERE event_type = 'view'),
+                  count(*) FILTER (WHERE event_type = 'purchase'),
+                  sum(price * coalesce(quantity, 1)) FILTER (WHERE event_type = 'purchase')
+           FROM events GROUP BY 1 ORDER BY 2 DESC""",
+    ),
+    (  # the share of revenue from buyers with two orders or more
+        {"metric": "revenue", "share": True, "did": ["purchase"], "min_times": 2},
+        """SELECT sum(revenue) FILTER (WHERE user_id IN (SELECT user_id FROM orders GROUP BY 1 HAVING count(*) >= 2)),
+                  sum(revenue) FILTER (WHERE user_id IN (SELECT user_id FROM orders GROUP BY 1 HAVING count(*) >= 2))
+                  / sum(revenue), sum(revenue) FROM orders""",
+    ),
 ]
 
 
@@ -229,6 +269,10 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
         "The data has prices paid but no costs"
     )
     assert missing_concept("How many items were returned?") == "The data records no returns or refunds."
+    assert missing_concept("Which US states do our highest-spending customers live in?") == (
+        "The data has no cities, states or addresses (at most a country per user)."
+    )
+    assert missing_concept("What is the state of our conversion?") is None
     assert missing_concept("How many items were returned?", has_returns=True) is None
     for fine in (
         "How many returning customers bought twice?",
@@ -244,8 +288,14 @@ def test_inconsistent_requests_are_errors_the_model_can_fix(rees46: ToolContext)
         ask(rees46, metric="views", top_n=1)
     with pytest.raises(ToolError, match="users per user is always 1"):
         ask(rees46, metric="users", per="user")
-    with pytest.raises(ToolError, match="a share needs a condition"):
+    with pytest.raises(ToolError, match="stat max is taken over entities"):
+        ask(rees46, metric="revenue", stat="max")
+    with pytest.raises(ToolError, match="also adds plain metrics"):
+        ask(rees46, metric="views", also=["purchases"], per="user")
+    with pytest.raises(ToolError, match="a share needs a part"):
         ask(rees46, metric="users", share=True)
+    with pytest.raises(ToolError, match="conversion_rate does not add up"):
+        ask(rees46, metric="conversion_rate", share=True, group_by=["category"])
 
 
 @pytest.mark.real_data
@@ -466,6 +516,107 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "users", "did": ["purchase"], "period": {"kind": "last_n_days", "n": 30}},
             "read the question as about users",
         ),
+        (
+            "What share of total revenue came from electronics?",
+            {"metric": "revenue", "filters": [{"dimension": "category", "values": ["electronics"]}]},
+            {
+                "metric": "revenue",
+                "share": True,
+                "filters": [{"dimension": "category", "values": ["electronics"]}],
+            },
+            "read 'share of' as a share of all revenue",
+        ),
+        (
+            "Revenue share by brand?",
+            {"metric": "revenue", "group_by": ["brand"], "share": True},
+            {"metric": "revenue", "group_by": ["brand"], "share": True},
+            None,
+        ),
+        (
+            "What's the average basket size for orders placed at 6pm or later?",
+            {"metric": "basket_size", "filters": [{"dimension": "hour", "values": ["6"]}]},
+            {
+                "metric": "basket_size",
+                "filters": [{"dimension": "hour", "values": [str(h) for h in range(18, 24)]}],
+            },
+            "read 'at 6pm or later' as hours 18:00-23:59 (UTC)",
+        ),
+        (
+            "How does revenue before midday compare between brands?",
+            {"metric": "revenue", "group_by": ["brand"]},
+            {"filters": [{"dimension": "hour", "values": [str(h) for h in range(12)]}]},
+            "read 'before midday' as hours 00:00-11:59 (UTC)",
+        ),
+        (
+            "How many customers never placed an order before noon?",
+            {"metric": "users", "did": ["purchase"], "did_not": ["purchase"]},
+            {"filters": None},
+            None,
+        ),
+        (
+            "What % of total revenue comes from customers who ordered at least twice?",
+            {"metric": "revenue", "filters": [{"dimension": "event_type", "values": ["purchase"]}]},
+            {"metric": "revenue", "share": True, "did": ["purchase"], "min_times": 2, "filters": []},
+            "ignored the filter event_type = purchase: revenue counts only those",
+        ),
+        (
+            "Revenue from customers who bought more than 3 times",
+            {"metric": "revenue"},
+            {"metric": "revenue", "did": ["purchase"], "min_times": 4},
+            "read 'customers who bought more than 3 times' as users with at least 4 orders",
+        ),
+        (
+            "How many repeat customers do we have?",
+            {"metric": "users"},
+            {"metric": "users", "did": None, "min_times": None},
+            None,
+        ),
+        (
+            "How many customers ordered 2 to 5 times?",
+            {"metric": "users", "did": ["purchase"], "min_times": 5, "max_times": 2},
+            {"min_times": 2, "max_times": 5},
+            "read the number of times as 2 to 5",
+        ),
+        (
+            "Hour by hour, how many product views and how many purchases did we get?",
+            {"metric": "views", "also": ["purchases", "revenue"], "group_by": ["hour"]},
+            {"metric": "views", "also": ["purchases"], "group_by": ["hour"]},
+            "ignored also revenue",
+        ),
+        (
+            "What's our ARPPU for this window?",
+            {"metric": "revenue_per_user"},
+            {"metric": "revenue_per_buyer"},
+            "read 'ARPPU' as revenue_per_buyer, not revenue_per_user",
+        ),
+        (
+            "biggest single order value?",
+            {"metric": "revenue", "per": "user", "stat": "max"},
+            {"metric": "revenue", "per": "order", "stat": "max"},
+            "ignored per user",
+        ),
+        (
+            "whats the biggest basket anyone has checked out — most items in one order?",
+            {"metric": "units_sold"},
+            {"metric": "units_sold", "per": "order", "stat": "max"},
+            "read 'one order' as units sold per order, then their max",
+        ),
+        (
+            "How many sessions had 10 or more product views?",
+            {"metric": "sessions", "per": "session", "stat": "count", "min_value": 10},
+            {"metric": "views", "per": "session", "stat": "count", "min_value": 10},
+            "read as views per session",
+        ),
+        (
+            "How much revenue came from electronics?",
+            {
+                "metric": "revenue",
+                "share": True,
+                "filters": [{"dimension": "category", "values": ["electronics"]}],
+            },
+            {"metric": "revenue", "share": False},
+            "ignored share",
+        ),
     ],
 )
 def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: dict, note: str | None) -> None:
@@ -579,6 +730,36 @@ def test_a_filter_value_of_another_dimension_moves_there() -> None:
         check("query_metric", known, "users in electronics", MODEL, values=lambda n: data.get(n, {}))[1]
         == known
     )
+    # A kind of product finer than a category: words in product names or category paths.
+    data["product_text"] = {"electronics > smartphone": "electronics > smartphone"}
+    call = {"metric": "views", "filters": [{"dimension": "category", "values": ["smartphones"]}]}
+    _, cleaned, notes = check(
+        "query_metric", call, "Views of smartphones?", MODEL, values=lambda n: data.get(n, {})
+    )
+    assert cleaned["filters"] == [{"dimension": "product_text", "values": ["smartphones"]}]
+    assert notes == ["read smartphones as words in product names or category paths, not a category"]
+
+
+@pytest.mark.real_data
+def test_a_filter_on_words_in_product_names(rees46: ToolContext) -> None:
+    smartphones = ask(
+        rees46,
+        metric="views",
+        group_by=["brand"],
+        top_n=2,
+        filters=[{"dimension": "product_text", "values": ["Smartphones"]}],
+    )
+    assert smartphones.rows == ref(
+        rees46,
+        """SELECT e.brand, count(*) FROM events e JOIN products p USING (product_id)
+           WHERE e.event_type = 'view' AND p.category_path LIKE '%smartphone%' AND e.brand IS NOT NULL
+           GROUP BY 1 ORDER BY 2 DESC LIMIT 2""",
+    )
+    assert "where the product's name or category path contains 'Smartphones'" in smartphones.interpretation
+    with pytest.raises(ToolError, match="no product's name or category path contains '50%_off'"):
+        ask(rees46, metric="views", filters=[{"dimension": "product_text", "values": ["50%_off"]}])
+    with pytest.raises(ToolError, match="product_text is for filters"):
+        ask(rees46, metric="views", group_by=["product_text"])
 
 
 def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
@@ -594,7 +775,9 @@ def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
         ("How many days pass between a customer's first and second order?", "a customer's first"),
         ("What's the median gap between orders?", "the time between two events"),
         ("What share of revenue comes from the top 10% of customers?", "a top share of customers"),
-        ("What fraction of orders are placed in the morning?", "a time of day range"),
+        ("What fraction of orders are placed in the morning?", None),
+        ("How many customers have never ordered before 10am?", "a time of day that each customer never"),
+        ("How does revenue split between invoices before midday and from noon onwards?", "two time-of-day"),
         ("Revenue in the last 30 minutes of data", "a period shorter than a day"),
         ("What share of sales do the 5 best-selling products account for?", "the share held by the top"),
         ("How do sessions with a search convert compared to sessions without one?", "a comparison of those"),
@@ -621,3 +804,32 @@ def test_demographics_and_return_reasons_are_declined_by_code() -> None:
     assert "coupons" in missing_concept("How many orders used a coupon?")
     assert missing_concept("What share of orders had more than one item?") is None
     assert "cities" in missing_concept("Which cities do most buyers come from?")
+
+
+def test_an_explain_change_call_keeps_only_what_the_question_names() -> None:
+    call = {
+        "metric": "revenue",
+        "direction": "down",
+        "filters": [{"dimension": "category", "values": ["books"]}],
+        "period": {"kind": "last_week"},
+    }
+    tool, cleaned, notes = check("explain_change", call, "Why did revenue change in electronics?", MODEL)
+    assert tool == "explain_change"
+    assert cleaned["direction"] == "any" and cleaned["filters"] == [] and cleaned["period"] == {"kind": "all"}
+    assert len(notes) == 3
+
+
+@pytest.mark.real_data
+def test_a_series_by_calendar_quarter(cdnow: ToolContext) -> None:
+    quarters = ask(cdnow, metric="revenue", grain="quarter")
+    assert quarters.rows == [
+        (period, pytest.approx(revenue))
+        for period, revenue in ref(
+            cdnow,
+            """SELECT CAST(date_trunc('quarter', order_time) AS DATE), sum(revenue) FROM orders
+               GROUP BY 1 ORDER BY 1""",
+        )
+    ]
+    assert len(quarters.rows) == 6 and "per quarter" in quarters.interpretation
+    _, cleaned, _ = check("query_metric", {"metric": "revenue"}, "Revenue by calendar quarter?", MODEL)
+    assert cleaned["grain"] == "quarter"

@@ -83,6 +83,7 @@ GRAIN_WORDS = {
     "day": r"\bday|daily|date|per day|each day|dates",
     "week": r"week",
     "month": r"month",
+    "quarter": r"quarter|\bq[1-4]\b",
     "year": r"year|annual",
 }
 # Words for a dimension beyond its name and YAML synonyms.
@@ -407,11 +408,17 @@ def check(
         if not _dimension_mentioned(semantic, args["group_by"], text):
             drop("group_by", None, "the question asks for no such breakdown")
 
+    _hours_from_words(args, alone, semantic, notes)
+    _own_event_filter(args, semantic, notes)
     if values is not None:
         _named_values(args, alone, values, notes)
     if tool == "funnel":
         return tool, args, notes
 
+    _acronym_named(args, alone, semantic, notes)
+    _per_its_own_entity(args, alone, semantic, notes)
+    if args.get("per") and not kept("per") and not _has(ENTITY_WORDS[args["per"]], text):
+        drop("per", None, f"the question does not ask about each {args['per']}")
     _entity_named(args, text, semantic, notes, kept)
     _per_user_stat(args, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
@@ -444,31 +451,29 @@ def check(
                 dropped = [e for e in events if e not in supported]
                 notes.append(f"ignored {field} {', '.join(dropped)}: the question does not mention it")
                 args[field] = supported
+    _repeat_buyers_named(args, alone, semantic, notes)
     _times_from_words(args, text, notes, kept)
     if args.get("share") and not kept("share") and not _has(SHARE_WORDS, text):
         drop("share", False, "the question asks for no share or rate")
         args["among"] = []
-    if args.get("share") and not (
+    _share_of_total(args, alone, semantic, notes)
+    conditional = (
         args.get("did") or args.get("did_not") or args.get("min_times") or args.get("max_times") is not None
-    ):
+    )
+    part = args.get("filters") or args.get("group_by") or args.get("grain", "none") != "none"
+    if args.get("share") and not conditional and not part:
         args["share"], args["among"] = False, []  # nothing left to take a share of
     if args.get("among") and not args.get("share"):
         args["among"] = []
 
     if args.get("divided_by") and not kept("divided_by") and not _has(RATIO_WORDS, text):
         drop("divided_by", None, "the question asks for no ratio")
-    counted = semantic.metrics[args["metric"]].counts if args.get("metric") in semantic.metrics else None
-    if (
-        args.get("per")
-        and args["per"] == counted
-        and args.get("min_value") is None
-        and args.get("max_value") is None
-    ):
-        # "Sessions per session" is 1 each: the model meant the count itself.
-        notes.append(f"read {args['metric']} per {counted} as the number of {counted}s")
-        args["per"], args["stat"] = None, "average"
-    if args.get("per") and not kept("per") and not _has(ENTITY_WORDS[args["per"]], text):
-        drop("per", None, f"the question does not ask about each {args['per']}")
+    if args.get("also") and not kept("also"):
+        named = [m for m in args["also"] if m != args.get("metric") and _metric_mentioned(m, text, semantic)]
+        if len(named) < len(args["also"]):
+            dropped = [m for m in args["also"] if m not in named]
+            notes.append(f"ignored also {', '.join(dropped)}: the question does not name it")
+            args["also"] = named
     if args.get("per") and args.get("stat", "average") != "average" and not kept("stat"):
         if not _has(STAT_WORDS[args["stat"]], text):
             drop("stat", "average", "the question asks for no such statistic")
@@ -583,7 +588,7 @@ def _on_its_dimension(
 ) -> dict[str, Any]:
     """A filter whose values are none of its dimension's but all of another's moves there."""
     dimension = item["dimension"]
-    if dimension not in VALUE_DIMENSIONS:
+    if dimension not in (*VALUE_DIMENSIONS, "product"):
         return item
 
     def known(name: str) -> dict[str, str]:
@@ -602,6 +607,18 @@ def _on_its_dimension(
                 f"read {', '.join(item['values'])} as a {other}, not a {dimension}: the data has it there"
             )
             return {**item, "dimension": other, "values": [spelled[v] for v in wanted]}
+    # "Smartphones" or "Christmas items": a kind of product finer than a category, named in
+    # product titles or category paths.
+    texts = list(known("product_text"))
+    stems = [re.sub(r"(es|s)$", "", v) for v in wanted]
+    own = list(known(dimension))
+    if any(difflib.get_close_matches(v, own, n=1, cutoff=0.8) for v in wanted):
+        return item  # a typo of one of its own values: the tool's error suggests it
+    if texts and all(len(s) >= 3 and any(s in t for t in texts) for s in stems):
+        notes.append(
+            f"read {', '.join(item['values'])} as words in product names or category paths, not a {dimension}"
+        )
+        return {**item, "dimension": "product_text"}
     return item
 
 
@@ -663,6 +680,220 @@ def _per_ranked(args: dict[str, Any], notes: list[str]) -> None:
         return
     args.update(group_by=[ENTITY_DIMENSIONS[per]], per=None, stat="average")
     notes.append(f"read the top {top} as a ranking of {per}s by {args['metric'].replace('_', ' ')}")
+
+
+# "What share of total revenue came from electronics?": a part of a metric's total.
+SHARE_OF = (
+    r"(\b(?P<what>share|percent(age)?|proportion|fraction|portion|pct|part)|(?P<sign>%))\s+of\s+"
+    r"((the|our|all|total|overall|its)\s+)*"
+    r"(?P<rest>.*)"
+)
+
+
+def _share_of_total(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """A share of the metric's total that the words ask for and the call left out: the figure of
+    the part alone (revenue in electronics) answers another question."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or args.get("share") or args.get("per") or args.get("divided_by"):
+        return
+    if not metric.zero_when_empty or (metric.counts and args.get("did")):
+        return  # a share of entities that did something is the model's own share field
+    match = re.search(SHARE_OF, text)
+    if match is None or _metric_named(match.group("rest"), semantic) != metric.name:
+        return
+    conditional = (
+        args.get("did") or args.get("did_not") or args.get("min_times") or args.get("max_times") is not None
+    )
+    if not (conditional or args.get("filters") or args.get("group_by")):
+        return
+    args["share"], args["among"] = True, []
+    notes.append(f"read '{match.group('what') or match.group('sign')} of' as a share of all {metric.label}")
+
+
+# Times of day in the words, as hours: "before noon", "6pm or later", "between 9am and 5pm".
+CLOCK = r"(?P<h>\d{1,2})(:(?P<m>\d\d))?\s*(?P<ampm>am|pm|a\.m\.|p\.m\.)?|(?P<noon>noon|midday|midnight)"
+DAYPARTS = {
+    "morning": (6, 11),
+    "afternoon": (12, 17),
+    "evening": (18, 23),
+    "night": (0, 5),
+    "overnight": (0, 5),
+    "business hours": (9, 16),
+    "working hours": (9, 16),
+}
+
+
+def _clock_hour(match: re.Match[str]) -> int | None:
+    """The hour a clock time names: 6pm is 18, noon 12, 18:00 18 (None: not a time of day)."""
+    if match.group("noon"):
+        return 0 if match.group("noon") == "midnight" else 12
+    hour, ampm = int(match.group("h")), (match.group("ampm") or "").replace(".", "")
+    if not ampm and match.group("m") is None:
+        return None  # a bare number is a count, not a time
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    return hour if hour < 24 else None
+
+
+def hours_named(text: str) -> tuple[int, int, str] | None:
+    """The first and last hour of the day the words restrict to, and the words that did."""
+    clock = rf"(at\s+)?({CLOCK})"
+    between = re.search(
+        rf"\b(between|from)\s+(?P<a>{CLOCK.replace('?P<', '?P<a')})\s+(and|to|until|till|-)\s+"
+        rf"(?P<b>{CLOCK.replace('?P<', '?P<b')})",
+        text,
+    )
+    if between:
+        start = re.fullmatch(CLOCK, between.group("a"))
+        end = re.fullmatch(CLOCK, between.group("b"))
+        first, last = (_clock_hour(start) if start else None), (_clock_hour(end) if end else None)
+        if first is not None and last is not None and last > first:
+            return first, last - 1, between.group(0)
+    for pattern, side in (
+        (rf"\b(before|until|till|earlier than|prior to)\s+{clock}", "before"),
+        (rf"\b(after|from|since|later than|past)\s+{clock}(\s+(onwards?|on))?", "after"),
+        (rf"\b{clock}\s+(or|and)\s+(later|after)\b", "after"),
+    ):
+        for found in re.finditer(pattern, text):
+            time = re.search(CLOCK, found.group(0)[found.group(0).find(found.group(2) or "") :])
+            hour = _clock_hour(time) if time else None
+            if hour is None:
+                continue
+            if side == "before" and hour > 0:
+                return 0, hour - 1, found.group(0)
+            if side == "after" and hour < 24:
+                return hour, 23, found.group(0)
+    part = re.search(
+        r"\b(in the |during the |at )(?P<part>morning|afternoon|evening|night)\b|\b(?P<part2>morning|afternoon"
+        r"|evening|night|overnight|late[- ]night)\s+(orders?|sales|visits?|shoppers?|purchases?|traffic|sessions?|"
+        r"buyers?|customers?|revenue|views?|events?|activity|baskets?|invoices?)\b|\b(during|in|outside)\s+"
+        r"(?P<part3>business hours|working hours)",
+        text,
+    )
+    if part:
+        name = (
+            (part.group("part") or part.group("part2") or part.group("part3"))
+            .replace("late-", "")
+            .replace("late ", "")
+        )
+        first, last = DAYPARTS.get(name, DAYPARTS["night"])
+        return first, last, part.group(0)
+    return None
+
+
+def _hours_from_words(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """A time of day in the words ("orders placed at 6pm or later") is a filter on the hour,
+    decided here: the model does not turn clock times into hour lists reliably."""
+    if "hour" not in semantic.dimensions or args.get("did_not"):
+        return  # "never ordered before noon" is about each customer's orders, not a filter
+    named = hours_named(text)
+    if named is None or _has(r"\boutside\b", text):
+        return
+    first, last, words = named
+    hours = [str(h) for h in range(first, last + 1)]
+    others = [f for f in args.get("filters") or [] if f["dimension"] != "hour"]
+    args["filters"] = [*others, {"dimension": "hour", "values": hours}]
+    notes.append(f"read '{words.strip()}' as hours {first:02d}:00-{last:02d}:59 (UTC)")
+
+
+# "Customers who ordered at least twice", "repeat buyers": buyers by their number of orders.
+ORDERED_TIMES = (
+    r"\b(customers?|users?|buyers?|shoppers?|people|clients?|members?)\s+(who|that|with)\s+(have\s+|had\s+)?"
+    r"(ordered|bought|purchased|placed\s+(an?\s+)?orders?|shopped)\s+(?P<how>at least\s+(?P<n>\w+)(\s+times)?"
+    r"|more than\s+(?P<over>\w+)(\s+times)?|(?P<n2>\w+)\s+(or more\s+)?times|(?P<twice>twice|more than once|again))"
+    r"|\b(?P<repeat>repeat|returning)\s+(buyers?|customers?|purchasers?|shoppers?|clients?)\b"
+)
+
+
+def _repeat_buyers_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """A figure "from customers who ordered at least twice" that the call left unconditioned:
+    code adds the buyers' condition the words state."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or metric.counts not in (None, "user") or metric.per_user:
+        return
+    if args.get("did") or args.get("min_times") or args.get("per") or args.get("divided_by"):
+        return
+    if metric.counts == "user" and not args.get("share"):
+        return  # "how many repeat customers" is the model's own condition to write
+    match = re.search(ORDERED_TIMES, text)
+    if match is None:
+        return
+    if match.group("repeat") or match.group("twice"):
+        least = 2
+    elif match.group("over"):
+        over = _as_number(match.group("over"))
+        least = int(over) + 1 if over is not None else None
+    else:
+        found = _as_number(match.group("n") or match.group("n2") or "")
+        least = int(found) if found is not None else None
+    if not least or least < 2:
+        return
+    args.update(did=["purchase"], min_times=least)
+    notes.append(f"read '{match.group(0).strip()}' as users with at least {least} orders")
+
+
+def _own_event_filter(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
+    """A filter on the one event the metric already counts (revenue "where event_type is
+    purchase") restricts nothing, and as the part of a share it would be the whole."""
+    if args.get("metric") not in semantic.metrics:
+        return
+    own = set(re.findall(r"event_type = '(\w+)'", semantic.expression(args["metric"])))
+    if len(own) != 1:
+        return
+    kept = []
+    for item in args.get("filters") or []:
+        if item["dimension"] == "event_type" and set(item["values"]) == own:
+            notes.append(
+                f"ignored the filter event_type = {item['values'][0]}: {args['metric']} counts only those"
+            )
+            continue
+        kept.append(item)
+    if len(kept) < len(args.get("filters") or []):
+        args["filters"] = kept
+
+
+def _metric_mentioned(name: str, text: str, semantic: SemanticModel) -> bool:
+    """The words name the metric, by a name, a synonym or its event ("bought" for purchases)."""
+    metric = semantic.metrics.get(name)
+    if metric is None:
+        return False
+    event = next((e for e, m in EVENT_METRICS.items() if m == name), None)
+    return any(_mentions(w, text) for w in [metric.label, *metric.synonyms]) or bool(
+        event and _has(EVENT_WORDS[event], text)
+    )
+
+
+def _acronym_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "ARPPU", "AOV": an acronym names exactly one metric; the model confuses its neighbours."""
+    if args.get("per") or args.get("divided_by") or args.get("share"):
+        return
+    for metric in semantic.metrics.values():
+        for word in metric.synonyms:
+            if word.isupper() and len(word) >= 3 and re.search(rf"\b{word.lower()}\b", text):
+                if args.get("metric") != metric.name:
+                    notes.append(f"read '{word}' as {metric.name}, not {args.get('metric')}")
+                    args["metric"] = metric.name
+                return
+
+
+def _per_its_own_entity(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Sessions per session" is 1 each. Without bounds the model meant the count itself; with
+    them ("sessions with 10 or more views") the figure is the measure the words name."""
+    counted = semantic.metrics[args["metric"]].counts if args.get("metric") in semantic.metrics else None
+    if not args.get("per") or args["per"] != counted:
+        return
+    if args.get("min_value") is None and args.get("max_value") is None:
+        notes.append(f"read {args['metric']} per {counted} as the number of {counted}s")
+        args["per"], args["stat"] = None, "average"
+        return
+    named = _metric_named(text, semantic, not_counting=counted)
+    if named is not None:
+        notes.append(
+            f"read as {named.replace('_', ' ')} per {counted}: {args['metric']} per {counted} is 1 each"
+        )
+        args["metric"] = named
 
 
 def _one_event_named(text: str) -> list[str]:
@@ -774,6 +1005,9 @@ AVERAGE_WORDS = r"\baverage|\bmean\b|\btypical|\bavg\b|\bmedian\b|\bon avg\b"
 RATIO = re.compile(r"^\{(?P<measure>\w+)\} / nullif\(\{(?P<base>\w+)\}, 0\)$")
 
 
+IN_ONE = r"\b(in|on|per|for)\s+(one|a single|any single|a|any|single)\s+(order|invoice|basket|transaction|session|visit|day)\b"
+
+
 def _stat_from_words(args: dict[str, Any], text: str) -> None:
     """ "Median …" and "the biggest … value" name the statistic the model may have left out."""
     if args.get("stat") not in (None, "average"):
@@ -782,6 +1016,10 @@ def _stat_from_words(args: dict[str, Any], text: str) -> None:
         args["stat"] = "median"
     elif _has(r"\b(biggest|largest|highest|max|maximum)\s+(single\s+)?\w+\s+value", text):
         args["stat"] = "max"
+    elif _has(rf"\b(biggest|largest|highest|most|max|maximum)\b.*{IN_ONE}", text):
+        args["stat"] = "max"  # "the most items in one order"
+    elif _has(rf"\b(smallest|lowest|fewest|least|min|minimum)\b.*{IN_ONE}", text):
+        args["stat"] = "min"
 
 
 def _ratio_with_stat(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
@@ -829,7 +1067,10 @@ def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, 
     )
 
 
-TIME_BREAKDOWN = r"\b(per|by|each|every|a)\s+(?P<unit>hour|day|week|month|year)\b|\b(?P<adverb>hourly|daily|weekly|monthly|yearly)\b"
+TIME_BREAKDOWN = (
+    r"\b(per|by|each|every|a)\s+(calendar\s+)?(?P<unit>hour|day|week|month|quarter|year)\b"
+    r"|\b(?P<adverb>hourly|daily|weekly|monthly|quarterly|yearly)\b"
+)
 
 
 def _per_user_stat(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
@@ -868,9 +1109,9 @@ def _cycle_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
 
 
 PEAK = (
-    r"\b(which|what)\s+(single\s+)?(hour|day|date|week|month|year)\b.*\b(?P<way>most|highest|largest|biggest|best|peak"
+    r"\b(which|what)\s+(single\s+)?(hour|day|date|week|month|quarter|year)\b.*\b(?P<way>most|highest|largest|biggest|best|peak"
     r"|busiest|top|fewest|lowest|least|smallest|worst|quietest)\b|\b(?P<way2>busiest|quietest|peak|best|worst)\s+"
-    r"(hour|day|date|week|month|year)\b"
+    r"(hour|day|date|week|month|quarter|year)\b"
 )
 
 
@@ -902,9 +1143,14 @@ def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
         return
     unit = (
         match.group("unit")
-        or {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "yearly": "year"}[
-            match.group("adverb")
-        ]
+        or {
+            "hourly": "hour",
+            "daily": "day",
+            "weekly": "week",
+            "monthly": "month",
+            "quarterly": "quarter",
+            "yearly": "year",
+        }[match.group("adverb")]
     )
     args["grain"] = unit
     notes.append(f"read '{match.group(0)}' as one row per {unit}")
@@ -913,6 +1159,9 @@ def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
 def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: Any) -> None:
     """min_times / max_times need a count in the words; "more than N" means at least N + 1."""
     low, high = args.get("min_times"), args.get("max_times")
+    if low and high and high < low:  # the bounds written the wrong way round
+        notes.append(f"read the number of times as {high} to {low}: max_times was below min_times")
+        args["min_times"], args["max_times"] = low, high = high, low
     if low is None and high is None:
         return
     if not (kept("min_times") and kept("max_times")) and not _has(TIMES_WORDS, text):
@@ -1101,8 +1350,9 @@ MISSING_CONCEPTS = [
         "The data has no customer service records.",
     ),
     (
-        r"\bcit(y|ies)\b|\btowns?\b|\bzip ?codes?\b|\bpost ?codes?\b|\bpostal codes?\b|\b(street|shipping|home) address",
-        "The data has no cities or addresses (at most a country per user).",
+        r"\bcit(y|ies)\b|\btowns?\b|\bzip ?codes?\b|\bpost ?codes?\b|\bpostal codes?\b|\b(street|shipping|home) address"
+        r"|\b(us|u\.s\.|american|which|what)\s+(states?|provinces?|counties|county)\b|\bstates? (do|does|did)\b[^?]*\blive",
+        "The data has no cities, states or addresses (at most a country per user).",
     ),
     (r"\bweather|\brain\b|\bstock price|\bcompetitor", "That is not in the shop's behavior data."),
     (
@@ -1169,9 +1419,13 @@ BEYOND_TYPED = [
     ),
     (r"\bcumulative|\brunning total|\bmoving average|\brolling\b", "a running or moving figure"),
     (r"\bwithin\s+\d+\s+(days?|hours?|minutes?|weeks?)\b", "a time window around each customer's events"),
+    (  # one time of day is a filter on the hour (_hours_from_words); these are not
+        r"\b(never|not|no)\b[^?]*\b(before|after|until|since)\s+(noon|midday|\d{1,2}\s*(am|pm))\b",
+        "a time of day that each customer never or always used",
+    ),
     (
-        r"\b(before|after) noon\b|\bin the (morning|afternoon|evening)\b|\bat night\b|\bovernight\b",
-        "a time of day range",
+        r"\b(split|versus|vs\.?|compared?)\b[^?]*\b(before|morning|night)\b[^?]*\b(after|from|afternoon|evening)\b",
+        "two time-of-day ranges at once",
     ),
     (r"\blast\s+\d+\s+(minutes?|hours?)\b", "a period shorter than a day"),
 ]
