@@ -175,6 +175,17 @@ SHAPES = [
                   sum(revenue) FILTER (WHERE user_id IN (SELECT user_id FROM orders GROUP BY 1 HAVING count(*) >= 2))
                   / sum(revenue), sum(revenue) FROM orders""",
     ),
+    (  # the biggest order, and the customer who placed it
+        {"metric": "revenue", "per": "order", "stat": "max"},
+        """SELECT revenue, order_id, user_id FROM orders ORDER BY revenue DESC LIMIT 1""",
+    ),
+    (  # customers counted by their own figure, with their share of all customers with any
+        {"metric": "views", "per": "user", "stat": "count", "min_value": 3},
+        """WITH v AS (SELECT user_id, count(*) FILTER (WHERE event_type = 'view') AS n FROM events
+                      WHERE user_id IS NOT NULL GROUP BY 1)
+           SELECT count(*) FILTER (WHERE n >= 3), count(*) FILTER (WHERE n >= 3), count(*),
+                  count(*) FILTER (WHERE n >= 3) / count(*) FROM v""",
+    ),
 ]
 
 
@@ -606,6 +617,48 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "sessions", "per": "session", "stat": "count", "min_value": 10},
             {"metric": "views", "per": "session", "stat": "count", "min_value": 10},
             "read as views per session",
+        ),
+        (  # the order is the biggest thing, not the customer who placed it
+            "What was the single biggest order in dollar terms, and which customer placed it?",
+            {"metric": "revenue", "per": "user", "stat": "max"},
+            {"metric": "revenue", "per": "order", "stat": "max"},
+            "read 'biggest order' as revenue per order, then the max",
+        ),
+        (  # an invoice's value is its revenue, not an item's price
+            "What's the median invoice value?",
+            {"metric": "average_price", "stat": "median"},
+            {"metric": "revenue", "per": "order", "stat": "median"},
+            "read the order's value as aov",
+        ),
+        (  # "3" is how many to rank, not a bound; a ranking needs no statistic over entities
+            "Who were our 3 biggest buyers in 1998 by number of purchases?",
+            {"metric": "purchases", "stat": "count", "min_value": 3, "group_by": ["user_id"], "top_n": 3},
+            {"metric": "purchases", "stat": "average", "min_value": None, "top_n": 3},
+            "ignored min_value 3: the number is how many to rank",
+        ),
+        (  # a share of customers by their own figure: counted, with the share beside
+            "What share of customers spent more than 500?",
+            {"metric": "revenue", "per": "user", "share": True, "min_value": 500},
+            {"metric": "revenue", "per": "user", "share": False, "stat": "count", "min_value": 500.01},
+            "read as the users whose figure is in bounds",
+        ),
+        (  # a price over every event is taken over the one event the words name
+            "What is the average price of purchased products?",
+            {"metric": "average_price"},
+            {"filters": [{"dimension": "event_type", "values": ["purchase"]}]},
+            "added the filter event_type = purchase",
+        ),
+        (  # "how many different X" counts X, whatever measure was picked
+            "How many different SKUs did we sell?",
+            {"metric": "units_sold"},
+            {"metric": "products", "did": ["purchase"]},
+            "read 'how many different skus' as a count of products",
+        ),
+        (  # a day named in full wins over a relative period
+            "What did we take on Sunday 5 December 2010?",
+            {"metric": "revenue", "period": {"kind": "last_n_days", "n": 1}},
+            {"period": {"kind": "date", "start": "2010-12-05"}},
+            "read 'on sunday 5 december 2010' as the day 2010-12-05",
         ),
         (
             "How much revenue came from electronics?",

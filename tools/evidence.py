@@ -123,7 +123,7 @@ STAT_WORDS = {
     "median": r"median|typical|middle|midpoint",
     "total": r"total|sum|overall|altogether|combined|all",
     "distribution": r"distribut|histogram|spread|how many .* have|breakdown|split|frequency|bucket|range",
-    "count": r"how many|number of|count|\bhow much\b",
+    "count": rf"how many|number of|count|\bhow much\b|{SHARE_WORDS}",
 }
 RATIO_WORDS = (
     r"ratio|\bper\b|\bto\b|\bvs\.?\b|versus|divided|relative|for every|compared|against|\bover\b|rate"
@@ -318,6 +318,11 @@ def unsupported_arguments(
     return args, problems
 
 
+def ranked_rows(args: dict[str, Any]) -> bool:
+    """The call has rows to rank: a breakdown or a time series."""
+    return bool(args.get("group_by")) or args.get("grain", "none") != "none"
+
+
 def follow_up(question: str) -> bool:
     """A question that only makes sense with the one before it ("and by country?", "just the
     last 30 days"): it starts like one, or is a fragment of a few words."""
@@ -410,6 +415,7 @@ def check(
 
     _hours_from_words(args, alone, semantic, notes)
     _own_event_filter(args, semantic, notes)
+    _price_of_event(args, alone, semantic, notes)
     if values is not None:
         _named_values(args, alone, values, notes)
     if tool == "funnel":
@@ -421,7 +427,9 @@ def check(
         drop("per", None, f"the question does not ask about each {args['per']}")
     _entity_named(args, text, semantic, notes, kept)
     _per_user_stat(args, semantic, notes)
+    _order_value_named(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
+    _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
     _peak_period(args, text, notes)
@@ -457,6 +465,12 @@ def check(
         drop("share", False, "the question asks for no share or rate")
         args["among"] = []
     _share_of_total(args, alone, semantic, notes)
+    bounded = args.get("min_value") is not None or args.get("max_value") is not None
+    if args.get("share") and args.get("per") and bounded:
+        # "What share of customers spent over 500": entities counted by their own figure, whose
+        # result carries the share of all of them.
+        args.update(share=False, among=[], stat="count")
+        notes.append(f"read as the {args['per']}s whose figure is in bounds, and their share")
     conditional = (
         args.get("did") or args.get("did_not") or args.get("min_times") or args.get("max_times") is not None
     )
@@ -474,6 +488,10 @@ def check(
             dropped = [m for m in args["also"] if m not in named]
             notes.append(f"ignored also {', '.join(dropped)}: the question does not name it")
             args["also"] = named
+    if args.get("stat") not in (None, "average", "total") and not args.get("per") and ranked_rows(args):
+        # "The 3 biggest buyers" with stat count: a breakdown ranks its rows; a statistic over
+        # entities needs per, which nothing here asks for.
+        drop("stat", "average", "a ranking needs no statistic over entities")
     if args.get("per") and args.get("stat", "average") != "average" and not kept("stat"):
         if not _has(STAT_WORDS[args["stat"]], text):
             drop("stat", "average", "the question asks for no such statistic")
@@ -507,6 +525,11 @@ ASKS_FOR = (
 )
 
 
+DISTINCT_ENTITIES = (
+    r"\b(how many|number of|count of)\s+(different|distinct|unique|separate|individual)\s+(?P<noun>\w+)"
+)
+
+
 def _entity_of_noun(noun: str) -> str | None:
     """The entity a noun names ("customers" is user, "invoice" is order), or None."""
     return next((e for e, pattern in ENTITY_NOUNS.items() if re.fullmatch(pattern, noun)), None)
@@ -531,6 +554,16 @@ def _entity_named(
     # "How many customers bought …" answered with a count of orders: a plain count of one entity
     # when the words count another.
     plain_count = metric.counts in COUNT_METRICS and single and not args.get("top_n")
+    distinct = re.search(DISTINCT_ENTITIES, text)
+    if distinct and single and not args.get("top_n") and metric.counts is None and not conditional:
+        # "How many different SKUs did we sell?" answered with units sold: a count of distinct
+        # entities, those with the metric's event.
+        entity = _entity_of_noun(distinct.group("noun"))
+        own = set(re.findall(r"event_type = '(\w+)'", semantic.expression(metric.name)))
+        if entity in COUNT_METRICS and COUNT_METRICS[entity] in semantic.metrics and len(own) <= 1:
+            notes.append(f"read '{distinct.group(0)}' as a count of {entity}s, not {metric.name}")
+            args.update(metric=COUNT_METRICS[entity], did=sorted(own) or _one_event_named(text))
+            return
     if not ((metric.counts in COUNT_METRICS and conditional) or plain_events or plain_count):
         return
     for match in [*re.finditer(ASKS_FOR, text), *re.finditer(OF_THE, text)]:
@@ -854,6 +887,20 @@ def _own_event_filter(args: dict[str, Any], semantic: SemanticModel, notes: list
         args["filters"] = kept
 
 
+def _price_of_event(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "The average price of the smartphones people viewed" over every event: a money measure
+    of no event of its own is taken over the one event the words name."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or metric.format != "money" or "event_type" in semantic.expression(metric.name):
+        return
+    if any(f["dimension"] == "event_type" for f in args.get("filters") or []) or args.get("did"):
+        return
+    event = _one_event_named(text)
+    if event and "event_type" in semantic.dimensions:
+        args["filters"] = [*(args.get("filters") or []), {"dimension": "event_type", "values": event}]
+        notes.append(f"added the filter event_type = {event[0]}: the question names that event")
+
+
 def _metric_mentioned(name: str, text: str, semantic: SemanticModel) -> bool:
     """The words name the metric, by a name, a synonym or its event ("bought" for purchases)."""
     metric = semantic.metrics.get(name)
@@ -916,11 +963,15 @@ def _period_from_words(
     """A year or a date the question names ("in 1998", "on 5 December 2010") that the call left
     out: code sets the period (the words are explicit; no date arithmetic)."""
     kind = (args.get("period") or {}).get("kind", default_kind)
-    if kind not in (default_kind, "this_year", "last_year") or kept("period"):
+    if kind in ("date", "range", "month") or kept("period"):
         return
     if len(set(re.findall(r"\b(?:19|20)\d\d\b", text))) != 1:  # none, or two (a comparison)
         return
-    date = re.search(ON_DATE, text) if kind == default_kind else None
+    # A day named in full wins over a relative period ("on Sunday 5 December 2010" read as the
+    # last day): the words are explicit.
+    date = re.search(ON_DATE, text)
+    if date is None and kind not in (default_kind, "this_year", "last_year"):
+        return
     if date:
         if date.group("iso"):
             start = date.group("iso")
@@ -1035,6 +1086,56 @@ def _ratio_with_stat(args: dict[str, Any], semantic: SemanticModel, notes: list[
         return
     args["metric"], args["per"] = ratio.group("measure"), base.counts
     notes.append(f"read as {ratio.group('measure').replace('_', ' ')} per {base.counts}, then their {stat}")
+
+
+ORDER_VALUE = r"\b(order|invoice|basket|transaction|ticket|receipt|checkout|cart)\s+(value|amount|size in (money|dollars|pounds|euros))\b"
+
+
+def _order_value_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Median invoice value" read as the median item price: an order's value is its revenue,
+    so the measure is the average order value (a statistic of it is taken per order)."""
+    metric = args.get("metric")
+    if "aov" not in semantic.metrics or metric not in ("average_price", "revenue") or args.get("per"):
+        return
+    if not _has(ORDER_VALUE, text):
+        return
+    if (
+        metric == "revenue"
+        and args.get("stat") in (None, "average", "total")
+        and not _has(AVERAGE_WORDS, text)
+    ):
+        return  # "total invoice value" is revenue
+    args["metric"] = "aov"
+    notes.append(f"read the order's value as aov, not {metric}")
+
+
+# "The single biggest order", "the smallest invoice": one entity's figure, the statistic over them.
+ONE_BIGGEST = (
+    r"\b(?P<stat>biggest|largest|highest|priciest|most expensive|smallest|lowest|cheapest)\s+"
+    r"(single\s+|one\s+|individual\s+)?(?P<noun>order|invoice|basket|transaction|checkout|session|visit)\b"
+    r"(?!\s+(count|number|volume|frequency|rate|share|growth))"
+)
+
+
+def _one_biggest_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "The single biggest order, and who placed it" is the maximum per order, even when the
+    model took it per customer: the words name the order as the thing that is biggest."""
+    match = re.search(ONE_BIGGEST, text)
+    if match is None or args.get("group_by") or args.get("grain", "none") != "none" or args.get("share"):
+        return
+    entity = _entity_of_noun(match.group("noun"))
+    stat = "min" if match.group("stat") in ("smallest", "lowest", "cheapest") else "max"
+    if entity is None or (args.get("per") == entity and args.get("stat") == stat):
+        return
+    metric = semantic.metrics.get(args.get("metric", ""))
+    ratio = RATIO.match(metric.sql.strip()) if metric else None
+    if ratio and ratio.group("measure") in semantic.metrics:
+        args["metric"] = ratio.group("measure")  # "order value" as aov: revenue, per order
+        metric = semantic.metrics[args["metric"]]
+    if metric is None or not metric.zero_when_empty or metric.counts == entity:
+        return
+    args["per"], args["stat"], args["top_n"] = entity, stat, None
+    notes.append(f"read '{match.group(0)}' as {metric.label} per {entity}, then the {stat}")
 
 
 def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -1204,6 +1305,10 @@ def _value_bounds(
             continue
         if not any(abs(value - n) < 1e-9 or abs(value + sign * step - n) < 1e-9 for n in stated):
             notes.append(f"ignored {field} {value:g}: the question states no such number")
+            args[field] = None
+        elif value == args.get("top_n") and len(re.findall(rf"(?<![\d.]){value:g}(?![\d.])", text)) < 2:
+            # "The 3 biggest buyers": the one number is the ranking's size, not a bound as well.
+            notes.append(f"ignored {field} {value:g}: the number is how many to rank")
             args[field] = None
     if not step:
         return

@@ -673,8 +673,12 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         if args.per:
             value = model.expression(metric.name)
             people = f" HAVING count(*) FILTER (WHERE {metric.people}) > 0" if metric.people else ""
+            # "The biggest order, and who placed it": an order's or a session's figure names its
+            # customer too.
+            owned = entity in ("order", "session") and args.stat in ("max", "min")
+            owner = ", min(e.user_id) AS owner" if owned else ""
             per_entity = (
-                f"per_entity AS (SELECT {select_keys}{key} AS {column}, {value} AS value FROM {source}"
+                f"per_entity AS (SELECT {select_keys}{key} AS {column}, {value} AS value{owner} FROM {source}"
                 f" WHERE {where} AND {key} IS NOT NULL GROUP BY {_positions(len(keys) + 1)}{people})"
             )
             ctes = f"WITH {qualified + ', ' if qualified else ''}{per_entity} "
@@ -692,13 +696,16 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
                 having = (
                     f" HAVING count(*) FILTER (WHERE {within}) >= {k}" if k > 1 and entity in PERSONAL else ""
                 )
+                # The share beside the count: "what share of customers spent over 500" is this too.
                 return (
                     f"{ctes}SELECT {outer_keys}{figure} AS {name}, count(*) FILTER (WHERE {within}) AS matching,"
-                    f" count(*) AS {entity}s{bounds} FROM per_entity WHERE value IS NOT NULL{group}{having}"
+                    f" count(*) AS {entity}s, CAST({figure} AS DOUBLE) / nullif(count(*), 0) AS share_of_{entity}s"
+                    f"{bounds} FROM per_entity WHERE value IS NOT NULL{group}{having}"
                 )
             extra = ""
             if args.stat in ("max", "min"):
                 extra = f", arg_{args.stat}({column}, value) AS {column}"
+                extra += f", arg_{args.stat}(owner, value) AS user_id" if owned else ""
             # A maximum or minimum names one entity by design; other statistics pool several.
             pooled = args.stat not in ("max", "min")
             having = f" HAVING count(*) >= {k}" if k > 1 and entity in PERSONAL and pooled else ""
@@ -1127,16 +1134,20 @@ def _summarize_one(model: SemanticModel, args: Any, columns: list[str], rows: li
             )
         if args.per and args.stat == "count":
             entity = entity_of(model, args)
+            share = narrate.figure(row[columns.index(f"share_of_{entity}s")], "ratio")
             return (
                 f"{narrate.capitalized(measure)}: {shown} ({narrate.figure(row[columns.index('matching')], 'count')}"
-                f" of {narrate.figure(row[columns.index(entity + 's')], 'count')} {entity}s with any {metric.label})."
+                f" of {narrate.figure(row[columns.index(entity + 's')], 'count')} {entity}s with any {metric.label},"
+                f" {share})."
             )
         if args.per and args.stat in ("max", "min"):
             entity = entity_of(model, args)
             column = ENTITY_COLUMNS[entity]
             who = row[columns.index(column)] if column in columns else None
+            owner = row[columns.index("user_id")] if column != "user_id" and "user_id" in columns else None
+            placed = f", user {narrate.label(owner)}" if owner is not None else ""
             return f"{narrate.capitalized(measure)}: {shown}" + (
-                f" ({entity} {narrate.label(who)})." if who is not None else "."
+                f" ({entity} {narrate.label(who)}{placed})." if who is not None else "."
             )
         if args.divided_by:
             return (
