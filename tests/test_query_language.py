@@ -283,12 +283,26 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
     assert missing_concept("Which US states do our highest-spending customers live in?") == (
         "The data has no cities, states or addresses (at most a country per user)."
     )
+    for lacking, said in (
+        ("Who is our best-selling artist?", "artists"),
+        ("Send me the email addresses of the top 10 buyers", "contact details"),
+        ("Do iOS or Android users convert better?", "operating system"),
+        ("What's the average time on page for product pages?", "on a page"),
+        ("How much do loyalty program members spend?", "loyalty"),
+        ("Which sales rep closed the most orders?", "staff"),
+        ("What was revenue before tax?", "taxes"),
+    ):
+        assert said in (missing_concept(lacking) or ""), lacking
     assert missing_concept("What is the state of our conversion?") is None
     assert missing_concept("How many items were returned?", has_returns=True) is None
     for fine in (
         "How many returning customers bought twice?",
         "What is the average order value?",
         "Revenue by stage",
+        "How many browsers never bought anything?",
+        "What's the average basket size?",
+        "Which product names contain 'gift'?",
+        "Top 5 customers by spend",
     ):
         assert missing_concept(fine) is None
 

@@ -1459,6 +1459,41 @@ MISSING_CONCEPTS = [
         r"|\b(us|u\.s\.|american|which|what)\s+(states?|provinces?|counties|county)\b|\bstates? (do|does|did)\b[^?]*\blive",
         "The data has no cities, states or addresses (at most a country per user).",
     ),
+    (
+        r"\b(e-?mail|phone|telephone|mobile|contact) (addresses?|numbers?|details?)\b|\bcustomers?'? (full )?names?\b"
+        r"|\bnames? of (the |our |those |these )?(customers?|users?|shoppers?|buyers?|clients?)\b|\bfull names?\b",
+        "The data has no names or contact details of its users: they are ids.",
+    ),
+    (
+        r"\bartists?\b|\bauthors?\b|\bgenres?\b|\bsingers?\b|\bmusicians?\b|\balbums?\b|\brecord labels?\b",
+        "The data has no artists, authors or genres: products are ids, with a title and a category where"
+        " the data has them.",
+    ),
+    (
+        r"\bwhich browsers?\b|\bbrowser (types?|versions?|share|usage|used)|\b(chrome|safari|firefox)\b"
+        r"|\boperating systems?\b|\bios (vs\.?|versus|or|and) android\b|\bandroid\b|\buser[- ]agents?\b"
+        r"|\bscreen (sizes?|resolutions?)\b|\bapp versions?\b",
+        "The data has no browser, operating system or app details.",
+    ),
+    (
+        r"\bdwell time|\btime (spent )?on (the )?(page|site|product page)s?\b|\bscroll(ed|ing)? depth|\bheat ?maps?\b"
+        r"|\bpage (load|speed)|\bload times?\b|\bsite speed|\bcrash(es|ed)?\b",
+        "The data has timed events, not what happened on a page or how the site performed.",
+    ),
+    (
+        r"\bloyalty (program(me)?|members?|points|cards?|tiers?)|\bmembership|\bsubscri(ption|bers?)\b"
+        r"|\bprime members",
+        "The data has no loyalty program, membership or subscription records.",
+    ),
+    (
+        r"\b(employees?|staff|sales ?reps?|salespe\w+|cashiers?|store managers?)\b|\b(physical|brick[- ]and[- ]mortar)"
+        r" (stores?|shops?)|\bstore (locations?|branches?)\b",
+        "The data has no staff or store locations: it records shoppers' online behavior.",
+    ),
+    (
+        r"\bvat\b|\bsales tax|\btax(es|ed)?\b|\bpre-?tax\b|\bafter[- ]tax\b",
+        "The data has no taxes: prices are as the shop recorded them.",
+    ),
     (r"\bweather|\brain\b|\bstock price|\bcompetitor", "That is not in the shop's behavior data."),
     (
         r"\bforecast|\bpredict|\bnext (week|month|quarter|year)\b|\bprojected\b|\bwill \w+ (be|sell|reach|grow)\b",
