@@ -668,6 +668,18 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "products", "did": ["purchase"]},
             "read 'how many different skus' as a count of products",
         ),
+        (  # two measures named side by side: the second in the same rows
+            "Hour by hour, how many product views and how many purchases did we get?",
+            {"metric": "views", "group_by": ["hour"]},
+            {"metric": "views", "group_by": ["hour"], "also": ["purchases"], "grain": None},
+            "added also purchases",
+        ),
+        (  # conditions joined by "and" are events, not measures
+            "How many users viewed and purchased?",
+            {"metric": "users", "did": ["view", "purchase"]},
+            {"also": None},
+            None,
+        ),
         (  # a day named in full wins over a relative period
             "What did we take on Sunday 5 December 2010?",
             {"metric": "revenue", "period": {"kind": "last_n_days", "n": 1}},

@@ -482,6 +482,7 @@ def check(
 
     if args.get("divided_by") and not kept("divided_by") and not _has(RATIO_WORDS, text):
         drop("divided_by", None, "the question asks for no ratio")
+    _two_measures_named(args, alone, semantic, notes)
     if args.get("also") and not kept("also"):
         named = [m for m in args["also"] if m != args.get("metric") and _metric_mentioned(m, text, semantic)]
         if len(named) < len(args["also"]):
@@ -912,6 +913,46 @@ def _metric_mentioned(name: str, text: str, semantic: SemanticModel) -> bool:
     )
 
 
+# Between two measures named side by side: "views and purchases", "revenue as well as orders".
+BESIDE = r"\s*(,|,?\s*(and|as well as|plus|along with|alongside|together with|&))\s+((how many|how much|the|total|number of|our)\s+)*"
+
+
+def _two_measures_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "How many views and how many purchases by hour": the model fills one metric; the other,
+    named beside it by its noun, goes in `also` (the same rows)."""
+    if args.get("also") or args.get("per") or args.get("share") or args.get("divided_by"):
+        return
+    if args.get("did") or args.get("did_not") or args.get("min_times") or args.get("max_times") is not None:
+        return
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or metric.per_user:
+        return
+    spans = []
+    for other in semantic.metrics.values():
+        for word in {other.label, *other.synonyms}:
+            pattern = rf"\b{re.escape(word.lower())}(s|es)?\b"
+            spans += [(m.start(), m.end(), other.name) for m in re.finditer(pattern, text)]
+    spans.sort()
+    # Runs of measures joined by "and" or commas; the run holding the call's metric gives the rest.
+    runs: list[list[str]] = []
+    last_end = None
+    for start, end, name in spans:
+        if last_end is not None and start >= last_end and re.fullmatch(BESIDE, text[last_end:start]):
+            runs[-1].append(name)
+        elif last_end is None or start >= last_end:
+            runs.append([name])
+        else:
+            continue  # a shorter name inside a longer one ("orders" in "orders per buyer")
+        last_end = end
+    for run in runs:
+        others = list(dict.fromkeys(n for n in run if n != metric.name))
+        if metric.name not in run or not others or any(semantic.metrics[n].per_user for n in others):
+            continue
+        args["also"] = others[:3]
+        notes.append(f"added also {', '.join(args['also'])}: the question names them beside {metric.name}")
+        return
+
+
 def _acronym_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """ "ARPPU", "AOV": an acronym names exactly one metric; the model confuses its neighbours."""
     if args.get("per") or args.get("divided_by") or args.get("share"):
@@ -1235,8 +1276,8 @@ def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
     if args.get("grain", "none") != "none" or args.get("per") or args.get("share") or args.get("divided_by"):
         return
     grouped = args.get("group_by") or []
-    if any(d in grouped and _has(p, text) for d, p in CYCLES.items()):
-        return  # "by day of the week" is not "by day"
+    if any(d in grouped and _has(p, text) for d, p in CYCLES.items()) or "hour" in grouped:
+        return  # "by day of the week" is not "by day"; "hour by hour" with hour of day is that
     if _has(r"\baverage|\bmean\b|\btypical|\bavg\b|\bmedian", text):
         return
     match = re.search(TIME_BREAKDOWN, text)
