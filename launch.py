@@ -13,7 +13,7 @@ import os
 import sys
 
 from assistant.settings import Settings
-from assistant.warehouse.db import Warehouse, WarehouseInfo
+from assistant.warehouse.db import Warehouse, WarehouseInfo, refresh_views
 from assistant.warehouse.demo import generate
 
 log = logging.getLogger("shoplens.launch")
@@ -24,6 +24,7 @@ def prepare_warehouse(settings: Settings) -> WarehouseInfo:
 
     An existing warehouse is only read: another process (`shoplens ask`, a second app) may have
     it open, and a write lock would fail against theirs."""
+    refresh_views(settings)
     with Warehouse(settings, read_only=True) as reader:
         if reader.exists() and reader.scalar("SELECT count(*) FROM events"):
             return reader.info()

@@ -36,7 +36,7 @@ from assistant.llm.client import ModelAnswerError, Writer, response_format
 from assistant.llm.engines import Endpoint
 from assistant.retrieval import Example, Retriever, load_examples
 from assistant.settings import Settings
-from assistant.warehouse.db import Warehouse
+from assistant.warehouse.db import Warehouse, refresh_views
 from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
 from tools.base import ChartSpec, UnknownEntity, cell_text, render
 from tools.evidence import beyond_typed, missing_concept, unsupported_arguments
@@ -714,6 +714,7 @@ def open_assistant(settings: Settings, progress: Any = None) -> Iterator[Assista
     """An assistant over the configured warehouse (read-only) and engine (started if needed)."""
     from assistant.llm.server import start_engine
 
+    refresh_views(settings)
     warehouse = Warehouse(settings, read_only=True)
     if not warehouse.exists():
         raise FileNotFoundError(

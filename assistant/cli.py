@@ -484,9 +484,10 @@ def _tool_context(settings: Settings, with_model: bool) -> Iterator[Any]:
     """The tools' context on the read-only warehouse; with a model engine when asked for."""
     from assistant.llm.client import Writer, chat_model
     from assistant.llm.server import start_engine
-    from assistant.warehouse.db import Warehouse
+    from assistant.warehouse.db import Warehouse, refresh_views
     from tools.base import ToolContext
 
+    refresh_views(settings)
     warehouse = Warehouse(settings, read_only=True)
     if not warehouse.exists():
         raise _fail(f"no warehouse at {warehouse.url}: run `shoplens data demo` or `shoplens data load FILE`")

@@ -18,7 +18,7 @@ from assistant.agent import Assistant, audit_log
 from assistant.embeddings import Encoder
 from assistant.llm.engines import Endpoint
 from assistant.settings import Settings
-from assistant.warehouse.db import Warehouse, WarehouseInfo
+from assistant.warehouse.db import Warehouse, WarehouseInfo, refresh_views
 from assistant.warehouse.load import LoadError, LoadReport, ProgressFn, first_line, load_into
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,9 @@ class Workspace:
                     raise LookupError(
                         f"there is no dataset {dataset!r}; datasets: {', '.join(self.datasets())}"
                     )
-                warehouse = Warehouse(self.settings_for(dataset), read_only=True)
+                warehouse = Warehouse(self.settings_for(dataset), read_only=True)  # connects on first use
                 try:
+                    refresh_views(self.settings_for(dataset))
                     ready = warehouse.exists()
                 except Exception as exc:  # not a DuckDB file, damaged, locked for writing elsewhere
                     warehouse.close()

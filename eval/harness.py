@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from assistant.settings import Settings
-from assistant.warehouse.db import Warehouse
+from assistant.warehouse.db import Warehouse, refresh_views
 from eval.scoring import CaseResult, Outcome, score
 from eval.suite import Case, Dataset, Suite
 from eval.systems import systems as installed_systems
@@ -73,6 +73,7 @@ def prepare_warehouse(
     target = settings.with_overrides(data_dir=folder, warehouse="shop", database_url=None)
     done = folder / "ready"
     if done.exists():
+        refresh_views(target)
         return target
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "shop.duckdb").unlink(missing_ok=True)

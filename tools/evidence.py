@@ -1568,12 +1568,13 @@ BEYOND_TYPED = [
     (
         r"\b(first|second|1st|2nd|earliest|initial|latest|most recent|previous|next)\s+"
         r"(order|purchase|invoice|transaction|basket|visit)s?\b",
-        "a customer's first, second or latest order",
+        "a customer's first, second or latest order (orders.order_number: 1 = first; = customer_orders: latest)",
     ),
     (
         r"\b(days?|hours?|minutes?|weeks?|time)\s+(between|until|before (their|the) next)\b|\bgaps?\b"
         r"|\binter-?(purchase|order)|\bdays? since\b|\bhow long\b|\blatency\b",
-        "the time between two events",
+        "the time between two events (orders.days_since_previous_order, days_since_first_order;"
+        " sessions.first_purchase_time)",
     ),
     (
         r"\btop\s+\d+\s*(%|percent)|\btop (ten|five|twenty) percent|\bpercentile|\bpareto\b|\b80/20\b",

@@ -135,6 +135,19 @@ class Warehouse:
                     for column, doc in view.columns.items():
                         conn.exec_driver_sql(f"COMMENT ON COLUMN {view.name}.{column} IS {_quote(doc)}")
 
+    def views_current(self) -> bool:
+        """Whether every view has the columns its current definition gives (a warehouse built by
+        an older ShopLens keeps its old views until they are recreated)."""
+        with self.engine.connect() as conn:
+            for view in schema.VIEWS:
+                try:
+                    columns = list(conn.exec_driver_sql(f"SELECT * FROM {view.name} LIMIT 0").keys())
+                except sa.exc.DBAPIError:
+                    return False
+                if columns != list(view.columns):
+                    return False
+        return True
+
     def has_schema(self) -> bool:
         return sa.inspect(self.engine).has_table("events")
 
@@ -213,3 +226,18 @@ class Warehouse:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def refresh_views(settings: Settings) -> None:
+    """Recreate the views of an existing warehouse built by an older ShopLens, so queries see the
+    current columns; the tables (the data) are not touched. A warehouse another process holds for
+    writing keeps its views until the next start, with a warning."""
+    with Warehouse(settings, read_only=True) as reader:
+        if not reader.exists() or reader.views_current():
+            return
+    try:
+        with Warehouse(settings) as writer:
+            writer.ensure_schema()
+        log.info("updated the warehouse's views to this version's definitions")
+    except sa.exc.DBAPIError as exc:
+        log.warning("could not update the warehouse's views (%s); some columns may be missing", exc.orig)

@@ -152,18 +152,37 @@ VIEWS: tuple[View, ...] = (
             "distinct_products": "Number of different products in the order.",
             "revenue": "Money paid: sum of price * quantity over the order's lines.",
             "source_dataset": "Load the order came from.",
+            "order_number": "The customer's n-th order by time: 1 = first order, 2 = second; NULL if anonymous.",
+            "customer_orders": "How many orders this order's customer placed in all (order_number = customer_orders"
+            " is their latest).",
+            "days_since_previous_order": "Calendar days since the same customer's previous order; NULL for a"
+            " first order.",
+            "days_since_first_order": "Calendar days since the same customer's first order; 0 for the first.",
         },
+        # Sequences ("first order", "days between orders") as columns: a small model writes
+        # `WHERE order_number = 1` reliably, and window functions over a subquery poorly.
         sql="""
-SELECT order_id,
-       min(user_id) AS user_id,
-       min(event_time) AS order_time,
-       sum(coalesce(quantity, 1)) AS items,
-       count(DISTINCT product_id) AS distinct_products,
-       sum(price * coalesce(quantity, 1)) AS revenue,
-       min(source_dataset) AS source_dataset
-FROM events
-WHERE event_type = 'purchase' AND order_id IS NOT NULL
-GROUP BY order_id
+SELECT *,
+       CASE WHEN user_id IS NOT NULL THEN
+            row_number() OVER (PARTITION BY user_id ORDER BY order_time, order_id) END AS order_number,
+       CASE WHEN user_id IS NOT NULL THEN count(*) OVER (PARTITION BY user_id) END AS customer_orders,
+       CASE WHEN user_id IS NOT NULL THEN date_diff('day',
+            lag(order_time) OVER (PARTITION BY user_id ORDER BY order_time, order_id), order_time) END
+            AS days_since_previous_order,
+       CASE WHEN user_id IS NOT NULL THEN date_diff('day',
+            min(order_time) OVER (PARTITION BY user_id), order_time) END AS days_since_first_order
+FROM (
+    SELECT order_id,
+           min(user_id) AS user_id,
+           min(event_time) AS order_time,
+           sum(coalesce(quantity, 1)) AS items,
+           count(DISTINCT product_id) AS distinct_products,
+           sum(price * coalesce(quantity, 1)) AS revenue,
+           min(source_dataset) AS source_dataset
+    FROM events
+    WHERE event_type = 'purchase' AND order_id IS NOT NULL
+    GROUP BY order_id
+) AS order_rows
 """,
     ),
     View(
@@ -180,6 +199,7 @@ GROUP BY order_id
             "purchases": "Purchase events.",
             "reached_cart": "True when the session added anything to the cart.",
             "reached_purchase": "True when the session bought anything.",
+            "first_purchase_time": "Time of the session's first purchase event, UTC; NULL when it bought nothing.",
             "source_dataset": "Load the session came from.",
         },
         sql="""
@@ -193,6 +213,7 @@ SELECT session_id,
        sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
        max(CASE WHEN event_type = 'cart' THEN 1 ELSE 0 END) = 1 AS reached_cart,
        max(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) = 1 AS reached_purchase,
+       min(CASE WHEN event_type = 'purchase' THEN event_time END) AS first_purchase_time,
        min(source_dataset) AS source_dataset
 FROM events
 WHERE session_id IS NOT NULL
