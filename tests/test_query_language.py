@@ -680,6 +680,18 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"also": None},
             None,
         ),
+        (  # "the week ending X" is 7 days, counted by code
+            "What was electronics revenue in the week ending 2026-10-11?",
+            {"metric": "revenue", "period": {"kind": "last_n_days", "n": 11, "end": "2026-10-11"}},
+            {"period": {"kind": "range", "start": "2026-10-05", "end": "2026-10-11"}},
+            "read 'week ending 2026-10-11' as 2026-10-05 to 2026-10-11",
+        ),
+        (  # a statistic over entities nobody asked for, with no entity: the plain figure
+            "How many page views are there?",
+            {"metric": "views", "stat": "median"},
+            {"metric": "views", "stat": "average"},
+            "ignored stat median",
+        ),
         (  # a day named in full wins over a relative period
             "What did we take on Sunday 5 December 2010?",
             {"metric": "revenue", "period": {"kind": "last_n_days", "n": 1}},

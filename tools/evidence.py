@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from tools.metrics import SemanticModel
@@ -489,10 +490,13 @@ def check(
             dropped = [m for m in args["also"] if m not in named]
             notes.append(f"ignored also {', '.join(dropped)}: the question does not name it")
             args["also"] = named
-    if args.get("stat") not in (None, "average", "total") and not args.get("per") and ranked_rows(args):
+    if args.get("stat") not in (None, "average", "total") and not args.get("per"):
         # "The 3 biggest buyers" with stat count: a breakdown ranks its rows; a statistic over
         # entities needs per, which nothing here asks for.
-        drop("stat", "average", "a ranking needs no statistic over entities")
+        if ranked_rows(args):
+            drop("stat", "average", "a ranking needs no statistic over entities")
+        elif not _has(STAT_WORDS[args["stat"]], text):
+            drop("stat", "average", "the question asks for no such statistic")
     if args.get("per") and args.get("stat", "average") != "average" and not kept("stat"):
         if not _has(STAT_WORDS[args["stat"]], text):
             drop("stat", "average", "the question asks for no such statistic")
@@ -998,13 +1002,50 @@ ON_DATE = (
 )
 
 
+A_DATE = (
+    r"(?P<iso>(19|20)\d\d-\d\d-\d\d)|(?P<day>\d{1,2})(st|nd|rd|th)?\s+(?P<month>"
+    + "|".join(MONTHS)
+    + r")[a-z]*,?\s+(?P<year>(19|20)\d\d)"
+)
+WEEK_AROUND = (
+    rf"\bweek\s+(?P<way>ending|ended|that ended|ending on|to|through|up to|starting|beginning|commencing|from|of)"
+    rf"\s+(on\s+)?({A_DATE})\b"
+)
+
+
+def _day_of(match: re.Match[str]) -> str:
+    """The ISO day a date pattern (A_DATE, ON_DATE) matched."""
+    if match.group("iso"):
+        return match.group("iso")
+    month = MONTHS.index(match.group("month")) + 1
+    return f"{match.group('year')}-{month:02d}-{int(match.group('day')):02d}"
+
+
+def _week_around(args: dict[str, Any], text: str, notes: list[str]) -> bool:
+    """ "The week ending 2026-10-11" is the 7 days up to that day; "the week starting …" the 7
+    from it: code counts the days, not the model (it read "ending 11th" as 11 days)."""
+    match = re.search(WEEK_AROUND, text)
+    if match is None:
+        return False
+    day = date.fromisoformat(_day_of(match))
+    if match.group("way") in ("starting", "beginning", "commencing", "from"):
+        start, end = day, day + timedelta(days=6)
+    else:
+        start, end = day - timedelta(days=6), day
+    args["period"] = {"kind": "range", "start": start.isoformat(), "end": end.isoformat()}
+    notes.append(f"read '{match.group(0).strip()}' as {start.isoformat()} to {end.isoformat()}")
+    return True
+
+
 def _period_from_words(
     args: dict[str, Any], text: str, notes: list[str], default_kind: str, kept: Callable[[str], bool]
 ) -> None:
     """A year or a date the question names ("in 1998", "on 5 December 2010") that the call left
     out: code sets the period (the words are explicit; no date arithmetic)."""
     kind = (args.get("period") or {}).get("kind", default_kind)
-    if kind in ("date", "range", "month") or kept("period"):
+    if kept("period") or (kind != "range" and _week_around(args, text, notes)):
+        return
+    if kind in ("date", "range", "month"):
         return
     if len(set(re.findall(r"\b(?:19|20)\d\d\b", text))) != 1:  # none, or two (a comparison)
         return
@@ -1014,11 +1055,7 @@ def _period_from_words(
     if date is None and kind not in (default_kind, "this_year", "last_year"):
         return
     if date:
-        if date.group("iso"):
-            start = date.group("iso")
-        else:
-            month = MONTHS.index(date.group("month")) + 1
-            start = f"{date.group('year')}-{month:02d}-{int(date.group('day')):02d}"
+        start = _day_of(date)
         args["period"] = {"kind": "date", "start": start}
         notes.append(f"read '{date.group(0).strip()}' as the day {start}")
         return
