@@ -924,3 +924,13 @@ def test_a_series_by_calendar_quarter(cdnow: ToolContext) -> None:
     assert len(quarters.rows) == 6 and "per quarter" in quarters.interpretation
     _, cleaned, _ = check("query_metric", {"metric": "revenue"}, "Revenue by calendar quarter?", MODEL)
     assert cleaned["grain"] == "quarter"
+
+
+def test_a_segment_named_like_a_count_is_that_count() -> None:
+    """The model looked up a segment called 'users' for "how many users": a count, by code."""
+    tool, args, notes = check("lookup_segment", {"segment": "users"}, "How many users are there?", MODEL)
+    assert (tool, args) == ("query_metric", {"metric": "users"}) and notes
+    assert check("lookup_segment", {"segment": "champions"}, "Who are my champions?", MODEL)[:2] == (
+        "lookup_segment",
+        {"segment": "champions"},
+    )

@@ -344,6 +344,15 @@ def check(
     question's too); `current` is the question alone; `previous` is the earlier call: a
     follow-up keeps what it had and does not change. `values(dimension)` gives the data's values
     of a dimension (lower-cased to as spelled), to add a filter on a value the question names."""
+    segment = str(arguments.get("segment") or "").lower().strip() if tool == "lookup_segment" else ""
+    counted = _entity_of_noun(segment.replace(" ", "_")) if segment else None
+    if counted in COUNT_METRICS or segment in semantic.metrics:
+        # "How many users are there?" looked up as a segment called 'users': a count, not a segment.
+        metric = COUNT_METRICS[counted] if counted in COUNT_METRICS else segment
+        tool, args, notes = check(
+            "query_metric", {"metric": metric}, question, semantic, None, current, values
+        )
+        return tool, args, [f"read '{segment}' as the metric {metric}, not a segment", *notes]
     if tool not in ("query_metric", "compare_periods", "funnel", "explain_change"):
         return tool, arguments, []
     args = dict(arguments)
