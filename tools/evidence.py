@@ -1656,6 +1656,15 @@ BEYOND_TYPED = [
         "two time-of-day ranges at once",
     ),
     (r"\blast\s+\d+\s+(minutes?|hours?)\b", "a period shorter than a day"),
+    (
+        r"\bcatalog(ue)? prices?\b|\blist prices?\b|\bprices? in the catalog|\bcatalog(ue)? (of|with) prices",
+        "the catalog's list prices (products.price)",
+    ),
+    (
+        r"\bsearch (queries|terms|phrases|keywords|words)\b|\bwhat (do |did )?(people|users|shoppers|customers|visitors)"
+        r" search(ed)? for\b|\btop searches\b|\bmost (common|popular|frequent) searches\b|\bsearched for (the )?most\b",
+        "the words people searched for (events.query_text)",
+    ),
 ]
 
 
