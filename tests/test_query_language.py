@@ -877,6 +877,8 @@ def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
         ("How do sessions with a search convert compared to sessions without one?", "a comparison of those"),
         ("How often had shoppers viewed the same product before buying it?", "the order of one shopper's"),
         ("Customers who bought in 2019 but not in 2020?", "conditions in two different periods"),
+        ("Users who bought last month but not this month", "conditions in two different periods"),
+        ("How many users viewed in October but never purchased?", None),
         ("Show revenue per day from 2019-10-01 to 2019-10-05", None),
         ("What share of sales comes from electronics?", None),
         ("How many orders last week?", None),

@@ -1642,7 +1642,11 @@ BEYOND_TYPED = [
         "a comparison of those who did something with those who did not",
     ),
     (
-        r"\b(19|20)\d\d\b[^?]*\b(but|and|then)\b[^?]*\b(not|never|didn't|no)\b[^?]*\b(19|20)\d\d\b",
+        r"\b(19|20)\d\d\b[^?]*\b(but|and|then)\b[^?]*\b(not|never|didn't|no)\b[^?]*\b(19|20)\d\d\b"
+        rf"|\b((in|during|on)\s+(\d{{1,2}}(st|nd|rd|th)?\s+)?({'|'.join(MONTHS)})[a-z]*|last (week|month|year))\b"
+        r"[^?]*\b(not|never|didn't|no)\b[^?]*"
+        rf"\b((in|during|on)\s+({'|'.join(MONTHS)})[a-z]*|this (week|month|year)|(that|the following|the next)"
+        r" (week|month|year)|later that \w+)\b",
         "conditions in two different periods",
     ),
     (r"\bcumulative|\brunning total|\bmoving average|\brolling\b", "a running or moving figure"),
