@@ -39,7 +39,7 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
 from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
 from tools.base import ChartSpec, UnknownEntity, cell_text, render
-from tools.evidence import beyond_typed, missing_concept, unsupported_arguments
+from tools.evidence import beyond_typed, corrected, missing_concept, unsupported_arguments
 from tools.evidence import check as check_evidence
 from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
 from tools.narrate import table_sentence
@@ -323,16 +323,19 @@ class Assistant:
     def _ask(self, question: str, conversation: Conversation | None, answer: Answer, on_step: StepFn) -> None:
         clock = time.perf_counter()
         previous = conversation.turns[-1] if conversation and conversation.turns else None
+        # The model reads "purchsed" as well as code does only when it is written right.
+        readable, fixes = corrected(question)
+        answer.notes += fixes
         nearest: list[tuple[Example, float | None]] = []
         if self.settings.prompt_examples:
             # A follow-up ("and by country?") is about the previous question's topic: search with both.
             nearest = self.retriever.nearest(
-                f"{previous.question} {question}" if previous else question, self.settings.prompt_examples
+                f"{previous.question} {readable}" if previous else readable, self.settings.prompt_examples
             )
         answer.timings["retrieve"] = round(time.perf_counter() - clock, 3)
         messages: list[BaseMessage] = [
             SystemMessage(self.system_prompt),
-            HumanMessage(self._user_message(question, nearest, previous)),
+            HumanMessage(self._user_message(readable, nearest, previous)),
         ]
         words = f"{previous.question} {question}" if previous else question
         # Ids may also come from the previous answer ("why is the first one recommended?").

