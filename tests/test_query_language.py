@@ -175,6 +175,10 @@ SHAPES = [
                   sum(revenue) FILTER (WHERE user_id IN (SELECT user_id FROM orders GROUP BY 1 HAVING count(*) >= 2))
                   / sum(revenue), sum(revenue) FROM orders""",
     ),
+    (  # a price filter as bounds
+        {"metric": "purchases", "filters": [{"dimension": "price", "values": [">=100", "<5"]}]},
+        "SELECT count(*) FROM events WHERE event_type = 'purchase' AND (price >= 100 OR price < 5)",
+    ),
     (  # the biggest order, and the customer who placed it
         {"metric": "revenue", "per": "order", "stat": "max"},
         """SELECT revenue, order_id, user_id FROM orders ORDER BY revenue DESC LIMIT 1""",
@@ -950,3 +954,21 @@ def test_misspelled_domain_words_are_written_right_for_the_model() -> None:
     # English words near a domain word are not typos: "brought" is not "bought", "browser" not "browsed".
     for fine in ("Which product brought in the most revenue?", "Which browser is custom?", "the week ending"):
         assert corrected(fine) == (fine, [])
+
+
+def test_a_price_filter_takes_bounds_the_question_states(rees46: ToolContext) -> None:
+    result = ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["10-50"]}])
+    assert (
+        result.rows[0][0]
+        == ref(rees46, "SELECT count(*) FROM events WHERE event_type = 'view' AND price BETWEEN 10 AND 50")[
+            0
+        ][0]
+    )
+    assert "where price is between 10 and 50" in result.interpretation
+    with pytest.raises(ToolError, match="bounds like '<1'"):
+        ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["cheap"]}])
+    with pytest.raises(ToolError, match="price is for filters"):
+        ask(rees46, metric="views", group_by=["price"])
+    call = {"metric": "average_quantity", "filters": [{"dimension": "price", "values": ["<1"]}]}
+    assert check("query_metric", call, "Average quantity of lines priced under £1?", MODEL)[1] == call
+    assert check("query_metric", call, "Average quantity per line?", MODEL)[1]["filters"] == []

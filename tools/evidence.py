@@ -441,7 +441,12 @@ def check(
         filters = []  # rebuilt, not edited: the caller's filter dicts stay as the model wrote them
         for item in args["filters"]:
             dimension = item["dimension"]
-            supported = [v for v in item["values"] if _value_mentioned(dimension, v, text)]
+            bounds = dimension in semantic.dimensions and semantic.dimensions[dimension].match == "range"
+            supported = [
+                v
+                for v in item["values"]
+                if (_bound_stated(v, text) if bounds else _value_mentioned(dimension, v, text))
+            ]
             if not supported:
                 notes.append(
                     f"ignored the filter {dimension} = {', '.join(item['values'])}: the question does not name it"
@@ -1461,6 +1466,12 @@ def _as_number(word: str) -> float | None:
     if word[:1].isdigit():
         return float(word.replace(",", ""))
     return float(NUMBER_WORDS[word]) if word in NUMBER_WORDS else None
+
+
+def _bound_stated(value: str, text: str) -> bool:
+    """A bound ("<1", "10-50") whose numbers the words state ("under £1", "between 10 and 50")."""
+    found = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", value.replace(",", ""))]
+    return bool(found) and all(n in _stated_numbers(text) for n in found)
 
 
 def _value_mentioned(dimension: str, value: str, text: str) -> bool:

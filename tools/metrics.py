@@ -148,8 +148,9 @@ class Dimension(BaseModel):
     sql: str
     description: str
     synonyms: list[str] = Field(default_factory=list)
-    # "contains": a filter value matches as part of the text (product names), not the whole.
-    match: Literal["exact", "contains"] = "exact"
+    # "contains": a filter value matches as part of the text (product names), not the whole;
+    # "range": a filter value is a numeric bound ("<1", ">=100", "10-50").
+    match: Literal["exact", "contains", "range"] = "exact"
 
     @property
     def needs_users(self) -> bool:
@@ -314,10 +315,51 @@ def _where(
                 + ")"
             )
             continue
+        if dimension.match == "range":
+            bounds = [bound_sql(dimension, v) for v in item.values]
+            conditions.append("(" + " OR ".join(bounds) + ")")
+            continue
         values = _known_values(ctx, model, dimension, item.values)
         listed = ", ".join("'" + v.lower().replace("'", "''") + "'" for v in values)
         conditions.append(f"lower(CAST({dimension.sql} AS VARCHAR)) IN ({listed})")
     return conditions
+
+
+BOUND = re.compile(
+    r"^\s*(?:(?P<op><=|>=|<|>|=)\s*(?P<x>-?\d+(?:\.\d+)?)|(?P<lo>-?\d+(?:\.\d+)?)\s*(?:-|to|\.\.)\s*(?P<hi>-?\d+(?:\.\d+)?))\s*$"
+)
+BOUND_WORDS = {"<": "under", "<=": "at most", ">": "over", ">=": "at least", "=": "exactly"}
+
+
+def parse_bound(value: str) -> tuple[str, float] | tuple[float, float] | None:
+    """("<", 1.0) for "<1", (10.0, 50.0) for "10-50"; currency signs and commas are ignored."""
+    match = BOUND.match(re.sub(r"[$£€¥,]", "", value))
+    if match is None:
+        return None
+    if match.group("op"):
+        return match.group("op"), float(match.group("x"))
+    return float(match.group("lo")), float(match.group("hi"))
+
+
+def bound_sql(dimension: Dimension, value: str) -> str:
+    bound = parse_bound(value)
+    if bound is None:
+        raise ToolError(f"{dimension.name} filters are bounds like '<1', '>=100' or '10-50', not {value!r}")
+    first, second = bound
+    if isinstance(first, str):
+        return f"{dimension.sql} {first} {second!r}"
+    return f"{dimension.sql} BETWEEN {min(first, second)!r} AND {max(first, second)!r}"
+
+
+def bound_text(value: str) -> str:
+    """'under 1', 'between 10 and 50'."""
+    bound = parse_bound(value)
+    if bound is None:
+        return value
+    first, second = bound
+    if isinstance(first, str):
+        return f"{BOUND_WORDS[first]} {second:g}"
+    return f"between {first:g} and {second:g}"
 
 
 def dimension_values(ctx: ToolContext, model: SemanticModel, dimension: Dimension) -> dict[str, str]:
@@ -482,6 +524,8 @@ def check_request(model: SemanticModel, args: Any) -> None:
             raise ToolError(
                 f"{name} is for filters (words a product's name contains): group by product or category"
             )
+        if model.dimensions[name].match == "range":
+            raise ToolError(f"{name} is for filters, as bounds like '<1', '>=100' or '10-50'")
     if args.also:
         if args.per or args.share or args.divided_by:
             raise ToolError("also adds plain metrics beside the first: not with per, share or divided_by")
@@ -964,6 +1008,9 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str:
         if model.dimensions[item.dimension].match == "contains":
             words = " or ".join(repr(v) for v in item.values)
             parts.append(f"the product's name or category path contains {words}")
+            continue
+        if model.dimensions[item.dimension].match == "range":
+            parts.append(f"{item.dimension} is {' or '.join(bound_text(v) for v in item.values)}")
             continue
         hours = sorted(int(v) for v in item.values if v.isdigit()) if item.dimension == "hour" else []
         if hours and len(hours) == len(item.values) and hours == list(range(hours[0], hours[-1] + 1)):
