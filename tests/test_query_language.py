@@ -696,6 +696,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "views", "stat": "average"},
             "ignored stat median",
         ),
+        (  # a bounce is a session with one event: counted, with the share of all sessions beside
+            "What is our bounce rate?",
+            {"metric": "conversion_rate"},
+            {"metric": "events", "per": "session", "stat": "count", "max_value": 1},
+            "read as sessions with a single event (bounces)",
+        ),
         (  # a day named in full wins over a relative period
             "What did we take on Sunday 5 December 2010?",
             {"metric": "revenue", "period": {"kind": "last_n_days", "n": 1}},

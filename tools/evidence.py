@@ -570,6 +570,7 @@ def check(
     ranked = args.get("group_by") or args.get("grain", "none") != "none" or args.get("stat") == "distribution"
     if args.get("top_n") and not ranked and (group_by or arguments.get("grain", "none") != "none"):
         args["top_n"] = None  # its breakdown was dropped here: one row has nothing to rank
+    _bounce_named(args, alone, semantic, notes)  # last: its fields are code's, not the model's
     return tool, args, notes
 
 
@@ -1013,6 +1014,35 @@ def _two_measures_named(args: dict[str, Any], text: str, semantic: SemanticModel
         args["also"] = others[:3]
         notes.append(f"added also {', '.join(args['also'])}: the question names them beside {metric.name}")
         return
+
+
+BOUNCE = (
+    r"\bbounce[sd]?\b|\bbounce rate|\b(single|one)[- ](event|page|pageview|view|action|hit)\s+(sessions?|visits?)\b"
+    r"|\b(only|just|exactly|a single)\s+(one|1|a single|a)\s+(event|page ?view|view|action|hit)\b"
+)
+
+
+def _bounce_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """Bounces ("sessions with just one event"): each session's events, counted where at most 1,
+    with their share of all sessions beside."""
+    if not _has(BOUNCE, text) or "events" not in semantic.metrics or args.get("per") == "session":
+        return
+    if args.get("group_by") or args.get("grain", "none") != "none":
+        return
+    args.update(
+        metric="events",
+        per="session",
+        stat="count",
+        max_value=1,
+        min_value=None,
+        share=False,
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+    )
+    notes.append("read as sessions with a single event (bounces), and their share of all sessions")
 
 
 def _acronym_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
