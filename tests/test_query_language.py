@@ -696,6 +696,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "views", "stat": "average"},
             "ignored stat median",
         ),
+        (  # a ranking of entities is by the measure the words name after the ranking word
+            "Top 5 brands by number of orders",
+            {"metric": "purchases", "group_by": ["brand"], "top_n": 5},
+            {"metric": "orders", "group_by": ["brand"], "top_n": 5},
+            "ranked by orders, which the question names",
+        ),
         (  # a bounce is a session with one event: counted, with the share of all sessions beside
             "What is our bounce rate?",
             {"metric": "conversion_rate"},

@@ -737,11 +737,35 @@ ENTITY_DIMENSIONS = {
 }
 
 
+def _ranked_by_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Top 3 shoppers by number of items purchased" ranked by distinct products: a ranking of
+    entities is by the measure the words name after the ranking word, when that is another."""
+    group_by = args.get("group_by") or []
+    entity = next((e for e, d in ENTITY_DIMENSIONS.items() if group_by == [d]), None)
+    ranked = re.search(rf"{HIGHEST_WORDS}|\bby\b", text)
+    if entity is None or not args.get("top_n") or ranked is None or args.get("per") or args.get("share"):
+        return
+    named = _metric_named(text[ranked.end() :], semantic, not_counting=entity)
+    current = semantic.metrics.get(args.get("metric", ""))
+    if current is None or named is None or named == current.name or args.get("divided_by") or args.get("did"):
+        return
+    if semantic.metrics[named].counts is not None and semantic.metrics[named].counts == current.counts:
+        return  # buyers or users: both count people, and the call's is the narrower reading
+    notes.append(f"ranked by {named}, which the question names, not {current.name}")
+    args["metric"] = named
+
+
 def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """ "Which product was viewed the most": a count of products with a top N and nothing to rank
     by means the views of each product, ranked."""
     metric = semantic.metrics.get(args.get("metric", ""))
-    if metric is None or metric.counts not in ENTITY_DIMENSIONS or not args.get("top_n"):
+    grouped_by_other = metric is not None and args.get("group_by") not in (
+        None,
+        [],
+        [ENTITY_DIMENSIONS.get(metric.counts or "")],
+    )
+    if metric is None or metric.counts not in ENTITY_DIMENSIONS or not args.get("top_n") or grouped_by_other:
+        _ranked_by_named(args, text, semantic, notes)
         return
     dimension = ENTITY_DIMENSIONS[metric.counts]
     # Users grouped by user are 1 each: the ranking is of the entity by another measure.
