@@ -702,6 +702,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "orders", "group_by": ["brand"], "top_n": 5},
             "ranked by orders, which the question names",
         ),
+        (  # hours of the day grouped and an hourly series at once: the breakdown
+            "Hour by hour, how many views?",
+            {"metric": "views", "group_by": ["hour"], "grain": "hour"},
+            {"group_by": ["hour"], "grain": "none"},
+            "ignored grain hour",
+        ),
         (  # a bounce is a session with one event: counted, with the share of all sessions beside
             "What is our bounce rate?",
             {"metric": "conversion_rate"},

@@ -502,6 +502,8 @@ def check(
     _per_ranked(args, notes)
     _which_entity_ranked(args, alone, semantic, notes)
 
+    if args.get("grain") == "hour" and "hour" in (args.get("group_by") or []) and not kept("grain"):
+        drop("grain", "none", "hours of the day are the breakdown already")
     if args.get("grain", "none") != "none" and not kept("grain"):
         if not _has(GRAIN_WORDS[args["grain"]], text) and not _has(
             r"trend|over time|series|timeline|evolv", text
