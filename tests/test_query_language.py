@@ -708,6 +708,16 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"group_by": ["hour"], "grain": "none"},
             "ignored grain hour",
         ),
+        (  # "Beijing time" is a clock, not a place to filter on
+            "At what hour of the day, Beijing time, do people browse the most?",
+            {
+                "metric": "views",
+                "group_by": ["hour"],
+                "filters": [{"dimension": "country", "values": ["Beijing"]}],
+            },
+            {"filters": []},
+            "ignored the filter country = Beijing: it names a time zone",
+        ),
         (  # a bounce is a session with one event: counted, with the share of all sessions beside
             "What is our bounce rate?",
             {"metric": "conversion_rate"},

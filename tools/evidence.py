@@ -452,6 +452,17 @@ def check(
                     f"ignored the filter {dimension} = {', '.join(item['values'])}: the question does not name it"
                 )
                 continue
+            zones = [
+                v
+                for v in supported
+                if re.search(rf"\b{re.escape(v.lower())}\s+(time|timezone|time zone)\b", text)
+            ]
+            if zones and len(zones) == len(supported):
+                # "Beijing time" names a clock, not a place: the data's times are UTC.
+                notes.append(
+                    f"ignored the filter {dimension} = {', '.join(zones)}: it names a time zone (times are UTC)"
+                )
+                continue
             if len(supported) < len(item["values"]):
                 notes.append(
                     f"kept only {', '.join(supported)} of the {dimension} filter: the question names no other"
