@@ -718,6 +718,19 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"filters": []},
             "ignored the filter country = Beijing: it names a time zone",
         ),
+        (  # entities counted by how many different things they did something with
+            "How many sessions viewed at least 10 different products?",
+            {"metric": "sessions", "did": ["view"], "min_times": 10},
+            {
+                "metric": "products",
+                "per": "session",
+                "stat": "count",
+                "min_value": 10,
+                "did": [],
+                "filters": [{"dimension": "event_type", "values": ["view"]}],
+            },
+            "read 'how many sessions viewed at least 10 different products' as the distinct products of each session",
+        ),
         (  # a bounce is a session with one event: counted, with the share of all sessions beside
             "What is our bounce rate?",
             {"metric": "conversion_rate"},

@@ -584,6 +584,7 @@ def check(
     if args.get("top_n") and not ranked and (group_by or arguments.get("grain", "none") != "none"):
         args["top_n"] = None  # its breakdown was dropped here: one row has nothing to rank
     _bounce_named(args, alone, semantic, notes)  # last: its fields are code's, not the model's
+    _distinct_per_entity(args, alone, semantic, notes)
     return tool, args, notes
 
 
@@ -1292,6 +1293,70 @@ def _ratio_with_stat(args: dict[str, Any], semantic: SemanticModel, notes: list[
 
 
 ORDER_VALUE = r"\b(order|invoice|basket|transaction|ticket|receipt|checkout|cart)\s+(value|amount|size in (money|dollars|pounds|euros))\b"
+
+
+DISTINCT_PER_ENTITY = (
+    r"\b(how many|number of|count of|share of|percent(age)? of|proportion of|what share of)\s+((different|distinct|unique|the|our|all)\s+)*(?P<who>\w+)\b"
+    r"[^?]*?\b(?P<bound>at least|more than|over|fewer than|less than|at most|exactly|only)\s+(?P<n>\d+|[a-z]+)\s+"
+    r"(different|distinct|unique|separate)\s+(?P<what>\w+)"
+)
+DISTINCT_METRICS = {
+    "user": "users",
+    "session": "sessions",
+    "product": "products",
+    "order": "orders",
+    "category": "categories",
+    "brand": "brands",
+}
+
+
+def _distinct_per_entity(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "How many shoppers bought at least 5 different items": each shopper's distinct items
+    (over the event the words name), counted where within the bound."""
+    match = re.search(DISTINCT_PER_ENTITY, text)
+    if match is None or args.get("group_by") or args.get("grain", "none") != "none":
+        return
+    who = _entity_of_noun(match.group("who"))
+    what = _entity_of_noun(match.group("what")) or {
+        "categories": "category",
+        "category": "category",
+        "brands": "brand",
+        "brand": "brand",
+    }.get(match.group("what"))
+    n = _as_number(match.group("n"))
+    if (
+        who is None
+        or what is None
+        or who == what
+        or n is None
+        or DISTINCT_METRICS[what] not in semantic.metrics
+    ):
+        return
+    bound = match.group("bound")
+    step = 1 if bound in ("more than", "over") else -1 if bound in ("fewer than", "less than") else 0
+    low = {"at least": n, "more than": n + step, "over": n + step, "exactly": n, "only": n}.get(bound)
+    high = {"at most": n, "fewer than": n + step, "less than": n + step, "exactly": n, "only": n}.get(bound)
+    args.update(
+        metric=DISTINCT_METRICS[what],
+        per=who,
+        stat="count",
+        min_value=low,
+        max_value=high,
+        share=False,
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+    )
+    event = _one_event_named(text[match.start("bound") :] + " " + text[: match.start("bound")])
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    if event and "event_type" in semantic.dimensions:
+        filters.append({"dimension": "event_type", "values": event})
+    args["filters"] = filters
+    notes.append(
+        f"read '{match.group(0)}' as the distinct {DISTINCT_METRICS[what]} of each {who}, counted within the bound"
+    )
 
 
 def _order_value_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
