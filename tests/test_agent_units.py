@@ -109,6 +109,14 @@ def test_a_metric_question_is_answered_from_the_tool_result(shop) -> None:
     assert "Examples:" in model.calls[0][0][0].content
 
 
+def test_the_model_reads_the_question_with_its_typos_written_right(shop) -> None:
+    agent, model = assistant(shop, [call("query_metric", metric="revenue")])
+    answer = agent.ask("What was the reveune from custmers?")
+    assert "Question: What was the revenue from customers?" in model.calls[0][0][-1].content
+    assert answer.question == "What was the reveune from custmers?"
+    assert "read 'reveune' as 'revenue'" in answer.notes
+
+
 def test_a_failed_call_is_shown_to_the_model_which_corrects_it(shop) -> None:
     agent, model = assistant(
         shop,

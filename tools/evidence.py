@@ -190,7 +190,9 @@ VOCABULARY = frozenset(
     yesterday today previous first second between since until before after latest recent recently
     morning afternoon evening night
     event events number anything something everything calendar active minutes divided earlier
-    period price prices quantity product minimum
+    period price prices quantity product minimum different cohort cohorts
+    artist artists delivery deliveries shipping profit profits margin margins gender rating ratings
+    review reviews inventory coupon coupons discount discounts refund refunds returned
     """.split()
 )
 
@@ -1786,7 +1788,7 @@ MISSING_CONCEPTS = [
 def missing_concept(question: str, has_returns: bool = False) -> str | None:
     """A sentence on what the data lacks that the question needs, or None. `has_returns`: the
     data records cancellations (negative quantities), so returns can be asked about."""
-    text = question.lower()
+    text = _spelled(question.lower())  # "delievries" is still deliveries
     for pattern, sentence in MISSING_CONCEPTS:
         if "returns" in sentence and has_returns:
             continue
