@@ -731,6 +731,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             },
             "read 'how many sessions viewed at least 10 different products' as the distinct products of each session",
         ),
+        (  # "which month had the most orders" with each order's events instead: the top month of orders
+            "Which month had the most orders?",
+            {"metric": "events", "group_by": ["order_id"], "top_n": 1},
+            {"metric": "orders", "group_by": [], "grain": "month", "top_n": 1, "sort": "highest"},
+            "read 'which month had the most' as by month, not by order_id",
+        ),
         (  # a bounce is a session with one event: counted, with the share of all sessions beside
             "What is our bounce rate?",
             {"metric": "conversion_rate"},

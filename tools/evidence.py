@@ -504,7 +504,7 @@ def check(
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
-    _peak_period(args, text, notes)
+    _peak_period(args, text, semantic, notes)
     _period_from_words(args, alone, notes, default_kind, kept)
     period = args.get("period") or {}
     if period.get("kind") == "month" and period.get("month") is None and args.get("grain") == "month":
@@ -1480,18 +1480,35 @@ def _cycle_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
 
 
 PEAK = (
-    r"\b(which|what)\s+(single\s+)?(hour|day|date|week|month|quarter|year)\b.*\b(?P<way>most|highest|largest|biggest|best|peak"
-    r"|busiest|top|fewest|lowest|least|smallest|worst|quietest)\b|\b(?P<way2>busiest|quietest|peak|best|worst)\s+"
-    r"(hour|day|date|week|month|quarter|year)\b"
+    r"\b(which|what)\s+(single\s+)?(?P<unit>hour|day|date|week|month|quarter|year)\b.*\b(?P<way>most|highest|largest"
+    r"|biggest|best|peak|busiest|top|fewest|lowest|least|smallest|worst|quietest)\b|\b(?P<way2>busiest|quietest|peak|best"
+    r"|worst)\s+(?P<unit2>hour|day|date|week|month|quarter|year)\b"
 )
+IDS = ("order_id", "user_id", "session_id", "product")
 
 
-def _peak_period(args: dict[str, Any], text: str, notes: list[str]) -> None:
-    """ "Which month had the most orders?" over a time grain is the top period, not the series."""
-    if args.get("grain", "none") == "none" or args.get("top_n") or args.get("group_by"):
-        return
+def _peak_period(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Which month had the most orders?" over a time grain is the top period, not the series;
+    with no grain (or a breakdown by ids instead: each order's events), it is the top month of
+    the measure the words name."""
     match = re.search(PEAK, text)
-    if match is None:
+    if match is None or args.get("top_n") and args.get("grain", "none") != "none":
+        return
+    unit = (match.group("unit") or match.group("unit2")).replace("date", "day")
+    group_by = args.get("group_by") or []
+    no_grain = args.get("grain", "none") == "none"
+    if (
+        no_grain
+        and unit != "hour"
+        and set(group_by) <= set(IDS)
+        and not args.get("per")
+        and not args.get("share")
+    ):
+        named = _metric_named(text[match.end() :], semantic)
+        args.update(grain=unit, group_by=[], metric=named or args.get("metric"))
+        if group_by:
+            notes.append(f"read '{match.group(0)}' as by {unit}, not by {', '.join(group_by)}")
+    if args.get("grain", "none") == "none" or args.get("group_by"):
         return
     way = match.group("way") or match.group("way2")
     low = way in ("fewest", "lowest", "least", "smallest", "worst", "quietest")
