@@ -737,6 +737,25 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "orders", "group_by": [], "grain": "month", "top_n": 1, "sort": "highest"},
             "read 'which month had the most' as by month, not by order_id",
         ),
+        (  # "customers who ordered at least twice" counts orders, not money
+            "What % of total revenue comes from customers who ordered at least twice?",
+            {"metric": "revenue", "per": "user", "stat": "count", "min_value": 2.0},
+            {
+                "metric": "revenue",
+                "per": None,
+                "min_value": None,
+                "share": True,
+                "did": ["purchase"],
+                "min_times": 2,
+            },
+            "read 'customers who ordered at least twice' as users with at least 2 orders",
+        ),
+        (  # an order's value is money, whatever the model counted per order
+            "biggest single order value?",
+            {"metric": "units_sold", "per": "order", "stat": "max"},
+            {"metric": "revenue", "per": "order", "stat": "max"},
+            "read the order's value as revenue per order",
+        ),
         (  # a bounce is a session with one event: counted, with the share of all sessions beside
             "What is our bounce rate?",
             {"metric": "conversion_rate"},

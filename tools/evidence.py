@@ -950,11 +950,15 @@ def _repeat_buyers_named(args: dict[str, Any], text: str, semantic: SemanticMode
     metric = semantic.metrics.get(args.get("metric", ""))
     if metric is None or metric.counts not in (None, "user") or metric.per_user:
         return
+    match = re.search(ORDERED_TIMES, text)
+    if match and args.get("per") == "user" and args.get("stat") == "count" and metric.format == "money":
+        # "Revenue from customers who ordered at least twice" read as customers with revenue of
+        # at least 2: the number counts orders, and the measure is the revenue.
+        args.update(per=None, stat="average", min_value=None, max_value=None, share=_has(SHARE_WORDS, text))
     if args.get("did") or args.get("min_times") or args.get("per") or args.get("divided_by"):
         return
     if metric.counts == "user" and not args.get("share"):
         return  # "how many repeat customers" is the model's own condition to write
-    match = re.search(ORDERED_TIMES, text)
     if match is None:
         return
     if match.group("repeat") or match.group("twice"):
@@ -1365,9 +1369,14 @@ def _order_value_named(args: dict[str, Any], text: str, semantic: SemanticModel,
     """ "Median invoice value" read as the median item price: an order's value is its revenue,
     so the measure is the average order value (a statistic of it is taken per order)."""
     metric = args.get("metric")
-    if "aov" not in semantic.metrics or metric not in ("average_price", "revenue") or args.get("per"):
+    money = metric in semantic.metrics and semantic.metrics[metric].format == "money"
+    if "aov" not in semantic.metrics or not _has(ORDER_VALUE, text):
         return
-    if not _has(ORDER_VALUE, text):
+    if args.get("per") == "order" and metric != "revenue" and not money and "revenue" in semantic.metrics:
+        args["metric"] = "revenue"  # "biggest single order value" as units per order: its money
+        notes.append(f"read the order's value as revenue per order, not {metric}")
+        return
+    if args.get("per") or (money and metric not in ("average_price", "revenue")):
         return
     if (
         metric == "revenue"
