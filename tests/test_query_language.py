@@ -756,6 +756,18 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "revenue", "per": "order", "stat": "max"},
             "read the order's value as revenue per order",
         ),
+        (  # a month named with its year: code sets the period
+            "How many orders were placed in March 1997?",
+            {"metric": "orders"},
+            {"period": {"kind": "month", "month": 3, "year": 1997}},
+            "read 'in march 1997' as 1997-03",
+        ),
+        (  # "how many distinct users" as each user's rows: one count of users (being there, not a view)
+            "How many distinct users visited?",
+            {"metric": "events", "group_by": ["user_id"]},
+            {"metric": "users", "group_by": [], "did": []},
+            "ignored group_by user_id",
+        ),
         (  # a bounce is a session with one event: counted, with the share of all sessions beside
             "What is our bounce rate?",
             {"metric": "conversion_rate"},

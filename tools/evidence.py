@@ -635,14 +635,23 @@ def _entity_named(
     # when the words count another.
     plain_count = metric.counts in COUNT_METRICS and single and not args.get("top_n")
     distinct = re.search(DISTINCT_ENTITIES, text)
-    if distinct and single and not args.get("top_n") and metric.counts is None and not conditional:
+    own_rows = distinct and args.get("group_by") == [
+        ENTITY_DIMENSIONS.get(_entity_of_noun(distinct.group("noun")) or "")
+    ]
+    if own_rows and not conditional and args.get("grain", "none") == "none":
+        # "How many distinct users visited?" as each user's events: one count of users.
+        args.update(group_by=[], top_n=None)
+        single = True
+    if distinct and single and metric.counts is None and not conditional:
         # "How many different SKUs did we sell?" answered with units sold: a count of distinct
         # entities, those with the metric's event.
         entity = _entity_of_noun(distinct.group("noun"))
         own = set(re.findall(r"event_type = '(\w+)'", semantic.expression(metric.name)))
         if entity in COUNT_METRICS and COUNT_METRICS[entity] in semantic.metrics and len(own) <= 1:
             notes.append(f"read '{distinct.group(0)}' as a count of {entity}s, not {metric.name}")
-            args.update(metric=COUNT_METRICS[entity], did=sorted(own) or _one_event_named(text))
+            # "Visited" is being there at all, not a product view.
+            named = _one_event_named(re.sub(r"\bvisit\w*", " ", text))
+            args.update(metric=COUNT_METRICS[entity], did=sorted(own) or named, top_n=None)
             return
     if not ((metric.counts in COUNT_METRICS and conditional) or plain_events or plain_count):
         return
@@ -653,7 +662,7 @@ def _entity_named(
             continue
         if named != metric.counts and COUNT_METRICS[named] in semantic.metrics:
             notes.append(
-                f"read the question as about {named}s ('{match.group(0).strip()}'), not {metric.counts}s"
+                f"read the question as about {named}s ('{match.group(0).strip()}'), not {metric.counts or metric.name}s"
             )
             if not conditional and "'purchase'" in metric.sql and not plain_events:
                 args["did"] = ["purchase"]  # customers who placed those orders: the buyers
@@ -1127,6 +1136,10 @@ def _one_event_named(text: str) -> list[str]:
 
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+IN_MONTH = (
+    rf"\b(in|during|for|throughout|across|over)\s+(the month of\s+)?(?P<month>{'|'.join(MONTHS)})[a-z]*\.?,?\s+"
+    r"(?P<year>(19|20)\d\d)\b"
+)
 IN_YEAR = r"\b(in|during|for|throughout|across)\s+(the year\s+|calendar\s+)?(?P<year>(19|20)\d\d)\b"
 ON_DATE = (
     r"\b(on|for)\s+(\w+day,?\s+)?((?P<iso>(19|20)\d\d-\d\d-\d\d)|(?P<day>\d{1,2})(st|nd|rd|th)?\s+"
@@ -1190,6 +1203,13 @@ def _period_from_words(
         start = _day_of(date)
         args["period"] = {"kind": "date", "start": start}
         notes.append(f"read '{date.group(0).strip()}' as the day {start}")
+        return
+    month = re.search(IN_MONTH, text) if kind == default_kind else None
+    named_months = re.findall(rf"\b({'|'.join(MONTHS)})[a-z]*\.?,?\s+(19|20)\d\d\b", text)
+    if month and len(named_months) == 1:  # two months: a comparison
+        number = MONTHS.index(month.group("month")) + 1
+        args["period"] = {"kind": "month", "month": number, "year": int(month.group("year"))}
+        notes.append(f"read '{month.group(0).strip()}' as {month.group('year')}-{number:02d}")
         return
     year = re.search(IN_YEAR, text)
     if year and not re.search(rf"\b({'|'.join(MONTHS)})[a-z]*\.?\s+{year.group('year')}", text):
