@@ -768,6 +768,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "users", "group_by": [], "did": []},
             "ignored group_by user_id",
         ),
+        (  # a count of users with a top N nobody asked for is the count, not a ranking of users
+            "How many distinct users visited?",
+            {"metric": "users", "top_n": 1},
+            {"metric": "users", "group_by": None, "top_n": None},
+            "ignored top_n 1: 'how many distinct users' asks for a count",
+        ),
         (  # a bounce is a session with one event: counted, with the share of all sessions beside
             "What is our bounce rate?",
             {"metric": "conversion_rate"},

@@ -792,6 +792,11 @@ def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticMode
     if metric is None or metric.counts not in ENTITY_DIMENSIONS or not args.get("top_n") or grouped_by_other:
         _ranked_by_named(args, text, semantic, notes)
         return
+    counted = re.search(DISTINCT_ENTITIES, text)
+    if counted and _entity_of_noun(counted.group("noun")) == metric.counts:
+        notes.append(f"ignored top_n {args['top_n']}: '{counted.group(0)}' asks for a count")
+        args["top_n"] = None  # "how many distinct users": a count of them, nothing to rank
+        return
     dimension = ENTITY_DIMENSIONS[metric.counts]
     # Users grouped by user are 1 each: the ranking is of the entity by another measure.
     if args.get("group_by") not in (None, [], [dimension]):
