@@ -774,6 +774,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "users", "group_by": None, "top_n": None},
             "ignored top_n 1: 'how many distinct users' asks for a count",
         ),
+        (  # a count of an event with conditions, when the words count entities: those entities
+            "How many SKUs got looked at but never bought?",
+            {"metric": "views", "did_not": ["purchase"]},
+            {"metric": "products", "did": ["view"], "did_not": ["purchase"]},
+            "read 'how many skus' as a count of products that did view",
+        ),
         (  # a bounce is a session with one event: counted, with the share of all sessions beside
             "What is our bounce rate?",
             {"metric": "conversion_rate"},

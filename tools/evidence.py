@@ -653,6 +653,17 @@ def _entity_named(
             named = _one_event_named(re.sub(r"\bvisit\w*", " ", text))
             args.update(metric=COUNT_METRICS[entity], did=sorted(own) or named, top_n=None)
             return
+    event_count = next((e for e, m in EVENT_METRICS.items() if m == metric.name), None)
+    if event_count and conditional and single and not args.get("per") and not args.get("share"):
+        # "How many SKUs got looked at but never bought" as views of those who never bought:
+        # a count of the entities named, that did the metric's event.
+        for match in re.finditer(ASKS_FOR, text):
+            named = _entity_of_noun(match.group("noun"))
+            if named in COUNT_METRICS and COUNT_METRICS[named] in semantic.metrics:
+                did = [event_count, *(e for e in args.get("did") or [] if e != event_count)]
+                args.update(metric=COUNT_METRICS[named], did=did)
+                notes.append(f"read '{match.group(0).strip()}' as a count of {named}s that did {event_count}")
+                return
     if not ((metric.counts in COUNT_METRICS and conditional) or plain_events or plain_count):
         return
     for match in [*re.finditer(ASKS_FOR, text), *re.finditer(OF_THE, text)]:
