@@ -210,6 +210,7 @@ def english_words() -> frozenset[str]:
         return frozenset()
 
 
+@functools.cache  # the same words are read several times per question (model, checks, declines)
 def _typo_of(word: str) -> str | None:
     """The VOCABULARY word `word` misspells, or None: a long word close to one that is no English
     word itself, and not that word with an ending ("browser", "quarterly") or a shorter word it
@@ -646,7 +647,7 @@ def _entity_named(
         # "How many different SKUs did we sell?" answered with units sold: a count of distinct
         # entities, those with the metric's event.
         entity = _entity_of_noun(distinct.group("noun"))
-        own = set(re.findall(r"event_type = '(\w+)'", semantic.expression(metric.name)))
+        own = semantic.events_of(metric.name)
         if entity in COUNT_METRICS and COUNT_METRICS[entity] in semantic.metrics and len(own) <= 1:
             notes.append(f"read '{distinct.group(0)}' as a count of {entity}s, not {metric.name}")
             # "Visited" is being there at all, not a product view.
@@ -1005,7 +1006,7 @@ def _own_event_filter(args: dict[str, Any], semantic: SemanticModel, notes: list
     purchase") restricts nothing, and as the part of a share it would be the whole."""
     if args.get("metric") not in semantic.metrics:
         return
-    own = set(re.findall(r"event_type = '(\w+)'", semantic.expression(args["metric"])))
+    own = semantic.events_of(args["metric"])
     if len(own) != 1:
         return
     kept = []
@@ -1342,14 +1343,7 @@ DISTINCT_PER_ENTITY = (
     r"[^?]*?\b(?P<bound>at least|more than|over|fewer than|less than|at most|exactly|only)\s+(?P<n>\d+|[a-z]+)\s+"
     r"(different|distinct|unique|separate)\s+(?P<what>\w+)"
 )
-DISTINCT_METRICS = {
-    "user": "users",
-    "session": "sessions",
-    "product": "products",
-    "order": "orders",
-    "category": "categories",
-    "brand": "brands",
-}
+DISTINCT_METRICS = {**COUNT_METRICS, "category": "categories", "brand": "brands"}
 
 
 def _distinct_per_entity(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:

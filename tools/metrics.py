@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -179,6 +179,10 @@ class SemanticModel:
             for section in ("metrics", "dimensions"):
                 definitions[section].update(user.get(section) or {})
         return cls(definitions)
+
+    def events_of(self, name: str) -> set[str]:
+        """The event types the metric's SQL counts or sums over ({'purchase'} for revenue)."""
+        return set(re.findall(r"event_type = '(\w+)'", self.expression(name)))
 
     def expression(self, name: str, seen: tuple[str, ...] = ()) -> str:
         """The metric's SQL with {references} to other metrics expanded."""
@@ -592,7 +596,7 @@ def require_events(ctx: ToolContext, model: SemanticModel, args: Any) -> None:
     needed = {*args.did, *args.among}
     for name in (args.metric, args.divided_by, *args.also):
         if name:
-            needed |= set(re.findall(r"event_type = '(\w+)'", model.expression(name)))
+            needed |= model.events_of(name)
     present = set(ctx.facts.event_types)
     absent = sorted(needed - present)
     if absent and present:
@@ -865,7 +869,7 @@ def _on_spine(
     metric: Metric,
     args: Any,
     k: int | None,
-    also: list[Metric] = (),  # type: ignore[assignment]
+    also: Sequence[Metric] = (),
 ) -> str:
     """A time series with a row for every period, events or not: a count or sum reads 0 there,
     anything else (a rate, an average, a per-entity figure) is empty. With `k`, the series
