@@ -7,7 +7,7 @@ import hashlib
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,6 +67,31 @@ def test_series_become_traces_and_funnels_draw_as_funnels() -> None:
         figure(ChartSpec(kind="bar", x="missing", y=["sessions"]), ["step", "sessions"], [["a", 1]]) is None
     )
     assert figure(None, ["revenue"], [[1.0]]) is None
+
+
+def test_a_chart_with_its_own_series_a_marked_period_and_a_panel_below() -> None:
+    """explain_change's chart: the weekly series from the spec's own figures with the changed
+    weeks shaded, above the bars of the result's table."""
+    weeks = [(date(2026, 10, 5) + timedelta(weeks=i), "all", (10 + i) / 100) for i in range(4)]
+    spec = ChartSpec(
+        kind="line",
+        x="week",
+        y=["conversion rate"],
+        series="series",
+        title="per week",
+        marked=(date(2026, 10, 19), date(2026, 10, 25)),
+        columns=["week", "series", "conversion rate"],
+        rows=weeks,
+        below=ChartSpec(kind="bar", x="group", y=["contribution"], title="what moved it"),
+    )
+    fig = figure(spec, ["group", "contribution"], [["desktop", -0.04], ["mobile", -0.01]])
+    assert [t.type for t in fig.data] == ["scatter", "bar"]
+    assert list(fig.data[0].y) == [0.1, 0.11, 0.12, 0.13] and list(fig.data[1].x) == ["desktop", "mobile"]
+    [shade] = fig.layout.shapes
+    assert (shade.x0, shade.x1) == (date(2026, 10, 19), date(2026, 10, 26))  # the last day shaded whole
+    assert fig.data[1].yaxis == "y2"  # the bars in their own panel
+    # Without the table's columns the panel below is left out, not an error.
+    assert [t.type for t in figure(spec, ["other"], [["x"]]).data] == ["scatter"]
 
 
 # ---------------------------------------------------------------- follow-ups

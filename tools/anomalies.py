@@ -6,7 +6,8 @@ The spread is the larger of the series' own robust spread (1.4826 x MAD of its d
 the sampling noise the period's size implies (binomial for rates, Poisson for counts), so a
 small category's noisy days are not flagged. A week catches a sustained shift that is too
 small to see on any one day. A period with no events at all (an outage, a failed import) is
-in the series as 0, not missing, so it is flagged like any other drop.
+in the series as 0, not missing; a zero (a count, or a rate where several successes were
+expected) is a break, judged by the exact chance of nothing rather than the series' swings.
 
 Suspicious users are found by rules an analyst can check: inhuman speed (a median of seconds
 between events), view-only bursts (hundreds of views in a visit, no cart), and repeated carts
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+from scipy import stats
 
 from tools import narrate
 from tools.base import ChartSpec, Tool, ToolContext, ToolError, ToolResult, person, withheld_notes
@@ -35,6 +37,8 @@ SERIES_SQL = {
     "events": "count(*) AS num, NULL AS den",
 }
 MAD_SCALE = 1.4826
+# A rate of 0 is a break, not noise, when at least this many successes were expected.
+ZERO_RATE_EXPECTED = 5
 # Whose figure a period's value is, for withholding periods about fewer than k people.
 PEOPLE_FILTER = {
     "revenue": " FILTER (WHERE event_type = 'purchase')",
@@ -223,12 +227,23 @@ def scores(points: list[tuple], metric: str, grain: str, last_day: date | None) 
     out = []
     for period_start, value, base, sampling in zip(kept, values, expected, noise, strict=True):
         scale = max(spread, sampling, 1e-9)
-        if value == 0 and not rate and metric != "revenue":
+        if value == 0 and base > 0 and not rate and metric != "revenue":
             # Nothing at all is not a swing in level but a break (an outage, a failed import):
-            # judged by sampling alone, zero against an expected 2,900 is the strongest signal.
-            scale = max(sampling, 1e-9)
+            # judged by the exact chance of none, zero against an expected 2,900 is the strongest
+            # signal of all.
+            scale = _break_scale(base, stats.poisson.pmf(0, base))
+        elif value == 0 and rate and base > 0 and by_period[period_start][2] * base >= ZERO_RATE_EXPECTED:
+            # Likewise a rate of nothing where several successes were expected (a checkout that
+            # takes no orders), judged by the exact chance of none in that many tries.
+            scale = _break_scale(base, stats.binom.pmf(0, int(by_period[period_start][2]), base))
         out.append(Score(period_start, float(value), base, scale))
     return out
+
+
+def _break_scale(deviation: float, chance: float) -> float:
+    """The spread that puts a drop to zero as many spreads out as its chance says (a normal
+    quantile), so a break is not judged by the series' swings in level."""
+    return deviation / max(float(stats.norm.isf(max(chance, 1e-300))), 1e-9)
 
 
 def score_series(

@@ -81,6 +81,14 @@ class ChartSpec(BaseModel):
     y: list[str] = Field(default_factory=list)
     series: str | None = None
     title: str = ""
+    # A period shaded on a line chart (the weeks explain_change found changed), first to last day.
+    marked: tuple[date, date] | None = None
+    # The chart's own figures when it draws something other than the result's table (a series
+    # beside a table of contributions); None: the table.
+    columns: list[str] | None = None
+    rows: list[tuple[Any, ...]] | None = None
+    # A second panel drawn under this one, from the result's table.
+    below: ChartSpec | None = None
 
 
 class ToolResult(BaseModel):

@@ -46,7 +46,7 @@ MEASURES = {
     "sessions": ("count(DISTINCT e.session_id)", "NULL"),
     "events": ("count(*)", "NULL"),
 }
-DIMENSIONS = ("category", "brand", "device", "channel", "country")
+DIMENSIONS = ("category", "brand", "device", "channel", "country")  # and price bands, when priced
 MAX_GROUPS = 30  # per dimension, the largest; the rest pooled as "(other)"
 BASELINE_WEEKS = 4
 # Spreads from baseline for a week to count as the change: the question says something changed,
@@ -155,13 +155,7 @@ def explain_change(ctx: ToolContext, args: Any) -> ToolResult:
             "beyond_noise",
         ],
         rows=rows,
-        chart=ChartSpec(
-            kind="bar",
-            x="group",
-            y=["contribution"],
-            series="dimension",
-            title=f"what moved {args.metric.replace('_', ' ')}",
-        ),
+        chart=_chart(ctx, model, args, weekly, driver, (start, end)),
         summary=sentence,
         notes=[
             f"changed period: {start} to {end}; compared with {before[0]} to {before[1]}"
@@ -171,6 +165,46 @@ def explain_change(ctx: ToolContext, args: Any) -> ToolResult:
             f"beyond noise: the part exceeds {DRIVER_Z:g} standard errors of sampling noise",
         ],
         interpretation=_interpretation(args, model, (start, end), before, located is not None),
+    )
+
+
+def _chart(
+    ctx: ToolContext,
+    model: SemanticModel,
+    args: Any,
+    weekly: Series,
+    driver: Part | None,
+    changed: tuple[date, date],
+) -> ChartSpec:
+    """The weekly series (overall, and the driver's group) with the changed period shaded, above
+    the bars of each group's part of the change."""
+    rate = args.metric == "conversion_rate"
+    metric = args.metric.replace("_", " ")
+    last_day = ctx.facts.last_day or changed[1]
+    key = None if driver is None else (driver.dimension, driver.group)
+    if ("all", "(all)") not in weekly or (key is not None and key not in weekly):
+        # A period the user named: only the series drawn are scanned, not every group's.
+        dims = dict(_dimensions(ctx, model))
+        weekly = _weekly(ctx, model, args, [(key[0], dims[key[0]])] if key and key[0] in dims else [])
+    lines = [(("all", "(all)"), "all")] + ([(key, _group_name(driver))] if key in weekly and driver else [])
+    rows = [
+        (period, name, _round(_rate(value, base or 0.0) if rate else value))
+        for series_key, name in lines
+        for period, value, base, *_ in weekly.get(series_key, [])
+        if period + timedelta(days=6) <= last_day  # a partial last week would look like a drop
+    ]
+    return ChartSpec(
+        kind="line",
+        x="week",
+        y=[metric],
+        series="series",
+        title=f"{narrate.capitalized(metric)}{_filters_text(args)} per week; the changed period shaded",
+        marked=changed,
+        columns=["week", "series", metric],
+        rows=rows,
+        below=ChartSpec(
+            kind="bar", x="group", y=["contribution"], series="dimension", title=f"what moved {metric}"
+        ),
     )
 
 
@@ -188,7 +222,7 @@ def _interpretation(
     )
     return (
         f"{args.metric.replace('_', ' ').capitalize()}{_filters_text(args)}: {how}, {changed[0]} to {changed[1]},"
-        f" against {before[0]} to {before[1]}; the change split by {', '.join(DIMENSIONS)} and new vs returning users."
+        f" against {before[0]} to {before[1]}; the change split by {', '.join(DIMENSIONS)}, price band and new vs returning users."
     )
 
 
@@ -227,6 +261,9 @@ def _dimensions(ctx: ToolContext, model: SemanticModel, with_new: bool = False) 
         for d in DIMENSIONS
         if d in model.dimensions and dimension_values(ctx, model, model.dimensions[d])
     ]
+    bands = _price_bands(ctx)
+    if bands:
+        present.append(("price_band", bands))
     if not with_new:
         return present
     return present + [
@@ -235,6 +272,28 @@ def _dimensions(ctx: ToolContext, model: SemanticModel, with_new: bool = False) 
             "CASE WHEN e.user_id IS NULL THEN NULL WHEN fs.first_seen < $start THEN 'returning' ELSE 'new' END",
         )
     ]
+
+
+def _price_bands(ctx: ToolContext) -> str | None:
+    """SQL for the event's price band: four bands cut near the quartiles of the prices in the
+    data, at round numbers so they read as an analyst would write them (under 10, 10-25, ...).
+    None when the data has no prices (or too few to band)."""
+    [(cuts,)] = ctx.rows("SELECT quantile_cont(price, [0.25, 0.5, 0.75]) FROM events WHERE price > 0")
+    edges = sorted({_round_number(c) for c in cuts or [] if c})
+    if len(edges) < 2:
+        return None
+    labels = [f"under {edges[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:], strict=False)]
+    labels.append(f"{edges[-1]:g} and over")
+    cases = " ".join(
+        f"WHEN e.price < {edge!r} THEN '{label}'" for edge, label in zip(edges, labels, strict=False)
+    )
+    return f"CASE WHEN e.price IS NULL OR e.price <= 0 THEN NULL {cases} ELSE '{labels[-1]}' END"
+
+
+def _round_number(value: float) -> float:
+    """The nearest of 1, 2, 2.5, 5 times a power of ten: a price band's edge."""
+    power = 10 ** math.floor(math.log10(value))
+    return min((m * power for m in (1, 2, 2.5, 5, 10)), key=lambda edge: abs(edge - value))
 
 
 def _parts(
@@ -385,11 +444,14 @@ def _driver(parts: list[Part], total: Part, rate: bool) -> Part | None:
 Series = dict[tuple[str, str], list[tuple]]  # (dimension, group) -> weekly (week, value, base)
 
 
-def _weekly(ctx: ToolContext, model: SemanticModel, args: Any) -> Series:
-    """The metric per week, overall and in each group of each dimension, on a date spine."""
+def _weekly(
+    ctx: ToolContext, model: SemanticModel, args: Any, dimensions: list[tuple[str, str]] | None = None
+) -> Series:
+    """The metric per week, overall and in each group of each dimension (or of those given), on
+    a date spine."""
     rate = args.metric == "conversion_rate"
     out: Series = {}
-    for name, sql in [("all", "'(all)'"), *_dimensions(ctx, model)]:
+    for name, sql in [("all", "'(all)'"), *(_dimensions(ctx, model) if dimensions is None else dimensions)]:
         rows = _query(
             ctx, model, args, f"CAST({sql} AS VARCHAR)", ctx.facts.first_day, ctx.facts.last_day, True
         )
@@ -610,7 +672,9 @@ def _sentence(
         )
     if not moved:
         return text + ". That is within the usual range and sampling noise: there is no change to explain."
-    dims = sorted({"new-or-returning group" if r[0] == "new_or_returning" else r[0] for r in rows[1:]})
+    dims = sorted(
+        {"new-or-returning group" if r[0] == "new_or_returning" else r[0].replace("_", " ") for r in rows[1:]}
+    )
     return text + (
         f". The change is broad: no single {' or '.join(dims)} drove it; without any one group, the rest of"
         " the data still moved the same way."
