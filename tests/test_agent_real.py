@@ -8,6 +8,7 @@ and no number the results do not hold.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -223,6 +224,10 @@ def test_demo_why_it_changed_names_the_planted_outage(demo: Assistant, question:
     assert answer.tool_calls[-1].tool == "explain_change", answer.tool_calls
     assert "device desktop" in answer.text and "from 2026-10-26 to 2026-11-01" in answer.text, answer.text
     assert answer.grounded, answer.text
+    # The chart the user sees: the weekly series with the outage's week shaded, and the device's line.
+    assert answer.chart.marked == (date(2026, 10, 26), date(2026, 11, 1)), answer.chart
+    assert "device desktop" in {r[1] for r in answer.chart.rows}
+    assert answer.figure() is not None and len(answer.figure().layout.shapes) == 1
 
 
 def test_demo_why_electronics_dropped_is_broad(demo: Assistant) -> None:
