@@ -19,7 +19,7 @@ from assistant.warehouse.demo import generate
 from assistant.warehouse.load import load_file
 from tools.anomalies import DetectAnomaliesArgs, detect_anomalies
 from tools.base import ToolContext
-from tools.changes import explain_args_model, explain_change
+from tools.changes import _days, explain_args_model, explain_change
 from tools.metrics import CohortRequest, SemanticModel, cohort_retention, query_metric
 
 from .conftest import real
@@ -230,6 +230,20 @@ def test_the_empty_day_and_week_are_the_strongest_anomalies(gaps: ToolContext) -
         assert (week[0], week[2], week[4]) == (date(2026, 9, 7), "books", 0.0)
         assert abs(rows[0][7]) == max(abs(r[7]) for r in rows)
         assert rows[0][4] == 0.0  # an outage outranks every spike
+
+
+def test_the_changed_weeks_are_trimmed_to_the_days_that_changed(gaps: ToolContext) -> None:
+    """The week with a day without events is trimmed to that day; the books week (a category's
+    whole week deleted) keeps its seven days; the electronics drop keeps its week although one of
+    its days (10-06: 3 purchasing sessions of 30) is near the usual rate."""
+    sessions = EXPLAIN.model_validate({"metric": "sessions", "direction": "down"})
+    week = (date(2026, 10, 19), date(2026, 10, 25))
+    assert _days(gaps, MODEL, sessions, (*week, ("all", "(all)"))) == (date(2026, 10, 20), date(2026, 10, 20))
+    books = EXPLAIN.model_validate(
+        {"metric": "orders", "direction": "down", "filters": [{"dimension": "category", "values": ["books"]}]}
+    )
+    books_week = (date(2026, 9, 7), date(2026, 9, 13))
+    assert _days(gaps, MODEL, books, (*books_week, ("all", "(all)"))) == books_week
 
 
 def test_cohort_shares_past_the_data_are_unknown_not_zero(gaps: ToolContext) -> None:

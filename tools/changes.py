@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from tools import narrate
@@ -114,7 +115,7 @@ def explain_change(ctx: ToolContext, args: Any) -> ToolResult:
         located = _locate(weekly, args, ctx.facts.last_day)
         if located is None:
             return _no_change(args)
-        start, end, _ = located
+        start, end = _days(ctx, model, args, located)
         before = (start - timedelta(weeks=BASELINE_WEEKS), start - timedelta(days=1))
     scale = ((end - start).days + 1) / ((before[1] - before[0]).days + 1)
     # The total is the one group of a dimension that does not split: '(all)'.
@@ -138,7 +139,7 @@ def explain_change(ctx: ToolContext, args: Any) -> ToolResult:
         change, noise = _change_noise(total, rate)
         moved = abs(change) > REST_Z * noise
     rows = _rows(parts, total, rate)
-    after_end = _recovered(weekly, args, end, ctx.facts.last_day) if located else None
+    after_end = _recovered(weekly, args, located[1], ctx.facts.last_day) if located else None
     sentence = _sentence(
         args, total, rate, (start, end), before, located is not None, moved, driver, rows, after_end
     )
@@ -233,7 +234,7 @@ def _query(
     key: str,
     start: date,
     end: date,
-    grouped_weeks: bool = False,
+    grain: Literal["week", "day"] | None = None,
 ) -> list[tuple]:
     value, base = MEASURES[args.metric]
     dims = [model.dimensions[f.dimension] for f in args.filters]
@@ -246,8 +247,8 @@ def _query(
     if "fs.first_seen" in key:
         source += " LEFT JOIN (SELECT user_id, min(event_time) AS first_seen FROM events GROUP BY 1) AS fs ON fs.user_id = e.user_id"
     where = " AND ".join(_where(ctx, model, args.filters, start, end)) or "TRUE"
-    week = "CAST(date_trunc('week', e.event_time) AS DATE) AS period, " if grouped_weeks else ""
-    positions = "1, 2" if grouped_weeks else "1"
+    week = f"CAST(date_trunc('{grain}', e.event_time) AS DATE) AS period, " if grain else ""
+    positions = "1, 2" if grain else "1"
     return ctx.rows(
         f"SELECT {week}{key} AS grp, coalesce({value}, 0) AS value, {base} AS base FROM {source}"
         f" WHERE {where} GROUP BY {positions}"
@@ -453,7 +454,7 @@ def _weekly(
     out: Series = {}
     for name, sql in [("all", "'(all)'"), *(_dimensions(ctx, model) if dimensions is None else dimensions)]:
         rows = _query(
-            ctx, model, args, f"CAST({sql} AS VARCHAR)", ctx.facts.first_day, ctx.facts.last_day, True
+            ctx, model, args, f"CAST({sql} AS VARCHAR)", ctx.facts.first_day, ctx.facts.last_day, "week"
         )
         series: dict[str, list[tuple]] = {}
         for period, group, value, base in rows:
@@ -502,6 +503,63 @@ def _locate(weekly: Series, args: Any, last_day: date | None) -> tuple[date, dat
     while last + timedelta(weeks=1) in moved:
         last += timedelta(weeks=1)
     return first, min(last + timedelta(days=6), last_day or last), key
+
+
+def _days(
+    ctx: ToolContext, model: SemanticModel, args: Any, located: tuple[date, date, tuple[str, str]]
+) -> tuple[date, date]:
+    """The located weeks trimmed to the days that changed, each day against its usual figure
+    (the same weekday's median over the 4 weeks before the change). A one-day outage is that
+    day; a change over whole weeks keeps them."""
+    first, last, (name, group) = located
+    dims = dict([("all", "'(all)'"), *_dimensions(ctx, model)])
+    if name not in dims:
+        return first, last
+    baseline_start = first - timedelta(weeks=BASELINE_WEEKS)
+    rows = _query(ctx, model, args, f"CAST({dims[name]} AS VARCHAR)", baseline_start, last, "day")
+    by_day = {period: (float(value or 0), float(base or 0)) for period, g, value, base in rows if g == group}
+    rate = args.metric == "conversion_rate"
+    observed, expected = [], []
+    day = first
+    while day <= last:
+        value, base = by_day.get(day, (0.0, 0.0))
+        weeks_in = (day - first).days // 7  # the same weekday in the 4 weeks before the change
+        history = [by_day.get(day - timedelta(weeks=weeks_in + k), (0.0, 0.0)) for k in range(1, 5)]
+        if rate:  # successes expected at the usual rate over this day's tries
+            usual = [v / b for v, b in history if b]
+            expected.append((float(np.median(usual)) if usual else 0.0) * base)
+        else:
+            expected.append(float(np.median([v for v, _ in history])))
+        observed.append(value)
+        day += timedelta(days=1)
+    # Trim an edge day while it looks more like the usual level than like the changed one (the
+    # span's own level): a noisy day inside the change is kept, a normal one at its edge is not.
+    i, j = 0, len(observed) - 1
+    down = args.direction == "down" if args.direction != "any" else sum(observed) < sum(expected)
+    while i < j:
+        # The changed level: over the span's days that moved the change's way (a spike inside a
+        # drop is not part of its level).
+        moved = [
+            (o, e) for o, e in zip(observed[i : j + 1], expected[i : j + 1], strict=True) if (o < e) == down
+        ]
+        level = sum(o for o, _ in moved) / max(sum(e for _, e in moved), 1e-9)
+        if _usual_day(observed[i], expected[i], level, down):
+            i += 1
+        elif _usual_day(observed[j], expected[j], level, down):
+            j -= 1
+        else:
+            break
+    return first + timedelta(days=i), first + timedelta(days=j)
+
+
+def _usual_day(observed: float, expected: float, level: float, down: bool) -> bool:
+    """Whether a day's figure is likelier at its usual expectation than at `level` times it
+    (Poisson likelihoods). A day that moved the other way (a promo day's spike at the edge of a
+    drop) is no part of the change, and a day with nothing expected tells nothing."""
+    if expected <= 0 or (observed >= expected if down else observed <= expected):
+        return True
+    changed = max(level * expected, 1e-9)
+    return observed * math.log(expected / changed) - (expected - changed) > 0
 
 
 def _impact(weekly: Series, key: tuple[str, str], score: Score) -> float:
