@@ -39,7 +39,7 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
 from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
 from tools.base import ChartSpec, UnknownEntity, cell_text, render
-from tools.evidence import beyond_typed, corrected, missing_concept, unsupported_arguments
+from tools.evidence import beyond_typed, corrected, lack_asked, missing_concept, unsupported_arguments
 from tools.evidence import check as check_evidence
 from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
 from tools.narrate import table_sentence
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
 BEYOND_NOTE = "cannot express"  # in the error that sends a question beyond the typed language to run_sql
+LACK_UNASKED = "(not asked:"  # in the error of a call that brought in what the data lacks, unasked
 # How close an example of an insight tool must be to a question to be named as a hint (cosine).
 HINT_SIMILARITY = 0.6
 
@@ -408,6 +409,23 @@ class Assistant:
                         tool=tool, arguments=arguments, error=str(exc), seconds=time.perf_counter() - clock
                     )
                 )
+                if (
+                    exc.subject
+                    and not lack_asked(exc.subject, answer.question, self.semantic)
+                    and not any(LACK_UNASKED in (call.error or "") for call in answer.tool_calls)
+                ):
+                    # The call brought in what the question never asked for ('revenue' for a reorder
+                    # rate, a product filter for 'CDs'): once, the model answers without it.
+                    subject = exc.subject[1].replace("_", " ")
+                    answer.tool_calls[-1].error = f"{exc} {LACK_UNASKED} {subject})"
+                    messages += [
+                        AIMessage(json.dumps({"tool": tool, "arguments": arguments})),
+                        HumanMessage(
+                            f"That call failed: {exc}\nThe question does not ask about {subject}: reply with a"
+                            f" call that answers it without {subject}."
+                        ),
+                    ]
+                    continue
                 answer.kind, answer.text = "refusal", str(exc)
                 return None
             except (ToolError, ValidationError) as exc:

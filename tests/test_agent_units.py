@@ -245,6 +245,27 @@ def test_a_question_about_what_the_data_lacks_is_declined_by_code(shop) -> None:
     assert "The data has " in answer.text and "events with their time" in answer.text
 
 
+def test_a_lack_the_call_brought_in_unasked_gets_one_retry_a_lack_asked_for_is_declined(shop) -> None:
+    """The demo shop records no favorites. A call about favorites for a question about buyers is
+    the model's slip: it is told so once and answers with its corrected call. A question about
+    wishlists is declined at once."""
+    slip = call("query_metric", metric="favorites", group_by=["user_id"], top_n=5)
+    fixed = call("query_metric", metric="users", did=["purchase"], min_times=2)
+    agent, model = assistant(shop, [slip, fixed])
+    answer = agent.ask("How many shoppers bought at least twice?")
+    assert answer.kind == "answer" and len(model.calls) == 2, answer.text
+    assert "The question does not ask about fav" in model.calls[1][0][-1].content
+    assert [c.error is not None for c in answer.tool_calls] == [True, False]
+    agent, model = assistant(shop, [slip, fixed])
+    answer = agent.ask("How many shoppers saved something to a wishlist?")
+    assert answer.kind == "refusal" and len(model.calls) == 1
+    assert "no favorite" in answer.text
+    # Insisting after the retry is a refusal too, not a loop.
+    agent, model = assistant(shop, [slip, slip])
+    answer = agent.ask("How many shoppers bought at least twice?")
+    assert answer.kind == "refusal" and len(model.calls) == 2
+
+
 def test_vague_questions_get_a_clarifying_question_and_no_query(shop) -> None:
     agent, model = assistant(shop, [call("clarify", question="Which metric and period?")])
     answer = agent.ask("How are we doing?")

@@ -84,6 +84,10 @@ SHAPES = [
         {"metric": "events", "per": "user", "stat": "max"},
         """SELECT count(*), user_id FROM events GROUP BY user_id ORDER BY 1 DESC, 2 LIMIT 1""",
     ),
+    (  # revenue from everything but one brand (purchases without a brand are not "other brands")
+        {"metric": "revenue", "filters": [{"dimension": "brand", "values": ["apple"], "exclude": True}]},
+        "SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase' AND lower(brand) <> 'apple'",
+    ),
     (  # average events per session
         {"metric": "events", "per": "session"},
         "SELECT avg(events) FROM sessions",
@@ -923,6 +927,45 @@ def test_a_filter_value_of_another_dimension_moves_there() -> None:
     )
     assert cleaned["filters"] == [{"dimension": "product_text", "values": ["smartphones"]}]
     assert notes == ["read smartphones as words in product names or category paths, not a category"]
+
+
+def test_values_named_by_aliases_and_excluded_by_words() -> None:
+    """'Outside the UK' is a filter on everything but United Kingdom; 'excluding the UK' in a
+    breakdown by country drops that row; a brand that is also a word counts only as a brand."""
+    data = {
+        "country": {"united kingdom": "United Kingdom", "france": "France", "eire": "EIRE"},
+        "brand": {"apple": "apple", "samsung": "samsung"},
+    }
+
+    def cleaned(question: str, call: dict) -> dict:
+        return check("query_metric", call, question, MODEL, values=lambda n: data.get(n, {}))[1]
+
+    uk_out = [{"dimension": "country", "values": ["United Kingdom"], "exclude": True}]
+    assert cleaned("number of invoices from outside the UK?", {"metric": "orders"})["filters"] == uk_out
+    top = cleaned(
+        "Top 3 countries by revenue excluding the UK?", {"metric": "revenue", "group_by": ["country"]}
+    )
+    assert top["filters"] == uk_out and top["group_by"] == ["country"]
+    assert "filters" not in cleaned("revenue by country", {"metric": "revenue", "group_by": ["country"]})
+    inside = {
+        "metric": "revenue",
+        "filters": [{"dimension": "country", "values": ["United Kingdom"], "exclude": True}],
+    }
+    assert cleaned("revenue in the UK", inside)["filters"][0]["exclude"] is False
+    assert cleaned("revenue from ireland", {"metric": "revenue"})["filters"] == [
+        {"dimension": "country", "values": ["EIRE"]}
+    ]
+    share = cleaned("apple's share of revenue?", {"metric": "revenue"})
+    assert share["filters"] == [{"dimension": "brand", "values": ["apple"]}] and share["share"] is True
+    assert "filters" not in cleaned("how many people ate an apple a day", {"metric": "users"})
+
+
+@pytest.mark.real_data
+def test_an_excluded_value_is_said_in_the_interpretation(rees46: ToolContext) -> None:
+    result = ask(
+        rees46, metric="revenue", filters=[{"dimension": "brand", "values": ["apple"], "exclude": True}]
+    )
+    assert "brand is not apple" in result.interpretation, result.interpretation
 
 
 @pytest.mark.real_data

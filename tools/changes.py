@@ -210,7 +210,7 @@ def _chart(
 
 
 def _filters_text(args: Any) -> str:
-    return "".join(f" in {'/'.join(f.values)}" for f in args.filters)
+    return "".join(f" {'outside' if f.exclude else 'in'} {'/'.join(f.values)}" for f in args.filters)
 
 
 def _interpretation(

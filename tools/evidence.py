@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.metrics import SemanticModel
+from tools.metrics import VALUE_ALIASES, SemanticModel
 
 NUMBER_WORDS = {
     "once": 1,
@@ -491,6 +491,7 @@ def check(
     _price_of_event(args, alone, semantic, notes)
     if values is not None:
         _named_values(args, alone, values, notes)
+    _excluded_named(args, alone, notes)
     if tool == "funnel":
         return tool, args, notes
 
@@ -684,7 +685,7 @@ def _entity_named(
 
 # Dimensions whose values, named in a question, mean a filter ("revenue in electronics"); brands
 # and channels are left out: their values are often ordinary words ("apple", "direct").
-NAMED_VALUE_DIMENSIONS = ("category", "country", "device")
+NAMED_VALUE_DIMENSIONS = ("category", "country", "device", "brand")
 
 
 def _named_values(
@@ -696,20 +697,42 @@ def _named_values(
     grouped = [grouped] if isinstance(grouped, str) else grouped
     filtered = {f["dimension"] for f in args.get("filters") or []}
     for dimension in NAMED_VALUE_DIMENSIONS:
-        if dimension in grouped or dimension in filtered:
+        if dimension in filtered:
             continue
         try:
             known = values(dimension)
         except Exception:  # a dimension the data has no way to read: nothing to add
             continue
-        named = [
-            spelled
+        found = [
+            (spelled, match)
             for lower, spelled in known.items()
-            if len(lower) >= 4 and re.search(rf"(?<![\w-]){re.escape(lower)}(?![\w-])", text)
+            if len(lower) >= 4
+            and (match := re.search(rf"(?<![\w-]){re.escape(lower)}(?![\w-])", text))
+            and (
+                dimension != "brand"
+                or _brand_named(lower, text[match.end() :])
+                or re.search(EXCLUDING, text[: match.start()][-40:])
+            )
+        ] + [
+            (known[target], match)
+            for alias, targets in VALUE_ALIASES.get(dimension, {}).items()
+            for target in [next((t for t in targets if t in known), None)]
+            if target is not None and (match := _alias_at(alias, text)) is not None
         ]
+        if dimension in grouped:  # "countries by revenue excluding the UK": the breakdown less one
+            found = [(v, m) for v, m in found if re.search(EXCLUDING, text[: m.start()][-40:])]
+        named = list(dict.fromkeys(v for v, _ in found))
         if named:
             args["filters"] = [*(args.get("filters") or []), {"dimension": dimension, "values": named}]
             notes.append(f"added the filter {dimension} = {', '.join(named)}: the question names it")
+
+
+def _brand_named(brand: str, after: str) -> bool:
+    """A brand that is also a word ("apple", "bosch" is not) counts as named only as a brand:
+    possessive, or followed by a word for its products."""
+    return brand not in english_words() or bool(
+        re.match(r"('s|’s|\s+(brand|products?|items?|phones?|devices?|goods|sales|revenue))\b", after)
+    )
 
 
 # Dimensions a filter value may belong to when the model put it on the wrong one ("Apple" as a
@@ -1667,7 +1690,47 @@ def _bound_stated(value: str, text: str) -> bool:
 def _value_mentioned(dimension: str, value: str, text: str) -> bool:
     if dimension == "event_type" and value.lower() in EVENT_WORDS:
         return _has(EVENT_WORDS[value.lower()], text)
-    return _mentions(value, text)
+    return _mentions(value, text) or any(_alias_at(a, text) is not None for a in _aliases(dimension, value))
+
+
+def _aliases(dimension: str, value: str) -> list[str]:
+    """Other names of a value ("uk" for United Kingdom)."""
+    return [a for a, targets in VALUE_ALIASES.get(dimension, {}).items() if value.lower() in targets]
+
+
+def _alias_at(alias: str, text: str) -> re.Match[str] | None:
+    return re.search(rf"(?<![\w.]){re.escape(alias)}(?![\w])", text)
+
+
+# Words before a value that mean everything but it: "outside the UK", "excluding Apple".
+EXCLUDING = (
+    r"\b(outside( of)?|excluding|exclude|excludes|except( for)?|other than|apart from|besides|not (from|in|counting)"
+    r"|ex|non|aside from|leaving out|minus|without)\W+(the\W+)?$"
+)
+
+
+def _excluded_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """A filter the words negate ("outside the UK") is everything but its values; one the words
+    do not negate is the values themselves, whatever the model set."""
+    for item in args.get("filters") or []:
+        mentions = [
+            m
+            for v in item["values"]
+            for m in [re.search(rf"(?<![\w-]){re.escape(v.lower())}(?![\w])", text)]
+            + [_alias_at(a, text) for a in _aliases(item["dimension"], v)]
+            if m is not None
+        ]
+        excluded = bool(mentions) and all(re.search(EXCLUDING, text[: m.start()][-40:]) for m in mentions)
+        if excluded and not item.get("exclude"):
+            notes.append(
+                f"read {item['dimension']} as everything but {', '.join(item['values'])}: the words exclude it"
+            )
+        elif item.get("exclude") and not excluded:
+            notes.append(
+                f"read {item['dimension']} as {', '.join(item['values'])} itself: the words exclude nothing"
+            )
+        if excluded or item.get("exclude"):
+            item["exclude"] = excluded
 
 
 # A breakdown is asked for with words around the dimension: "by brand", "which category",
@@ -1728,6 +1791,27 @@ def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
             if re.match(GROUPING_AFTER, text[match.end() :]):
                 return True
     return False
+
+
+# Words that ask about money: a question without any is not declined for a lack of prices.
+MONEY_WORDS = (
+    r"pric|revenue|sales|\bspen[dt]|money|value|\baov\b|\basp\b|\bpaid\b|\bpay|cost|expensive|cheap|[$£€¥]|dollar"
+    r"|pound|euro|\byuan\b|\brmb\b|gmv|turnover|income|earn|takings|\btook\b|\btake\b|worth|amount"
+)
+
+
+def lack_asked(subject: tuple[str, str], question: str, semantic: SemanticModel) -> bool:
+    """Whether the question asks for what the data lacks (a device breakdown on data without
+    devices), rather than the model's call bringing it in unasked (a product filter for 'CDs')."""
+    kind, name = subject
+    text = _text(question)
+    if kind == "event":
+        return _has(EVENT_WORDS.get(name, re.escape(name)), text)
+    if kind == "metric":
+        return _metric_mentioned(name, text, semantic) or _has(MONEY_WORDS, text)
+    dimension = semantic.dimensions.get(name)
+    words = [name, *(dimension.synonyms if dimension else [])]
+    return any(_mentions(w, text) for w in words) or _has(DIMENSION_WORDS.get(name, r"(?!)"), text)
 
 
 def _shown(value: Any) -> str:

@@ -206,6 +206,13 @@ class SemanticModel:
             __config__=ConfigDict(extra="forbid"),
             dimension=(dimension_name, ...),
             values=(list[str], Field(min_length=1, max_length=20)),
+            exclude=(
+                bool,
+                Field(
+                    default=False,
+                    description="Everything but these values ('outside the UK', 'excluding apple').",
+                ),
+            ),
         )
         events = list[EventType]  # type: ignore[valid-type]
         return {
@@ -287,7 +294,13 @@ def window(period: Period, facts: DataFacts) -> tuple[date | None, date | None]:
 
 class DataLacks(ToolError):
     """The data has no values for what the request needs (a device filter on data without
-    devices): the answer is that the data cannot say, not a retry."""
+    devices): the answer is that the data cannot say, not a retry. `subject` names what is
+    lacking, (kind, name) with kind dimension / metric / event, so the agent can tell a question
+    that asks for it from a call that brought it in unasked."""
+
+    def __init__(self, message: str, subject: tuple[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.subject = subject
 
 
 def _source(model: SemanticModel, dimensions: list[Dimension], filters: list[Any]) -> str:
@@ -313,19 +326,19 @@ def _where(
         dimension = model.dimensions[item.dimension]
         if dimension.match == "contains":
             parts = [_contained_part(ctx, model, dimension, v) for v in item.values]
-            conditions.append(
+            condition = (
                 "("
                 + " OR ".join(f"lower({dimension.sql}) LIKE '%{_like(v)}%' ESCAPE '\\'" for v in parts)
                 + ")"
             )
-            continue
-        if dimension.match == "range":
-            bounds = [bound_sql(dimension, v) for v in item.values]
-            conditions.append("(" + " OR ".join(bounds) + ")")
-            continue
-        values = _known_values(ctx, model, dimension, item.values)
-        listed = ", ".join("'" + v.lower().replace("'", "''") + "'" for v in values)
-        conditions.append(f"lower(CAST({dimension.sql} AS VARCHAR)) IN ({listed})")
+        elif dimension.match == "range":
+            condition = "(" + " OR ".join(bound_sql(dimension, v) for v in item.values) + ")"
+        else:
+            values = _known_values(ctx, model, dimension, item.values)
+            listed = ", ".join("'" + v.lower().replace("'", "''") + "'" for v in values)
+            condition = f"lower(CAST({dimension.sql} AS VARCHAR)) IN ({listed})"
+        # Everything but: rows without a value are not "outside the UK" either, so they stay out.
+        conditions.append(f"NOT {condition}" if getattr(item, "exclude", False) else condition)
     return conditions
 
 
@@ -386,7 +399,8 @@ def require_values(ctx: ToolContext, model: SemanticModel, dimension: Dimension)
         has = [d.name for d in present if dimension_values(ctx, model, d)]
         raise DataLacks(
             f"The data has no {dimension.name} information, so nothing can be broken down or filtered "
-            f"by {dimension.name}. It does have: {', '.join(has)}."
+            f"by {dimension.name}. It does have: {', '.join(has)}.",
+            ("dimension", dimension.name),
         )
 
 
@@ -424,6 +438,10 @@ def _known_values(
         if value.lower() in by_lower:
             found.append(by_lower[value.lower()])
             continue
+        alias = alias_value(dimension.name, value, by_lower)
+        if alias is not None:
+            found.append(by_lower[alias])
+            continue
         exact = _lookup(ctx, model, dimension, value)  # beyond the 5,000 most common (products, users)
         if exact is not None:
             found.append(exact)
@@ -437,6 +455,35 @@ def _known_values(
         hint = f"; did you mean {', '.join(repr(by_lower[c]) for c in close)}?" if close else ""
         raise ToolError(f"no {dimension.name} {value!r} in the data{hint} (most common: {sample})")
     return found
+
+
+# Names people use for values the data spells otherwise ("UK" for "United Kingdom"; Online
+# Retail writes "USA" and "EIRE"), each with the spellings it may have in the data.
+VALUE_ALIASES = {
+    "country": {
+        "uk": ("united kingdom",),
+        "u.k.": ("united kingdom",),
+        "britain": ("united kingdom",),
+        "great britain": ("united kingdom",),
+        "gb": ("united kingdom",),
+        "us": ("united states", "usa"),
+        "u.s.": ("united states", "usa"),
+        "usa": ("united states", "usa"),
+        "america": ("united states", "usa"),
+        "united states": ("united states", "usa"),
+        "ireland": ("ireland", "eire"),
+        "south africa": ("south africa", "rsa"),
+        "holland": ("netherlands",),
+    }
+}
+
+
+def alias_value(dimension: str, value: str, by_lower: dict[str, str]) -> str | None:
+    """The data's own (lower-case) spelling of a value named by an alias, or None."""
+    for target in VALUE_ALIASES.get(dimension, {}).get(value.lower().strip(), ()):
+        if target in by_lower:
+            return target
+    return None
 
 
 def _like(value: str) -> str:
@@ -602,7 +649,8 @@ def require_events(ctx: ToolContext, model: SemanticModel, args: Any) -> None:
     if absent and present:
         raise DataLacks(
             f"The data has no {' or '.join(EVENT_KINDS.get(e, e) for e in absent)} events: it records only"
-            f" {', '.join(EVENT_KINDS.get(e, e) for e in sorted(present))} events."
+            f" {', '.join(EVENT_KINDS.get(e, e) for e in sorted(present))} events.",
+            ("event", absent[0]),
         )
 
 
@@ -654,7 +702,8 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         if name and "e.price" in model.expression(name) and not has_prices(ctx):
             raise DataLacks(
                 f"The data has no prices, so {name.replace('_', ' ')} cannot be computed from it."
-                f" It does record {', '.join(EVENT_KINDS.get(e, e) for e in ctx.facts.event_types)} events."
+                f" It does record {', '.join(EVENT_KINDS.get(e, e) for e in ctx.facts.event_types)} events.",
+                ("metric", name),
             )
     grain = getattr(args, "grain", "none")
     if compare and args.also:
@@ -1020,7 +1069,9 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str:
         if hours and len(hours) == len(item.values) and hours == list(range(hours[0], hours[-1] + 1)):
             parts.append(f"hour of day is {hours[0]:02d}:00-{hours[-1]:02d}:59")
         else:
-            parts.append(f"{item.dimension} is {' or '.join(item.values)}")
+            parts.append(
+                f"{item.dimension} is {'not ' if getattr(item, 'exclude', False) else ''}{' or '.join(item.values)}"
+            )
     return " and ".join(parts)
 
 
@@ -1439,7 +1490,10 @@ def interpret_funnel(args: Any, facts: DataFacts) -> str:
         "Sessions reaching each step: " + " → ".join(args.steps) + " (a session counts at a step if it has"
         " that event, in any order)"
     ]
-    parts += [f"where {f.dimension} is {' or '.join(f.values)}" for f in args.filters]
+    parts += [
+        f"where {f.dimension} is {'not ' if getattr(f, 'exclude', False) else ''}{' or '.join(f.values)}"
+        for f in args.filters
+    ]
     parts.append(describe(args.period, start, end, (facts.first_event, facts.last_event)))
     if args.group_by:
         parts.append(f"by {args.group_by}")
