@@ -39,7 +39,14 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
 from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
 from tools.base import ChartSpec, UnknownEntity, cell_text, render
-from tools.evidence import beyond_typed, corrected, lack_asked, missing_concept, unsupported_arguments
+from tools.evidence import (
+    beyond_typed,
+    corrected,
+    lack_asked,
+    missing_concept,
+    missing_dimension,
+    unsupported_arguments,
+)
 from tools.evidence import check as check_evidence
 from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
 from tools.narrate import table_sentence
@@ -465,7 +472,9 @@ class Assistant:
         # A question needing what the data lacks (costs, ages, ratings …) is declined by code
         # whatever tool the model picked, except one that writes prose: copy may mention shipping.
         if not (tool in self.tools and self.tools[tool].writes_prose):
-            lacking = missing_concept(answer.question, self._has_returns())
+            lacking = missing_concept(answer.question, self._has_returns()) or missing_dimension(
+                answer.question, self._has_dimension
+            )
             if lacking:  # the model mapped "profit" to revenue: code declines instead
                 raise DataLacks(f"{lacking} {self.data_has()}")
         beyond = beyond_typed(answer.question) if tool in ("query_metric", "compare_periods") else None
@@ -563,6 +572,10 @@ class Assistant:
             log.warning("warm-up failed: %s", exc)
             return
         log.info("system prompt read in %.1fs", time.perf_counter() - clock)
+
+    def _has_dimension(self, name: str) -> bool:
+        dimension = self.semantic.dimensions.get(name)
+        return dimension is not None and bool(dimension_values(self.ctx, self.semantic, dimension))
 
     def _has_returns(self) -> bool:
         """Cancellations are recorded (negative quantities), so "returns" can be answered."""

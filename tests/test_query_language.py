@@ -14,7 +14,7 @@ from assistant.warehouse.db import Warehouse
 from assistant.warehouse.load import load_file
 from tools import build_tools
 from tools.base import ToolContext, ToolError
-from tools.evidence import beyond_typed, check, missing_concept
+from tools.evidence import beyond_typed, check, missing_concept, missing_dimension
 from tools.metrics import DataLacks, SemanticModel, compare_periods, summarize_change
 
 from .conftest import real
@@ -1037,6 +1037,23 @@ def test_demographics_and_return_reasons_are_declined_by_code() -> None:
     assert "coupons" in missing_concept("How many orders used a coupon?")
     assert missing_concept("What share of orders had more than one item?") is None
     assert "cities" in missing_concept("Which cities do most buyers come from?")
+
+
+def test_a_dimension_named_beyond_doubt_that_the_data_lacks_is_declined() -> None:
+    lacks = lambda name: False  # noqa: E731 - data without devices, channels or countries
+    assert "no device" in missing_dimension("conversion rate mobile vs desktop?", lacks)
+    assert "no channel" in missing_dimension(
+        "customers who came in through Google Ads vs organic search", lacks
+    )
+    assert "no channel" in missing_dimension("How many visitors came to us from Google?", lacks)
+    assert "no country" in missing_dimension("which country buys the most", lacks)
+    # Products in some data, not devices; and words that are not a dimension.
+    for question in ("How many tablets were sold?", "views of mobile phones", "what is our traffic by day"):
+        assert missing_dimension(question, lacks) is None, question
+    assert missing_dimension("conversion rate mobile vs desktop?", lambda name: True) is None
+    assert "retailers" in missing_concept("which retailer (Costco, Kroger...) gets the most orders?")
+    assert missing_concept("which product is the best seller") is None
+    assert missing_concept("top sellers this week") is None
 
 
 def test_an_explain_change_call_keeps_only_what_the_question_names() -> None:

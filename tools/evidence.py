@@ -1826,6 +1826,11 @@ def _shown(value: Any) -> str:
 # code when the model chose a data tool anyway: a small model maps "profit" to revenue.
 MISSING_CONCEPTS = [
     (
+        r"\bretailers?\b|\bmerchants?\b|(?<!best )(?<!top )(?<!best-)\bsellers?\b|\bsuppliers?\b|\bstore (locations?|branch)"
+        r"|\b(physical|brick[- ]and[- ]mortar|offline|retail) stores?\b|\bwhich (store|shop|chain)\b",
+        "The data has no retailers, sellers or store locations: it records shoppers' actions in one shop.",
+    ),
+    (
         r"\bprofit|\bmargins?\b|\bcogs\b|cost of goods|\bmarkup|net income|\bearnings\b",
         "The data has prices paid but no costs of goods, so profit and margins cannot be computed.",
     ),
@@ -1923,6 +1928,30 @@ MISSING_CONCEPTS = [
         "The data records no returns or refunds.",
     ),
 ]
+
+
+# A dimension named beyond doubt (not "tablets" or "mobile phones": products in some data): when
+# the data has no values for it, the question cannot be answered from it.
+NAMED_DIMENSIONS = {
+    "device": r"\bdevices?\b|\bdesktops?\b|\b(on|via|from|using|through) (a |the |their )?(mobile|tablet|phone|pc|app)\b"
+    r"|\bmobile (vs|versus|or|and|compared)\b|\b(ios|android)\b|\bapp (vs|versus|or|and) (web|pc|desktop|site)\b|\bpc\b",
+    "channel": r"\b(acquisition |marketing |traffic )?channels?\b|\butm\b|google ads|adwords|(facebook|instagram|tiktok|meta) ads"
+    r"|paid search|organic (search|traffic)|\breferr(al|er|ers|als)\b|\baffiliates?\b|traffic sources?"
+    r"|came (in )?(through|from|via) (google|facebook|instagram|ads|an ad|search|e-?mail)"
+    r"|\b(came|come|coming|arriv\w*|visit\w*|traffic|referred) (to us |to the site |in )?(from|via|through) "
+    r"(google|facebook|bing|instagram|tiktok|youtube|twitter)\b",
+    "country": r"\bcountr(y|ies)\b|\bnationalit|\binternational (customers|buyers|orders|sales)",
+}
+
+
+def missing_dimension(question: str, has: Callable[[str], bool]) -> str | None:
+    """A sentence when the question names a dimension the data has no values for ("mobile vs
+    desktop" on data without devices), or None. `has(name)`: the data has values for it."""
+    text = _spelled(question.lower())
+    for name, pattern in NAMED_DIMENSIONS.items():
+        if re.search(pattern, text) and not has(name):
+            return f"The data has no {name} information, so it cannot say anything by {name}."
+    return None
 
 
 def missing_concept(question: str, has_returns: bool = False) -> str | None:
