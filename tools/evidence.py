@@ -731,7 +731,7 @@ def _brand_named(brand: str, after: str) -> bool:
     """A brand that is also a word ("apple", "bosch" is not) counts as named only as a brand:
     possessive, or followed by a word for its products."""
     return brand not in english_words() or bool(
-        re.match(r"('s|’s|\s+(brand|products?|items?|phones?|devices?|goods|sales|revenue))\b", after)
+        re.match(r"('s|’s|\s+(brand|products?|items?|phones?|devices?|goods))\b", after)
     )
 
 
