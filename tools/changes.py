@@ -279,7 +279,10 @@ def _price_bands(ctx: ToolContext) -> str | None:
     """SQL for the event's price band: four bands cut near the quartiles of the prices in the
     data, at round numbers so they read as an analyst would write them (under 10, 10-25, ...).
     None when the data has no prices (or too few to band)."""
-    [(cuts,)] = ctx.rows("SELECT quantile_cont(price, [0.25, 0.5, 0.75]) FROM events WHERE price > 0")
+    [(cuts,)] = ctx.cached(  # one scan per warehouse, not one per use
+        "price_quartiles",
+        lambda: ctx.rows("SELECT quantile_cont(price, [0.25, 0.5, 0.75]) FROM events WHERE price > 0"),
+    )
     edges = sorted({_round_number(c) for c in cuts or [] if c})
     if len(edges) < 2:
         return None
