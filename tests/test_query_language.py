@@ -968,6 +968,14 @@ def test_an_excluded_value_is_said_in_the_interpretation(rees46: ToolContext) ->
         rees46, metric="revenue", filters=[{"dimension": "brand", "values": ["apple"], "exclude": True}]
     )
     assert "brand is not apple" in result.interpretation, result.interpretation
+    words = ask(
+        rees46,
+        metric="views",
+        filters=[{"dimension": "product_text", "values": ["smartphone"], "exclude": True}],
+    )
+    assert "does not contain 'smartphone'" in words.interpretation, words.interpretation
+    everything = ask(rees46, metric="views")
+    assert 0 < words.rows[0][0] < everything.rows[0][0]
 
 
 @pytest.mark.real_data

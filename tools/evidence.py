@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.metrics import VALUE_ALIASES, SemanticModel
+from tools.metrics import VALUE_ALIASES, SemanticModel, alias_value
 
 NUMBER_WORDS = {
     "once": 1,
@@ -715,9 +715,8 @@ def _named_values(
             )
         ] + [
             (known[target], match)
-            for alias, targets in VALUE_ALIASES.get(dimension, {}).items()
-            for target in [next((t for t in targets if t in known), None)]
-            if target is not None and (match := _alias_at(alias, text)) is not None
+            for alias in VALUE_ALIASES.get(dimension, {})
+            if (target := alias_value(dimension, alias, known)) and (match := _alias_at(alias, text))
         ]
         if dimension in grouped:  # "countries by revenue excluding the UK": the breakdown less one
             found = [(v, m) for v, m in found if re.search(EXCLUDING, text[: m.start()][-40:])]

@@ -338,7 +338,7 @@ def _where(
             listed = ", ".join("'" + v.lower().replace("'", "''") + "'" for v in values)
             condition = f"lower(CAST({dimension.sql} AS VARCHAR)) IN ({listed})"
         # Everything but: rows without a value are not "outside the UK" either, so they stay out.
-        conditions.append(f"NOT {condition}" if getattr(item, "exclude", False) else condition)
+        conditions.append(f"NOT {condition}" if item.exclude else condition)
     return conditions
 
 
@@ -1055,23 +1055,24 @@ def share_population(args: Any, entity: str) -> str:
 
 
 def filters_text(model: SemanticModel, filters: list[Any]) -> str:
-    """'category is electronics and hour of day is 18:00-23:59'."""
+    """'category is electronics and hour of day is 18:00-23:59'; 'country is not United Kingdom'."""
     parts = []
     for item in filters:
+        negated = "not " if item.exclude else ""
         if model.dimensions[item.dimension].match == "contains":
             words = " or ".join(repr(v) for v in item.values)
-            parts.append(f"the product's name or category path contains {words}")
+            parts.append(
+                f"the product's name or category path {'does not contain' if item.exclude else 'contains'} {words}"
+            )
             continue
         if model.dimensions[item.dimension].match == "range":
-            parts.append(f"{item.dimension} is {' or '.join(bound_text(v) for v in item.values)}")
+            parts.append(f"{item.dimension} is {negated}{' or '.join(bound_text(v) for v in item.values)}")
             continue
         hours = sorted(int(v) for v in item.values if v.isdigit()) if item.dimension == "hour" else []
         if hours and len(hours) == len(item.values) and hours == list(range(hours[0], hours[-1] + 1)):
-            parts.append(f"hour of day is {hours[0]:02d}:00-{hours[-1]:02d}:59")
+            parts.append(f"hour of day is {negated}{hours[0]:02d}:00-{hours[-1]:02d}:59")
         else:
-            parts.append(
-                f"{item.dimension} is {'not ' if getattr(item, 'exclude', False) else ''}{' or '.join(item.values)}"
-            )
+            parts.append(f"{item.dimension} is {negated}{' or '.join(item.values)}")
     return " and ".join(parts)
 
 
@@ -1480,20 +1481,18 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
         ),
         notes=[f"period: {start} to {end}" if start else "period: all time"] + withheld_notes(k),
         summary=summarize_funnel(args.steps, out_columns, out_rows, dim.name if dim else None),
-        interpretation=interpret_funnel(args, ctx.facts),
+        interpretation=interpret_funnel(model, args, ctx.facts),
     )
 
 
-def interpret_funnel(args: Any, facts: DataFacts) -> str:
+def interpret_funnel(model: SemanticModel, args: Any, facts: DataFacts) -> str:
     start, end = window(args.period, facts)
     parts = [
         "Sessions reaching each step: " + " → ".join(args.steps) + " (a session counts at a step if it has"
         " that event, in any order)"
     ]
-    parts += [
-        f"where {f.dimension} is {'not ' if getattr(f, 'exclude', False) else ''}{' or '.join(f.values)}"
-        for f in args.filters
-    ]
+    if args.filters:
+        parts.append("where " + filters_text(model, args.filters))
     parts.append(describe(args.period, start, end, (facts.first_event, facts.last_event)))
     if args.group_by:
         parts.append(f"by {args.group_by}")
