@@ -477,7 +477,9 @@ class Assistant:
             )
             if lacking:  # the model mapped "profit" to revenue: code declines instead
                 raise DataLacks(f"{lacking} {self.data_has()}")
-        beyond = beyond_typed(answer.question) if tool in ("query_metric", "compare_periods") else None
+        beyond = (
+            beyond_typed(answer.question, arguments) if tool in ("query_metric", "compare_periods") else None
+        )
         if beyond and not any(call.error and BEYOND_NOTE in call.error for call in answer.tool_calls):
             # Once: the model may still insist, and its call then runs (a typed figure beats none).
             raise ToolError(

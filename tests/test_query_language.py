@@ -88,6 +88,11 @@ SHAPES = [
         {"metric": "revenue", "filters": [{"dimension": "brand", "values": ["apple"], "exclude": True}]},
         "SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase' AND lower(brand) <> 'apple'",
     ),
+    (  # average order value of first orders against repeat orders
+        {"metric": "aov", "group_by": ["order_kind"]},
+        """SELECT CASE WHEN order_number = 1 THEN 'first' ELSE 'repeat' END, avg(revenue) FROM orders
+           GROUP BY 1 ORDER BY 2 DESC""",
+    ),
     (  # average events per session
         {"metric": "events", "per": "session"},
         "SELECT avg(events) FROM sessions",
@@ -796,6 +801,60 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"period": {"kind": "date", "start": "2010-12-05"}},
             "read 'on sunday 5 december 2010' as the day 2010-12-05",
         ),
+        (  # the quietest hour over a breakdown by hour of day: its lowest row
+            "quietest hour of the day for orders?",
+            {"metric": "orders", "group_by": ["hour"]},
+            {"metric": "orders", "group_by": ["hour"], "top_n": 1, "sort": "lowest"},
+            "read 'quietest hour' as the lowest hour",
+        ),
+        (  # "more then": a real word in the wrong place, and a count of invoices per customer
+            "what % of customers placed more then one invoice?",
+            {"metric": "users", "share": True, "did": ["purchase"]},
+            {"metric": "users", "share": True, "did": ["purchase"], "min_times": 2},
+            "read 'customers placed more than one invoice' as users with at least 2 orders",
+        ),
+        (  # users with more than one session: sessions per user, counted from 2
+            "How many users had more than one session?",
+            {"metric": "users", "did": ["view"], "min_times": 2},
+            {"metric": "sessions", "per": "user", "stat": "count", "min_value": 2, "min_times": None},
+            "read 'users had more than one session'",
+        ),
+        (  # a breakdown by brand is per brand already; "which 5 brands" is the top 5
+            "Which 5 brands reached the most shoppers?",
+            {"metric": "users", "per": "brand", "stat": "count", "group_by": ["brand"]},
+            {"metric": "users", "per": None, "group_by": ["brand"], "top_n": 5},
+            "read as users by brand",
+        ),
+        (  # the number of different SKUs in one invoice: distinct products per order
+            "What's the largest number of different SKUs on a single invoice?",
+            {"metric": "units_sold", "per": "order", "stat": "max"},
+            {"metric": "products", "per": "order", "stat": "max"},
+            "read 'number of different skus' as products per order",
+        ),
+        (  # a trading day is a day
+            "Which trading day had the highest average invoice value?",
+            {"metric": "aov"},
+            {"metric": "aov", "grain": "day", "top_n": 1, "sort": "highest"},
+            "read 'which trading day had the highest' as the highest day",
+        ),
+        (  # first orders against repeat orders: the order_kind breakdown
+            "Do first-time purchases have a smaller basket value than repeat ones?",
+            {"metric": "aov", "did": ["purchase"], "min_times": 2},
+            {"metric": "aov", "group_by": ["order_kind"], "did": [], "min_times": None},
+            "ignored the conditions on customers",
+        ),
+        (  # price bands without bounds: the quartile bands
+            "revenue by price band?",
+            {"metric": "revenue"},
+            {"metric": "revenue", "group_by": ["price"]},
+            "read 'price band' as a breakdown by price band",
+        ),
+        (  # "top 5 by AOV" written as the max AOV per user: a ranking of users
+            "Who are the top 5 customers by average order value?",
+            {"metric": "aov", "per": "user", "stat": "max", "top_n": 5},
+            {"metric": "aov", "group_by": ["user_id"], "per": None, "stat": "average", "top_n": 5},
+            "read the top 5 as a ranking of users",
+        ),
         (
             "How much revenue came from electronics?",
             {
@@ -1127,8 +1186,29 @@ def test_a_price_filter_takes_bounds_the_question_states(rees46: ToolContext) ->
     assert "where price is between 10 and 50" in result.interpretation
     with pytest.raises(ToolError, match="bounds like '<1'"):
         ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["cheap"]}])
-    with pytest.raises(ToolError, match="price is for filters"):
-        ask(rees46, metric="views", group_by=["price"])
+    # Grouped by price: the bands the filter's bounds give, in rows labelled by them.
+    banded = ask(
+        rees46,
+        metric="views",
+        group_by=["price"],
+        filters=[{"dimension": "price", "values": ["<100", "100-499.99", ">=500"]}],
+    )
+    expected = ref(
+        rees46,
+        """SELECT CASE WHEN price < 100 THEN 'under 100' WHEN price < 500 THEN 'between 100 and 499.99'
+           ELSE 'at least 500' END, count(*) FROM events WHERE event_type = 'view' AND price IS NOT NULL
+           GROUP BY 1 ORDER BY 2 DESC""",
+    )
+    assert [tuple(r) for r in banded.rows] == expected and len(expected) == 3
+    assert "by price band" in banded.interpretation
+    # Without bounds: four bands near the quartiles, which together hold every view with a price.
+    quartiles = ask(rees46, metric="views", group_by=["price"])
+    assert len(quartiles.rows) == 4
+    priced = ref(rees46, "SELECT count(*) FROM events WHERE event_type = 'view' AND price > 0")[0][0]
+    assert sum(r[1] for r in quartiles.rows) == priced
+    call = {"metric": "revenue", "filters": [{"dimension": "price", "values": ["<1", "1-4.99", ">=5"]}]}
+    question = "Revenue from lines under £1, from £1 up to (but not including) £5, and from £5 up?"
+    assert check("query_metric", call, question, MODEL)[1]["group_by"] == ["price"]
     call = {"metric": "average_quantity", "filters": [{"dimension": "price", "values": ["<1"]}]}
     assert check("query_metric", call, "Average quantity of lines priced under £1?", MODEL)[1] == call
     assert check("query_metric", call, "Average quantity per line?", MODEL)[1]["filters"] == []

@@ -28,7 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from tools import narrate
 from tools.anomalies import Score, on_spine, scores
 from tools.base import ChartSpec, Tool, ToolContext, ToolError, ToolResult
-from tools.metrics import DataLacks, SemanticModel, _source, _where, dimension_values, load_model, window
+from tools.metrics import (
+    DataLacks,
+    SemanticModel,
+    _source,
+    _where,
+    dimension_values,
+    load_model,
+    price_bands,
+    window,
+)
 from tools.periods import Period, previous
 
 ChangeMetric = Literal["conversion_rate", "revenue", "orders", "sessions", "events"]
@@ -262,7 +271,7 @@ def _dimensions(ctx: ToolContext, model: SemanticModel, with_new: bool = False) 
         for d in DIMENSIONS
         if d in model.dimensions and dimension_values(ctx, model, model.dimensions[d])
     ]
-    bands = _price_bands(ctx)
+    bands = price_bands(ctx)
     if bands:
         present.append(("price_band", bands))
     if not with_new:
@@ -273,31 +282,6 @@ def _dimensions(ctx: ToolContext, model: SemanticModel, with_new: bool = False) 
             "CASE WHEN e.user_id IS NULL THEN NULL WHEN fs.first_seen < $start THEN 'returning' ELSE 'new' END",
         )
     ]
-
-
-def _price_bands(ctx: ToolContext) -> str | None:
-    """SQL for the event's price band: four bands cut near the quartiles of the prices in the
-    data, at round numbers so they read as an analyst would write them (under 10, 10-25, ...).
-    None when the data has no prices (or too few to band)."""
-    [(cuts,)] = ctx.cached(  # one scan per warehouse, not one per use
-        "price_quartiles",
-        lambda: ctx.rows("SELECT quantile_cont(price, [0.25, 0.5, 0.75]) FROM events WHERE price > 0"),
-    )
-    edges = sorted({_round_number(c) for c in cuts or [] if c})
-    if len(edges) < 2:
-        return None
-    labels = [f"under {edges[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:], strict=False)]
-    labels.append(f"{edges[-1]:g} and over")
-    cases = " ".join(
-        f"WHEN e.price < {edge!r} THEN '{label}'" for edge, label in zip(edges, labels, strict=False)
-    )
-    return f"CASE WHEN e.price IS NULL OR e.price <= 0 THEN NULL {cases} ELSE '{labels[-1]}' END"
-
-
-def _round_number(value: float) -> float:
-    """The nearest of 1, 2, 2.5, 5 times a power of ten: a price band's edge."""
-    power = 10 ** math.floor(math.log10(value))
-    return min((m * power for m in (1, 2, 2.5, 5, 10)), key=lambda edge: abs(edge - value))
 
 
 def _parts(

@@ -132,10 +132,8 @@ STAT_WORDS = {
 RATIO_WORDS = (
     r"ratio|\bper\b|\bto\b|\bvs\.?\b|versus|divided|relative|for every|compared|against|\bover\b|rate"
 )
-LOWEST_WORDS = (
-    r"least|fewest|lowest|worst|smallest|bottom|minimum|\bmin\b|\blow|poor|weak|slowest|rarely|unpopular"
-)
-RANK_WORDS = r"\btop\b|\bbest|\bmost|\bhighest|\blargest|\bbiggest|\bleast|\bfewest|\blowest|\bworst|\bwhich\b|\bwho\b|\bwhat\b.*\b(most|highest|top|best|least|lowest)|\brank|\bleading|\bpopular|\bbusiest|\bpeak|\bsmallest|\bbottom"
+LOWEST_WORDS = r"least|fewest|lowest|worst|smallest|bottom|minimum|\bmin\b|\blow|poor|weak|slowest|quietest|rarely|unpopular"
+RANK_WORDS = r"\btop\b|\bbest|\bmost|\bhighest|\blargest|\bbiggest|\bleast|\bfewest|\blowest|\bworst|\bwhich\b|\bwho\b|\bwhat\b.*\b(most|highest|top|best|least|lowest)|\brank|\bleading|\bpopular|\bbusiest|\bquietest|\bslowest|\bweakest|\bstrongest|\bpeak|\bsmallest|\bbottom"
 
 
 def _change_named(
@@ -229,8 +227,13 @@ def _typo_of(word: str) -> str | None:
     return close[0]
 
 
+# "More then one": a real word in the wrong place, which no dictionary check finds.
+THEN_FOR_THAN = r"\b(more|less|fewer|greater|higher|lower|bigger|smaller|larger|other|rather)\s+then\b"
+
+
 def _spelled(text: str) -> str:
     """`text` with each long word that is not in VOCABULARY but close to one of its words replaced."""
+    text = re.sub(THEN_FOR_THAN, r"\1 than", text)
     return re.sub(r"[a-z]+", lambda m: _typo_of(m.group(0)) or m.group(0), text)
 
 
@@ -247,6 +250,10 @@ def corrected(question: str) -> tuple[str, list[str]]:
         notes.append(f"read '{word}' as '{right}'")
         return right.capitalize() if word[0].isupper() else right
 
+    then = re.search(THEN_FOR_THAN, question, re.IGNORECASE)
+    if then:
+        question = re.sub(THEN_FOR_THAN, r"\1 than", question, flags=re.IGNORECASE)
+        notes.append(f"read '{then.group(0)}' as '{then.group(1)} than'")
     return re.sub(r"[A-Za-z]+", fixed, question), notes
 
 
@@ -515,6 +522,7 @@ def check(
         args["period"] = {"kind": default_kind}
     _ranking_of_entities(args, alone, semantic, notes)
     _per_ranked(args, notes)
+    _top_n_named(args, alone, semantic, notes)
     _which_entity_ranked(args, alone, semantic, notes)
 
     if args.get("grain") == "hour" and "hour" in (args.get("group_by") or []) and not kept("grain"):
@@ -536,6 +544,7 @@ def check(
                 notes.append(f"ignored {field} {', '.join(dropped)}: the question does not mention it")
                 args[field] = supported
     _repeat_buyers_named(args, alone, semantic, notes)
+    _first_and_repeat_orders(args, alone, semantic, notes)
     _times_from_words(args, text, notes, kept)
     if args.get("share") and not kept("share") and not _has(SHARE_WORDS, text):
         drop("share", False, "the question asks for no share or rate")
@@ -589,6 +598,9 @@ def check(
         args["top_n"] = None  # its breakdown was dropped here: one row has nothing to rank
     _bounce_named(args, alone, semantic, notes)  # last: its fields are code's, not the model's
     _distinct_per_entity(args, alone, semantic, notes)
+    _distinct_counted_per_entity(args, alone, semantic, notes)
+    if "price" in semantic.dimensions:
+        _price_bands_named(args, alone, notes)
     return tool, args, notes
 
 
@@ -853,16 +865,48 @@ def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticMode
     args.update(metric=measure, group_by=[dimension], did=did, did_not=args.get("did_not") or [])
 
 
+TOP_N_NAMED = r"\b(which|what|top|the|best|biggest|largest|leading)\s+(?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|twenty)\s+(?P<noun>[a-z]+)"
+
+
+def _top_n_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Which 5 brands reached the most shoppers" grouped by brand without a top N: the 5 is it."""
+    group_by = args.get("group_by") or []
+    if args.get("top_n") or len(group_by) != 1:
+        return
+    for match in re.finditer(TOP_N_NAMED, text):
+        if _dimension_mentioned(semantic, group_by[0], f"by {match.group('noun')}"):
+            n = _as_number(match.group("n"))
+            if n and n >= 1:
+                args["top_n"] = int(n)
+                notes.append(f"read '{match.group(0)}' as the top {int(n)}")
+            return
+
+
 def _per_ranked(args: dict[str, Any], notes: list[str]) -> None:
     """ "The 5 products bought by the most customers" written as buyers per product with a top 5:
     a top N of entities is a ranking by that entity, not a statistic over them."""
     per, top = args.get("per"), args.get("top_n")
+    if (
+        per
+        and args.get("group_by") == [ENTITY_DIMENSIONS.get(per)]
+        and args.get("stat") in ("count", "average", "total")
+    ):
+        # "Users per brand" grouped by brand: the breakdown gives each brand its figure already.
+        args.update(per=None, stat="average", min_value=None, max_value=None)
+        notes.append(
+            f"read as {args['metric'].replace('_', ' ')} by {per}: the breakdown is per {per} already"
+        )
+        return
     if not per or not top or args.get("group_by") or args.get("grain", "none") != "none":
         return
-    if args.get("stat", "average") not in ("average", "count", "total") or per not in ENTITY_DIMENSIONS:
+    stat = args.get("stat", "average")
+    if stat not in ("average", "count", "total", "max", "min") or per not in ENTITY_DIMENSIONS:
         return
     if args.get("min_value") is not None or args.get("max_value") is not None:
         return
+    # "The top 5 customers by AOV" as the max of AOV per customer: the "top" is the ranking's.
+    if stat == "min":
+        args["sort"] = "lowest"
     args.update(group_by=[ENTITY_DIMENSIONS[per]], per=None, stat="average")
     notes.append(f"read the top {top} as a ranking of {per}s by {args['metric'].replace('_', ' ')}")
 
@@ -992,6 +1036,15 @@ ORDERED_TIMES = (
 )
 
 
+# "Customers who placed more than one invoice", "users with 3 or more orders".
+ORDERED_COUNT = (
+    r"\b(customers?|users?|buyers?|shoppers?|people|clients?|members?|accounts?)\s+((who|that)\s+)?"
+    r"((have|had|has)\s+)?((placed|made|ordered|bought|purchased|shopped|with|having)\s+)?"
+    r"((?P<least>at least)\s+(?P<n>\w+)|(?P<more>more than|over)\s+(?P<over>\w+)|(?P<n2>\w+)\s+or more|(?P<n3>\d+)\+)"
+    r"\s+(orders?|invoices?|purchases?|baskets?|transactions?|checkouts?|times)\b"
+)
+
+
 def _repeat_buyers_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """A figure "from customers who ordered at least twice" that the call left unconditioned:
     code adds the buyers' condition the words state."""
@@ -1003,12 +1056,25 @@ def _repeat_buyers_named(args: dict[str, Any], text: str, semantic: SemanticMode
         # "Revenue from customers who ordered at least twice" read as customers with revenue of
         # at least 2: the number counts orders, and the measure is the revenue.
         args.update(per=None, stat="average", min_value=None, max_value=None, share=_has(SHARE_WORDS, text))
-    if args.get("did") or args.get("min_times") or args.get("per") or args.get("divided_by"):
+    if args.get("did") not in (None, [], ["purchase"]) or args.get("min_times"):
         return
-    if metric.counts == "user" and not args.get("share"):
-        return  # "how many repeat customers" is the model's own condition to write
+    if args.get("per") or args.get("divided_by"):
+        return
     if match is None:
+        counted = re.search(ORDERED_COUNT, text)
+        if counted is None:
+            return
+        found = _as_number(
+            counted.group("n") or counted.group("over") or counted.group("n2") or counted.group("n3")
+        )
+        least = int(found) + (1 if counted.group("more") else 0) if found is not None else None
+        if not least or least < 2:
+            return
+        args.update(did=["purchase"], min_times=least)
+        notes.append(f"read '{counted.group(0).strip()}' as users with at least {least} orders")
         return
+    if metric.counts == "user" and not args.get("share") and match.group("repeat"):
+        return  # "how many repeat customers" is the model's own condition to write
     if match.group("repeat") or match.group("twice"):
         least = 2
     elif match.group("over"):
@@ -1368,10 +1434,46 @@ DISTINCT_PER_ENTITY = (
 DISTINCT_METRICS = {**COUNT_METRICS, "category": "categories", "brand": "brands"}
 
 
+DISTINCT_COUNTED = r"\b(number|count|amount)\s+of\s+(different|distinct|unique|separate)\s+(?P<what>\w+)"
+
+
+def _distinct_counted_per_entity(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "The largest number of different SKUs on a single invoice" as units per order: the
+    measure over each entity is the count of the distinct things the words name."""
+    match = re.search(DISTINCT_COUNTED, text)
+    per = args.get("per")
+    if match is None or not per:
+        return
+    what = _entity_of_noun(match.group("what")) or {"categories": "category", "brands": "brand"}.get(
+        match.group("what")
+    )
+    if what is None or what == per or DISTINCT_METRICS.get(what) not in semantic.metrics:
+        return
+    measure = DISTINCT_METRICS[what]
+    if args.get("metric") == measure:
+        return
+    notes.append(
+        f"read '{match.group(0)}' as {measure} per {per}, not {args.get('metric', '').replace('_', ' ')}"
+    )
+    args["metric"] = measure
+
+
+# "Users with more than one session", "customers who had at least 3 different brands".
+ENTITY_WITH_COUNT = (
+    r"\b(?P<who>users?|customers?|visitors?|shoppers?|buyers?|people|clients?|products?|items?)\s+"
+    r"(with|having|had|have|has|((who|that)\s+)(had|have|has|used|opened|made|started))\s+"
+    r"(?P<bound>at least|more than|over|fewer than|less than|at most|exactly|only)\s+(?P<n>\d+|[a-z]+)\s+"
+    r"((different|distinct|unique|separate)\s+)?(?P<what>sessions?|visits?|products?|items?|skus?|brands?"
+    r"|categories|category|users?|customers?|shoppers?)\b"
+)
+
+
 def _distinct_per_entity(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """ "How many shoppers bought at least 5 different items": each shopper's distinct items
     (over the event the words name), counted where within the bound."""
-    match = re.search(DISTINCT_PER_ENTITY, text)
+    match = re.search(DISTINCT_PER_ENTITY, text) or re.search(ENTITY_WITH_COUNT, text)
     if match is None or args.get("group_by") or args.get("grain", "none") != "none":
         return
     who = _entity_of_noun(match.group("who"))
@@ -1541,9 +1643,10 @@ def _cycle_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
 
 
 PEAK = (
-    r"\b(which|what)\s+(single\s+)?(?P<unit>hour|day|date|week|month|quarter|year)\b.*\b(?P<way>most|highest|largest"
-    r"|biggest|best|peak|busiest|top|fewest|lowest|least|smallest|worst|quietest)\b|\b(?P<way2>busiest|quietest|peak|best"
-    r"|worst)\s+(?P<unit2>hour|day|date|week|month|quarter|year)\b"
+    r"\b(which|what)\s+((single|trading|calendar|business|working|shopping|sales|selling)\s+)?(?P<unit>hour|day|date|week|month|quarter|year)\b.*\b(?P<way>most|highest|largest"
+    r"|biggest|best|peak|busiest|top|fewest|lowest|least|smallest|worst|quietest|slowest|weakest|strongest)\b"
+    r"|\b(?P<way2>busiest|quietest|slowest|weakest|strongest|peak|best|worst)\s+(?P<unit2>hour|day|date|week|month"
+    r"|quarter|year)\b"
 )
 IDS = ("order_id", "user_id", "session_id", "product")
 
@@ -1569,10 +1672,19 @@ def _peak_period(args: dict[str, Any], text: str, semantic: SemanticModel, notes
         args.update(grain=unit, group_by=[], metric=named or args.get("metric"))
         if group_by:
             notes.append(f"read '{match.group(0)}' as by {unit}, not by {', '.join(group_by)}")
+    way = match.group("way") or match.group("way2")
+    low = way in ("fewest", "lowest", "least", "smallest", "worst", "quietest", "slowest", "weakest")
+    # "The quietest hour of the day" over a breakdown by hour of day (or weekday): its top row.
+    of_day = {"hour": "hour", "day": "weekday"}.get(unit)
+    cycle = of_day is not None and group_by == [of_day] and no_grain
+    if cycle and of_day == "weekday" and not _has(r"day of (the )?week|weekday", text):
+        cycle = False
+    if cycle and not args.get("top_n"):
+        args["top_n"], args["sort"] = 1, "lowest" if low else "highest"
+        notes.append(f"read '{match.group(0)}' as the {'lowest' if low else 'highest'} {of_day}")
+        return
     if args.get("grain", "none") == "none" or args.get("group_by"):
         return
-    way = match.group("way") or match.group("way2")
-    low = way in ("fewest", "lowest", "least", "smallest", "worst", "quietest")
     args["top_n"], args["sort"] = 1, "lowest" if low else "highest"
     notes.append(f"read '{match.group(0)}' as the {'lowest' if low else 'highest'} {args['grain']}")
 
@@ -1683,7 +1795,9 @@ def _as_number(word: str) -> float | None:
 def _bound_stated(value: str, text: str) -> bool:
     """A bound ("<1", "10-50") whose numbers the words state ("under £1", "between 10 and 50")."""
     found = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", value.replace(",", ""))]
-    return bool(found) and all(n in _stated_numbers(text) for n in found)
+    stated = _stated_numbers(text)
+    # "Up to but not including 5" written as 4.99: a cent off a stated number is that number.
+    return bool(found) and all(any(abs(n - s) < 0.0101 for s in stated) for n in found)
 
 
 def _value_mentioned(dimension: str, value: str, text: str) -> bool:
@@ -1771,9 +1885,67 @@ GROUPING_AFTER = r"^\W*(\w+\W+){0,3}?(with the|got|gets|brought|generated|drove|
 COUNTED = re.compile(r"\b(how many|number of|count of|total|distinct|unique)\W+(\w+\W+){0,2}$")
 
 
+PRICE_BANDS = r"\bprice[- ]?(bands?|buckets?|tiers?|ranges?|brackets?|points?|segments?|groups?|levels?)\b"
+
+
+def _price_bands_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """Two or more price bounds ("under 1, 1-5 and 5 and up") or the words "price band" ask for
+    a breakdown by price band, not for one figure over their union."""
+    group_by = list(args.get("group_by") or [])
+    if "price" in group_by or len(group_by) >= 2 or args.get("grain", "none") != "none" or args.get("per"):
+        return
+    bounds = [
+        v
+        for f in args.get("filters") or []
+        if f["dimension"] == "price" and not f.get("exclude")
+        for v in f["values"]
+    ]
+    if len(bounds) >= 2:
+        notes.append(f"read the price bounds {', '.join(bounds)} as bands, one row each")
+    elif _has(PRICE_BANDS, text) and not bounds:
+        notes.append("read 'price band' as a breakdown by price band")
+    else:
+        return
+    args["group_by"] = [*group_by, "price"]
+    args["top_n"] = None
+
+
+FIRST_ORDERS = r"\b(first|1st|initial|first-time|debut)\b"
+REPEAT_ORDERS = (
+    r"\b(repeat\w*|returning|subsequent|later|follow-?(up|on)|non-first|reorders?|second and later)\b"
+)
+
+
+def _first_and_repeat_orders(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "AOV of first orders vs repeat orders" as one figure: first orders against the rest is
+    the order_kind breakdown."""
+    first = re.search(rf"{FIRST_ORDERS}(\s+|-)(\w+\s+)?{ORDER_NOUNS}", text)
+    if first is None or not _has(REPEAT_ORDERS, text) or "order_kind" not in semantic.dimensions:
+        return
+    beyond = {what for pattern, what in BEYOND_TYPED if re.search(pattern, text)}
+    if beyond - {BEYOND_TYPED[0][1]} or re.search(r"\b(second|2nd|third|3rd|latest|last|next)\b", text):
+        return  # days between them, the second one …: not this breakdown
+    if args.get("did") or args.get("min_times"):
+        notes.append("ignored the conditions on customers: repeat orders are orders, not customers")
+    uses = [*(args.get("group_by") or []), *(f.get("dimension") for f in args.get("filters") or [])]
+    if uses or args.get("per") or args.get("share") or args.get("grain", "none") != "none":
+        return
+    args.update(group_by=["order_kind"], did=[], min_times=None, max_times=None, top_n=None)
+    notes.append("read as first orders against repeat orders (by order_kind)")
+
+
+ORDER_NOUNS = r"(orders?|purchases?|baskets?|invoices?|transactions?|checkouts?)\b"
+
+
 def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
     """The question asks for a breakdown by this dimension: its word, with a grouping word
     before it or a verb of ranking after it ("which brand", "brands with the most")."""
+    if name == "order_kind":  # first orders against repeat ones: both sides named
+        return _has(FIRST_ORDERS, text) and _has(REPEAT_ORDERS, text)
+    if name == "price" and _has(PRICE_BANDS, text):
+        return True
     dimension = semantic.dimensions.get(name)
     patterns = [
         re.escape(w.lower().replace("_", " ")) for w in [name, *(dimension.synonyms if dimension else [])]
@@ -1971,7 +2143,8 @@ BEYOND_TYPED = [
     (
         r"\b(first|second|1st|2nd|earliest|initial|latest|most recent|previous|next)\s+"
         r"(order|purchase|invoice|transaction|basket|visit)s?\b",
-        "a customer's first, second or latest order (orders.order_number: 1 = first; = customer_orders: latest)",
+        "a customer's first, second or latest order (orders.order_number: 1 = first; = customer_orders: latest;"
+        " all first orders against all repeat orders: query_metric with order_kind)",
     ),
     (
         r"\b(days?|hours?|minutes?|weeks?|time)\s+(between|until|before (their|the) next)\b|\bgaps?\b"
@@ -2029,7 +2202,24 @@ BEYOND_TYPED = [
 ]
 
 
-def beyond_typed(question: str) -> str | None:
-    """What the question needs that query_metric cannot express (None: nothing found)."""
+def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str | None:
+    """What the question needs that query_metric cannot express (None: nothing found). A first
+    order as such (first vs repeat) is the order_kind dimension, when the call uses it."""
     text = _text(question)
-    return next((what for pattern, what in BEYOND_TYPED if re.search(pattern, text)), None)
+    args = arguments or {}
+    by_kind = "order_kind" in [
+        *(args.get("group_by") or []),
+        *(f.get("dimension") for f in args.get("filters") or []),
+    ]
+    for pattern, what in BEYOND_TYPED:
+        found = re.search(pattern, text)
+        if found is None:
+            continue
+        if (
+            by_kind
+            and pattern == BEYOND_TYPED[0][0]
+            and found.group(1) in ("first", "1st", "initial", "earliest")
+        ):
+            continue
+        return what
+    return None

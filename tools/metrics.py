@@ -17,6 +17,7 @@ form; code writes what was computed (`interpret`) and the sentence about the res
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -159,6 +160,10 @@ class Dimension(BaseModel):
     @property
     def needs_products(self) -> bool:
         return "p." in self.sql
+
+    @property
+    def needs_orders(self) -> bool:
+        return "o." in self.sql
 
 
 class SemanticModel:
@@ -304,13 +309,16 @@ class DataLacks(ToolError):
 
 
 def _source(model: SemanticModel, dimensions: list[Dimension], filters: list[Any]) -> str:
-    """The FROM clause: events, joined to users when a dimension or filter needs the user."""
+    """The FROM clause: events, joined to users, products or orders when a dimension or filter
+    needs them."""
     used = [*dimensions, *(model.dimensions[f.dimension] for f in filters)]
     source = "events e"
     if any(d.needs_users for d in used):
         source += " LEFT JOIN users u ON u.user_id = e.user_id"
     if any(d.needs_products for d in used):
         source += " LEFT JOIN products p ON p.product_id = e.product_id"
+    if any(d.needs_orders for d in used):
+        source += " LEFT JOIN orders o ON o.order_id = e.order_id"
     return source
 
 
@@ -402,6 +410,50 @@ def require_values(ctx: ToolContext, model: SemanticModel, dimension: Dimension)
             f"by {dimension.name}. It does have: {', '.join(has)}.",
             ("dimension", dimension.name),
         )
+
+
+def price_bands(ctx: ToolContext, bounds: list[str] | None = None) -> str | None:
+    """SQL for the event's price band: four bands cut near the quartiles of the prices in the
+    data, at round numbers so they read as an analyst would write them (under 10, 10-25, ...).
+    None when the data has no prices (or too few to band). With `bounds` ("<1", "1-5", ">=5"),
+    the bands are those, in that order."""
+    if bounds and len(bounds) >= 2:
+        price = Dimension(name="price", sql="e.price", description="")
+        given = " ".join(f"WHEN {bound_sql(price, b)} THEN '{bound_text(b)}'" for b in bounds)
+        return f"CASE {given} END"
+    [(cuts,)] = ctx.cached(  # one scan per warehouse, not one per use
+        "price_quartiles",
+        lambda: ctx.rows("SELECT quantile_cont(price, [0.25, 0.5, 0.75]) FROM events WHERE price > 0"),
+    )
+    edges = sorted({round_number(c) for c in cuts or [] if c})
+    if len(edges) < 2:
+        return None
+    labels = [f"under {edges[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:], strict=False)]
+    labels.append(f"{edges[-1]:g} and over")
+    cases = " ".join(
+        f"WHEN e.price < {edge!r} THEN '{label}'" for edge, label in zip(edges, labels, strict=False)
+    )
+    return f"CASE WHEN e.price IS NULL OR e.price <= 0 THEN NULL {cases} ELSE '{labels[-1]}' END"
+
+
+def round_number(value: float) -> float:
+    """The nearest of 1, 2, 2.5, 5 times a power of ten: a price band's edge."""
+    power = 10 ** math.floor(math.log10(value))
+    return min((m * power for m in (1, 2, 2.5, 5, 10)), key=lambda edge: abs(edge - value))
+
+
+# How a breakdown reads where its name alone would mislead ("by price" is by price band).
+GROUP_NAMES = {"price": "price band", "order_kind": "first or repeat order"}
+
+
+def _banded(ctx: ToolContext, price: Dimension, filters: list[Any]) -> Dimension:
+    """Prices grouped into bands: the bounds the price filter gives ("under 1, 1-5, 5 and
+    over"), else four bands near the quartiles."""
+    bounds = [v for f in filters if f.dimension == "price" and not f.exclude for v in f.values]
+    sql = price_bands(ctx, bounds)
+    if sql is None:
+        raise DataLacks("The data has no prices to group into price bands.", ("dimension", "price"))
+    return price.model_copy(update={"sql": sql})
 
 
 def has_prices(ctx: ToolContext) -> bool:
@@ -575,7 +627,7 @@ def check_request(model: SemanticModel, args: Any) -> None:
             raise ToolError(
                 f"{name} is for filters (words a product's name contains): group by product or category"
             )
-        if model.dimensions[name].match == "range":
+        if model.dimensions[name].match == "range" and name != "price":
             raise ToolError(f"{name} is for filters, as bounds like '<1', '>=100' or '10-50'")
     if args.also:
         if args.per or args.share or args.divided_by:
@@ -693,6 +745,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
     dims = [model.dimensions[d] for d in dict.fromkeys(args.group_by)]
     for dim in dims:
         require_values(ctx, model, dim)
+    dims = [_banded(ctx, d, args.filters) if d.name == "price" else d for d in dims]
     # "How many brands?" on data without brands is no figure of 0: the data lacks the entity.
     for counted in (metric.counts, getattr(args, "per", None)):
         if counted in ("product", "brand", "category") and counted in model.dimensions:
@@ -1138,7 +1191,7 @@ def interpret(model: SemanticModel, args: Any, facts: DataFacts, compare: bool =
     if grain != "none":
         parts.append(f"per {grain}")
     if args.group_by:
-        parts.append("by " + " and ".join(args.group_by))
+        parts.append("by " + " and ".join(GROUP_NAMES.get(d, d) for d in args.group_by))
     if args.top_n:
         parts.append(f"{'top' if args.sort == 'highest' else 'bottom'} {args.top_n}")
     elif args.sort == "lowest" and (args.group_by or grain != "none"):
