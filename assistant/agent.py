@@ -385,6 +385,7 @@ class Assistant:
         """Ask for a call, check it against the question's words, run it; show failures to the
         model, which corrects its call. `words` are the question's (and a follow-up's previous
         question's); `said` is all the conversation has said, where ids may come from."""
+        tried: set[str] = set()  # the model's failed calls, as it wrote them
         for attempt in range(MAX_RETRIES + 1):
             try:
                 call = self._decide(messages, answer)
@@ -405,6 +406,9 @@ class Assistant:
                 )
                 answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
                 return None
+            written = json.dumps({"tool": tool, "arguments": arguments}, sort_keys=True)
+            if written in tried:
+                break  # the same failed call again: another try would fail the same way
             clock = time.perf_counter()
             try:
                 tool, arguments = self._screen(tool, arguments, answer, words, previous_call, said)
@@ -436,6 +440,8 @@ class Assistant:
                 answer.kind, answer.text = "refusal", str(exc)
                 return None
             except (ToolError, ValidationError) as exc:
+                if BEYOND_NOTE not in str(exc):  # that one may be insisted on, and then runs
+                    tried.add(written)
                 log.info("tool %s failed (attempt %d): %s", tool, attempt + 1, exc)
                 on_step(Step(kind="failed", text=f"{tool} failed: {exc}", tool=tool, arguments=arguments))
                 seconds = round(time.perf_counter() - clock, 3)

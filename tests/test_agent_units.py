@@ -170,12 +170,20 @@ def test_unknown_filter_values_come_back_with_suggestions(shop) -> None:
 
 
 def test_after_three_failures_the_user_gets_a_clear_error(shop) -> None:
-    bad = call("run_sql", query="SELECT * FROM nowhere")
-    agent, _ = assistant(shop, [bad, bad, bad])
+    bad = [call("run_sql", query=f"SELECT * FROM nowhere{n}") for n in range(3)]
+    agent, _ = assistant(shop, bad)
     answer = agent.ask("Show me nowhere")
     assert answer.kind == "error"
-    assert answer.text.startswith("I could not answer that: unknown table 'nowhere'")
+    assert answer.text.startswith("I could not answer that: unknown table 'nowhere2'")
     assert len(answer.tool_calls) == 3
+
+
+def test_the_same_failed_call_again_is_not_run_again(shop) -> None:
+    bad = call("run_sql", query="SELECT * FROM nowhere")
+    agent, model = assistant(shop, [bad, bad, bad])
+    answer = agent.ask("Show me nowhere")
+    assert answer.kind == "error" and "unknown table 'nowhere'" in answer.text
+    assert len(answer.tool_calls) == 1 and len(model.calls) == 2  # asked twice, ran once
 
 
 def test_model_sentences_with_numbers_not_in_the_result_are_rewritten_then_replaced(shop) -> None:

@@ -586,6 +586,7 @@ def check(
             drop("stat", "average", "the question asks for no such statistic")
 
     _value_bounds(args, text, semantic, notes, kept)
+    _bounded_entities(args, semantic, notes)
 
     if args.get("sort", "highest") == "lowest" and not kept("sort") and not _has(LOWEST_WORDS, text):
         drop("sort", "highest", "the question asks for no lowest values")
@@ -880,6 +881,24 @@ def _top_n_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes
                 args["top_n"] = int(n)
                 notes.append(f"read '{match.group(0)}' as the top {int(n)}")
             return
+
+
+def _bounded_entities(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Items purchased more than once" as products with min_value 2 and no per: the products
+    are counted by their own purchases (per product), within the bound."""
+    bounded = args.get("min_value") is not None or args.get("max_value") is not None
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if not bounded or args.get("per") or metric is None or metric.counts not in ENTITY_DIMENSIONS:
+        return
+    did = list(args.get("did") or [])
+    typed = [v for f in args.get("filters") or [] if f["dimension"] == "event_type" for v in f["values"]]
+    event = (did or typed or [None])[0]
+    measure = EVENT_METRICS.get(event, "events") if event else "events"
+    if measure not in semantic.metrics:
+        return
+    args.update(metric=measure, per=metric.counts, stat="count", did=did[1:], share=False, among=[])
+    args["filters"] = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    notes.append(f"read as {metric.name} counted by their own {measure.replace('_', ' ')}, within the bound")
 
 
 def _per_ranked(args: dict[str, Any], notes: list[str]) -> None:
