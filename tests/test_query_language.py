@@ -843,6 +843,31 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "aov", "group_by": ["order_kind"], "did": [], "min_times": None},
             "ignored the conditions on customers",
         ),
+        (  # orders by their own size
+            "How many single-item orders are there?",
+            {"metric": "orders"},
+            {"metric": "units_sold", "per": "order", "stat": "count", "min_value": 1, "max_value": 1},
+            "read 'single-item orders' as orders counted by their units sold",
+        ),
+        (
+            "what share of baskets had more than 10 items?",
+            {"metric": "orders", "share": True},
+            {"metric": "units_sold", "per": "order", "stat": "count", "min_value": 11, "share": False},
+            "read 'baskets had more than 10 items'",
+        ),
+        (  # buying on N different days: each user's distinct days with a purchase
+            "How many users made purchases on at least 3 different days?",
+            {"metric": "users", "did": ["purchase"], "min_times": 3},
+            {
+                "metric": "active_days",
+                "per": "user",
+                "stat": "count",
+                "min_value": 3,
+                "min_times": None,
+                "filters": [{"dimension": "event_type", "values": ["purchase"]}],
+            },
+            "read 'made purchases on at least 3 different days'",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},

@@ -599,6 +599,8 @@ def check(
         args["top_n"] = None  # its breakdown was dropped here: one row has nothing to rank
     _bounce_named(args, alone, semantic, notes)  # last: its fields are code's, not the model's
     _distinct_per_entity(args, alone, semantic, notes)
+    _sized_orders(args, alone, semantic, notes)
+    _days_named(args, alone, semantic, notes)
     _distinct_counted_per_entity(args, alone, semantic, notes)
     if "price" in semantic.dimensions:
         _price_bands_named(args, alone, notes)
@@ -1477,6 +1479,132 @@ def _distinct_counted_per_entity(
         f"read '{match.group(0)}' as {measure} per {per}, not {args.get('metric', '').replace('_', ' ')}"
     )
     args["metric"] = measure
+
+
+# "Single-item orders", "orders with 5+ CDs", "baskets of more than 10 items": orders by their size.
+ORDER_NOUN = r"(orders?|baskets?|invoices?|transactions?|checkouts?|carts?)"
+SIZED_ORDERS = (
+    rf"\b(?P<n1>single|one|two|three|four|five|\d+)[- ](?P<what1>items?|products?|units?|lines?|skus?)\s+{ORDER_NOUN}"
+    rf"|\b{ORDER_NOUN}\s+(with|containing|having|of|((that|which)\s+)?(had|have|has|contain(s|ed)?))\s+"
+    r"((?P<bound>at least|more than|over|fewer than|less than|at most|exactly|only|just)\s+)?"
+    r"(?P<n2>\d+|[a-z]+)(?P<plus>\+)?\s*(or more\s+|or fewer\s+|or less\s+)?"
+    r"((different|distinct|unique)\s+)?(?P<what2>items?|products?|units?|lines?|skus?|cds?|articles?|things|pieces)\b"
+)
+SIZE_MEASURES = {"product": "products", "sku": "products", "line": "purchases"}
+
+
+def _sized_orders(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """Orders counted by their own size: units (items) per order, or distinct products, or lines,
+    within the bound the words state."""
+    match = re.search(SIZED_ORDERS, text)
+    if (
+        match is None
+        or args.get("group_by")
+        or args.get("grain", "none") != "none"
+        or args.get("per") not in (None, "order")
+    ):
+        return
+    counted = semantic.metrics.get(args.get("metric", ""))
+    if counted is not None and counted.counts == "user":
+        return  # customers whose baskets …: about customers, not a count of orders
+    n = _as_number({"single": "one"}.get(match.group("n1") or "", match.group("n1") or match.group("n2")))
+    if n is None:
+        return
+    what = (match.group("what1") or match.group("what2")).rstrip("s")
+    distinct = bool(re.search(r"different|distinct|unique", match.group(0)))
+    measure = "products" if distinct else SIZE_MEASURES.get(what, "units_sold")
+    if measure not in semantic.metrics:
+        return
+    tail = match.group(0)
+    bound = match.group("bound") or (
+        "at least"
+        if match.group("plus") or "or more" in tail
+        else "at most"
+        if re.search(r"or (fewer|less)", tail)
+        else "exactly"
+    )
+    step = 1 if bound in ("more than", "over") else -1 if bound in ("fewer than", "less than") else 0
+    low = {"at least": n, "more than": n + step, "over": n + step}.get(
+        bound, n if bound in ("exactly", "only", "just") else None
+    )
+    high = {"at most": n, "fewer than": n + step, "less than": n + step}.get(
+        bound, n if bound in ("exactly", "only", "just") else None
+    )
+    args.update(
+        metric=measure,
+        per="order",
+        stat="count",
+        min_value=low,
+        max_value=high,
+        share=False,
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+        top_n=None,
+    )
+    notes.append(
+        f"read '{match.group(0)}' as orders counted by their {measure.replace('_', ' ')}, within the bound"
+    )
+
+
+# "Users who bought on at least 3 different days": each user's distinct days with that event.
+ON_DAYS = (
+    r"\b(?P<verb>bought|purchased|made purchases|ordered|shopped|placed orders|visited|viewed|browsed|were active"
+    r"|was active|came back|returned|active)\s+(\w+\s+)?on\s+(?P<bound>at least|more than|over|fewer than|less than"
+    r"|at most|exactly|only)?\s*(?P<n>\d+|[a-z]+)(?P<plus>\+)?\s+((different|distinct|separate|unique)\s+)?(days?|dates?)\b"
+)
+VERB_EVENTS = {
+    "bought": "purchase",
+    "purchased": "purchase",
+    "made purchases": "purchase",
+    "ordered": "purchase",
+    "shopped": "purchase",
+    "placed orders": "purchase",
+    "viewed": "view",
+    "browsed": "view",
+}
+
+
+def _days_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    match = re.search(ON_DAYS, text)
+    if (
+        match is None
+        or "active_days" not in semantic.metrics
+        or args.get("group_by")
+        or args.get("grain", "none") != "none"
+    ):
+        return
+    n = _as_number(match.group("n"))
+    if n is None:
+        return
+    bound = match.group("bound") or ("at least" if match.group("plus") else "at least")
+    step = 1 if bound in ("more than", "over") else -1 if bound in ("fewer than", "less than") else 0
+    low = {"at least": n, "more than": n + step, "over": n + step, "exactly": n, "only": n}.get(bound)
+    high = {"at most": n, "fewer than": n + step, "less than": n + step, "exactly": n, "only": n}.get(bound)
+    event = VERB_EVENTS.get(match.group("verb"))
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    if event and "event_type" in semantic.dimensions:
+        filters.append({"dimension": "event_type", "values": [event]})
+    args.update(
+        metric="active_days",
+        per="user",
+        stat="count",
+        min_value=low,
+        max_value=high,
+        filters=filters,
+        share=False,
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+        top_n=None,
+    )
+    notes.append(
+        f"read '{match.group(0)}' as each user's distinct days{' with a ' + event if event else ''}, counted within the bound"
+    )
 
 
 # "Users with more than one session", "customers who had at least 3 different brands".
