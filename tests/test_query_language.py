@@ -868,6 +868,17 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             },
             "read 'made purchases on at least 3 different days'",
         ),
+        (  # a share of the purchases themselves, not of the people who bought
+            "What fraction of purchases happen between 18:00 and midnight?",
+            {
+                "metric": "users",
+                "share": True,
+                "did": ["purchase"],
+                "filters": [{"dimension": "hour", "values": ["18"]}],
+            },
+            {"metric": "purchases", "share": True, "did": []},
+            "read 'fraction of purchases' as a share of all purchases",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},

@@ -549,6 +549,7 @@ def check(
     if args.get("share") and not kept("share") and not _has(SHARE_WORDS, text):
         drop("share", False, "the question asks for no share or rate")
         args["among"] = []
+    _share_of_events(args, alone, semantic, notes)
     _share_of_total(args, alone, semantic, notes)
     bounded = args.get("min_value") is not None or args.get("max_value") is not None
     if args.get("share") and args.get("per") and bounded:
@@ -938,6 +939,39 @@ SHARE_OF = (
     r"((the|our|all|total|overall|its)\s+)*"
     r"(?P<rest>.*)"
 )
+
+
+SHARE_OF_EVENTS = (
+    r"\b(share|fraction|percent(age)?|proportion|portion|%)\s+of\s+((the|our|all|total)\s+)*"
+    r"(?P<noun>purchases|product views|page views|views|add-to-carts|cart adds|carts|events)\b"
+)
+
+
+def _share_of_events(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "What fraction of purchases happen in the evening" as a share of buyers: the share asked
+    for is of the events themselves, a part of their total."""
+    match = re.search(SHARE_OF_EVENTS, text)
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if match is None or not args.get("share") or metric is None or metric.counts not in ("user", "session"):
+        return
+    noun = match.group("noun")
+    event = (
+        "view"
+        if "view" in noun
+        else "cart"
+        if "cart" in noun
+        else "purchase"
+        if noun == "purchases"
+        else None
+    )
+    measure = EVENT_METRICS.get(event, "events") if event else "events"
+    if measure not in semantic.metrics or not (args.get("filters") or args.get("group_by")):
+        return
+    did = [e for e in args.get("did") or [] if e != event]
+    if did or args.get("did_not") or args.get("min_times"):
+        return  # conditions on the people: a share of them, as written
+    args.update(metric=measure, did=[], among=[])
+    notes.append(f"read '{match.group(0)}' as a share of all {noun}, not of {metric.name}")
 
 
 def _share_of_total(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
