@@ -1142,6 +1142,9 @@ def test_demographics_and_return_reasons_are_declined_by_code() -> None:
     assert "coupons" in missing_concept("How many orders used a coupon?")
     assert missing_concept("What share of orders had more than one item?") is None
     assert "cities" in missing_concept("Which cities do most buyers come from?")
+    # A concept named only in the framing asks nothing of the data.
+    assert missing_concept("For our subscription pitch: how many customers order weekly?") is None
+    assert "subscription" in missing_concept("How many subscribers do we have?")
 
 
 def test_a_dimension_named_beyond_doubt_that_the_data_lacks_is_declined() -> None:

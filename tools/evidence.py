@@ -262,7 +262,7 @@ def corrected(question: str) -> tuple[str, list[str]]:
 FRAMING = (
     r"\b(for|in|at|before|during|ahead of)\s+(my|our|the|a|an|this|next|tomorrow's|today's)?\s*"
     r"([\w-]+\s+){0,2}?(report|meeting|review|standup|stand-up|sync|update|deck|newsletter|presentation"
-    r"|slides?|call|check-in|catch-up)\b"
+    r"|slides?|call|check-in|catch-up|pitch|proposal|dashboard|brief|memo|planning|workshop)\b"
 )
 
 
@@ -2309,7 +2309,8 @@ def missing_dimension(question: str, has: Callable[[str], bool]) -> str | None:
 def missing_concept(question: str, has_returns: bool = False) -> str | None:
     """A sentence on what the data lacks that the question needs, or None. `has_returns`: the
     data records cancellations (negative quantities), so returns can be asked about."""
-    text = _spelled(question.lower())  # "delievries" is still deliveries
+    # "delievries" is still deliveries; "for our subscription pitch" frames the question, asks nothing
+    text = re.sub(FRAMING, " ", _spelled(question.lower()))
     for pattern, sentence in MISSING_CONCEPTS:
         if "returns" in sentence and has_returns:
             continue
