@@ -41,6 +41,8 @@ def window(last: date, **period: object) -> tuple[date | None, date | None]:
         (WEDNESDAY, {"kind": "last_n_weeks", "n": 4}, (date(2026, 10, 8), WEDNESDAY)),
         (WEDNESDAY, {"kind": "last_n_months", "n": 3}, (date(2026, 8, 5), WEDNESDAY)),
         (date(2026, 3, 31), {"kind": "last_n_months", "n": 1}, (date(2026, 3, 1), date(2026, 3, 31))),
+        # data that ends on a month's last day: the last 3 months are 3 whole months
+        (date(1998, 6, 30), {"kind": "last_n_months", "n": 3}, (date(1998, 4, 1), date(1998, 6, 30))),
         # "the week ending 2026-10-11": seven days ending on a given day, no arithmetic by the model
         (
             WEDNESDAY,

@@ -879,6 +879,24 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "purchases", "share": True, "did": []},
             "read 'fraction of purchases' as a share of all purchases",
         ),
+        (  # the entities counted are the ones asked about, by their own number of the other
+            "How many products have appeared in at least 50 orders?",
+            {"metric": "products", "per": "order", "stat": "count", "min_value": 50},
+            {"metric": "orders", "per": "product", "stat": "count", "min_value": 50},
+            "read 'how many products' as products counted by their own orders",
+        ),
+        (  # a count of orders the words state replaces one they never state
+            "number of custmers with exactly 10 orders?",
+            {"metric": "users", "did": ["purchase"], "min_times": 1, "max_times": 1},
+            {"metric": "users", "did": ["purchase"], "min_times": 10, "max_times": 10},
+            "read 'customers with exactly 10 orders' as users with exactly 10 orders",
+        ),
+        (
+            "whats the most different products any one customer has tried?",
+            {"metric": "views", "top_n": 1, "group_by": ["product"]},
+            {"metric": "products", "per": "user", "stat": "max", "top_n": None, "group_by": []},
+            "read 'most different products any one customer' as the most products of one user",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},

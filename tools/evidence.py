@@ -602,6 +602,8 @@ def check(
     _distinct_per_entity(args, alone, semantic, notes)
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
+    _counted_is_per(args, alone, semantic, notes)
+    _most_distinct_by_one(args, alone, semantic, notes)
     _distinct_counted_per_entity(args, alone, semantic, notes)
     if "price" in semantic.dimensions:
         _price_bands_named(args, alone, notes)
@@ -1095,7 +1097,8 @@ ORDERED_TIMES = (
 ORDERED_COUNT = (
     r"\b(customers?|users?|buyers?|shoppers?|people|clients?|members?|accounts?)\s+((who|that)\s+)?"
     r"((have|had|has)\s+)?((placed|made|ordered|bought|purchased|shopped|with|having)\s+)?"
-    r"((?P<least>at least)\s+(?P<n>\w+)|(?P<more>more than|over)\s+(?P<over>\w+)|(?P<n2>\w+)\s+or more|(?P<n3>\d+)\+)"
+    r"((?P<least>at least)\s+(?P<n>\w+)|(?P<more>more than|over)\s+(?P<over>\w+)|(?P<n2>\w+)\s+or more|(?P<n3>\d+)\+"
+    r"|(?P<exact>exactly|only|just)\s+(?P<n4>\w+))"
     r"\s+(orders?|invoices?|purchases?|baskets?|transactions?|checkouts?|times)\b"
 )
 
@@ -1111,6 +1114,10 @@ def _repeat_buyers_named(args: dict[str, Any], text: str, semantic: SemanticMode
         # "Revenue from customers who ordered at least twice" read as customers with revenue of
         # at least 2: the number counts orders, and the measure is the revenue.
         args.update(per=None, stat="average", min_value=None, max_value=None, share=_has(SHARE_WORDS, text))
+    stated = _stated_numbers(text) if re.search(ORDERED_COUNT, text) else set()
+    for field in ("min_times", "max_times"):  # a count the words state replaces one they never state
+        if stated and args.get(field) and args[field] not in stated and args[field] - 1 not in stated:
+            args[field] = None
     if args.get("did") not in (None, [], ["purchase"]) or args.get("min_times"):
         return
     if args.get("per") or args.get("divided_by"):
@@ -1120,13 +1127,21 @@ def _repeat_buyers_named(args: dict[str, Any], text: str, semantic: SemanticMode
         if counted is None:
             return
         found = _as_number(
-            counted.group("n") or counted.group("over") or counted.group("n2") or counted.group("n3")
+            counted.group("n")
+            or counted.group("over")
+            or counted.group("n2")
+            or counted.group("n3")
+            or counted.group("n4")
         )
         least = int(found) + (1 if counted.group("more") else 0) if found is not None else None
-        if not least or least < 2:
+        if not least or (least < 2 and not counted.group("exact")):
             return
-        args.update(did=["purchase"], min_times=least)
-        notes.append(f"read '{counted.group(0).strip()}' as users with at least {least} orders")
+        exact = least if counted.group("exact") else None
+        args.update(did=["purchase"], min_times=least, max_times=exact)
+        said = "exactly" if exact else "at least"
+        notes.append(
+            f"read '{counted.group(0).strip()}' as users with {said} {least} order{'s' if least > 1 else ''}"
+        )
         return
     if metric.counts == "user" and not args.get("share") and match.group("repeat"):
         return  # "how many repeat customers" is the model's own condition to write
@@ -1490,6 +1505,53 @@ DISTINCT_METRICS = {**COUNT_METRICS, "category": "categories", "brand": "brands"
 
 
 DISTINCT_COUNTED = r"\b(number|count|amount)\s+of\s+(different|distinct|unique|separate)\s+(?P<what>\w+)"
+
+
+def _counted_is_per(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "How many products appeared in at least 50 orders" written as products per order, counted:
+    the entities counted are the ones the question asks about, by their own number of the other."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    per = args.get("per")
+    if metric is None or not per or args.get("stat") != "count" or metric.counts not in COUNT_METRICS:
+        return
+    asked = next((m for m in re.finditer(ASKS_FOR, text) if _entity_of_noun(m.group("noun"))), None)
+    named = _entity_of_noun(asked.group("noun")) if asked else None
+    if named != metric.counts or per not in COUNT_METRICS or COUNT_METRICS[per] not in semantic.metrics:
+        return
+    args.update(metric=COUNT_METRICS[per], per=named)
+    notes.append(f"read '{asked.group(0).strip()}' as {named}s counted by their own {COUNT_METRICS[per]}")
+
+
+# "The most different products any one customer has tried": distinct products per customer, max.
+MOST_DISTINCT_BY_ONE = (
+    r"\b(most|max(imum)?|largest number of|highest number of|greatest number of)\s+(different|distinct|unique)\s+"
+    r"(?P<what>\w+)\s+(that\s+)?(any|a single|one|by one|by a single|by any)\s+(one\s+|single\s+)?(?P<who>\w+)"
+)
+
+
+def _most_distinct_by_one(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    match = re.search(MOST_DISTINCT_BY_ONE, text)
+    if match is None or args.get("grain", "none") != "none":
+        return
+    what = _entity_of_noun(match.group("what")) or {"categories": "category", "brands": "brand"}.get(
+        match.group("what")
+    )
+    who = _entity_of_noun(match.group("who"))
+    if what is None or who is None or what == who or DISTINCT_METRICS.get(what) not in semantic.metrics:
+        return
+    args.update(
+        metric=DISTINCT_METRICS[what],
+        per=who,
+        stat="max",
+        top_n=None,
+        share=False,
+        among=[],
+        min_value=None,
+        max_value=None,
+        group_by=[],
+        sort="highest",
+    )
+    notes.append(f"read '{match.group(0)}' as the most {DISTINCT_METRICS[what]} of one {who}")
 
 
 def _distinct_counted_per_entity(

@@ -1330,13 +1330,15 @@ def _summarize_one(model: SemanticModel, args: Any, columns: list[str], rows: li
         rows if (grain == "none" or args.top_n) else _ranked(rows, at, highest_first=args.sort == "highest")
     )
     word = "Highest" if args.sort == "highest" else "Lowest"
+    # A top 5 asked for is said in full; a longer list, its first three and its length.
+    said = len(rows) if args.top_n and len(rows) <= 5 else 3
     shown = [
-        f"{_row_label(columns, r, keys, grain)} ({narrate.figure(r[at], fmt)}{unit})" for r in ranked[:3]
+        f"{_row_label(columns, r, keys, grain)} ({narrate.figure(r[at], fmt)}{unit})" for r in ranked[:said]
     ]
     text = f"{word} {measure}: {shown[0]}"
     if len(shown) > 1:
         text += f", then {narrate.listing(shown[1:])}"
-    return text + (f"; {len(rows):,} rows in all." if len(rows) > 3 else ".")
+    return text + (f"; {len(rows):,} rows in all." if len(rows) > said else ".")
 
 
 def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str:

@@ -10,7 +10,8 @@ Calendar periods follow one rule, stated in every answer's interpretation:
 - `last_week` / `last_month` / … is the latest calendar period the data covers completely: the
   one that ends on the data's last day when that day ends it (data loaded up to a Sunday: last
   week is that week), else the one before the current period.
-Rolling periods (`last_n_days`, `last_n_weeks`, `last_n_months`) end on the data's last day.
+Rolling periods (`last_n_days`, `last_n_weeks`, `last_n_months`) end on the data's last day;
+the last n months of data that ends on a month's last day are those n whole months.
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ def resolve(period: Period, first_day: date | None, last_day: date | None) -> tu
             return anchor - timedelta(days=n - 1), anchor
         if kind == "last_n_weeks":
             return anchor - timedelta(days=7 * n - 1), anchor
+        if (anchor + timedelta(days=1)).day == 1:  # ends a month: the last n whole months
+            return add_months(anchor.replace(day=1), -(n - 1)), anchor
         return add_months(anchor, -n) + timedelta(days=1), anchor
     unit = kind.split("_", 1)[1]  # week, month, quarter, year
     start, end = _calendar(unit, last_day)
