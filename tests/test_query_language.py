@@ -93,6 +93,12 @@ SHAPES = [
         """SELECT CASE WHEN order_number = 1 THEN 'first' ELSE 'repeat' END, avg(revenue) FROM orders
            GROUP BY 1 ORDER BY 2 DESC""",
     ),
+    (  # the top 10 viewers' share of all views, taken together (value, part, whole)
+        {"metric": "views", "share": True, "group_by": ["user_id"], "top_n": 10, "together": True},
+        """WITH v AS (SELECT user_id, count(*) AS n FROM events WHERE event_type = 'view' GROUP BY 1)
+           SELECT (SELECT sum(n) FROM (SELECT n FROM v ORDER BY n DESC LIMIT 10)) / sum(n),
+                  (SELECT sum(n) FROM (SELECT n FROM v ORDER BY n DESC LIMIT 10)), sum(n) FROM v""",
+    ),
     (  # average events per session
         {"metric": "events", "per": "session"},
         "SELECT avg(events) FROM sessions",
@@ -896,6 +902,19 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "views", "top_n": 1, "group_by": ["product"]},
             {"metric": "products", "per": "user", "stat": "max", "top_n": None, "group_by": []},
             "read 'most different products any one customer' as the most products of one user",
+        ),
+        (  # the top N's share taken together, when the words make them one group
+            "What share of all revenue comes from our top 50 customers?",
+            {"metric": "revenue", "share": True, "filters": [{"dimension": "user_id", "values": ["50"]}]},
+            {
+                "metric": "revenue",
+                "share": True,
+                "group_by": ["user_id"],
+                "top_n": 50,
+                "together": True,
+                "filters": [],
+            },
+            "read 'top 50 customers' as the top 50 users' share of revenue taken together",
         ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",

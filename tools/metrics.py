@@ -267,6 +267,12 @@ class SemanticModel:
             "period": (Period, Field(default_factory=lambda: period_default.model_copy())),
             "top_n": (int | None, Field(default=None, ge=1, le=1000, description="Keep the N first.")),
             "sort": (Literal["highest", "lowest"], Field(default="highest", description="Which come first.")),
+            "together": (
+                bool,
+                Field(
+                    default=False, description="With share and top_n: the top N rows' share taken together."
+                ),
+            ),
         }
 
     @cached_property
@@ -280,6 +286,7 @@ class SemanticModel:
         last full week against the week before)."""
         fields = self._fields(Period(kind="last_week"))
         fields.pop("grain")
+        fields.pop("together")
         return create_model("CompareRequest", __config__=ConfigDict(extra="forbid"), **fields)
 
 
@@ -688,6 +695,10 @@ def check_request(model: SemanticModel, args: Any) -> None:
         raise ToolError(
             "top_n ranks rows, but this request has one row: add group_by (which product, brand, user …) or grain"
         )
+    if getattr(args, "together", False) and not (of_total(model, args) and args.group_by and args.top_n):
+        raise ToolError(
+            "together takes the top N rows' share as one: set share true, group_by (user_id, product …) and top_n"
+        )
 
 
 def require_events(ctx: ToolContext, model: SemanticModel, args: Any) -> None:
@@ -950,6 +961,13 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         sql += f" ORDER BY {order}"
     if args.top_n:
         sql += f" LIMIT {args.top_n}"
+    if getattr(args, "together", False):  # "the top 10 customers' share of revenue": one figure
+        total = f"total_{metric.name}"
+        sql = (
+            f"SELECT CAST(sum({metric.name}) AS DOUBLE) / nullif(max({total}), 0) AS share,"
+            f" sum({metric.name}) AS {metric.name}, max({total}) AS {total}, count(*) AS rows_together"
+            f" FROM ({sql}) AS top_rows"
+        )
     return sql
 
 
@@ -1194,6 +1212,8 @@ def interpret(model: SemanticModel, args: Any, facts: DataFacts, compare: bool =
         parts.append("by " + " and ".join(GROUP_NAMES.get(d, d) for d in args.group_by))
     if args.top_n:
         parts.append(f"{'top' if args.sort == 'highest' else 'bottom'} {args.top_n}")
+        if getattr(args, "together", False):
+            parts[-1] += " taken together"
     elif args.sort == "lowest" and (args.group_by or grain != "none"):
         parts.append("lowest first")
     return "; ".join(parts) + "."
@@ -1271,6 +1291,15 @@ def _summarize_one(model: SemanticModel, args: Any, columns: list[str], rows: li
             f" to {narrate.figure(max(values), fmt)}; the most common"
             f" {'bin starts at' if columns[0].endswith('_from') else 'value is'} {narrate.figure(top[at], fmt)}"
             f" ({narrate.plural(top[count_at], entity)})."
+        )
+    if getattr(args, "together", False):
+        row = rows[0]
+        entity = GROUP_NAMES.get(args.group_by[0], args.group_by[0]).removesuffix("_id")
+        part, whole = row[columns.index(metric.name)], row[columns.index(f"total_{metric.name}")]
+        return (
+            f"The {'top' if args.sort == 'highest' else 'bottom'} {row[columns.index('rows_together')]:,} {entity}s by {metric.label} together:"
+            f" {narrate.figure(row[columns.index('share')], 'ratio')} of {metric.label}"
+            f" ({narrate.figure(part, metric.format)} of {narrate.figure(whole, metric.format)})."
         )
     if not keys:
         row = rows[0]

@@ -126,9 +126,14 @@ def table_sentence(columns: list[str], rows: list[tuple], truncated: bool = Fals
             for n, v in zip(names, rows[0], strict=False)
         ]
         return capitalized("; ".join(cells)) + "."
-    first = ", ".join(
-        f"{n} {quoted(label(v)) if number(v) is None else figure(v)}"
-        for n, v in zip(names, rows[0], strict=False)
-    )
+
+    def row_text(row: tuple) -> str:
+        return ", ".join(
+            f"{n} {quoted(label(v)) if number(v) is None else figure(v)}"
+            for n, v in zip(names, row, strict=False)
+        )
+
     more = " (more not shown)" if truncated else ""
-    return f"{len(rows):,} rows{more}; the first: {first}."
+    if len(rows) <= 5 and len(columns) <= 4 and not truncated:  # a short table is said in full
+        return f"{len(rows)} rows: " + "; ".join(row_text(r) for r in rows) + "."
+    return f"{len(rows):,} rows{more}; the first: {row_text(rows[0])}."
