@@ -916,6 +916,18 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             },
             "read 'top 50 customers' as the top 50 users' share of revenue taken together",
         ),
+        (  # products counted by their own distinct buyers
+            "How many SKUs were bought by only one customer?",
+            {"metric": "products", "did": ["purchase"], "min_times": 1, "max_times": 1},
+            {"metric": "users", "per": "product", "stat": "count", "min_value": 1, "max_value": 1},
+            "read 'skus were bought by only one customer'",
+        ),
+        (  # the rows are the entity the question ranks
+            "Which 5 customers bought the most different SKUs?",
+            {"metric": "users", "group_by": ["product"], "top_n": 5},
+            {"metric": "products", "group_by": ["user_id"], "top_n": 5},
+            "read the question as ranking users by their products",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},
@@ -1087,6 +1099,10 @@ def test_values_named_by_aliases_and_excluded_by_words() -> None:
     assert cleaned("revenue from ireland", {"metric": "revenue"})["filters"] == [
         {"dimension": "country", "values": ["EIRE"]}
     ]
+    # Customers named by their nationality.
+    assert cleaned("average quantity per line for our French customers?", {"metric": "average_quantity"})[
+        "filters"
+    ] == [{"dimension": "country", "values": ["France"]}]
     share = cleaned("apple's share of revenue?", {"metric": "revenue"})
     assert share["filters"] == [{"dimension": "brand", "values": ["apple"]}] and share["share"] is True
     assert "filters" not in cleaned("how many people ate an apple a day", {"metric": "users"})
@@ -1288,3 +1304,25 @@ def test_a_price_filter_takes_bounds_the_question_states(rees46: ToolContext) ->
     call = {"metric": "average_quantity", "filters": [{"dimension": "price", "values": ["<1"]}]}
     assert check("query_metric", call, "Average quantity of lines priced under £1?", MODEL)[1] == call
     assert check("query_metric", call, "Average quantity per line?", MODEL)[1]["filters"] == []
+
+
+@pytest.fixture(scope="module")
+def online_retail(tmp_path_factory: pytest.TempPathFactory) -> ToolContext:
+    ctx = _context(tmp_path_factory, "online_retail/online_retail_first_rows_hadaroshani.csv")
+    yield ctx
+    ctx.warehouse.close()
+
+
+@pytest.mark.real_data
+def test_the_quietest_trading_day_skips_the_weekday_the_shop_never_trades(online_retail: ToolContext) -> None:
+    # Online Retail has no Saturdays: the lowest day is the lowest day with trading.
+    lowest = ask(online_retail, metric="revenue", grain="day", sort="lowest", top_n=1)
+    expected = ref(
+        online_retail,
+        "SELECT CAST(event_time AS DATE), sum(price * quantity) FROM events WHERE event_type = 'purchase'"
+        " GROUP BY 1 ORDER BY 2 LIMIT 1",
+    )
+    assert [tuple(r) for r in lowest.rows] == [(expected[0][0], pytest.approx(expected[0][1]))]
+    # A plain series still shows the closed Saturday, as 0: only the lowest-day ranking skips it.
+    series = ask(online_retail, metric="revenue", grain="day")
+    assert [(str(r[0]), r[1]) for r in series.rows][3] == ("2010-12-04", 0)

@@ -533,6 +533,31 @@ VALUE_ALIASES = {
         "ireland": ("ireland", "eire"),
         "south africa": ("south africa", "rsa"),
         "holland": ("netherlands",),
+        # Customers named by their nationality ("our French customers").
+        "french": ("france",),
+        "german": ("germany",),
+        "british": ("united kingdom",),
+        "english": ("united kingdom",),
+        "spanish": ("spain",),
+        "dutch": ("netherlands",),
+        "italian": ("italy",),
+        "irish": ("ireland", "eire"),
+        "belgian": ("belgium",),
+        "swiss": ("switzerland",),
+        "portuguese": ("portugal",),
+        "norwegian": ("norway",),
+        "swedish": ("sweden",),
+        "danish": ("denmark",),
+        "finnish": ("finland",),
+        "austrian": ("austria",),
+        "polish": ("poland",),
+        "australian": ("australia",),
+        "japanese": ("japan",),
+        "american": ("united states", "usa"),
+        "canadian": ("canada",),
+        "cypriot": ("cyprus",),
+        "lithuanian": ("lithuania",),
+        "icelandic": ("iceland",),
     }
 }
 
@@ -802,6 +827,8 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
     ranked_high = args.top_n and args.sort != "lowest"
     if grain != "none" and not compare and not ranked_high and not (args.per and args.stat == "distribution"):
         spine = None if many & set(args.group_by) else _spine(ctx, grain, start, end)
+        if spine and grain == "day" and args.top_n and args.sort == "lowest":
+            spine = _open_days(ctx, spine)
     # On a spine, a count's empty period reads 0; its withheld periods must not: the people
     # behind each period go out with it, and the outer query withholds.
     counted_people = bool(
@@ -981,6 +1008,19 @@ def _spine(ctx: ToolContext, grain: str, start: date | None, end: date | None) -
     return spine_sql(grain, first, last) if first <= last else None
 
 
+def _open_days(ctx: ToolContext, spine: str) -> str:
+    """The spine's days without the weekdays the shop never trades on (Online Retail has no
+    Saturdays): the quietest trading day is not a day the shop was closed. Any other empty day
+    (an outage) stays, as 0."""
+    trading = ctx.cached(
+        "trading_weekdays", lambda: [r[0] for r in ctx.rows("SELECT DISTINCT isodow(event_time) FROM events")]
+    )
+    if not trading or len(trading) == 7:
+        return spine
+    listed = ", ".join(str(int(d)) for d in sorted(trading))
+    return f"SELECT * FROM ({spine}) AS days WHERE isodow(period) IN ({listed})"
+
+
 def _on_spine(
     sql: str,
     spine: str,
@@ -1031,6 +1071,8 @@ def bounds_text(model: SemanticModel, args: Any) -> str:
     fmt = model.metrics[args.metric].format
     low, high = args.min_value, args.max_value
     label = model.metrics[args.metric].label
+    if low is not None and high is not None and low == high:
+        return f" with {label} of exactly {narrate.figure(low, fmt)}"
     if low is not None and high is not None:
         return f" with {label} from {narrate.figure(low, fmt)} to {narrate.figure(high, fmt)}"
     if low is not None:
