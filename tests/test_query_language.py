@@ -928,6 +928,13 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "products", "group_by": ["user_id"], "top_n": 5},
             "read the question as ranking users by their products",
         ),
+        (  # a condition on whom a figure is about is not a count of them
+            "For customers who bought on at least two different days, how many days lie between"
+            " their first and last purchase?",
+            {"metric": "duration", "per": "user"},
+            {"metric": "duration", "per": "user", "stat": None},
+            None,
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},
@@ -1198,6 +1205,7 @@ def test_demographics_and_return_reasons_are_declined_by_code() -> None:
     # A concept named only in the framing asks nothing of the data.
     assert missing_concept("For our subscription pitch: how many customers order weekly?") is None
     assert "subscription" in missing_concept("How many subscribers do we have?")
+    assert "stock" in missing_concept("How many weeks of stock do we have left at this rate?")
 
 
 def test_a_dimension_named_beyond_doubt_that_the_data_lacks_is_declined() -> None:

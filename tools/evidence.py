@@ -1624,7 +1624,12 @@ VERB_EVENT = {
 
 def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     match = re.search(DONE_BY, text)
-    if match is None or args.get("group_by") or args.get("grain", "none") != "none":
+    if (
+        match is None
+        or not _counting_asked(text, match)
+        or args.get("group_by")
+        or args.get("grain", "none") != "none"
+    ):
         return
     n = _as_number(match.group("n"))
     if n is None or "users" not in semantic.metrics:
@@ -1748,6 +1753,7 @@ def _sized_orders(args: dict[str, Any], text: str, semantic: SemanticModel, note
     match = re.search(SIZED_ORDERS, text)
     if (
         match is None
+        or not _counting_asked(text, match)
         or args.get("group_by")
         or args.get("grain", "none") != "none"
         or args.get("per") not in (None, "order")
@@ -1816,10 +1822,24 @@ VERB_EVENTS = {
 }
 
 
+COUNTING = r"\b(how many|number of|count of|share|percent(age)?|proportion|fraction|portion|what %)|%"
+
+
+def _counting_asked(text: str, match: re.Match[str]) -> bool:
+    """The words ask to count what the condition describes ("how many customers who bought on 2
+    days"), not a figure about them ("how many days lie between their first and last order")."""
+    asked = re.search(COUNTING, text[: match.end()])
+    if asked is None:
+        return False
+    between = text[asked.end() : match.start()]
+    return not re.search(r"\b(days?|weeks?|hours?|minutes?|times?|revenue|spend|value|items?)\b", between)
+
+
 def _days_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     match = re.search(ON_DAYS, text)
     if (
         match is None
+        or not _counting_asked(text, match)
         or "active_days" not in semantic.metrics
         or args.get("group_by")
         or args.get("grain", "none") != "none"
@@ -2422,6 +2442,7 @@ MISSING_CONCEPTS = [
     ),
     (
         r"\binventory|\bstock levels?\b|\bin stock\b|out of stock|\bstockouts?\b|\bstock (left|remaining|on hand)"
+        r"|\b(weeks?|days?|months?) of (stock|supply|inventory)\b|\bstock\b[^?]*\bleft\b"
         r"|\bhow much stock|\bunits (left|remaining|on hand)",
         "The data has no stock levels.",
     ),
