@@ -1206,6 +1206,7 @@ def test_demographics_and_return_reasons_are_declined_by_code() -> None:
     assert missing_concept("For our subscription pitch: how many customers order weekly?") is None
     assert "subscription" in missing_concept("How many subscribers do we have?")
     assert "stock" in missing_concept("How many weeks of stock do we have left at this rate?")
+    assert "stock" in missing_concept("How often are out-of-stock items substituted?")  # hyphens
 
 
 def test_a_dimension_named_beyond_doubt_that_the_data_lacks_is_declined() -> None:

@@ -2469,7 +2469,7 @@ MISSING_CONCEPTS = [
         "The data has no cities, states or addresses (at most a country per user).",
     ),
     (
-        r"\b(e-?mail|phone|telephone|mobile|contact) (addresses?|numbers?|details?)\b|\bcustomers?'? (full )?names?\b"
+        r"\b(e[- ]?mail|phone|telephone|mobile|contact) (addresses?|numbers?|details?)\b|\bcustomers?'? (full )?names?\b"
         r"|\bnames? of (the |our |those |these )?(customers?|users?|shoppers?|buyers?|clients?)\b|\bfull names?\b",
         "The data has no names or contact details of its users: they are ids.",
     ),
@@ -2500,7 +2500,7 @@ MISSING_CONCEPTS = [
         "The data has no staff or store locations: it records shoppers' online behavior.",
     ),
     (
-        r"\bvat\b|\bsales tax|\btax(es|ed)?\b|\bpre-?tax\b|\bafter[- ]tax\b",
+        r"\bvat\b|\bsales tax|\btax(es|ed)?\b|\bpre[- ]?tax\b|\bafter[- ]tax\b",
         "The data has no taxes: prices are as the shop recorded them.",
     ),
     (r"\bweather|\brain\b|\bstock price|\bcompetitor", "That is not in the shop's behavior data."),
@@ -2546,7 +2546,7 @@ def missing_concept(question: str, has_returns: bool = False) -> str | None:
     """A sentence on what the data lacks that the question needs, or None. `has_returns`: the
     data records cancellations (negative quantities), so returns can be asked about."""
     # "delievries" is still deliveries; "for our subscription pitch" frames the question, asks nothing
-    text = re.sub(FRAMING, " ", _spelled(question.lower()))
+    text = re.sub(FRAMING, " ", _spelled(question.lower())).replace("-", " ")  # "out-of-stock" too
     for pattern, sentence in MISSING_CONCEPTS:
         if "returns" in sentence and has_returns:
             continue
