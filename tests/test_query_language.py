@@ -935,6 +935,30 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "duration", "per": "user", "stat": None},
             None,
         ),
+        (  # products counted by their own views; a count misplaced as words in product names
+            "how many products got 10 or more veiws?",
+            {"metric": "views", "filters": [{"dimension": "product_text", "values": ["10 or more views"]}]},
+            {"metric": "views", "per": "product", "stat": "count", "min_value": 10, "filters": []},
+            "read 'products got 10 or more views'",
+        ),
+        (  # buyers are users who bought
+            "How many of our buyers never used the cart?",
+            {"metric": "users", "did_not": ["cart"]},
+            {"metric": "users", "did": ["purchase"], "did_not": ["cart"]},
+            "counted only buyers",
+        ),
+        (  # "a session with just one event" asks for no breakdown by event type
+            "What's our bounce rate, counting a bounce as a session with just one event in it?",
+            {"metric": "sessions", "group_by": ["event_type"]},
+            {"metric": "events", "per": "session", "stat": "count", "max_value": 1, "group_by": []},
+            "ignored group_by event_type",
+        ),
+        (  # the ratio of the two measures the words name
+            "Samsung's view-to-purchase ratio? purchases divided by product views",
+            {"metric": "view_to_cart_rate"},
+            {"metric": "purchases", "divided_by": "views"},
+            "read 'purchases divided by product views' as purchases divided by views",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},

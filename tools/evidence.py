@@ -605,6 +605,9 @@ def check(
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
     _counted_is_per(args, alone, semantic, notes)
+    _event_count_named(args, alone, semantic, notes)
+    _buyers_named(args, alone, semantic, notes)
+    _ratio_named(args, alone, semantic, notes)
     _done_by_n(args, alone, semantic, notes)
     _most_distinct_by_one(args, alone, semantic, notes)
     _distinct_counted_per_entity(args, alone, semantic, notes)
@@ -1354,6 +1357,8 @@ def _bounce_named(args: dict[str, Any], text: str, semantic: SemanticModel, note
     with their share of all sessions beside."""
     if not _has(BOUNCE, text) or "events" not in semantic.metrics or args.get("per") == "session":
         return
+    if args.get("group_by") == ["event_type"] and not _has(r"\bevent types?\b|\btypes? of event", text):
+        args["group_by"] = []  # "a session with one event" names no breakdown by event type
     if args.get("group_by") or args.get("grain", "none") != "none":
         return
     args.update(
@@ -1663,6 +1668,131 @@ def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: 
         top_n=None,
     )
     notes.append(f"read '{match.group(0)}' as products counted by their own distinct users, within the bound")
+
+
+# "Products that got 10 or more views", "users with at least 3 purchases".
+EVENT_COUNT = (
+    r"\b(?P<who>products?|items?|skus?|users?|customers?|visitors?|shoppers?|sessions?|visits?)\s+((that|which|who)\s+)?"
+    r"(got|get|had|have|has|with|received|drew|having)\s+"
+    r"((?P<bound>at least|more than|over|fewer than|less than|at most|exactly)\s+)?(?P<n>\d+|[a-z]+)(?P<plus>\+)?\s+"
+    r"(?P<tail>or more\s+|or fewer\s+|or less\s+)?(?P<what>views|page views|purchases|carts|add to carts|orders|events"
+    r"|searches|favou?rites)\b"
+)
+EVENT_NOUNS = {
+    "views": "views",
+    "page views": "views",
+    "purchases": "purchases",
+    "carts": "carts",
+    "add to carts": "carts",
+    "orders": "orders",
+    "events": "events",
+    "searches": "searches",
+    "favorites": "favorites",
+    "favourites": "favorites",
+}
+
+
+def _event_count_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    match = re.search(EVENT_COUNT, text)
+    if (
+        match is None
+        or not _counting_asked(text, match)
+        or args.get("group_by")
+        or args.get("grain", "none") != "none"
+    ):
+        return
+    who = _entity_of_noun(match.group("who"))
+    measure = EVENT_NOUNS.get(match.group("what"))
+    n = _as_number(match.group("n"))
+    if (
+        who is None
+        or measure not in semantic.metrics
+        or n is None
+        or (who == "order" and measure == "orders")
+    ):
+        return
+    counted = semantic.metrics.get(args.get("metric", ""))
+    if (
+        counted is not None
+        and counted.counts == who
+        and (args.get("min_times") or args.get("max_times") is not None)
+    ):
+        return  # "sessions with min_times 11" says it already
+    bound = match.group("bound") or (
+        "at least"
+        if match.group("plus") or "more" in (match.group("tail") or "")
+        else "at most"
+        if match.group("tail")
+        else "exactly"
+    )
+    step = 1 if bound in ("more than", "over") else -1 if bound in ("fewer than", "less than") else 0
+    low = {"at least": n, "more than": n + step, "over": n + step, "exactly": n}.get(bound)
+    high = {"at most": n, "fewer than": n + step, "less than": n + step, "exactly": n}.get(bound)
+    # A words filter holding the count ("10 or more views" as product text) is the count, misplaced.
+    filters = [
+        f
+        for f in args.get("filters") or []
+        if not any(re.search(r"\d", v) for v in f["values"]) or f["dimension"] == "price"
+    ]
+    args.update(
+        metric=measure,
+        per=who,
+        stat="count",
+        min_value=low,
+        max_value=high,
+        filters=filters,
+        share=False,
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+        top_n=None,
+    )
+    notes.append(f"read '{match.group(0)}' as {who}s counted by their own {measure}, within the bound")
+
+
+BUYER_NOUNS = r"\b(how many|number of|share of|percent(age)? of|what share of)\s+((of\s+)?(the|our|all)\s+)*(buyers|purchasers|paying customers)\b"
+
+
+def _buyers_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "How many of our buyers never used the cart": buyers are users who bought."""
+    if args.get("metric") != "users" or not re.search(BUYER_NOUNS, text) or args.get("per"):
+        return
+    if not (args.get("did_not") or args.get("did")) or "purchase" in (args.get("did") or []):
+        return
+    if "purchase" in (args.get("did_not") or []):
+        return
+    args["did"] = ["purchase", *(args.get("did") or [])]
+    notes.append("counted only buyers: users who bought")
+
+
+RATIO_OF = (
+    r"\b(?P<a>[a-z]+(?: [a-z]+)?)\s+(divided by|relative to)\s+(?P<b>[a-z]+(?: [a-z]+)?)"
+    r"|\b(?P<a2>[a-z]+)[- ]to[- ](?P<b2>[a-z]+)\s+(ratio|rate)\b"
+)
+
+
+def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Purchases divided by product views": the ratio of the two measures the words name, when
+    the call has another measure."""
+    if args.get("per") or args.get("share") or args.get("group_by") and args.get("divided_by"):
+        return
+    for match in re.finditer(RATIO_OF, text):
+        a_words, b_words = match.group("a") or match.group("a2"), match.group("b") or match.group("b2")
+        to_ratio = match.group("a2") is not None  # "view-to-purchase": purchases over views
+        first = _metric_named(a_words, semantic) or _metric_named(a_words.split()[-1], semantic)
+        second = _metric_named(b_words, semantic) or _metric_named(b_words.split()[0], semantic)
+        if not first or not second or first == second:
+            continue
+        top, bottom = (second, first) if to_ratio else (first, second)
+        if semantic.metrics[top].per_user or semantic.metrics[bottom].per_user:
+            continue
+        if args.get("metric") == top and args.get("divided_by") == bottom:
+            return
+        args.update(metric=top, divided_by=bottom)
+        notes.append(f"read '{match.group(0)}' as {top} divided by {bottom}")
+        return
 
 
 def _counted_is_per(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -2373,7 +2503,9 @@ def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
             if COUNTED.search(text[: match.start()]):  # "how many distinct users": a count, not a breakdown
                 continue
             before = _words(text[: match.start()])[-3:]
-            if any(w in GROUPING_BEFORE or w.isdigit() or w in NUMBER_WORDS for w in before):
+            counted = any(w.isdigit() or w in NUMBER_WORDS for w in before)
+            plural = match.group(0).endswith("s")  # "5 categories" ranks; "one event" does not
+            if any(w in GROUPING_BEFORE for w in before) or (counted and plural):
                 return True
             if re.match(GROUPING_AFTER, text[match.end() :]):
                 return True
