@@ -1359,3 +1359,30 @@ def test_the_quietest_trading_day_skips_the_weekday_the_shop_never_trades(online
     # A plain series still shows the closed Saturday, as 0: only the lowest-day ranking skips it.
     series = ask(online_retail, metric="revenue", grain="day")
     assert [(str(r[0]), r[1]) for r in series.rows][3] == ("2010-12-04", 0)
+
+
+def test_a_kind_of_product_and_values_set_aside_in_the_words() -> None:
+    """'The headphones people viewed' filters on the category paths' last word; 'not just
+    electronics' names a category to set aside, not to filter on; 'apple vs samsung' is a row each."""
+    data = {
+        "product_text": {"electronics > audio > headphone": "electronics > audio > headphone"},
+        "category": {"electronics": "electronics"},
+        "brand": {"apple": "apple", "samsung": "samsung"},
+    }
+
+    def cleaned(question: str, call: dict) -> dict:
+        return check("query_metric", call, question, MODEL, values=lambda n: data.get(n, {}))[1]
+
+    assert {"dimension": "product_text", "values": ["headphone"]} in cleaned(
+        "avg price of the headphones ppl viewed?", {"metric": "average_price"}
+    )["filters"]
+    top = cleaned(
+        'Top 3 subcategories by views, not just "electronics"?',
+        {"metric": "views", "group_by": ["subcategory"], "top_n": 3},
+    )
+    assert top["group_by"] == ["subcategory"] and not top.get("filters")
+    both = [{"dimension": "brand", "values": ["apple", "samsung"]}]
+    assert cleaned(
+        "average price of apple phones vs samsung ones", {"metric": "average_price", "filters": both}
+    )["group_by"] == ["brand"]
+    assert "group_by" not in cleaned("revenue from apple or samsung", {"metric": "revenue", "filters": both})

@@ -191,6 +191,7 @@ VOCABULARY = frozenset(
     period price prices quantity product minimum different cohort cohorts
     artist artists delivery deliveries shipping profit profits margin margins gender rating ratings
     review reviews inventory coupon coupons discount discounts refund refunds returned
+    subcategory subcategories
     """.split()
 )
 
@@ -498,6 +499,8 @@ def check(
     _price_of_event(args, alone, semantic, notes)
     if values is not None:
         _named_values(args, alone, values, notes)
+        if tool != "funnel":
+            _product_kind_named(args, alone, values, notes)
     _excluded_named(args, alone, notes)
     if tool == "funnel":
         return tool, args, notes
@@ -605,6 +608,7 @@ def check(
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
     _counted_is_per(args, alone, semantic, notes)
+    _values_compared(args, alone, semantic, notes)
     _event_count_named(args, alone, semantic, notes)
     _buyers_named(args, alone, semantic, notes)
     _ratio_named(args, alone, semantic, notes)
@@ -712,6 +716,9 @@ def _entity_named(
 NAMED_VALUE_DIMENSIONS = ("category", "country", "device", "brand")
 
 
+NOT_THIS = r"\b(not just|not only|not simply|not merely|rather than|instead of|other than|beyond)\s+[\"'“]?$"
+
+
 def _named_values(
     args: dict[str, Any], text: str, values: Callable[[str], dict[str, str]], notes: list[str]
 ) -> None:
@@ -744,10 +751,35 @@ def _named_values(
         ]
         if dimension in grouped:  # "countries by revenue excluding the UK": the breakdown less one
             found = [(v, m) for v, m in found if re.search(EXCLUDING, text[: m.start()][-40:])]
+        # "Subcategories, not just electronics": a value named to set it aside is no filter.
+        found = [(v, m) for v, m in found if not re.search(NOT_THIS, text[: m.start()][-25:])]
         named = list(dict.fromkeys(v for v, _ in found))
         if named:
             args["filters"] = [*(args.get("filters") or []), {"dimension": dimension, "values": named}]
             notes.append(f"added the filter {dimension} = {', '.join(named)}: the question names it")
+
+
+def _product_kind_named(
+    args: dict[str, Any], text: str, values: Callable[[str], dict[str, str]], notes: list[str]
+) -> None:
+    """ "The headphones people viewed": a kind of product the data's category paths end with
+    (electronics > audio > headphone), named in the words, becomes a product_text filter."""
+    used = {f["dimension"] for f in args.get("filters") or []} | set(args.get("group_by") or [])
+    if used & {"product_text", "subcategory", "product"}:
+        return
+    try:
+        paths = values("product_text")
+        categories = values("category")
+    except Exception:  # data without product names or paths
+        return
+    leaves = {p.rsplit(" > ", 1)[-1] for p in paths if " > " in p}
+    leaves = {w for w in leaves if re.fullmatch(r"[a-z]{4,}", w) and w not in categories}
+    for word in re.findall(r"[a-z]+", text):
+        kind = next((k for k in (word, word.removesuffix("s"), word.removesuffix("es")) if k in leaves), None)
+        if kind:
+            args["filters"] = [*(args.get("filters") or []), {"dimension": "product_text", "values": [kind]}]
+            notes.append(f"added the filter product_text = {kind}: the question names that kind of product")
+            return
 
 
 def _brand_named(brand: str, after: str) -> bool:
@@ -1795,6 +1827,34 @@ def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes
         return
 
 
+def _values_compared(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Apple phones vs the Samsung ones" as one filter on both brands: each its own row."""
+    group_by = list(args.get("group_by") or [])
+    if (
+        len(group_by) >= 2
+        or args.get("grain", "none") != "none"
+        or args.get("per")
+        and args.get("stat") != "average"
+    ):
+        return
+    for item in args.get("filters") or []:
+        dimension = semantic.dimensions.get(item["dimension"])
+        values = item["values"]
+        if dimension is None or dimension.match != "exact" or len(values) < 2 or item.get("exclude"):
+            continue
+        if item["dimension"] in group_by:
+            return
+        first, second = (re.escape(v.lower()) for v in values[:2])
+        against = r"(vs\.?|versus|against|compared (to|with)|and how|relative to)"
+        if re.search(
+            rf"\b{first}\b.*\b{against}\b.*\b{second}\b|\b{second}\b.*\b{against}\b.*\b{first}\b", text
+        ):
+            args["group_by"] = [*group_by, item["dimension"]]
+            args["top_n"] = None
+            notes.append(f"read '{values[0]}' against '{values[1]}' as a row each (by {item['dimension']})")
+            return
+
+
 def _counted_is_per(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """ "How many products appeared in at least 50 orders" written as products per order, counted:
     the entities counted are the ones the question asks about, by their own number of the other."""
@@ -2739,7 +2799,11 @@ BEYOND_TYPED = [
         r"\b(split|versus|vs\.?|compared?)\b[^?]*\b(before|morning|night)\b[^?]*\b(after|from|afternoon|evening)\b",
         "two time-of-day ranges at once",
     ),
-    (r"\blast\s+\d+\s+(minutes?|hours?)\b", "a period shorter than a day"),
+    (
+        r"\blast\s+(\d+|two|three|four|five|six|ten|fifteen|twenty|thirty|sixty)\s+(minutes?|hours?)\b"
+        r"|\blast (minute|hour|half hour)\b",
+        "a period shorter than a day",
+    ),
     (
         r"\bcatalog(ue)? prices?\b|\blist prices?\b|\bprices? in the catalog|\bcatalog(ue)? (of|with) prices",
         "the catalog's list prices (products.price)",
