@@ -959,6 +959,24 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "purchases", "divided_by": "views"},
             "read 'purchases divided by product views' as purchases divided by views",
         ),
+        (  # a ratio in the words "how many X does it take to get one Y"
+            "On average, how many page views does it take to get one purchase?",
+            {"metric": "views"},
+            {"metric": "views", "divided_by": "purchases"},
+            "read 'how many page views does it take to get one purchase' as views divided by purchases",
+        ),
+        (  # distinct items of the one event the words name
+            "Median number of distinct items a user viewed?",
+            {"metric": "products", "per": "user", "stat": "median"},
+            {"metric": "products", "filters": [{"dimension": "event_type", "values": ["view"]}]},
+            "counted only view events",
+        ),
+        (  # heavy browsers are users
+            "what share of all page views comes from our 10 heaviest browsers?",
+            {"metric": "views", "share": True},
+            {"metric": "views", "group_by": ["user_id"], "top_n": 10, "together": True},
+            "read '10 heaviest browsers' as the top 10 users' share of views taken together",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},

@@ -608,6 +608,7 @@ def check(
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
     _counted_is_per(args, alone, semantic, notes)
+    _distinct_of_event(args, alone, semantic, notes)
     _values_compared(args, alone, semantic, notes)
     _event_count_named(args, alone, semantic, notes)
     _buyers_named(args, alone, semantic, notes)
@@ -1042,9 +1043,11 @@ def _top_together(args: dict[str, Any], text: str, semantic: SemanticModel, note
     if share is None or top is None or args.get("grain", "none") != "none" or not _has(AS_ONE, text):
         return
     noun = top.group("noun") or top.group("noun2") or top.group("noun3")
+    people = {"spenders", "browsers", "viewers", "fans", "users", "accounts"}  # "our 10 heaviest browsers"
     entity = _entity_of_noun(noun) or {"brands": "brand", "brand": "brand", "categories": "category"}.get(
         noun
     )
+    entity = entity or ("user" if noun in people else None)
     dimension = ENTITY_DIMENSIONS.get(entity or "") or (entity if entity in ("brand", "category") else None)
     n = _as_number(top.group("n") or top.group("n2") or top.group("n3"))
     if dimension is None or dimension not in semantic.dimensions or not n:
@@ -1799,6 +1802,10 @@ def _buyers_named(args: dict[str, Any], text: str, semantic: SemanticModel, note
     notes.append("counted only buyers: users who bought")
 
 
+RATIO_TAKES = (
+    r"\bhow many (?P<a>[a-z]+(?: [a-z]+)?) (does it take|do (we|you|they|shoppers|people) need|are needed|it takes)"
+    r"\s+(to (get|make|produce|generate)|for|per)\s+(one|a|each|1|every|a single)\s+(?P<b>[a-z]+)"
+)
 RATIO_OF = (
     r"\b(?P<a>[a-z]+(?: [a-z]+)?)\s+(divided by|relative to)\s+(?P<b>[a-z]+(?: [a-z]+)?)"
     r"|\b(?P<a2>[a-z]+)[- ]to[- ](?P<b2>[a-z]+)\s+(ratio|rate)\b"
@@ -1810,11 +1817,16 @@ def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes
     the call has another measure."""
     if args.get("per") or args.get("share") or args.get("group_by") and args.get("divided_by"):
         return
-    for match in re.finditer(RATIO_OF, text):
-        a_words, b_words = match.group("a") or match.group("a2"), match.group("b") or match.group("b2")
-        to_ratio = match.group("a2") is not None  # "view-to-purchase": purchases over views
+    for match in [*re.finditer(RATIO_TAKES, text), *re.finditer(RATIO_OF, text)]:
+        groups = match.groupdict()
+        a_words, b_words = groups.get("a") or groups.get("a2"), groups.get("b") or groups.get("b2")
+        to_ratio = groups.get("a2") is not None  # "view-to-purchase": purchases over views
         first = _metric_named(a_words, semantic) or _metric_named(a_words.split()[-1], semantic)
-        second = _metric_named(b_words, semantic) or _metric_named(b_words.split()[0], semantic)
+        second = (
+            _metric_named(b_words, semantic)
+            or _metric_named(b_words.split()[0], semantic)
+            or _metric_named(b_words + "s", semantic)  # "one purchase"
+        )
         if not first or not second or first == second:
             continue
         top, bottom = (second, first) if to_ratio else (first, second)
@@ -1853,6 +1865,21 @@ def _values_compared(args: dict[str, Any], text: str, semantic: SemanticModel, n
             args["top_n"] = None
             notes.append(f"read '{values[0]}' against '{values[1]}' as a row each (by {item['dimension']})")
             return
+
+
+def _distinct_of_event(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Distinct items a user viewed" as products per user over every event: the distinct
+    things are those of the one event the words name."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or metric.counts not in ("product", "brand", "category") or not args.get("per"):
+        return
+    if any(f["dimension"] == "event_type" for f in args.get("filters") or []) or args.get("did"):
+        return
+    event = _one_event_named(text)
+    if not event or "event_type" not in semantic.dimensions:
+        return
+    args["filters"] = [*(args.get("filters") or []), {"dimension": "event_type", "values": event}]
+    notes.append(f"counted only {event[0]} events: the words name that one")
 
 
 def _counted_is_per(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
