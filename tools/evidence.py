@@ -979,6 +979,16 @@ def _ranked_entity_swapped(
     )
 
 
+def bound_range(bound: str, n: float) -> tuple[float | None, float | None]:
+    """The least and most a count may be for words like "more than 3" (4, None) or "only 1" (1, 1)."""
+    if bound in ("exactly", "only", "just"):
+        return n, n
+    return (
+        {"at least": n, "more than": n + 1, "over": n + 1}.get(bound),
+        {"at most": n, "fewer than": n - 1, "less than": n - 1}.get(bound),
+    )
+
+
 def _per_ranked(args: dict[str, Any], notes: list[str]) -> None:
     """ "The 5 products bought by the most customers" written as buyers per product with a top 5:
     a top N of entities is a ranking by that entity, not a statistic over them."""
@@ -1675,13 +1685,7 @@ def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: 
     if n is None or "users" not in semantic.metrics:
         return
     bound = match.group("bound") or "exactly"
-    step = 1 if bound in ("more than", "over") else -1 if bound in ("fewer than", "less than") else 0
-    low = {"at least": n, "more than": n + step, "over": n + step}.get(
-        bound, n if bound in ("only", "just", "exactly") else None
-    )
-    high = {"at most": n, "fewer than": n + step, "less than": n + step}.get(
-        bound, n if bound in ("only", "just", "exactly") else None
-    )
+    low, high = bound_range(bound, n)
     verb = match.group("verb")
     event = VERB_EVENT.get(verb) or ("cart" if "cart" in verb else "fav" if "fav" in verb else None)
     filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
@@ -1760,9 +1764,7 @@ def _event_count_named(args: dict[str, Any], text: str, semantic: SemanticModel,
         if match.group("tail")
         else "exactly"
     )
-    step = 1 if bound in ("more than", "over") else -1 if bound in ("fewer than", "less than") else 0
-    low = {"at least": n, "more than": n + step, "over": n + step, "exactly": n}.get(bound)
-    high = {"at most": n, "fewer than": n + step, "less than": n + step, "exactly": n}.get(bound)
+    low, high = bound_range(bound, n)
     # A words filter holding the count ("10 or more views" as product text) is the count, misplaced.
     filters = [
         f
@@ -1995,13 +1997,7 @@ def _sized_orders(args: dict[str, Any], text: str, semantic: SemanticModel, note
         if re.search(r"or (fewer|less)", tail)
         else "exactly"
     )
-    step = 1 if bound in ("more than", "over") else -1 if bound in ("fewer than", "less than") else 0
-    low = {"at least": n, "more than": n + step, "over": n + step}.get(
-        bound, n if bound in ("exactly", "only", "just") else None
-    )
-    high = {"at most": n, "fewer than": n + step, "less than": n + step}.get(
-        bound, n if bound in ("exactly", "only", "just") else None
-    )
+    low, high = bound_range(bound, n)
     args.update(
         metric=measure,
         per="order",
@@ -2066,9 +2062,7 @@ def _days_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes:
     if n is None:
         return
     bound = match.group("bound") or ("at least" if match.group("plus") else "at least")
-    step = 1 if bound in ("more than", "over") else -1 if bound in ("fewer than", "less than") else 0
-    low = {"at least": n, "more than": n + step, "over": n + step, "exactly": n, "only": n}.get(bound)
-    high = {"at most": n, "fewer than": n + step, "less than": n + step, "exactly": n, "only": n}.get(bound)
+    low, high = bound_range(bound, n)
     event = VERB_EVENTS.get(match.group("verb"))
     filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
     if event and "event_type" in semantic.dimensions:
@@ -2126,9 +2120,7 @@ def _distinct_per_entity(args: dict[str, Any], text: str, semantic: SemanticMode
     ):
         return
     bound = match.group("bound")
-    step = 1 if bound in ("more than", "over") else -1 if bound in ("fewer than", "less than") else 0
-    low = {"at least": n, "more than": n + step, "over": n + step, "exactly": n, "only": n}.get(bound)
-    high = {"at most": n, "fewer than": n + step, "less than": n + step, "exactly": n, "only": n}.get(bound)
+    low, high = bound_range(bound, n)
     args.update(
         metric=DISTINCT_METRICS[what],
         per=who,
