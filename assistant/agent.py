@@ -40,6 +40,7 @@ from assistant.warehouse.db import Warehouse, refresh_views
 from tools import Tool, ToolContext, ToolError, ToolResult, build_tools
 from tools.base import ChartSpec, UnknownEntity, cell_text, render
 from tools.evidence import (
+    SEARCH_WORDS_NEEDED,
     beyond_typed,
     corrected,
     lack_asked,
@@ -483,6 +484,12 @@ class Assistant:
             )
             if lacking:  # the model mapped "profit" to revenue: code declines instead
                 raise DataLacks(f"{lacking} {self.data_has()}")
+        if (
+            tool in ("query_metric", "compare_periods", "run_sql", "search_queries")
+            and beyond_typed(answer.question) == SEARCH_WORDS_NEEDED
+            and "search" not in self.ctx.facts.event_types
+        ):  # search words on data without searches: no query can find them
+            raise DataLacks(f"The data has no search events, so no search words. {self.data_has()}")
         beyond = (
             beyond_typed(answer.question, arguments) if tool in ("query_metric", "compare_periods") else None
         )

@@ -17,7 +17,10 @@ from assistant.retrieval import load_examples
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.demo import generate
+from assistant.warehouse.load import load_file
 from tools.metrics import DataLacks
+
+from .conftest import real
 
 ENDPOINT = Endpoint(
     base_url="http://fake/v1",
@@ -466,3 +469,27 @@ def test_how_many_customers_is_a_count_of_customers_not_of_orders(shop) -> None:
     )
     assert answer.table.rows[0][0] == expected
     assert any("about users" in n for n in answer.notes)
+
+
+@pytest.fixture(scope="module")
+def rees46_shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Warehouse]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("rees46"), duckdb_memory_limit="1GB")
+    with Warehouse(settings) as writer:
+        writer.ensure_schema()
+        load_file(writer, real("rees46/rees46_2019-Oct_phamhoa2416_sample.csv"))
+    reader = Warehouse(settings, read_only=True)
+    yield settings, reader
+    reader.close()
+
+
+@pytest.mark.real_data
+def test_search_words_on_data_without_searches_are_declined_by_code(rees46_shop, shop) -> None:
+    question = "What were the top 10 search keywords people typed in?"
+    sql = "SELECT query_text, count(*) AS n FROM events WHERE event_type = 'search' GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
+    agent, model = assistant(rees46_shop, [call("run_sql", query=sql)])
+    answer = agent.ask(question)
+    assert answer.kind == "refusal" and "no search events" in answer.text
+    assert len(model.calls) == 1  # no retry: no query can find words the data never recorded
+    # The demo shop records searches: the same call runs there.
+    agent, _ = assistant(shop, [call("run_sql", query=sql)])
+    assert agent.ask(question).kind == "answer"

@@ -2768,12 +2768,12 @@ def missing_concept(question: str, has_returns: bool = False) -> str | None:
 
 # What the typed query language cannot express: a question that needs one of these is for run_sql
 # (the model otherwise answers with the nearest metric). Each: (pattern, what it is).
+SEARCH_WORDS_NEEDED = "the words people searched for (events.query_text)"
 BEYOND_TYPED = [
     (
         r"\b(first|second|1st|2nd|earliest|initial|latest|most recent|previous|next)\s+"
         r"(order|purchase|invoice|transaction|basket|visit)s?\b",
-        "a customer's first, second or latest order (orders.order_number: 1 = first; = customer_orders: latest;"
-        " all first orders against all repeat orders: query_metric with order_kind)",
+        "a customer's first, second or latest order (orders.order_number: 1 = first; = customer_orders: latest)",
     ),
     (
         r"\b(days?|hours?|minutes?|weeks?|time)\s+(between|until|before (their|the) next)\b|\bgaps?\b"
@@ -2830,7 +2830,7 @@ BEYOND_TYPED = [
     (
         r"\bsearch (queries|terms|phrases|keywords|words)\b|\bwhat (do |did )?(people|users|shoppers|customers|visitors)"
         r" search(ed)? for\b|\btop searches\b|\bmost (common|popular|frequent) searches\b|\bsearched for (the )?most\b",
-        "the words people searched for (events.query_text)",
+        SEARCH_WORDS_NEEDED,
     ),
 ]
 
