@@ -99,6 +99,18 @@ SHAPES = [
            SELECT (SELECT sum(n) FROM (SELECT n FROM v ORDER BY n DESC LIMIT 10)) / sum(n),
                   (SELECT sum(n) FROM (SELECT n FROM v ORDER BY n DESC LIMIT 10)), sum(n) FROM v""",
     ),
+    (  # users who viewed a samsung product but never an apple one: each condition's own events
+        {
+            "metric": "users",
+            "did": ["view"],
+            "did_not": ["view"],
+            "did_where": [{"dimension": "brand", "values": ["samsung"]}],
+            "did_not_where": [{"dimension": "brand", "values": ["apple"]}],
+        },
+        """SELECT count(*) FROM (SELECT user_id FROM events GROUP BY 1
+           HAVING count(*) FILTER (WHERE event_type = 'view' AND brand = 'samsung') > 0
+              AND count(*) FILTER (WHERE event_type = 'view' AND brand = 'apple') = 0)""",
+    ),
     (  # average events per session
         {"metric": "events", "per": "session"},
         "SELECT avg(events) FROM sessions",
@@ -976,6 +988,25 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "views", "share": True},
             {"metric": "views", "group_by": ["user_id"], "top_n": 10, "together": True},
             "read '10 heaviest browsers' as the top 10 users' share of views taken together",
+        ),
+        (  # bought A but never B: the items are what each condition looks at
+            "How many customers bought product 13176 but never product 21137?",
+            {
+                "metric": "users",
+                "did": ["purchase"],
+                "filters": [
+                    {"dimension": "product", "values": ["13176"]},
+                    {"dimension": "product", "values": ["21137"]},
+                ],
+            },
+            {
+                "did": ["purchase"],
+                "did_not": ["purchase"],
+                "did_where": [{"dimension": "product", "values": ["13176"]}],
+                "did_not_where": [{"dimension": "product", "values": ["21137"]}],
+                "filters": [],
+            },
+            "read the items as what each condition looks at",
         ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",

@@ -608,6 +608,7 @@ def check(
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
     _counted_is_per(args, alone, semantic, notes)
+    _item_conditions(args, alone, semantic, notes)
     _distinct_of_event(args, alone, semantic, notes)
     _values_compared(args, alone, semantic, notes)
     _event_count_named(args, alone, semantic, notes)
@@ -1882,6 +1883,75 @@ def _distinct_of_event(args: dict[str, Any], text: str, semantic: SemanticModel,
         return
     args["filters"] = [*(args.get("filters") or []), {"dimension": "event_type", "values": event}]
     notes.append(f"counted only {event[0]} events: the words name that one")
+
+
+ITEM_DIMENSIONS = ("product", "product_text", "category", "brand", "subcategory")
+NEGATED_VERB = (
+    r"\b(but|and)?\s*(never|not|didn't|did not|don't|do not|haven't|have not|no longer)\s+(once\s+|ever\s+|even\s+|also\s+)?"
+    r"((?P<verb>bought|buy|purchased|purchase|ordered|order|viewed|view|looked at|added|carted)\b)?"
+)
+VERB_EVENTS_ANY = {
+    "bought": "purchase",
+    "buy": "purchase",
+    "purchased": "purchase",
+    "purchase": "purchase",
+    "ordered": "purchase",
+    "order": "purchase",
+    "viewed": "view",
+    "view": "view",
+    "looked at": "view",
+    "added": "cart",
+    "carted": "cart",
+}
+
+
+def _item_conditions(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Customers who bought A but never B", "customers who didn't buy a single Christmas item":
+    the item filters are the events each condition looks at, not filters on all events."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    negated = re.search(NEGATED_VERB, text)
+    if metric is None or metric.counts != "user" or negated is None or args.get("share") or args.get("per"):
+        return
+    if (
+        args.get("did_where")
+        or args.get("did_not_where")
+        or "did_where" not in semantic.request_model.model_fields
+    ):
+        return
+    items = [
+        f for f in args.get("filters") or [] if f["dimension"] in ITEM_DIMENSIONS and not f.get("exclude")
+    ]
+    split = [(f, v) for f in items for v in f["values"]]
+    if not split:
+        return
+
+    def side(value: str) -> str | None:
+        at = text.find(value.lower())
+        return None if at < 0 else "after" if at > negated.start() else "before"
+
+    before = [(f, v) for f, v in split if side(v) == "before"]
+    after = [(f, v) for f, v in split if side(v) == "after"]
+    if not after or len(before) + len(after) < len(split):
+        return
+    event = VERB_EVENTS_ANY.get(negated.group("verb") or "", (args.get("did") or ["purchase"])[0])
+    if not before and not re.search(r"\b(a single|any|one)\b", text[negated.end() :]):
+        return  # "viewed but never bought electronics" keeps electronics for both
+
+    def grouped(pairs: list[tuple[dict, str]]) -> list[dict]:
+        out: dict[str, list[str]] = {}
+        for f, v in pairs:
+            out.setdefault(f["dimension"], []).append(v)
+        return [{"dimension": d, "values": vs} for d, vs in out.items()]
+
+    did = list(args.get("did") or []) or [event]
+    did_not = list(dict.fromkeys([*(args.get("did_not") or []), event]))
+    args["filters"] = [f for f in args.get("filters") or [] if f not in items]
+    args.update(did=did, did_not=did_not, did_where=grouped(before), did_not_where=grouped(after))
+    notes.append(
+        "read the items as what each condition looks at: "
+        + (f"did {', '.join(v for _, v in before)}, " if before else "")
+        + f"never {', '.join(v for _, v in after)}"
+    )
 
 
 def _counted_is_per(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:

@@ -241,6 +241,20 @@ class SemanticModel:
                 events,
                 Field(default_factory=list, max_length=3, description="…and never did these."),
             ),
+            "did_where": (
+                list[filter_model],
+                Field(
+                    default_factory=list, max_length=3, description="did counts only events matching these."
+                ),
+            ),
+            "did_not_where": (
+                list[filter_model],
+                Field(
+                    default_factory=list,
+                    max_length=3,
+                    description="did_not looks only at events matching these ('bought A but never B').",
+                ),
+            ),
             "min_times": (
                 int | None,
                 Field(default=None, ge=1, le=100_000, description="…the first of did."),
@@ -702,6 +716,10 @@ def check_request(model: SemanticModel, args: Any) -> None:
             raise ToolError(
                 "among is the base of a share of entities; a share of the total has the total as base"
             )
+    if getattr(args, "did_where", []) and not args.did:
+        raise ToolError("did_where narrows the did events: set did too")
+    if getattr(args, "did_not_where", []) and not args.did_not:
+        raise ToolError("did_not_where narrows the did_not events: set did_not too")
     if args.among and not args.share:
         raise ToolError("among sets the base of a share: set share true, or use did instead")
     if args.max_times is not None and args.min_times and args.max_times < args.min_times:
@@ -748,25 +766,26 @@ def counted_event(args: Any) -> str | None:
     return (args.did or args.among or [None])[0]
 
 
-def _times(entity: str, event: str | None) -> str:
+def _times(entity: str, event: str | None, where: str | None = None) -> str:
     """How often one entity did `event` (any event when None). Purchases count orders, so
     "bought twice" means two orders, not two order lines."""
+    extra = f" AND {where}" if where else ""
     if event is None:
-        return "count(*)"
+        return f"count(*) FILTER (WHERE {where})" if where else "count(*)"
     if event == "purchase" and entity != "order":
-        return "count(DISTINCT e.order_id) FILTER (WHERE e.event_type = 'purchase')"
-    return f"count(*) FILTER (WHERE e.event_type = '{event}')"
+        return f"count(DISTINCT e.order_id) FILTER (WHERE e.event_type = 'purchase'{extra})"
+    return f"count(*) FILTER (WHERE e.event_type = '{event}'{extra})"
 
 
-def _behavior(args: Any, entity: str) -> str:
+def _behavior(args: Any, entity: str, did_where: str | None = None, not_where: str | None = None) -> str:
     """An aggregate condition over one entity's events: the did / did_not / times of the request."""
-    conditions = [f"{_times(entity, event)} > 0" for event in args.did]
+    conditions = [f"{_times(entity, event, did_where)} > 0" for event in args.did]
     first = counted_event(args)
     if args.min_times:
-        conditions.append(f"{_times(entity, first)} >= {args.min_times}")
+        conditions.append(f"{_times(entity, first, did_where if args.did else None)} >= {args.min_times}")
     if args.max_times is not None:
-        conditions.append(f"{_times(entity, first)} <= {args.max_times}")
-    conditions += [f"{_times(entity, event)} = 0" for event in args.did_not]
+        conditions.append(f"{_times(entity, first, did_where if args.did else None)} <= {args.max_times}")
+    conditions += [f"{_times(entity, event, not_where)} = 0" for event in args.did_not]
     return " AND ".join(conditions) or "TRUE"
 
 
@@ -811,7 +830,11 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         trunc = f"date_trunc('{grain}', e.event_time)"
         keys.insert(0, f"{trunc} AS period" if grain == "hour" else f"CAST({trunc} AS DATE) AS period")
         key_names.insert(0, "period")
-    source = _source(model, dims, args.filters)
+    did_where, not_where = getattr(args, "did_where", []), getattr(args, "did_not_where", [])
+    source = _source(model, dims, [*args.filters, *did_where, *not_where])
+    # "Bought A but never B": the events each condition looks at, apart from the request's filters.
+    did_sql = " AND ".join(_where(ctx, model, did_where, None, None)) or None
+    not_sql = " AND ".join(_where(ctx, model, not_where, None, None)) or None
     k = ctx.settings.min_group_size
     # Figures about one customer (a ranking of users, a user's maximum) are that by design, like
     # a segment's members: withholding them would withhold every row.
@@ -843,7 +866,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         if _conditional(args) and (total_share or not args.share):
             qualified = (
                 f"qualified AS (SELECT {key} AS entity FROM {source} WHERE {where} AND {key} IS NOT NULL"
-                f" GROUP BY 1 HAVING {_behavior(args, entity)})"
+                f" GROUP BY 1 HAVING {_behavior(args, entity, did_sql, not_sql)})"
             )
             where += f" AND {key} IN (SELECT entity FROM qualified)"
         if args.share and not total_share:
@@ -851,7 +874,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             having = f" HAVING count(*) FILTER (WHERE in_base) >= {k}" if k > 1 and entity in PERSONAL else ""
             return (
                 f"WITH entities AS (SELECT {select_keys}{key} AS entity, {base} AS in_base, "
-                f"{_behavior(args, entity)} AS matches FROM {source} WHERE {where} AND {key} IS NOT NULL"
+                f"{_behavior(args, entity, did_sql, not_sql)} AS matches FROM {source} WHERE {where} AND {key} IS NOT NULL"
                 f" GROUP BY {_positions(len(keys) + 1)}) "
                 f"SELECT {outer_keys}CAST(count(*) FILTER (WHERE in_base AND matches) AS DOUBLE)"
                 f" / nullif(count(*) FILTER (WHERE in_base), 0) AS share,"
@@ -1138,6 +1161,22 @@ def _conditions_text(args: Any, entity: str) -> str:
     return text
 
 
+def _narrowed_text(model: SemanticModel, args: Any, conditions: str) -> str:
+    """The conditions with the events each looks at: 'purchased (where product is 13176) and never
+    purchased (where product is 21137)'."""
+    did, never = conditions, ""
+    if " and never " in conditions:
+        did, never = conditions.split(" and never ", 1)
+        never = "never " + never
+    elif conditions.startswith("never "):
+        did, never = "", conditions
+    if args.did_where and did:
+        did += f" ({filters_text(model, args.did_where)})"
+    if args.did_not_where and never:
+        never += f" ({filters_text(model, args.did_not_where)})"
+    return " and ".join(p for p in (did, never) if p)
+
+
 def _times_text(args: Any, unit: str, in_orders: bool) -> str:
     low, high = args.min_times, args.max_times
     prefix = "in " if in_orders else ""
@@ -1195,6 +1234,8 @@ def measure_text(model: SemanticModel, args: Any) -> str:
     metric = model.metrics[args.metric]
     entity = entity_of(model, args)
     conditions = _conditions_text(args, entity) if _conditional(args) else ""
+    if getattr(args, "did_where", []) or getattr(args, "did_not_where", []):
+        conditions = _narrowed_text(model, args, conditions)
     who = f"{entity}s {_who(entity)} {conditions}" if conditions else f"{entity}s"
     if of_total(model, args):
         parts = [f"from {who}"] if conditions else []
