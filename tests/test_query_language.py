@@ -111,6 +111,14 @@ SHAPES = [
            HAVING count(*) FILTER (WHERE event_type = 'view' AND brand = 'samsung') > 0
               AND count(*) FILTER (WHERE event_type = 'view' AND brand = 'apple') = 0)""",
     ),
+    (  # AOV of each customer's second orders, and of their latest
+        {"metric": "aov", "filters": [{"dimension": "order_number", "values": ["2"]}]},
+        "SELECT avg(revenue) FROM orders WHERE order_number = 2",
+    ),
+    (
+        {"metric": "aov", "filters": [{"dimension": "latest_order", "values": ["latest"]}]},
+        "SELECT avg(revenue) FROM orders WHERE order_number = customer_orders",
+    ),
     (  # average events per session
         {"metric": "events", "per": "session"},
         "SELECT avg(events) FROM sessions",
@@ -1007,6 +1015,28 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
                 "filters": [],
             },
             "read the items as what each condition looks at",
+        ),
+        (  # an order's place among the customer's orders
+            "Avg basket size of each customer's most recent order?",
+            {"metric": "basket_size", "per": "user", "stat": "max"},
+            {
+                "metric": "basket_size",
+                "per": None,
+                "filters": [{"dimension": "latest_order", "values": ["latest"]}],
+            },
+            "read 'most recent order' as each customer's latest order",
+        ),
+        (
+            "average items in first orders vs second orders",
+            {"metric": "basket_size"},
+            {"group_by": ["order_number"], "filters": [{"dimension": "order_number", "values": ["1", "2"]}]},
+            "read 'first orders', 'second orders' as the customer's order number 1, 2",
+        ),
+        (  # days between them is no filter
+            "How many days between a customer's first and second order?",
+            {"metric": "orders"},
+            {"metric": "orders", "filters": None},
+            None,
         ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",

@@ -608,6 +608,7 @@ def check(
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
     _counted_is_per(args, alone, semantic, notes)
+    _order_position_named(args, alone, semantic, notes)
     _item_conditions(args, alone, semantic, notes)
     _distinct_of_event(args, alone, semantic, notes)
     _values_compared(args, alone, semantic, notes)
@@ -1954,6 +1955,64 @@ def _item_conditions(args: dict[str, Any], text: str, semantic: SemanticModel, n
     )
 
 
+ORDER_POSITION = (
+    r"\b(?P<pos>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|latest|last|most recent|newest)\s+"
+    r"(?P<noun>orders?|purchases?|invoices?|baskets?|transactions?)\b"
+)
+POSITIONS = {
+    "first": "1",
+    "1st": "1",
+    "second": "2",
+    "2nd": "2",
+    "third": "3",
+    "3rd": "3",
+    "fourth": "4",
+    "4th": "4",
+    "fifth": "5",
+    "5th": "5",
+}
+
+
+def _order_position_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Basket size of each customer's most recent order", "AOV of second orders": the order's
+    place among the customer's orders, as a filter (or a row each for two places)."""
+    if "order_number" not in semantic.dimensions or "latest_order" not in semantic.dimensions:
+        return
+    found = list(re.finditer(ORDER_POSITION, text))
+    used = {*(args.get("group_by") or []), *(f["dimension"] for f in args.get("filters") or [])}
+    if (
+        not found
+        or used & {"order_kind", "order_number", "latest_order"}
+        or args.get("grain", "none") != "none"
+    ):
+        return
+    if args.get("per") == "user" and _has(r"\b(each|every|a) (customer|user|shopper|buyer)'?s\b", text):
+        args.update(per=None, stat="average")  # "each customer's latest order": the order, not a statistic
+    if (
+        args.get("share")
+        or args.get("per")
+        or _has(r"\b(last|latest|most recent)\s+(order|purchase)s?\s+(date|day|time)", text)
+    ):
+        return
+    if args.get("did") or args.get("did_not") or args.get("min_times") or args.get("max_times") is not None:
+        return
+    beyond = {what for pattern, what in BEYOND_TYPED if re.search(pattern, text)}
+    if beyond - {BEYOND_TYPED[0][1]}:  # days between them, and the like: not a filter
+        return
+    places = list(dict.fromkeys(m.group("pos") for m in found))
+    numbers = [POSITIONS[p] for p in places if p in POSITIONS]
+    latest = [p for p in places if p not in POSITIONS]
+    if latest and not numbers:
+        args["filters"] = [*(args.get("filters") or []), {"dimension": "latest_order", "values": ["latest"]}]
+        notes.append(f"read '{found[0].group(0)}' as each customer's latest order")
+    elif numbers and not latest:
+        args["filters"] = [*(args.get("filters") or []), {"dimension": "order_number", "values": numbers}]
+        if len(numbers) > 1 and len(args.get("group_by") or []) < 2:
+            args["group_by"] = [*(args.get("group_by") or []), "order_number"]
+        named = ", ".join(f"'{m.group(0)}'" for m in found)
+        notes.append(f"read {named} as the customer's order number {', '.join(numbers)}")
+
+
 def _counted_is_per(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """ "How many products appeared in at least 50 orders" written as products per order, counted:
     the entities counted are the ones the question asks about, by their own number of the other."""
@@ -2906,8 +2965,8 @@ BEYOND_TYPED = [
 
 
 def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str | None:
-    """What the question needs that query_metric cannot express (None: nothing found). A first
-    order as such (first vs repeat) is the order_kind dimension, when the call uses it."""
+    """What the question needs that query_metric cannot express (None: nothing found). An
+    order's place (first, second, latest) is a dimension when the call uses one."""
     text = _text(question)
     args = arguments or {}
     if args.get("together"):  # the top N's share is in the typed language
@@ -2915,19 +2974,13 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
             (w for p, w in BEYOND_TYPED if re.search(p, text) and w != "the share held by the top entities"),
             None,
         )
-    by_kind = "order_kind" in [
-        *(args.get("group_by") or []),
-        *(f.get("dimension") for f in args.get("filters") or []),
-    ]
+    used = {*(args.get("group_by") or []), *(f.get("dimension") for f in args.get("filters") or [])}
     for pattern, what in BEYOND_TYPED:
         found = re.search(pattern, text)
         if found is None:
             continue
-        if (
-            by_kind
-            and pattern == BEYOND_TYPED[0][0]
-            and found.group(1) in ("first", "1st", "initial", "earliest")
-        ):
+        # An order's place among the customer's orders is a dimension when the call uses it.
+        if pattern == BEYOND_TYPED[0][0] and used & {"order_kind", "order_number", "latest_order"}:
             continue
         return what
     return None

@@ -572,7 +572,20 @@ VALUE_ALIASES = {
         "cypriot": ("cyprus",),
         "lithuanian": ("lithuania",),
         "icelandic": ("iceland",),
-    }
+    },
+    "latest_order": {"most recent": ("latest",), "last": ("latest",), "newest": ("latest",)},
+    "order_number": {
+        "first": ("1",),
+        "1st": ("1",),
+        "second": ("2",),
+        "2nd": ("2",),
+        "third": ("3",),
+        "3rd": ("3",),
+        "fourth": ("4",),
+        "4th": ("4",),
+        "fifth": ("5",),
+        "5th": ("5",),
+    },
 }
 
 
@@ -1308,6 +1321,7 @@ def interpret(model: SemanticModel, args: Any, facts: DataFacts, compare: bool =
 # Dimensions whose values are bare numbers or ids: a sentence names them ("hour 2", "user 42").
 NAMED_VALUES = {
     "hour": "hour",
+    "order_number": "order number",
     "user_id": "user",
     "session_id": "session",
     "order_id": "order",
