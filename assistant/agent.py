@@ -490,14 +490,6 @@ class Assistant:
             and "search" not in self.ctx.facts.event_types
         ):  # search words on data without searches: no query can find them
             raise DataLacks(f"The data has no search events, so no search words. {self.data_has()}")
-        beyond = (
-            beyond_typed(answer.question, arguments) if tool in ("query_metric", "compare_periods") else None
-        )
-        if beyond and not any(call.error and BEYOND_NOTE in call.error for call in answer.tool_calls):
-            # Once: the model may still insist, and its call then runs (a typed figure beats none).
-            raise ToolError(
-                f"{tool} {BEYOND_NOTE} {beyond}; answer with run_sql: one SELECT that computes exactly what is asked"
-            )
         arguments, problems = unsupported_arguments(tool, arguments, said)
         answer.notes += [p.removeprefix("note: ") for p in problems if p.startswith("note: ")]
         problems = [p for p in problems if not p.startswith("note: ")]
@@ -515,6 +507,16 @@ class Assistant:
             current=answer.question,
             values=lambda name: dimension_values(self.ctx, self.semantic, self.semantic.dimensions[name]),
         )
+        # After the words' repairs: a call they made express the question (a top N's share taken
+        # together, an order's place) is not sent away.
+        beyond = (
+            beyond_typed(answer.question, arguments) if tool in ("query_metric", "compare_periods") else None
+        )
+        if beyond and not any(call.error and BEYOND_NOTE in call.error for call in answer.tool_calls):
+            # Once: the model may still insist, and its call then runs (a typed figure beats none).
+            raise ToolError(
+                f"{tool} {BEYOND_NOTE} {beyond}; answer with run_sql: one SELECT that computes exactly what is asked"
+            )
         answer.notes += [n for n in notes if n not in answer.notes]
         return tool, arguments
 

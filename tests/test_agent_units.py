@@ -493,3 +493,18 @@ def test_search_words_on_data_without_searches_are_declined_by_code(rees46_shop,
     # The demo shop records searches: the same call runs there.
     agent, _ = assistant(shop, [call("run_sql", query=sql)])
     assert agent.ask(question).kind == "answer"
+
+
+def test_a_call_the_words_make_expressible_is_not_sent_to_run_sql(shop) -> None:
+    # "A top share of customers" is beyond the model's call, but code reads the top 50 as one group.
+    question = "What share of all revenue comes from our top 50 customers?"
+    agent, model = assistant(shop, [call("query_metric", metric="revenue", share=True)])
+    answer = agent.ask(question)
+    assert answer.kind == "answer" and len(model.calls) == 1
+    assert answer.tool_calls[0].arguments["together"] is True
+    sql = (
+        "WITH u AS (SELECT user_id, sum(price * quantity) AS r FROM events WHERE event_type = 'purchase'"
+        " AND user_id IS NOT NULL GROUP BY 1) SELECT (SELECT sum(r) FROM (SELECT r FROM u ORDER BY r DESC LIMIT 50))"
+        " / (SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase')"
+    )
+    assert answer.table.rows[0][0] == pytest.approx(reference(shop, sql))

@@ -1987,7 +1987,10 @@ def _order_position_named(args: dict[str, Any], text: str, semantic: SemanticMod
     ):
         return
     if args.get("per") == "user" and _has(r"\b(each|every|a) (customer|user|shopper|buyer)'?s\b", text):
-        args.update(per=None, stat="average")  # "each customer's latest order": the order, not a statistic
+        if not _has(r"\b(between|gap|since|until|how long|days?|hours?|weeks?)\b", text):
+            args.update(
+                per=None, stat="average"
+            )  # "each customer's latest order": the order, not a statistic
     if (
         args.get("share")
         or args.get("per")
@@ -1997,8 +2000,10 @@ def _order_position_named(args: dict[str, Any], text: str, semantic: SemanticMod
     if args.get("did") or args.get("did_not") or args.get("min_times") or args.get("max_times") is not None:
         return
     beyond = {what for pattern, what in BEYOND_TYPED if re.search(pattern, text)}
-    if beyond - {BEYOND_TYPED[0][1]}:  # days between them, and the like: not a filter
-        return
+    if beyond - {BEYOND_TYPED[0][1]} or _has(
+        r"\b(between|gap|since|until|how long|days?|hours?|weeks?)\b", text
+    ):
+        return  # days between them, and the like: not a filter
     places = list(dict.fromkeys(m.group("pos") for m in found))
     numbers = [POSITIONS[p] for p in places if p in POSITIONS]
     latest = [p for p in places if p not in POSITIONS]
