@@ -947,7 +947,10 @@ def _bounded_entities(args: dict[str, Any], semantic: SemanticModel, notes: list
     notes.append(f"read as {metric.name} counted by their own {measure.replace('_', ' ')}, within the bound")
 
 
-RANKED_NOUN = r"\b(which|what|top|the)\s+((\d+|two|three|four|five|ten|twenty)\s+)?(?P<noun>[a-z]+)"
+RANKED_NOUN = (
+    r"\b(which|what|top|the|our)\s+((\d+|two|three|four|five|ten|twenty)\s+)?"
+    r"((most|least|biggest|best|heaviest|top)\s+([a-z]+\s+)?)?(?P<noun>[a-z]+)"
+)
 
 
 def _ranked_entity_swapped(
