@@ -1038,6 +1038,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "orders", "filters": None},
             None,
         ),
+        (  # a month named without its year: the data's latest such month, resolved by code
+            "add to carts in december so far (UTC)?",
+            {"metric": "carts", "period": {"kind": "last_n_days", "n": 30, "end": "2017-12-03"}},
+            {"period": {"kind": "month", "month": 12}},
+            "read 'in december' as the month 12",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},

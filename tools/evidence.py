@@ -1469,6 +1469,10 @@ IN_MONTH = (
     rf"\b(in|during|for|throughout|across|over)\s+(the month of\s+)?(?P<month>{'|'.join(MONTHS)})[a-z]*\.?,?\s+"
     r"(?P<year>(19|20)\d\d)\b"
 )
+BARE_MONTH = (
+    r"\b(in|during|for|throughout|across|over|of)\s+(the month of\s+)?(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct"
+    r"|nov|dec)(uary|ruary|ch|il|e|y|ust|tember|ober|ember)?\b(?!\s+\d)"
+)
 IN_YEAR = r"\b(in|during|for|throughout|across)\s+(the year\s+|calendar\s+)?(?P<year>(19|20)\d\d)\b"
 ON_DATE = (
     r"\b(on|for)\s+(\w+day,?\s+)?((?P<iso>(19|20)\d\d-\d\d-\d\d)|(?P<day>\d{1,2})(st|nd|rd|th)?\s+"
@@ -1521,7 +1525,19 @@ def _period_from_words(
         return
     if kind in ("date", "range", "month"):
         return
-    if len(set(re.findall(r"\b(?:19|20)\d\d\b", text))) != 1:  # none, or two (a comparison)
+    years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
+    bare = list(re.finditer(BARE_MONTH, text))
+    if (
+        not years
+        and len(bare) == 1
+        and kind in (default_kind, "last_n_days", "last_n_weeks", "this_month", "last_month")
+    ):
+        # "Carts in December" names a month without its year: the data's latest December.
+        number = MONTHS.index(bare[0].group("month")) + 1
+        args["period"] = {"kind": "month", "month": number}
+        notes.append(f"read '{bare[0].group(0).strip()}' as the month {number} (the data's latest)")
+        return
+    if len(years) != 1:  # none, or two (a comparison)
         return
     # A day named in full wins over a relative period ("on Sunday 5 December 2010" read as the
     # last day): the words are explicit.
