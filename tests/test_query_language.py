@@ -119,6 +119,13 @@ SHAPES = [
         {"metric": "aov", "filters": [{"dimension": "latest_order", "values": ["latest"]}]},
         "SELECT avg(revenue) FROM orders WHERE order_number = customer_orders",
     ),
+    (  # average views per user, buyers against non-buyers (users with views)
+        {"metric": "views", "per": "user", "group_by": ["buyer"]},
+        """SELECT CASE WHEN user_id IN (SELECT user_id FROM events WHERE event_type = 'purchase') THEN 'buyers'
+                  ELSE 'non-buyers' END, avg(n)
+           FROM (SELECT user_id, count(*) FILTER (WHERE event_type = 'view') AS n FROM events GROUP BY 1 HAVING n > 0)
+           GROUP BY 1 ORDER BY 2 DESC""",
+    ),
     (  # average events per session
         {"metric": "events", "per": "session"},
         "SELECT avg(events) FROM sessions",
@@ -1043,6 +1050,16 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "carts", "period": {"kind": "last_n_days", "n": 30, "end": "2017-12-03"}},
             {"period": {"kind": "month", "month": 12}},
             "read 'in december' as the month 12",
+        ),
+        (  # those who bought against those who never did: a row each
+            "Compare the average add-to-carts per user for people who bought something vs people who never did.",
+            {
+                "metric": "carts",
+                "per": "user",
+                "filters": [{"dimension": "event_type", "values": ["purchase"]}],
+            },
+            {"metric": "carts", "per": "user", "group_by": ["buyer"], "filters": []},
+            "read as buyers against non-buyers",
         ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",

@@ -608,6 +608,7 @@ def check(
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
     _counted_is_per(args, alone, semantic, notes)
+    _buyers_against_others(args, alone, semantic, notes)
     _order_position_named(args, alone, semantic, notes)
     _item_conditions(args, alone, semantic, notes)
     _distinct_of_event(args, alone, semantic, notes)
@@ -2688,6 +2689,39 @@ def _price_bands_named(args: dict[str, Any], text: str, notes: list[str]) -> Non
     args["top_n"] = None
 
 
+BUYERS_AGAINST_OTHERS = (
+    r"\b(bought|buy|buyers?|purchased|purchasers?|converters?|converted|who (made|placed) (a )?(purchase|order))\b"
+    r".*\b(vs\.?|versus|compared (to|with)|against|and|or)\b.*\b(never|didn't|did not|don't|do not|non-?buyers?"
+    r"|non-?purchasers?|non-?converters?|not)\b"
+)
+
+
+def _buyers_against_others(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "Carts per user for people who bought vs people who never did": a row each for buyers and
+    non-buyers, not a filter on purchase events."""
+    if "buyer" not in semantic.dimensions or not _has(BUYERS_AGAINST_OTHERS, text):
+        return
+    group_by = list(args.get("group_by") or [])
+    if "buyer" in group_by or len(group_by) >= 2 or args.get("share") or args.get("grain", "none") != "none":
+        return
+    if args.get("metric") in ("buyers", "users") and not args.get("per"):
+        return  # a count of them: the conditions say it
+    args["filters"] = [
+        f
+        for f in args.get("filters") or []
+        if not (f["dimension"] == "event_type" and f["values"] == ["purchase"])
+    ]
+    args.update(
+        group_by=[*group_by, "buyer"],
+        did=[e for e in args.get("did") or [] if e != "purchase"],
+        did_not=[e for e in args.get("did_not") or [] if e != "purchase"],
+        top_n=None,
+    )
+    notes.append("read as buyers against non-buyers, a row each")
+
+
 FIRST_ORDERS = r"\b(first|1st|initial|first-time|debut)\b"
 REPEAT_ORDERS = (
     r"\b(repeat\w*|returning|subsequent|later|follow-?(up|on)|non-first|reorders?|second and later)\b"
@@ -2724,6 +2758,8 @@ def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
         return _has(FIRST_ORDERS, text) and _has(REPEAT_ORDERS, text)
     if name == "price" and _has(PRICE_BANDS, text):
         return True
+    if name == "buyer":  # those who bought against those who never did: both sides named
+        return _has(BUYERS_AGAINST_OTHERS, text)
     dimension = semantic.dimensions.get(name)
     patterns = [
         re.escape(w.lower().replace("_", " ")) for w in [name, *(dimension.synonyms if dimension else [])]
@@ -2922,6 +2958,7 @@ def missing_concept(question: str, has_returns: bool = False) -> str | None:
 # What the typed query language cannot express: a question that needs one of these is for run_sql
 # (the model otherwise answers with the nearest metric). Each: (pattern, what it is).
 SEARCH_WORDS_NEEDED = "the words people searched for (events.query_text)"
+DID_AND_DID_NOT = "a comparison of those who did something with those who did not"
 BEYOND_TYPED = [
     (
         r"\b(first|second|1st|2nd|earliest|initial|latest|most recent|previous|next)\s+"
@@ -2951,7 +2988,7 @@ BEYOND_TYPED = [
     ),
     (
         r"\bwith (a |an |any )?\w+\b[^?]*\b(versus|vs\.?|compared (to|with)|against)\b[^?]*\bwithout\b",
-        "a comparison of those who did something with those who did not",
+        DID_AND_DID_NOT,
     ),
     (
         r"\b(19|20)\d\d\b[^?]*\b(but|and|then)\b[^?]*\b(not|never|didn't|no)\b[^?]*\b(19|20)\d\d\b"
@@ -3005,6 +3042,8 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
             continue
         # An order's place among the customer's orders is a dimension when the call uses it.
         if pattern == BEYOND_TYPED[0][0] and used & {"order_kind", "order_number", "latest_order"}:
+            continue
+        if what == DID_AND_DID_NOT and "buyer" in used:
             continue
         return what
     return None
