@@ -547,11 +547,11 @@ VALUE_ALIASES = {
         "ireland": ("ireland", "eire"),
         "south africa": ("south africa", "rsa"),
         "holland": ("netherlands",),
-        # Customers named by their nationality ("our French customers").
+        # Customers named by their nationality ("our French customers"); not words with another
+        # common meaning ("English" titles, to "polish").
         "french": ("france",),
         "german": ("germany",),
         "british": ("united kingdom",),
-        "english": ("united kingdom",),
         "spanish": ("spain",),
         "dutch": ("netherlands",),
         "italian": ("italy",),
@@ -564,7 +564,6 @@ VALUE_ALIASES = {
         "danish": ("denmark",),
         "finnish": ("finland",),
         "austrian": ("austria",),
-        "polish": ("poland",),
         "australian": ("australia",),
         "japanese": ("japan",),
         "american": ("united states", "usa"),
