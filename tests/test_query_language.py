@@ -126,6 +126,10 @@ SHAPES = [
            FROM (SELECT user_id, count(*) FILTER (WHERE event_type = 'view') AS n FROM events GROUP BY 1 HAVING n > 0)
            GROUP BY 1 ORDER BY 2 DESC""",
     ),
+    (  # days between a customer's consecutive orders, each order once however many lines it has
+        {"metric": "days_between_orders"},
+        "SELECT avg(days_since_previous_order) FROM orders",
+    ),
     (  # average events per session
         {"metric": "events", "per": "session"},
         "SELECT avg(events) FROM sessions",
@@ -1061,6 +1065,21 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "carts", "per": "user", "group_by": ["buyer"], "filters": []},
             "read as buyers against non-buyers",
         ),
+        (  # the days between a customer's consecutive orders
+            "whats the mean number of days betwen a customer's consecutive orders?",
+            {"metric": "average_selling_price"},
+            {"metric": "days_between_orders", "per": None},
+            "read as the days between a customer's consecutive orders",
+        ),
+        (
+            "What's the average basket size of orders placed 30+ days after the customer's previous order?",
+            {"metric": "basket_size"},
+            {
+                "metric": "basket_size",
+                "filters": [{"dimension": "days_since_previous_order", "values": [">=30"]}],
+            },
+            "read '30+ days after the customer's previous order'",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},
@@ -1488,3 +1507,14 @@ def test_a_kind_of_product_and_values_set_aside_in_the_words() -> None:
         "average price of apple phones vs samsung ones", {"metric": "average_price", "filters": both}
     )["group_by"] == ["brand"]
     assert "group_by" not in cleaned("revenue from apple or samsung", {"metric": "revenue", "filters": both})
+
+
+@pytest.mark.real_data
+def test_days_between_orders_count_each_order_once(cdnow: ToolContext) -> None:
+    # CDNOW orders have several lines: a line-weighted mean would differ from the orders' own.
+    gap = ask(cdnow, metric="days_between_orders")
+    expected = ref(cdnow, "SELECT avg(days_since_previous_order) FROM orders")[0][0]
+    assert gap.rows[0][0] == pytest.approx(expected) and expected > 30
+    later = ask(cdnow, metric="aov", filters=[{"dimension": "days_since_previous_order", "values": [">=90"]}])
+    want = ref(cdnow, "SELECT avg(revenue) FROM orders WHERE days_since_previous_order >= 90")[0][0]
+    assert later.rows[0][0] == pytest.approx(want)

@@ -608,6 +608,7 @@ def check(
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
     _counted_is_per(args, alone, semantic, notes)
+    _order_gap_named(args, alone, semantic, notes)
     _buyers_against_others(args, alone, semantic, notes)
     _order_position_named(args, alone, semantic, notes)
     _item_conditions(args, alone, semantic, notes)
@@ -2038,6 +2039,58 @@ def _order_position_named(args: dict[str, Any], text: str, semantic: SemanticMod
         notes.append(f"read {named} as the customer's order number {', '.join(numbers)}")
 
 
+# "Average days between a customer's orders", "time between consecutive purchases".
+ORDER_GAP = (
+    r"\b(days?|time|gap|gaps|interval|weeks?)\s+(between|separating)\s+((a|each|the)\s+)?((customer|user|shopper)'?s?\s+)?"
+    r"((consecutive|successive|subsequent|repeat|their|two)\s+)?(orders|purchases|invoices|baskets)\b"
+    r"|\binter-?(purchase|order) (time|gap|interval)s?\b|\b(purchase|order|reorder) (interval|gap|cycle)s?\b"
+    r"|\bdays since (the|their|a) (customer'?s? )?(previous|last|prior) order\b"
+)
+GAP_AFTER = (
+    r"\b(?P<n>\d+)\+?[\s)]*(days?)?[\s)]*(or more)?[\s)]*(days?)?[\s)]*after\s+((the|their|a|each)\s+)?"
+    r"((customer|user)'?s?\s+)?(previous|last|prior)\s+(order|purchase)\b"
+)
+
+
+def _order_gap_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """The days between a customer's consecutive orders: the metric, or a bound on an order's
+    days since the previous one ("orders placed 30+ days after the previous order")."""
+    if "days_between_orders" not in semantic.metrics or args.get("grain", "none") != "none":
+        return
+    after = re.search(GAP_AFTER, text)
+    filters = args.get("filters") or []
+    if after and "days_since_previous_order" in semantic.dimensions:
+        if not any(f["dimension"] == "days_since_previous_order" for f in filters):
+            args["filters"] = [
+                *filters,
+                {"dimension": "days_since_previous_order", "values": [f">={after.group('n')}"]},
+            ]
+            notes.append(
+                f"read '{after.group(0)}' as orders at least {after.group('n')} days after the previous one"
+            )
+        return
+    if not _has(ORDER_GAP, text) or args.get("metric") == "days_between_orders" or args.get("divided_by"):
+        return
+    if _has(r"\b(first|1st)\b[^?]*\b(second|2nd)\b|\b(second|2nd)\b[^?]*\b(third|3rd)\b", text):
+        return  # between two named orders: orders.days_since_previous_order with order_number, in run_sql
+    median = _has(r"\bmedian|\btypical", text)
+    args.update(
+        metric="days_between_orders",
+        per="order" if median else None,
+        stat="median" if median else "average",
+        share=False,
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+        min_value=None,
+        max_value=None,
+        top_n=None if not args.get("group_by") else args.get("top_n"),
+    )
+    notes.append("read as the days between a customer's consecutive orders")
+
+
 def _counted_is_per(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """ "How many products appeared in at least 50 orders" written as products per order, counted:
     the entities counted are the ones the question asks about, by their own number of the other."""
@@ -3045,5 +3098,9 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
             continue
         if what == DID_AND_DID_NOT and "buyer" in used:
             continue
+        if pattern == BEYOND_TYPED[1][0] and (
+            args.get("metric") == "days_between_orders" or "days_since_previous_order" in used
+        ):
+            continue  # the days between a customer's orders are typed
         return what
     return None

@@ -163,7 +163,7 @@ class Dimension(BaseModel):
 
     @property
     def needs_orders(self) -> bool:
-        return "o." in self.sql
+        return re.search(r"\bo\.", self.sql) is not None
 
 
 class SemanticModel:
@@ -329,10 +329,14 @@ class DataLacks(ToolError):
         self.subject = subject
 
 
-def _source(model: SemanticModel, dimensions: list[Dimension], filters: list[Any]) -> str:
-    """The FROM clause: events, joined to users, products or orders when a dimension or filter
-    needs them."""
+def _source(
+    model: SemanticModel, dimensions: list[Dimension], filters: list[Any], metrics: Sequence[str] = ()
+) -> str:
+    """The FROM clause: events, joined to users, products or orders when a dimension, filter or
+    metric needs them."""
     used = [*dimensions, *(model.dimensions[f.dimension] for f in filters)]
+    if any(re.search(r"\bo\.", model.expression(m)) for m in metrics if m):
+        used.append(Dimension(name="orders", sql="o.order_id", description=""))
     source = "events e"
     if any(d.needs_users for d in used):
         source += " LEFT JOIN users u ON u.user_id = e.user_id"
@@ -843,7 +847,8 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         keys.insert(0, f"{trunc} AS period" if grain == "hour" else f"CAST({trunc} AS DATE) AS period")
         key_names.insert(0, "period")
     did_where, not_where = getattr(args, "did_where", []), getattr(args, "did_not_where", [])
-    source = _source(model, dims, [*args.filters, *did_where, *not_where])
+    measures = [args.metric, args.divided_by, *args.also]
+    source = _source(model, dims, [*args.filters, *did_where, *not_where], measures)
     # "Bought A but never B": the events each condition looks at, apart from the request's filters.
     did_sql = " AND ".join(_where(ctx, model, did_where, None, None)) or None
     not_sql = " AND ".join(_where(ctx, model, not_where, None, None)) or None
@@ -972,10 +977,10 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         whole_where = " AND ".join(_where(ctx, model, kept_filters, first, last)) or "TRUE"
         by_period = grain != "none" and bool(args.group_by or args.filters or _conditional(args))
         whole = (
-            f"SELECT {keys[0]}, {value} AS total FROM {_source(model, [], kept_filters)} WHERE {whole_where}"
+            f"SELECT {keys[0]}, {value} AS total FROM {_source(model, [], kept_filters, [metric.name])} WHERE {whole_where}"
             f" GROUP BY 1"
             if by_period
-            else f"SELECT {value} AS total FROM {_source(model, [], kept_filters)} WHERE {whole_where}"
+            else f"SELECT {value} AS total FROM {_source(model, [], kept_filters, [metric.name])} WHERE {whole_where}"
         )
         join = "JOIN whole USING (period)" if by_period else "CROSS JOIN whole"
         return (

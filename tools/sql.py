@@ -376,8 +376,10 @@ def tools(semantic: Any) -> list[Tool]:
             "product_id, category, brand, price, quantity, order_id, query_text), products(product_id, "
             "title, category, category_path, brand, price, description), users(user_id, first_seen, "
             "country, attributes); views: orders(order_id, user_id, order_time, items, "
-            "distinct_products, revenue), sessions(session_id, user_id, session_start, session_end, "
-            "events, views, carts, purchases, reached_cart, reached_purchase), daily_metrics(day, "
+            "distinct_products, revenue, order_number (1 = the customer's first), customer_orders, "
+            "days_since_previous_order, days_since_first_order), sessions(session_id, user_id, "
+            "session_start, session_end, events, views, carts, purchases, reached_cart, reached_purchase, "
+            "first_purchase_time), daily_metrics(day, "
             "category, events, users, sessions, views, carts, purchases, orders, revenue).",
             group="sql",
             follow_ups=lambda arguments, first: GENERIC_FOLLOW_UPS,

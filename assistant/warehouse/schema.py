@@ -150,6 +150,7 @@ VIEWS: tuple[View, ...] = (
             "order_time": "Time of the order's first purchase event, UTC.",
             "items": "Units bought (sum of quantity; returns count negative).",
             "distinct_products": "Number of different products in the order.",
+            "lines": "Number of purchase events (order lines) in the order.",
             "revenue": "Money paid: sum of price * quantity over the order's lines.",
             "source_dataset": "Load the order came from.",
             "order_number": "The customer's n-th order by time: 1 = first order, 2 = second; NULL if anonymous.",
@@ -177,6 +178,7 @@ FROM (
            min(event_time) AS order_time,
            sum(coalesce(quantity, 1)) AS items,
            count(DISTINCT product_id) AS distinct_products,
+           count(*) AS lines,
            sum(price * coalesce(quantity, 1)) AS revenue,
            min(source_dataset) AS source_dataset
     FROM events
