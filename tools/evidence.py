@@ -764,6 +764,12 @@ def _named_values(
             notes.append(f"added the filter {dimension} = {', '.join(named)}: the question names it")
 
 
+# Leaves of REES46's category paths that are also ordinary words of analytics questions.
+NOT_KINDS = frozenset(
+    {"desktop", "tablet", "mobile", "monitor", "table", "video", "memory", "player", "trainer"}
+)
+
+
 def _product_kind_named(
     args: dict[str, Any], text: str, values: Callable[[str], dict[str, str]], notes: list[str]
 ) -> None:
@@ -778,7 +784,9 @@ def _product_kind_named(
     except Exception:  # data without product names or paths
         return
     leaves = {p.rsplit(" > ", 1)[-1] for p in paths if " > " in p}
-    leaves = {w for w in leaves if re.fullmatch(r"[a-z]{4,}", w) and w not in categories}
+    leaves = {
+        w for w in leaves if re.fullmatch(r"[a-z]{4,}", w) and w not in categories and w not in NOT_KINDS
+    }
     for word in re.findall(r"[a-z]+", text):
         kind = next((k for k in (word, word.removesuffix("s"), word.removesuffix("es")) if k in leaves), None)
         if kind:
