@@ -1497,6 +1497,8 @@ def test_a_kind_of_product_and_values_set_aside_in_the_words() -> None:
     assert {"dimension": "product_text", "values": ["headphone"]} in cleaned(
         "avg price of the headphones ppl viewed?", {"metric": "average_price"}
     )["filters"]
+    data["product_text"]["computers > desktop"] = "computers > desktop"  # also a device word
+    assert "filters" not in cleaned("conversion on desktop", {"metric": "conversion_rate"})
     top = cleaned(
         'Top 3 subcategories by views, not just "electronics"?',
         {"metric": "views", "group_by": ["subcategory"], "top_n": 3},
