@@ -1080,6 +1080,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             },
             "read '30+ days after the customer's previous order'",
         ),
+        (  # "per category" with no breakdown: a row per category, not a daily series
+            "Units sold per category in the last 30 days",
+            {"metric": "units_sold", "grain": "day", "period": {"kind": "last_n_days", "n": 30}},
+            {"group_by": ["category"], "grain": "none"},
+            "read 'category' in the words as a row per category",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},

@@ -608,6 +608,7 @@ def check(
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
     _counted_is_per(args, alone, semantic, notes)
+    _breakdown_named(args, alone, semantic, notes)
     _order_gap_named(args, alone, semantic, notes)
     _buyers_against_others(args, alone, semantic, notes)
     _order_position_named(args, alone, semantic, notes)
@@ -2097,6 +2098,37 @@ def _order_gap_named(args: dict[str, Any], text: str, semantic: SemanticModel, n
         top_n=None if not args.get("group_by") else args.get("top_n"),
     )
     notes.append("read as the days between a customer's consecutive orders")
+
+
+BREAKDOWN_NAMED = {
+    "category": r"categor(y|ies)",
+    "brand": r"brands?",
+    "country": r"countr(y|ies)",
+    "channel": r"channels?",
+    "device": r"devices?",
+    "subcategory": r"sub-?categor(y|ies)",
+}
+
+
+def _breakdown_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Units sold per category in the last 30 days" with no breakdown: a row per category."""
+    group_by = list(args.get("group_by") or [])
+    filtered = {f["dimension"] for f in args.get("filters") or []}
+    if len(group_by) >= 2 or args.get("per") or args.get("share") and not group_by:
+        return
+    for dimension, word in BREAKDOWN_NAMED.items():
+        if dimension in group_by or dimension in filtered or dimension not in semantic.dimensions:
+            continue
+        if re.search(
+            rf"\b(per|by|for each|each|across|split by|broken down by)\s+(product\s+)?{word}\b", text
+        ):
+            args["group_by"] = [*group_by, dimension]
+            if args.get("grain", "none") != "none" and not _has(
+                GRAIN_WORDS[args["grain"]] + r"|trend|over time", text.replace("days", "")
+            ):
+                args["grain"] = "none"
+            notes.append(f"read '{dimension}' in the words as a row per {dimension}")
+            return
 
 
 def _counted_is_per(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
