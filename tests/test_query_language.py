@@ -1086,6 +1086,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"group_by": ["category"], "grain": "none"},
             "read 'category' in the words as a row per category",
         ),
+        (  # a number is named whole: the "1" of an order-number filter is not in "1997"
+            "How many orders were placed in March 1997?",
+            {"metric": "orders", "filters": [{"dimension": "order_number", "values": ["1"]}]},
+            {"filters": []},
+            "ignored the filter order_number = 1",
+        ),
         (  # price bands without bounds: the quartile bands
             "revenue by price band?",
             {"metric": "revenue"},

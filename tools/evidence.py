@@ -2675,6 +2675,9 @@ def _bound_stated(value: str, text: str) -> bool:
 def _value_mentioned(dimension: str, value: str, text: str) -> bool:
     if dimension == "event_type" and value.lower() in EVENT_WORDS:
         return _has(EVENT_WORDS[value.lower()], text)
+    aliased = any(_alias_at(a, text) is not None for a in _aliases(dimension, value))
+    if value.strip().isdigit():  # a number is named whole: "1" is not in "1997"
+        return aliased or re.search(rf"(?<![\d.]){re.escape(value.strip())}(?![\d.])", text) is not None
     return _mentions(value, text) or any(_alias_at(a, text) is not None for a in _aliases(dimension, value))
 
 
