@@ -1532,3 +1532,16 @@ def test_days_between_orders_count_each_order_once(cdnow: ToolContext) -> None:
     later = ask(cdnow, metric="aov", filters=[{"dimension": "days_since_previous_order", "values": [">=90"]}])
     want = ref(cdnow, "SELECT avg(revenue) FROM orders WHERE days_since_previous_order >= 90")[0][0]
     assert later.rows[0][0] == pytest.approx(want)
+
+
+def test_a_product_search_written_as_a_figure_is_a_search() -> None:
+    call = {
+        "metric": "units_sold",
+        "filters": [
+            {"dimension": "product_text", "values": ["shoes"]},
+            {"dimension": "price", "values": [">70"]},
+        ],
+    }
+    tool, args, notes = check("query_metric", call, "Show me running shoes cheaper than 70", MODEL)
+    assert tool == "search_products" and args == {"query": "running shoes", "price_under": 70.0}
+    assert check("query_metric", call, "Show me units sold of shoes over 70", MODEL)[0] == "query_metric"

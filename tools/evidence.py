@@ -162,6 +162,38 @@ def _change_named(
     return args, notes
 
 
+# "Show me running shoes cheaper than 70": products sought, with no figure asked about them.
+SEEKING = r"^\W*(show me|find( me)?|search for|looking for|i'?m looking for|i want|i need|any|got any|list)\b"
+FIGURE_WORDS = (
+    r"\bhow (many|much)\b|\b(number|count|share|percent|average|total|sum|revenue|sales|sold|sell|views?|orders?"
+    r"|purchases?|bought|carts?|rate|trend|per|by|most|least|top|best|which)\b"
+)
+
+
+def _products_sought(arguments: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """A product search the model wrote as a figure: its words, and the price bounds it set."""
+    words = [
+        v for f in arguments.get("filters") or [] if f.get("dimension") == "product_text" for v in f["values"]
+    ]
+    if not words or not re.search(SEEKING, text) or re.search(FIGURE_WORDS, text):
+        return None
+    found: dict[str, Any] = {"query": re.sub(SEEKING, "", text).strip(" ?.!")[:300]}
+    for item in arguments.get("filters") or []:
+        if item.get("dimension") != "price" or len(item["values"]) != 1:
+            continue
+        bound = re.fullmatch(r"\s*(<=?|>=?)\s*(\d+(?:\.\d+)?)\s*", item["values"][0])
+        if bound:
+            found["price_under" if bound.group(1).startswith("<") else "price_over"] = float(bound.group(2))
+    cheaper = re.search(
+        r"\b(cheaper than|under|below|less than|up to|max(imum)?)\s*[$£€]?\s*(?P<n>\d+(?:\.\d+)?)", text
+    )
+    if cheaper:  # the words' own bound wins over a sign the model flipped
+        found.pop("price_over", None)
+        found["price_under"] = float(cheaper.group("n"))
+        found["query"] = found["query"].replace(cheaper.group(0), "").strip() or found["query"]
+    return found
+
+
 def _period_named(kind: str, text: str) -> bool:
     """Whether the words name a period of this kind (days and dates: any time words at all)."""
     need = PERIOD_NEEDS.get(kind, "date")
@@ -408,6 +440,8 @@ def check(
             "query_metric", {"metric": metric}, question, semantic, None, current, values
         )
         return tool, args, [f"read '{segment}' as the metric {metric}, not a segment", *notes]
+    if tool == "query_metric" and (found := _products_sought(arguments, _text(current or question))):
+        return "search_products", found, ["read the question as a product search, not a figure"]
     if tool not in ("query_metric", "compare_periods", "funnel", "explain_change"):
         return tool, arguments, []
     args = dict(arguments)
