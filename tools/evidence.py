@@ -1447,6 +1447,23 @@ BOUNCE = (
 )
 
 
+def _count_within(args: dict[str, Any], metric: str, per: str, **fields: Any) -> None:
+    """The call as entities counted by their own figure (`metric` per `per`, within the bounds in
+    `fields`), with the conditions of the call it replaces cleared."""
+    args.update(
+        metric=metric,
+        per=per,
+        stat="count",
+        share=False,
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+        **fields,
+    )
+
+
 def _bounce_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """Bounces ("sessions with just one event"): each session's events, counted where at most 1,
     with their share of all sessions beside."""
@@ -1456,19 +1473,7 @@ def _bounce_named(args: dict[str, Any], text: str, semantic: SemanticModel, note
         args["group_by"] = []  # "a session with one event" names no breakdown by event type
     if args.get("group_by") or args.get("grain", "none") != "none":
         return
-    args.update(
-        metric="events",
-        per="session",
-        stat="count",
-        max_value=1,
-        min_value=None,
-        share=False,
-        among=[],
-        did=[],
-        did_not=[],
-        min_times=None,
-        max_times=None,
-    )
+    _count_within(args, "events", "session", max_value=1, min_value=None)
     notes.append("read as sessions with a single event (bounces), and their share of all sessions")
 
 
@@ -1757,21 +1762,7 @@ def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: 
     filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
     if event and "event_type" in semantic.dimensions:
         filters.append({"dimension": "event_type", "values": [event]})
-    args.update(
-        metric="users",
-        per="product",
-        stat="count",
-        min_value=low,
-        max_value=high,
-        filters=filters,
-        share=False,
-        among=[],
-        did=[],
-        did_not=[],
-        min_times=None,
-        max_times=None,
-        top_n=None,
-    )
+    _count_within(args, "users", "product", min_value=low, max_value=high, filters=filters, top_n=None)
     notes.append(f"read '{match.group(0)}' as products counted by their own distinct users, within the bound")
 
 
@@ -1837,21 +1828,7 @@ def _event_count_named(args: dict[str, Any], text: str, semantic: SemanticModel,
         for f in args.get("filters") or []
         if not any(re.search(r"\d", v) for v in f["values"]) or f["dimension"] == "price"
     ]
-    args.update(
-        metric=measure,
-        per=who,
-        stat="count",
-        min_value=low,
-        max_value=high,
-        filters=filters,
-        share=False,
-        among=[],
-        did=[],
-        did_not=[],
-        min_times=None,
-        max_times=None,
-        top_n=None,
-    )
+    _count_within(args, measure, who, min_value=low, max_value=high, filters=filters, top_n=None)
     notes.append(f"read '{match.group(0)}' as {who}s counted by their own {measure}, within the bound")
 
 
@@ -2279,20 +2256,7 @@ def _sized_orders(args: dict[str, Any], text: str, semantic: SemanticModel, note
         else "exactly"
     )
     low, high = bound_range(bound, n)
-    args.update(
-        metric=measure,
-        per="order",
-        stat="count",
-        min_value=low,
-        max_value=high,
-        share=False,
-        among=[],
-        did=[],
-        did_not=[],
-        min_times=None,
-        max_times=None,
-        top_n=None,
-    )
+    _count_within(args, measure, "order", min_value=low, max_value=high, top_n=None)
     notes.append(
         f"read '{match.group(0)}' as orders counted by their {measure.replace('_', ' ')}, within the bound"
     )
@@ -2348,21 +2312,7 @@ def _days_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes:
     filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
     if event and "event_type" in semantic.dimensions:
         filters.append({"dimension": "event_type", "values": [event]})
-    args.update(
-        metric="active_days",
-        per="user",
-        stat="count",
-        min_value=low,
-        max_value=high,
-        filters=filters,
-        share=False,
-        among=[],
-        did=[],
-        did_not=[],
-        min_times=None,
-        max_times=None,
-        top_n=None,
-    )
+    _count_within(args, "active_days", "user", min_value=low, max_value=high, filters=filters, top_n=None)
     notes.append(
         f"read '{match.group(0)}' as each user's distinct days{' with a ' + event if event else ''}, counted within the bound"
     )
@@ -2402,19 +2352,7 @@ def _distinct_per_entity(args: dict[str, Any], text: str, semantic: SemanticMode
         return
     bound = match.group("bound")
     low, high = bound_range(bound, n)
-    args.update(
-        metric=DISTINCT_METRICS[what],
-        per=who,
-        stat="count",
-        min_value=low,
-        max_value=high,
-        share=False,
-        among=[],
-        did=[],
-        did_not=[],
-        min_times=None,
-        max_times=None,
-    )
+    _count_within(args, DISTINCT_METRICS[what], who, min_value=low, max_value=high)
     event = _one_event_named(text[match.start("bound") :] + " " + text[: match.start("bound")])
     filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
     if event and "event_type" in semantic.dimensions:
