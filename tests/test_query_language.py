@@ -1545,3 +1545,19 @@ def test_a_product_search_written_as_a_figure_is_a_search() -> None:
     tool, args, notes = check("query_metric", call, "Show me running shoes cheaper than 70", MODEL)
     assert tool == "search_products" and args == {"query": "running shoes", "price_under": 70.0}
     assert check("query_metric", call, "Show me units sold of shoes over 70", MODEL)[0] == "query_metric"
+
+
+@pytest.mark.parametrize("dimension", ["product_text", "category"])
+def test_a_product_search_written_as_a_figure_becomes_a_search(dimension: str) -> None:
+    # The model's call from the demo: "shoes" as a category (or product text), the bound flipped.
+    call = {
+        "metric": "units_sold",
+        "filters": [{"dimension": dimension, "values": ["shoes"]}, {"dimension": "price", "values": [">70"]}],
+        "period": {"kind": "last_month"},
+    }
+    tool, args, notes = check("query_metric", call, "Show me running shoes cheaper than 70", MODEL)
+    assert (tool, args) == ("search_products", {"query": "running shoes", "price_under": 70.0})
+    assert notes == ["read the question as a product search, not a figure"]
+    # A figure asked about the same products stays a figure.
+    tool, _, _ = check("query_metric", call, "Show me units sold of running shoes cheaper than 70", MODEL)
+    assert tool == "query_metric"

@@ -172,8 +172,13 @@ FIGURE_WORDS = (
 
 def _products_sought(arguments: dict[str, Any], text: str) -> dict[str, Any] | None:
     """A product search the model wrote as a figure: its words, and the price bounds it set."""
+    # The model writes the sought words as product text, or as a category or brand ("shoes")
+    # that code later reads as product text: either way a product filter and no figure asked.
     words = [
-        v for f in arguments.get("filters") or [] if f.get("dimension") == "product_text" for v in f["values"]
+        v
+        for f in arguments.get("filters") or []
+        if f.get("dimension") in ("product_text", "category", "subcategory", "brand")
+        for v in f["values"]
     ]
     if not words or not re.search(SEEKING, text) or re.search(FIGURE_WORDS, text):
         return None
