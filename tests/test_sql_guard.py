@@ -166,6 +166,11 @@ def test_database_errors_come_back_readable_for_the_model(shop) -> None:
     ctx, _ = shop
     with pytest.raises(ToolError, match=r'the database rejected the query: .*"revenu"'):
         execute(ctx, "SELECT revenu FROM orders")
+    # The database's suggestion comes along: the columns it could have meant, the table it knows.
+    with pytest.raises(ToolError, match=r'Candidate bindings: .*"revenue"'):
+        execute(ctx, "SELECT revenu FROM orders")
+    with pytest.raises(ToolError, match=r"Candidate bindings: .*days_since_previous_order"):
+        execute(ctx, "SELECT median(days_since_second_order) FROM orders WHERE order_number = 3")
 
 
 def test_long_queries_are_stopped(shop) -> None:

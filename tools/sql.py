@@ -284,7 +284,7 @@ def _run_in_worker(
         case None:
             return reply.columns, reply.rows
         case "database":
-            raise ToolError(f"the database rejected the query: {_first_line(reply.message)}")
+            raise ToolError(f"the database rejected the query: {_database_message(reply.message)}")
         case "size":
             raise ToolError(_too_large(settings))
         case "memory":
@@ -324,7 +324,7 @@ def _run_here(
                     f"the query ran longer than {settings.query_timeout:.0f}s and was stopped"
                 ) from None
             raise ToolError(
-                f"the database rejected the query: {_first_line(str(getattr(exc, 'orig', exc)))}"
+                f"the database rejected the query: {_database_message(str(getattr(exc, 'orig', exc)))}"
             ) from None
         finally:
             if timer:
@@ -342,6 +342,17 @@ def _too_large(settings: Settings) -> str:
 def _first_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return (lines[0] if lines else text)[:400]
+
+
+# The database's own suggestions after its first line: the columns or table it could have meant
+# are what the model needs to correct a misspelled name (DuckDB's bindings, PostgreSQL's hint).
+SUGGESTION = re.compile(r"^\s*(Candidate bindings:|Did you mean|HINT:)", re.IGNORECASE)
+
+
+def _database_message(text: str) -> str:
+    """The database's error for the model: its first line and any suggestion it made."""
+    hints = [line.strip()[:300] for line in text.strip().splitlines()[1:] if SUGGESTION.match(line)]
+    return " ".join([_first_line(text), *hints[:1]])
 
 
 class RunSqlArgs(BaseModel):
