@@ -1114,6 +1114,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "revenue", "share": False},
             "ignored share",
         ),
+        (  # an average named with "by month" is still a series (not "average daily revenue")
+            "What is the average order value by month?",
+            {"metric": "aov", "group_by": ["order_number"], "period": {"kind": "month"}},
+            {"metric": "aov", "grain": "month", "period": {"kind": "all"}},
+            "ignored group_by order_number",
+        ),
     ],
 )
 def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: dict, note: str | None) -> None:
@@ -1561,3 +1567,15 @@ def test_a_product_search_written_as_a_figure_becomes_a_search(dimension: str) -
     # A figure asked about the same products stays a figure.
     tool, _, _ = check("query_metric", call, "Show me units sold of running shoes cheaper than 70", MODEL)
     assert tool == "query_metric"
+
+
+def test_a_time_word_in_group_by_is_the_grain() -> None:
+    # Unconstrained, the model writes "by month" as group_by ["month"]; with only dimensions in
+    # the grammar's list it wrote the nearest one ("order_number") instead.
+    request = MODEL.request_model.model_validate({"metric": "aov", "group_by": ["month", "category"]})
+    assert (request.group_by, request.grain) == (["category"], "month")
+    assert "grain" in request.model_fields_set  # code's checks see it as the model's choice
+    # A grain the model set stays; a comparison has no grain and drops the word.
+    request = MODEL.request_model.model_validate({"metric": "aov", "group_by": ["week"], "grain": "day"})
+    assert (request.group_by, request.grain) == ([], "day")
+    assert MODEL.compare_model.model_validate({"metric": "aov", "group_by": ["year"]}).group_by == []

@@ -2546,10 +2546,12 @@ def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
     grouped = args.get("group_by") or []
     if any(d in grouped and _has(p, text) for d, p in CYCLES.items()) or "hour" in grouped:
         return  # "by day of the week" is not "by day"; "hour by hour" with hour of day is that
-    if _has(r"\baverage|\bmean\b|\btypical|\bavg\b|\bmedian", text):
-        return
     match = re.search(TIME_BREAKDOWN, text)
     if match is None:
+        return
+    if _has(r"\baverage|\bmean\b|\btypical|\bavg\b|\bmedian", text) and not re.match(
+        r"(by|each|every)\b", match.group(0)
+    ):  # "average per day", "average daily revenue": one figure; "AOV by month": a series
         return
     unit = (
         match.group("unit")

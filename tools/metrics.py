@@ -25,10 +25,10 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from tools import narrate
 from tools.base import (
@@ -47,6 +47,9 @@ from tools.periods import Period, PeriodError, add_months, describe, previous, r
 from tools.sql import execute
 
 Grain = Literal["none", "hour", "day", "week", "month", "quarter", "year"]
+# Accepted in group_by and moved to the grain: the grammar must not push "by month" onto the
+# nearest dimension ("hour" is already a dimension: the hour of the day).
+TimeGroup = Literal["day", "week", "month", "quarter", "year"]
 EventType = Literal["view", "cart", "remove_from_cart", "purchase", "fav", "search"]
 Entity = Literal["user", "session", "product", "order", "category", "brand", "day", "week", "month"]
 Stat = Literal["average", "median", "max", "min", "total", "distribution", "count"]
@@ -275,7 +278,7 @@ class SemanticModel:
                 list[metric_name],
                 Field(default_factory=list, max_length=3, description="More metrics in the same rows."),
             ),
-            "group_by": (list[dimension_name], Field(default_factory=list, max_length=2)),
+            "group_by": (list[dimension_name | TimeGroup], Field(default_factory=list, max_length=2)),
             "grain": (Grain, "none"),
             "filters": (list[filter_model], Field(default_factory=list, max_length=5)),
             "period": (Period, Field(default_factory=lambda: period_default.model_copy())),
@@ -292,7 +295,12 @@ class SemanticModel:
     @cached_property
     def request_model(self) -> type[BaseModel]:
         """The pydantic model of a metric request; its JSON schema constrains the LLM's output."""
-        return create_model("MetricRequest", __config__=ConfigDict(extra="forbid"), **self._fields(Period()))
+        return create_model(
+            "MetricRequest",
+            __config__=ConfigDict(extra="forbid"),
+            __validators__={"time_group": model_validator(mode="before")(_time_group_as_grain)},
+            **self._fields(Period()),
+        )
 
     @cached_property
     def compare_model(self) -> type[BaseModel]:
@@ -301,7 +309,26 @@ class SemanticModel:
         fields = self._fields(Period(kind="last_week"))
         fields.pop("grain")
         fields.pop("together")
-        return create_model("CompareRequest", __config__=ConfigDict(extra="forbid"), **fields)
+        return create_model(
+            "CompareRequest",
+            __config__=ConfigDict(extra="forbid"),
+            __validators__={"time_group": model_validator(mode="before")(_time_group_as_grain)},
+            **fields,
+        )
+
+
+def _time_group_as_grain(cls: type[BaseModel], data: Any) -> Any:
+    """A time word in group_by ("by month" written as "group_by": ["month"], as the model writes it
+    unconstrained) is the request's grain; a comparison has its two periods already, so none."""
+    if not isinstance(data, dict) or not isinstance(data.get("group_by"), list):
+        return data
+    times = [g for g in data["group_by"] if g in get_args(TimeGroup)]
+    if not times:
+        return data
+    moved = {**data, "group_by": [g for g in data["group_by"] if g not in times]}
+    if "grain" in cls.model_fields and data.get("grain") in (None, "none"):
+        moved["grain"] = times[0]
+    return moved
 
 
 def load_model(ctx: ToolContext) -> SemanticModel:
