@@ -1114,6 +1114,48 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "revenue", "share": False},
             "ignored share",
         ),
+        (  # together without a share: a plain ranking of the five
+            "Which 5 customers bought the most different SKUs?",
+            {
+                "metric": "products",
+                "group_by": ["user_id"],
+                "top_n": 5,
+                "together": True,
+                "did": ["purchase"],
+            },
+            {"together": False, "top_n": 5, "group_by": ["user_id"]},
+            "ignored together",
+        ),
+        (  # a stray top_n on a count is dropped, not turned into a ranking of users
+            "How many users bought something?",
+            {"metric": "users", "top_n": 3, "did": ["purchase"]},
+            {"metric": "users", "top_n": None, "did": ["purchase"]},
+            "ignored top_n 3",
+        ),
+        (  # the ranked entity's event is the verb's: views, not all events
+            "Which product was viewed the most?",
+            {"metric": "products", "top_n": 1},
+            {"metric": "views", "group_by": ["product"], "top_n": 1},
+            "read as views by product",
+        ),
+        (  # "a month or more" names a gap, not a month
+            "What is the average basket size of orders placed a month or more after the previous one?",
+            {"metric": "basket_size", "period": {"kind": "month"}},
+            {"period": {"kind": "all"}},
+            "read period month without a number as all",
+        ),
+        (
+            "Revenue in March?",
+            {"metric": "revenue", "period": {"kind": "month"}},
+            {"period": {"kind": "month", "month": 3}},
+            "read the month as 3",
+        ),
+        (
+            "Revenue this month?",
+            {"metric": "revenue", "period": {"kind": "month"}},
+            {"period": {"kind": "this_month"}},
+            "read period month without a number as this month",
+        ),
         (  # an average named with "by month" is still a series (not "average daily revenue")
             "What is the average order value by month?",
             {"metric": "aov", "group_by": ["order_number"], "period": {"kind": "month"}},

@@ -562,6 +562,22 @@ def check(
         # "Revenue per month" with a month that has no number: a series by month, over all data.
         notes.append("ignored period month: the question asks for every month, not one")
         args["period"] = {"kind": default_kind}
+    elif period.get("kind") == "month" and period.get("month") is None:
+        # A month without its number: the one named ("in March"), "this/last month" if said, else
+        # no period ("orders placed a month or more after the previous one" names a gap).
+        bare = [MONTHS.index(m.group("month")) + 1 for m in re.finditer(BARE_MONTH, alone)]
+        relative = re.search(r"\b(this|current|last|past|previous)\s+month\b", alone)
+        kind = (
+            default_kind
+            if relative is None
+            else ("this_month" if relative.group(1) in ("this", "current") else "last_month")
+        )
+        if len(set(bare)) == 1:
+            args["period"] = {**period, "month": bare[0]}
+            notes.append(f"read the month as {bare[0]}, the one the question names")
+        else:
+            notes.append(f"read period month without a number as {kind.replace('_', ' ')}")
+            args["period"] = {"kind": kind}
     _ranking_of_entities(args, alone, semantic, notes)
     _per_ranked(args, notes)
     _ranked_entity_swapped(args, alone, semantic, notes)
@@ -662,7 +678,21 @@ def check(
     _distinct_counted_per_entity(args, alone, semantic, notes)
     if "price" in semantic.dimensions:
         _price_bands_named(args, alone, notes)
+    _fields_without_their_partner(args, alone, notes)
     return tool, args, notes
+
+
+def _fields_without_their_partner(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """Last, after the repairs: a field that means nothing without another is dropped, not sent
+    back as an error: `together` without a share of ranked rows; `top_n` over one row when the
+    words rank nothing ("top 1" of a single share)."""
+    if args.get("together") and not (args.get("share") and args.get("group_by") and args.get("top_n")):
+        args["together"] = False
+        notes.append("ignored together: there is no share of ranked rows to take together")
+    ranked = args.get("group_by") or args.get("grain", "none") != "none" or args.get("stat") == "distribution"
+    if args.get("top_n") and not ranked and not _has(RANK_WORDS, text):
+        notes.append(f"ignored top_n {args['top_n']}: the answer is one figure, with nothing to rank")
+        args["top_n"] = None
 
 
 # The entity a share or a count is about, as the question names it right after "share of",
@@ -946,6 +976,8 @@ def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticMode
         return
     if args.get("grain", "none") != "none" or args.get("per") or args.get("share"):
         return
+    if not _has(RANK_WORDS, text):
+        return  # "how many users bought" with a stray top_n: a count, not a ranking
     did = args.get("did") or []
     ranked = re.search(HIGHEST_WORDS, text)
     named = _metric_named(text[ranked.end() :], semantic, not_counting=metric.counts) if ranked else None
@@ -954,6 +986,7 @@ def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticMode
         if semantic.metrics[named].counts is None:
             did = []  # a measure of its own (units, revenue) needs no condition
     else:
+        did = did or _one_event_named(text)  # "which product was viewed the most": views
         measure = EVENT_METRICS.get(did[0], "events") if did else "events"
         did = did[1:]
     if measure not in semantic.metrics or dimension not in semantic.dimensions:
