@@ -1621,3 +1621,14 @@ def test_a_time_word_in_group_by_is_the_grain() -> None:
     request = MODEL.request_model.model_validate({"metric": "aov", "group_by": ["week"], "grain": "day"})
     assert (request.group_by, request.grain) == ([], "day")
     assert MODEL.compare_model.model_validate({"metric": "aov", "group_by": ["year"]}).group_by == []
+
+
+def test_an_event_written_as_another_dimensions_value_is_the_event_type() -> None:
+    call = {"metric": "products", "filters": [{"dimension": "order_kind", "values": ["purchase"]}]}
+    _, cleaned, notes = check("query_metric", call, "How many different products were purchased?", MODEL)
+    assert cleaned["filters"] == [{"dimension": "event_type", "values": ["purchase"]}]
+    assert "read order_kind purchase as the event type" in notes
+    # A real value of the dimension stays.
+    call = {"metric": "aov", "filters": [{"dimension": "order_kind", "values": ["first"]}]}
+    _, cleaned, _ = check("query_metric", call, "What is the AOV of first orders?", MODEL)
+    assert cleaned["filters"] == [{"dimension": "order_kind", "values": ["first"]}]

@@ -199,6 +199,24 @@ def _products_sought(arguments: dict[str, Any], text: str) -> dict[str, Any] | N
     return found
 
 
+def _events_as_event_type(
+    filters: list[dict[str, Any]], semantic: SemanticModel, notes: list[str]
+) -> list[dict[str, Any]]:
+    """A filter whose values are all event words on a dimension that is not the event type
+    ("order_kind: purchase", "category: views") is a filter on the event type."""
+    if "event_type" not in semantic.dimensions:
+        return filters
+    moved = []
+    for item in filters:
+        events = [EVENT_VALUES.get(str(v).lower().strip()) for v in item["values"]]
+        if item["dimension"] in ("event_type", "product_text") or not all(events):
+            moved.append(item)
+            continue
+        notes.append(f"read {item['dimension']} {', '.join(map(str, item['values']))} as the event type")
+        moved.append({**item, "dimension": "event_type", "values": sorted(set(events), key=events.index)})
+    return moved
+
+
 def _period_named(kind: str, text: str) -> bool:
     """Whether the words name a period of this kind (days and dates: any time words at all)."""
     need = PERIOD_NEEDS.get(kind, "date")
@@ -488,6 +506,7 @@ def check(
             drop("period", {"kind": default_kind}, "the question names no such period")
 
     if args.get("filters") and not kept("filters"):
+        args["filters"] = _events_as_event_type(args["filters"], semantic, notes)
         filters = []  # rebuilt, not edited: the caller's filter dicts stay as the model wrote them
         for item in args["filters"]:
             dimension = item["dimension"]
@@ -777,9 +796,8 @@ def _entity_named(
         if named is None:
             continue
         if named != metric.counts and COUNT_METRICS[named] in semantic.metrics:
-            notes.append(
-                f"read the question as about {named}s ('{match.group(0).strip()}'), not {metric.counts or metric.name}s"
-            )
+            was = f"{metric.counts}s" if metric.counts else metric.name
+            notes.append(f"read the question as about {named}s ('{match.group(0).strip()}'), not {was}")
             if not conditional and "'purchase'" in metric.sql and not plain_events:
                 args["did"] = ["purchase"]  # customers who placed those orders: the buyers
             args["metric"] = COUNT_METRICS[named]
@@ -1982,6 +2000,16 @@ VERB_EVENTS_ANY = {
     "looked at": "view",
     "added": "cart",
     "carted": "cart",
+}
+
+# An event the model wrote as another dimension's value ("order_kind: purchase"): a word for it.
+EVENT_VALUES = {
+    **VERB_EVENTS_ANY,
+    "purchases": "purchase",
+    "views": "view",
+    "cart": "cart",
+    "carts": "cart",
+    "add_to_cart": "cart",
 }
 
 
