@@ -1632,3 +1632,24 @@ def test_an_event_written_as_another_dimensions_value_is_the_event_type() -> Non
     call = {"metric": "aov", "filters": [{"dimension": "order_kind", "values": ["first"]}]}
     _, cleaned, _ = check("query_metric", call, "What is the AOV of first orders?", MODEL)
     assert cleaned["filters"] == [{"dimension": "order_kind", "values": ["first"]}]
+
+
+def test_a_price_or_category_the_model_made_up_is_corrected_before_the_call() -> None:
+    from tools.evidence import unsupported_arguments
+
+    # Demo suite: "a present for a toddler" searched under 10, which nobody said: no match at all.
+    args, problems = unsupported_arguments(
+        "search_products",
+        {"query": "present for toddler", "category": "kids", "price_under": 10.0},
+        "What could I buy as a present for a toddler?",
+    )
+    assert args == {"query": "present for toddler", "category": "kids"}
+    assert problems == ["note: dropped price_under 10.0, which the question does not give"]
+    said = {"query": "running shoes", "price_under": 69.99}
+    assert unsupported_arguments("search_products", said, "running shoes under $69.99") == (said, [])
+    # "Recommend beauty products for user 42" with beauty as a product id: the category.
+    args, problems = unsupported_arguments(
+        "recommend", {"user_id": "42", "product_id": "beauty"}, "Recommend beauty products for user 42"
+    )
+    assert args == {"user_id": "42", "category": "beauty"}
+    assert problems == ["note: read product_id beauty as the category beauty"]

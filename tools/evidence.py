@@ -406,6 +406,19 @@ def unsupported_arguments(
     text = words.lower()
     said = set(_words(text))
     args = dict(arguments)
+    problems = []
+    product = str(args.get("product_id") or "")
+    if tool == "recommend" and product.isalpha() and not args.get("category"):
+        # "Recommend beauty products for user 42": a word, not an id, in product_id.
+        args["category"] = args.pop("product_id")
+        problems.append(f"note: read product_id {product} as the category {product}")
+    if tool == "search_products":
+        for field in ("price_under", "price_over"):
+            bound = args.get(field)
+            given = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text.replace(",", ""))]
+            if bound is not None and not any(abs(n - float(bound)) < 1e-9 for n in [*given, *numbers(text)]):
+                # A price the question never gave ("a present for a toddler" under 10) hides matches.
+                problems.append(f"note: dropped {field} {args.pop(field)}, which the question does not give")
     unnamed = [
         field
         for field in ID_ARGUMENTS
@@ -413,7 +426,6 @@ def unsupported_arguments(
         and not re.search(rf"(?<![\w]){re.escape(str(args[field]).lower())}(?![\w])", text)
     ]
     named = [f for f in ID_ARGUMENTS if args.get(f) not in (None, "") and f not in unnamed]
-    problems = []
     if unnamed and named:
         for field in unnamed:
             problems.append(f"note: dropped {field} {args.pop(field)}, which the question does not name")
