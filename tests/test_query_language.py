@@ -1653,3 +1653,26 @@ def test_a_price_or_category_the_model_made_up_is_corrected_before_the_call() ->
     )
     assert args == {"user_id": "42", "category": "beauty"}
     assert problems == ["note: read product_id beauty as the category beauty"]
+
+
+def test_a_word_for_every_item_on_data_without_product_names_is_its_category() -> None:
+    # CDNOW: no product names, every line's category 'CDs'; the model filters "CD" as text and
+    # as a category, and a terse question is the counted phrase itself.
+    data = {"category": {"cds": "CDs"}}
+    call = {
+        "metric": "events",
+        "filters": [
+            {"dimension": "product_text", "values": ["CD"]},
+            {"dimension": "category", "values": ["CD"]},
+        ],
+    }
+    _, cleaned, notes = check(
+        "query_metric", call, "orders with 5+ CDs in them?", MODEL, values=lambda n: data.get(n, {})
+    )
+    assert cleaned["filters"] == [{"dimension": "category", "values": ["CDs"]}]
+    assert (cleaned["metric"], cleaned["per"], cleaned["min_value"]) == ("units_sold", "order", 5.0)
+    assert "read CD as a category, not a product_text: the data has it there" in notes
+    # With product names in the data, words stay words.
+    data["product_text"] = {"cd player": "CD player"}
+    _, cleaned, _ = check("query_metric", call, "CD sales?", MODEL, values=lambda n: data.get(n, {}))
+    assert {"dimension": "product_text", "values": ["CD"]} in cleaned["filters"]

@@ -551,7 +551,9 @@ def check(
             filters.append({**item, "values": supported})
         args["filters"] = filters
     if values is not None and args.get("filters"):
-        args["filters"] = [_on_its_dimension(item, values, notes) for item in args["filters"]]
+        moved = [_on_its_dimension(item, values, notes) for item in args["filters"]]
+        # Two filters that moved onto the same values ("CD" as text and as a category) are one.
+        args["filters"] = [f for i, f in enumerate(moved) if f not in moved[:i]]
 
     group_by = list(args.get("group_by") or []) if tool != "funnel" else []
     if group_by and not kept("group_by"):
@@ -913,7 +915,7 @@ def _on_its_dimension(
 ) -> dict[str, Any]:
     """A filter whose values are none of its dimension's but all of another's moves there."""
     dimension = item["dimension"]
-    if dimension not in (*VALUE_DIMENSIONS, "product"):
+    if dimension not in (*VALUE_DIMENSIONS, "product", "product_text"):
         return item
 
     def known(name: str) -> dict[str, str]:
@@ -922,16 +924,27 @@ def _on_its_dimension(
         except Exception:  # a dimension the data cannot read: it has no values
             return {}
 
-    wanted = [v.lower() for v in item["values"]]
+    def spelled_as(value: str, spelled: dict[str, str]) -> str | None:
+        """The data's spelling of a value, singular or plural ("CD" for the category 'CDs')."""
+        forms = (value, f"{value}s", f"{value}es", value[:-1] if value.endswith("s") else value)
+        return next((spelled[f] for f in forms if f in spelled), None)
+
+    wanted = [str(v).lower() for v in item["values"]]
+    if dimension == "product_text" and known("product_text"):
+        return item  # words in the data's product names: the filter matches them as text
     if any(v in known(dimension) for v in wanted):
         return item
+    own = [spelled_as(v, known(dimension)) for v in wanted]
+    if all(own):  # "CD" for the category 'CDs'
+        return {**item, "values": list(dict.fromkeys(own))}
     for other in VALUE_DIMENSIONS:
         spelled = known(other) if other != dimension else {}
-        if spelled and all(v in spelled for v in wanted):
+        found = [spelled_as(v, spelled) for v in wanted]
+        if spelled and all(found):
             notes.append(
                 f"read {', '.join(item['values'])} as a {other}, not a {dimension}: the data has it there"
             )
-            return {**item, "dimension": other, "values": [spelled[v] for v in wanted]}
+            return {**item, "dimension": other, "values": list(dict.fromkeys(found))}
     # "Smartphones" or "Christmas items": a kind of product finer than a category, named in
     # product titles or category paths.
     texts = list(known("product_text"))
@@ -2365,8 +2378,8 @@ def _counting_asked(text: str, match: re.Match[str]) -> bool:
     """The words ask to count what the condition describes ("how many customers who bought on 2
     days"), not a figure about them ("how many days lie between their first and last order")."""
     asked = re.search(COUNTING, text[: match.end()])
-    if asked is None:
-        return False
+    if asked is None:  # a terse question that is the phrase itself ("orders with 5+ CDs?") counts
+        return not re.sub(r"^\W*((and|so|ok|okay|now|then|also)\W+)*", "", text[: match.start()]).strip()
     between = text[asked.end() : match.start()]
     return not re.search(r"\b(days?|weeks?|hours?|minutes?|times?|revenue|spend|value|items?)\b", between)
 
