@@ -47,6 +47,7 @@ from tools.evidence import (
     missing_concept,
     missing_dimension,
     unsupported_arguments,
+    vague,
 )
 from tools.evidence import check as check_evidence
 from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
@@ -58,6 +59,11 @@ if TYPE_CHECKING:  # the client is made by the caller; importing it here costs a
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
+FIGURE_TOOLS = ("query_metric", "compare_periods", "funnel", "run_sql")
+VAGUE_REPLY = (
+    "Which figures would you like: for example revenue, orders, conversion or the top products,"
+    " and over which period?"
+)
 BEYOND_NOTE = "cannot express"  # in the error that sends a question beyond the typed language to run_sql
 LACK_UNASKED = "(not asked:"  # in the error of a call that brought in what the data lacks, unasked
 # How close an example of an insight tool must be to a question to be named as a hint (cosine).
@@ -406,6 +412,11 @@ class Assistant:
                     call.arguments.question if tool == "clarify" else self._cannot(call.arguments.reason)
                 )
                 answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
+                return None
+            if tool in FIGURE_TOOLS and previous_call is None and vague(answer.question):
+                # "Give me the numbers" answered with whatever metric the model guessed: ask instead.
+                answer.kind, answer.text = "clarification", VAGUE_REPLY
+                answer.notes.append(f"the question names no figure; the model's {tool} call was not run")
                 return None
             written = json.dumps({"tool": tool, "arguments": arguments}, sort_keys=True)
             if written in tried:

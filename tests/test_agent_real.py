@@ -115,6 +115,22 @@ def test_demo_vague_question_gets_a_clarifying_question(demo: Assistant) -> None
     assert answer.kind == "clarification" and answer.text.endswith("?") and answer.table is None
 
 
+def test_demo_mean_basket_value_by_month_is_a_series(demo: Assistant) -> None:
+    # The output grammar once had no time words in group_by: "by month" became order_number.
+    september = reference(
+        demo,
+        """SELECT sum(price * quantity) FILTER (WHERE event_type = 'purchase')
+                  / count(DISTINCT order_id) FILTER (WHERE event_type = 'purchase')
+           FROM events WHERE event_time >= DATE '2026-09-01' AND event_time < DATE '2026-10-01'""",
+    )
+    answer = demo.ask("Show me the mean basket value by month")
+    call = answer.tool_calls[-1]
+    assert call.tool == "query_metric" and call.arguments.get("grain") == "month"
+    assert not call.arguments.get("group_by")
+    by_month = {str(row[0])[:7]: row[1] for row in answer.table.rows}
+    assert len(by_month) == 4 and by_month["2026-09"] == pytest.approx(september)
+
+
 def test_demo_unanswerable_question_is_declined(demo: Assistant) -> None:
     answer = demo.ask("How much stock do we have left?")
     assert answer.kind == "refusal" and answer.table is None

@@ -403,6 +403,16 @@ def test_an_unnamed_id_beside_a_named_one_is_dropped(shop) -> None:
     assert "dropped product_id 103, which the question does not name" in answer.notes
 
 
+def test_a_figure_guessed_for_a_question_that_names_none_becomes_a_clarifying_question(shop) -> None:
+    agent, model = assistant(shop, [call("query_metric", metric="events", group_by=["order_id"])])
+    answer = agent.ask("Give me the numbers")
+    assert answer.kind == "clarification" and answer.text.endswith("?") and answer.table is None
+    assert answer.tool_calls == [] and len(model.calls) == 1
+    # A question that names its figure runs the call.
+    agent, _ = assistant(shop, [call("query_metric", metric="orders")])
+    assert agent.ask("Give me the number of orders").kind == "answer"
+
+
 @pytest.mark.slow
 def test_search_text_copied_from_an_example_goes_back_to_the_model(shop) -> None:
     copied = call("search_products", query="gifts for runners")

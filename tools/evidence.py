@@ -441,6 +441,22 @@ def unsupported_arguments(
     return args, problems
 
 
+# A whole question that asks for figures without naming any ("give me the numbers", "any
+# update?", "how are we doing?"): nothing to compute until the user says what.
+VAGUE = (
+    r"^\W*((please|pls|ok|so|hey|hi)\W+)*((give|show|send|get|tell) (me|us)|show|what are|what's|whats|any|got any)?\s*"
+    r"((the|some|all|my|our|an?|latest|new|recent)\s+)*"
+    r"(numbers|figures|stats|statistics|metrics|kpis?|updates?|news|summary|overview|results|performance)"
+    r"(\s+(please|pls|now|today))?\W*$"
+    r"|^\W*(how are we doing|how('s| is) (it|business|everything) going|how did we do|how are things)\W*$"
+)
+
+
+def vague(question: str) -> bool:
+    """The question asks for figures and names none: a clarifying question, not a guessed metric."""
+    return bool(re.search(VAGUE, question.lower().strip()))
+
+
 def ranked_rows(args: dict[str, Any]) -> bool:
     """The call has rows to rank: a breakdown or a time series."""
     return bool(args.get("group_by")) or args.get("grain", "none") != "none"
