@@ -162,14 +162,24 @@ def test_a_reply_cut_off_at_the_length_limit_is_retried_not_reported_as_a_dead_s
 
 
 def test_unknown_filter_values_come_back_with_suggestions(shop) -> None:
-    bad = call("query_metric", metric="orders", filters=[{"dimension": "category", "values": ["electronic"]}])
+    bad = call("query_metric", metric="orders", filters=[{"dimension": "category", "values": ["electronix"]}])
     good = call(
         "query_metric", metric="orders", filters=[{"dimension": "category", "values": ["electronics"]}]
     )
     agent, model = assistant(shop, [bad, good])
-    answer = agent.ask("Orders in electronic?")
+    answer = agent.ask("Orders in electronix?")
     assert answer.kind == "answer"
     assert "did you mean 'electronics'?" in model.calls[1][0][-1].content
+
+
+def test_a_value_in_the_singular_is_spelled_as_the_data_has_it(shop) -> None:
+    singular = call(
+        "query_metric", metric="orders", filters=[{"dimension": "category", "values": ["electronic"]}]
+    )
+    agent, model = assistant(shop, [singular])
+    answer = agent.ask("Orders in electronic?")
+    assert answer.kind == "answer" and len(model.calls) == 1  # no second model call
+    assert answer.tool_calls[-1].arguments["filters"] == [{"dimension": "category", "values": ["electronics"]}]
 
 
 def test_after_three_failures_the_user_gets_a_clear_error(shop) -> None:
