@@ -179,7 +179,9 @@ def test_a_value_in_the_singular_is_spelled_as_the_data_has_it(shop) -> None:
     agent, model = assistant(shop, [singular])
     answer = agent.ask("Orders in electronic?")
     assert answer.kind == "answer" and len(model.calls) == 1  # no second model call
-    assert answer.tool_calls[-1].arguments["filters"] == [{"dimension": "category", "values": ["electronics"]}]
+    assert answer.tool_calls[-1].arguments["filters"] == [
+        {"dimension": "category", "values": ["electronics"]}
+    ]
 
 
 def test_after_three_failures_the_user_gets_a_clear_error(shop) -> None:

@@ -413,10 +413,10 @@ def unsupported_arguments(
         args["category"] = args.pop("product_id")
         problems.append(f"note: read product_id {product} as the category {product}")
     if tool == "search_products":
+        given = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text.replace(",", ""))] + list(numbers(text))
         for field in ("price_under", "price_over"):
             bound = args.get(field)
-            given = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text.replace(",", ""))]
-            if bound is not None and not any(abs(n - float(bound)) < 1e-9 for n in [*given, *numbers(text)]):
+            if bound is not None and not any(abs(n - float(bound)) < 1e-9 for n in given):
                 # A price the question never gave ("a present for a toddler" under 10) hides matches.
                 problems.append(f"note: dropped {field} {args.pop(field)}, which the question does not give")
     unnamed = [
@@ -738,7 +738,7 @@ def _fields_without_their_partner(args: dict[str, Any], text: str, notes: list[s
     if args.get("together") and not (args.get("share") and args.get("group_by") and args.get("top_n")):
         args["together"] = False
         notes.append("ignored together: there is no share of ranked rows to take together")
-    ranked = args.get("group_by") or args.get("grain", "none") != "none" or args.get("stat") == "distribution"
+    ranked = ranked_rows(args) or args.get("stat") == "distribution"
     if args.get("top_n") and not ranked and not _has(RANK_WORDS, text):
         notes.append(f"ignored top_n {args['top_n']}: the answer is one figure, with nothing to rank")
         args["top_n"] = None
