@@ -1156,6 +1156,24 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"period": {"kind": "this_month"}},
             "read period month without a number as this month",
         ),
+        (  # "users who purchased vs users who didn't" names two populations, not a row per user
+            "Avg number of distinct products viewed for users who purchased vs users who didn't?",
+            {"metric": "products", "per": "user", "group_by": ["user_id", "buyer"]},
+            {"group_by": ["buyer"]},
+            "ignored group_by user_id",
+        ),
+        (  # "divided by product views" is a ratio's denominator, not a breakdown by product
+            "Samsung's view-to-purchase ratio? purchases divided by product views",
+            {"metric": "purchases", "divided_by": "views", "group_by": ["product"]},
+            {"group_by": []},
+            "ignored group_by product",
+        ),
+        (  # a ranking word still asks for the rows: "which users who bought …"
+            "Which users who bought something viewed the most products?",
+            {"metric": "products", "group_by": ["user_id"], "top_n": 1},
+            {"group_by": ["user_id"]},
+            None,
+        ),
         (  # an average named with "by month" is still a series (not "average daily revenue")
             "What is the average order value by month?",
             {"metric": "aov", "group_by": ["order_number"], "period": {"kind": "month"}},
@@ -1283,6 +1301,21 @@ def test_a_filter_value_of_another_dimension_moves_there() -> None:
     )
     assert cleaned["filters"] == [{"dimension": "product_text", "values": ["smartphones"]}]
     assert notes == ["read smartphones as words in product names or category paths, not a category"]
+    # The same for the conditions of did / did_not: a product's name written as its id.
+    data["product"] = {"85123a": "85123A", "21733": "21733"}
+    data["product_text"] = {"white hanging heart t-light holder": "WHITE HANGING HEART T-LIGHT HOLDER"}
+    call = {
+        "metric": "users",
+        "did": ["purchase"],
+        "did_not": ["purchase"],
+        "did_where": [{"dimension": "product", "values": ["WHITE HANGING HEART T-LIGHT HOLDER"]}],
+        "did_not_where": [{"dimension": "product", "values": ["RED HANGING HEART T-LIGHT HOLDER"]}],
+    }
+    question = "Customers who bought the WHITE HANGING HEART T-LIGHT HOLDER but never the red one?"
+    _, cleaned, _ = check("query_metric", call, question, MODEL, values=lambda n: data.get(n, {}))
+    assert cleaned["did_where"] == [
+        {"dimension": "product_text", "values": ["WHITE HANGING HEART T-LIGHT HOLDER"]}
+    ]
 
 
 def test_values_named_by_aliases_and_excluded_by_words() -> None:
@@ -1395,6 +1428,35 @@ def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
 def test_what_the_typed_language_cannot_express_is_named(question: str, beyond: str | None) -> None:
     found = beyond_typed(question)
     assert (found or "").startswith(beyond) if beyond else found is None
+
+
+def test_a_bound_on_the_days_since_the_previous_order_is_typed() -> None:
+    question = "Average basket size of orders placed 30+ days after the customer's previous order?"
+    assert beyond_typed(question, {"metric": "basket_size"}).startswith("a customer's first")
+    bound = {
+        "metric": "basket_size",
+        "filters": [{"dimension": "days_since_previous_order", "values": [">=30"]}],
+    }
+    assert beyond_typed(question, bound) is None
+    # "Second order" is still an order's place, whatever the bound.
+    assert beyond_typed("Share of second orders placed 30+ days after the previous one?", bound)
+
+
+@pytest.mark.parametrize(
+    ("question", "written", "read"),
+    [
+        ("Basket size of orders placed 30+ days after the previous one?", ">30", ">=30"),
+        ("Orders placed a month or more (30 days or more) after the previous one", ">30", ">=30"),
+        ("Orders placed at least 30 days after the previous one", ">30", ">=30"),
+        ("Orders placed more than 30 days after the previous one", ">30", ">30"),
+        ("Orders placed 7 days or less after the previous one", "<7", "<=7"),
+        ("Orders placed within 7 days of the previous one", "<7", "<7"),
+    ],
+)
+def test_a_bound_the_words_include_is_inclusive(question: str, written: str, read: str) -> None:
+    call = {"metric": "orders", "filters": [{"dimension": "days_since_previous_order", "values": [written]}]}
+    _, cleaned, _ = check("query_metric", call, question, MODEL)
+    assert cleaned["filters"][0]["values"] == [read]
 
 
 def test_demographics_and_return_reasons_are_declined_by_code() -> None:

@@ -540,7 +540,7 @@ def check(
             dimension = item["dimension"]
             bounds = dimension in semantic.dimensions and semantic.dimensions[dimension].match == "range"
             supported = [
-                v
+                _inclusive(v, text, notes) if bounds else v
                 for v in item["values"]
                 if (_bound_stated(v, text) if bounds else _value_mentioned(dimension, v, text))
             ]
@@ -566,10 +566,11 @@ def check(
                 )
             filters.append({**item, "values": supported})
         args["filters"] = filters
-    if values is not None and args.get("filters"):
-        moved = [_on_its_dimension(item, values, notes) for item in args["filters"]]
-        # Two filters that moved onto the same values ("CD" as text and as a category) are one.
-        args["filters"] = [f for i, f in enumerate(moved) if f not in moved[:i]]
+    for where in ("filters", "did_where", "did_not_where"):
+        if values is not None and args.get(where):
+            moved = [_on_its_dimension(item, values, notes) for item in args[where]]
+            # Two filters that moved onto the same values ("CD" as text and as a category) are one.
+            args[where] = [f for i, f in enumerate(moved) if f not in moved[:i]]
 
     group_by = list(args.get("group_by") or []) if tool != "funnel" else []
     if group_by and not kept("group_by"):
@@ -2753,6 +2754,22 @@ def _bound_stated(value: str, text: str) -> bool:
     return bool(found) and all(any(abs(n - s) < 0.0101 for s in stated) for n in found)
 
 
+def _inclusive(bound: str, text: str, notes: list[str]) -> str:
+    """A strict bound (">30") whose number the words include ("30+ days", "30 or more", "at
+    least 30"; "up to 7", "7 or less") is inclusive: the model writes ">" for both."""
+    found = re.fullmatch(r"\s*([<>])\s*(\d+(?:\.\d+)?)\s*", bound)
+    if found is None:
+        return bound
+    sign, n = found.groups()
+    at = rf"(?<![\d.]){re.escape(n)}"
+    more = rf"{at}\s*\+|{at}\s+(\w+\s+)?or\s+(more|longer|over|above)\b|\bat\s+least\s+{at}"
+    less = rf"{at}\s+(\w+\s+)?or\s+(less|fewer|under|below|sooner)\b|\b(at\s+most|up\s+to)\s+{at}"
+    if re.search(more if sign == ">" else less, text):
+        notes.append(f"read {bound} as {sign}={n}: the question includes {n}")
+        return f"{sign}={n}"
+    return bound
+
+
 def _value_mentioned(dimension: str, value: str, text: str) -> bool:
     if dimension == "event_type" and value.lower() in EVENT_WORDS:
         return _has(EVENT_WORDS[value.lower()], text)
@@ -2837,6 +2854,8 @@ GROUPING_BEFORE = {
     "leading",
     "who",
 }
+# Before "users who …", these words name a population (or two to compare), not a breakdown.
+POPULATION_BEFORE = {"for", "among", "who", "between", "compare", "what", "across"}
 GROUPING_AFTER = r"^\W*(\w+\W+){0,3}?(with the|got|gets|brought|generated|drove|made the|ranked|ranking|breakdown|wise|level|split|sell|sold|earn|bring)\b"
 COUNTED = re.compile(r"\b(how many|number of|count of|total|distinct|unique)\W+(\w+\W+){0,2}$")
 
@@ -2948,9 +2967,15 @@ def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
             if COUNTED.search(text[: match.start()]):  # "how many distinct users": a count, not a breakdown
                 continue
             before = _words(text[: match.start()])[-3:]
+            if re.search(r"\bdivided\s+by\W+(\w+\W+)?$", text[: match.start()]):
+                continue  # "purchases divided by product views": a ratio's denominator
+            grouping = {w for w in before if w in GROUPING_BEFORE}
+            relative = match.group(0) == "who" and bool(before) and before[-1] not in GROUPING_BEFORE
+            if relative or re.match(r"\W+(who|that|whose)\b", text[match.end() :]):
+                grouping -= POPULATION_BEFORE  # "for users who purchased": a population, not a breakdown
             counted = any(w.isdigit() or w in NUMBER_WORDS for w in before)
             plural = match.group(0).endswith("s")  # "5 categories" ranks; "one event" does not
-            if any(w in GROUPING_BEFORE for w in before) or (counted and plural):
+            if grouping or (counted and plural):
                 return True
             if re.match(GROUPING_AFTER, text[match.end() :]):
                 return True
@@ -3220,6 +3245,8 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
         # An order's place among the customer's orders is a dimension when the call uses it.
         if pattern == BEYOND_TYPED[0][0] and used & {"order_kind", "order_number", "latest_order"}:
             continue
+        if found.group(1) == "previous" and "days_since_previous_order" in used:
+            continue  # "30+ days after their previous order" is a bound on that dimension
         if what == DID_AND_DID_NOT and "buyer" in used:
             continue
         if pattern == BEYOND_TYPED[1][0] and (
