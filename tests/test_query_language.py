@@ -1156,6 +1156,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"period": {"kind": "this_month"}},
             "read period month without a number as this month",
         ),
+        (  # a count of distinct brands, not of purchases ranked by brand
+            "how many different brands sold at least one item?",
+            {"metric": "purchases", "group_by": ["brand"], "top_n": 1, "sort": "lowest"},
+            {"metric": "brands", "did": ["purchase"], "group_by": [], "top_n": None},
+            "ignored group_by brand",
+        ),
         (  # "users who purchased vs users who didn't" names two populations, not a row per user
             "Avg number of distinct products viewed for users who purchased vs users who didn't?",
             {"metric": "products", "per": "user", "group_by": ["user_id", "buyer"]},

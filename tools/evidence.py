@@ -754,6 +754,7 @@ ENTITY_NOUNS = {
     "order": r"orders?|invoices?|baskets?|transactions?|checkouts?",
 }
 COUNT_METRICS = {"user": "users", "session": "sessions", "product": "products", "order": "orders"}
+ITEM_GROUP_NOUNS = {"brand": "brand", "brands": "brand", "category": "category", "categories": "category"}
 ASKS_FOR = (
     r"\b(share|percent(age)?|fraction|proportion|ratio|how many|number|count|%|pct|portion|rate)\s+(of\s+)?"
     r"((the|all|our|my|those|these|distinct|different|unique|individual|separate|total)\s+)*(?P<noun>\w+)"
@@ -800,13 +801,15 @@ def _entity_named(
     if distinct and single and metric.counts is None and not conditional:
         # "How many different SKUs did we sell?" answered with units sold: a count of distinct
         # entities, those with the metric's event.
-        entity = _entity_of_noun(distinct.group("noun"))
+        noun = distinct.group("noun")
+        entity = _entity_of_noun(noun) or ITEM_GROUP_NOUNS.get(noun)
         own = semantic.events_of(metric.name)
-        if entity in COUNT_METRICS and COUNT_METRICS[entity] in semantic.metrics and len(own) <= 1:
-            notes.append(f"read '{distinct.group(0)}' as a count of {entity}s, not {metric.name}")
+        if entity in DISTINCT_METRICS and DISTINCT_METRICS[entity] in semantic.metrics and len(own) <= 1:
+            counted = DISTINCT_METRICS[entity]
+            notes.append(f"read '{distinct.group(0)}' as a count of {counted}, not {metric.name}")
             # "Visited" is being there at all, not a product view.
             named = _one_event_named(re.sub(r"\bvisit\w*", " ", text))
-            args.update(metric=COUNT_METRICS[entity], did=sorted(own) or named, top_n=None)
+            args.update(metric=counted, did=sorted(own) or named, top_n=None)
             return
     event_count = next((e for e, m in EVENT_METRICS.items() if m == metric.name), None)
     if event_count and conditional and single and not args.get("per") and not args.get("share"):

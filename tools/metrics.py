@@ -923,7 +923,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
                 f"SELECT {outer_keys}CAST(count(*) FILTER (WHERE in_base AND matches) AS DOUBLE)"
                 f" / nullif(count(*) FILTER (WHERE in_base), 0) AS share,"
                 f" count(*) FILTER (WHERE in_base AND matches) AS matching,"
-                f" count(*) FILTER (WHERE in_base) AS {entity}s FROM entities{group}{having}"
+                f" count(*) FILTER (WHERE in_base) AS {_many(entity)} FROM entities{group}{having}"
             )
         if args.per:
             value = model.expression(metric.name)
@@ -954,7 +954,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
                 # The share beside the count: "what share of customers spent over 500" is this too.
                 return (
                     f"{ctes}SELECT {outer_keys}{figure} AS {name}, count(*) FILTER (WHERE {within}) AS matching,"
-                    f" count(*) AS {entity}s, CAST({figure} AS DOUBLE) / nullif(count(*), 0) AS share_of_{entity}s"
+                    f" count(*) AS {_many(entity)}, CAST({figure} AS DOUBLE) / nullif(count(*), 0) AS share_of_{_many(entity)}"
                     f"{bounds} FROM per_entity WHERE value IS NOT NULL{group}{having}"
                 )
             extra = ""
@@ -965,7 +965,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             pooled = args.stat not in ("max", "min")
             having = f" HAVING count(*) >= {k}" if k > 1 and entity in PERSONAL and pooled else ""
             return (
-                f"{ctes}SELECT {outer_keys}{STAT_SQL[args.stat]}(value) AS {name}{extra}, count(*) AS {entity}s"
+                f"{ctes}SELECT {outer_keys}{STAT_SQL[args.stat]}(value) AS {name}{extra}, count(*) AS {_many(entity)}"
                 f"{bounds} FROM per_entity WHERE value IS NOT NULL AND {within}{group}{having}"
             )
         prefix = f"WITH {qualified} " if qualified else ""
@@ -1153,17 +1153,22 @@ def _distribution(ctes: str, metric: Metric, name: str, entity: str) -> str:
     """How many entities have each value: exact values for counts, ten equal bins otherwise."""
     if metric.format == "count":
         return (
-            f"{ctes}SELECT value AS {name}, count(*) AS {entity}s FROM per_entity WHERE value IS NOT NULL"
+            f"{ctes}SELECT value AS {name}, count(*) AS {_many(entity)} FROM per_entity WHERE value IS NOT NULL"
             " GROUP BY 1 ORDER BY 1"
         )
     return (
         f"{ctes}, bounds AS (SELECT min(value) AS low, (max(value) - min(value)) / 10 AS width FROM per_entity)"
         f" SELECT low + width * least(floor((value - low) / nullif(width, 0)), 9) AS {name}_from,"
-        f" count(*) AS {entity}s FROM per_entity, bounds WHERE value IS NOT NULL GROUP BY 1 ORDER BY 1"
+        f" count(*) AS {_many(entity)} FROM per_entity, bounds WHERE value IS NOT NULL GROUP BY 1 ORDER BY 1"
     )
 
 
 # --- what was computed, in words ----------------------------------------------------------
+
+
+def _many(entity: str) -> str:
+    """The entity's plural, for columns and words ("categories", not "categorys")."""
+    return "categories" if entity == "category" else f"{entity}s"
 
 
 # Things that are done to, not doers: "products that were viewed and never purchased".
@@ -1247,7 +1252,7 @@ def _who(entity: str) -> str:
 def share_population(args: Any, entity: str) -> str:
     """The base of a share: 'sessions with a cart', 'all users'."""
     base = " and ".join(EVENT_NOUNS[e] for e in args.among)
-    return f"{entity}s with {base}" if base else f"all {entity}s"
+    return f"{_many(entity)} with {base}" if base else f"all {_many(entity)}"
 
 
 def filters_text(model: SemanticModel, filters: list[Any]) -> str:
@@ -1280,7 +1285,7 @@ def measure_text(model: SemanticModel, args: Any) -> str:
     conditions = _conditions_text(args, entity) if _conditional(args) else ""
     if getattr(args, "did_where", []) or getattr(args, "did_not_where", []):
         conditions = _narrowed_text(model, args, conditions)
-    who = f"{entity}s {_who(entity)} {conditions}" if conditions else f"{entity}s"
+    who = f"{_many(entity)} {_who(entity)} {conditions}" if conditions else f"{_many(entity)}"
     if of_total(model, args):
         parts = [f"from {who}"] if conditions else []
         if args.filters and not args.group_by:
@@ -1292,16 +1297,16 @@ def measure_text(model: SemanticModel, args: Any) -> str:
         return f"share of {share_population(args, entity)} {_who(entity)} {also}{conditions}"
     if args.per:
         if args.stat == "distribution":
-            return f"{metric.label} per {entity}, as the number of {entity}s with each value" + (
+            return f"{metric.label} per {entity}, as the number of {_many(entity)} with each value" + (
                 f" (only {who})" if conditions else ""
             )
         bounds = bounds_text(model, args)
         if args.stat == "count":
-            return f"{STAT_NAMES[args.stat]} {entity}s{bounds}" + (f" (only {who})" if conditions else "")
+            return f"{STAT_NAMES[args.stat]} {_many(entity)}{bounds}" + (f" (only {who})" if conditions else "")
         return (
             f"{STAT_NAMES[args.stat]} {metric.label} per {entity}"
             + (f", over {who}" if conditions else "")
-            + (f", over {entity}s{bounds}" if bounds else "")
+            + (f", over {_many(entity)}{bounds}" if bounds else "")
         )
     if args.divided_by:
         return f"{metric.label} divided by {model.metrics[args.divided_by].label}"
@@ -1411,7 +1416,7 @@ def _summarize_one(model: SemanticModel, args: Any, columns: list[str], rows: li
     keys = [c for c in columns if c in ("period", *args.group_by)]
     if args.per and args.stat == "distribution":
         entity = entity_of(model, args)
-        count_at, at = columns.index(f"{entity}s"), 0
+        count_at, at = columns.index(_many(entity)), 0
         top = max(rows, key=lambda r: r[count_at] or 0)
         values = [r[at] for r in rows]
         return (
@@ -1425,7 +1430,7 @@ def _summarize_one(model: SemanticModel, args: Any, columns: list[str], rows: li
         entity = GROUP_NAMES.get(args.group_by[0], args.group_by[0]).removesuffix("_id")
         part, whole = row[columns.index(metric.name)], row[columns.index(f"total_{metric.name}")]
         return (
-            f"The {'top' if args.sort == 'highest' else 'bottom'} {row[columns.index('rows_together')]:,} {entity}s by {metric.label} together:"
+            f"The {'top' if args.sort == 'highest' else 'bottom'} {row[columns.index('rows_together')]:,} {_many(entity)} by {metric.label} together:"
             f" {narrate.figure(row[columns.index('share')], 'ratio')} of {metric.label}"
             f" ({narrate.figure(part, metric.format)} of {narrate.figure(whole, metric.format)})."
         )
@@ -1443,14 +1448,14 @@ def _summarize_one(model: SemanticModel, args: Any, columns: list[str], rows: li
             return (
                 f"{shown} of {measure.removeprefix('share of ')}"
                 f" ({narrate.figure(row[columns.index('matching')], 'count')}"
-                f" of {narrate.figure(row[columns.index(entity + 's')], 'count')})."
+                f" of {narrate.figure(row[columns.index(_many(entity))], 'count')})."
             )
         if args.per and args.stat == "count":
             entity = entity_of(model, args)
-            share = narrate.figure(row[columns.index(f"share_of_{entity}s")], "ratio")
+            share = narrate.figure(row[columns.index(f"share_of_{_many(entity)}")], "ratio")
             return (
                 f"{narrate.capitalized(measure)}: {shown} ({narrate.figure(row[columns.index('matching')], 'count')}"
-                f" of {narrate.figure(row[columns.index(entity + 's')], 'count')} {entity}s with any {metric.label},"
+                f" of {narrate.figure(row[columns.index(_many(entity))], 'count')} {_many(entity)} with any {metric.label},"
                 f" {share})."
             )
         if args.per and args.stat in ("max", "min"):
