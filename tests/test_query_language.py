@@ -1156,6 +1156,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"period": {"kind": "this_month"}},
             "read period month without a number as this month",
         ),
+        (  # a statistic over entities takes them from the words
+            "What's the median price across all the products in the catalogue?",
+            {"metric": "average_price", "stat": "median"},
+            {"per": "product", "stat": "median"},
+            "read the median as taken over products",
+        ),
         (  # a count of distinct brands, not of purchases ranked by brand
             "how many different brands sold at least one item?",
             {"metric": "purchases", "group_by": ["brand"], "top_n": 1, "sort": "lowest"},

@@ -692,6 +692,10 @@ def check(
             drop("stat", "average", "a ranking needs no statistic over entities")
         elif not _has(STAT_WORDS[args["stat"]], text):
             drop("stat", "average", "the question asks for no such statistic")
+        elif args["stat"] in ("median", "max", "min") and (over := _entity_after_stat(args["stat"], text)):
+            # "The median price across all the products": the statistic is over the products.
+            args["per"] = over
+            notes.append(f"read the {args['stat']} as taken over {over}s: the words name them")
     if args.get("per") and args.get("stat", "average") != "average" and not kept("stat"):
         if not _has(STAT_WORDS[args["stat"]], text):
             drop("stat", "average", "the question asks for no such statistic")
@@ -764,6 +768,18 @@ ASKS_FOR = (
 DISTINCT_ENTITIES = (
     r"\b(how many|number of|count of)\s+(different|distinct|unique|separate|individual)\s+(?P<noun>\w+)"
 )
+
+
+def _entity_after_stat(stat: str, text: str) -> str | None:
+    """The entity a statistic's words range over ("median price across all the products":
+    product), the first entity noun after them; None when none follows."""
+    found = re.search(STAT_WORDS[stat], text)
+    if found is None:
+        return None
+    for word in _words(text[found.end() :]):
+        if entity := _entity_of_noun(word):
+            return entity
+    return None
 
 
 def _entity_of_noun(noun: str) -> str | None:

@@ -1302,7 +1302,9 @@ def measure_text(model: SemanticModel, args: Any) -> str:
             )
         bounds = bounds_text(model, args)
         if args.stat == "count":
-            return f"{STAT_NAMES[args.stat]} {_many(entity)}{bounds}" + (f" (only {who})" if conditions else "")
+            return f"{STAT_NAMES[args.stat]} {_many(entity)}{bounds}" + (
+                f" (only {who})" if conditions else ""
+            )
         return (
             f"{STAT_NAMES[args.stat]} {metric.label} per {entity}"
             + (f", over {who}" if conditions else "")
