@@ -1156,6 +1156,18 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"period": {"kind": "this_month"}},
             "read period month without a number as this month",
         ),
+        (  # "a customer's consecutive orders" is possessive: the mean over all gaps
+            "whats the mean number of days betwen a customer's consecutive orders?",
+            {"metric": "days_between_orders", "per": "user"},
+            {"per": None},
+            "read as the average over all gaps",
+        ),
+        (  # each customer's own average first, then their share
+            "What % of customers have an average gap between consecutive orders of 7 days or less?",
+            {"metric": "days_between_orders", "per": "user", "max_value": 7, "share": True},
+            {"per": "user", "max_value": 7},
+            "read as the users whose figure is in bounds",
+        ),
         (  # a statistic over entities takes them from the words
             "What's the median price across all the products in the catalogue?",
             {"metric": "average_price", "stat": "median"},

@@ -2199,6 +2199,9 @@ GAP_AFTER = (
 )
 
 
+PER_CUSTOMER = r"\b(per|each|every|by)\s+(customer|user|shopper|buyer|client|person)|\bcustomers?'?\s+own\b"
+
+
 def _order_gap_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """The days between a customer's consecutive orders: the metric, or a bound on an order's
     days since the previous one ("orders placed 30+ days after the previous order")."""
@@ -2215,6 +2218,14 @@ def _order_gap_named(args: dict[str, Any], text: str, semantic: SemanticModel, n
             notes.append(
                 f"read '{after.group(0)}' as orders at least {after.group('n')} days after the previous one"
             )
+        return
+    if args.get("metric") == "days_between_orders" and args.get("per") == "user" and _has(ORDER_GAP, text):
+        bounded = args.get("min_value") is not None or args.get("max_value") is not None or args.get("share")
+        if args.get("stat", "average") == "average" and not bounded and not _has(PER_CUSTOMER, text):
+            # "the mean days between a customer's consecutive orders": over all the gaps, not
+            # each customer's own average first
+            args["per"] = None
+            notes.append("read as the average over all gaps between consecutive orders, not per customer")
         return
     if not _has(ORDER_GAP, text) or args.get("metric") == "days_between_orders" or args.get("divided_by"):
         return
