@@ -1285,7 +1285,7 @@ def measure_text(model: SemanticModel, args: Any) -> str:
     conditions = _conditions_text(args, entity) if _conditional(args) else ""
     if getattr(args, "did_where", []) or getattr(args, "did_not_where", []):
         conditions = _narrowed_text(model, args, conditions)
-    who = f"{_many(entity)} {_who(entity)} {conditions}" if conditions else f"{_many(entity)}"
+    who = f"{_many(entity)} {_who(entity)} {conditions}" if conditions else _many(entity)
     if of_total(model, args):
         parts = [f"from {who}"] if conditions else []
         if args.filters and not args.group_by:
