@@ -1300,6 +1300,14 @@ def test_a_threshold_on_the_share_base_names_the_counted_event(rees46: ToolConte
     assert "events" not in result.interpretation.split("purchased in")[1]
 
 
+def test_categories_are_spelled_as_a_plural(rees46: ToolContext) -> None:
+    result = ask(rees46, metric="revenue", per="category")
+    assert result.columns[-1] == "categories"
+    assert ask(rees46, metric="categories", did=["purchase"]).interpretation.startswith(
+        "Categories that were purchased"
+    )
+
+
 def test_a_filter_value_of_another_dimension_moves_there() -> None:
     data = {"category": {"electronics": "electronics"}, "brand": {"apple": "apple", "samsung": "samsung"}}
     call = {"metric": "users", "did": ["view"], "filters": [{"dimension": "category", "values": ["Apple"]}]}
