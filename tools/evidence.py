@@ -2473,12 +2473,7 @@ def _distinct_per_entity(args: dict[str, Any], text: str, semantic: SemanticMode
     if match is None or args.get("group_by") or args.get("grain", "none") != "none":
         return
     who = _entity_of_noun(match.group("who"))
-    what = _entity_of_noun(match.group("what")) or {
-        "categories": "category",
-        "category": "category",
-        "brands": "brand",
-        "brand": "brand",
-    }.get(match.group("what"))
+    what = _entity_of_noun(match.group("what")) or ITEM_GROUP_NOUNS.get(match.group("what"))
     n = _as_number(match.group("n"))
     if (
         who is None
