@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.agent import Answer
+from assistant.answer import Answer
 from tools import Tool
 
 MAX_SUGGESTIONS = 3

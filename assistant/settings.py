@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         description="Chat answers the app works on at once (the model server queues the rest).",
     )
     llm_port: int = Field(default=8081, description="Port of the local model engine.")
+    api_port: int = Field(default=8000, description="Port of the HTTP API (`shoplens api`).")
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="Key the HTTP API asks of every caller (Bearer token or X-API-Key). Needed to"
+        " serve the API on any interface other than the loopback.",
+    )
     demo_events: int = Field(
         default=300_000, ge=1_000, description="Size of the demo shop created on first run."
     )

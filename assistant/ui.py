@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import random
 import shutil
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ import gradio as gr
 import pandas as pd
 from gradio.utils import get_upload_folder
 
-from assistant.agent import Answer, Conversation, Step, Table
+from assistant.answer import Answer, Conversation, Table
 from assistant.charts import figure
 from assistant.export import write_csv
 from assistant.followups import suggest
@@ -151,25 +149,17 @@ class App:
             yield self._chat_update(history, session, None, keep_input=True)
             return
         history.append({"role": "user", "content": message})
-        steps: queue.Queue[Step | Answer | Exception] = queue.Queue()
-
-        def work() -> None:
-            try:
-                assistant = self.ws.assistant(session.dataset)
-                steps.put(assistant.ask(message, session.conversation, on_step=steps.put, session=session.id))
-            except Exception as exc:  # shown in the chat; the session goes on
-                log.exception("question failed: %s", message)
-                steps.put(exc)
-
-        threading.Thread(target=work, daemon=True, name="shoplens-answer").start()
         history.append(
             _step_message("Reading the question", "finding the closest solved questions", "pending")
         )
         yield self._chat_update(history, session, None)
-        while True:
-            item = steps.get()
-            _close_pending(history)
-            if isinstance(item, Step):
+        try:
+            assistant = self.ws.assistant(session.dataset)
+            for item in assistant.stream(message, session.conversation, session=session.id):
+                _close_pending(history)
+                if isinstance(item, Answer):
+                    answer = item
+                    break
                 title = {
                     "call": f"Calling {item.tool}",
                     "failed": f"{item.tool} failed; correcting the call",
@@ -178,14 +168,13 @@ class App:
                 body = _arguments(item.arguments) if item.kind == "call" else item.text
                 history.append(_step_message(title, body, "pending" if item.kind != "failed" else "done"))
                 yield self._chat_update(history, session, None)
-                continue
-            if isinstance(item, Exception):
-                text = f"Error: something went wrong ({_readable(item)}). Ask again, or rephrase."
-                history.append({"role": "assistant", "content": text})
-                yield self._chat_update(history, session, None)
-                return
-            answer = item
-            break
+        except Exception as exc:  # shown in the chat; the session goes on
+            log.exception("question failed: %s", message)
+            _close_pending(history)
+            text = f"Error: something went wrong ({_readable(exc)}). Ask again, or rephrase."
+            history.append({"role": "assistant", "content": text})
+            yield self._chat_update(history, session, None)
+            return
         session.answers = (session.answers + [answer])[-KEEP_ANSWERS:]
         history.extend(_answer_messages(answer))
         yield self._chat_update(history, session, answer)

@@ -108,7 +108,7 @@ class ShopLensSystem:
         self.assistant.warm_up()  # as the app does at start: no case pays for the system prompt
 
     def answer(self, case: Case) -> Outcome:
-        from assistant.agent import Conversation
+        from assistant.answer import Conversation
         from assistant.grounding import numbers_in
 
         conversation = Conversation()

@@ -20,7 +20,8 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import Any
 
-from assistant.agent import Answer, Conversation, open_assistant
+from assistant.agent import open_assistant
+from assistant.answer import Answer, Conversation
 from assistant.settings import Settings
 
 __all__ = ["Answer", "Session", "connect"]

@@ -30,7 +30,7 @@ import gradio as gr
 import pytest
 from typer.testing import CliRunner
 
-from assistant.agent import Table
+from assistant.answer import Table
 from assistant.cli import app as cli_app
 from assistant.embeddings import Encoder
 from assistant.export import spreadsheet_safe

@@ -27,7 +27,7 @@ CELLS = [
 
 
 def test_an_answer_renders_escaped_with_its_table_as_a_dataframe() -> None:
-    from assistant.agent import Answer, Table
+    from assistant.answer import Answer, Table
 
     answer = Answer(
         question="q",

@@ -1260,7 +1260,7 @@ def test_a_comparison_nobody_asked_for_is_the_figure_itself() -> None:
 def test_code_sentences_pass_the_check_with_thresholds_and_hours(rees46: ToolContext) -> None:
     """The sentence states what the call asked ("at least 3 events") and hours of a period: both
     are facts a code-written sentence may state (the question said "more than 2")."""
-    from assistant.agent import _facts
+    from assistant.explain import result_facts as _facts
 
     for request in (
         {"metric": "sessions", "min_times": 3},

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from assistant.agent import MAX_RETRIES, Answer, Table, ToolCall
+from assistant.agent import MAX_RETRIES
+from assistant.answer import Answer, Table, ToolCall
 from assistant.charts import figure, infer_chart
 from assistant.embeddings import Encoder
 from assistant.followups import suggest

@@ -1,0 +1,143 @@
+"""`shoplens data`: load files, show what a warehouse holds, generate the demo shop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from assistant.cli.base import (
+    console,
+    data_app,
+    fail,
+    progress_bar,
+)
+from assistant.settings import Settings, parse_count
+
+
+@data_app.command("load")
+def data_load(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="File or folder to load.")],
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="Skip detection: see `data formats`.")
+    ] = None,
+) -> None:
+    """Load a file into the warehouse (format auto-detected). Re-loading a file replaces its rows."""
+    from assistant.warehouse.load import LoadError, load_into
+    from assistant.warehouse.loaders import UnknownFormat
+
+    settings: Settings = ctx.obj
+    try:
+        with progress_bar() as report:  # a refused file leaves no new, empty warehouse behind
+            result = load_into(settings, path, format=format, progress=report)
+    except (LoadError, UnknownFormat) as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"[bold]{escape(result.source_dataset)}[/bold] ({result.format}): "
+        f"{result.rows_read:,} read, [green]{result.rows_loaded:,} loaded[/green], "
+        f"[{'yellow' if result.rows_rejected else 'green'}]{result.rows_rejected:,} rejected[/], "
+        f"{result.products_loaded:,} products, {result.users_loaded:,} users, {result.seconds:.1f}s"
+    )
+    if result.first_event:
+        console.print(f"events from {result.first_event} to {result.last_event}")
+    if result.rejected_by_reason:
+        console.print(_reasons_table(result.rejected_by_reason))
+    if result.pii_masked:
+        found = ", ".join(f"{k} ({v:,})" for k, v in result.pii_masked.items())
+        console.print(f"[yellow]personal data masked:[/yellow] {found}")
+
+
+def _reasons_table(by_reason: dict[str, int]) -> Table:
+    table = Table("rejected because", "rows", title="rejected rows (see table rejected_rows)")
+    for reason, count in by_reason.items():
+        table.add_row(reason, f"{count:,}")
+    return table
+
+
+@data_app.command("info")
+def data_info(ctx: typer.Context) -> None:
+    """Tables, row counts, time span, funnel counts, rejected rows and loads."""
+    from assistant.warehouse.db import Warehouse
+
+    settings: Settings = ctx.obj
+    with Warehouse(settings) as warehouse:
+        if not warehouse.exists():
+            raise fail(f"no warehouse at {warehouse.url}: run `shoplens data demo` or `shoplens data load`")
+        info = warehouse.info()
+    console.print(f"[bold]warehouse[/bold] {info.url}")
+    tables = Table("table", "kind", "rows")
+    for t in info.tables:
+        tables.add_row(t.name, t.kind, f"{t.rows:,}")
+    console.print(tables)
+    console.print(
+        f"events from {info.first_event} to {info.last_event}; "
+        f"{info.users:,} users, {info.sessions:,} sessions"
+    )
+    funnel = Table("event type", "events", "users", "sessions", title="funnel")
+    for step in info.funnel:
+        funnel.add_row(step.event_type, f"{step.events:,}", f"{step.users:,}", f"{step.sessions:,}")
+    console.print(funnel)
+    if info.rejected_by_reason:
+        console.print(_reasons_table(info.rejected_by_reason))
+    loads = Table("source", "format", "loaded", "rejected", "products", "users", "seconds", title="loads")
+    for load in info.loads:
+        loads.add_row(
+            load.source_dataset,
+            load.format,
+            f"{load.rows_loaded:,}",
+            f"{load.rows_rejected:,}",
+            f"{load.products_loaded:,}",
+            f"{load.users_loaded:,}",
+            f"{load.seconds or 0:.1f}",
+        )
+    console.print(loads)
+
+
+@data_app.command("formats")
+def data_formats() -> None:
+    """The file formats `data load` understands."""
+    from assistant.warehouse.loaders import loaders
+
+    table = Table("format", "kind", "what it reads")
+    for loader in loaders():
+        table.add_row(loader.name, loader.kind, loader.title)
+    console.print(table)
+
+
+def _count(text: str) -> int:
+    try:
+        return parse_count(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@data_app.command("demo")
+def data_demo(
+    ctx: typer.Context,
+    events: Annotated[str | None, typer.Option(help="About how many events: 10k … 100M.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Generator seed (same seed, same shop).")] = None,
+) -> None:
+    """Generate the demo shop into the warehouse (replacing an earlier demo), with its manifest."""
+    from assistant.warehouse.db import Warehouse
+    from assistant.warehouse.demo import generate
+
+    settings: Settings = ctx.obj
+    size = _count(events) if events else settings.demo_events
+    if not 1_000 <= size <= 200_000_000:
+        raise fail("--events must be between 1k and 200M")
+    with Warehouse(settings) as warehouse:
+        if not warehouse.is_duckdb:
+            raise fail("the demo shop is generated into the embedded DuckDB warehouse")
+        with progress_bar() as report:
+            result = generate(
+                warehouse, size, seed=settings.demo_seed if seed is None else seed, progress=report
+            )
+    console.print(
+        f"demo shop: [green]{result.events:,} events[/green], {result.users:,} users, "
+        f"{result.products:,} products, {result.sessions:,} sessions, {result.orders:,} orders "
+        f"in {result.seconds:.1f}s\nplanted facts: {result.manifest_path}"
+    )

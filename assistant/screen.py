@@ -1,0 +1,111 @@
+"""Code's look at each call the model makes, before it runs: what it may drop or correct (with
+notes), what the model must redo (ToolError), and what no call can answer because the data lacks
+it (DataLacks, said with what the data does have)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.answer import Answer
+from tools import Tool, ToolContext, ToolError
+from tools.evidence import (
+    SEARCH_WORDS_NEEDED,
+    beyond_typed,
+    missing_concept,
+    missing_dimension,
+    unsupported_arguments,
+)
+from tools.evidence import check as check_evidence
+from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
+
+BEYOND_NOTE = "cannot express"  # in the error that sends a question beyond the typed language to run_sql
+
+
+@dataclass
+class Screen:
+    tools: dict[str, Tool]
+    ctx: ToolContext
+    semantic: SemanticModel
+
+    def check(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        answer: Answer,
+        words: str,
+        previous_call: dict[str, Any] | None,
+        said: str,
+    ) -> tuple[str, dict[str, Any]]:
+        """Code's look at a call before it runs: what it may drop or correct (with notes), what
+        the model must redo (ToolError), and what no call can answer (DataLacks)."""
+        # A question needing what the data lacks (costs, ages, ratings …) is declined by code
+        # whatever tool the model picked, except one that writes prose: copy may mention shipping.
+        if not (tool in self.tools and self.tools[tool].writes_prose):
+            lacking = missing_concept(answer.question, self.has_returns()) or missing_dimension(
+                answer.question, self.has_dimension
+            )
+            if lacking:  # the model mapped "profit" to revenue: code declines instead
+                raise DataLacks(f"{lacking} {self.data_has()}")
+        if (
+            tool in ("query_metric", "compare_periods", "run_sql", "search_queries")
+            and beyond_typed(answer.question) == SEARCH_WORDS_NEEDED
+            and "search" not in self.ctx.facts.event_types
+        ):  # search words on data without searches: no query can find them
+            raise DataLacks(f"The data has no search events, so no search words. {self.data_has()}")
+        arguments, problems = unsupported_arguments(tool, arguments, said)
+        answer.notes += [p.removeprefix("note: ") for p in problems if p.startswith("note: ")]
+        problems = [p for p in problems if not p.startswith("note: ")]
+        if problems:  # an id or a search copied from an example: the model must look again
+            raise ToolError(
+                f"{'; '.join(problems)}: use only what the question gives,"
+                " or a tool that needs none (search_products, list_segments, query_metric)"
+            )
+        tool, arguments, notes = check_evidence(
+            tool,
+            arguments,
+            words,
+            self.semantic,
+            previous_call,
+            current=answer.question,
+            values=lambda name: dimension_values(self.ctx, self.semantic, self.semantic.dimensions[name]),
+        )
+        # After the words' repairs: a call they made express the question (a top N's share taken
+        # together, an order's place) is not sent away.
+        beyond = (
+            beyond_typed(answer.question, arguments) if tool in ("query_metric", "compare_periods") else None
+        )
+        if beyond and not any(call.error and BEYOND_NOTE in call.error for call in answer.tool_calls):
+            # Once: the model may still insist, and its call then runs (a typed figure beats none).
+            raise ToolError(
+                f"{tool} {BEYOND_NOTE} {beyond}; answer with run_sql: one SELECT that computes exactly what is asked"
+            )
+        answer.notes += [n for n in notes if n not in answer.notes]
+        return tool, arguments
+
+    def has_dimension(self, name: str) -> bool:
+        dimension = self.semantic.dimensions.get(name)
+        return dimension is not None and bool(dimension_values(self.ctx, self.semantic, dimension))
+
+    def has_returns(self) -> bool:
+        """Cancellations are recorded (negative quantities), so "returns" can be answered."""
+        return self.ctx.cached(
+            "has_returns", lambda: bool(self.ctx.rows("SELECT 1 FROM events WHERE quantity < 0 LIMIT 1"))
+        )
+
+    def data_has(self) -> str:
+        """One sentence on what the data holds, so a refusal says what can be asked instead."""
+        facts = self.ctx.facts
+        present = [
+            d.name
+            for d in self.semantic.dimensions.values()
+            if d.name in ("category", "brand", "country", "channel", "device")
+            and dimension_values(self.ctx, self.semantic, d)
+        ]
+        kinds = ", ".join(facts.event_types) or "no"
+        extra = f", {', '.join(present)}" if present else ""
+        prices = "price and quantity" if has_prices(self.ctx) else "quantity (no prices)"
+        return (
+            f"The data has {kinds} events with their time, user, session, product{extra}, {prices},"
+            f" from {facts.first_day} to {facts.last_day}."
+        )
