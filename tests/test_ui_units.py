@@ -376,7 +376,7 @@ def test_no_path_through_the_app_writes_to_the_data(app: App, shop) -> None:  # 
 
 
 def test_csv_exports_live_beside_the_data_and_are_pruned(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("assistant.ui.MAX_EXPORTS", 3)
+    monkeypatch.setattr("assistant.ui.chat.MAX_EXPORTS", 3)
     for stale in app.exports.glob("result-*.csv"):
         stale.unlink()
     table = Table(columns=["category", "revenue"], rows=[["books", 1.0]])
@@ -387,3 +387,18 @@ def test_csv_exports_live_beside_the_data_and_are_pruned(app: App, monkeypatch: 
     assert app.exports == app.ws.settings.data_dir / "exports"
     assert sorted(app.exports.glob("result-*.csv")) == sorted(paths[-3:])  # the newest kept
     assert paths[-1].read_text() == "category,revenue\nbooks,1.0\n"
+
+
+def test_gradio_can_read_every_handlers_type_hints() -> None:
+    """Gradio injects a row selection or a progress bar by the handler's annotations: a name it
+    cannot resolve (one imported only for type checkers) silently drops the injection, and
+    'why is this recommended?' never answers."""
+    import typing
+
+    import gradio as gr
+
+    assert typing.get_type_hints(App.explain)["evt"] is gr.SelectData
+    for handler in (App.load, App.run_eval):
+        assert typing.get_type_hints(handler)["progress"] is gr.Progress
+    for name in ("respond", "clear", "segments", "recommend", "write_copy", "switch_dataset"):
+        typing.get_type_hints(getattr(App, name))  # raises NameError on an unresolvable name

@@ -1,0 +1,102 @@
+"""The Gradio app: chat with the data, see the evidence, act on it.
+
+Tabs: Chat (streams the tool calls, then the answer; the result panel shows the SQL, a sortable
+table with a CSV download and a chart), Data (load a file, switch datasets), Segments,
+Recommendations, Marketing copy, Eval. Every session has its own conversation and dataset; the
+heavy things (model endpoint, encoder, one assistant per dataset) are shared via `Workspace`.
+Errors become readable messages; no handler lets an exception reach the browser as a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import gradio as gr
+
+from assistant.answer import Answer
+from assistant.ui.chat import ChatTab
+from assistant.ui.data import DataTab
+from assistant.ui.eval_tab import EvalTab
+from assistant.ui.session import ChatSession
+from assistant.ui.tool_tabs import ToolTabs
+from assistant.warehouse.imports import import_folders
+from assistant.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+class App(ChatTab, DataTab, ToolTabs, EvalTab):
+    """Builds the Blocks over a workspace; `launch` serves it. Each tab's handlers and layout live
+    in its own module (chat, data, tool_tabs, eval_tab); this is the shell: the session, the
+    status line and the order of the tabs."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+        # Beside the data, not in a new temp folder per run: pruned to MAX_EXPORTS, so neither a
+        # long-running app nor many restarts fill the disk.
+        self.exports = workspace.settings.data_dir / "exports"
+        self.exports.mkdir(parents=True, exist_ok=True)
+        # Where a path typed in the Data tab may lead (the default one is made here, to be found).
+        self.import_folders = import_folders(workspace.settings)
+
+    def _session(self, session: ChatSession | None) -> ChatSession:
+        return session if session is not None else ChatSession(self.ws.default_dataset)
+
+    def status(self, session: ChatSession | None, answer: Answer | None = None) -> str:
+        end = self.ws.endpoint
+        parts = [f"**Model** {end.model} · {end.engine} on {end.device.upper()}"]
+        session = self._session(session)
+        try:
+            info = self.ws.info(session.dataset)
+            events = next(t.rows for t in info.tables if t.name == "events")
+            span = (
+                f"{info.first_event:%Y-%m-%d} → {info.last_event:%Y-%m-%d}"
+                if info.first_event
+                else "no events"
+            )
+            parts.append(f"**Dataset** {session.dataset}: {events:,} events, {span}")
+        except Exception as exc:  # a broken dataset must not take the status line with it
+            parts.append(f"**Dataset** {session.dataset}: unavailable ({exc})")
+        if answer is not None:
+            seconds = answer.timings.get("total", 0.0)
+            model_seconds = answer.timings.get("decide", 0.0) + answer.timings.get("explain", 0.0)
+            rate = answer.tokens["completion"] / model_seconds if model_seconds else 0.0
+            parts.append(f"**Last answer** {seconds:.1f} s · {rate:.1f} tokens/s")
+        return " · ".join(parts)
+
+    def build(self) -> gr.Blocks:
+        # Gradio keeps its copies of results and uploads for a day, checked hourly.
+        with gr.Blocks(title="ShopLens", delete_cache=(3600, 86400)) as blocks:
+            self.session = gr.State(None)
+            gr.Markdown("## ShopLens — ask your shop's data")
+            self.status_line = gr.Markdown(self.status(None), elem_id="status-line")
+            self._chat_tab()
+            self._data_tab()
+            self._segments_tab()
+            self._recommendations_tab()
+            self._copy_tab()
+            self._eval_tab()
+            blocks.load(lambda: ChatSession(self.ws.default_dataset), None, [self.session]).then(
+                self.dataset_summary, [self.session], [self.summary, self.counts]
+            )
+        return blocks
+
+
+def launch(workspace: Workspace, *, block: bool = True) -> tuple[gr.Blocks, str]:
+    """Serve the app on the configured host and port; returns (blocks, local URL)."""
+    settings = workspace.settings
+    app = App(workspace)
+    blocks = app.build()
+    blocks.queue(default_concurrency_limit=settings.ui_concurrency)
+    _, url, _ = blocks.launch(
+        server_name=settings.host,
+        server_port=settings.ui_port,
+        prevent_thread_lock=not block,
+        quiet=True,
+        show_error=False,
+        allowed_paths=[str(app.exports)],
+        max_file_size=f"{settings.upload_limit_mb}mb",
+        footer_links=[],
+        theme=gr.themes.Soft(),
+    )
+    return blocks, url

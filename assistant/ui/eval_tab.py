@@ -1,0 +1,128 @@
+"""The Eval tab: run a suite against chosen systems, see the scores and failing cases, download
+the HTML report."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+
+import gradio as gr
+import pandas as pd
+
+from assistant.ui.render import HIDDEN, readable, shown
+
+log = logging.getLogger(__name__)
+
+
+class EvalTab:
+    """Offline evaluation from the app (a part of App)."""
+
+    def run_eval(
+        self,
+        suite_name: str,
+        tag: str,
+        limit: float | None,
+        systems: list[str],
+        judge: bool,
+        progress: gr.Progress = gr.Progress(),
+    ):
+        from eval.harness import run_suite
+        from eval.report import FIGURES, write_reports
+        from eval.suite import SuiteError, load_suite
+
+        if not systems:
+            return "Pick at least one system.", HIDDEN, HIDDEN, HIDDEN
+        try:
+            suite = load_suite(suite_name)
+        except SuiteError as exc:
+            return f"Error: {exc}", HIDDEN, HIDDEN, HIDDEN
+        if tag.strip():
+            suite.cases = [c for c in suite.cases if tag.strip() in c.tags]
+            if not suite.cases:
+                return (
+                    f"No case in {suite.name} has the tag {tag.strip()!r}",
+                    HIDDEN,
+                    HIDDEN,
+                    HIDDEN,
+                )
+        folder = self.ws.settings.data_dir / "eval-runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{suite.name}"
+        try:
+            lines = run_suite(
+                suite,
+                systems,
+                self.ws.settings,
+                folder,
+                real_data=self.ws.settings.real_data,
+                limit=int(limit) if limit else None,
+                use_judge=judge,
+                progress=lambda stage, fraction: progress(fraction or 0.0, desc=stage),
+                endpoint=self.ws.endpoint,
+            )
+        except Exception as exc:
+            log.exception("eval run failed")
+            return f"The eval run stopped: {readable(exc)}", HIDDEN, HIDDEN, HIDDEN
+        figures = write_reports(folder)
+        summary = pd.DataFrame(
+            [
+                [label, *("–" if f.get(key) is None else pattern.format(f[key]) for f in figures.values())]
+                for key, label, pattern in FIGURES
+            ],
+            columns=["", *figures],
+        )
+        failing = pd.DataFrame(
+            [
+                [
+                    line["system"],
+                    line["case"],
+                    "; ".join(line.get("reasons", [])),
+                    line["outcome"].get("text", "")[:200],
+                ]
+                for line in lines
+                if not line["passed"]
+            ],
+            columns=["system", "case", "why it failed", "answer"],
+        )
+        report = self.exports / f"{folder.name}-report.html"
+        shutil.copyfile(folder / "report.html", report)
+        cases = len(suite.cases[: int(limit) if limit else None])
+        verdict = f"{len(failing)} failing" if len(failing) else "every case passed"
+        note = f"{cases} cases · {verdict} · run folder `{folder}`"
+        shown_failing = shown(failing) if len(failing) else HIDDEN
+        return note, shown(summary), shown_failing, gr.update(value=str(report), visible=True)
+
+    def _eval_tab(self) -> None:
+        """Suite, tag, systems and judge; the run with a progress bar."""
+        with gr.Tab("Eval", id="eval"):
+            from eval.suite import SUITES_DIR
+            from eval.systems import systems as installed_systems
+
+            suites = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+            with gr.Row():
+                suite = gr.Dropdown(suites, value="demo" if "demo" in suites else suites[0], label="Suite")
+                tag = gr.Textbox(value="smoke", label="Only cases tagged (empty: all)")
+                limit = gr.Number(value=None, precision=0, label="First N cases (empty: all)")
+            with gr.Row():
+                systems = gr.CheckboxGroup(
+                    list(installed_systems()),
+                    value=["shoplens"],
+                    label="Systems",
+                )
+                judge = gr.Checkbox(value=True, label="LLM judge for free text")
+            run = gr.Button("Run", variant="primary")
+            eval_note = gr.Markdown(elem_id="eval-note")
+            eval_summary = gr.Dataframe(
+                interactive=False, label="Scores", visible=False, elem_id="eval-summary"
+            )
+            eval_failing = gr.Dataframe(
+                interactive=False, wrap=True, label="Failing cases", visible=False, elem_id="eval-failing"
+            )
+            eval_report = gr.DownloadButton("Download the HTML report", visible=False, size="sm")
+
+        run.click(
+            self.run_eval,
+            [suite, tag, limit, systems, judge],
+            [eval_note, eval_summary, eval_failing, eval_report],
+            concurrency_limit=1,
+        )
+        # Each browser session starts its own state (its id is the audit log's session).

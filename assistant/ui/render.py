@@ -1,0 +1,106 @@
+"""Pure rendering: an answer as chat messages, a result as a shown table, an error as one line.
+No state and no events: testable without a running app."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from assistant.answer import Answer
+from assistant.charts import figure
+from assistant.warehouse.load import LoadError, first_line
+from assistant.warehouse.loaders import UnknownFormat
+from tools.base import ToolError, ToolResult, format_value
+
+CHAT_PREVIEW_ROWS = 8
+
+
+def step_message(title: str, body: str, status: str) -> dict:
+    return {"role": "assistant", "content": body, "metadata": {"title": title, "status": status}}
+
+
+def close_pending(history: list[dict]) -> None:
+    for message in history:
+        metadata = message.get("metadata") or {}
+        if metadata.get("status") == "pending":
+            metadata["status"] = "done"
+
+
+def arguments_text(arguments: dict[str, Any] | None) -> str:
+    shown = {k: v for k, v in (arguments or {}).items() if v not in (None, [], "", {})}
+    if "query" in shown and isinstance(shown["query"], str) and "\n" in shown["query"]:
+        return f"```sql\n{shown.pop('query')}\n```" + (
+            f"\n`{json.dumps(shown, default=str)}`" if shown else ""
+        )
+    return f"`{json.dumps(shown, default=str)}`"
+
+
+def answer_messages(answer: Answer) -> list[dict]:
+    """The answer as chat messages: the text, a collapsed 'details' with the SQL and the first
+    rows, and the chart."""
+    prefix = {"answer": "", "clarification": "", "refusal": "", "error": "Error: "}[answer.kind]
+    text = prefix + answer.text
+    if answer.interpretation:
+        text += "\n\n*Computed: " + answer.interpretation.replace("*", "×") + "*"
+    if answer.ungrounded_numbers:
+        text += f"\n\n*Numbers not found in the results: {', '.join(answer.ungrounded_numbers)}*"
+    out = [{"role": "assistant", "content": text}]
+    table = answer.table
+    if table is not None and table.columns:
+        lines = []
+        if answer.sql:
+            lines.append(f"```sql\n{answer.sql}\n```")
+        if table.rows:
+            lines.append("| " + " | ".join(table.columns) + " |")
+            lines.append("|" + "---|" * len(table.columns))
+            for row in table.rows[:CHAT_PREVIEW_ROWS]:
+                lines.append("| " + " | ".join(format_value(v).replace("|", "\\|") for v in row) + " |")
+            if len(table.rows) > CHAT_PREVIEW_ROWS or table.truncated:
+                lines.append(
+                    f"\n… all rows in the Result panel ({len(table.rows):,}{'+' if table.truncated else ''})"
+                )
+        for note in answer.notes:
+            lines.append(f"- {note}")
+        title = f"{len(table.rows):,} row{'s' if len(table.rows) != 1 else ''} · SQL and table"
+        out.append(
+            {"role": "assistant", "content": "\n".join(lines), "metadata": {"title": title, "status": "done"}}
+        )
+        fig = figure(answer.chart, table.columns, table.rows)
+        if fig is not None:
+            out.append({"role": "assistant", "content": gr.Plot(fig)})
+    return out
+
+
+def answer_choices(session: Any) -> list[str]:
+    return [f"{i + 1}. {a.question[:70]}" for i, a in enumerate(session.answers)]
+
+
+HIDDEN = gr.update(value=None, visible=False)
+
+
+def shown(frame: pd.DataFrame) -> dict:
+    return gr.update(value=frame, visible=True)
+
+
+def result_frame(result: ToolResult) -> pd.DataFrame:
+    return display(pd.DataFrame([list(r) for r in result.rows], columns=result.columns))
+
+
+def display(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rounded for reading (the CSV keeps full precision); still numbers, so columns sort."""
+    for column in frame.columns:
+        if frame[column].map(lambda v: isinstance(v, Decimal)).any():
+            frame[column] = frame[column].astype(float)
+    return frame.round(4)
+
+
+def readable(exc: BaseException) -> str:
+    """An exception as one line a user can act on (no trace)."""
+    if isinstance(exc, ToolError | LoadError | LookupError | UnknownFormat):
+        return str(exc.args[0]) if exc.args else str(exc)
+    text = first_line(exc)
+    return text if text == type(exc).__name__ else f"{type(exc).__name__}: {text}"

@@ -1,0 +1,194 @@
+"""The tool tabs: Segments, Recommendations (with why each is recommended) and Marketing copy;
+each runs one tool directly, no model in the loop, audited under the browser session."""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any, get_args
+
+import gradio as gr
+import pandas as pd
+from pydantic import BaseModel
+
+from assistant.charts import figure
+from assistant.ui.render import (
+    HIDDEN,
+    readable,
+    result_frame,
+    shown,
+)
+from assistant.ui.session import ChatSession
+from tools.base import ToolResult
+from tools.copy import CopyArgs
+from tools.segments import RFM_NAMES
+
+log = logging.getLogger(__name__)
+
+
+class ToolTabs:
+    """Segments, recommendations and copy (a part of App)."""
+
+    def _tool(self, session: ChatSession | None, name: str, arguments: dict[str, Any]) -> ToolResult:
+        session = self._session(session)
+        return self.ws.assistant(session.dataset).run_tool(name, arguments, session=session.id)
+
+    def segments(self, kind: str, session: ChatSession | None) -> tuple[Any, ...]:
+        try:
+            result = self._tool(
+                session, "list_segments", {"kind": "behavior" if kind.startswith("Behavior") else "rfm"}
+            )
+        except Exception as exc:
+            return f"Error: {readable(exc)}", HIDDEN, HIDDEN, gr.update()
+        frame = shown(result_frame(result))
+        names = [str(r[0]) for r in result.rows]
+        return (
+            " · ".join(result.notes),
+            frame,
+            gr.update(
+                value=figure(result.chart, result.columns, [list(r) for r in result.rows]), visible=True
+            ),
+            gr.update(choices=names, value=names[0] if names else None),
+        )
+
+    def segment_members(self, segment: str | None, session: ChatSession | None) -> tuple[str, Any]:
+        if not segment:
+            return "Pick a segment.", HIDDEN
+        try:
+            result = self._tool(session, "lookup_segment", {"segment": segment, "limit": 50})
+        except Exception as exc:
+            return f"Error: {readable(exc)}", HIDDEN
+        return " · ".join(result.notes) or f"{len(result.rows)} members shown", shown(result_frame(result))
+
+    def random_user(self, session: ChatSession | None) -> str:
+        for segment in ("champions", "loyal", "potential_loyalists"):
+            try:
+                rows = self._tool(session, "lookup_segment", {"segment": segment, "limit": 30}).rows
+            except Exception:
+                continue
+            if rows:
+                return str(random.choice(rows)[0])
+        return ""
+
+    def recommend(self, user_id: str, k: float, session: ChatSession | None) -> tuple[Any, ...]:
+        user_id = (user_id or "").strip()
+        if not user_id:
+            return "Type a user id, or pick one.", HIDDEN, "", HIDDEN
+        try:
+            result = self._tool(session, "recommend", {"user_id": user_id, "k": int(k)})
+        except Exception as exc:
+            return f"Error: {readable(exc)}", HIDDEN, "", HIDDEN
+        note = " · ".join(result.notes) + " · select a row to see why it is recommended"
+        return note, shown(result_frame(result)), "", HIDDEN
+
+    def explain(
+        self, user_id: str, table: pd.DataFrame, session: ChatSession | None, evt: gr.SelectData
+    ) -> tuple[str, Any]:
+        try:
+            row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+            product_id = str(table.iloc[row]["product_id"])
+            result = self._tool(
+                session, "explain_recommendation", {"user_id": user_id.strip(), "product_id": product_id}
+            )
+        except Exception as exc:
+            return f"Error: {readable(exc)}", HIDDEN
+        text = result.answer or result.text or ""
+        return f"**Why product {product_id} for user {user_id.strip()}?** {text}", shown(result_frame(result))
+
+    def write_copy(
+        self,
+        target: str,
+        product_id: str,
+        segment: str,
+        tone: str,
+        length: str,
+        channel: str,
+        session: ChatSession | None,
+    ) -> tuple[str, Any]:
+        arguments: dict[str, Any] = {"tone": tone, "length": length, "channel": channel}
+        if target == "Product":
+            if not (product_id or "").strip():
+                return "Type a product id.", HIDDEN
+            arguments["product_id"] = product_id.strip()
+        else:
+            arguments["segment"] = segment
+        try:
+            result = self._tool(session, "write_marketing_copy", arguments)
+        except Exception as exc:
+            return f"Error: {readable(exc)}", HIDDEN
+        notes = "\n".join(f"- {n}" for n in result.notes)
+        return f"{result.answer or result.text or ''}\n\n{notes}".strip(), shown(result_frame(result))
+
+    def _segments_tab(self) -> None:
+        """RFM or behavior segments, their chart and members."""
+        with gr.Tab("Segments", id="segments"):
+            kind = gr.Radio(
+                ["RFM (recency, frequency, money)", "Behavior clusters"],
+                value="RFM (recency, frequency, money)",
+                label="Segmentation",
+            )
+            show = gr.Button("Show segments", variant="primary")
+            seg_note = gr.Markdown(elem_id="segments-note")
+            seg_plot = gr.Plot(show_label=False, elem_id="segments-chart")
+            seg_table = gr.Dataframe(
+                interactive=False, wrap=True, max_height=420, visible=False, elem_id="segments-table"
+            )
+            members_of = gr.Dropdown(label="Members of", choices=[])
+            members_note = gr.Markdown(elem_id="members-note")
+            members = gr.Dataframe(interactive=False, max_height=360, visible=False, elem_id="members-table")
+        show.click(self.segments, [kind, self.session], [seg_note, seg_table, seg_plot, members_of]).success(
+            self.segment_members, [members_of, self.session], [members_note, members]
+        )
+        members_of.input(self.segment_members, [members_of, self.session], [members_note, members])
+
+    def _recommendations_tab(self) -> None:
+        """Recommendations for a user, and the evidence for a picked one."""
+        with gr.Tab("Recommendations", id="recommendations"):
+            with gr.Row():
+                user = gr.Textbox(label="User id", scale=3, elem_id="rec-user")
+                pick = gr.Button("A good customer", scale=1)
+                k = gr.Slider(3, 30, value=10, step=1, label="How many", scale=2)
+            go = gr.Button("Recommend", variant="primary")
+            rec_note = gr.Markdown(elem_id="rec-note")
+            rec_table = gr.Dataframe(
+                interactive=False, wrap=True, max_height=380, visible=False, elem_id="rec-table"
+            )
+            why = gr.Markdown(elem_id="why")
+            why_table = gr.Dataframe(
+                interactive=False,
+                wrap=True,
+                label="Evidence",
+                max_height=300,
+                visible=False,
+                elem_id="why-table",
+            )
+        pick.click(self.random_user, [self.session], [user])
+        go.click(self.recommend, [user, k, self.session], [rec_note, rec_table, why, why_table])
+        user.submit(self.recommend, [user, k, self.session], [rec_note, rec_table, why, why_table])
+        rec_table.select(self.explain, [user, rec_table, self.session], [why, why_table])
+
+    def _copy_tab(self) -> None:
+        """Marketing copy for a product or a segment; its choices are the tool's own."""
+        with gr.Tab("Marketing copy", id="copy"):
+            with gr.Row():
+                copy_target = gr.Radio(["Product", "Segment"], value="Segment", label="Write for")
+                product = gr.Textbox(label="Product id")
+                segment = gr.Dropdown(list(RFM_NAMES), value="champions", label="Segment")
+            with gr.Row():
+                tone, length, channel = (_choice(CopyArgs, name) for name in ("tone", "length", "channel"))
+            write = gr.Button("Write copy", variant="primary")
+            copy_text = gr.Markdown(elem_id="copy-text")
+            facts = gr.Dataframe(
+                interactive=False, wrap=True, label="Facts it used", visible=False, elem_id="copy-facts"
+            )
+        write.click(
+            self.write_copy,
+            [copy_target, product, segment, tone, length, channel, self.session],
+            [copy_text, facts],
+        )
+
+
+def _choice(model: type[BaseModel], name: str) -> gr.Radio:
+    """A radio of a tool argument's allowed values (its Literal), its default chosen."""
+    field = model.model_fields[name]
+    return gr.Radio(list(get_args(field.annotation)), value=field.default, label=name.capitalize())
