@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     llm_url: str | None = Field(default=None, description="Base URL of an external OpenAI-compatible server.")
     llm_model: str | None = Field(default=None, description="Model name to ask an external server for.")
     llm_api_key: SecretStr | None = Field(
-        default=None, description="API key of an external server that asks for one (sent as a Bearer token)."
+        default=None,
+        description="API key of an external server that asks for one (sent as a Bearer token); a vLLM"
+        " that ShopLens starts asks it of every caller.",
     )
     llm_threads: int | None = Field(
         default=None, ge=1, description="CPU threads for llama.cpp (default: all cores)."

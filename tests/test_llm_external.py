@@ -164,3 +164,44 @@ def test_the_shipped_llama_server_as_an_external_one(shop, llama_server: Managed
     with warehouse.engine.connect() as conn:
         orders = conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()
     assert answer.kind == "answer" and f"{orders:,}" in answer.text, answer.text
+
+
+@pytest.mark.engines
+@pytest.mark.model
+@pytest.mark.vllm
+def test_a_vllm_server_with_a_key_as_an_external_one(shop, request: pytest.FixtureRequest) -> None:  # noqa: F811
+    """vLLM on the CPU started with an API key (SHOPLENS_LLM_API_KEY: ShopLens passes it as
+    VLLM_API_KEY): callers without it are refused; ShopLens, given it, probes the server and asks."""
+    import httpx
+
+    from assistant.llm.engines import VllmEngine, cuda_available
+    from assistant.llm.models import SMALL_MODEL
+    from assistant.settings import Settings
+
+    from .test_llm_engines import _require_vllm
+
+    _require_vllm()
+    served = Settings(
+        data_dir=request.config.cache.mkdir("shoplens-models"),
+        model=SMALL_MODEL,
+        llm_port=free_port(),
+        llm_timeout=300,
+        llm_api_key="k-vllm",
+    )
+    engine = VllmEngine(served, device="gpu" if cuda_available() else "cpu")
+    engine.prepare()
+    with ManagedServer(engine, served.data_dir / "logs", check_every=0.5) as server:
+        url = server.endpoint.base_url
+        assert httpx.get(f"{url}/models", timeout=30).status_code == 401
+        with pytest.raises(EngineUnavailable, match=r"refused the request \(HTTP 401\)"):
+            probe(url, SMALL_MODEL, None)
+        settings, warehouse = shop
+        external = settings.with_overrides(
+            engine="external", llm_url=url, llm_model=SMALL_MODEL, llm_api_key="k-vllm"
+        )
+        endpoint = ExternalEngine(external).endpoint()
+        assert endpoint.capabilities.schema_format == "json_schema"
+        answer = Assistant.on_endpoint(external, warehouse, endpoint, encoder=None).ask("How many orders?")
+        # The small model may pick another figure; what is tested is that the keyed server answered.
+        assert answer.kind != "error" and answer.tokens["prompt"] > 0, answer.text
+        assert answer.tool_calls and answer.tool_calls[0].tool != "(invalid reply)"

@@ -203,6 +203,8 @@ class VllmEngine(Engine):
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.setdefault("VLLM_CACHE_ROOT", str(self.settings.data_dir / "vllm-cache"))
+        if self.settings.llm_api_key:  # asked of every caller; in the environment, not in `ps`
+            env["VLLM_API_KEY"] = self.settings.llm_api_key.get_secret_value()
         if self.device == "cpu":
             env.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB
             env.setdefault("VLLM_CPU_OMP_THREADS_BIND", "auto")
@@ -215,6 +217,7 @@ class VllmEngine(Engine):
             engine=self.name,
             device=self.device,
             capabilities=Capabilities(schema_format="json_schema"),
+            api_key=self.settings.llm_api_key,
         )
 
 

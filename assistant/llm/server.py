@@ -33,10 +33,18 @@ class EngineFailed(RuntimeError):
 def is_healthy(endpoint: Endpoint, timeout: float = 2.0) -> bool:
     """True when the server answers `GET /v1/models` with the model list."""
     try:
-        with urllib.request.urlopen(f"{endpoint.base_url}/models", timeout=timeout) as response:
+        with urllib.request.urlopen(_models_request(endpoint), timeout=timeout) as response:
             return response.status == 200 and "data" in json.loads(response.read())
     except (OSError, ValueError, urllib.error.URLError):
         return False
+
+
+def _models_request(endpoint: Endpoint) -> urllib.request.Request:
+    """`GET /v1/models`, with the key when the server asks for one (a vLLM started with a key)."""
+    key = endpoint.api_key.get_secret_value() if endpoint.api_key else None
+    return urllib.request.Request(
+        f"{endpoint.base_url}/models", headers={"Authorization": f"Bearer {key}"} if key else {}
+    )
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -191,7 +199,7 @@ class RunningEngine:
 
 def served_models(endpoint: Endpoint) -> list[str]:
     try:
-        with urllib.request.urlopen(f"{endpoint.base_url}/models", timeout=3) as response:
+        with urllib.request.urlopen(_models_request(endpoint), timeout=3) as response:
             return [m["id"] for m in json.loads(response.read()).get("data", [])]
     except (OSError, ValueError, KeyError, urllib.error.URLError):
         return []
