@@ -307,3 +307,24 @@ def test_runs_pool_into_one_table_with_intervals_wordings_and_shapes(tmp_path) -
     low, high = wilson(4, 6)
     assert figures["interval"] == (low, high) and 0.29 < low < 0.31 and 0.90 < high < 0.92
     assert "| cases passed | 4/6 (67%) |" in markdown(pool([first, second]))
+
+
+def test_the_cli_and_the_app_share_one_eval_entry_point(settings) -> None:
+    """`shoplens eval run` and the Eval tab both call eval.evaluate.evaluate: what it refuses,
+    both refuse with the same words (here, before any engine or warehouse is touched)."""
+    import inspect
+
+    from assistant.cli import evals as cli_evals
+    from assistant.ui import eval_tab
+    from eval.evaluate import evaluate
+    from eval.suite import SuiteError
+
+    with pytest.raises(SuiteError, match="no case in demo has the tag 'no-such-tag'"):
+        evaluate("demo", ["shoplens"], settings, tag="no-such-tag")
+    with pytest.raises(SuiteError, match="pick at least one system"):
+        evaluate("demo", [], settings)
+    with pytest.raises(SuiteError, match="no suite 'nope'"):
+        evaluate("nope", ["shoplens"], settings)
+    for face in (cli_evals, eval_tab):
+        source = inspect.getsource(face)
+        assert "evaluate(" in source and "run_suite(" not in source

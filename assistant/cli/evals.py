@@ -59,43 +59,42 @@ def eval_run(
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Skip the LLM judge for free text.")] = False,
 ) -> None:
     """Run a suite through the assistant (and baselines), score it, write JSON/markdown/HTML reports."""
-    import time
-
     from assistant.llm.engines import EngineUnavailable
     from assistant.llm.pull import ModelPullError
     from assistant.llm.server import EngineFailed
-    from eval.harness import run_suite
-    from eval.report import FIGURES, write_reports
-    from eval.suite import SuiteError, load_suite
+    from eval.evaluate import evaluate
+    from eval.report import FIGURES
+    from eval.suite import SuiteError
     from eval.systems import BASELINES
 
     settings: Settings = ctx.obj
-    try:
-        suite = load_suite(suite_name)
-    except SuiteError as exc:
-        raise fail(str(exc)) from None
-    if tag:
-        suite.cases = [c for c in suite.cases if tag in c.tags]
     chosen = [s.strip() for s in systems.split(",") if s.strip()]
     if baseline:
         chosen += [s for s in BASELINES if s not in chosen]
-    folder = run_dir or settings.data_dir / "eval-runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{suite.name}"
     try:
         with progress_bar() as report:
-            run_suite(
-                suite,
+            run = evaluate(
+                suite_name,
                 chosen,
                 settings,
-                folder,
-                real_data=real_data or settings.real_data,
+                tag=tag,
+                run_dir=run_dir,
+                real_data=real_data,
                 limit=limit,
                 workers=workers,
                 use_judge=not no_judge,
                 progress=report,
             )
-    except (FileNotFoundError, ValueError, EngineUnavailable, EngineFailed, ModelPullError) as exc:
+    except (
+        SuiteError,
+        FileNotFoundError,
+        ValueError,
+        EngineUnavailable,
+        EngineFailed,
+        ModelPullError,
+    ) as exc:
         raise fail(str(exc)) from None
-    figures = write_reports(folder)
+    figures, folder = run.figures, run.folder
     table = Table("", *figures)
     for key, label, pattern in FIGURES:
         table.add_row(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 
 import gradio as gr
 import pandas as pd
@@ -27,42 +26,27 @@ class EvalTab:
         judge: bool,
         progress: gr.Progress = gr.Progress(),
     ):
-        from eval.harness import run_suite
-        from eval.report import FIGURES, write_reports
-        from eval.suite import SuiteError, load_suite
+        from eval.evaluate import evaluate
+        from eval.report import FIGURES
+        from eval.suite import SuiteError
 
-        if not systems:
-            return "Pick at least one system.", HIDDEN, HIDDEN, HIDDEN
         try:
-            suite = load_suite(suite_name)
-        except SuiteError as exc:
-            return f"Error: {exc}", HIDDEN, HIDDEN, HIDDEN
-        if tag.strip():
-            suite.cases = [c for c in suite.cases if tag.strip() in c.tags]
-            if not suite.cases:
-                return (
-                    f"No case in {suite.name} has the tag {tag.strip()!r}",
-                    HIDDEN,
-                    HIDDEN,
-                    HIDDEN,
-                )
-        folder = self.ws.settings.data_dir / "eval-runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{suite.name}"
-        try:
-            lines = run_suite(
-                suite,
+            run = evaluate(
+                suite_name,
                 systems,
                 self.ws.settings,
-                folder,
-                real_data=self.ws.settings.real_data,
+                tag=tag.strip() or None,
                 limit=int(limit) if limit else None,
                 use_judge=judge,
                 progress=lambda stage, fraction: progress(fraction or 0.0, desc=stage),
                 endpoint=self.ws.endpoint,
             )
+        except SuiteError as exc:
+            return f"Error: {exc}", HIDDEN, HIDDEN, HIDDEN
         except Exception as exc:
             log.exception("eval run failed")
             return f"The eval run stopped: {readable(exc)}", HIDDEN, HIDDEN, HIDDEN
-        figures = write_reports(folder)
+        figures, folder, lines = run.figures, run.folder, run.lines
         summary = pd.DataFrame(
             [
                 [label, *("–" if f.get(key) is None else pattern.format(f[key]) for f in figures.values())]
@@ -85,9 +69,8 @@ class EvalTab:
         )
         report = self.exports / f"{folder.name}-report.html"
         shutil.copyfile(folder / "report.html", report)
-        cases = len(suite.cases[: int(limit) if limit else None])
         verdict = f"{len(failing)} failing" if len(failing) else "every case passed"
-        note = f"{cases} cases · {verdict} · run folder `{folder}`"
+        note = f"{run.cases} cases · {verdict} · run folder `{folder}`"
         shown_failing = shown(failing) if len(failing) else HIDDEN
         return note, shown(summary), shown_failing, gr.update(value=str(report), visible=True)
 
