@@ -69,6 +69,7 @@ class Screen:
             previous_call,
             current=answer.question,
             values=lambda name: dimension_values(self.ctx, self.semantic, self.semantic.dimensions[name]),
+            last_day=self.ctx.facts.last_day,
         )
         # After the words' repairs: a call they made express the question (a top N's share taken
         # together, an order's place) is not sent away.

@@ -4,6 +4,7 @@ direction or swapped labels, and the evidence rules that drop what nobody asked 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -1211,6 +1212,47 @@ def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: di
     for field, value in kept.items():
         assert cleaned.get(field) == value, field
     assert any(n.startswith(note) for n in notes) if note else notes == []
+
+
+@pytest.mark.parametrize(
+    ("question", "period", "day"),
+    [
+        # The data ends 2010-12-09: "6 December" is that year's; "25 December", the year before.
+        ("How many units did we sell on Monday 6 December?", {"kind": "last_n_days", "n": 7}, "2010-12-06"),
+        ("Revenue on the 25th of December?", None, "2009-12-25"),
+        ("orders for Dec 1st", {"kind": "date", "start": "2026-12-01"}, "2010-12-01"),
+        ("How many orders on 6 December?", {"kind": "date", "start": "2010-12-06"}, "2010-12-06"),
+    ],
+)
+def test_a_day_named_without_its_year_is_the_datas_latest(
+    question: str, period: dict | None, day: str
+) -> None:
+    """Code decides dates: a day and month with no year is the latest such day on or before the
+    data's last day, as a month without its year is the latest such month."""
+    call = {"metric": "units_sold"} | ({"period": period} if period else {})
+    _, cleaned, notes = check("query_metric", call, question, MODEL, last_day=date(2010, 12, 9))
+    assert cleaned["period"] == {"kind": "date", "start": day}
+    assert any(
+        n.startswith("read '") and n.endswith(f"as the day {day} (the data's latest)") for n in notes
+    ) or (period == {"kind": "date", "start": day})
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Units sold on 6 December 2009?",  # a year: the existing rule reads it
+        "Compare orders on 6 December with 7 December",  # two days: a comparison, left to the call
+        "How many orders in the last 30 days?",
+        "Orders on the 31st of November?",  # no such day
+        "How many users got 10 marketing emails?",  # "mar…" is no March
+        "Orders for 2 decks of cards",
+    ],
+)
+def test_no_day_is_made_up_from_other_words(question: str) -> None:
+    call = {"metric": "orders", "period": {"kind": "last_n_days", "n": 30}}
+    _, cleaned, notes = check("query_metric", call, question, MODEL, last_day=date(2010, 12, 9))
+    assert not any("as the day 2010" in n for n in notes)
+    assert not (cleaned["period"].get("kind") == "date" and cleaned["period"]["start"].startswith("2010"))
 
 
 def test_a_follow_up_keeps_what_the_previous_call_had() -> None:

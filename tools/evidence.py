@@ -476,9 +476,10 @@ def check(
     previous: dict[str, Any] | None = None,
     current: str | None = None,
     values: Callable[[str], dict[str, str]] | None = None,
+    last_day: date | None = None,
 ) -> tuple[str, dict[str, Any], list[str]]:
     """The tool and arguments without what the question gives no support for, and a note for
-    each change. `question` holds the words to check against (for a follow-up, the previous
+    each change. `last_day`: the data's, for a day named without its year ("on 6 December"). `question` holds the words to check against (for a follow-up, the previous
     question's too); `current` is the question alone; `previous` is the earlier call: a
     follow-up keeps what it had and does not change. `values(dimension)` gives the data's values
     of a dimension (lower-cased to as spelled), to add a filter on a value the question names."""
@@ -488,7 +489,7 @@ def check(
         # "How many users are there?" looked up as a segment called 'users': a count, not a segment.
         metric = COUNT_METRICS[counted] if counted in COUNT_METRICS else segment
         tool, args, notes = check(
-            "query_metric", {"metric": metric}, question, semantic, None, current, values
+            "query_metric", {"metric": metric}, question, semantic, None, current, values, last_day
         )
         return tool, args, [f"read '{segment}' as the metric {metric}, not a segment", *notes]
     if tool == "query_metric" and (found := _products_sought(arguments, _text(current or question))):
@@ -606,7 +607,7 @@ def check(
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
     _peak_period(args, text, semantic, notes)
-    _period_from_words(args, alone, notes, default_kind, kept)
+    _period_from_words(args, alone, notes, default_kind, kept, last_day)
     period = args.get("period") or {}
     if period.get("kind") == "month" and period.get("month") is None and args.get("grain") == "month":
         # "Revenue per month" with a month that has no number: a series by month, over all data.
@@ -1682,17 +1683,60 @@ def _week_around(args: dict[str, Any], text: str, notes: list[str]) -> bool:
     return True
 
 
+# A month's name or its usual short form, whole ("mar" and "march", never "marketing").
+MONTH_WORD = (
+    r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?"
+    r"|nov(ember)?|dec(ember)?)\b\.?"
+)
+DAY_WITHOUT_YEAR = (
+    rf"\b(on|for)\s+(\w+day,?\s+)?((the\s+)?(?P<day>\d{{1,2}})(st|nd|rd|th)?\s+(of\s+)?(?P<month>{MONTH_WORD})"
+    rf"|(?P<month2>{MONTH_WORD})\s+(?P<day2>\d{{1,2}})(st|nd|rd|th)?\b)(?!\s*,?\s*(19|20)\d\d)"
+)
+A_DAY_AND_MONTH = (
+    rf"\b\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{MONTH_WORD}|\b{MONTH_WORD}\s+\d{{1,2}}(st|nd|rd|th)?\b"
+)
+
+
+def _day_without_year(args: dict[str, Any], text: str, notes: list[str], last_day: date) -> bool:
+    """ "On Monday 6 December" with no year: the data's latest such day, on or before its last
+    day (as "in December" is its latest December). Code counts the days, not the model."""
+    matches = list(re.finditer(DAY_WITHOUT_YEAR, text))
+    if len(matches) != 1 or len(re.findall(A_DAY_AND_MONTH, text)) != 1:  # none, or a comparison
+        return False
+    match = matches[0]
+    month = MONTHS.index((match.group("month") or match.group("month2"))[:3]) + 1
+    number = int(match.group("day") or match.group("day2"))
+    year = last_day.year if (month, number) <= (last_day.month, last_day.day) else last_day.year - 1
+    try:
+        day = date(year, month, number)
+    except ValueError:  # "31 November"
+        return False
+    period = args.get("period") or {}
+    if period.get("kind") == "date" and str(period.get("start")) == day.isoformat():
+        return True
+    args["period"] = {"kind": "date", "start": day.isoformat()}
+    notes.append(f"read '{match.group(0).strip()}' as the day {day.isoformat()} (the data's latest)")
+    return True
+
+
 def _period_from_words(
-    args: dict[str, Any], text: str, notes: list[str], default_kind: str, kept: Callable[[str], bool]
+    args: dict[str, Any],
+    text: str,
+    notes: list[str],
+    default_kind: str,
+    kept: Callable[[str], bool],
+    last_day: date | None = None,
 ) -> None:
     """A year or a date the question names ("in 1998", "on 5 December 2010") that the call left
     out: code sets the period (the words are explicit; no date arithmetic)."""
     kind = (args.get("period") or {}).get("kind", default_kind)
     if kept("period") or (kind != "range" and _week_around(args, text, notes)):
         return
+    years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
+    if not years and last_day is not None and _day_without_year(args, text, notes, last_day):
+        return
     if kind in ("date", "range", "month"):
         return
-    years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
     bare = list(re.finditer(BARE_MONTH, text))
     if (
         not years
