@@ -479,10 +479,11 @@ def check(
     last_day: date | None = None,
 ) -> tuple[str, dict[str, Any], list[str]]:
     """The tool and arguments without what the question gives no support for, and a note for
-    each change. `last_day`: the data's, for a day named without its year ("on 6 December"). `question` holds the words to check against (for a follow-up, the previous
+    each change. `question` holds the words to check against (for a follow-up, the previous
     question's too); `current` is the question alone; `previous` is the earlier call: a
     follow-up keeps what it had and does not change. `values(dimension)` gives the data's values
-    of a dimension (lower-cased to as spelled), to add a filter on a value the question names."""
+    of a dimension (lower-cased to as spelled), to add a filter on a value the question names;
+    `last_day` is the data's, for a day named without its year ("on 6 December")."""
     segment = str(arguments.get("segment") or "").lower().strip() if tool == "lookup_segment" else ""
     counted = _entity_of_noun(segment.replace(" ", "_")) if segment else None
     if counted in COUNT_METRICS or segment in semantic.metrics:
