@@ -466,6 +466,65 @@ def _engine(settings: Settings, endpoint: Any = None) -> Iterator[Any]:
         yield running.endpoint
 
 
+def _check_systems(systems: list[str], factories: dict[str, Any]) -> None:
+    unknown = [s for s in systems if s not in factories]
+    if unknown:
+        raise ValueError(f"unknown system {unknown[0]!r}; systems: {', '.join(factories)}")
+    if "langchain-sql" in systems and importlib.util.find_spec("langchain_community") is None:
+        raise ValueError(
+            "the langchain-sql baseline needs LangChain's community package: "
+            "pip install -e '.[eval]' (make install does this)"
+        )
+
+
+def _resumed(run_dir: Path) -> set[tuple[str, str]]:
+    """The (system, case) pairs a run folder already holds; a line a crash cut off is dropped
+    (it would swallow the next one), so that case runs again."""
+    previous = read_results(run_dir)
+    if previous or (run_dir / "results.jsonl").exists():
+        partial = run_dir / "results.jsonl.tmp"
+        partial.write_text("".join(json.dumps(r, default=str) + "\n" for r in previous))
+        partial.replace(run_dir / "results.jsonl")
+    return {(r["system"], r["case"]) for r in previous}
+
+
+def _write_info(
+    run_dir: Path, suite: Suite, systems: list[str], running: Any, cases: int, limit: int | None
+) -> None:
+    """run.json: what ran, on which model and data; a resumed run keeps its start time."""
+    info = RunInfo(
+        suite=suite.name,
+        systems=systems,
+        model=running.model,
+        engine=running.engine,
+        dataset=suite.dataset.model_dump(exclude_defaults=True),
+        started=time.strftime("%Y-%m-%d %H:%M:%S"),
+        cases=cases,
+        limit=limit,
+        notes=["figures over small groups are not withheld in eval runs (min_group_size 1)"],
+    )
+    path = run_dir / "run.json"
+    if path.exists():
+        info.started = json.loads(path.read_text()).get("started", info.started)
+    path.write_text(info.model_dump_json(indent=2))
+
+
+def _scored(runner: Any, name: str, case: Case, gold: list[tuple] | None, writer: Any) -> dict[str, Any]:
+    """One case answered by one system and scored: its line in results.jsonl. A system that
+    crashes fails the case, not the run."""
+    try:
+        outcome = runner.answer(case)
+    except Exception as exc:
+        log.exception("case %s on %s crashed", case.id, name)
+        outcome = Outcome(
+            case=case.id, system=name, kind="error", text="", error=f"{type(exc).__name__}: {exc}"
+        )
+    result = score(case, outcome, gold)
+    free_text_checks(runner, outcome, result)
+    judge(writer, case, outcome, result)
+    return {"system": name, "case": case.id, "passed": result.passed, **result.model_dump(mode="json")}
+
+
 def run_suite(
     suite: Suite,
     systems: list[str],
@@ -484,14 +543,7 @@ def run_suite(
     from assistant.llm.client import Writer, chat_model
 
     factories = installed_systems()
-    unknown = [s for s in systems if s not in factories]
-    if unknown:
-        raise ValueError(f"unknown system {unknown[0]!r}; systems: {', '.join(factories)}")
-    if "langchain-sql" in systems and importlib.util.find_spec("langchain_community") is None:
-        raise ValueError(
-            "the langchain-sql baseline needs LangChain's community package: "
-            "pip install -e '.[eval]' (make install does this)"
-        )
+    _check_systems(systems, factories)
     report = progress or (lambda stage, fraction: None)
     cases = suite.cases[:limit] if limit else suite.cases
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -500,33 +552,13 @@ def run_suite(
     data_settings = prepare_warehouse(suite.dataset, settings, real_data, report).with_overrides(
         min_group_size=1
     )
-    previous = read_results(run_dir)
-    if previous or (run_dir / "results.jsonl").exists():
-        # Drop a line a crash cut off (it would swallow the next one): that case runs again.
-        partial = run_dir / "results.jsonl.tmp"
-        partial.write_text("".join(json.dumps(r, default=str) + "\n" for r in previous))
-        partial.replace(run_dir / "results.jsonl")
-    done = {(r["system"], r["case"]) for r in previous}
+    done = _resumed(run_dir)
     todo = [(s, c) for s in systems for c in cases if (s, c.id) not in done]
     warehouse = Warehouse(data_settings, read_only=True)
     lock = threading.Lock()
     try:
         with _engine(settings, endpoint) as running:
-            info = RunInfo(
-                suite=suite.name,
-                systems=systems,
-                model=running.model,
-                engine=running.engine,
-                dataset=suite.dataset.model_dump(exclude_defaults=True),
-                started=time.strftime("%Y-%m-%d %H:%M:%S"),
-                cases=len(cases),
-                limit=limit,
-                notes=["figures over small groups are not withheld in eval runs (min_group_size 1)"],
-            )
-            info_path = run_dir / "run.json"
-            if info_path.exists():  # a resumed run keeps its start time
-                info.started = json.loads(info_path.read_text()).get("started", info.started)
-            info_path.write_text(info.model_dump_json(indent=2))
+            _write_info(run_dir, suite, systems, running, len(cases), limit)
             encoder = Encoder()
             built: dict[str, Any] = {}
             writer = (
@@ -547,22 +579,7 @@ def run_suite(
                 with lock:
                     if case.id not in gold_cache:
                         gold_cache[case.id] = gold_rows(warehouse, case.gold_sql) if case.gold_sql else None
-                try:
-                    outcome = runner.answer(case)
-                except Exception as exc:  # a system crash is a failed case, not a failed run
-                    log.exception("case %s on %s crashed", case.id, name)
-                    outcome = Outcome(
-                        case=case.id, system=name, kind="error", text="", error=f"{type(exc).__name__}: {exc}"
-                    )
-                result = score(case, outcome, gold_cache[case.id])
-                free_text_checks(runner, outcome, result)
-                judge(writer, case, outcome, result)
-                line = {
-                    "system": name,
-                    "case": case.id,
-                    "passed": result.passed,
-                    **result.model_dump(mode="json"),
-                }
+                line = _scored(runner, name, case, gold_cache[case.id], writer)
                 with lock:
                     with (run_dir / "results.jsonl").open("a") as handle:
                         handle.write(json.dumps(line, default=str) + "\n")
