@@ -48,7 +48,7 @@ from assistant.screen import BEYOND_NOTE, Screen
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
 from tools import ToolContext, ToolError, ToolResult, build_tools
-from tools.base import UnknownEntity
+from tools.base import UnknownEntity, argument_problems
 from tools.evidence import (
     corrected,
     lack_asked,
@@ -212,8 +212,7 @@ class Assistant:
             try:
                 result = self.tools[name](self.ctx, arguments)
             except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise ToolError(f"{name}: {problems}") from None
+                raise ToolError(f"{name}: {argument_problems(exc)}") from None
             return result
         except Exception as exc:
             error = str(exc)

@@ -21,6 +21,7 @@ from mcp.server.stdio import stdio_server
 from pydantic import ValidationError
 
 from tools import Tool, ToolContext, ToolError, ToolResult
+from tools.base import argument_problems
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,7 @@ def create_server(context: ToolContext, tools: dict[str, Tool]) -> Server:
             # Queries and index builds block: off the event loop, one tool call per thread.
             result = await anyio.to_thread.run_sync(tool, context, params.arguments or {})
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e['input']!r})" for e in exc.errors()
-            )
-            return _error(f"{params.name}: {problems}")
+            return _error(f"{params.name}: {argument_problems(exc, with_input=True)}")
         except ToolError as exc:
             return _error(str(exc))
         return types.CallToolResult(

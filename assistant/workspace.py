@@ -30,6 +30,11 @@ def dataset_name(text: str) -> str:
     return name[:60] or "data"
 
 
+def dataset_files(data_dir: Path) -> list[str]:
+    """The datasets in a data dir (one DuckDB file each), by name."""
+    return sorted(p.stem for p in data_dir.glob("*.duckdb"))
+
+
 class Workspace:
     def __init__(self, settings: Settings, endpoint: Endpoint, encoder: Encoder | None = None) -> None:
         self.settings = settings
@@ -49,7 +54,7 @@ class Workspace:
 
     def datasets(self) -> list[str]:
         """The warehouses in the data dir, the configured one first."""
-        found = sorted(p.stem for p in self.settings.data_dir.glob("*.duckdb"))
+        found = dataset_files(self.settings.data_dir)
         first = [self.default_dataset] if self.default_dataset in found else []
         return first + [name for name in found if name != self.default_dataset]
 

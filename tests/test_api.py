@@ -136,7 +136,7 @@ def test_the_api_server_answers_over_http(llama_server: ManagedServer, tmp_path:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLENS_")}
     env |= {
         "SHOPLENS_DATA_DIR": str(data),
-        "SHOPLENS_LLM_PORT": llama_server.endpoint.base_url.rsplit(":", 1)[1].split("/")[0],
+        "SHOPLENS_LLM_PORT": str(llama_server.engine.port),
         "SHOPLENS_API_PORT": str(port),
         "SHOPLENS_API_KEY": "k-123",
         "SHOPLENS_MIN_GROUP_SIZE": "1",

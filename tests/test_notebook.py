@@ -52,7 +52,7 @@ def test_a_notebook_connects_asks_and_follows_up(llama_server: ManagedServer, tm
     with Warehouse(Settings(data_dir=data)) as reader, reader.engine.connect() as conn:
         orders = conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()
         categories = conn.exec_driver_sql("SELECT count(DISTINCT category) FROM events").scalar()
-    port = int(llama_server.endpoint.base_url.rsplit(":", 1)[1].split("/")[0])
+    port = llama_server.engine.port
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(c.format(data=str(data), port=port)) for c in CELLS]
     )

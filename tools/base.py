@@ -15,7 +15,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import sqlalchemy as sa
 import sqlglot
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from assistant.settings import Settings
 from assistant.warehouse import schema
@@ -155,6 +155,15 @@ INSTRUCTION_LIKE = re.compile(
     r"|\b(drop|truncate|alter)\s+table\b|\bdelete\s+from\b|\binsert\s+into\b|\brun_sql\b",
     re.IGNORECASE,
 )
+
+
+def argument_problems(exc: ValidationError, with_input: bool = False) -> str:
+    """A call's invalid arguments on one line: `field: what is wrong` for each, and the value
+    given when asked (an MCP client reads it to correct its call)."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc']))}: {e['msg']}" + (f" (got {e['input']!r})" if with_input else "")
+        for e in exc.errors()
+    )
 
 
 def drop_instructions(text: str | None) -> str | None:

@@ -132,6 +132,19 @@ def print_rows(columns: list[str], rows: list, limit: int, truncated: bool) -> N
         console.print(f"[dim]… {len(rows) - limit if len(rows) > limit else 'more'} rows not shown[/dim]")
 
 
+def offered_tools(settings: Settings) -> tuple[Any, dict[str, Any]]:
+    """The metrics layer and the tools the model is offered (the `tools` setting); an unknown
+    tool name fails the command, naming the tools installed."""
+    from tools import ToolError, build_tools
+    from tools.metrics import SemanticModel
+
+    semantic = SemanticModel.load(settings.metrics_file)
+    try:
+        return semantic, build_tools(semantic, settings.tools)
+    except ToolError as exc:
+        raise fail(str(exc)) from None
+
+
 @contextmanager
 def tool_context(settings: Settings, with_model: bool) -> Iterator[Any]:
     """The tools' context on the read-only warehouse; with a model engine when asked for."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.base import app, console, fail, tool_context
+from assistant.cli.base import app, console, fail, offered_tools, tool_context
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,13 +33,13 @@ def api_serve(
     from assistant.api import create_app
     from assistant.llm.engines import EngineUnavailable
     from assistant.llm.server import EngineFailed, start_engine
-    from assistant.workspace import Workspace
+    from assistant.workspace import Workspace, dataset_files
 
     settings: Settings = ctx.obj
     key = settings.api_key.get_secret_value() if settings.api_key else None
     if key is None and not _loopback(settings.host):
         raise fail(f"serving the API on {settings.host} needs a key: set SHOPLENS_API_KEY")
-    if settings.warehouse not in [p.stem for p in settings.data_dir.glob("*.duckdb")]:
+    if settings.warehouse not in dataset_files(settings.data_dir):
         raise fail(
             f"no dataset {settings.warehouse!r} in {settings.data_dir}: run `shoplens data demo` or `shoplens data load FILE`"
         )
@@ -66,15 +66,9 @@ def mcp_serve(
     """Serve the data tools over MCP on stdin/stdout (read-only), for agents and IDEs that
     launch it, e.g. {"command": "shoplens", "args": ["mcp"]}."""
     from assistant.mcp_server import serve_stdio
-    from tools import ToolError, build_tools
-    from tools.metrics import SemanticModel
 
     settings: Settings = ctx.obj
-    semantic = SemanticModel.load(settings.metrics_file)
-    try:
-        tools = build_tools(semantic, settings.tools)
-    except ToolError as exc:
-        raise fail(str(exc)) from None
+    semantic, tools = offered_tools(settings)
     with tool_context(settings, with_model) as context:
         context.semantic = semantic
         log.info("MCP server on stdio: %d tools", len(tools))

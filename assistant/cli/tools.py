@@ -13,6 +13,7 @@ from assistant.cli.base import (
     app,
     console,
     fail,
+    offered_tools,
     print_rows,
     progress_bar,
     tool_app,
@@ -25,15 +26,9 @@ from assistant.settings import Settings
 @tool_app.command("list")
 def tool_list(ctx: typer.Context) -> None:
     """The tools installed, their arguments, and whether the model is offered them (`tools` setting)."""
-    from tools import ToolError, available_tools, build_tools
-    from tools.metrics import SemanticModel
+    from tools import available_tools
 
-    settings: Settings = ctx.obj
-    semantic = SemanticModel.load(settings.metrics_file)
-    try:
-        offered = build_tools(semantic, settings.tools)
-    except ToolError as exc:
-        raise fail(str(exc)) from None
+    semantic, offered = offered_tools(ctx.obj)
     table = Table("tool", "offered", "what it does", "arguments")
     for name, tool in available_tools(semantic).items():
         table.add_row(

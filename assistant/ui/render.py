@@ -12,6 +12,7 @@ import pandas as pd
 
 from assistant.answer import Answer
 from assistant.charts import figure
+from assistant.ui.session import ChatSession
 from assistant.warehouse.load import LoadError, first_line
 from assistant.warehouse.loaders import UnknownFormat
 from tools.base import ToolError, ToolResult, format_value
@@ -75,7 +76,7 @@ def answer_messages(answer: Answer) -> list[dict]:
     return out
 
 
-def answer_choices(session: Any) -> list[str]:
+def answer_choices(session: ChatSession) -> list[str]:
     return [f"{i + 1}. {a.question[:70]}" for i, a in enumerate(session.answers)]
 
 
