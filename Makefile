@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    install everything, then run ShopLens on its embedded default (launch.py)
 #   make test   install everything, then run the test suite (what CI runs)
-#   make test-fast   the inner loop: all but the real model, the engines, the browser and slow tests
+#   make test-fast   the inner loop: all but the real model, the engines, the browser, the real samples and slow tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -44,13 +44,14 @@ test: install install-browser
 	$(BIN)/python -m pytest
 
 # Test tiers are pytest markers (pyproject.toml); this one starts no model engine and no browser,
-# and runs on up to 4 cores (pytest-xdist, a test file per worker at a time).
-FAST_TESTS := not model and not engines and not browser and not slow
+# reads no real sample, runs on up to 4 cores (pytest-xdist; an idle worker takes tests from a busy one) and
+# tries fewer generated cases in the property tests (hypothesis profile `dev`, conftest.py).
+FAST_TESTS := not model and not engines and not browser and not real_data and not slow
 
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -m "$(FAST_TESTS)" -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -m "$(FAST_TESTS)" -n auto --maxprocesses 4 --dist worksteal --hypothesis-profile dev
 
 lint: install
 	$(BIN)/ruff check .

@@ -7,23 +7,33 @@ themselves, `browser` drives Chromium, `real_data` reads ../shared/data/real thr
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import hypothesis
 import pytest
 
 from assistant.embeddings import Encoder
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
+from assistant.warehouse.demo import generate
 
 # The CLI's rich console takes its width from COLUMNS when it is made; pytest-xdist's workers (make
 # test-fast) set COLUMNS=80, which would wrap the lines the CLI tests read.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["COLUMNS"] = "200"
+
+# The property tests try 400 generated cases each (`make test`, CI); `make test-fast` passes
+# --hypothesis-profile dev for 50, enough to catch a broken property in the inner loop.
+hypothesis.settings.register_profile("ci", max_examples=400)
+hypothesis.settings.register_profile("dev", max_examples=50)
+hypothesis.settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -85,6 +95,31 @@ def warehouse(settings: Settings) -> Iterator[Warehouse]:
     with Warehouse(settings) as wh:
         wh.ensure_schema()
         yield wh
+
+
+class DemoShops:
+    """Demo shops generated once per run (per xdist worker) and copied into each test's data dir:
+    the 300k-event shop takes over a second to generate, a copy a few milliseconds."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def copy(self, data_dir: Path, events: int, seed: int) -> dict[str, Any]:
+        """The demo shop of `events` and `seed` as dataset "shop" (the default) of `data_dir`; its manifest."""
+        made = self.root / f"{events}-{seed}"
+        if not made.exists():
+            with Warehouse(Settings(data_dir=made / "tmp", warehouse="shop")) as writer:
+                generate(writer, events, seed=seed)
+            (made / "tmp").rename(made / "data")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for path in (made / "data").iterdir():
+            shutil.copy2(path, data_dir / path.name)
+        return json.loads((data_dir / "shop.demo-manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_shops(tmp_path_factory: pytest.TempPathFactory) -> DemoShops:
+    return DemoShops(tmp_path_factory.mktemp("demo-shops"))
 
 
 def free_port() -> int:

@@ -18,11 +18,10 @@ from assistant.embeddings import Encoder
 from assistant.llm.server import ManagedServer
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
 from assistant.warehouse.load import load_file
 from eval.scoring import states
 
-from .conftest import real
+from .conftest import DemoShops, real
 
 pytestmark = pytest.mark.model  # the real engine with the default model
 
@@ -43,11 +42,10 @@ def make_assistant(settings: Settings, engine: ManagedServer, encoder: Encoder) 
 
 @pytest.fixture(scope="module")
 def demo(
-    tmp_path_factory: pytest.TempPathFactory, engine: ManagedServer, encoder: Encoder
+    tmp_path_factory: pytest.TempPathFactory, engine: ManagedServer, encoder: Encoder, demo_shops: DemoShops
 ) -> Iterator[Assistant]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("demo-real"))
-    with Warehouse(settings) as writer:
-        generate(writer, settings.demo_events, seed=settings.demo_seed)
+    demo_shops.copy(settings.data_dir, settings.demo_events, seed=settings.demo_seed)
     assistant = make_assistant(settings, engine, encoder)
     yield assistant
     assistant.ctx.warehouse.close()
@@ -335,11 +333,11 @@ SYSTEM_PROMPT_LINES = ["You are ShopLens", "exactly one tool call", "cannot_answ
 
 @pytest.fixture(scope="module")
 def poisoned(
-    tmp_path_factory: pytest.TempPathFactory, engine: ManagedServer, encoder: Encoder
+    tmp_path_factory: pytest.TempPathFactory, engine: ManagedServer, encoder: Encoder, demo_shops: DemoShops
 ) -> Iterator[Assistant]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("poisoned"), demo_events=30_000)
+    demo_shops.copy(settings.data_dir, settings.demo_events, seed=settings.demo_seed)
     with Warehouse(settings) as writer:
-        generate(writer, settings.demo_events, seed=settings.demo_seed)
         with writer.engine.begin() as conn:
             conn.exec_driver_sql(
                 "UPDATE products SET title = ?, description = ? WHERE product_id = ?",

@@ -16,11 +16,10 @@ from assistant.llm.engines import Capabilities, Endpoint
 from assistant.retrieval import load_examples
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
 from assistant.warehouse.load import load_file
 from tools.metrics import DataLacks
 
-from .conftest import real
+from .conftest import DemoShops, real
 
 ENDPOINT = Endpoint(
     base_url="http://fake/v1",
@@ -59,10 +58,9 @@ def call(tool: str, **arguments: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Warehouse]:
+def shop(tmp_path_factory: pytest.TempPathFactory, demo_shops: DemoShops) -> tuple[Settings, Warehouse]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("agent"), duckdb_memory_limit="1GB")
-    with Warehouse(settings) as writer:
-        generate(writer, 20_000, seed=2)
+    demo_shops.copy(settings.data_dir, 20_000, seed=2)
     reader = Warehouse(settings, read_only=True)
     yield settings, reader
     reader.close()

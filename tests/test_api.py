@@ -17,20 +17,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.api import Conversations, create_app
+from assistant.embeddings import Encoder
 from assistant.llm.server import ManagedServer
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
 from assistant.workspace import Workspace
 
-from .conftest import free_port
+from .conftest import DemoShops, free_port
 from .test_agent_units import ENDPOINT, assistant, call, reference, shop  # noqa: F401  (shop: a fixture)
 
 
-def api(shop, replies: list[Any], key: str | None = None) -> TestClient:  # noqa: F811
+def api(shop, encoder: Encoder, replies: list[Any], key: str | None = None) -> TestClient:  # noqa: F811
     """The API over the shop, its assistant answering with the scripted model."""
     settings, _ = shop
-    workspace = Workspace(settings.with_overrides(warehouse="shop"), ENDPOINT)
+    workspace = Workspace(settings.with_overrides(warehouse="shop"), ENDPOINT, encoder)
     workspace._assistants["shop"] = assistant(shop, replies)[0]
     return TestClient(create_app(workspace, key))
 
@@ -46,9 +46,10 @@ def events(response: httpx.Response) -> list[tuple[str, Any]]:
     return found
 
 
-def test_a_question_and_its_follow_up_share_a_conversation(shop) -> None:  # noqa: F811
+def test_a_question_and_its_follow_up_share_a_conversation(shop, encoder: Encoder) -> None:  # noqa: F811
     client = api(
         shop,
+        encoder,
         [call("query_metric", metric="orders"), call("query_metric", metric="orders", group_by=["category"])],
     )
     orders = reference(shop, "SELECT count(*) FROM orders")
@@ -70,8 +71,8 @@ def test_a_question_and_its_follow_up_share_a_conversation(shop) -> None:  # noq
     assert gone.status_code == 404 and "no conversation" in gone.json()["detail"]
 
 
-def test_the_stream_sends_each_step_before_the_answer(shop) -> None:  # noqa: F811
-    client = api(shop, [call("query_metric", metric="revenue", group_by=["category"])])
+def test_the_stream_sends_each_step_before_the_answer(shop, encoder: Encoder) -> None:  # noqa: F811
+    client = api(shop, encoder, [call("query_metric", metric="revenue", group_by=["category"])])
     response = client.post("/v1/ask/stream", json={"question": "Revenue by category?"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     found = events(response)
@@ -83,8 +84,8 @@ def test_the_stream_sends_each_step_before_the_answer(shop) -> None:  # noqa: F8
     assert found[1][1]["conversation_id"]
 
 
-def test_a_key_is_asked_of_every_caller_but_the_health_check(shop) -> None:  # noqa: F811
-    client = api(shop, [call("query_metric", metric="orders")] * 2, key="s3cret-key")
+def test_a_key_is_asked_of_every_caller_but_the_health_check(shop, encoder: Encoder) -> None:  # noqa: F811
+    client = api(shop, encoder, [call("query_metric", metric="orders")] * 2, key="s3cret-key")
     question = {"question": "How many orders?"}
     assert client.get("/v1/health").json()["status"] == "ok"
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "s3cret-ke"}):
@@ -101,8 +102,8 @@ def test_a_key_is_asked_of_every_caller_but_the_health_check(shop) -> None:  # n
     assert {"HTTPBearer", "APIKeyHeader"} <= set(schema["components"]["securitySchemes"])
 
 
-def test_bad_requests_get_clear_errors(shop) -> None:  # noqa: F811
-    client = api(shop, [call("query_metric", metric="orders")])
+def test_bad_requests_get_clear_errors(shop, encoder: Encoder) -> None:  # noqa: F811
+    client = api(shop, encoder, [call("query_metric", metric="orders")])
     unknown = client.post("/v1/ask", json={"question": "Orders?", "dataset": "nope"})
     assert unknown.status_code == 404 and "there is no dataset 'nope'" in unknown.json()["detail"]
     assert client.post("/v1/ask", json={"question": ""}).status_code == 422
@@ -126,10 +127,11 @@ def test_only_the_latest_conversations_are_kept() -> None:
 
 
 @pytest.mark.model  # the real engine with the default model
-def test_the_api_server_answers_over_http(llama_server: ManagedServer, tmp_path: Path) -> None:
+def test_the_api_server_answers_over_http(
+    llama_server: ManagedServer, tmp_path: Path, demo_shops: DemoShops
+) -> None:
     data = tmp_path / "data"
-    with Warehouse(Settings(data_dir=data)) as writer:
-        generate(writer, 20_000, seed=5)
+    demo_shops.copy(data, 20_000, seed=5)
     with Warehouse(Settings(data_dir=data)) as reader, reader.engine.connect() as conn:
         orders = conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()
     port = free_port()

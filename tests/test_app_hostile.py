@@ -5,11 +5,14 @@ reply, a table or the audit log, and every question is audited, masked, whatever
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
 from assistant.agent import MAX_RETRIES
-from assistant.ui import App
+
+if TYPE_CHECKING:  # gradio takes seconds to import: only the tests that make an App pay them
+    from assistant.ui import App
 
 from .test_agent_units import call, shop  # noqa: F401  (shop is a fixture)
 from .test_sql_hostile import MARKER, PLANT, POSITIONS

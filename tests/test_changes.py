@@ -4,7 +4,6 @@ day and a category-week deleted, and on a real sample with no planted cause."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import date, timedelta
@@ -15,30 +14,29 @@ import pytest
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
 from assistant.warehouse.load import load_file
 from tools.anomalies import DetectAnomaliesArgs, detect_anomalies
 from tools.base import ToolContext
 from tools.changes import _days, explain_args_model, explain_change
 from tools.metrics import CohortRequest, SemanticModel, cohort_retention, query_metric
 
-from .conftest import real
+from .conftest import DemoShops, real
 
 MODEL = SemanticModel.load()
 EXPLAIN = explain_args_model(MODEL)
 
 
-def _shop(tmp_path_factory: pytest.TempPathFactory, events: int) -> tuple[ToolContext, dict]:
+def _shop(
+    tmp_path_factory: pytest.TempPathFactory, demo_shops: DemoShops, events: int
+) -> tuple[ToolContext, dict]:
     settings = Settings(data_dir=tmp_path_factory.mktemp(f"changes{events}"), duckdb_memory_limit="1GB")
-    with Warehouse(settings) as writer:
-        report = generate(writer, events, seed=7)
-    manifest = json.loads(open(report.manifest_path).read())
+    manifest = demo_shops.copy(settings.data_dir, events, seed=7)
     return ToolContext.open(settings, Warehouse(settings, read_only=True)), manifest
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    ctx, manifest = _shop(tmp_path_factory, 300_000)
+def shop(tmp_path_factory: pytest.TempPathFactory, demo_shops: DemoShops) -> Any:
+    ctx, manifest = _shop(tmp_path_factory, demo_shops, 300_000)
     yield ctx, manifest["planted"]
     ctx.warehouse.close()
 
@@ -123,14 +121,14 @@ def test_price_bands_read_as_round_numbers_and_split_revenue_whole(shop: Any) ->
 
 
 def test_small_shop_finds_the_outage_and_names_no_driver_it_cannot_support(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, demo_shops: DemoShops
 ) -> None:
     """At 30k events a week of desktop has about 80 sessions and 13 orders: none in the outage
     week is a break beyond chance (an exact binomial / Poisson tail), found with its device and
     dates. The other series say no week stands out, or name only the planted device. The
     electronics drop (1 purchasing session of 30 where about 4 were usual) is within chance at
     this size: the tool must not call it a change."""
-    ctx, manifest = _shop(tmp_path_factory, 30_000)
+    ctx, manifest = _shop(tmp_path_factory, demo_shops, 30_000)
     outage = manifest["planted"]["checkout_outage"]
     for metric in ("conversion_rate", "orders"):
         summary = explain(ctx, metric=metric, direction="down").summary
@@ -169,11 +167,10 @@ def test_real_sample_without_a_planted_cause(tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="module")
-def gaps(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def gaps(tmp_path_factory: pytest.TempPathFactory, demo_shops: DemoShops) -> Any:
     """The demo shop with one whole day deleted and one category's events deleted for a week."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("gaps"), duckdb_memory_limit="1GB")
-    with Warehouse(settings) as writer:
-        generate(writer, 300_000, seed=7)
+    demo_shops.copy(settings.data_dir, 300_000, seed=7)
     con = duckdb.connect(str(settings.data_dir / f"{settings.warehouse}.duckdb"))
     con.execute("DELETE FROM events WHERE event_time::DATE = DATE '2026-10-20'")
     con.execute(

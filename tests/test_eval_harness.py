@@ -10,7 +10,6 @@ import pytest
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
 from eval import harness
 from eval.report import compare, summaries, write_reports
 from eval.scoring import Outcome, score, summarize
@@ -18,7 +17,7 @@ from eval.suite import Case, Dataset, SuiteError, load_suite
 from tools import build_tools
 from tools.metrics import SemanticModel
 
-from .conftest import REAL
+from .conftest import REAL, DemoShops
 
 
 def test_demo_suite_is_big_enough_and_names_real_tools() -> None:
@@ -44,10 +43,12 @@ def test_demo_suite_is_big_enough_and_names_real_tools() -> None:
         assert tag in tags
 
 
-def test_every_gold_sql_of_the_demo_suite_runs_and_returns_rows(tmp_path: Path) -> None:
+def test_every_gold_sql_of_the_demo_suite_runs_and_returns_rows(
+    tmp_path: Path, demo_shops: DemoShops
+) -> None:
     settings = Settings(data_dir=tmp_path)
-    with Warehouse(settings) as warehouse:
-        generate(warehouse, 300_000, seed=7)
+    demo_shops.copy(tmp_path, 300_000, seed=7)
+    with Warehouse(settings, read_only=True) as warehouse:
         for case in load_suite("demo").cases:
             if case.gold_sql:
                 assert harness.gold_rows(warehouse, case.gold_sql), case.id

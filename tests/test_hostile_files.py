@@ -23,10 +23,9 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
-import gradio as gr
 import pytest
 from typer.testing import CliRunner
 
@@ -35,11 +34,13 @@ from assistant.cli import app as cli_app
 from assistant.embeddings import Encoder
 from assistant.export import spreadsheet_safe
 from assistant.settings import Settings
-from assistant.ui import App
 from assistant.warehouse import schema
 from assistant.warehouse.imports import import_folders
 from assistant.warehouse.load import LINE_TOO_LONG
 from assistant.workspace import Workspace
+
+if TYPE_CHECKING:  # gradio takes seconds to import: only the tests that make an App pay them
+    from assistant.ui import App
 
 from .conftest import FIXTURES
 from .test_agent_units import ENDPOINT
@@ -83,6 +84,8 @@ class World:
     def app_with(self, **overrides: Any) -> App:
         """Another app on the same data dir with other settings (import folders)."""
         settings = self.app.ws.settings.model_copy(update=overrides)
+        from assistant.ui import App
+
         app = App(Workspace(settings, ENDPOINT, encoder=NO_ENCODER))
         self.apps.append(app)
         return app
@@ -138,6 +141,8 @@ def world(
     caplog.set_level(logging.DEBUG, logger="assistant")
     data = tmp_path / "data"
     settings = Settings(data_dir=data, duckdb_memory_limit="1GB")
+    from assistant.ui import App
+
     app = App(Workspace(settings, ENDPOINT, encoder=NO_ENCODER))
     imports = data / "imports"
     assert imports.is_dir()  # the default import folder is made on demand
@@ -177,6 +182,8 @@ class Outcome:
 def through_app(
     app: App, *, typed: str = "", upload: str | None = None, fmt: str = "auto-detect", name: str = ""
 ) -> Outcome:
+    import gradio as gr
+
     try:
         _, text, _, rejects = app.load(upload, typed, fmt, name, None, progress=lambda *a, **k: None)
     except gr.Error as exc:

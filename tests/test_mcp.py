@@ -16,10 +16,10 @@ from mcp.client.stdio import StdioServerParameters
 from assistant.mcp_server import create_server
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
 from tools import ToolContext, build_tools
 from tools.metrics import SemanticModel
 
+from .conftest import DemoShops
 from .test_agent_units import reference, shop  # noqa: F401  (shop is a fixture)
 
 
@@ -82,11 +82,11 @@ def test_errors_come_back_as_error_results_and_nothing_is_written(shop) -> None:
 
 
 @pytest.mark.slow  # a process that loads the tools (about 10 s here)
-def test_an_mcp_client_launches_shoplens_mcp_and_calls_a_tool(tmp_path: Path) -> None:
+def test_an_mcp_client_launches_shoplens_mcp_and_calls_a_tool(tmp_path: Path, demo_shops: DemoShops) -> None:
     data = tmp_path / "data"
-    with Warehouse(Settings(data_dir=data)) as writer:
-        generate(writer, 5_000, seed=3)
-        orders = writer.scalar("SELECT count(*) FROM orders")
+    demo_shops.copy(data, 5_000, seed=3)
+    with Warehouse(Settings(data_dir=data), read_only=True) as reader:
+        orders = reader.scalar("SELECT count(*) FROM orders")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLENS_")} | {
         "SHOPLENS_DATA_DIR": str(data)
     }

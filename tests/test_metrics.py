@@ -9,7 +9,6 @@ import pytest
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
 from tools.anomalies import DetectAnomaliesArgs, detect_anomalies
 from tools.base import ToolContext, ToolError
 from tools.metrics import (
@@ -22,14 +21,17 @@ from tools.metrics import (
     query_metric,
 )
 
+from .conftest import DemoShops
+
 LAST_WEEK = "event_time >= DATE '2026-10-26' AND event_time < DATE '2026-11-02'"
 
 
 @pytest.fixture(scope="module")
-def ctx(tmp_path_factory: pytest.TempPathFactory) -> ToolContext:
+def ctx(tmp_path_factory: pytest.TempPathFactory, demo_shops: DemoShops) -> ToolContext:
     settings = Settings(data_dir=tmp_path_factory.mktemp("metrics"), duckdb_memory_limit="1GB")
-    with Warehouse(settings) as writer:
-        generate(writer, 300_000, seed=3)  # the default size: planted facts are clear from ~100k
+    demo_shops.copy(
+        settings.data_dir, 300_000, seed=3
+    )  # the default size: planted facts are clear from ~100k
     reader = Warehouse(settings, read_only=True)
     yield ToolContext.open(settings, reader)
     reader.close()

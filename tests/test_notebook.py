@@ -13,7 +13,8 @@ from nbclient import NotebookClient
 from assistant.llm.server import ManagedServer
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
+
+from .conftest import DemoShops
 
 CELLS = [
     "import shoplens",
@@ -45,10 +46,11 @@ def test_an_answer_renders_escaped_with_its_table_as_a_dataframe() -> None:
 
 
 @pytest.mark.model  # the real engine with the default model
-def test_a_notebook_connects_asks_and_follows_up(llama_server: ManagedServer, tmp_path: Path) -> None:
+def test_a_notebook_connects_asks_and_follows_up(
+    llama_server: ManagedServer, tmp_path: Path, demo_shops: DemoShops
+) -> None:
     data = tmp_path / "data"
-    with Warehouse(Settings(data_dir=data)) as writer:
-        generate(writer, 20_000, seed=5)
+    demo_shops.copy(data, 20_000, seed=5)
     with Warehouse(Settings(data_dir=data)) as reader, reader.engine.connect() as conn:
         orders = conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()
         categories = conn.exec_driver_sql("SELECT count(DISTINCT category) FROM events").scalar()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant import plugins
+from assistant.embeddings import Encoder
 from assistant.settings import Settings
-from assistant.ui import App
 from assistant.warehouse.loaders import detect, loaders
 from assistant.workspace import Workspace
 from tools import ToolError, available_tools, build_tools
@@ -62,13 +62,17 @@ def test_an_installed_plugin_adds_a_format_and_a_tool(installed: None, tmp_path:
         build_tools(semantic, ["nope"])
 
 
-def test_the_plugins_format_loads_and_its_tool_answers_in_the_chat(installed: None, tmp_path: Path) -> None:
+def test_the_plugins_format_loads_and_its_tool_answers_in_the_chat(
+    installed: None, tmp_path: Path, encoder: Encoder
+) -> None:
     data = tmp_path / "data"
     builtin = list(build_tools(SemanticModel.load()))
     settings = Settings(data_dir=data, tools=[*builtin, "busiest_hour"], min_group_size=1)
     (data / "imports").mkdir(parents=True)
     (data / "imports" / "clicks.csv").write_text(CLICKS)
-    with Workspace(settings, ENDPOINT) as ws:
+    from assistant.ui import App  # gradio: seconds to import, paid only here
+
+    with Workspace(settings, ENDPOINT, encoder) as ws:
         app = App(ws)
         app.build()
         list(

@@ -1342,6 +1342,7 @@ def test_a_threshold_on_the_share_base_names_the_counted_event(rees46: ToolConte
     assert "events" not in result.interpretation.split("purchased in")[1]
 
 
+@pytest.mark.real_data
 def test_categories_are_spelled_as_a_plural(rees46: ToolContext) -> None:
     result = ask(rees46, metric="revenue", per="category")
     assert result.columns[-1] == "categories"

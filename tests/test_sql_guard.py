@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
 from tools.base import ToolContext, ToolError
 from tools.sql import SqlRejected, execute, guard
+
+from .conftest import DemoShops
 
 TABLES = {"events", "products", "users", "rejected_rows", "loads", "orders", "sessions", "daily_metrics"}
 
@@ -96,10 +97,9 @@ BROKEN = [
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[ToolContext, Path]:
+def shop(tmp_path_factory: pytest.TempPathFactory, demo_shops: DemoShops) -> tuple[ToolContext, Path]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("guard"), duckdb_memory_limit="1GB", query_timeout=2)
-    with Warehouse(settings) as writer:
-        generate(writer, 10_000, seed=1)
+    demo_shops.copy(settings.data_dir, 10_000, seed=1)
     reader = Warehouse(settings, read_only=True)
     yield ToolContext.open(settings, reader), settings.data_dir
     reader.close()
@@ -237,7 +237,9 @@ FRAGMENTS = st.sampled_from(
 )
 
 
-@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)  # examples: conftest.py
 @given(st.one_of(st.lists(FRAGMENTS, min_size=1, max_size=12).map(" ".join), st.text(max_size=200)))
 def test_fuzz_the_guard_only_ever_refuses_or_runs_harmlessly(shop, sql: str) -> None:
     ctx, data_dir = shop

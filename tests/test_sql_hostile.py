@@ -19,10 +19,10 @@ import pytest
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
 from tools.base import ToolContext, ToolError
 from tools.sql import SqlRejected, execute, guard, run_isolated
 
+from .conftest import DemoShops
 from .test_sql_guard import TABLES, fingerprint
 
 MARKER = "PLANTED" + secrets.token_hex(8)
@@ -170,14 +170,13 @@ NESTING = [
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory):
+def shop(tmp_path_factory: pytest.TempPathFactory, demo_shops: DemoShops):
     """A small shop whose data dir holds planted secrets (as the app's would: the audit log,
     exports, the key), with more beside it and in /tmp."""
     root = tmp_path_factory.mktemp("hostile")
     data, outside = root / "data", root
     settings = Settings(data_dir=data, duckdb_memory_limit="1GB", query_timeout=10)
-    with Warehouse(settings) as writer:
-        generate(writer, 5_000, seed=3)
+    demo_shops.copy(data, 5_000, seed=3)
     (data / "exports").mkdir()
     secret_csv = f"name,value\n{MARKER},1\n"
     (data / "audit.jsonl").write_text(f'{{"question": "{MARKER}"}}\n')

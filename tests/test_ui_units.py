@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import ValidationError
@@ -19,13 +20,15 @@ from assistant.charts import figure, infer_chart
 from assistant.embeddings import Encoder
 from assistant.followups import suggest
 from assistant.settings import Settings
-from assistant.ui import App
 from assistant.warehouse import schema
 from assistant.warehouse.load import LoadError
 from assistant.workspace import Workspace, dataset_name
 from tools import build_tools
 from tools.base import ChartSpec, ToolError
 from tools.metrics import SemanticModel
+
+if TYPE_CHECKING:  # gradio takes seconds to import: only the tests that make an App pay them
+    from assistant.ui import App
 
 from .conftest import real
 from .test_agent_units import ENDPOINT, assistant, call, shop  # noqa: F401  (shop is a fixture)
@@ -175,6 +178,8 @@ def test_loading_into_an_open_dataset_reopens_it_with_the_new_rows(workspace: Wo
 
 @pytest.fixture
 def app(shop, encoder: Encoder) -> App:  # noqa: F811
+    from assistant.ui import App
+
     settings, _ = shop
     ws = Workspace(settings, ENDPOINT, encoder)
     yield App(ws)
@@ -396,6 +401,8 @@ def test_gradio_can_read_every_handlers_type_hints() -> None:
     import typing
 
     import gradio as gr
+
+    from assistant.ui import App
 
     assert typing.get_type_hints(App.explain)["evt"] is gr.SelectData
     for handler in (App.load, App.run_eval):
