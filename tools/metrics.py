@@ -838,6 +838,20 @@ def _positions(n: int) -> str:
 
 def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool = False) -> str:
     """SQL for a metric request (or, with `compare`, a comparison request)."""
+    dims = _computable_dims(ctx, model, args)
+    if compare and args.also:
+        raise ToolError("a comparison takes one metric: leave also out")
+    start, end = window(args.period, ctx.facts)
+    if compare and (start is None or end is None):
+        raise ToolError("a comparison needs a period: a week, a month, the last n days, or a range")
+    query = _MetricQuery(ctx, model, args, dims, start, end, compare)
+    sql, order = query.comparison() if compare else query.single()
+    return query.finish(sql, order)
+
+
+def _computable_dims(ctx: ToolContext, model: SemanticModel, args: Any) -> list[Dimension]:
+    """The request's breakdowns (price as bands), once the request is valid and the data holds
+    what it needs: the dimensions' values, the events it counts, prices for money."""
     check_request(model, args)
     metric = model.metrics[args.metric]
     dims = [model.dimensions[d] for d in dict.fromkeys(args.group_by)]
@@ -856,181 +870,254 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
                 f" It does record {', '.join(EVENT_KINDS.get(e, e) for e in ctx.facts.event_types)} events.",
                 ("metric", name),
             )
-    grain = getattr(args, "grain", "none")
-    if compare and args.also:
-        raise ToolError("a comparison takes one metric: leave also out")
-    start, end = window(args.period, ctx.facts)
-    if compare and (start is None or end is None):
-        raise ToolError("a comparison needs a period: a week, a month, the last n days, or a range")
-    entity = entity_of(model, args)
-    key, column = ENTITY_KEYS[entity], ENTITY_COLUMNS[entity]
-    name = value_name(model, args)
-    total_share = of_total(model, args)
+    return dims
 
-    keys = [f"{d.sql} AS {d.name}" for d in dims]
-    key_names = [d.name for d in dims]
-    if grain != "none":
-        trunc = f"date_trunc('{grain}', e.event_time)"
-        keys.insert(0, f"{trunc} AS period" if grain == "hour" else f"CAST({trunc} AS DATE) AS period")
-        key_names.insert(0, "period")
-    did_where, not_where = getattr(args, "did_where", []), getattr(args, "did_not_where", [])
-    measures = [args.metric, args.divided_by, *args.also]
-    source = _source(model, dims, [*args.filters, *did_where, *not_where], measures)
-    # "Bought A but never B": the events each condition looks at, apart from the request's filters.
-    did_sql = " AND ".join(_where(ctx, model, did_where, None, None)) or None
-    not_sql = " AND ".join(_where(ctx, model, not_where, None, None)) or None
-    k = ctx.settings.min_group_size
-    # Figures about one customer (a ranking of users, a user's maximum) are that by design, like
-    # a segment's members: withholding them would withhold every row.
-    personal_rows = any(d in ("user_id", "session_id") for d in args.group_by)
-    suppress = k > 1 and not personal_rows
-    select_keys = "".join(k_ + ", " for k_ in keys)
-    outer_keys = "".join(n + ", " for n in key_names)
-    group = f" GROUP BY {_positions(len(keys))}" if keys else ""
-    spine = None
-    # Not for ids: every product on every day is a grid nobody asked for.
-    many = {"product", "user_id", "session_id", "order_id"}
-    # With top_n the spine matters only for the lowest periods: the quietest day may be empty.
-    ranked_high = args.top_n and args.sort != "lowest"
-    if grain != "none" and not compare and not ranked_high and not (args.per and args.stat == "distribution"):
-        spine = None if many & set(args.group_by) else _spine(ctx, grain, start, end)
-        if spine and grain == "day" and args.top_n and args.sort == "lowest":
-            spine = _open_days(ctx, spine)
-    # On a spine, a count's empty period reads 0; its withheld periods must not: the people
-    # behind each period go out with it, and the outer query withholds.
-    counted_people = bool(
-        spine and suppress and metric.zero_when_empty and not (args.per or args.share or args.divided_by)
-    )
 
-    def one_period(first: date | None, last: date | None) -> str:
+class _MetricQuery:
+    """One metric request's SQL: the parts every period's query shares (keys, source, the
+    conditions of "did" and "did not", withholding), the query of one period in each of its
+    shapes (a share of entities, a statistic per entity, a per-user figure, a plain aggregate,
+    a part of a total), and the whole: one period, or two compared, ordered and limited."""
+
+    def __init__(
+        self,
+        ctx: ToolContext,
+        model: SemanticModel,
+        args: Any,
+        dims: list[Dimension],
+        start: date | None,
+        end: date | None,
+        compare: bool,
+    ) -> None:
+        self.ctx, self.model, self.args, self.dims = ctx, model, args, dims
+        self.start, self.end, self.compare = start, end, compare
+        self.metric = metric = model.metrics[args.metric]
+        self.grain = grain = getattr(args, "grain", "none")
+        self.entity = entity = entity_of(model, args)
+        self.key, self.column = ENTITY_KEYS[entity], ENTITY_COLUMNS[entity]
+        self.name = value_name(model, args)
+        self.total_share = of_total(model, args)
+        keys = [f"{d.sql} AS {d.name}" for d in dims]
+        key_names = [d.name for d in dims]
+        if grain != "none":
+            trunc = f"date_trunc('{grain}', e.event_time)"
+            keys.insert(0, f"{trunc} AS period" if grain == "hour" else f"CAST({trunc} AS DATE) AS period")
+            key_names.insert(0, "period")
+        self.keys, self.key_names = keys, key_names
+        did_where, not_where = getattr(args, "did_where", []), getattr(args, "did_not_where", [])
+        measures = [args.metric, args.divided_by, *args.also]
+        self.source = _source(model, dims, [*args.filters, *did_where, *not_where], measures)
+        # "Bought A but never B": the events each condition looks at, apart from the request's filters.
+        self.did_sql = " AND ".join(_where(ctx, model, did_where, None, None)) or None
+        self.not_sql = " AND ".join(_where(ctx, model, not_where, None, None)) or None
+        self.k = k = ctx.settings.min_group_size
+        # Figures about one customer (a ranking of users, a user's maximum) are that by design, like
+        # a segment's members: withholding them would withhold every row.
+        personal_rows = any(d in ("user_id", "session_id") for d in args.group_by)
+        self.suppress = suppress = k > 1 and not personal_rows
+        self.select_keys = "".join(k_ + ", " for k_ in keys)
+        self.outer_keys = "".join(n + ", " for n in key_names)
+        self.group = f" GROUP BY {_positions(len(keys))}" if keys else ""
+        self.spine = spine = self._spine()
+        # On a spine, a count's empty period reads 0; its withheld periods must not: the people
+        # behind each period go out with it, and the outer query withholds.
+        self.counted_people = bool(
+            spine and suppress and metric.zero_when_empty and not (args.per or args.share or args.divided_by)
+        )
+
+    def _spine(self) -> str | None:
+        """Every period of a time series, so an empty one shows (not for a comparison)."""
+        args = self.args
+        # Not for ids: every product on every day is a grid nobody asked for.
+        many = {"product", "user_id", "session_id", "order_id"}
+        # With top_n the spine matters only for the lowest periods: the quietest day may be empty.
+        ranked_high = args.top_n and args.sort != "lowest"
+        if self.grain == "none" or self.compare or ranked_high or (args.per and args.stat == "distribution"):
+            return None
+        spine = None if many & set(args.group_by) else _spine(self.ctx, self.grain, self.start, self.end)
+        if spine and self.grain == "day" and args.top_n and args.sort == "lowest":
+            spine = _open_days(self.ctx, spine)
+        return spine
+
+    def behavior(self) -> str:
+        return _behavior(self.args, self.entity, self.did_sql, self.not_sql)
+
+    def period(self, first: date | None, last: date | None) -> str:
+        """The query of one period."""
+        args = self.args
         # A breakdown ranks known values: events without a brand are not a brand.
-        conditions = _where(ctx, model, args.filters, first, last) + [f"{d.sql} IS NOT NULL" for d in dims]
+        conditions = _where(self.ctx, self.model, args.filters, first, last) + [
+            f"{d.sql} IS NOT NULL" for d in self.dims
+        ]
         where = " AND ".join(conditions) or "TRUE"
         qualified = ""
-        if _conditional(args) and (total_share or not args.share):
+        if _conditional(args) and (self.total_share or not args.share):
             qualified = (
-                f"qualified AS (SELECT {key} AS entity FROM {source} WHERE {where} AND {key} IS NOT NULL"
-                f" GROUP BY 1 HAVING {_behavior(args, entity, did_sql, not_sql)})"
+                f"qualified AS (SELECT {self.key} AS entity FROM {self.source} WHERE {where} AND {self.key} IS NOT NULL"
+                f" GROUP BY 1 HAVING {self.behavior()})"
             )
-            where += f" AND {key} IN (SELECT entity FROM qualified)"
-        if args.share and not total_share:
-            base = " AND ".join(f"{_times(entity, ev)} > 0" for ev in args.among) or "TRUE"
-            having = f" HAVING count(*) FILTER (WHERE in_base) >= {k}" if k > 1 and entity in PERSONAL else ""
-            return (
-                f"WITH entities AS (SELECT {select_keys}{key} AS entity, {base} AS in_base, "
-                f"{_behavior(args, entity, did_sql, not_sql)} AS matches FROM {source} WHERE {where} AND {key} IS NOT NULL"
-                f" GROUP BY {_positions(len(keys) + 1)}) "
-                f"SELECT {outer_keys}CAST(count(*) FILTER (WHERE in_base AND matches) AS DOUBLE)"
-                f" / nullif(count(*) FILTER (WHERE in_base), 0) AS share,"
-                f" count(*) FILTER (WHERE in_base AND matches) AS matching,"
-                f" count(*) FILTER (WHERE in_base) AS {_many(entity)} FROM entities{group}{having}"
-            )
+            where += f" AND {self.key} IN (SELECT entity FROM qualified)"
+        if args.share and not self.total_share:
+            return self.share(where)
         if args.per:
-            value = model.expression(metric.name)
-            people = f" HAVING count(*) FILTER (WHERE {metric.people}) > 0" if metric.people else ""
-            # "The biggest order, and who placed it": an order's or a session's figure names its
-            # customer too.
-            owned = entity in ("order", "session") and args.stat in ("max", "min")
-            owner = ", min(e.user_id) AS owner" if owned else ""
-            per_entity = (
-                f"per_entity AS (SELECT {select_keys}{key} AS {column}, {value} AS value{owner} FROM {source}"
-                f" WHERE {where} AND {key} IS NOT NULL GROUP BY {_positions(len(keys) + 1)}{people})"
-            )
-            ctes = f"WITH {qualified + ', ' if qualified else ''}{per_entity} "
-            if args.stat == "distribution":
-                return _distribution(ctes, metric, name, entity)
-            within = _within(args)
-            # The bounds are columns of the result: the sentence states them from its own rows.
-            bounds = "".join(
-                f", {float(v)!r} AS {f}"
-                for f, v in (("min_value", args.min_value), ("max_value", args.max_value))
-                if v is not None
-            )
-            if args.stat == "count":
-                figure = f"count(*) FILTER (WHERE {within})"
-                having = (
-                    f" HAVING count(*) FILTER (WHERE {within}) >= {k}" if k > 1 and entity in PERSONAL else ""
-                )
-                # The share beside the count: "what share of customers spent over 500" is this too.
-                return (
-                    f"{ctes}SELECT {outer_keys}{figure} AS {name}, count(*) FILTER (WHERE {within}) AS matching,"
-                    f" count(*) AS {_many(entity)}, CAST({figure} AS DOUBLE) / nullif(count(*), 0) AS share_of_{_many(entity)}"
-                    f"{bounds} FROM per_entity WHERE value IS NOT NULL{group}{having}"
-                )
-            extra = ""
-            if args.stat in ("max", "min"):
-                extra = f", arg_{args.stat}({column}, value) AS {column}"
-                extra += f", arg_{args.stat}(owner, value) AS user_id" if owned else ""
-            # A maximum or minimum names one entity by design; other statistics pool several.
-            pooled = args.stat not in ("max", "min")
-            having = f" HAVING count(*) >= {k}" if k > 1 and entity in PERSONAL and pooled else ""
-            return (
-                f"{ctes}SELECT {outer_keys}{STAT_SQL[args.stat]}(value) AS {name}{extra}, count(*) AS {_many(entity)}"
-                f"{bounds} FROM per_entity WHERE value IS NOT NULL AND {within}{group}{having}"
-            )
+            return self.per_entity(where, qualified)
         prefix = f"WITH {qualified} " if qualified else ""
-        only = f" FILTER (WHERE {metric.people})" if metric.people else ""
-        if metric.per_user:
-            user_where = f"{where} AND e.user_id IS NOT NULL"
-            inner = (
-                f"SELECT e.user_id, {select_keys}{metric.per_user} AS per_user FROM {source}"
-                f" WHERE {user_where} GROUP BY {_positions(len(keys) + 1)}"
+        if self.metric.per_user:
+            return self.per_user(where)
+        sql = self.aggregate(where, prefix)
+        return self.of_total(sql, first, last) if self.total_share else sql
+
+    def share(self, where: str) -> str:
+        """The share of entities (in the base of `among`) that did what was asked."""
+        args, entity, k = self.args, self.entity, self.k
+        base = " AND ".join(f"{_times(entity, ev)} > 0" for ev in args.among) or "TRUE"
+        having = f" HAVING count(*) FILTER (WHERE in_base) >= {k}" if k > 1 and entity in PERSONAL else ""
+        return (
+            f"WITH entities AS (SELECT {self.select_keys}{self.key} AS entity, {base} AS in_base, "
+            f"{self.behavior()} AS matches FROM {self.source} WHERE {where} AND {self.key} IS NOT NULL"
+            f" GROUP BY {_positions(len(self.keys) + 1)}) "
+            f"SELECT {self.outer_keys}CAST(count(*) FILTER (WHERE in_base AND matches) AS DOUBLE)"
+            f" / nullif(count(*) FILTER (WHERE in_base), 0) AS share,"
+            f" count(*) FILTER (WHERE in_base AND matches) AS matching,"
+            f" count(*) FILTER (WHERE in_base) AS {_many(entity)} FROM entities{self.group}{having}"
+        )
+
+    def per_entity(self, where: str, qualified: str) -> str:
+        """A statistic over one figure per entity: its distribution, a count within bounds, or
+        the average, median, maximum … (the maximum and minimum name their entity)."""
+        args, metric, entity, column, name, k = (
+            self.args,
+            self.metric,
+            self.entity,
+            self.column,
+            self.name,
+            self.k,
+        )
+        value = self.model.expression(metric.name)
+        people = f" HAVING count(*) FILTER (WHERE {metric.people}) > 0" if metric.people else ""
+        # "The biggest order, and who placed it": an order's or a session's figure names its
+        # customer too.
+        owned = entity in ("order", "session") and args.stat in ("max", "min")
+        owner = ", min(e.user_id) AS owner" if owned else ""
+        per_entity = (
+            f"per_entity AS (SELECT {self.select_keys}{self.key} AS {column}, {value} AS value{owner} FROM {self.source}"
+            f" WHERE {where} AND {self.key} IS NOT NULL GROUP BY {_positions(len(self.keys) + 1)}{people})"
+        )
+        ctes = f"WITH {qualified + ', ' if qualified else ''}{per_entity} "
+        if args.stat == "distribution":
+            return _distribution(ctes, metric, name, entity)
+        within = _within(args)
+        # The bounds are columns of the result: the sentence states them from its own rows.
+        bounds = "".join(
+            f", {float(v)!r} AS {f}"
+            for f, v in (("min_value", args.min_value), ("max_value", args.max_value))
+            if v is not None
+        )
+        outer_keys, group = self.outer_keys, self.group
+        if args.stat == "count":
+            figure = f"count(*) FILTER (WHERE {within})"
+            having = (
+                f" HAVING count(*) FILTER (WHERE {within}) >= {k}" if k > 1 and entity in PERSONAL else ""
             )
-            having = f" HAVING count(*){only} >= {k}" if suppress else ""
-            return f"SELECT {outer_keys}{metric.sql} AS {name} FROM ({inner}) AS per_user_rows{group}{having}"
+            # The share beside the count: "what share of customers spent over 500" is this too.
+            return (
+                f"{ctes}SELECT {outer_keys}{figure} AS {name}, count(*) FILTER (WHERE {within}) AS matching,"
+                f" count(*) AS {_many(entity)}, CAST({figure} AS DOUBLE) / nullif(count(*), 0) AS share_of_{_many(entity)}"
+                f"{bounds} FROM per_entity WHERE value IS NOT NULL{group}{having}"
+            )
+        extra = ""
+        if args.stat in ("max", "min"):
+            extra = f", arg_{args.stat}({column}, value) AS {column}"
+            extra += f", arg_{args.stat}(owner, value) AS user_id" if owned else ""
+        # A maximum or minimum names one entity by design; other statistics pool several.
+        pooled = args.stat not in ("max", "min")
+        having = f" HAVING count(*) >= {k}" if k > 1 and entity in PERSONAL and pooled else ""
+        return (
+            f"{ctes}SELECT {outer_keys}{STAT_SQL[args.stat]}(value) AS {name}{extra}, count(*) AS {_many(entity)}"
+            f"{bounds} FROM per_entity WHERE value IS NOT NULL AND {within}{group}{having}"
+        )
+
+    def per_user(self, where: str) -> str:
+        """A metric defined over one figure per user (its `per_user` SQL)."""
+        metric = self.metric
+        only = f" FILTER (WHERE {metric.people})" if metric.people else ""
+        inner = (
+            f"SELECT e.user_id, {self.select_keys}{metric.per_user} AS per_user FROM {self.source}"
+            f" WHERE {where} AND e.user_id IS NOT NULL GROUP BY {_positions(len(self.keys) + 1)}"
+        )
+        having = f" HAVING count(*){only} >= {self.k}" if self.suppress else ""
+        return f"SELECT {self.outer_keys}{metric.sql} AS {self.name} FROM ({inner}) AS per_user_rows{self.group}{having}"
+
+    def aggregate(self, where: str, prefix: str) -> str:
+        """The metric (divided by another, with the `also` metrics beside it) over the events."""
+        args, model, metric = self.args, self.model, self.metric
+        only = f" FILTER (WHERE {metric.people})" if metric.people else ""
         value = model.expression(metric.name)
-        columns = f"{value} AS {metric.name if total_share else name}"
+        columns = f"{value} AS {metric.name if self.total_share else self.name}"
         if args.divided_by:
             divisor = model.expression(args.divided_by)
             columns = (
-                f"CAST({value} AS DOUBLE) / nullif({divisor}, 0) AS {name}, {value} AS {metric.name},"
+                f"CAST({value} AS DOUBLE) / nullif({divisor}, 0) AS {self.name}, {value} AS {metric.name},"
                 f" {divisor} AS {args.divided_by}"
             )
         # Withhold any figure about fewer than k people: in the SQL itself, so the SQL shown is
         # the SQL that produced the answer.
-        having = having_people(k, only) if suppress and not counted_people else ""
+        having = having_people(self.k, only) if self.suppress and not self.counted_people else ""
         columns += "".join(
             f", {model.expression(m)} AS {m}" for m in dict.fromkeys(args.also) if m != metric.name
         )
-        if counted_people:
+        if self.counted_people:
             columns += f", count(DISTINCT {person('e')}){only} AS people"
-        sql = f"{prefix}SELECT {select_keys}{columns} FROM {source} WHERE {where}{group}{having}"
-        if not total_share:
-            return sql
-        # The total: a breakdown's rows are shares of the filtered total ("revenue share by brand
-        # in electronics"), a single figure's of everything; in a series, each period's own total
-        # when the part is a piece of that period ("electronics' share of revenue by month").
+        return (
+            f"{prefix}SELECT {self.select_keys}{columns} FROM {self.source} WHERE {where}{self.group}{having}"
+        )
+
+    def of_total(self, sql: str, first: date | None, last: date | None) -> str:
+        """The part (`sql`) as a share of its total: a breakdown's rows of the filtered total
+        ("revenue share by brand in electronics"), a single figure's of everything; in a series,
+        each period's own total when the part is a piece of that period ("electronics' share of
+        revenue by month")."""
+        args, model, metric = self.args, self.model, self.metric
+        value = model.expression(metric.name)
         kept_filters = args.filters if args.group_by else []
-        whole_where = " AND ".join(_where(ctx, model, kept_filters, first, last)) or "TRUE"
-        by_period = grain != "none" and bool(args.group_by or args.filters or _conditional(args))
+        whole_where = " AND ".join(_where(self.ctx, model, kept_filters, first, last)) or "TRUE"
+        by_period = self.grain != "none" and bool(args.group_by or args.filters or _conditional(args))
+        whole_source = _source(model, [], kept_filters, [metric.name])
         whole = (
-            f"SELECT {keys[0]}, {value} AS total FROM {_source(model, [], kept_filters, [metric.name])} WHERE {whole_where}"
-            f" GROUP BY 1"
+            f"SELECT {self.keys[0]}, {value} AS total FROM {whole_source} WHERE {whole_where} GROUP BY 1"
             if by_period
-            else f"SELECT {value} AS total FROM {_source(model, [], kept_filters, [metric.name])} WHERE {whole_where}"
+            else f"SELECT {value} AS total FROM {whole_source} WHERE {whole_where}"
         )
         join = "JOIN whole USING (period)" if by_period else "CROSS JOIN whole"
         return (
             f"WITH part AS ({sql}), whole AS ({whole}) SELECT part.*, CAST(part.{metric.name} AS DOUBLE)"
-            f" / nullif(whole.total, 0) AS {name}, whole.total AS total_{metric.name} FROM part {join}"
+            f" / nullif(whole.total, 0) AS {self.name}, whole.total AS total_{metric.name} FROM part {join}"
         )
 
-    descending = "DESC" if args.sort == "highest" else "ASC"
-    if not compare:
-        sql = one_period(start, end)
-        if spine:
-            also = [model.metrics[m] for m in dict.fromkeys(args.also) if m != metric.name]
-            sql = _on_spine(sql, spine, key_names, name, metric, args, k if counted_people else None, also)
+    def single(self) -> tuple[str, str]:
+        """The query of the request's period (on its spine), and its order."""
+        args, name, metric = self.args, self.name, self.metric
+        sql = self.period(self.start, self.end)
+        if self.spine:
+            also = [self.model.metrics[m] for m in dict.fromkeys(args.also) if m != metric.name]
+            counted = self.k if self.counted_people else None
+            sql = _on_spine(sql, self.spine, self.key_names, name, metric, args, counted, also)
         if args.per and args.stat == "distribution":
-            order = ""  # already in value order
-        elif grain != "none" and not args.top_n:
-            order = "period"  # a time series runs in time order, unless only the top N periods are asked for
-        else:
-            order = f"{name} {descending} NULLS LAST" if key_names else ""
-    else:
-        assert start is not None and end is not None
-        before = one_period(*previous(start, end, args.period))
-        current = one_period(start, end)
+            return sql, ""  # already in value order
+        if self.grain != "none" and not args.top_n:
+            return (
+                sql,
+                "period",
+            )  # a time series runs in time order, unless only the top N periods are asked for
+        descending = "DESC" if args.sort == "highest" else "ASC"
+        return sql, f"{name} {descending} NULLS LAST" if self.key_names else ""
+
+    def comparison(self) -> tuple[str, str]:
+        """The request's period beside the one before it, with the change; and its order."""
+        assert self.start is not None and self.end is not None
+        before = self.period(*previous(self.start, self.end, self.args.period))
+        current = self.period(self.start, self.end)
+        key_names, name = self.key_names, self.name
         join = (
             f"FULL JOIN previous USING ({', '.join(key_names)})"
             if key_names
@@ -1044,25 +1131,27 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
             f"{now} - {then} AS change, ({now} - {then}) / nullif(abs({then}), 0) AS change_pct "
             f"FROM current {join}"
         )
-        order = (
-            ("change ASC NULLS LAST" if args.sort == "highest" else "change DESC NULLS LAST")
-            if key_names
-            else ""
-        )
-    if "product" in key_names and not compare:  # products are named by their titles too
-        sql = f"SELECT r.*, p.title FROM ({sql}) AS r LEFT JOIN products p ON p.product_id = r.product"
-    if order:
-        sql += f" ORDER BY {order}"
-    if args.top_n:
-        sql += f" LIMIT {args.top_n}"
-    if getattr(args, "together", False):  # "the top 10 customers' share of revenue": one figure
-        total = f"total_{metric.name}"
-        sql = (
-            f"SELECT CAST(sum({metric.name}) AS DOUBLE) / nullif(max({total}), 0) AS share,"
-            f" sum({metric.name}) AS {metric.name}, max({total}) AS {total}, count(*) AS rows_together"
-            f" FROM ({sql}) AS top_rows"
-        )
-    return sql
+        if not key_names:
+            return sql, ""
+        return sql, "change ASC NULLS LAST" if self.args.sort == "highest" else "change DESC NULLS LAST"
+
+    def finish(self, sql: str, order: str) -> str:
+        """Titles beside product ids, the order, the limit, and the top rows taken together."""
+        args, metric = self.args, self.metric
+        if "product" in self.key_names and not self.compare:  # products are named by their titles too
+            sql = f"SELECT r.*, p.title FROM ({sql}) AS r LEFT JOIN products p ON p.product_id = r.product"
+        if order:
+            sql += f" ORDER BY {order}"
+        if args.top_n:
+            sql += f" LIMIT {args.top_n}"
+        if getattr(args, "together", False):  # "the top 10 customers' share of revenue": one figure
+            total = f"total_{metric.name}"
+            sql = (
+                f"SELECT CAST(sum({metric.name}) AS DOUBLE) / nullif(max({total}), 0) AS share,"
+                f" sum({metric.name}) AS {metric.name}, max({total}) AS {total}, count(*) AS rows_together"
+                f" FROM ({sql}) AS top_rows"
+            )
+        return sql
 
 
 def _spine(ctx: ToolContext, grain: str, start: date | None, end: date | None) -> str | None:
