@@ -209,70 +209,11 @@ class SemanticModel:
         """The request's fields, in the order the model writes them."""
         metric_name = Literal[tuple(self.metrics)]  # type: ignore[valid-type]
         dimension_name = Literal[tuple(self.dimensions)]  # type: ignore[valid-type]
-        filter_model = create_model(
-            "Filter",
-            __config__=ConfigDict(extra="forbid"),
-            dimension=(dimension_name, ...),
-            values=(list[str], Field(min_length=1, max_length=20)),
-            exclude=(
-                bool,
-                Field(
-                    default=False,
-                    description="Everything but these values ('outside the UK', 'excluding apple').",
-                ),
-            ),
-        )
-        events = list[EventType]  # type: ignore[valid-type]
+        filters = list[_filter_model(dimension_name)]  # type: ignore[misc]
         return {
             "metric": (metric_name, ...),
-            "share": (
-                bool,
-                Field(
-                    default=False,
-                    description="A share: of the entities meeting the conditions, or of the metric's total.",
-                ),
-            ),
-            "among": (
-                events,
-                Field(default_factory=list, max_length=3, description="The base of the share."),
-            ),
-            "did": (
-                events,
-                Field(default_factory=list, max_length=3, description="Only entities that did each."),
-            ),
-            "did_not": (
-                events,
-                Field(default_factory=list, max_length=3, description="…and never did these."),
-            ),
-            "did_where": (
-                list[filter_model],
-                Field(
-                    default_factory=list, max_length=3, description="did counts only events matching these."
-                ),
-            ),
-            "did_not_where": (
-                list[filter_model],
-                Field(
-                    default_factory=list,
-                    max_length=3,
-                    description="did_not looks only at events matching these ('bought A but never B').",
-                ),
-            ),
-            "min_times": (
-                int | None,
-                Field(default=None, ge=1, le=100_000, description="…the first of did."),
-            ),
-            "max_times": (int | None, Field(default=None, ge=0, le=100_000)),
-            "per": (Entity | None, Field(default=None, description="Compute the metric for each one first.")),
-            "stat": (Stat, Field(default="average", description="With per: what to take over them.")),
-            "min_value": (
-                float | None,
-                Field(default=None, description="With per: only entities whose figure is at least this."),
-            ),
-            "max_value": (
-                float | None,
-                Field(default=None, description="With per: only entities whose figure is at most this."),
-            ),
+            **_behavior_fields(filters),
+            **_per_entity_fields(),
             "divided_by": (metric_name | None, Field(default=None, description="A ratio: metric / this.")),
             "also": (
                 list[metric_name],
@@ -280,7 +221,7 @@ class SemanticModel:
             ),
             "group_by": (list[dimension_name | TimeGroup], Field(default_factory=list, max_length=2)),
             "grain": (Grain, "none"),
-            "filters": (list[filter_model], Field(default_factory=list, max_length=5)),
+            "filters": (filters, Field(default_factory=list, max_length=5)),
             "period": (Period, Field(default_factory=lambda: period_default.model_copy())),
             "top_n": (int | None, Field(default=None, ge=1, le=1000, description="Keep the N first.")),
             "sort": (Literal["highest", "lowest"], Field(default="highest", description="Which come first.")),
@@ -315,6 +256,73 @@ class SemanticModel:
             __validators__={"time_group": model_validator(mode="before")(_time_group_as_grain)},
             **fields,
         )
+
+
+def _filter_model(dimension_name: Any) -> type[BaseModel]:
+    """A filter of a request: a dimension and its values (or everything but them)."""
+    return create_model(
+        "Filter",
+        __config__=ConfigDict(extra="forbid"),
+        dimension=(dimension_name, ...),
+        values=(list[str], Field(min_length=1, max_length=20)),
+        exclude=(
+            bool,
+            Field(
+                default=False,
+                description="Everything but these values ('outside the UK', 'excluding apple').",
+            ),
+        ),
+    )
+
+
+def _behavior_fields(filters: Any) -> dict[str, Any]:
+    """The fields of a share and of conditions on what entities did (and how often)."""
+    events = list[EventType]  # type: ignore[valid-type]
+    return {
+        "share": (
+            bool,
+            Field(
+                default=False,
+                description="A share: of the entities meeting the conditions, or of the metric's total.",
+            ),
+        ),
+        "among": (events, Field(default_factory=list, max_length=3, description="The base of the share.")),
+        "did": (
+            events,
+            Field(default_factory=list, max_length=3, description="Only entities that did each."),
+        ),
+        "did_not": (events, Field(default_factory=list, max_length=3, description="…and never did these.")),
+        "did_where": (
+            filters,
+            Field(default_factory=list, max_length=3, description="did counts only events matching these."),
+        ),
+        "did_not_where": (
+            filters,
+            Field(
+                default_factory=list,
+                max_length=3,
+                description="did_not looks only at events matching these ('bought A but never B').",
+            ),
+        ),
+        "min_times": (int | None, Field(default=None, ge=1, le=100_000, description="…the first of did.")),
+        "max_times": (int | None, Field(default=None, ge=0, le=100_000)),
+    }
+
+
+def _per_entity_fields() -> dict[str, Any]:
+    """The fields of a statistic over one figure per entity."""
+    return {
+        "per": (Entity | None, Field(default=None, description="Compute the metric for each one first.")),
+        "stat": (Stat, Field(default="average", description="With per: what to take over them.")),
+        "min_value": (
+            float | None,
+            Field(default=None, description="With per: only entities whose figure is at least this."),
+        ),
+        "max_value": (
+            float | None,
+            Field(default=None, description="With per: only entities whose figure is at most this."),
+        ),
+    }
 
 
 def _time_group_as_grain(cls: type[BaseModel], data: Any) -> Any:
@@ -703,6 +711,12 @@ def value_format(model: SemanticModel, args: Any) -> narrate.Format:
 
 def check_request(model: SemanticModel, args: Any) -> None:
     """Combinations the compiler cannot give a meaning to, as errors the model can fix."""
+    _check_metrics_and_groups(model, args)
+    _check_per_and_share(model, args)
+    _check_conditions_and_ranking(model, args)
+
+
+def _check_metrics_and_groups(model: SemanticModel, args: Any) -> None:
     metric = model.metrics[args.metric]
     if metric.per_user and (args.per or args.share or args.divided_by or _conditional(args)):
         raise ToolError(
@@ -726,6 +740,10 @@ def check_request(model: SemanticModel, args: Any) -> None:
                 raise ToolError(
                     f"{name if model.metrics[name].per_user else metric.name} cannot go with also"
                 )
+
+
+def _check_per_and_share(model: SemanticModel, args: Any) -> None:
+    metric = model.metrics[args.metric]
     if args.per and args.share:
         raise ToolError("use per (a figure for each entity) or share (a share of entities), not both")
     if not args.per and (args.min_value is not None or args.max_value is not None):
@@ -759,6 +777,10 @@ def check_request(model: SemanticModel, args: Any) -> None:
             raise ToolError(
                 "among is the base of a share of entities; a share of the total has the total as base"
             )
+
+
+def _check_conditions_and_ranking(model: SemanticModel, args: Any) -> None:
+    metric = model.metrics[args.metric]
     if getattr(args, "did_where", []) and not args.did:
         raise ToolError("did_where narrows the did events: set did too")
     if getattr(args, "did_not_where", []) and not args.did_not:
@@ -1506,92 +1528,117 @@ def _summarize_one(model: SemanticModel, args: Any, columns: list[str], rows: li
     grain = getattr(args, "grain", "none")
     keys = [c for c in columns if c in ("period", *args.group_by)]
     if args.per and args.stat == "distribution":
-        entity = entity_of(model, args)
-        count_at, at = columns.index(_many(entity)), 0
-        top = max(rows, key=lambda r: r[count_at] or 0)
-        values = [r[at] for r in rows]
-        return (
-            f"{narrate.capitalized(metric.label)} per {entity} ranges from {narrate.figure(min(values), fmt)}"
-            f" to {narrate.figure(max(values), fmt)}; the most common"
-            f" {'bin starts at' if columns[0].endswith('_from') else 'value is'} {narrate.figure(top[at], fmt)}"
-            f" ({narrate.plural(top[count_at], entity)})."
-        )
+        return _distribution_sentence(model, args, columns, rows, fmt)
     if getattr(args, "together", False):
-        row = rows[0]
-        entity = GROUP_NAMES.get(args.group_by[0], args.group_by[0]).removesuffix("_id")
-        part, whole = row[columns.index(metric.name)], row[columns.index(f"total_{metric.name}")]
-        return (
-            f"The {'top' if args.sort == 'highest' else 'bottom'} {row[columns.index('rows_together')]:,} {_many(entity)} by {metric.label} together:"
-            f" {narrate.figure(row[columns.index('share')], 'ratio')} of {metric.label}"
-            f" ({narrate.figure(part, metric.format)} of {narrate.figure(whole, metric.format)})."
-        )
+        return _together_sentence(args, metric, columns, rows[0])
     if not keys:
-        row = rows[0]
-        shown = narrate.figure(row[at], fmt) + unit
-        if of_total(model, args):
-            part, whole = row[columns.index(metric.name)], row[columns.index(f"total_{metric.name}")]
-            return (
-                f"{narrate.capitalized(measure)}: {shown} ({narrate.figure(part, metric.format)}"
-                f" of {narrate.figure(whole, metric.format)})."
-            )
-        if args.share:
-            entity = entity_of(model, args)
-            return (
-                f"{shown} of {measure.removeprefix('share of ')}"
-                f" ({narrate.figure(row[columns.index('matching')], 'count')}"
-                f" of {narrate.figure(row[columns.index(_many(entity))], 'count')})."
-            )
-        if args.per and args.stat == "count":
-            entity = entity_of(model, args)
-            share = narrate.figure(row[columns.index(f"share_of_{_many(entity)}")], "ratio")
-            return (
-                f"{narrate.capitalized(measure)}: {shown} ({narrate.figure(row[columns.index('matching')], 'count')}"
-                f" of {narrate.figure(row[columns.index(_many(entity))], 'count')} {_many(entity)} with any {metric.label},"
-                f" {share})."
-            )
-        if args.per and args.stat in ("max", "min"):
-            entity = entity_of(model, args)
-            column = ENTITY_COLUMNS[entity]
-            who = row[columns.index(column)] if column in columns else None
-            owner = row[columns.index("user_id")] if column != "user_id" and "user_id" in columns else None
-            placed = f", user {narrate.label(owner)}" if owner is not None else ""
-            return f"{narrate.capitalized(measure)}: {shown}" + (
-                f" ({entity} {narrate.label(who)}{placed})." if who is not None else "."
-            )
-        if args.divided_by:
-            return (
-                f"{narrate.capitalized(measure)}: {shown} ({narrate.figure(row[columns.index(metric.name)], 'count')}"
-                f" {metric.label} / {narrate.figure(row[columns.index(args.divided_by)], 'count')}"
-                f" {model.metrics[args.divided_by].label})."
-            )
-        return f"{narrate.capitalized(measure)}: {shown}."
+        shown = narrate.figure(rows[0][at], fmt) + unit
+        return _one_figure_sentence(model, args, columns, rows[0], shown, measure)
     if grain != "none" and not args.top_n and len(rows) > 1 and not args.group_by:
-        known = [r for r in rows if narrate.number(r[at]) is not None] or rows
-        first, last = known[0], known[-1]  # a period without data (a rate's empty day) has no figure
-        high = max(known, key=lambda r: narrate.number(r[at]) or 0.0)
-        low = min(known, key=lambda r: narrate.number(r[at]) or 0.0)
-        moved = narrate.direction(last[at], first[at])
-        trend = f" {moved} from" if moved in ("rose", "fell") else ":"
-        return (
-            f"{narrate.capitalized(measure)} per {grain}{trend} {narrate.figure(first[at], fmt)}{unit} in"
-            f" {_period_label(first[0], grain)} {'to' if moved in ('rose', 'fell') else 'and'}"
-            f" {narrate.figure(last[at], fmt)}{unit} in {_period_label(last[0], grain)}; highest"
-            f" {narrate.figure(high[at], fmt)} ({_period_label(high[0], grain)}), lowest"
-            f" {narrate.figure(low[at], fmt)} ({_period_label(low[0], grain)})."
-        )
+        return _series_sentence(rows, at, grain, f"{narrate.capitalized(measure)} per {grain}", fmt, unit)
     ranked = (
         rows if (grain == "none" or args.top_n) else _ranked(rows, at, highest_first=args.sort == "highest")
     )
     word = "Highest" if args.sort == "highest" else "Lowest"
     # A top 5 asked for is said in full; a longer list, its first three and its length.
     said = len(rows) if args.top_n and len(rows) <= 5 else 3
-    shown = [
+    shown_rows = [
         f"{_row_label(columns, r, keys, grain)} ({narrate.figure(r[at], fmt)}{unit})" for r in ranked[:said]
     ]
-    text = f"{word} {measure}: {shown[0]}"
-    if len(shown) > 1:
-        text += f", then {narrate.listing(shown[1:])}"
+    text = f"{word} {measure}: {shown_rows[0]}"
+    if len(shown_rows) > 1:
+        text += f", then {narrate.listing(shown_rows[1:])}"
     return text + (f"; {len(rows):,} rows in all." if len(rows) > said else ".")
+
+
+def _distribution_sentence(
+    model: SemanticModel, args: Any, columns: list[str], rows: list[tuple], fmt: narrate.Format
+) -> str:
+    """Its range and its most common value (or bin)."""
+    metric, entity = model.metrics[args.metric], entity_of(model, args)
+    count_at = columns.index(_many(entity))
+    top = max(rows, key=lambda r: r[count_at] or 0)
+    values = [r[0] for r in rows]
+    return (
+        f"{narrate.capitalized(metric.label)} per {entity} ranges from {narrate.figure(min(values), fmt)}"
+        f" to {narrate.figure(max(values), fmt)}; the most common"
+        f" {'bin starts at' if columns[0].endswith('_from') else 'value is'} {narrate.figure(top[0], fmt)}"
+        f" ({narrate.plural(top[count_at], entity)})."
+    )
+
+
+def _together_sentence(args: Any, metric: Metric, columns: list[str], row: tuple) -> str:
+    """The top (or bottom) rows' share of the whole, taken together."""
+    entity = GROUP_NAMES.get(args.group_by[0], args.group_by[0]).removesuffix("_id")
+    part, whole = row[columns.index(metric.name)], row[columns.index(f"total_{metric.name}")]
+    return (
+        f"The {'top' if args.sort == 'highest' else 'bottom'} {row[columns.index('rows_together')]:,} {_many(entity)} by {metric.label} together:"
+        f" {narrate.figure(row[columns.index('share')], 'ratio')} of {metric.label}"
+        f" ({narrate.figure(part, metric.format)} of {narrate.figure(whole, metric.format)})."
+    )
+
+
+def _one_figure_sentence(
+    model: SemanticModel, args: Any, columns: list[str], row: tuple, shown: str, measure: str
+) -> str:
+    """One figure (`shown`, formatted) with what it is made of: the part and the whole, the
+    matching and all entities, the entity that holds a maximum, the numerator and denominator."""
+    metric = model.metrics[args.metric]
+    figure = narrate.figure
+    if of_total(model, args):
+        part, whole = row[columns.index(metric.name)], row[columns.index(f"total_{metric.name}")]
+        return (
+            f"{narrate.capitalized(measure)}: {shown} ({figure(part, metric.format)}"
+            f" of {figure(whole, metric.format)})."
+        )
+    entity = entity_of(model, args)
+    if args.share:
+        return (
+            f"{shown} of {measure.removeprefix('share of ')}"
+            f" ({figure(row[columns.index('matching')], 'count')}"
+            f" of {figure(row[columns.index(_many(entity))], 'count')})."
+        )
+    if args.per and args.stat == "count":
+        share = figure(row[columns.index(f"share_of_{_many(entity)}")], "ratio")
+        return (
+            f"{narrate.capitalized(measure)}: {shown} ({figure(row[columns.index('matching')], 'count')}"
+            f" of {figure(row[columns.index(_many(entity))], 'count')} {_many(entity)} with any {metric.label},"
+            f" {share})."
+        )
+    if args.per and args.stat in ("max", "min"):
+        column = ENTITY_COLUMNS[entity]
+        who = row[columns.index(column)] if column in columns else None
+        owner = row[columns.index("user_id")] if column != "user_id" and "user_id" in columns else None
+        placed = f", user {narrate.label(owner)}" if owner is not None else ""
+        return f"{narrate.capitalized(measure)}: {shown}" + (
+            f" ({entity} {narrate.label(who)}{placed})." if who is not None else "."
+        )
+    if args.divided_by:
+        return (
+            f"{narrate.capitalized(measure)}: {shown} ({figure(row[columns.index(metric.name)], 'count')}"
+            f" {metric.label} / {figure(row[columns.index(args.divided_by)], 'count')}"
+            f" {model.metrics[args.divided_by].label})."
+        )
+    return f"{narrate.capitalized(measure)}: {shown}."
+
+
+def _series_sentence(
+    rows: list[tuple], at: int, grain: str, what: str, fmt: narrate.Format, unit: str
+) -> str:
+    """A time series: where it started and ended, and its highest and lowest periods."""
+    known = [r for r in rows if narrate.number(r[at]) is not None] or rows
+    first, last = known[0], known[-1]  # a period without data (a rate's empty day) has no figure
+    high = max(known, key=lambda r: narrate.number(r[at]) or 0.0)
+    low = min(known, key=lambda r: narrate.number(r[at]) or 0.0)
+    moved = narrate.direction(last[at], first[at])
+    trend = f" {moved} from" if moved in ("rose", "fell") else ":"
+    return (
+        f"{what}{trend} {narrate.figure(first[at], fmt)}{unit} in"
+        f" {_period_label(first[0], grain)} {'to' if moved in ('rose', 'fell') else 'and'}"
+        f" {narrate.figure(last[at], fmt)}{unit} in {_period_label(last[0], grain)}; highest"
+        f" {narrate.figure(high[at], fmt)} ({_period_label(high[0], grain)}), lowest"
+        f" {narrate.figure(low[at], fmt)} ({_period_label(low[0], grain)})."
+    )
 
 
 def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str:
