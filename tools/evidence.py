@@ -14,6 +14,7 @@ import functools
 import importlib.metadata
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -497,11 +498,66 @@ def check(
         return "search_products", found, ["read the question as a product search, not a figure"]
     if tool not in ("query_metric", "compare_periods", "funnel", "explain_change"):
         return tool, arguments, []
-    args = dict(arguments)
     text = _text(question)
     alone = _text(current or question)
     if tool == "explain_change":
-        return tool, *_change_named(args, text, values, alone)
+        return tool, *_change_named(dict(arguments), text, values, alone)
+    tool, review = _with_previous(tool, dict(arguments), text, alone, semantic, previous)
+    args, notes = review.args, review.notes
+    default_kind = "last_week" if tool == "compare_periods" else "all"
+    _supported_period(review, default_kind)
+    _supported_filters(review, values)
+    group_by = _supported_breakdown(review, tool)
+    _hours_from_words(args, alone, semantic, notes)
+    _own_event_filter(args, semantic, notes)
+    _price_of_event(args, alone, semantic, notes)
+    if values is not None:
+        _named_values(args, alone, values, notes)
+        if tool != "funnel":
+            _product_kind_named(args, alone, values, notes)
+    _excluded_named(args, alone, notes)
+    if tool == "funnel":
+        return tool, args, notes
+    _figure_named(review, default_kind, last_day)
+    _supported_series_and_conditions(review)
+    _supported_ratio_and_statistic(review)
+    _supported_ranking(review, ranked_before=bool(group_by or arguments.get("grain", "none") != "none"))
+    _words_repaired(review)  # last: their fields are code's, not the model's
+    return tool, args, notes
+
+
+@dataclass
+class _Review:
+    """One call under review: its arguments (changed in place) and a note for each change; the
+    words to check against (`text`, with a follow-up's previous question; `alone`, this one);
+    the previous call's arguments, which a follow-up may keep (`before`)."""
+
+    args: dict[str, Any]
+    notes: list[str]
+    text: str
+    alone: str
+    semantic: SemanticModel
+    before: dict[str, Any]
+
+    def kept(self, field: str) -> bool:
+        """A follow-up may keep what the previous call had."""
+        return field in self.before and self.before[field] == self.args.get(field)
+
+    def drop(self, field: str, default: Any, why: str) -> None:
+        self.notes.append(f"ignored {field} {_shown(self.args[field])}: {why}")
+        self.args[field] = default
+
+
+def _with_previous(
+    tool: str,
+    args: dict[str, Any],
+    text: str,
+    alone: str,
+    semantic: SemanticModel,
+    previous: dict[str, Any] | None,
+) -> tuple[str, _Review]:
+    """A follow-up takes what it leaves out from the previous call; a comparison nothing asks
+    for is the figure itself."""
     merged: list[str] = []
     notes: list[str] = []
     continues = previous is not None and previous.get("tool") in (tool, "query_metric", "compare_periods")
@@ -520,22 +576,21 @@ def check(
     if merged:
         notes.append(f"kept {', '.join(merged)} from the previous question")
     before = previous.get("arguments", {}) if continues and previous else {}
+    return tool, _Review(args, notes, text, alone, semantic, before)
 
-    def kept(field: str) -> bool:
-        """A follow-up may keep what the previous call had."""
-        return field in before and before[field] == args.get(field)
 
-    def drop(field: str, default: Any, why: str) -> None:
-        notes.append(f"ignored {field} {_shown(args[field])}: {why}")
-        args[field] = default
+def _supported_period(review: _Review, default_kind: str) -> None:
+    period = review.args.get("period") or {}
+    if period.get("kind", default_kind) != default_kind and not review.kept("period"):
+        if not _period_named(period["kind"], review.text):
+            review.drop("period", {"kind": default_kind}, "the question names no such period")
 
-    period = args.get("period") or {}
-    default_kind = "last_week" if tool == "compare_periods" else "all"
-    if period.get("kind", default_kind) != default_kind and not kept("period"):
-        if not _period_named(period["kind"], text):
-            drop("period", {"kind": default_kind}, "the question names no such period")
 
-    if args.get("filters") and not kept("filters"):
+def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] | None) -> None:
+    """Filters on values the question names (a bound, as stated), each on the dimension that
+    holds the value."""
+    args, text, notes, semantic = review.args, review.text, review.notes, review.semantic
+    if args.get("filters") and not review.kept("filters"):
         args["filters"] = _events_as_event_type(args["filters"], semantic, notes)
         filters = []  # rebuilt, not edited: the caller's filter dicts stay as the model wrote them
         for item in args["filters"]:
@@ -574,32 +629,39 @@ def check(
             # Two filters that moved onto the same values ("CD" as text and as a category) are one.
             args[where] = [f for i, f in enumerate(moved) if f not in moved[:i]]
 
+
+def _supported_breakdown(review: _Review, tool: str) -> list[str]:
+    """The breakdowns the question asks for; returns those the call came with."""
+    args, text, semantic = review.args, review.text, review.semantic
     group_by = list(args.get("group_by") or []) if tool != "funnel" else []
-    if group_by and not kept("group_by"):
+    if group_by and not review.kept("group_by"):
         supported = [d for d in group_by if _dimension_mentioned(semantic, d, text)]
         if len(supported) < len(group_by):
             dropped = [d for d in group_by if d not in supported]
-            notes.append(f"ignored group_by {', '.join(dropped)}: the question asks for no such breakdown")
+            review.notes.append(
+                f"ignored group_by {', '.join(dropped)}: the question asks for no such breakdown"
+            )
             args["group_by"] = supported
-    if tool == "funnel" and args.get("group_by") and not kept("group_by"):
+    if tool == "funnel" and args.get("group_by") and not review.kept("group_by"):
         if not _dimension_mentioned(semantic, args["group_by"], text):
-            drop("group_by", None, "the question asks for no such breakdown")
+            review.drop("group_by", None, "the question asks for no such breakdown")
+    return group_by
 
-    _hours_from_words(args, alone, semantic, notes)
-    _own_event_filter(args, semantic, notes)
-    _price_of_event(args, alone, semantic, notes)
-    if values is not None:
-        _named_values(args, alone, values, notes)
-        if tool != "funnel":
-            _product_kind_named(args, alone, values, notes)
-    _excluded_named(args, alone, notes)
-    if tool == "funnel":
-        return tool, args, notes
 
+def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> None:
+    """The figure the words name: its entity, statistic, cycle, grain, period and ranking."""
+    args, text, alone, semantic, notes, kept = (
+        review.args,
+        review.text,
+        review.alone,
+        review.semantic,
+        review.notes,
+        review.kept,
+    )
     _acronym_named(args, alone, semantic, notes)
     _per_its_own_entity(args, alone, semantic, notes)
     if args.get("per") and not kept("per") and not _has(ENTITY_WORDS[args["per"]], text):
-        drop("per", None, f"the question does not ask about each {args['per']}")
+        review.drop("per", None, f"the question does not ask about each {args['per']}")
     _entity_named(args, text, semantic, notes, kept)
     _per_user_stat(args, semantic, notes)
     _order_value_named(args, alone, semantic, notes)
@@ -609,6 +671,16 @@ def check(
     _grain_named(args, text, notes)
     _peak_period(args, text, semantic, notes)
     _period_from_words(args, alone, notes, default_kind, kept, last_day)
+    _month_without_number(review, default_kind)
+    _ranking_of_entities(args, alone, semantic, notes)
+    _per_ranked(args, notes)
+    _ranked_entity_swapped(args, alone, semantic, notes)
+    _top_n_named(args, alone, semantic, notes)
+    _which_entity_ranked(args, alone, semantic, notes)
+
+
+def _month_without_number(review: _Review, default_kind: str) -> None:
+    args, notes = review.args, review.notes
     period = args.get("period") or {}
     if period.get("kind") == "month" and period.get("month") is None and args.get("grain") == "month":
         # "Revenue per month" with a month that has no number: a series by month, over all data.
@@ -617,8 +689,8 @@ def check(
     elif period.get("kind") == "month" and period.get("month") is None:
         # A month without its number: the one named ("in March"), "this/last month" if said, else
         # no period ("orders placed a month or more after the previous one" names a gap).
-        bare = [MONTHS.index(m.group("month")) + 1 for m in re.finditer(BARE_MONTH, alone)]
-        relative = re.search(r"\b(this|current|last|past|previous)\s+month\b", alone)
+        bare = [MONTHS.index(m.group("month")) + 1 for m in re.finditer(BARE_MONTH, review.alone)]
+        relative = re.search(r"\b(this|current|last|past|previous)\s+month\b", review.alone)
         kind = (
             default_kind
             if relative is None
@@ -630,22 +702,27 @@ def check(
         else:
             notes.append(f"read period month without a number as {kind.replace('_', ' ')}")
             args["period"] = {"kind": kind}
-    _ranking_of_entities(args, alone, semantic, notes)
-    _per_ranked(args, notes)
-    _ranked_entity_swapped(args, alone, semantic, notes)
-    _top_n_named(args, alone, semantic, notes)
-    _which_entity_ranked(args, alone, semantic, notes)
 
+
+def _supported_series_and_conditions(review: _Review) -> None:
+    """A time series, conditions on what entities did, and a share: each only if the words ask."""
+    args, text, alone, semantic, notes, kept = (
+        review.args,
+        review.text,
+        review.alone,
+        review.semantic,
+        review.notes,
+        review.kept,
+    )
     if args.get("grain") == "hour" and "hour" in (args.get("group_by") or []) and not kept("grain"):
-        drop("grain", "none", "hours of the day are the breakdown already")
+        review.drop("grain", "none", "hours of the day are the breakdown already")
     if args.get("grain", "none") != "none" and not kept("grain"):
         if not _has(GRAIN_WORDS[args["grain"]], text) and not _has(
             r"trend|over time|series|timeline|evolv", text
         ):
-            drop("grain", "none", "the question asks for no time series")
-
+            review.drop("grain", "none", "the question asks for no time series")
     if args.get("did_not") and not kept("did_not") and not _has(NEGATION, text):
-        drop("did_not", [], "the question says nothing is missing ('never', 'not', 'without')")
+        review.drop("did_not", [], "the question says nothing is missing ('never', 'not', 'without')")
     for field in ("did", "among"):
         events = list(args.get(field) or [])
         if events and not kept(field):
@@ -658,7 +735,7 @@ def check(
     _first_and_repeat_orders(args, alone, semantic, notes)
     _times_from_words(args, text, notes, kept)
     if args.get("share") and not kept("share") and not _has(SHARE_WORDS, text):
-        drop("share", False, "the question asks for no share or rate")
+        review.drop("share", False, "the question asks for no share or rate")
         args["among"] = []
     _share_of_events(args, alone, semantic, notes)
     _top_together(args, alone, semantic, notes)
@@ -678,8 +755,19 @@ def check(
     if args.get("among") and not args.get("share"):
         args["among"] = []
 
+
+def _supported_ratio_and_statistic(review: _Review) -> None:
+    """A ratio, more measures and a statistic over entities: each only if the words ask."""
+    args, text, alone, semantic, notes, kept = (
+        review.args,
+        review.text,
+        review.alone,
+        review.semantic,
+        review.notes,
+        review.kept,
+    )
     if args.get("divided_by") and not kept("divided_by") and not _has(RATIO_WORDS, text):
-        drop("divided_by", None, "the question asks for no ratio")
+        review.drop("divided_by", None, "the question asks for no ratio")
     _two_measures_named(args, alone, semantic, notes)
     if args.get("also") and not kept("also"):
         named = [m for m in args["also"] if m != args.get("metric") and _metric_mentioned(m, text, semantic)]
@@ -691,30 +779,40 @@ def check(
         # "The 3 biggest buyers" with stat count: a breakdown ranks its rows; a statistic over
         # entities needs per, which nothing here asks for.
         if ranked_rows(args):
-            drop("stat", "average", "a ranking needs no statistic over entities")
+            review.drop("stat", "average", "a ranking needs no statistic over entities")
         elif not _has(STAT_WORDS[args["stat"]], text):
-            drop("stat", "average", "the question asks for no such statistic")
+            review.drop("stat", "average", "the question asks for no such statistic")
         elif args["stat"] in ("median", "max", "min") and (over := _entity_after_stat(args["stat"], text)):
             # "The median price across all the products": the statistic is over the products.
             args["per"] = over
             notes.append(f"read the {args['stat']} as taken over {over}s: the words name them")
     if args.get("per") and args.get("stat", "average") != "average" and not kept("stat"):
         if not _has(STAT_WORDS[args["stat"]], text):
-            drop("stat", "average", "the question asks for no such statistic")
+            review.drop("stat", "average", "the question asks for no such statistic")
 
+
+def _supported_ranking(review: _Review, ranked_before: bool) -> None:
+    """Bounds on each entity's figure, and the order and number of rows, as the words state
+    them. `ranked_before`: the call came with a breakdown or a series (perhaps dropped since)."""
+    args, text, semantic, notes, kept = review.args, review.text, review.semantic, review.notes, review.kept
     _value_bounds(args, text, semantic, notes, kept)
     _bounded_entities(args, semantic, notes)
-
     if args.get("sort", "highest") == "lowest" and not kept("sort") and not _has(LOWEST_WORDS, text):
-        drop("sort", "highest", "the question asks for no lowest values")
+        review.drop("sort", "highest", "the question asks for no lowest values")
     top = args.get("top_n")
     if top and not kept("top_n") and top not in numbers(text):
         if not (top == 1 and _has(RANK_WORDS, text)) and not _has(r"\btop\b", text):
-            drop("top_n", None, "the question names no such number")
+            review.drop("top_n", None, "the question names no such number")
     ranked = args.get("group_by") or args.get("grain", "none") != "none" or args.get("stat") == "distribution"
-    if args.get("top_n") and not ranked and (group_by or arguments.get("grain", "none") != "none"):
+    if args.get("top_n") and not ranked and ranked_before:
         args["top_n"] = None  # its breakdown was dropped here: one row has nothing to rank
-    _bounce_named(args, alone, semantic, notes)  # last: its fields are code's, not the model's
+
+
+def _words_repaired(review: _Review) -> None:
+    """The shapes of question the words make plain and a small model often misses, each
+    written into the call by code."""
+    args, alone, semantic, notes = review.args, review.alone, review.semantic, review.notes
+    _bounce_named(args, alone, semantic, notes)
     _distinct_per_entity(args, alone, semantic, notes)
     _sized_orders(args, alone, semantic, notes)
     _days_named(args, alone, semantic, notes)
@@ -735,7 +833,6 @@ def check(
     if "price" in semantic.dimensions:
         _price_bands_named(args, alone, notes)
     _fields_without_their_partner(args, alone, notes)
-    return tool, args, notes
 
 
 def _fields_without_their_partner(args: dict[str, Any], text: str, notes: list[str]) -> None:
