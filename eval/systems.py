@@ -1,6 +1,6 @@
 """The built-in eval systems, registered as a plugin (assistant/plugins.py): each name maps to a
 callable (name, settings, warehouse, endpoint, encoder) that builds the system; `systems()`
-adds every installed plugin's. The classes live in eval/harness.py."""
+adds every installed plugin's. The classes live in eval/harness.py and eval/peers.py."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ def _plain_sql(name: str, settings: Any, warehouse: Any, endpoint: Any, encoder:
     return PlainSqlSystem(settings, warehouse, endpoint)
 
 
+def _llamaindex(name: str, settings: Any, warehouse: Any, endpoint: Any, encoder: Any) -> Any:
+    from eval.peers import LlamaIndexSystem  # needs the peers extra: pip install -e .[peers]
+
+    return LlamaIndexSystem(settings, warehouse, endpoint)
+
+
 @hookimpl
 def register_eval_systems() -> dict[str, SystemFactory]:
     return {
@@ -38,6 +44,7 @@ def register_eval_systems() -> dict[str, SystemFactory]:
         "no-examples": _shoplens,
         "langchain-sql": _langchain_sql,
         "plain-sql": _plain_sql,
+        "llamaindex": _llamaindex,
     }
 
 
