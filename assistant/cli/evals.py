@@ -43,7 +43,7 @@ def eval_run(
     systems: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: shoplens, no-metrics, no-examples, langchain-sql, plain-sql, or a plugin's."
+            help="Comma-separated: shoplens, no-metrics, no-examples, langchain-sql, plain-sql, llamaindex (the peers extra), or a plugin's."
         ),
     ] = "shoplens",
     baseline: Annotated[
