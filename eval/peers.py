@@ -1,5 +1,5 @@
 """Peers from other projects, on the same model, engine and read-only warehouse as ShopLens
-(install them with `pip install -e .[peers]`): LlamaIndex's text-to-SQL query engine.
+(install them with `pip install -e .[peers]`): LlamaIndex's text-to-SQL query engine and Vanna.
 
 A peer gets what its docs say to give it and what the plain schema prompt gets: the tables with
 their column comments, the data's first and last day and its event types. Its failures must be
@@ -7,7 +7,10 @@ its own: where the adapter has to step in (DuckDB's catalog), the README says so
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
 import time
 from typing import Any
 
@@ -142,3 +145,176 @@ def _database(warehouse: Warehouse) -> Any:
             return self._descriptions[table_name]
 
     return DescribedDatabase()
+
+
+class VannaSystem:
+    """Vanna (its classic API, shipped in the current release as `vanna.legacy`), set up as its
+    docs recommend for another LLM: `ChromaDB_VectorStore` + `OpenAI_Chat` on an OpenAI client
+    pointed at the engine, trained on the tables' DDL (with column comments), documentation (the
+    data's span and event types, each metric's definition and SQL) and question/SQL pairs: the
+    solved examples ShopLens retrieves from, each typed call compiled to the SQL it runs. Chroma
+    embeds with the packaged all-MiniLM-L6-v2 (Chroma's own default is the same model, which it
+    would download). One call writes the SQL; its result is stated as plain-sql states it."""
+
+    name = "vanna"
+
+    def __init__(self, settings: Settings, warehouse: Warehouse, endpoint: Any) -> None:
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
+        from openai import OpenAI
+        from vanna.legacy.chromadb import ChromaDB_VectorStore
+        from vanna.legacy.openai import OpenAI_Chat
+
+        from assistant.embeddings import packaged_model_dir
+
+        class LocalVanna(ChromaDB_VectorStore, OpenAI_Chat):  # the docs' "other LLM" recipe
+            def __init__(self, client: Any, config: dict[str, Any]) -> None:
+                ChromaDB_VectorStore.__init__(self, config=config)
+                OpenAI_Chat.__init__(self, client=client, config=config)
+
+            def log(self, message: str, title: str = "Info") -> None:  # it prints every prompt
+                log.debug("vanna %s: %s", title, message)
+
+        self.settings, self.warehouse = settings, warehouse
+        client = OpenAI(
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key.get_secret_value() if endpoint.api_key else "not-needed",
+            timeout=settings.llm_timeout,
+            max_retries=1,
+        )
+        embedding = SentenceTransformerEmbeddingFunction(model_name=str(packaged_model_dir()), device="cpu")
+        self.vanna = LocalVanna(
+            client,
+            {
+                "client": "in-memory",
+                "embedding_function": embedding,
+                "model": endpoint.model,
+                "temperature": 0.0,
+                "dialect": "DuckDB SQL",
+            },
+        )
+        self.vanna.run_sql = self._run
+        self.vanna.run_sql_is_set = True
+        self._train()
+
+    def _train(self) -> None:
+        with _quiet():
+            self._train_on_knowledge()
+
+    def _train_on_knowledge(self) -> None:
+        for ddl in plain_blocks():
+            self.vanna.train(ddl=ddl)
+        self.vanna.train(documentation=data_context(self.warehouse))
+        for text in metric_documentation():
+            self.vanna.train(documentation=text)
+        for question, sql in example_sql(self.settings, self.warehouse):
+            self.vanna.train(question=question, sql=sql)
+
+    def _run(self, sql: str) -> Any:
+        import pandas as pd
+
+        from tools.sql import run_bounded
+
+        columns, rows = run_bounded(self.warehouse, self.settings, sql, self.settings.query_row_limit)
+        return pd.DataFrame([list(r) for r in rows], columns=columns)
+
+    def answer(self, case: Case) -> Outcome:
+        from tools.narrate import table_sentence
+
+        question = " ".join([*case.before, case.question])  # no conversation memory
+        started = time.perf_counter()
+        error = sql = None
+        columns: list[str] = []
+        rows: list[list[Any]] = []
+        text = ""
+        try:
+            with _quiet():
+                sql = self.vanna.generate_sql(question)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        # Its prompt tells the model to explain why when the context cannot answer: a reply that
+        # is no SQL is Vanna declining.
+        declined = error is None and not self.vanna.is_sql_valid(sql or "")
+        if error is None and not declined:
+            try:
+                frame = self._run(sql or "")
+                columns, rows = list(frame.columns), frame.values.tolist()
+                text = table_sentence(columns, [tuple(r) for r in rows])
+            except Exception as exc:  # its SQL failed: its failure
+                error = f"its query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"[:300]
+        return Outcome(
+            case=case.id,
+            system=self.name,
+            kind="refusal" if declined else ("error" if error else "answer"),
+            text=(sql or "") if declined else (text or error or ""),
+            tool=None if declined or not sql else "run_sql",
+            tool_calls=[] if declined or not sql else [{"tool": "run_sql", "arguments": {"query": sql}}],
+            sql=None if declined else sql,
+            columns=columns,
+            rows=rows,
+            seconds=round(time.perf_counter() - started, 3),
+            error=error,
+        )
+
+
+@contextlib.contextmanager
+def _quiet() -> Any:
+    """Vanna prints as it works ("Using model … for N tokens"): to the log, not over the CLI's
+    progress bar."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        yield
+    if printed.getvalue().strip():
+        log.debug("vanna printed: %s", printed.getvalue().strip()[:2000])
+
+
+def plain_blocks() -> list[str]:
+    """The plain schema prompt's CREATE statements (columns with comments), one per table."""
+    from eval.harness import plain_schema
+
+    blocks, current = [], []
+    for line in plain_schema().splitlines():
+        current.append(line)
+        if line == ");":
+            blocks.append("\n".join(current))
+            current = []
+    return blocks
+
+
+def metric_documentation() -> list[str]:
+    """Each metric of ShopLens's semantic layer: its name, definition and SQL expression."""
+    from tools.metrics import SemanticModel
+
+    model = SemanticModel.load()
+    return [
+        f"Metric {m.name} ({', '.join(m.synonyms)}): {m.description} SQL over events e: {model.expression(m.name)}"
+        for m in model.metrics.values()
+    ]
+
+
+def example_sql(settings: Settings, warehouse: Warehouse) -> list[tuple[str, str]]:
+    """ShopLens's solved examples as question/SQL pairs on this warehouse: a run_sql example's
+    query as written, a typed call (a metric, a comparison, a funnel …) as the SQL it compiles
+    to here. Calls this data cannot answer are left out."""
+    from assistant.retrieval import load_examples
+    from tools import build_tools
+    from tools.base import ToolContext
+    from tools.metrics import SemanticModel
+
+    tools = build_tools(SemanticModel.load())
+    ctx = ToolContext.open(settings, warehouse)
+    pairs = []
+    for example in load_examples():
+        if example.tool == "run_sql":
+            pairs.append((example.question, str(example.arguments["query"])))
+            continue
+        if example.tool not in tools or tools[example.tool].group != "metrics":
+            continue
+        try:
+            result = tools[example.tool](ctx, example.arguments)
+        except Exception as exc:
+            log.debug("example %r does not run here: %s", example.question, exc)
+            continue
+        if result.sql:
+            pairs.append((example.question, result.sql))
+    return pairs

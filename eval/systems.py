@@ -36,6 +36,12 @@ def _llamaindex(name: str, settings: Any, warehouse: Any, endpoint: Any, encoder
     return LlamaIndexSystem(settings, warehouse, endpoint)
 
 
+def _vanna(name: str, settings: Any, warehouse: Any, endpoint: Any, encoder: Any) -> Any:
+    from eval.peers import VannaSystem  # needs the peers extra
+
+    return VannaSystem(settings, warehouse, endpoint)
+
+
 @hookimpl
 def register_eval_systems() -> dict[str, SystemFactory]:
     return {
@@ -45,6 +51,7 @@ def register_eval_systems() -> dict[str, SystemFactory]:
         "langchain-sql": _langchain_sql,
         "plain-sql": _plain_sql,
         "llamaindex": _llamaindex,
+        "vanna": _vanna,
     }
 
 
