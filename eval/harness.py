@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -55,6 +56,11 @@ class RunInfo(BaseModel):
     cases: int
     limit: int | None = None
     notes: list[str] = Field(default_factory=list)
+    cores: int | None = None
+    # The 1/5/15-minute load averages before the engine started and after the last case: what
+    # else ran on the machine, so that the timings can be read (issue: latency that means something).
+    load_at_start: list[float] | None = None
+    load_at_end: list[float] | None = None
 
 
 def prepare_warehouse(
@@ -492,6 +498,15 @@ def _write_info(
     run_dir: Path, suite: Suite, systems: list[str], running: Any, cases: int, limit: int | None
 ) -> None:
     """run.json: what ran, on which model and data; a resumed run keeps its start time."""
+    load = machine_load()
+    notes = ["figures over small groups are not withheld in eval runs (min_group_size 1)"]
+    if busy(load, os.cpu_count()):
+        notes.append(
+            f"the machine was busy when the run started (load {load[0]:.1f} on {os.cpu_count()} cores)"
+        )
+        log.warning(
+            "the machine is busy (load %.1f on %s cores): the timings will be slower", load[0], os.cpu_count()
+        )
     info = RunInfo(
         suite=suite.name,
         systems=systems,
@@ -501,12 +516,34 @@ def _write_info(
         started=time.strftime("%Y-%m-%d %H:%M:%S"),
         cases=cases,
         limit=limit,
-        notes=["figures over small groups are not withheld in eval runs (min_group_size 1)"],
+        notes=notes,
+        cores=os.cpu_count(),
+        load_at_start=list(load),
     )
     path = run_dir / "run.json"
     if path.exists():
         info.started = json.loads(path.read_text()).get("started", info.started)
     path.write_text(info.model_dump_json(indent=2))
+
+
+def machine_load() -> tuple[float, float, float]:
+    """The machine's 1, 5 and 15-minute load averages."""
+    return os.getloadavg()
+
+
+def busy(load: tuple[float, ...] | list[float], cores: int | None) -> bool:
+    """Something else is using the machine: over half its cores are busy on average over the
+    last minute (a quiet machine reads near 0; a run's own engine keeps one or two busy)."""
+    return load[0] > 0.5 * (cores or 1)
+
+
+def _finish_info(run_dir: Path) -> None:
+    """The load average after the last case, in run.json."""
+    path = run_dir / "run.json"
+    if path.exists():
+        info = RunInfo.model_validate_json(path.read_text())
+        info.load_at_end = list(machine_load())
+        path.write_text(info.model_dump_json(indent=2))
 
 
 def _scored(runner: Any, name: str, case: Case, gold: list[tuple] | None, writer: Any) -> dict[str, Any]:
@@ -593,6 +630,7 @@ def run_suite(
             else:
                 for item in todo:
                     one(item)
+            _finish_info(run_dir)
     finally:
         warehouse.close()
     return read_results(run_dir)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.harness import read_results
+from eval.harness import busy, read_results
 from eval.scoring import CaseResult, summarize
 
 FIGURES = [
@@ -43,6 +43,21 @@ def _fmt(value: Any, pattern: str) -> str:
     return "–" if value is None else pattern.format(value)
 
 
+def machine_line(info: dict[str, Any]) -> str:
+    """What else ran: the load averages before the engine started and after the last case."""
+    start, end = info.get("load_at_start"), info.get("load_at_end")
+    if not start:
+        return "Machine load: not recorded."
+    shown = "/".join(f"{v:.1f}" for v in start)
+    text = f"Machine load (1/5/15-minute averages) on {info.get('cores', '?')} cores: {shown} before the run"
+    text += f", {'/'.join(f'{v:.1f}' for v in end)} after its last case" if end else ""
+    if busy(start, info.get("cores")):
+        text += (
+            ". **The machine was busy when the run started: its timings are slower than a quiet machine's.**"
+        )
+    return text + "."
+
+
 def markdown(run_dir: Path) -> str:
     lines = read_results(run_dir)
     info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
@@ -52,6 +67,7 @@ def markdown(run_dir: Path) -> str:
         f"# Eval run: {info.get('suite', run_dir.name)}",
         f"Model {info.get('model', '?')} on {info.get('engine', '?')}; {info.get('cases', '?')} cases; "
         f"dataset {info.get('dataset', {})}; started {info.get('started', '?')}.",
+        machine_line(info),
         "",
         "| | " + " | ".join(systems) + " |",
         "|---|" + "---|" * len(systems),

@@ -198,7 +198,41 @@ def test_runner_writes_results_resumes_and_reports(tmp_path: Path, monkeypatch: 
     report = (run_dir / "report.md").read_text()
     assert "| cases passed |" in report and "boom" in report and "tool crashed" in report
     assert "plotly" in (run_dir / "report.html").read_text()
-    assert json.loads((run_dir / "run.json").read_text())["model"] == "fake-model"
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["model"] == "fake-model" and len(info["load_at_start"]) == len(info["load_at_end"]) == 3
+    assert "Machine load (1/5/15-minute averages)" in report
+
+
+def test_a_busy_machine_is_recorded_and_said_in_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(harness, "ShopLensSystem", FakeSystem)
+    monkeypatch.setattr("assistant.embeddings.Encoder", lambda: None)
+    loads = iter([(7.5, 6.0, 4.0), (2.0, 3.0, 3.5)])  # before the run, after its last case
+    monkeypatch.setattr(harness, "machine_load", lambda: next(loads))
+    monkeypatch.setattr(harness.os, "cpu_count", lambda: 2)
+    suite_path = tmp_path / "s.yaml"
+    suite_path.write_text(
+        "name: s\ndataset: {demo_events: 2000, seed: 1}\ncases:\n  - {id: one, question: q1}\n"
+    )
+    run_dir = tmp_path / "run"
+    harness.run_suite(
+        load_suite(suite_path),
+        ["shoplens"],
+        Settings(data_dir=tmp_path / "data"),
+        run_dir,
+        real_data=REAL,
+        endpoint=FakeEndpoint(),
+        use_judge=False,
+    )
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["load_at_start"] == [7.5, 6.0, 4.0] and info["load_at_end"] == [2.0, 3.0, 3.5]
+    assert any("busy when the run started (load 7.5 on 2 cores)" in n for n in info["notes"])
+    assert "machine is busy (load 7.5 on 2 cores)" in caplog.text
+    write_reports(run_dir)
+    report = (run_dir / "report.md").read_text()
+    assert "7.5/6.0/4.0 before the run, 2.0/3.0/3.5 after its last case" in report
+    assert "The machine was busy when the run started" in report
 
 
 def test_compare_shows_fixed_and_broken_cases(tmp_path: Path) -> None:
