@@ -159,6 +159,7 @@ class VannaSystem:
     name = "vanna"
 
     def __init__(self, settings: Settings, warehouse: Warehouse, endpoint: Any) -> None:
+        # Chroma's telemetry would try the network (there is none); vanna also turns it off in code.
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
         from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
         from openai import OpenAI
