@@ -196,7 +196,7 @@ class LangChainSqlSystem:
         )
 
     def answer(self, case: Case) -> Outcome:
-        question = " ".join([*case.before, case.question])  # it has no conversation memory
+        question = asked_alone(case)
         started = time.perf_counter()
         error = None
         try:
@@ -280,7 +280,7 @@ class PlainSqlSystem:
     def answer(self, case: Case) -> Outcome:
         from langchain_core.messages import HumanMessage
 
-        question = " ".join([*case.before, case.question])  # no conversation memory
+        question = asked_alone(case)
         started = time.perf_counter()
         tokens = {"prompt": 0, "completion": 0}
         columns: list[str] = []
@@ -297,37 +297,77 @@ class PlainSqlSystem:
         if not error and not declined:
             sql = extract_sql(text)
             try:
-                columns, rows = self._run(sql)
+                columns, rows = run_as_written(self.warehouse, self.settings, sql)
             except Exception as exc:  # the peer's own SQL failed: its failure, reported as such
-                error = f"its query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"[:300]
+                error = query_failure(exc)
         if not declined and error is None:
             # What its user sees is the result table: state it the way ShopLens states a free
             # SQL result, so that "the text states the number" measures the same for both.
             from tools.narrate import table_sentence
 
             text = table_sentence(columns, [tuple(r) for r in rows])
-        return Outcome(
-            case=case.id,
-            system=self.name,
+        return sql_outcome(
+            case,
+            self.name,
+            started,
             kind="refusal" if declined else ("error" if error else "answer"),
             text=text if error is None else error,
-            tool="run_sql" if sql else None,
-            tool_calls=[{"tool": "run_sql", "arguments": {"query": sql}}] if sql else [],
             sql=sql,
             columns=columns,
             rows=rows,
-            seconds=round(time.perf_counter() - started, 3),
-            tokens=tokens,
             error=error,
+            tokens=tokens,
         )
 
-    def _run(self, sql: str) -> tuple[list[str], list[list[Any]]]:
-        """The query as written (no guard), on the locked-down read-only connection, with the
-        query limits of the settings."""
-        from tools.sql import run_bounded
 
-        columns, rows = run_bounded(self.warehouse, self.settings, sql, self.settings.query_row_limit)
-        return columns, [list(r) for r in rows]
+def asked_alone(case: Case) -> str:
+    """The case's question with the turns before it, for a system without conversation memory."""
+    return " ".join([*case.before, case.question])
+
+
+def run_as_written(warehouse: Warehouse, settings: Settings, sql: str) -> tuple[list[str], list[list[Any]]]:
+    """A peer's query as written (no guard), on the locked-down read-only connection, with the
+    query limits of the settings."""
+    from tools.sql import run_bounded
+
+    columns, rows = run_bounded(warehouse, settings, sql, settings.query_row_limit)
+    return columns, [list(r) for r in rows]
+
+
+def query_failure(exc: Exception) -> str:
+    """A peer's own query failing, as its outcome's error: the database's first line."""
+    return f"its query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"[:300]
+
+
+def sql_outcome(
+    case: Case,
+    system: str,
+    started: float,
+    *,
+    kind: str,
+    text: str,
+    sql: str | None,
+    columns: list[str],
+    rows: list[list[Any]],
+    error: str | None,
+    tokens: dict[str, int] | None = None,
+) -> Outcome:
+    """The outcome of a peer that answers with a query of its own: that query as its one
+    run_sql call, timed from `started` (time.perf_counter)."""
+    return Outcome(
+        case=case.id,
+        system=system,
+        kind=kind,
+        text=text,
+        tool="run_sql" if sql else None,
+        tool_calls=[{"tool": "run_sql", "arguments": {"query": sql}}] if sql else [],
+        sql=sql,
+        columns=columns,
+        rows=rows,
+        seconds=round(time.perf_counter() - started, 3),
+        tokens=tokens or {},
+        error=error,
+    )
 
 
 def plain_schema(dialect: Any = None) -> str:

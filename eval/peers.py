@@ -16,6 +16,7 @@ from typing import Any
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
+from eval.harness import asked_alone, query_failure, run_as_written, sql_outcome
 from eval.scoring import Outcome
 from eval.suite import Case
 
@@ -70,7 +71,7 @@ class LlamaIndexSystem:
         llm = OpenAILike(
             model=endpoint.model,
             api_base=endpoint.base_url,
-            api_key=endpoint.api_key.get_secret_value() if endpoint.api_key else "not-needed",
+            api_key=endpoint.client_key(),
             is_chat_model=True,
             context_window=settings.llm_context,
             max_tokens=400,
@@ -89,14 +90,13 @@ class LlamaIndexSystem:
         )
 
     def answer(self, case: Case) -> Outcome:
-        question = " ".join([*case.before, case.question])  # no conversation memory
         started = time.perf_counter()
         error = sql = None
         columns: list[str] = []
         rows: list[list[Any]] = []
         text = ""
         try:
-            response = self.engine.query(question)
+            response = self.engine.query(asked_alone(case))
             text, found = str(response.response or ""), response.metadata or {}
             sql = found.get("sql_query")
             columns = list(found.get("col_keys") or [])
@@ -107,17 +107,15 @@ class LlamaIndexSystem:
                 error = "its query failed (LlamaIndex answered in words about the error)"
         except Exception as exc:  # the engine gave up or crashed: its failure
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-        return Outcome(
-            case=case.id,
-            system=self.name,
+        return sql_outcome(
+            case,
+            self.name,
+            started,
             kind="error" if error else "answer",
             text=text or (error or ""),
-            tool="run_sql" if sql else None,
-            tool_calls=[{"tool": "run_sql", "arguments": {"query": sql}}] if sql else [],
             sql=sql,
             columns=columns,
             rows=rows,
-            seconds=round(time.perf_counter() - started, 3),
             error=error,
         )
 
@@ -179,7 +177,7 @@ class VannaSystem:
         self.settings, self.warehouse = settings, warehouse
         client = OpenAI(
             base_url=endpoint.base_url,
-            api_key=endpoint.api_key.get_secret_value() if endpoint.api_key else "not-needed",
+            api_key=endpoint.client_key(),
             timeout=settings.llm_timeout,
             max_retries=1,
         )
@@ -212,17 +210,15 @@ class VannaSystem:
             self.vanna.train(question=question, sql=sql)
 
     def _run(self, sql: str) -> Any:
+        """Vanna's run_sql: the query as plain-sql's runs, as the DataFrame Vanna expects."""
         import pandas as pd
 
-        from tools.sql import run_bounded
-
-        columns, rows = run_bounded(self.warehouse, self.settings, sql, self.settings.query_row_limit)
-        return pd.DataFrame([list(r) for r in rows], columns=columns)
+        columns, rows = run_as_written(self.warehouse, self.settings, sql)
+        return pd.DataFrame(rows, columns=columns)
 
     def answer(self, case: Case) -> Outcome:
         from tools.narrate import table_sentence
 
-        question = " ".join([*case.before, case.question])  # no conversation memory
         started = time.perf_counter()
         error = sql = None
         columns: list[str] = []
@@ -230,7 +226,7 @@ class VannaSystem:
         text = ""
         try:
             with _quiet():
-                sql = self.vanna.generate_sql(question)
+                sql = self.vanna.generate_sql(asked_alone(case))
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
         # Its prompt tells the model to explain why when the context cannot answer: a reply that
@@ -242,18 +238,16 @@ class VannaSystem:
                 columns, rows = list(frame.columns), frame.values.tolist()
                 text = table_sentence(columns, [tuple(r) for r in rows])
             except Exception as exc:  # its SQL failed: its failure
-                error = f"its query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"[:300]
-        return Outcome(
-            case=case.id,
-            system=self.name,
+                error = query_failure(exc)
+        return sql_outcome(
+            case,
+            self.name,
+            started,
             kind="refusal" if declined else ("error" if error else "answer"),
             text=(sql or "") if declined else (text or error or ""),
-            tool=None if declined or not sql else "run_sql",
-            tool_calls=[] if declined or not sql else [{"tool": "run_sql", "arguments": {"query": sql}}],
-            sql=None if declined else sql,
+            sql=None if declined else sql,  # its explanation is no query
             columns=columns,
             rows=rows,
-            seconds=round(time.perf_counter() - started, 3),
             error=error,
         )
 

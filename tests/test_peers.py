@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,24 +27,30 @@ def _require(module: str) -> None:
         pytest.skip(f"{module} is not installed: make install-peers")
 
 
-@pytest.mark.model
-def test_llamaindex_answers_with_its_own_sql_and_its_failures_are_its_own(
-    llama_server: ManagedServer, tmp_path: Path
-) -> None:
-    _require("llama_index.core")
+def _demo_cases(
+    system: str, ids: list[str], llama_server: ManagedServer, tmp_path: Path
+) -> dict[str, dict[str, Any]]:
+    """These demo cases run through the harness by `system` on the real model: result lines by case."""
     suite = load_suite("demo")
-    suite.cases = [c for c in suite.cases if c.id in ("aov", "revenue_7d")]
-    settings = Settings(data_dir=tmp_path / "data")
+    suite.cases = [c for c in suite.cases if c.id in ids]
     lines = run_suite(
         suite,
-        ["llamaindex"],
-        settings,
+        [system],
+        Settings(data_dir=tmp_path / "data"),
         tmp_path / "run",
         real_data=REAL,
         use_judge=False,
         endpoint=llama_server.endpoint,
     )
-    by_case = {line["case"]: line for line in lines}
+    return {line["case"]: line for line in lines}
+
+
+@pytest.mark.model
+def test_llamaindex_answers_with_its_own_sql_and_its_failures_are_its_own(
+    llama_server: ManagedServer, tmp_path: Path
+) -> None:
+    _require("llama_index.core")
+    by_case = _demo_cases("llamaindex", ["aov", "revenue_7d"], llama_server, tmp_path)
     assert set(by_case) == {"aov", "revenue_7d"}
     aov = by_case["aov"]["outcome"]
     # Its SQL ran on the warehouse and its figure is the gold one (the 1.5B gets this one right).
@@ -61,19 +68,7 @@ def test_vanna_is_trained_on_what_shoplens_knows_and_its_failures_are_its_own(
     llama_server: ManagedServer, tmp_path: Path
 ) -> None:
     _require("vanna")
-    suite = load_suite("demo")
-    suite.cases = [c for c in suite.cases if c.id in ("aov", "profit_margin")]
-    settings = Settings(data_dir=tmp_path / "data")
-    lines = run_suite(
-        suite,
-        ["vanna"],
-        settings,
-        tmp_path / "run",
-        real_data=REAL,
-        use_judge=False,
-        endpoint=llama_server.endpoint,
-    )
-    by_case = {line["case"]: line for line in lines}
+    by_case = _demo_cases("vanna", ["aov", "profit_margin"], llama_server, tmp_path)
     # It writes the metric's SQL from the trained pairs (ShopLens's examples compiled to SQL).
     aov = by_case["aov"]["outcome"]
     assert aov["kind"] == "answer" and "count(DISTINCT e.order_id)" in aov["sql"] and aov["rows"], aov

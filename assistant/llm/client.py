@@ -45,8 +45,7 @@ def chat_model(
     return ChatOpenAI(
         base_url=endpoint.base_url,
         model=endpoint.model,
-        # Local servers take any key; an external one may want its own (SHOPLENS_LLM_API_KEY).
-        api_key=endpoint.api_key.get_secret_value() if endpoint.api_key else "not-needed",
+        api_key=endpoint.client_key(),
         temperature=temperature,
         timeout=settings.llm_timeout,
         max_retries=1,

@@ -60,6 +60,11 @@ class Endpoint(BaseModel):
     capabilities: Capabilities
     api_key: SecretStr | None = None  # for a server that asks for one (SHOPLENS_LLM_API_KEY)
 
+    def client_key(self) -> str:
+        """The key an OpenAI client sends: the server's own, else any (local servers take any;
+        OpenAI clients refuse an empty one)."""
+        return self.api_key.get_secret_value() if self.api_key else "not-needed"
+
 
 @dataclass
 class Engine:
