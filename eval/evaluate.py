@@ -18,7 +18,7 @@ from eval.suite import SuiteError, load_suite
 class Evaluation:
     folder: Path  # the run folder: results.jsonl, report.md, report.html
     figures: dict[str, dict[str, Any]]  # by system (eval.report.FIGURES names them)
-    lines: list[dict[str, Any]]  # one result per case and system
+    lines: list[dict[str, Any]]  # one result per case, system and repeat
     cases: int
 
 
@@ -35,12 +35,16 @@ def evaluate(
     use_judge: bool = True,
     progress: Progress | None = None,
     endpoint: Any = None,
+    repeats: int = 1,
 ) -> Evaluation:
     """Run a suite (only its cases tagged `tag`, the first `limit`) through `systems` into
     `run_dir` (default: a new folder under <data dir>/eval-runs; an existing one resumes) and
-    write its reports. A suite that does not exist, or has no case with the tag, is a SuiteError."""
+    write its reports; each case is asked `repeats` times. A suite that does not exist, or has
+    no case with the tag, is a SuiteError."""
     if not systems:
         raise SuiteError("pick at least one system")
+    if repeats < 1:
+        raise SuiteError("--repeats must be 1 or more")
     suite = load_suite(suite_name)
     if tag:
         suite.cases = [c for c in suite.cases if tag in c.tags]
@@ -58,6 +62,7 @@ def evaluate(
         use_judge=use_judge,
         progress=progress,
         endpoint=endpoint,
+        repeats=repeats,
     )
     cases = len(suite.cases[:limit] if limit else suite.cases)
     return Evaluation(folder, write_reports(folder), lines, cases)

@@ -61,6 +61,7 @@ class RunInfo(BaseModel):
     # else ran on the machine, so that the timings can be read (issue: latency that means something).
     load_at_start: list[float] | None = None
     load_at_end: list[float] | None = None
+    repeats: int = 1  # each case asked this many times (`--repeats`): per-case stability
 
 
 def prepare_warehouse(
@@ -523,19 +524,25 @@ def _check_systems(systems: list[str], factories: dict[str, Any]) -> None:
         )
 
 
-def _resumed(run_dir: Path) -> set[tuple[str, str]]:
-    """The (system, case) pairs a run folder already holds; a line a crash cut off is dropped
-    (it would swallow the next one), so that case runs again."""
+def _resumed(run_dir: Path) -> set[tuple[str, str, int]]:
+    """The (system, case, repeat) answers a run folder already holds; a line a crash cut off is
+    dropped (it would swallow the next one), so that case runs again."""
     previous = read_results(run_dir)
     if previous or (run_dir / "results.jsonl").exists():
         partial = run_dir / "results.jsonl.tmp"
         partial.write_text("".join(json.dumps(r, default=str) + "\n" for r in previous))
         partial.replace(run_dir / "results.jsonl")
-    return {(r["system"], r["case"]) for r in previous}
+    return {(r["system"], r["case"], r.get("repeat", 0)) for r in previous}
 
 
 def _write_info(
-    run_dir: Path, suite: Suite, systems: list[str], running: Any, cases: int, limit: int | None
+    run_dir: Path,
+    suite: Suite,
+    systems: list[str],
+    running: Any,
+    cases: int,
+    limit: int | None,
+    repeats: int = 1,
 ) -> None:
     """run.json: what ran, on which model and data; a resumed run keeps its start time."""
     load = machine_load()
@@ -559,6 +566,7 @@ def _write_info(
         notes=notes,
         cores=os.cpu_count(),
         load_at_start=list(load),
+        repeats=repeats,
     )
     path = run_dir / "run.json"
     if path.exists():
@@ -614,8 +622,11 @@ def run_suite(
     use_judge: bool = True,
     progress: Progress | None = None,
     endpoint: Any = None,
+    repeats: int = 1,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) the suite; returns every result line of the run folder."""
+    """Run (or resume) the suite, each case `repeats` times; returns every result line of the run
+    folder. Repeat 2 starts after repeat 1 has asked every case, so a run cut short still covers
+    the whole suite."""
     from assistant.embeddings import Encoder
     from assistant.llm.client import Writer, chat_model
 
@@ -630,12 +641,12 @@ def run_suite(
         min_group_size=1
     )
     done = _resumed(run_dir)
-    todo = [(s, c) for s in systems for c in cases if (s, c.id) not in done]
+    todo = [(s, c, r) for r in range(repeats) for s in systems for c in cases if (s, c.id, r) not in done]
     warehouse = Warehouse(data_settings, read_only=True)
     lock = threading.Lock()
     try:
         with _engine(settings, endpoint) as running:
-            _write_info(run_dir, suite, systems, running, len(cases), limit)
+            _write_info(run_dir, suite, systems, running, len(cases), limit, repeats)
             encoder = Encoder()
             built: dict[str, Any] = {}
             writer = (
@@ -650,13 +661,13 @@ def run_suite(
                         built[name] = factories[name](name, data_settings, warehouse, running, encoder)
                     return built[name]
 
-            def one(item: tuple[str, Case]) -> None:
-                name, case = item
+            def one(item: tuple[str, Case, int]) -> None:
+                name, case, repeat = item
                 runner = system(name)
                 with lock:
                     if case.id not in gold_cache:
                         gold_cache[case.id] = gold_rows(warehouse, case.gold_sql) if case.gold_sql else None
-                line = _scored(runner, name, case, gold_cache[case.id], writer)
+                line = {**_scored(runner, name, case, gold_cache[case.id], writer), "repeat": repeat}
                 with lock:
                     with (run_dir / "results.jsonl").open("a") as handle:
                         handle.write(json.dumps(line, default=str) + "\n")

@@ -2,7 +2,8 @@
 
 The blind suites are five files (one per data set); a reader wants one pass rate per system, with
 its uncertainty, and where the misses are: by question shape (the suites' tags), by wording, and
-per data set. `shoplens eval pool RUN_DIR ...` prints it.
+per data set. `shoplens eval pool RUN_DIR ...` prints it. Folders of the same suite pool as
+repeats: each case counts once, with the share of its answers that passed (eval.stats).
 """
 
 from __future__ import annotations
@@ -16,20 +17,11 @@ from typing import Any
 
 from eval.harness import read_results
 from eval.scoring import DECLINES, WORDINGS
+from eval.stats import paired_shares, per_case, ratio_interval, stability
 from eval.suite import SuiteError, load_suite
 
 # Tags that say how a case is worded or which collection it belongs to, not what it asks.
 NOT_SHAPES = {"blind", *WORDINGS}
-
-
-def wilson(passed: int, total: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a pass rate: honest for small suites and rates near 0 or 1."""
-    if not total:
-        return (0.0, 0.0)
-    p = passed / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _tags(run_dir: Path) -> tuple[str, dict[str, list[str]]]:
@@ -48,13 +40,13 @@ def pool(run_dirs: list[Path]) -> dict[str, dict[str, Any]]:
     lines: list[tuple[str, dict[str, list[str]], dict[str, Any]]] = []
     for run_dir in run_dirs:
         suite, tags = _tags(run_dir)
-        lines += [(suite, tags, line) for line in read_results(run_dir)]
+        lines += [(suite, tags, {**line, "suite": suite}) for line in read_results(run_dir)]
     by_system: dict[str, list[tuple[str, list[str], dict[str, Any]]]] = defaultdict(list)
     for suite, tags, line in lines:
         by_system[line["system"]].append((suite, tags.get(line["case"], []), line))
     out: dict[str, dict[str, Any]] = {}
     for system, rows in by_system.items():
-        passed = [r[2]["passed"] for r in rows]
+        cases = stability(per_case([r[2] for r in rows], system))
         seconds = sorted(r[2]["outcome"]["seconds"] for r in rows)
         declines = [
             r[2]["checks"].get("kind", False)
@@ -62,11 +54,23 @@ def pool(run_dirs: list[Path]) -> dict[str, dict[str, Any]]:
             if r[2]["expected_kind"] != "answer" or r[2]["outcome"]["kind"] in DECLINES
         ]
         figures: dict[str, Any] = {
-            "cases": len(rows),
-            "passed": sum(passed),
-            "pass_rate": sum(passed) / len(rows),
-            "interval": wilson(sum(passed), len(rows)),
+            "answers": len(rows),
+            "cases": cases["always"] + cases["never"] + len(cases["sometimes"]),
+            "passed": sum(r[2]["passed"] for r in rows),
+            "pass_rate": cases["pass_rate"],
+            "interval": cases["interval"],
+            "repeats": cases["repeats"],
+            "stable": cases["always"],
+            "unstable": len(cases["sometimes"]),
             "refusal_correctness": sum(declines) / len(declines) if declines else None,
+            # The two ways to get declining wrong: answering what should be declined, and
+            # declining what the data answers.
+            "missed_declines": sum(
+                r[2]["expected_kind"] != "answer" and r[2]["outcome"]["kind"] not in DECLINES for r in rows
+            ),
+            "false_declines": sum(
+                r[2]["expected_kind"] == "answer" and r[2]["outcome"]["kind"] in DECLINES for r in rows
+            ),
             "p50_seconds": statistics.median(seconds),
             "p95_seconds": seconds[min(len(seconds) - 1, math.ceil(0.95 * len(seconds)) - 1)],
         }
@@ -91,7 +95,20 @@ def pool(run_dirs: list[Path]) -> dict[str, dict[str, Any]]:
         figures["shapes"] = {tag: (sum(v), len(v)) for tag, v in sorted(shapes.items())}
         figures["suites"] = {name: (sum(v), len(v)) for name, v in sorted(suites.items())}
         out[system] = figures
+    all_lines = [r[2] for r in lines]
+    for system, figures in out.items():
+        figures["ratios"] = {other: _ratio(all_lines, system, other) for other in out if other != system}
     return out
+
+
+def _ratio(
+    lines: list[dict[str, Any]], system: str, other: str
+) -> tuple[float, tuple[float, float] | None] | None:
+    """`system`'s pass rate over `other`'s on the cases both answered, with its 95% interval."""
+    mine, theirs = paired_shares(per_case(lines, system), per_case(lines, other))
+    if not sum(theirs):
+        return None
+    return sum(mine) / sum(theirs), ratio_interval(mine, theirs)
 
 
 def markdown(figures: dict[str, dict[str, Any]]) -> str:
@@ -106,15 +123,29 @@ def markdown(figures: dict[str, dict[str, Any]]) -> str:
 
     out = ["| | " + " | ".join(systems) + " |", "|---" * (len(systems) + 1) + "|"]
     rows = [
-        ("cases passed", lambda f: f"{f['passed']}/{f['cases']} ({f['pass_rate']:.0%})"),
-        ("95% interval", lambda f: f"{f['interval'][0]:.0%}–{f['interval'][1]:.0%}"),
+        ("answers passed", lambda f: f"{f['passed']}/{f['answers']} ({f['passed'] / f['answers']:.0%})"),
+        (
+            "pass rate over cases, 95% interval",
+            lambda f: f"{f['pass_rate']:.0%} ({f['interval'][0]:.0%}–{f['interval'][1]:.0%})",
+        ),
+        ("answers per case", lambda f: str(f["repeats"])),
+        ("cases passed every time / only sometimes", lambda f: f"{f['stable']} / {f['unstable']}"),
         ("refusal correctness", lambda f: pct(f["refusal_correctness"])),
+        ("missed declines / false declines", lambda f: f"{f['missed_declines']} / {f['false_declines']}"),
         *[(f"passed: {w} wording", lambda f, w=w: pct(f[f"pass_rate_{w}"])) for w in WORDINGS],
         ("questions right in all 3 wordings", lambda f: pct(f["all_wordings_right"])),
         ("p50 / p95 seconds", lambda f: f"{f['p50_seconds']:.1f} / {f['p95_seconds']:.1f}"),
     ]
     for label, cell in rows:
         out.append(f"| {label} | " + " | ".join(cell(figures[s]) for s in systems) + " |")
+    if "shoplens" in figures and len(systems) > 1:
+        out += ["", "| shoplens's pass rate over | ratio (95% interval) |", "|---|---|"]
+        for other, ratio in figures["shoplens"]["ratios"].items():
+            if ratio is None:
+                out.append(f"| {other} | – ({other} passes no case) |")
+            else:
+                low_high = f"{ratio[1][0]:.2f}–{ratio[1][1]:.2f}" if ratio[1] else "–"
+                out.append(f"| {other} | {ratio[0]:.2f}x ({low_high}) |")
     for key, title in (("suites", "by data set"), ("shapes", "by question shape")):
         names = sorted({n for s in systems for n in figures[s][key]})
         out += ["", f"| {title} | " + " | ".join(systems) + " |", "|---" * (len(systems) + 1) + "|"]

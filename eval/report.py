@@ -9,9 +9,13 @@ from typing import Any
 
 from eval.harness import busy, read_results
 from eval.scoring import CaseResult, summarize
+from eval.stats import CaseStability, paired_shares, per_case, ratio_interval, stability, verdict
 
 FIGURES = [
     ("pass_rate", "cases passed", "{:.0%}"),
+    ("interval", "95% interval (over cases)", "{0[0]:.0%}–{0[1]:.0%}"),
+    ("stable", "cases passed in every repeat", "{}"),
+    ("unstable", "cases passed in some repeats only", "{}"),
     ("tool_choice_accuracy", "tool-choice accuracy", "{:.0%}"),
     ("execution_accuracy", "execution accuracy", "{:.0%}"),
     ("answer_accuracy", "answer accuracy (numbers, contents)", "{:.0%}"),
@@ -32,11 +36,42 @@ FIGURES = [
 
 
 def summaries(lines: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per system: the suite figures (eval.scoring.summarize)."""
+    """Per system: the suite figures (eval.scoring.summarize) and, over cases, the pass rate's
+    interval and how stable each case was across repeats (eval.stats)."""
     by_system: dict[str, list[CaseResult]] = {}
     for line in lines:
         by_system.setdefault(line["system"], []).append(CaseResult.model_validate(line))
-    return {system: summarize(results) for system, results in by_system.items()}
+    out = {}
+    for system, results in by_system.items():
+        cases = stability(per_case(lines, system))
+        repeated = cases["repeats"] != 1
+        out[system] = {
+            **summarize(results),
+            "interval": cases["interval"],
+            "repeats": cases["repeats"],
+            "stable": cases["always"] if repeated else None,
+            "unstable": len(cases["sometimes"]) if repeated else None,
+            "sometimes": cases["sometimes"],
+        }
+    return out
+
+
+def ratio_line(lines: list[dict[str, Any]], figures: dict[str, dict[str, Any]], to: str) -> str:
+    """Each other system's pass rate over `to`'s, on the same cases, with a 95% interval."""
+    base = per_case(lines, to)
+    parts = []
+    for system in figures:
+        if system == to:
+            continue
+        mine, theirs = paired_shares(base, per_case(lines, system))
+        if not sum(theirs):
+            parts.append(f"{system} passes none of the cases (no ratio)")
+            continue
+        ratio = sum(mine) / sum(theirs)
+        interval = ratio_interval(mine, theirs)
+        shown = f" (95% interval {interval[0]:.2f}–{interval[1]:.2f})" if interval else ""
+        parts.append(f"{to} / {system}: {ratio:.2f}x{shown}")
+    return f"Pass-rate ratios on the same cases: {'; '.join(parts)}."
 
 
 def _fmt(value: Any, pattern: str) -> str:
@@ -75,15 +110,17 @@ def markdown(run_dir: Path) -> str:
     for key, label, pattern in FIGURES:
         out.append(f"| {label} | " + " | ".join(_fmt(figures[s].get(key), pattern) for s in systems) + " |")
     if len(systems) > 1 and "shoplens" in figures:
-        out += ["", "Ratios to shoplens (pass rate): " + ", ".join(
-            f"{s} {figures[s]['pass_rate'] / figures['shoplens']['pass_rate']:.2f}x"
-            for s in systems if s != "shoplens" and figures["shoplens"]["pass_rate"]
-        )]  # fmt: skip
+        out += ["", ratio_line(lines, figures, "shoplens")]
+    unstable = [(s, case) for s in systems for case in figures[s]["sometimes"]]
+    if unstable:
+        out += ["", "## Cases that passed only sometimes", "", "| system | case | passed |", "|---|---|---|"]
+        out += [f"| {s} | {case} | {passed} of {runs} |" for s, (case, passed, runs) in unstable]
     out += ["", "## Failing cases", "", "| system | case | why |", "|---|---|---|"]
     for line in lines:
         if not line["passed"]:
             why = "; ".join(line["reasons"]) or "failed"
-            out.append(f"| {line['system']} | {line['case']} | {why.replace('|', '/')[:300]} |")
+            repeat = f" (repeat {line['repeat'] + 1})" if line.get("repeat") else ""
+            out.append(f"| {line['system']} | {line['case']}{repeat} | {why.replace('|', '/')[:300]} |")
     return "\n".join(out) + "\n"
 
 
@@ -93,7 +130,7 @@ def html_report(run_dir: Path) -> str:
     lines = read_results(run_dir)
     figures = summaries(lines)
     bars = go.Figure()
-    keys = [k for k, _, p in FIGURES if "%" in p]
+    keys = [k for k, _, p in FIGURES if p.startswith("{:") and "%" in p]
     for system, values in figures.items():
         bars.add_bar(
             name=system, x=[label for k, label, p in FIGURES if k in keys], y=[values.get(k) for k in keys]
@@ -133,8 +170,14 @@ def write_reports(run_dir: Path) -> dict[str, dict[str, Any]]:
     return figures
 
 
+def _moved(a: CaseStability, b: CaseStability) -> str:
+    """A case that changed between two runs; with repeats, how often it passed in each."""
+    return a.case if a.runs == b.runs == 1 else f"{a.case} ({a.passed}/{a.runs} → {b.passed}/{b.runs})"
+
+
 def compare(run_a: Path, run_b: Path) -> str:
-    """What got better and worse from run A to run B: figures side by side, then case by case."""
+    """What got better and worse from run A to run B: figures side by side (the pass rate's change
+    called significant only when the two 95% intervals do not overlap), then case by case."""
     a_lines, b_lines = read_results(run_a), read_results(run_b)
     a_fig, b_fig = summaries(a_lines), summaries(b_lines)
     out = [f"# {run_a.name} → {run_b.name}", ""]
@@ -142,19 +185,25 @@ def compare(run_a: Path, run_b: Path) -> str:
         out += [f"## {system}", "", "| | A | B | change |", "|---|---|---|---|"]
         for key, label, pattern in FIGURES:
             a, b = a_fig[system].get(key), b_fig[system].get(key)
-            change = "" if a is None or b is None else f"{b - a:+.3g}"
+            numeric = isinstance(a, int | float) and isinstance(b, int | float)
+            change = f"{b - a:+.3g}" if numeric else ""
+            if key == "pass_rate" and numeric:
+                change += f" ({verdict(a_fig[system]['interval'], b_fig[system]['interval'])})"
             out.append(f"| {label} | {_fmt(a, pattern)} | {_fmt(b, pattern)} | {change} |")
-        a_pass = {line["case"]: line for line in a_lines if line["system"] == system}
-        b_pass = {line["case"]: line for line in b_lines if line["system"] == system}
-        fixed = sorted(
-            c for c in a_pass.keys() & b_pass.keys() if not a_pass[c]["passed"] and b_pass[c]["passed"]
-        )
-        broken = sorted(
-            c for c in a_pass.keys() & b_pass.keys() if a_pass[c]["passed"] and not b_pass[c]["passed"]
-        )
+        a_cases, b_cases = per_case(a_lines, system), per_case(b_lines, system)
+        both = sorted(a_cases.keys() & b_cases.keys())
+        fixed = [_moved(a_cases[c], b_cases[c]) for c in both if b_cases[c].share > a_cases[c].share]
+        broken = [c for c in both if b_cases[c].share < a_cases[c].share]
+        reasons = {
+            line["case"]: line["reasons"]
+            for line in b_lines
+            if line["system"] == system and not line["passed"]
+        }
         out += ["", f"Fixed ({len(fixed)}): {', '.join(fixed) or 'none'}"]
-        out += [f"Broken ({len(broken)}):"] + [f"- {c}: {'; '.join(b_pass[c]['reasons'])}" for c in broken]
-        only = sorted(a_pass.keys() ^ b_pass.keys())
+        out += [f"Broken ({len(broken)}):"] + [
+            f"- {_moved(a_cases[c], b_cases[c])}: {'; '.join(reasons.get(c, []))}" for c in broken
+        ]
+        only = sorted(a_cases.keys() ^ b_cases.keys())
         if only:
             out.append(f"In one run only: {', '.join(only)}")
         out.append("")

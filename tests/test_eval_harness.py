@@ -309,7 +309,8 @@ def test_the_baseline_declines_only_in_words_that_decline() -> None:
 
 def test_runs_pool_into_one_table_with_intervals_wordings_and_shapes(tmp_path) -> None:
     """Three wordings of two questions over two run folders: one pooled table."""
-    from eval.pool import markdown, pool, wilson
+    from eval.pool import markdown, pool
+    from eval.stats import wilson
 
     def run(name: str, suite: str, results: dict[str, bool]) -> Path:
         folder = tmp_path / name
@@ -341,7 +342,7 @@ def test_runs_pool_into_one_table_with_intervals_wordings_and_shapes(tmp_path) -
     assert figures["suites"] == {"no-such-suite": (3, 3), "no-such-suite-2": (1, 3)}
     low, high = wilson(4, 6)
     assert figures["interval"] == (low, high) and 0.29 < low < 0.31 and 0.90 < high < 0.92
-    assert "| cases passed | 4/6 (67%) |" in markdown(pool([first, second]))
+    assert "| answers passed | 4/6 (67%) |" in markdown(pool([first, second]))
 
 
 def test_the_cli_and_the_app_share_one_eval_entry_point(settings) -> None:

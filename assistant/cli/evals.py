@@ -43,7 +43,7 @@ def eval_run(
     systems: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: shoplens, no-metrics, no-examples, langchain-sql, plain-sql, llamaindex (the peers extra), or a plugin's."
+            help="Comma-separated: shoplens, no-metrics, no-examples, langchain-sql, plain-sql, llamaindex, vanna (both need the peers extra), or a plugin's."
         ),
     ] = "shoplens",
     baseline: Annotated[
@@ -57,6 +57,12 @@ def eval_run(
         Path | None, typer.Option(help="Where relative dataset files are (default: settings.real_data).")
     ] = None,
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Skip the LLM judge for free text.")] = False,
+    repeats: Annotated[
+        int,
+        typer.Option(
+            help="Ask each case N times: the report gives per-case stability and intervals over cases."
+        ),
+    ] = 1,
 ) -> None:
     """Run a suite through the assistant (and baselines), score it, write JSON/markdown/HTML reports."""
     from assistant.llm.engines import EngineUnavailable
@@ -84,6 +90,7 @@ def eval_run(
                 workers=workers,
                 use_judge=not no_judge,
                 progress=report,
+                repeats=repeats,
             )
     except (
         SuiteError,

@@ -24,6 +24,7 @@ class EvalTab:
         limit: float | None,
         systems: list[str],
         judge: bool,
+        repeats: float | None = 1,
         progress: gr.Progress = gr.Progress(),
     ):
         from eval.evaluate import evaluate
@@ -38,6 +39,7 @@ class EvalTab:
                 tag=tag.strip() or None,
                 limit=int(limit) if limit else None,
                 use_judge=judge,
+                repeats=int(repeats or 1),
                 progress=lambda stage, fraction: progress(fraction or 0.0, desc=stage),
                 endpoint=self.ws.endpoint,
             )
@@ -75,7 +77,7 @@ class EvalTab:
         return note, shown(summary), shown_failing, gr.update(value=str(report), visible=True)
 
     def _eval_tab(self) -> None:
-        """Suite, tag, systems and judge; the run with a progress bar."""
+        """Suite, tag, systems, judge and repeats; the run with a progress bar."""
         with gr.Tab("Eval", id="eval"):
             from eval.suite import SUITES_DIR
             from eval.systems import systems as installed_systems
@@ -92,6 +94,9 @@ class EvalTab:
                     label="Systems",
                 )
                 judge = gr.Checkbox(value=True, label="LLM judge for free text")
+                repeats = gr.Number(
+                    value=1, precision=0, minimum=1, maximum=10, label="Ask each case N times (stability)"
+                )
             run = gr.Button("Run", variant="primary")
             eval_note = gr.Markdown(elem_id="eval-note")
             eval_summary = gr.Dataframe(
@@ -104,7 +109,7 @@ class EvalTab:
 
         run.click(
             self.run_eval,
-            [suite, tag, limit, systems, judge],
+            [suite, tag, limit, systems, judge, repeats],
             [eval_note, eval_summary, eval_failing, eval_report],
             concurrency_limit=1,
         )
