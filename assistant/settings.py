@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         description="Any SQLAlchemy URL; overrides `warehouse` (e.g. postgresql+psycopg://…).",
     )
     model: str = Field(default="qwen2.5-coder-1.5b", description="Packaged chat model to serve.")
+    judge_model: str | None = Field(
+        default=None,
+        description="Model the eval's LLM judge runs on (default: another packaged model than the one"
+        " under test: the 0.5B judges the 1.5B, the 1.5B judges the others).",
+    )
     engine: str = Field(
         default="auto",
         description="Model server: auto = vLLM when a CUDA GPU is present, llama.cpp otherwise; "

@@ -5,7 +5,8 @@ Systems, all on the same model engine and the same read-only warehouse:
 - `no-metrics`: the assistant without its metrics layer (query_metric, compare_periods, funnel,
   cohort_retention): SQL and the insight tools only (ablation);
 - `no-examples`: the assistant without retrieved solved examples (ablation);
-- `langchain-sql`: LangChain's plain SQL agent (`create_sql_agent` + `SQLDatabaseToolkit`, ReAct);
+- `langchain-sql`: LangChain's SQL agent (`create_sql_agent` + `SQLDatabaseToolkit`), tool calling
+  on vLLM, ReAct on llama.cpp;
 - `plain-sql`: the simplest peer, what a user does with a local model and no framework: the
   schema with its column comments and the question, one completion, the SQL run as written.
 
@@ -26,7 +27,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,11 @@ from pydantic import BaseModel, Field
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
+from eval.judge import judge, judge_endpoint
 from eval.scoring import CaseResult, Outcome, score
 from eval.suite import Case, Dataset, Suite
 from eval.systems import systems as installed_systems
 from tools import build_tools, groups
-from tools.base import render
 from tools.metrics import SemanticModel
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class RunInfo(BaseModel):
     load_at_start: list[float] | None = None
     load_at_end: list[float] | None = None
     repeats: int = 1  # each case asked this many times (`--repeats`): per-case stability
+    judge_model: str | None = None  # the model the LLM judge ran on (None: no judge in the run)
 
 
 def prepare_warehouse(
@@ -168,7 +169,9 @@ DECLINES = re.compile(
 
 
 class LangChainSqlSystem:
-    """LangChain's plain SQL agent on the same model and warehouse (the baseline)."""
+    """LangChain's SQL agent (`create_sql_agent` with its SQLDatabaseToolkit) on the same model
+    and warehouse, in the best mode the engine allows: tool calling where the server returns
+    `auto` tool calls (vLLM), else ReAct over plain text (llama.cpp's server)."""
 
     name = "langchain-sql"
 
@@ -187,10 +190,12 @@ class LangChainSqlSystem:
             lazy_table_reflection=True,
             sample_rows_in_table_info=2,
         )
+        self.mode = "tool-calling" if endpoint.capabilities.auto_tool_calls else "zero-shot-react-description"
+        log.info("langchain-sql runs as a %s agent on %s", self.mode, endpoint.engine)
         self.executor = create_sql_agent(
             chat_model(endpoint, settings, max_tokens=400),
             db=database,
-            agent_type="zero-shot-react-description",
+            agent_type=self.mode,
             max_iterations=8,
             max_execution_time=240,
             agent_executor_kwargs={"return_intermediate_steps": True, "handle_parsing_errors": True},
@@ -456,34 +461,6 @@ def free_text_checks(system: Any, outcome: Outcome, result: CaseResult) -> None:
         result.reasons.append("free text: " + "; ".join(problems))
 
 
-class Judgement(BaseModel):
-    passed: bool = Field(description="true if the answer meets the rubric")
-    reason: str = Field(max_length=200)
-
-
-def judge(writer: Any, case: Case, outcome: Outcome, result: CaseResult) -> None:
-    """The LLM judge, for free-text cases with a rubric; its verdict is one more check."""
-    if not case.rubric or writer is None or outcome.kind != "answer":
-        return
-    facts = "\n".join(" | ".join(str(v) for v in r) for r in outcome.rows[:15]) or "(none)"
-    prompt = render(
-        resources.files("prompts").joinpath("judge.md").read_text(),
-        question=case.question,
-        rubric=case.rubric,
-        facts=facts,
-        answer=outcome.text,
-    )
-    try:
-        verdict = writer.structured(Judgement, prompt)
-    except Exception as exc:
-        result.judge = {"error": str(exc)[:200]}
-        return
-    result.judge = {"pass": verdict.passed, "reason": verdict.reason}
-    result.checks["judge"] = verdict.passed
-    if not verdict.passed:
-        result.reasons.append(f"judge: {verdict.reason}")
-
-
 def read_results(run_dir: Path) -> list[dict[str, Any]]:
     path = run_dir / "results.jsonl"
     if not path.exists():
@@ -513,6 +490,18 @@ def _engine(settings: Settings, endpoint: Any = None) -> Iterator[Any]:
         yield running.endpoint
 
 
+@contextmanager
+def _judging(wanted: bool, settings: Settings, under_test: Any) -> Iterator[Any]:
+    """The judge's writer, on another model than the one under test (eval.judge), or None."""
+    if not wanted:
+        yield None
+        return
+    from assistant.llm.client import Writer, chat_model
+
+    with judge_endpoint(settings, under_test) as endpoint:
+        yield Writer(chat_model(endpoint, settings, max_tokens=200), endpoint)
+
+
 def _check_systems(systems: list[str], factories: dict[str, Any]) -> None:
     unknown = [s for s in systems if s not in factories]
     if unknown:
@@ -535,16 +524,9 @@ def _resumed(run_dir: Path) -> set[tuple[str, str, int]]:
     return {(r["system"], r["case"], r.get("repeat", 0)) for r in previous}
 
 
-def _write_info(
-    run_dir: Path,
-    suite: Suite,
-    systems: list[str],
-    running: Any,
-    cases: int,
-    limit: int | None,
-    repeats: int = 1,
-) -> None:
-    """run.json: what ran, on which model and data; a resumed run keeps its start time."""
+def _write_info(run_dir: Path, suite: Suite, running: Any, **fields: Any) -> None:
+    """run.json: what ran (`fields`: RunInfo's systems, cases, limit, repeats, judge_model), on
+    which model and data; a resumed run keeps its start time."""
     load = machine_load()
     notes = ["figures over small groups are not withheld in eval runs (min_group_size 1)"]
     if busy(load, os.cpu_count()):
@@ -556,17 +538,14 @@ def _write_info(
         )
     info = RunInfo(
         suite=suite.name,
-        systems=systems,
         model=running.model,
         engine=running.engine,
         dataset=suite.dataset.model_dump(exclude_defaults=True),
         started=time.strftime("%Y-%m-%d %H:%M:%S"),
-        cases=cases,
-        limit=limit,
         notes=notes,
         cores=os.cpu_count(),
         load_at_start=list(load),
-        repeats=repeats,
+        **fields,
     )
     path = run_dir / "run.json"
     if path.exists():
@@ -628,7 +607,6 @@ def run_suite(
     folder. Repeat 2 starts after repeat 1 has asked every case, so a run cut short still covers
     the whole suite."""
     from assistant.embeddings import Encoder
-    from assistant.llm.client import Writer, chat_model
 
     factories = installed_systems()
     _check_systems(systems, factories)
@@ -644,14 +622,22 @@ def run_suite(
     todo = [(s, c, r) for r in range(repeats) for s in systems for c in cases if (s, c.id, r) not in done]
     warehouse = Warehouse(data_settings, read_only=True)
     lock = threading.Lock()
+    judged = use_judge and any(c.rubric for _, c, _ in todo)
     try:
-        with _engine(settings, endpoint) as running:
-            _write_info(run_dir, suite, systems, running, len(cases), limit, repeats)
+        with _engine(settings, endpoint) as running, _judging(judged, data_settings, running) as writer:
+            judge_model = writer.endpoint.model if writer else None
+            _write_info(
+                run_dir,
+                suite,
+                running,
+                systems=systems,
+                cases=len(cases),
+                limit=limit,
+                repeats=repeats,
+                judge_model=judge_model,
+            )
             encoder = Encoder()
             built: dict[str, Any] = {}
-            writer = (
-                Writer(chat_model(running, data_settings, max_tokens=200), running) if use_judge else None
-            )
             gold_cache: dict[str, list[tuple] | None] = {}
             finished = [0]
 

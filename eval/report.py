@@ -28,6 +28,7 @@ FIGURES = [
     ("all_wordings_right", "questions right in all 3 wordings", "{:.0%}"),
     ("free_text_checks", "free text: code checks", "{:.0%}"),
     ("judge_pass_rate", "free text: judge", "{:.0%}"),
+    ("judge_agrees", "free text: judge agrees with code checks", "{:.0%}"),
     ("errors", "errors", "{}"),
     ("p50_seconds", "p50 seconds", "{:.1f}"),
     ("p95_seconds", "p95 seconds", "{:.1f}"),
@@ -93,6 +94,16 @@ def machine_line(info: dict[str, Any]) -> str:
     return text + "."
 
 
+def judge_line(info: dict[str, Any]) -> str:
+    """Which model judged the free text, and whether it is the one under test."""
+    judge = info.get("judge_model")
+    if not judge:
+        return "LLM judge: not run."
+    if judge == info.get("model"):
+        return f"LLM judge: {judge}, **the model under test** (no other model was served)."
+    return f"LLM judge: {judge} (not the model under test)."
+
+
 def markdown(run_dir: Path) -> str:
     lines = read_results(run_dir)
     info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
@@ -103,6 +114,7 @@ def markdown(run_dir: Path) -> str:
         f"Model {info.get('model', '?')} on {info.get('engine', '?')}; {info.get('cases', '?')} cases; "
         f"dataset {info.get('dataset', {})}; started {info.get('started', '?')}.",
         machine_line(info),
+        judge_line(info),
         "",
         "| | " + " | ".join(systems) + " |",
         "|---|" + "---|" * len(systems),

@@ -214,6 +214,14 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         ),
         "free_text_checks": _share(checked("free_text")),
         "judge_pass_rate": _share(judged),
+        # Where both graded a free text: how often the judge's verdict is the code checks'.
+        "judge_agrees": _share(
+            [
+                r.checks["judge"] == r.checks["free_text"]
+                for r in results
+                if {"judge", "free_text"} <= r.checks.keys()
+            ]
+        ),
         "errors": sum(o.kind == "error" for o in outcomes),
         "p50_seconds": round(statistics.median(seconds), 2) if seconds else None,
         "p95_seconds": round(seconds[min(len(seconds) - 1, math.ceil(0.95 * len(seconds)) - 1)], 2)

@@ -7,6 +7,7 @@ and no number the results do not hold.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -393,7 +394,8 @@ def test_eval_smoke_slice_with_the_real_model(
     engine: ManagedServer, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The demo suite's smoke slice through the harness: metrics, a follow-up, declining, the
-    planted bots and pair, and copy scored by code checks and the LLM judge."""
+    planted bots and pair, and copy scored by code checks and the LLM judge, which runs on the
+    0.5B model (a second engine), not on the 1.5B under test."""
     from eval.harness import run_suite
     from eval.report import write_reports
     from eval.suite import load_suite
@@ -410,7 +412,10 @@ def test_eval_smoke_slice_with_the_real_model(
     free_text = next(line for line in lines if line["case"] == "copy_product")
     assert free_text["checks"].get("free_text") is True, free_text["reasons"]
     assert "pass" in (free_text["judge"] or {}), free_text["judge"]  # the judge ran and gave a verdict
+    info = json.loads((run_dir / "run.json").read_text())
+    assert (info["model"], info["judge_model"]) == (engine.endpoint.model, "qwen2.5-coder-0.5b")
     assert len([c for c, _ in failing if c != "copy_product"]) <= 1, failing
     figures = write_reports(run_dir)["shoplens"]
     assert figures["cases"] == 7 and figures["tool_choice_accuracy"] is not None
     assert (run_dir / "report.html").stat().st_size > 100_000  # charts with plotly.js inline
+    assert "LLM judge: qwen2.5-coder-0.5b (not the model under test)." in (run_dir / "report.md").read_text()

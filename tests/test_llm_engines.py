@@ -146,3 +146,28 @@ def test_vllm_chat_and_json_schema(vllm: tuple[ManagedServer, Settings]) -> None
         llm, server.endpoint, MetricRequest, [HumanMessage("Revenue in electronics over the last 7 days.")]
     )
     assert (answer.metric, answer.days) == ("revenue", 7)
+
+
+@pytest.mark.vllm
+def test_vllm_returns_auto_tool_calls_and_plain_answers(vllm: tuple[ManagedServer, Settings]) -> None:
+    """What `Capabilities.auto_tool_calls` promises (LangChain's tool-calling SQL agent relies on
+    it): with `tool_choice: auto`, a call comes back as `tool_calls` with schema-valid arguments,
+    and a reply that needs no tool comes back as words."""
+    from langchain_core.tools import tool
+
+    @tool
+    def sql_db_query(query: str) -> str:
+        """Run a SQL query against the shop database and return its rows."""
+        return ""
+
+    server, settings = vllm
+    assert server.endpoint.capabilities.auto_tool_calls
+    llm = chat_model(server.endpoint, settings, max_tokens=128).bind_tools([sql_db_query], tool_choice="auto")
+    called = llm.invoke("Count the rows of the events table. Use the sql_db_query tool.")
+    assert [c["name"] for c in called.tool_calls] == ["sql_db_query"], called
+    assert (
+        isinstance(called.tool_calls[0]["args"]["query"], str)
+        and "events" in called.tool_calls[0]["args"]["query"].lower()
+    )
+    said = llm.invoke("Reply with the word hello and nothing else.")
+    assert not said.tool_calls and "hello" in str(said.content).lower(), said

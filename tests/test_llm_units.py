@@ -135,7 +135,12 @@ def test_engine_commands(settings: Settings) -> None:
 
     gpu = VllmEngine(settings.with_overrides(tensor_parallel=2), device="gpu")
     command = " ".join(gpu.command())
-    for flag in ("--enable-prefix-caching", "--enable-auto-tool-choice", "--tool-call-parser hermes"):
+    for flag in (
+        "--enable-prefix-caching",
+        "--enable-auto-tool-choice",
+        "--tool-call-parser hermes",
+        "--tool-strict-level parameter",
+    ):
         assert flag in command
     assert "--tensor-parallel-size 2" in command and "--enforce-eager" not in command
     cpu = VllmEngine(settings.with_overrides(model="smollm2-135m"), device="cpu")

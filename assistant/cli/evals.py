@@ -57,6 +57,12 @@ def eval_run(
         Path | None, typer.Option(help="Where relative dataset files are (default: settings.real_data).")
     ] = None,
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Skip the LLM judge for free text.")] = False,
+    judge_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model the LLM judge runs on (default: another packaged model than the one under test)."
+        ),
+    ] = None,
     repeats: Annotated[
         int,
         typer.Option(
@@ -73,7 +79,7 @@ def eval_run(
     from eval.suite import SuiteError
     from eval.systems import BASELINES
 
-    settings: Settings = ctx.obj
+    settings: Settings = ctx.obj.with_overrides(judge_model=judge_model)
     chosen = [s.strip() for s in systems.split(",") if s.strip()]
     if baseline:
         chosen += [s for s in BASELINES if s not in chosen]

@@ -48,6 +48,10 @@ class Capabilities(BaseModel):
     schema_format: Literal["json_object", "json_schema", "none"]
     # llama.cpp's server ignores `max_completion_tokens`, the field newer clients send.
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    # The model may call a tool or answer in words (`tool_choice: auto`) and the server returns
+    # the call as `tool_calls`: vLLM with its tool parser does; llama.cpp's server returns the
+    # call as text unless one is forced.
+    auto_tool_calls: bool = False
 
 
 class Endpoint(BaseModel):
@@ -193,6 +197,10 @@ class VllmEngine(Engine):
             "--enable-auto-tool-choice",
             "--tool-call-parser",
             "hermes",
+            # Every tool call is held to its tool's argument schema, as if the tool were
+            # `strict: true`: without it a small model's `auto` calls come back as loose JSON text.
+            "--tool-strict-level",
+            "parameter",
             "--dtype",
             "bfloat16",
         ]
@@ -221,7 +229,7 @@ class VllmEngine(Engine):
             model=self.model.name,
             engine=self.name,
             device=self.device,
-            capabilities=Capabilities(schema_format="json_schema"),
+            capabilities=Capabilities(schema_format="json_schema", auto_tool_calls=True),
             api_key=self.settings.llm_api_key,
         )
 
