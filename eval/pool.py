@@ -66,10 +66,10 @@ def pool(run_dirs: list[Path]) -> dict[str, dict[str, Any]]:
             # The two ways to get declining wrong: answering what should be declined, and
             # declining what the data answers.
             "missed_declines": sum(
-                r[2]["expected_kind"] != "answer" and r[2]["outcome"]["kind"] not in DECLINES for r in rows
+                r[2]["expected_kind"] in DECLINES and r[2]["outcome"]["kind"] not in DECLINES for r in rows
             ),
             "false_declines": sum(
-                r[2]["expected_kind"] == "answer" and r[2]["outcome"]["kind"] in DECLINES for r in rows
+                r[2]["expected_kind"] not in DECLINES and r[2]["outcome"]["kind"] in DECLINES for r in rows
             ),
             "p50_seconds": statistics.median(seconds),
             "p95_seconds": seconds[min(len(seconds) - 1, math.ceil(0.95 * len(seconds)) - 1)],

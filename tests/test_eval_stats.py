@@ -164,5 +164,7 @@ def test_pool_splits_wrong_declines_from_missed_ones(tmp_path: Path) -> None:
     answered["expected_kind"] = "refusal"  # it should have been declined
     right = line("c", True)
     right["expected_kind"], right["outcome"]["kind"] = "refusal", "refusal"
-    figures = pool([write_run(tmp_path / "r", [declined, answered, right])])["shoplens"]
+    error = line("d", True)  # a clear error where one was expected: no decline in it
+    error["expected_kind"], error["outcome"]["kind"] = "error", "error"
+    figures = pool([write_run(tmp_path / "r", [declined, answered, right, error])])["shoplens"]
     assert (figures["missed_declines"], figures["false_declines"]) == (1, 1)
