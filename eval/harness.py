@@ -491,14 +491,15 @@ def _engine(settings: Settings, endpoint: Any = None) -> Iterator[Any]:
 
 
 @contextmanager
-def _judging(wanted: bool, settings: Settings, under_test: Any) -> Iterator[Any]:
-    """The judge's writer, on another model than the one under test (eval.judge), or None."""
+def _judging(wanted: bool, settings: Settings, under_test: Any, progress: Progress) -> Iterator[Any]:
+    """The judge's writer, on another model than the one under test (eval.judge), or None. The
+    user's settings, not a dataset's: the judge model is pulled into the usual model folder."""
     if not wanted:
         yield None
         return
     from assistant.llm.client import Writer, chat_model
 
-    with judge_endpoint(settings, under_test) as endpoint:
+    with judge_endpoint(settings, under_test, progress) as endpoint:
         yield Writer(chat_model(endpoint, settings, max_tokens=200), endpoint)
 
 
@@ -624,7 +625,7 @@ def run_suite(
     lock = threading.Lock()
     judged = use_judge and any(c.rubric for _, c, _ in todo)
     try:
-        with _engine(settings, endpoint) as running, _judging(judged, data_settings, running) as writer:
+        with _engine(settings, endpoint) as running, _judging(judged, settings, running, report) as writer:
             judge_model = writer.endpoint.model if writer else None
             _write_info(
                 run_dir,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -48,7 +48,9 @@ def _free_port(host: str) -> int:
 
 
 @contextmanager
-def judge_endpoint(settings: Settings, under_test: Endpoint) -> Iterator[Endpoint]:
+def judge_endpoint(
+    settings: Settings, under_test: Endpoint, progress: Callable[[str, float | None], None] | None = None
+) -> Iterator[Endpoint]:
     """Where the judge asks. An external server is asked for the judge model if it serves it, else
     for any other model it serves, else (said in a warning) for the model under test; otherwise a
     second engine serves the judge model on the CPU for the run (llama.cpp: the judge asks a few
@@ -66,7 +68,7 @@ def judge_endpoint(settings: Settings, under_test: Endpoint) -> Iterator[Endpoin
     judge_settings = settings.with_overrides(
         model=wanted, engine="llama.cpp", llm_port=_free_port(settings.host)
     )
-    with start_engine(judge_settings) as running:
+    with start_engine(judge_settings, progress) as running:
         yield running.endpoint
 
 
