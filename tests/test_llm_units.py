@@ -135,13 +135,9 @@ def test_engine_commands(settings: Settings) -> None:
 
     gpu = VllmEngine(settings.with_overrides(tensor_parallel=2), device="gpu")
     command = " ".join(gpu.command())
-    for flag in (
-        "--enable-prefix-caching",
-        "--enable-auto-tool-choice",
-        "--tool-call-parser hermes",
-        "--tool-strict-level parameter",
-    ):
+    for flag in ("--enable-prefix-caching", "--enable-auto-tool-choice", "--tool-call-parser shoplens_json"):
         assert flag in command
+    assert command.split("--tool-parser-plugin ")[1].split()[0].endswith("assistant/llm/vllm_tool_parser.py")
     assert "--tensor-parallel-size 2" in command and "--enforce-eager" not in command
     cpu = VllmEngine(settings.with_overrides(model="smollm2-135m"), device="cpu")
     command = " ".join(cpu.command())
@@ -150,6 +146,7 @@ def test_engine_commands(settings: Settings) -> None:
         command.split("--chat-template ")[1].split()[0].endswith("prompts/chat_templates/hermes_tools.jinja")
     )
     assert Path(command.split("--chat-template ")[1].split()[0]).is_file()
+    assert "--tool-call-parser hermes" in command and "--tool-parser-plugin" not in command
     env = cpu.env()
     assert env["VLLM_CACHE_ROOT"].startswith(str(settings.data_dir))
     assert cpu.endpoint().capabilities.schema_format == "json_schema"

