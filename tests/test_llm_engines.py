@@ -171,3 +171,35 @@ def test_vllm_returns_auto_tool_calls_and_plain_answers(vllm: tuple[ManagedServe
     )
     said = llm.invoke("Reply with the word hello and nothing else.")
     assert not said.tool_calls and "hello" in str(said.content).lower(), said
+
+
+@pytest.mark.vllm
+def test_langchains_sql_agent_calls_tools_on_vllm(
+    vllm: tuple[ManagedServer, Settings], tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Where the engine returns automatic tool calls, the langchain-sql peer runs LangChain's
+    tool-calling SQL agent (here on the 0.5B): two demo cases through the harness, scored."""
+    from eval.harness import run_suite
+    from eval.suite import load_suite
+
+    from .conftest import REAL
+
+    server, _ = vllm
+    caplog.set_level("INFO", logger="eval.harness")
+    suite = load_suite("demo")
+    suite.cases = [c for c in suite.cases if c.id in ("aov", "revenue_7d")]
+    lines = run_suite(
+        suite,
+        ["langchain-sql"],
+        Settings(data_dir=tmp_path / "data"),
+        tmp_path / "run",
+        real_data=REAL,
+        use_judge=False,
+        endpoint=server.endpoint,
+    )
+    assert sorted(line["case"] for line in lines) == ["aov", "revenue_7d"]
+    for line in lines:
+        outcome = line["outcome"]
+        assert outcome["kind"] in ("answer", "refusal", "error") and outcome["text"], outcome
+        assert line["passed"] == (outcome["sql"] is not None and line["checks"].get("execution", False)), line
+    assert "langchain-sql runs as a tool-calling agent on vllm" in caplog.text

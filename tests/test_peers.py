@@ -1,6 +1,6 @@
-"""The peers from other projects (eval/peers.py) on the real model, through the eval harness as
-a user runs them (`shoplens eval run --systems llamaindex,vanna`). They need the peers extra
-(`make install-peers`); without it the test skips, except where SHOPLENS_REQUIRE_PEERS=1 (CI)."""
+"""The peers on the real model, through the eval harness as a user runs them (`shoplens eval run
+--systems plain-sql,langchain-sql,llamaindex,vanna`). LlamaIndex and Vanna need the peers extra
+(`make install-peers`); without it their tests skip, except where SHOPLENS_REQUIRE_PEERS=1 (CI)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,45 @@ def _demo_cases(
         endpoint=llama_server.endpoint,
     )
     return {line["case"]: line for line in lines}
+
+
+@pytest.mark.model
+def test_the_plain_schema_prompt_runs_its_own_sql(llama_server: ManagedServer, tmp_path: Path) -> None:
+    by_case = _demo_cases("plain-sql", ["aov", "revenue_7d"], llama_server, tmp_path)
+    for case, line in by_case.items():
+        outcome = line["outcome"]
+        # One completion, its SQL run as written: a table, or the database's own refusal.
+        assert outcome["sql"] and outcome["tokens"]["prompt"] > 500, (case, outcome)
+        assert (outcome["kind"], bool(outcome["rows"])) in {("answer", True), ("error", False)}, outcome
+        if outcome["kind"] == "error":
+            assert "query failed" in outcome["error"] and not line["passed"]
+    # The 1.5B averages daily revenue for "average order value": a table from its own SQL,
+    # scored against the gold rows like any answer.
+    aov = by_case["aov"]
+    assert aov["outcome"]["kind"] == "answer" and aov["outcome"]["rows"], aov
+    assert aov["passed"] or any("gold SQL" in reason for reason in aov["reasons"]), aov["reasons"]
+
+
+@pytest.mark.model
+def test_langchains_sql_agent_is_scored_on_what_it_ran(llama_server: ManagedServer, tmp_path: Path) -> None:
+    """On llama.cpp it runs in ReAct mode (the server returns no automatic tool calls). The 1.5B
+    lists the tables, then writes a final answer without querying ("Final Answer: 10"): an
+    answer with no query behind it fails; its steps are kept for the reader."""
+    by_case = _demo_cases("langchain-sql", ["aov", "revenue_7d"], llama_server, tmp_path)
+    for line in by_case.values():
+        outcome = line["outcome"]
+        steps = [call["tool"] for call in outcome["tool_calls"]]
+        assert steps and set(steps) <= {
+            "sql_db_list_tables",
+            "sql_db_schema",
+            "sql_db_query",
+            "sql_db_query_checker",
+            "_Exception",
+        }, steps
+        if outcome["sql"] is None:  # no query ran: whatever it says, not a pass
+            assert not line["passed"] and outcome["tool"] is None, line
+        else:
+            assert outcome["tool"] == "run_sql" and "sql_db_query" in steps, outcome
 
 
 @pytest.mark.model
