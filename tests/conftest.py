@@ -144,3 +144,17 @@ def llama_server(request: pytest.FixtureRequest) -> Iterator[Any]:
     llama.prepare()
     with ManagedServer(llama, settings.data_dir / "logs") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway local PostgreSQL (tests/pg.py) for the tests of one run (per xdist worker).
+    Without Debian's server binaries the test skips, except in CI, where it fails."""
+    from .pg import local_postgres, postgres_bindir
+
+    if postgres_bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is required in CI: make install-postgres")
+        pytest.skip("PostgreSQL is not installed: make install-postgres")
+    with local_postgres(free_port()) as url:
+        yield url

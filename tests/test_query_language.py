@@ -1618,6 +1618,7 @@ def test_misspelled_domain_words_are_written_right_for_the_model() -> None:
         assert corrected(fine) == (fine, [])
 
 
+@pytest.mark.real_data
 def test_a_price_filter_takes_bounds_the_question_states(rees46: ToolContext) -> None:
     result = ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["10-50"]}])
     assert (

@@ -296,7 +296,7 @@ WITH gaps AS (
 ), bursts AS (
   SELECT user_id, max(views) AS max_views_in_a_visit, max(carts) AS max_carts_in_a_visit
   FROM per_session GROUP BY 1
-)
+), flagged AS (
 SELECT u.user_id, u.events, u.median_gap_seconds, b.max_views_in_a_visit, u.carts, u.removes, u.purchases,
        concat_ws('; ',
          CASE WHEN u.events >= 50 AND u.median_gap_seconds < 3 THEN 'inhuman speed: median '
@@ -306,8 +306,8 @@ SELECT u.user_id, u.events, u.median_gap_seconds, b.max_views_in_a_visit, u.cart
          CASE WHEN u.carts >= 20 AND u.removes >= 0.8 * u.carts AND u.purchases = 0 THEN 'repeated carts: '
               || u.carts || ' adds, ' || u.removes || ' removes, no purchase' END) AS reasons
 FROM per_user u JOIN bursts b USING (user_id)
-WHERE reasons <> ''
-ORDER BY u.events DESC
+)
+SELECT * FROM flagged WHERE reasons <> '' ORDER BY events DESC, user_id
 """
 
 

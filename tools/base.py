@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import sqlalchemy as sa
-import sqlglot
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.settings import Settings
@@ -273,18 +272,33 @@ class ToolContext:
             with self.warehouse.engine.connect() as conn:
                 raw = conn.connection.driver_connection
                 return raw.sql(sql, params=params or None).to_arrow_table()
-        text = sqlglot.transpile(sql, read="duckdb", write=self.warehouse.dialect)[0]
-        text = re.sub(r"\$(\w+)", r":\1", text)
+        # sqlglot writes `$name` as the driver's `%(name)s`; SQLAlchemy's text() binds `:name` and
+        # escapes the `%` of LIKE patterns for the driver.
+        text = re.sub(r"%\((\w+)\)s", r":\1", self.warehouse.sql(sql))
         with self.warehouse.engine.connect() as conn:
             result = conn.execute(sa.text(text), params)
-            return pa.Table.from_pylist([dict(r._mapping) for r in result])
+            columns, rows = list(result.keys()), [[plain_number(v) for v in r] for r in result]
+        # By position: two columns a database names alike (PostgreSQL's `count`) both stay.
+        arrays = [pa.array([row[i] for row in rows]) for i in range(len(columns))]
+        return pa.Table.from_arrays(arrays, names=columns)
 
     def rows(self, sql: str, **params: Any) -> list[tuple]:
-        return [tuple(r.values()) for r in self.table(sql, **params).to_pylist()]
+        table = self.table(sql, **params)
+        return (
+            list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+            if table.num_columns
+            else []
+        )
 
     @classmethod
     def open(cls, settings: Settings, warehouse: Warehouse) -> ToolContext:
         return cls(settings=settings, warehouse=warehouse, facts=read_facts(warehouse))
+
+
+def plain_number(value: Any) -> Any:
+    """A database's exact decimal (PostgreSQL's numeric) as the float DuckDB gives for the same
+    figure: tools, sentences and charts see one type whatever the warehouse."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def person(alias: str = "") -> str:

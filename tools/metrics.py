@@ -454,8 +454,7 @@ def dimension_values(ctx: ToolContext, model: SemanticModel, dimension: Dimensio
             f"SELECT CAST({dimension.sql} AS VARCHAR) AS v, count(*) AS n FROM {_source(model, [dimension], [])}"
             f" WHERE {dimension.sql} IS NOT NULL GROUP BY 1 ORDER BY n DESC LIMIT 5000"
         )
-        with ctx.warehouse.engine.connect() as conn:
-            known = [r[0] for r in conn.exec_driver_sql(sql).fetchall()]
+        known = [r[0] for r in ctx.rows(sql)]
         ctx.dimension_values[dimension.name] = {v.lower(): v for v in known}  # most common first
     return ctx.dimension_values[dimension.name]
 
@@ -655,11 +654,10 @@ def _contained_part(ctx: ToolContext, model: SemanticModel, dimension: Dimension
 def _lookup(ctx: ToolContext, model: SemanticModel, dimension: Dimension, value: str) -> str | None:
     sql = (
         f"SELECT CAST({dimension.sql} AS VARCHAR) FROM {_source(model, [dimension], [])}"
-        f" WHERE lower(CAST({dimension.sql} AS VARCHAR)) = lower(?) LIMIT 1"
+        f" WHERE lower(CAST({dimension.sql} AS VARCHAR)) = lower($value) LIMIT 1"
     )
-    with ctx.warehouse.engine.connect() as conn:
-        row = conn.exec_driver_sql(sql, (value,)).first()
-    return row[0] if row else None
+    rows = ctx.rows(sql, value=value)
+    return rows[0][0] if rows else None
 
 
 # --- what a request means ----------------------------------------------------------------
@@ -1116,6 +1114,12 @@ class _MetricQuery:
             f" / nullif(whole.total, 0) AS {self.name}, whole.total AS total_{metric.name} FROM part {join}"
         )
 
+    @property
+    def ties(self) -> str:
+        """Equal values in the group keys' order: the same rows, and the same top N, on every
+        engine and every run."""
+        return "".join(f", {key} NULLS LAST" for key in self.key_names)
+
     def single(self) -> tuple[str, str]:
         """The query of the request's period (on its spine), and its order."""
         args, name, metric = self.args, self.name, self.metric
@@ -1132,7 +1136,7 @@ class _MetricQuery:
                 "period",
             )  # a time series runs in time order, unless only the top N periods are asked for
         descending = "DESC" if args.sort == "highest" else "ASC"
-        return sql, f"{name} {descending} NULLS LAST" if self.key_names else ""
+        return sql, f"{name} {descending} NULLS LAST{self.ties}" if self.key_names else ""
 
     def comparison(self) -> tuple[str, str]:
         """The request's period beside the one before it, with the change; and its order."""
@@ -1155,7 +1159,8 @@ class _MetricQuery:
         )
         if not key_names:
             return sql, ""
-        return sql, "change ASC NULLS LAST" if self.args.sort == "highest" else "change DESC NULLS LAST"
+        change = "change ASC NULLS LAST" if self.args.sort == "highest" else "change DESC NULLS LAST"
+        return sql, change + self.ties
 
     def finish(self, sql: str, order: str) -> str:
         """Titles beside product ids, the order, the limit, and the top rows taken together."""

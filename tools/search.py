@@ -296,8 +296,8 @@ def _build_user_vectors(ctx: ToolContext) -> tuple[list[str], torch.Tensor]:
     weights = " ".join(f"WHEN '{t}' THEN {w}" for t, w in EVENT_WEIGHTS.items())
     table = ctx.table(
         f"""SELECT user_id, product_id, sum(CASE event_type {weights} ELSE 0 END) AS weight
-            FROM events WHERE user_id IS NOT NULL AND product_id IS NOT NULL GROUP BY ALL"""
-    ).to_pydict()
+            FROM events WHERE user_id IS NOT NULL AND product_id IS NOT NULL GROUP BY ALL ORDER BY 1, 2"""
+    ).to_pydict()  # in order: the same vectors, and the same look-alikes among equals, on any engine
     column = {key: i for i, key in enumerate(products.index.keys)}
     users: dict[str, int] = {}
     rows, cols, vals = [], [], []

@@ -31,7 +31,7 @@ from sqlglot import exp
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, query_lockdown
-from tools.base import GENERIC_FOLLOW_UPS, Tool, ToolContext, ToolError, ToolResult
+from tools.base import GENERIC_FOLLOW_UPS, Tool, ToolContext, ToolError, ToolResult, plain_number
 from tools.narrate import table_sentence
 from tools.sql_worker import fetch_bounded
 
@@ -201,8 +201,7 @@ def execute(
     wrote runs in its own capped process (`run_bounded`)."""
     limit = max_rows or ctx.settings.query_row_limit
     checked = guard(sql, ctx.allowed_tables, limit)
-    if not ctx.warehouse.is_duckdb:  # one path for every warehouse: tools write DuckDB SQL
-        checked = sqlglot.transpile(checked, read="duckdb", write=ctx.warehouse.dialect)[0]
+    checked = ctx.warehouse.sql(checked)  # one path for every warehouse: tools write DuckDB SQL
     started = time.perf_counter()
     run = _run_here if compiled else run_bounded
     columns, rows = run(ctx.warehouse, ctx.settings, checked, limit + 1)
@@ -311,11 +310,17 @@ def _run_here(
         if timer:
             timer.start()
         try:
-            cursor = conn.exec_driver_sql(sql)
-            columns = list(cursor.keys())
+            if warehouse.is_duckdb:
+                cursor = conn.exec_driver_sql(sql)
+                columns = list(cursor.keys())
+            else:  # the driver's own cursor, no parameters: a `%` in a LIKE pattern is just a `%`
+                cursor = conn.connection.cursor()
+                cursor.execute(sql)
+                columns = [d[0] for d in cursor.description or []]
             rows = fetch_bounded(cursor, max_rows, int(settings.query_result_limit))
             if rows is None:
                 raise ToolError(_too_large(settings))
+            rows = [tuple(plain_number(v) for v in row) for row in rows]
         except ToolError:
             raise
         except Exception as exc:  # the database's own message is what the model needs to fix it

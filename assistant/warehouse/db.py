@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from assistant.settings import Settings
 from assistant.warehouse import schema
+from assistant.warehouse.dialects import to_dialect
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,10 @@ class Warehouse:
         """sqlglot's name for the target database."""
         name = self.url.get_backend_name()
         return {"postgresql": "postgres", "mssql": "tsql"}.get(name, name)
+
+    def sql(self, duckdb_sql: str) -> str:
+        """SQL written in DuckDB's dialect (as every tool writes it) as this database runs it."""
+        return to_dialect(duckdb_sql, self.dialect)
 
     def close(self) -> None:
         self.engine.dispose()

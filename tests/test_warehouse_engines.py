@@ -1,0 +1,130 @@
+"""The same tools on DuckDB and on PostgreSQL give the same figures (issue: beyond one machine).
+
+A real sample (REES46) is loaded into the embedded DuckDB warehouse and into a throwaway local
+PostgreSQL server (tests/pg.py); every tool call below runs on both through the read-only
+warehouse, and the rows must match (numbers to 1e-6, relative)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+from assistant.warehouse.load import load_file
+from tools import ToolContext, ToolError, build_tools
+from tools.metrics import SemanticModel
+
+from .conftest import real
+
+pytestmark = [pytest.mark.real_data, pytest.mark.postgres]
+
+SAMPLE = "rees46/rees46_2019-Oct_phamhoa2416_sample.csv"
+
+# Calls the model makes (from the tuning suites' runs), one per SQL shape that differs between
+# the engines: filters by a value the data spells differently, product words (LIKE), weekdays,
+# per-user statistics (arg_max), ties in a top N, decimals, groups over joined tables.
+CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("query_metric", {"metric": "revenue"}),
+    ("query_metric", {"metric": "conversion_rate", "group_by": ["category"]}),
+    ("query_metric", {"metric": "events", "per": "session"}),
+    (
+        "query_metric",
+        {"metric": "revenue", "filters": [{"dimension": "category", "values": ["Electronics"]}]},
+    ),
+    ("query_metric", {"metric": "events", "per": "user", "stat": "average", "group_by": ["brand"]}),
+    ("query_metric", {"metric": "revenue", "per": "user", "stat": "max"}),
+    (
+        "query_metric",
+        {"metric": "average_price", "filters": [{"dimension": "product_text", "values": ["smartphone"]}]},
+    ),
+    ("query_metric", {"metric": "conversion_rate", "group_by": ["weekday"]}),
+    ("query_metric", {"metric": "views", "group_by": ["hour"]}),
+    ("query_metric", {"metric": "brands", "per": "user", "stat": "max", "did": ["view"]}),
+    ("query_metric", {"metric": "purchases", "group_by": ["brand"], "top_n": 3, "sort": "lowest"}),
+    ("query_metric", {"metric": "views", "stat": "average", "group_by": ["user_id"], "top_n": 3}),
+    ("query_metric", {"metric": "revenue", "period": {"kind": "last_n_days", "n": 7}, "grain": "day"}),
+    ("compare_periods", {"metric": "revenue", "period": {"kind": "last_week"}}),
+    ("funnel", {}),
+    ("cohort_retention", {}),
+    ("detect_anomalies", {}),
+    ("explain_change", {"metric": "revenue"}),
+    ("list_segments", {}),
+    ("find_suspicious_users", {}),
+    ("recommend", {"user_id": "@buyer"}),
+    ("similar_users", {"user_id": "@buyer"}),
+    ("search_products", {"query": "smartphone"}),
+    (
+        "run_sql",
+        {"query": "SELECT event_type, count(*) AS n FROM events GROUP BY event_type ORDER BY n DESC"},
+    ),
+    ("describe_data", {}),
+]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float | Decimal) and isinstance(b, int | float | Decimal):
+        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+    return str(a) == str(b)
+
+
+@pytest.fixture(scope="module")
+def contexts(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ToolContext]]:
+    from assistant.embeddings import Encoder
+
+    semantic, encoder = SemanticModel.load(), Encoder()
+    made: dict[str, ToolContext] = {}
+    for engine, url in (("duckdb", None), ("postgres", postgres_url)):
+        settings = Settings(data_dir=tmp_path_factory.mktemp(engine), database_url=url, min_group_size=1)
+        with Warehouse(settings) as writer:
+            writer.ensure_schema()
+            load_file(writer, real(SAMPLE))
+        ctx = ToolContext.open(settings, Warehouse(settings, read_only=True))
+        ctx.semantic, ctx.encoder = semantic, encoder
+        made[engine] = ctx
+    yield made
+    for ctx in made.values():
+        ctx.warehouse.close()
+
+
+def _outcome(ctx: ToolContext, name: str, arguments: dict[str, Any]) -> tuple[str, Any]:
+    tool = build_tools(ctx.semantic)[name]
+    if arguments.get("user_id") == "@buyer":  # the user with the most purchases (ids are the same on both)
+        buyer = ctx.rows(
+            "SELECT user_id FROM events WHERE event_type = 'purchase' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        )
+        arguments = {**arguments, "user_id": str(buyer[0][0])}
+    try:
+        result = tool(ctx, arguments)
+    except ToolError as exc:
+        return "error", str(exc)
+    return "rows", (result.columns, result.rows)
+
+
+@pytest.mark.parametrize(("name", "arguments"), CALLS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CALLS)])
+def test_a_tool_gives_the_same_figures_on_duckdb_and_postgres(
+    contexts: dict[str, ToolContext], name: str, arguments: dict[str, Any]
+) -> None:
+    duck = _outcome(contexts["duckdb"], name, arguments)
+    pg = _outcome(contexts["postgres"], name, arguments)
+    assert duck[0] == "rows", duck  # the call is one DuckDB answers: PostgreSQL must too
+    assert pg[0] == "rows", pg
+    (duck_columns, duck_rows), (pg_columns, pg_rows) = duck[1], pg[1]
+    assert pg_columns == duck_columns
+    assert len(pg_rows) == len(duck_rows), (duck_rows[:5], pg_rows[:5])
+    for d_row, p_row in zip(duck_rows, pg_rows, strict=True):
+        assert all(_same(a, b) for a, b in zip(d_row, p_row, strict=True)), (d_row, p_row)
+
+
+def test_both_warehouses_hold_the_same_rows(contexts: dict[str, ToolContext]) -> None:
+    counts = {
+        engine: ctx.rows("SELECT count(*), count(DISTINCT user_id), sum(price) FROM events")[0]
+        for engine, ctx in contexts.items()
+    }
+    assert all(_same(a, b) for a, b in zip(counts["duckdb"], counts["postgres"], strict=True)), counts
+    assert Path(contexts["duckdb"].settings.db_url.removeprefix("duckdb:///")).exists()
