@@ -17,7 +17,7 @@ from typing import Any
 
 from eval.harness import read_results
 from eval.scoring import DECLINES, WORDINGS
-from eval.stats import paired_shares, per_case, ratio_interval, stability
+from eval.stats import per_case, ratio, stability
 from eval.suite import SuiteError, load_suite
 
 # Tags that say how a case is worded or which collection it belongs to, not what it asks.
@@ -97,18 +97,11 @@ def pool(run_dirs: list[Path]) -> dict[str, dict[str, Any]]:
         out[system] = figures
     all_lines = [r[2] for r in lines]
     for system, figures in out.items():
-        figures["ratios"] = {other: _ratio(all_lines, system, other) for other in out if other != system}
+        mine = per_case(all_lines, system)
+        figures["ratios"] = {
+            other: ratio(mine, per_case(all_lines, other)) for other in out if other != system
+        }
     return out
-
-
-def _ratio(
-    lines: list[dict[str, Any]], system: str, other: str
-) -> tuple[float, tuple[float, float] | None] | None:
-    """`system`'s pass rate over `other`'s on the cases both answered, with its 95% interval."""
-    mine, theirs = paired_shares(per_case(lines, system), per_case(lines, other))
-    if not sum(theirs):
-        return None
-    return sum(mine) / sum(theirs), ratio_interval(mine, theirs)
 
 
 def markdown(figures: dict[str, dict[str, Any]]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from eval.harness import busy, read_results
 from eval.scoring import CaseResult, summarize
-from eval.stats import CaseStability, paired_shares, per_case, ratio_interval, stability, verdict
+from eval.stats import CaseStability, per_case, ratio, stability, verdict
 
 FIGURES = [
     ("pass_rate", "cases passed", "{:.0%}"),
@@ -64,14 +64,13 @@ def ratio_line(lines: list[dict[str, Any]], figures: dict[str, dict[str, Any]], 
     for system in figures:
         if system == to:
             continue
-        mine, theirs = paired_shares(base, per_case(lines, system))
-        if not sum(theirs):
+        found = ratio(base, per_case(lines, system))
+        if found is None:
             parts.append(f"{system} passes none of the cases (no ratio)")
             continue
-        ratio = sum(mine) / sum(theirs)
-        interval = ratio_interval(mine, theirs)
+        value, interval = found
         shown = f" (95% interval {interval[0]:.2f}–{interval[1]:.2f})" if interval else ""
-        parts.append(f"{to} / {system}: {ratio:.2f}x{shown}")
+        parts.append(f"{to} / {system}: {value:.2f}x{shown}")
     return f"Pass-rate ratios on the same cases: {'; '.join(parts)}."
 
 

@@ -117,6 +117,17 @@ def paired_shares(
     return [a[c].share for c in common], [b[c].share for c in common]
 
 
+def ratio(
+    a: dict[str, CaseStability], b: dict[str, CaseStability]
+) -> tuple[float, tuple[float, float] | None] | None:
+    """A's pass rate over B's on the cases both answered, with its 95% interval; None when B
+    passes none of them."""
+    mine, theirs = paired_shares(a, b)
+    if not sum(theirs):
+        return None
+    return sum(mine) / sum(theirs), ratio_interval(mine, theirs)
+
+
 def verdict(a: tuple[float, float], b: tuple[float, float]) -> str:
     """How a difference between two pass rates reads: significant only when their 95% intervals
     do not overlap (conservative: a difference the intervals cannot tell apart is called noise)."""
