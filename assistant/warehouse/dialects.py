@@ -8,23 +8,28 @@ target's own terms, so no DuckDB-only syntax reaches another engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 
+Transform = Callable[[Any, Any], str]  # (generator, expression) -> SQL, as sqlglot calls it
 
-def _extract(part: str):  # noqa: ANN202 - a sqlglot generator transform
+
+def _extract(part: str) -> Transform:
     return lambda self, e: f"CAST(EXTRACT({part} FROM {self.sql(e, 'this')}) AS INTEGER)"
 
 
-def _arg_extreme(direction: str):  # noqa: ANN202
+def _arg_extreme(direction: str) -> Transform:
     # DuckDB's arg_max skips rows whose ordering value is NULL: so does NULLS LAST here.
     return lambda self, e: (
         f"(ARRAY_AGG({self.sql(e, 'this')} ORDER BY {self.sql(e, 'expression')} {direction} NULLS LAST))[1]"
     )
 
 
-def _round(self, e: exp.Round) -> str:  # noqa: ANN001
+def _round(self: Any, e: exp.Round) -> str:
     # PostgreSQL rounds to N places only a numeric, not a double.
     decimals = e.args.get("decimals")
     if decimals is None:
