@@ -128,3 +128,58 @@ def test_both_warehouses_hold_the_same_rows(contexts: dict[str, ToolContext]) ->
     }
     assert all(_same(a, b) for a, b in zip(counts["duckdb"], counts["postgres"], strict=True)), counts
     assert Path(contexts["duckdb"].settings.db_url.removeprefix("duckdb:///")).exists()
+
+
+POSTGRES_HOSTILE = [
+    "SELECT pg_read_file('/etc/passwd')",
+    "SELECT pg_read_binary_file('/etc/passwd')",
+    "SELECT lo_import('/etc/passwd')",
+    "SELECT set_config('default_transaction_read_only', 'off', false)",
+    "SELECT current_setting('data_directory')",
+    "SELECT query_to_xml('DELETE FROM events RETURNING 1', true, true, '')",
+    "SELECT * FROM dblink('host=elsewhere', 'SELECT 1') AS t(a int)",
+    "SELECT nextval('some_sequence')",
+    "SELECT pg_sleep(60)",
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity",
+    "SELECT * FROM pg_catalog.pg_authid",
+    "DELETE FROM events",
+    "COPY events TO '/tmp/events.csv'",
+    "SET default_transaction_read_only = off",
+    "SELECT 1; DROP TABLE events",
+]
+
+
+def _state(ctx: ToolContext) -> tuple:
+    return ctx.rows("SELECT count(*), sum(price), max(event_time) FROM events")[0] + (
+        ctx.rows("SELECT count(*) FROM loads")[0][0],
+    )
+
+
+@pytest.mark.parametrize("sql", POSTGRES_HOSTILE)
+def test_hostile_sql_is_refused_on_postgres_and_changes_nothing(
+    contexts: dict[str, ToolContext], sql: str
+) -> None:
+    ctx = contexts["postgres"]
+    before = _state(ctx)
+    name, message = _outcome(ctx, "run_sql", {"query": sql})
+    assert name == "error" and message and "root:" not in message and len(message) < 600, (name, message)
+    assert _state(ctx) == before
+
+
+def test_the_postgres_query_connection_is_read_only_past_the_guard(contexts: dict[str, ToolContext]) -> None:
+    """Defence in depth: writes sent straight to the query connection fail in the server."""
+    ctx = contexts["postgres"]
+    before = _state(ctx)
+    for sql in (
+        "DELETE FROM events",
+        "CREATE TABLE planted (a int)",
+        "INSERT INTO loads (source_dataset) VALUES ('x')",
+        "UPDATE products SET price = 0",
+    ):
+        with ctx.warehouse.engine.connect() as conn, pytest.raises(Exception, match="read-only transaction"):
+            conn.exec_driver_sql(sql)
+    assert _state(ctx) == before
+    with ctx.warehouse.engine.connect() as conn:
+        assert (
+            conn.exec_driver_sql("SHOW statement_timeout").scalar() == f"{int(ctx.settings.query_timeout)}s"
+        )

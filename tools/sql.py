@@ -42,7 +42,10 @@ _FORBIDDEN_FUNCTION = re.compile(
     r"^(read_\w+|\w+_scan|scan_\w+|glob|sniff_csv|getenv|getvariable|current_setting|duckdb_\w+|pragma_\w+|"
     r"load_extension|install_extension|query|query_table|sql_auto_complete|which_secret|"
     r"parquet_\w+|iceberg_\w+|delta_\w+|httpfs\w*|postgres_\w+|mysql_\w+|sqlite_\w+|"
-    r"system|shell|pg_read_file|pg_ls_dir|lo_import|lo_export|copy_\w+|export_\w+)$",
+    r"system|shell|copy_\w+|export_\w+|"
+    # PostgreSQL's: server files and large objects, settings, other servers, SQL run from a string,
+    # sequences (the one write a SELECT can make)
+    r"pg_\w+|lo_\w+|set_config|dblink\w*|\w+_to_xml\w*|xpath\w*|nextval|setval)$",
     re.IGNORECASE,
 )
 _WRITES = (
