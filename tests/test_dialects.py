@@ -19,6 +19,10 @@ from assistant.warehouse.dialects import to_dialect
         ("SELECT arg_max(b, n) FROM e", "SELECT (ARRAY_AGG(b ORDER BY n DESC NULLS LAST))[1] FROM e"),
         ("SELECT arg_min(b, n) FROM e", "SELECT (ARRAY_AGG(b ORDER BY n ASC NULLS LAST))[1] FROM e"),
         ("SELECT mode(c) FROM e", "SELECT MODE() WITHIN GROUP (ORDER BY c) FROM e"),
+        (
+            "SELECT date_bin(INTERVAL 10 MINUTE, t) FROM e",
+            "SELECT DATE_BIN(INTERVAL '10 MINUTE', t, TIMESTAMP '2000-01-03 00:00:00') FROM e",
+        ),
         ("SELECT round(x, 1), round(x) FROM e", "SELECT ROUND(CAST(x AS NUMERIC), 1), ROUND(x) FROM e"),
         # the keys of GROUP BY ALL, by position; a constant and an aggregate are not keys
         (
@@ -39,3 +43,13 @@ def test_duckdb_functions_postgres_lacks_are_written_out(duckdb: str, postgres: 
 def test_duckdb_sql_is_left_as_written() -> None:
     sql = "SELECT dayname(t), arg_max(b, n) FROM e GROUP BY ALL"
     assert to_dialect(sql, "duckdb") is sql
+
+
+def test_a_subquery_in_from_gets_the_name_postgresql_asks_for() -> None:
+    assert to_dialect(
+        "SELECT count(*) FROM (SELECT a FROM e) JOIN (SELECT b FROM f) ON true", "postgres"
+    ) == ("SELECT COUNT(*) FROM (SELECT a FROM e) AS subquery_0 JOIN (SELECT b FROM f) AS subquery_1 ON TRUE")
+    assert (
+        to_dialect("SELECT x FROM (SELECT 1 AS x) AS named", "postgres")
+        == "SELECT x FROM (SELECT 1 AS x) AS named"
+    )

@@ -183,3 +183,58 @@ def test_the_postgres_query_connection_is_read_only_past_the_guard(contexts: dic
         assert (
             conn.exec_driver_sql("SHOW statement_timeout").scalar() == f"{int(ctx.settings.query_timeout)}s"
         )
+
+
+def _tuning_suites() -> dict[str, list[Any]]:
+    """The tuning suites' cases with gold SQL, by the sample they run on (never the blind suites)."""
+    from eval.suite import SUITES_DIR, load_suite
+
+    by_file: dict[str, list[Any]] = {}
+    for path in sorted(SUITES_DIR.glob("real-*.yaml")):
+        suite = load_suite(path)
+        if len(suite.dataset.files) == 1:
+            by_file.setdefault(suite.dataset.files[0], []).extend(c for c in suite.cases if c.gold_sql)
+    return by_file
+
+
+@pytest.mark.slow  # five samples loaded into both engines, ~300 gold queries
+@pytest.mark.parametrize("sample", sorted(_tuning_suites()))
+def test_the_real_suites_gold_answers_are_the_same_on_postgres(
+    postgres_url: str, tmp_path: Path, sample: str
+) -> None:
+    """Each gold SQL of the tuning suites (written for DuckDB) transpiled and run on PostgreSQL
+    over the same sample: the same rows."""
+    from assistant.warehouse.dialects import to_dialect
+
+    engines = {}
+    for engine, url in (("duckdb", None), ("postgres", postgres_url)):
+        settings = Settings(data_dir=tmp_path / engine, database_url=url)
+        with Warehouse(settings) as writer:
+            if url:  # one sample at a time in the shared server
+                with writer.engine.begin() as conn:
+                    conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            writer.ensure_schema()
+            load_file(writer, real(sample))
+        engines[engine] = Warehouse(settings, read_only=True)
+    differ = []
+    for case in _tuning_suites()[sample]:
+        results = {}
+        for engine, warehouse in engines.items():
+            with warehouse.engine.connect() as conn:
+                cursor = conn.connection.cursor()
+                try:
+                    cursor.execute(to_dialect(case.gold_sql, warehouse.dialect))
+                except Exception as exc:
+                    results[engine] = [("error", str(exc).splitlines()[0])]
+                    continue
+                rows = [tuple(r) for r in cursor.fetchall()]
+            results[engine] = rows if case.ordered else sorted(rows, key=lambda r: [str(v) for v in r])
+        duck, pg = results["duckdb"], results["postgres"]
+        same = len(duck) == len(pg) and all(
+            all(_same(a, b) for a, b in zip(d, p, strict=True)) for d, p in zip(duck, pg, strict=True)
+        )
+        if not same:
+            differ.append((case.id, duck[:3], pg[:3]))
+    for warehouse in engines.values():
+        warehouse.close()
+    assert not differ, differ

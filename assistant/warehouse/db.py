@@ -90,9 +90,7 @@ class Warehouse:
             # Every transaction of the query connection is read-only, and stopped past the query
             # time limit, by the server itself (set at connect: the SQL guard lets no SET through).
             timeout = int(settings.query_timeout * 1000)
-            connect_args = {
-                "options": f"-c default_transaction_read_only=on -c statement_timeout={timeout}"
-            }
+            connect_args = {"options": f"-c default_transaction_read_only=on -c statement_timeout={timeout}"}
         # An in-memory database lives in its one connection: the pool must keep handing that out.
         in_memory = self.is_duckdb and self.url.database in (None, "", ":memory:")
         pool = {"poolclass": sa.pool.StaticPool} if in_memory else {}

@@ -37,6 +37,13 @@ def _round(self: Any, e: exp.Round) -> str:
     return f"ROUND(CAST({self.sql(e, 'this')} AS NUMERIC), {self.sql(decimals)})"
 
 
+def _date_bin(self: Any, e: exp.DateBin) -> str:
+    # PostgreSQL's date_bin needs an origin; DuckDB's default one is Monday 2000-01-03.
+    origin = e.args.get("origin")
+    start = self.sql(origin) if origin is not None else "TIMESTAMP '2000-01-03 00:00:00'"
+    return f"DATE_BIN({self.sql(e, 'this')}, {self.sql(e, 'expression')}, {start})"
+
+
 class ShopPostgres(Postgres):
     class Generator(Postgres.Generator):
         TRANSFORMS = {
@@ -48,6 +55,7 @@ class ShopPostgres(Postgres):
             exp.ArgMax: _arg_extreme("DESC"),
             exp.ArgMin: _arg_extreme("ASC"),
             exp.Round: _round,
+            exp.DateBin: _date_bin,
             exp.Mode: lambda self, e: f"MODE() WITHIN GROUP (ORDER BY {self.sql(e, 'this')})",
         }
 
@@ -70,9 +78,17 @@ def _group_by_all(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _name_subqueries(tree: exp.Expression) -> exp.Expression:
+    """A subquery in FROM or JOIN gets a name where DuckDB lets it go without one."""
+    for number, subquery in enumerate(tree.find_all(exp.Subquery)):
+        if not subquery.alias and isinstance(subquery.parent, exp.From | exp.Join):
+            subquery.set("alias", exp.TableAlias(this=exp.to_identifier(f"subquery_{number}")))
+    return tree
+
+
 def to_dialect(sql: str, dialect: str) -> str:
     """DuckDB SQL as the `dialect` database (sqlglot's name for it) runs it."""
     if dialect == "duckdb":
         return sql
-    tree = _group_by_all(sqlglot.parse_one(sql, read="duckdb"))
+    tree = _name_subqueries(_group_by_all(sqlglot.parse_one(sql, read="duckdb")))
     return tree.sql(dialect=DIALECTS.get(dialect, dialect))
