@@ -1,6 +1,7 @@
 """Load throughput: ShopLens `load_file` vs a bare DuckDB `read_csv` of the same file, in one run.
 
     python -m eval.bench.load_bench --events 10M [--repeat 2] [--memory-limit 4GB] [--keep DIR]
+                                    [--postgres URL | --postgres local]
 
 Generates the demo shop, writes its events as a REES46-format CSV (the loader path with
 parsing, checks, rejects, products and users), then times, alternating, in fresh processes:
@@ -10,6 +11,8 @@ parsing, checks, rejects, products and users), then times, alternating, in fresh
                 canonical schema must: '85123A', ASINs and hashes are ids too)
   shoplens      load_file(warehouse, file)                                 (parse, check, reject, write
                 events, products and users)
+  shoplens → PostgreSQL   with --postgres: the same load into a PostgreSQL warehouse (parsed by
+                DuckDB in memory, then COPY); `local` starts a throwaway server (tests/pg.py)
 Prints rows/s, the ratio and each process's peak RSS. Target: shoplens within 1.5x of bare.
 """
 
@@ -70,12 +73,15 @@ def _bare(path: str, db: str, memory_limit: str, all_varchar: bool, out: mp.Queu
     out.put((time.perf_counter() - started, rows, _peak_rss_mb()))
 
 
-def _shoplens(path: str, data_dir: str, memory_limit: str, out: mp.Queue) -> None:
+def _shoplens(path: str, data_dir: str, memory_limit: str, database_url: str | None, out: mp.Queue) -> None:
     from assistant.warehouse.db import Warehouse
     from assistant.warehouse.load import load_file
 
-    settings = Settings(data_dir=Path(data_dir), duckdb_memory_limit=memory_limit)
+    settings = Settings(data_dir=Path(data_dir), duckdb_memory_limit=memory_limit, database_url=database_url)
     with Warehouse(settings) as warehouse:
+        if database_url:  # each run starts from empty tables
+            with warehouse.engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
         warehouse.ensure_schema()
         started = time.perf_counter()
         report = load_file(warehouse, path)
@@ -101,8 +107,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--keep", type=Path, help="reuse/keep the generated CSV in this folder")
+    parser.add_argument(
+        "--postgres",
+        help="also load into this PostgreSQL (a SQLAlchemy URL, or `local` for a throwaway server)",
+    )
     args = parser.parse_args()
+    if args.postgres == "local":
+        from tests.conftest import free_port
+        from tests.pg import local_postgres
 
+        with local_postgres(free_port()) as url:
+            args.postgres = url
+            _run(args)
+    else:
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="shoplens-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "events-rees46.csv"
@@ -122,6 +143,7 @@ def main() -> None:
         "bare read_csv": [],
         "bare varchar": [],
         "shoplens load": [],
+        **({"shoplens → PostgreSQL": []} if args.postgres else {}),
     }
     for i in range(args.repeat):
         for name in results:
@@ -134,25 +156,29 @@ def main() -> None:
                     _bare, str(csv_path), str(work / "bare.duckdb"), args.memory_limit, varchar
                 )
             else:
-                result = run_isolated(_shoplens, str(csv_path), str(work), args.memory_limit)
+                url = args.postgres if name.endswith("PostgreSQL") else None
+                result = run_isolated(_shoplens, str(csv_path), str(work), args.memory_limit, url)
             shutil.rmtree(work)
             results[name].append(result)
             print(
-                f"  run {i + 1} {name:<14} {result[0]:7.1f}s  {result[1] / result[0]:>12,.0f} rows/s  peak RSS {result[2]:,.0f} MB"
+                f"  run {i + 1} {name:<21} {result[0]:7.1f}s  {result[1] / result[0]:>12,.0f} rows/s  peak RSS {result[2]:,.0f} MB"
             )
 
-    print(f"\n{'':<16}{'median s':>10}{'rows/s':>14}{'peak RSS MB':>14}")
+    print(f"\n{'':<22}{'median s':>10}{'rows/s':>14}{'peak RSS MB':>14}")
     medians = {}
     for name, runs in results.items():
         seconds = statistics.median(r[0] for r in runs)
         medians[name] = seconds
-        print(f"{name:<16}{seconds:>10.1f}{rows / seconds:>14,.0f}{max(r[2] for r in runs):>14,.0f}")
+        print(f"{name:<22}{seconds:>10.1f}{rows / seconds:>14,.0f}{max(r[2] for r in runs):>14,.0f}")
     ratio = medians["shoplens load"] / medians["bare read_csv"]
     same_types = medians["shoplens load"] / medians["bare varchar"]
     print(
         f"\nshoplens / bare         = {ratio:.2f}x (target <= 1.5x): {'OK' if ratio <= 1.5 else 'SLOWER THAN TARGET'}"
     )
     print(f"shoplens / bare varchar = {same_types:.2f}x (same storage types as the canonical schema)")
+    if args.postgres:
+        into_pg = medians["shoplens → PostgreSQL"] / medians["shoplens load"]
+        print(f"PostgreSQL / DuckDB     = {into_pg:.2f}x the time (the same load into each warehouse)")
     if not args.keep:
         shutil.rmtree(folder)
 
