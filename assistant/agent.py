@@ -97,6 +97,7 @@ class Assistant:
         self.semantic = semantic or SemanticModel.load(settings.metrics_file)
         self.ctx = ToolContext.open(settings, warehouse)
         self.ctx.semantic = self.semantic
+        self._warehouse_label: str | None = None  # for the audit log, asked of the database once
         self.ctx.encoder = encoder
         # `without_tools`: ablations (the eval harness measures the assistant without its metrics
         # layer); the tools, their examples and their lines in the system prompt all go.
@@ -229,7 +230,14 @@ class Assistant:
 
     def _audit(self, session: str, **fields: Any) -> None:
         if self.audit is not None:
-            self.audit.record(AuditEvent(session=session, dataset=self.settings.warehouse, **fields))
+            warehouse = self.ctx.warehouse
+            if self._warehouse_label is None:
+                access = "read-only" if warehouse.read_only else "read-write"
+                self._warehouse_label = f"{warehouse.engine_label()}, {access}"
+            event = AuditEvent(
+                session=session, dataset=self.settings.warehouse, warehouse=self._warehouse_label, **fields
+            )
+            self.audit.record(event)
 
     def _ask(self, question: str, conversation: Conversation | None, answer: Answer, on_step: StepFn) -> None:
         clock = time.perf_counter()

@@ -27,6 +27,7 @@ class AuditEvent(BaseModel):
     time: datetime = Field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
     session: str
     dataset: str
+    warehouse: str | None = None  # the database, its version and access: "DuckDB v1.4.1, read-only"
     kind: str  # question | tool (a tab ran a tool directly)
     question: str | None = None
     answer_kind: str | None = None

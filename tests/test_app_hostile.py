@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import duckdb
 import pytest
 
 from assistant.agent import MAX_RETRIES
@@ -73,6 +74,9 @@ def test_every_question_is_audited_with_personal_data_masked_even_when_it_fails(
     asked = [e for e in lines if e["kind"] == "question" and "orders?" in (e["question"] or "")]
     assert len(asked) == 2, asked
     assert asked[-1]["answer_kind"] == "error" and "a bug in the agent" in asked[-1]["error"]
+    assert asked[0]["warehouse"].startswith(f"DuckDB v{duckdb.__version__}") and asked[0][
+        "warehouse"
+    ].endswith(", read-only")
     text = json.dumps(asked)
     for secret in ("jane.roe@example.com", "4111 1111 1111 1111", "+33 1 23 45 67 89", "23 45 67"):
         assert secret not in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -32,6 +33,9 @@ def test_load_then_info_shows_counts_rejects_and_funnel(tmp_path: Path) -> None:
     code, out = shoplens(tmp_path, "data", "info")
     assert code == 0, out
     assert "events from 2017-11-24 16:00:41 to 2017-12-03 15:59:13" in out
+    assert f"(DuckDB v{duckdb.__version__};" in out and "the assistant's queries are read-only)" in " ".join(
+        out.split()
+    )
     for line in ("│ view       │ 3,925", "│ purchase   │ 77", "│ rejected_rows │ table │ 1"):
         assert line in out
 

@@ -169,6 +169,7 @@ def test_a_question_streams_its_call_then_the_answer_table_and_chart(browser, ap
     assert "SELECT" in page.inner_text("#result-sql")
     assert "Model qwen2.5-coder-1.5b" in page.inner_text("#status-line")
     assert "tokens/s" in page.inner_text("#status-line")
+    assert "DuckDB v" in page.inner_text("#status-line") and "read-only" in page.inner_text("#status-line")
     time.sleep(1)  # plotly's transition
     page.screenshot(path=str(shots / "chat.png"), full_page=True)
     page.close()

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from assistant.settings import Settings
@@ -238,3 +239,12 @@ def test_the_real_suites_gold_answers_are_the_same_on_postgres(
     for warehouse in engines.values():
         warehouse.close()
     assert not differ, differ
+
+
+def test_data_info_names_the_engine_its_version_and_read_only_access(
+    contexts: dict[str, ToolContext],
+) -> None:
+    duck, pg = (contexts[e].warehouse.info() for e in ("duckdb", "postgres"))
+    assert duck.engine == f"DuckDB v{duckdb.__version__}" and pg.engine.startswith("PostgreSQL 15")
+    assert duck.read_only and pg.read_only
+    assert [t.rows for t in duck.tables] == [t.rows for t in pg.tables]

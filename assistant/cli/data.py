@@ -67,8 +67,11 @@ def data_info(ctx: typer.Context) -> None:
     with Warehouse(settings) as warehouse:
         if not warehouse.exists():
             raise fail(f"no warehouse at {warehouse.url}: run `shoplens data demo` or `shoplens data load`")
-        info = warehouse.info()
-    console.print(f"[bold]warehouse[/bold] {info.url}")
+    # Read as the assistant reads it: the same read-only connection.
+    with Warehouse(settings, read_only=True) as reader:
+        info = reader.info()
+    access = "read-only" if info.read_only else "read-write"
+    console.print(f"[bold]warehouse[/bold] {info.url} ({info.engine}; the assistant's queries are {access})")
     tables = Table("table", "kind", "rows")
     for t in info.tables:
         tables.add_row(t.name, t.kind, f"{t.rows:,}")

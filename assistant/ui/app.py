@@ -54,7 +54,10 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab):
                 if info.first_event
                 else "no events"
             )
-            parts.append(f"**Dataset** {session.dataset}: {events:,} events, {span}")
+            access = "read-only" if info.read_only else "read-write"
+            parts.append(
+                f"**Dataset** {session.dataset}: {events:,} events, {span} · {info.engine}, {access}"
+            )
         except Exception as exc:  # a broken dataset must not take the status line with it
             parts.append(f"**Dataset** {session.dataset}: unavailable ({exc})")
         if answer is not None:

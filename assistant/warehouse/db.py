@@ -45,6 +45,8 @@ class LoadRecord(BaseModel):
 
 class WarehouseInfo(BaseModel):
     url: str
+    engine: str = ""  # the database and its version: "DuckDB v1.4.1", "PostgreSQL 15.18"
+    read_only: bool = False  # whether this connection can change nothing
     tables: list[TableCount]
     first_event: datetime | None
     last_event: datetime | None
@@ -105,6 +107,17 @@ class Warehouse:
         """sqlglot's name for the target database."""
         name = self.url.get_backend_name()
         return {"postgresql": "postgres", "mssql": "tsql"}.get(name, name)
+
+    def engine_label(self) -> str:
+        """The database and its version, as `data info`, the app and the audit log name it."""
+        with self.engine.connect() as conn:
+            if self.is_duckdb:
+                return f"DuckDB {conn.exec_driver_sql('SELECT version()').scalar()}"
+            if self.url.get_backend_name() == "postgresql":
+                return f"PostgreSQL {conn.exec_driver_sql('SHOW server_version').scalar()}"
+        return (
+            f"{self.engine.dialect.name} {'.'.join(map(str, self.engine.dialect.server_version_info or ()))}"
+        )
 
     def sql(self, duckdb_sql: str) -> str:
         """SQL written in DuckDB's dialect (as every tool writes it) as this database runs it."""
@@ -223,6 +236,8 @@ class Warehouse:
             ]
         return WarehouseInfo(
             url=self.url.render_as_string(hide_password=True),
+            engine=self.engine_label(),
+            read_only=self.read_only,
             tables=tables,
             first_event=first,
             last_event=last,
