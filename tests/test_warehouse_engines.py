@@ -248,3 +248,33 @@ def test_data_info_names_the_engine_its_version_and_read_only_access(
     assert duck.engine == f"DuckDB v{duckdb.__version__}" and pg.engine.startswith("PostgreSQL 15")
     assert duck.read_only and pg.read_only
     assert [t.rows for t in duck.tables] == [t.rows for t in pg.tables]
+
+
+def test_the_demo_shop_generates_into_postgres(postgres_url: str, tmp_path: Path, demo_shops: Any) -> None:
+    """`shoplens data demo` on a PostgreSQL warehouse: the same shop as on DuckDB (same seed), its
+    planted facts beside it."""
+    import json
+
+    from assistant.warehouse.demo import generate
+
+    demo_shops.copy(tmp_path / "duck", 5_000, seed=3)
+    settings = Settings(data_dir=tmp_path / "pg", database_url=postgres_url)
+    with Warehouse(settings) as writer:
+        with writer.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        made = generate(writer, 5_000, seed=3)
+    duck = Warehouse(Settings(data_dir=tmp_path / "duck"), read_only=True)
+    pg = Warehouse(settings, read_only=True)
+    try:
+        assert [t.rows for t in pg.info().tables] == [t.rows for t in duck.info().tables]
+        assert made.events == duck.info().tables[0].rows
+        sql = "SELECT count(DISTINCT order_id), round(sum(price * quantity), 2) FROM events WHERE event_type = 'purchase'"
+        with duck.engine.connect() as a, pg.engine.connect() as b:
+            on_pg = b.exec_driver_sql(pg.sql(sql)).one()  # written for DuckDB, as the tools write it
+            assert tuple(a.exec_driver_sql(sql).one()) == pytest.approx(tuple(float(v) for v in on_pg))
+    finally:
+        duck.close()
+        pg.close()
+    manifest = json.loads((tmp_path / "pg" / "shop.demo-manifest.json").read_text())
+    assert manifest == json.loads((tmp_path / "duck" / "shop.demo-manifest.json").read_text())
+    assert (tmp_path / "pg" / "shop.demo-truth.parquet").exists()

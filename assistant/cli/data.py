@@ -133,8 +133,6 @@ def data_demo(
     if not 1_000 <= size <= 200_000_000:
         raise fail("--events must be between 1k and 200M")
     with Warehouse(settings) as warehouse:
-        if not warehouse.is_duckdb:
-            raise fail("the demo shop is generated into the embedded DuckDB warehouse")
         with progress_bar() as report:
             result = generate(
                 warehouse, size, seed=settings.demo_seed if seed is None else seed, progress=report

@@ -611,7 +611,7 @@ def generate(
 ) -> DemoReport:
     """Replace the warehouse's demo rows with a freshly generated shop of about `events` events."""
     if not warehouse.is_duckdb:
-        raise RuntimeError("the demo shop is generated into a DuckDB warehouse")
+        return _generate_into(warehouse, events, seed, progress)
     report = progress or (lambda stage, fraction: None)
     started = time.perf_counter()
     catalog = build_catalog(int(np.clip(events // 300, 400, 20_000)), seed)
@@ -681,6 +681,39 @@ def generate(
         seconds=round(time.perf_counter() - started, 3),
         manifest_path=str(path),
     )
+
+
+def _generate_into(
+    warehouse: Warehouse, events: int, seed: int, progress: Callable[[str, float | None], None] | None
+) -> DemoReport:
+    """The demo shop in another database: generated into a scratch DuckDB file, then copied as a
+    load is (COPY on PostgreSQL), with its manifest and truth beside the warehouse's settings."""
+    import shutil
+    import tempfile
+
+    from assistant.warehouse.load import copy_to
+
+    report = progress or (lambda stage, fraction: None)
+    started = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix="shoplens-demo-"))
+    try:
+        scratch = Warehouse(
+            warehouse.settings.with_overrides(
+                data_dir=folder, database_url="duckdb:///" + str(folder / "demo.duckdb")
+            )
+        )
+        with scratch:
+            made = generate(scratch, events, seed, progress)
+            warehouse.ensure_schema()
+            with scratch.duckdb_transaction() as con:
+                copy_to(con, warehouse, SOURCE, report)
+        warehouse.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        for move in (manifest_path, truth_path):
+            shutil.move(str(move(scratch)), move(warehouse))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    seconds = round(time.perf_counter() - started, 3)
+    return made.model_copy(update={"manifest_path": str(manifest_path(warehouse)), "seconds": seconds})
 
 
 def _products_table(catalog: Catalog) -> pa.Table:

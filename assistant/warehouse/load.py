@@ -154,7 +154,7 @@ def load_file(
             with _scratch_duckdb(warehouse) as con:
                 counts = _run(con, plan, label, report, mask_key)
                 _record_load(con, label, loader.name, path, counts, time.perf_counter() - started)
-                _copy_to(con, warehouse, label, report)
+                copy_to(con, warehouse, label, report)
     except LoadError:
         raise
     except Exception as exc:  # a full disk, a lost connection: the transaction is rolled back
@@ -477,7 +477,7 @@ def _scratch_duckdb(target: Warehouse) -> Iterator[Any]:
 COPY_BATCH = 50_000
 
 
-def _copy_to(con: Any, target: Warehouse, label: str, report: ProgressFn) -> None:
+def copy_to(con: Any, target: Warehouse, label: str, report: ProgressFn) -> None:
     """Stream this load's rows from the scratch DuckDB into another database, in one transaction."""
     lit = sql_str(label)
     with target.engine.begin() as conn:
