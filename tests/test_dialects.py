@@ -12,6 +12,8 @@ from assistant.warehouse.dialects import to_dialect
     ("duckdb", "postgres"),
     [
         ("SELECT dayname(t) FROM e", "SELECT TO_CHAR(t, 'FMDay') FROM e"),
+        ("SELECT quarter(t) FROM e", "SELECT CAST(EXTRACT(QUARTER FROM t) AS INTEGER) FROM e"),
+        ("SELECT year(t) FROM e", "SELECT CAST(EXTRACT(YEAR FROM t) AS INTEGER) FROM e"),
         (
             "SELECT hour(t), isodow(t) FROM e",
             "SELECT CAST(EXTRACT(HOUR FROM t) AS INTEGER), CAST(EXTRACT(ISODOW FROM t) AS INTEGER) FROM e",

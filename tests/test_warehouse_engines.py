@@ -22,6 +22,7 @@ from tools import ToolContext, ToolError, build_tools
 from tools.metrics import SemanticModel
 
 from .conftest import real
+from .pg import fresh_database
 
 pytestmark = [pytest.mark.real_data, pytest.mark.postgres]
 
@@ -209,11 +210,9 @@ def test_the_real_suites_gold_answers_are_the_same_on_postgres(
 
     engines = {}
     for engine, url in (("duckdb", None), ("postgres", postgres_url)):
+        url = url and fresh_database(url, "gold")
         settings = Settings(data_dir=tmp_path / engine, database_url=url)
         with Warehouse(settings) as writer:
-            if url:  # one sample at a time in the shared server
-                with writer.engine.begin() as conn:
-                    conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
             writer.ensure_schema()
             load_file(writer, real(sample))
         engines[engine] = Warehouse(settings, read_only=True)
@@ -258,10 +257,8 @@ def test_the_demo_shop_generates_into_postgres(postgres_url: str, tmp_path: Path
     from assistant.warehouse.demo import generate
 
     demo_shops.copy(tmp_path / "duck", 5_000, seed=3)
-    settings = Settings(data_dir=tmp_path / "pg", database_url=postgres_url)
+    settings = Settings(data_dir=tmp_path / "pg", database_url=fresh_database(postgres_url, "demo"))
     with Warehouse(settings) as writer:
-        with writer.engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
         made = generate(writer, 5_000, seed=3)
     duck = Warehouse(Settings(data_dir=tmp_path / "duck"), read_only=True)
     pg = Warehouse(settings, read_only=True)

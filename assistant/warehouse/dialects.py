@@ -2,8 +2,9 @@
 
 Tools and the metrics layer write DuckDB SQL; for another database sqlglot transpiles it. sqlglot
 passes a few DuckDB functions through unchanged where the target has no function of that name
-(`DAYNAME`, `HOUR`, `ARG_MAX`, `GROUP BY ALL` …): the generators below write them out in the
-target's own terms, so no DuckDB-only syntax reaches another engine.
+(`DAYNAME`, `QUARTER`, `ARG_MAX`, `GROUP BY ALL` …): the generators below write them out in the
+target's own terms, so no DuckDB-only syntax reaches another engine; date parts come back as
+integers, as DuckDB gives them.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ class ShopPostgres(Postgres):
         TRANSFORMS = {
             **Postgres.Generator.TRANSFORMS,
             exp.Dayname: lambda self, e: f"TO_CHAR({self.sql(e, 'this')}, 'FMDay')",
+            exp.Year: _extract("YEAR"),
+            exp.Quarter: _extract("QUARTER"),
+            exp.Month: _extract("MONTH"),
+            exp.Week: _extract("WEEK"),  # ISO weeks in both
+            exp.Day: _extract("DAY"),
+            exp.DayOfYear: _extract("DOY"),
             exp.Hour: _extract("HOUR"),
             exp.Minute: _extract("MINUTE"),
             exp.DayOfWeekIso: _extract("ISODOW"),
