@@ -17,7 +17,7 @@ from typing import Any
 
 from eval.harness import read_results
 from eval.scoring import DECLINES, WORDINGS
-from eval.stats import per_case, ratio, stability
+from eval.stats import per_case, ratio, ratio_text, stability
 from eval.suite import SuiteError, load_suite
 
 # Tags that say how a case is worded or which collection it belongs to, not what it asks.
@@ -137,8 +137,7 @@ def markdown(figures: dict[str, dict[str, Any]]) -> str:
             if ratio is None:
                 out.append(f"| {other} | – ({other} passes no case) |")
             else:
-                low_high = f"{ratio[1][0]:.2f}–{ratio[1][1]:.2f}" if ratio[1] else "–"
-                out.append(f"| {other} | {ratio[0]:.2f}x ({low_high}) |")
+                out.append(f"| {other} | {ratio_text(*ratio)} |")
     for key, title in (("suites", "by data set"), ("shapes", "by question shape")):
         names = sorted({n for s in systems for n in figures[s][key]})
         out += ["", f"| {title} | " + " | ".join(systems) + " |", "|---" * (len(systems) + 1) + "|"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from eval.harness import busy, read_results
 from eval.scoring import CaseResult, summarize
-from eval.stats import CaseStability, per_case, ratio, stability, verdict
+from eval.stats import CaseStability, per_case, ratio, ratio_text, stability, verdict
 
 FIGURES = [
     ("pass_rate", "cases passed", "{:.0%}"),
@@ -68,10 +68,8 @@ def ratio_line(lines: list[dict[str, Any]], figures: dict[str, dict[str, Any]], 
         if found is None:
             parts.append(f"{system} passes none of the cases (no ratio)")
             continue
-        value, interval = found
-        shown = f" (95% interval {interval[0]:.2f}–{interval[1]:.2f})" if interval else ""
-        parts.append(f"{to} / {system}: {value:.2f}x{shown}")
-    return f"Pass-rate ratios on the same cases: {'; '.join(parts)}."
+        parts.append(f"{to} / {system}: {ratio_text(*found)}")
+    return f"Pass-rate ratios on the same cases (95% intervals): {'; '.join(parts)}."
 
 
 def _fmt(value: Any, pattern: str) -> str:

@@ -65,6 +65,16 @@ def ratio_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, float
     return _percentiles(ratios)
 
 
+def ratio_text(value: float, interval: tuple[float, float] | None) -> str:
+    """'2.10x (1.40–3.30)'; an interval without an upper bound (the other system passes so few
+    cases that some resamples have none) reads 'at least'."""
+    if interval is None:
+        return f"{value:.2f}x"
+    if math.isinf(interval[1]):
+        return f"{value:.2f}x (at least {interval[0]:.2f})"
+    return f"{value:.2f}x ({interval[0]:.2f}–{interval[1]:.2f})"
+
+
 def overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 

@@ -154,7 +154,7 @@ def test_pooled_folders_of_one_suite_are_repeats_and_ratios_come_with_intervals(
     assert "| plain-sql | 1.83x (" in text
     assert "| cases passed every time / only sometimes | 5 / 1 | 3 / 0 |" in text
     # One run's report gives the same kind of ratio, on that run's cases
-    assert "shoplens / plain-sql: 2.00x (95% interval " in ratio_line(first, summaries(first), "shoplens")
+    assert "shoplens / plain-sql: 2.00x (" in ratio_line(first, summaries(first), "shoplens")
 
 
 def test_pool_splits_wrong_declines_from_missed_ones(tmp_path: Path) -> None:
@@ -168,3 +168,10 @@ def test_pool_splits_wrong_declines_from_missed_ones(tmp_path: Path) -> None:
     error["expected_kind"], error["outcome"]["kind"] = "error", "error"
     figures = pool([write_run(tmp_path / "r", [declined, answered, right, error])])["shoplens"]
     assert (figures["missed_declines"], figures["false_declines"]) == (1, 1)
+
+
+def test_a_ratio_without_an_upper_bound_reads_at_least() -> None:
+    from eval.stats import ratio_text
+
+    assert ratio_text(19.0, (6.0, float("inf"))) == "19.00x (at least 6.00)"
+    assert ratio_text(2.1, (1.4, 3.3)) == "2.10x (1.40–3.30)"
