@@ -624,18 +624,11 @@ def run_suite(
     warehouse = Warehouse(data_settings, read_only=True)
     lock = threading.Lock()
     judged = use_judge and any(c.rubric for _, c, _ in todo)
+    info = {"systems": systems, "cases": len(cases), "limit": limit, "repeats": repeats}
     try:
         with _engine(settings, endpoint) as running, _judging(judged, settings, running, report) as writer:
-            judge_model = writer.endpoint.model if writer else None
             _write_info(
-                run_dir,
-                suite,
-                running,
-                systems=systems,
-                cases=len(cases),
-                limit=limit,
-                repeats=repeats,
-                judge_model=judge_model,
+                run_dir, suite, running, judge_model=writer.endpoint.model if writer else None, **info
             )
             encoder = Encoder()
             built: dict[str, Any] = {}
