@@ -10,7 +10,6 @@ with the code checks where both ran.
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -41,12 +40,6 @@ def judge_model_for(under_test: str, settings: Settings) -> str:
     return SMALL_MODEL if under_test == DEFAULT_MODEL else DEFAULT_MODEL
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def judge_endpoint(
     settings: Settings, under_test: Endpoint, progress: Callable[[str, float | None], None] | None = None
@@ -55,7 +48,7 @@ def judge_endpoint(
     for any other model it serves, else (said in a warning) for the model under test; otherwise a
     second engine serves the judge model on the CPU for the run (llama.cpp: the judge asks a few
     questions per run, and a GPU is the model under test's)."""
-    from assistant.llm.server import served_models, start_engine
+    from assistant.llm.server import free_port, served_models, start_engine
 
     wanted = judge_model_for(under_test.model, settings)
     if under_test.engine == "external":
@@ -66,7 +59,7 @@ def judge_endpoint(
         yield under_test.model_copy(update={"model": other or under_test.model})
         return
     judge_settings = settings.with_overrides(
-        model=wanted, engine="llama.cpp", llm_port=_free_port(settings.host)
+        model=wanted, engine="llama.cpp", llm_port=free_port(settings.host)
     )
     with start_engine(judge_settings, progress) as running:
         yield running.endpoint

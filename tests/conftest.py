@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,9 +123,9 @@ def demo_shops(tmp_path_factory: pytest.TempPathFactory) -> DemoShops:
 
 def free_port() -> int:
     """A TCP port nothing listens on now (for an engine a test starts)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    from assistant.llm.server import free_port as unused_port
+
+    return unused_port()
 
 
 @pytest.fixture(scope="module")

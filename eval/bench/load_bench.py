@@ -113,7 +113,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.postgres == "local":
-        from tests.conftest import free_port
+        from assistant.llm.server import free_port
         from tests.pg import local_postgres
 
         with local_postgres(free_port()) as url:
