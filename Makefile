@@ -46,7 +46,7 @@ install-browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "browser tests need Chromium: sudo apt-get install chromium chromium-driver"; fi; }
 
-# The PostgreSQL tests start a throwaway server from Debian's binaries (tests/pg.py).
+# The PostgreSQL tests start a throwaway server from Debian's binaries (eval/bench/postgres.py).
 install-postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \

@@ -147,9 +147,9 @@ def llama_server(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A throwaway local PostgreSQL (tests/pg.py) for the tests of one run (per xdist worker).
+    """A throwaway local PostgreSQL (eval/bench/postgres.py) for the tests of one run (per xdist worker).
     Without Debian's server binaries the test skips, except in CI, where it fails."""
-    from .pg import local_postgres, postgres_bindir
+    from eval.bench.postgres import local_postgres, postgres_bindir
 
     if postgres_bindir() is None:
         if os.environ.get("CI"):

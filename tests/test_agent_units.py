@@ -528,3 +528,48 @@ def test_a_call_the_words_make_expressible_is_not_sent_to_run_sql(shop) -> None:
         " / (SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase')"
     )
     assert answer.table.rows[0][0] == pytest.approx(reference(shop, sql))
+
+
+def test_more_readings_answer_the_figure_most_of_them_compute(shop) -> None:
+    orders = reference(shop, "SELECT count(*) FROM orders")
+    agent, model = assistant(
+        shop,
+        [
+            call("query_metric", metric="revenue"),  # the first reading, at temperature 0
+            call("query_metric", metric="orders"),
+            call("run_sql", query="SELECT count(*) AS n FROM orders"),  # the same figure, another way
+        ],
+        readings=3,
+    )
+    answer = agent.ask("How many orders were placed?")
+    assert answer.table.rows == [[orders]] and answer.text == f"Orders: {orders:,}."
+    assert any(n.startswith("2 of 3 readings of the question computed this figure") for n in answer.notes)
+    assert [c.tool for c in answer.tool_calls] == ["query_metric", "query_metric"]
+    assert answer.tool_calls[-1].arguments["metric"] == "orders"
+    # The later readings are sampled from the same prompt (cached by the engine), each with a seed.
+    first, second, third = (options for _, options in model.calls)
+    assert "temperature" not in first and (second["temperature"], second["seed"]) == (0.7, 1)
+    assert third["seed"] == 2 and model.calls[2][0] == model.calls[0][0][:2]
+    assert answer.tokens == {"prompt": 300, "completion": 30}
+
+
+def test_the_first_reading_stands_on_a_tie_and_failed_readings_count_for_nothing(shop) -> None:
+    agent, _ = assistant(
+        shop,
+        [
+            call("query_metric", metric="revenue"),
+            call("query_metric", metric="orders"),
+            call("run_sql", query="SELECT no_such_column FROM orders"),  # fails: no vote
+            call("cannot_answer", reason="no idea"),  # declines: no vote
+        ],
+        readings=4,
+    )
+    answer = agent.ask("What was revenue?")
+    assert answer.table.columns == ["revenue"] and len(answer.tool_calls) == 1
+    assert "1 of 4 readings of the question computed this figure" in answer.notes
+
+
+def test_one_reading_is_the_default_and_costs_one_call(shop) -> None:
+    agent, model = assistant(shop, [call("query_metric", metric="orders")])
+    answer = agent.ask("How many orders?")
+    assert len(model.calls) == 1 and not any("readings" in n for n in answer.notes)

@@ -1,7 +1,7 @@
 """The same tools on DuckDB and on PostgreSQL give the same figures (issue: beyond one machine).
 
 A real sample (REES46) is loaded into the embedded DuckDB warehouse and into a throwaway local
-PostgreSQL server (tests/pg.py); every tool call below runs on both through the read-only
+PostgreSQL server (eval/bench/postgres.py); every tool call below runs on both through the read-only
 warehouse, and the rows must match (numbers to 1e-6, relative)."""
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import pytest
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.load import load_file
+from eval.bench.postgres import fresh_database
 from tools import ToolContext, ToolError, build_tools
 from tools.metrics import SemanticModel
 
 from .conftest import real
-from .pg import fresh_database
 
 pytestmark = [pytest.mark.real_data, pytest.mark.postgres]
 

@@ -12,7 +12,7 @@ parsing, checks, rejects, products and users), then times, alternating, in fresh
   shoplens      load_file(warehouse, file)                                 (parse, check, reject, write
                 events, products and users)
   shoplens → PostgreSQL   with --postgres: the same load into a PostgreSQL warehouse (parsed by
-                DuckDB in memory, then COPY); `local` starts a throwaway server (tests/pg.py)
+                DuckDB in memory, then COPY); `local` starts a throwaway server (eval/bench/postgres.py)
 Prints rows/s, the ratio and each process's peak RSS. Target: shoplens within 1.5x of bare.
 """
 
@@ -114,7 +114,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.postgres == "local":
         from assistant.llm.server import free_port
-        from tests.pg import local_postgres
+        from eval.bench.postgres import local_postgres
 
         with local_postgres(free_port()) as url:
             args.postgres = url
