@@ -21,10 +21,8 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -70,8 +68,7 @@ VAGUE_REPLY = (
     "Which figures would you like: for example revenue, orders, conversion or the top products,"
     " and over which period?"
 )
-LACK_UNASKED = "(not asked:"
-READING_TEMPERATURE = 0.7  # the readings after the first: varied enough to differ, still likely ones  # in the error of a call that brought in what the data lacks, unasked
+LACK_UNASKED = "(not asked:"  # in the error of a call that brought in what the data lacks, unasked
 
 
 class Assistant:
@@ -365,58 +362,10 @@ class Assistant:
                 continue
             seconds = round(time.perf_counter() - clock, 3)
             answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments, seconds=seconds))
-            if self.settings.readings > 1 and tool in FIGURE_TOOLS:
-                return self._most_read(messages[:2], answer, result, words, previous_call, said)
             return result
         answer.kind = "error"
         answer.text = f"I could not answer that: {answer.tool_calls[-1].error}"
         return None
-
-    def _most_read(
-        self,
-        messages: list[BaseMessage],
-        answer: Answer,
-        first: ToolResult,
-        words: str,
-        previous_call: dict[str, Any] | None,
-        said: str,
-    ) -> ToolResult:
-        """Sample more readings of the question (the prompt is cached: each costs only its reply),
-        run each one's call, and keep the figure most readings compute; the first reading's on a
-        tie. Readings that fail, decline or compute nothing count for nothing."""
-        readings: list[tuple[ToolResult, Answer]] = []
-        for seed in range(1, self.settings.readings):
-            scratch = Answer(question=answer.question, text="", kind="answer")
-            try:
-                call = self._decide(messages, answer, seed=seed)
-                tool, arguments = call.tool, call.arguments.model_dump(mode="json", exclude_unset=True)
-                if tool not in FIGURE_TOOLS:
-                    continue
-                tool, arguments = self.screen.check(tool, arguments, scratch, words, previous_call, said)
-                clock = time.perf_counter()
-                result = self.tools[tool](self.ctx, arguments)
-            except (ModelAnswerError, DataLacks, ToolError, ValidationError) as exc:
-                log.info("reading %d failed: %s", seed + 1, exc)
-                continue
-            seconds = round(time.perf_counter() - clock, 3)
-            scratch.tool_calls.append(ToolCall(tool=tool, arguments=arguments, seconds=seconds))
-            readings.append((result, scratch))
-        votes = Counter(figures(r) for r, _ in readings)
-        mine = votes[figures(first)] + 1
-        best, count = max(votes.items(), key=lambda item: item[1], default=(None, 0))
-        total = self.settings.readings
-        if count <= mine:
-            if mine < total:
-                answer.notes.append(f"{mine} of {total} readings of the question computed this figure")
-            return first
-        result, scratch = next((r, a) for r, a in readings if figures(r) == best)
-        answer.tool_calls += scratch.tool_calls
-        answer.notes += [n for n in scratch.notes if n not in answer.notes]
-        answer.notes.append(
-            f"{count} of {total} readings of the question computed this figure; the first reading's"
-            " call computed another"
-        )
-        return result
 
     def _without_unasked(
         self,
@@ -471,13 +420,9 @@ class Assistant:
         """The model's reason for declining, and what the data does have, written by code."""
         return f"{reason.rstrip('.')}. {self.screen.data_has()}"
 
-    def _decide(self, messages: list[BaseMessage], answer: Answer, seed: int | None = None) -> Any:
-        """The model's call: its most likely reply, or with a `seed` one sampled at temperature."""
+    def _decide(self, messages: list[BaseMessage], answer: Answer) -> Any:
         clock = time.perf_counter()
-        options: dict[str, Any] = {"response_format": self.decision_format} if self.decision_format else {}
-        if seed is not None:
-            options |= {"temperature": READING_TEMPERATURE, "seed": seed}
-        llm = self.llm.bind(**options) if options else self.llm
+        llm = self.llm.bind(response_format=self.decision_format) if self.decision_format else self.llm
         try:
             reply = llm.invoke(messages)
         except Exception as exc:  # connection refused, timeout, server error
@@ -495,18 +440,6 @@ class Assistant:
             return self.decision.model_validate_json(reply_text(reply)).root
         except ValidationError as exc:
             raise ModelAnswerError(f"the model's call is not valid: {exc}") from exc
-
-
-def figures(result: ToolResult) -> tuple[tuple[Any, ...], ...]:
-    """What a result says, for comparing readings: its rows with numbers to 4 significant digits
-    (the same figure computed two ways may differ in the last float bits or the column names)."""
-
-    def cell(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            return str(value)
-        return float(f"{value:.4g}")
-
-    return tuple(tuple(cell(v) for v in row) for row in result.rows[:50])
 
 
 def audit_log(settings: Settings) -> AuditLog | None:

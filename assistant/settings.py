@@ -132,14 +132,6 @@ class Settings(BaseSettings):
         "row labels always right; no second model call) or the model (checked; code's sentence when "
         "the check fails).",
     )
-    readings: int = Field(
-        default=1,
-        ge=1,
-        le=7,
-        description="How many readings of a question the model gives: the first at temperature 0, the "
-        "rest sampled. Each reading's call runs, and the figure most readings compute is the answer "
-        "(the first reading's on a tie). Each extra reading costs about 1.5 s on 2 CPU cores.",
-    )
     tools: Annotated[list[str], NoDecode] = Field(
         default=[],
         description="The tools offered to the model, in order (`shoplens tool list` lists those installed). "
