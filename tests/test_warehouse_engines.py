@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from assistant.settings import Settings
-from assistant.warehouse.db import Warehouse
+from assistant.warehouse.db import Warehouse, refresh_views
 from assistant.warehouse.load import load_file
 from eval.bench.postgres import fresh_database
 from tools import ToolContext, ToolError, build_tools
@@ -275,3 +275,57 @@ def test_the_demo_shop_generates_into_postgres(postgres_url: str, tmp_path: Path
     manifest = json.loads((tmp_path / "pg" / "shop.demo-manifest.json").read_text())
     assert manifest == json.loads((tmp_path / "duck" / "shop.demo-manifest.json").read_text())
     assert (tmp_path / "pg" / "shop.demo-truth.parquet").exists()
+
+
+# What SECURITY.md and the README tell a user to run as the database's owner, word for word.
+READER_ROLE_SQL = """
+CREATE ROLE shoplens_reader LOGIN;
+GRANT CONNECT ON DATABASE {database} TO shoplens_reader;
+GRANT USAGE ON SCHEMA public TO shoplens_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO shoplens_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO shoplens_reader;
+ALTER ROLE shoplens_reader SET default_transaction_read_only = on;
+"""
+
+
+def test_shoplens_answers_on_a_select_only_postgres_role(
+    postgres_url: str, contexts: dict[str, ToolContext], tmp_path: Path
+) -> None:
+    """The setup SECURITY.md recommends: data loaded by the owner, ShopLens run as a role that may
+    only SELECT. Every tool call gives the owner's figures, and no write gets through, even with
+    the connection's own read-only setting turned off."""
+    import sqlalchemy as sa
+
+    owner_url = fresh_database(postgres_url, "reader_test")
+    owner = Settings(data_dir=tmp_path / "owner", database_url=owner_url, min_group_size=1)
+    with Warehouse(owner) as writer:
+        writer.ensure_schema()
+        load_file(writer, real(SAMPLE))
+        with writer.engine.begin() as conn:
+            for statement in READER_ROLE_SQL.format(database="reader_test").strip().splitlines():
+                conn.exec_driver_sql(statement)
+    reader_url = sa.engine.make_url(owner_url).set(username="shoplens_reader").render_as_string()
+    settings = Settings(data_dir=tmp_path / "reader", database_url=reader_url, min_group_size=1)
+    refresh_views(settings)  # what the app, the CLI and the API do first: nothing to write here
+    ctx = ToolContext.open(settings, Warehouse(settings, read_only=True))
+    info = ctx.warehouse.info()
+    assert info.read_only and info.users == contexts["postgres"].warehouse.info().users
+    ctx.semantic, ctx.encoder = contexts["postgres"].semantic, contexts["postgres"].encoder
+    try:
+        for name, arguments in CALLS:
+            assert _outcome(ctx, name, arguments) == _outcome(contexts["postgres"], name, arguments), name
+        with ctx.warehouse.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT current_user").scalar() == "shoplens_reader"
+            conn.exec_driver_sql("SET default_transaction_read_only = off")  # a raw connection may
+            conn.commit()
+            for sql in (
+                "DELETE FROM events",
+                "CREATE TABLE planted (a int)",
+                "UPDATE products SET price = 0",
+            ):
+                with pytest.raises(Exception, match="permission denied"):
+                    conn.exec_driver_sql(sql)
+                conn.rollback()
+        assert _state(ctx) == _state(contexts["postgres"])
+    finally:
+        ctx.warehouse.close()
