@@ -53,7 +53,10 @@ class Workspace:
         return self.settings.model_copy(update={"warehouse": dataset})
 
     def datasets(self) -> list[str]:
-        """The warehouses in the data dir, the configured one first."""
+        """The warehouses in the data dir, the configured one first. On a database server
+        (`database_url`) there is one: the configured warehouse is that database."""
+        if self.settings.database_url:
+            return [self.default_dataset]
         found = dataset_files(self.settings.data_dir)
         first = [self.default_dataset] if self.default_dataset in found else []
         return first + [name for name in found if name != self.default_dataset]
@@ -110,6 +113,11 @@ class Workspace:
         failure the dataset is as it was, and a dataset this load would have created is not
         left behind empty. Which files a browser may name is `assistant.warehouse.imports`'s
         business, checked before this."""
+        if self.settings.database_url and dataset != self.default_dataset:
+            raise LoadError(
+                f"ShopLens runs on one server database here; load into {self.default_dataset!r}"
+                f" (a new dataset {dataset!r} needs the embedded DuckDB: start without --database-url)"
+            )
         with self._lock:
             self._close(dataset)
             try:

@@ -329,3 +329,50 @@ def test_shoplens_answers_on_a_select_only_postgres_role(
         assert _state(ctx) == _state(contexts["postgres"])
     finally:
         ctx.warehouse.close()
+
+
+def _pg_fingerprint(warehouse: Warehouse) -> dict[str, Any]:
+    """Every table's row count and rows, hashed (what the DuckDB test hashes from its file)."""
+    from assistant.warehouse import schema
+
+    with warehouse.engine.connect() as conn:
+        return {
+            t.name: conn.exec_driver_sql(
+                f"SELECT count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM {t.name} x"
+            ).one()
+            for t in schema.TABLES
+        }
+
+
+@pytest.mark.slow
+def test_the_app_runs_on_postgres_and_no_path_through_it_writes(
+    postgres_url: str, contexts: dict[str, ToolContext], tmp_path: Path
+) -> None:
+    """The app's workspace on a server database: the configured warehouse is its one dataset (a
+    new one is refused with a reason), and the write-path test of the app finds no way to change
+    a row there either."""
+    from assistant.ui import App
+    from assistant.warehouse.load import LoadError
+    from assistant.workspace import Workspace
+
+    from .test_agent_units import ENDPOINT
+    from .test_ui_units import try_every_write
+
+    settings = Settings(data_dir=tmp_path, database_url=fresh_database(postgres_url, "app"))
+    with Warehouse(settings) as writer:
+        writer.ensure_schema()
+        load_file(writer, real(SAMPLE))
+    reader = Warehouse(settings, read_only=True)
+    ws = Workspace(settings, ENDPOINT, contexts["postgres"].encoder)
+    try:
+        assert ws.datasets() == [settings.warehouse]
+        info = ws.info(settings.warehouse)
+        assert info.engine.startswith("PostgreSQL") and info.read_only and info.users > 1000
+        with pytest.raises(LoadError, match="one server database"):
+            ws.load(real(SAMPLE), "another")
+        before = _pg_fingerprint(reader)
+        try_every_write(App(ws), (settings, reader))
+        assert _pg_fingerprint(reader) == before
+    finally:
+        ws.close()
+        reader.close()
