@@ -68,6 +68,24 @@ def test_grouped_ratio_metric(ctx: ToolContext) -> None:
     assert [r[1] for r in rows] == pytest.approx([e[1] for e in expected])
 
 
+def test_a_figure_per_entity_grouped_by_that_entity_is_the_metric_by_it(ctx: ToolContext) -> None:
+    """'Average events per brand, by brand': each row is one brand, so it is events by brand (the
+    brand's column came twice before, which PostgreSQL refused as ambiguous)."""
+    request = SemanticModel.load().request_model.model_validate
+    result = query_metric(
+        ctx, request({"metric": "events", "per": "brand", "stat": "max", "group_by": ["brand"]})
+    )
+    expected = ref(
+        ctx, "SELECT brand, count(*) FROM events WHERE brand IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+    assert result.columns == ["brand", "events"] and [tuple(r) for r in result.rows] == expected
+    assert "each brand row is already one brand's figure: per brand left out" in result.notes
+    bounded = request(
+        {"metric": "events", "per": "user", "stat": "count", "min_value": 2, "group_by": ["user_id"]}
+    )
+    assert not any("already one" in n for n in query_metric(ctx, bounded).notes)  # bounds each one: keeps per
+
+
 def test_derived_metric_aov(ctx: ToolContext) -> None:
     [(aov,)] = ask(ctx, metric="aov")
     [(expected,)] = ref(ctx, "SELECT sum(revenue) / count(*) FROM orders")

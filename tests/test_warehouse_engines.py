@@ -48,6 +48,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("query_metric", {"metric": "conversion_rate", "group_by": ["weekday"]}),
     ("query_metric", {"metric": "views", "group_by": ["hour"]}),
     ("query_metric", {"metric": "brands", "per": "user", "stat": "max", "did": ["view"]}),
+    ("query_metric", {"metric": "revenue", "per": "category", "stat": "max", "group_by": ["category"]}),
     ("query_metric", {"metric": "purchases", "group_by": ["brand"], "top_n": 3, "sort": "lowest"}),
     ("query_metric", {"metric": "views", "stat": "average", "group_by": ["user_id"], "top_n": 3}),
     ("query_metric", {"metric": "revenue", "period": {"kind": "last_n_days", "n": 7}, "grain": "day"}),

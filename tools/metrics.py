@@ -1706,8 +1706,21 @@ def compare_periods(ctx: ToolContext, args: Any) -> ToolResult:
     return _metric_result(ctx, args, compare=True)
 
 
+def _per_its_own_rows(args: Any) -> tuple[Any, list[str]]:
+    """'Average events per brand, by brand': each row is already one brand, whose figure is the
+    metric itself; computed per entity, the entity's column came twice (ambiguous on PostgreSQL)."""
+    if not args.per or args.stat in ("count", "distribution") or {args.min_value, args.max_value} != {None}:
+        return args, []
+    column = {"user": "user_id", "session": "session_id", "order": "order_id"}.get(args.per, args.per)
+    if column not in args.group_by:
+        return args, []
+    note = f"each {args.per} row is already one {args.per}'s figure: per {args.per} left out"
+    return args.model_copy(update={"per": None, "stat": "average"}), [note]
+
+
 def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
     model = load_model(ctx)
+    args, own_rows = _per_its_own_rows(args)
     sql = compile_metric(ctx, model, args, compare)
     columns, rows, truncated, seconds = execute(ctx, sql, compiled=True)
     metric = model.metrics[args.metric]
@@ -1729,7 +1742,7 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         chart.title = name.replace("_", " ") + (f" by {args.group_by[0]}" if args.group_by else "")
     start, end = window(args.period, ctx.facts)
     period = f"{start} to {end}" if start else (f"up to {end}" if end else "all time")
-    notes = [f"{metric.name}: {metric.description}", f"period: {period}"]
+    notes = [f"{metric.name}: {metric.description}", f"period: {period}", *own_rows]
     if compare:
         assert start is not None and end is not None
         notes.append("previous: {} to {}".format(*previous(start, end, args.period)))
