@@ -8,6 +8,7 @@ Diginetica for the recommender.
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from assistant.warehouse.load import load_file
 from tools import ToolError, build_tools
 from tools.anomalies import DetectAnomaliesArgs, SuspiciousUsersArgs, detect_anomalies, find_suspicious_users
 from tools.base import ToolContext, drop_instructions
-from tools.copy import CopyArgs, check_copy, write_marketing_copy
+from tools.copy import WORDS, CopyArgs, CopyBrief, check_copy, write_marketing_copy
 from tools.metrics import SemanticModel
 from tools.recommend import (
     ExplainArgs,
@@ -410,6 +411,84 @@ def test_copy_checks_catch_invented_facts() -> None:
     assert any(
         "not plain copy" in p for p in check_copy("Dear [name], meet the Acme Kettle.", facts, 40, set())
     )
+
+
+def test_copy_claims_are_checked_against_the_facts_and_the_brief() -> None:
+    facts = [
+        ("product", "Acme Kettle"),
+        ("brand", "Acme"),
+        ("price", 29.99),
+        ("rank by orders in its category", 3),
+    ]
+    brands = {"acme", "calvin klein"}
+    # Marketing language that claims nothing about the data passes.
+    harmless = "Meet the Acme Kettle: perfect for any occasion, and the best start to your mornings. Yours for 29.99."
+    assert check_copy(harmless, facts, 40, brands) == []
+    # An invented offer, the shop named as a brand, a number and a superlative the facts lack.
+    assert check_copy("Don't miss this special offer on the Acme Kettle!", facts, 40, brands) == [
+        "an offer the brief does not make: special offer"
+    ]
+    assert "names the shop as 'Calvin Klein': the brief names no shop" in check_copy(
+        "The Acme Kettle. Shop now at Calvin Klein.", facts, 40, brands
+    )
+    assert check_copy("The Acme Kettle, just 19.99.", facts, 40, brands) == [
+        "numbers not in the facts: 19.99"
+    ]
+    assert check_copy("Our best-selling Acme Kettle.", facts, 40, brands) == [
+        "a superlative the facts do not support: best-selling"
+    ]
+    top = [*facts[:3], ("rank by orders in its category", 1)]
+    assert check_copy("Our best-selling Acme Kettle.", top, 40, brands) == []
+    # The brief is the one source of offers, codes, the shop's name; and of words to avoid.
+    brief = CopyBrief(offer="20% off all kettles", code="KETTLE20", shop_name="Northwind", avoid=["cheap"])
+    offered = facts + [(k, v) for k, v in brief.facts() if v]
+    sent = "A special offer: 20% off all kettles with code KETTLE20. Shop now at Northwind."
+    assert check_copy(sent, offered, 40, brands, brief.avoid) == []
+    assert check_copy("Cheap and cheerful, with free shipping.", offered, 40, brands, brief.avoid) == [
+        "claim not in the facts: free shipping",
+        "uses a word the brief avoids: cheap",
+    ]
+    assert "names the shop as 'Calvin Klein': the shop is Northwind" in check_copy(
+        "Shop now at Calvin Klein.", offered, 40, brands
+    )
+
+
+def test_plain_copy_reads_like_copy_and_passes_its_own_check(shop: Shop) -> None:
+    """The fallback, for every segment big enough to describe and for a product with the user's
+    offer: no segment jargon addressed to customers, no word twice in a row, every claim in the facts."""
+    from tools.segments import RFM_NAMES
+
+    brands = {
+        r[0].lower() for r in shop.ctx.rows("SELECT DISTINCT brand FROM products WHERE brand IS NOT NULL")
+    }
+    written = 0
+    for segment in RFM_NAMES:
+        try:
+            result = write_marketing_copy(shop.ctx, CopyArgs(segment=segment))
+        except ToolError as exc:
+            assert "fewer than" in str(exc)  # too small to describe without describing people
+            continue
+        facts = dict(result.rows)
+        assert {
+            "customers in it",
+            "typical order",
+            "brands they buy most",
+            "products they buy most",
+        } <= facts.keys()
+        assert facts["customers in it"] >= shop.ctx.settings.min_group_size
+        assert facts["audience"] not in result.answer.lower()
+        assert not re.search(r"\b(\w+)\s+\1\b", result.answer, re.IGNORECASE), result.answer
+        assert check_copy(result.answer, result.rows, WORDS["short"], brands) == [], result.answer
+        written += 1
+    assert written >= 6
+    brief = CopyBrief(
+        offer="15% off this week", code="HELLO15", ends="2026-11-08", call_to_action="Shop the range"
+    )
+    result = write_marketing_copy(shop.ctx, CopyArgs(product_id="103", brief=brief))
+    assert result.answer.endswith(
+        "15% off this week with code HELLO15, until 8 November 2026. Shop the range."
+    )
+    assert check_copy(result.answer, result.rows, WORDS["medium"], brands) == []
 
 
 def test_instructions_planted_in_catalog_text_never_reach_written_prose() -> None:

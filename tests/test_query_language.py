@@ -1814,3 +1814,28 @@ def test_a_word_for_every_item_on_data_without_product_names_is_its_category() -
     data["product_text"] = {"cd player": "CD player"}
     _, cleaned, _ = check("query_metric", call, "CD sales?", MODEL, values=lambda n: data.get(n, {}))
     assert {"dimension": "product_text", "values": ["CD"]} in cleaned["filters"]
+
+
+def test_a_copy_brief_keeps_only_what_the_request_gives() -> None:
+    from tools.evidence import unsupported_arguments
+
+    brief = {
+        "offer": "20% off all kettles",
+        "code": "KETTLE20",
+        "ends": "2026-12-24",
+        "shop_name": "Northwind",
+        "avoid": ["cheap"],
+    }
+    said = "Write a promo for product 103: 20% off all kettles with code KETTLE20 until the 24th. Don't say cheap."
+    args, problems = unsupported_arguments(
+        "write_marketing_copy", {"product_id": "103", "brief": brief}, said
+    )
+    assert args["brief"] == {k: v for k, v in brief.items() if k != "shop_name"}
+    assert problems == ["note: dropped the brief's shop_name 'Northwind', which the request does not give"]
+    # A small model's invented offer is dropped: the copy may then promise nothing.
+    args, problems = unsupported_arguments(
+        "write_marketing_copy",
+        {"segment": "champions", "brief": {"offer": "15% off everything"}},
+        "a promo for champions",
+    )
+    assert args["brief"] == {} and "dropped the brief's offer '15% off everything'" in problems[0]

@@ -337,6 +337,13 @@ TOOL_CALLS = [
     ("similar_users", {"user_id": WRITE_ATTEMPT}),
     ("write_marketing_copy", {"product_id": WRITE_ATTEMPT}),
     ("write_marketing_copy", {"segment": WRITE_ATTEMPT}),
+    (
+        "write_marketing_copy",
+        {
+            "segment": "champions",
+            "brief": {"offer": WRITE_ATTEMPT, "shop_name": WRITE_ATTEMPT[:80], "avoid": [WRITE_ATTEMPT]},
+        },
+    ),
     ("run_sql", {"query": WRITE_ATTEMPT}),
     ("describe_data", {}),
 ]
@@ -382,8 +389,19 @@ def try_every_write(app: App, shop) -> None:  # noqa: F811
             pass  # refused with a message: what we want
     assert app.recommend(WRITE_ATTEMPT, 5, session)[0].startswith("Error: there is no user")
     assert app.segment_members(WRITE_ATTEMPT, session)[0].startswith("Error: no segment")
-    copy = app.write_copy("Product", WRITE_ATTEMPT, "", "friendly", "short", "email", session)
+    brief = [
+        WRITE_ATTEMPT,
+        WRITE_ATTEMPT[:40],
+        "2026-12-24",
+        WRITE_ATTEMPT[:80],
+        WRITE_ATTEMPT[:80],
+        WRITE_ATTEMPT,
+    ]
+    copy = app.write_copy("Product", WRITE_ATTEMPT, "", "friendly", "short", "email", *brief, session)
     assert copy[0].startswith("Error: there is no product")
+    brief[2] = WRITE_ATTEMPT  # not a date: refused before anything runs
+    refused = app.write_copy("Segment", "", "champions", "friendly", "short", "email", *brief, session)
+    assert refused[0].startswith("Error:")
 
 
 def test_csv_exports_live_beside_the_data_and_are_pruned(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -415,3 +433,14 @@ def test_gradio_can_read_every_handlers_type_hints() -> None:
         assert typing.get_type_hints(handler)["progress"] is gr.Progress
     for name in ("respond", "clear", "segments", "recommend", "write_copy", "switch_dataset"):
         typing.get_type_hints(getattr(App, name))  # raises NameError on an unresolvable name
+
+
+def test_the_copy_tab_takes_a_campaign_brief(app: App) -> None:
+    """The brief is the one source of offers: given, the copy carries it and the facts list it."""
+    brief = ["15% off this week", "HELLO15", "", "", "", ""]
+    text, facts = app.write_copy("Segment", "", "champions", "friendly", "short", "email", *brief, None)
+    assert "15% off this week with code HELLO15" in text, text
+    rows = dict(facts["value"].values.tolist())
+    assert rows["offer"] == "15% off this week" and rows["discount code"] == "HELLO15"
+    text, _ = app.write_copy("Segment", "", "champions", "friendly", "short", "email", *[""] * 6, None)
+    assert "off" not in text and "code" not in text  # no brief: no offer

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from importlib import resources
 from typing import Any, Literal
 
@@ -27,17 +28,59 @@ from tools.base import (
     format_value,
     render,
 )
-from tools.segments import RFM_DESCRIPTIONS, RFM_NAMES, behavior_clusters, rfm_sql, segment_name
+from tools.segments import RFM_DESCRIPTIONS, RFM_NAMES, behavior_clusters, rfm, segment_name
 
 log = logging.getLogger(__name__)
 
 WORDS = {"short": 40, "medium": 80, "long": 150}
-# Claims copy must not make unless the facts hold them.
+# Claims copy must not make unless the facts (the data and the user's brief) say them.
 PROMISES = re.compile(
-    r"\b(free shipping|free delivery|discount|\d+\s*% off|sale|limited stock|only \d+ left|guarantee[d]?|"
-    r"warranty|award[- ]winning|best[- ]seller|#1|number one|lowest price|in stock)\b",
+    r"\b(free shipping|free delivery|free returns|\d+\s*% off|limited stock|only \d+ left|guarantee[d]?"
+    r"|warranty|award[- ]winning|lowest price|in stock|save \d+|while (stocks|supplies) last)\b",
     re.IGNORECASE,
 )
+# Words that announce an offer: allowed only when the brief has one (or a code).
+OFFER_WORDS = re.compile(
+    r"\b((special|exclusive|limited[- ]time) (offer|deal)s?|(this|our|an?) (offer|deal)|promo(tion)? codes?"
+    r"|coupons?|vouchers?|discount(ed|s)?|on sale|sale (ends|price)|last chance|ends? (today|soon|tonight))\b",
+    re.IGNORECASE,
+)
+# Factual superlatives: only for a product first in its category by orders. Marketing words that
+# claim nothing about the data ("perfect for any occasion", "the best of") are left alone.
+SUPERLATIVES = re.compile(
+    r"\b(best[- ]?sell(er|ers|ing)|#1|number one|no\. ?1|most popular|top[- ](selling|seller|rated)"
+    r"|customer favou?rite|fan favou?rite)",
+    re.IGNORECASE,
+)
+# "Shop now at X", "only at X", "available from X": where copy names the shop.
+SHOP_NAMED = re.compile(
+    r"(?i:\b(?:shop(?: now)?|only|available|buy(?: now)?|order(?: now)?|find (?:it|them|us)) (?:at|from|on)) "
+    r"([A-Z][\w&'-]*(?: [A-Z][\w&'-]*)*)"
+)
+
+
+class CopyBrief(BaseModel):
+    """What the user gives the campaign: the only source of offers and promises. Empty by
+    default, and then the copy promises nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+    offer: str | None = Field(
+        default=None, max_length=200, description="The offer, e.g. '20% off all kettles'"
+    )
+    code: str | None = Field(default=None, max_length=40, description="A discount code")
+    ends: date | None = Field(default=None, description="The last day of the offer")
+    call_to_action: str | None = Field(default=None, max_length=80, description="e.g. 'Shop the range'")
+    shop_name: str | None = Field(default=None, max_length=80, description="The shop's own name")
+    avoid: list[str] = Field(default=[], max_length=20, description="Words the copy must not use")
+
+    def facts(self) -> list[tuple[str, Any]]:
+        return [
+            ("offer", self.offer),
+            ("discount code", self.code),
+            ("offer ends", f"{self.ends.day} {self.ends:%B %Y}" if self.ends else None),
+            ("call to action", self.call_to_action),
+            ("shop", self.shop_name),
+        ]
 
 
 class CopyArgs(BaseModel):
@@ -47,6 +90,9 @@ class CopyArgs(BaseModel):
     tone: Literal["friendly", "professional", "playful", "urgent", "luxury"] = "friendly"
     length: Literal["short", "medium", "long"] = "short"
     channel: Literal["email", "social", "banner", "product page"] = "email"
+    brief: CopyBrief = Field(
+        default_factory=CopyBrief, description="The user's offer, shop name, words to avoid"
+    )
 
 
 def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple[str, Any]]:
@@ -66,7 +112,7 @@ def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple
         title, description = clean_title, clean_description
         facts += [
             ("product", title or f"product {args.product_id}"),
-            ("brand", brand),
+            ("brand", brand_as_written(ctx, brand) if brand else None),
             ("category", path or category),
         ]
         facts += [("price", price), ("description", description)]
@@ -85,16 +131,17 @@ def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple
         facts += _segment_facts(ctx, args.segment)
     if not facts:
         raise ToolError("name a product_id, a segment, or both")
+    facts += args.brief.facts()
     return [(k, v) for k, v in facts if v not in (None, "")]
 
 
 def _segment_facts(ctx: ToolContext, segment: str) -> list[tuple[str, Any]]:
+    """Who the segment is, in figures: size, typical order, how recently they bought, the
+    categories, brands and products they buy most, and what they look at without buying."""
     name = segment_name(segment, RFM_NAMES)
     if name is not None:
-        rfm = f"({rfm_sql()})"
-        described = RFM_DESCRIPTIONS[name]
-        where = "segment = $s"
-        label = name.replace("_", " ")
+        described, label = RFM_DESCRIPTIONS[name], name.replace("_", " ")
+        ids = [str(row[0]) for row in rfm(ctx) if row[8] == name]
     else:
         labels, clusters = behavior_clusters(ctx)
         cluster = next((c for c in clusters if segment.strip().lower() in c.name.lower()), None)
@@ -102,34 +149,89 @@ def _segment_facts(ctx: ToolContext, segment: str) -> list[tuple[str, Any]]:
             known = ", ".join(RFM_NAMES + [c.name for c in clusters])
             raise ToolError(f"no segment called {segment!r}; segments: {known}")
         described, label = cluster.description, cluster.name
-        ids = [u for u, c in labels.items() if c == cluster.cluster]
-        rows = ctx.rows(
-            """SELECT category, count(*) FROM events WHERE list_contains($ids, user_id) AND event_type = 'purchase'
-               AND category IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3""",
-            ids=ids,
+        ids = [str(u) for u, c in labels.items() if c == cluster.cluster]
+    if len(ids) < ctx.settings.min_group_size:
+        raise ToolError(
+            f"the segment {label!r} has {len(ids)} customers, fewer than {ctx.settings.min_group_size}: copy"
+            " about it would describe individual people (privacy: SHOPLENS_MIN_GROUP_SIZE)"
         )
-        price = ctx.rows(
-            "SELECT avg(price) FROM events WHERE list_contains($ids, user_id) AND event_type = 'view'",
-            ids=ids,
-        )
-        return [("audience", label), ("who they are", described), ("what they buy most", ", ".join(r[0] for r in rows)),
-                ("average price they look at", round(price[0][0], 2) if price[0][0] else None)]  # fmt: skip
-    rows = ctx.rows(
-        f"""WITH m AS {rfm}
-            SELECT e.category, count(*) FROM events e JOIN m USING (user_id)
-            WHERE m.{where} AND e.event_type = 'purchase' AND e.category IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3""",
-        s=name,
-        as_of=ctx.facts.last_day,
-    )
     return [
         ("audience", label),
         ("who they are", described),
-        ("what they buy most", ", ".join(r[0] for r in rows)),
+        ("customers in it", len(ids)),
+        *_group_figures(ctx, ids),
     ]
 
 
-def check_copy(text: str, facts: list[tuple[str, Any]], words: int, brands: set[str]) -> list[str]:
-    """What is wrong with a draft: too long, numbers or brands or promises the facts lack."""
+def _top(ctx: ToolContext, column: str, ids: list[str]) -> list[str]:
+    rows = ctx.rows(
+        f"""SELECT {column}, count(*) FROM events WHERE list_contains($ids, CAST(user_id AS VARCHAR))
+            AND event_type = 'purchase' AND {column} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3""",
+        ids=ids,
+    )
+    return [str(r[0]) for r in rows]
+
+
+def brand_as_written(ctx: ToolContext, brand: str) -> str:
+    """Brands are stored lower case; copy writes them as the catalog's titles do ('DK', 'ghd')."""
+    rows = ctx.rows(
+        "SELECT title FROM products WHERE lower(brand) = $b AND title IS NOT NULL LIMIT 20", b=brand.lower()
+    )
+    for (title,) in rows:
+        found = re.search(rf"(?i)\b{re.escape(brand)}\b", str(title))
+        if found:
+            return found.group(0)
+    return brand.title()
+
+
+def _group_figures(ctx: ToolContext, ids: list[str]) -> list[tuple[str, Any]]:
+    """Figures about a group of customers that copy may cite (each one checkable in the facts)."""
+    who = "list_contains($ids, CAST(user_id AS VARCHAR))"
+    typical = ctx.rows(
+        f"""SELECT median(v) FROM (SELECT order_id, sum(price * coalesce(quantity, 1)) AS v FROM events
+            WHERE event_type = 'purchase' AND {who} AND order_id IS NOT NULL GROUP BY 1)""",
+        ids=ids,
+    )[0][0]
+    recency = ctx.rows(
+        f"""SELECT median(d) FROM (SELECT date_diff('day', CAST(max(event_time) AS DATE), CAST($as_of AS DATE)) AS d
+            FROM events WHERE event_type = 'purchase' AND {who} GROUP BY user_id)""",
+        ids=ids,
+        as_of=ctx.facts.last_day,
+    )[0][0]
+    bought = ctx.rows(
+        f"""SELECT coalesce(p.title, 'product ' || e.product_id), count(DISTINCT e.order_id) AS n
+            FROM events e LEFT JOIN products p USING (product_id)
+            WHERE e.event_type = 'purchase' AND {who.replace("user_id", "e.user_id")}
+            GROUP BY e.product_id, p.title ORDER BY n DESC, 1 LIMIT 3""",
+        ids=ids,
+    )
+    # Looked at by the most of them, bought by none of them.
+    wanted = ctx.rows(
+        f"""SELECT coalesce(p.title, 'product ' || e.product_id), count(DISTINCT e.user_id) AS n
+            FROM events e LEFT JOIN products p USING (product_id)
+            WHERE e.event_type = 'view' AND {who.replace("user_id", "e.user_id")}
+              AND e.product_id NOT IN (SELECT product_id FROM events WHERE event_type = 'purchase'
+                                       AND {who} AND product_id IS NOT NULL)
+            GROUP BY e.product_id, p.title ORDER BY n DESC, 1 LIMIT 1""",
+        ids=ids,
+    )
+    return [
+        ("what they buy most", ", ".join(_top(ctx, "category", ids))),
+        ("brands they buy most", ", ".join(brand_as_written(ctx, b) for b in _top(ctx, "brand", ids))),
+        # Titles hold commas ("Nappies, Size 4"): a semicolon separates them.
+        ("products they buy most", "; ".join(drop_instructions(str(r[0])) for r in bought)),
+        ("typical order", round(typical, 2) if typical is not None else None),
+        ("days since their last purchase (median)", round(recency) if recency is not None else None),
+        ("viewed most without buying", drop_instructions(str(wanted[0][0])) if wanted else None),
+    ]
+
+
+def check_copy(
+    text: str, facts: list[tuple[str, Any]], words: int, brands: set[str], avoid: list[str] | None = None
+) -> list[str]:
+    """What is wrong with a draft: too long; numbers, brands, promises, offers or superlatives
+    the facts (the data and the brief) do not hold; the shop named as someone else; words the
+    brief avoids."""
     problems = []
     if not text.strip() or re.search(r"[{}\[\]]", text):
         # The system prompt asks for JSON tool calls; a small model sometimes answers with one.
@@ -139,6 +241,7 @@ def check_copy(text: str, facts: list[tuple[str, Any]], words: int, brands: set[
     count = len(text.split())
     if count > words * 1.2:
         problems.append(f"{count} words, the limit is {words}")
+    known = dict(facts)
     fact_text = " ".join(str(v) for _, v in facts).lower()
     numbers = ungrounded_numbers(text, [tuple(v for _, v in facts)], "")
     if numbers:
@@ -146,9 +249,25 @@ def check_copy(text: str, facts: list[tuple[str, Any]], words: int, brands: set[
     for brand in sorted(brands):
         if len(brand) > 2 and re.search(rf"\b{re.escape(brand)}\b", text.lower()) and brand not in fact_text:
             problems.append(f"brand not in the facts: {brand}")
-    for promise in {m.group(0).lower() for m in PROMISES.finditer(text)}:
+    for promise in sorted({m.group(0).lower() for m in PROMISES.finditer(text)}):
         if promise not in fact_text:
             problems.append(f"claim not in the facts: {promise}")
+    if not ({"offer", "discount code"} & known.keys()):
+        for offer in sorted({m.group(0).lower() for m in OFFER_WORDS.finditer(text)}):
+            problems.append(f"an offer the brief does not make: {offer}")
+    if known.get("rank by orders in its category") != 1:
+        for claim in sorted({m.group(0).lower() for m in SUPERLATIVES.finditer(text)}):
+            problems.append(f"a superlative the facts do not support: {claim}")
+    shop = str(known.get("shop") or "")
+    for named in sorted({m.group(1) for m in SHOP_NAMED.finditer(text)}):
+        if not shop or not named.lower().startswith(shop.lower()):
+            problems.append(
+                f"names the shop as {named!r}: "
+                + (f"the shop is {shop}" if shop else "the brief names no shop")
+            )
+    for word in avoid or []:
+        if word.strip() and re.search(rf"\b{re.escape(word.strip().lower())}\b", text.lower()):
+            problems.append(f"uses a word the brief avoids: {word.strip()}")
     return problems
 
 
@@ -186,7 +305,7 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
             except Exception as exc:
                 notes.append(f"the model could not write copy ({type(exc).__name__})")
                 break
-            problems = check_copy(draft, facts, words, brands)
+            problems = check_copy(draft, facts, words, brands, args.brief.avoid)
             if not problems:
                 text = draft
                 break
@@ -211,13 +330,47 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
 
 
 def _plain_copy(facts: list[tuple[str, Any]]) -> str:
+    """Copy written by code from the facts alone, when the model's drafts fail the check: short
+    sentences a person could have written, no segment jargon ("at risk") addressed to customers,
+    the brief's offer and call to action when it has them, and never a word twice in a row."""
     known = dict(facts)
+    sentences = []
     if "product" in known:
-        by = f" by {known['brand'].title()}" if known.get("brand") else ""
-        price = f" Now {format_value(known['price'])}." if known.get("price") is not None else ""
-        first = (known.get("description") or "").split(". ")[0].rstrip(".")
-        return f"Meet the {known['product']}{by}. {first + '.' if first else ''}{price}".strip()
-    return f"Picked for you: the best of {known.get('what they buy most') or 'our shop'}, chosen for our {known['audience']} customers."
+        title = str(known["product"])
+        brand = str(known.get("brand") or "")
+        by = f", from {brand}" if brand and brand.lower() not in title.lower() else ""
+        sentences.append(f"Meet the {re.sub(r'(?i)^the ', '', title)}{by}.")
+        first = (known.get("description") or "").split(". ")[0].strip().rstrip(".")
+        if first.lower().startswith(title.lower().split(",")[0][:20]):  # the title again, then what it has
+            first = f"It comes {first[first.index(' with ') + 1 :]}" if " with " in first else ""
+        if first:
+            sentences.append(first[0].upper() + first[1:] + ".")
+        if known.get("price") is not None:
+            sentences.append(f"Yours for {format_value(known['price'])}.")
+    else:
+        picks = _listed(str(known.get("what they buy most") or ""))
+        brands = _listed(str(known.get("brands they buy most") or ""))
+        sentences.append(f"Picked for you: {picks}." if picks else "Picked for you, from the shop you know.")
+        if brands:
+            sentences.append(f"Including favourites from {brands}.")
+        if known.get("viewed most without buying"):
+            sentences.append(
+                f"Still thinking about the {known['viewed most without buying']}? It is waiting for you."
+            )
+    if known.get("offer"):
+        code = f" with code {known['discount code']}" if known.get("discount code") else ""
+        ends = f", until {known['offer ends']}" if known.get("offer ends") else ""
+        sentences.append(f"{str(known['offer']).rstrip('.')}{code}{ends}.")
+    if known.get("call to action"):
+        sentences.append(f"{str(known['call to action']).rstrip('.!')}.")
+    text = " ".join(sentences)
+    return re.sub(r"\b(\w+)(\s+\1\b)+", r"\1", text, flags=re.IGNORECASE)
+
+
+def _listed(items: str) -> str:
+    """'books, beauty, apparel' -> 'books, beauty and apparel'."""
+    parts = [p.strip() for p in items.split(",") if p.strip()]
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
 
 
 def tools(semantic: Any) -> list[Tool]:
@@ -226,7 +379,8 @@ def tools(semantic: Any) -> list[Tool]:
             "write_marketing_copy",
             write_marketing_copy,
             CopyArgs,
-            prompt="copy for a product_id and/or a segment; tone, length, channel.",
+            prompt="copy for a product_id and/or a segment; tone, length, channel; a brief only with what the"
+            " request gives (offer, code, ends, call_to_action, shop_name, avoid).",
             writes_prose=True,
             follow_ups=lambda arguments, first: ["Make it more professional and shorter"],
         )

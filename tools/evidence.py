@@ -432,6 +432,12 @@ def unsupported_arguments(
             problems.append(f"note: dropped {field} {args.pop(field)}, which the question does not name")
     elif unnamed:
         problems += [f"the question names no {field} {args[field]}" for field in unnamed]
+    if tool == "write_marketing_copy" and isinstance(args.get("brief"), dict):
+        args["brief"], dropped = _brief_as_said(args["brief"], text)
+        problems += [
+            f"note: dropped the brief's {field} {value!r}, which the request does not give"
+            for field, value in dropped
+        ]
     if tool in ("search_products", "search_queries"):
         for field in TEXT_ARGUMENTS:
             content = [
@@ -440,6 +446,31 @@ def unsupported_arguments(
             if content and not any(_mentions(w, text) or w in said for w in content):
                 problems.append(f"the search text {args[field]!r} is not in the question: use its own words")
     return args, problems
+
+
+def _brief_as_said(brief: dict[str, Any], text: str) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """The campaign brief is the only source of offers and promises in copy, so each of its
+    fields must come from the user's words: a small model otherwise invents "20% off"."""
+    kept, dropped = {}, []
+    for field, value in brief.items():
+        if value in (None, "", []):
+            continue
+        if field == "ends":
+            day = str(value)[-2:].lstrip("0")
+            month = MONTHS[int(str(value)[5:7]) - 1] if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)) else ""
+            said = bool(re.search(rf"\b{day}(st|nd|rd|th)?\b", text)) or (month and month[:3] in text)
+        elif field == "avoid":
+            value = [w for w in value if w.lower() in text]
+            said = bool(value)
+        else:
+            content = [w for w in _words(str(value).lower()) if w not in STOPWORDS]
+            figures = re.findall(r"\d+(?:\.\d+)?", str(value))
+            said = all(f in text for f in figures) and sum(w in text for w in content) * 2 >= len(content)
+        if said:
+            kept[field] = value
+        else:
+            dropped.append((field, value))
+    return kept, dropped
 
 
 # A whole question that asks for figures without naming any ("give me the numbers", "any

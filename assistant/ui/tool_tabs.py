@@ -103,9 +103,29 @@ class ToolTabs:
         tone: str,
         length: str,
         channel: str,
+        offer: str,
+        code: str,
+        ends: str,
+        call_to_action: str,
+        shop_name: str,
+        avoid: str,
         session: ChatSession | None,
     ) -> tuple[str, Any]:
-        arguments: dict[str, Any] = {"tone": tone, "length": length, "channel": channel}
+        """Copy from the tool; the campaign brief (all optional) is the only source of offers."""
+        brief = {
+            "offer": offer,
+            "code": code,
+            "ends": ends,
+            "call_to_action": call_to_action,
+            "shop_name": shop_name,
+            "avoid": [w.strip() for w in (avoid or "").split(",") if w.strip()],
+        }
+        arguments: dict[str, Any] = {
+            "tone": tone,
+            "length": length,
+            "channel": channel,
+            "brief": {k: v.strip() if isinstance(v, str) else v for k, v in brief.items() if v},
+        }
         if target == "Product":
             if not (product_id or "").strip():
                 return "Type a product id.", HIDDEN
@@ -176,6 +196,16 @@ class ToolTabs:
                 segment = gr.Dropdown(list(RFM_NAMES), value="champions", label="Segment")
             with gr.Row():
                 tone, length, channel = (_choice(CopyArgs, name) for name in ("tone", "length", "channel"))
+            # Without a brief the copy promises nothing: offers, codes and dates come only from here.
+            with gr.Accordion("Campaign brief (optional): your offer, shop name, words to avoid", open=False):
+                with gr.Row():
+                    offer = gr.Textbox(label="Offer", placeholder="20% off all kettles")
+                    code = gr.Textbox(label="Discount code", placeholder="KETTLE20")
+                    ends = gr.Textbox(label="Offer ends (YYYY-MM-DD)", placeholder="2026-12-24")
+                with gr.Row():
+                    call_to_action = gr.Textbox(label="Call to action", placeholder="Shop the range")
+                    shop_name = gr.Textbox(label="Shop name")
+                    avoid = gr.Textbox(label="Words to avoid (comma-separated)", placeholder="cheap, deal")
             write = gr.Button("Write copy", variant="primary")
             copy_text = gr.Markdown(elem_id="copy-text")
             facts = gr.Dataframe(
@@ -183,7 +213,8 @@ class ToolTabs:
             )
         write.click(
             self.write_copy,
-            [copy_target, product, segment, tone, length, channel, self.session],
+            [copy_target, product, segment, tone, length, channel, offer, code, ends, call_to_action]
+            + [shop_name, avoid, self.session],
             [copy_text, facts],
         )
 
