@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # the client is made by the caller; importing it here costs a
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
+WARM_UP_TIMEOUT = 1800.0  # seconds for the engine to read the system prompt once, however slow the CPU
 FIGURE_TOOLS = ("query_metric", "compare_periods", "funnel", "run_sql")
 VAGUE_REPLY = (
     "Which figures would you like: for example revenue, orders, conversion or the top products,"
@@ -397,12 +398,17 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Have the engine read the system prompt now (a one-token reply), so that the first
-        question reads only its own words: about 50 s on 2 CPU cores, paid before anyone waits."""
+        question reads only its own words: about 50 s on 2 AVX-512 cores, 4 minutes on 2 AVX2
+        ones, paid before anyone waits. Not bound by the answer timeout, which a cold read of
+        the whole prompt can pass on a slow CPU."""
         from assistant.llm.client import chat_model
 
         clock = time.perf_counter()
+        patient = self.settings.model_copy(
+            update={"llm_timeout": max(self.settings.llm_timeout, WARM_UP_TIMEOUT)}
+        )
         try:
-            chat_model(self.endpoint, self.settings, max_tokens=1).invoke(
+            chat_model(self.endpoint, patient, max_tokens=1).invoke(
                 [SystemMessage(self.system_prompt), HumanMessage("Question: ")]
             )
         except Exception as exc:  # the first question will read it instead

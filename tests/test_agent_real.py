@@ -38,7 +38,11 @@ def encoder() -> Encoder:
 
 
 def make_assistant(settings: Settings, engine: ManagedServer, encoder: Encoder) -> Assistant:
-    return Assistant.on_endpoint(settings, Warehouse(settings, read_only=True), engine.endpoint, encoder)
+    """As the app opens a dataset: the engine reads its system prompt before the first question
+    (minutes on a slow CPU, past the answer timeout when the first question pays for it)."""
+    assistant = Assistant.on_endpoint(settings, Warehouse(settings, read_only=True), engine.endpoint, encoder)
+    assistant.warm_up()
+    return assistant
 
 
 @pytest.fixture(scope="module")
