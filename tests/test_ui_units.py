@@ -444,3 +444,16 @@ def test_the_copy_tab_takes_a_campaign_brief(app: App) -> None:
     assert rows["offer"] == "15% off this week" and rows["discount code"] == "HELLO15"
     text, _ = app.write_copy("Segment", "", "champions", "friendly", "short", "email", *[""] * 6, None)
     assert "off" not in text and "code" not in text  # no brief: no offer
+
+
+def test_switching_dataset_warms_the_engine_up_for_it(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine reads the new dataset's system prompt in the background, as soon as it is picked."""
+    app.build()
+    warmed: list[str] = []
+    monkeypatch.setattr(app.ws, "warm_up", lambda dataset=None: warmed.append(dataset))
+    monkeypatch.setattr(app, "dataset_summary", lambda session: ("", None))
+    update = app.switch_dataset("other", None)
+    session = update[app.session]
+    assert session.dataset == "other" and warmed == ["other"]
+    app.switch_dataset("other", session)  # the same one again: nothing to read
+    assert warmed == ["other"]

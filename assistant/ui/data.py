@@ -53,6 +53,9 @@ class DataTab:
         session = self._session(session)
         if dataset and dataset != session.dataset:
             session.dataset = dataset
+            # The engine reads this dataset's system prompt while the user types (minutes on a
+            # slow CPU), not inside the first question's answer time.
+            self.ws.warm_up(dataset)
         session.conversation, session.answers = Conversation(), []
         text, frame = self.dataset_summary(session)
         note = f"Now answering from the dataset **{session.dataset}** (a new conversation)."
