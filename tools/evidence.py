@@ -458,7 +458,7 @@ def _brief_as_said(brief: dict[str, Any], text: str) -> tuple[dict[str, Any], li
         if field == "ends":
             day = str(value)[-2:].lstrip("0")
             month = MONTHS[int(str(value)[5:7]) - 1] if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)) else ""
-            said = bool(re.search(rf"\b{day}(st|nd|rd|th)?\b", text)) or (month and month[:3] in text)
+            said = bool(re.search(rf"\b{day}(st|nd|rd|th)?\b", text)) or bool(month and month in text)
         elif field == "avoid":
             value = [w for w in value if w.lower() in text]
             said = bool(value)

@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL server for the tests and the load benchmark: Debian's binaries
 (`make install-postgres`), a fresh cluster in a temporary folder, reachable only on a Unix socket
-there, stopped and removed afterwards. Run as the `postgres` system user when the tests run as root (initdb refuses root)."""
+there, stopped and removed afterwards. Run as the `postgres` system user when the tests run as
+root (initdb refuses root)."""
 
 from __future__ import annotations
 
