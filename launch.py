@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
 
             with Workspace(settings, endpoint) as workspace:
                 workspace.warm_up()  # the engine reads the system prompt before the first question
+                if running.server is not None:  # and again in a new engine, if the watchdog starts one
+                    running.server.on_restart.append(workspace.engine_restarted)
                 blocks, url = launch(workspace, block=False)
                 print(f"ShopLens is running: open {url}  ·  Ctrl-C stops", flush=True)
                 try:

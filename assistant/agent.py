@@ -396,11 +396,11 @@ class Assistant:
         ]
         return True
 
-    def warm_up(self) -> None:
+    def warm_up(self) -> float | None:
         """Have the engine read the system prompt now (a one-token reply), so that the first
         question reads only its own words: about 50 s on 2 AVX-512 cores, 4 minutes on 2 AVX2
         ones, paid before anyone waits. Not bound by the answer timeout, which a cold read of
-        the whole prompt can pass on a slow CPU."""
+        the whole prompt can pass on a slow CPU. Returns the seconds it took; None if it failed."""
         from assistant.llm.client import chat_model
 
         clock = time.perf_counter()
@@ -413,8 +413,10 @@ class Assistant:
             )
         except Exception as exc:  # the first question will read it instead
             log.warning("warm-up failed: %s", exc)
-            return
-        log.info("system prompt read in %.1fs", time.perf_counter() - clock)
+            return None
+        seconds = time.perf_counter() - clock
+        log.info("system prompt read in %.1fs", seconds)
+        return seconds
 
     def _in_schema_order(self, example: Example) -> Example:
         if example.tool not in self.tools:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,20 @@ def dataset_files(data_dir: Path) -> list[str]:
     return sorted(p.stem for p in data_dir.glob("*.duckdb"))
 
 
+@dataclass
+class WarmUp:
+    """The engine reading a dataset's system prompt before anyone asks (`Workspace.warm_up`)."""
+
+    dataset: str
+    started: float = field(default_factory=time.monotonic)
+    seconds: float | None = None  # how long the read took; None while reading, or if it failed
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
 class Workspace:
     def __init__(self, settings: Settings, endpoint: Endpoint, encoder: Encoder | None = None) -> None:
         self.settings = settings
@@ -44,6 +60,7 @@ class Workspace:
         self._infos: dict[str, WarehouseInfo] = {}
         self._lock = threading.RLock()
         self.audit = audit_log(settings)
+        self.last_warm_up: WarmUp | None = None
 
     @property
     def default_dataset(self) -> str:
@@ -87,17 +104,32 @@ class Workspace:
             return self._assistants[dataset]
 
     def warm_up(self, dataset: str | None = None) -> threading.Thread:
-        """Open a dataset and have the engine read its system prompt, in the background."""
+        """Open a dataset and have the engine read its system prompt, in the background. The
+        engine keeps one prompt read, so the latest warm-up is the one that counts."""
+        state = WarmUp(dataset or self.default_dataset)
+        self.last_warm_up = state
 
         def run() -> None:
             try:
-                self.assistant(dataset or self.default_dataset).warm_up()
+                state.seconds = self.assistant(state.dataset).warm_up()
             except LookupError as exc:
                 log.info("no warm-up: %s", exc)
+            finally:
+                state.done.set()
 
         thread = threading.Thread(target=run, name="warm-up", daemon=True)
         thread.start()
         return thread
+
+    def engine_restarted(self) -> None:
+        """A new engine process holds no prompt: read again the one the last warm-up read."""
+        last = self.last_warm_up
+        self.warm_up(last.dataset if last else None)
+
+    def warming_up(self) -> WarmUp | None:
+        """The warm-up in progress, if one is: a question sent now would wait behind it."""
+        state = self.last_warm_up
+        return state if state is not None and not state.done.is_set() else None
 
     def info(self, dataset: str) -> WarehouseInfo:
         """Row counts, time span and loads of a dataset (kept until the dataset changes)."""

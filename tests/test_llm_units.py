@@ -230,6 +230,9 @@ def wait_for(condition, timeout: float = 20.0) -> bool:  # type: ignore[no-untyp
 def test_supervisor_restarts_a_crashed_engine_and_stops_it(settings: Settings) -> None:
     engine = FakeEngine(settings.with_overrides(llm_port=free_port()))
     server = ManagedServer(engine, settings.data_dir / "logs", check_every=0.2)
+    restarted: list[bool] = []
+    server.on_restart.append(lambda: 1 / 0)  # a failing hook stops neither the others nor the watchdog
+    server.on_restart.append(lambda: restarted.append(server.healthy()))
     endpoint = server.start()
     try:
         assert server.healthy()
@@ -237,6 +240,9 @@ def test_supervisor_restarts_a_crashed_engine_and_stops_it(settings: Settings) -
         os.kill(first, signal.SIGKILL)  # the engine crashes
         assert wait_for(lambda: server.restarts == 1 and server.healthy())
         assert server.pid != first
+        assert wait_for(lambda: restarted == [True])  # once, with the new engine answering
+        os.kill(server.pid, signal.SIGKILL)
+        assert wait_for(lambda: restarted == [True, True])
     finally:
         server.stop()
     assert not is_healthy(endpoint)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -457,3 +458,33 @@ def test_switching_dataset_warms_the_engine_up_for_it(app: App, monkeypatch: pyt
     assert session.dataset == "other" and warmed == ["other"]
     app.switch_dataset("other", session)  # the same one again: nothing to read
     assert warmed == ["other"]
+
+
+def test_a_question_asked_during_the_warm_up_waits_for_it_in_view(
+    app: App,
+    shop,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> None:
+    """At start (and after an engine restart) the engine reads the system prompt for minutes on a
+    slow CPU; a question sent meanwhile would queue behind it and could time out. It waits, shown
+    as a step, and the status shows the read's progress, then its time."""
+    scripted(app, shop, [call("query_metric", metric="orders")])
+    read = threading.Event()
+    monkeypatch.setattr(app.ws._assistants["shop"], "warm_up", lambda: read.wait(10) and 42.0)
+    app.ws.warm_up()
+    assert app.engine_state().startswith("**Model** reading the *shop* data description: 0 s so far")
+    updates = app.respond("Orders?", [], None)
+    first = next(updates)
+    titles = [m["metadata"]["title"] for m in first[app.chatbot] if m.get("metadata")]
+    assert titles == ["Waiting for the model"] and first[app.chatbot][-1]["metadata"]["status"] == "pending"
+    read.set()
+    final = list(updates)[-1]
+    steps = [m["metadata"] for m in final[app.chatbot] if m.get("metadata")]
+    assert steps[0] == {"title": "Waiting for the model", "status": "done"}
+    assert any(str(m["content"]).startswith("Orders: ") for m in final[app.chatbot])
+    assert app.engine_state() == "**Model** ready: read the *shop* data description in 42 s"
+    before = app.ws.last_warm_up
+    app.ws.engine_restarted()  # a new engine: the same dataset is read again
+    again = app.ws.last_warm_up
+    assert again is not before and again.dataset == "shop"
+    assert again.done.wait(5) and again.seconds == 42.0

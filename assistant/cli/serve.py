@@ -47,6 +47,8 @@ def api_serve(
     try:
         with start_engine(settings) as running, Workspace(settings, running.endpoint) as workspace:
             workspace.warm_up()
+            if running.server is not None:
+                running.server.on_restart.append(workspace.engine_restarted)
             console.print(
                 f"ShopLens API at http://{settings.host}:{port}/v1 (docs: /docs), "
                 f"{'key required' if key else 'no key'}; model {running.endpoint.model} (Ctrl-C stops)"

@@ -83,6 +83,8 @@ class ManagedServer:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._watchdog: threading.Thread | None = None
+        # Called after the watchdog restarted the engine (e.g. to have it read the system prompt again).
+        self.on_restart: list[Callable[[], None]] = []
 
     @property
     def pid(self) -> int | None:
@@ -177,6 +179,12 @@ class ManagedServer:
                     self._wait_ready()
                 except EngineFailed as exc:
                     log.error("restart failed: %s", exc)
+                    continue
+            for hook in self.on_restart:
+                try:
+                    hook()
+                except Exception:  # a failing hook must not stop the watchdog
+                    log.exception("after the restart of %s", self.engine.name)
 
     def _terminate(self) -> None:
         process = self._process

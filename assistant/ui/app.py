@@ -67,12 +67,29 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab):
             parts.append(f"**Last answer** {seconds:.1f} s · {rate:.1f} tokens/s")
         return " · ".join(parts)
 
+    def engine_state(self) -> str:
+        """Whether the model is still reading a data description (the warm-up at start, after a
+        restart of the engine, or after a switch of dataset): questions asked meanwhile wait."""
+        state = self.ws.last_warm_up
+        if state is None:
+            return "**Model** ready"
+        if not state.done.is_set():
+            return (
+                f"**Model** reading the *{state.dataset}* data description: {state.elapsed:.0f} s so far "
+                "(once per start; a question asked now waits for it)"
+            )
+        if state.seconds is None:
+            return "**Model** ready (the first question reads the data description)"
+        return f"**Model** ready: read the *{state.dataset}* data description in {state.seconds:.0f} s"
+
     def build(self) -> gr.Blocks:
         # Gradio keeps its copies of results and uploads for a day, checked hourly.
         with gr.Blocks(title="ShopLens", delete_cache=(3600, 86400)) as blocks:
             self.session = gr.State(None)
             gr.Markdown("## ShopLens — ask your shop's data")
             self.status_line = gr.Markdown(self.status(None), elem_id="status-line")
+            engine_state = gr.Markdown(self.engine_state(), elem_id="engine-state")
+            gr.Timer(2.0).tick(self.engine_state, None, [engine_state], queue=False)
             self._chat_tab()
             self._data_tab()
             self._segments_tab()

@@ -92,6 +92,7 @@ class ChatTab:
             yield self._chat_update(history, session, None, keep_input=True)
             return
         history.append({"role": "user", "content": message})
+        yield from self._wait_for_warm_up(history, session)
         history.append(
             step_message("Reading the question", "finding the closest solved questions", "pending")
         )
@@ -121,6 +122,24 @@ class ChatTab:
         session.answers = (session.answers + [answer])[-KEEP_ANSWERS:]
         history.extend(answer_messages(answer))
         yield self._chat_update(history, session, answer)
+
+    def _wait_for_warm_up(self, history: list[dict], session: ChatSession):
+        """A question sent while the engine reads a system prompt would queue behind that read
+        (minutes on a slow CPU) and could pass the answer timeout: it waits here instead, in view."""
+        state = self.ws.warming_up()
+        if state is None:
+            return
+        step = step_message("Waiting for the model", "", "pending")
+        history.append(step)
+        while True:
+            step["content"] = (
+                f"it is reading the {state.dataset} data description, once per start: "
+                f"{state.elapsed:.0f} s so far"
+            )
+            yield self._chat_update(history, session, None)
+            if state.done.wait(2.0):
+                break
+        close_pending(history)
 
     def _chat_update(
         self, history: list[dict], session: ChatSession, answer: Answer | None, keep_input: bool = False
