@@ -55,10 +55,18 @@ install-postgres:
 run: install
 	$(BIN)/python launch.py
 
+# Every test, in two runs: those that start no model engine and no browser on all cores (up to
+# 4; a file's tests stay on one worker, as its fixtures load samples or start PostgreSQL), then
+# the model, engine and browser tests one at a time (the model takes every core). Both always
+# run; either failing fails the target.
+NO_MODEL_TESTS := not model and not engines and not browser
+
 test: install install-browser install-postgres
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "$(NO_MODEL_TESTS)" -n auto --maxprocesses 4 --dist loadfile; first=$$?; \
+	$(BIN)/python -m pytest -m "not ($(NO_MODEL_TESTS))"; second=$$?; \
+	test $$first -eq 0 && test $$second -eq 0
 
 # Test tiers are pytest markers (pyproject.toml); this one starts no model engine and no browser,
 # reads no real sample, runs on up to 4 cores (pytest-xdist; an idle worker takes tests from a busy one) and
