@@ -54,6 +54,7 @@ from tools.evidence import (
     lack_asked,
     vague,
 )
+from tools.language import english_reading
 from tools.metrics import DataLacks, SemanticModel
 from tools.narrate import table_sentence
 
@@ -248,16 +249,18 @@ class Assistant:
         answer.notes += fixes
         nearest: list[tuple[Example, float | None]] = []
         if self.settings.prompt_examples:
-            # A follow-up ("and by country?") is about the previous question's topic: search with both.
+            # A follow-up ("and by country?") is about the previous question's topic: search with
+            # both. The examples are in English: a Chinese question is searched with its gloss.
+            search = english_reading(readable)
             nearest = self.retriever.nearest(
-                f"{previous.question} {readable}" if previous else readable, self.settings.prompt_examples
+                f"{previous.question} {search}" if previous else search, self.settings.prompt_examples
             )
         answer.timings["retrieve"] = round(time.perf_counter() - clock, 3)
         messages: list[BaseMessage] = [
             SystemMessage(self.system_prompt),
             HumanMessage(user_message(readable, nearest, previous, self.tools)),
         ]
-        words = f"{previous.question} {question}" if previous else question
+        words = english_reading(f"{previous.question} {question}" if previous else question)
         # Ids may also come from the previous answer ("why is the first one recommended?").
         said = f"{words} {previous.answer} {compact(previous.call)}" if previous else words
         result = self._run_tool(messages, answer, on_step, words, previous.call if previous else None, said)

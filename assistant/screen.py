@@ -17,6 +17,7 @@ from tools.evidence import (
     unsupported_arguments,
 )
 from tools.evidence import check as check_evidence
+from tools.language import english_reading
 from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
 
 BEYOND_NOTE = "cannot express"  # in the error that sends a question beyond the typed language to run_sql
@@ -39,17 +40,18 @@ class Screen:
     ) -> tuple[str, dict[str, Any]]:
         """Code's look at a call before it runs: what it may drop or correct (with notes), what
         the model must redo (ToolError), and what no call can answer (DataLacks)."""
+        question = english_reading(answer.question)  # the rules read English words
         # A question needing what the data lacks (costs, ages, ratings …) is declined by code
         # whatever tool the model picked, except one that writes prose: copy may mention shipping.
         if not (tool in self.tools and self.tools[tool].writes_prose):
-            lacking = missing_concept(answer.question, self.has_returns()) or missing_dimension(
-                answer.question, self.has_dimension
+            lacking = missing_concept(question, self.has_returns()) or missing_dimension(
+                question, self.has_dimension
             )
             if lacking:  # the model mapped "profit" to revenue: code declines instead
                 raise DataLacks(f"{lacking} {self.data_has()}")
         if (
             tool in ("query_metric", "compare_periods", "run_sql", "search_queries")
-            and beyond_typed(answer.question) == SEARCH_WORDS_NEEDED
+            and beyond_typed(question) == SEARCH_WORDS_NEEDED
             and "search" not in self.ctx.facts.event_types
         ):  # search words on data without searches: no query can find them
             raise DataLacks(f"The data has no search events, so no search words. {self.data_has()}")
@@ -67,15 +69,13 @@ class Screen:
             words,
             self.semantic,
             previous_call,
-            current=answer.question,
+            current=question,
             values=lambda name: dimension_values(self.ctx, self.semantic, self.semantic.dimensions[name]),
             last_day=self.ctx.facts.last_day,
         )
         # After the words' repairs: a call they made express the question (a top N's share taken
         # together, an order's place) is not sent away.
-        beyond = (
-            beyond_typed(answer.question, arguments) if tool in ("query_metric", "compare_periods") else None
-        )
+        beyond = beyond_typed(question, arguments) if tool in ("query_metric", "compare_periods") else None
         if beyond and not any(call.error and BEYOND_NOTE in call.error for call in answer.tool_calls):
             # Once: the model may still insist, and its call then runs (a typed figure beats none).
             raise ToolError(

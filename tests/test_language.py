@@ -1,0 +1,62 @@
+"""Questions in Chinese: code's rules read them through an English gloss (tools/language.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.language import chinese_number, english_reading
+
+from .test_agent_units import assistant, call, shop  # noqa: F401  (shop is a fixture)
+
+
+@pytest.mark.parametrize(
+    ("question", "gloss"),
+    [
+        ("上周电子产品的转化率是多少？", "last week electronics conversion rate how many"),
+        ("近30天每天的销售额", "last 30 days per day daily revenue"),
+        ("过去两周的订单", "last 2 weeks orders"),
+        ("最近三个月的复购率", "last 3 months repeat purchase rate"),
+        ("2017年12月的订单数", "in December 2017 number of orders"),
+        ("2019年10月5日有多少访客", "on 5 October 2019 how many visitors"),
+        ("三月份有多少不同的用户浏览过商品？", "in March how many distinct users viewed products"),
+        ("按类目统计前10名的销量", "by categories count top 10 units sold"),
+        ("购买3次以上的用户占比", "purchases 3 or more users share"),
+    ],
+)
+def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: str) -> None:
+    assert english_reading(question) == f"{question} ({gloss})"
+
+
+def test_english_is_read_as_written_and_numbers_in_chinese_are_numbers() -> None:
+    assert english_reading("What was revenue last week?") == "What was revenue last week?"
+    assert english_reading("谢谢") == "谢谢"  # no term known: nothing added
+    assert [chinese_number(t) for t in ("30", "三十", "十二", "两", "一百零五", "周")] == [30, 30, 12, 2, 105, None]
+
+
+def test_the_period_a_chinese_question_names_is_kept(shop) -> None:  # noqa: F811
+    """Before the gloss the rules found no period word in "上周" and dropped the model's
+    last_week ("the question names no such period"); the question, with no English word, was
+    also taken for a follow-up."""
+    agent, _ = assistant(shop, [call("query_metric", metric="revenue", period={"kind": "last_week"})])
+    answer = agent.ask("上周的销售额是多少？")
+    arguments = answer.tool_calls[-1].arguments
+    assert arguments["metric"] == "revenue" and arguments["period"]["kind"] == "last_week", answer.notes
+    assert not any("names no such period" in note for note in answer.notes), answer.notes
+
+
+def test_a_filter_on_a_category_named_in_chinese_is_kept(shop) -> None:  # noqa: F811
+    agent, _ = assistant(
+        shop,
+        [
+            call(
+                "query_metric",
+                metric="conversion_rate",
+                filters=[{"dimension": "category", "values": ["electronics"]}],
+                period={"kind": "last_n_days", "n": 30},
+            )
+        ],
+    )
+    answer = agent.ask("近30天电子产品的转化率")
+    arguments = answer.tool_calls[-1].arguments
+    assert arguments["filters"] == [{"dimension": "category", "values": ["electronics"]}], answer.notes
+    assert arguments["period"] == {"kind": "last_n_days", "n": 30}, answer.notes

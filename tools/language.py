@@ -1,0 +1,324 @@
+"""Questions in Chinese, as code's rules read them: with an English gloss.
+
+The model reads Chinese itself. The code around it does not: the rules that check a call against
+the question's words (tools/evidence.py, assistant/screen.py) and the search for solved examples
+look for English words, so without a gloss they drop a period the question names ("上周"), take a
+question of no English words for a follow-up, and find no example near it. `english_reading`
+appends the English of the terms it knows (periods, events, metrics, dimensions, the words of a
+question's shape), in the order the question has them; numbers and dates are written out the way
+the English rules read them ("近30天" as "last 30 days", "2017年12月" as "in December 2017").
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+MONTH_NAMES = (
+    "January February March April May June July August September October November December"
+).split()
+
+# Longest terms are matched first ("购物车放弃率" before "购物车"); one character alone only where
+# it cannot be a part of a longer word the table lacks.
+GLOSSARY: dict[str, str] = {
+    # periods
+    "今天": "today",
+    "今日": "today",
+    "昨天": "yesterday",
+    "昨日": "yesterday",
+    "前天": "the day before yesterday",
+    "本周": "this week",
+    "这周": "this week",
+    "这个星期": "this week",
+    "这星期": "this week",
+    "上周": "last week",
+    "上星期": "last week",
+    "上个星期": "last week",
+    "上一周": "last week",
+    "本月": "this month",
+    "这个月": "this month",
+    "当月": "this month",
+    "上月": "last month",
+    "上个月": "last month",
+    "上一个月": "last month",
+    "本季度": "this quarter",
+    "这个季度": "this quarter",
+    "上季度": "last quarter",
+    "上个季度": "last quarter",
+    "今年": "this year",
+    "本年": "this year",
+    "去年": "last year",
+    "全年": "the whole year",
+    "周末": "weekend",
+    "工作日": "weekday",
+    "星期几": "day of week weekday",
+    "每小时": "per hour hourly",
+    "每天": "per day daily",
+    "每日": "per day daily",
+    "按天": "by day daily",
+    "按日": "by day daily",
+    "每周": "per week weekly",
+    "按周": "by week weekly",
+    "每月": "per month monthly",
+    "按月": "by month monthly",
+    "每季度": "per quarter quarterly",
+    "最近": "recent",
+    "近期": "recent",
+    "期间": "during",
+    "之前": "before",
+    "以前": "before",
+    "之后": "after",
+    "以后": "after",
+    # events
+    "浏览量": "views",
+    "浏览": "viewed",
+    "查看": "viewed",
+    "点击": "clicks views",
+    "访问": "visits",
+    "加入购物车": "added to cart",
+    "加购率": "add to cart rate",
+    "加购": "added to cart",
+    "购物车放弃率": "cart abandonment rate",
+    "弃购率": "cart abandonment rate",
+    "弃购": "abandoned carts",
+    "购物车": "cart",
+    "收藏": "favorites",
+    "购买": "purchases",
+    "下单": "orders ordered",
+    "订单数": "number of orders",
+    "订单": "orders",
+    "搜索词": "search terms",
+    "搜索": "searches",
+    "退货": "returns",
+    # metrics
+    "转化率": "conversion rate",
+    "客单价": "average order value",
+    "复购率": "repeat purchase rate",
+    "回购率": "repeat purchase rate",
+    "复购": "repeat purchase",
+    "销售额": "revenue",
+    "营业额": "revenue",
+    "成交额": "revenue",
+    "收入": "revenue",
+    "营收": "revenue",
+    "销量": "units sold",
+    "件数": "units",
+    "平均价格": "average price",
+    "均价": "average price",
+    "单价": "unit price",
+    "人均": "per user",
+    "活跃用户": "active users",
+    "活跃天数": "active days",
+    "新用户": "new users",
+    "新客": "new customers",
+    "老客": "returning customers",
+    "流失": "churn",
+    # dimensions and things counted
+    "品牌": "brands",
+    "类目": "categories",
+    "品类": "categories",
+    "分类": "categories",
+    "类别": "categories",
+    "子类目": "subcategory",
+    "商品": "products",
+    "产品": "products",
+    "国家": "countries",
+    "地区": "country region",
+    "设备": "devices",
+    "手机端": "mobile",
+    "移动端": "mobile",
+    "电脑端": "desktop",
+    "渠道": "channels",
+    "来源": "source",
+    "价格": "price",
+    "小时": "hour",
+    "会话": "sessions",
+    "用户": "users",
+    "顾客": "customers",
+    "客户": "customers",
+    "买家": "buyers",
+    "访客": "visitors",
+    "事件": "events",
+    # categories that analysts name in Chinese (the data's own values are English)
+    "电子产品": "electronics",
+    "手机": "smartphone phone",
+    "电脑": "computers",
+    "笔记本": "notebook laptop",
+    "服装": "apparel clothing",
+    "衣服": "apparel clothing",
+    "鞋": "shoes",
+    "美妆": "beauty cosmetics",
+    "化妆品": "beauty cosmetics",
+    "图书": "books",
+    "书籍": "books",
+    "家电": "appliances",
+    "家居": "home furniture",
+    "家具": "furniture",
+    "玩具": "toys",
+    "运动": "sports",
+    "食品": "food",
+    "母婴": "baby kids",
+    # the shape of a question
+    "多少": "how many",
+    "几个": "how many",
+    "几次": "how many times",
+    "数量": "number count",
+    "次数": "number of times",
+    "哪个": "which",
+    "哪些": "which",
+    "统计": "count",
+    "总共": "total",
+    "一共": "in total",
+    "总计": "total",
+    "总数": "total number",
+    "合计": "total",
+    "平均": "average",
+    "中位数": "median",
+    "最大": "maximum largest",
+    "最小": "minimum smallest",
+    "最多": "most",
+    "最高": "highest top",
+    "最少": "fewest least",
+    "最低": "lowest",
+    "排名": "top ranking",
+    "排行": "top ranking",
+    "占比": "share",
+    "比例": "share",
+    "百分比": "percentage",
+    "比率": "rate",
+    "按": "by",
+    "每个": "per each",
+    "各个": "per each",
+    "分别": "each by",
+    "不同": "distinct",
+    "独立": "distinct unique",
+    "去重": "distinct",
+    "从未": "never",
+    "从来没有": "never",
+    "没有": "never no",
+    "至少": "at least",
+    "超过": "more than",
+    "大于": "more than",
+    "少于": "fewer than",
+    "小于": "less than",
+    "趋势": "trend",
+    "变化": "change",
+    "增长": "grew increase",
+    "上升": "rose increase",
+    "下降": "dropped decline",
+    "下跌": "dropped decline",
+    "为什么": "why",
+    "原因": "why reason",
+    "对比": "compared with",
+    "比较": "compared with",
+    "环比": "compared with the previous period",
+    "同比": "compared with the same period last year",
+    "异常": "unusual anomalies",
+    "推荐": "recommend",
+    "细分": "segment",
+    "分群": "segment",
+    "人群": "segment",
+    "文案": "copy",
+    "营销": "marketing",
+    "促销": "promo",
+    "高价值": "high value",
+    "流失风险": "at risk",
+}
+_TERMS = re.compile("|".join(sorted(map(re.escape, GLOSSARY), key=len, reverse=True)))
+
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_NUMBER = r"(\d+|[零〇一二两三四五六七八九十百]+)"
+
+
+def chinese_number(text: str) -> int | None:
+    """'30', '三十', '十二', '两', '一百' as an int (up to 999); None when it is not one."""
+    if text.isdigit():
+        return int(text)
+    total, digit = 0, None
+    for char in text:
+        if char in _DIGITS:
+            digit = _DIGITS[char]
+        elif char in "十百":
+            total += (1 if digit is None else digit) * (10 if char == "十" else 100)
+            digit = None
+        else:
+            return None
+    return total + (digit or 0)
+
+
+def _number(match: re.Match[str], group: int | str = 1) -> str:
+    value = chinese_number(match.group(group))
+    return str(value) if value is not None else match.group(group)
+
+
+# (pattern, English): rolling periods, dates and ranks with their numbers, read before the terms.
+_PHRASES: list[tuple[str, object]] = [
+    (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:天|日)", lambda m: f"last {_number(m)} days"),
+    (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:周|个星期|星期)", lambda m: f"last {_number(m)} weeks"),
+    (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*个?月", lambda m: f"last {_number(m)} months"),
+    (
+        r"(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]",
+        lambda m: f"on {int(m['d'])} {MONTH_NAMES[int(m['m']) - 1]} {m['y']}",
+    ),
+    (
+        r"(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月(?:份)?",
+        lambda m: f"in {MONTH_NAMES[int(m['m']) - 1]} {m['y']}",
+    ),
+    (
+        r"(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]",
+        lambda m: f"on {MONTH_NAMES[int(m['m']) - 1]} {int(m['d'])}",
+    ),
+    (r"(?P<y>(?:19|20)\d\d)\s*年", lambda m: f"in {m['y']}"),
+    (r"(?P<m>\d{1,2}|[一二三四五六七八九十]+)\s*月份?", lambda m: _month(m["m"])),
+    (rf"前\s*{_NUMBER}\s*(?:名|个|位|大)?", lambda m: f"top {_number(m)}"),
+    (rf"{_NUMBER}\s*(?:次|个|件|笔|单)\s*(?:或)?以上", lambda m: f"{_number(m)} or more"),
+]
+
+
+def _month(text: str) -> str:
+    number = chinese_number(text)
+    return f"in {MONTH_NAMES[number - 1]}" if number and 1 <= number <= 12 else ""
+
+
+def is_chinese(text: str) -> bool:
+    return CJK.search(text) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def english_reading(question: str) -> str:
+    """The question as code's rules read it: unchanged when it has no Chinese; else followed by
+    the English of its terms, in their order ("上周电子产品的转化率" → "… (last week electronics
+    conversion rate)")."""
+    if not is_chinese(question):
+        return question
+    found: list[tuple[int, str]] = []
+    taken = [False] * len(question)
+    for pattern, english in _PHRASES:
+        for match in re.finditer(pattern, question):
+            if any(taken[match.start() : match.end()]):
+                continue
+            text = english(match) if callable(english) else str(english)
+            if text:
+                found.append((match.start(), text))
+                taken[match.start() : match.end()] = [True] * (match.end() - match.start())
+    for match in _TERMS.finditer(question):
+        if not any(taken[match.start() : match.end()]):
+            found.append((match.start(), GLOSSARY[match.group(0)]))
+    if not found:
+        return question
+    return f"{question} ({' '.join(text for _, text in sorted(found))})"
