@@ -462,8 +462,8 @@ def test_switching_dataset_warms_the_engine_up_for_it(app: App, monkeypatch: pyt
 
 def test_a_question_asked_during_the_warm_up_waits_for_it_in_view(
     app: App,
-    shop,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    shop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """At start (and after an engine restart) the engine reads the system prompt for minutes on a
     slow CPU; a question sent meanwhile would queue behind it and could time out. It waits, shown
