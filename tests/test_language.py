@@ -30,7 +30,14 @@ def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: st
 def test_english_is_read_as_written_and_numbers_in_chinese_are_numbers() -> None:
     assert english_reading("What was revenue last week?") == "What was revenue last week?"
     assert english_reading("谢谢") == "谢谢"  # no term known: nothing added
-    assert [chinese_number(t) for t in ("30", "三十", "十二", "两", "一百零五", "周")] == [30, 30, 12, 2, 105, None]
+    assert [chinese_number(t) for t in ("30", "三十", "十二", "两", "一百零五", "周")] == [
+        30,
+        30,
+        12,
+        2,
+        105,
+        None,
+    ]
 
 
 def test_the_period_a_chinese_question_names_is_kept(shop) -> None:  # noqa: F811
