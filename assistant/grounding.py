@@ -15,17 +15,30 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+# Not after a letter, digit or point ("Q3", "v2.1"); after a Chinese character it is a number
+# ("共有49个", "占比60.68%"), with the Chinese scales 万 and 亿.
 _NUMBER = re.compile(
-    r"(?<![\w.])(-?\$?\d[\d,]*(?:\.\d+)?)\s*(%|percent|k\b|m\b|bn\b|million\b|billion\b|thousand\b)?",
+    r"(?<![A-Za-z0-9_.])(-?[$¥]?\d[\d,]*(?:\.\d+)?)\s*"
+    r"(%|percent|k\b|m\b|bn\b|million\b|billion\b|thousand\b|万|亿)?",
     re.IGNORECASE,
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 # Dates are not figures: 2026-10-05, October 5, 2026, 5 October 2026, Oct 5.
 _DATE = re.compile(
-    rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\b\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?",
+    rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\b\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
+    r"|\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]",
     re.IGNORECASE,
 )
-_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+_SCALE = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "million": 1e6,
+    "bn": 1e9,
+    "billion": 1e9,
+    "万": 1e4,
+    "亿": 1e8,
+}
 
 
 def numbers_in(text: str) -> list[tuple[str, float, int, bool]]:
@@ -34,7 +47,7 @@ def numbers_in(text: str) -> list[tuple[str, float, int, bool]]:
     found = []
     for match in _NUMBER.finditer(text):
         raw, unit = match.group(1), (match.group(2) or "").lower()
-        digits = raw.replace("$", "").replace(",", "")
+        digits = raw.replace("$", "").replace("¥", "").replace(",", "")
         try:
             value = float(digits)
         except ValueError:

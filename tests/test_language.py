@@ -67,3 +67,19 @@ def test_a_filter_on_a_category_named_in_chinese_is_kept(shop) -> None:  # noqa:
     arguments = answer.tool_calls[-1].arguments
     assert arguments["filters"] == [{"dimension": "category", "values": ["electronics"]}], answer.notes
     assert arguments["period"] == {"kind": "last_n_days", "n": 30}, answer.notes
+
+
+def test_numbers_in_chinese_sentences_are_checked_and_dates_are_not_figures() -> None:
+    """A number right after a Chinese character is read (the English lookbehind took 个 and 为
+    for letters, so "共有49个" went unchecked); 万 and 亿 scale it; a date written in Chinese is
+    not a figure."""
+    from assistant.grounding import numbers_in, ungrounded_numbers
+
+    said = "共有49个商品，占比为60.68%，销售额约3.12万元（2017年12月5日至12月31日）。"
+    assert [(raw, value) for raw, value, _, _ in numbers_in(said)] == [
+        ("49", 49.0),
+        ("60.68%", 60.68),
+        ("3.12万", 31200.0),
+    ]
+    assert ungrounded_numbers(said, [(49, 0.6068, 31187.5)]) == []
+    assert ungrounded_numbers("共有60个商品", [(49,)]) == ["60"]
