@@ -116,12 +116,15 @@ def ungrounded_numbers(text: str, results: Iterable[Iterable[Any]], question: st
     return flagged
 
 
+# Chinese has no spaces, so its words are matched without word boundaries.
 _UP = re.compile(
-    r"\b(rose|rise|rising|risen|increas\w*|grew|grow\w*|gain\w*|higher|up|climb\w*|jump\w*|improv\w*|more than before|went up|surg\w*)\b",
+    r"\b(rose|rise|rising|risen|increas\w*|grew|grow\w*|gain\w*|higher|up|climb\w*|jump\w*|improv\w*|more than before|went up|surg\w*)\b"
+    r"|上升|增长|增加|提高|提升|上涨|升高|回升",
     re.IGNORECASE,
 )
 _DOWN = re.compile(
-    r"\b(fell|fall\w*|drop\w*|decreas\w*|declin\w*|lower|down|shrank|shrink\w*|los[st]\w*|dipp?\w*|worse\w*|plung\w*|went down|reduc\w*)\b",
+    r"\b(fell|fall\w*|drop\w*|decreas\w*|declin\w*|lower|down|shrank|shrink\w*|los[st]\w*|dipp?\w*|worse\w*|plung\w*|went down|reduc\w*)\b"
+    r"|下降|下跌|下滑|减少|降低|回落|萎缩",
     re.IGNORECASE,
 )
 
@@ -140,7 +143,7 @@ def misstatements(text: str, columns: list[str], rows: list[list[Any]] | list[tu
     """What a sentence gets wrong about a result beyond its numbers: a direction word against
     the sign of a change, and a figure attributed to a row it does not belong to."""
     problems: list[str] = []
-    sentences = [s for s in re.split(r"(?<=[.;!?])\s+", text) if s.strip()]
+    sentences = [s for s in re.split(r"(?<=[.;!?])\s+|(?<=[。；！？])", text) if s.strip()]
     labels = {}
     for index, row in enumerate(rows):
         for value in row:
@@ -150,7 +153,10 @@ def misstatements(text: str, columns: list[str], rows: list[list[Any]] | list[tu
     for sentence in sentences:
         lower = sentence.lower()
         named = [
-            (label, i) for label, i in labels.items() if re.search(rf"(?<!\w){re.escape(label)}(?!\w)", lower)
+            # Not inside a longer English word; a Chinese character beside it is no part of it.
+            (label, i)
+            for label, i in labels.items()
+            if re.search(rf"(?<![a-z0-9_]){re.escape(label)}(?![a-z0-9_])", lower)
         ]
         # Direction: the row the clause names (or the only row) decides the sign.
         if change_at is not None:

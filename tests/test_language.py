@@ -83,3 +83,15 @@ def test_numbers_in_chinese_sentences_are_checked_and_dates_are_not_figures() ->
     ]
     assert ungrounded_numbers(said, [(49, 0.6068, 31187.5)]) == []
     assert ungrounded_numbers("共有60个商品", [(49,)]) == ["60"]
+
+
+def test_a_direction_said_in_chinese_is_checked_against_the_change() -> None:
+    """The issue-14 case in Chinese: the table says conversion in electronics rose; a sentence
+    that says it fell is caught, and one that says it rose is not."""
+    from assistant.grounding import misstatements
+
+    columns, rows = ["category", "before", "after", "change"], [["electronics", 0.1194, 0.1586, 0.0392]]
+    assert misstatements("electronics的转化率从15.86%下降到11.94%。", columns, rows) == [
+        "says it went down, but it rose (electronics)"
+    ]
+    assert misstatements("electronics的转化率从11.94%上升到15.86%。", columns, rows) == []
