@@ -194,6 +194,22 @@ def test_a_question_streams_its_call_then_the_answer_table_and_chart(browser, ap
 
 
 @pytest.mark.real_data
+def test_the_app_speaks_the_browsers_language(browser, app: dict) -> None:
+    """A browser set to Chinese gets the labels in Chinese, Gradio's own widgets included; the
+    same app in English for everyone else."""
+    chinese = browser.new_page(locale="zh-CN")
+    chinese.goto(app["url"])
+    chinese.wait_for_selector("#question textarea")
+    tabs = chinese.locator("button[role=tab]").all_inner_texts()
+    assert [tab.strip() for tab in tabs] == ["对话", "数据", "用户分群", "推荐", "营销文案", "评测"], tabs
+    assert chinese.inner_text("#ask").strip() == "提问"
+    assert "上周转化率为什么下降" in chinese.get_attribute("#question textarea", "placeholder")
+    chinese.close()
+    english = open_page(browser, app, ready=False)
+    assert english.inner_text("#ask").strip() == "Ask"
+    english.close()
+
+
 def test_a_real_sample_loads_through_the_data_tab(browser, app: dict, shots: Path) -> None:
     sample = real("online_retail/online_retail_first_rows_hadaroshani.csv")
     page = open_page(browser, app)

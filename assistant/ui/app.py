@@ -17,6 +17,7 @@ from assistant.answer import Answer
 from assistant.ui.chat import ChatTab
 from assistant.ui.data import DataTab
 from assistant.ui.eval_tab import EvalTab
+from assistant.ui.i18n import I18N, t
 from assistant.ui.session import ChatSession
 from assistant.ui.tool_tabs import ToolTabs
 from assistant.warehouse.imports import import_folders
@@ -86,7 +87,7 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab):
         # Gradio keeps its copies of results and uploads for a day, checked hourly.
         with gr.Blocks(title="ShopLens", delete_cache=(3600, 86400)) as blocks:
             self.session = gr.State(None)
-            gr.Markdown("## ShopLens — ask your shop's data")
+            gr.Markdown(t("title"))
             self.status_line = gr.Markdown(self.status(None), elem_id="status-line")
             engine_state = gr.Markdown(self.engine_state(), elem_id="engine-state")
             gr.Timer(2.0).tick(self.engine_state, None, [engine_state], queue=False)
@@ -118,5 +119,6 @@ def launch(workspace: Workspace, *, block: bool = True) -> tuple[gr.Blocks, str]
         max_file_size=f"{settings.upload_limit_mb}mb",
         footer_links=[],
         theme=gr.themes.Soft(),
+        i18n=I18N,  # the app's labels in the browser's language
     )
     return blocks, url

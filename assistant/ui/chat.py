@@ -16,6 +16,7 @@ from assistant.answer import Answer, Conversation, Table
 from assistant.charts import figure
 from assistant.export import write_csv
 from assistant.followups import suggest
+from assistant.ui.i18n import t
 from assistant.ui.render import (
     answer_choices,
     answer_messages,
@@ -178,11 +179,11 @@ class ChatTab:
 
     def _chat_tab(self) -> None:
         """The conversation, the question box, follow-ups and the result panel."""
-        with gr.Tab("Chat", id="chat"):
+        with gr.Tab(t("tab_chat"), id="chat"):
             with gr.Row():
                 with gr.Column(scale=3):
                     self.chatbot = gr.Chatbot(
-                        label="Conversation",
+                        label=t("conversation"),
                         height=560,
                         elem_id="chat",
                         buttons=["copy"],
@@ -190,23 +191,23 @@ class ChatTab:
                     )
                     with gr.Row():
                         self.question = gr.Textbox(
-                            placeholder="Ask about your data, e.g. why did conversion drop last week?",
+                            placeholder=t("question_placeholder"),
                             show_label=False,
                             scale=5,
                             elem_id="question",
                             autofocus=True,
                         )
-                        ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                        ask = gr.Button(t("ask"), variant="primary", scale=1, elem_id="ask")
                     with gr.Row():
                         self.follow_ups = [
                             gr.Button(visible=False, size="sm", elem_classes=["follow-up"])
                             for _ in range(MAX_FOLLOW_UPS)
                         ]
-                    gr.Examples(EXAMPLES, inputs=self.question, label="Try")
-                    clear = gr.Button("New conversation", size="sm")
+                    gr.Examples(EXAMPLES, inputs=self.question, label=t("try"))
+                    clear = gr.Button(t("new_conversation"), size="sm")
                 with gr.Column(scale=2, elem_id="evidence"):
-                    gr.Markdown("### Result")
-                    self.picker = gr.Dropdown(label="Answer", choices=[], visible=False, type="index")
+                    gr.Markdown(t("result"))
+                    self.picker = gr.Dropdown(label=t("answer"), choices=[], visible=False, type="index")
                     self.plot = gr.Plot(visible=False, elem_id="result-chart", show_label=False)
                     self.table = gr.Dataframe(
                         visible=False,
@@ -216,10 +217,10 @@ class ChatTab:
                         wrap=True,
                     )
                     self.csv = gr.DownloadButton(
-                        "Download CSV", visible=False, size="sm", elem_id="result-csv"
+                        t("download_csv"), visible=False, size="sm", elem_id="result-csv"
                     )
                     self.sql = gr.Code(
-                        language="sql", label="SQL / tool call", visible=False, elem_id="result-sql"
+                        language="sql", label=t("sql_or_call"), visible=False, elem_id="result-sql"
                     )
         self._chat_events(ask, clear)
 

@@ -12,6 +12,7 @@ import pandas as pd
 from gradio.utils import get_upload_folder
 
 from assistant.answer import Conversation
+from assistant.ui.i18n import t
 from assistant.ui.render import (
     HIDDEN,
     readable,
@@ -136,38 +137,38 @@ class DataTab:
 
     def _data_tab(self) -> None:
         """The dataset picker, its summary and the file loader."""
-        with gr.Tab("Data", id="data"):
+        with gr.Tab(t("tab_data"), id="data"):
             with gr.Row():
                 dataset = gr.Dropdown(
                     choices=self.ws.datasets(),
                     value=self.ws.default_dataset,
-                    label="Dataset the chat and tabs use",
+                    label=t("dataset_in_use"),
                     elem_id="dataset",
                 )
             self.summary = gr.Markdown(elem_id="dataset-summary")
-            self.counts = gr.Dataframe(interactive=False, label="Tables", max_height=300)
-            gr.Markdown("### Load a file")
+            self.counts = gr.Dataframe(interactive=False, label=t("tables"), max_height=300)
+            gr.Markdown(t("load_a_file"))
             with gr.Row():
-                upload = gr.File(label="Upload a file", type="filepath", elem_id="upload")
+                upload = gr.File(label=t("upload"), type="filepath", elem_id="upload")
                 with gr.Column():
                     path = gr.Textbox(
-                        label="…or a file or folder on this machine, in "
-                        + ", ".join(str(f) for f in self.import_folders),
+                        label=t("path_on_machine"),
+                        info=", ".join(str(f) for f in self.import_folders),
                         elem_id="load-path",
                     )
                     fmt = gr.Dropdown(
                         ["auto-detect", *(loader.name for loader in loaders())],
                         value="auto-detect",
-                        label="Format",
+                        label=t("format"),
                     )
                     target = gr.Textbox(
-                        label="Into dataset (new or existing)",
-                        placeholder="from the file name",
+                        label=t("into_dataset"),
+                        placeholder=t("from_file_name"),
                         elem_id="load-target",
                     )
-                    load = gr.Button("Load", variant="primary", elem_id="load")
+                    load = gr.Button(t("load"), variant="primary", elem_id="load")
             loaded = gr.Markdown(elem_id="load-result")
-            rejects = gr.Dataframe(visible=False, interactive=False, label="Rejected rows by reason")
+            rejects = gr.Dataframe(visible=False, interactive=False, label=t("rejected_rows"))
         switched = [self.session, self.summary, self.counts, self.status_line, self.chatbot, self.picker,
                     self.sql, self.table, self.csv, self.plot, *self.follow_ups]  # fmt: skip
         dataset.input(self.switch_dataset, [dataset, self.session], switched)

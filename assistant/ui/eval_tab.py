@@ -9,6 +9,7 @@ import shutil
 import gradio as gr
 import pandas as pd
 
+from assistant.ui.i18n import t
 from assistant.ui.render import HIDDEN, readable, shown
 
 log = logging.getLogger(__name__)
@@ -78,34 +79,32 @@ class EvalTab:
 
     def _eval_tab(self) -> None:
         """Suite, tag, systems, judge and repeats; the run with a progress bar."""
-        with gr.Tab("Eval", id="eval"):
+        with gr.Tab(t("tab_eval"), id="eval"):
             from eval.suite import SUITES_DIR
             from eval.systems import systems as installed_systems
 
             suites = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
             with gr.Row():
-                suite = gr.Dropdown(suites, value="demo" if "demo" in suites else suites[0], label="Suite")
-                tag = gr.Textbox(value="smoke", label="Only cases tagged (empty: all)")
-                limit = gr.Number(value=None, precision=0, label="First N cases (empty: all)")
+                suite = gr.Dropdown(suites, value="demo" if "demo" in suites else suites[0], label=t("suite"))
+                tag = gr.Textbox(value="smoke", label=t("only_tagged"))
+                limit = gr.Number(value=None, precision=0, label=t("first_n"))
             with gr.Row():
                 systems = gr.CheckboxGroup(
                     list(installed_systems()),
                     value=["shoplens"],
-                    label="Systems",
+                    label=t("systems"),
                 )
-                judge = gr.Checkbox(value=True, label="LLM judge for free text")
-                repeats = gr.Number(
-                    value=1, precision=0, minimum=1, maximum=10, label="Ask each case N times (stability)"
-                )
-            run = gr.Button("Run", variant="primary")
+                judge = gr.Checkbox(value=True, label=t("judge"))
+                repeats = gr.Number(value=1, precision=0, minimum=1, maximum=10, label=t("repeats"))
+            run = gr.Button(t("run"), variant="primary")
             eval_note = gr.Markdown(elem_id="eval-note")
             eval_summary = gr.Dataframe(
-                interactive=False, label="Scores", visible=False, elem_id="eval-summary"
+                interactive=False, label=t("scores"), visible=False, elem_id="eval-summary"
             )
             eval_failing = gr.Dataframe(
-                interactive=False, wrap=True, label="Failing cases", visible=False, elem_id="eval-failing"
+                interactive=False, wrap=True, label=t("failing_cases"), visible=False, elem_id="eval-failing"
             )
-            eval_report = gr.DownloadButton("Download the HTML report", visible=False, size="sm")
+            eval_report = gr.DownloadButton(t("download_report"), visible=False, size="sm")
 
         run.click(
             self.run_eval,

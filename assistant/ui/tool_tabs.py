@@ -12,6 +12,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from assistant.charts import figure
+from assistant.ui.i18n import t
 from assistant.ui.render import (
     HIDDEN,
     readable,
@@ -141,19 +142,19 @@ class ToolTabs:
 
     def _segments_tab(self) -> None:
         """RFM or behavior segments, their chart and members."""
-        with gr.Tab("Segments", id="segments"):
+        with gr.Tab(t("tab_segments"), id="segments"):
             kind = gr.Radio(
                 ["RFM (recency, frequency, money)", "Behavior clusters"],
                 value="RFM (recency, frequency, money)",
-                label="Segmentation",
+                label=t("segmentation"),
             )
-            show = gr.Button("Show segments", variant="primary")
+            show = gr.Button(t("show_segments"), variant="primary")
             seg_note = gr.Markdown(elem_id="segments-note")
             seg_plot = gr.Plot(show_label=False, elem_id="segments-chart")
             seg_table = gr.Dataframe(
                 interactive=False, wrap=True, max_height=420, visible=False, elem_id="segments-table"
             )
-            members_of = gr.Dropdown(label="Members of", choices=[])
+            members_of = gr.Dropdown(label=t("members_of"), choices=[])
             members_note = gr.Markdown(elem_id="members-note")
             members = gr.Dataframe(interactive=False, max_height=360, visible=False, elem_id="members-table")
         show.click(self.segments, [kind, self.session], [seg_note, seg_table, seg_plot, members_of]).success(
@@ -163,12 +164,12 @@ class ToolTabs:
 
     def _recommendations_tab(self) -> None:
         """Recommendations for a user, and the evidence for a picked one."""
-        with gr.Tab("Recommendations", id="recommendations"):
+        with gr.Tab(t("tab_recommendations"), id="recommendations"):
             with gr.Row():
-                user = gr.Textbox(label="User id", scale=3, elem_id="rec-user")
-                pick = gr.Button("A good customer", scale=1)
-                k = gr.Slider(3, 30, value=10, step=1, label="How many", scale=2)
-            go = gr.Button("Recommend", variant="primary")
+                user = gr.Textbox(label=t("user_id"), scale=3, elem_id="rec-user")
+                pick = gr.Button(t("a_good_customer"), scale=1)
+                k = gr.Slider(3, 30, value=10, step=1, label=t("how_many"), scale=2)
+            go = gr.Button(t("recommend"), variant="primary")
             rec_note = gr.Markdown(elem_id="rec-note")
             rec_table = gr.Dataframe(
                 interactive=False, wrap=True, max_height=380, visible=False, elem_id="rec-table"
@@ -177,7 +178,7 @@ class ToolTabs:
             why_table = gr.Dataframe(
                 interactive=False,
                 wrap=True,
-                label="Evidence",
+                label=t("evidence"),
                 max_height=300,
                 visible=False,
                 elem_id="why-table",
@@ -189,27 +190,27 @@ class ToolTabs:
 
     def _copy_tab(self) -> None:
         """Marketing copy for a product or a segment; its choices are the tool's own."""
-        with gr.Tab("Marketing copy", id="copy"):
+        with gr.Tab(t("tab_copy"), id="copy"):
             with gr.Row():
-                copy_target = gr.Radio(["Product", "Segment"], value="Segment", label="Write for")
-                product = gr.Textbox(label="Product id")
-                segment = gr.Dropdown(list(RFM_NAMES), value="champions", label="Segment")
+                copy_target = gr.Radio(["Product", "Segment"], value="Segment", label=t("write_for"))
+                product = gr.Textbox(label=t("product_id"))
+                segment = gr.Dropdown(list(RFM_NAMES), value="champions", label=t("segment"))
             with gr.Row():
                 tone, length, channel = (_choice(CopyArgs, name) for name in ("tone", "length", "channel"))
             # Without a brief the copy promises nothing: offers, codes and dates come only from here.
-            with gr.Accordion("Campaign brief (optional): your offer, shop name, words to avoid", open=False):
+            with gr.Accordion(t("brief"), open=False):
                 with gr.Row():
-                    offer = gr.Textbox(label="Offer", placeholder="20% off all kettles")
-                    code = gr.Textbox(label="Discount code", placeholder="KETTLE20")
-                    ends = gr.Textbox(label="Offer ends (YYYY-MM-DD)", placeholder="2026-12-24")
+                    offer = gr.Textbox(label=t("offer"), placeholder="20% off all kettles")
+                    code = gr.Textbox(label=t("discount_code"), placeholder="KETTLE20")
+                    ends = gr.Textbox(label=t("offer_ends"), placeholder="2026-12-24")
                 with gr.Row():
-                    call_to_action = gr.Textbox(label="Call to action", placeholder="Shop the range")
-                    shop_name = gr.Textbox(label="Shop name")
-                    avoid = gr.Textbox(label="Words to avoid (comma-separated)", placeholder="cheap, deal")
-            write = gr.Button("Write copy", variant="primary")
+                    call_to_action = gr.Textbox(label=t("call_to_action"), placeholder="Shop the range")
+                    shop_name = gr.Textbox(label=t("shop_name"))
+                    avoid = gr.Textbox(label=t("words_to_avoid"), placeholder="cheap, deal")
+            write = gr.Button(t("write_copy"), variant="primary")
             copy_text = gr.Markdown(elem_id="copy-text")
             facts = gr.Dataframe(
-                interactive=False, wrap=True, label="Facts it used", visible=False, elem_id="copy-facts"
+                interactive=False, wrap=True, label=t("facts_used"), visible=False, elem_id="copy-facts"
             )
         write.click(
             self.write_copy,
@@ -222,4 +223,4 @@ class ToolTabs:
 def _choice(model: type[BaseModel], name: str) -> gr.Radio:
     """A radio of a tool argument's allowed values (its Literal), its default chosen."""
     field = model.model_fields[name]
-    return gr.Radio(list(get_args(field.annotation)), value=field.default, label=name.capitalize())
+    return gr.Radio(list(get_args(field.annotation)), value=field.default, label=t(name))

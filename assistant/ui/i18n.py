@@ -1,0 +1,89 @@
+"""The app's own words in English and Chinese. Gradio shows them in the browser's language
+(gr.I18n: zh-CN and zh-TW read the Chinese, anything else the English); its own widgets
+("Submit", "Clear", upload hints) come translated with it. What handlers write (answers, steps,
+errors) is not translated here yet."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # key: (English, Chinese)
+    "title": ("## ShopLens — ask your shop's data", "## ShopLens — 问问你的店铺数据"),
+    "tab_chat": ("Chat", "对话"),
+    "tab_data": ("Data", "数据"),
+    "tab_segments": ("Segments", "用户分群"),
+    "tab_recommendations": ("Recommendations", "推荐"),
+    "tab_copy": ("Marketing copy", "营销文案"),
+    "tab_eval": ("Eval", "评测"),
+    "conversation": ("Conversation", "对话记录"),
+    "question_placeholder": (
+        "Ask about your data, e.g. why did conversion drop last week?",
+        "问问你的数据，例如：上周转化率为什么下降？",
+    ),
+    "ask": ("Ask", "提问"),
+    "try": ("Try", "试试"),
+    "new_conversation": ("New conversation", "新对话"),
+    "result": ("### Result", "### 结果"),
+    "answer": ("Answer", "回答"),
+    "download_csv": ("Download CSV", "下载 CSV"),
+    "sql_or_call": ("SQL / tool call", "SQL / 工具调用"),
+    "dataset_in_use": ("Dataset the chat and tabs use", "对话和各页使用的数据集"),
+    "tables": ("Tables", "数据表"),
+    "load_a_file": ("### Load a file", "### 导入文件"),
+    "upload": ("Upload a file", "上传文件"),
+    "path_on_machine": ("…or a file or folder on this machine", "……或本机上的文件或文件夹"),
+    "format": ("Format", "格式"),
+    "into_dataset": ("Into dataset (new or existing)", "导入到数据集（新建或已有）"),
+    "from_file_name": ("from the file name", "默认取文件名"),
+    "load": ("Load", "导入"),
+    "rejected_rows": ("Rejected rows by reason", "被拒绝的行（按原因）"),
+    "segmentation": ("Segmentation", "分群方式"),
+    "show_segments": ("Show segments", "查看分群"),
+    "members_of": ("Members of", "成员所属分群"),
+    "user_id": ("User id", "用户 ID"),
+    "a_good_customer": ("A good customer", "选一位优质客户"),
+    "how_many": ("How many", "数量"),
+    "recommend": ("Recommend", "推荐"),
+    "evidence": ("Evidence", "依据"),
+    "write_for": ("Write for", "写给"),
+    "product_id": ("Product id", "商品 ID"),
+    "segment": ("Segment", "分群"),
+    "brief": (
+        "Campaign brief (optional): your offer, shop name, words to avoid",
+        "活动简报（可选）：优惠、店铺名称、避免使用的词",
+    ),
+    "offer": ("Offer", "优惠"),
+    "discount_code": ("Discount code", "优惠码"),
+    "offer_ends": ("Offer ends (YYYY-MM-DD)", "优惠截止日期（YYYY-MM-DD）"),
+    "call_to_action": ("Call to action", "行动号召"),
+    "shop_name": ("Shop name", "店铺名称"),
+    "words_to_avoid": ("Words to avoid (comma-separated)", "避免使用的词（用逗号分隔）"),
+    "write_copy": ("Write copy", "生成文案"),
+    "facts_used": ("Facts it used", "所用事实"),
+    "tone": ("Tone", "语气"),
+    "length": ("Length", "长度"),
+    "channel": ("Channel", "渠道"),
+    "suite": ("Suite", "评测集"),
+    "only_tagged": ("Only cases tagged (empty: all)", "只跑带此标签的用例（留空：全部）"),
+    "first_n": ("First N cases (empty: all)", "前 N 个用例（留空：全部）"),
+    "systems": ("Systems", "参评系统"),
+    "judge": ("LLM judge for free text", "用 LLM 评判自由文本"),
+    "repeats": ("Ask each case N times (stability)", "每个用例问 N 次（稳定性）"),
+    "run": ("Run", "运行"),
+    "scores": ("Scores", "得分"),
+    "failing_cases": ("Failing cases", "未通过的用例"),
+    "download_report": ("Download the HTML report", "下载 HTML 报告"),
+}
+
+I18N = gr.I18n(
+    en={key: english for key, (english, _) in TEXTS.items()},
+    zh={key: chinese for key, (_, chinese) in TEXTS.items()},
+)
+
+
+def t(key: str) -> gr.I18nData:
+    """A label shown in the browser's language (KeyError for a key the table lacks)."""
+    if key not in TEXTS:
+        raise KeyError(f"no text {key!r} in assistant/ui/i18n.py")
+    return I18N(key)
