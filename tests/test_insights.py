@@ -536,3 +536,51 @@ def test_every_tool_is_registered_with_a_description() -> None:
         "recommend", "explain_recommendation", "detect_anomalies", "find_suspicious_users", "write_marketing_copy",
     ):  # fmt: skip
         assert name in tools and len(tools[name].description) > 30
+
+
+def test_a_draft_loses_only_its_unsupported_sentences() -> None:
+    """Issue 22's precise checking: a draft with one invented claim keeps its other sentences
+    (and says which one went, and why) instead of being thrown away for plain copy; a draft
+    with too little left, or a problem of its own (JSON, placeholders), is not mended."""
+    from tools.copy import repaired
+
+    facts = [("product", "Acme Kettle"), ("brand", "Acme"), ("price", 29.99)]
+    draft = (
+        "Meet the Acme Kettle, made for slow mornings. Enjoy free shipping on every order! "
+        "It boils water fast and looks good doing it. Yours for 29.99."
+    )
+    text, dropped = repaired(draft, facts, 40, {"acme"})
+    assert text == (
+        "Meet the Acme Kettle, made for slow mornings. It boils water fast and looks good doing it. Yours for 29.99."
+    )
+    assert dropped == [("Enjoy free shipping on every order!", "claim not in the facts: free shipping")]
+    assert repaired("Acme Kettle: free shipping! Only 19.99.", facts, 40, {"acme"}) == (None, [])
+    assert repaired("Dear [name], meet the Acme Kettle. It is great. Truly.", facts, 40, set()) == (None, [])
+
+
+def test_copy_keeps_a_drafts_supported_sentences(shop: Shop) -> None:
+    class Drafts:
+        """The model's two drafts, as ctx.llm.text returns them."""
+
+        def __init__(self, *drafts: str) -> None:
+            self.drafts, self.prompts = list(drafts), []
+
+        def text(self, prompt: str, max_tokens: int | None = None) -> str:
+            self.prompts.append(prompt)
+            return self.drafts.pop(0)
+
+    facts = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)
+    title = facts["product"]
+    shop.ctx.llm = Drafts(
+        f"Say hello to the {title}. Grab it with our exclusive offer today! "
+        f"It is made for everyday use and easy to love. Find it in our shop now."
+    )
+    try:
+        result = write_marketing_copy(shop.ctx, CopyArgs(product_id="103"))
+    finally:
+        shop.ctx.llm = None
+    assert result.answer == (
+        f"Say hello to the {title}. It is made for everyday use and easy to love. Find it in our shop now."
+    )
+    assert any("dropped a sentence" in n and "exclusive offer" in n for n in result.notes), result.notes
+    assert not any("plain copy" in n for n in result.notes)

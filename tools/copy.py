@@ -271,6 +271,36 @@ def check_copy(
     return problems
 
 
+# Problems of a whole draft, which dropping sentences cannot mend.
+WHOLE_DRAFT = ("not plain copy", "it repeats instructions")
+
+
+def repaired(
+    draft: str, facts: list[tuple[str, Any]], words: int, brands: set[str], avoid: list[str] | None = None
+) -> tuple[str | None, list[tuple[str, str]]]:
+    """The draft without its sentences that fail the check, when the rest still reads as copy
+    (at least two sentences and half the draft's words, and it passes the check as a whole):
+    (the copy, [(a dropped sentence, why)]); (None, []) when it does not."""
+    if any(p.startswith(WHOLE_DRAFT) for p in check_copy(draft, facts, words, brands, avoid)):
+        return None, []
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", draft.strip()) if s.strip()]
+    kept, dropped = [], []
+    for sentence in sentences:
+        problems = check_copy(sentence, facts, words, brands, avoid)
+        if problems:
+            dropped.append((sentence, "; ".join(problems)))
+        else:
+            kept.append(sentence)
+    text = " ".join(kept)
+    if (
+        len(kept) < 2
+        or len(text.split()) * 2 < len(draft.split())
+        or check_copy(text, facts, words, brands, avoid)
+    ):
+        return None, []
+    return text, dropped
+
+
 def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     """Write marketing copy for a product, a customer segment, or a product for a segment, from
     facts in the data (catalog row, sales, what the segment buys); tone, length and channel options."""
@@ -308,6 +338,13 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
             problems = check_copy(draft, facts, words, brands, args.brief.avoid)
             if not problems:
                 text = draft
+                break
+            kept, dropped = repaired(draft, facts, words, brands, args.brief.avoid)
+            if kept is not None:  # only some sentences claimed what the facts lack: those go
+                text = kept
+                notes += [
+                    f"dropped a sentence the facts do not support ({why}): {said}" for said, why in dropped
+                ]
                 break
             log.info("copy draft rejected: %s", problems)
             prompt += (
