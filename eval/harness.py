@@ -147,6 +147,7 @@ class ShopLensSystem:
             seconds=round(seconds, 3),
             tokens=answer.tokens,
             error=answer.text if answer.kind == "error" else None,
+            notes=answer.notes,
         )
 
     # Tools whose answer is prose a model wrote: running them again would not be a check.

@@ -29,6 +29,8 @@ FIGURES = [
     ("free_text_checks", "free text: code checks", "{:.0%}"),
     ("judge_pass_rate", "free text: judge", "{:.0%}"),
     ("judge_agrees", "free text: judge agrees with code checks", "{:.0%}"),
+    ("copy_fallback_rate", "copy: plain copy instead of the model's", "{:.0%}"),
+    ("copy_repaired_rate", "copy: the model's, unsupported sentences dropped", "{:.0%}"),
     ("errors", "errors", "{}"),
     ("p50_seconds", "p50 seconds", "{:.1f}"),
     ("p95_seconds", "p95 seconds", "{:.1f}"),

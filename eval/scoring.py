@@ -118,6 +118,7 @@ class Outcome(BaseModel):
     seconds: float = 0.0
     tokens: dict[str, int] = Field(default_factory=dict)
     error: str | None = None
+    notes: list[str] = Field(default_factory=list)  # the answer's notes (what code changed, fell back on)
 
 
 class CaseResult(BaseModel):
@@ -222,6 +223,10 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
                 if {"judge", "free_text"} <= r.checks.keys()
             ]
         ),
+        # Copy: the share written by code because the model's drafts failed the check, and the
+        # share kept after dropping unsupported sentences (tools/copy.py).
+        "copy_fallback_rate": _share([_noted(o, COPY_FALLBACK) for o in outcomes if _is_copy(o)]),
+        "copy_repaired_rate": _share([_noted(o, COPY_REPAIRED) for o in outcomes if _is_copy(o)]),
         "errors": sum(o.kind == "error" for o in outcomes),
         "p50_seconds": round(statistics.median(seconds), 2) if seconds else None,
         "p95_seconds": round(seconds[min(len(seconds) - 1, math.ceil(0.95 * len(seconds)) - 1)], 2)
@@ -233,6 +238,18 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         "prompt_tokens": sum(o.tokens.get("prompt", 0) for o in outcomes),
         **robustness(results),
     }
+
+
+COPY_FALLBACK = "plain copy written from the facts"
+COPY_REPAIRED = "dropped a sentence the facts do not support"
+
+
+def _is_copy(outcome: Outcome) -> bool:
+    return outcome.kind == "answer" and outcome.tool == "write_marketing_copy"
+
+
+def _noted(outcome: Outcome, words: str) -> bool:
+    return any(words in note for note in outcome.notes)
 
 
 WORDINGS = ("terse", "chatty", "typo")

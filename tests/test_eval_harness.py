@@ -134,6 +134,21 @@ def test_summary_figures() -> None:
     assert figures["refusal_correctness"] == 0.5  # c declined rightly, d wrongly
     assert figures["p50_seconds"] == 2.5 and figures["p95_seconds"] == 10.0
     assert figures["tokens_per_second"] == pytest.approx(40 / 16)
+    assert figures["copy_fallback_rate"] is None  # no copy asked
+
+
+def test_copy_figures_count_fallbacks_and_repairs() -> None:
+    case = Case(id="c", question="Write copy", tools=["write_marketing_copy"])
+    notes = [
+        ["the model's copy made claims the facts lack; plain copy written from the facts instead"],
+        ["dropped a sentence the facts do not support (an offer the brief does not make: sale): On sale!"],
+        [],
+        [],
+    ]
+    results = [score(case, outcome(tool="write_marketing_copy", text="Hi.", notes=n), None) for n in notes]
+    results.append(score(case, outcome(kind="error", tool="write_marketing_copy", text="no product"), None))
+    figures = summarize(results)
+    assert figures["copy_fallback_rate"] == 0.25 and figures["copy_repaired_rate"] == 0.25
 
 
 class FakeSystem:
