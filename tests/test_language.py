@@ -95,3 +95,11 @@ def test_a_direction_said_in_chinese_is_checked_against_the_change() -> None:
         "says it went down, but it rose (electronics)"
     ]
     assert misstatements("electronics的转化率从11.94%上升到15.86%。", columns, rows) == []
+
+
+def test_a_chinese_follow_up_is_read_as_one_and_a_full_question_is_not() -> None:
+    from tools.evidence import follow_up
+
+    assert follow_up(english_reading("那按品牌呢？")) and follow_up(english_reading("只看近7天"))
+    assert not follow_up(english_reading("上周电子产品的转化率是多少？"))
+    assert not follow_up(english_reading("按品牌统计近30天的销售额和订单数"))

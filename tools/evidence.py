@@ -364,7 +364,10 @@ COMPARISON = (
     r"|\bwent (up|down)|\bthan\b|\bbefore\b|\bprevious|\bprior\b|\bgrow|\bgrew|\bdeclin|\bfell|\bfall|\bup or down"
     r"|\bdifferen|\bshift|\bimprov|\bworse|\bbetter|\bdip|\bspike|\bjump|\bsurg|\bslump|\bover the (week|month) before"
 )
-FOLLOW_UP = r"^\s*(and|what about|how about|only|just|now|same|also|but|instead|then|ok|okay|per|by|for|in|split|break)\b"
+FOLLOW_UP = (
+    r"^\s*(and|what about|how about|only|just|now|same|also|but|instead|then|ok|okay|per|by|for|in|split|break)\b"
+    r"|^\s*(那么?|再看|只看|只要|换成|改成|改为|如果只)"  # Chinese: "那按品牌呢？", "只看手机"
+)
 # A change's direction, for explain_change: only when the question says which way it went.
 WENT_DOWN = (
     r"\bdrop|\bfall|\bfell|\bdip|\bdeclin|\bdecreas|\bdown\b|\blower|\blost\b|\blos[ei]|\bworse|\bslump"
