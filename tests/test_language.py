@@ -103,3 +103,12 @@ def test_a_chinese_follow_up_is_read_as_one_and_a_full_question_is_not() -> None
     assert follow_up(english_reading("那按品牌呢？")) and follow_up(english_reading("只看近7天"))
     assert not follow_up(english_reading("上周电子产品的转化率是多少？"))
     assert not follow_up(english_reading("按品牌统计近30天的销售额和订单数"))
+
+
+def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
+    from tools.evidence import missing_concept
+
+    assert "profit" in missing_concept(english_reading("上个月的利润是多少？"))
+    assert "demographics" in missing_concept(english_reading("各年龄段用户的购买次数"))
+    assert "stock" in missing_concept(english_reading("库存还剩多少？"))
+    assert missing_concept(english_reading("上周的销售额是多少？")) is None
