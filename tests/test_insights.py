@@ -584,3 +584,15 @@ def test_copy_keeps_a_drafts_supported_sentences(shop: Shop) -> None:
     )
     assert any("dropped a sentence" in n and "exclusive offer" in n for n in result.notes), result.notes
     assert not any("plain copy" in n for n in result.notes)
+
+
+def test_plain_copy_leaves_out_a_run_on_catalog_description() -> None:
+    """Flipkart-style descriptions are listing text without full stops: plain copy repeated
+    hundreds of words of it, far past the length asked for."""
+    from tools.copy import _plain_copy
+
+    listing = "Key Features of Alisha Solid Women's Cycling Shorts Cotton Lycra Navy " + "Red Navy " * 80
+    facts = [("product", "Alisha Solid Women's Cycling Shorts"), ("description", listing), ("price", 379)]
+    text = _plain_copy(facts)
+    assert text == "Meet the Alisha Solid Women's Cycling Shorts. Yours for 379."
+    assert check_copy(text, facts, WORDS["short"], set()) == []

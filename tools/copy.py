@@ -366,6 +366,9 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     )
 
 
+PLAIN_SENTENCE_WORDS = 25  # the longest sentence of a description plain copy repeats
+
+
 def _plain_copy(facts: list[tuple[str, Any]]) -> str:
     """Copy written by code from the facts alone, when the model's drafts fail the check: short
     sentences a person could have written, no segment jargon ("at risk") addressed to customers,
@@ -380,6 +383,8 @@ def _plain_copy(facts: list[tuple[str, Any]]) -> str:
         first = (known.get("description") or "").split(". ")[0].strip().rstrip(".")
         if first.lower().startswith(title.lower().split(",")[0][:20]):  # the title again, then what it has
             first = f"It comes {first[first.index(' with ') + 1 :]}" if " with " in first else ""
+        if len(first.split()) > PLAIN_SENTENCE_WORDS:  # a catalog's run-on listing text, not a sentence
+            first = ""
         if first:
             sentences.append(first[0].upper() + first[1:] + ".")
         if known.get("price") is not None:
