@@ -36,6 +36,7 @@ from assistant.explain import (
     ModelUnavailable,
     count_usage,
     grounded_text,
+    in_chinese,
     reply_text,
     result_facts,
     unavailable,
@@ -54,7 +55,7 @@ from tools.evidence import (
     lack_asked,
     vague,
 )
-from tools.language import english_reading
+from tools.language import english_reading, is_chinese
 from tools.metrics import DataLacks, SemanticModel
 from tools.narrate import table_sentence
 
@@ -283,12 +284,22 @@ class Assistant:
             answer.ungrounded_numbers = ungrounded_numbers(written, result_facts(result), question)
             if answer.ungrounded_numbers:  # a bug in a tool's sentence: show the flag, never hide it
                 log.warning("code-written sentence not grounded: %s (%s)", written, answer.ungrounded_numbers)
-            return
-        rows = len(result.rows)
-        on_step(Step(kind="writing", text=f"from {rows:,} result row{'s' if rows != 1 else ''}"))
-        answer.text, answer.ungrounded_numbers = grounded_text(
-            self.explainer, self.system_prompt, question, result, answer, written
-        )
+        else:
+            rows = len(result.rows)
+            on_step(Step(kind="writing", text=f"from {rows:,} result row{'s' if rows != 1 else ''}"))
+            answer.text, answer.ungrounded_numbers = grounded_text(
+                self.explainer, self.system_prompt, question, result, answer, written
+            )
+        if (
+            self.settings.answer_language == "question"
+            and is_chinese(question)
+            and not is_chinese(answer.text)
+        ):
+            on_step(Step(kind="writing", text="in Chinese"))
+            chinese = in_chinese(self.explainer, self.system_prompt, question, result, answer, answer.text)
+            if chinese is not None:
+                answer.notes.append(f"in English, as code wrote it: {answer.text}")
+                answer.text = chinese
 
     def _run_tool(
         self,

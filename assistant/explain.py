@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from assistant.answer import Answer
-from assistant.grounding import misstatements, ungrounded_numbers
+from assistant.grounding import misstatements, numbers_in, ungrounded_numbers
 from tools import ToolResult
 from tools.base import cell_text
+from tools.language import is_chinese
 from tools.narrate import table_sentence
 
 if TYPE_CHECKING:
@@ -82,6 +83,42 @@ def explain(
     count_usage(answer, reply)
     answer.timings["explain"] = round(answer.timings.get("explain", 0) + time.perf_counter() - clock, 3)
     return reply_text(reply).strip() or table_sentence(result.columns, list(result.rows)), prompt
+
+
+def in_chinese(
+    explainer: ChatOpenAI, system_prompt: str, question: str, result: ToolResult, answer: Answer, text: str
+) -> str | None:
+    """`text` (an answer's sentence, in English) put into Chinese by the model, for a question
+    asked in Chinese; checked by code: every number of the English kept as written, none added
+    that the result lacks, no direction reversed, no row's figure moved to another. None (the
+    English stands, with a note) when the check fails."""
+    clock = time.perf_counter()
+    prompt = (
+        "Write text, not a tool call. Translate the answer below into Simplified Chinese for the person"
+        " who asked the question. Keep every number, date, id and name exactly as written; add nothing.\n"
+        f"Question: {question}\nAnswer: {text}\nChinese:"
+    )
+    try:
+        reply = explainer.invoke([SystemMessage(system_prompt), HumanMessage(prompt)])
+    except Exception as exc:
+        raise ModelUnavailable(unavailable(exc)) from exc
+    count_usage(answer, reply)
+    answer.timings["translate"] = round(time.perf_counter() - clock, 3)
+    said = reply_text(reply).strip()
+    kept = {raw for raw, *_ in numbers_in(said)}
+    problems = [f"{raw} left out or changed" for raw, *_ in numbers_in(text) if raw not in kept]
+    problems += [
+        f"{raw} not in the result" for raw in ungrounded_numbers(said, result_facts(result), question)
+    ]
+    problems += misstatements(said, result.columns, list(result.rows))
+    if not is_chinese(said) or said.lstrip().startswith(("{", "[", "```")):
+        problems.append("not a Chinese sentence")
+    if problems:
+        answer.notes.append(
+            f"the answer is in English: its Chinese version failed the check ({'; '.join(problems)})"
+        )
+        return None
+    return said
 
 
 def result_facts(result: ToolResult) -> list[tuple]:

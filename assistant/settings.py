@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         description="Append every question, tool call and SQL statement (with session and time) to "
         "<data dir>/audit.jsonl; `shoplens audit` queries it.",
     )
+    answer_language: Literal["question", "en"] = Field(
+        default="question",
+        description="The language of an answer's sentence: the question's (a question in Chinese gets code's "
+        "sentence put into Chinese by the model, checked: every number kept, none added, no direction "
+        "reversed; else the English stands), or always English (no extra model call).",
+    )
     answer_sentences: Literal["code", "model"] = Field(
         default="code",
         description="Who writes the sentence about a result: code (from the rows: directions, units and "

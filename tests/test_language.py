@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.grounding import numbers_in
 from tools.language import chinese_number, english_reading
 
 from .test_agent_units import assistant, call, shop  # noqa: F401  (shop is a fixture)
@@ -44,7 +45,9 @@ def test_the_period_a_chinese_question_names_is_kept(shop) -> None:  # noqa: F81
     """Before the gloss the rules found no period word in "上周" and dropped the model's
     last_week ("the question names no such period"); the question, with no English word, was
     also taken for a follow-up."""
-    agent, _ = assistant(shop, [call("query_metric", metric="revenue", period={"kind": "last_week"})])
+    agent, _ = assistant(
+        shop, [call("query_metric", metric="revenue", period={"kind": "last_week"})], answer_language="en"
+    )
     answer = agent.ask("上周的销售额是多少？")
     arguments = answer.tool_calls[-1].arguments
     assert arguments["metric"] == "revenue" and arguments["period"]["kind"] == "last_week", answer.notes
@@ -62,6 +65,7 @@ def test_a_filter_on_a_category_named_in_chinese_is_kept(shop) -> None:  # noqa:
                 period={"kind": "last_n_days", "n": 30},
             )
         ],
+        answer_language="en",
     )
     answer = agent.ask("近30天电子产品的转化率")
     arguments = answer.tool_calls[-1].arguments
@@ -112,3 +116,25 @@ def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
     assert "demographics" in missing_concept(english_reading("各年龄段用户的购买次数"))
     assert "stock" in missing_concept(english_reading("库存还剩多少？"))
     assert missing_concept(english_reading("上周的销售额是多少？")) is None
+
+
+def test_an_answer_to_a_chinese_question_is_in_chinese_when_its_numbers_survive(shop) -> None:  # noqa: F811
+    """Code writes the sentence; the model puts it into Chinese; code checks the Chinese keeps
+    every number as written, adds none and reverses no direction, else the English stands."""
+    orders = call("query_metric", metric="orders", period={"kind": "last_week"})
+    english, _ = assistant(shop, [orders])
+    said = english.ask("How many orders last week?").text  # "Orders: N (…)", as code writes it
+    number = next(raw for raw, *_ in numbers_in(said))
+    agent, model = assistant(shop, [orders, f"上周的订单数为 {number}。"])
+    answer = agent.ask("上周有多少订单？")
+    assert (
+        answer.text == f"上周的订单数为 {number}。"
+        and f"in English, as code wrote it: {said}" in answer.notes
+    )
+    assert "Translate the answer below into Simplified Chinese" in model.calls[-1][0][-1].content
+    wrong, _ = assistant(shop, [orders, "上周的订单数为 999999。"])
+    answer = wrong.ask("上周有多少订单？")
+    assert answer.text == said
+    assert any("999999 not in the result" in n and f"{number} left out" in n for n in answer.notes), (
+        answer.notes
+    )
