@@ -100,8 +100,9 @@ def in_chinese(
     )
     try:
         reply = explainer.invoke([SystemMessage(system_prompt), HumanMessage(prompt)])
-    except Exception as exc:
-        raise ModelUnavailable(unavailable(exc)) from exc
+    except Exception as exc:  # the answer is there, in English: a failed translation loses nothing
+        answer.notes.append(f"the answer is in English: {unavailable(exc)}")
+        return None
     count_usage(answer, reply)
     answer.timings["translate"] = round(time.perf_counter() - clock, 3)
     said = reply_text(reply).strip()

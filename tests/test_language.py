@@ -138,3 +138,10 @@ def test_an_answer_to_a_chinese_question_is_in_chinese_when_its_numbers_survive(
     assert any("999999 not in the result" in n and f"{number} left out" in n for n in answer.notes), (
         answer.notes
     )
+
+    failing, _ = assistant(shop, [orders, ConnectionError("connection refused")])
+    answer = failing.ask("上周有多少订单？")  # the model server stops before the translation
+    assert answer.kind == "answer" and answer.text == said
+    assert any(
+        n.startswith("the answer is in English: The model server is not answering") for n in answer.notes
+    )
