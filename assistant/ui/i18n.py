@@ -1,7 +1,8 @@
 """The app's own words in English and Chinese. Gradio shows them in the browser's language
 (gr.I18n: zh-CN and zh-TW read the Chinese, anything else the English); its own widgets
-("Submit", "Clear", upload hints) come translated with it. What handlers write (answers, steps,
-errors) is not translated here yet."""
+("Submit", "Clear", upload hints) come translated with it. What handlers write (steps, errors,
+the status line) is English; an answer's sentence follows the question's language
+(assistant/explain.py::in_chinese)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rejected_rows": ("Rejected rows by reason", "被拒绝的行（按原因）"),
     "segmentation": ("Segmentation", "分群方式"),
     "show_segments": ("Show segments", "查看分群"),
-    "members_of": ("Members of", "成员所属分群"),
+    "members_of": ("Members of", "分群成员"),
     "user_id": ("User id", "用户 ID"),
     "a_good_customer": ("A good customer", "选一位优质客户"),
     "how_many": ("How many", "数量"),
