@@ -27,25 +27,26 @@ def grounded_text(
     """The model's sentences about the result, checked: numbers against the rows, directions
     against the signs of changes, row labels against their figures. Rewritten once when the
     check fails; replaced by code's sentence (`written`) when it fails again."""
-    facts = result_facts(result)
-
-    def problems(text: str) -> list[str]:
-        if text.lstrip().startswith(("{", "[", "```")) or '"tool"' in text:
-            return ["it is a tool call, not a sentence"]
-        flagged = ungrounded_numbers(text, facts, question)
-        wrong = misstatements(text, result.columns, list(result.rows))
-        return [f"numbers not in the result: {', '.join(flagged)}"] * bool(flagged) + wrong
-
     text, prompt = explain(explainer, system_prompt, question, result, answer)
-    found = problems(text)
+    found = sentence_problems(text, result, question)
     if found:
         retry = f"{prompt}\nYour answer was wrong: {'; '.join(found)}. Rewrite it from the result only."
         text, _ = explain(explainer, system_prompt, question, result, answer, prompt=retry)
-        found = problems(text)
+        found = sentence_problems(text, result, question)
     if found:
         answer.notes.append(f"the model's sentence was replaced by code's: {'; '.join(found)}")
         text = written
-    return text, ungrounded_numbers(text, facts, question)
+    return text, ungrounded_numbers(text, result_facts(result), question)
+
+
+def sentence_problems(text: str, result: ToolResult, question: str) -> list[str]:
+    """What a model-written sentence about `result` gets wrong: a tool call instead of text,
+    numbers the result does not hold, a direction or a row's figure misstated."""
+    if text.lstrip().startswith(("{", "[", "```")) or '"tool"' in text:
+        return ["it is a tool call, not a sentence"]
+    flagged = ungrounded_numbers(text, result_facts(result), question)
+    wrong = misstatements(text, result.columns, list(result.rows))
+    return [f"numbers not in the result: {', '.join(flagged)}"] * bool(flagged) + wrong
 
 
 def explain(
@@ -108,11 +109,8 @@ def in_chinese(
     said = reply_text(reply).strip()
     kept = {raw for raw, *_ in numbers_in(said)}
     problems = [f"{raw} left out or changed" for raw, *_ in numbers_in(text) if raw not in kept]
-    problems += [
-        f"{raw} not in the result" for raw in ungrounded_numbers(said, result_facts(result), question)
-    ]
-    problems += misstatements(said, result.columns, list(result.rows))
-    if not is_chinese(said) or said.lstrip().startswith(("{", "[", "```")):
+    problems += sentence_problems(said, result, question)
+    if not is_chinese(said):
         problems.append("not a Chinese sentence")
     if problems:
         answer.notes.append(
