@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from assistant.grounding import numbers_in
 from eval.suite import Case
+from tools.copy import DROPPED_NOTE, PLAIN_COPY_NOTE
 
 
 def _norm(value: Any) -> Any:
@@ -225,8 +226,8 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         ),
         # Copy: the share written by code because the model's drafts failed the check, and the
         # share kept after dropping unsupported sentences (tools/copy.py).
-        "copy_fallback_rate": _share([_noted(o, COPY_FALLBACK) for o in outcomes if _is_copy(o)]),
-        "copy_repaired_rate": _share([_noted(o, COPY_REPAIRED) for o in outcomes if _is_copy(o)]),
+        "copy_fallback_rate": _share([_noted(o, PLAIN_COPY_NOTE) for o in outcomes if _is_copy(o)]),
+        "copy_repaired_rate": _share([_noted(o, DROPPED_NOTE) for o in outcomes if _is_copy(o)]),
         "errors": sum(o.kind == "error" for o in outcomes),
         "p50_seconds": round(statistics.median(seconds), 2) if seconds else None,
         "p95_seconds": round(seconds[min(len(seconds) - 1, math.ceil(0.95 * len(seconds)) - 1)], 2)
@@ -238,10 +239,6 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         "prompt_tokens": sum(o.tokens.get("prompt", 0) for o in outcomes),
         **robustness(results),
     }
-
-
-COPY_FALLBACK = "plain copy written from the facts"
-COPY_REPAIRED = "dropped a sentence the facts do not support"
 
 
 def _is_copy(outcome: Outcome) -> bool:

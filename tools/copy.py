@@ -271,6 +271,9 @@ def check_copy(
     return problems
 
 
+# The notes that say how copy was written (the eval counts them: eval/scoring.py).
+PLAIN_COPY_NOTE = "plain copy written from the facts"
+DROPPED_NOTE = "dropped a sentence the facts do not support"
 # Problems of a whole draft, which dropping sentences cannot mend.
 WHOLE_DRAFT = ("not plain copy", "it repeats instructions")
 
@@ -326,7 +329,7 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     )
     text = None
     if ctx.llm is None:
-        notes.append("no model available: plain copy written from the facts")
+        notes.append(f"no model available: {PLAIN_COPY_NOTE}")
     else:
         for _ in range(2):
             try:
@@ -342,18 +345,14 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
             kept, dropped = repaired(draft, facts, words, brands, args.brief.avoid)
             if kept is not None:  # only some sentences claimed what the facts lack: those go
                 text = kept
-                notes += [
-                    f"dropped a sentence the facts do not support ({why}): {said}" for said, why in dropped
-                ]
+                notes += [f"{DROPPED_NOTE} ({why}): {said}" for said, why in dropped]
                 break
             log.info("copy draft rejected: %s", problems)
             prompt += (
                 f"\n\nYour draft had problems ({'; '.join(problems)}). Write it again, using only the facts."
             )
         else:
-            notes.append(
-                "the model's copy made claims the facts lack; plain copy written from the facts instead"
-            )
+            notes.append(f"the model's copy made claims the facts lack; {PLAIN_COPY_NOTE} instead")
     if text is None:
         text = _plain_copy(facts)
     return ToolResult(
