@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -286,13 +287,13 @@ def chinese_number(text: str) -> int | None:
     return total + (digit or 0)
 
 
-def _number(match: re.Match[str], group: int | str = 1) -> str:
-    value = chinese_number(match.group(group))
-    return str(value) if value is not None else match.group(group)
+def _number(match: re.Match[str]) -> str:
+    value = chinese_number(match.group(1))
+    return str(value) if value is not None else match.group(1)
 
 
 # (pattern, English): rolling periods, dates and ranks with their numbers, read before the terms.
-_PHRASES: list[tuple[str, object]] = [
+_PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:天|日)", lambda m: f"last {_number(m)} days"),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:周|个星期|星期)", lambda m: f"last {_number(m)} weeks"),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*个?月", lambda m: f"last {_number(m)} months"),
@@ -337,7 +338,7 @@ def english_reading(question: str) -> str:
         for match in re.finditer(pattern, question):
             if any(taken[match.start() : match.end()]):
                 continue
-            text = english(match) if callable(english) else str(english)
+            text = english(match)
             if text:
                 found.append((match.start(), text))
                 taken[match.start() : match.end()] = [True] * (match.end() - match.start())
