@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from assistant.answer import Answer, Conversation, Step, StepFn, Table, ToolCall, Turn
 from assistant.audit import AuditEvent, AuditLog, tool_calls
@@ -72,6 +72,13 @@ VAGUE_REPLY = (
     " and over which period?"
 )
 LACK_UNASKED = "(not asked:"  # in the error of a call that brought in what the data lacks, unasked
+
+
+class PromptRead(BaseModel):
+    """How the engine came to hold the system prompt at a warm-up."""
+
+    seconds: float
+    loaded: bool  # from the engine's saved read of it, not read again
 
 
 class Assistant:
@@ -410,17 +417,24 @@ class Assistant:
         ]
         return True
 
-    def warm_up(self) -> float | None:
+    def warm_up(self) -> PromptRead | None:
         """Have the engine read the system prompt now (a one-token reply), so that the first
         question reads only its own words: about 50 s on 2 AVX-512 cores, 4 minutes on 2 AVX2
         ones, paid before anyone waits. Not bound by the answer timeout, which a cold read of
-        the whole prompt can pass on a slow CPU. Returns the seconds it took; None if it failed."""
+        the whole prompt can pass on a slow CPU. An engine that keeps reads (ShopLens's llama.cpp
+        server) loads this prompt's saved read if it has one, and saves a fresh read for the next
+        start. Returns how it went; None if it failed."""
         from assistant.llm.client import chat_model
+        from assistant.llm.llama_server import load_read, read_key, save_read
 
         clock = time.perf_counter()
         patient = self.settings.model_copy(
             update={"llm_timeout": max(self.settings.llm_timeout, WARM_UP_TIMEOUT)}
         )
+        store = self.endpoint.capabilities.saved_reads
+        key = read_key(self.endpoint.model, self.system_prompt)
+        headers = {"Authorization": f"Bearer {self.endpoint.client_key()}"}
+        loaded = store and load_read(self.endpoint.base_url, key, headers) is not None
         try:
             chat_model(self.endpoint, patient, max_tokens=1).invoke(
                 [SystemMessage(self.system_prompt), HumanMessage("Question: ")]
@@ -428,9 +442,11 @@ class Assistant:
         except Exception as exc:  # the first question will read it instead
             log.warning("warm-up failed: %s", exc)
             return None
+        if store and not loaded:
+            save_read(self.endpoint.base_url, key, headers)
         seconds = time.perf_counter() - clock
-        log.info("system prompt read in %.1fs", seconds)
-        return seconds
+        log.info("system prompt %s in %.1fs", "loaded" if loaded else "read", seconds)
+        return PromptRead(seconds=seconds, loaded=loaded)
 
     def _in_schema_order(self, example: Example) -> Example:
         if example.tool not in self.tools:

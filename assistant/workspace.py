@@ -44,6 +44,7 @@ class WarmUp:
     dataset: str
     started: float = field(default_factory=time.monotonic)
     seconds: float | None = None  # how long the read took; None while reading, or if it failed
+    loaded: bool = False  # the engine loaded a saved read instead of reading
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -111,7 +112,9 @@ class Workspace:
 
         def run() -> None:
             try:
-                state.seconds = self.assistant(state.dataset).warm_up()
+                read = self.assistant(state.dataset).warm_up()
+                if read is not None:
+                    state.seconds, state.loaded = read.seconds, read.loaded
             except LookupError as exc:
                 log.info("no warm-up: %s", exc)
             finally:

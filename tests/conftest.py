@@ -128,10 +128,12 @@ def free_port() -> int:
     return unused_port()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def llama_server(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The default model on llama.cpp, on a free port, for the tests of one module (tier `model`).
-    The weights are kept in pytest's cache, so they are pulled once per checkout."""
+    """The default model on llama.cpp, on a free port, for all the tests of a run (tier `model`).
+    One engine for the run: the system prompts of consecutive tests share their tools and
+    examples, which it then reads once (minutes on 2 slow cores), and reads saved by a warm-up
+    go to the store in pytest's cache. The weights are kept there too, pulled once per checkout."""
     from assistant.llm.engines import LlamaCppEngine
     from assistant.llm.models import DEFAULT_MODEL
     from assistant.llm.server import ManagedServer

@@ -14,12 +14,14 @@ import time
 from collections.abc import Iterator
 from typing import Literal
 
+import httpx
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from assistant.llm.client import chat_model, structured
 from assistant.llm.engines import Engine, LlamaCppEngine, VllmEngine, cuda_available
+from assistant.llm.llama_server import load_read, read_key, save_read
 from assistant.llm.models import DEFAULT_MODEL, SMALL_MODEL
 from assistant.llm.server import ManagedServer
 from assistant.settings import Settings
@@ -119,6 +121,37 @@ def test_llama_crash_is_detected_and_restarted(llama: tuple[ManagedServer, Setti
     assert server.restarts == before + 1 and server.healthy()
     answer = chat_model(server.endpoint, settings, max_tokens=8).invoke("Say OK.")
     assert answer.content.strip()
+
+
+# About 900 tokens: a read that takes seconds to minutes, loaded in well under one.
+SHOP_FACTS = "You answer questions about a shop's catalog. " + " ".join(
+    f"Product {i} costs {i * 3 % 97} dollars and is in category c{i % 7}." for i in range(60)
+)
+
+
+def test_a_saved_read_outlives_the_engine(llama: tuple[ManagedServer, Settings]) -> None:
+    """The warm-up's read is saved; the engine restarted after a crash loads it and answers
+    exactly as it did with its own read (greedy decoding). Unknown or malformed keys are refused."""
+    server, settings = llama
+    endpoint = server.endpoint
+    key = read_key(endpoint.model, SHOP_FACTS)
+    model = chat_model(endpoint, settings, max_tokens=24)
+    model.invoke([SystemMessage(SHOP_FACTS), HumanMessage("Question: ")])
+    saved = save_read(endpoint.base_url, key)
+    assert saved is not None and saved.tokens > 800 and saved.bytes > 1_000_000
+    question = [SystemMessage(SHOP_FACTS), HumanMessage("Question: which category is product 17 in?")]
+    fresh = model.invoke(question).content
+    before = server.restarts
+    os.kill(server.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (server.restarts == before + 1 and server.healthy()):
+        time.sleep(0.5)
+    loaded = load_read(endpoint.base_url, key)
+    assert loaded is not None and loaded.tokens == saved.tokens
+    assert model.invoke(question).content == fresh
+    assert load_read(endpoint.base_url, read_key(endpoint.model, "another prompt")) is None
+    traversal = httpx.post(endpoint.base_url.removesuffix("/v1") + "/shoplens/reads/..%2F..%2Fx/load")
+    assert traversal.status_code in (404, 422)
 
 
 def _require_vllm() -> None:

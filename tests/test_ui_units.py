@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 from pydantic import ValidationError
 
-from assistant.agent import MAX_RETRIES
+from assistant.agent import MAX_RETRIES, PromptRead
 from assistant.answer import Answer, Table, ToolCall
 from assistant.charts import figure, infer_chart
 from assistant.embeddings import Encoder
@@ -470,7 +470,11 @@ def test_a_question_asked_during_the_warm_up_waits_for_it_in_view(
     as a step, and the status shows the read's progress, then its time."""
     scripted(app, shop, [call("query_metric", metric="orders")])
     read = threading.Event()
-    monkeypatch.setattr(app.ws._assistants["shop"], "warm_up", lambda: read.wait(10) and 42.0)
+    monkeypatch.setattr(
+        app.ws._assistants["shop"],
+        "warm_up",
+        lambda: read.wait(10) and PromptRead(seconds=42.0, loaded=False),
+    )
     app.ws.warm_up()
     assert app.engine_state().startswith("**Model** reading the *shop* data description: 0 s so far")
     updates = app.respond("Orders?", [], None)
@@ -484,7 +488,12 @@ def test_a_question_asked_during_the_warm_up_waits_for_it_in_view(
     assert any(str(m["content"]).startswith("Orders: ") for m in final[app.chatbot])
     assert app.engine_state() == "**Model** ready: read the *shop* data description in 42 s"
     before = app.ws.last_warm_up
-    app.ws.engine_restarted()  # a new engine: the same dataset is read again
+    # A new engine: the same dataset is read again, or its saved read loaded.
+    monkeypatch.setattr(app.ws._assistants["shop"], "warm_up", lambda: PromptRead(seconds=0.8, loaded=True))
+    app.ws.engine_restarted()
     again = app.ws.last_warm_up
     assert again is not before and again.dataset == "shop"
-    assert again.done.wait(5) and again.seconds == 42.0
+    assert again.done.wait(5) and again.seconds == 0.8 and again.loaded
+    assert (
+        app.engine_state() == "**Model** ready: loaded its saved read of the *shop* data description in 0.8 s"
+    )

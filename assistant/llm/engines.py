@@ -30,7 +30,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from assistant.llm.models import PackagedModel, get_model
-from assistant.llm.pull import gguf_path, pull
+from assistant.llm.pull import gguf_path, model_dir, pull
 from assistant.plugins import hookimpl, in_order, manager
 from assistant.settings import Settings
 
@@ -52,6 +52,9 @@ class Capabilities(BaseModel):
     # the call as `tool_calls`: vLLM with a parser for the model's way of writing calls does;
     # llama.cpp's server returns the call as text unless one is forced.
     auto_tool_calls: bool = False
+    # The server keeps reads of a prompt on disk when asked (ShopLens's own llama.cpp server,
+    # assistant/llm/llama_server.py): a warm-up then loads a saved read instead of reading again.
+    saved_reads: bool = False
 
 
 class Endpoint(BaseModel):
@@ -123,7 +126,9 @@ class LlamaCppEngine(Engine):
         return [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "assistant.llm.llama_server",
+            "--prompt_store",
+            str(model_dir(self.settings) / "reads"),
             "--model",
             str(gguf_path(self.settings, self.model)),
             "--model_alias",
@@ -143,7 +148,8 @@ class LlamaCppEngine(Engine):
             "false",
             # No RAM prompt cache: it doubled RSS and halved concurrent throughput (see
             # eval/bench/engine_bench.py); a shared system prompt is reused without it, since the
-            # server keeps the common prefix of consecutive prompts in its context.
+            # server keeps the common prefix of consecutive prompts in its context, and a read
+            # saved after a warm-up (--prompt_store) outlives the process.
         ]
 
     def endpoint(self) -> Endpoint:
@@ -152,7 +158,7 @@ class LlamaCppEngine(Engine):
             model=self.model.name,
             engine=self.name,
             device="cpu",
-            capabilities=Capabilities(schema_format="json_object"),
+            capabilities=Capabilities(schema_format="json_object", saved_reads=True),
         )
 
 

@@ -77,10 +77,15 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab):
         if not state.done.is_set():
             return (
                 f"**Model** reading the *{state.dataset}* data description: {state.elapsed:.0f} s so far "
-                "(once per start; a question asked now waits for it)"
+                "(a question asked now waits for it)"
             )
         if state.seconds is None:
             return "**Model** ready (the first question reads the data description)"
+        if state.loaded:  # the engine's saved read of this description, from an earlier start
+            return (
+                f"**Model** ready: loaded its saved read of the *{state.dataset}* data description"
+                f" in {state.seconds:.1f} s"
+            )
         return f"**Model** ready: read the *{state.dataset}* data description in {state.seconds:.0f} s"
 
     def build(self) -> gr.Blocks:

@@ -134,8 +134,7 @@ class ChatTab:
         history.append(step)
         while True:
             step["content"] = (
-                f"it is reading the {state.dataset} data description, once per start: "
-                f"{state.elapsed:.0f} s so far"
+                f"it is reading the {state.dataset} data description: {state.elapsed:.0f} s so far"
             )
             yield self._chat_update(history, session, None)
             if state.done.wait(2.0):
