@@ -280,12 +280,15 @@ class Assistant:
             columns=result.columns, rows=[list(r) for r in result.rows], truncated=result.truncated
         )
         answer.chart = result.chart
-        answer.interpretation = result.interpretation
         answer.notes = [*answer.notes, *result.notes]
+        chinese = self.settings.answer_language == "question" and is_chinese(question)
+        answer.interpretation = (chinese and result.interpretation_zh) or result.interpretation
         if result.answer is not None:  # prose the tool wrote and checked against its rows
-            answer.text = result.answer
+            answer.text = (chinese and result.summary_zh) or result.answer
             return
         written = result.summary or table_sentence(result.columns, list(result.rows), result.truncated)
+        if chinese and result.summary_zh and self.settings.answer_sentences == "code":
+            written = result.summary_zh  # code's own Chinese: nothing to translate
         if self.settings.answer_sentences == "code" or result.text is not None:
             answer.text = written
             answer.ungrounded_numbers = ungrounded_numbers(written, result_facts(result), question)
@@ -297,16 +300,12 @@ class Assistant:
             answer.text, answer.ungrounded_numbers = grounded_text(
                 self.explainer, self.system_prompt, question, result, answer, written
             )
-        if (
-            self.settings.answer_language == "question"
-            and is_chinese(question)
-            and not is_chinese(answer.text)
-        ):
+        if chinese and not is_chinese(answer.text):
             on_step(Step(kind="writing", text="in Chinese"))
-            chinese = in_chinese(self.explainer, self.system_prompt, question, result, answer, answer.text)
-            if chinese is not None:
+            translated = in_chinese(self.explainer, self.system_prompt, question, result, answer, answer.text)
+            if translated is not None:
                 answer.notes.append(f"in English, as code wrote it: {answer.text}")
-                answer.text = chinese
+                answer.text = translated
 
     def _run_tool(
         self,

@@ -159,7 +159,7 @@ class ShopLensSystem:
             return None
         call = ran[-1]
         again = self.assistant.tools[call.tool](self.assistant.ctx, call.arguments)
-        return again.interpretation == answer.interpretation
+        return answer.interpretation in (again.interpretation, again.interpretation_zh)
 
 
 DECLINES = re.compile(

@@ -7,7 +7,7 @@ import pytest
 from assistant.grounding import numbers_in
 from tools.language import chinese_number, english_reading
 
-from .test_agent_units import assistant, call, shop  # noqa: F401  (shop is a fixture)
+from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (shop is a fixture)
 
 
 @pytest.mark.parametrize(
@@ -119,29 +119,124 @@ def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
 
 
 def test_an_answer_to_a_chinese_question_is_in_chinese_when_its_numbers_survive(shop) -> None:  # noqa: F811
-    """Code writes the sentence; the model puts it into Chinese; code checks the Chinese keeps
-    every number as written, adds none and reverses no direction, else the English stands."""
-    orders = call("query_metric", metric="orders", period={"kind": "last_week"})
-    english, _ = assistant(shop, [orders])
-    said = english.ask("How many orders last week?").text  # "Orders: N (…)", as code writes it
+    """A call no Chinese template covers (users with a condition): code writes the English
+    sentence, the model puts it into Chinese, code checks the Chinese keeps every number as
+    written, adds none and reverses no direction, else the English stands."""
+    carted = call("query_metric", metric="users", did=["cart"], did_not=["purchase"])
+    english, _ = assistant(shop, [carted])
+    said = english.ask("How many users added to cart but never bought?").text
     number = next(raw for raw, *_ in numbers_in(said))
-    agent, model = assistant(shop, [orders, f"上周的订单数为 {number}。"])
-    answer = agent.ask("上周有多少订单？")
+    agent, model = assistant(shop, [carted, f"加购但从未购买的用户有 {number} 位。"])
+    answer = agent.ask("有多少用户加购了但从来没有购买？")
     assert (
-        answer.text == f"上周的订单数为 {number}。"
+        answer.text == f"加购但从未购买的用户有 {number} 位。"
         and f"in English, as code wrote it: {said}" in answer.notes
     )
     assert "Translate the answer below into Simplified Chinese" in model.calls[-1][0][-1].content
-    wrong, _ = assistant(shop, [orders, "上周的订单数为 999999。"])
-    answer = wrong.ask("上周有多少订单？")
+    wrong, _ = assistant(shop, [carted, "加购但从未购买的用户有 999999 位。"])
+    answer = wrong.ask("有多少用户加购了但从来没有购买？")
     assert answer.text == said
     assert any(
         "numbers not in the result: 999999" in n and f"{number} left out" in n for n in answer.notes
     ), answer.notes
 
-    failing, _ = assistant(shop, [orders, ConnectionError("connection refused")])
-    answer = failing.ask("上周有多少订单？")  # the model server stops before the translation
+    failing, _ = assistant(shop, [carted, ConnectionError("connection refused")])
+    answer = failing.ask("有多少用户加购了但从来没有购买？")  # the server stops before the translation
     assert answer.kind == "answer" and answer.text == said
     assert any(
         n.startswith("the answer is in English: The model server is not answering") for n in answer.notes
     )
+
+
+def test_code_writes_the_chinese_answer_and_what_was_computed(shop) -> None:  # noqa: F811
+    """A plain metric asked in Chinese: code's Chinese template, one model call (the tool call),
+    every number grounded, the definition and exact dates in the interpretation."""
+    orders = reference(
+        shop,
+        "SELECT count(DISTINCT order_id) FROM events WHERE event_type = 'purchase'"
+        " AND event_time >= DATE '2026-10-26' AND event_time < DATE '2026-11-02'",
+    )
+    agent, model = assistant(shop, [call("query_metric", metric="orders", period={"kind": "last_week"})])
+    answer = agent.ask("上周有多少订单？")
+    assert answer.text == f"订单数：{orders:,}。" and len(model.calls) == 1
+    assert (
+        answer.interpretation
+        == "订单数（不同订单的数量）；上一个完整周（2026-10-26 至 2026-11-01）。"
+    )
+    assert answer.ungrounded_numbers == [] and not any("in English" in n for n in answer.notes)
+
+
+def test_a_chinese_ranking_names_its_rows_with_their_figures(shop) -> None:  # noqa: F811
+    agent, _ = assistant(shop, [call("query_metric", metric="revenue", group_by=["category"])])
+    answer = agent.ask("哪个类目的销售额最高？")
+    rows = answer.table.rows
+    assert answer.text.startswith(f"销售额最高的是 {rows[0][0]}（{rows[0][1]:,.2f}），其次是 {rows[1][0]}（")
+    assert answer.text.endswith(f"；共 {len(rows):,} 行。") and answer.ungrounded_numbers == []
+    assert answer.interpretation.endswith("按类目。")
+
+
+def test_a_chinese_comparison_says_the_direction_the_figures_show(shop) -> None:  # noqa: F811
+    """The issue-14 reversal cannot happen: 上升 / 下降 come from the sign of the change."""
+    agent, _ = assistant(
+        shop,
+        [
+            call(
+                "compare_periods",
+                metric="conversion_rate",
+                group_by=["category"],
+                period={"kind": "last_n_weeks", "n": 2},
+            )
+        ],
+    )
+    answer = agent.ask("近两周各类目的转化率和之前比有什么变化？")
+    columns, rows = answer.table.columns, answer.table.rows
+    change = columns.index("change")
+    fall = min(rows, key=lambda r: r[change] if r[change] is not None else 0)
+    rise = max(rows, key=lambda r: r[change] if r[change] is not None else 0)
+    if fall[change] < 0:
+        assert f"降幅最大的是 {fall[0]}，从 " in answer.text and "个百分点" in answer.text
+    if rise[change] > 0:
+        assert f"升幅最大的是 {rise[0]}，从 " in answer.text
+    assert answer.ungrounded_numbers == [] and "对比" in answer.interpretation
+
+
+def test_a_chinese_series_runs_from_its_first_period_to_its_last(shop) -> None:  # noqa: F811
+    agent, _ = assistant(
+        shop, [call("query_metric", metric="orders", grain="week", period={"kind": "last_n_weeks", "n": 4})]
+    )
+    answer = agent.ask("近4周每周的订单数")
+    rows = answer.table.rows
+    word = "上升" if rows[-1][1] > rows[0][1] else ("下降" if rows[-1][1] < rows[0][1] else None)
+    assert answer.text.startswith("按周的订单数")
+    if word:
+        assert f"的 {rows[0][1]:,} {word}到 " in answer.text, answer.text
+    assert "最高 " in answer.text and answer.ungrounded_numbers == []
+
+
+@pytest.mark.parametrize(
+    ("question", "period", "said"),
+    [
+        ("一共有多少订单？", {"kind": "all"}, "全部数据（2026-08-03 02:03 至 2026-11-01 23:33）"),
+        ("昨天有多少订单？", {"kind": "yesterday"}, "数据最后一天的前一天（2026-10-31）"),
+        ("本周有多少订单？", {"kind": "this_week"}, "本周至今（2026-10-26 至 2026-11-01）"),
+        ("上个月有多少订单？", {"kind": "last_month"}, "上一个完整月（2026-10-01 至 2026-10-31）"),
+        ("近30天有多少订单？", {"kind": "last_n_days", "n": 30}, "最近 30 天（2026-10-03 至 2026-11-01）"),
+        (
+            "2026年10月有多少订单？",
+            {"kind": "month", "month": 10, "year": 2026},
+            "2026年10月（2026-10-01 至 2026-10-31）",
+        ),
+    ],
+)
+def test_periods_in_chinese_keep_their_exact_dates(shop, question: str, period: dict, said: str) -> None:  # noqa: F811
+    agent, _ = assistant(shop, [call("query_metric", metric="events", period=period)])
+    answer = agent.ask(question.replace("订单", "事件"))
+    assert said in answer.interpretation, (answer.interpretation, answer.notes)
+    assert answer.text.startswith("事件数：")
+
+
+def test_a_withheld_figure_is_said_in_chinese(shop) -> None:  # noqa: F811
+    agent, _ = assistant(shop, [call("query_metric", metric="orders", period={"kind": "yesterday"})])
+    answer = agent.ask("昨天有多少订单？")
+    assert answer.text.startswith("已隐去：所问的每个数字描述的顾客都少于 5 人"), answer.text
+    assert answer.interpretation.startswith("订单数（")

@@ -108,6 +108,10 @@ class ToolResult(BaseModel):
     # units, which row), and what was computed (measure, population, filters, exact period).
     summary: str | None = None
     interpretation: str | None = None
+    # The same two in Chinese, for a question asked in Chinese (tools/chinese.py), where a
+    # template covers the call; None otherwise.
+    summary_zh: str | None = None
+    interpretation_zh: str | None = None
 
     def preview(self, max_rows: int = 12) -> str:
         """The result as compact text for the model: header and the first rows, numbers rounded.

@@ -119,9 +119,17 @@ STAT_NAMES = {
 STAT_SQL = {"average": "avg", "median": "median", "max": "max", "min": "min", "total": "sum"}
 
 
+class Chinese(BaseModel):
+    """A metric's or dimension's name (and a metric's definition) in Chinese."""
+
+    label: str
+    description: str | None = None
+
+
 class Metric(BaseModel):
     name: str
     description: str
+    zh: Chinese | None = None
     sql: str
     per_user: str | None = None
     format: Literal["count", "money", "ratio", "number"] = "count"
@@ -151,6 +159,7 @@ class Dimension(BaseModel):
     name: str
     sql: str
     description: str
+    zh: Chinese | None = None
     synonyms: list[str] = Field(default_factory=list)
     # "contains": a filter value matches as part of the text (product names), not the whole;
     # "range": a filter value is a numeric bound ("<1", ">=100", "10-50").
@@ -1753,6 +1762,8 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         notes += _empty_periods(rows, columns.index(name), grain, filled)
     withheld = _withheld(ctx, model, args, compare) if not rows and ctx.settings.min_group_size > 1 else None
     summary = (summarize_change if compare else summarize)(model, args, columns, rows)
+    from tools import chinese  # it reads this module's helpers: imported here, when it is used
+
     return ToolResult(
         sql=sql,
         columns=columns,
@@ -1764,6 +1775,10 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         answer=withheld,
         summary=withheld or summary,
         interpretation=interpret(model, args, ctx.facts, compare),
+        summary_zh=chinese.withheld(ctx.settings.min_group_size)
+        if withheld
+        else (chinese.summarize_change if compare else chinese.summarize)(model, args, columns, rows),
+        interpretation_zh=chinese.interpret(model, args, ctx.facts, compare),
     )
 
 

@@ -1,0 +1,361 @@
+"""Answers in Chinese, written by code: the same figures, directions, units and rows as the
+English sentences of tools/metrics.py, from Chinese templates.
+
+A question asked in Chinese is answered in Chinese. Where a template covers the call (one figure,
+a ranking, a series over time, a comparison with the period before; plain metrics, per-entity
+statistics and ratios, with filters and breakdowns), code writes the sentence and the line of
+what was computed, as it does in English: no model call, nothing for a check to catch. Other
+shapes (conditions on what entities did, shares, distributions) return None, and the agent has
+the model translate the English sentence and checks the translation (assistant/explain.py).
+
+Figures keep the English sentences' digits (1,234.56 · 31.4%) so the grounding check reads them
+the same; dates stay ISO; data values (categories, brands) stay as the data spells them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from tools import narrate
+from tools.metrics import (
+    ENTITY_COLUMNS,
+    SemanticModel,
+    _conditional,
+    _ranked,
+    entity_of,
+    parse_bound,
+    value_format,
+    value_name,
+    window,
+)
+from tools.periods import Period, previous
+
+ENTITIES = {
+    "user": "用户",
+    "session": "会话",
+    "order": "订单",
+    "product": "商品",
+    "category": "类目",
+    "brand": "品牌",
+}
+GRAINS = {"hour": "小时", "day": "天", "week": "周", "month": "月", "quarter": "季度", "year": "年"}
+UNITS = {"minutes": "分钟", "days": "天"}
+# Row labels of bare numbers and ids ("hour 2", "user 42" in English).
+NAMED_VALUES = {
+    "hour": "{} 点",
+    "order_number": "第 {} 单",
+    "user_id": "用户 {}",
+    "session_id": "会话 {}",
+    "order_id": "订单 {}",
+    "product": "商品 {}",
+}
+BOUND_WORDS = {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "=": "等于"}
+
+
+def withheld(k: int) -> str:
+    """tools/metrics.py's `_withheld` message."""
+    return (
+        f"已隐去：所问的每个数字描述的顾客都少于 {k} 人，隐私设置（SHOPLENS_MIN_GROUP_SIZE = {k}）"
+        "不在回答中给出关于这么少顾客的数字。"
+    )
+
+
+def figure(value: Any, fmt: narrate.Format = "number") -> str:
+    return "无数值" if value is None else narrate.figure(value, fmt)
+
+
+def change(current: Any, before: Any, fmt: narrate.Format) -> str:
+    """'+3.9 个百分点' for shares; else the absolute change and the relative one, as in English."""
+    cur, prev = narrate.number(current), narrate.number(before)
+    if cur is None or prev is None:
+        return "无法比较（一方没有数值）"
+    if fmt == "ratio":
+        return f"{(cur - prev) * 100:+.1f} 个百分点"
+    return narrate.change(current, before, fmt).replace(" (", "，").removesuffix(")")
+
+
+def listing(items: list[str]) -> str:
+    return "、".join(items)
+
+
+def period_text(
+    period: Period, start: date | None, end: date | None, span: tuple[Any, Any] = (None, None)
+) -> str:
+    """The period with its exact dates: '最近 7 天（2019-10-25 至 2019-10-31）'."""
+    if start is None and end is None:
+        first, last = span
+        if first is None or last is None:
+            return "全部数据"
+        finish = last.strftime("%H:%M") if first.date() == last.date() else last.strftime("%Y-%m-%d %H:%M")
+        return f"全部数据（{first.strftime('%Y-%m-%d %H:%M')} 至 {finish}）"
+    n = period.n or 1
+    label = {
+        "today": "数据的最后一天",
+        "yesterday": "数据最后一天的前一天",
+        "this_week": "本周至今",
+        "last_week": "上一个完整周",
+        "this_month": "本月至今",
+        "last_month": "上一个完整月",
+        "this_quarter": "本季度至今",
+        "last_quarter": "上一个完整季度",
+        "this_year": "今年至今",
+        "last_year": "上一个完整年度",
+        "last_n_days": f"截至 {end} 的 {n} 天" if period.end else f"最近 {n} 天",
+        "last_n_weeks": f"截至 {end} 的 {n} 周" if period.end else f"最近 {n} 周",
+        "last_n_months": f"截至 {end} 的 {n} 个月" if period.end else f"最近 {n} 个月",
+        "month": f"{start.year}年{start.month}月" if start else "该月",
+        "year": f"{start.year}年" if start else "该年",
+    }.get(period.kind, "")
+    if start == end and start is not None:
+        dates = start.isoformat()
+    elif start is None:
+        dates = f"截至 {end.isoformat()}"  # type: ignore[union-attr]
+    elif end is None:
+        dates = f"自 {start.isoformat()} 起"
+    else:
+        dates = f"{start.isoformat()} 至 {end.isoformat()}"
+    return f"{label}（{dates}）" if label else dates
+
+
+def _dimension(model: SemanticModel, name: str) -> str | None:
+    zh = model.dimensions[name].zh if name in model.dimensions else None
+    return zh.label if zh else None
+
+
+def _bound(value: str) -> str:
+    bound = parse_bound(value)
+    if bound is None:
+        return value
+    if isinstance(bound[0], str):
+        return f"{BOUND_WORDS[bound[0]]} {bound[1]:g}"
+    return f"{bound[0]:g} 至 {bound[1]:g}"
+
+
+def filters_text(model: SemanticModel, filters: list[Any]) -> str | None:
+    """'类目为 electronics 或 books，国家不为 United Kingdom'; None if a dimension has no Chinese name."""
+    parts = []
+    for item in filters:
+        name = _dimension(model, item.dimension)
+        if name is None:
+            return None
+        dimension = model.dimensions[item.dimension]
+        verb = "不为" if item.exclude else "为"
+        if dimension.match == "contains":
+            words = " 或 ".join(f"“{v}”" for v in item.values)
+            parts.append(f"商品名称或类目路径{'不包含' if item.exclude else '包含'} {words}")
+        elif dimension.match == "range":
+            parts.append(f"{name}{verb}{' 或 '.join(_bound(v) for v in item.values)}")
+        else:
+            hours = sorted(int(v) for v in item.values if v.isdigit()) if item.dimension == "hour" else []
+            if hours and len(hours) == len(item.values) and hours == list(range(hours[0], hours[-1] + 1)):
+                parts.append(f"时段{verb} {hours[0]:02d}:00-{hours[-1]:02d}:59")
+            else:
+                parts.append(f"{name}{verb} {' 或 '.join(item.values)}")
+    return "，".join(parts)
+
+
+def measure_text(model: SemanticModel, args: Any) -> str | None:
+    """The measure in Chinese, for the shapes with a template; None for the others."""
+    metric = model.metrics[args.metric]
+    if metric.zh is None or args.share or _conditional(args) or args.also:
+        return None
+    if (
+        getattr(args, "together", False)
+        or getattr(args, "did_where", [])
+        or getattr(args, "did_not_where", [])
+    ):
+        return None
+    label = metric.zh.label
+    if args.divided_by:
+        other = model.metrics[args.divided_by].zh
+        return f"{label}与{other.label}之比" if other and not args.per else None
+    if args.per:
+        entity = ENTITIES.get(entity_of(model, args))
+        if entity is None or {args.min_value, args.max_value} != {None}:
+            return None
+        return {
+            "average": f"每个{entity}的平均{label}",
+            "median": f"每个{entity}{label}的中位数",
+            "max": f"单个{entity}的最大{label}",
+            "min": f"单个{entity}的最小{label}",
+        }.get(args.stat)
+    return label
+
+
+def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False) -> str | None:
+    """The line of what was computed, as tools/metrics.py's `interpret` writes it in English."""
+    measure = measure_text(model, args)
+    if measure is None:
+        return None
+    metric = model.metrics[args.metric]
+    definition = metric.zh.description if metric.zh and metric.zh.description else None
+    label = metric.zh.label  # type: ignore[union-attr]
+    if definition:
+        parts = [f"{measure}（{definition}）" if measure == label else f"{measure}（{label}：{definition}）"]
+    else:
+        parts = [measure]
+    if args.filters:
+        filters = filters_text(model, args.filters)
+        if filters is None:
+            return None
+        parts.append(f"条件：{filters}")
+    start, end = window(args.period, facts)
+    period = period_text(args.period, start, end, (facts.first_event, facts.last_event))
+    if compare and start is not None and end is not None:
+        before = previous(start, end, args.period)
+        period += f"，对比 {before[0].isoformat()} 至 {before[1].isoformat()}"
+    parts.append(period)
+    grain = getattr(args, "grain", "none")
+    if grain != "none":
+        parts.append(f"按{GRAINS[grain]}")
+    if args.group_by:
+        names = [_dimension(model, d) for d in args.group_by]
+        if None in names:
+            return None
+        parts.append("按" + "和".join(names))  # type: ignore[arg-type]
+    if args.top_n:
+        parts.append(f"{'前' if args.sort == 'highest' else '后'} {args.top_n} 名")
+    elif args.sort == "lowest" and (args.group_by or grain != "none"):
+        parts.append("从低到高")
+    return "；".join(parts) + "。"
+
+
+def _period_label(value: Any, grain: str) -> str:
+    if grain == "hour" and isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:00")
+    return narrate.label(value)
+
+
+def _row_label(columns: list[str], row: tuple, keys: list[str], grain: str = "none") -> str:
+    out = []
+    for key in keys:
+        text = _period_label(row[columns.index(key)], grain)
+        text = NAMED_VALUES[key].format(text) if key in NAMED_VALUES else text
+        if key == "product" and "title" in columns and row[columns.index("title")]:
+            text = f"{narrate.quoted(row[columns.index('title')])}（{text}）"
+        out.append(text)
+    return " / ".join(out)
+
+
+def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str | None:
+    """The sentence about a metric's rows, as tools/metrics.py's `summarize` writes it in English."""
+    measure = measure_text(model, args)
+    if measure is None:
+        return None
+    if not rows:
+        return f"没有结果：数据中没有符合条件的记录（{measure}）。"
+    fmt = value_format(model, args)
+    metric = model.metrics[args.metric]
+    unit = (
+        f" {UNITS.get(metric.unit, metric.unit)}"
+        if metric.unit and fmt != "ratio" and not args.divided_by
+        else ""
+    )
+    name = value_name(model, args)
+    at = columns.index(name) if name in columns else 0
+    grain = getattr(args, "grain", "none")
+    keys = [c for c in columns if c in ("period", *args.group_by)]
+    if not keys:
+        return _one_figure(model, args, columns, rows[0], figure(rows[0][at], fmt) + unit, measure)
+    if grain != "none" and not args.top_n and len(rows) > 1 and not args.group_by:
+        return _series(rows, at, grain, f"按{GRAINS[grain]}的{measure}", fmt, unit)
+    ranked = (
+        rows if (grain == "none" or args.top_n) else _ranked(rows, at, highest_first=args.sort == "highest")
+    )
+    said = len(rows) if args.top_n and len(rows) <= 5 else 3
+    shown = [f"{_row_label(columns, r, keys, grain)}（{figure(r[at], fmt)}{unit}）" for r in ranked[:said]]
+    text = f"{measure}{'最高' if args.sort == 'highest' else '最低'}的是 {shown[0]}"
+    if len(shown) > 1:
+        text += f"，其次是 {listing(shown[1:])}"
+    return text + (f"；共 {len(rows):,} 行。" if len(rows) > said else "。")
+
+
+def _one_figure(
+    model: SemanticModel, args: Any, columns: list[str], row: tuple, shown: str, measure: str
+) -> str:
+    metric = model.metrics[args.metric]
+    if args.per and args.stat in ("max", "min"):
+        entity = entity_of(model, args)
+        column = ENTITY_COLUMNS[entity]
+        who = row[columns.index(column)] if column in columns else None
+        owner = row[columns.index("user_id")] if column != "user_id" and "user_id" in columns else None
+        if who is None:
+            return f"{measure}：{shown}。"
+        placed = f"，用户 {narrate.label(owner)}" if owner is not None else ""
+        return f"{measure}：{shown}（{ENTITIES[entity]} {narrate.label(who)}{placed}）。"
+    if args.divided_by:
+        other = model.metrics[args.divided_by]
+        return (
+            f"{measure}：{shown}（{metric.zh.label} {figure(row[columns.index(metric.name)], 'count')}"  # type: ignore[union-attr]
+            f" / {other.zh.label} {figure(row[columns.index(args.divided_by)], 'count')}）。"  # type: ignore[union-attr]
+        )
+    return f"{measure}：{shown}。"
+
+
+def _moved(current: Any, before: Any) -> str:
+    return {"rose": "上升", "fell": "下降", "did not change": "没有变化"}.get(
+        narrate.direction(current, before), ""
+    )
+
+
+def _series(rows: list[tuple], at: int, grain: str, what: str, fmt: narrate.Format, unit: str) -> str:
+    """Where a series started and ended, and its highest and lowest periods."""
+    known = [r for r in rows if narrate.number(r[at]) is not None] or rows
+    first, last = known[0], known[-1]
+    high = max(known, key=lambda r: narrate.number(r[at]) or 0.0)
+    low = min(known, key=lambda r: narrate.number(r[at]) or 0.0)
+    moved = _moved(last[at], first[at])
+    start = f"{_period_label(first[0], grain)} 的 {figure(first[at], fmt)}{unit}"
+    finish = f"{_period_label(last[0], grain)} 的 {figure(last[at], fmt)}{unit}"
+    trend = f"从 {start} {moved}到 {finish}" if moved in ("上升", "下降") else f"：{start}，{finish}"
+    return (
+        f"{what}{trend}；最高 {figure(high[at], fmt)}（{_period_label(high[0], grain)}），"
+        f"最低 {figure(low[at], fmt)}（{_period_label(low[0], grain)}）。"
+    )
+
+
+def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str | None:
+    """A comparison with the period before: the direction from the sign, the unit from the metric."""
+    measure = measure_text(model, args)
+    if measure is None:
+        return None
+    if not rows:
+        return f"没有结果：数据中没有符合条件的记录（{measure}）。"
+    fmt = value_format(model, args)
+    at, before_at = columns.index(value_name(model, args)), columns.index("previous")
+    keys = [c for c in columns if c in args.group_by]
+    if not keys:
+        row = rows[0]
+        moved = _moved(row[at], row[before_at])
+        if moved in ("上升", "下降"):
+            return (
+                f"{measure}从 {figure(row[before_at], fmt)} {moved}到 {figure(row[at], fmt)}"
+                f"（{change(row[at], row[before_at], fmt)}）。"
+            )
+        if moved == "没有变化":
+            return f"{measure}没有变化：两个时段都是 {figure(row[at], fmt)}。"
+        return (
+            f"{measure}：本期 {figure(row[at], fmt)}，上期 {figure(row[before_at], fmt)}；其中一期没有数值。"
+        )
+    group = _dimension(model, args.group_by[0]) or args.group_by[0]
+    change_at = columns.index("change")
+    moved_rows = [r for r in rows if narrate.number(r[change_at]) is not None]
+    if not moved_rows:
+        return f"{measure}：没有哪个{group}在两个时段都有数值。"
+    fall = min(moved_rows, key=lambda r: r[change_at])
+    rise = max(moved_rows, key=lambda r: r[change_at])
+    parts = []
+    if narrate.number(fall[change_at]) < 0:  # type: ignore[operator]
+        parts.append(
+            f"{measure}降幅最大的是 {_row_label(columns, fall, keys)}，从 {figure(fall[before_at], fmt)}"
+            f" 降到 {figure(fall[at], fmt)}（{change(fall[at], fall[before_at], fmt)}）"
+        )
+    if narrate.number(rise[change_at]) > 0:  # type: ignore[operator]
+        parts.append(
+            f"{'升幅' if parts else measure + '升幅'}最大的是 {_row_label(columns, rise, keys)}，从"
+            f" {figure(rise[before_at], fmt)} 升到 {figure(rise[at], fmt)}（{change(rise[at], rise[before_at], fmt)}）"
+        )
+    if not parts:
+        return f"{measure}在各个{group}都没有变化。"
+    return "；".join(parts) + "。"
