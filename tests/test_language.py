@@ -22,6 +22,7 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("三月份有多少不同的用户浏览过商品？", "in March how many distinct users viewed products"),
         ("按类目统计前10名的销量", "by categories count top 10 units sold"),
         ("购买3次以上的用户占比", "purchases 3 or more users share"),
+        ("各类目加购但未购买的用户数", "per each categories added to cart not purchases users"),
     ],
 )
 def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: str) -> None:
@@ -119,29 +120,34 @@ def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
 
 
 def test_an_answer_to_a_chinese_question_is_in_chinese_when_its_numbers_survive(shop) -> None:  # noqa: F811
-    """A call no Chinese template covers (users with a condition): code writes the English
+    """A call no Chinese template covers (a share of the total): code writes the English
     sentence, the model puts it into Chinese, code checks the Chinese keeps every number as
     written, adds none and reverses no direction, else the English stands."""
-    carted = call("query_metric", metric="users", did=["cart"], did_not=["purchase"])
-    english, _ = assistant(shop, [carted])
-    said = english.ask("How many users added to cart but never bought?").text
-    number = next(raw for raw, *_ in numbers_in(said))
-    agent, model = assistant(shop, [carted, f"加购但从未购买的用户有 {number} 位。"])
-    answer = agent.ask("有多少用户加购了但从来没有购买？")
-    assert (
-        answer.text == f"加购但从未购买的用户有 {number} 位。"
-        and f"in English, as code wrote it: {said}" in answer.notes
+    carted = call(
+        "query_metric",
+        metric="revenue",
+        share=True,
+        filters=[{"dimension": "category", "values": ["electronics"]}],
     )
+    english, _ = assistant(shop, [carted])
+    said = english.ask("What share of revenue comes from electronics?").text
+    number, part, whole = (raw for raw, *_ in numbers_in(said))
+    chinese = f"electronics的销售额占全部销售额的 {number}（{part} / {whole}）。"
+    agent, model = assistant(shop, [carted, chinese])
+    answer = agent.ask("electronics的销售额占全部销售额的比例是多少？")
+    assert answer.text == chinese and f"in English, as code wrote it: {said}" in answer.notes
     assert "Translate the answer below into Simplified Chinese" in model.calls[-1][0][-1].content
-    wrong, _ = assistant(shop, [carted, "加购但从未购买的用户有 999999 位。"])
-    answer = wrong.ask("有多少用户加购了但从来没有购买？")
+    wrong, _ = assistant(shop, [carted, "electronics的销售额占比为 999999。"])
+    answer = wrong.ask("electronics的销售额占全部销售额的比例是多少？")
     assert answer.text == said
     assert any(
         "numbers not in the result: 999999" in n and f"{number} left out" in n for n in answer.notes
     ), answer.notes
 
     failing, _ = assistant(shop, [carted, ConnectionError("connection refused")])
-    answer = failing.ask("有多少用户加购了但从来没有购买？")  # the server stops before the translation
+    answer = failing.ask(
+        "electronics的销售额占全部销售额的比例是多少？"
+    )  # the server stops before the translation
     assert answer.kind == "answer" and answer.text == said
     assert any(
         n.startswith("the answer is in English: The model server is not answering") for n in answer.notes
@@ -159,10 +165,7 @@ def test_code_writes_the_chinese_answer_and_what_was_computed(shop) -> None:  # 
     agent, model = assistant(shop, [call("query_metric", metric="orders", period={"kind": "last_week"})])
     answer = agent.ask("上周有多少订单？")
     assert answer.text == f"订单数：{orders:,}。" and len(model.calls) == 1
-    assert (
-        answer.interpretation
-        == "订单数（不同订单的数量）；上一个完整周（2026-10-26 至 2026-11-01）。"
-    )
+    assert answer.interpretation == "订单数（不同订单的数量）；上一个完整周（2026-10-26 至 2026-11-01）。"
     assert answer.ungrounded_numbers == [] and not any("in English" in n for n in answer.notes)
 
 
@@ -240,3 +243,23 @@ def test_a_withheld_figure_is_said_in_chinese(shop) -> None:  # noqa: F811
     answer = agent.ask("昨天有多少订单？")
     assert answer.text.startswith("已隐去：所问的每个数字描述的顾客都少于 5 人"), answer.text
     assert answer.interpretation.startswith("订单数（")
+
+
+def test_conditions_and_shares_are_said_in_chinese_by_code(shop) -> None:  # noqa: F811
+    """Users who did one thing and never another, and a share of sessions: code's Chinese, with
+    the part and the whole of the share, and no translation call."""
+    carted = call("query_metric", metric="users", did=["cart"], did_not=["purchase"], group_by=["category"])
+    agent, model = assistant(shop, [carted])
+    answer = agent.ask("各类目加购但未购买的用户数")
+    rows = answer.table.rows
+    assert answer.text.startswith(f"加购过但从未购买过的用户数最高的是 {rows[0][0]}（{rows[0][1]:,}）")
+    assert answer.interpretation.endswith("按类目。") and len(model.calls) == 1
+    share = call("query_metric", metric="sessions", share=True, among=["cart"], did=["purchase"])
+    agent, model = assistant(shop, [share])
+    answer = agent.ask("加购的会话中有多少比例最后购买了？")
+    columns, [row] = answer.table.columns, answer.table.rows
+    matching, sessions = row[columns.index("matching")], row[columns.index("sessions")]
+    assert answer.text == (
+        f"有加购的会话中也购买过的比例：{row[columns.index('share')] * 100:.1f}%（{matching:,} / {sessions:,}）。"
+    )
+    assert answer.ungrounded_numbers == [] and len(model.calls) == 1

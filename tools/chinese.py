@@ -22,8 +22,11 @@ from tools.metrics import (
     ENTITY_COLUMNS,
     SemanticModel,
     _conditional,
+    _many,
     _ranked,
+    counted_event,
     entity_of,
+    of_total,
     parse_bound,
     value_format,
     value_name,
@@ -155,10 +158,55 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str | None:
     return "，".join(parts)
 
 
+VERBS = {
+    "view": "浏览",
+    "cart": "加购",
+    "remove_from_cart": "移出购物车",
+    "purchase": "购买",
+    "fav": "收藏",
+    "search": "搜索",
+}
+PASSIVE = {"product", "category", "brand"}  # done to, not doers: 被浏览过的商品
+
+
+def _times_text(args: Any, unit: str) -> str:
+    low, high = args.min_times, args.max_times
+    if low and high is not None and low == high:
+        return f"恰好 {low} {unit}"
+    if low and high is not None:
+        return f"{low} 至 {high} {unit}"
+    if low:
+        return f"至少 {low} {unit}"
+    return f"至多 {high} {unit}"
+
+
+def conditions_text(args: Any, entity: str) -> str:
+    """'加购过但从未购买过', '购买至少 2 单', '被浏览过但从未被购买过' (tools/metrics.py's
+    `_conditions_text` in Chinese)."""
+    passive = "被" if entity in PASSIVE else ""
+    first = counted_event(args)
+    unit = "单" if first == "purchase" and entity != "order" else "次"
+    times = bool(args.min_times or args.max_times is not None)
+    parts = []
+    for i, event in enumerate(args.did):
+        counted = i == 0 and times
+        parts.append(f"{passive}{VERBS[event]}" + (_times_text(args, unit) if counted else "过"))
+    if not args.did and times:
+        if first:
+            parts.append(f"{passive}{VERBS[first]}{_times_text(args, unit)}")
+        else:
+            parts.append(f"有{_times_text(args, '个事件')}")
+    text = "并".join(parts)
+    if args.did_not:
+        never = "从未" + "或".join(f"{passive}{VERBS[e]}" for e in args.did_not) + "过"
+        text = f"{text}但{never}" if text else never
+    return text
+
+
 def measure_text(model: SemanticModel, args: Any) -> str | None:
     """The measure in Chinese, for the shapes with a template; None for the others."""
     metric = model.metrics[args.metric]
-    if metric.zh is None or args.share or _conditional(args) or args.also:
+    if metric.zh is None or args.also or of_total(model, args):
         return None
     if (
         getattr(args, "together", False)
@@ -167,19 +215,33 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
     ):
         return None
     label = metric.zh.label
+    entity = ENTITIES.get(entity_of(model, args))
+    conditions = conditions_text(args, entity_of(model, args)) if _conditional(args) else ""
+    if conditions and entity is None:
+        return None
+    if args.share:
+        base = "、".join(VERBS[e] for e in args.among)
+        population = f"有{base}的{entity}" if base else f"所有{entity}"
+        return f"{population}中{'也' if args.among and args.did else ''}{conditions}的比例"
     if args.divided_by:
         other = model.metrics[args.divided_by].zh
-        return f"{label}与{other.label}之比" if other and not args.per else None
+        return f"{label}与{other.label}之比" if other and not (args.per or conditions) else None
     if args.per:
-        entity = ENTITIES.get(entity_of(model, args))
         if entity is None or {args.min_value, args.max_value} != {None}:
             return None
-        return {
+        statistic = {
             "average": f"每个{entity}的平均{label}",
             "median": f"每个{entity}{label}的中位数",
             "max": f"单个{entity}的最大{label}",
             "min": f"单个{entity}的最小{label}",
         }.get(args.stat)
+        return f"{conditions}的{entity}中，{statistic}" if statistic and conditions else statistic
+    if conditions:
+        return (
+            f"{conditions}的{entity}数"
+            if metric.counts == entity_of(model, args)
+            else f"{conditions}的{entity}的{label}"
+        )
     return label
 
 
@@ -191,6 +253,8 @@ def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False
     metric = model.metrics[args.metric]
     definition = metric.zh.description if metric.zh and metric.zh.description else None
     label = metric.zh.label  # type: ignore[union-attr]
+    if args.share or _conditional(args) and metric.counts:  # the measure says what is counted
+        definition = None
     if definition:
         parts = [f"{measure}（{definition}）" if measure == label else f"{measure}（{label}：{definition}）"]
     else:
@@ -284,6 +348,12 @@ def _one_figure(
             return f"{measure}：{shown}。"
         placed = f"，用户 {narrate.label(owner)}" if owner is not None else ""
         return f"{measure}：{shown}（{ENTITIES[entity]} {narrate.label(who)}{placed}）。"
+    if args.share:
+        entity = _many(entity_of(model, args))
+        return (
+            f"{measure}：{shown}（{figure(row[columns.index('matching')], 'count')}"
+            f" / {figure(row[columns.index(entity)], 'count')}）。"
+        )
     if args.divided_by:
         other = model.metrics[args.divided_by]
         return (

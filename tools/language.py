@@ -216,6 +216,7 @@ GLOSSARY: dict[str, str] = {
     "比率": "rate",
     "按": "by",
     "每个": "per each",
+    "各": "per each",
     "各个": "per each",
     "分别": "each by",
     "不同": "distinct",
@@ -223,7 +224,10 @@ GLOSSARY: dict[str, str] = {
     "去重": "distinct",
     "从未": "never",
     "从来没有": "never",
+    "从不": "never",
     "没有": "never no",
+    "未": "not",  # 未购买: one character, a word of its own in these questions
+    "没": "not",
     "至少": "at least",
     "超过": "more than",
     "大于": "more than",
