@@ -279,16 +279,20 @@ class Assistant:
         answer.table = Table(
             columns=result.columns, rows=[list(r) for r in result.rows], truncated=result.truncated
         )
-        answer.chart = result.chart
         answer.notes = [*answer.notes, *result.notes]
-        chinese = self.settings.answer_language == "question" and is_chinese(question)
-        answer.interpretation = (chinese and result.interpretation_zh) or result.interpretation
+        # Code's own Chinese, where a template covers the call (tools/chinese.py).
+        asked_in_chinese = self.settings.answer_language == "question" and is_chinese(question)
+        zh = result.zh if asked_in_chinese else None
+        answer.interpretation = (zh and zh.interpretation) or result.interpretation
+        answer.chart = result.chart
+        if zh and zh.chart_title and answer.chart:
+            answer.chart = answer.chart.model_copy(update={"title": zh.chart_title})
         if result.answer is not None:  # prose the tool wrote and checked against its rows
-            answer.text = (chinese and result.summary_zh) or result.answer
+            answer.text = (zh and zh.summary) or result.answer
             return
         written = result.summary or table_sentence(result.columns, list(result.rows), result.truncated)
-        if chinese and result.summary_zh and self.settings.answer_sentences == "code":
-            written = result.summary_zh  # code's own Chinese: nothing to translate
+        if zh and zh.summary and self.settings.answer_sentences == "code":
+            written = zh.summary  # nothing to translate
         if self.settings.answer_sentences == "code" or result.text is not None:
             answer.text = written
             answer.ungrounded_numbers = ungrounded_numbers(written, result_facts(result), question)
@@ -300,7 +304,7 @@ class Assistant:
             answer.text, answer.ungrounded_numbers = grounded_text(
                 self.explainer, self.system_prompt, question, result, answer, written
             )
-        if chinese and not is_chinese(answer.text):
+        if asked_in_chinese and not is_chinese(answer.text):
             on_step(Step(kind="writing", text="in Chinese"))
             translated = in_chinese(self.explainer, self.system_prompt, question, result, answer, answer.text)
             if translated is not None:

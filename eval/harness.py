@@ -159,7 +159,7 @@ class ShopLensSystem:
             return None
         call = ran[-1]
         again = self.assistant.tools[call.tool](self.assistant.ctx, call.arguments)
-        return answer.interpretation in (again.interpretation, again.interpretation_zh)
+        return answer.interpretation in (again.interpretation, again.zh and again.zh.interpretation)
 
 
 DECLINES = re.compile(

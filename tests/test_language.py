@@ -175,7 +175,7 @@ def test_a_chinese_ranking_names_its_rows_with_their_figures(shop) -> None:  # n
     rows = answer.table.rows
     assert answer.text.startswith(f"销售额最高的是 {rows[0][0]}（{rows[0][1]:,.2f}），其次是 {rows[1][0]}（")
     assert answer.text.endswith(f"；共 {len(rows):,} 行。") and answer.ungrounded_numbers == []
-    assert answer.interpretation.endswith("按类目。")
+    assert answer.interpretation.endswith("按类目。") and answer.chart.title == "销售额（按类目）"
 
 
 def test_a_chinese_comparison_says_the_direction_the_figures_show(shop) -> None:  # noqa: F811

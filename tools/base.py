@@ -90,6 +90,14 @@ class ChartSpec(BaseModel):
     below: ChartSpec | None = None
 
 
+class InChinese(BaseModel):
+    """What code wrote about a result, in Chinese (tools/chinese.py); None where no template fits."""
+
+    summary: str | None = None
+    interpretation: str | None = None
+    chart_title: str | None = None
+
+
 class ToolResult(BaseModel):
     tool: str = ""  # both filled by Tool.__call__
     arguments: dict[str, Any] = Field(default_factory=dict)
@@ -108,10 +116,8 @@ class ToolResult(BaseModel):
     # units, which row), and what was computed (measure, population, filters, exact period).
     summary: str | None = None
     interpretation: str | None = None
-    # The same two in Chinese, for a question asked in Chinese (tools/chinese.py), where a
-    # template covers the call; None otherwise.
-    summary_zh: str | None = None
-    interpretation_zh: str | None = None
+    # The same in Chinese, for a question asked in Chinese, where a template covers the call.
+    zh: InChinese | None = None
 
     def preview(self, max_rows: int = 12) -> str:
         """The result as compact text for the model: header and the first rows, numbers rounded.

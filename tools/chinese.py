@@ -285,6 +285,15 @@ def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False
     return "；".join(parts) + "。"
 
 
+def chart_title(model: SemanticModel, args: Any) -> str | None:
+    """'销售额（按类目）', as the English title names the figure and its breakdown."""
+    measure = measure_text(model, args)
+    if measure is None:
+        return None
+    names = [_dimension(model, d) for d in args.group_by[:1]]
+    return f"{measure}（按{names[0]}）" if names and names[0] else measure
+
+
 def _period_label(value: Any, grain: str) -> str:
     if grain == "hour" and isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:00")

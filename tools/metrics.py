@@ -34,6 +34,7 @@ from tools import narrate
 from tools.base import (
     ChartSpec,
     DataFacts,
+    InChinese,
     Tool,
     ToolContext,
     ToolError,
@@ -1775,10 +1776,13 @@ def _metric_result(ctx: ToolContext, args: Any, compare: bool) -> ToolResult:
         answer=withheld,
         summary=withheld or summary,
         interpretation=interpret(model, args, ctx.facts, compare),
-        summary_zh=chinese.withheld(ctx.settings.min_group_size)
-        if withheld
-        else (chinese.summarize_change if compare else chinese.summarize)(model, args, columns, rows),
-        interpretation_zh=chinese.interpret(model, args, ctx.facts, compare),
+        zh=InChinese(
+            summary=chinese.withheld(ctx.settings.min_group_size)
+            if withheld
+            else (chinese.summarize_change if compare else chinese.summarize)(model, args, columns, rows),
+            interpretation=chinese.interpret(model, args, ctx.facts, compare),
+            chart_title=chinese.chart_title(model, args) if chart else None,
+        ),
     )
 
 
