@@ -497,3 +497,20 @@ def test_a_question_asked_during_the_warm_up_waits_for_it_in_view(
     assert (
         app.engine_state() == "**Model** ready: loaded its saved read of the *shop* data description in 0.8 s"
     )
+
+
+def test_the_chat_speaks_the_language_of_the_question(app: App, shop) -> None:  # noqa: F811
+    """A question in Chinese: its steps, the answer (code's Chinese), what was computed and the
+    details are in Chinese; the next question, in English, is answered in English."""
+    scripted(app, shop, [call("query_metric", metric="revenue", group_by=["category"])] * 2)
+    updates = list(app.respond("每个类目的销售额是多少？", [], None))
+    final = updates[-1][app.chatbot]
+    titles = [m["metadata"]["title"] for m in final if m.get("metadata")]
+    assert titles[:2] == ["正在理解问题", "调用 query_metric"] and titles[-1].endswith(" 行 · SQL 和表格")
+    text = next(str(m["content"]) for m in final if str(m["content"]).startswith("销售额最高的是 "))
+    assert "\n\n*计算内容：销售额（" in text and text.endswith("按类目。*")
+    session = updates[-1][app.session]
+    english = list(app.respond("Revenue by category?", [], session))[-1][app.chatbot]
+    titles = [m["metadata"]["title"] for m in english if m.get("metadata")]
+    assert "Calling query_metric" in titles and titles[-1].endswith(" rows · SQL and table")
+    assert any(str(m["content"]).startswith("Highest revenue: ") for m in english)

@@ -16,7 +16,7 @@ from assistant.answer import Answer, Conversation, Table
 from assistant.charts import figure
 from assistant.export import write_csv
 from assistant.followups import suggest
-from assistant.ui.i18n import t
+from assistant.ui.i18n import said, t
 from assistant.ui.render import (
     answer_choices,
     answer_messages,
@@ -27,6 +27,7 @@ from assistant.ui.render import (
     step_message,
 )
 from assistant.ui.session import ChatSession
+from tools.language import is_chinese
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,9 @@ class ChatTab:
             yield self._chat_update(history, session, None, keep_input=True)
             return
         history.append({"role": "user", "content": message})
-        yield from self._wait_for_warm_up(history, session)
-        history.append(
-            step_message("Reading the question", "finding the closest solved questions", "pending")
-        )
+        chinese = is_chinese(message)
+        yield from self._wait_for_warm_up(history, session, chinese)
+        history.append(step_message(said("reading", chinese), said("reading_body", chinese), "pending"))
         yield self._chat_update(history, session, None)
         try:
             assistant = self.ws.assistant(session.dataset)
@@ -105,11 +105,7 @@ class ChatTab:
                 if isinstance(item, Answer):
                     answer = item
                     break
-                title = {
-                    "call": f"Calling {item.tool}",
-                    "failed": f"{item.tool} failed; correcting the call",
-                    "writing": "Writing the answer",
-                }[item.kind]
+                title = said(item.kind, chinese, tool=item.tool)
                 body = arguments_text(item.arguments) if item.kind == "call" else item.text
                 history.append(step_message(title, body, "pending" if item.kind != "failed" else "done"))
                 yield self._chat_update(history, session, None)
@@ -124,17 +120,17 @@ class ChatTab:
         history.extend(answer_messages(answer))
         yield self._chat_update(history, session, answer)
 
-    def _wait_for_warm_up(self, history: list[dict], session: ChatSession):
+    def _wait_for_warm_up(self, history: list[dict], session: ChatSession, chinese: bool = False):
         """A question sent while the engine reads a system prompt would queue behind that read
         (minutes on a slow CPU) and could pass the answer timeout: it waits here instead, in view."""
         state = self.ws.warming_up()
         if state is None:
             return
-        step = step_message("Waiting for the model", "", "pending")
+        step = step_message(said("waiting", chinese), "", "pending")
         history.append(step)
         while True:
-            step["content"] = (
-                f"it is reading the {state.dataset} data description: {state.elapsed:.0f} s so far"
+            step["content"] = said(
+                "waiting_body", chinese, dataset=state.dataset, seconds=f"{state.elapsed:.0f}"
             )
             yield self._chat_update(history, session, None)
             if state.done.wait(2.0):

@@ -1,8 +1,8 @@
 """The app's own words in English and Chinese. Gradio shows them in the browser's language
 (gr.I18n: zh-CN and zh-TW read the Chinese, anything else the English); its own widgets
-("Submit", "Clear", upload hints) come translated with it. What handlers write (steps, errors,
-the status line) is English; an answer's sentence follows the question's language
-(assistant/explain.py::in_chinese)."""
+("Submit", "Clear", upload hints) come translated with it. What the chat writes about a question
+(its steps, the answer's "Computed:" line and details) follows the question's language
+(`said`), as the answer does (tools/chinese.py); the status line and errors are English."""
 
 from __future__ import annotations
 
@@ -88,3 +88,30 @@ def t(key: str) -> gr.I18nData:
     if key not in TEXTS:
         raise KeyError(f"no text {key!r} in assistant/ui/i18n.py")
     return I18N(key)
+
+
+# The chat's words about one question, in the question's language: key: (English, Chinese).
+CHAT_WORDS: dict[str, tuple[str, str]] = {
+    "reading": ("Reading the question", "正在理解问题"),
+    "reading_body": ("finding the closest solved questions", "查找最相近的已解决问题"),
+    "waiting": ("Waiting for the model", "等待模型"),
+    "waiting_body": (
+        "it is reading the {dataset} data description: {seconds} s so far",
+        "模型正在读取 {dataset} 数据说明：已用 {seconds} 秒",
+    ),
+    "call": ("Calling {tool}", "调用 {tool}"),
+    "failed": ("{tool} failed; correcting the call", "{tool} 出错，正在修正调用"),
+    "writing": ("Writing the answer", "正在撰写回答"),
+    "computed": ("Computed: ", "计算内容："),
+    "ungrounded": ("Numbers not found in the results: ", "结果中找不到的数字："),
+    "rows": ("{n} rows · SQL and table", "{n} 行 · SQL 和表格"),
+    "one_row": ("1 row · SQL and table", "1 行 · SQL 和表格"),
+    "more_rows": ("… all rows in the Result panel ({n})", "……全部行见结果面板（{n}）"),
+    "error": ("Error: ", "出错："),
+}
+
+
+def said(key: str, chinese: bool, **values: object) -> str:
+    """A chat word in English, or in Chinese for a question asked in Chinese."""
+    english, zh = CHAT_WORDS[key]
+    return (zh if chinese else english).format(**values)

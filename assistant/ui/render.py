@@ -12,10 +12,12 @@ import pandas as pd
 
 from assistant.answer import Answer
 from assistant.charts import figure
+from assistant.ui.i18n import said
 from assistant.ui.session import ChatSession
 from assistant.warehouse.load import LoadError, first_line
 from assistant.warehouse.loaders import UnknownFormat
 from tools.base import ToolError, ToolResult, format_value
+from tools.language import is_chinese
 
 CHAT_PREVIEW_ROWS = 8
 
@@ -43,12 +45,12 @@ def arguments_text(arguments: dict[str, Any] | None) -> str:
 def answer_messages(answer: Answer) -> list[dict]:
     """The answer as chat messages: the text, a collapsed 'details' with the SQL and the first
     rows, and the chart."""
-    prefix = {"answer": "", "clarification": "", "refusal": "", "error": "Error: "}[answer.kind]
-    text = prefix + answer.text
+    chinese = is_chinese(answer.question)
+    text = (said("error", chinese) if answer.kind == "error" else "") + answer.text
     if answer.interpretation:
-        text += "\n\n*Computed: " + answer.interpretation.replace("*", "×") + "*"
+        text += "\n\n*" + said("computed", chinese) + answer.interpretation.replace("*", "×") + "*"
     if answer.ungrounded_numbers:
-        text += f"\n\n*Numbers not found in the results: {', '.join(answer.ungrounded_numbers)}*"
+        text += "\n\n*" + said("ungrounded", chinese) + ", ".join(answer.ungrounded_numbers) + "*"
     out = [{"role": "assistant", "content": text}]
     table = answer.table
     if table is not None and table.columns:
@@ -61,12 +63,15 @@ def answer_messages(answer: Answer) -> list[dict]:
             for row in table.rows[:CHAT_PREVIEW_ROWS]:
                 lines.append("| " + " | ".join(format_value(v).replace("|", "\\|") for v in row) + " |")
             if len(table.rows) > CHAT_PREVIEW_ROWS or table.truncated:
-                lines.append(
-                    f"\n… all rows in the Result panel ({len(table.rows):,}{'+' if table.truncated else ''})"
-                )
+                count = f"{len(table.rows):,}{'+' if table.truncated else ''}"
+                lines.append("\n" + said("more_rows", chinese, n=count))
         for note in answer.notes:
             lines.append(f"- {note}")
-        title = f"{len(table.rows):,} row{'s' if len(table.rows) != 1 else ''} · SQL and table"
+        title = (
+            said("one_row", chinese)
+            if len(table.rows) == 1
+            else said("rows", chinese, n=f"{len(table.rows):,}")
+        )
         out.append(
             {"role": "assistant", "content": "\n".join(lines), "metadata": {"title": title, "status": "done"}}
         )
