@@ -33,6 +33,7 @@ from assistant.audit import AuditEvent, AuditLog, tool_calls
 from assistant.decision import compact, decision_model, system_prompt, user_message
 from assistant.embeddings import Encoder
 from assistant.explain import (
+    TRANSLATED_NOTE,
     ModelUnavailable,
     count_usage,
     grounded_text,
@@ -308,7 +309,7 @@ class Assistant:
             on_step(Step(kind="writing", text="in Chinese"))
             translated = in_chinese(self.explainer, self.system_prompt, question, result, answer, answer.text)
             if translated is not None:
-                answer.notes.append(f"in English, as code wrote it: {answer.text}")
+                answer.notes.append(f"{TRANSLATED_NOTE}: {answer.text}")
                 answer.text = translated
 
     def _run_tool(

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
 
 
+# The note on an answer whose Chinese the model translated from code's English sentence.
+TRANSLATED_NOTE = "in English, as code wrote it"
+
+
 def grounded_text(
     explainer: ChatOpenAI, system_prompt: str, question: str, result: ToolResult, answer: Answer, written: str
 ) -> tuple[str, list[str]]:

@@ -585,6 +585,7 @@ def _scored(runner: Any, name: str, case: Case, gold: list[tuple] | None, writer
         outcome = Outcome(
             case=case.id, system=name, kind="error", text="", error=f"{type(exc).__name__}: {exc}"
         )
+    outcome.question = case.question
     result = score(case, outcome, gold)
     free_text_checks(runner, outcome, result)
     judge(writer, case, outcome, result)

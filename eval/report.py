@@ -31,6 +31,8 @@ FIGURES = [
     ("judge_agrees", "free text: judge agrees with code checks", "{:.0%}"),
     ("copy_fallback_rate", "copy: plain copy instead of the model's", "{:.0%}"),
     ("copy_repaired_rate", "copy: the model's, unsupported sentences dropped", "{:.0%}"),
+    ("in_chinese_rate", "Chinese questions answered in Chinese", "{:.0%}"),
+    ("translated_rate", "Chinese answers translated by the model", "{:.0%}"),
     ("errors", "errors", "{}"),
     ("p50_seconds", "p50 seconds", "{:.1f}"),
     ("p95_seconds", "p95 seconds", "{:.1f}"),

@@ -16,9 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from assistant.explain import TRANSLATED_NOTE
 from assistant.grounding import numbers_in
 from eval.suite import Case
 from tools.copy import DROPPED_NOTE, PLAIN_COPY_NOTE
+from tools.language import is_chinese
 
 
 def _norm(value: Any) -> Any:
@@ -104,6 +106,7 @@ class Outcome(BaseModel):
 
     case: str
     system: str
+    question: str = ""  # as asked (filled in by the harness for every system)
     kind: str  # answer / clarification / refusal / error
     text: str
     tool: str | None = None  # the last call that ran without error
@@ -188,6 +191,7 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         return [r.checks[name] for r in results if name in r.checks]
 
     outcomes = [r.outcome for r in results]
+    chinese = [o for o in outcomes if is_chinese(o.question) and o.kind != "error"]
     seconds = sorted(o.seconds for o in outcomes)
     stated = sum(o.numbers_stated for o in outcomes)
     ungrounded = sum(len(o.ungrounded) for o in outcomes)
@@ -228,6 +232,10 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         # share kept after dropping unsupported sentences (tools/copy.py).
         "copy_fallback_rate": _share([_noted(o, PLAIN_COPY_NOTE) for o in outcomes if _is_copy(o)]),
         "copy_repaired_rate": _share([_noted(o, DROPPED_NOTE) for o in outcomes if _is_copy(o)]),
+        # Questions asked in Chinese: the share answered in Chinese (code's or the model's), and
+        # the share whose Chinese the model translated from code's English (the rest: code's own).
+        "in_chinese_rate": _share([is_chinese(o.text) for o in chinese]),
+        "translated_rate": _share([_noted(o, TRANSLATED_NOTE) for o in chinese]),
         "errors": sum(o.kind == "error" for o in outcomes),
         "p50_seconds": round(statistics.median(seconds), 2) if seconds else None,
         "p95_seconds": round(seconds[min(len(seconds) - 1, math.ceil(0.95 * len(seconds)) - 1)], 2)

@@ -151,6 +151,23 @@ def test_copy_figures_count_fallbacks_and_repairs() -> None:
     assert figures["copy_fallback_rate"] == 0.25 and figures["copy_repaired_rate"] == 0.25
 
 
+def test_chinese_questions_count_answers_in_chinese_and_translations() -> None:
+    case = Case(id="z", question="上周有多少订单？", kind="answer")
+    answers = [
+        outcome(question=case.question, text="订单数：12。"),  # code's Chinese
+        outcome(
+            question=case.question,
+            text="上周有 12 个订单。",
+            notes=["in English, as code wrote it: Orders: 12."],
+        ),
+        outcome(question=case.question, text="Orders: 12."),  # left in English
+        outcome(question="How many orders?", text="Orders: 12."),  # not a Chinese question
+    ]
+    figures = summarize([score(case, o, None) for o in answers])
+    assert figures["in_chinese_rate"] == round(2 / 3, 4) and figures["translated_rate"] == round(1 / 3, 4)
+    assert summarize([score(case, answers[-1], None)])["in_chinese_rate"] is None
+
+
 class FakeSystem:
     """Stands in for the assistant: answers from a script, so the runner is tested alone."""
 
