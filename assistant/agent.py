@@ -49,7 +49,7 @@ from assistant.retrieval import Example, Retriever, load_examples
 from assistant.screen import BEYOND_NOTE, Screen
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
-from tools import ToolContext, ToolError, ToolResult, build_tools
+from tools import ToolContext, ToolError, ToolResult, build_tools, chinese
 from tools.base import UnknownEntity, argument_problems
 from tools.evidence import (
     corrected,
@@ -167,6 +167,8 @@ class Assistant:
         failure: str | None = None
         try:
             self._ask(question, conversation, answer, on_step or (lambda step: None))
+            if self._asked_in_chinese(question) and not is_chinese(answer.text):
+                self._decline_in_chinese(answer)
         except ModelUnavailable as exc:
             answer.kind, answer.text = "error", str(exc)
         except BaseException as exc:  # told to the caller; the audit log still records the question
@@ -282,7 +284,7 @@ class Assistant:
         )
         answer.notes = [*answer.notes, *result.notes]
         # Code's own Chinese, where a template covers the call (tools/chinese.py).
-        asked_in_chinese = self.settings.answer_language == "question" and is_chinese(question)
+        asked_in_chinese = self._asked_in_chinese(question)
         zh = result.zh if asked_in_chinese else None
         answer.interpretation = (zh and zh.interpretation) or result.interpretation
         answer.chart = result.chart
@@ -457,6 +459,18 @@ class Assistant:
             return example
         arguments = self.tools[example.tool].args_model.model_validate(example.arguments)
         return example.model_copy(update={"arguments": arguments.model_dump(mode="json", exclude_unset=True)})
+
+    def _asked_in_chinese(self, question: str) -> bool:
+        return self.settings.answer_language == "question" and is_chinese(question)
+
+    def _decline_in_chinese(self, answer: Answer) -> None:
+        """Code's declines and its clarifying question in Chinese (tools/chinese.py)."""
+        if answer.kind == "clarification" and answer.text == VAGUE_REPLY:
+            answer.text = chinese.VAGUE
+        elif answer.kind == "refusal":
+            answer.text = chinese.declined(
+                answer.text, self.screen.data_has(), self.screen.data_has(chinese=True)
+            )
 
     def _cannot(self, reason: str) -> str:
         """The model's reason for declining, and what the data does have, written by code."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from assistant.answer import Answer
 from tools import Tool, ToolContext, ToolError
+from tools.chinese import data_has as data_has_in_chinese
 from tools.evidence import (
     SEARCH_WORDS_NEEDED,
     beyond_typed,
@@ -94,7 +95,7 @@ class Screen:
             "has_returns", lambda: bool(self.ctx.rows("SELECT 1 FROM events WHERE quantity < 0 LIMIT 1"))
         )
 
-    def data_has(self) -> str:
+    def data_has(self, chinese: bool = False) -> str:
         """One sentence on what the data holds, so a refusal says what can be asked instead."""
         facts = self.ctx.facts
         present = [
@@ -103,6 +104,10 @@ class Screen:
             if d.name in ("category", "brand", "country", "channel", "device")
             and dimension_values(self.ctx, self.semantic, d)
         ]
+        if chinese:
+            return data_has_in_chinese(
+                facts.event_types, present, has_prices(self.ctx), facts.first_day, facts.last_day
+            )
         kinds = ", ".join(facts.event_types) or "no"
         extra = f", {', '.join(present)}" if present else ""
         prices = "price and quantity" if has_prices(self.ctx) else "quantity (no prices)"

@@ -263,3 +263,30 @@ def test_conditions_and_shares_are_said_in_chinese_by_code(shop) -> None:  # noq
         f"有加购的会话中也购买过的比例：{row[columns.index('share')] * 100:.1f}%（{matching:,} / {sessions:,}）。"
     )
     assert answer.ungrounded_numbers == [] and len(model.calls) == 1
+
+
+def test_every_sentence_on_what_the_data_lacks_has_its_chinese() -> None:
+    from tools.chinese import LACKS
+    from tools.evidence import MISSING_CONCEPTS
+
+    missing = [sentence for _, sentence in MISSING_CONCEPTS if sentence not in LACKS]
+    assert missing == []
+
+
+def test_declines_and_the_vague_question_are_said_in_chinese(shop) -> None:  # noqa: F811
+    """Code's decline (what the data lacks, what it has) and a model's decline are in Chinese;
+    the model's own reason is kept as it wrote it."""
+    agent, _ = assistant(shop, [call("query_metric", metric="revenue")])
+    answer = agent.ask("上个月的利润是多少？")
+    assert answer.kind == "refusal" and answer.text.startswith(
+        "数据有成交价格但没有商品成本，所以算不出利润和毛利。"
+    )
+    assert "数据包含浏览、" in answer.text and "时间从 2026-08-03 到 2026-11-01。" in answer.text
+    agent, _ = assistant(shop, [call("cannot_answer", reason="The question asks about the weather")])
+    answer = agent.ask("明天会下雨吗？")
+    assert answer.kind == "refusal" and answer.text.startswith(
+        "无法回答：The question asks about the weather. 数据包含"
+    )
+    agent, _ = assistant(shop, [call("query_metric", metric="revenue")])
+    answer = agent.ask("给我看看数字")
+    assert answer.kind == "clarification" and answer.text.startswith("您想看哪些数字"), answer.text

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from tools import narrate
+from tools.language import is_chinese
 from tools.metrics import (
     ENTITY_COLUMNS,
     SemanticModel,
@@ -438,3 +439,80 @@ def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: 
     if not parts:
         return f"{measure}在各个{group}都没有变化。"
     return "；".join(parts) + "。"
+
+
+# --- declines and clarifications ----------------------------------------------------------
+
+# tools/evidence.py's sentences on what the data lacks (a test keeps the two lists together).
+LACKS = {
+    "The data has no retailers, sellers or store locations: it records shoppers' actions in one shop.": (
+        "数据中没有零售商、卖家或门店位置：它记录的是顾客在一家店铺里的行为。"
+    ),
+    "The data has prices paid but no costs of goods, so profit and margins cannot be computed.": (
+        "数据有成交价格但没有商品成本，所以算不出利润和毛利。"
+    ),
+    "The data has no marketing spend: it records what shoppers did, not what was paid to bring them.": (
+        "数据中没有营销花费：它记录顾客做了什么，而不是为吸引他们花了多少钱。"
+    ),
+    "The data has no demographics (age, gender, income) of its users.": "数据中没有用户的人口属性（年龄、性别、收入）。",
+    "The data has no shipping or delivery information.": "数据中没有运输或配送信息。",
+    "The data has no ratings, reviews or satisfaction scores.": "数据中没有评分、评价或满意度。",
+    "The data has no stock levels.": "数据中没有库存水平。",
+    "The data has no e-mail or ad campaign results.": "数据中没有邮件或广告活动的效果数据。",
+    "The data has no payment methods.": "数据中没有支付方式。",
+    "The data has no discounts or coupons: it records the prices paid, not the promotions behind them.": (
+        "数据中没有折扣或优惠券：它记录成交价格，而不是背后的促销活动。"
+    ),
+    "The data has no customer service records.": "数据中没有客服记录。",
+    "The data has no cities, states or addresses (at most a country per user).": (
+        "数据中没有城市、省份或地址（每个用户至多有一个国家）。"
+    ),
+    "The data has no names or contact details of its users: they are ids.": "数据中没有用户的姓名或联系方式：用户只是 ID。",
+    "The data has no artists, authors or genres: products are ids, with a title and a category where the data has"
+    " them.": "数据中没有艺术家、作者或流派：商品只是 ID，有的数据带有名称和类目。",
+    "The data has no browser, operating system or app details.": "数据中没有浏览器、操作系统或应用的信息。",
+    "The data has timed events, not what happened on a page or how the site performed.": (
+        "数据只有带时间的事件，没有页面上发生了什么或网站性能的信息。"
+    ),
+    "The data has no loyalty program, membership or subscription records.": "数据中没有会员、积分或订阅记录。",
+    "The data has no staff or store locations: it records shoppers' online behavior.": (
+        "数据中没有员工或门店位置：它记录的是顾客的线上行为。"
+    ),
+    "The data has no taxes: prices are as the shop recorded them.": "数据中没有税费：价格就是店铺记录的价格。",
+    "That is not in the shop's behavior data.": "店铺的行为数据里没有这项内容。",
+    "The data covers only the past; it cannot tell what will happen.": "数据只覆盖过去，无法预测将来会发生什么。",
+    "The data records no returns or refunds.": "数据中没有退货或退款记录。",
+    "The data has no search events, so no search words.": "数据中没有搜索事件，所以没有搜索词。",
+}
+EVENT_NAMES = {
+    "view": "浏览",
+    "cart": "加购",
+    "remove_from_cart": "移出购物车",
+    "purchase": "购买",
+    "fav": "收藏",
+    "search": "搜索",
+}
+DIMENSION_NAMES = {"country": "国家", "channel": "渠道", "device": "设备"}
+VAGUE = "您想看哪些数字：比如销售额、订单数、转化率或热销商品，看哪个时间段？"
+
+
+def data_has(event_types: list[str], dimensions: list[str], prices: bool, first: Any, last: Any) -> str:
+    """assistant/screen.py's sentence on what the data holds, in Chinese."""
+    kinds = "、".join(EVENT_NAMES.get(e, e) for e in event_types) or "没有"
+    extra = "".join(f"、{ENTITIES.get(d) or DIMENSION_NAMES.get(d, d)}" for d in dimensions)
+    held = "价格和数量" if prices else "数量（没有价格）"
+    return f"数据包含{kinds}事件，以及时间、用户、会话、商品{extra}、{held}，时间从 {first} 到 {last}。"
+
+
+def declined(text: str, has_english: str, has_chinese: str) -> str:
+    """A decline in Chinese: the sentences code wrote, translated; the model's own reason, if
+    any, kept as it wrote it after '无法回答：'."""
+    said = text.replace(has_english, has_chinese)
+    for english, chinese in LACKS.items():
+        said = said.replace(english, chinese)
+    for name, chinese in DIMENSION_NAMES.items():
+        said = said.replace(
+            f"The data has no {name} information, so it cannot say anything by {name}.",
+            f"数据中没有{chinese}信息，所以无法按{chinese}回答。",
+        )
+    return said if is_chinese(said[:1]) else f"无法回答：{said}"

@@ -487,9 +487,17 @@ VAGUE = (
 )
 
 
+# The same in Chinese: "给我看看数字", "最近生意怎么样？"
+VAGUE_CHINESE = (
+    r"^\W*(请|麻烦)?(给我|帮我)?(看看|看一下|来点|发一下|汇报一下)?(最新的|最近的)?(数据|数字|指标|报表|情况|概况)(吧|呢)?\W*$"
+    r"|^\W*(最近)?(生意|业务|店铺|销售)(最近)?(怎么样|如何|好吗)\W*$"
+)
+
+
 def vague(question: str) -> bool:
     """The question asks for figures and names none: a clarifying question, not a guessed metric."""
-    return bool(re.search(VAGUE, question.lower().strip()))
+    text = question.lower().strip()
+    return bool(re.search(VAGUE, text) or re.search(VAGUE_CHINESE, text))
 
 
 def ranked_rows(args: dict[str, Any]) -> bool:
