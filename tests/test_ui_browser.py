@@ -195,8 +195,8 @@ def test_a_question_streams_its_call_then_the_answer_table_and_chart(browser, ap
 
 @pytest.mark.real_data
 def test_the_app_speaks_the_browsers_language(browser, app: dict) -> None:
-    """A browser set to Chinese gets the labels in Chinese, Gradio's own widgets included; the
-    same app in English for everyone else."""
+    """A browser set to Chinese gets the labels in Chinese, Gradio's own widgets included, and a
+    question asked in Chinese its answer in Chinese; the same app in English for everyone else."""
     chinese = browser.new_page(locale="zh-CN")
     chinese.goto(app["url"])
     chinese.wait_for_selector("#question textarea")
@@ -204,6 +204,24 @@ def test_the_app_speaks_the_browsers_language(browser, app: dict) -> None:
     assert [tab.strip() for tab in tabs] == ["对话", "数据", "用户分群", "推荐", "营销文案", "评测"], tabs
     assert chinese.inner_text("#ask").strip() == "提问"
     assert "上周转化率为什么下降" in chinese.get_attribute("#question textarea", "placeholder")
+    # A question in Chinese: the answer, what was computed and the chart's title in Chinese
+    # (code's templates), the table the same figures as the warehouse's.
+    wait_for_engine_state(chinese, "Model ready")
+    chat = ask_and_wait(chinese, "各类目的销售额")
+    assert "销售额最高的是 " in chat and "计算内容：销售额（" in chat and "Traceback" not in chat, chat
+    chinese.wait_for_selector("#result-chart .js-plotly-plot", state="visible", timeout=30_000)
+    assert chinese.inner_text("#result-chart .gtitle") == "销售额（按类目）"
+    expected = dict(
+        warehouse_rows(
+            app,
+            "SELECT category, sum(price * coalesce(quantity, 1)) FROM events "
+            "WHERE event_type = 'purchase' GROUP BY 1",
+        )
+    )
+    rows = download_csv(chinese)
+    assert len(rows) >= 3 and all(
+        float(r["revenue"]) == pytest.approx(expected[r["category"]], rel=1e-9) for r in rows
+    )
     chinese.close()
     english = open_page(browser, app, ready=False)
     assert english.inner_text("#ask").strip() == "Ask"
