@@ -443,13 +443,14 @@ def free_text_checks(system: Any, outcome: Outcome, result: CaseResult) -> None:
         return
     if outcome.tool == "write_marketing_copy":
         ctx = system.assistant.ctx
-        from tools.copy import WORDS, check_copy
+        from tools.copy import check_copy, copy_words
 
-        length = next((c["arguments"].get("length", "short") for c in reversed(outcome.tool_calls)), "short")
+        call = next((c["arguments"] for c in reversed(outcome.tool_calls)), {})
+        limit = copy_words(call.get("length", "short"), call.get("channel", "email"), call.get("variants", 1))
         brands = {
             r[0].lower() for r in ctx.rows("SELECT DISTINCT brand FROM products WHERE brand IS NOT NULL")
         }
-        problems = check_copy(outcome.text, [tuple(r) for r in outcome.rows], WORDS.get(length, 80), brands)
+        problems = check_copy(outcome.text, [tuple(r) for r in outcome.rows], limit, brands)
     elif outcome.tool == "explain_recommendation":
         from tools.recommend import unsupported_claims
 

@@ -384,12 +384,18 @@ def test_results_reach_the_model_fenced_as_data_and_bounded(shop) -> None:
 def test_copy_drafts_are_capped_by_the_length_asked_for(shop) -> None:
     from tools.copy import CopyArgs
 
-    agent, model = assistant(shop, ["Meet our best kettle."])
+    agent, model = assistant(shop, ["Meet our best kettle."] * 2)
     agent.ctx.built.clear()
     product = agent.ctx.rows("SELECT product_id FROM products ORDER BY product_id LIMIT 1")[0][0]
-    agent.run_tool("write_marketing_copy", CopyArgs(product_id=product, length="short").model_dump())
+    agent.run_tool(
+        "write_marketing_copy",
+        CopyArgs(product_id=product, length="short", channel="product page").model_dump(),
+    )
     _, options = model.calls[-1]
     assert options["extra_body"] == {"max_tokens": 2 * 40 + 40}  # llama.cpp's field, 40 words
+    agent.run_tool("write_marketing_copy", CopyArgs(product_id=product, length="short").model_dump())
+    _, options = model.calls[-1]
+    assert options["extra_body"] == {"max_tokens": 2 * (40 + 25) + 40}  # an email: subject and preheader too
 
 
 @pytest.mark.slow

@@ -558,32 +558,91 @@ def test_a_draft_loses_only_its_unsupported_sentences() -> None:
     assert repaired("Dear [name], meet the Acme Kettle. It is great. Truly.", facts, 40, set()) == (None, [])
 
 
-def test_copy_keeps_a_drafts_supported_sentences(shop: Shop) -> None:
-    class Drafts:
-        """The model's two drafts, as ctx.llm.text returns them."""
+class Drafts:
+    """The model's drafts, as ctx.llm.text returns them, with what each call asked."""
 
-        def __init__(self, *drafts: str) -> None:
-            self.drafts, self.prompts = list(drafts), []
+    def __init__(self, *drafts: str) -> None:
+        self.drafts, self.prompts, self.sampling = list(drafts), [], []
 
-        def text(self, prompt: str, max_tokens: int | None = None) -> str:
-            self.prompts.append(prompt)
-            return self.drafts.pop(0)
+    def text(self, prompt: str, max_tokens: int | None = None, **sampling: object) -> str:
+        self.prompts.append(prompt)
+        self.sampling.append(sampling)
+        return self.drafts.pop(0)
 
-    facts = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)
-    title = facts["product"]
-    shop.ctx.llm = Drafts(
-        f"Say hello to the {title}. Grab it with our exclusive offer today! "
-        f"It is made for everyday use and easy to love. Find it in our shop now."
-    )
+
+def drafted(shop: Shop, args: CopyArgs, *drafts: str) -> tuple:
+    shop.ctx.llm = Drafts(*drafts)
     try:
-        result = write_marketing_copy(shop.ctx, CopyArgs(product_id="103"))
+        return write_marketing_copy(shop.ctx, args), shop.ctx.llm
     finally:
         shop.ctx.llm = None
+
+
+def test_copy_keeps_a_drafts_supported_sentences(shop: Shop) -> None:
+    facts = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)
+    title = facts["product"]
+    result, _ = drafted(
+        shop,
+        CopyArgs(product_id="103", channel="product page"),
+        f"Say hello to the {title}. Grab it with our exclusive offer today! "
+        f"It is made for everyday use and easy to love. Find it in our shop now.",
+    )
     assert result.answer == (
         f"Say hello to the {title}. It is made for everyday use and easy to love. Find it in our shop now."
     )
     assert any("dropped a sentence" in n and "exclusive offer" in n for n in result.notes), result.notes
     assert not any("plain copy" in n for n in result.notes)
+
+
+def test_an_email_has_a_checked_subject_line_and_preheader(shop: Shop) -> None:
+    """The model's subject line and preheader are kept when they pass the check; one that
+    promises what the facts lack is replaced by code's, from what the copy already says."""
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    body = f"Say hello to the {title}. It is made for everyday use. Find it in our shop now."
+    result, _ = drafted(
+        shop,
+        CopyArgs(product_id="103"),
+        f"Subject: Meet your next phone\nPreheader: Made for every day\n\n{body}",
+    )
+    assert result.answer == f"Subject: Meet your next phone\nPreheader: Made for every day\n\n{body}"
+    result, _ = drafted(
+        shop,
+        CopyArgs(product_id="103"),
+        f"Subject: Free shipping this week!\nPreheader: Made for every day\n\n{body}",
+    )
+    subject = " ".join(title.split()[:10])
+    assert result.answer == f"Subject: {subject}\nPreheader: Say hello to the {title}.\n\n{body}"
+    assert any(
+        "subject line or preheader failed the check" in n and "free shipping" in n for n in result.notes
+    )
+    result, _ = drafted(shop, CopyArgs(product_id="103"), body)  # no header at all: code's
+    assert result.answer.startswith(f"Subject: {subject}\nPreheader: ")
+
+
+def test_a_social_post_gets_hashtags_and_a_banner_eight_words(shop: Shop) -> None:
+    facts = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)
+    tags = " ".join(
+        "#" + "".join(w.capitalize() for w in re.findall(r"[A-Za-z0-9]+", part))
+        for part in re.split(r"[.,;/>]", facts["category"])[:3]
+    )
+    post = "Say hello to your next phone. It is made for everyday use."
+    result, _ = drafted(shop, CopyArgs(product_id="103", channel="social"), post)
+    assert result.answer == f"{post}\n\n{tags}" and tags.startswith("#")
+    too_long = "Say hello to your next phone, made for everyday use and easy to love."
+    result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), too_long, too_long)
+    assert "8 words at most" in llm.prompts[0] and "the limit is 8" in llm.prompts[1]
+    assert len(result.answer.split()) <= 8 and check_copy(result.answer, result.rows, 8, set()) == []
+    assert any("plain copy written from the facts" in n for n in result.notes)
+
+
+def test_up_to_three_versions_each_checked_and_sampled(shop: Shop) -> None:
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    one = f"Say hello to the {title}. It is made for everyday use."
+    two = f"The {title} is ready when you are. Find it in our shop now."
+    result, llm = drafted(shop, CopyArgs(product_id="103", channel="product page", variants=3), one, two, one)
+    assert result.answer == f"Version 1:\n{one}\n\nVersion 2:\n{two}"
+    assert llm.sampling == [{}, {"temperature": 0.8, "seed": 1}, {"temperature": 0.8, "seed": 2}]
+    assert "2 of the 3 versions asked for passed the check" in result.notes
 
 
 def test_plain_copy_leaves_out_a_run_on_catalog_description() -> None:

@@ -364,10 +364,11 @@ def test_the_segments_recommendations_copy_and_eval_tabs_work(browser, app: dict
 
     page.get_by_role("tab", name="Marketing copy").click()
     page.get_by_role("button", name="Write copy").click()
-    # Up to three drafts (two rejected by the fact check, then plain copy): a longer wait.
-    page.wait_for_selector("#copy-facts", state="visible", timeout=2 * ANSWER_TIMEOUT_MS)
+    # Three versions by default, each up to two drafts (rejected by the fact check, then plain
+    # copy): a longer wait. An email: a subject line and a preheader in each version.
+    page.wait_for_selector("#copy-facts", state="visible", timeout=3 * ANSWER_TIMEOUT_MS)
     copy = page.inner_text("#copy-text")
-    assert len(copy.split()) >= 5 and "{" not in copy, copy
+    assert len(copy.split()) >= 5 and "{" not in copy and "Subject:" in copy and "Preheader:" in copy, copy
     assert "champions" in page.inner_text("#copy-facts")
 
     page.get_by_role("tab", name="Eval").click()

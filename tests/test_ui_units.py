@@ -514,3 +514,17 @@ def test_the_chat_speaks_the_language_of_the_question(app: App, shop) -> None:  
     titles = [m["metadata"]["title"] for m in english if m.get("metadata")]
     assert "Calling query_metric" in titles and titles[-1].endswith(" rows · SQL and table")
     assert any(str(m["content"]).startswith("Highest revenue: ") for m in english)
+
+
+def test_versions_of_copy_are_shown_side_by_side() -> None:
+    from assistant.ui.tool_tabs import side_by_side
+
+    assert side_by_side("Meet the kettle.") == "Meet the kettle."
+    table = side_by_side(
+        "Version 1:\nSubject: Hi\nPreheader: Yo\n\nMeet <b>it</b>.\n\nVersion 2:\nAnother one."
+    )
+    assert table.splitlines() == [
+        "| Version 1 | Version 2 |",
+        "|---|---|",
+        "| Subject: Hi<br>Preheader: Yo<br><br>Meet &lt;b&gt;it&lt;/b&gt;. | Another one. |",
+    ]

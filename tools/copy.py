@@ -33,6 +33,16 @@ from tools.segments import RFM_DESCRIPTIONS, RFM_NAMES, behavior_clusters, rfm, 
 log = logging.getLogger(__name__)
 
 WORDS = {"short": 40, "medium": 80, "long": 150}
+# What each channel allows beside the length asked for: a banner is a headline, a social post is
+# short (and gets hashtags from the facts' categories); an email has a subject line and a preheader.
+CHANNEL_WORDS = {"banner": 8, "social": 50}
+SUBJECT_WORDS, PREHEADER_WORDS = 10, 15
+HASHTAGS = 3
+EMAIL = re.compile(
+    r"^\W*subject(?: line)?\W*:\s*(?P<subject>[^\n]+?)\s*\n+\W*pre-?header\W*:\s*(?P<preheader>[^\n]+?)"
+    r"\s*\n+(?P<body>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
 # Claims copy must not make unless the facts (the data and the user's brief) say them.
 PROMISES = re.compile(
     r"\b(free shipping|free delivery|free returns|\d+\s*% off|limited stock|only \d+ left|guarantee[d]?"
@@ -90,6 +100,7 @@ class CopyArgs(BaseModel):
     tone: Literal["friendly", "professional", "playful", "urgent", "luxury"] = "friendly"
     length: Literal["short", "medium", "long"] = "short"
     channel: Literal["email", "social", "banner", "product page"] = "email"
+    variants: int = Field(default=1, ge=1, le=3, description="How many versions to write (1-3)")
     brief: CopyBrief = Field(
         default_factory=CopyBrief, description="The user's offer, shop name, words to avoid"
     )
@@ -304,12 +315,36 @@ def repaired(
     return text, dropped
 
 
+def body_words(length: str, channel: str) -> int:
+    """The words the copy's body may have: the length asked for, capped by the channel."""
+    return min(WORDS[length], CHANNEL_WORDS.get(channel, WORDS[length]))
+
+
+def copy_words(length: str, channel: str, variants: int = 1) -> int:
+    """The words a whole piece of copy may have as shown (its parts, every version), for a check
+    of the text as a reader gets it (the eval's)."""
+    extra = {"email": SUBJECT_WORDS + PREHEADER_WORDS + 2, "social": HASHTAGS}.get(channel, 0)
+    return (body_words(length, channel) + extra + 2) * variants
+
+
+# How each channel's reply is laid out (prompts/copy.md's {layout}).
+LAYOUTS = {
+    "email": "Start with a line 'Subject: ' (at most 10 words), then a line 'Preheader: ' (at most 15"
+    " words), then the email's body.",
+    "social": "A social media post; no hashtags (they are added).",
+    "banner": "A banner headline of at most 8 words, on one line.",
+    "product page": "A product page description; no title line.",
+}
+
+
 def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     """Write marketing copy for a product, a customer segment, or a product for a segment, from
-    facts in the data (catalog row, sales, what the segment buys); tone, length and channel options."""
+    facts in the data (catalog row, sales, what the segment buys); tone, length and channel
+    (an email gets a subject line and a preheader, a social post hashtags, a banner 8 words);
+    up to 3 versions to choose from, each checked."""
     notes: list[str] = []
     facts = copy_facts(ctx, args, notes)
-    words = WORDS[args.length]
+    words = body_words(args.length, args.channel)
     brands = {r[0].lower() for r in ctx.rows("SELECT DISTINCT brand FROM products WHERE brand IS NOT NULL")}
     template = resources.files("prompts").joinpath("copy.md").read_text()
     known = dict(facts)
@@ -326,35 +361,33 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
         length=args.length,
         words=words,
         channel=args.channel,
+        layout=LAYOUTS[args.channel],
     )
-    text = None
+    check = _Check(facts, words, brands, args.brief.avoid)
+    versions: list[str] = []
     if ctx.llm is None:
         notes.append(f"no model available: {PLAIN_COPY_NOTE}")
     else:
-        for _ in range(2):
-            try:
-                # About 1.3 tokens a word, and room for a longer draft the check then rejects.
-                draft = ctx.llm.text(prompt, max_tokens=2 * words + 40).strip().strip('"')
-            except Exception as exc:
-                notes.append(f"the model could not write copy ({type(exc).__name__})")
-                break
-            problems = check_copy(draft, facts, words, brands, args.brief.avoid)
-            if not problems:
-                text = draft
-                break
-            kept, dropped = repaired(draft, facts, words, brands, args.brief.avoid)
-            if kept is not None:  # only some sentences claimed what the facts lack: those go
-                text = kept
-                notes += [f"{DROPPED_NOTE} ({why}): {said}" for said, why in dropped]
-                break
-            log.info("copy draft rejected: %s", problems)
-            prompt += (
-                f"\n\nYour draft had problems ({'; '.join(problems)}). Write it again, using only the facts."
-            )
-        else:
+        for version in range(args.variants):
+            written = _drafted(ctx, prompt, check, args.channel, version, notes)
+            if written is None:
+                break  # the model failed twice, or is not answering: the next would too
+            if written not in versions:
+                versions.append(written)
+        if not versions:
             notes.append(f"the model's copy made claims the facts lack; {PLAIN_COPY_NOTE} instead")
-    if text is None:
-        text = _plain_copy(facts)
+        elif len(versions) < args.variants:
+            notes.append(f"{len(versions)} of the {args.variants} versions asked for passed the check")
+    if not versions:
+        plain = _plain_copy(facts)
+        if args.channel == "banner":  # a headline: the first sentence, cut to the banner's words
+            plain = " ".join(re.split(r"(?<=[.!?])\s+", plain)[0].split()[:words]).rstrip(".,;:") + "."
+        versions = [_laid_out(args.channel, plain, None, facts)]
+    text = (
+        versions[0]
+        if len(versions) == 1
+        else "\n\n".join(f"Version {i}:\n{v}" for i, v in enumerate(versions, 1))
+    )
     return ToolResult(
         columns=["fact", "value"],
         rows=facts,
@@ -363,6 +396,120 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
         interpretation=f"Marketing copy ({args.length}, {args.tone}, for {args.channel}) written from the facts"
         " listed below; checked in code against them (numbers, brands, promises).",
     )
+
+
+VERSION = re.compile(r"(?:^|\n\n)Version \d+:\n")
+
+
+def versions_of(text: str) -> list[str]:
+    """The versions of a copy answer (one, or those 'Version N:' heads), for showing side by side."""
+    return [v for v in VERSION.split(text) if v.strip()] if VERSION.match(text) else [text]
+
+
+class _Check:
+    """check_copy and repaired with one request's facts, brands and words to avoid."""
+
+    def __init__(self, facts: list[tuple[str, Any]], words: int, brands: set[str], avoid: list[str]) -> None:
+        self.facts, self.words, self.brands, self.avoid = facts, words, brands, avoid
+
+    def problems(self, text: str, words: int | None = None) -> list[str]:
+        return check_copy(text, self.facts, words or self.words, self.brands, self.avoid)
+
+    def repaired(self, text: str) -> tuple[str | None, list[tuple[str, str]]]:
+        return repaired(text, self.facts, self.words, self.brands, self.avoid)
+
+
+def _drafted(
+    ctx: ToolContext, prompt: str, check: _Check, channel: str, version: int, notes: list[str]
+) -> str | None:
+    """One version from the model, checked (a failing draft is rewritten once with its problems
+    named; a draft whose only failures are some sentences loses those): laid out for its
+    channel, or None. Versions after the first are sampled (temperature 0.8, a seed each)."""
+    sampled = {"temperature": 0.8, "seed": version} if version else {}
+    extra = SUBJECT_WORDS + PREHEADER_WORDS if channel == "email" else 0
+    for _ in range(2):
+        try:
+            # About 1.3 tokens a word, and room for a longer draft the check then rejects.
+            reply = ctx.llm.text(prompt, max_tokens=2 * (check.words + extra) + 40, **sampled)
+        except Exception as exc:
+            notes.append(f"the model could not write copy ({type(exc).__name__})")
+            return None
+        header, body = _email_parts(reply.strip().strip('"')) if channel == "email" else (None, reply)
+        body = body.strip().strip('"')
+        problems = check.problems(body)
+        if problems:
+            kept, dropped = check.repaired(body)
+            if kept is not None:  # only some sentences claimed what the facts lack: those go
+                notes += [f"{DROPPED_NOTE} ({why}): {said}" for said, why in dropped]
+                body, problems = kept, []
+        if not problems:
+            if header is not None:
+                header = _checked_header(header, check, notes)
+            return _laid_out(channel, body, header, check.facts)
+        log.info("copy draft rejected: %s", problems)
+        prompt += (
+            f"\n\nYour draft had problems ({'; '.join(problems)}). Write it again, using only the facts."
+        )
+    return None
+
+
+def _email_parts(reply: str) -> tuple[tuple[str, str] | None, str]:
+    """(subject, preheader) and the body of an email draft; no header when the draft has none."""
+    found = EMAIL.match(reply)
+    if found is None:
+        return None, reply
+    return (found["subject"].strip().strip('"'), found["preheader"].strip().strip('"')), found["body"]
+
+
+def _checked_header(header: tuple[str, str], check: _Check, notes: list[str]) -> tuple[str, str] | None:
+    """The model's subject line and preheader if both pass the check; else None (code writes them)."""
+    problems = check.problems(header[0], SUBJECT_WORDS) + check.problems(header[1], PREHEADER_WORDS)
+    if problems:
+        notes.append(
+            f"the subject line or preheader failed the check ({'; '.join(problems)}): written by code"
+        )
+        return None
+    return header
+
+
+def _laid_out(channel: str, body: str, header: tuple[str, str] | None, facts: list[tuple[str, Any]]) -> str:
+    """The copy as the channel shows it: an email with its subject line and preheader (code's
+    when the model gave none that passed), a social post with hashtags from the facts'
+    categories, a banner or a page as written."""
+    if channel == "email":
+        subject, preheader = header or _plain_header(body, facts)
+        return f"Subject: {subject}\nPreheader: {preheader}\n\n{body}"
+    if channel == "social":
+        tags = _hashtags(facts)
+        return f"{body}\n\n{tags}" if tags else body
+    return body
+
+
+def _plain_header(body: str, facts: list[tuple[str, Any]]) -> tuple[str, str]:
+    """A subject line (the product, or what the segment buys) and a preheader (the body's first
+    sentence, cut to its limit), written from what the copy and the facts already say."""
+    known = dict(facts)
+    if "product" in known:
+        subject = " ".join(str(known["product"]).split()[:SUBJECT_WORDS])
+    else:
+        picks = _listed(str(known.get("what they buy most") or ""))
+        subject = f"Picked for you: {picks}" if picks else "Picked for you"
+    first = re.split(r"(?<=[.!?])\s+", body.strip())[0]
+    words = first.split()
+    preheader = " ".join(words[:PREHEADER_WORDS]) + ("…" if len(words) > PREHEADER_WORDS else "")
+    return subject, preheader
+
+
+def _hashtags(facts: list[tuple[str, Any]]) -> str:
+    """Up to three hashtags from the categories in the facts ('electronics.audio' -> #Electronics #Audio)."""
+    known = dict(facts)
+    names = re.split(r"[.,;/>]", str(known.get("category") or known.get("what they buy most") or ""))
+    tags = []
+    for name in names:
+        tag = "".join(w.capitalize() for w in re.findall(r"[A-Za-z0-9]+", name))
+        if tag and f"#{tag}" not in tags:
+            tags.append(f"#{tag}")
+    return " ".join(tags[:HASHTAGS])
 
 
 PLAIN_SENTENCE_WORDS = 25  # the longest sentence of a description plain copy repeats

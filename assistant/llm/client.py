@@ -88,9 +88,11 @@ class Writer:
     def _messages(self, prompt: str) -> list[tuple[str, str]]:
         return [("system", self.system), ("human", prompt)] if self.system else [("human", prompt)]
 
-    def text(self, prompt: str, max_tokens: int | None = None) -> str:
-        """A plain answer; `max_tokens` caps it below the model's own limit (copy of N words)."""
-        llm = self.llm.bind(**token_limit(self.endpoint, max_tokens)) if max_tokens else self.llm
+    def text(self, prompt: str, max_tokens: int | None = None, **sampling: Any) -> str:
+        """A plain answer; `max_tokens` caps it below the model's own limit (copy of N words);
+        `sampling`: temperature and seed for one of several versions (greedy otherwise)."""
+        options = {**(token_limit(self.endpoint, max_tokens) if max_tokens else {}), **sampling}
+        llm = self.llm.bind(**options) if options else self.llm
         return _text(llm.invoke(self._messages(prompt)).content).strip()
 
     def structured(self, model: type[M], prompt: str) -> M:

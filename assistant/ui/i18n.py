@@ -65,6 +65,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tone": ("Tone", "语气"),
     "length": ("Length", "长度"),
     "channel": ("Channel", "渠道"),
+    "versions": ("Versions to choose from", "生成几个版本"),
     "suite": ("Suite", "评测集"),
     "only_tagged": ("Only cases tagged (empty: all)", "只跑带此标签的用例（留空：全部）"),
     "first_n": ("First N cases (empty: all)", "前 N 个用例（留空：全部）"),

@@ -3,6 +3,7 @@ each runs one tool directly, no model in the loop, audited under the browser ses
 
 from __future__ import annotations
 
+import html
 import logging
 import random
 from typing import Any, get_args
@@ -21,7 +22,7 @@ from assistant.ui.render import (
 )
 from assistant.ui.session import ChatSession
 from tools.base import ToolResult
-from tools.copy import CopyArgs
+from tools.copy import CopyArgs, versions_of
 from tools.segments import RFM_NAMES
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class ToolTabs:
         shop_name: str,
         avoid: str,
         session: ChatSession | None,
+        versions: int = 1,
     ) -> tuple[str, Any]:
         """Copy from the tool; the campaign brief (all optional) is the only source of offers."""
         brief = {
@@ -125,6 +127,7 @@ class ToolTabs:
             "tone": tone,
             "length": length,
             "channel": channel,
+            "variants": int(versions),
             "brief": {k: v.strip() if isinstance(v, str) else v for k, v in brief.items() if v},
         }
         if target == "Product":
@@ -138,7 +141,9 @@ class ToolTabs:
         except Exception as exc:
             return f"Error: {readable(exc)}", HIDDEN
         notes = "\n".join(f"- {n}" for n in result.notes)
-        return f"{result.answer or result.text or ''}\n\n{notes}".strip(), shown(result_frame(result))
+        return f"{side_by_side(result.answer or result.text or '')}\n\n{notes}".strip(), shown(
+            result_frame(result)
+        )
 
     def _segments_tab(self) -> None:
         """RFM or behavior segments, their chart and members."""
@@ -197,6 +202,7 @@ class ToolTabs:
                 segment = gr.Dropdown(list(RFM_NAMES), value="champions", label=t("segment"))
             with gr.Row():
                 tone, length, channel = (_choice(CopyArgs, name) for name in ("tone", "length", "channel"))
+                versions = gr.Slider(1, 3, value=3, step=1, label=t("versions"))
             # Without a brief the copy promises nothing: offers, codes and dates come only from here.
             with gr.Accordion(t("brief"), open=False):
                 with gr.Row():
@@ -215,9 +221,19 @@ class ToolTabs:
         write.click(
             self.write_copy,
             [copy_target, product, segment, tone, length, channel, offer, code, ends, call_to_action]
-            + [shop_name, avoid, self.session],
+            + [shop_name, avoid, self.session, versions],
             [copy_text, facts],
         )
+
+
+def side_by_side(copy: str) -> str:
+    """Several versions of copy as the columns of one table, to compare; one as it is."""
+    versions = versions_of(copy)
+    if len(versions) == 1:
+        return copy
+    cells = [html.escape(v.strip()).replace("|", "\\|").replace("\n", "<br>") for v in versions]
+    head = " | ".join(f"Version {i}" for i in range(1, len(cells) + 1))
+    return f"| {head} |\n|{'---|' * len(cells)}\n| {' | '.join(cells)} |"
 
 
 def _choice(model: type[BaseModel], name: str) -> gr.Radio:
