@@ -130,8 +130,9 @@ SHOP_FACTS = "You answer questions about a shop's catalog. " + " ".join(
 
 
 def test_a_saved_read_outlives_the_engine(llama: tuple[ManagedServer, Settings]) -> None:
-    """The warm-up's read is saved; the engine restarted after a crash loads it and answers
-    exactly as it did with its own read (greedy decoding). Unknown or malformed keys are refused."""
+    """The warm-up's read is saved; the engine restarted after a crash starts the next prompt from
+    it and answers exactly as it did with its own read (greedy decoding). Unknown or malformed
+    keys are refused."""
     server, settings = llama
     endpoint = server.endpoint
     key = read_key(endpoint.model, SHOP_FACTS)
@@ -146,9 +147,11 @@ def test_a_saved_read_outlives_the_engine(llama: tuple[ManagedServer, Settings])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (server.restarts == before + 1 and server.healthy()):
         time.sleep(0.5)
-    loaded = load_read(endpoint.base_url, key)
-    assert loaded is not None and loaded.tokens == saved.tokens
+    # The new engine holds nothing: the question's prompt starts from the saved read, unasked.
     assert model.invoke(question).content == fresh
+    assert f"loaded the saved read {key[:12]}" in server.log_path.read_text()
+    loaded = load_read(endpoint.base_url, key)  # and a warm-up can ask for it by name
+    assert loaded is not None and loaded.tokens == saved.tokens
     assert load_read(endpoint.base_url, read_key(endpoint.model, "another prompt")) is None
     traversal = httpx.post(endpoint.base_url.removesuffix("/v1") + "/shoplens/reads/..%2F..%2Fx/load")
     assert traversal.status_code in (404, 422)

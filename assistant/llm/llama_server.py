@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
@@ -75,28 +76,41 @@ def save_read(base_url: str, key: str, headers: dict[str, str] | None = None) ->
 
 
 class ReadStore:
-    """Files of saved reads for one model file: `<dir>/<key>.read`, written whole or not at all."""
+    """Files of saved reads for one model file: `<dir>/<key>.read` (llama.cpp's state file:
+    tokens and KV cache), written whole or not at all, and `<key>.tokens.npy` (its tokens, to
+    find the read that shares the longest start with a prompt without opening the state)."""
 
     def __init__(self, root: Path, model_path: str) -> None:
         self.dir = root / Path(model_path).stem
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.tokens: dict[str, np.ndarray] = {}
+        for path in self.dir.glob("*.tokens.npy"):
+            key = path.name.removesuffix(".tokens.npy")
+            if self.path(key).exists():
+                self.tokens[key] = np.load(path)
 
     def path(self, key: str) -> Path:
         return self.dir / f"{key}.read"
+
+    def _tokens_path(self, key: str) -> Path:
+        return self.dir / f"{key}.tokens.npy"
 
     def save(self, llama: Any, key: str) -> SavedRead:
         import llama_cpp
 
         clock = time.perf_counter()
         count = int(llama.n_tokens)
-        tokens = (llama_cpp.llama_token * count)(*llama.input_ids[:count].tolist())
+        held = np.array(llama.input_ids[:count], dtype=np.int32)
+        tokens = (llama_cpp.llama_token * count)(*held.tolist())
         path, partial = self.path(key), self.dir / f".{key}.{os.getpid()}.part"
         try:
             if not llama_cpp.llama_state_save_file(llama.ctx, str(partial).encode(), tokens, count):
                 raise OSError(f"llama.cpp could not write {partial}")
+            np.save(self._tokens_path(key), held)
             partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)
+        self.tokens[key] = held
         self._trim()
         return SavedRead(tokens=count, bytes=path.stat().st_size, seconds=time.perf_counter() - clock)
 
@@ -114,7 +128,7 @@ class ReadStore:
             llama.ctx, str(path).encode(), tokens, capacity, ctypes.byref(count)
         ):
             log.warning("could not load the saved read %s: dropped", path.name)
-            path.unlink(missing_ok=True)
+            self._drop(key)
             llama.reset()  # a failed load may leave the KV cache half written
             llama._ctx.kv_cache_clear()
             return None
@@ -124,13 +138,60 @@ class ReadStore:
         path.touch()  # recently used: trimmed last
         return SavedRead(tokens=count.value, bytes=path.stat().st_size, seconds=time.perf_counter() - clock)
 
+    def load_for(self, llama: Any, prompt: list[int]) -> str | None:
+        """Before a prompt is read: when a saved read shares a longer start with it than what the
+        engine holds (by MIN_GAIN tokens or more), load that read, so that only the rest is read
+        (two sessions on two datasets, one engine). Returns the key loaded, if any."""
+        if not self.tokens or not prompt:
+            return None
+        wanted = np.asarray(prompt, dtype=np.int32)
+        held = _shared(np.asarray(llama.input_ids[: llama.n_tokens], dtype=np.int32), wanted)
+        best, key = max(
+            ((_shared(tokens, wanted), k) for k, tokens in self.tokens.items()), default=(0, None)
+        )
+        if key is None or best < held + MIN_GAIN:
+            return None
+        loaded = self.load(llama, key)
+        if loaded is None:
+            return None
+        log.info("loaded the saved read %s (%d tokens) for a prompt of %d", key[:12], best, len(prompt))
+        return key
+
+    def _drop(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+        self._tokens_path(key).unlink(missing_ok=True)
+        self.tokens.pop(key, None)
+
     def _trim(self) -> None:
         reads = sorted(self.dir.glob("*.read"), key=lambda p: p.stat().st_mtime, reverse=True)
         total = 0
         for read in reads:
             total += read.stat().st_size
             if total > STORE_BYTES and read is not reads[0]:
-                read.unlink(missing_ok=True)
+                self._drop(read.name.removesuffix(".read"))
+
+
+# A saved read is loaded before a prompt only when it spares reading this many tokens more than
+# what the engine holds (a load takes well under a second; 256 tokens take seconds on 2 cores).
+MIN_GAIN = 256
+
+
+def _shared(a: np.ndarray, b: np.ndarray) -> int:
+    """How many tokens two sequences share from their start."""
+    n = min(len(a), len(b))
+    differs = np.flatnonzero(a[:n] != b[:n])
+    return int(differs[0]) if len(differs) else n
+
+
+def load_reads_before_prompts(llama: Any, store: ReadStore) -> None:
+    """Have every prompt the engine reads start from the saved read that shares the most with it."""
+    generate = llama.generate
+
+    def generate_from_a_saved_read(tokens: Any, *args: Any, **kwargs: Any) -> Any:
+        store.load_for(llama, list(tokens))
+        return generate(tokens, *args, **kwargs)
+
+    llama.generate = generate_from_a_saved_read
 
 
 def add_read_routes(app: Any, store: ReadStore) -> None:
@@ -168,8 +229,13 @@ def main() -> None:
     args = parser.parse_args()
     server_settings = parse_model_from_args(ServerSettings, args)
     model_settings = parse_model_from_args(ModelSettings, args)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     app = create_app(server_settings=server_settings, model_settings=[model_settings])
-    add_read_routes(app, ReadStore(args.prompt_store, model_settings.model))
+    store = ReadStore(args.prompt_store, model_settings.model)
+    add_read_routes(app, store)
+    from llama_cpp.server import app as server
+
+    load_reads_before_prompts(server._llama_proxy(None), store)  # type: ignore[misc]
     uvicorn.run(app, host=server_settings.host, port=server_settings.port)
 
 
