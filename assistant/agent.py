@@ -358,6 +358,8 @@ class Assistant:
             clock = time.perf_counter()
             try:
                 tool, arguments = self.screen.check(tool, arguments, answer, words, previous_call, said)
+                if tool == "write_marketing_copy" and self._asked_in_chinese(answer.question):
+                    arguments.setdefault("language", "zh")  # copy asked for in Chinese is written in it
                 on_step(Step(kind="call", text=f"calling {tool}", tool=tool, arguments=arguments))
                 result = self.tools[tool](self.ctx, arguments)
             except DataLacks as exc:  # no retry can find what the data does not have

@@ -655,3 +655,33 @@ def test_plain_copy_leaves_out_a_run_on_catalog_description() -> None:
     text = _plain_copy(facts)
     assert text == "Meet the Alisha Solid Women's Cycling Shorts. Yours for 379."
     assert check_copy(text, facts, WORDS["short"], set()) == []
+
+
+def test_copy_in_chinese_is_laid_out_counted_and_checked_in_chinese(shop: Shop) -> None:
+    """Chinese copy: its parts' labels in Chinese, its length at two characters a word, Chinese
+    claims checked (包邮, 销量第一, 优惠 without a brief), and plain copy in Chinese."""
+    from tools.copy import words_in
+
+    assert words_in("这款手机很好用") == 4 and words_in("Motorola 手机，售价 199。") == 2 + 2
+    facts = [("product", "Acme Kettle"), ("price", 29.99)]
+    assert check_copy("Acme Kettle 全国包邮。", facts, 40, set()) == ["claim not in the facts: 包邮"]
+    assert check_copy("Acme Kettle 限时优惠！", facts, 40, set()) == [
+        "an offer the brief does not make: 优惠",
+        "an offer the brief does not make: 限时",
+    ]
+    assert check_copy("Acme Kettle 销量第一。", facts, 40, set()) == [
+        "a superlative the facts do not support: 销量第一"
+    ]
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    body = f"{title}，日常使用的好帮手。现在就来看看吧。"
+    result, llm = drafted(
+        shop, CopyArgs(product_id="103", language="zh"), f"主题：你的新手机\n预览：好用又顺手\n\n{body}"
+    )
+    assert result.answer == f"主题：你的新手机\n预览：好用又顺手\n\n{body}"
+    assert "Write it in Simplified Chinese" in llm.prompts[0]
+    result, _ = drafted(
+        shop, CopyArgs(product_id="103", language="zh"), f"{title} 全国包邮！", f"{title} 全国包邮！"
+    )
+    assert (
+        result.answer.startswith("主题：") and "等你来选。" in result.answer and "包邮" not in result.answer
+    )

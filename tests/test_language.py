@@ -290,3 +290,13 @@ def test_declines_and_the_vague_question_are_said_in_chinese(shop) -> None:  # n
     agent, _ = assistant(shop, [call("query_metric", metric="revenue")])
     answer = agent.ask("给我看看数字")
     assert answer.kind == "clarification" and answer.text.startswith("您想看哪些数字"), answer.text
+
+
+def test_copy_asked_for_in_chinese_is_written_in_chinese(shop) -> None:  # noqa: F811
+    product = reference(shop, "SELECT min(product_id) FROM products")
+    draft = "主题：新品上架\n预览：好用又顺手\n\n这款商品是日常使用的好帮手。现在就来看看吧。"
+    agent, model = assistant(shop, [call("write_marketing_copy", product_id=str(product)), draft])
+    answer = agent.ask(f"给商品 {product} 写一段营销邮件")
+    assert answer.tool_calls[-1].arguments["language"] == "zh"
+    assert "Write it in Simplified Chinese" in model.calls[-1][0][-1].content
+    assert answer.text == draft, answer.notes

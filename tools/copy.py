@@ -28,6 +28,7 @@ from tools.base import (
     format_value,
     render,
 )
+from tools.language import is_chinese
 from tools.segments import RFM_DESCRIPTIONS, RFM_NAMES, behavior_clusters, rfm, segment_name
 
 log = logging.getLogger(__name__)
@@ -39,27 +40,33 @@ CHANNEL_WORDS = {"banner": 8, "social": 50}
 SUBJECT_WORDS, PREHEADER_WORDS = 10, 15
 HASHTAGS = 3
 EMAIL = re.compile(
-    r"^\W*subject(?: line)?\W*:\s*(?P<subject>[^\n]+?)\s*\n+\W*pre-?header\W*:\s*(?P<preheader>[^\n]+?)"
-    r"\s*\n+(?P<body>.+)$",
+    r"^\W*(?:subject(?: line)?|邮件主题|主题|标题)\W*[:：]\s*(?P<subject>[^\n]+?)\s*\n+"
+    r"\W*(?:pre-?header|预览文字|预览|摘要)\W*[:：]\s*(?P<preheader>[^\n]+?)\s*\n+(?P<body>.+)$",
     re.IGNORECASE | re.DOTALL,
 )
-# Claims copy must not make unless the facts (the data and the user's brief) say them.
+# The labels of an email's parts as shown, by the copy's language.
+EMAIL_LABELS = {"en": ("Subject: ", "Preheader: "), "zh": ("主题：", "预览：")}
+# Claims copy must not make unless the facts (the data and the user's brief) say them. Chinese
+# has no spaces between words: its terms are matched without word boundaries.
 PROMISES = re.compile(
     r"\b(free shipping|free delivery|free returns|\d+\s*% off|limited stock|only \d+ left|guarantee[d]?"
-    r"|warranty|award[- ]winning|lowest price|in stock|save \d+|while (stocks|supplies) last)\b",
+    r"|warranty|award[- ]winning|lowest price|in stock|save \d+|while (stocks|supplies) last)\b"
+    r"|包邮|免运费|免费送货|免费配送|免费退货|七天无理由|质保|保修|正品保证|获奖|最低价|全网最低|现货|库存有限|仅剩\d+件|售完即止",
     re.IGNORECASE,
 )
 # Words that announce an offer: allowed only when the brief has one (or a code).
 OFFER_WORDS = re.compile(
     r"\b((special|exclusive|limited[- ]time) (offer|deal)s?|(this|our|an?) (offer|deal)|promo(tion)? codes?"
-    r"|coupons?|vouchers?|discount(ed|s)?|on sale|sale (ends|price)|last chance|ends? (today|soon|tonight))\b",
+    r"|coupons?|vouchers?|discount(ed|s)?|on sale|sale (ends|price)|last chance|ends? (today|soon|tonight))\b"
+    r"|优惠|折扣|打折|\d+折|促销|特价|满减|优惠券|优惠码|限时|秒杀|大促|最后机会",
     re.IGNORECASE,
 )
 # Factual superlatives: only for a product first in its category by orders. Marketing words that
 # claim nothing about the data ("perfect for any occasion", "the best of") are left alone.
 SUPERLATIVES = re.compile(
     r"\b(best[- ]?sell(er|ers|ing)|#1|number one|no\. ?1|most popular|top[- ](selling|seller|rated)"
-    r"|customer favou?rite|fan favou?rite)",
+    r"|customer favou?rite|fan favou?rite)"
+    r"|最畅销|热销第一|销量第一|销量冠军|卖得最好|最受欢迎|人气第一|第一名|爆款",
     re.IGNORECASE,
 )
 # "Shop now at X", "only at X", "available from X": where copy names the shop.
@@ -67,6 +74,18 @@ SHOP_NAMED = re.compile(
     r"(?i:\b(?:shop(?: now)?|only|available|buy(?: now)?|order(?: now)?|find (?:it|them|us)) (?:at|from|on)) "
     r"([A-Z][\w&'-]*(?: [A-Z][\w&'-]*)*)"
 )
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")
+IN_CHINESE = (
+    "Write it in Simplified Chinese; keep product names, brands and numbers exactly as the facts write them."
+)
+
+
+def words_in(text: str) -> int:
+    """Words for a length limit: English words, and Chinese at two characters a word."""
+    latin = sum(1 for w in re.sub(r"[\u4e00-\u9fff]", " ", text).split() if re.search(r"\w", w))
+    return latin + (len(re.findall(r"[\u4e00-\u9fff]", text)) + 1) // 2
 
 
 class CopyBrief(BaseModel):
@@ -100,6 +119,7 @@ class CopyArgs(BaseModel):
     tone: Literal["friendly", "professional", "playful", "urgent", "luxury"] = "friendly"
     length: Literal["short", "medium", "long"] = "short"
     channel: Literal["email", "social", "banner", "product page"] = "email"
+    language: Literal["en", "zh"] = Field(default="en", description="en: English; zh: Simplified Chinese")
     variants: int = Field(default=1, ge=1, le=3, description="How many versions to write (1-3)")
     brief: CopyBrief = Field(
         default_factory=CopyBrief, description="The user's offer, shop name, words to avoid"
@@ -249,7 +269,7 @@ def check_copy(
         problems.append("not plain copy (JSON or placeholders); write the sentences themselves")
     if INSTRUCTION_LIKE.search(text):
         problems.append("it repeats instructions or commands; write only about the product")
-    count = len(text.split())
+    count = words_in(text)
     if count > words * 1.2:
         problems.append(f"{count} words, the limit is {words}")
     known = dict(facts)
@@ -297,7 +317,7 @@ def repaired(
     (the copy, [(a dropped sentence, why)]); (None, []) when it does not."""
     if any(p.startswith(WHOLE_DRAFT) for p in check_copy(draft, facts, words, brands, avoid)):
         return None, []
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", draft.strip()) if s.strip()]
+    sentences = [s for s in SENTENCE_END.split(draft.strip()) if s.strip()]
     kept, dropped = [], []
     for sentence in sentences:
         problems = check_copy(sentence, facts, words, brands, avoid)
@@ -305,12 +325,8 @@ def repaired(
             dropped.append((sentence, "; ".join(problems)))
         else:
             kept.append(sentence)
-    text = " ".join(kept)
-    if (
-        len(kept) < 2
-        or len(text.split()) * 2 < len(draft.split())
-        or check_copy(text, facts, words, brands, avoid)
-    ):
+    text = ("" if is_chinese(draft) else " ").join(kept)
+    if len(kept) < 2 or words_in(text) * 2 < words_in(draft) or check_copy(text, facts, words, brands, avoid):
         return None, []
     return text, dropped
 
@@ -362,6 +378,7 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
         words=words,
         channel=args.channel,
         layout=LAYOUTS[args.channel],
+        language=IN_CHINESE if args.language == "zh" else "",
     )
     check = _Check(facts, words, brands, args.brief.avoid)
     versions: list[str] = []
@@ -369,7 +386,7 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
         notes.append(f"no model available: {PLAIN_COPY_NOTE}")
     else:
         for version in range(args.variants):
-            written = _drafted(ctx, prompt, check, args.channel, version, notes)
+            written = _drafted(ctx, prompt, check, args, version, notes)
             if written is None:
                 break  # the model failed twice, or is not answering: the next would too
             if written not in versions:
@@ -379,10 +396,10 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
         elif len(versions) < args.variants:
             notes.append(f"{len(versions)} of the {args.variants} versions asked for passed the check")
     if not versions:
-        plain = _plain_copy(facts)
+        plain = _plain_copy_in_chinese(facts) if args.language == "zh" else _plain_copy(facts)
         if args.channel == "banner":  # a headline: the first sentence, cut to the banner's words
-            plain = " ".join(re.split(r"(?<=[.!?])\s+", plain)[0].split()[:words]).rstrip(".,;:") + "."
-        versions = [_laid_out(args.channel, plain, None, facts)]
+            plain = _cut(SENTENCE_END.split(plain)[0], words)
+        versions = [_laid_out(args.channel, plain, None, facts, args.language)]
     text = (
         versions[0]
         if len(versions) == 1
@@ -420,11 +437,12 @@ class _Check:
 
 
 def _drafted(
-    ctx: ToolContext, prompt: str, check: _Check, channel: str, version: int, notes: list[str]
+    ctx: ToolContext, prompt: str, check: _Check, args: CopyArgs, version: int, notes: list[str]
 ) -> str | None:
     """One version from the model, checked (a failing draft is rewritten once with its problems
     named; a draft whose only failures are some sentences loses those): laid out for its
     channel, or None. Versions after the first are sampled (temperature 0.8, a seed each)."""
+    channel = args.channel
     sampled = {"temperature": 0.8, "seed": version} if version else {}
     extra = SUBJECT_WORDS + PREHEADER_WORDS if channel == "email" else 0
     for _ in range(2):
@@ -445,7 +463,7 @@ def _drafted(
         if not problems:
             if header is not None:
                 header = _checked_header(header, check, notes)
-            return _laid_out(channel, body, header, check.facts)
+            return _laid_out(channel, body, header, check.facts, args.language)
         log.info("copy draft rejected: %s", problems)
         prompt += (
             f"\n\nYour draft had problems ({'; '.join(problems)}). Write it again, using only the facts."
@@ -472,20 +490,27 @@ def _checked_header(header: tuple[str, str], check: _Check, notes: list[str]) ->
     return header
 
 
-def _laid_out(channel: str, body: str, header: tuple[str, str] | None, facts: list[tuple[str, Any]]) -> str:
+def _laid_out(
+    channel: str,
+    body: str,
+    header: tuple[str, str] | None,
+    facts: list[tuple[str, Any]],
+    language: str = "en",
+) -> str:
     """The copy as the channel shows it: an email with its subject line and preheader (code's
     when the model gave none that passed), a social post with hashtags from the facts'
     categories, a banner or a page as written."""
     if channel == "email":
-        subject, preheader = header or _plain_header(body, facts)
-        return f"Subject: {subject}\nPreheader: {preheader}\n\n{body}"
+        subject, preheader = header or _plain_header(body, facts, language)
+        labels = EMAIL_LABELS[language]
+        return f"{labels[0]}{subject}\n{labels[1]}{preheader}\n\n{body}"
     if channel == "social":
         tags = _hashtags(facts)
         return f"{body}\n\n{tags}" if tags else body
     return body
 
 
-def _plain_header(body: str, facts: list[tuple[str, Any]]) -> tuple[str, str]:
+def _plain_header(body: str, facts: list[tuple[str, Any]], language: str = "en") -> tuple[str, str]:
     """A subject line (the product, or what the segment buys) and a preheader (the body's first
     sentence, cut to its limit), written from what the copy and the facts already say."""
     known = dict(facts)
@@ -493,11 +518,18 @@ def _plain_header(body: str, facts: list[tuple[str, Any]]) -> tuple[str, str]:
         subject = " ".join(str(known["product"]).split()[:SUBJECT_WORDS])
     else:
         picks = _listed(str(known.get("what they buy most") or ""))
-        subject = f"Picked for you: {picks}" if picks else "Picked for you"
-    first = re.split(r"(?<=[.!?])\s+", body.strip())[0]
-    words = first.split()
-    preheader = " ".join(words[:PREHEADER_WORDS]) + ("…" if len(words) > PREHEADER_WORDS else "")
-    return subject, preheader
+        picked = "为你精选" if language == "zh" else "Picked for you"
+        subject = f"{picked}{'：' if language == 'zh' else ': '}{picks}" if picks else picked
+    return subject, _cut(SENTENCE_END.split(body.strip())[0], PREHEADER_WORDS)
+
+
+def _cut(sentence: str, words: int) -> str:
+    """A sentence cut to `words` (Chinese: two characters a word), marked when it was cut."""
+    if words_in(sentence) <= words:
+        return sentence
+    if is_chinese(sentence):
+        return sentence[: 2 * words].rstrip("，、。；") + "…"
+    return " ".join(sentence.split()[:words]).rstrip(".,;:") + "…"
 
 
 def _hashtags(facts: list[tuple[str, Any]]) -> str:
@@ -553,6 +585,36 @@ def _plain_copy(facts: list[tuple[str, Any]]) -> str:
         sentences.append(f"{str(known['call to action']).rstrip('.!')}.")
     text = " ".join(sentences)
     return re.sub(r"\b(\w+)(\s+\1\b)+", r"\1", text, flags=re.IGNORECASE)
+
+
+def _plain_copy_in_chinese(facts: list[tuple[str, Any]]) -> str:
+    """`_plain_copy` in Chinese: the product (or what the segment buys), its price, the brief."""
+    known = dict(facts)
+    sentences = []
+    if "product" in known:
+        brand = str(known.get("brand") or "")
+        title = str(known["product"])
+        by = f"{brand} 出品的" if brand and brand.lower() not in title.lower() else ""
+        sentences.append(f"{by}{title}，等你来选。")
+        if known.get("price") is not None:
+            sentences.append(f"售价 {format_value(known['price'])}。")
+    else:
+        picks = "、".join(
+            p.strip() for p in str(known.get("what they buy most") or "").split(",") if p.strip()
+        )
+        brands = "、".join(
+            p.strip() for p in str(known.get("brands they buy most") or "").split(",") if p.strip()
+        )
+        sentences.append(f"为你精选：{picks}。" if picks else "为你精选好物。")
+        if brands:
+            sentences.append(f"还有你喜欢的 {brands}。")
+    if known.get("offer"):
+        code = f"，优惠码 {known['discount code']}" if known.get("discount code") else ""
+        ends = f"，截止 {known['offer ends']}" if known.get("offer ends") else ""
+        sentences.append(f"{str(known['offer']).rstrip('.。')}{code}{ends}。")
+    if known.get("call to action"):
+        sentences.append(f"{str(known['call to action']).rstrip('.!。！')}。")
+    return "".join(sentences)
 
 
 def _listed(items: str) -> str:
