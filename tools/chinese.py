@@ -2,11 +2,13 @@
 English sentences of tools/metrics.py, from Chinese templates.
 
 A question asked in Chinese is answered in Chinese. Where a template covers the call (one figure,
-a ranking, a series over time, a comparison with the period before; plain metrics, per-entity
-statistics and ratios, with filters and breakdowns), code writes the sentence and the line of
-what was computed, as it does in English: no model call, nothing for a check to catch. Other
-shapes (conditions on what entities did, shares, distributions) return None, and the agent has
-the model translate the English sentence and checks the translation (assistant/explain.py).
+a ranking, a series over time, a comparison with the period before; plain metrics, entities that
+did or never did something, shares of entities, per-entity statistics and ratios, with filters
+and breakdowns), code writes the sentence, the line of what was computed and the chart's title,
+as it does in English: no model call, nothing for a check to catch. Other shapes (shares of a
+total, several metrics at once, distributions, conditions narrowed to some products) return
+None, and the agent has the model translate the English sentence and checks the translation
+(assistant/explain.py). Declines and the vague-question reply are here too.
 
 Figures keep the English sentences' digits (1,234.56 · 31.4%) so the grounding check reads them
 the same; dates stay ISO; data values (categories, brands) stay as the data spells them.
