@@ -16,7 +16,7 @@ the same; dates stay ISO; data values (categories, brands) stay as the data spel
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from tools import narrate
@@ -26,6 +26,7 @@ from tools.metrics import (
     SemanticModel,
     _conditional,
     _many,
+    _period_label,
     _ranked,
     counted_event,
     entity_of,
@@ -35,6 +36,7 @@ from tools.metrics import (
     value_name,
     window,
 )
+from tools.metrics import _row_label as metric_row_label
 from tools.periods import Period, previous
 
 ENTITIES = {
@@ -297,21 +299,8 @@ def chart_title(model: SemanticModel, args: Any) -> str | None:
     return f"{measure}（按{names[0]}）" if names and names[0] else measure
 
 
-def _period_label(value: Any, grain: str) -> str:
-    if grain == "hour" and isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:00")
-    return narrate.label(value)
-
-
 def _row_label(columns: list[str], row: tuple, keys: list[str], grain: str = "none") -> str:
-    out = []
-    for key in keys:
-        text = _period_label(row[columns.index(key)], grain)
-        text = NAMED_VALUES[key].format(text) if key in NAMED_VALUES else text
-        if key == "product" and "title" in columns and row[columns.index("title")]:
-            text = f"{narrate.quoted(row[columns.index('title')])}（{text}）"
-        out.append(text)
-    return " / ".join(out)
+    return metric_row_label(columns, row, keys, grain, named=NAMED_VALUES, titled="{title}（{id}）")
 
 
 def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str | None:

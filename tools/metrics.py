@@ -1499,13 +1499,23 @@ def _period_label(value: Any, grain: str) -> str:
     return narrate.label(value)
 
 
-def _row_label(columns: list[str], row: tuple, keys: list[str], grain: str = "none") -> str:
+def _row_label(
+    columns: list[str],
+    row: tuple,
+    keys: list[str],
+    grain: str = "none",
+    named: dict[str, str] | None = None,
+    titled: str = "{title} ({id})",
+) -> str:
+    """A row's keys as a sentence names them ("hour 2", a product's title with its id); `named`
+    and `titled` give the wording (tools/chinese.py's is Chinese)."""
+    named = named or {key: f"{word} {{}}" for key, word in NAMED_VALUES.items()}
     out = []
     for key in keys:
         text = _period_label(row[columns.index(key)], grain)
-        text = f"{NAMED_VALUES[key]} {text}" if key in NAMED_VALUES else text
+        text = named[key].format(text) if key in named else text
         if key == "product" and "title" in columns and row[columns.index("title")]:
-            text = f"{narrate.quoted(row[columns.index('title')])} ({text})"
+            text = titled.format(title=narrate.quoted(row[columns.index("title")]), id=text)
         out.append(text)
     return " / ".join(out)
 
