@@ -22,22 +22,24 @@ from typing import Any
 from tools import narrate
 from tools.language import is_chinese
 from tools.metrics import (
-    ENTITY_COLUMNS,
     SemanticModel,
     _conditional,
     _many,
     _period_label,
-    _ranked,
+    biggest_moves,
     counted_event,
     entity_of,
+    holder,
     of_total,
     parse_bound,
+    said_rows,
+    series_points,
     value_format,
     value_name,
     window,
 )
 from tools.metrics import _row_label as metric_row_label
-from tools.periods import Period, previous
+from tools.periods import Period, dates_text, previous
 
 ENTITIES = {
     "user": "用户",
@@ -115,14 +117,7 @@ def period_text(
         "month": f"{start.year}年{start.month}月" if start else "该月",
         "year": f"{start.year}年" if start else "该年",
     }.get(period.kind, "")
-    if start == end and start is not None:
-        dates = start.isoformat()
-    elif start is None:
-        dates = f"截至 {end.isoformat()}"  # type: ignore[union-attr]
-    elif end is None:
-        dates = f"自 {start.isoformat()} 起"
-    else:
-        dates = f"{start.isoformat()} 至 {end.isoformat()}"
+    dates = dates_text(start, end, ("截至 {}", "自 {} 起", "{} 至 {}"))
     return f"{label}（{dates}）" if label else dates
 
 
@@ -325,15 +320,14 @@ def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tu
         return _one_figure(model, args, columns, rows[0], figure(rows[0][at], fmt) + unit, measure)
     if grain != "none" and not args.top_n and len(rows) > 1 and not args.group_by:
         return _series(rows, at, grain, f"按{GRAINS[grain]}的{measure}", fmt, unit)
-    ranked = (
-        rows if (grain == "none" or args.top_n) else _ranked(rows, at, highest_first=args.sort == "highest")
-    )
-    said = len(rows) if args.top_n and len(rows) <= 5 else 3
-    shown = [f"{_row_label(columns, r, keys, grain)}（{figure(r[at], fmt)}{unit}）" for r in ranked[:said]]
+    shown = [
+        f"{_row_label(columns, r, keys, grain)}（{figure(r[at], fmt)}{unit}）"
+        for r in said_rows(args, rows, at, grain)
+    ]
     text = f"{measure}{'最高' if args.sort == 'highest' else '最低'}的是 {shown[0]}"
     if len(shown) > 1:
         text += f"，其次是 {listing(shown[1:])}"
-    return text + (f"；共 {len(rows):,} 行。" if len(rows) > said else "。")
+    return text + (f"；共 {len(rows):,} 行。" if len(rows) > len(shown) else "。")
 
 
 def _one_figure(
@@ -342,9 +336,7 @@ def _one_figure(
     metric = model.metrics[args.metric]
     if args.per and args.stat in ("max", "min"):
         entity = entity_of(model, args)
-        column = ENTITY_COLUMNS[entity]
-        who = row[columns.index(column)] if column in columns else None
-        owner = row[columns.index("user_id")] if column != "user_id" and "user_id" in columns else None
+        who, owner = holder(columns, row, entity)
         if who is None:
             return f"{measure}：{shown}。"
         placed = f"，用户 {narrate.label(owner)}" if owner is not None else ""
@@ -372,10 +364,7 @@ def _moved(current: Any, before: Any) -> str:
 
 def _series(rows: list[tuple], at: int, grain: str, what: str, fmt: narrate.Format, unit: str) -> str:
     """Where a series started and ended, and its highest and lowest periods."""
-    known = [r for r in rows if narrate.number(r[at]) is not None] or rows
-    first, last = known[0], known[-1]
-    high = max(known, key=lambda r: narrate.number(r[at]) or 0.0)
-    low = min(known, key=lambda r: narrate.number(r[at]) or 0.0)
+    first, last, high, low = series_points(rows, at)
     moved = _moved(last[at], first[at])
     start = f"{_period_label(first[0], grain)} 的 {figure(first[at], fmt)}{unit}"
     finish = f"{_period_label(last[0], grain)} 的 {figure(last[at], fmt)}{unit}"
@@ -410,19 +399,17 @@ def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: 
             f"{measure}：本期 {figure(row[at], fmt)}，上期 {figure(row[before_at], fmt)}；其中一期没有数值。"
         )
     group = _dimension(model, args.group_by[0]) or args.group_by[0]
-    change_at = columns.index("change")
-    moved_rows = [r for r in rows if narrate.number(r[change_at]) is not None]
-    if not moved_rows:
+    moves = biggest_moves(rows, columns.index("change"))
+    if moves is None:
         return f"{measure}：没有哪个{group}在两个时段都有数值。"
-    fall = min(moved_rows, key=lambda r: r[change_at])
-    rise = max(moved_rows, key=lambda r: r[change_at])
+    fall, rise = moves
     parts = []
-    if narrate.number(fall[change_at]) < 0:  # type: ignore[operator]
+    if fall is not None:
         parts.append(
             f"{measure}降幅最大的是 {_row_label(columns, fall, keys)}，从 {figure(fall[before_at], fmt)}"
             f" 降到 {figure(fall[at], fmt)}（{change(fall[at], fall[before_at], fmt)}）"
         )
-    if narrate.number(rise[change_at]) > 0:  # type: ignore[operator]
+    if rise is not None:
         parts.append(
             f"{'升幅' if parts else measure + '升幅'}最大的是 {_row_label(columns, rise, keys)}，从"
             f" {figure(rise[before_at], fmt)} 升到 {figure(rise[at], fmt)}（{change(rise[at], rise[before_at], fmt)}）"

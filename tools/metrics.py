@@ -1371,6 +1371,47 @@ def _ranked(rows: list, at: int, highest_first: bool) -> list:
     return sorted(known, key=lambda r: narrate.number(r[at]), reverse=highest_first) + missing
 
 
+def said_rows(args: Any, rows: list, at: int, grain: str) -> list:
+    """The rows a ranking's sentence names, in order: a top 5 asked for in full, a longer list's
+    first three (a time grain keeps its own order; a breakdown is ranked by its figure)."""
+    ranked = (
+        rows if (grain == "none" or args.top_n) else _ranked(rows, at, highest_first=args.sort == "highest")
+    )
+    return ranked[: len(rows) if args.top_n and len(rows) <= 5 else 3]
+
+
+def series_points(rows: list, at: int) -> tuple[tuple, tuple, tuple, tuple]:
+    """A series' first, last, highest and lowest rows; a period without data (a rate's empty
+    day) has no figure and is skipped."""
+    known = [r for r in rows if narrate.number(r[at]) is not None] or rows
+    high = max(known, key=lambda r: narrate.number(r[at]) or 0.0)
+    low = min(known, key=lambda r: narrate.number(r[at]) or 0.0)
+    return known[0], known[-1], high, low
+
+
+def biggest_moves(rows: list, change_at: int) -> tuple[tuple | None, tuple | None] | None:
+    """A comparison's biggest fall and biggest rise (None where nothing fell or rose); None when
+    no row has a value in both periods."""
+    moved = [r for r in rows if narrate.number(r[change_at]) is not None]
+    if not moved:
+        return None
+    fall = min(moved, key=lambda r: r[change_at])
+    rise = max(moved, key=lambda r: r[change_at])
+    return (
+        fall if narrate.number(fall[change_at]) < 0 else None,  # type: ignore[operator]
+        rise if narrate.number(rise[change_at]) > 0 else None,  # type: ignore[operator]
+    )
+
+
+def holder(columns: list[str], row: tuple, entity: str) -> tuple[Any, Any]:
+    """Who holds a maximum or minimum per entity, and the user it belongs to (for a session or
+    an order); None where the row does not say."""
+    column = ENTITY_COLUMNS[entity]
+    who = row[columns.index(column)] if column in columns else None
+    owner = row[columns.index("user_id")] if column != "user_id" and "user_id" in columns else None
+    return who, owner
+
+
 def _who(entity: str) -> str:
     return "who" if entity == "user" else "that"
 
@@ -1561,19 +1602,15 @@ def _summarize_one(model: SemanticModel, args: Any, columns: list[str], rows: li
         return _one_figure_sentence(model, args, columns, rows[0], shown, measure)
     if grain != "none" and not args.top_n and len(rows) > 1 and not args.group_by:
         return _series_sentence(rows, at, grain, f"{narrate.capitalized(measure)} per {grain}", fmt, unit)
-    ranked = (
-        rows if (grain == "none" or args.top_n) else _ranked(rows, at, highest_first=args.sort == "highest")
-    )
     word = "Highest" if args.sort == "highest" else "Lowest"
-    # A top 5 asked for is said in full; a longer list, its first three and its length.
-    said = len(rows) if args.top_n and len(rows) <= 5 else 3
     shown_rows = [
-        f"{_row_label(columns, r, keys, grain)} ({narrate.figure(r[at], fmt)}{unit})" for r in ranked[:said]
+        f"{_row_label(columns, r, keys, grain)} ({narrate.figure(r[at], fmt)}{unit})"
+        for r in said_rows(args, rows, at, grain)
     ]
     text = f"{word} {measure}: {shown_rows[0]}"
     if len(shown_rows) > 1:
         text += f", then {narrate.listing(shown_rows[1:])}"
-    return text + (f"; {len(rows):,} rows in all." if len(rows) > said else ".")
+    return text + (f"; {len(rows):,} rows in all." if len(rows) > len(shown_rows) else ".")
 
 
 def _distribution_sentence(
@@ -1631,9 +1668,7 @@ def _one_figure_sentence(
             f" {share})."
         )
     if args.per and args.stat in ("max", "min"):
-        column = ENTITY_COLUMNS[entity]
-        who = row[columns.index(column)] if column in columns else None
-        owner = row[columns.index("user_id")] if column != "user_id" and "user_id" in columns else None
+        who, owner = holder(columns, row, entity)
         placed = f", user {narrate.label(owner)}" if owner is not None else ""
         return f"{narrate.capitalized(measure)}: {shown}" + (
             f" ({entity} {narrate.label(who)}{placed})." if who is not None else "."
@@ -1651,10 +1686,7 @@ def _series_sentence(
     rows: list[tuple], at: int, grain: str, what: str, fmt: narrate.Format, unit: str
 ) -> str:
     """A time series: where it started and ended, and its highest and lowest periods."""
-    known = [r for r in rows if narrate.number(r[at]) is not None] or rows
-    first, last = known[0], known[-1]  # a period without data (a rate's empty day) has no figure
-    high = max(known, key=lambda r: narrate.number(r[at]) or 0.0)
-    low = min(known, key=lambda r: narrate.number(r[at]) or 0.0)
+    first, last, high, low = series_points(rows, at)
     moved = narrate.direction(last[at], first[at])
     trend = f" {moved} from" if moved in ("rose", "fell") else ":"
     return (
@@ -1689,20 +1721,18 @@ def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: 
             f"{narrate.capitalized(measure)}: {narrate.figure(row[at], fmt)} now and"
             f" {narrate.figure(row[before_at], fmt)} before; one side has no value."
         )
-    change_at = columns.index("change")
-    moved = [r for r in rows if narrate.number(r[change_at]) is not None]
-    if not moved:
+    moves = biggest_moves(rows, columns.index("change"))
+    if moves is None:
         return f"{narrate.capitalized(measure)}: no {args.group_by[0]} has a value in both periods."
-    fall = min(moved, key=lambda r: r[change_at])
-    rise = max(moved, key=lambda r: r[change_at])
+    fall, rise = moves
     parts = []
-    if narrate.number(fall[change_at]) < 0:
+    if fall is not None:
         parts.append(
             f"the biggest fall in {measure} is {_row_label(columns, fall, keys)}, from"
             f" {narrate.figure(fall[before_at], fmt)} to {narrate.figure(fall[at], fmt)}"
             f" ({narrate.change(fall[at], fall[before_at], fmt)})"
         )
-    if narrate.number(rise[change_at]) > 0:
+    if rise is not None:
         parts.append(
             f"the biggest rise is {_row_label(columns, rise, keys)}, from"
             f" {narrate.figure(rise[before_at], fmt)} to {narrate.figure(rise[at], fmt)}"

@@ -211,15 +211,22 @@ def describe(
         "date": "",
         "range": "",
     }.get(period.kind, period.kind)
-    if start == end and start is not None:
-        dates = start.isoformat()
-    elif start is None:
-        dates = f"up to {end.isoformat()}"  # type: ignore[union-attr]
-    elif end is None:
-        dates = f"from {start.isoformat()}"
-    else:
-        dates = f"{start.isoformat()} to {end.isoformat()}"
+    dates = dates_text(start, end)
     return f"{label} ({dates})" if label else dates
+
+
+def dates_text(
+    start: date | None, end: date | None, words: tuple[str, str, str] = ("up to {}", "from {}", "{} to {}")
+) -> str:
+    """A window's dates: one day, an open end or both ends (`words` word each; Chinese has its own)."""
+    if start == end and start is not None:
+        return start.isoformat()
+    up_to, since, both = words
+    if start is None:
+        return up_to.format(end.isoformat())  # type: ignore[union-attr]
+    if end is None:
+        return since.format(start.isoformat())
+    return both.format(start.isoformat(), end.isoformat())
 
 
 def _span(first: datetime | None, last: datetime | None) -> str:
