@@ -23,6 +23,12 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("按类目统计前10名的销量", "by categories count top 10 units sold"),
         ("购买3次以上的用户占比", "purchases 3 or more users share"),
         ("各类目加购但未购买的用户数", "per each categories added to cart not purchases users"),
+        (
+            "单价500美元及以上的商品占销售额的百分之多少",
+            "unit price 500 or more products revenue what percent of",
+        ),
+        ("至少5个用户浏览过的商品", "at least 5 users viewed products"),
+        ("下单超过两次、但不超过5次的顾客", "orders ordered more than 2 at most 5 customers"),
     ],
 )
 def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: str) -> None:

@@ -16,6 +16,7 @@ from assistant.warehouse.load import load_file
 from tools import build_tools
 from tools.base import ToolContext, ToolError
 from tools.evidence import beyond_typed, check, missing_concept, missing_dimension
+from tools.language import english_reading
 from tools.metrics import DataLacks, SemanticModel, compare_periods, summarize_change
 
 from .conftest import real
@@ -1197,6 +1198,24 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             "Which users who bought something viewed the most products?",
             {"metric": "products", "group_by": ["user_id"], "top_n": 1},
             {"group_by": ["user_id"]},
+            None,
+        ),
+        (  # "top 3" is a rank, not a number of times; no users named: the event is counted
+            "Top 3 carted products, with their brand and how often each was carted?",
+            {"metric": "users", "did": ["cart"], "min_times": 3, "group_by": ["product"], "top_n": 3},
+            {"metric": "carts", "did": [], "min_times": None, "group_by": ["product"], "top_n": 3},
+            "counted carts: the question names no users",
+        ),
+        (  # the same in Chinese (read with its gloss, as the agent does): 前3 is the rank
+            english_reading("加购次数前3的商品？"),
+            {"metric": "users", "did": ["cart"], "min_times": 3, "group_by": ["product"], "top_n": 3},
+            {"metric": "carts", "min_times": None, "top_n": 3},
+            "ignored the number of times",
+        ),
+        (  # users named: a count of users per product stays
+            "Which 3 products were carted by the most users?",
+            {"metric": "users", "did": ["cart"], "group_by": ["product"], "top_n": 3},
+            {"metric": "users", "did": ["cart"]},
             None,
         ),
         (  # an average named with "by month" is still a series (not "average daily revenue")

@@ -776,6 +776,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
     _repeat_buyers_named(args, alone, semantic, notes)
     _first_and_repeat_orders(args, alone, semantic, notes)
     _times_from_words(args, text, notes, kept)
+    _events_of_an_unnamed_entity(args, text, semantic, notes, kept)
     if args.get("share") and not kept("share") and not _has(SHARE_WORDS, text):
         review.drop("share", False, "the question asks for no share or rate")
         args["among"] = []
@@ -2880,6 +2881,30 @@ def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
     notes.append(f"read '{match.group(0)}' as one row per {unit}")
 
 
+def _events_of_an_unnamed_entity(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str], kept: Any
+) -> None:
+    """ "Top 3 carted products" counted as users who carted, by product: the words name no
+    users (sessions, orders), so the measure is the event itself, counted per row."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    did = args.get("did") or []
+    if metric is None or metric.counts not in ("user", "session", "order") or kept("metric"):
+        return
+    if len(did) != 1 or did[0] not in EVENT_METRICS or EVENT_METRICS[did[0]] not in semantic.metrics:
+        return
+    conditions = ("did_not", "did_where", "did_not_where", "among", "share", "per", "divided_by")
+    if (
+        any(args.get(field) for field in conditions)
+        or args.get("min_times")
+        or args.get("max_times") is not None
+    ):
+        return
+    if not (args.get("group_by") or args.get("top_n")) or _has(ENTITY_WORDS[metric.counts], text):
+        return
+    args.update(metric=EVENT_METRICS[did[0]], did=[])
+    notes.append(f"counted {EVENT_METRICS[did[0]]}: the question names no {metric.counts}s")
+
+
 def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: Any) -> None:
     """min_times / max_times need a count in the words; "more than N" means at least N + 1."""
     low, high = args.get("min_times"), args.get("max_times")
@@ -2888,7 +2913,9 @@ def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: A
         args["min_times"], args["max_times"] = low, high = high, low
     if low is None and high is None:
         return
-    if not (kept("min_times") and kept("max_times")) and not _has(TIMES_WORDS, text):
+    # "Top 3 carted products" states a rank, not a number of times.
+    counted = re.sub(r"\b(?:top|bottom)\s+\d+|前\s*\d+", "", text)
+    if not (kept("min_times") and kept("max_times")) and not _has(TIMES_WORDS, counted):
         notes.append("ignored the number of times: the question states none")
         args["min_times"], args["max_times"] = None, None
         return

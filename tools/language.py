@@ -273,6 +273,8 @@ _DIGITS = {
     "九": 9,
 }
 _NUMBER = r"(\d+|[零〇一二两三四五六七八九十百]+)"
+# What a bound counts: times, things, orders, or money ("500美元及以上").
+_UNIT = r"(?:次|个|件|笔|单|位|天|美元|元|块钱?|欧元|英镑|镑)?"
 
 
 def chinese_number(text: str) -> int | None:
@@ -316,7 +318,13 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (r"(?P<y>(?:19|20)\d\d)\s*年", lambda m: f"in {m['y']}"),
     (r"(?P<m>\d{1,2}|[一二三四五六七八九十]+)\s*月份?", lambda m: _month(m["m"])),
     (rf"前\s*{_NUMBER}\s*(?:名|个|位|大)?", lambda m: f"top {_number(m)}"),
-    (rf"{_NUMBER}\s*(?:次|个|件|笔|单)\s*(?:或)?以上", lambda m: f"{_number(m)} or more"),
+    (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以上", lambda m: f"{_number(m)} or more"),
+    (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以下", lambda m: f"{_number(m)} or less"),
+    (rf"(?:至少|最少|不少于|不低于)\s*{_NUMBER}", lambda m: f"at least {_number(m)}"),
+    (rf"(?:不超过|不多于|不高于|至多|最多)\s*{_NUMBER}", lambda m: f"at most {_number(m)}"),
+    (rf"(?:超过|多于|大于|高于)\s*{_NUMBER}", lambda m: f"more than {_number(m)}"),
+    (rf"(?:少于|不到|小于|低于)\s*{_NUMBER}", lambda m: f"fewer than {_number(m)}"),
+    (r"百分之(?:多少|几)", lambda m: "what percent of"),
 ]
 
 
