@@ -122,6 +122,7 @@ def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
     assert "profit" in missing_concept(english_reading("上个月的利润是多少？"))
     assert "demographics" in missing_concept(english_reading("各年龄段用户的购买次数"))
     assert "stock" in missing_concept(english_reading("库存还剩多少？"))
+    assert "stock" in missing_concept(english_reading("哪些商品断货最频繁？"))
     assert missing_concept(english_reading("上周的销售额是多少？")) is None
 
 
