@@ -86,6 +86,11 @@ class Screen:
         return tool, arguments
 
     def has_dimension(self, name: str) -> bool:
+        if name == "title":  # product names: a column of the catalog, not a dimension
+            return self.ctx.cached(
+                "has_titles",
+                lambda: bool(self.ctx.rows("SELECT 1 FROM products WHERE coalesce(title, '') <> '' LIMIT 1")),
+            )
         dimension = self.semantic.dimensions.get(name)
         return dimension is not None and bool(dimension_values(self.ctx, self.semantic, dimension))
 

@@ -1212,6 +1212,21 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "carts", "min_times": None, "top_n": 3},
             "ignored the number of times",
         ),
+        (  # events joined by "and": sessions that did each of them, not any
+            "How many sessions went through everything, with a view, a favourite, an add-to-cart and a purchase?",
+            {
+                "metric": "sessions",
+                "filters": [{"dimension": "event_type", "values": ["view", "fav", "cart", "purchase"]}],
+            },
+            {"did": ["view", "fav", "cart", "purchase"], "filters": []},
+            "read the events view, fav, cart, purchase as done each",
+        ),
+        (  # "or": any of them, as filtered
+            "How many users viewed or carted something?",
+            {"metric": "users", "filters": [{"dimension": "event_type", "values": ["view", "cart"]}]},
+            {"filters": [{"dimension": "event_type", "values": ["view", "cart"]}]},
+            None,
+        ),
         (  # users named: a count of users per product stays
             "Which 3 products were carted by the most users?",
             {"metric": "users", "did": ["cart"], "group_by": ["product"], "top_n": 3},
@@ -1582,6 +1597,12 @@ def test_a_dimension_named_beyond_doubt_that_the_data_lacks_is_declined() -> Non
     for question in ("How many tablets were sold?", "views of mobile phones", "what is our traffic by day"):
         assert missing_dimension(question, lacks) is None, question
     assert missing_dimension("conversion rate mobile vs desktop?", lambda name: True) is None
+    # Product names on data whose products are ids (Taobao); asked of data that has them, answered.
+    asked = "Whats the name of the item that was added to cart the most? I need the actual product title"
+    assert "no product names" in missing_dimension(asked, lacks)
+    assert missing_dimension(asked, lambda name: True) is None
+    assert missing_dimension("Which item was added to cart the most?", lacks) is None
+    assert "not in the shop's behavior data" in missing_concept("Did we sell more on the rainy days?")
     assert "retailers" in missing_concept("which retailer (Costco, Kroger...) gets the most orders?")
     assert missing_concept("which product is the best seller") is None
     assert missing_concept("top sellers this week") is None

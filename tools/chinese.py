@@ -461,6 +461,7 @@ LACKS = {
     "The data covers only the past; it cannot tell what will happen.": "数据只覆盖过去，无法预测将来会发生什么。",
     "The data records no returns or refunds.": "数据中没有退货或退款记录。",
     "The data has no search events, so no search words.": "数据中没有搜索事件，所以没有搜索词。",
+    "The data has no product names or titles: its products are ids.": "数据中没有商品名称或标题：商品只是 ID。",
 }
 EVENT_NAMES = {
     "view": "浏览",

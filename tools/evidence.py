@@ -777,6 +777,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
     _first_and_repeat_orders(args, alone, semantic, notes)
     _times_from_words(args, text, notes, kept)
     _events_of_an_unnamed_entity(args, text, semantic, notes, kept)
+    _events_all_done(args, text, semantic, notes, kept)
     if args.get("share") and not kept("share") and not _has(SHARE_WORDS, text):
         review.drop("share", False, "the question asks for no share or rate")
         args["among"] = []
@@ -2881,6 +2882,29 @@ def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
     notes.append(f"read '{match.group(0)}' as one row per {unit}")
 
 
+def _events_all_done(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str], kept: Any
+) -> None:
+    """ "Sessions with a view, a favourite, an add-to-cart and a purchase" filtered on events of any
+    of those types: a count of entities that did each of them (the words join them with "and")."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or metric.counts not in ("user", "session") or args.get("did") or kept("filters"):
+        return
+    filters = args.get("filters") or []
+    events = next((f["values"] for f in filters if f.get("dimension") == "event_type"), [])
+    if (
+        len(events) < 2
+        or not set(events) <= set(EVENT_METRICS)
+        or _has(r"\bor\b|\beither\b|\bany of\b", text)
+    ):
+        return
+    if not _has(r"\band\b|\ball\b|\bboth\b|\bevery|\beach\b|\bas well as\b|\bthen\b|\bthrough\b", text):
+        return
+    args["filters"] = [f for f in filters if f.get("dimension") != "event_type"]
+    args["did"] = list(events)
+    notes.append(f"read the events {', '.join(events)} as done each, not any of them")
+
+
 def _events_of_an_unnamed_entity(
     args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str], kept: Any
 ) -> None:
@@ -3341,7 +3365,10 @@ MISSING_CONCEPTS = [
         r"\bvat\b|\bsales tax|\btax(es|ed)?\b|\bpre[- ]?tax\b|\bafter[- ]tax\b",
         "The data has no taxes: prices are as the shop recorded them.",
     ),
-    (r"\bweather|\brain\b|\bstock price|\bcompetitor", "That is not in the shop's behavior data."),
+    (
+        r"\bweather|\brain(y|ing|fall)?\b|\bsnow(y|ing)?\b|\bsunny\b|\btemperatures?\b|\bstock price|\bcompetitor",
+        "That is not in the shop's behavior data.",
+    ),
     (
         r"\bforecast|\bpredict|\bnext (week|month|quarter|year)\b|\bprojected\b|\bwill \w+ (be|sell|reach|grow)\b",
         "The data covers only the past; it cannot tell what will happen.",
@@ -3370,13 +3397,25 @@ NAMED_DIMENSIONS = {
 }
 
 
+# Product names asked for ("the actual product title for the banner") on data whose products
+# are ids only (Taobao): `has("title")`.
+PRODUCT_NAMES = (
+    r"\b(product|item|sku)('?s)? (names?|titles?)\b|\b(name|title)s? of (the |that |this |each )?(products?|items?)\b"
+    r"|\b(actual|real|full) (product |item )?(names?|titles?)\b|\bwhat (is|are) (it|they|the (products?|items?)) called\b"
+)
+NO_PRODUCT_NAMES = "The data has no product names or titles: its products are ids."
+
+
 def missing_dimension(question: str, has: Callable[[str], bool]) -> str | None:
     """A sentence when the question names a dimension the data has no values for ("mobile vs
-    desktop" on data without devices), or None. `has(name)`: the data has values for it."""
+    desktop" on data without devices; product names where products are ids), or None.
+    `has(name)`: the data has values for it."""
     text = _spelled(question.lower())
     for name, pattern in NAMED_DIMENSIONS.items():
         if re.search(pattern, text) and not has(name):
             return f"The data has no {name} information, so it cannot say anything by {name}."
+    if re.search(PRODUCT_NAMES, text) and not has("title"):
+        return NO_PRODUCT_NAMES
     return None
 
 
