@@ -1227,6 +1227,18 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"filters": [{"dimension": "event_type", "values": ["view", "cart"]}]},
             None,
         ),
+        (  # "% of invoices with one SKU": invoices counted by their SKUs, not SKUs by invoices
+            "What % of invoices have just one SKU on them?",
+            {"metric": "orders", "per": "product", "stat": "count", "min_value": 1.0, "max_value": 1.0},
+            {"metric": "products", "per": "order", "min_value": 1.0, "max_value": 1.0},
+            "read '% of invoices' as orders counted by their own products",
+        ),
+        (  # products counted by their orders, as asked
+            "How many products were ordered exactly once?",
+            {"metric": "orders", "per": "product", "stat": "count", "min_value": 1.0, "max_value": 1.0},
+            {"metric": "orders", "per": "product"},
+            None,
+        ),
         (  # users named: a count of users per product stays
             "Which 3 products were carted by the most users?",
             {"metric": "users", "did": ["cart"], "group_by": ["product"], "top_n": 3},

@@ -902,8 +902,8 @@ ENTITY_NOUNS = {
 }
 COUNT_METRICS = {"user": "users", "session": "sessions", "product": "products", "order": "orders"}
 ITEM_GROUP_NOUNS = {"brand": "brand", "brands": "brand", "category": "category", "categories": "category"}
-ASKS_FOR = (
-    r"\b(share|percent(age)?|fraction|proportion|ratio|how many|number|count|%|pct|portion|rate)\s+(of\s+)?"
+ASKS_FOR = (  # "%" has no word boundary before it ("what % of invoices")
+    r"(\b(share|percent(age)?|fraction|proportion|ratio|how many|number|count|pct|portion|rate)|%)\s+(of\s+)?"
     r"((the|all|our|my|those|these|distinct|different|unique|individual|separate|total)\s+)*(?P<noun>\w+)"
 )
 
