@@ -1239,6 +1239,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "orders", "per": "product"},
             None,
         ),
+        (  # "6am" and "at least once" name no rolling window
+            "What share of our users were active at least once between midnight and 6am?",
+            {"metric": "users", "share": True, "period": {"kind": "last_n_days", "n": 1}},
+            {"period": {"kind": "all"}},
+            "ignored period kind last_n_days",
+        ),
         (  # users named: a count of users per product stays
             "Which 3 products were carted by the most users?",
             {"metric": "users", "did": ["cart"], "group_by": ["product"], "top_n": 3},

@@ -61,7 +61,8 @@ PERIOD_WORDS = {
     r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec",
     "quarter": r"quarter|\bq[1-4]\b|qtd",
     "year": r"year|ytd|annual|yearly|\b(19|20)\d\d\b",
-    "days": r"\bdays?\b|\d|week|fortnight|recent|past|last|latest|since|between|from",
+    # A rolling window needs words of one: "6am" or "at least once" name none.
+    "days": r"\bdays?\b|week|fortnight|recent|past|last|latest|since",
     "date": r"\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|since|between|from|until|before|after",
 }
 PERIOD_NEEDS = {
@@ -222,7 +223,7 @@ def _period_named(kind: str, text: str) -> bool:
     """Whether the words name a period of this kind (days and dates: any time words at all)."""
     need = PERIOD_NEEDS.get(kind, "date")
     any_time = any(_has(p, text) for p in PERIOD_WORDS.values())
-    return _has(PERIOD_WORDS[need], text) or (need in ("days", "date") and any_time)
+    return _has(PERIOD_WORDS[need], text) or (need == "date" and any_time)
 
 
 # The words the rules here look for. A long word of a question that is none of them but close to
