@@ -28,6 +28,8 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
             "unit price 500 or more products revenue what percent of",
         ),
         ("至少5个用户浏览过的商品", "at least 5 users viewed products"),
+        ("有多少用户把同一个商品买了不只一次？", "how many users products bought more than once"),
+        ("一周中哪一天的购买最多", "which day of week weekday purchases most"),
         ("下单超过两次、但不超过5次的顾客", "orders ordered more than 2 at most 5 customers"),
     ],
 )
@@ -117,12 +119,15 @@ def test_a_chinese_follow_up_is_read_as_one_and_a_full_question_is_not() -> None
 
 
 def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
-    from tools.evidence import missing_concept
+    from tools.evidence import missing_concept, missing_dimension
 
     assert "profit" in missing_concept(english_reading("上个月的利润是多少？"))
     assert "demographics" in missing_concept(english_reading("各年龄段用户的购买次数"))
     assert "stock" in missing_concept(english_reading("库存还剩多少？"))
     assert "stock" in missing_concept(english_reading("哪些商品断货最频繁？"))
+    assert "sellers" in missing_concept(english_reading("我们的用户在哪5家店铺/卖家下单最多？"))
+    asked = english_reading("被加购次数最多的商品叫什么名字？我要的是真实的商品标题")
+    assert "product names" in missing_dimension(asked, lambda name: False)
     assert missing_concept(english_reading("上周的销售额是多少？")) is None
 
 

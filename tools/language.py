@@ -55,6 +55,10 @@ GLOSSARY: dict[str, str] = {
     "周末": "weekend",
     "工作日": "weekday",
     "星期几": "day of week weekday",
+    "周几": "day of week weekday",
+    "一周中哪一天": "which day of week weekday",
+    "一周里哪一天": "which day of week weekday",
+    "哪一天": "which day",
     "每小时": "per hour hourly",
     "每天": "per day daily",
     "每日": "per day daily",
@@ -87,6 +91,7 @@ GLOSSARY: dict[str, str] = {
     "购物车": "cart",
     "收藏": "favorites",
     "购买": "purchases",
+    "买": "bought",  # 买了 / 买过; 购买 and 买家 are matched first, being longer
     "下单": "orders ordered",
     "订单数": "number of orders",
     "订单": "orders",
@@ -179,6 +184,12 @@ GLOSSARY: dict[str, str] = {
     "商品名称": "product names",
     "商品名": "product names",
     "商品标题": "product titles",
+    "叫什么名字": "what is it called",
+    "名字": "names",
+    "店铺": "stores",
+    "卖家": "sellers",
+    "商家": "merchants sellers",
+    "门店": "store locations",
     "库存": "inventory",
     "缺货": "out of stock",
     "断货": "out of stock",
@@ -332,6 +343,10 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (rf"(?:超过|多于|大于|高于)\s*{_NUMBER}", lambda m: f"more than {_number(m)}"),
     (rf"(?:少于|不到|小于|低于)\s*{_NUMBER}", lambda m: f"fewer than {_number(m)}"),
     (r"百分之(?:多少|几)", lambda m: "what percent of"),
+    (r"(?:不止|不只|多于|超过)\s*(?:一次|1次)", lambda m: "more than once"),
+    (r"(?:不止|不只|多于|超过)\s*(?:一个|1个|一件|一种)", lambda m: "more than one"),
+    (r"至少\s*(?:一次|1次)", lambda m: "at least once"),
+    (r"(?:都有|全都|全部都)", lambda m: "all of them"),
 ]
 
 
