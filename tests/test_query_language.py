@@ -1245,6 +1245,23 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"period": {"kind": "all"}},
             "ignored period kind last_n_days",
         ),
+        (  # a session's length "filtered" on purchases spans only them: the sessions that bought
+            "For sessions that ended up buying something, what's the median session length?",
+            {
+                "metric": "duration",
+                "per": "session",
+                "stat": "median",
+                "filters": [{"dimension": "event_type", "values": ["purchase"]}],
+            },
+            {"did": ["purchase"], "filters": []},
+            "read the event filter as sessions that did purchase",
+        ),
+        (  # the same with no filter: the words say which sessions
+            "What is the average session length of converting sessions?",
+            {"metric": "duration", "per": "session"},
+            {"did": ["purchase"]},
+            "read 'converting sessions' as sessions that did purchase",
+        ),
         (  # users named: a count of users per product stays
             "Which 3 products were carted by the most users?",
             {"metric": "users", "did": ["cart"], "group_by": ["product"], "top_n": 3},

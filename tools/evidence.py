@@ -553,6 +553,7 @@ def check(
     group_by = _supported_breakdown(review, tool)
     _hours_from_words(args, alone, semantic, notes)
     _own_event_filter(args, semantic, notes)
+    _span_of_entities_that_did(args, alone, semantic, notes)
     _price_of_event(args, alone, semantic, notes)
     if values is not None:
         _named_values(args, alone, values, notes)
@@ -1635,6 +1636,37 @@ def _own_event_filter(args: dict[str, Any], semantic: SemanticModel, notes: list
         kept.append(item)
     if len(kept) < len(args.get("filters") or []):
         args["filters"] = kept
+
+
+# "Sessions that ended up buying", "converting sessions", "visits with a purchase".
+ENTITIES_THAT_BOUGHT = (
+    r"\b(sessions?|visits?)\s+(that|which|with|where|in which)\b[^?.;]{0,30}?"
+    r"\b(bought|buy|buying|purchas\w*|convert\w*|ordered|checked out)|\bconverting\s+(sessions?|visits?)\b"
+)
+
+
+def _span_of_entities_that_did(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """A span per entity (session length: first event to last) "filtered" on purchase events
+    spans only those events; the words mean the sessions that bought, over all their events."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    entity = args.get("per")
+    if metric is None or entity not in ("session", "user") or args.get("did"):
+        return
+    if "min(e.event_time)" not in semantic.expression(metric.name).replace(" ", ""):
+        return
+    filters = args.get("filters") or []
+    events = [v for f in filters if f["dimension"] == "event_type" for v in f["values"]]
+    if events:
+        args["filters"] = [f for f in filters if f["dimension"] != "event_type"]
+        args["did"] = events
+        notes.append(
+            f"read the event filter as {entity}s that did {', '.join(events)}, over all their events"
+        )
+    elif entity == "session" and (found := re.search(ENTITIES_THAT_BOUGHT, text)) is not None:
+        args["did"] = ["purchase"]
+        notes.append(f"read '{found.group(0)}' as {entity}s that did purchase")
 
 
 def _price_of_event(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
