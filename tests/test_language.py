@@ -126,6 +126,8 @@ def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
     assert "stock" in missing_concept(english_reading("库存还剩多少？"))
     assert "stock" in missing_concept(english_reading("哪些商品断货最频繁？"))
     assert "sellers" in missing_concept(english_reading("我们的用户在哪5家店铺/卖家下单最多？"))
+    assert "staff" in missing_concept(english_reading("本周按销售代表统计的销售额"))
+    assert "not in the shop's behavior data" in missing_concept(english_reading("下雨天的销量更高吗？"))
     asked = english_reading("被加购次数最多的商品叫什么名字？我要的是真实的商品标题")
     assert "product names" in missing_dimension(asked, lambda name: False)
     assert missing_concept(english_reading("上周的销售额是多少？")) is None
