@@ -1262,6 +1262,17 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"did": ["purchase"]},
             "read 'converting sessions' as sessions that did purchase",
         ),
+        (  # "bought A but never B": did_not_where narrows the same event, never written
+            "How many customers bought product 13176 but never product 21137?",
+            {
+                "metric": "users",
+                "did": ["purchase"],
+                "did_where": [{"dimension": "product", "values": ["13176"]}],
+                "did_not_where": [{"dimension": "product", "values": ["21137"]}],
+            },
+            {"did_not": ["purchase"]},
+            "read did_not_where as narrowing the did_not events purchase",
+        ),
         (  # users named: a count of users per product stays
             "Which 3 products were carted by the most users?",
             {"metric": "users", "did": ["cart"], "group_by": ["product"], "top_n": 3},

@@ -775,6 +775,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
                 dropped = [e for e in events if e not in supported]
                 notes.append(f"ignored {field} {', '.join(dropped)}: the question does not mention it")
                 args[field] = supported
+    _narrowed_events_set(args, text, notes)
     _repeat_buyers_named(args, alone, semantic, notes)
     _first_and_repeat_orders(args, alone, semantic, notes)
     _times_from_words(args, text, notes, kept)
@@ -1799,6 +1800,23 @@ def _per_its_own_entity(args: dict[str, Any], text: str, semantic: SemanticModel
             f"read as {named.replace('_', ' ')} per {counted}: {args['metric']} per {counted} is 1 each"
         )
         args["metric"] = named
+
+
+def _narrowed_events_set(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """did_where / did_not_where narrow the did / did_not events; written without those events,
+    the call fails. "Bought A but never B" means the same event both times: did_not takes did's
+    (when the words say never); did takes the one event the words name."""
+    did = args.get("did") or []
+    if args.get("did_not_where") and not args.get("did_not"):
+        events = did or _one_event_named(text)
+        if _has(NEGATION, text) and events:  # without "never", it stays an error: a guess would mislead
+            args["did_not"] = list(events)
+            notes.append(f"read did_not_where as narrowing the did_not events {', '.join(events)}")
+    if args.get("did_where") and not did:
+        named = _one_event_named(text)
+        if named:
+            args["did"] = named
+            notes.append(f"read did_where as narrowing the did events {named[0]}")
 
 
 def _one_event_named(text: str) -> list[str]:
