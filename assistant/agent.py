@@ -72,6 +72,7 @@ VAGUE_REPLY = (
     "Which figures would you like: for example revenue, orders, conversion or the top products,"
     " and over which period?"
 )
+COULD_NOT = "I could not answer that: "  # an error's start; tools/chinese.py has it in Chinese
 LACK_UNASKED = "(not asked:"  # in the error of a call that brought in what the data lacks, unasked
 
 
@@ -383,7 +384,7 @@ class Assistant:
                 )
                 if isinstance(exc, UnknownEntity) and exc.value.lower() in answer.question.lower():
                     # The user named an id the data does not have: no retry can find it.
-                    answer.kind, answer.text = "error", f"I could not answer that: {exc}"
+                    answer.kind, answer.text = "error", f"{COULD_NOT}{exc}"
                     return None
                 messages += [
                     AIMessage(json.dumps({"tool": tool, "arguments": arguments})),
@@ -394,7 +395,7 @@ class Assistant:
             answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments, seconds=seconds))
             return result
         answer.kind = "error"
-        answer.text = f"I could not answer that: {answer.tool_calls[-1].error}"
+        answer.text = f"{COULD_NOT}{answer.tool_calls[-1].error}"
         return None
 
     def _without_unasked(
@@ -466,9 +467,12 @@ class Assistant:
         return self.settings.answer_language == "question" and is_chinese(question)
 
     def _decline_in_chinese(self, answer: Answer) -> None:
-        """Code's declines and its clarifying question in Chinese (tools/chinese.py)."""
+        """Code's declines, its clarifying question and its errors in Chinese (tools/chinese.py);
+        an error's detail (a database's message, an id) stays as the tool gave it."""
         if answer.kind == "clarification" and answer.text == VAGUE_REPLY:
             answer.text = chinese.VAGUE
+        elif answer.kind == "error" and answer.text.startswith(COULD_NOT):
+            answer.text = chinese.COULD_NOT + answer.text.removeprefix(COULD_NOT)
         elif answer.kind == "refusal":
             answer.text = chinese.declined(
                 answer.text, self.screen.data_has(), self.screen.data_has(chinese=True)

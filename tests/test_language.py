@@ -314,3 +314,10 @@ def test_copy_asked_for_in_chinese_is_written_in_chinese(shop) -> None:  # noqa:
     assert answer.tool_calls[-1].arguments["language"] == "zh"
     assert "Write it in Simplified Chinese" in model.calls[-1][0][-1].content
     assert answer.text == draft, answer.notes
+
+
+def test_an_error_to_a_chinese_question_is_said_in_chinese_with_its_detail(shop) -> None:  # noqa: F811
+    agent, model = assistant(shop, [call("recommend", user_id="99999999")])
+    answer = agent.ask("应该给用户 99999999 推荐什么？")
+    assert answer.kind == "error" and len(model.calls) == 1
+    assert answer.text.startswith("出错了，无法回答：there is no user '99999999' in the data")

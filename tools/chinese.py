@@ -472,6 +472,7 @@ EVENT_NAMES = {
     "search": "搜索",
 }
 DIMENSION_NAMES = {"country": "国家", "channel": "渠道", "device": "设备"}
+COULD_NOT = "出错了，无法回答："
 VAGUE = "您想看哪些数字：比如销售额、订单数、转化率或热销商品，看哪个时间段？"
 
 
