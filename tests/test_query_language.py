@@ -1716,6 +1716,12 @@ def test_a_price_filter_takes_bounds_the_question_states(rees46: ToolContext) ->
     assert "where price is between 10 and 50" in result.interpretation
     with pytest.raises(ToolError, match="bounds like '<1'"):
         ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["cheap"]}])
+    # A bare number is that price exactly ("orders of $0").
+    free = ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["0.0"]}])
+    assert (
+        free.rows[0][0]
+        == ref(rees46, "SELECT count(*) FROM events WHERE event_type = 'view' AND price = 0")[0][0]
+    )
     # Grouped by price: the bands the filter's bounds give, in rows labelled by them.
     banded = ask(
         rees46,

@@ -421,18 +421,19 @@ def _where(
 
 
 BOUND = re.compile(
-    r"^\s*(?:(?P<op><=|>=|<|>|=)\s*(?P<x>-?\d+(?:\.\d+)?)|(?P<lo>-?\d+(?:\.\d+)?)\s*(?:-|to|\.\.)\s*(?P<hi>-?\d+(?:\.\d+)?))\s*$"
+    r"^\s*(?:(?P<op><=|>=|<|>|=)?\s*(?P<x>-?\d+(?:\.\d+)?)|(?P<lo>-?\d+(?:\.\d+)?)\s*(?:-|to|\.\.)\s*(?P<hi>-?\d+(?:\.\d+)?))\s*$"
 )
 BOUND_WORDS = {"<": "under", "<=": "at most", ">": "over", ">=": "at least", "=": "exactly"}
 
 
 def parse_bound(value: str) -> tuple[str, float] | tuple[float, float] | None:
-    """("<", 1.0) for "<1", (10.0, 50.0) for "10-50"; currency signs and commas are ignored."""
+    """("<", 1.0) for "<1", (10.0, 50.0) for "10-50", ("=", 0.0) for a bare "0"; currency signs
+    and commas are ignored."""
     match = BOUND.match(re.sub(r"[$£€¥,]", "", value))
     if match is None:
         return None
-    if match.group("op"):
-        return match.group("op"), float(match.group("x"))
+    if match.group("x") is not None:
+        return match.group("op") or "=", float(match.group("x"))
     return float(match.group("lo")), float(match.group("hi"))
 
 
