@@ -1273,6 +1273,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"did_not": ["purchase"]},
             "read did_not_where as narrowing the did_not events purchase",
         ),
+        (  # "which day of the week" written as a weekly series: the weekday breakdown
+            "Which day of the week has the highest AOV?",
+            {"metric": "aov", "grain": "week", "top_n": 1, "sort": "highest"},
+            {"group_by": ["weekday"], "grain": "none", "top_n": 1},
+            "read 'day of the week' as a breakdown by weekday",
+        ),
         (  # users named: a count of users per product stays
             "Which 3 products were carted by the most users?",
             {"metric": "users", "did": ["cart"], "group_by": ["product"], "top_n": 3},

@@ -2849,7 +2849,10 @@ def _cycle_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
         if dimension in group_by or not _has(pattern, text) or len(group_by) >= 2:
             continue
         grain = args.get("grain", "none")
-        if grain not in ("none", "day" if dimension == "weekday" else "hour") or args.get("per"):
+        # "Which day of the week" is sometimes written as a daily or a weekly series.
+        if grain not in (("none", "day", "week") if dimension == "weekday" else ("none", "hour")) or args.get(
+            "per"
+        ):
             continue
         args["group_by"], args["grain"] = [dimension, *group_by], "none"
         notes.append(f"read '{re.search(pattern, text).group(0)}' as a breakdown by {dimension}")
