@@ -2992,7 +2992,9 @@ def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: A
     if low is None and high is None:
         return
     # "Top 3 carted products" states a rank, not a number of times.
-    counted = re.sub(r"\b(?:top|bottom)\s+\d+|前\s*\d+", "", text)
+    # In a Chinese question the count is read from the gloss ("at least 10"): the question's own
+    # digits ("7天", "至少10单") are days, ranks and ids as often as counts.
+    counted = re.sub(r"\b(?:top|bottom)\s+\d+|\d+(?=\s*[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\d+", "", text)
     if not (kept("min_times") and kept("max_times")) and not _has(TIMES_WORDS, counted):
         notes.append("ignored the number of times: the question states none")
         args["min_times"], args["max_times"] = None, None
