@@ -321,3 +321,14 @@ def test_an_error_to_a_chinese_question_is_said_in_chinese_with_its_detail(shop)
     answer = agent.ask("应该给用户 99999999 推荐什么？")
     assert answer.kind == "error" and len(model.calls) == 1
     assert answer.text.startswith("出错了，无法回答：there is no user '99999999' in the data")
+
+
+def test_a_free_sql_answer_to_a_chinese_question_is_written_in_chinese_by_code(shop) -> None:  # noqa: F811
+    """run_sql's rows are said by code's Chinese template (the columns as the query named them),
+    with no model call to translate."""
+    orders = reference(shop, "SELECT count(*) FROM orders")
+    agent, model = assistant(shop, [call("run_sql", query="SELECT count(*) AS orders FROM orders")])
+    answer = agent.ask("用SQL数一下一共有多少订单")
+    assert answer.kind == "answer" and len(model.calls) == 1
+    assert answer.text == f"查询结果：orders {orders:,}。"
+    assert answer.interpretation.startswith("模型写的 SQL 查询")

@@ -115,25 +115,35 @@ def quoted(text: Any, limit: int = 60) -> str:
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
-def table_sentence(columns: list[str], rows: list[tuple], truncated: bool = False) -> str:
-    """A plain sentence about any table (free SQL): its one value, or its size and first row."""
+def table_sentence(
+    columns: list[str], rows: list[tuple], truncated: bool = False, language: str = "en"
+) -> str:
+    """A plain sentence about any table (free SQL): its one value, or its size and first row;
+    in English or Chinese (`language` "zh"; the columns keep the names the query gave them)."""
+    zh = language == "zh"
     if not rows:
-        return "The query returned no rows."
+        return "查询没有返回任何行。" if zh else "The query returned no rows."
     names = [c.replace("_", " ") for c in columns]
+
+    def cell(name: str, value: Any, joined: str) -> str:
+        return f"{name}{joined}{quoted(label(value)) if number(value) is None else figure(value)}"
+
     if len(rows) == 1:
-        cells = [
-            f"{n}: {quoted(label(v)) if number(v) is None else figure(v)}"
-            for n, v in zip(names, rows[0], strict=False)
-        ]
-        return capitalized("; ".join(cells)) + "."
+        if zh:
+            return (
+                "查询结果：" + "；".join(cell(n, v, " ") for n, v in zip(names, rows[0], strict=False)) + "。"
+            )
+        return capitalized("; ".join(cell(n, v, ": ") for n, v in zip(names, rows[0], strict=False))) + "."
 
     def row_text(row: tuple) -> str:
-        return ", ".join(
-            f"{n} {quoted(label(v)) if number(v) is None else figure(v)}"
-            for n, v in zip(names, row, strict=False)
-        )
+        return ("、" if zh else ", ").join(cell(n, v, " ") for n, v in zip(names, row, strict=False))
 
+    short = len(rows) <= 5 and len(columns) <= 4 and not truncated  # a short table is said in full
+    if zh:
+        if short:
+            return f"共 {len(rows)} 行：" + "；".join(row_text(r) for r in rows) + "。"
+        return f"共 {len(rows):,} 行{'（未全部显示）' if truncated else ''}；第一行：{row_text(rows[0])}。"
     more = " (more not shown)" if truncated else ""
-    if len(rows) <= 5 and len(columns) <= 4 and not truncated:  # a short table is said in full
+    if short:
         return f"{len(rows)} rows: " + "; ".join(row_text(r) for r in rows) + "."
     return f"{len(rows):,} rows{more}; the first: {row_text(rows[0])}."

@@ -31,7 +31,7 @@ from sqlglot import exp
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, query_lockdown
-from tools.base import GENERIC_FOLLOW_UPS, Tool, ToolContext, ToolError, ToolResult, plain_number
+from tools.base import GENERIC_FOLLOW_UPS, InChinese, Tool, ToolContext, ToolError, ToolResult, plain_number
 from tools.narrate import table_sentence
 from tools.sql_worker import fetch_bounded
 
@@ -381,6 +381,10 @@ def run_sql(ctx: ToolContext, args: RunSqlArgs) -> ToolResult:
         seconds=seconds,
         summary=table_sentence(columns, rows, truncated),
         interpretation="A SQL query written by the model (below), run as it is; check it answers the question.",
+        zh=InChinese(
+            summary=table_sentence(columns, rows, truncated, language="zh"),
+            interpretation="模型写的 SQL 查询（见下），按原样运行；请核对它是否回答了所问的问题。",
+        ),
     )
 
 
