@@ -528,3 +528,22 @@ def test_versions_of_copy_are_shown_side_by_side() -> None:
         "|---|---|",
         "| Subject: Hi<br>Preheader: Yo<br><br>Meet &lt;b&gt;it&lt;/b&gt;. | Another one. |",
     ]
+    # With the facts: under each version, the ones it draws on (traced in code).
+    facts = [
+        ("product", "Steel Kettle 1.7L"),
+        ("brand", "Bosch"),
+        ("price", 39.9),
+        ("orders so far", 12),
+        ("what they buy most", "kitchen, garden and books"),
+        ("description", "Boils a full jug in three minutes flat."),
+    ]
+    table = side_by_side(
+        "Version 1:\nThe Bosch Steel Kettle 1.7L, $39.90.\n\nVersion 2:\nBoils a full jug in three minutes."
+        " Loved by garden fans.",
+        facts,
+    )
+    assert table.splitlines()[-1] == (
+        "| *Draws on: product, brand, price* | *Draws on: what they buy most, description* |"
+    )
+    assert side_by_side("Nothing from the facts.", facts) == "Nothing from the facts.\n\n*Draws on: -*"
+    assert side_by_side("博世水壶，仅售 39.9。", facts).endswith("*依据: price*")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.grounding import ungrounded_numbers
+from assistant.grounding import numbers_in, ungrounded_numbers
 from tools.base import (
     INSTRUCTION_LIKE,
     Tool,
@@ -300,6 +300,35 @@ def check_copy(
         if word.strip() and re.search(rf"\b{re.escape(word.strip().lower())}\b", text.lower()):
             problems.append(f"uses a word the brief avoids: {word.strip()}")
     return problems
+
+
+def facts_used(text: str, facts: list[tuple[str, Any]]) -> list[str]:
+    """The facts a version of copy draws on, traced in code: a figure it states (to its rounding),
+    a name or one item of a listed fact it names, four words in a row of a description."""
+    lowered = " ".join(text.lower().split())
+    stated = [value for _, value, _, _ in numbers_in(text)]
+    used = []
+    for key, value in facts:
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            if any(abs(n - float(value)) <= max(0.5, abs(float(value)) * 0.005) for n in stated):
+                used.append(key)
+            continue
+        words = " ".join(str(value).lower().split())
+        if key == "description":
+            tokens = words.split()
+            runs = {" ".join(tokens[i : i + 4]) for i in range(max(0, len(tokens) - 3))}
+            if any(run in lowered for run in runs):
+                used.append(key)
+        elif any(len(item) >= 3 and item in lowered for item in _items(words)):
+            used.append(key)
+    return used
+
+
+def _items(listed: str) -> list[str]:
+    """A fact's value and, for a list ("books, beauty and apparel"), each of its items."""
+    return [listed, *(p.strip() for p in re.split(r",|;|、|\band\b", listed) if p.strip())]
 
 
 # The notes that say how copy was written (the eval counts them: eval/scoring.py).

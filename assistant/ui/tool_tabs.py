@@ -22,7 +22,8 @@ from assistant.ui.render import (
 )
 from assistant.ui.session import ChatSession
 from tools.base import ToolResult
-from tools.copy import CopyArgs, versions_of
+from tools.copy import CopyArgs, facts_used, versions_of
+from tools.language import is_chinese
 from tools.segments import RFM_NAMES
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,8 @@ class ToolTabs:
         except Exception as exc:
             return f"Error: {readable(exc)}", HIDDEN
         notes = "\n".join(f"- {n}" for n in result.notes)
-        return f"{side_by_side(result.answer or result.text or '')}\n\n{notes}".strip(), shown(
+        facts = [(str(row[0]), row[1]) for row in result.rows]
+        return f"{side_by_side(result.answer or result.text or '', facts)}\n\n{notes}".strip(), shown(
             result_frame(result)
         )
 
@@ -226,14 +228,21 @@ class ToolTabs:
         )
 
 
-def side_by_side(copy: str) -> str:
-    """Several versions of copy as the columns of one table, to compare; one as it is."""
+def side_by_side(copy: str, facts: list[tuple[str, Any]] | None = None) -> str:
+    """Several versions of copy as the columns of one table, to compare, each with the facts it
+    draws on (traced in code: tools/copy.py); one version as it is, then its facts. The words
+    are in the copy's language (the handler does not know the browser's)."""
     versions = versions_of(copy)
+    version, draws_on = ("版本", "依据") if is_chinese(copy) else ("Version", "Draws on")
+    used = [", ".join(facts_used(v, facts)) or "-" for v in versions] if facts else []
     if len(versions) == 1:
-        return copy
+        return f"{copy}\n\n*{draws_on}: {used[0]}*" if used else copy
     cells = [html.escape(v.strip()).replace("|", "\\|").replace("\n", "<br>") for v in versions]
-    head = " | ".join(f"Version {i}" for i in range(1, len(cells) + 1))
-    return f"| {head} |\n|{'---|' * len(cells)}\n| {' | '.join(cells)} |"
+    head = " | ".join(f"{version} {i}" for i in range(1, len(cells) + 1))
+    table = f"| {head} |\n|{'---|' * len(cells)}\n| {' | '.join(cells)} |"
+    if used:
+        table += "\n| " + " | ".join(f"*{draws_on}: {html.escape(u)}*" for u in used) + " |"
+    return table
 
 
 def _choice(model: type[BaseModel], name: str) -> gr.Radio:
