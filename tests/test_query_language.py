@@ -1654,6 +1654,8 @@ def test_a_dimension_named_beyond_doubt_that_the_data_lacks_is_declined() -> Non
     assert "no product names" in missing_dimension(asked, lacks)
     assert missing_dimension(asked, lambda name: True) is None
     assert missing_dimension("Which item was added to cart the most?", lacks) is None
+    assert missing_dimension("What is the name of the product viewed most?", lacks) is None  # the id answers
+    assert "no product names" in missing_dimension("Top 3 products by views, with names, not ids", lacks)
     assert "not in the shop's behavior data" in missing_concept("Did we sell more on the rainy days?")
     assert "retailers" in missing_concept("which retailer (Costco, Kroger...) gets the most orders?")
     assert missing_concept("which product is the best seller") is None

@@ -3453,11 +3453,12 @@ NAMED_DIMENSIONS = {
 }
 
 
-# Product names asked for ("the actual product title for the banner") on data whose products
-# are ids only (Taobao): `has("title")`.
+# Product names insisted on ("the actual product title for the banner, not the id") on data whose
+# products are ids only (Taobao): `has("title")`. Asked in passing ("the name of the top product"),
+# the answer gives the id.
 PRODUCT_NAMES = (
-    r"\b(product|item|sku)('?s)? (names?|titles?)\b|\b(name|title)s? of (the |that |this |each )?(products?|items?)\b"
-    r"|\b(actual|real|full) (product |item )?(names?|titles?)\b|\bwhat (is|are) (it|they|the (products?|items?)) called\b"
+    r"\b(actual|real|full|proper) (product |item )?(names?|titles?)\b|\b(names?|titles?)\b[^?.]*\b(not|instead of)"
+    r" (just )?(the |an |its |their )?ids?\b|不要\s*id"
 )
 NO_PRODUCT_NAMES = "The data has no product names or titles: its products are ids."
 

@@ -250,6 +250,8 @@ GLOSSARY: dict[str, str] = {
     "员工": "staff",
     "店员": "staff",
     "叫什么名字": "what is it called",
+    "真实的": "actual",
+    "真正的": "actual",
     "名字": "names",
     "店铺": "stores",
     "卖家": "sellers",
