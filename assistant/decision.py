@@ -74,7 +74,9 @@ def system_prompt(
         "{tools}", "\n".join(f"- {name}: {tool.prompt}" for name, tool in tools.items())
     )
     metrics = "; ".join(
-        f"{m.name} ({m.description.split('(')[0].rstrip('. ').lower()})" for m in semantic.metrics.values()
+        f"{m.name} ({m.description.split('(')[0].rstrip('. ').lower()})"
+        for m in semantic.metrics.values()
+        if not m.hidden
     )
     absent = [d.name for d in semantic.dimensions.values() if not dimension_values(ctx, semantic, d)]
     return render(

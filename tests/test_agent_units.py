@@ -534,3 +534,11 @@ def test_a_call_the_words_make_expressible_is_not_sent_to_run_sql(shop) -> None:
         " / (SELECT sum(price * quantity) FROM events WHERE event_type = 'purchase')"
     )
     assert answer.table.rows[0][0] == pytest.approx(reference(shop, sql))
+
+
+def test_metrics_code_picks_are_not_listed_to_the_model(shop) -> None:  # noqa: F811
+    """The same measure in another unit (duration_seconds) is code's pick from the words; the
+    prompt lists only the metrics the model chooses from."""
+    agent, _ = assistant(shop, [])
+    assert "duration (minutes from the first" in agent.system_prompt
+    assert "duration_seconds" not in agent.system_prompt and "duration_hours" not in agent.system_prompt

@@ -1279,6 +1279,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"group_by": ["weekday"], "grain": "none", "top_n": 1},
             "read 'day of the week' as a breakdown by weekday",
         ),
+        (  # a duration asked in seconds: the same measure in seconds (code's, not in the prompt)
+            "What's the median session length in seconds?",
+            {"metric": "duration", "per": "session", "stat": "median"},
+            {"metric": "duration_seconds", "per": "session"},
+            "read 'seconds' as the duration in seconds",
+        ),
         (  # users named: a count of users per product stays
             "Which 3 products were carted by the most users?",
             {"metric": "users", "did": ["cart"], "group_by": ["product"], "top_n": 3},
@@ -1724,6 +1730,13 @@ def test_a_price_filter_takes_bounds_the_question_states(rees46: ToolContext) ->
     assert "where price is between 10 and 50" in result.interpretation
     with pytest.raises(ToolError, match="bounds like '<1'"):
         ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["cheap"]}])
+    # A duration in seconds is the minutes' measure times 60 (the session length of buyers' sessions).
+    seconds = ask(rees46, metric="duration_seconds", per="session", stat="median", did=["purchase"])
+    gold = ref(
+        rees46,
+        "SELECT median(date_diff('second', session_start, session_end)) FROM sessions WHERE reached_purchase",
+    )
+    assert seconds.rows[0][0] == pytest.approx(gold[0][0]) and "seconds" in seconds.summary
     # A bare number is that price exactly ("orders of $0").
     free = ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["0.0"]}])
     assert (

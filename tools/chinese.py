@@ -50,7 +50,7 @@ ENTITIES = {
     "brand": "品牌",
 }
 GRAINS = {"hour": "小时", "day": "天", "week": "周", "month": "月", "quarter": "季度", "year": "年"}
-UNITS = {"minutes": "分钟", "days": "天"}
+UNITS = {"minutes": "分钟", "days": "天", "seconds": "秒", "hours": "小时"}
 # Row labels of bare numbers and ids ("hour 2", "user 42" in English).
 NAMED_VALUES = {
     "hour": "{} 点",

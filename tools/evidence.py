@@ -554,6 +554,7 @@ def check(
     _hours_from_words(args, alone, semantic, notes)
     _own_event_filter(args, semantic, notes)
     _span_of_entities_that_did(args, alone, semantic, notes)
+    _duration_in_unit_asked(args, alone, semantic, notes)
     _price_of_event(args, alone, semantic, notes)
     if values is not None:
         _named_values(args, alone, values, notes)
@@ -1644,6 +1645,26 @@ ENTITIES_THAT_BOUGHT = (
     r"\b(sessions?|visits?)\s+(that|which|with|where|in which)\b[^?.;]{0,30}?"
     r"\b(bought|buy|buying|purchas\w*|convert\w*|ordered|checked out)|\bconverting\s+(sessions?|visits?)\b"
 )
+
+
+# A duration asked in another unit than the metric's minutes: the same measure in that unit.
+DURATION_UNITS = {
+    "duration_seconds": r"\bseconds?\b|\bsecs?\b|秒",
+    "duration_hours": r"\b(in|how many|number of) hours\b|\bhours (long|spent|in all)\b|多少(个)?小时|按小时算",
+}
+
+
+def _duration_in_unit_asked(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    if args.get("metric") != "duration":
+        return
+    for name, pattern in DURATION_UNITS.items():
+        found = re.search(pattern, text)
+        if found and name in semantic.metrics:
+            args["metric"] = name
+            notes.append(f"read '{found.group(0)}' as the duration in {semantic.metrics[name].unit}")
+            return
 
 
 def _span_of_entities_that_did(

@@ -138,10 +138,13 @@ class Metric(BaseModel):
     people: str | None = None  # which rows' people the figure is about (see metrics.yaml)
     counts: Entity | None = None  # the entity the metric counts (users, sessions …), if any
     unit: str | None = None  # how a value reads after its figure: "minutes"
+    # Not listed to the model: code picks it (the same measure in another unit, tools/evidence.py).
+    hidden: bool = False
+    said_as: str | None = None  # how sentences name it, where its name does not read well
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ")
+        return self.said_as or self.name.replace("_", " ")
 
     @property
     def zero_when_empty(self) -> bool:
