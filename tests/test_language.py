@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.grounding import numbers_in
-from tools.language import chinese_number, english_reading
+from tools.language import chinese_number, english_reading, is_chinese
 
 from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (shop is a fixture)
 
@@ -332,3 +332,40 @@ def test_a_free_sql_answer_to_a_chinese_question_is_written_in_chinese_by_code(s
     assert answer.kind == "answer" and len(model.calls) == 1
     assert answer.text == f"查询结果：orders {orders:,}。"
     assert answer.interpretation.startswith("模型写的 SQL 查询")
+
+
+@pytest.mark.parametrize(
+    ("question", "arguments", "starts"),
+    [
+        (  # a share of the total, with its part and whole
+            "电子产品的销售额占全部销售额的百分之多少？",
+            {
+                "metric": "revenue",
+                "share": True,
+                "filters": [{"dimension": "category", "values": ["electronics"]}],
+            },
+            "类目为 electronics的销售额占全部销售额的比例：",
+        ),
+        (  # entities counted by their own figure, with the share of all
+            "有多少用户下了至少3单？",
+            {"metric": "orders", "per": "user", "stat": "count", "min_value": 3},
+            "订单数至少 3的用户数：",
+        ),
+        (  # a distribution: its range and its most common value
+            "每个用户的订单数分布如何？",
+            {"metric": "orders", "per": "user", "stat": "distribution"},
+            "每个用户的订单数从 ",
+        ),
+    ],
+)
+def test_shares_of_a_total_counts_and_distributions_are_written_in_chinese_by_code(
+    shop,  # noqa: F811
+    question: str,
+    arguments: dict,
+    starts: str,
+) -> None:
+    agent, model = assistant(shop, [call("query_metric", **arguments)])
+    answer = agent.ask(question)
+    assert answer.kind == "answer" and len(model.calls) == 1, answer.text  # no model call to translate
+    assert answer.text.startswith(starts), answer.text
+    assert answer.ungrounded_numbers == [] and is_chinese(answer.interpretation)

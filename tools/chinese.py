@@ -203,11 +203,22 @@ def conditions_text(args: Any, entity: str) -> str:
     return text
 
 
+def _value_bound(low: Any, high: Any, fmt: narrate.Format) -> str:
+    """'至少 11', '1 至 3', '恰好 1' for per-entity bounds (tools/metrics.py's `bounds_text`)."""
+    if low is not None and high is not None:
+        return f"恰好 {figure(low, fmt)}" if low == high else f"{figure(low, fmt)} 至 {figure(high, fmt)}"
+    if low is not None:
+        return f"至少 {figure(low, fmt)}"
+    return f"至多 {figure(high, fmt)}" if high is not None else ""
+
+
 def measure_text(model: SemanticModel, args: Any) -> str | None:
     """The measure in Chinese, for the shapes with a template; None for the others."""
     metric = model.metrics[args.metric]
-    if metric.zh is None or args.also or of_total(model, args):
+    if metric.zh is None or args.also:
         return None
+    if of_total(model, args):
+        return _share_of_total_text(model, args)
     if (
         getattr(args, "together", False)
         or getattr(args, "did_where", [])
@@ -227,7 +238,15 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
         other = model.metrics[args.divided_by].zh
         return f"{label}与{other.label}之比" if other and not (args.per or conditions) else None
     if args.per:
-        if entity is None or {args.min_value, args.max_value} != {None}:
+        if entity is None:
+            return None
+        only = f"（仅{conditions}的{entity}）" if conditions else ""
+        if args.stat == "count":
+            bound = _value_bound(args.min_value, args.max_value, metric.format)
+            return f"{label}{bound}的{entity}数{only}" if bound else f"有{label}的{entity}数{only}"
+        if args.stat == "distribution":
+            return f"每个{entity}的{label}分布（各取值的{entity}数）{only}"
+        if {args.min_value, args.max_value} != {None}:
             return None
         statistic = {
             "average": f"每个{entity}的平均{label}",
@@ -245,6 +264,23 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
     return label
 
 
+def _share_of_total_text(model: SemanticModel, args: Any) -> str | None:
+    """'类目为 electronics 的销售额占全部销售额的比例', '各类目的销售额占比'."""
+    label = model.metrics[args.metric].zh.label  # type: ignore[union-attr]
+    entity = entity_of(model, args)
+    conditions = conditions_text(args, entity) if _conditional(args) else ""
+    parts = [f"{conditions}的{ENTITIES.get(entity, '')}"] if conditions and entity in ENTITIES else []
+    if conditions and not parts:
+        return None
+    if args.filters and not args.group_by:
+        filters = filters_text(model, args.filters)
+        if filters is None:
+            return None
+        parts.append(filters)
+    whole = f"占全部{label}的比例"
+    return f"{'、'.join(parts)}的{label}{whole}" if parts else f"{label}{whole}"
+
+
 def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False) -> str | None:
     """The line of what was computed, as tools/metrics.py's `interpret` writes it in English."""
     measure = measure_text(model, args)
@@ -259,7 +295,7 @@ def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False
         parts = [f"{measure}（{definition}）" if measure == label else f"{measure}（{label}：{definition}）"]
     else:
         parts = [measure]
-    if args.filters:
+    if args.filters and not (of_total(model, args) and not args.group_by):  # that measure names them
         filters = filters_text(model, args.filters)
         if filters is None:
             return None
@@ -316,6 +352,10 @@ def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tu
     at = columns.index(name) if name in columns else 0
     grain = getattr(args, "grain", "none")
     keys = [c for c in columns if c in ("period", *args.group_by)]
+    if args.per and args.stat == "distribution":
+        return _distribution(model, args, columns, rows, fmt)
+    if args.per and args.stat == "count":
+        unit = ""  # a number of entities
     if not keys:
         return _one_figure(model, args, columns, rows[0], figure(rows[0][at], fmt) + unit, measure)
     if grain != "none" and not args.top_n and len(rows) > 1 and not args.group_by:
@@ -330,10 +370,36 @@ def summarize(model: SemanticModel, args: Any, columns: list[str], rows: list[tu
     return text + (f"；共 {len(rows):,} 行。" if len(rows) > len(shown) else "。")
 
 
+def _distribution(
+    model: SemanticModel, args: Any, columns: list[str], rows: list[tuple], fmt: narrate.Format
+) -> str:
+    """Its range and its most common value (or bin), as tools/metrics.py's English says it."""
+    label, entity = model.metrics[args.metric].zh.label, entity_of(model, args)  # type: ignore[union-attr]
+    count_at = columns.index(_many(entity))
+    top = max(rows, key=lambda r: r[count_at] or 0)
+    values = [r[0] for r in rows]
+    start = "最常见的区间起点是" if columns[0].endswith("_from") else "最常见的取值是"
+    return (
+        f"每个{ENTITIES[entity]}的{label}从 {figure(min(values), fmt)} 到 {figure(max(values), fmt)}；"
+        f"{start} {figure(top[0], fmt)}（{figure(top[count_at], 'count')} 个{ENTITIES[entity]}）。"
+    )
+
+
 def _one_figure(
     model: SemanticModel, args: Any, columns: list[str], row: tuple, shown: str, measure: str
 ) -> str:
     metric = model.metrics[args.metric]
+    if of_total(model, args):
+        part, whole = row[columns.index(metric.name)], row[columns.index(f"total_{metric.name}")]
+        return f"{measure}：{shown}（{figure(part, metric.format)} / {figure(whole, metric.format)}）。"
+    if args.per and args.stat == "count":
+        entity = entity_of(model, args)
+        many = _many(entity)
+        share = figure(row[columns.index(f"share_of_{many}")], "ratio")
+        return (
+            f"{measure}：{shown}（在 {figure(row[columns.index(many)], 'count')} 个有{metric.zh.label}的"  # type: ignore[union-attr]
+            f"{ENTITIES[entity]}中占 {figure(row[columns.index('matching')], 'count')} 个，{share}）。"
+        )
     if args.per and args.stat in ("max", "min"):
         entity = entity_of(model, args)
         who, owner = holder(columns, row, entity)

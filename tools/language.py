@@ -287,6 +287,7 @@ GLOSSARY: dict[str, str] = {
     "合计": "total",
     "平均": "average",
     "中位数": "median",
+    "分布": "distribution",
     "最大": "maximum largest",
     "最小": "minimum smallest",
     "最多": "most",
