@@ -134,25 +134,27 @@ def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
 
 
 def test_an_answer_to_a_chinese_question_is_in_chinese_when_its_numbers_survive(shop) -> None:  # noqa: F811
-    """A call no Chinese template covers (a share of the total): code writes the English
-    sentence, the model puts it into Chinese, code checks the Chinese keeps every number as
-    written, adds none and reverses no direction, else the English stands."""
+    """A call no Chinese template covers (the top rows' share taken together): code writes the
+    English sentence, the model puts it into Chinese, code checks the Chinese keeps every number
+    as written, adds none and reverses no direction, else the English stands."""
     carted = call(
         "query_metric",
         metric="revenue",
         share=True,
-        filters=[{"dimension": "category", "values": ["electronics"]}],
+        group_by=["category"],
+        top_n=3,
+        together=True,
     )
     english, _ = assistant(shop, [carted])
-    said = english.ask("What share of revenue comes from electronics?").text
-    number, part, whole = (raw for raw, *_ in numbers_in(said))
-    chinese = f"electronics的销售额占全部销售额的 {number}（{part} / {whole}）。"
+    said = english.ask("What share of revenue do the top 3 categories make up together?").text
+    top, number, part, whole = (raw for raw, *_ in numbers_in(said))
+    chinese = f"销售额前 {top} 的类目合计占全部销售额的 {number}（{part} / {whole}）。"
     agent, model = assistant(shop, [carted, chinese])
-    answer = agent.ask("electronics的销售额占全部销售额的比例是多少？")
+    answer = agent.ask("销售额前3的类目合计占全部销售额的比例是多少？")
     assert answer.text == chinese and f"in English, as code wrote it: {said}" in answer.notes
     assert "Translate the answer below into Simplified Chinese" in model.calls[-1][0][-1].content
-    wrong, _ = assistant(shop, [carted, "electronics的销售额占比为 999999。"])
-    answer = wrong.ask("electronics的销售额占全部销售额的比例是多少？")
+    wrong, _ = assistant(shop, [carted, "前3的类目销售额占比为 999999。"])
+    answer = wrong.ask("销售额前3的类目合计占全部销售额的比例是多少？")
     assert answer.text == said
     assert any(
         "numbers not in the result: 999999" in n and f"{number} left out" in n for n in answer.notes
@@ -160,7 +162,7 @@ def test_an_answer_to_a_chinese_question_is_in_chinese_when_its_numbers_survive(
 
     failing, _ = assistant(shop, [carted, ConnectionError("connection refused")])
     answer = failing.ask(
-        "electronics的销售额占全部销售额的比例是多少？"
+        "销售额前3的类目合计占全部销售额的比例是多少？"
     )  # the server stops before the translation
     assert answer.kind == "answer" and answer.text == said
     assert any(

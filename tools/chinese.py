@@ -217,14 +217,14 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
     metric = model.metrics[args.metric]
     if metric.zh is None or args.also:
         return None
-    if of_total(model, args):
-        return _share_of_total_text(model, args)
     if (
         getattr(args, "together", False)
         or getattr(args, "did_where", [])
         or getattr(args, "did_not_where", [])
     ):
         return None
+    if of_total(model, args):
+        return _share_of_total_text(model, args)
     label = metric.zh.label
     entity = ENTITIES.get(entity_of(model, args))
     conditions = conditions_text(args, entity_of(model, args)) if _conditional(args) else ""
