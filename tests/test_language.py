@@ -371,3 +371,13 @@ def test_shares_of_a_total_counts_and_distributions_are_written_in_chinese_by_co
     assert answer.kind == "answer" and len(model.calls) == 1, answer.text  # no model call to translate
     assert answer.text.startswith(starts), answer.text
     assert answer.ungrounded_numbers == [] and is_chinese(answer.interpretation)
+
+
+def test_a_funnel_asked_in_chinese_is_said_in_chinese_by_code(shop) -> None:  # noqa: F811
+    agent, model = assistant(shop, [call("funnel", steps=["view", "cart", "purchase"])])
+    answer = agent.ask("从浏览到加购再到购买的转化漏斗是怎样的？")
+    assert answer.kind == "answer" and len(model.calls) == 1, answer.text
+    viewed = answer.table.rows[0][1]
+    assert answer.text.startswith(f"在 {viewed:,} 个有浏览的会话中，"), answer.text
+    assert "到达加购" in answer.text and "到达购买" in answer.text and answer.ungrounded_numbers == []
+    assert answer.interpretation.startswith("到达各步骤的会话数：浏览 → 加购 → 购买")

@@ -485,6 +485,52 @@ def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: 
     return "；".join(parts) + "。"
 
 
+def interpret_funnel(model: SemanticModel, args: Any, facts: Any) -> str | None:
+    """tools/metrics.py's `interpret_funnel` in Chinese."""
+    parts = [
+        "到达各步骤的会话数："
+        + " → ".join(VERBS.get(s, s) for s in args.steps)
+        + "（会话只要有该事件就算到达该步骤，不论顺序）"
+    ]
+    if args.filters:
+        filters = filters_text(model, args.filters)
+        if filters is None:
+            return None
+        parts.append(f"条件：{filters}")
+    start, end = window(args.period, facts)
+    parts.append(period_text(args.period, start, end, (facts.first_event, facts.last_event)))
+    if args.group_by:
+        name = _dimension(model, args.group_by)
+        if name is None:
+            return None
+        parts.append(f"按{name}")
+    return "；".join(parts) + "。"
+
+
+def summarize_funnel(steps: list[str], rows: list[tuple], dim: str | None) -> str:
+    """'在 1,898 个有浏览的会话中，35 个（1.8%）到达加购，50 个（2.6%）到达购买。'; by a
+    dimension, which value converts best and worst from the first step to the last."""
+    if not rows:
+        return "该时段没有会话。"
+    if dim is None:
+        later = [
+            f"{figure(r[1], 'count')} 个（{figure(r[3], 'ratio')}）到达{VERBS.get(r[0], r[0])}"
+            for r in rows[1:]
+            if r[3] is not None
+        ]
+        text = f"在 {figure(rows[0][1] or 0, 'count')} 个有{VERBS.get(steps[0], steps[0])}的会话中"
+        return text + ("，" + "，".join(later) if later else "") + "。"
+    last = [r for r in rows if r[1] == steps[-1] and r[4] is not None]
+    if not last:
+        return "没有哪个取值在第一步有会话。"
+    best = max(last, key=lambda r: r[4])
+    worst = min(last, key=lambda r: r[4])
+    return (
+        f"从{VERBS.get(steps[0], steps[0])}到{VERBS.get(steps[-1], steps[-1])}，{narrate.label(best[0])} 转化最好"
+        f"（{figure(best[4], 'ratio')}），{narrate.label(worst[0])} 最差（{figure(worst[4], 'ratio')}）。"
+    )
+
+
 # --- declines and clarifications ----------------------------------------------------------
 
 # tools/evidence.py's sentences on what the data lacks (a test keeps the two lists together).

@@ -1874,6 +1874,8 @@ def funnel_args_model(model: SemanticModel) -> type[BaseModel]:
 def funnel(ctx: ToolContext, args: Any) -> ToolResult:
     """Sessions reaching each step of a funnel (default view -> cart -> purchase) and the conversion
     between steps, optionally by one dimension."""
+    from tools import chinese  # it reads this module's helpers: imported here, when it is used
+
     model = load_model(ctx)
     start, end = window(args.period, ctx.facts)
     conditions = _where(ctx, model, args.filters, start, end)
@@ -1918,6 +1920,10 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
         notes=[f"period: {start} to {end}" if start else "period: all time"] + withheld_notes(k),
         summary=summarize_funnel(args.steps, out_columns, out_rows, dim.name if dim else None),
         interpretation=interpret_funnel(model, args, ctx.facts),
+        zh=InChinese(
+            summary=chinese.summarize_funnel(args.steps, out_rows, dim.name if dim else None),
+            interpretation=chinese.interpret_funnel(model, args, ctx.facts),
+        ),
     )
 
 
