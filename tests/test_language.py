@@ -134,36 +134,27 @@ def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
 
 
 def test_an_answer_to_a_chinese_question_is_in_chinese_when_its_numbers_survive(shop) -> None:  # noqa: F811
-    """A call no Chinese template covers (the top rows' share taken together): code writes the
+    """A call no Chinese template covers (a metric with others alongside): code writes the
     English sentence, the model puts it into Chinese, code checks the Chinese keeps every number
     as written, adds none and reverses no direction, else the English stands."""
-    carted = call(
-        "query_metric",
-        metric="revenue",
-        share=True,
-        group_by=["category"],
-        top_n=3,
-        together=True,
-    )
+    carted = call("query_metric", metric="revenue", also=["orders"])
     english, _ = assistant(shop, [carted])
-    said = english.ask("What share of revenue do the top 3 categories make up together?").text
-    top, number, part, whole = (raw for raw, *_ in numbers_in(said))
-    chinese = f"销售额前 {top} 的类目合计占全部销售额的 {number}（{part} / {whole}）。"
+    said = english.ask("Revenue and orders in total?").text
+    revenue, orders = (raw for raw, *_ in numbers_in(said))
+    chinese = f"销售额为 {revenue}，订单数为 {orders}。"
     agent, model = assistant(shop, [carted, chinese])
-    answer = agent.ask("销售额前3的类目合计占全部销售额的比例是多少？")
+    answer = agent.ask("销售额和订单数一共是多少？")
     assert answer.text == chinese and f"in English, as code wrote it: {said}" in answer.notes
     assert "Translate the answer below into Simplified Chinese" in model.calls[-1][0][-1].content
-    wrong, _ = assistant(shop, [carted, "前3的类目销售额占比为 999999。"])
-    answer = wrong.ask("销售额前3的类目合计占全部销售额的比例是多少？")
+    wrong, _ = assistant(shop, [carted, "销售额为 999999。"])
+    answer = wrong.ask("销售额和订单数一共是多少？")
     assert answer.text == said
     assert any(
-        "numbers not in the result: 999999" in n and f"{number} left out" in n for n in answer.notes
+        "numbers not in the result: 999999" in n and f"{orders} left out" in n for n in answer.notes
     ), answer.notes
 
     failing, _ = assistant(shop, [carted, ConnectionError("connection refused")])
-    answer = failing.ask(
-        "销售额前3的类目合计占全部销售额的比例是多少？"
-    )  # the server stops before the translation
+    answer = failing.ask("销售额和订单数一共是多少？")  # the server stops before the translation
     assert answer.kind == "answer" and answer.text == said
     assert any(
         n.startswith("the answer is in English: The model server is not answering") for n in answer.notes
@@ -352,6 +343,11 @@ def test_a_free_sql_answer_to_a_chinese_question_is_written_in_chinese_by_code(s
             "有多少用户下了至少3单？",
             {"metric": "orders", "per": "user", "stat": "count", "min_value": 3},
             "订单数至少 3的用户数：",
+        ),
+        (  # the top rows' share taken together
+            "销售额最高的前3个类目合计占全部销售额的比例是多少？",
+            {"metric": "revenue", "share": True, "group_by": ["category"], "top_n": 3, "together": True},
+            "销售额最高的前 3 个类目合计占全部销售额的比例：",
         ),
         (  # a distribution: its range and its most common value
             "每个用户的订单数分布如何？",

@@ -203,6 +203,10 @@ def conditions_text(args: Any, entity: str) -> str:
     return text
 
 
+# The entity a breakdown's key column holds ("user_id" rows are users).
+ENTITY_OF_KEY = {"user_id": "user", "session_id": "session", "order_id": "order", "product": "product"}
+
+
 def _value_bound(low: Any, high: Any, fmt: narrate.Format) -> str:
     """'至少 11', '1 至 3', '恰好 1' for per-entity bounds (tools/metrics.py's `bounds_text`)."""
     if low is not None and high is not None:
@@ -217,12 +221,14 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
     metric = model.metrics[args.metric]
     if metric.zh is None or args.also:
         return None
-    if (
-        getattr(args, "together", False)
-        or getattr(args, "did_where", [])
-        or getattr(args, "did_not_where", [])
-    ):
+    if getattr(args, "did_where", []) or getattr(args, "did_not_where", []):
         return None
+    if getattr(args, "together", False):
+        rows = ENTITIES.get(ENTITY_OF_KEY.get(args.group_by[0], ""), None) or _dimension(model, args.group_by[0])
+        if rows is None:
+            return None
+        which = "最高" if args.sort == "highest" else "最低"
+        return f"{metric.zh.label}{which}的前 {args.top_n} 个{rows}合计占全部{metric.zh.label}的比例"
     if of_total(model, args):
         return _share_of_total_text(model, args)
     label = metric.zh.label
@@ -249,6 +255,7 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
         if {args.min_value, args.max_value} != {None}:
             return None
         statistic = {
+            "total": f"各{entity}{label}的总和",
             "average": f"每个{entity}的平均{label}",
             "median": f"每个{entity}{label}的中位数",
             "max": f"单个{entity}的最大{label}",
