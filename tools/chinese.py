@@ -224,7 +224,9 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
     if getattr(args, "did_where", []) or getattr(args, "did_not_where", []):
         return None
     if getattr(args, "together", False):
-        rows = ENTITIES.get(ENTITY_OF_KEY.get(args.group_by[0], ""), None) or _dimension(model, args.group_by[0])
+        rows = ENTITIES.get(ENTITY_OF_KEY.get(args.group_by[0], ""), None) or _dimension(
+            model, args.group_by[0]
+        )
         if rows is None:
             return None
         which = "最高" if args.sort == "highest" else "最低"
