@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -532,7 +533,7 @@ def test_versions_of_copy_are_shown_side_by_side() -> None:
     facts = [
         ("product", "Steel Kettle 1.7L"),
         ("brand", "Bosch"),
-        ("price", 39.9),
+        ("price", Decimal("39.90")),
         ("orders so far", 12),
         ("what they buy most", "kitchen, garden and books"),
         ("description", "Boils a full jug in three minutes flat."),

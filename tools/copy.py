@@ -29,6 +29,7 @@ from tools.base import (
     render,
 )
 from tools.language import is_chinese
+from tools.narrate import number
 from tools.segments import RFM_DESCRIPTIONS, RFM_NAMES, behavior_clusters, rfm, segment_name
 
 log = logging.getLogger(__name__)
@@ -311,8 +312,8 @@ def facts_used(text: str, facts: list[tuple[str, Any]]) -> list[str]:
     for key, value in facts:
         if isinstance(value, bool):
             continue
-        if isinstance(value, int | float):
-            if any(abs(n - float(value)) <= max(0.5, abs(float(value)) * 0.005) for n in stated):
+        if (amount := number(value)) is not None:  # ints, floats and the warehouse's decimals
+            if any(abs(n - amount) <= max(0.5, abs(amount) * 0.005) for n in stated):
                 used.append(key)
             continue
         words = " ".join(str(value).lower().split())
