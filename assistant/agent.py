@@ -38,6 +38,7 @@ from assistant.explain import (
     count_usage,
     grounded_text,
     in_chinese,
+    in_english,
     reply_text,
     result_facts,
     unavailable,
@@ -258,6 +259,13 @@ class Assistant:
         previous = conversation.turns[-1] if conversation and conversation.turns else None
         # The model reads "purchsed" as well as code does only when it is written right.
         readable, fixes = corrected(question)
+        if is_chinese(question) and self.settings.chinese_questions == "translated":
+            # The examples, the metrics' names and code's rules are English: a call is chosen
+            # best from the question in English (checked; else the glossary reads the Chinese).
+            english = in_english(self.explainer, self.endpoint, self.system_prompt, question, answer)
+            if english is not None:
+                answer.read_as = english
+                readable, fixes = corrected(english)
         answer.notes += fixes
         nearest: list[tuple[Example, float | None]] = []
         if self.settings.prompt_examples:
@@ -267,12 +275,13 @@ class Assistant:
             nearest = self.retriever.nearest(
                 f"{previous.question} {search}" if previous else search, self.settings.prompt_examples
             )
-        answer.timings["retrieve"] = round(time.perf_counter() - clock, 3)
+        answer.timings["retrieve"] = round(time.perf_counter() - clock - answer.timings.get("read", 0), 3)
         messages: list[BaseMessage] = [
             SystemMessage(self.system_prompt),
             HumanMessage(user_message(readable, nearest, previous, self.tools)),
         ]
-        words = english_reading(f"{previous.question} {question}" if previous else question)
+        asked = answer.reading
+        words = english_reading(f"{previous.question} {asked}" if previous else asked)
         # Ids may also come from the previous answer ("why is the first one recommended?").
         said = f"{words} {previous.answer} {compact(previous.call)}" if previous else words
         result = self._run_tool(messages, answer, on_step, words, previous.call if previous else None, said)
@@ -348,7 +357,7 @@ class Assistant:
                 )
                 answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
                 return None
-            if tool in FIGURE_TOOLS and previous_call is None and vague(answer.question):
+            if tool in FIGURE_TOOLS and previous_call is None and vague(answer.reading):
                 # "Give me the numbers" answered with whatever metric the model guessed: ask instead.
                 answer.kind, answer.text = "clarification", VAGUE_REPLY
                 answer.notes.append(f"the question names no figure; the model's {tool} call was not run")
@@ -382,7 +391,7 @@ class Assistant:
                 answer.tool_calls.append(
                     ToolCall(tool=tool, arguments=arguments, error=str(exc), seconds=seconds)
                 )
-                if isinstance(exc, UnknownEntity) and exc.value.lower() in answer.question.lower():
+                if isinstance(exc, UnknownEntity) and exc.value.lower() in answer.reading.lower():
                     # The user named an id the data does not have: no retry can find it.
                     answer.kind, answer.text = "error", f"{COULD_NOT}{exc}"
                     return None
@@ -411,7 +420,7 @@ class Assistant:
         without it (True). Otherwise (False) the question itself needs what the data lacks."""
         if (
             not exc.subject
-            or lack_asked(exc.subject, answer.question, self.semantic)
+            or lack_asked(exc.subject, answer.reading, self.semantic)
             or any(LACK_UNASKED in (call.error or "") for call in answer.tool_calls)
         ):
             return False

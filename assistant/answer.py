@@ -52,10 +52,18 @@ class Answer(BaseModel):
     # What was computed, in words written by code from the call that ran (measure, population,
     # filters, exact period, grouping): a misread question shows here at a glance.
     interpretation: str | None = None
+    # A question asked in Chinese as the model put it into English, the words the call was
+    # chosen from (settings.chinese_questions): a misreading shows here.
+    read_as: str | None = None
     notes: list[str] = Field(default_factory=list)
     ungrounded_numbers: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
     tokens: dict[str, int] = Field(default_factory=lambda: {"prompt": 0, "completion": 0})
+
+    @property
+    def reading(self) -> str:
+        """The question as the call was chosen from: in English when it was put into English."""
+        return self.read_as or self.question
 
     @property
     def grounded(self) -> bool:

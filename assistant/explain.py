@@ -5,13 +5,16 @@ what every model call shares (its reply's text and token counts, a server that f
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import TYPE_CHECKING
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, Field, ValidationError
 
 from assistant.answer import Answer
 from assistant.grounding import misstatements, numbers_in, ungrounded_numbers
+from assistant.llm.client import response_format
 from tools import ToolResult
 from tools.base import cell_text
 from tools.language import is_chinese
@@ -19,6 +22,8 @@ from tools.narrate import table_sentence
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
+
+    from assistant.llm.engines import Endpoint
 
 
 # The note on an answer whose Chinese the model translated from code's English sentence.
@@ -122,6 +127,78 @@ def in_chinese(
         )
         return None
     return said
+
+
+class EnglishQuestion(BaseModel):
+    """The model's English for a question asked in Chinese (a JSON object: the system prompt
+    trains the model to reply with JSON, so the reply is constrained to this one)."""
+
+    english: str = Field(max_length=400)
+
+
+def in_english(
+    explainer: ChatOpenAI, endpoint: Endpoint, system_prompt: str, question: str, answer: Answer
+) -> str | None:
+    """A question asked in Chinese, put into English by the model, so that the call is chosen
+    from the English the examples, metric names and code's rules are written in. Checked by
+    code: every number and id of the question kept, no Chinese left. None (the question is read
+    with code's glossary instead) when the check fails or the model is not there."""
+    clock = time.perf_counter()
+    prompt = (
+        "Do not call a tool and do not answer the question: put it into English, as an analyst would"
+        " ask it. Keep every number, date, id and name exactly as written; add nothing.\n"
+        f"Question: {question}\n"
+        'Reply with {"english": "<the question in English>"}.'
+    )
+    fmt = response_format(endpoint, EnglishQuestion.model_json_schema(), "EnglishQuestion")
+    try:
+        # The same system prompt as the tool call: the engine reuses its cached prefix.
+        reply = (explainer.bind(response_format=fmt) if fmt else explainer).invoke(
+            [SystemMessage(system_prompt), HumanMessage(prompt)]
+        )
+    except Exception as exc:  # the glossary still reads the question
+        answer.notes.append(f"the question was read with the glossary: {unavailable(exc)}")
+        return None
+    count_usage(answer, reply)
+    answer.timings["read"] = round(time.perf_counter() - clock, 3)
+    text = reply_text(reply).strip()
+    try:
+        text = EnglishQuestion.model_validate_json(text).english
+    except ValidationError:
+        pass  # an engine that constrains nothing may reply with the sentence itself
+    said = " ".join(text.strip().strip('"').split())
+    problems = translation_problems(question, said)
+    if problems:
+        answer.notes.append(
+            f"the question was read with the glossary: its English failed the check ({problems})"
+        )
+        return None
+    return said
+
+
+MONTHS = ("january february march april may june july august september october november december").split()
+
+
+def translation_problems(question: str, english: str) -> str:
+    """What an English reading of a Chinese question lost: a number or id not kept (a month
+    written 12月 may be "December"), Chinese left in it, or nothing that reads as a question."""
+    if not english or len(english) > 4 * len(question) + 80:
+        return "empty or far longer than the question"
+    quoted = " ".join(re.findall(r"[“「『\"'‘](.+?)[”」』\"'’]", question))
+    if any(run not in quoted for run in re.findall(r"[\u3400-\u9fff]+", english)):
+        return "Chinese left in it"  # a name quoted as the data spells it may stay as asked
+    if english.lstrip().startswith(("{", "[", "```")) or '"tool"' in english:
+        return "a tool call, not a question"
+    kept = re.findall(r"\d+(?:\.\d+)?", english.replace(",", ""))
+    lowered = english.lower()
+    for match in re.finditer(r"(\d+(?:\.\d+)?)(\s*月)?", question.replace(",", "").replace("，", " ")):
+        number, month = match.group(1), match.group(2)
+        if number in kept or number.lstrip("0") in kept:
+            continue
+        if month and number.isdigit() and 1 <= int(number) <= 12 and MONTHS[int(number) - 1] in lowered:
+            continue
+        return f"{number} left out or changed"
+    return ""
 
 
 def result_facts(result: ToolResult) -> list[tuple]:

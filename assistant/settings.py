@@ -132,6 +132,13 @@ class Settings(BaseSettings):
         "sentence put into Chinese by the model, checked: every number kept, none added, no direction "
         "reversed; else the English stands), or always English (no extra model call).",
     )
+    chinese_questions: Literal["glossary", "translated"] = Field(
+        default="glossary",
+        description="How a question asked in Chinese is read: with code's glossary (an English gloss of the "
+        "terms it knows, beside the Chinese), or put into English by the model first (one short call on the "
+        "cached prompt, checked: every number and id kept; the glossary reads it when the check fails). With "
+        "the CPU default model the two passed as many Chinese tuning cases and the second took twice as long.",
+    )
     answer_sentences: Literal["code", "model"] = Field(
         default="code",
         description="Who writes the sentence about a result: code (from the rows: directions, units and "

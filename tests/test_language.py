@@ -1,6 +1,10 @@
-"""Questions in Chinese: code's rules read them through an English gloss (tools/language.py)."""
+"""Questions in Chinese: code's rules read them through an English gloss (tools/language.py),
+and code writes the answers in Chinese. With settings.chinese_questions="translated" the model
+first puts the question into English, checked by code (the last tests here)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -377,3 +381,76 @@ def test_a_funnel_asked_in_chinese_is_said_in_chinese_by_code(shop) -> None:  # 
     assert answer.text.startswith(f"在 {viewed:,} 个有浏览的会话中，"), answer.text
     assert "到达加购" in answer.text and "到达购买" in answer.text and answer.ungrounded_numbers == []
     assert answer.interpretation.startswith("到达各步骤的会话数：浏览 → 加购 → 购买")
+
+
+def test_a_chinese_question_is_put_into_english_and_the_call_chosen_from_it(shop) -> None:  # noqa: F811
+    """The model puts the question into English on the same (cached) system prompt; the call is
+    chosen from the English, which code's rules read too; the answer is Chinese."""
+    english = "How many orders were there last week?"
+    agent, model = assistant(
+        shop,
+        [
+            json.dumps({"english": english}),
+            call("query_metric", metric="orders", period={"kind": "last_week"}),
+        ],
+        chinese_questions="translated",
+    )
+    answer = agent.ask("上周有多少订单？")
+    assert len(model.calls) == 2 and answer.read_as == english and answer.reading == english
+    assert "put it into English" in model.calls[0][0][-1].content
+    assert "EnglishQuestion" in json.dumps(model.calls[0][1]["response_format"])  # constrained JSON
+    assert model.calls[0][0][0].content == model.calls[1][0][0].content  # one cached prefix
+    asked = model.calls[1][0][-1].content
+    assert f"Question: {english}" in asked and "上周" not in asked
+    assert answer.text.startswith("订单数：") and answer.interpretation.startswith("订单数（")
+    assert answer.timings["read"] >= 0 and answer.tokens["prompt"] == 200
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        ("How many orders were there in the last days?", "30 left out or changed"),
+        ('{"tool": "query_metric", "arguments": {"metric": "orders"}}', "a tool call, not a question"),
+        ("近30天 orders", "Chinese left in it"),
+        (ConnectionError("connection refused"), "The model server is not answering"),
+    ],
+)
+def test_an_english_reading_that_fails_its_check_leaves_the_glossary_to_read_it(
+    shop,  # noqa: F811
+    reply: object,
+    problem: str,
+) -> None:
+    agent, model = assistant(
+        shop,
+        [reply, call("query_metric", metric="orders", period={"kind": "last_n_days", "n": 30})],
+        chinese_questions="translated",
+    )
+    answer = agent.ask("近30天有多少订单？")
+    assert answer.read_as is None and answer.kind == "answer"
+    assert any(n.startswith("the question was read with the glossary") and problem in n for n in answer.notes)
+    assert "Question: 近30天有多少订单？" in model.calls[-1][0][-1].content
+    assert answer.tool_calls[-1].arguments["period"] == {"kind": "last_n_days", "n": 30}
+
+
+def test_an_english_reading_keeps_every_number_and_may_name_the_month() -> None:
+    from assistant.explain import translation_problems
+
+    assert translation_problems("2017年12月每天的购买次数", "Daily purchases in December 2017") == ""
+    assert (
+        translation_problems("2017年12月每天的购买次数", "Daily purchases in 2017")
+        == "12 left out or changed"
+    )
+    assert translation_problems("用户123买了几次", "How many times did user 124 buy?") == (
+        "123 left out or changed"
+    )
+    assert translation_problems("销售额超过1,000的订单", "Orders with revenue over 1000") == ""
+    # A name the data spells in Chinese may stay as asked; other Chinese may not.
+    assert translation_problems("类目“女装”的销售额", "Revenue of the category 女装") == ""
+    assert translation_problems("类目的销售额", "Revenue 上周") == "Chinese left in it"
+    assert translation_problems("销售额", "") == "empty or far longer than the question"
+
+
+def test_by_default_a_chinese_question_is_read_with_the_glossary_in_one_model_call(shop) -> None:  # noqa: F811
+    agent, model = assistant(shop, [call("query_metric", metric="orders")])
+    answer = agent.ask("一共有多少订单？")
+    assert len(model.calls) == 1 and answer.read_as is None and answer.text.startswith("订单数：")
