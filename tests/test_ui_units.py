@@ -517,6 +517,22 @@ def test_the_chat_speaks_the_language_of_the_question(app: App, shop) -> None:  
     assert any(str(m["content"]).startswith("Highest revenue: ") for m in english)
 
 
+def test_the_english_a_chinese_question_was_read_as_shows_above_what_was_computed() -> None:
+    from assistant.ui.render import answer_messages
+
+    answer = Answer(
+        question="每个类目的销售额是多少？",
+        text="销售额最高的是 A。",
+        kind="answer",
+        read_as="What is the revenue of each category?",
+        interpretation="销售额，按类目。",
+    )
+    text = str(answer_messages(answer)[0]["content"])
+    assert text.endswith(
+        "\n\n*按英文理解为：What is the revenue of each category?*\n\n*计算内容：销售额，按类目。*"
+    )
+
+
 def test_versions_of_copy_are_shown_side_by_side() -> None:
     from assistant.ui.tool_tabs import side_by_side
 

@@ -104,6 +104,7 @@ CHAT_WORDS: dict[str, tuple[str, str]] = {
     "failed": ("{tool} failed; correcting the call", "{tool} 出错，正在修正调用"),
     "writing": ("Writing the answer", "正在撰写回答"),
     "computed": ("Computed: ", "计算内容："),
+    "read_as": ("Read as: ", "按英文理解为："),
     "ungrounded": ("Numbers not found in the results: ", "结果中找不到的数字："),
     "rows": ("{n} rows · SQL and table", "{n} 行 · SQL 和表格"),
     "one_row": ("1 row · SQL and table", "1 行 · SQL 和表格"),

@@ -47,6 +47,8 @@ def answer_messages(answer: Answer) -> list[dict]:
     rows, and the chart."""
     chinese = is_chinese(answer.question)
     text = (said("error", chinese) if answer.kind == "error" else "") + answer.text
+    if answer.read_as:  # the English the call was chosen from: a misreading shows here
+        text += "\n\n*" + said("read_as", chinese) + answer.read_as.replace("*", "×") + "*"
     if answer.interpretation:
         text += "\n\n*" + said("computed", chinese) + answer.interpretation.replace("*", "×") + "*"
     if answer.ungrounded_numbers:
