@@ -140,6 +140,7 @@ class ShopLensSystem:
             rows=answer.table.rows if answer.table else [],
             ungrounded=answer.ungrounded_numbers,
             interpretation=answer.interpretation,
+            read_as=answer.read_as,
             interpretation_matches=self._interpretation_matches(answer, ran),
             numbers_stated=sum(1 for _, n, _, _ in numbers_in(answer.text) if n not in asked)
             if answer.kind == "answer"

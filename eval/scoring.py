@@ -116,6 +116,7 @@ class Outcome(BaseModel):
     rows: list[list[Any]] = Field(default_factory=list)
     ungrounded: list[str] = Field(default_factory=list)
     interpretation: str | None = None
+    read_as: str | None = None  # a Chinese question as the model put it into English
     # The interpretation shown is the one the call that ran gives when run again (None: not checked).
     interpretation_matches: bool | None = None
     numbers_stated: int = 0  # numbers in the text that the question does not hold
