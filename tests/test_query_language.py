@@ -1307,6 +1307,38 @@ def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: di
 
 
 @pytest.mark.parametrize(
+    ("question", "call", "metric", "note"),
+    [
+        # Chinese names the ranked measure before 最多 and asks 是哪个 after the dimension.
+        (
+            "哪个品牌的购买次数最多？",
+            {"metric": "users", "group_by": ["brand"], "top_n": 1},
+            "purchases",
+            "ranked by",
+        ),
+        (
+            "购买次数最多的品牌是哪个？",
+            {"metric": "purchases", "group_by": ["brand"], "top_n": 1},
+            "purchases",
+            None,
+        ),
+        # A plain count of events named by the metric's own name is that metric ...
+        ("一共有多少次购买？", {"metric": "orders"}, "purchases", "counted purchases"),
+        ("How many purchases were there in total?", {"metric": "orders"}, "purchases", "counted purchases"),
+        # ... but not when the call's metric is named too, or it counts people the words narrow.
+        ("How many orders were purchases of two or more items?", {"metric": "orders"}, "orders", None),
+        ("How many customers made a purchase?", {"metric": "buyers"}, "buyers", None),
+    ],
+)
+def test_the_measure_the_words_name_is_counted(
+    question: str, call: dict, metric: str, note: str | None
+) -> None:
+    _, cleaned, notes = check("query_metric", call, english_reading(question), MODEL)
+    assert cleaned["metric"] == metric and cleaned.get("group_by", []) == call.get("group_by", []), notes
+    assert any(n.startswith(note) for n in notes) if note else notes == []
+
+
+@pytest.mark.parametrize(
     ("question", "period", "day"),
     [
         # The data ends 2010-12-09: "6 December" is that year's; "25 December", the year before.

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from tools.language import is_chinese
 from tools.metrics import VALUE_ALIASES, SemanticModel, alias_value
 
 NUMBER_WORDS = {
@@ -722,6 +723,24 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _ranked_entity_swapped(args, alone, semantic, notes)
     _top_n_named(args, alone, semantic, notes)
     _which_entity_ranked(args, alone, semantic, notes)
+    _event_metric_named(args, alone, semantic, notes)
+
+
+def _event_metric_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "How many purchases in total" counted as orders: a plain count of events the words name
+    by a metric's own name or synonym (purchases: order lines) is that metric, when the call's
+    metric is not named at all."""
+    current = semantic.metrics.get(args.get("metric", ""))
+    shaped = ("group_by", "per", "divided_by", "did", "did_not", "share", "top_n", "min_times", "max_times")
+    if current is None or current.format != "count" or any(args.get(field) for field in shaped):
+        return
+    named = _metric_named(text, semantic)
+    if named is None or named == current.name or _metric_mentioned(current.name, text, semantic):
+        return
+    if semantic.metrics[named].counts is not None or semantic.metrics[named].format != "count":
+        return  # "how many users …" counted as buyers: the narrower reading of people stays
+    notes.append(f"counted {named}, which the question names, not {current.name}")
+    args["metric"] = named
 
 
 def _month_without_number(review: _Review, default_kind: str) -> None:
@@ -1169,7 +1188,7 @@ def _ranked_by_named(args: dict[str, Any], text: str, semantic: SemanticModel, n
     ranked = re.search(rf"{HIGHEST_WORDS}|\bby\b", text)
     if entity is None or not args.get("top_n") or ranked is None or args.get("per") or args.get("share"):
         return
-    named = _metric_named(text[ranked.end() :], semantic, not_counting=entity)
+    named = _ranked_measure(text, ranked, semantic, entity)
     current = semantic.metrics.get(args.get("metric", ""))
     if current is None or named is None or named == current.name or args.get("divided_by") or args.get("did"):
         return
@@ -1177,6 +1196,17 @@ def _ranked_by_named(args: dict[str, Any], text: str, semantic: SemanticModel, n
         return  # buyers or users: both count people, and the call's is the narrower reading
     notes.append(f"ranked by {named}, which the question names, not {current.name}")
     args["metric"] = named
+
+
+def _ranked_measure(
+    text: str, ranked: re.Match[str], semantic: SemanticModel, entity: str | None
+) -> str | None:
+    """The measure a ranking names: after its word in English ("the most purchases"), before it
+    in Chinese, whose gloss keeps the Chinese order (购买次数最多: "purchases number of times most")."""
+    named = _metric_named(text[ranked.end() :], semantic, not_counting=entity)
+    if named is None and is_chinese(text):
+        named = _metric_named(text[: ranked.start()], semantic, not_counting=entity)
+    return named
 
 
 def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -1206,7 +1236,7 @@ def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticMode
         return  # "how many users bought" with a stray top_n: a count, not a ranking
     did = args.get("did") or []
     ranked = re.search(HIGHEST_WORDS, text)
-    named = _metric_named(text[ranked.end() :], semantic, not_counting=metric.counts) if ranked else None
+    named = _ranked_measure(text, ranked, semantic, metric.counts) if ranked else None
     if named:
         measure, did = named, did or _one_event_named(text)
         if semantic.metrics[named].counts is None:
@@ -3194,7 +3224,8 @@ GROUPING_BEFORE = {
 # Before "users who …", these words name a population (or two to compare), not a breakdown.
 POPULATION_BEFORE = {"for", "among", "who", "between", "compare", "what", "across"}
 GROUPING_AFTER = r"^\W*(\w+\W+){0,3}?(with the|got|gets|brought|generated|drove|made the|ranked|ranking|breakdown|wise|level|split|sell|sold|earn|bring)\b"
-COUNTED = re.compile(r"\b(how many|number of|count of|total|distinct|unique)\W+(\w+\W+){0,2}$")
+# "Number of times" counts occurrences, not the entity after it (购买次数最多的品牌: "… number of times most brands").
+COUNTED = re.compile(r"\b(how many|number of(?! times)|count of|total|distinct|unique)\W+(\w+\W+){0,2}$")
 
 
 PRICE_BANDS = r"\bprice[- ]?(bands?|buckets?|tiers?|ranges?|brackets?|points?|segments?|groups?|levels?)\b"
@@ -3316,6 +3347,8 @@ def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
                 return True
             if re.match(GROUPING_AFTER, text[match.end() :]):
                 return True
+            if is_chinese(text) and re.match(r"\W*(\w+\W+)?which\b", text[match.end() :]):
+                return True  # 销量最高的品牌是哪个: the gloss keeps 哪个 after the dimension
     return False
 
 
