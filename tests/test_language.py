@@ -454,3 +454,35 @@ def test_by_default_a_chinese_question_is_read_with_the_glossary_in_one_model_ca
     agent, model = assistant(shop, [call("query_metric", metric="orders")])
     answer = agent.ask("一共有多少订单？")
     assert len(model.calls) == 1 and answer.read_as is None and answer.text.startswith("订单数：")
+
+
+@pytest.mark.parametrize(
+    ("question", "read_as", "notes"),
+    [
+        ("一共有多少次够买？", "一共有多少次购买？", ["read '够买' as '购买'"]),
+        ("上周的转话率是多少？", "上周的转化率是多少？", ["read '转话率' as '转化率'"]),
+        ("流览最多的商品", "浏览最多的商品", ["read '流览' as '浏览'"]),
+        ("哪个品牌的加够次数最多？", "哪个品牌的加购次数最多？", ["read '加够' as '加购'"]),
+        # Another word that sounds like a term shares no character with it; 不够 is a word.
+        ("视频类目的销售额", "视频类目的销售额", []),
+        ("不够买的用户有多少？", "不够买的用户有多少？", []),
+        ("购买次数最多的品牌", "购买次数最多的品牌", []),
+    ],
+)
+def test_a_pinyin_input_slip_in_a_term_is_read_as_the_term(
+    question: str, read_as: str, notes: list[str]
+) -> None:
+    from tools.language import pinyin_slips_fixed
+
+    assert pinyin_slips_fixed(question) == (read_as, notes)
+    assert english_reading(question).startswith(question)  # the question is shown as asked
+
+
+def test_the_glossary_and_the_model_read_a_slip_as_the_term(shop) -> None:  # noqa: F811
+    assert english_reading("一共有多少次够买？").endswith("(in total how many purchases)")
+    agent, model = assistant(shop, [call("query_metric", metric="orders", period={"kind": "last_week"})])
+    answer = agent.ask("上周有多少定单？")
+    assert "Question: 上周有多少订单？" in model.calls[0][0][-1].content
+    assert "read '定单' as '订单'" in answer.notes and answer.tool_calls[-1].arguments["period"] == {
+        "kind": "last_week"
+    }

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.language import is_chinese
+from tools.language import is_chinese, pinyin_slips_fixed
 from tools.metrics import VALUE_ALIASES, SemanticModel, alias_value
 
 NUMBER_WORDS = {
@@ -298,8 +298,10 @@ def _spelled(text: str) -> str:
 
 def corrected(question: str) -> tuple[str, list[str]]:
     """The question with its misspelled domain words written right ("purchsed" as "purchased"),
-    as the model should read it, and a note for each; other words are left as typed."""
-    notes: list[str] = []
+    as the model should read it, and a note for each; other words are left as typed. In Chinese,
+    a pinyin-input slip in a term the glossary knows ("够买" for "购买")."""
+    question, notes = pinyin_slips_fixed(question)
+    notes = list(notes)
 
     def fixed(match: re.Match[str]) -> str:
         word = match.group(0)

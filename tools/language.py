@@ -15,6 +15,8 @@ import functools
 import re
 from collections.abc import Callable
 
+from pypinyin import lazy_pinyin
+
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 MONTH_NAMES = (
@@ -427,6 +429,52 @@ def is_chinese(text: str) -> bool:
     return CJK.search(text) is not None
 
 
+# Words whose last character sounds like the first of a term (够 of 购买): a run starting there is
+# the word's end, not a slip.
+WORDS_ENDING_IN_A_SLIP = ("能够", "不够", "足够")
+
+
+@functools.cache
+def _terms_by_sound() -> dict[tuple[str, ...], list[str]]:
+    """The glossary's Chinese terms of two characters or more, by their sound (toneless pinyin)."""
+    by_sound: dict[tuple[str, ...], list[str]] = {}
+    for term in GLOSSARY:
+        if len(term) >= 2 and CJK.fullmatch(term[0]) and all(CJK.match(c) for c in term):
+            by_sound.setdefault(tuple(lazy_pinyin(term)), []).append(term)
+    return by_sound
+
+
+@functools.lru_cache(maxsize=256)
+def pinyin_slips_fixed(question: str) -> tuple[str, list[str]]:
+    """The question with each pinyin-input slip in a term the glossary knows written right, and a
+    note for each. A slip is what a pinyin keyboard makes: a run that sounds exactly like the term
+    and differs from it in one character (够买 for 购买, 转话率 for 转化率); a run sharing no
+    character with it is another word (视频 is not 食品), and terms spelled right are left alone."""
+    if not is_chinese(question):
+        return question, []
+    chars = list(question)
+    taken = [False] * len(chars)
+    for match in _TERMS.finditer(question):
+        if len(match.group(0)) > 1:  # 买 alone may be the slip's half (够买)
+            taken[match.start() : match.end()] = [True] * (match.end() - match.start())
+    notes: list[str] = []
+    by_sound = _terms_by_sound()
+    for size in sorted({len(sound) for sound in by_sound}, reverse=True):
+        for start in range(len(chars) - size + 1):
+            run = "".join(chars[start : start + size])
+            if any(taken[start : start + size]) or not all(CJK.match(c) for c in run):
+                continue
+            if "".join(chars[max(start - 1, 0) : start + 1]) in WORDS_ENDING_IN_A_SLIP:
+                continue  # 不够买 is "not enough to buy", not 不购买
+            terms = by_sound.get(tuple(lazy_pinyin(run)), [])
+            if len(terms) != 1 or sum(a != b for a, b in zip(run, terms[0], strict=True)) != 1:
+                continue
+            chars[start : start + size] = terms[0]
+            taken[start : start + size] = [True] * size
+            notes.append(f"read '{run}' as '{terms[0]}'")
+    return "".join(chars), notes
+
+
 @functools.lru_cache(maxsize=256)
 def english_reading(question: str) -> str:
     """The question as code's rules read it: unchanged when it has no Chinese; else followed by
@@ -434,6 +482,7 @@ def english_reading(question: str) -> str:
     conversion rate)")."""
     if not is_chinese(question):
         return question
+    asked, (question, _) = question, pinyin_slips_fixed(question)
     found: list[tuple[int, str]] = []
     taken = [False] * len(question)
     for pattern, english in _PHRASES:
@@ -448,5 +497,5 @@ def english_reading(question: str) -> str:
         if not any(taken[match.start() : match.end()]):
             found.append((match.start(), GLOSSARY[match.group(0)]))
     if not found:
-        return question
-    return f"{question} ({' '.join(text for _, text in sorted(found))})"
+        return asked
+    return f"{asked} ({' '.join(text for _, text in sorted(found))})"
