@@ -17,7 +17,7 @@ from assistant.grounding import misstatements, numbers_in, ungrounded_numbers
 from assistant.llm.client import response_format
 from tools import ToolResult
 from tools.base import cell_text
-from tools.language import is_chinese
+from tools.language import MONTH_NAMES, is_chinese
 from tools.narrate import table_sentence
 
 if TYPE_CHECKING:
@@ -176,9 +176,6 @@ def in_english(
     return said
 
 
-MONTHS = ("january february march april may june july august september october november december").split()
-
-
 def translation_problems(question: str, english: str) -> str:
     """What an English reading of a Chinese question lost: a number or id not kept (a month
     written 12月 may be "December"), Chinese left in it, or nothing that reads as a question."""
@@ -195,7 +192,12 @@ def translation_problems(question: str, english: str) -> str:
         number, month = match.group(1), match.group(2)
         if number in kept or number.lstrip("0") in kept:
             continue
-        if month and number.isdigit() and 1 <= int(number) <= 12 and MONTHS[int(number) - 1] in lowered:
+        if (
+            month
+            and number.isdigit()
+            and 1 <= int(number) <= 12
+            and MONTH_NAMES[int(number) - 1].lower() in lowered
+        ):
             continue
         return f"{number} left out or changed"
     return ""

@@ -439,7 +439,7 @@ def _terms_by_sound() -> dict[tuple[str, ...], list[str]]:
     """The glossary's Chinese terms of two characters or more, by their sound (toneless pinyin)."""
     by_sound: dict[tuple[str, ...], list[str]] = {}
     for term in GLOSSARY:
-        if len(term) >= 2 and CJK.fullmatch(term[0]) and all(CJK.match(c) for c in term):
+        if len(term) >= 2 and all(CJK.match(c) for c in term):
             by_sound.setdefault(tuple(lazy_pinyin(term)), []).append(term)
     return by_sound
 
