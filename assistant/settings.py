@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         "row labels always right; no second model call) or the model (checked; code's sentence when "
         "the check fails).",
     )
+    recommender: Literal["itemknn", "sequence"] = Field(
+        default="itemknn",
+        description="The recommender `recommend` and `explain_recommendation` use unless a call names one: "
+        "item-to-item co-occurrence (itemknn; built in seconds) or the sequence model (SASRec over each "
+        "shopper's steps in order; trained by `shoplens tool build` or on first use, minutes on a CPU).",
+    )
     tools: Annotated[list[str], NoDecode] = Field(
         default=[],
         description="The tools offered to the model, in order (`shoplens tool list` lists those installed). "

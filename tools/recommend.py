@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -217,6 +219,47 @@ class EvalResult(BaseModel):
     cases: int
     recall_at_20: float
     ndcg_at_10: float
+    train_seconds: float = 0.0
+
+
+# Event kinds as the sequence model reads them (0 is padding), from the interaction weights.
+KIND_OF_WEIGHT = {EVENT_WEIGHTS[k]: code for code, k in enumerate(EVENT_WEIGHTS, start=1)}
+
+
+@dataclass
+class Case:
+    """One evaluation case: what is known of a shopper at the split, and what they touched after."""
+
+    history_items: np.ndarray  # items with their decayed weights (ItemKNN's input)
+    history_weights: np.ndarray
+    sequence: np.ndarray  # the same shopper's items in time order (a sequence model's input)
+    kinds: np.ndarray  # event kind of each sequence item (KIND_OF_WEIGHT)
+    targets: set[int]
+
+    def history(self, n_items: int) -> np.ndarray:
+        dense = np.zeros(n_items, dtype=np.float32)
+        np.add.at(dense, self.history_items, self.history_weights)
+        return dense
+
+
+# A model under evaluation: fitted on the training interactions up to the split time, it scores
+# every item for a batch of cases (cases x items).
+Scorer = Callable[[list[Case]], np.ndarray]
+Fitter = Callable[[Interactions, np.datetime64], Scorer]
+
+
+def ordered_sequences(inter: Interactions) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Each entity's items in time order, with the event kind; repeats of the same item in a row
+    are one step (kept at their strongest kind): a shopper reloading a page says nothing new."""
+    if not len(inter.item):
+        return {}
+    order = np.lexsort((inter.time, inter.entity))
+    entity, item = inter.entity[order], inter.item[order]
+    kind = np.array([KIND_OF_WEIGHT.get(float(w), 1) for w in inter.weight[order]], dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, (entity[1:] != entity[:-1]) | (item[1:] != item[:-1])])
+    entity, item, kind = entity[starts], item[starts], np.maximum.reduceat(kind, starts)
+    bounds = np.flatnonzero(np.r_[True, entity[1:] != entity[:-1], True])
+    return {int(entity[a]): (item[a:b], kind[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
 
 
 def split_day(interactions: Interactions, test_share: float = 0.15) -> np.datetime64:
@@ -225,22 +268,18 @@ def split_day(interactions: Interactions, test_share: float = 0.15) -> np.dateti
     return np.sort(days)[int(len(days) * (1 - test_share))]
 
 
-def evaluate(
-    interactions: Interactions, split: np.datetime64 | None = None, max_cases: int = 5000
-) -> list[EvalResult]:
-    """Recall@20 and NDCG@10 of ItemKNN and popularity on a time split.
+def evaluation_cases(
+    interactions: Interactions, split_time: np.datetime64, max_cases: int = 5000
+) -> tuple[str, list[Case]]:
+    """(protocol, cases) of a time split.
 
     Returning users (when the data has them): history before the split, targets = products
     they touched after it that were not in their history. Anonymous sessions (no user ids):
-    each test session's first half is the history and its second half the targets. Items in
-    the history are never recommended."""
-    split = split if split is not None else split_day(interactions)
-    split_time = split.astype("datetime64[s]")
+    each test session's first half is the history and its second half the targets."""
     train = interactions.subset(interactions.time < split_time)
     test = interactions.subset(interactions.time >= split_time)
-    knn, popularity = fit(train, split_time)
     histories = train.histories(split_time).tocsr()
-    cases: list[tuple[np.ndarray, set[int]]] = []
+    cases: list[Case] = []
     trained_entities = set(np.unique(train.entity).tolist())
     users = [
         e
@@ -249,42 +288,86 @@ def evaluate(
     ]
     if users:
         protocol = "returning users"
+        sequences = ordered_sequences(train)
         targets_of: dict[int, set[int]] = {}
         for e, i in zip(test.entity.tolist(), test.item.tolist(), strict=True):
             targets_of.setdefault(e, set()).add(i)
         for e in users:
-            history = np.asarray(histories[e].todense()).ravel()
-            targets = targets_of[e] - set(np.flatnonzero(history).tolist())
+            row = histories[e]
+            targets = targets_of[e] - set(row.indices.tolist())
             if targets:
-                cases.append((history, targets))
+                items, kinds = sequences[e]
+                cases.append(Case(row.indices.copy(), row.data.copy(), items, kinds, targets))
     else:
         protocol = "session continuation"
         order = np.lexsort((test.time, test.session))
-        by_session: dict[int, list[int]] = {}
-        for s, i in zip(test.session[order].tolist(), test.item[order].tolist(), strict=True):
-            seen = by_session.setdefault(s, [])
-            if i not in seen:
-                seen.append(i)
-        for items in by_session.values():
-            if len(items) < 2:
+        by_session: dict[int, dict[int, int]] = {}  # item -> kind, in order of first touch
+        for s, i, w in zip(
+            test.session[order].tolist(), test.item[order].tolist(), test.weight[order].tolist(), strict=True
+        ):
+            by_session.setdefault(s, {}).setdefault(i, KIND_OF_WEIGHT.get(float(w), 1))
+        for touched in by_session.values():
+            if len(touched) < 2:
                 continue
+            items = np.array(list(touched), dtype=np.int64)
+            kinds = np.array(list(touched.values()), dtype=np.int64)
             half = len(items) // 2
-            history = np.zeros(len(interactions.items), dtype=np.float32)
-            history[items[:half]] = 1.0
-            cases.append((history, set(items[half:])))
-    rng = np.random.default_rng(0)
+            cases.append(
+                Case(
+                    items[:half],
+                    np.ones(half, dtype=np.float32),
+                    items[:half],
+                    kinds[:half],
+                    set(items[half:].tolist()),
+                )
+            )
     if len(cases) > max_cases:
+        rng = np.random.default_rng(0)
         cases = [cases[i] for i in rng.choice(len(cases), max_cases, replace=False)]
+    return protocol, cases
+
+
+def fit_itemknn(train: Interactions, split_time: np.datetime64) -> Scorer:
+    knn, _ = fit(train, split_time)
+    n = len(train.items)
+    return lambda cases: np.stack([knn.scores(c.history(n)) for c in cases])
+
+
+def fit_popularity(train: Interactions, split_time: np.datetime64) -> Scorer:
+    _, popularity = fit(train, split_time)
+    return lambda cases: np.tile(popularity, (len(cases), 1))
+
+
+BASELINES: dict[str, Fitter] = {"itemknn": fit_itemknn, "popularity": fit_popularity}
+
+
+def evaluate(
+    interactions: Interactions,
+    split: np.datetime64 | None = None,
+    max_cases: int = 5000,
+    models: dict[str, Fitter] | None = None,
+) -> list[EvalResult]:
+    """Recall@20 and NDCG@10 of each model (ItemKNN and popularity unless told) on one time
+    split, on the same cases; items in a case's history are never recommended."""
+    split = split if split is not None else split_day(interactions)
+    split_time = split.astype("datetime64[s]")
+    train = interactions.subset(interactions.time < split_time)
+    protocol, cases = evaluation_cases(interactions, split_time, max_cases)
     results = []
-    for name, score in (("itemknn", lambda h: knn.scores(h)), ("popularity", lambda h: popularity)):
+    for name, fitter in (models or BASELINES).items():
+        started = time.perf_counter()
+        scorer = fitter(train, split_time)
+        train_seconds = time.perf_counter() - started
         recall, ndcg = [], []
-        for history, targets in cases:
-            ranked = top_k(score(history), 20, exclude=np.flatnonzero(history))
-            hits = [1.0 if i in targets else 0.0 for i in ranked]
-            recall.append(sum(hits) / len(targets))
-            dcg = sum(h / np.log2(r + 2) for r, h in enumerate(hits[:10]))
-            ideal = sum(1 / np.log2(r + 2) for r in range(min(len(targets), 10)))
-            ndcg.append(dcg / ideal)
+        for start in range(0, len(cases), 256):
+            batch = cases[start : start + 256]
+            for case, scores in zip(batch, scorer(batch), strict=True):
+                ranked = top_k(scores, 20, exclude=case.history_items)
+                hits = [1.0 if i in case.targets else 0.0 for i in ranked]
+                recall.append(sum(hits) / len(case.targets))
+                dcg = sum(h / np.log2(r + 2) for r, h in enumerate(hits[:10]))
+                ideal = sum(1 / np.log2(r + 2) for r in range(min(len(case.targets), 10)))
+                ndcg.append(dcg / ideal)
         results.append(
             EvalResult(
                 model=name,
@@ -292,6 +375,7 @@ def evaluate(
                 cases=len(cases),
                 recall_at_20=round(float(np.mean(recall)) if recall else 0.0, 4),
                 ndcg_at_10=round(float(np.mean(ndcg)) if ndcg else 0.0, 4),
+                train_seconds=round(train_seconds, 1),
             )
         )
     return results
@@ -306,6 +390,11 @@ class RecommendArgs(BaseModel):
     product_id: str | None = Field(default=None, description="Or: products that go with this product")
     k: int = Field(default=10, ge=1, le=100)
     category: str | None = Field(default=None, description="Only recommend products in this category")
+    model: Literal["itemknn", "sequence"] | None = Field(
+        default=None,
+        description="'sequence': what shoppers do next after steps like the user's, in order; "
+        "'itemknn': items used in the same visits. Default: the shop's setting.",
+    )
 
 
 def recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
@@ -332,6 +421,8 @@ def recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
         notes.append("this user has no product interactions yet: these are the most popular products")
     else:
         history = model.history(args.user_id)
+    if (args.model or ctx.settings.recommender) == "sequence" and not notes:
+        return _sequence_picks(ctx, model, args, catalog, allowed, history)
     scores = model.knn.scores(history)
     if not scores.any():
         scores = model.popularity.astype(float)
@@ -362,6 +453,54 @@ def recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
         ),
         interpretation=f"Products for user {args.user_id}, scored by how often they were used in the same"
         " visits as what the user viewed, carted and bought (item-to-item); not items they already bought.",
+    )
+
+
+def _sequence_picks(
+    ctx: ToolContext,
+    model: Recommender,
+    args: RecommendArgs,
+    catalog: dict[str, dict],
+    allowed: np.ndarray | None,
+    history: np.ndarray,
+) -> ToolResult:
+    """`recommend` with the sequence model: the next products after the user's steps."""
+    from tools.sequences import shop_sequences  # at use: torch costs a second to import
+
+    shop = shop_sequences(ctx, model.interactions)
+    items, kinds = shop.sequences[args.user_id]
+    scores = shop.model.scores([(items, kinds)])[0]
+    if allowed is not None:
+        scores = np.where(allowed, scores, 0.0)
+    ranked = top_k(scores, args.k, exclude=np.flatnonzero(history))
+    rows = []
+    for i in ranked:
+        because = shop.model.contributions(items, kinds, i)[:1]
+        product = catalog.get(model.knn.items[i], {})
+        rows.append(
+            (
+                model.knn.items[i],
+                product.get("title"),
+                product.get("category"),
+                product.get("price"),
+                round(float(scores[i]), 4),
+                _label(catalog, model.knn.items[because[0][0]]) if because else "the order of all steps",
+            )
+        )
+    steps = min(len(items), shop.model.network.config.max_len)
+    return ToolResult(
+        columns=["product_id", "title", "category", "price", "score", "because_of"],
+        rows=rows,
+        notes=[
+            f"sequence model (self-attention over the order of each shopper's steps), trained on "
+            f"{len(shop.sequences):,} shoppers; score = probability of being the user's next product"
+        ],
+        summary=_products_sentence(
+            f"Top picks for user {args.user_id}" + (f" in {args.category}" if args.category else ""), rows
+        ),
+        interpretation=f"Products for user {args.user_id}, scored by a sequence model of what shoppers do next"
+        f" after steps like the user's last {narrate.plural(steps, 'product')} (viewed, saved, carted or"
+        " bought, in order); not items they already touched.",
     )
 
 
@@ -445,6 +584,9 @@ class ExplainArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: str = Field(description="The user the product was recommended to")
     product_id: str = Field(description="The recommended product")
+    model: Literal["itemknn", "sequence"] | None = Field(
+        default=None, description="The recommender that recommended it. Default: the shop's setting."
+    )
 
 
 def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
@@ -460,12 +602,22 @@ def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
         )
     target = items.index(args.product_id)
     history = model.history(args.user_id)
-    scores = model.knn.scores(history)
+    by_sequence = (args.model or ctx.settings.recommender) == "sequence"
+    if by_sequence:
+        from tools.sequences import shop_sequences  # at use: torch costs a second to import
+
+        shop = shop_sequences(ctx, model.interactions)
+        sequence = shop.sequences[args.user_id]
+        scores = shop.model.scores([sequence])[0]
+        contributions = shop.model.contributions(*sequence, target)[:3]
+        total = 1.0  # occlusion effects come as shares already
+    else:
+        scores = model.knn.scores(history)
+        contributions = model.knn.contributions(history, target)[:3]
+        total = float(scores[target]) or 1.0
     ranked = top_k(scores, 100, exclude=np.flatnonzero(history))
     rank = ranked.index(target) + 1 if target in ranked else None
     catalog = _catalog(ctx)
-    contributions = model.knn.contributions(history, target)[:3]
-    total = float(scores[target]) or 1.0
     events = _user_events(ctx, args.user_id, [items[j] for j, _ in contributions])
     together = _co_visits(model, target, [j for j, _ in contributions])
     rows: list[tuple] = []
@@ -486,7 +638,12 @@ def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
     )
     evidence_text = _evidence_text(args, rows)
     notes = []
-    if not contributions:
+    if not contributions and by_sequence:
+        answer = (
+            f"{_label(catalog, args.product_id)} is {rank_text} for user {args.user_id}; leaving out any one"
+            " product of their steps does not lower its score."
+        )
+    elif not contributions:
         answer = (
             f"{_label(catalog, args.product_id)} is not recommended to user {args.user_id}: nothing in their "
             "history was used together with it by other shoppers."
@@ -511,8 +668,14 @@ def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
         rows=rows,
         notes=notes,
         answer=answer,
-        interpretation=f"Why product {args.product_id} is recommended to user {args.user_id}: the items in the"
-        " user's history that other shoppers used in the same visits, and each one's share of the score.",
+        interpretation=(
+            f"Why product {args.product_id} is recommended to user {args.user_id} by the sequence model: the"
+            " items in the user's steps whose removal lowers its score most, each one's share of that effect,"
+            " and how many visits included both."
+            if by_sequence
+            else f"Why product {args.product_id} is recommended to user {args.user_id}: the items in the"
+            " user's history that other shoppers used in the same visits, and each one's share of the score."
+        ),
     )
 
 
@@ -602,16 +765,17 @@ def unsupported_claims(
 
 
 def recommendation_report(results: dict[str, list[EvalResult]]) -> str:
-    """The side-by-side table the evaluation prints (markdown)."""
+    """The side-by-side table the evaluation prints (markdown): one row per data set and model."""
     lines = [
-        "| data | protocol | cases | ItemKNN Recall@20 | popularity Recall@20 | ItemKNN NDCG@10 | popularity NDCG@10 |",
+        "| data | protocol | cases | model | Recall@20 | NDCG@10 | training s |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, (knn, pop) in results.items():
-        lines.append(
-            f"| {name} | {knn.protocol} | {knn.cases:,} | {knn.recall_at_20:.4f} | {pop.recall_at_20:.4f} "
-            f"| {knn.ndcg_at_10:.4f} | {pop.ndcg_at_10:.4f} |"
-        )
+    for name, models in results.items():
+        for r in models:
+            lines.append(
+                f"| {name} | {r.protocol} | {r.cases:,} | {r.model} | {r.recall_at_20:.4f} "
+                f"| {r.ndcg_at_10:.4f} | {r.train_seconds:.1f} |"
+            )
     return "\n".join(lines)
 
 

@@ -103,10 +103,11 @@ def tool_run(
 @tool_app.command("build")
 def tool_build(ctx: typer.Context) -> None:
     """Build what the insight tools need ahead of time: product embeddings, behavior clusters,
-    the recommender (otherwise each is built on first use)."""
+    the recommenders (ItemKNN and the sequence model; otherwise each is built on first use)."""
     from tools.recommend import recommender
     from tools.search import product_index
     from tools.segments import behavior_clusters
+    from tools.sequences import shop_sequences
 
     settings: Settings = ctx.obj
     with tool_context(settings, False) as context, progress_bar() as report:
@@ -114,7 +115,10 @@ def tool_build(ctx: typer.Context) -> None:
         products = product_index(context)
         _, clusters = behavior_clusters(context)
         model = recommender(context)
+        shop = shop_sequences(context, model.interactions)
     console.print(
         f"{len(products.index):,} products embedded, {len(clusters)} behavior clusters, "
-        f"recommender over {len(model.knn.items):,} products; kept in {context.artifacts_dir}"
+        f"recommender over {len(model.knn.items):,} products, sequence model of {len(shop.sequences):,} "
+        f"shoppers ({shop.model.epochs} epochs, {shop.model.train_seconds:.0f}s on {shop.model.device}); "
+        f"kept in {context.artifacts_dir}"
     )

@@ -73,25 +73,27 @@ class ToolTabs:
                 return str(random.choice(rows)[0])
         return ""
 
-    def recommend(self, user_id: str, k: float, session: ChatSession | None) -> tuple[Any, ...]:
+    def recommend(self, user_id: str, k: float, model: str, session: ChatSession | None) -> tuple[Any, ...]:
         user_id = (user_id or "").strip()
         if not user_id:
             return "Type a user id, or pick one.", HIDDEN, "", HIDDEN
         try:
-            result = self._tool(session, "recommend", {"user_id": user_id, "k": int(k)})
+            result = self._tool(session, "recommend", {"user_id": user_id, "k": int(k), "model": model})
         except Exception as exc:
             return f"Error: {readable(exc)}", HIDDEN, "", HIDDEN
         note = " · ".join(result.notes) + " · select a row to see why it is recommended"
         return note, shown(result_frame(result)), "", HIDDEN
 
     def explain(
-        self, user_id: str, table: pd.DataFrame, session: ChatSession | None, evt: gr.SelectData
+        self, user_id: str, model: str, table: pd.DataFrame, session: ChatSession | None, evt: gr.SelectData
     ) -> tuple[str, Any]:
         try:
             row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
             product_id = str(table.iloc[row]["product_id"])
             result = self._tool(
-                session, "explain_recommendation", {"user_id": user_id.strip(), "product_id": product_id}
+                session,
+                "explain_recommendation",
+                {"user_id": user_id.strip(), "product_id": product_id, "model": model},
             )
         except Exception as exc:
             return f"Error: {readable(exc)}", HIDDEN
@@ -176,6 +178,13 @@ class ToolTabs:
                 user = gr.Textbox(label=t("user_id"), scale=3, elem_id="rec-user")
                 pick = gr.Button(t("a_good_customer"), scale=1)
                 k = gr.Slider(3, 30, value=10, step=1, label=t("how_many"), scale=2)
+                model = gr.Radio(
+                    [(t("items_used_together"), "itemknn"), (t("what_comes_next"), "sequence")],
+                    value=self.ws.settings.recommender,
+                    label=t("recommender"),
+                    scale=3,
+                    elem_id="rec-model",
+                )
             go = gr.Button(t("recommend"), variant="primary")
             rec_note = gr.Markdown(elem_id="rec-note")
             rec_table = gr.Dataframe(
@@ -191,9 +200,9 @@ class ToolTabs:
                 elem_id="why-table",
             )
         pick.click(self.random_user, [self.session], [user])
-        go.click(self.recommend, [user, k, self.session], [rec_note, rec_table, why, why_table])
-        user.submit(self.recommend, [user, k, self.session], [rec_note, rec_table, why, why_table])
-        rec_table.select(self.explain, [user, rec_table, self.session], [why, why_table])
+        go.click(self.recommend, [user, k, model, self.session], [rec_note, rec_table, why, why_table])
+        user.submit(self.recommend, [user, k, model, self.session], [rec_note, rec_table, why, why_table])
+        rec_table.select(self.explain, [user, model, rec_table, self.session], [why, why_table])
 
     def _copy_tab(self) -> None:
         """Marketing copy for a product or a segment; its choices are the tool's own."""
