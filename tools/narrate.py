@@ -94,7 +94,10 @@ def label(value: Any) -> str:
 
 
 def plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    """'1 search', '2 searches', '3 days'."""
+    if n == 1:
+        return f"{n:,} {noun}"
+    return f"{n:,} {noun}{'es' if noun.endswith(('s', 'sh', 'ch', 'x', 'z')) else 's'}"
 
 
 def listing(items: list[str]) -> str:

@@ -238,7 +238,7 @@ class SearchQueriesArgs(BaseModel):
 def search_queries(ctx: ToolContext, args: SearchQueriesArgs) -> ToolResult:
     """What shoppers search for around a topic: the site-search queries closest in meaning to the
     text, with how often each was searched and the share of those sessions that bought."""
-    index, stats = ctx.cached("queries", lambda: _query_index(ctx))
+    index, stats = query_index(ctx)
     if not len(index):
         raise ToolError("the data has no site-search queries (no search events with query text)")
     hits = index.search(_encoder(ctx).encode([args.text]), args.k)[0]
@@ -266,6 +266,12 @@ def search_queries(ctx: ToolContext, args: SearchQueriesArgs) -> ToolResult:
         interpretation=f"Site-search queries closest in meaning to '{narrate.quoted(args.text)}', with how often"
         " each was searched and the share of those visits that bought; all data.",
     )
+
+
+def query_index(ctx: ToolContext) -> tuple[VectorIndex, dict[str, list]]:
+    """The site-search queries (lower-cased, most searched first) embedded, with their searches and
+    the share of their visits that bought."""
+    return ctx.cached("queries", lambda: _query_index(ctx))
 
 
 def _query_index(ctx: ToolContext) -> tuple[VectorIndex, dict[str, list]]:

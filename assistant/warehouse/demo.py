@@ -11,7 +11,8 @@ seasonality. Planted facts, written to a manifest for the eval harness:
 - a promo day with a traffic spike and discounted prices,
 - a bot-like cluster (inhuman view bursts at night) and a cart-stuffing cluster,
 - a segment (arriving mostly through one acquisition channel) with unusually high cart abandonment,
-- a product pair often bought together.
+- a product pair often bought together,
+- searches for a few things the catalog does not hold (demand gaps).
 
 Generation runs in chunks of users, vectorised with numpy and inserted through Arrow, so
 memory stays bounded from 10k to 100M events. Each chunk draws from its own seeded stream.
@@ -46,6 +47,9 @@ START = datetime(2026, 8, 3)  # a Monday; the shop's data covers 13 weeks from h
 DAYS = 91
 CHUNK_USERS = 20_000
 SOURCE = "demo"
+# Searches for what the shop does not sell (planted demand gaps), and their share of all searches.
+DEMAND_GAPS = ("drone with 4k camera", "electric scooter", "aquarium fish tank")
+DEMAND_GAP_SHARE = 0.06
 # Event type codes drawn below, in this order (search is 5: it carries no product).
 EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase", "fav", "search")
 
@@ -337,6 +341,8 @@ class _ChunkDraw:
     ) -> None:
         self.catalog, self.n_users, self.bots, self.pair = catalog, n_users, bots, pair
         self.rng = np.random.default_rng([seed, 2, chunk + 1])  # chunk -1 is the sizing pilot
+        # The planted demand gaps draw from their own stream: nothing else drawn changes.
+        self.gap_rng = np.random.default_rng([seed, 3, chunk + 1])
         self.names = list(SEGMENTS)
         self.specs = [SEGMENTS[n] for n in self.names]
 
@@ -524,6 +530,11 @@ class _ChunkDraw:
         query_text[searches] = [
             catalog.queries[c][q % len(catalog.queries[c])]
             for c, q in zip(self.cat[ev_sess][searches], query[searches], strict=True)
+        ]
+        # Planted demand gaps: a share of the searches ask for things the catalog does not hold.
+        gaps = np.flatnonzero(searches)[self.gap_rng.random(int(searches.sum())) < DEMAND_GAP_SHARE]
+        query_text[gaps] = np.array(DEMAND_GAPS, dtype=object)[
+            self.gap_rng.integers(0, len(DEMAND_GAPS), len(gaps))
         ]
         order_ids = np.where(is_purchase & buying[ev_sess], order_num[ev_sess], -1)
         self.user_ids = self.sess_user[ev_sess] + first_user
@@ -788,6 +799,7 @@ def _manifest(
             **_planted_bots(rows),
             "high_cart_abandonment": _planted_abandonment(rows),
             "bought_together": _planted_pair(rows, catalog, pair),
+            "demand_gaps": _planted_gaps(rows),
         }
         segments = dict(rows("SELECT segment, count(*) FROM demo_truth GROUP BY 1 ORDER BY 1"))
     finally:
@@ -891,6 +903,17 @@ def _planted_abandonment(rows: Rows) -> dict[str, Any]:
         "latent_segment": "bargain_hunter",
         "abandonment_by_channel": {channel: rate for channel, rate in abandonment},
     }
+
+
+def _planted_gaps(rows: Rows) -> dict[str, int]:
+    """The planted searches for what the catalog does not hold, with how often each was searched."""
+    return dict(
+        rows(
+            "SELECT query_text, count(*) FROM events WHERE event_type = 'search' AND list_contains(?, query_text)"
+            " GROUP BY 1 ORDER BY 1",
+            [list(DEMAND_GAPS)],
+        )
+    )
 
 
 def _planted_pair(rows: Rows, catalog: Catalog, pair: tuple[int, int]) -> dict[str, Any]:
