@@ -207,6 +207,35 @@ def test_demo_explanation_is_grounded_in_the_recommenders_evidence(demo: Assista
     assert unsupported_claims(answer.text, [tuple(r) for r in answer.table.rows], {}, "42") == []
 
 
+def test_demo_purchase_intent(demo: Assistant) -> None:
+    from tools.intent import PredictIntentArgs, predict_intent
+
+    answer = demo.ask("Which shoppers are most likely to make a purchase in the coming week?")
+    call = answer.tool_calls[-1]
+    assert call.tool == "predict_intent", answer.tool_calls
+    assert call.arguments.get("outcome", "buy") == "buy" and call.arguments.get("days", 7) == 7
+    expected = predict_intent(demo.ctx, PredictIntentArgs.model_validate(call.arguments))
+    assert [r[0] for r in answer.table.rows] == [r[0] for r in expected.rows]
+    top = answer.table.rows[0]
+    assert top[0] in answer.text and answer.grounded, answer.text
+
+
+def test_demo_churn_intent(demo: Assistant) -> None:
+    answer = demo.ask("Who might stop visiting us over the next month?")
+    call = answer.tool_calls[-1]
+    assert call.tool == "predict_intent", answer.tool_calls
+    assert call.arguments.get("outcome") == "churn" and call.arguments.get("days") in (28, 30, 31)
+    assert answer.table.rows and answer.grounded, answer.text
+
+
+def test_demo_demand_gaps(demo: Assistant) -> None:
+    answer = demo.ask("Which searches on our site find nothing we carry?")
+    assert answer.tool_calls[-1].tool == "demand_gaps", answer.tool_calls
+    unsold = {r[0] for r in answer.table.rows if r[5] == "not sold"}
+    assert unsold == {"drone with 4k camera", "electric scooter", "aquarium fish tank"}
+    assert "drone with 4k camera" in answer.text and answer.grounded, answer.text
+
+
 def test_demo_bought_together(demo: Assistant) -> None:
     answer = demo.ask("Which items are usually purchased along with product 103?")
     call = answer.tool_calls[-1]

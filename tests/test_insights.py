@@ -529,11 +529,30 @@ def test_copy_and_recommendations_leave_planted_instructions_out(
     ctx.warehouse.close()
 
 
+def test_demand_gaps_put_the_planted_searches_first(shop: Shop) -> None:
+    from tools.demand import DemandGapsArgs, demand_gaps
+
+    planted = shop.manifest["planted"]["demand_gaps"]
+    assert set(planted) == {"drone with 4k camera", "electric scooter", "aquarium fish tank"}
+    assert min(planted.values()) >= 200
+    result = demand_gaps(shop.ctx, DemandGapsArgs(k=100))
+    first = sorted(planted, key=lambda q: -planted[q])
+    assert [r[0] for r in result.rows[:3]] == first  # the biggest gaps, first
+    assert all(r[5] == "not sold" and r[1] == planted[r[0]] for r in result.rows[:3])  # searches exact
+    assert result.summary.startswith("Demand gaps in site search: searched for but not sold: 'drone")
+    # What the shop holds is never called unsold: a query naming a product line of the catalog.
+    held = {r[0]: r for r in result.rows if r[0] in ("running shoes", "espresso machine", "keyboard")}
+    assert len(held) == 3 and all(r[5] != "not sold" and r[3] > 0.5 for r in held.values())
+    only = demand_gaps(shop.ctx, DemandGapsArgs(gap="not_sold", k=3))
+    assert [r[0] for r in only.rows] == first
+
+
 def test_every_tool_is_registered_with_a_description() -> None:
     tools = build_tools(SemanticModel.load())
     for name in (
         "search_products", "search_queries", "similar_users", "list_segments", "lookup_segment",
         "recommend", "explain_recommendation", "detect_anomalies", "find_suspicious_users", "write_marketing_copy",
+        "predict_intent", "demand_gaps",
     ):  # fmt: skip
         assert name in tools and len(tools[name].description) > 30
 

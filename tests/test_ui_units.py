@@ -332,8 +332,11 @@ TOOL_CALLS = [
     ("recommend", {"user_id": WRITE_ATTEMPT}),
     ("recommend", {"product_id": WRITE_ATTEMPT, "category": WRITE_ATTEMPT}),
     ("explain_recommendation", {"user_id": WRITE_ATTEMPT, "product_id": WRITE_ATTEMPT}),
+    ("predict_intent", {"category": WRITE_ATTEMPT}),
+    ("predict_intent", {"outcome": "churn", "segment": WRITE_ATTEMPT}),
     ("detect_anomalies", {}),
     ("find_suspicious_users", {}),
+    ("demand_gaps", {}),
     ("search_products", {"query": WRITE_ATTEMPT, "category": WRITE_ATTEMPT, "brand": WRITE_ATTEMPT}),
     ("search_queries", {"text": WRITE_ATTEMPT}),
     ("similar_users", {"user_id": WRITE_ATTEMPT}),
@@ -389,7 +392,7 @@ def try_every_write(app: App, shop) -> None:  # noqa: F811
             app._tool(session, name, arguments)
         except (ToolError, ValidationError):
             pass  # refused with a message: what we want
-    assert app.recommend(WRITE_ATTEMPT, 5, session)[0].startswith("Error: there is no user")
+    assert app.recommend(WRITE_ATTEMPT, 5, "itemknn", session)[0].startswith("Error: there is no user")
     assert app.segment_members(WRITE_ATTEMPT, session)[0].startswith("Error: no segment")
     brief = [
         WRITE_ATTEMPT,

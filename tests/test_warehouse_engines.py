@@ -60,6 +60,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("list_segments", {}),
     ("find_suspicious_users", {}),
     ("recommend", {"user_id": "@buyer"}),
+    ("predict_intent", {"outcome": "churn", "days": 14}),
     ("similar_users", {"user_id": "@buyer"}),
     ("search_products", {"query": "smartphone"}),
     (

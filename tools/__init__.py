@@ -14,9 +14,21 @@ __all__ = ["Tool", "ToolContext", "ToolError", "ToolResult", "available_tools", 
 @hookimpl
 def register_tools(semantic: object) -> list[Tool]:
     """The built-in tools, in the order the model sees them (most useful first)."""
-    from tools import anomalies, changes, copy, describe, metrics, recommend, search, segments, sql
+    from tools import (
+        anomalies,
+        changes,
+        copy,
+        demand,
+        describe,
+        intent,
+        metrics,
+        recommend,
+        search,
+        segments,
+        sql,
+    )
 
-    modules = (metrics, segments, recommend, anomalies, changes, search, copy, sql, describe)
+    modules = (metrics, segments, recommend, intent, anomalies, changes, search, demand, copy, sql, describe)
     return [tool for module in modules for tool in module.tools(semantic)]
 
 
