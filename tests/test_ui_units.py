@@ -394,6 +394,7 @@ def try_every_write(app: App, shop) -> None:  # noqa: F811
             pass  # refused with a message: what we want
     assert app.recommend(WRITE_ATTEMPT, 5, "itemknn", session)[0].startswith("Error: there is no user")
     assert app.segment_members(WRITE_ATTEMPT, session)[0].startswith("Error: no segment")
+    assert app.intent("churn", 14, WRITE_ATTEMPT, session)[0].startswith("Error: no segment")
     brief = [
         WRITE_ATTEMPT,
         WRITE_ATTEMPT[:40],
@@ -567,3 +568,15 @@ def test_versions_of_copy_are_shown_side_by_side() -> None:
     )
     assert side_by_side("Nothing from the facts.", facts) == "Nothing from the facts.\n\n*Draws on: -*"
     assert side_by_side("博世水壶，仅售 39.9。", facts).endswith("*依据: price*")
+
+
+def test_the_segments_tab_predicts_who_leaves_and_finds_demand_gaps(app: App) -> None:
+    note, table = app.demand(None)
+    assert note.startswith("Demand gaps in site search: searched for but not sold: "), note
+    frame = table["value"]
+    unsold = set(frame[frame["gap"] == "not sold"]["intent"])
+    assert {"drone with 4k camera", "electric scooter", "aquarium fish tank"} <= unsold
+    note, table = app.intent("churn", 14, "all active users", None)
+    assert note.startswith("Of ") and "- backtest on the data's last 14 days" in note, note
+    probabilities = list(table["value"]["probability"])
+    assert probabilities and probabilities == sorted(probabilities, reverse=True)

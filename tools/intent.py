@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tools import narrate
 from tools.base import Tool, ToolContext, ToolError, ToolResult
+from tools.metrics import DataLacks
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +142,12 @@ class IntentModel:
 def fit(snapshots: list[Snapshot]) -> IntentModel:
     labelled = [s for s in snapshots if s.outcome is not None and len(s.users)]
     if not labelled:
-        raise ToolError("the data is too short to learn from: no earlier window has a known outcome")
+        raise DataLacks("the data is too short to learn from: no earlier window has a known outcome")
     x = np.vstack([s.features for s in labelled])
     y = np.concatenate([s.outcome for s in labelled]).astype(int)
     positives = int(y.sum())
     if positives < MIN_POSITIVES or len(y) - positives < MIN_POSITIVES:
-        raise ToolError(
+        raise DataLacks(
             f"too few examples to learn from: {positives:,} of {len(y):,} past cases had the outcome"
             f" (at least {MIN_POSITIVES} of each kind are needed)"
         )

@@ -28,6 +28,8 @@ from tools.segments import RFM_NAMES
 
 log = logging.getLogger(__name__)
 
+ALL_ACTIVE = "all active users"
+
 
 class ToolTabs:
     """Segments, recommendations and copy (a part of App)."""
@@ -149,8 +151,31 @@ class ToolTabs:
             result_frame(result)
         )
 
+    def intent(self, outcome: str, days: float, segment: str, session: ChatSession | None) -> tuple[str, Any]:
+        """Users likeliest to buy or to stay away (optionally within a segment), with the backtest."""
+        arguments: dict[str, Any] = {"outcome": outcome, "days": int(days), "k": 50}
+        if segment and segment != ALL_ACTIVE:
+            arguments["segment"] = segment
+        try:
+            result = self._tool(session, "predict_intent", arguments)
+        except Exception as exc:
+            return f"Error: {readable(exc)}", HIDDEN
+        return "\n".join([result.summary or "", *(f"- {n}" for n in result.notes)]), shown(
+            result_frame(result)
+        )
+
+    def demand(self, session: ChatSession | None) -> tuple[str, Any]:
+        """What shoppers search for and do not find, or do not buy."""
+        try:
+            result = self._tool(session, "demand_gaps", {"k": 30})
+        except Exception as exc:
+            return f"Error: {readable(exc)}", HIDDEN
+        return "\n".join([result.summary or "", *(f"- {n}" for n in result.notes)]), shown(
+            result_frame(result)
+        )
+
     def _segments_tab(self) -> None:
-        """RFM or behavior segments, their chart and members."""
+        """RFM or behavior segments, their chart and members; who will buy or stay away; demand gaps."""
         with gr.Tab(t("tab_segments"), id="segments"):
             kind = gr.Radio(
                 ["RFM (recency, frequency, money)", "Behavior clusters"],
@@ -166,10 +191,34 @@ class ToolTabs:
             members_of = gr.Dropdown(label=t("members_of"), choices=[])
             members_note = gr.Markdown(elem_id="members-note")
             members = gr.Dataframe(interactive=False, max_height=360, visible=False, elem_id="members-table")
+            with gr.Accordion(t("who_will_buy"), open=False):
+                with gr.Row():
+                    outcome = gr.Radio(
+                        [(t("will_buy"), "buy"), (t("will_stay_away"), "churn")],
+                        value="buy",
+                        label=t("outcome"),
+                    )
+                    days = gr.Slider(1, 90, value=7, step=1, label=t("in_the_next_days"))
+                    within = gr.Dropdown(
+                        [ALL_ACTIVE, "high_spenders", *RFM_NAMES], value=ALL_ACTIVE, label=t("segment")
+                    )
+                predict = gr.Button(t("predict"), variant="primary")
+                intent_note = gr.Markdown(elem_id="intent-note")
+                intent_table = gr.Dataframe(
+                    interactive=False, wrap=True, max_height=380, visible=False, elem_id="intent-table"
+                )
+            with gr.Accordion(t("demand_gaps"), open=False):
+                find = gr.Button(t("find_demand_gaps"))
+                gaps_note = gr.Markdown(elem_id="gaps-note")
+                gaps_table = gr.Dataframe(
+                    interactive=False, wrap=True, max_height=380, visible=False, elem_id="gaps-table"
+                )
         show.click(self.segments, [kind, self.session], [seg_note, seg_table, seg_plot, members_of]).success(
             self.segment_members, [members_of, self.session], [members_note, members]
         )
         members_of.input(self.segment_members, [members_of, self.session], [members_note, members])
+        predict.click(self.intent, [outcome, days, within, self.session], [intent_note, intent_table])
+        find.click(self.demand, [self.session], [gaps_note, gaps_table])
 
     def _recommendations_tab(self) -> None:
         """Recommendations for a user, and the evidence for a picked one."""
