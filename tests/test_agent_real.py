@@ -225,14 +225,19 @@ def test_demo_churn_intent(demo: Assistant) -> None:
     call = answer.tool_calls[-1]
     assert call.tool == "predict_intent", answer.tool_calls
     assert call.arguments.get("outcome") == "churn" and call.arguments.get("days") in (28, 30, 31)
-    assert answer.table.rows and answer.grounded, answer.text
+    assert answer.table is not None and answer.table.rows and answer.grounded, (
+        answer.text,
+        answer.tool_calls,
+    )
 
 
 def test_demo_demand_gaps(demo: Assistant) -> None:
     answer = demo.ask("Which searches on our site find nothing we carry?")
     assert answer.tool_calls[-1].tool == "demand_gaps", answer.tool_calls
-    unsold = {r[0] for r in answer.table.rows if r[5] == "not sold"}
-    assert unsold == {"drone with 4k camera", "electric scooter", "aquarium fish tank"}
+    planted = {"drone with 4k camera", "electric scooter", "aquarium fish tank"}
+    assert {r[0] for r in answer.table.rows[:3]} == planted and all(
+        r[5] == "not sold" for r in answer.table.rows[:3]
+    )
     assert "drone with 4k camera" in answer.text and answer.grounded, answer.text
 
 

@@ -341,7 +341,9 @@ def test_every_solved_example_is_a_valid_call(shop) -> None:
         if example.tool in agent.tools:  # the example's call runs on the demo shop (which has no favorites)
             try:
                 agent.tools[example.tool](agent.ctx, decision.arguments.model_dump(mode="json"))
-            except DataLacks as exc:  # no favorites; too few buyers in this 20k-event shop to learn intent from
+            except (
+                DataLacks
+            ) as exc:  # no favorites; too few buyers in this 20k-event shop to learn intent from
                 assert "favorite" in str(exc) or str(exc).startswith("too few examples to learn from")
     tools = {e.tool for e in examples}
     assert tools == set(agent.tools) | {"clarify", "cannot_answer"}

@@ -107,3 +107,19 @@ def test_too_little_history_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match="too short to learn from|too few examples"):
         predict_intent(ToolContext.open(settings, warehouse), PredictIntentArgs())
     warehouse.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "declined"),
+    [
+        ("Who might stop visiting us over the next month?", False),
+        ("Which shoppers are most likely to make a purchase in the coming week?", False),
+        ("Which of my big spenders are about to churn?", False),
+        ("What will revenue be next year?", True),
+        ("Forecast sales for next month", True),
+    ],
+)
+def test_who_will_buy_is_asked_of_the_past_a_forecast_is_declined(question: str, declined: bool) -> None:
+    from tools.evidence import PAST_ONLY, missing_concept
+
+    assert (missing_concept(question) == PAST_ONLY) is declined

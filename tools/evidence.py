@@ -3532,6 +3532,16 @@ def missing_dimension(question: str, has: Callable[[str], bool]) -> str | None:
     return None
 
 
+# Who is likely to buy, come back or leave: predict_intent answers it from the past (not a forecast
+# of a figure, which the data cannot give).
+WHO_WILL = (
+    r"\b(who|which|whom|users?|customers?|shoppers?|buyers?|spenders?|people|visitors?)\b[^?.]*"
+    r"\b(likely|likeliest|about to|might|may|will|going to|probably|set to|at risk of|chances?|probabilit\w*)\b"
+    r"[^?.]*\b(buy\w*|purchas\w*|order\w*|churn\w*|leav\w*|stop\w*|come back|return\w*|lapse\w*|go quiet)"
+)
+PAST_ONLY = "The data covers only the past; it cannot tell what will happen."
+
+
 def missing_concept(question: str, has_returns: bool = False) -> str | None:
     """A sentence on what the data lacks that the question needs, or None. `has_returns`: the
     data records cancellations (negative quantities), so returns can be asked about."""
@@ -3539,6 +3549,12 @@ def missing_concept(question: str, has_returns: bool = False) -> str | None:
     text = re.sub(FRAMING, " ", _spelled(question.lower())).replace("-", " ")  # "out-of-stock" too
     for pattern, sentence in MISSING_CONCEPTS:
         if "returns" in sentence and has_returns:
+            continue
+        if (
+            sentence == PAST_ONLY
+            and re.search(WHO_WILL, text)
+            and not re.search(r"\binventory|\bstock\b", text)
+        ):
             continue
         if re.search(pattern, text):
             return sentence
