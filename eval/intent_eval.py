@@ -15,18 +15,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import tempfile
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
-from assistant.settings import Settings
-from assistant.warehouse.db import Warehouse
-from assistant.warehouse.demo import generate
-from assistant.warehouse.load import load_file
-from tools.base import ToolContext, ToolError
+from eval.recommender_eval import temporary_shop
+from tools.base import ToolError
 from tools.intent import IntentEval, Outcome, Snapshot, data_end, fit, scored, snapshot, training_cutoffs
 from tools.recommend import Interactions, ordered_sequences
 
@@ -76,15 +72,7 @@ def evaluate_set(
     from tools.sequences import SequenceConfig, fitted_length, train_network
 
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), duckdb_memory_limit="2GB")
-        with Warehouse(settings) as warehouse:
-            warehouse.ensure_schema()
-            if files is None:
-                generate(warehouse, events=demo_events, seed=7)
-            for path in files or []:
-                load_file(warehouse, path)
-        ctx = ToolContext.open(settings, Warehouse(settings, read_only=True))
+    with temporary_shop(files, demo_events) as ctx:
         interactions = Interactions.read(ctx)
         first, end = data_end(ctx)
         # One encoder per data set, trained only on what precedes the earliest test cutoff (so no
@@ -134,7 +122,6 @@ def evaluate_set(
                 )
             for _, r in results[-2:]:
                 logging.info("%s, %s, %s: AUC %.3f, Brier %.4f", name, label, r.model, r.auc, r.brier)
-        ctx.warehouse.close()
     logging.info("%s: done", name)
     return results
 

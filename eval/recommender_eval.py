@@ -16,6 +16,8 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -54,20 +56,28 @@ REAL_SETS = {
 }
 
 
-def evaluate_files(name: str, files: list[Path] | None, demo_events: int = 0) -> list[EvalResult]:
+@contextmanager
+def temporary_shop(files: list[Path] | None, demo_events: int) -> Iterator[ToolContext]:
+    """A fresh warehouse in a temporary folder holding `files` (or the demo shop when None),
+    opened read-only for the tools; removed afterwards."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), duckdb_memory_limit="2GB")
-        with Warehouse(settings) as warehouse:
-            warehouse.ensure_schema()
+        with Warehouse(settings) as writer:
+            writer.ensure_schema()
             if files is None:
-                generate(warehouse, events=demo_events, seed=7)
+                generate(writer, events=demo_events, seed=7)
             for path in files or []:
-                load_file(warehouse, path)
-            ctx = ToolContext.open(settings, warehouse)
-            started = time.perf_counter()
-            results = evaluate(Interactions.read(ctx), models=models())
-            logging.info("%s: evaluated in %.1fs", name, time.perf_counter() - started)
-            return results
+                load_file(writer, path)
+        with Warehouse(settings, read_only=True) as reader:
+            yield ToolContext.open(settings, reader)
+
+
+def evaluate_files(name: str, files: list[Path] | None, demo_events: int = 0) -> list[EvalResult]:
+    with temporary_shop(files, demo_events) as ctx:
+        started = time.perf_counter()
+        results = evaluate(Interactions.read(ctx), models=models())
+        logging.info("%s: evaluated in %.1fs", name, time.perf_counter() - started)
+        return results
 
 
 def fit_als(train: Interactions, split_time: np.datetime64) -> Scorer:
