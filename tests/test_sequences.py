@@ -136,3 +136,19 @@ def test_sequence_recommendations_are_grounded_and_the_model_is_kept(
     # ItemKNN still answers when a call asks for it.
     assert "co-occurrence" in recommend(ctx, RecommendArgs(user_id=user, k=5, model="itemknn")).notes[0]
     warehouse.close()
+
+
+@pytest.mark.real_data
+def test_the_recommender_evaluation_scores_every_model_on_the_same_cases() -> None:
+    """ALS (implicit) is a real peer: it beats popularity on real sessions; the sequence model,
+    ItemKNN, ALS and popularity are scored on the very same cases."""
+    from eval.recommender_eval import fit_als, models, temporary_shop
+    from tools.recommend import BASELINES, evaluate
+
+    from .conftest import real
+
+    assert list(models()) == ["sequence (SASRec)", "itemknn", "als (implicit)", "popularity"]
+    with temporary_shop([real("diginetica/diginetica_sample_train-item-views_SR-GNN.csv")], 0) as ctx:
+        results = {r.model: r for r in evaluate(Interactions.read(ctx), models={"als": fit_als, **BASELINES})}
+    assert len({r.cases for r in results.values()}) == 1
+    assert results["als"].recall_at_20 > 3 * results["popularity"].recall_at_20
