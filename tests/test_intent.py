@@ -93,6 +93,8 @@ def test_features_never_see_the_cutoff_or_after(ctx: ToolContext) -> None:
         snap.outcome is not None and {u for u, y in zip(snap.users, snap.outcome, strict=True) if y} <= buyers
     )
     assert snapshot(ctx, end, "buy", 7).outcome is None  # the future of the data's end is unknown
+    before_all = snapshot(ctx, data_end(ctx)[0] - timedelta(days=30), "churn", 7)
+    assert before_all.users == [] and before_all.outcome is not None and before_all.outcome.dtype == bool
 
 
 @pytest.mark.real_data

@@ -107,7 +107,7 @@ def snapshot(ctx: ToolContext, cutoff: datetime, outcome: Outcome, days: int, ca
                 **({"category": category.lower()} if outcome == "buy" else {}),
             )
         }
-        came = np.array([u in happened for u in users])
+        came = np.array([u in happened for u in users], dtype=bool)
         labels = came if outcome == "buy" else ~came
     return Snapshot(cutoff, users, names, features, labels)
 
