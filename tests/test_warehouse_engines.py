@@ -60,7 +60,6 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("list_segments", {}),
     ("find_suspicious_users", {}),
     ("recommend", {"user_id": "@buyer"}),
-    ("predict_intent", {"outcome": "churn", "days": 14}),
     ("similar_users", {"user_id": "@buyer"}),
     ("search_products", {"query": "smartphone"}),
     (
@@ -123,6 +122,34 @@ def test_a_tool_gives_the_same_figures_on_duckdb_and_postgres(
     assert len(pg_rows) == len(duck_rows), (duck_rows[:5], pg_rows[:5])
     for d_row, p_row in zip(duck_rows, pg_rows, strict=True):
         assert all(_same(a, b) for a, b in zip(d_row, p_row, strict=True)), (d_row, p_row)
+
+
+def test_intent_features_and_outcomes_are_the_same_on_duckdb_and_postgres(
+    contexts: dict[str, ToolContext],
+) -> None:
+    """predict_intent's SQL (epochs, dates, per-window counts) on both engines; the sample spans
+    2.5 hours, too short for the tool itself (tests/test_intent.py runs it on the demo shop)."""
+    from datetime import datetime
+
+    import numpy as np
+
+    from tools.intent import OUTCOME_SQL, snapshot
+
+    cutoff = datetime(2019, 10, 1, 2, 0)
+    duck, pg = (snapshot(contexts[e], cutoff, "buy", 1) for e in ("duckdb", "postgres"))
+    assert duck.users and pg.users == duck.users and pg.names == duck.names
+    assert np.allclose(pg.features, duck.features)
+    for outcome, extra in (("buy", {"category": ""}), ("churn", {})):
+        found = [
+            sorted(
+                str(r[0])
+                for r in contexts[e].rows(
+                    OUTCOME_SQL[outcome], cutoff=cutoff, until=datetime(2019, 10, 2), **extra
+                )
+            )
+            for e in ("duckdb", "postgres")
+        ]
+        assert found[0] and found[0] == found[1]
 
 
 def test_both_warehouses_hold_the_same_rows(contexts: dict[str, ToolContext]) -> None:

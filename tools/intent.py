@@ -257,14 +257,14 @@ def predict_intent(ctx: ToolContext, args: PredictIntentArgs) -> ToolResult:
                 f"no category {category!r} in the data (there are: {narrate.listing(sorted(known.values())[:12])})"
             )
         category = known[category.lower()]
+    members, group = None, f"users active in the last {LOOKBACK_DAYS} days"
+    if args.segment:  # checked before any training: a wrong name is a quick, clear error
+        members, label = segment_members(ctx, args.segment)
+        group = f"{label} active in the last {LOOKBACK_DAYS} days"
     key = f"intent:{args.outcome}:{args.days}:{category.lower()}"
     model, check, now = ctx.cached(key, lambda: _trained(ctx, args.outcome, args.days, category))
     probabilities = model.probabilities(now.features) if len(now.users) else np.zeros(0)
-    among, group = np.ones(len(now.users), dtype=bool), f"users active in the last {LOOKBACK_DAYS} days"
-    if args.segment:
-        members, label = segment_members(ctx, args.segment)
-        among = np.array([u in members for u in now.users], dtype=bool)
-        group = f"{label} active in the last {LOOKBACK_DAYS} days"
+    among = np.array([members is None or u in members for u in now.users], dtype=bool)
     ranked = np.flatnonzero(among)[np.argsort(-probabilities[among], kind="stable")]
     order = ranked[: args.k]
     index = {n: i for i, n in enumerate(now.names)}
