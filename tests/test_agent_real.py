@@ -8,6 +8,7 @@ and no number the results do not hold.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -348,9 +349,9 @@ def test_rees46_a_chinese_question_put_into_english_first(
         rees46, "settings", rees46.settings.model_copy(update={"chinese_questions": "translated"})
     )
     answer = rees46.ask("一共有多少次购买？")
-    assert answer.read_as and not is_chinese(answer.read_as) and "purchase" in answer.read_as.lower(), (
-        answer.notes
-    )
+    # "purchases" or "buy something": either English names the measure (the figure is checked next)
+    assert answer.read_as and not is_chinese(answer.read_as), answer.notes
+    assert re.search(r"purchas|\bbuy|\bbought", answer.read_as.lower()), answer.read_as
     assert 54 in [row[-1] for row in answer.table.rows], (answer.read_as, answer.tool_calls)
     assert is_chinese(answer.text) and states(answer.text, 54) and answer.grounded
 
