@@ -12,21 +12,18 @@ earliest test cutoff only, so nothing of any test period reaches a feature.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
-from eval.recommender_eval import temporary_shop
+from eval.recommender_eval import command_line, temporary_shop
 from tools.base import ToolError
 from tools.intent import IntentEval, Outcome, Snapshot, data_end, fit, scored, snapshot, training_cutoffs
 from tools.recommend import Interactions, ordered_sequences
 
-DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 # (data set, files, questions: outcome, days, category)
 SETS: dict[str, tuple[list[str] | None, list[tuple[Outcome, int, str]]]] = {
     "demo shop": (None, [("buy", 7, ""), ("buy", 14, "electronics"), ("churn", 14, "")]),
@@ -157,13 +154,7 @@ def report(results: dict[str, list[tuple[str, IntentEval]]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--real-data", type=Path, default=Path(os.environ.get("SHOPLENS_REAL_DATA", DEFAULT_REAL))
-    )
-    parser.add_argument("--demo-events", type=int, default=300_000)
-    options = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    options = command_line(__doc__)
     results = {}
     for name, (files, questions) in SETS.items():
         paths = None if files is None else [options.real_data / f for f in files]

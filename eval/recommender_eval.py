@@ -119,14 +119,19 @@ def models() -> dict[str, Fitter]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def command_line(doc: str) -> argparse.Namespace:
+    """The evaluation scripts' options (--real-data, --demo-events), logging set up."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument(
         "--real-data", type=Path, default=Path(os.environ.get("SHOPLENS_REAL_DATA", DEFAULT_REAL))
     )
     parser.add_argument("--demo-events", type=int, default=300_000)
-    options = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return parser.parse_args()
+
+
+def main() -> None:
+    options = command_line(__doc__)
     results = {
         f"demo shop ({options.demo_events:,} events)": evaluate_files("demo", None, options.demo_events)
     }
