@@ -211,15 +211,22 @@ def data_end(ctx: ToolContext) -> tuple[datetime, datetime]:
 
 
 def backtest(
-    ctx: ToolContext, outcome: Outcome, days: int, category: str = ""
+    ctx: ToolContext,
+    outcome: Outcome,
+    days: int,
+    category: str = "",
+    past: dict[datetime, Snapshot] | None = None,
 ) -> tuple[IntentModel, IntentEval]:
-    """Trained on the windows before the data's last N days, scored on those days."""
+    """Trained on the windows before the data's last N days, scored on those days. `past`: the
+    snapshots already taken, by cutoff (those missing are taken)."""
     first, end = data_end(ctx)
     test_cutoff = end - timedelta(days=days)
-    test = snapshot(ctx, test_cutoff, outcome, days, category)
-    model = fit(
-        [snapshot(ctx, c, outcome, days, category) for c in training_cutoffs(test_cutoff, days, first)]
-    )
+    past = past if past is not None else {}
+    for cutoff in [test_cutoff, *training_cutoffs(test_cutoff, days, first)]:
+        if cutoff not in past:
+            past[cutoff] = snapshot(ctx, cutoff, outcome, days, category)
+    test = past[test_cutoff]
+    model = fit([past[c] for c in training_cutoffs(test_cutoff, days, first)])
     if test.outcome is None or not len(test.users):
         raise ToolError("no users were active before the last window: nothing to test on")
     return model, scored("features", test.outcome, model.probabilities(test.features))
@@ -332,9 +339,12 @@ def _trained(
     ctx: ToolContext, outcome: Outcome, days: int, category: str
 ) -> tuple[IntentModel, IntentEval, Snapshot]:
     ctx.progress("learning who buys and who leaves", None)
-    _, check = backtest(ctx, outcome, days, category)
+    past: dict[datetime, Snapshot] = {}  # the backtest's windows are the final model's too: taken once
+    _, check = backtest(ctx, outcome, days, category, past)
     first, end = data_end(ctx)
-    model = fit([snapshot(ctx, c, outcome, days, category) for c in training_cutoffs(end, days, first)])
+    model = fit(
+        [past.get(c) or snapshot(ctx, c, outcome, days, category) for c in training_cutoffs(end, days, first)]
+    )
     return model, check, snapshot(ctx, end, outcome, days, category)
 
 
