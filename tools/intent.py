@@ -317,7 +317,7 @@ def predict_intent(ctx: ToolContext, args: PredictIntentArgs) -> ToolResult:
 def segment_members(ctx: ToolContext, segment: str) -> tuple[set[str], str]:
     """(the segment's users, its name in a sentence): an RFM segment, high spenders (RFM spend
     score 4-5) or a behavior cluster."""
-    from tools.segments import RFM_NAMES, behavior_clusters, rfm, segment_name
+    from tools.segments import RFM_NAMES, behavior_clusters, named_cluster, rfm, segment_name
 
     wanted = segment.strip().lower().replace(" ", "_")
     if wanted in ("high_spenders", "big_spenders", "top_spenders"):
@@ -326,7 +326,7 @@ def segment_members(ctx: ToolContext, segment: str) -> tuple[set[str], str]:
     if name is not None:
         return {str(r[0]) for r in rfm(ctx) if r[8] == name}, f"members of the RFM segment {name}"
     labels, clusters = behavior_clusters(ctx)
-    cluster = next((c for c in clusters if segment.strip().lower() in c.name.lower()), None)
+    cluster = named_cluster(clusters, segment)
     if cluster is None:
         known = ", ".join(["high_spenders", *RFM_NAMES, *(c.name for c in clusters)])
         raise ToolError(f"no segment called {segment!r}; segments: {known}")

@@ -468,6 +468,14 @@ class LookupSegmentArgs(BaseModel):
     )
 
 
+def named_cluster(clusters: list[Cluster], name: str) -> Cluster | None:
+    """The behavior cluster called `name` (exactly, else the first whose name holds it)."""
+    wanted = name.strip().lower()
+    return next((c for c in clusters if c.name.lower() == wanted), None) or next(
+        (c for c in clusters if wanted in c.name.lower()), None
+    )
+
+
 def lookup_segment(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
     """Who is in a segment (its members, biggest spenders first, with recency, orders and spend),
     or which segments one user belongs to."""
@@ -488,10 +496,7 @@ def lookup_segment(ctx: ToolContext, args: LookupSegmentArgs) -> ToolResult:
             interpretation=f"Members of the RFM segment {name} (buyers who {described}), biggest spenders first.",
         )
     labels, clusters = behavior_clusters(ctx)
-    by_name = {c.name.lower(): c for c in clusters}
-    cluster = by_name.get(args.segment.strip().lower()) or next(
-        (c for c in clusters if args.segment.strip().lower() in c.name.lower()), None
-    )
+    cluster = named_cluster(clusters, args.segment)
     if cluster is None:
         known = ", ".join(RFM_NAMES + [c.name for c in clusters])
         raise ToolError(f"no segment called {args.segment!r}; segments: {known}")
