@@ -63,6 +63,22 @@ def test_churn_and_category_intent(ctx: ToolContext) -> None:
     high = {str(r[0]) for r in rfm(ctx) if r[7] >= 4}
     assert spenders.rows and {r[0] for r in spenders.rows} <= high
     assert spenders.summary.startswith(f"Of {len(high & set(everyone.users)):,} high spenders")
+    # The segment filtered by intent: only the members at least that likely, counted in the summary.
+    # Halfway between two shown (3-decimal) values, so shown and raw probabilities split alike.
+    threshold = round(float(np.median([r[1] for r in spenders.rows])), 3) + 0.0005
+    likely = predict_intent(
+        ctx,
+        PredictIntentArgs(
+            outcome="churn", days=30, segment="high spenders", min_probability=threshold, k=500
+        ),
+    )
+    expected = [r for r in spenders.rows if r[1] >= threshold]
+    assert likely.rows == expected and 0 < len(expected) < len(spenders.rows)
+    assert f"{len(expected):,} have a chance of at least {threshold:.0%} to " in likely.summary
+    nobody = predict_intent(  # a week's buying is never near certain (a long absence can make leaving so)
+        ctx, PredictIntentArgs(outcome="buy", days=7, segment="high spenders", min_probability=0.999)
+    )
+    assert not nobody.rows and nobody.summary.startswith("None of the "), nobody.summary
     with pytest.raises(ToolError, match="no segment called 'whales'; segments: high_spenders, champions"):
         predict_intent(ctx, PredictIntentArgs(segment="whales"))
     with pytest.raises(ToolError, match="no category 'spaceships'.*electronics"):

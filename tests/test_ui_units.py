@@ -394,7 +394,7 @@ def try_every_write(app: App, shop) -> None:  # noqa: F811
             pass  # refused with a message: what we want
     assert app.recommend(WRITE_ATTEMPT, 5, "itemknn", session)[0].startswith("Error: there is no user")
     assert app.segment_members(WRITE_ATTEMPT, session)[0].startswith("Error: no segment")
-    assert app.intent("churn", 14, WRITE_ATTEMPT, session)[0].startswith("Error: no segment")
+    assert app.intent("churn", 14, WRITE_ATTEMPT, 0, session)[0].startswith("Error: no segment")
     brief = [
         WRITE_ATTEMPT,
         WRITE_ATTEMPT[:40],
@@ -576,7 +576,10 @@ def test_the_segments_tab_predicts_who_leaves_and_finds_demand_gaps(app: App) ->
     frame = table["value"]
     unsold = set(frame[frame["gap"] == "not sold"]["intent"])
     assert {"drone with 4k camera", "electric scooter", "aquarium fish tank"} <= unsold
-    note, table = app.intent("churn", 14, "all active users", None)
+    note, table = app.intent("churn", 14, "all active users", 0, None)
     assert note.startswith("Of ") and "- backtest on the data's last 14 days" in note, note
     probabilities = list(table["value"]["probability"])
     assert probabilities and probabilities == sorted(probabilities, reverse=True)
+    note, table = app.intent("churn", 14, "all active users", 0.5, None)
+    assert "have a chance of at least 50% to " in note, note
+    assert all(p >= 0.5 for p in table["value"]["probability"])

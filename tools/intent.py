@@ -247,6 +247,12 @@ class PredictIntentArgs(BaseModel):
         description="Only users in this segment: an RFM segment (champions, loyal, at_risk, cant_lose_them…),"
         " a behavior cluster's name, or high_spenders (RFM spend score 4-5)",
     )
+    min_probability: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Only users at least this likely (e.g. 0.5 for 'more likely than not'); filters a segment by intent",
+    )
     k: int = Field(default=20, ge=1, le=500, description="How many users, most likely first")
 
 
@@ -273,7 +279,8 @@ def predict_intent(ctx: ToolContext, args: PredictIntentArgs) -> ToolResult:
     probabilities = model.probabilities(now.features) if len(now.users) else np.zeros(0)
     among = np.array([members is None or u in members for u in now.users], dtype=bool)
     ranked = np.flatnonzero(among)[np.argsort(-probabilities[among], kind="stable")]
-    order = ranked[: args.k]
+    likely = ranked if args.min_probability is None else ranked[probabilities[ranked] >= args.min_probability]
+    order = likely[: args.k]
     index = {n: i for i, n in enumerate(now.names)}
     shown = ["views_7d", "carts_7d", "purchases_30d", "days_since_last_event"] + (
         ["category_views_30d"] if category else []
@@ -289,19 +296,36 @@ def predict_intent(ctx: ToolContext, args: PredictIntentArgs) -> ToolResult:
     ]
     what = _outcome_words(args.outcome, args.days, category)
     expected = float(probabilities[among].sum())
-    summary = (
-        f"Of {int(among.sum()):,} {group}, about {expected:,.0f} are expected to {what}; the most likely: "
-        + narrate.listing([f"user {r[0]} ({r[1]:.0%})" for r in rows[:3]])
-        + "."
-        if rows
-        else f"None of the {group} to predict for."
+    at_least = (
+        ""
+        if args.min_probability is None
+        else f"{len(likely):,} have a chance of at least {args.min_probability:.0%} to {what}; "
     )
+    if rows:
+        summary = (
+            f"Of {int(among.sum()):,} {group}, about {expected:,.0f} are expected to {what}; {at_least}the most likely: "
+            + narrate.listing([f"user {r[0]} ({r[1]:.0%})" for r in rows[:3]])
+            + "."
+        )
+    elif among.any():
+        summary = (
+            f"None of the {int(among.sum()):,} {group} has a chance of at least {args.min_probability:.0%}"
+            f" to {what} (the likeliest: {float(probabilities[ranked[0]]):.0%})."
+        )
+    else:
+        summary = f"None of the {group} to predict for."
     return ToolResult(
         columns=["user_id", "probability", *shown, "signals"],
         rows=rows,
+        truncated=len(likely) > args.k,
         notes=[
             f"{int(among.sum()):,} {group}; expected to {what}: about {expected:,.0f} (the sum of their"
-            " probabilities)",
+            " probabilities)"
+            + (
+                ""
+                if args.min_probability is None
+                else f"; {len(likely):,} at {args.min_probability:.0%} or more"
+            ),
             f"backtest on the data's last {narrate.plural(args.days, 'day')} (trained without them):"
             f" AUC {check.auc:.2f}, precision in the top tenth {check.precision_top_decile:.0%} against"
             f" {check.base_rate:.1%} overall, Brier score {check.brier:.3f}",

@@ -52,6 +52,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "will_stay_away": ("Will stay away", "会流失"),
     "outcome": ("Outcome", "预测"),
     "in_the_next_days": ("In the next … days", "未来天数"),
+    "at_least_likely": ("Only users at least this likely", "仅显示概率不低于"),
     "predict": ("Predict", "预测"),
     "demand_gaps": ("What shoppers search for and do not find", "搜了却没找到的商品"),
     "find_demand_gaps": ("Find demand gaps", "查找需求缺口"),

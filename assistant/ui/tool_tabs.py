@@ -151,11 +151,16 @@ class ToolTabs:
             result_frame(result)
         )
 
-    def intent(self, outcome: str, days: float, segment: str, session: ChatSession | None) -> tuple[str, Any]:
-        """Users likeliest to buy or to stay away (optionally within a segment), with the backtest."""
+    def intent(
+        self, outcome: str, days: float, segment: str, at_least: float, session: ChatSession | None
+    ) -> tuple[str, Any]:
+        """Users likeliest to buy or to stay away (optionally within a segment, at least this likely),
+        with the backtest."""
         arguments: dict[str, Any] = {"outcome": outcome, "days": int(days), "k": 50}
         if segment and segment != ALL_ACTIVE:
             arguments["segment"] = segment
+        if at_least > 0:
+            arguments["min_probability"] = float(at_least)
         try:
             result = self._tool(session, "predict_intent", arguments)
         except Exception as exc:
@@ -202,6 +207,7 @@ class ToolTabs:
                     within = gr.Dropdown(
                         [ALL_ACTIVE, "high_spenders", *RFM_NAMES], value=ALL_ACTIVE, label=t("segment")
                     )
+                    at_least = gr.Slider(0, 1, value=0, step=0.05, label=t("at_least_likely"))
                 predict = gr.Button(t("predict"), variant="primary")
                 intent_note = gr.Markdown(elem_id="intent-note")
                 intent_table = gr.Dataframe(
@@ -217,7 +223,9 @@ class ToolTabs:
             self.segment_members, [members_of, self.session], [members_note, members]
         )
         members_of.input(self.segment_members, [members_of, self.session], [members_note, members])
-        predict.click(self.intent, [outcome, days, within, self.session], [intent_note, intent_table])
+        predict.click(
+            self.intent, [outcome, days, within, at_least, self.session], [intent_note, intent_table]
+        )
         find.click(self.demand, [self.session], [gaps_note, gaps_table])
 
     def _recommendations_tab(self) -> None:
