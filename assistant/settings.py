@@ -79,6 +79,25 @@ class Settings(BaseSettings):
         description="Key the HTTP API asks of every caller (Bearer token or X-API-Key). Needed to"
         " serve the API on any interface other than the loopback.",
     )
+    collector_port: int = Field(
+        default=8090, description="Port of the event collector (`shoplens collect serve`)."
+    )
+    collector_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default=[],
+        description="Write keys the event collector accepts (comma-separated in the env). None: no key asked,"
+        " and the collector serves the loopback only.",
+    )
+    collector_events_per_second: float = Field(
+        default=20_000, gt=0, description="Events per second the collector accepts per write key."
+    )
+    collector_max_request_kb: int = Field(
+        default=500, ge=1, description="Largest request the collector accepts (KB; Segment's batch limit)."
+    )
+    collector_commit_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often the collector commits what it received (queries see it then).",
+    )
     demo_events: int = Field(
         default=300_000, ge=1_000, description="Size of the demo shop created on first run."
     )
@@ -179,6 +198,13 @@ class Settings(BaseSettings):
             value = json.loads(text) if text.startswith("[") else [p for p in text.split(os.pathsep) if p]
         if isinstance(value, list):
             return [Path(p).expanduser() for p in value]
+        return value
+
+    @field_validator("collector_keys", mode="before")
+    @classmethod
+    def _key_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
         return value
 
     @field_validator("tools", mode="before")

@@ -7,7 +7,8 @@
    warehouse table nor a WITH name in scope where it is used (DuckDB would read such a name as a
    file: `FROM '/etc/passwd'`). Any failure of the check is a refusal, never a pass.
 2. The query runs on a connection with external access off and its settings locked
-   (`assistant.warehouse.db.query_lockdown`): no file, URL or extension, whatever the guard missed.
+   (`assistant.warehouse.db.query_lockdown`, `lock_down`): no file, URL or extension, whatever the
+   guard missed; the one folder it may read is the dataset's live event batches (the collector's).
 3. On the embedded warehouse it runs in its own process (`tools/sql_worker.py`) capped at the
    settings' memory, killed past the time limit, and its rows are capped in number and bytes.
 """
@@ -30,7 +31,8 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from assistant.settings import Settings
-from assistant.warehouse.db import Warehouse, query_lockdown
+from assistant.warehouse.db import Warehouse, lockdown_statements, query_lockdown
+from assistant.warehouse.live import live_view_statements
 from tools.base import GENERIC_FOLLOW_UPS, InChinese, Tool, ToolContext, ToolError, ToolResult, plain_number
 from tools.narrate import table_sentence
 from tools.sql_worker import fetch_bounded
@@ -254,6 +256,8 @@ def run_isolated(database: Path, settings: Settings, sql: str, max_rows: int) ->
         "max_rows": max_rows,
         "max_bytes": int(settings.query_result_limit),
         "memory": memory,
+        "lockdown": lockdown_statements(settings),
+        "live": live_view_statements(settings, database.stem)[1],
     }
     worker = subprocess.Popen(
         [sys.executable, "-I", str(WORKER)],

@@ -51,6 +51,12 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     import duckdb
 
     con = duckdb.connect(request["database"], read_only=True, config=request["config"])
+    for statement in request["lockdown"]:  # no file but the live batches, configuration locked
+        con.execute(statement)
+    if con.execute("SELECT current_setting('enable_external_access')").fetchall()[0][0]:
+        return {"error": "database", "message": "the query connection could not be locked down"}
+    for statement in request["live"]:  # events and rejected_rows include the collector's batches
+        con.execute(statement)
     # Everything mapped so far (Python, DuckDB's code and arenas) plus the query's allowance.
     allowance = _status("VmSize") + request["memory"]
     resource.setrlimit(resource.RLIMIT_AS, (allowance, allowance))

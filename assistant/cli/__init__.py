@@ -3,7 +3,7 @@
 One module per command group; each adds its commands to the groups in `base` as it is imported.
 """
 
-from assistant.cli import ask, data, evals, model, serve, tools  # noqa: F401  (they add their commands)
+from assistant.cli import ask, collect, data, evals, model, serve, tools  # noqa: F401  (they add their commands)
 from assistant.cli.base import app, wait_for_interrupt
 from assistant.plugins import manager as plugin_manager
 

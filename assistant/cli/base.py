@@ -36,6 +36,10 @@ app.add_typer(tool_app, name="tool")
 
 console = Console()
 
+collect_app = typer.Typer(
+    help="Collect behavior events as they happen; replay a dataset's.", no_args_is_help=True
+)
+app.add_typer(collect_app, name="collect")
 eval_app = typer.Typer(help="Measure the assistant offline: run suites, compare runs.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 

@@ -14,7 +14,7 @@ from assistant.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def _loopback(host: str) -> bool:
+def loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -37,7 +37,7 @@ def api_serve(
 
     settings: Settings = ctx.obj
     key = settings.api_key.get_secret_value() if settings.api_key else None
-    if key is None and not _loopback(settings.host):
+    if key is None and not loopback(settings.host):
         raise fail(f"serving the API on {settings.host} needs a key: set SHOPLENS_API_KEY")
     if settings.warehouse not in dataset_files(settings.data_dir):
         raise fail(

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from assistant.settings import Settings
 from assistant.warehouse import schema
 from assistant.warehouse.dialects import to_dialect
+from assistant.warehouse.live import allowed_directory, live_view_statements
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +59,50 @@ class WarehouseInfo(BaseModel):
 
 
 def query_lockdown(settings: Settings) -> dict[str, Any]:
-    """DuckDB settings of a connection that runs tool and model SQL: whatever a query says (and
-    whatever the SQL guard misses), it reads no file or URL, loads no extension, stays within its
-    memory and spill caps, and cannot SET any of this back."""
+    """DuckDB settings of a connection that runs tool and model SQL, given at connect; with
+    `lock_down` run right after, whatever a query says (and whatever the SQL guard misses), it
+    reads no file or URL but the live event batches, loads no extension, stays within its memory
+    and spill caps, and cannot SET any of this back."""
     return {
         "memory_limit": f"{settings.query_memory_limit // 1024**2}MiB",
         "max_temp_directory_size": f"{settings.query_disk_limit // 1024**2}MiB",
-        "enable_external_access": False,
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "allow_community_extensions": False,
-        "lock_configuration": True,
     }
+
+
+def lockdown_statements(settings: Settings) -> list[str]:
+    """Run on each new query connection (DuckDB takes `allowed_directories` only on a started
+    database, and only before external access is turned off): then no file access but the
+    dataset's live batches, and the configuration locked."""
+    return [
+        f"SET allowed_directories = [{_quote(allowed_directory(settings))}]",
+        "SET enable_external_access = false",
+        "SET lock_configuration = true",
+    ]
+
+
+def lock_down(dbapi_connection: Any, settings: Settings) -> None:
+    """Lock a DuckDB query connection down (a second connection to an already locked database
+    finds it so), and check it: a connection that could read files is never handed out."""
+    locked = dbapi_connection.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
+    if not locked:
+        for statement in lockdown_statements(settings):
+            dbapi_connection.execute(statement)
+    external = dbapi_connection.execute("SELECT current_setting('enable_external_access')").fetchall()[0][0]
+    if external:
+        raise RuntimeError("the query connection could not be locked down; refusing to use it")
+
+
+def show_live_events(dbapi_connection: Any, settings: Settings, shown: int | None, catalog: str) -> int:
+    """Point this connection's `events` and `rejected_rows` at the live batches too, when the
+    collector committed since `shown` (the manifest generation the connection last saw)."""
+    generation, statements = live_view_statements(settings, catalog)
+    if generation != shown:
+        for statement in statements:
+            dbapi_connection.execute(statement)
+    return generation
 
 
 class Warehouse:
@@ -97,6 +130,20 @@ class Warehouse:
         in_memory = self.is_duckdb and self.url.database in (None, "", ":memory:")
         pool = {"poolclass": sa.pool.StaticPool} if in_memory else {}
         self.engine = sa.create_engine(self.url, connect_args=connect_args, **pool)
+        if self.is_duckdb and read_only:
+            sa.event.listen(self.engine, "connect", self._on_connect)
+            sa.event.listen(self.engine, "checkout", self._on_checkout)
+
+    def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
+        lock_down(dbapi_connection, self.settings)
+        record.info["live"] = None
+        record.info["catalog"] = dbapi_connection.execute("SELECT current_database()").fetchall()[0][0]
+
+    def _on_checkout(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # Each use of a query connection sees what the collector committed up to now.
+        record.info["live"] = show_live_events(
+            dbapi_connection, self.settings, record.info.get("live"), record.info["catalog"]
+        )
 
     @property
     def is_duckdb(self) -> bool:

@@ -1,0 +1,140 @@
+"""Replay a dataset's events to a collector, with the original timing compressed: for demos, load
+tests and the collector's benchmark (`shoplens collect replay`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from assistant.warehouse.db import Warehouse
+
+log = logging.getLogger(__name__)
+
+COLUMNS = "event_time, user_id, session_id, event_type, product_id, category, brand, price, quantity, order_id, query_text"
+
+
+def tracked(row: tuple, message_id: str, when: datetime) -> dict[str, Any]:
+    """One events row as a Segment `track` call (ShopLens's event names, the row's fields)."""
+    _, user, session, event_type, product, category, brand, price, quantity, order, query = row
+    properties = {
+        "product_id": product,
+        "category": category,
+        "brand": brand,
+        "price": price,
+        "quantity": quantity,
+        "order_id": order,
+        "query": query,
+        "session_id": session,
+    }
+    return {
+        "type": "track",
+        "event": event_type,
+        "userId" if user is not None else "anonymousId": user if user is not None else session,
+        "messageId": message_id,
+        "timestamp": when.isoformat() + "Z",
+        "properties": {k: v for k, v in properties.items() if v is not None},
+    }
+
+
+def dataset_events(
+    warehouse: Warehouse, *, speedup: float, limit: int | None, start: datetime | None = None
+) -> Iterator[tuple[float, dict[str, Any]]]:
+    """(seconds after the replay's start to send it, the event) in time order; timestamps moved
+    so that the first event happens at `start` (now by default) and the rest `speedup` times faster."""
+    start = start or datetime.now(UTC).replace(tzinfo=None)
+    run = start.strftime("%Y%m%d%H%M%S")
+    sql = f"SELECT {COLUMNS} FROM events ORDER BY event_time" + (f" LIMIT {int(limit)}" if limit else "")
+    with warehouse.engine.connect() as conn:
+        result = conn.exec_driver_sql(sql)
+        first: datetime | None = None
+        for number, row in enumerate(result):
+            first = first or row[0]
+            offset = (row[0] - first).total_seconds() / speedup
+            yield offset, tracked(tuple(row), f"replay-{run}-{number}", start + timedelta(seconds=offset))
+
+
+@dataclass
+class ReplayReport:
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # seconds per acknowledged request
+
+    @property
+    def events_per_second(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+
+def replay(
+    events: Iterator[tuple[float, dict[str, Any]]],
+    url: str,
+    key: str | None,
+    *,
+    rate: float | None = None,
+    batch: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayReport:
+    """Send the events in batches, at most `rate` per second and no sooner than their offsets;
+    a batch refused for load (429, 5xx, no connection) is sent again as it was (same messageIds,
+    so the collector keeps each event once)."""
+    report = ReplayReport()
+    auth = (key, "") if key else None
+    began = time.monotonic()
+    with httpx.Client(base_url=url.rstrip("/"), auth=auth, timeout=30) as client:
+        pending: list[dict[str, Any]] = []
+        for offset, event in events:
+            pending.append(event)
+            if len(pending) >= batch:
+                _pace(began, offset, rate, report.sent + len(pending))
+                _send(client, pending, report)
+                if progress:
+                    progress(len(pending))
+                pending = []
+        if pending:
+            _send(client, pending, report)
+            if progress:
+                progress(len(pending))
+    report.seconds = time.monotonic() - began
+    return report
+
+
+def _pace(began: float, offset: float, rate: float | None, sent: int) -> None:
+    due = max(offset, sent / rate if rate else 0.0)
+    wait = began + due - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+
+
+def _send(client: httpx.Client, events: list[dict[str, Any]], report: ReplayReport) -> None:
+    delay = 0.2
+    for _ in range(30):
+        sent = time.monotonic()
+        try:
+            reply = client.post("/v1/batch", json={"batch": events})
+        except httpx.TransportError as exc:
+            log.warning("collector unreachable (%s); retrying", exc)
+        else:
+            if reply.status_code == 200:
+                receipt = reply.json()
+                report.latencies.append(time.monotonic() - sent)
+                report.sent += len(events)
+                report.accepted += receipt["accepted"]
+                report.rejected += receipt["rejected"]
+                report.duplicates += receipt["duplicates"]
+                return
+            if reply.status_code not in (429, 500, 502, 503, 504, 507):
+                raise RuntimeError(f"the collector refused a batch ({reply.status_code}): {reply.text[:300]}")
+            delay = float(reply.headers.get("retry-after", delay))
+        report.retries += 1
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+    raise RuntimeError("the collector did not take a batch after 30 tries")

@@ -1,0 +1,287 @@
+"""The event collector (assistant/collector.py, assistant/warehouse/live.py): Segment track calls
+become canonical rows with the loaders' checks, acknowledged events are visible to every kind of
+query, retries are kept once, a collector killed with SIGKILL or out of disk loses nothing it
+acknowledged, and bad requests get clear 4xx answers."""
+
+from __future__ import annotations
+
+import base64
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.collector import CollectorLimits, Ingest, Rejected, Sessions, create_app, event_rows
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+from assistant.warehouse.live import LiveStore, message_ids
+from tools.sql import run_isolated
+
+from .conftest import DemoShops, free_port
+
+NOW = datetime(2026, 12, 3, 12, 0, 0)
+
+
+def view(message: str, user: str = "u1", **properties: Any) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": "Product Viewed",
+        "userId": user,
+        "messageId": message,
+        "timestamp": "2026-12-03T11:59:00Z",
+        "properties": {"product_id": "p1", "price": 19.5, "category": "electronics", **properties},
+    }
+
+
+def test_segment_calls_become_canonical_rows() -> None:
+    sessions = Sessions()
+    (row,) = event_rows(view("m1", brand="ACME"), NOW, sessions)
+    assert row["event_type"] == "view" and row["product_id"] == "p1" and row["price"] == 19.5
+    assert row["brand"] == "acme" and row["event_time"] == datetime(2026, 12, 3, 11, 59)
+    assert row["source_dataset"] == "live" and row["quantity"] == 1
+    order = {
+        "event": "Order Completed",
+        "userId": "u1",
+        "timestamp": "2026-12-03T12:10:00+00:00",
+        "properties": {
+            "order_id": "o1",
+            "products": [{"product_id": "p1", "price": 10}, {"sku": "p2", "quantity": 3}],
+        },
+    }
+    lines = event_rows(order, NOW, sessions)
+    assert [(r["event_type"], r["product_id"], r["quantity"], r["order_id"]) for r in lines] == [
+        ("purchase", "p1", 1, "o1"),
+        ("purchase", "p2", 3, "o1"),
+    ]
+    assert lines[0]["session_id"] == row["session_id"]  # 11 minutes later: the same visit
+    later = event_rows(
+        {**view("m2"), "timestamp": "2026-12-03T13:00:00Z"}, NOW + timedelta(hours=1), sessions
+    )
+    assert later[0]["session_id"] != row["session_id"]  # 50 minutes of quiet: a new visit
+    search = event_rows(
+        {"event": "Products Searched", "anonymousId": "a1", "properties": {"query": "red shoes"}},
+        NOW,
+        sessions,
+    )
+    assert search[0]["query_text"] == "red shoes" and search[0]["event_time"] == NOW  # no timestamp: receipt
+    given = event_rows(view("m3", session_id="s-42"), NOW, sessions)
+    assert given[0]["session_id"] == "s-42"
+    for event, reason in (
+        ({**view("x"), "event": "Teleported"}, "unknown event_type 'Teleported'"),
+        ({**view("x"), "userId": None}, "no userId or anonymousId"),
+        (view("x", price=-3), "negative price"),
+        (view("x", price="cheap"), "price is not a number: 'cheap'"),
+        (view("x", price="nan"), "price is not a finite number"),
+        ({**view("x"), "timestamp": "yesterday"}, "missing or unparseable event_time"),
+        ({**view("x"), "timestamp": "2031-01-01T00:00:00Z"}, "event_time out of range"),
+        (view("x", product_id=None), "no product_id for a view event"),
+        ({**view("x"), "type": "identify"}, "only track calls are collected"),
+        ("not an object", "an event must be a JSON object"),
+    ):
+        with pytest.raises(Rejected, match=reason):
+            event_rows(event, NOW, Sessions())
+
+
+@pytest.fixture
+def shop(tmp_path: Path, demo_shops: DemoShops) -> Iterator[Settings]:
+    settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="1GB")
+    demo_shops.copy(settings.data_dir, 20_000, seed=2)
+    yield settings
+
+
+def test_acknowledged_events_reach_every_query_once(shop: Settings) -> None:
+    reader = Warehouse(shop, read_only=True)
+    before = reader.scalar("SELECT count(*) FROM events")
+    ingest = Ingest(LiveStore.of(shop))
+    try:
+        receipt = ingest.append([view("m1"), view("m2", user="u2"), {**view("m3"), "event": "Teleported"}])
+        assert (receipt.accepted, receipt.rejected, receipt.duplicates) == (2, 1, 0)
+        assert receipt.reasons == ["unknown event_type 'Teleported'"]
+        again = ingest.append([view("m1"), view("m2", user="u2"), view("m4", user="u3")])
+        assert (again.accepted, again.duplicates) == (1, 2)  # retries are acknowledged, kept once
+        assert reader.scalar("SELECT count(*) FROM events") == before  # not committed yet
+        assert ingest.commit() == 4
+    finally:
+        ingest.close()
+    assert reader.scalar("SELECT count(*) FROM events") == before + 3
+    assert reader.scalar("SELECT count(*) FROM sessions WHERE user_id IN ('u1', 'u2', 'u3')") == 3
+    assert reader.scalar("SELECT reason FROM rejected_rows WHERE source_dataset = 'live'") == (
+        "unknown event_type 'Teleported'"
+    )
+    # The model's free SQL runs in its own locked-down process: it sees them too, and no other file.
+    reply = run_isolated(
+        reader.duckdb_file, shop, "SELECT count(*) FROM events WHERE source_dataset = 'live'", 5
+    )
+    assert reply.rows == [(3,)]
+    refused = run_isolated(reader.duckdb_file, shop, "SELECT * FROM read_csv('/etc/passwd')", 5)
+    assert refused.error == "database" and "disabled by configuration" in refused.message
+    # A restarted collector remembers what it kept: the same ids stay duplicates.
+    restarted = Ingest(LiveStore.of(shop))
+    try:
+        assert restarted.append([view("m1"), view("m4", user="u3")]).duplicates == 2
+    finally:
+        restarted.close()
+    reader.close()
+
+
+def test_small_batches_are_merged_without_losing_or_doubling(shop: Settings) -> None:
+    reader = Warehouse(shop, read_only=True)
+    before = reader.scalar("SELECT count(*) FROM events")
+    ingest = Ingest(LiveStore.of(shop))
+    try:
+        for n in range(40):
+            ingest.append([view(f"m{n}-{i}", user=f"u{i}") for i in range(5)])
+            ingest.commit()
+            assert reader.scalar("SELECT count(*) FROM events") == before + 5 * (n + 1)
+        assert len(ingest.manifest.batches) < 16
+    finally:
+        ingest.close()
+    reader.close()
+
+
+def test_bad_requests_get_clear_answers(shop: Settings) -> None:
+    ingest = Ingest(LiveStore.of(shop))
+    limits = CollectorLimits(max_request_bytes=20_000, events_per_second=100)
+    client = TestClient(create_app(ingest, ["secret-key"], limits))
+    basic = {"Authorization": "Basic " + base64.b64encode(b"secret-key:").decode()}
+    try:
+        assert client.post("/v1/batch", json={"batch": [view("m1")]}).status_code == 401
+        wrong = client.post("/v1/batch", json={"batch": [view("m1")]}, headers={"X-Write-Key": "guess"})
+        assert wrong.status_code == 401 and "write key" in wrong.json()["error"]
+        ok = client.post("/v1/batch", json={"batch": [view("m1")]}, headers=basic)
+        assert ok.status_code == 200 and ok.json()["accepted"] == 1
+        bearer = client.post("/v1/track", json=view("m2"), headers={"Authorization": "Bearer secret-key"})
+        assert bearer.status_code == 200 and bearer.json()["accepted"] == 1
+        broken = client.post("/v1/batch", content=b'{"batch": [', headers=basic)
+        assert broken.status_code == 400 and "not JSON" in broken.json()["error"]
+        shapeless = client.post("/v1/batch", json=[view("m3")], headers=basic)
+        assert shapeless.status_code == 400 and '{"batch"' in shapeless.json()["error"]
+        huge = client.post("/v1/batch", json={"batch": [view(f"h{i}") for i in range(200)]}, headers=basic)
+        assert huge.status_code == 413 and "larger than 19 KB" in huge.json()["error"]
+        flood = [
+            client.post("/v1/batch", json={"batch": [view(f"f{n}-{i}") for i in range(40)]}, headers=basic)
+            for n in range(4)
+        ]
+        limited = [r for r in flood if r.status_code == 429]
+        assert (
+            limited
+            and "events per second" in limited[0].json()["error"]
+            and limited[0].headers["retry-after"]
+        )
+        assert client.get("/v1/health").json()["status"] == "ok"
+    finally:
+        ingest.close()
+
+
+def _collector(settings: Settings, port: int, *, file_limit: int | None = None) -> subprocess.Popen:
+    env = dict(os.environ, SHOPLENS_DATA_DIR=str(settings.data_dir), SHOPLENS_COLLECTOR_COMMIT_SECONDS="0.2")
+
+    def limit_files() -> None:  # the OS refuses writes past this size: a disk that is full
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "collect", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=limit_files if file_limit else None,
+    )
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"collector did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+def _send(port: int, batches: list[list[dict]], acknowledged: set[str], stop: threading.Event) -> list[int]:
+    codes = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        for events in batches:
+            if stop.is_set():
+                break
+            try:
+                reply = client.post("/v1/batch", json={"batch": events})
+            except httpx.TransportError:
+                break
+            codes.append(reply.status_code)
+            if reply.status_code == 200:
+                acknowledged.update(e["messageId"] for e in events)
+    return codes
+
+
+def _kept(settings: Settings) -> list[str]:
+    return message_ids(LiveStore.of(settings))
+
+
+@pytest.mark.slow
+def test_a_killed_collector_loses_and_doubles_nothing_it_acknowledged(shop: Settings) -> None:
+    batches = [[view(f"k{n}-{i}", user=f"u{i % 50}") for i in range(200)] for n in range(150)]
+    port = free_port()
+    collector = _collector(shop, port)
+    acknowledged: set[str] = set()
+    stop = threading.Event()
+    sender = threading.Thread(target=_send, args=(port, batches, acknowledged, stop))
+    sender.start()
+    while len(acknowledged) < 8_000:  # mid-stream: batches in flight, commits under way
+        time.sleep(0.01)
+    collector.send_signal(signal.SIGKILL)
+    collector.wait()
+    stop.set()
+    sender.join()
+    assert 8_000 <= len(acknowledged) < 30_000
+    collector = _collector(shop, port)  # restarted: it replays its log past the last commit
+    try:
+        everything: set[str] = set()
+        codes = _send(port, batches, everything, threading.Event())  # the sender retries all of it
+        assert set(codes) == {200}
+        deadline = time.monotonic() + 30
+        while (
+            httpx.get(f"http://127.0.0.1:{port}/v1/health").json()["pending"] and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+    finally:
+        collector.send_signal(signal.SIGTERM)
+        collector.wait(timeout=30)
+    kept = _kept(shop)
+    assert len(kept) == len(set(kept)) == 30_000  # every event once, none twice
+    assert acknowledged <= set(kept)
+    with Warehouse(shop, read_only=True) as reader:
+        assert reader.scalar("SELECT count(*) FROM events WHERE source_dataset = 'live'") == 30_000
+
+
+@pytest.mark.slow
+def test_a_full_disk_refuses_new_events_and_keeps_the_acknowledged(shop: Settings) -> None:
+    batches = [[view(f"d{n}-{i}") for i in range(100)] for n in range(200)]
+    port = free_port()
+    collector = _collector(shop, port, file_limit=400_000)
+    acknowledged: set[str] = set()
+    try:
+        codes = _send(port, batches, acknowledged, threading.Event())
+        assert 200 in codes and 507 in codes
+        late = [view(f"late-{i}") for i in range(100)]
+        refusal = httpx.post(f"http://127.0.0.1:{port}/v1/batch", json={"batch": late})
+        assert refusal.status_code == 507
+        assert "nothing in this request was kept" in refusal.json()["error"], refusal.text
+    finally:
+        collector.send_signal(signal.SIGKILL)
+        collector.wait()
+    collector = _collector(shop, port)  # room again: what was acknowledged is all there
+    collector.send_signal(signal.SIGTERM)
+    collector.wait(timeout=30)
+    kept = _kept(shop)
+    assert set(kept) == acknowledged and len(kept) == len(acknowledged)
