@@ -259,8 +259,7 @@ class Ingest:
                     torn.truncate(good)
                     os.fsync(torn.fileno())
         self.segment = max(segments + [committed.segment, 0])
-        path = segment_path(self.store, self.segment)
-        self._log = open(path, "ab")  # noqa: SIM115 (held open for appends; closed by close())
+        self._open_segment()
         if self._pending:
             log.info("live log: %d acknowledged events to commit after restart", len(self._pending))
 
@@ -308,29 +307,43 @@ class Ingest:
             reasons=reasons,
         )
 
+    def _open_segment(self) -> None:
+        # A raw descriptor: a failed write leaves nothing buffered to be written later.
+        self._log = os.open(
+            segment_path(self.store, self.segment), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+        )
+        self._size = os.fstat(self._log).st_size
+
     def _write(self, records: list[dict]) -> None:
         if not records:
             return
-        data = b"".join(encode(r) for r in records)
-        start = self._log.tell()
+        encoded = [encode(r) for r in records]
+        data = memoryview(b"".join(encoded))
+        start = self._size
         try:
-            self._log.write(data)
-            self._log.flush()
-            os.fsync(self._log.fileno())
+            while data:
+                data = data[os.write(self._log, data) :]
+            os.fsync(self._log)
         except OSError as exc:
-            self._log.truncate(start)  # nothing half-written stays to be replayed
-            self._log.seek(start)
+            os.ftruncate(self._log, start)  # nothing half-written stays to be replayed
             raise DiskFull(
                 exc.errno or errno.ENOSPC, f"the collector's log could not be written ({exc.strerror})"
             ) from exc
         offset = start
-        for record, encoded in zip(records, (encode(r) for r in records), strict=True):
-            offset += len(encoded)
+        for record, line in zip(records, encoded, strict=True):
+            offset += len(line)
             self._pending.append((record, LogPosition(segment=self.segment, offset=offset)))
+        self._size = offset
         if offset >= SEGMENT_BYTES:
-            self._log.close()
-            self.segment += 1
-            self._log = open(segment_path(self.store, self.segment), "ab")  # noqa: SIM115
+            try:
+                previous = self._log
+                self.segment += 1
+                self._open_segment()
+                os.close(previous)
+            except OSError as exc:  # no room for a new file: keep appending to this one
+                self.segment -= 1
+                self._log = previous
+                log.error("could not start a new live log file: %s", exc)
 
     # --- committing ----------------------------------------------------------------------------
     def start(self) -> Ingest:
@@ -375,8 +388,14 @@ class Ingest:
             name = f"rejects-{generation:010d}.parquet"
             self.store.write_batch(name, as_table(rejects, REJECT_FIELDS))
             batches.append(Batch(name=name, kind="rejects", rows=len(rejects)))
+        now = time.time()
         manifest = self.manifest.model_copy(
-            update={"generation": generation, "batches": batches, "committed": taken[-1][1]}
+            update={
+                "generation": generation,
+                "batches": batches,
+                "committed": taken[-1][1],
+                "retired": {name: when for name, when in self.manifest.retired.items() if when > now},
+            }
         )
         self._merge(manifest)
         self.store.write_manifest(manifest)
@@ -431,7 +450,7 @@ class Ingest:
             self.commit()
         except OSError as exc:
             log.error("last live commit failed (the log keeps the events): %s", exc)
-        self._log.close()
+        os.close(self._log)
 
 
 def _jsonable(row: dict) -> dict:

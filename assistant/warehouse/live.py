@@ -144,15 +144,13 @@ class LiveStore:
         _fsync_dir(self.batches)
 
     def remove_strays(self, manifest: Manifest) -> None:
-        """Delete batch files a crash left unnamed, and merged parts whose grace time is over."""
-        named = {b.name for b in manifest.batches} | set(manifest.retired)
-        for path in self.batches.iterdir():
-            if path.name not in named:
-                path.unlink(missing_ok=True)
+        """Delete what the manifest does not keep: files a crash left unnamed, and merged parts
+        whose grace time is over."""
         now = time.time()
-        for name, when in list(manifest.retired.items()):
-            if when <= now:
-                (self.batches / name).unlink(missing_ok=True)
+        kept = {b.name for b in manifest.batches} | {n for n, when in manifest.retired.items() if when > now}
+        for path in self.batches.iterdir():
+            if path.name not in kept:
+                path.unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:
