@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+from contextlib import nullcontext
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, WarehouseInfo, refresh_views
@@ -57,6 +58,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--llm-port", type=int, help="port of the model engine (default 8081)")
     parser.add_argument("--no-engine", action="store_true", help="prepare the warehouse only")
     parser.add_argument("--no-ui", action="store_true", help="serve the model's OpenAI API only, no app")
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="also collect live events (shoplens collect serve) into the dataset",
+    )
     args = parser.parse_args(argv)
     settings = Settings().with_overrides(
         data_dir=args.data_dir,
@@ -81,9 +87,15 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     from assistant.cli import wait_for_interrupt
+    from assistant.collector import collecting
     from assistant.llm.server import start_engine
 
-    with start_engine(settings, progress=_progress) as running:
+    with (
+        collecting(settings) if args.collect else nullcontext() as collector,
+        start_engine(settings, progress=_progress) as running,
+    ):
+        if collector:
+            print(f"Collecting live events at {collector}/v1/batch")
         endpoint = running.endpoint
         print(
             f"Model engine ready: {endpoint.engine} ({endpoint.device}) serving {endpoint.model} at {endpoint.base_url}"

@@ -29,7 +29,8 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from assistant.settings import Settings, is_loopback
 from assistant.warehouse import schema
 from assistant.warehouse.live import (
     BATCH_FIELDS,
@@ -479,6 +481,9 @@ class RateLimit:
             now = time.monotonic()
             tokens, then = self._buckets.get(key, (self.per_second, now))
             tokens = min(self.per_second, tokens + (now - then) * self.per_second)
+            events = min(
+                events, self.per_second
+            )  # a batch bigger than a second's worth waits for a full bucket
             if events > tokens:
                 self._buckets[key] = (tokens, now)
                 return (events - tokens) / self.per_second
@@ -582,3 +587,40 @@ def create_app(ingest: Ingest, write_keys: Iterable[str], limits: CollectorLimit
         )
 
     return app
+
+
+class CollectorRefused(RuntimeError):
+    """The collector cannot start as configured (the message says why)."""
+
+
+@contextmanager
+def collecting(settings: Settings, port: int | None = None) -> Iterator[str]:
+    """The collector of the settings' dataset, served from a background thread; yields its URL.
+    On exit it stops taking requests and commits what it acknowledged."""
+    import uvicorn
+
+    keys = [k.get_secret_value() for k in settings.collector_keys]
+    if not keys and not is_loopback(settings.host):
+        raise CollectorRefused(f"collecting on {settings.host} needs write keys: set SHOPLENS_COLLECTOR_KEYS")
+    ingest = Ingest(LiveStore.of(settings), interval=settings.collector_commit_seconds).start()
+    limits = CollectorLimits(
+        max_request_bytes=settings.collector_max_request_kb * 1024,
+        events_per_second=settings.collector_events_per_second,
+    )
+    port = port or settings.collector_port
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ingest, keys, limits), host=settings.host, port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="collector", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise CollectorRefused(f"the collector could not listen on {settings.host}:{port}")
+            time.sleep(0.05)
+        yield f"http://{settings.host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        ingest.close()

@@ -6,6 +6,7 @@ created once (by the CLI, `launch.py`, a test) and passed down.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -237,6 +238,14 @@ class Settings(BaseSettings):
         """A copy with the non-None overrides applied (how CLI flags win over env vars)."""
         given = {k: v for k, v in overrides.items() if v is not None}
         return self.model_validate({**self.model_dump(), **given}) if given else self
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an interface is this machine's loopback (serving there needs no key)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def parse_count(text: str) -> int:

@@ -285,3 +285,49 @@ def test_a_full_disk_refuses_new_events_and_keeps_the_acknowledged(shop: Setting
     collector.wait(timeout=30)
     kept = _kept(shop)
     assert set(kept) == acknowledged and len(kept) == len(acknowledged)
+
+
+def test_replay_sends_a_dataset_to_the_collector_once(shop: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    port = free_port()
+    collector = _collector(shop, port)
+    runner = CliRunner()
+    try:
+        args = ["--data-dir", str(shop.data_dir), "collect", "replay", "--url", f"http://127.0.0.1:{port}"]
+        result = runner.invoke(app, [*args, "--limit", "3000", "--speedup", "1e9"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert (
+            "sent 3,000 events" in result.output
+            and "3,000 accepted, 0 rejected, 0 duplicates" in result.output
+        )
+        deadline = time.monotonic() + 10
+        while (
+            httpx.get(f"http://127.0.0.1:{port}/v1/health").json()["pending"] and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+    finally:
+        collector.send_signal(signal.SIGTERM)
+        collector.wait(timeout=30)
+    with Warehouse(shop, read_only=True) as reader:
+        first = reader.scalar(
+            "SELECT count(*) FROM (SELECT * FROM events WHERE source_dataset != 'live' ORDER BY event_time LIMIT 3000)"
+        )
+        assert reader.scalar("SELECT count(*) FROM events WHERE source_dataset = 'live'") == first == 3000
+        # The same behavior, moved to now: as many purchases and sessions as the original first 3,000.
+        original = reader.scalar(
+            "SELECT count(*) FILTER (event_type = 'purchase') FROM (SELECT * FROM events WHERE source_dataset != 'live'"
+            " ORDER BY event_time LIMIT 3000)"
+        )
+        assert (
+            reader.scalar(
+                "SELECT count(*) FROM events WHERE source_dataset = 'live' AND event_type = 'purchase'"
+            )
+            == original
+        )
+    refused = runner.invoke(
+        app, ["--data-dir", str(shop.data_dir), "collect", "serve"], env={"SHOPLENS_HOST": "0.0.0.0"}
+    )
+    assert refused.exit_code == 1 and "needs write keys: set SHOPLENS_COLLECTOR_KEYS" in refused.output

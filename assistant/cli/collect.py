@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from assistant.cli.base import collect_app, console, fail, progress_bar
-from assistant.cli.serve import loopback
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,29 +25,19 @@ def collect_serve(
     """Collect events (Segment `track` calls at /v1/track and /v1/batch) into the dataset until
     Ctrl-C; queries see them within a second. Any other interface than the loopback needs
     SHOPLENS_COLLECTOR_KEYS."""
-    import uvicorn
-
-    from assistant.collector import CollectorLimits, Ingest, create_app
-    from assistant.warehouse.live import LiveStore
+    from assistant.cli import wait_for_interrupt
+    from assistant.collector import CollectorRefused, collecting
 
     settings: Settings = ctx.obj
-    keys = [k.get_secret_value() for k in settings.collector_keys]
-    if not keys and not loopback(settings.host):
-        raise fail(f"collecting on {settings.host} needs write keys: set SHOPLENS_COLLECTOR_KEYS")
-    port = port or settings.collector_port
-    ingest = Ingest(LiveStore.of(settings), interval=settings.collector_commit_seconds).start()
-    limits = CollectorLimits(
-        max_request_bytes=settings.collector_max_request_kb * 1024,
-        events_per_second=settings.collector_events_per_second,
-    )
-    console.print(
-        f"ShopLens collector for dataset {settings.warehouse!r} at http://{settings.host}:{port}/v1/batch,"
-        f" {'write key required' if keys else 'no key'} (Ctrl-C stops)"
-    )
     try:
-        uvicorn.run(create_app(ingest, keys, limits), host=settings.host, port=port, log_level="warning")
-    finally:
-        ingest.close()
+        with collecting(settings, port) as url:
+            console.print(
+                f"ShopLens collector for dataset {settings.warehouse!r} at {url}/v1/batch,"
+                f" {'write key required' if settings.collector_keys else 'no key'} (Ctrl-C stops)"
+            )
+            wait_for_interrupt()
+    except CollectorRefused as exc:
+        raise fail(str(exc)) from None
 
 
 @collect_app.command("replay")

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Annotated
 
 import typer
 
 from assistant.cli.base import app, console, fail, offered_tools, tool_context
-from assistant.settings import Settings
+from assistant.settings import Settings, is_loopback
 
 log = logging.getLogger(__name__)
-
-
-def loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 @app.command("api")
@@ -37,7 +29,7 @@ def api_serve(
 
     settings: Settings = ctx.obj
     key = settings.api_key.get_secret_value() if settings.api_key else None
-    if key is None and not loopback(settings.host):
+    if key is None and not is_loopback(settings.host):
         raise fail(f"serving the API on {settings.host} needs a key: set SHOPLENS_API_KEY")
     if settings.warehouse not in dataset_files(settings.data_dir):
         raise fail(
