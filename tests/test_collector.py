@@ -22,10 +22,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.collector import CollectorLimits, Ingest, Rejected, Sessions, create_app, event_rows
+from assistant.collector import CollectorLimits, create_app
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
+from assistant.warehouse.ingest import Ingest
 from assistant.warehouse.live import LiveStore, message_ids
+from assistant.warehouse.tracking import Rejected, Sessions, event_rows
 from tools.sql import run_isolated
 
 from .conftest import DemoShops, free_port
