@@ -50,8 +50,9 @@ from assistant.retrieval import Example, Retriever, load_examples
 from assistant.screen import BEYOND_NOTE, Screen
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
+from assistant.warehouse.live import live_generation
 from tools import ToolContext, ToolError, ToolResult, build_tools, chinese
-from tools.base import UnknownEntity, argument_problems
+from tools.base import UnknownEntity, argument_problems, read_facts
 from tools.evidence import (
     corrected,
     lack_asked,
@@ -108,6 +109,8 @@ class Assistant:
         self.explainer = explainer or llm
         self.endpoint = endpoint
         self.semantic = semantic or SemanticModel.load(settings.metrics_file)
+        self._live_generation = live_generation(settings)  # before the facts: a later commit re-reads them
+        self._follow_lock = threading.Lock()
         self.ctx = ToolContext.open(settings, warehouse)
         self.ctx.semantic = self.semantic
         self._warehouse_label: str | None = None  # for the audit log, asked of the database once
@@ -125,10 +128,31 @@ class Assistant:
         # write them in that order, so an example in another order leads it astray.
         examples = [self._in_schema_order(e) for e in examples]
         self.retriever = Retriever(self.semantic, examples, encoder)
-        self.system_prompt = system_prompt(self.semantic, examples, self.ctx, self.tools)
+        self._examples, self._writer = examples, writer or self.explainer
+        self._prompt()
+
+    def _prompt(self) -> None:
+        self.system_prompt = system_prompt(self.semantic, self._examples, self.ctx, self.tools)
         # Tools that write prose (copy, explanations, segment names) use the same system prompt:
         # the engine serves them from the cached prefix.
-        self.ctx.llm = Writer(writer or self.explainer, endpoint, self.system_prompt)
+        self.ctx.llm = Writer(self._writer, self.endpoint, self.system_prompt)
+
+    def follow_live_events(self) -> None:
+        """A dataset the collector feeds grows while the assistant lives: once it has committed
+        since, re-read the data's span (periods count back from its last day), and write the
+        system prompt again when the span's days moved (once a day; the engine then reads it anew)."""
+        generation = live_generation(self.settings)
+        if generation == self._live_generation:
+            return
+        with self._follow_lock:
+            if generation == self._live_generation:
+                return
+            facts = read_facts(self.ctx.warehouse)
+            moved = (facts.first_day, facts.last_day) != (self.ctx.facts.first_day, self.ctx.facts.last_day)
+            self.ctx.facts = facts
+            if moved:
+                self._prompt()
+            self._live_generation = generation
 
     @classmethod
     def on_endpoint(
@@ -168,6 +192,7 @@ class Assistant:
         answer = Answer(question=question, text="", kind="answer")
         failure: str | None = None
         try:
+            self.follow_live_events()
             self._ask(question, conversation, answer, on_step or (lambda step: None))
             if self._asked_in_chinese(question) and not is_chinese(answer.text):
                 self._decline_in_chinese(answer)

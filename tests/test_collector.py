@@ -333,3 +333,28 @@ def test_replay_sends_a_dataset_to_the_collector_once(shop: Settings) -> None:
         app, ["--data-dir", str(shop.data_dir), "collect", "serve"], env={"SHOPLENS_HOST": "0.0.0.0"}
     )
     assert refused.exit_code == 1 and "needs write keys: set SHOPLENS_COLLECTOR_KEYS" in refused.output
+
+
+def test_the_assistant_answers_about_events_collected_after_it_started(shop: Settings) -> None:
+    from assistant.agent import Assistant
+
+    from .test_agent_units import ENDPOINT, ScriptedModel, call
+
+    reader = Warehouse(shop, read_only=True)
+    model = ScriptedModel(replies=[call("query_metric", metric="views", period={"kind": "today"})] * 2)
+    agent = Assistant(shop, reader, model, ENDPOINT, encoder=None)
+    before = agent.ask("How many views today?")
+    last_day = agent.ctx.facts.last_day
+    assert f"the data's last day ({last_day})" in before.interpretation, before.interpretation
+    next_day = last_day + timedelta(days=1)
+    ingest = Ingest(LiveStore.of(shop))
+    try:
+        stamp = f"{next_day}T10:00:00Z"
+        ingest.append([{**view(f"n{i}", user=f"u{i % 7}"), "timestamp": stamp} for i in range(40)])
+        ingest.commit()
+    finally:
+        ingest.close()
+    after = agent.ask("How many views today?")  # the same assistant: the day moved with the data
+    assert f"the data's last day ({next_day})" in after.interpretation, after.interpretation
+    assert after.table.rows[0][0] == 40 and str(next_day) in agent.system_prompt
+    reader.close()

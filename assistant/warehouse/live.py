@@ -153,6 +153,12 @@ class LiveStore:
                 path.unlink(missing_ok=True)
 
 
+def live_generation(settings: Settings) -> int:
+    """How many commits the dataset's collector has made (0: none); changes whenever queries
+    would see new live events."""
+    return LiveStore.of(settings).manifest().generation if settings.database_url is None else 0
+
+
 def _fsync_dir(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
