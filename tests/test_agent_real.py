@@ -232,6 +232,16 @@ def test_demo_churn_intent(demo: Assistant) -> None:
     )
 
 
+def test_demo_open_visits_likely_to_buy(demo: Assistant) -> None:
+    answer = demo.ask("Which of the shoppers on the site at the moment are likely to buy during this visit?")
+    call = answer.tool_calls[-1]
+    assert call.tool == "predict_intent" and call.arguments.get("outcome") == "buy_this_visit", (
+        answer.tool_calls
+    )
+    assert answer.table.columns[:3] == ["session_id", "user_id", "probability"] and answer.table.rows
+    assert answer.grounded, answer.text
+
+
 def test_demo_demand_gaps(demo: Assistant) -> None:
     answer = demo.ask("Which searches on our site find nothing we carry?")
     assert answer.tool_calls[-1].tool == "demand_gaps", answer.tool_calls

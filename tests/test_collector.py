@@ -358,3 +358,43 @@ def test_the_assistant_answers_about_events_collected_after_it_started(shop: Set
     assert f"the data's last day ({next_day})" in after.interpretation, after.interpretation
     assert after.table.rows[0][0] == 40 and str(next_day) in agent.system_prompt
     reader.close()
+
+
+def test_a_shopper_on_the_site_now_is_scored_for_buying_in_this_visit(shop: Settings) -> None:
+    from tools.base import ToolContext
+    from tools.intent import PredictIntentArgs, predict_intent
+
+    reader = Warehouse(shop, read_only=True)
+    newest = reader.scalar("SELECT max(event_time) FROM events")
+    buyer = reader.scalar(
+        "SELECT user_id FROM events WHERE event_type = 'purchase' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    )
+    ingest = Ingest(LiveStore.of(shop))
+    try:
+        steps = [
+            ("Product Viewed", "p1"),
+            ("Product Viewed", "p2"),
+            ("Product Added", "p2"),
+            ("Product Viewed", "p3"),
+        ]
+        ingest.append(
+            [
+                {
+                    **view(f"v{i}", user=buyer, session_id="live-visit-1"),
+                    "event": name,
+                    "timestamp": (newest + timedelta(minutes=5 + i)).isoformat() + "Z",
+                    "properties": {"product_id": product, "price": 30.0, "session_id": "live-visit-1"},
+                }
+                for i, (name, product) in enumerate(steps)
+            ]
+        )
+        ingest.commit()
+    finally:
+        ingest.close()
+    ctx = ToolContext.open(shop, reader)  # the data's newest event is now the live visit's
+    result = predict_intent(ctx, PredictIntentArgs(outcome="buy_this_visit", k=100))
+    row = next(r for r in result.rows if r[0] == "live-visit-1")
+    columns = dict(zip(result.columns, row, strict=True))
+    assert columns["user_id"] == buyer and columns["events_so_far"] == 4 and columns["carts"] == 1
+    assert columns["earlier_orders"] >= 1 and 0 < columns["probability"] < 1
+    reader.close()

@@ -141,3 +141,28 @@ def test_who_will_buy_is_asked_of_the_past_a_forecast_is_declined(question: str,
     from tools.evidence import PAST_ONLY, missing_concept
 
     assert (missing_concept(question) == PAST_ONLY) is declined
+
+
+@pytest.mark.slow
+def test_open_visits_likely_to_end_in_a_purchase(ctx: ToolContext) -> None:
+    result = predict_intent(ctx, PredictIntentArgs(outcome="buy_this_visit", k=50))
+    assert result.rows and result.columns[:3] == ["session_id", "user_id", "probability"]
+    probabilities = [r[2] for r in result.rows]
+    assert probabilities == sorted(probabilities, reverse=True) and all(0 <= p <= 1 for p in probabilities)
+    newest = ctx.facts.last_event
+    sessions = [r[0] for r in result.rows]
+    listed = ", ".join(f"'{s}'" for s in sessions)
+    # Open: seen in the last half hour of the data, nothing bought in the visit yet.
+    (bought, last) = ctx.rows(
+        f"SELECT count(*) FILTER (event_type = 'purchase'), min(last) FROM (SELECT event_type,"
+        f" max(event_time) OVER (PARTITION BY session_id) AS last FROM events WHERE session_id IN ({listed}))"
+    )[0]
+    assert bought == 0 and last >= newest - timedelta(minutes=30)
+    from tools.visit_intent import backtest as visit_backtest
+
+    check = visit_backtest(ctx, newest)
+    # What a visit did so far tells a lot about whether it buys: well above chance.
+    assert check.auc > 0.65 and check.precision_top_decile > 2 * check.base_rate
+    assert f"AUC {check.auc:.2f}" in result.notes[1] and "expected to end in a purchase" in result.summary
+    with pytest.raises(ToolError, match="leave out the category"):
+        predict_intent(ctx, PredictIntentArgs(outcome="buy_this_visit", category="Electronics"))

@@ -237,8 +237,10 @@ def backtest(
 
 class PredictIntentArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    outcome: Outcome = Field(
-        default="buy", description="'buy': will they buy; 'churn': will they not come back (at risk)"
+    outcome: Literal["buy", "churn", "buy_this_visit"] = Field(
+        default="buy",
+        description="'buy': will they buy; 'churn': will they not come back (at risk); 'buy_this_visit': will a"
+        " visit still open (shoppers on the site now) end in a purchase",
     )
     days: int = Field(default=7, ge=1, le=90, description="In the next this many days")
     category: str | None = Field(default=None, description="Buying in this category (for 'buy')")
@@ -274,6 +276,12 @@ def predict_intent(ctx: ToolContext, args: PredictIntentArgs) -> ToolResult:
     if args.segment:  # checked before any training: a wrong name is a quick, clear error
         members, label = segment_members(ctx, args.segment)
         group = f"{label} active in the last {LOOKBACK_DAYS} days"
+    if args.outcome == "buy_this_visit":
+        from tools.visit_intent import open_visit_intent
+
+        if category:
+            raise ToolError("a visit's purchase is predicted whatever it buys: leave out the category")
+        return open_visit_intent(ctx, members, args.segment or "", args.k, args.min_probability)
     key = f"intent:{args.outcome}:{args.days}:{category.lower()}"
     model, check, now = ctx.cached(key, lambda: _trained(ctx, args.outcome, args.days, category))
     probabilities = model.probabilities(now.features) if len(now.users) else np.zeros(0)
@@ -413,7 +421,8 @@ def tools(semantic: Any) -> list[Tool]:
             "predict_intent",
             predict_intent,
             PredictIntentArgs,
-            prompt="who is likely to buy (in a category) in the next N days, or to churn (not come back).",
+            prompt="who is likely to buy (in a category) in the next N days, or to churn (not come back), or"
+            " which shoppers on the site now will buy in this visit.",
             follow_ups=_follow_ups,
         )
     ]

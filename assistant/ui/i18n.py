@@ -50,6 +50,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "who_will_buy": ("Who will buy, who will stay away", "谁会购买，谁会流失"),
     "will_buy": ("Will buy", "会购买"),
     "will_stay_away": ("Will stay away", "会流失"),
+    "will_buy_this_visit": ("Will buy in this visit (on the site now)", "本次访问会购买（当前在线）"),
     "outcome": ("Outcome", "预测"),
     "in_the_next_days": ("In the next … days", "未来天数"),
     "at_least_likely": ("Only users at least this likely", "仅显示概率不低于"),

@@ -199,7 +199,11 @@ class ToolTabs:
             with gr.Accordion(t("who_will_buy"), open=False):
                 with gr.Row():
                     outcome = gr.Radio(
-                        [(t("will_buy"), "buy"), (t("will_stay_away"), "churn")],
+                        [
+                            (t("will_buy"), "buy"),
+                            (t("will_stay_away"), "churn"),
+                            (t("will_buy_this_visit"), "buy_this_visit"),
+                        ],
                         value="buy",
                         label=t("outcome"),
                     )
