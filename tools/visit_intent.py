@@ -6,7 +6,7 @@ happened up to there (views, carts, removals, searches, products and categories 
 minutes on the site, prices seen, the hour, and the visitor's earlier orders and visits), and
 whether the visit went on to a purchase. A gradient-boosted classifier, calibrated, as for
 `predict_intent`'s days ahead (`tools/intent.py`); the backtest trains on visits before the data's
-last day and scores that day's visits, cut the same way.
+last week and scores that week's visits, cut the same way.
 
 Open visits are those whose last event is within `OPEN_MINUTES` of the newest event in the data
 (with the collector running, the last half hour) and that have not bought yet.
@@ -24,7 +24,8 @@ from tools.base import ToolContext, ToolError, ToolResult
 from tools.intent import IntentEval, IntentModel, Snapshot, fit, scored
 
 OPEN_MINUTES = 30
-TRAINING_DAYS = 28  # visits this far back before the test day teach the model
+TRAINING_DAYS = 28  # visits this far back before the test days teach the model
+TEST_DAYS = 7  # the backtest scores the visits of the data's last week
 
 # One row per visit: its steps up to `$cut_rule` (before any purchase), and whether it bought.
 VISITS_SQL = """
@@ -134,10 +135,10 @@ def train(ctx: ToolContext, end: datetime) -> IntentModel:
 
 
 def backtest(ctx: ToolContext, newest: datetime) -> IntentEval:
-    """Trained on visits before the data's last day, scored on that day's visits (cut alike)."""
-    day = datetime.combine(newest.date(), datetime.min.time())
-    model = train(ctx, day)
-    test = visits(ctx, day, newest + timedelta(seconds=1))
+    """Trained on visits before the data's last TEST_DAYS days, scored on those days' visits (cut alike)."""
+    start = datetime.combine(newest.date(), datetime.min.time()) - timedelta(days=TEST_DAYS - 1)
+    model = train(ctx, start)
+    test = visits(ctx, start, newest + timedelta(seconds=1))
     return scored("visit features", test.bought, model.probabilities(test.features))
 
 
@@ -192,7 +193,7 @@ def open_visit_intent(
         truncated=len(likely) > k,
         notes=[
             f"{open_count:,} {who}; expected to buy in this visit: about {expected:,.0f}",
-            f"backtest on the data's last day (trained on the {TRAINING_DAYS} days before): AUC {check.auc:.2f},"
+            f"backtest on the data's last {TEST_DAYS} days (trained on the {TRAINING_DAYS} days before): AUC {check.auc:.2f},"
             f" precision in the top tenth {check.precision_top_decile:.0%} against {check.base_rate:.1%} overall,"
             f" Brier score {check.brier:.3f}",
             f"gradient boosting over what each visit did so far and the visitor's earlier orders, learned from"
