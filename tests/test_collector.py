@@ -398,3 +398,52 @@ def test_a_shopper_on_the_site_now_is_scored_for_buying_in_this_visit(shop: Sett
     assert columns["user_id"] == buyer and columns["events_so_far"] == 4 and columns["carts"] == 1
     assert columns["earlier_orders"] >= 1 and 0 < columns["probability"] < 1
     reader.close()
+
+
+def test_live_checks_raise_an_outage_and_a_conversion_drop(tmp_path: Path, demo_shops: DemoShops) -> None:
+    from tools.base import ToolContext
+    from tools.live_checks import live_alerts
+
+    settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="1GB")
+    demo_shops.copy(settings.data_dir, 300_000, seed=7)
+    reader = Warehouse(settings, read_only=True)
+    ctx = ToolContext.open(settings, reader)
+    last = ctx.facts.last_event
+    evening = last.replace(hour=20, minute=0, second=0, microsecond=0)
+    assert live_alerts(ctx, evening) == []  # an ordinary evening: nothing to say
+    # The collector hears nothing for 45 minutes after midnight, when about 30 events are usual.
+    (outage,) = live_alerts(ctx, last + timedelta(minutes=45))
+    assert outage.kind == "outage" and outage.expected >= 10 and outage.chance < 1e-4
+    assert outage.message.startswith(f"No events from {last:%Y-%m-%d %H:%M} to ")
+    # An hour of 200 live visits the next evening that view and never buy: conversion is down.
+    start = evening + timedelta(days=1)
+    ingest = Ingest(LiveStore.of(settings))
+    try:
+        ingest.append(
+            [
+                {
+                    **view(f"c{i}", user=f"live{i}"),
+                    "timestamp": (start + timedelta(seconds=17 * i)).isoformat() + "Z",
+                }
+                for i in range(200)
+            ]
+        )
+        ingest.commit()
+    finally:
+        ingest.close()
+    ctx = ToolContext.open(settings, reader)
+    drops = [a for a in live_alerts(ctx, start + timedelta(hours=1)) if a.kind == "conversion_drop"]
+    assert len(drops) == 1 and drops[0].observed == 0 and drops[0].expected > 0.05
+    assert "(0 of 200 visits bought)" in drops[0].message
+    reader.close()
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    base = ["--data-dir", str(settings.data_dir), "collect", "alerts", "--at"]
+    quiet = CliRunner().invoke(app, [*base, evening.isoformat()], env={"COLUMNS": "200"})
+    assert quiet.exit_code == 0 and "no alerts as of" in quiet.output
+    alarmed = CliRunner().invoke(
+        app, [*base, (start + timedelta(hours=1)).isoformat()], env={"COLUMNS": "200"}
+    )
+    assert alarmed.exit_code == 2 and "conversion_drop: Conversion from" in alarmed.output

@@ -91,3 +91,34 @@ def collect_replay(
         f" {result.accepted:,} accepted, {result.rejected:,} rejected, {result.duplicates:,} duplicates,"
         f" {result.retries:,} retried requests; request p50 {statistics.median(latencies) * 1000:.0f} ms"
     )
+
+
+@collect_app.command("alerts")
+def collect_alerts(
+    ctx: typer.Context,
+    at: Annotated[str | None, typer.Option(help="As of this time (UTC, ISO 8601; default: now).")] = None,
+    hours: Annotated[float, typer.Option(help="How far back to look for outages.")] = 3.0,
+) -> None:
+    """Outages (a silent half hour when the same time last week was busy) and a conversion drop in
+    the last hour, on the dataset with its live events; exits 2 when there is an alert."""
+    from datetime import UTC, datetime
+
+    from assistant.warehouse.db import Warehouse
+    from tools.base import ToolContext
+    from tools.live_checks import live_alerts
+
+    settings: Settings = ctx.obj
+    try:
+        now = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
+    except ValueError:
+        raise fail(f"not a time: {at!r} (e.g. 2026-12-03T14:00)") from None
+    now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+    with Warehouse(settings, read_only=True) as warehouse:
+        if not warehouse.exists():
+            raise fail(f"no dataset {settings.warehouse!r}")
+        alerts = live_alerts(ToolContext.open(settings, warehouse), now, hours)
+    for alert in alerts:
+        console.print(f"[red]{alert.kind}[/red]: {alert.message}")
+    if not alerts:
+        console.print(f"no alerts as of {now:%Y-%m-%d %H:%M} UTC")
+    raise typer.Exit(2 if alerts else 0)

@@ -1,0 +1,131 @@
+"""Checks on the last hours of behavior, for data that arrives live: outages and conversion drops.
+
+- **Outage**: a stretch of at least `OUTAGE_MINUTES` with no event at all (between two events, or
+  from the last event to now), when the same clock stretch of the week before held enough events
+  that silence by chance is all but impossible (Poisson: at least `MIN_EXPECTED` expected, a
+  chance under e^-10).
+- **Conversion drop**: the share of the last hour's visits that bought against the same hour of
+  the 7 days before, flagged when it is down by at least a third and a binomial test puts the
+  chance of so few purchases under 1 in 1,000.
+
+Both compare with the shop's own recent past at the same time of day, so nights and quiet hours
+are not alarms. Code decides what is an alert and writes its sentence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from scipy import stats
+
+from tools.base import ToolContext
+
+OUTAGE_MINUTES = 30
+MIN_EXPECTED = 10.0
+BASELINE_DAYS = 7
+DROP_SHARE = 1 / 3
+DROP_CHANCE = 0.001
+
+
+class Alert(BaseModel):
+    kind: Literal["outage", "conversion_drop"]
+    start: datetime
+    end: datetime
+    observed: float
+    expected: float
+    chance: float  # of what was seen, if nothing were wrong
+    message: str
+
+
+def _baseline_counts(ctx: ToolContext, start: datetime, end: datetime) -> list[int]:
+    """Events in the same clock stretch on each of the BASELINE_DAYS days before."""
+    return [
+        int(
+            ctx.rows(
+                "SELECT count(*) FROM events WHERE event_time >= $a AND event_time < $b",
+                a=start - timedelta(days=d),
+                b=end - timedelta(days=d),
+            )[0][0]
+        )
+        for d in range(1, BASELINE_DAYS + 1)
+    ]
+
+
+def outages(ctx: ToolContext, now: datetime, hours: float = 3.0) -> list[Alert]:
+    """Silent stretches in the `hours` up to `now` that the week before says should not be."""
+    since = now - timedelta(hours=hours)
+    times = [
+        r[0]
+        for r in ctx.rows(
+            "SELECT DISTINCT event_time FROM events WHERE event_time >= $a AND event_time <= $b ORDER BY 1",
+            a=since,
+            b=now,
+        )
+    ]
+    edges = [since, *times, now]
+    alerts = []
+    for start, end in zip(edges, edges[1:], strict=False):
+        if end - start < timedelta(minutes=OUTAGE_MINUTES):
+            continue
+        counts = _baseline_counts(ctx, start, end)
+        expected = sum(counts) / len(counts)
+        if expected < MIN_EXPECTED:
+            continue
+        minutes = int((end - start).total_seconds() // 60)
+        alerts.append(
+            Alert(
+                kind="outage",
+                start=start,
+                end=end,
+                observed=0,
+                expected=round(expected, 1),
+                chance=float(stats.poisson.pmf(0, expected)),
+                message=f"No events from {start:%Y-%m-%d %H:%M} to {end:%H:%M} ({minutes} minutes); the same"
+                f" stretch of the {BASELINE_DAYS} days before had {expected:,.0f} on average.",
+            )
+        )
+    return alerts
+
+
+CONVERSION_SQL = """
+SELECT count(DISTINCT CASE WHEN event_type = 'view' THEN session_id END) AS visits,
+       count(DISTINCT CASE WHEN event_type = 'purchase' THEN session_id END) AS buying
+FROM events WHERE event_time >= $a AND event_time < $b"""
+
+
+def conversion_drops(ctx: ToolContext, now: datetime, minutes: int = 60) -> list[Alert]:
+    """The last `minutes`' conversion (visits with a view that bought) against the same clock
+    stretch of the BASELINE_DAYS days before."""
+    start = now - timedelta(minutes=minutes)
+    visits, buying = ctx.rows(CONVERSION_SQL, a=start, b=now)[0]
+    before = [
+        ctx.rows(CONVERSION_SQL, a=start - timedelta(days=d), b=now - timedelta(days=d))[0]
+        for d in range(1, BASELINE_DAYS + 1)
+    ]
+    base_visits = sum(v for v, _ in before)
+    if not visits or not base_visits:
+        return []
+    usual = sum(b for _, b in before) / base_visits
+    rate = buying / visits
+    chance = float(stats.binom.cdf(buying, visits, usual))
+    if usual == 0 or rate > usual * (1 - DROP_SHARE) or chance >= DROP_CHANCE:
+        return []
+    return [
+        Alert(
+            kind="conversion_drop",
+            start=start,
+            end=now,
+            observed=round(rate, 4),
+            expected=round(usual, 4),
+            chance=chance,
+            message=f"Conversion from {start:%Y-%m-%d %H:%M} to {now:%H:%M} was {rate:.1%} ({buying:,} of {visits:,}"
+            f" visits bought); the same hour of the {BASELINE_DAYS} days before: {usual:.1%}.",
+        )
+    ]
+
+
+def live_alerts(ctx: ToolContext, now: datetime, hours: float = 3.0) -> list[Alert]:
+    """Outages in the last `hours` and a conversion drop in the last hour, as of `now`."""
+    return outages(ctx, now, hours) + conversion_drops(ctx, now)
