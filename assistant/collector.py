@@ -39,6 +39,7 @@ from pydantic import BaseModel
 from assistant.settings import Settings, is_loopback
 from assistant.warehouse.ingest import DiskFull, Health, Ingest, Receipt
 from assistant.warehouse.live import LiveStore
+from assistant.watch import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ def collecting(settings: Settings, port: int | None = None) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, name="collector", daemon=True)
     thread.start()
+    watcher = Watcher(settings).start() if settings.watch_minutes else None
     try:
         deadline = time.monotonic() + 30
         while not server.started:
@@ -199,4 +201,6 @@ def collecting(settings: Settings, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        if watcher is not None:
+            watcher.stop()
         ingest.close()

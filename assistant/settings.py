@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the collector commits what it received (queries see it then).",
     )
+    watch_minutes: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often the collector runs the live checks (outages, conversion drops); 0: never.",
+    )
+    alert_webhook: str | None = Field(default=None, description="URL each new alert is POSTed to as JSON.")
     demo_events: int = Field(
         default=300_000, ge=1_000, description="Size of the demo shop created on first run."
     )

@@ -447,3 +447,41 @@ def test_live_checks_raise_an_outage_and_a_conversion_drop(tmp_path: Path, demo_
         app, [*base, (start + timedelta(hours=1)).isoformat()], env={"COLUMNS": "200"}
     )
     assert alarmed.exit_code == 2 and "conversion_drop: Conversion from" in alarmed.output
+
+
+def test_the_watcher_raises_each_alert_once_everywhere(tmp_path: Path, demo_shops: DemoShops) -> None:
+    import json
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from assistant.watch import Watcher, raised_alerts
+
+    posted: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+            posted.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    hook = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        duckdb_memory_limit="1GB",
+        alert_webhook=f"http://127.0.0.1:{hook.server_port}/alerts",
+    )
+    demo_shops.copy(settings.data_dir, 300_000, seed=7)
+    with Warehouse(settings, read_only=True) as reader:
+        last = reader.scalar("SELECT max(event_time) FROM events")
+    watcher = Watcher(settings)
+    (alert,) = watcher.check(last + timedelta(minutes=45))
+    assert alert.kind == "outage" and watcher.check(last + timedelta(minutes=50)) == []  # raised once
+    assert [a.start for a in raised_alerts(settings)] == [alert.start]
+    assert posted and posted[0]["kind"] == "outage" and posted[0]["message"] == alert.message
+    audit = (settings.data_dir / "audit.jsonl").read_text()
+    assert '"kind":"alert"' in audit and "No events from" in audit
+    assert Watcher(settings).check(last + timedelta(minutes=55)) == []  # a restarted watcher remembers
+    hook.shutdown()

@@ -583,3 +583,31 @@ def test_the_segments_tab_predicts_who_leaves_and_finds_demand_gaps(app: App) ->
     note, table = app.intent("churn", 14, "all active users", 0.5, None)
     assert "have a chance of at least 50% to " in note, note
     assert all(p >= 0.5 for p in table["value"]["probability"])
+
+
+def test_a_raised_alert_shows_in_the_banner_and_the_alerts_tab(app: App) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from assistant.watch import alerts_file
+    from tools.live_checks import Alert
+
+    assert app.alerts_banner(None) == "" and app.alerts_table(None)[0] == "No alerts on this dataset."
+    now = datetime.now(UTC).replace(tzinfo=None)
+    alert = Alert(
+        kind="outage",
+        start=now - timedelta(minutes=40),
+        end=now,
+        observed=0,
+        expected=31.5,
+        chance=2e-14,
+        message="No events from … (40 minutes); the same stretch of the 7 days before had 32 on average.",
+    )
+    path = alerts_file(app.ws.settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(alert.model_dump_json() + "\n")
+    try:
+        assert app.alerts_banner(None) == f"⚠️ **outage**: {alert.message}"
+        note, table = app.alerts_table(None)
+        assert note == "1 alert, newest first." and list(table["value"]["alert"]) == ["outage"]
+    finally:
+        path.unlink()

@@ -2,7 +2,7 @@
 
 Tabs: Chat (streams the tool calls, then the answer; the result panel shows the SQL, a sortable
 table with a CSV download and a chart), Data (load a file, switch datasets), Segments,
-Recommendations, Marketing copy, Eval. Every session has its own conversation and dataset; the
+Recommendations, Marketing copy, Eval, Alerts (and a banner for the newest live alert). Every session has its own conversation and dataset; the
 heavy things (model endpoint, encoder, one assistant per dataset) are shared via `Workspace`.
 Errors become readable messages; no handler lets an exception reach the browser as a trace.
 """
@@ -14,6 +14,7 @@ import logging
 import gradio as gr
 
 from assistant.answer import Answer
+from assistant.ui.alerts_tab import AlertsTab
 from assistant.ui.chat import ChatTab
 from assistant.ui.data import DataTab
 from assistant.ui.eval_tab import EvalTab
@@ -26,7 +27,7 @@ from assistant.workspace import Workspace
 log = logging.getLogger(__name__)
 
 
-class App(ChatTab, DataTab, ToolTabs, EvalTab):
+class App(ChatTab, DataTab, ToolTabs, EvalTab, AlertsTab):
     """Builds the Blocks over a workspace; `launch` serves it. Each tab's handlers and layout live
     in its own module (chat, data, tool_tabs, eval_tab); this is the shell: the session, the
     status line and the order of the tabs."""
@@ -95,13 +96,17 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab):
             gr.Markdown(t("title"))
             self.status_line = gr.Markdown(self.status(None), elem_id="status-line")
             engine_state = gr.Markdown(self.engine_state(), elem_id="engine-state")
-            gr.Timer(2.0).tick(self.engine_state, None, [engine_state], queue=False)
+            banner = gr.Markdown(elem_id="alerts-banner")
+            timer = gr.Timer(2.0)
+            timer.tick(self.engine_state, None, [engine_state], queue=False)
             self._chat_tab()
             self._data_tab()
             self._segments_tab()
             self._recommendations_tab()
             self._copy_tab()
             self._eval_tab()
+            self._alerts_tab()
+            timer.tick(self.alerts_banner, [self.session], [banner], queue=False)
             blocks.load(lambda: ChatSession(self.ws.default_dataset), None, [self.session]).then(
                 self.dataset_summary, [self.session], [self.summary, self.counts]
             )

@@ -17,6 +17,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tab_recommendations": ("Recommendations", "推荐"),
     "tab_copy": ("Marketing copy", "营销文案"),
     "tab_eval": ("Eval", "评测"),
+    "tab_alerts": ("Alerts", "告警"),
+    "alerts_help": (
+        "Raised by the live watcher while `shoplens collect serve` (or `launch.py --collect`) runs: an outage"
+        " (half an hour without events when the same time last week was busy) or a conversion drop (the last"
+        " hour against the same hour of the week before).",
+        "实时采集运行时（`shoplens collect serve` 或 `launch.py --collect`）由监控产生：中断（上周同一时段繁忙、"
+        "此时半小时内没有任何事件）或转化率下降（最近一小时对比前一周同一小时）。",
+    ),
+    "refresh": ("Refresh", "刷新"),
     "conversation": ("Conversation", "对话记录"),
     "question_placeholder": (
         "Ask about your data, e.g. why did conversion drop last week?",
