@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 
 from assistant.warehouse.db import Warehouse
 
@@ -42,21 +43,54 @@ def tracked(row: tuple, message_id: str, when: datetime) -> dict[str, Any]:
     }
 
 
+class Plan(BaseModel):
+    """What to replay and what to plant in it (for demos of the live checks and their test)."""
+
+    speedup: float = 3600.0  # the original timing compressed this many times
+    limit: int | None = None  # only the first N events
+    last_days: float | None = None  # only the data's last N days
+    keep_times: bool = False  # timestamps keep their spacing, the last one now (else: compressed from now)
+    outage_minutes: float = 0  # no events in this many minutes ending OUTAGE_BEFORE before the end
+    conversion_drop: bool = False  # no purchases in the last DROP_WINDOW
+    end_at: datetime | None = None  # with keep_times: when the last event happens (default: now)
+
+
+OUTAGE_BEFORE = timedelta(minutes=90)
+DROP_WINDOW = timedelta(hours=6)  # long enough for the demo shop's evening traffic to show it
+
+
 def dataset_events(
-    warehouse: Warehouse, *, speedup: float, limit: int | None, start: datetime | None = None
+    warehouse: Warehouse, plan: Plan, start: datetime | None = None
 ) -> Iterator[tuple[float, dict[str, Any]]]:
-    """(seconds after the replay's start to send it, the event) in time order; timestamps moved
-    so that the first event happens at `start` (now by default) and the rest `speedup` times faster."""
+    """(seconds after the replay's start to send it, the event) in time order. Timestamps start at
+    `start` (now by default) and run `speedup` times faster, or with `keep_times` keep their
+    spacing and end at `start`."""
     start = start or datetime.now(UTC).replace(tzinfo=None)
-    run = start.strftime("%Y%m%d%H%M%S")
-    sql = f"SELECT {COLUMNS} FROM events ORDER BY event_time" + (f" LIMIT {int(limit)}" if limit else "")
+    run = start.strftime("%Y%m%d%H%M%S%f")
+    anchor = plan.end_at or start
+    # The dataset's own rows, not what a collector already added to it.
+    own = "source_dataset != 'live'"
     with warehouse.engine.connect() as conn:
-        result = conn.exec_driver_sql(sql)
-        first: datetime | None = None
-        for number, row in enumerate(result):
-            first = first or row[0]
-            offset = (row[0] - first).total_seconds() / speedup
-            yield offset, tracked(tuple(row), f"replay-{run}-{number}", start + timedelta(seconds=offset))
+        first, last = conn.exec_driver_sql(
+            f"SELECT min(event_time), max(event_time) FROM events WHERE {own}"
+        ).one()
+        if first is None:
+            return
+        since = max(first, last - timedelta(days=plan.last_days)) if plan.last_days else first
+        outage_end = last - OUTAGE_BEFORE
+        outage = (outage_end - timedelta(minutes=plan.outage_minutes), outage_end)
+        sql = f"SELECT {COLUMNS} FROM events WHERE {own} AND event_time >= ? ORDER BY event_time" + (
+            f" LIMIT {int(plan.limit)}" if plan.limit else ""
+        )
+        for number, row in enumerate(conn.exec_driver_sql(sql, (since,))):
+            when = row[0]
+            if plan.outage_minutes and outage[0] <= when < outage[1]:
+                continue
+            if plan.conversion_drop and row[3] == "purchase" and when >= last - DROP_WINDOW:
+                continue
+            offset = (when - since).total_seconds() / plan.speedup
+            moved = when + (anchor - last) if plan.keep_times else start + timedelta(seconds=offset)
+            yield offset, tracked(tuple(row), f"replay-{run}-{number}", moved)
 
 
 @dataclass

@@ -37,8 +37,7 @@ def raised_alerts(settings: Settings, limit: int = 50) -> list[Alert]:
 
 
 class Watcher:
-    """Runs the live checks every `settings.watch_minutes`; each alert is raised once (by its kind
-    and start)."""
+    """Runs the live checks every `settings.watch_minutes`; each alert is raised once."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -47,7 +46,9 @@ class Watcher:
             if settings.audit_log
             else None
         )
-        self._raised = {(a.kind, a.start) for a in raised_alerts(settings, limit=10_000)}
+        earlier = raised_alerts(settings, limit=10_000)
+        self._raised = {(a.kind, a.start) for a in earlier}
+        self._windows = [(a.kind, a.start, a.end) for a in earlier]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -56,13 +57,21 @@ class Watcher:
         now = now or datetime.now(UTC).replace(tzinfo=None)
         with Warehouse(self.settings, read_only=True) as warehouse:
             found = live_alerts(ToolContext.open(self.settings, warehouse), now)
-        new = [a for a in found if (a.kind, a.start) not in self._raised]
+        new = [a for a in found if not self._seen(a)]
         for alert in new:
             self._raise(alert)
         return new
 
+    def _seen(self, alert: Alert) -> bool:
+        """An outage is the same one while it has the same start; a conversion drop is the same
+        one while its stretch overlaps one raised before (it is measured afresh each time)."""
+        if alert.kind == "outage":
+            return ("outage", alert.start) in self._raised
+        return any(kind == alert.kind and end > alert.start for kind, _, end in self._windows)
+
     def _raise(self, alert: Alert) -> None:
         self._raised.add((alert.kind, alert.start))
+        self._windows.append((alert.kind, alert.start, alert.end))
         path = alerts_file(self.settings)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as out:

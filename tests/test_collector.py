@@ -415,7 +415,7 @@ def test_live_checks_raise_an_outage_and_a_conversion_drop(tmp_path: Path, demo_
     (outage,) = live_alerts(ctx, last + timedelta(minutes=45))
     assert outage.kind == "outage" and outage.expected >= 10 and outage.chance < 1e-4
     assert outage.message.startswith(f"No events from {last:%Y-%m-%d %H:%M} to ")
-    # An hour of 200 live visits the next evening that view and never buy: conversion is down.
+    # Three hours of 200 live visits the next evening that view and never buy: conversion is down.
     start = evening + timedelta(days=1)
     ingest = Ingest(LiveStore.of(settings))
     try:
@@ -432,7 +432,7 @@ def test_live_checks_raise_an_outage_and_a_conversion_drop(tmp_path: Path, demo_
     finally:
         ingest.close()
     ctx = ToolContext.open(settings, reader)
-    drops = [a for a in live_alerts(ctx, start + timedelta(hours=1)) if a.kind == "conversion_drop"]
+    drops = [a for a in live_alerts(ctx, start + timedelta(hours=3)) if a.kind == "conversion_drop"]
     assert len(drops) == 1 and drops[0].observed == 0 and drops[0].expected > 0.05
     assert "(0 of 200 visits bought)" in drops[0].message
     reader.close()
@@ -484,4 +484,72 @@ def test_the_watcher_raises_each_alert_once_everywhere(tmp_path: Path, demo_shop
     audit = (settings.data_dir / "audit.jsonl").read_text()
     assert '"kind":"alert"' in audit and "No events from" in audit
     assert Watcher(settings).check(last + timedelta(minutes=55)) == []  # a restarted watcher remembers
+    # A conversion drop is measured afresh each time: while its stretch overlaps one raised, it is that one.
+    from tools.live_checks import Alert
+
+    def drop(start: datetime, end: datetime) -> Alert:
+        return Alert(
+            kind="conversion_drop", start=start, end=end, observed=0, expected=0.1, chance=1e-6, message="…"
+        )
+
+    first = drop(last, last + timedelta(hours=2))
+    assert not watcher._seen(first)
+    watcher._raise(first)
+    assert watcher._seen(drop(last + timedelta(minutes=5), last + timedelta(hours=2, minutes=5)))
+    assert not watcher._seen(drop(last + timedelta(hours=3), last + timedelta(hours=5)))
     hook.shutdown()
+
+
+@pytest.mark.slow
+def test_a_replay_with_a_planted_outage_and_conversion_drop_raises_both(
+    tmp_path: Path, demo_shops: DemoShops
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="1GB")
+    demo_shops.copy(settings.data_dir, 300_000, seed=7)
+    port = free_port()
+    collector = _collector(settings, port)
+    # The last 8 days, spaced as they were and ending yesterday evening (busy hours, well past).
+    end = (datetime.now() - timedelta(days=1)).replace(hour=21, minute=30, second=0, microsecond=0)
+    runner = CliRunner()
+    base = ["--data-dir", str(settings.data_dir), "collect"]
+    try:
+        replayed = runner.invoke(
+            app,
+            [
+                *base,
+                "replay",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "--keep-times",
+                "--last-days",
+                "8",
+                "--plant-outage",
+                "45",
+                "--plant-conversion-drop",
+                "--speedup",
+                "1e9",
+                "--end-at",
+                end.isoformat(),
+            ],
+            env={"COLUMNS": "200"},
+        )
+        assert replayed.exit_code == 0 and ", 0 rejected, 0 duplicates" in replayed.output, replayed.output
+        deadline = time.monotonic() + 30
+        while (
+            httpx.get(f"http://127.0.0.1:{port}/v1/health").json()["pending"] and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+    finally:
+        collector.send_signal(signal.SIGTERM)
+        collector.wait(timeout=30)
+    checked = runner.invoke(app, [*base, "alerts", "--at", end.isoformat()], env={"COLUMNS": "250"})
+    assert checked.exit_code == 2, checked.output
+    # The silence runs from the last event before the planted 45 minutes to the first after them.
+    quiet_end = end - timedelta(minutes=90)
+    assert f"outage: No events from {quiet_end:%Y-%m-%d} " in checked.output
+    assert f" to {quiet_end:%H:%M} (45 minutes)" in checked.output.replace("\n", " ")
+    assert "conversion_drop: Conversion from" in checked.output

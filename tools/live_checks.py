@@ -4,9 +4,11 @@
   from the last event to now), when the same clock stretch of the week before held enough events
   that silence by chance is all but impossible (Poisson: at least `MIN_EXPECTED` expected, a
   chance under e^-10).
-- **Conversion drop**: the share of the last hour's visits that bought against the same hour of
-  the 7 days before, flagged when it is down by at least a third and a binomial test puts the
-  chance of so few purchases under 1 in 1,000.
+- **Conversion drop**: the share of recent visits that bought against the same hours of the 7
+  days before, flagged when it is down by at least a third and a binomial test puts the chance of
+  so few purchases under 1 in 1,000. "Recent" is the shortest of the last 1, 2, 3, 6 or 12 hours
+  in which at least `MIN_EXPECTED` buyers were to be expected: a total stop of that size has odds
+  under e^-10, so a busy shop is judged on its last hour and a small one on its last half day.
 
 Both compare with the shop's own recent past at the same time of day, so nights and quiet hours
 are not alarms. Code decides what is an alert and writes its sentence.
@@ -27,6 +29,7 @@ MIN_EXPECTED = 10.0
 BASELINE_DAYS = 7
 DROP_SHARE = 1 / 3
 DROP_CHANCE = 0.001
+WINDOW_HOURS = (1, 2, 3, 6, 12)  # the conversion check takes the first with enough expected buyers
 
 
 class Alert(BaseModel):
@@ -95,22 +98,32 @@ SELECT count(DISTINCT CASE WHEN event_type = 'view' THEN session_id END) AS visi
 FROM events WHERE event_time >= $a AND event_time < $b"""
 
 
-def conversion_drops(ctx: ToolContext, now: datetime, minutes: int = 60) -> list[Alert]:
-    """The last `minutes`' conversion (visits with a view that bought) against the same clock
-    stretch of the BASELINE_DAYS days before."""
-    start = now - timedelta(minutes=minutes)
-    visits, buying = ctx.rows(CONVERSION_SQL, a=start, b=now)[0]
+def _conversion(ctx: ToolContext, start: datetime, end: datetime) -> tuple[int, int, float, int]:
+    """(visits, visits that bought, the usual share that buys, baseline visits) in [start, end)
+    and the same clock stretch of the BASELINE_DAYS days before."""
+    visits, buying = ctx.rows(CONVERSION_SQL, a=start, b=end)[0]
     before = [
-        ctx.rows(CONVERSION_SQL, a=start - timedelta(days=d), b=now - timedelta(days=d))[0]
+        ctx.rows(CONVERSION_SQL, a=start - timedelta(days=d), b=end - timedelta(days=d))[0]
         for d in range(1, BASELINE_DAYS + 1)
     ]
     base_visits = sum(v for v, _ in before)
-    if not visits or not base_visits:
+    return visits, buying, (sum(b for _, b in before) / base_visits if base_visits else 0.0), base_visits
+
+
+def conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
+    """The conversion (visits with a view that bought) of the shortest recent stretch long enough
+    to tell a drop from chance (usually at least MIN_EXPECTED buyers: an hour of a busy shop, half
+    a day of a small one) against the same clock stretch of the BASELINE_DAYS days before."""
+    for hours in WINDOW_HOURS:
+        start = now - timedelta(hours=hours)
+        visits, buying, usual, base_visits = _conversion(ctx, start, now)
+        if usual * visits >= MIN_EXPECTED:
+            break
+    if not visits or not base_visits or usual == 0:
         return []
-    usual = sum(b for _, b in before) / base_visits
     rate = buying / visits
     chance = float(stats.binom.cdf(buying, visits, usual))
-    if usual == 0 or rate > usual * (1 - DROP_SHARE) or chance >= DROP_CHANCE:
+    if rate > usual * (1 - DROP_SHARE) or chance >= DROP_CHANCE:
         return []
     return [
         Alert(
@@ -121,11 +134,11 @@ def conversion_drops(ctx: ToolContext, now: datetime, minutes: int = 60) -> list
             expected=round(usual, 4),
             chance=chance,
             message=f"Conversion from {start:%Y-%m-%d %H:%M} to {now:%H:%M} was {rate:.1%} ({buying:,} of {visits:,}"
-            f" visits bought); the same hour of the {BASELINE_DAYS} days before: {usual:.1%}.",
+            f" visits bought); the same hours of the {BASELINE_DAYS} days before: {usual:.1%}.",
         )
     ]
 
 
 def live_alerts(ctx: ToolContext, now: datetime, hours: float = 3.0) -> list[Alert]:
-    """Outages in the last `hours` and a conversion drop in the last hour, as of `now`."""
+    """Outages in the last `hours` and a conversion drop in the recent past, as of `now`."""
     return outages(ctx, now, hours) + conversion_drops(ctx, now)

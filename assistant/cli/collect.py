@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -52,16 +53,43 @@ def collect_replay(
     speedup: Annotated[float, typer.Option(help="Compress the original timing this many times.")] = 3600.0,
     rate: Annotated[float | None, typer.Option(help="At most this many events per second.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N events.")] = None,
+    last_days: Annotated[float | None, typer.Option(help="Only the data's last N days.")] = None,
+    keep_times: Annotated[
+        bool,
+        typer.Option(
+            help="Timestamps keep their spacing and end now (sending still --speedup times faster)."
+        ),
+    ] = False,
+    plant_outage: Annotated[
+        float, typer.Option(help="Leave out this many minutes of events, ending 90 minutes before the last.")
+    ] = 0,
+    plant_conversion_drop: Annotated[
+        bool, typer.Option(help="Leave out the last 6 hours' purchases.")
+    ] = False,
+    end_at: Annotated[
+        str | None,
+        typer.Option(help="With --keep-times: when the last event happens (UTC, ISO 8601; default now)."),
+    ] = None,
     batch: Annotated[int, typer.Option(help="Events per request.")] = 500,
 ) -> None:
     """Send the dataset's events (`--dataset`, the demo shop by default) to a collector in time
-    order, timestamps moved to now and `--speedup` times faster; retried batches keep their ids."""
-    from assistant.replay import dataset_events, replay
+    order, timestamps moved to now; retried batches keep their ids. `--keep-times --last-days 8
+    --plant-outage 40 --plant-conversion-drop` shows the live checks at work."""
+    from assistant.replay import Plan, dataset_events, replay
     from assistant.warehouse.db import Warehouse
 
     settings: Settings = ctx.obj
     url = url or f"http://127.0.0.1:{settings.collector_port}"
     key = key or (settings.collector_keys[0].get_secret_value() if settings.collector_keys else None)
+    plan = Plan(
+        speedup=speedup,
+        limit=limit,
+        last_days=last_days,
+        keep_times=keep_times,
+        outage_minutes=plant_outage,
+        conversion_drop=plant_conversion_drop,
+        end_at=_utc(end_at) if end_at else None,
+    )
     with Warehouse(settings, read_only=True) as warehouse:
         if not warehouse.exists():
             raise fail(f"no dataset {settings.warehouse!r} to replay: run `shoplens data demo` first")
@@ -73,15 +101,10 @@ def collect_replay(
                 def step(count: int) -> None:
                     nonlocal done
                     done += count
-                    report("replaying events", done / max(total, 1))
+                    report("replaying events", min(1.0, done / max(total, 1)))
 
                 result = replay(
-                    dataset_events(warehouse, speedup=speedup, limit=limit),
-                    url,
-                    key,
-                    rate=rate,
-                    batch=batch,
-                    progress=step,
+                    dataset_events(warehouse, plan), url, key, rate=rate, batch=batch, progress=step
                 )
         except RuntimeError as exc:
             raise fail(str(exc)) from None
@@ -100,19 +123,13 @@ def collect_alerts(
     hours: Annotated[float, typer.Option(help="How far back to look for outages.")] = 3.0,
 ) -> None:
     """Outages (a silent half hour when the same time last week was busy) and a conversion drop in
-    the last hour, on the dataset with its live events; exits 2 when there is an alert."""
-    from datetime import UTC, datetime
-
+    the last hours, on the dataset with its live events; exits 2 when there is an alert."""
     from assistant.warehouse.db import Warehouse
     from tools.base import ToolContext
     from tools.live_checks import live_alerts
 
     settings: Settings = ctx.obj
-    try:
-        now = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
-    except ValueError:
-        raise fail(f"not a time: {at!r} (e.g. 2026-12-03T14:00)") from None
-    now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+    now = _utc(at) if at else datetime.now(UTC).replace(tzinfo=None)
     with Warehouse(settings, read_only=True) as warehouse:
         if not warehouse.exists():
             raise fail(f"no dataset {settings.warehouse!r}")
@@ -122,3 +139,12 @@ def collect_alerts(
     if not alerts:
         console.print(f"no alerts as of {now:%Y-%m-%d %H:%M} UTC")
     raise typer.Exit(2 if alerts else 0)
+
+
+def _utc(text: str) -> datetime:
+    """A time typed on the command line, as naive UTC."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"not a time: {text!r} (e.g. 2026-12-03T14:00)") from None
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when

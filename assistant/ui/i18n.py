@@ -21,9 +21,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "alerts_help": (
         "Raised by the live watcher while `shoplens collect serve` (or `launch.py --collect`) runs: an outage"
         " (half an hour without events when the same time last week was busy) or a conversion drop (the last"
-        " hour against the same hour of the week before).",
+        " 3 hours against the same hours of the week before).",
         "实时采集运行时（`shoplens collect serve` 或 `launch.py --collect`）由监控产生：中断（上周同一时段繁忙、"
-        "此时半小时内没有任何事件）或转化率下降（最近一小时对比前一周同一小时）。",
+        "此时半小时内没有任何事件）或转化率下降（最近三小时对比前一周同一时段）。",
     ),
     "refresh": ("Refresh", "刷新"),
     "conversation": ("Conversation", "对话记录"),

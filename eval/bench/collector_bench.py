@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from assistant.replay import dataset_events, replay
+from assistant.replay import Plan, dataset_events, replay
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.demo import generate
@@ -128,7 +128,7 @@ def main() -> None:
                     acks.append((time.monotonic(), done))
 
                 report = replay(
-                    dataset_events(reader, speedup=1e9, limit=count),
+                    dataset_events(reader, Plan(speedup=1e9, limit=count)),
                     url,
                     None,
                     rate=rate or None,
