@@ -192,7 +192,8 @@ def open_visit_intent(
         rows=rows,
         truncated=len(likely) > k,
         notes=[
-            f"{open_count:,} {who}; expected to buy in this visit: about {expected:,.0f}",
+            f"{open_count:,} {who} (active in the {OPEN_MINUTES} minutes up to {newest:%Y-%m-%d %H:%M},"
+            f" no purchase yet); expected to buy in this visit: about {expected:,.0f}",
             f"backtest on the data's last {TEST_DAYS} days (trained on the {TRAINING_DAYS} days before): AUC {check.auc:.2f},"
             f" precision in the top tenth {check.precision_top_decile:.0%} against {check.base_rate:.1%} overall,"
             f" Brier score {check.brier:.3f}",
