@@ -257,7 +257,7 @@ def run_isolated(database: Path, settings: Settings, sql: str, max_rows: int) ->
         "max_bytes": int(settings.query_result_limit),
         "memory": memory,
         "lockdown": lockdown_statements(settings),
-        "live": live_view_statements(settings, database.stem)[1],
+        "live": live_view_statements(settings, database.stem),
     }
     worker = subprocess.Popen(
         [sys.executable, "-I", str(WORKER)],

@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from assistant.settings import Settings
 from assistant.warehouse import schema
 from assistant.warehouse.dialects import to_dialect
-from assistant.warehouse.live import allowed_directory, live_view_statements
+from assistant.warehouse.live import LiveStore, allowed_directory, live_view_statements
+from assistant.warehouse.loaders.base import sql_str
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def lockdown_statements(settings: Settings) -> list[str]:
     database, and only before external access is turned off): then no file access but the
     dataset's live batches, and the configuration locked."""
     return [
-        f"SET allowed_directories = [{_quote(allowed_directory(settings))}]",
+        f"SET allowed_directories = [{sql_str(allowed_directory(settings))}]",
         "SET enable_external_access = false",
         "SET lock_configuration = true",
     ]
@@ -97,12 +98,13 @@ def lock_down(dbapi_connection: Any, settings: Settings) -> None:
 
 def show_live_events(dbapi_connection: Any, settings: Settings, shown: int | None, catalog: str) -> int:
     """Point this connection's `events` and `rejected_rows` at the live batches too, when the
-    collector committed since `shown` (the manifest generation the connection last saw)."""
-    generation, statements = live_view_statements(settings, catalog)
-    if generation != shown:
-        for statement in statements:
+    collector committed since `shown` (the manifest generation the connection last saw); on every
+    query's checkout, so unchanged it only reads the manifest."""
+    manifest = LiveStore.of(settings).manifest()
+    if manifest.generation != shown:
+        for statement in live_view_statements(settings, catalog, manifest):
             dbapi_connection.execute(statement)
-    return generation
+    return manifest.generation
 
 
 class Warehouse:
@@ -201,9 +203,9 @@ class Warehouse:
                 conn.exec_driver_sql(f"DROP VIEW IF EXISTS {view.name}")
                 conn.exec_driver_sql(view.create_sql(self.dialect))
                 if self.is_duckdb:
-                    conn.exec_driver_sql(f"COMMENT ON VIEW {view.name} IS {_quote(view.comment)}")
+                    conn.exec_driver_sql(f"COMMENT ON VIEW {view.name} IS {sql_str(view.comment)}")
                     for column, doc in view.columns.items():
-                        conn.exec_driver_sql(f"COMMENT ON COLUMN {view.name}.{column} IS {_quote(doc)}")
+                        conn.exec_driver_sql(f"COMMENT ON COLUMN {view.name}.{column} IS {sql_str(doc)}")
 
     def views_current(self) -> bool:
         """Whether every view has the columns its current definition gives (a warehouse built by
@@ -294,10 +296,6 @@ class Warehouse:
             rejected_by_reason=rejected,
             loads=loads,
         )
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def refresh_views(settings: Settings) -> None:

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from assistant.settings import Settings
+from assistant.warehouse.loaders.base import sql_str
 
 log = logging.getLogger(__name__)
 
@@ -167,20 +168,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(descriptor)
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def allowed_directory(settings: Settings) -> str:
     """The one folder a query connection may read files from: the dataset's live batches."""
     return str(LiveStore.of(settings).batches.resolve()) + os.sep
 
 
-def live_view_statements(settings: Settings, catalog: str) -> tuple[int, list[str]]:
-    """(manifest generation, SQL) that makes `events` and `rejected_rows` on a read-only DuckDB
-    connection include the live batches; no statements when there are none."""
+def live_view_statements(settings: Settings, catalog: str, manifest: Manifest | None = None) -> list[str]:
+    """SQL that makes `events` and `rejected_rows` on a read-only DuckDB connection include the
+    manifest's live batches (or drops those views when there are none)."""
     store = LiveStore.of(settings)
-    manifest = store.manifest()
+    manifest = manifest or store.manifest()
     statements = []
     for table, kind, columns in (
         ("events", "events", EVENT_COLUMNS),
@@ -190,13 +187,13 @@ def live_view_statements(settings: Settings, catalog: str) -> tuple[int, list[st
         if not files:
             statements.append(f"DROP VIEW IF EXISTS temp.main.{table}")
             continue
-        listed = ", ".join(_quote(str(store.batches.resolve() / name)) for name in files)
+        listed = ", ".join(sql_str(store.batches.resolve() / name) for name in files)
         names = ", ".join(columns)
         statements.append(
             f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {names} FROM {_ident(catalog)}.main.{table}"
             f" UNION ALL SELECT {names} FROM read_parquet([{listed}])"
         )
-    return manifest.generation, statements
+    return statements
 
 
 def _ident(name: str) -> str:
