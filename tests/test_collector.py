@@ -79,6 +79,11 @@ def test_segment_calls_become_canonical_rows() -> None:
     assert search[0]["query_text"] == "red shoes" and search[0]["event_time"] == NOW  # no timestamp: receipt
     given = event_rows(view("m3", session_id="s-42"), NOW, sessions)
     assert given[0]["session_id"] == "s-42"
+    # A late event (logged after a later one) does not move the visit's latest time back.
+    remembered = Sessions()
+    remembered.saw("u9", "s-1", NOW)
+    remembered.saw("u9", "s-1", NOW - timedelta(minutes=20))
+    assert remembered.last["u9"] == ("s-1", NOW) and remembered.of("u9", NOW + timedelta(minutes=25)) == "s-1"
     for event, reason in (
         ({**view("x"), "event": "Teleported"}, "unknown event_type 'Teleported'"),
         ({**view("x"), "userId": None}, "no userId or anonymousId"),
@@ -226,6 +231,13 @@ def _send(port: int, batches: list[list[dict]], acknowledged: set[str], stop: th
     return codes
 
 
+def _until_committed(port: int, seconds: float) -> None:
+    """Wait (up to `seconds`) until the collector has committed all it acknowledged."""
+    deadline = time.monotonic() + seconds
+    while httpx.get(f"http://127.0.0.1:{port}/v1/health").json()["pending"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def _kept(settings: Settings) -> list[str]:
     return message_ids(LiveStore.of(settings))
 
@@ -251,11 +263,7 @@ def test_a_killed_collector_loses_and_doubles_nothing_it_acknowledged(shop: Sett
         everything: set[str] = set()
         codes = _send(port, batches, everything, threading.Event())  # the sender retries all of it
         assert set(codes) == {200}
-        deadline = time.monotonic() + 30
-        while (
-            httpx.get(f"http://127.0.0.1:{port}/v1/health").json()["pending"] and time.monotonic() < deadline
-        ):
-            time.sleep(0.1)
+        _until_committed(port, seconds=30)
     finally:
         collector.send_signal(signal.SIGTERM)
         collector.wait(timeout=30)
@@ -305,11 +313,7 @@ def test_replay_sends_a_dataset_to_the_collector_once(shop: Settings) -> None:
             "sent 3,000 events" in result.output
             and "3,000 accepted, 0 rejected, 0 duplicates" in result.output
         )
-        deadline = time.monotonic() + 10
-        while (
-            httpx.get(f"http://127.0.0.1:{port}/v1/health").json()["pending"] and time.monotonic() < deadline
-        ):
-            time.sleep(0.1)
+        _until_committed(port, seconds=10)
     finally:
         collector.send_signal(signal.SIGTERM)
         collector.wait(timeout=30)
@@ -538,11 +542,7 @@ def test_a_replay_with_a_planted_outage_and_conversion_drop_raises_both(
             env={"COLUMNS": "200"},
         )
         assert replayed.exit_code == 0 and ", 0 rejected, 0 duplicates" in replayed.output, replayed.output
-        deadline = time.monotonic() + 30
-        while (
-            httpx.get(f"http://127.0.0.1:{port}/v1/health").json()["pending"] and time.monotonic() < deadline
-        ):
-            time.sleep(0.1)
+        _until_committed(port, seconds=30)
     finally:
         collector.send_signal(signal.SIGTERM)
         collector.wait(timeout=30)

@@ -125,11 +125,12 @@ class Ingest:
             log.info("live log: %d acknowledged events to commit after restart", len(self._pending))
 
     def _remember(self, record: dict) -> None:
-        if record.get("message_id"):
-            self.seen.add(record["message_id"])
+        """What a logged record tells the collector (and a restarted one): its id was seen, and its
+        user's latest visit (a session id the sender gave included)."""
+        self.seen.add(record["message_id"])
         row = record.get("row")
         if row:
-            self.sessions.last[row["user_id"]] = (row["session_id"], _parse_time(row["event_time"]))
+            self.sessions.saw(row["user_id"], row["session_id"], datetime.fromisoformat(row["event_time"]))
 
     def append(self, events: list[Any], received: datetime | None = None) -> Receipt:
         """Check, deduplicate and log a request's events; returns once they are on disk."""
@@ -318,9 +319,9 @@ def _jsonable(row: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 def _typed(row: dict) -> dict:
-    return dict(row, event_time=_parse_time(row["event_time"]), received_at=_parse_time(row["received_at"]))
+    return dict(
+        row,
+        event_time=datetime.fromisoformat(row["event_time"]),
+        received_at=datetime.fromisoformat(row["received_at"]),
+    )

@@ -40,6 +40,12 @@ class Sessions:
 
     last: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
+    def saw(self, user: str, session: str, when: datetime) -> None:
+        """A user's event in `session`; a late event does not move the visit's latest time back."""
+        seen = self.last.get(user)
+        if seen is None or when >= seen[1]:
+            self.last[user] = (session, when)
+
     def of(self, user: str, when: datetime) -> str:
         seen = self.last.get(user)
         if seen is not None and timedelta(0) <= when - seen[1] <= SESSION_GAP:
