@@ -46,9 +46,7 @@ class Watcher:
             if settings.audit_log
             else None
         )
-        earlier = raised_alerts(settings, limit=10_000)
-        self._raised = {(a.kind, a.start) for a in earlier}
-        self._windows = [(a.kind, a.start, a.end) for a in earlier]
+        self._raised = [(a.kind, a.start, a.end) for a in raised_alerts(settings, limit=10_000)]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -66,12 +64,11 @@ class Watcher:
         """An outage is the same one while it has the same start; a conversion drop is the same
         one while its stretch overlaps one raised before (it is measured afresh each time)."""
         if alert.kind == "outage":
-            return ("outage", alert.start) in self._raised
-        return any(kind == alert.kind and end > alert.start for kind, _, end in self._windows)
+            return any(kind == "outage" and start == alert.start for kind, start, _ in self._raised)
+        return any(kind == alert.kind and end > alert.start for kind, _, end in self._raised)
 
     def _raise(self, alert: Alert) -> None:
-        self._raised.add((alert.kind, alert.start))
-        self._windows.append((alert.kind, alert.start, alert.end))
+        self._raised.append((alert.kind, alert.start, alert.end))
         path = alerts_file(self.settings)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as out:

@@ -297,7 +297,7 @@ def predict_intent(ctx: ToolContext, args: PredictIntentArgs) -> ToolResult:
         (
             now.users[i],
             round(float(probabilities[i]), 3),
-            *(_plain(now.features[i, index[n]]) for n in shown),
+            *(plain_feature(now.features[i, index[n]]) for n in shown),
             _signals(now.features[i], index, category),
         )
         for i in order
@@ -380,7 +380,8 @@ def _trained(
     return model, check, snapshot(ctx, end, outcome, days, category)
 
 
-def _plain(value: float) -> float | int:
+def plain_feature(value: float) -> float | int:
+    """A feature as a table shows it: a count as an integer, else one decimal."""
     return int(value) if float(value).is_integer() else round(float(value), 1)
 
 

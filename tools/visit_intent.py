@@ -21,7 +21,7 @@ import numpy as np
 
 from tools import narrate
 from tools.base import ToolContext, ToolError, ToolResult
-from tools.intent import IntentEval, IntentModel, Snapshot, fit, scored
+from tools.intent import IntentEval, IntentModel, Snapshot, fit, plain_feature, scored
 
 OPEN_MINUTES = 30
 TRAINING_DAYS = 28  # visits this far back before the test days teach the model
@@ -167,7 +167,7 @@ def open_visit_intent(
             now.sessions[i],
             now.users[i],
             round(float(probabilities[i]), 3),
-            *(_plain(now.features[i, index[n]]) for n in SHOWN),
+            *(plain_feature(now.features[i, index[n]]) for n in SHOWN),
         )
         for i in likely[:k]
     ]
@@ -214,7 +214,3 @@ def _trained(ctx: ToolContext, newest: datetime) -> tuple[IntentModel, IntentEva
     ctx.progress("learning which visits end in a purchase", None)
     check = backtest(ctx, newest)
     return train(ctx, newest + timedelta(seconds=1)), check
-
-
-def _plain(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else round(float(value), 1)
