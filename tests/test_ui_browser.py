@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -198,7 +199,6 @@ def test_a_question_streams_its_call_then_the_answer_table_and_chart(browser, ap
     page.close()
 
 
-@pytest.mark.real_data
 def test_the_app_speaks_the_browsers_language(browser, app: dict) -> None:
     """A browser set to Chinese gets the labels in Chinese, Gradio's own widgets included, and a
     question asked in Chinese its answer in Chinese; the same app in English for everyone else."""
@@ -206,7 +206,8 @@ def test_the_app_speaks_the_browsers_language(browser, app: dict) -> None:
     chinese.goto(app["url"])
     chinese.wait_for_selector("#question textarea")
     tabs = chinese.locator("button[role=tab]").all_inner_texts()
-    assert [tab.strip() for tab in tabs] == ["对话", "数据", "用户分群", "推荐", "营销文案", "评测"], tabs
+    chinese_tabs = ["对话", "数据", "用户分群", "推荐", "营销文案", "评测", "告警"]
+    assert [tab.strip() for tab in tabs] == chinese_tabs, tabs
     assert chinese.inner_text("#ask").strip() == "提问"
     assert "上周转化率为什么下降" in chinese.get_attribute("#question textarea", "placeholder")
     # A question in Chinese: the answer, what was computed and the chart's title in Chinese
@@ -233,6 +234,7 @@ def test_the_app_speaks_the_browsers_language(browser, app: dict) -> None:
     english.close()
 
 
+@pytest.mark.real_data
 def test_a_real_sample_loads_through_the_data_tab(browser, app: dict, shots: Path) -> None:
     sample = real("online_retail/online_retail_first_rows_hadaroshani.csv")
     page = open_page(browser, app)
@@ -386,4 +388,44 @@ def test_the_segments_recommendations_copy_and_eval_tabs_work(browser, app: dict
     page.wait_for_selector("#eval-summary", state="visible", timeout=ANSWER_TIMEOUT_MS)
     assert "1 cases" in page.inner_text("#eval-note")
     assert "tool-choice accuracy" in page.inner_text("#eval-summary")
+    page.close()
+
+
+def test_an_alert_raised_while_a_page_is_open_shows_in_its_banner_and_alerts_tab(browser, app: dict) -> None:
+    """The watcher appends alerts to the dataset's alerts.jsonl; an open page shows the newest in
+    its banner within a few seconds (the 2 s timer), and the Alerts tab lists it, with no reload."""
+    from assistant.watch import alerts_file
+    from tools.live_checks import Alert
+
+    page = open_page(browser, app, ready=False)
+    assert page.inner_text("#alerts-banner").strip() == ""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    alert = Alert(
+        kind="conversion_drop",
+        start=now - timedelta(hours=2),
+        end=now,
+        observed=3,
+        expected=41.0,
+        chance=1e-12,
+        message="Purchases fell to 3 in the last 2 hours where about 41 were usual.",
+    )
+    dataset = Settings.model_fields["warehouse"].default  # launch.py's default dataset
+    path = alerts_file(Settings(data_dir=app["data"], warehouse=dataset))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.write_text(alert.model_dump_json() + "\n")
+        page.wait_for_function(
+            "t => document.querySelector('#alerts-banner').innerText.includes(t)",
+            arg="Purchases fell to 3",
+            timeout=15_000,
+        )
+        assert "conversion drop" in page.inner_text("#alerts-banner")
+        page.get_by_role("tab", name="Alerts").click()
+        page.click("#alerts-refresh")
+        page.wait_for_selector("#alerts-table", state="visible", timeout=15_000)
+        assert page.inner_text("#alerts-note").strip() == "1 alert, newest first."
+        assert cell(page, "alerts-table", 0, 0) == "conversion_drop"
+        assert "about 41 were usual" in page.inner_text("#alerts-table")
+    finally:
+        path.unlink(missing_ok=True)
     page.close()

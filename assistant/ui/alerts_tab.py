@@ -45,7 +45,7 @@ class AlertsTab:
     def _alerts_tab(self) -> None:
         with gr.Tab(t("tab_alerts"), id="alerts"):
             gr.Markdown(t("alerts_help"))
-            refresh = gr.Button(t("refresh"))
+            refresh = gr.Button(t("refresh"), elem_id="alerts-refresh")
             note = gr.Markdown(elem_id="alerts-note")
             table = gr.Dataframe(interactive=False, wrap=True, visible=False, elem_id="alerts-table")
         refresh.click(self.alerts_table, [self.session], [note, table])
