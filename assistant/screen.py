@@ -10,6 +10,7 @@ from typing import Any
 from assistant.answer import Answer
 from tools import Tool, ToolContext, ToolError
 from tools.chinese import data_has as data_has_in_chinese
+from tools.copy import as_requested
 from tools.evidence import (
     SEARCH_WORDS_NEEDED,
     beyond_typed,
@@ -59,6 +60,9 @@ class Screen:
         arguments, problems = unsupported_arguments(tool, arguments, said)
         answer.notes += [p.removeprefix("note: ") for p in problems if p.startswith("note: ")]
         problems = [p for p in problems if not p.startswith("note: ")]
+        if tool == "write_marketing_copy":  # the channel, tone and brief the request states
+            arguments, notes = as_requested(arguments, answer.question)
+            answer.notes += notes
         if problems:  # an id or a search copied from an example: the model must look again
             raise ToolError(
                 f"{'; '.join(problems)}: use only what the question gives,"

@@ -408,9 +408,52 @@ def test_copy_checks_catch_invented_facts() -> None:
     # A small model asked for prose sometimes answers with a tool call, or leaves placeholders.
     tool_call = '{"tool": "write_marketing_copy", "arguments": {}}'
     assert any("not plain copy" in p for p in check_copy(tool_call, facts, 40, set()))
-    assert any(
-        "not plain copy" in p for p in check_copy("Dear [name], meet the Acme Kettle.", facts, 40, set())
+    # A placeholder is a sentence's problem (the sentence can go), not the whole draft's.
+    assert check_copy("Dear [name], meet the Acme Kettle.", facts, 40, set()) == [
+        "a placeholder ([…]) where copy should be"
+    ]
+
+
+def test_a_long_email_draft_loses_its_placeholders_wrong_sums_and_overflow_only() -> None:
+    """A real draft of the 1.5B model for a sofa bed with Rs. 2,000 off (shortened): a form's
+    placeholders, a sum it got wrong, and more words than asked for. Those sentences go, the
+    paragraphs stay; before, the whole draft was thrown away for plain copy."""
+    from tools.copy import repaired
+
+    facts = [
+        ("product", "FabHomeDecor Fabric Double Sofa Bed"),
+        ("brand", "FabHomeDecor"),
+        ("price", 22646),
+        ("description", "Easy to fold with simple click clack mechanism. Chrome legs with mango wood frame."),
+        ("offer", "Rs. 2,000 off"),
+        ("discount code", "SOFA2000"),
+    ]
+    draft = (
+        "Dear [Customer's Name],\n\n"
+        "Meet the FabHomeDecor Fabric Double Sofa Bed. Its click clack mechanism makes it easy to fold. "
+        "Chrome legs and a mango wood frame make it last.\n\n"
+        "The price is Rs. 22,646, and with Rs. 2,000 off you pay only Rs. 8,046! "
+        "Use the code SOFA2000 at checkout.\n\n"
+        "We hope you enjoy it in your living room for many years to come.\n\n"
+        "Best regards,\n[Your Name]"
     )
+    text, dropped = repaired(draft, facts, 40, {"fabhomedecor"})
+    assert text == (
+        "Meet the FabHomeDecor Fabric Double Sofa Bed. Its click clack mechanism makes it easy to fold. "
+        "Chrome legs and a mango wood frame make it last.\n\n"
+        "Use the code SOFA2000 at checkout."
+    )
+    assert [why.split(":")[0] for _, why in dropped] == [
+        "a placeholder ([…]) where copy should be",
+        "numbers not in the facts",
+        "a placeholder ([…]) where copy should be",
+        "over the 40 words asked for",
+        "over the 40 words asked for",
+    ]
+    assert check_copy(text, facts, 40, {"fabhomedecor"}) == []
+    # A banner's headline is one sentence: cut to it when the model wrote more.
+    headline, _ = repaired("Sleep two on one sofa. Fold it with one click. Built to last.", facts, 8, set())
+    assert headline == "Sleep two on one sofa."
 
 
 def test_copy_claims_are_checked_against_the_facts_and_the_brief() -> None:
@@ -431,6 +474,14 @@ def test_copy_claims_are_checked_against_the_facts_and_the_brief() -> None:
     assert "names the shop as 'Calvin Klein': the brief names no shop" in check_copy(
         "The Acme Kettle. Shop now at Calvin Klein.", facts, 40, brands
     )
+    # The model's draft for dilli bazaaar's bellies began "Welcome to dilli bazaaar": a brand as the shop.
+    assert check_copy("Welcome to acme, home of the kettle.", facts, 40, brands) == [
+        "names the shop as 'acme': the brief names no shop"
+    ]
+    assert check_copy("Thank you for choosing Acme Kettles.", facts, 40, brands) == [
+        "names the shop as 'Acme Kettles': the brief names no shop"
+    ]
+    assert check_copy("Welcome to the world of kettles.", facts, 40, brands) == []
     assert check_copy("The Acme Kettle, just 19.99.", facts, 40, brands) == [
         "numbers not in the facts: 19.99"
     ]
@@ -704,3 +755,78 @@ def test_copy_in_chinese_is_laid_out_counted_and_checked_in_chinese(shop: Shop) 
     assert (
         result.answer.startswith("主题：") and "等你来选。" in result.answer and "包邮" not in result.answer
     )
+
+
+def test_a_copy_request_is_read_from_the_users_words() -> None:
+    """The channel, tone, length and brief that a request states plainly are read by code: the
+    model left "Product page copy …" on the default channel, and a stated code and offer out."""
+    from tools.copy import as_requested, request_in_words
+
+    today = date(2026, 12, 3)
+    said = request_in_words(
+        "Write a long, professional email about the sofa bed. We're giving Rs. 2,000 off with code"
+        " SOFA2000 until 2027-01-31.",
+        today,
+    )
+    assert said == {
+        "channel": "email",
+        "tone": "professional",
+        "length": "long",
+        "brief": {"offer": "Rs. 2,000 off", "code": "SOFA2000", "ends": date(2027, 1, 31)},
+    }
+    said = request_in_words(
+        'Fun little homepage banner, CTA "Browse the playroom". Sign it from Northwind Toys; avoid the'
+        ' words "sale" and "discount". Buy two, get one free until Dec 24.',
+        today,
+    )
+    assert said == {
+        "channel": "banner",
+        "tone": "playful",
+        "length": "short",
+        "brief": {
+            "offer": "Buy two, get one free",
+            "ends": date(2026, 12, 24),
+            "shop_name": "Northwind Toys",
+            "call_to_action": "Browse the playroom",
+            "avoid": ["sale", "discount"],
+        },
+    }
+    # Nothing plain: nothing read. Two channels named: the model's choice stands.
+    assert request_in_words("Something nice for product 42, no discounts", today) == {}
+    assert "channel" not in request_in_words("An email with a banner line for product 42", today)
+    assert request_in_words("About 80 words on product 7", today) == {"length": "medium"}
+    # "We're not running any promotion" names no shop; an end date without an offer is no brief.
+    assert request_in_words("We're not running any promotion, just a note by Dec 1", today) == {}
+
+    args, notes = as_requested(
+        {"product_id": "29c8", "channel": "email", "tone": "friendly", "brief": {"code": "X"}},
+        "Product page copy for item 29c8, medium length, friendly. 15% off with code PINK15.",
+    )
+    assert args == {
+        "product_id": "29c8",
+        "channel": "product page",
+        "tone": "friendly",
+        "length": "medium",
+        "brief": {"code": "X", "offer": "15% off"},  # the model's field stands (already checked)
+    }
+    assert notes == ["read the channel as product page from the request (the call had email)"]
+    assert CopyArgs.model_validate(as_requested({"product_id": "1"}, "banner, 5% off until 2027-02-01")[0])
+
+
+def test_a_long_catalog_description_is_cut_for_the_copy_at_a_boundary() -> None:
+    from tools.copy import description_for_copy, words_in
+
+    listing = "Fine deep seating • Save space with the click clack sofa bed • " + "Care: avoid water. " * 60
+    cut = description_for_copy(listing)
+    assert cut is not None and words_in(cut) <= 120 and cut.startswith("Fine deep seating • Save space")
+    assert cut.endswith("avoid water.")  # at a sentence's end, not mid-sentence
+    assert description_for_copy("Short and sweet.") == "Short and sweet."
+
+
+def test_a_banner_written_by_code_names_the_product_briefly() -> None:
+    from tools.copy import _headline
+
+    title = "BuildTrack PIR Wireless Motion Sensor - Smart Home Automation, White"
+    plain = f"Meet the {title}. Yours for 1,999."
+    assert _headline(plain, [("product", title)], 8) == "Meet the BuildTrack PIR Wireless Motion Sensor."
+    assert _headline("Picked for you: books and beauty.", [], 8) == "Picked for you: books and beauty."

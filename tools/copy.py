@@ -70,14 +70,17 @@ SUPERLATIVES = re.compile(
     r"|最畅销|热销第一|销量第一|销量冠军|卖得最好|最受欢迎|人气第一|第一名|爆款",
     re.IGNORECASE,
 )
-# "Shop now at X", "only at X", "available from X": where copy names the shop.
-SHOP_NAMED = re.compile(
-    r"(?i:\b(?:shop(?: now)?|only|available|buy(?: now)?|order(?: now)?|find (?:it|them|us)) (?:at|from|on)) "
-    r"([A-Z][\w&'-]*(?: [A-Z][\w&'-]*)*)"
+# "Shop now at X", "only at X", "available from X", "Welcome to X", "Thank you for choosing X":
+# where copy names the shop.
+SHOP_WORDS = (
+    r"\b(?:shop(?: now)?|only|available|buy(?: now)?|order(?: now)?|find (?:it|them|us)) (?:at|from|on)"
+    r"|\bwelcome to|\bfor choosing|\bhere at|\bthe team at"
 )
+SHOP_NAMED = re.compile(rf"(?i:{SHOP_WORDS}) ([A-Z][\w&'-]*(?: [A-Z][\w&'-]*)*)")
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")
+# Not before a digit or a small letter: "Rs. 22,646", "approx. two" go on.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?![a-z0-9])|(?<=[。！？])\s*")
 IN_CHINESE = (
     "Write it in Simplified Chinese; keep product names, brands and numbers exactly as the facts write them."
 )
@@ -147,7 +150,10 @@ def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple
             ("brand", brand_as_written(ctx, brand) if brand else None),
             ("category", path or category),
         ]
-        facts += [("price", price), ("description", description)]
+        shown = description_for_copy(description)
+        if shown != description:
+            notes.append(f"the description was cut to its first {words_in(shown or '')} words for the copy")
+        facts += [("price", price), ("description", shown)]
         sold = ctx.rows(
             """SELECT count(DISTINCT order_id) AS orders, count(DISTINCT user_id) AS buyers,
                       rank FROM (SELECT product_id, count(DISTINCT order_id) AS n,
@@ -265,9 +271,11 @@ def check_copy(
     the facts (the data and the brief) do not hold; the shop named as someone else; words the
     brief avoids."""
     problems = []
-    if not text.strip() or re.search(r"[{}\[\]]", text):
+    if not text.strip() or re.match(r"\s*(\{|\[\s*[{\"\]])", text):
         # The system prompt asks for JSON tool calls; a small model sometimes answers with one.
         problems.append("not plain copy (JSON or placeholders); write the sentences themselves")
+    elif re.search(r"[{}\[\]]", text):  # "Dear [Customer's Name]," "[Your Name]": a form to fill in
+        problems.append("a placeholder ([…]) where copy should be")
     if INSTRUCTION_LIKE.search(text):
         problems.append("it repeats instructions or commands; write only about the product")
     count = words_in(text)
@@ -291,7 +299,12 @@ def check_copy(
         for claim in sorted({m.group(0).lower() for m in SUPERLATIVES.finditer(text)}):
             problems.append(f"a superlative the facts do not support: {claim}")
     shop = str(known.get("shop") or "")
-    for named in sorted({m.group(1) for m in SHOP_NAMED.finditer(text)}):
+    named_as = {m.group(1) for m in SHOP_NAMED.finditer(text)}
+    brand = str(known.get("brand") or "")
+    if brand and (found := re.search(rf"(?:{SHOP_WORDS}) ({re.escape(brand)})\b", text, re.IGNORECASE)):
+        if not any(n.lower().startswith(brand.lower()) for n in named_as):  # a brand in small letters
+            named_as.add(found.group(1))
+    for named in sorted(named_as):
         if not shop or not named.lower().startswith(shop.lower()):
             problems.append(
                 f"names the shop as {named!r}: "
@@ -342,21 +355,37 @@ WHOLE_DRAFT = ("not plain copy", "it repeats instructions")
 def repaired(
     draft: str, facts: list[tuple[str, Any]], words: int, brands: set[str], avoid: list[str] | None = None
 ) -> tuple[str | None, list[tuple[str, str]]]:
-    """The draft without its sentences that fail the check, when the rest still reads as copy
-    (at least two sentences and half the draft's words, and it passes the check as a whole):
-    (the copy, [(a dropped sentence, why)]); (None, []) when it does not."""
+    """The draft without its sentences that fail the check, and without its last sentences while
+    it is over the length asked for, when the rest still reads as copy (two sentences, one for a
+    banner's headline, and half the words it may have) and passes the check as a whole:
+    (the copy, [(a dropped sentence, why)]); (None, []) when it does not. Paragraphs stay."""
     if any(p.startswith(WHOLE_DRAFT) for p in check_copy(draft, facts, words, brands, avoid)):
         return None, []
-    sentences = [s for s in SENTENCE_END.split(draft.strip()) if s.strip()]
-    kept, dropped = [], []
-    for sentence in sentences:
-        problems = check_copy(sentence, facts, words, brands, avoid)
-        if problems:
-            dropped.append((sentence, "; ".join(problems)))
-        else:
-            kept.append(sentence)
-    text = ("" if is_chinese(draft) else " ").join(kept)
-    if len(kept) < 2 or words_in(text) * 2 < words_in(draft) or check_copy(text, facts, words, brands, avoid):
+    paragraphs = [[s for s in SENTENCE_END.split(p.strip()) if s.strip()] for p in re.split(r"\n+", draft)]
+    kept: list[list[str]] = []
+    dropped: list[tuple[str, str]] = []
+    for sentences in paragraphs:
+        kept.append([])
+        for sentence in sentences:
+            if problems := check_copy(sentence, facts, words, brands, avoid):
+                dropped.append((sentence, "; ".join(problems)))
+            else:
+                kept[-1].append(sentence)
+    joiner = "" if is_chinese(draft) else " "
+
+    def text_of(parts: list[list[str]]) -> str:
+        return "\n\n".join(joiner.join(p) for p in parts if p)
+
+    while sum(map(len, kept)) > 1 and words_in(text_of(kept)) > words:  # too long: the end goes
+        last = next(p for p in reversed(kept) if p)
+        dropped.append((last.pop(), f"over the {words} words asked for"))
+    text = text_of(kept)
+    fewest = 1 if words <= CHANNEL_WORDS["banner"] else 2
+    if (
+        sum(map(len, kept)) < fewest
+        or words_in(text) * 2 < min(words_in(draft), words)
+        or check_copy(text, facts, words, brands, avoid)
+    ):
         return None, []
     return text, dropped
 
@@ -427,8 +456,8 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
             notes.append(f"{len(versions)} of the {args.variants} versions asked for passed the check")
     if not versions:
         plain = _plain_copy_in_chinese(facts) if args.language == "zh" else _plain_copy(facts)
-        if args.channel == "banner":  # a headline: the first sentence, cut to the banner's words
-            plain = _cut(SENTENCE_END.split(plain)[0], words)
+        if args.channel == "banner":
+            plain = _headline(plain, facts, words)
         versions = [_laid_out(args.channel, plain, None, facts, args.language)]
     text = (
         versions[0]
@@ -495,6 +524,7 @@ def _drafted(
                 header = _checked_header(header, check, notes)
             return _laid_out(channel, body, header, check.facts, args.language)
         log.info("copy draft rejected: %s", problems)
+        log.debug("the rejected draft: %s", reply)
         prompt += (
             f"\n\nYour draft had problems ({'; '.join(problems)}). Write it again, using only the facts."
         )
@@ -551,6 +581,18 @@ def _plain_header(body: str, facts: list[tuple[str, Any]], language: str = "en")
         picked = "为你精选" if language == "zh" else "Picked for you"
         subject = f"{picked}{'：' if language == 'zh' else ': '}{picks}" if picks else picked
     return subject, _cut(SENTENCE_END.split(body.strip())[0], PREHEADER_WORDS)
+
+
+def _headline(plain: str, facts: list[tuple[str, Any]], words: int) -> str:
+    """A banner's headline from plain copy: its first sentence; for a product whose full title
+    is too long for it, the title up to its first dash, comma or bracket ("Meet the BuildTrack
+    PIR Wireless Motion Sensor."), cut to the banner's words only as a last resort."""
+    first = SENTENCE_END.split(plain)[0]
+    title = str(dict(facts).get("product") or "")
+    if words_in(first) > words and title and not is_chinese(plain):
+        short = re.split(r"\s+[-–—|(]|,", re.sub(r"(?i)^the ", "", title))[0].strip()
+        first = f"Meet the {short}."
+    return _cut(first, words)
 
 
 def _cut(sentence: str, words: int) -> str:
@@ -665,3 +707,157 @@ def tools(semantic: Any) -> list[Tool]:
             follow_ups=lambda arguments, first: ["Make it more professional and shorter"],
         )
     ]
+
+
+# ---------------------------------------------------------------- the request in the user's words
+# A 1.5B model fills `write_marketing_copy`'s arguments loosely: "Product page copy for …" came
+# with the default channel (email), "Rs. 2,000 off with code SOFA2000 until 2027-01-31" with no
+# brief. What the words say plainly, code reads; the model's value stands where they say nothing.
+CHANNEL_WORDS_SAID = {
+    "email": r"\b(e-?mails?|newsletters?|mailers?)\b|邮件",
+    "social": r"\b(instagram|insta|facebook|fb|twitter|tweets?|tiktok|linkedin|socials?|captions?|posts?)\b"
+    r"|朋友圈|微博|小红书|社交|帖子|推文",
+    "banner": r"\b(banners?|headlines?)\b|横幅|海报标题",
+    "product page": r"\bproduct[- ]page|\b(listing|product description|page (text|copy|blurb))\b|详情页|商品页|商品详情",
+}
+TONE_WORDS = {
+    "friendly": r"\b(friendly|warm|casual)\b|亲切|友好|温暖",
+    "professional": r"\b(professional|formal)\b|专业|正式",
+    "playful": r"\b(playful|fun|funny|cheeky|witty)\b|俏皮|活泼|有趣",
+    "urgent": r"\b(urgent|urgency|urgent-sounding)\b|紧迫|紧急",
+    "luxury": r"\b(luxury|luxurious|premium|upscale|elegant)\b|奢华|高端|轻奢",
+}
+LENGTH_WORDS = {
+    "short": r"\b(short|quick|brief|little|one-liner)\b|简短|短一点|短文案",
+    "medium": r"\b(medium|mid-length)\b|中等",
+    "long": r"\b(long|long-form|detailed|in-depth)\b|长篇|详细",
+}
+WORD_COUNT = re.compile(r"\b(?:about|around|roughly|under|max(?:imum)?|up to|~)\s*(\d{2,3})\s*words\b", re.I)
+OFFER_SAID = re.compile(
+    r"(?:(?:rs\.?|inr|₹|\$|€|£|¥|usd|eur)\s?[\d,]+(?:\.\d+)?|\d+(?:\.\d+)?\s?(?:%|percent|dollars|euros|元))\s+off\b"
+    r"[^.;!?\n]*?(?=\s+(?:with|using|use)\s+(?:the\s+)?(?:promo\s+|discount\s+|coupon\s+)?code\b|\s+until\b|\s+till\b"
+    r"|\s+through\b|\s+ends?\b|[.;!?,\n]|$)"
+    r"|\bbuy (?:one|two|three|\d+),? get (?:one|two|\d+)(?: free| half off)?"
+    r"|\bfree (?:shipping|delivery|returns)(?: on [^.;!?,\n]*?(?=\s+(?:with|using)\b|[.;!?,\n]|$))?"
+    r"|(?:立减|减)\s?\d+元|\d+(?:\.\d+)?折|满\d+减\d+|包邮",
+    re.IGNORECASE,
+)
+CODE_SAID = re.compile(
+    r"(?i:\b(?:promo |discount |coupon )?code)\s*[:：]?\s*[\"'“]?([A-Z0-9][A-Z0-9_-]{2,19})\b|优惠码\s*[:：]?\s*([A-Za-z0-9_-]{3,20})"
+)
+ENDS_SAID = re.compile(
+    r"\b(?:until|till|through|thru|ends?|ending|expires?|by|before)\s+(?:on\s+)?"
+    r"(?P<date>\d{4}-\d{2}-\d{2}|(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?P<m1>[a-z]{3,9})\.?,?\s*(?P<y1>\d{4})?"
+    r"|(?P<m2>[a-z]{3,9})\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s*(?P<y2>\d{4})?)",
+    re.IGNORECASE,
+)
+SHOP_SAID = re.compile(
+    r"(?i:\bwe(?:'re| are)|\bsign(?:ed)? (?:it |off )?(?:from|as)|\bshop(?: name)? is|\bstore(?: name)? is|\bfrom us at)"
+    r"\s+(?:the\s+)?([A-Z][\w&'-]*(?: [A-Z][\w&'-]*){0,3})"
+)
+CTA_SAID = re.compile(
+    r"(?i:\b(?:cta|call to action|end (?:it )?with|finish with|button)\b)\s*(?:is|:)?\s*[\"“']([^\"”']{2,60})[\"”']"
+)
+AVOID_SAID = re.compile(
+    r"(?i:\b(?:avoid|don'?t use|do not use|never use|no|without)\s+(?:the\s+)?words?)\s+((?:[\"“'][^\"”']+[\"”'](?:,?\s*(?:and|or|,)\s*)?)+)"
+)
+MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _said_once(patterns: dict[str, str], text: str) -> str | None:
+    """The one value whose words the text uses; None when it uses none, or several."""
+    found = [value for value, pattern in patterns.items() if re.search(pattern, text, re.IGNORECASE)]
+    return found[0] if len(found) == 1 else None
+
+
+def _ends_said(text: str, today: date) -> date | None:
+    found = ENDS_SAID.search(text)
+    if found is None:
+        return None
+    if found["date"] and re.fullmatch(r"\d{4}-\d{2}-\d{2}", found["date"]):
+        try:
+            return date.fromisoformat(found["date"])
+        except ValueError:
+            return None
+    month_word, day, year = (
+        (found["m1"], found["d1"], found["y1"]) if found["m1"] else (found["m2"], found["d2"], found["y2"])
+    )
+    month = next((i for i, m in enumerate(MONTH_NAMES, 1) if month_word.lower().startswith(m)), None)
+    if month is None:
+        return None
+    try:
+        ends = date(int(year) if year else today.year, month, int(day))
+    except ValueError:
+        return None
+    return ends if year or ends >= today else ends.replace(year=today.year + 1)
+
+
+def request_in_words(text: str, today: date | None = None) -> dict[str, Any]:
+    """The copy request's settings and campaign brief that the user's words state plainly:
+    channel, tone and length when the words name exactly one; the offer ("20% off", "Rs. 2,000
+    off", "buy two, get one free", "free shipping on …"), code, end date, shop name, call to action
+    and words to avoid as said."""
+    said: dict[str, Any] = {}
+    for field, patterns in (("channel", CHANNEL_WORDS_SAID), ("tone", TONE_WORDS), ("length", LENGTH_WORDS)):
+        if (value := _said_once(patterns, text)) is not None:
+            said[field] = value
+    if count := WORD_COUNT.search(text):
+        words = int(count.group(1))
+        said["length"] = next(name for name, limit in WORDS.items() if words <= limit or name == "long")
+    brief: dict[str, Any] = {}
+    if offer := OFFER_SAID.search(text):
+        brief["offer"] = offer.group(0).strip(" ,")
+    if code := CODE_SAID.search(text):
+        brief["code"] = code.group(1) or code.group(2)
+    if (ends := _ends_said(text, today or date.today())) is not None and (brief or "offer" in text.lower()):
+        brief["ends"] = ends
+    if shop := SHOP_SAID.search(text):
+        brief["shop_name"] = shop.group(1)
+    if cta := CTA_SAID.search(text):
+        brief["call_to_action"] = cta.group(1).strip()
+    if avoid := AVOID_SAID.search(text):
+        brief["avoid"] = re.findall(r"[\"“']([^\"”']+)[\"”']", avoid.group(1))
+    if brief:
+        said["brief"] = brief
+    return said
+
+
+def as_requested(arguments: dict[str, Any], request: str) -> tuple[dict[str, Any], list[str]]:
+    """The call's arguments with what the request's words state plainly: its channel, tone and
+    length replace the model's (a note says so when the model had chosen another), and the brief
+    fields the model left empty are filled from the words."""
+    said = request_in_words(request)
+    args, notes = dict(arguments), []
+    for field in ("channel", "tone", "length"):
+        if field in said and args.get(field) != said[field]:
+            if args.get(field) is not None:
+                notes.append(
+                    f"read the {field} as {said[field]} from the request (the call had {args[field]})"
+                )
+            args[field] = said[field]
+    brief = dict(args.get("brief") or {})
+    for field, value in said.get("brief", {}).items():
+        if brief.get(field) in (None, "", []):
+            brief[field] = value.isoformat() if isinstance(value, date) else value
+    if brief:
+        args["brief"] = brief
+    return args, notes
+
+
+DESCRIPTION_WORDS = 120
+
+
+def description_for_copy(description: str | None, words: int = DESCRIPTION_WORDS) -> str | None:
+    """A catalog description cut to its first `words` at a sentence or list-item boundary:
+    listings run to hundreds of words of specifications and care instructions, which cost the
+    model seconds to read and give it more to copy than to write about."""
+    if not description or words_in(description) <= words:
+        return description
+    parts = re.split(r"(?<=[.!?。！？•;])\s+|\s+(?=•)", description.strip())
+    kept: list[str] = []
+    for part in parts:
+        if kept and words_in(" ".join([*kept, part])) > words:
+            break
+        kept.append(part)
+    text = " ".join(kept)
+    return text if words_in(text) <= words else " ".join(text.split()[:words])
