@@ -830,3 +830,38 @@ def test_a_banner_written_by_code_names_the_product_briefly() -> None:
     plain = f"Meet the {title}. Yours for 1,999."
     assert _headline(plain, [("product", title)], 8) == "Meet the BuildTrack PIR Wireless Motion Sensor."
     assert _headline("Picked for you: books and beauty.", [], 8) == "Picked for you: books and beauty."
+
+
+def test_copy_that_pastes_the_listing_text_is_sent_back(shop: Shop) -> None:
+    """The model's 'caption' for Flipkart's Glus lingerie set was the listing's boilerplate, with
+    its 'For Only Rs. 1299' that is not the price: grounded word for word, and still not copy.
+    Such a draft is written again; code's plain copy may quote the description."""
+    from tools.copy import COPIED_PROBLEM, _Check, _email_parts, copied_share
+
+    listing = (
+        "Glus Wedding Lingerie Set - Turquoise Glus Wedding Lingerie Set For Only Rs. 1299 Online in India."
+        " Shop Online For Apparels. Huge Collection of Branded Clothes Only at Flipkart.com"
+    )
+    facts = [("product", "Glus Wedding Lingerie Set"), ("price", 699), ("description", listing)]
+    pasted = (
+        "Glus Wedding Lingerie Set - Turquoise Glus Wedding Lingerie Set For Only Rs. 1299 Online in India."
+    )
+    check = _Check(facts, 50, set(), [])
+    assert check.problems(pasted) == [] and check.copied(pasted) == [COPIED_PROBLEM]
+    own = "Say yes to the Glus Wedding Lingerie Set in turquoise, made for the big day. Yours for 699."
+    assert check.copied(own) == [] and copied_share(own, listing, "Glus Wedding Lingerie Set") == 0
+    # Through the tool: the pasted draft goes back to the model once, its rewrite is kept.
+    product = shop.ctx.rows("SELECT product_id, title, description FROM products LIMIT 1")[0]
+    paste = f"{product[2]}"
+    result, llm = drafted(
+        shop, CopyArgs(product_id=product[0], channel="product page"), paste, own_copy(product[1])
+    )
+    assert len(llm.prompts) == 2 and COPIED_PROBLEM in llm.prompts[1]
+    assert result.answer == own_copy(product[1])
+    # An email's "Body:" labels are layout, not copy.
+    header, body = _email_parts("Subject: Meet Glus\nPreheader: For the big day\n\nBody:\n\nSay yes to it.")
+    assert header == ("Meet Glus", "For the big day") and body.strip() == "Say yes to it."
+
+
+def own_copy(title: str) -> str:
+    return f"Say hello to the {title}. It is ready when you are, and so are we."

@@ -264,6 +264,30 @@ def _group_figures(ctx: ToolContext, ids: list[str]) -> list[tuple[str, Any]]:
     ]
 
 
+COPIED_MIN_WORDS, COPIED_RUN = 12, 6
+
+
+COPIED_PROBLEM = "it copies the catalog's listing text; write the copy in your own words"
+
+
+def copied_share(text: str, description: str, title: str = "") -> float:
+    """The share of the text's words (the product's name aside) that sit in runs of six or more
+    words copied from the description: listing text ("For Only Rs. 1299 Online in India. Shop
+    Online For Apparels.", a specification list) pasted as the model's copy."""
+    if title.strip():
+        text, description = (
+            re.sub(re.escape(title), " ", t, flags=re.IGNORECASE) for t in (text, description)
+        )
+    words = re.findall(r"\w+", text.lower())
+    source = re.findall(r"\w+", description.lower())
+    runs = {tuple(source[i : i + COPIED_RUN]) for i in range(len(source) - COPIED_RUN + 1)}
+    covered = [False] * len(words)
+    for i in range(len(words) - COPIED_RUN + 1):
+        if tuple(words[i : i + COPIED_RUN]) in runs:
+            covered[i : i + COPIED_RUN] = [True] * COPIED_RUN
+    return sum(covered) / len(words) if words else 0.0
+
+
 def check_copy(
     text: str, facts: list[tuple[str, Any]], words: int, brands: set[str], avoid: list[str] | None = None
 ) -> list[str]:
@@ -494,6 +518,12 @@ class _Check:
     def repaired(self, text: str) -> tuple[str | None, list[tuple[str, str]]]:
         return repaired(text, self.facts, self.words, self.brands, self.avoid)
 
+    def copied(self, text: str) -> list[str]:
+        """A model's draft that is mostly the listing's own text (code's plain copy may quote it)."""
+        known = dict(self.facts)
+        share = copied_share(text, str(known.get("description") or ""), str(known.get("product") or ""))
+        return [COPIED_PROBLEM] if words_in(text) >= COPIED_MIN_WORDS and share > 0.5 else []
+
 
 def _drafted(
     ctx: ToolContext, prompt: str, check: _Check, args: CopyArgs, version: int, notes: list[str]
@@ -513,12 +543,13 @@ def _drafted(
             return None
         header, body = _email_parts(reply.strip().strip('"')) if channel == "email" else (None, reply)
         body = body.strip().strip('"')
-        problems = check.problems(body)
-        if problems:
+        problems, copied = check.problems(body), check.copied(body)
+        if problems and not copied:
             kept, dropped = check.repaired(body)
             if kept is not None:  # only some sentences claimed what the facts lack: those go
                 notes += [f"{DROPPED_NOTE} ({why}): {said}" for said, why in dropped]
                 body, problems = kept, []
+        problems += copied
         if not problems:
             if header is not None:
                 header = _checked_header(header, check, notes)
@@ -536,7 +567,9 @@ def _email_parts(reply: str) -> tuple[tuple[str, str] | None, str]:
     found = EMAIL.match(reply)
     if found is None:
         return None, reply
-    return (found["subject"].strip().strip('"'), found["preheader"].strip().strip('"')), found["body"]
+    # "Body:" lines are the layout's labels, not copy (the model sometimes writes them).
+    body = re.sub(r"(?im)^[ \t*_#]*(?:email )?(?:body|正文)[ \t*_]*[:：][ \t*_]*\n?", "", found["body"])
+    return (found["subject"].strip().strip('"'), found["preheader"].strip().strip('"')), body
 
 
 def _checked_header(header: tuple[str, str], check: _Check, notes: list[str]) -> tuple[str, str] | None:
