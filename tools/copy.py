@@ -265,8 +265,6 @@ def _group_figures(ctx: ToolContext, ids: list[str]) -> list[tuple[str, Any]]:
 
 
 COPIED_MIN_WORDS, COPIED_RUN = 12, 6
-
-
 COPIED_PROBLEM = "it copies the catalog's listing text; write the copy in your own words"
 
 
@@ -746,21 +744,21 @@ def tools(semantic: Any) -> list[Tool]:
 # A 1.5B model fills `write_marketing_copy`'s arguments loosely: "Product page copy for …" came
 # with the default channel (email), "Rs. 2,000 off with code SOFA2000 until 2027-01-31" with no
 # brief. What the words say plainly, code reads; the model's value stands where they say nothing.
-CHANNEL_WORDS_SAID = {
+CHANNEL_SAID = {
     "email": r"\b(e-?mails?|newsletters?|mailers?)\b|邮件",
     "social": r"\b(instagram|insta|facebook|fb|twitter|tweets?|tiktok|linkedin|socials?|captions?|posts?)\b"
     r"|朋友圈|微博|小红书|社交|帖子|推文",
     "banner": r"\b(banners?|headlines?)\b|横幅|海报标题",
     "product page": r"\bproduct[- ]page|\b(listing|product description|page (text|copy|blurb))\b|详情页|商品页|商品详情",
 }
-TONE_WORDS = {
+TONE_SAID = {
     "friendly": r"\b(friendly|warm|casual)\b|亲切|友好|温暖",
     "professional": r"\b(professional|formal)\b|专业|正式",
     "playful": r"\b(playful|fun|funny|cheeky|witty)\b|俏皮|活泼|有趣",
     "urgent": r"\b(urgent|urgency|urgent-sounding)\b|紧迫|紧急",
     "luxury": r"\b(luxury|luxurious|premium|upscale|elegant)\b|奢华|高端|轻奢",
 }
-LENGTH_WORDS = {
+LENGTH_SAID = {
     "short": r"\b(short|quick|brief|little|one-liner)\b|简短|短一点|短文案",
     "medium": r"\b(medium|mid-length)\b|中等",
     "long": r"\b(long|long-form|detailed|in-depth)\b|长篇|详细",
@@ -831,7 +829,7 @@ def request_in_words(text: str, today: date | None = None) -> dict[str, Any]:
     off", "buy two, get one free", "free shipping on …"), code, end date, shop name, call to action
     and words to avoid as said."""
     said: dict[str, Any] = {}
-    for field, patterns in (("channel", CHANNEL_WORDS_SAID), ("tone", TONE_WORDS), ("length", LENGTH_WORDS)):
+    for field, patterns in (("channel", CHANNEL_SAID), ("tone", TONE_SAID), ("length", LENGTH_SAID)):
         if (value := _said_once(patterns, text)) is not None:
             said[field] = value
     if count := WORD_COUNT.search(text):
