@@ -10,7 +10,7 @@ from typing import Any
 from assistant.answer import Answer
 from tools import Tool, ToolContext, ToolError
 from tools.chinese import data_has as data_has_in_chinese
-from tools.copy import as_requested
+from tools.copy import as_requested, asks_for_copy
 from tools.evidence import (
     SEARCH_WORDS_NEEDED,
     beyond_typed,
@@ -23,6 +23,10 @@ from tools.language import english_reading
 from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
 
 BEYOND_NOTE = "cannot express"  # in the error that sends a question beyond the typed language to run_sql
+COPY_ASKED_NOTE = (
+    "the request asks for marketing copy, not figures: call write_marketing_copy with the product_id"
+    " or segment it names"
+)
 
 
 @dataclass
@@ -63,6 +67,13 @@ class Screen:
         if tool == "write_marketing_copy":  # the channel, tone and brief the request states
             arguments, notes = as_requested(arguments, answer.question)
             answer.notes += notes
+        elif (
+            "write_marketing_copy" in self.tools
+            and asks_for_copy(answer.question)
+            and not any(call.error and COPY_ASKED_NOTE in call.error for call in answer.tool_calls)
+        ):  # "Long, luxury product page description for B075F2RVHH" went to run_sql. Once: the
+            # model may still insist, and its call then runs.
+            raise ToolError(COPY_ASKED_NOTE)
         if problems:  # an id or a search copied from an example: the model must look again
             raise ToolError(
                 f"{'; '.join(problems)}: use only what the question gives,"

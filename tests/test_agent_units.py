@@ -544,3 +544,34 @@ def test_metrics_code_picks_are_not_listed_to_the_model(shop) -> None:  # noqa: 
     agent, _ = assistant(shop, [])
     assert "duration (minutes from the first" in agent.system_prompt
     assert "duration_seconds" not in agent.system_prompt and "duration_hours" not in agent.system_prompt
+
+
+def test_a_copy_request_sent_to_another_tool_goes_back_once_and_takes_its_settings_from_the_words(
+    shop,
+) -> None:
+    """The 1.5B model answered "Long, luxury product page description for B075F2RVHH" with
+    run_sql, and left a stated channel and shop out of its copy call: code sends the first back
+    (once) and reads the second from the request's words."""
+    from assistant.screen import COPY_ASKED_NOTE
+
+    draft = "Step into calm with this piece. It is ready when you are, and made to be enjoyed every day."
+    agent, _ = assistant(
+        shop,
+        [
+            call("run_sql", query="SELECT title FROM products WHERE product_id = '103'"),
+            call("write_marketing_copy", product_id="103", channel="email"),
+            draft,
+        ],
+    )
+    answer = agent.ask("Long, luxury product page description for product 103. Sign it from Northwind.")
+    first, last = answer.tool_calls[0], answer.tool_calls[-1]
+    assert first.tool == "run_sql" and COPY_ASKED_NOTE in first.error
+    assert last.tool == "write_marketing_copy" and last.error is None
+    assert {k: last.arguments[k] for k in ("channel", "tone", "length")} == {
+        "channel": "product page",
+        "tone": "luxury",
+        "length": "long",
+    }
+    assert last.arguments["brief"]["shop_name"] == "Northwind"
+    assert "read the channel as product page from the request (the call had email)" in answer.notes
+    assert answer.text == draft

@@ -892,3 +892,35 @@ def description_for_copy(description: str | None, words: int = DESCRIPTION_WORDS
         kept.append(part)
     text = " ".join(kept)
     return text if words_in(text) <= words else " ".join(text.split()[:words])
+
+
+# A request for copy names a piece of copy (a channel, a caption, a note …) and how to write it
+# (a writing verb, a tone or a length); a question for figures that mentions one ("which channel,
+# banner ads or affiliates, …?") asks something.
+COPY_NOUNS = re.compile(
+    r"\b(captions?|blurbs?|taglines?|slogans?|ad copy|copy|notes?|messages?|letters?|announcements?"
+    r"|headlines?)\b|文案|广告语|标语|短信",
+    re.IGNORECASE,
+)
+WRITING = re.compile(
+    r"\b(write|draft|compose|put together|need|give me|make|do)\b|写|起草|来一|做一", re.IGNORECASE
+)
+FIGURE_QUESTION = re.compile(
+    r"(?:^|[.!?]\s+)(?:what|whats|what's|which|how|who|when|where|why|is|are|did|does|do)\b[^.!?]*\?"
+    r"|[^。！？]*(?:哪|多少|什么|几)[^。！？]*？",
+    re.IGNORECASE,
+)
+
+
+def asks_for_copy(question: str) -> bool:
+    """The request is for marketing copy ("Professional banner for B0062TLFV6", "write a friendly
+    note to our at-risk customers"), not a question that mentions one."""
+    if FIGURE_QUESTION.search(question):
+        return False
+    names_copy = COPY_NOUNS.search(question) or any(
+        re.search(p, question, re.IGNORECASE) for p in CHANNEL_SAID.values()
+    )
+    how = WRITING.search(question) or any(
+        re.search(p, question, re.IGNORECASE) for p in (*TONE_SAID.values(), *LENGTH_SAID.values())
+    )
+    return bool(names_copy and how)
