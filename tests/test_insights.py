@@ -471,6 +471,9 @@ def test_copy_claims_are_checked_against_the_facts_and_the_brief() -> None:
     assert check_copy("Don't miss this special offer on the Acme Kettle!", facts, 40, brands) == [
         "an offer the brief does not make: special offer"
     ]
+    assert check_copy("Order now and save big!", facts, 40, brands) == [
+        "an offer the brief does not make: save big"
+    ]
     assert "names the shop as 'Calvin Klein': the brief names no shop" in check_copy(
         "The Acme Kettle. Shop now at Calvin Klein.", facts, 40, brands
     )
@@ -830,6 +833,26 @@ def test_a_banner_written_by_code_names_the_product_briefly() -> None:
     plain = f"Meet the {title}. Yours for 1,999."
     assert _headline(plain, [("product", title)], 8) == "Meet the BuildTrack PIR Wireless Motion Sensor."
     assert _headline("Picked for you: books and beauty.", [], 8) == "Picked for you: books and beauty."
+    # The brief's offer leads a banner (the plain banner for Dyson's hair dryer had lost its 15% off).
+    offered = [
+        ("product", "Dyson Supersonic Hair Dryer"),
+        ("offer", "15% off"),
+        ("discount code", "GLOW15"),
+    ]
+    assert _headline("Meet the Dyson Supersonic Hair Dryer. 15% off.", offered, 8) == (
+        "15% off on the Dyson Supersonic Hair Dryer."
+    )
+    offered[0] = ("product", title)
+    assert _headline(plain, offered, 8) == "15% off with code GLOW15."
+
+
+def test_a_placeholder_end_date_in_a_brief_is_no_date() -> None:
+    """The model filled a brief it was not given an end date for with '0000-01-01': the call
+    failed to parse three times and the request ended in an error."""
+    assert CopyBrief(ends="0000-01-01").ends is None and CopyBrief(ends="YYYY-MM-DD").ends is None
+    assert CopyBrief(ends="2027-01-31").ends == date(2027, 1, 31)
+    with pytest.raises(ValueError):
+        CopyBrief(ends="2027-13-45")
 
 
 def test_copy_that_pastes_the_listing_text_is_sent_back(shop: Shop) -> None:

@@ -14,7 +14,7 @@ from datetime import date
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.grounding import numbers_in, ungrounded_numbers
 from tools.base import (
@@ -58,7 +58,8 @@ PROMISES = re.compile(
 # Words that announce an offer: allowed only when the brief has one (or a code).
 OFFER_WORDS = re.compile(
     r"\b((special|exclusive|limited[- ]time) (offer|deal)s?|(this|our|an?) (offer|deal)|promo(tion)? codes?"
-    r"|coupons?|vouchers?|discount(ed|s)?|on sale|sale (ends|price)|last chance|ends? (today|soon|tonight))\b"
+    r"|coupons?|vouchers?|discount(ed|s)?|on sale|sale (ends|price)|last chance|ends? (today|soon|tonight)"
+    r"|save (big|more|on)|big savings|great deals?|best deals?)\b"
     r"|优惠|折扣|打折|\d+折|促销|特价|满减|优惠券|优惠码|限时|秒杀|大促|最后机会",
     re.IGNORECASE,
 )
@@ -105,6 +106,16 @@ class CopyBrief(BaseModel):
     call_to_action: str | None = Field(default=None, max_length=80, description="e.g. 'Shop the range'")
     shop_name: str | None = Field(default=None, max_length=80, description="The shop's own name")
     avoid: list[str] = Field(default=[], max_length=20, description="Words the copy must not use")
+
+    @field_validator("ends", mode="before")
+    @classmethod
+    def _no_placeholder_date(cls, value: Any) -> Any:
+        """A small model fills an end date it was not given with a placeholder ("0000-01-01",
+        "YYYY-MM-DD"): no date, rather than a call that fails to parse. A real date that is
+        wrong ("2027-13-45") is still an error."""
+        if isinstance(value, str) and not re.search(r"(19|2\d)\d\d", value):
+            return None
+        return value
 
     def facts(self) -> list[tuple[str, Any]]:
         return [
@@ -615,15 +626,25 @@ def _plain_header(body: str, facts: list[tuple[str, Any]], language: str = "en")
 
 
 def _headline(plain: str, facts: list[tuple[str, Any]], words: int) -> str:
-    """A banner's headline from plain copy: its first sentence; for a product whose full title
-    is too long for it, the title up to its first dash, comma or bracket ("Meet the BuildTrack
-    PIR Wireless Motion Sensor."), cut to the banner's words only as a last resort."""
+    """A banner's headline from plain copy, the first that fits its words: the brief's offer (on
+    the product, with its code, alone), the copy's first sentence, the product's title up to its
+    first dash, comma or bracket ("Meet the BuildTrack PIR Wireless Motion Sensor."); cut to the
+    banner's words only as a last resort."""
+    known = dict(facts)
     first = SENTENCE_END.split(plain)[0]
-    title = str(dict(facts).get("product") or "")
-    if words_in(first) > words and title and not is_chinese(plain):
-        short = re.split(r"\s+[-–—|(]|,", re.sub(r"(?i)^the ", "", title))[0].strip()
-        first = f"Meet the {short}."
-    return _cut(first, words)
+    if is_chinese(plain):
+        return _cut(first, words)
+    title = str(known.get("product") or "")
+    short = re.split(r"\s+[-–—|(]|,", re.sub(r"(?i)^the ", "", title))[0].strip()
+    offer = str(known.get("offer") or "").rstrip(".!")
+    code = f" with code {known['discount code']}" if known.get("discount code") else ""
+    candidates = [
+        *([f"{offer} on the {short}.", f"{offer}{code}.", f"{offer}."] if offer and short else []),
+        *([f"{offer}{code}.", f"{offer}."] if offer and not short else []),
+        first,
+        *([f"Meet the {short}."] if short else []),
+    ]
+    return next((c for c in candidates if words_in(c) <= words), _cut(first, words))
 
 
 def _cut(sentence: str, words: int) -> str:
