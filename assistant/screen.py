@@ -48,8 +48,9 @@ class Screen:
         the model must redo (ToolError), and what no call can answer (DataLacks)."""
         question = english_reading(answer.question)  # the rules read English words
         # A question needing what the data lacks (costs, ages, ratings …) is declined by code
-        # whatever tool the model picked, except one that writes prose: copy may mention shipping.
-        if not (tool in self.tools and self.tools[tool].writes_prose):
+        # whatever tool the model picked, except for copy (a tool that writes prose, or a request
+        # for copy sent to another tool): copy may offer free shipping.
+        if not (tool in self.tools and self.tools[tool].writes_prose or asks_for_copy(answer.question)):
             lacking = missing_concept(question, self.has_returns()) or missing_dimension(
                 question, self.has_dimension
             )

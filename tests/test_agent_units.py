@@ -575,3 +575,25 @@ def test_a_copy_request_sent_to_another_tool_goes_back_once_and_takes_its_settin
     assert last.arguments["brief"]["shop_name"] == "Northwind"
     assert "read the channel as product page from the request (the call had email)" in answer.notes
     assert answer.text == draft
+
+
+def test_a_copy_request_with_free_shipping_is_not_declined_and_an_invented_product_goes(shop) -> None:
+    """ "Offer free shipping …" in a copy request sent to query_metric was declined by code ("the
+    data has no shipping information"); a product id the model invented beside the segment asked
+    for ended the request in an error after three tries."""
+    draft = "You made our year. Thank you for every order. Your next one ships free with code THANKS."
+    agent, _ = assistant(
+        shop,
+        [
+            call("query_metric", metric="revenue"),
+            call("write_marketing_copy", segment="champions", product_id="17"),
+            draft,
+        ],
+    )
+    answer = agent.ask("Urgent email to our champions: free shipping on their next order with code THANKS.")
+    last = answer.tool_calls[-1]
+    assert answer.kind == "answer" and last.tool == "write_marketing_copy" and last.error is None
+    assert "product_id" not in last.arguments and last.arguments["segment"] == "champions"
+    assert last.arguments["brief"] == {"offer": "free shipping on their next order", "code": "THANKS"}
+    assert "dropped product_id 17, which the question does not name" in answer.notes
+    assert answer.text.endswith(draft)

@@ -888,3 +888,19 @@ def test_copy_that_pastes_the_listing_text_is_sent_back(shop: Shop) -> None:
 
 def own_copy(title: str) -> str:
     return f"Say hello to the {title}. It is ready when you are, and so are we."
+
+
+def test_copy_does_not_greet_readers_by_their_segments_internal_name() -> None:
+    """'Dear Lost Customers,' and 'Hey there, hibernating shoppers!' were the model's openings."""
+    from tools.copy import _plain_header
+
+    lost = [("audience", "lost"), ("who they are", "bought long ago"), ("what they buy most", "books")]
+    assert check_copy("Dear Lost Customers, we miss you.", lost, 40, set()) == [
+        "calls its readers by the segment's internal name (lost); write to them as people"
+    ]
+    assert check_copy("We have not lost touch: new books are in.", lost, 40, set()) == []
+    hibernating = [("audience", "hibernating")]
+    assert check_copy("Hey there, hibernating shoppers!", hibernating, 40, set()) != []
+    assert check_copy("Thanks to our loyal customers!", [("audience", "loyal")], 40, set()) == []
+    # Code's preheader is the first sentence that is not a greeting.
+    assert _plain_header("Hi there! Meet the new books.\nBest regards,", lost)[1] == "Meet the new books."

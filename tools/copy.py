@@ -275,6 +275,16 @@ def _group_figures(ctx: ToolContext, ids: list[str]) -> list[tuple[str, Any]]:
     ]
 
 
+# Segment names that are the shop's words about customers, not words to greet them with ("Dear
+# Lost Customers", "Hey there, hibernating shoppers!"): the pattern each is written as.
+JARGON_SEGMENTS = {
+    "lost": r"lost (customers?|shoppers?|ones|friends)",
+    "hibernating": r"hibernat\w*",
+    "at risk": r"at[- ]risk",
+    "about to sleep": r"about[- ]to[- ]sleep",
+    "cant lose them": r"can'?t[- ]lose[- ]them",
+    "need attention": r"need(s|ing)? attention",
+}
 COPIED_MIN_WORDS, COPIED_RUN = 12, 6
 COPIED_PROBLEM = "it copies the catalog's listing text; write the copy in your own words"
 
@@ -343,6 +353,11 @@ def check_copy(
                 f"names the shop as {named!r}: "
                 + (f"the shop is {shop}" if shop else "the brief names no shop")
             )
+    audience = str(known.get("audience") or "")
+    if audience in JARGON_SEGMENTS and re.search(rf"\b{JARGON_SEGMENTS[audience]}\b", text, re.IGNORECASE):
+        problems.append(
+            f"calls its readers by the segment's internal name ({audience}); write to them as people"
+        )
     for word in avoid or []:
         if word.strip() and re.search(rf"\b{re.escape(word.strip().lower())}\b", text.lower()):
             problems.append(f"uses a word the brief avoids: {word.strip()}")
@@ -612,6 +627,13 @@ def _laid_out(
     return body
 
 
+# "Hi there!", "Dear valued shoppers,", "Hey everyone!": an email's greeting, no preheader.
+GREETING = re.compile(
+    r"^\W*(hi|hello|hey|dear|greetings|good (morning|afternoon|evening))\b[^.!?\n]{0,40}[,!.:]?\s*$|.*,\s*$",
+    re.IGNORECASE,
+)
+
+
 def _plain_header(body: str, facts: list[tuple[str, Any]], language: str = "en") -> tuple[str, str]:
     """A subject line (the product, or what the segment buys) and a preheader (the body's first
     sentence, cut to its limit), written from what the copy and the facts already say."""
@@ -622,7 +644,9 @@ def _plain_header(body: str, facts: list[tuple[str, Any]], language: str = "en")
         picks = _listed(str(known.get("what they buy most") or ""))
         picked = "为你精选" if language == "zh" else "Picked for you"
         subject = f"{picked}{'：' if language == 'zh' else ': '}{picks}" if picks else picked
-    return subject, _cut(SENTENCE_END.split(body.strip())[0], PREHEADER_WORDS)
+    sentences = [s for s in SENTENCE_END.split(body.strip()) if s.strip()] or [""]
+    said = next((s for s in sentences if not GREETING.match(s)), sentences[0])
+    return subject, _cut(said.split("\n")[0], PREHEADER_WORDS)
 
 
 def _headline(plain: str, facts: list[tuple[str, Any]], words: int) -> str:

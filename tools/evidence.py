@@ -434,6 +434,8 @@ def unsupported_arguments(
         and not re.search(rf"(?<![\w]){re.escape(str(args[field]).lower())}(?![\w])", text)
     ]
     named = [f for f in ID_ARGUMENTS if args.get(f) not in (None, "") and f not in unnamed]
+    if tool == "write_marketing_copy" and args.get("segment"):
+        named.append("segment")  # copy for a segment needs no product: an invented one goes
     if unnamed and named:
         for field in unnamed:
             problems.append(f"note: dropped {field} {args.pop(field)}, which the question does not name")
