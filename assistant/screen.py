@@ -4,6 +4,7 @@ it (DataLacks, said with what the data does have)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,8 @@ class Screen:
             and "search" not in self.ctx.facts.event_types
         ):  # search words on data without searches: no query can find them
             raise DataLacks(f"The data has no search events, so no search words. {self.data_has()}")
+        if tool == "write_marketing_copy":
+            arguments = self.product_as_named(arguments, answer)
         arguments, problems = unsupported_arguments(tool, arguments, said)
         answer.notes += [p.removeprefix("note: ") for p in problems if p.startswith("note: ")]
         problems = [p for p in problems if not p.startswith("note: ")]
@@ -100,6 +103,32 @@ class Screen:
             )
         answer.notes += [n for n in notes if n not in answer.notes]
         return tool, arguments
+
+    def product_as_named(self, arguments: dict[str, Any], answer: Answer) -> dict[str, Any]:
+        """Copy for the one catalog product the request names by id, when the call has another:
+        told to call write_marketing_copy for "the Furniture of America sectional (B075F2RVHH)",
+        the model passed its examples' product 17."""
+        given = str(arguments.get("product_id") or "")
+        text = answer.question
+        if not given or re.search(rf"(?<!\w){re.escape(given)}(?!\w)", text, re.IGNORECASE):
+            return arguments
+        tokens = sorted({t for t in re.findall(r"[\w-]+", text) if re.search(r"\d", t)})
+        named = (
+            [
+                str(row[0])
+                for row in self.ctx.rows(
+                    "SELECT DISTINCT CAST(product_id AS VARCHAR) FROM products"
+                    " WHERE list_contains($ids, CAST(product_id AS VARCHAR))",
+                    ids=tokens,
+                )
+            ]
+            if tokens
+            else []
+        )
+        if len(named) != 1:
+            return arguments
+        answer.notes.append(f"read product_id as {named[0]}, the id the request names (the call had {given})")
+        return {**arguments, "product_id": named[0]}
 
     def has_dimension(self, name: str) -> bool:
         if name == "title":  # product names: a column of the catalog, not a dimension

@@ -597,3 +597,18 @@ def test_a_copy_request_with_free_shipping_is_not_declined_and_an_invented_produ
     assert last.arguments["brief"] == {"offer": "free shipping on their next order", "code": "THANKS"}
     assert "dropped product_id 17, which the question does not name" in answer.notes
     assert answer.text.endswith(draft)
+
+
+def test_copy_is_for_the_product_the_request_names_by_id(shop) -> None:
+    """Sent from run_sql to write_marketing_copy, the model passed its examples' product 17 for
+    a request naming another id; code reads the one catalog id the request names."""
+    agent, _ = assistant(shop, [call("write_marketing_copy", product_id="17"), "Meet it. You will like it."])
+    named = agent.ctx.rows(
+        "SELECT product_id FROM products WHERE length(CAST(product_id AS VARCHAR)) = 3 AND product_id <> '17'"
+        " ORDER BY product_id LIMIT 1"
+    )[0][0]
+    answer = agent.ask(f"Playful Instagram caption for item {named}, keep it short")
+    last = answer.tool_calls[-1]
+    assert last.tool == "write_marketing_copy", answer.tool_calls
+    assert last.arguments["product_id"] == str(named)
+    assert f"read product_id as {named}, the id the request names (the call had 17)" in answer.notes
