@@ -904,3 +904,18 @@ def test_copy_does_not_greet_readers_by_their_segments_internal_name() -> None:
     assert check_copy("Thanks to our loyal customers!", [("audience", "loyal")], 40, set()) == []
     # Code's preheader is the first sentence that is not a greeting.
     assert _plain_header("Hi there! Meet the new books.\nBest regards,", lost)[1] == "Meet the new books."
+
+
+def test_a_draft_says_each_sentence_once() -> None:
+    """The model's email to lost customers said its greeting and opening twice."""
+    from tools.copy import without_repeats
+
+    draft = (
+        "Dear friends,\n\nWe hope you are well. New books are in.\n\n"
+        "Dear friends,\n\nWe hope you are well. Come and see them."
+    )
+    assert (
+        without_repeats(draft)
+        == "Dear friends,\n\nWe hope you are well. New books are in.\n\nCome and see them."
+    )
+    assert without_repeats("Line one.\nLine two.\n\n#Books") == "Line one.\nLine two.\n\n#Books"

@@ -566,7 +566,7 @@ def _drafted(
             notes.append(f"the model could not write copy ({type(exc).__name__})")
             return None
         header, body = _email_parts(reply.strip().strip('"')) if channel == "email" else (None, reply)
-        body = body.strip().strip('"')
+        body = without_repeats(body.strip().strip('"'))
         problems, copied = check.problems(body), check.copied(body)
         if problems and not copied:
             kept, dropped = check.repaired(body)
@@ -584,6 +584,23 @@ def _drafted(
             f"\n\nYour draft had problems ({'; '.join(problems)}). Write it again, using only the facts."
         )
     return None
+
+
+def without_repeats(text: str) -> str:
+    """The text with each sentence once: the model's emails sometimes say their opening twice
+    ("Dear Lost Customers, We hope …" and the same again below). Lines stay as written."""
+    seen: set[str] = set()
+    lines = []
+    for line in text.split("\n"):
+        kept = []
+        for sentence in (s for s in SENTENCE_END.split(line.strip()) if s.strip()):
+            key = " ".join(sentence.lower().split())
+            if key not in seen:
+                seen.add(key)
+                kept.append(sentence)
+        if kept or not line.strip():
+            lines.append(("" if is_chinese(line) else " ").join(kept))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _email_parts(reply: str) -> tuple[tuple[str, str] | None, str]:
