@@ -46,7 +46,7 @@ class Watcher:
             if settings.audit_log
             else None
         )
-        self._raised = [(a.kind, a.start, a.end) for a in raised_alerts(settings, limit=10_000)]
+        self._raised = [(a.kind, a.group, a.start, a.end) for a in raised_alerts(settings, limit=10_000)]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -61,14 +61,18 @@ class Watcher:
         return new
 
     def _seen(self, alert: Alert) -> bool:
-        """An outage is the same one while it has the same start; a conversion drop is the same
-        one while its stretch overlaps one raised before (it is measured afresh each time)."""
+        """An outage is the same one while it has the same start; a conversion drop (of the shop,
+        or of one group of visitors) is the same one while its stretch overlaps one raised before
+        for the same group (it is measured afresh each time)."""
         if alert.kind == "outage":
-            return any(kind == "outage" and start == alert.start for kind, start, _ in self._raised)
-        return any(kind == alert.kind and end > alert.start for kind, _, end in self._raised)
+            return any(kind == "outage" and start == alert.start for kind, _, start, _ in self._raised)
+        return any(
+            kind == alert.kind and group == alert.group and end > alert.start
+            for kind, group, _, end in self._raised
+        )
 
     def _raise(self, alert: Alert) -> None:
-        self._raised.append((alert.kind, alert.start, alert.end))
+        self._raised.append((alert.kind, alert.group, alert.start, alert.end))
         path = alerts_file(self.settings)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as out:

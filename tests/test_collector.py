@@ -453,6 +453,61 @@ def test_live_checks_raise_an_outage_and_a_conversion_drop(tmp_path: Path, demo_
     assert alarmed.exit_code == 2 and "conversion_drop: Conversion from" in alarmed.output
 
 
+def test_a_drop_on_one_device_is_an_alert_when_the_shop_as_a_whole_held(
+    tmp_path: Path, demo_shops: DemoShops
+) -> None:
+    """Three hours of live visits the evening after the demo: mobile visitors view and never buy
+    (a checkout broken on mobile), desktop visitors buy more than usual (the demo's own desktop
+    checkout failed its last week, so desktop's usual is 0). The shop's total holds; the mobile
+    drop is raised, on mobile alone, and once by the watcher."""
+    from assistant.watch import Watcher
+    from tools.base import ToolContext
+    from tools.live_checks import conversion_drops
+
+    settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="1GB")
+    demo_shops.copy(settings.data_dir, 300_000, seed=7)
+    reader = Warehouse(settings, read_only=True)
+    ctx = ToolContext.open(settings, reader)
+
+    def users(device: str, n: int) -> list[str]:
+        sql = "SELECT user_id FROM users WHERE attributes->>'device' = $d ORDER BY user_id LIMIT $n"
+        return [r[0] for r in ctx.rows(sql, d=device, n=n)]
+
+    start = ctx.facts.last_event.replace(hour=18, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    events = []
+    for i, user in enumerate(users("mobile", 150) + users("desktop", 200)):
+        at = start + timedelta(seconds=30 * i)
+        stamp = at.isoformat() + "Z"
+        events.append({**view(f"v{i}", user=user), "timestamp": stamp, "properties": {"product_id": "p1"}})
+        if i >= 150 and i % 5 == 0:  # a fifth of the desktop visits buy
+            events.append(
+                {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "userId": user,
+                    "messageId": f"o{i}",
+                    "timestamp": (at + timedelta(seconds=20)).isoformat() + "Z",
+                    "properties": {"order_id": f"o{i}", "products": [{"product_id": "p1", "price": 10}]},
+                }
+            )
+    ingest = Ingest(LiveStore.of(settings))
+    try:
+        ingest.append(events)
+        ingest.commit()
+    finally:
+        ingest.close()
+    now = start + timedelta(hours=3)
+    ctx = ToolContext.open(settings, reader)
+    (drop,) = conversion_drops(ctx, now)
+    assert drop.group == "device = mobile" and drop.observed == 0 and drop.expected > 0.05
+    assert drop.message.startswith("Conversion on device mobile from ") and "(0 of " in drop.message
+    assert drop.chance < 1e-4
+    reader.close()
+    watcher = Watcher(settings.model_copy(update={"audit_log": False}))
+    assert [a.group for a in watcher.check(now)] == ["device = mobile"]
+    assert watcher.check(now + timedelta(minutes=5)) == []  # the same drop, not raised again
+
+
 def test_the_watcher_raises_each_alert_once_everywhere(tmp_path: Path, demo_shops: DemoShops) -> None:
     import json
     from http.server import BaseHTTPRequestHandler, HTTPServer

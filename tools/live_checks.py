@@ -9,6 +9,9 @@
   so few purchases under 1 in 1,000. "Recent" is the shortest of the last 1, 2, 3, 6 or 12 hours
   in which at least `MIN_EXPECTED` buyers were to be expected: a total stop of that size has odds
   under e^-10, so a busy shop is judged on its last hour and a small one on its last half day.
+  When the shop as a whole held, each device, channel and country is judged the same way on its
+  own (the chance multiplied by the number of groups judged), so a checkout broken on desktop
+  only is not hidden by the other devices.
 
 Both compare with the shop's own recent past at the same time of day, so nights and quiet hours
 are not alarms. Code decides what is an alert and writes its sentence.
@@ -32,6 +35,11 @@ DROP_CHANCE = 0.001
 WINDOW_HOURS = (1, 2, 3, 6, 12)  # the conversion check takes the first with enough expected buyers
 
 
+# The visitor's attributes a drop can hide in (a checkout broken on desktop only): the metrics
+# layer's dimensions of that name, each group checked on its own when the shop as a whole held.
+GROUP_DIMENSIONS = ("device", "channel", "country")
+
+
 class Alert(BaseModel):
     kind: Literal["outage", "conversion_drop"]
     start: datetime
@@ -40,6 +48,7 @@ class Alert(BaseModel):
     expected: float
     chance: float  # of what was seen, if nothing were wrong
     message: str
+    group: str | None = None  # "device = desktop": a drop in one group of visitors only
 
 
 def _baseline_counts(ctx: ToolContext, start: datetime, end: datetime) -> list[int]:
@@ -111,6 +120,12 @@ def _conversion(ctx: ToolContext, start: datetime, end: datetime) -> tuple[int, 
 
 
 def conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
+    """The shop's conversion drop, else the drops of single groups of visitors (a device, a
+    channel, a country) that the shop's total hid."""
+    return shop_conversion_drop(ctx, now) or group_conversion_drops(ctx, now)
+
+
+def shop_conversion_drop(ctx: ToolContext, now: datetime) -> list[Alert]:
     """The conversion (visits with a view that bought) of the shortest recent stretch long enough
     to tell a drop from chance (usually at least MIN_EXPECTED buyers: an hour of a busy shop, half
     a day of a small one) against the same clock stretch of the BASELINE_DAYS days before."""
@@ -137,6 +152,78 @@ def conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
             f" visits bought); the same hours of the {BASELINE_DAYS} days before: {usual:.1%}.",
         )
     ]
+
+
+def _group_conversion(
+    ctx: ToolContext, dimension_sql: str, start: datetime, end: datetime
+) -> dict[str, tuple[int, int, int, int]]:
+    """Per group: (visits, visits that bought) in [start, end) and in the same clock stretch of
+    the BASELINE_DAYS days before, summed; one scan for the window and its baseline."""
+    periods = {f"a{d}": start - timedelta(days=d) for d in range(BASELINE_DAYS + 1)}
+    periods |= {f"b{d}": end - timedelta(days=d) for d in range(BASELINE_DAYS + 1)}
+    which = " ".join(
+        f"WHEN e.event_time >= $a{d} AND e.event_time < $b{d} THEN {d}" for d in range(BASELINE_DAYS + 1)
+    )
+    rows = ctx.rows(
+        f"""SELECT g, p = 0 AS now, count(DISTINCT CASE WHEN event_type = 'view' THEN session_id END),
+                   count(DISTINCT CASE WHEN event_type = 'purchase' THEN session_id END)
+            FROM (SELECT {dimension_sql} AS g, CASE {which} END AS p, e.event_type, e.session_id
+                  FROM events e LEFT JOIN users u USING (user_id)
+                  WHERE e.event_time >= $a{BASELINE_DAYS} AND e.event_time < $b0)
+            WHERE p IS NOT NULL AND g IS NOT NULL GROUP BY 1, 2""",
+        **periods,
+    )
+    found: dict[str, list[int]] = {}
+    for group, current, visits, buying in rows:
+        counts = found.setdefault(str(group), [0, 0, 0, 0])
+        offset = 0 if current else 2
+        counts[offset] += int(visits)
+        counts[offset + 1] += int(buying)
+    return {group: (v, b, bv, bb) for group, (v, b, bv, bb) in found.items()}
+
+
+def group_conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
+    """Each group of each GROUP_DIMENSIONS judged like the shop (its shortest recent stretch with
+    MIN_EXPECTED expected buyers, down a third, binomial chance under DROP_CHANCE), the chance
+    divided by the number of groups judged (Bonferroni): many groups, one false alarm at most as
+    often as for the shop."""
+    from tools.metrics import load_model
+
+    dimensions = load_model(ctx).dimensions
+    judged: list[tuple[str, str, datetime, int, int, float]] = []
+    for name in GROUP_DIMENSIONS:
+        if name not in dimensions:
+            continue
+        decided: set[str] = set()
+        for hours in WINDOW_HOURS:  # each group on its shortest stretch with enough expected buyers
+            start = now - timedelta(hours=hours)
+            counts = _group_conversion(ctx, dimensions[name].sql, start, now)
+            for group, (visits, buying, base_visits, base_buying) in counts.items():
+                usual = base_buying / base_visits if base_visits else 0.0
+                if group not in decided and usual * visits >= MIN_EXPECTED:
+                    decided.add(group)
+                    judged.append((name, group, start, visits, buying, usual))
+    alerts = []
+    for name, group, start, visits, buying, usual in judged:
+        rate = buying / visits
+        chance = float(stats.binom.cdf(buying, visits, usual))
+        if rate > usual * (1 - DROP_SHARE) or chance * len(judged) >= DROP_CHANCE:
+            continue
+        alerts.append(
+            Alert(
+                kind="conversion_drop",
+                start=start,
+                end=now,
+                observed=round(rate, 4),
+                expected=round(usual, 4),
+                chance=chance,
+                group=f"{name} = {group}",
+                message=f"Conversion on {name} {group} from {start:%Y-%m-%d %H:%M} to {now:%H:%M} was"
+                f" {rate:.1%} ({buying:,} of {visits:,} visits bought); the same hours of the"
+                f" {BASELINE_DAYS} days before: {usual:.1%}. The shop as a whole did not drop as much.",
+            )
+        )
+    return alerts
 
 
 def live_alerts(ctx: ToolContext, now: datetime, hours: float = 3.0) -> list[Alert]:
