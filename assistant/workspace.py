@@ -21,9 +21,11 @@ from assistant.embeddings import Encoder
 from assistant.llm.engines import Endpoint
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, WarehouseInfo, refresh_views
+from assistant.warehouse.live import live_generation
 from assistant.warehouse.load import LoadError, LoadReport, ProgressFn, first_line, load_into
 
 log = logging.getLogger(__name__)
+LIVE_INFO_SECONDS = 30.0
 
 
 def dataset_name(text: str) -> str:
@@ -58,7 +60,7 @@ class Workspace:
         self.endpoint = endpoint
         self.encoder = encoder or Encoder()
         self._assistants: dict[str, Assistant] = {}
-        self._infos: dict[str, WarehouseInfo] = {}
+        self._infos: dict[str, tuple[int, float, WarehouseInfo]] = {}  # (live generation, when, info)
         self._lock = threading.RLock()
         self.audit = audit_log(settings)
         self.last_warm_up: WarmUp | None = None
@@ -135,11 +137,16 @@ class Workspace:
         return state if state is not None and not state.done.is_set() else None
 
     def info(self, dataset: str) -> WarehouseInfo:
-        """Row counts, time span and loads of a dataset (kept until the dataset changes)."""
+        """Row counts, time span and loads of a dataset, kept until the dataset changes: a load,
+        or live events committed since (read again at most every LIVE_INFO_SECONDS: the counts
+        scan every table and view, and a busy collector commits twice a second)."""
+        generation = live_generation(self.settings_for(dataset))
         with self._lock:
-            if dataset not in self._infos:
-                self._infos[dataset] = self.assistant(dataset).ctx.warehouse.info()
-            return self._infos[dataset]
+            kept = self._infos.get(dataset)
+            if kept is None or (kept[0] != generation and time.monotonic() - kept[1] >= LIVE_INFO_SECONDS):
+                info = self.assistant(dataset).ctx.warehouse.info()
+                self._infos[dataset] = kept = (generation, time.monotonic(), info)
+            return kept[2]
 
     def load(
         self, path: Path, dataset: str, format: str | None = None, progress: ProgressFn | None = None

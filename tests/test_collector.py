@@ -364,6 +364,29 @@ def test_the_assistant_answers_about_events_collected_after_it_started(shop: Set
     reader.close()
 
 
+def test_the_apps_dataset_counts_follow_live_events(shop: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The status line's counts (Workspace.info) were read once and kept: a collector's events
+    never showed. They are read again once live events were committed, at most every 30 s."""
+    from assistant import workspace as workspace_module
+    from assistant.workspace import Workspace
+
+    from .test_agent_units import ENDPOINT
+
+    with Workspace(shop, ENDPOINT, encoder=None) as ws:
+        dataset = ws.default_dataset
+        events = next(t.rows for t in ws.info(dataset).tables if t.name == "events")
+        ingest = Ingest(LiveStore.of(ws.settings_for(dataset)))
+        try:
+            ingest.append([{**view(f"w{i}", user="u1")} for i in range(25)])
+            ingest.commit()
+        finally:
+            ingest.close()
+        # Within the 30 s: the counts kept (a busy collector commits twice a second).
+        assert next(t.rows for t in ws.info(dataset).tables if t.name == "events") == events
+        monkeypatch.setattr(workspace_module, "LIVE_INFO_SECONDS", 0.0)
+        assert next(t.rows for t in ws.info(dataset).tables if t.name == "events") == events + 25
+
+
 def test_a_shopper_on_the_site_now_is_scored_for_buying_in_this_visit(shop: Settings) -> None:
     from tools.base import ToolContext
     from tools.intent import PredictIntentArgs, predict_intent
