@@ -93,6 +93,10 @@ def words_in(text: str) -> int:
     return latin + (len(re.findall(r"[\u4e00-\u9fff]", text)) + 1) // 2
 
 
+# What a small model writes in a date it was not given; anything else that is not a date is an error.
+PLACEHOLDER_DATE = re.compile(r"0{4}-\d\d-\d\d|y{4}-m{2}-d{2}|null|none|n/?a|tbd|", re.IGNORECASE)
+
+
 class CopyBrief(BaseModel):
     """What the user gives the campaign: the only source of offers and promises. Empty by
     default, and then the copy promises nothing."""
@@ -111,9 +115,9 @@ class CopyBrief(BaseModel):
     @classmethod
     def _no_placeholder_date(cls, value: Any) -> Any:
         """A small model fills an end date it was not given with a placeholder ("0000-01-01",
-        "YYYY-MM-DD"): no date, rather than a call that fails to parse. A real date that is
-        wrong ("2027-13-45") is still an error."""
-        if isinstance(value, str) and not re.search(r"(19|2\d)\d\d", value):
+        "YYYY-MM-DD"): no date, rather than a call that fails to parse. Anything else that is not
+        a date ("2027-13-45", words) is still an error."""
+        if isinstance(value, str) and PLACEHOLDER_DATE.fullmatch(value.strip()):
             return None
         return value
 
