@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from scipy import stats
 
 from tools.base import ToolContext
+from tools.metrics import load_model
 
 OUTAGE_MINUTES = 30
 MIN_EXPECTED = 10.0
@@ -184,11 +185,9 @@ def _group_conversion(
 
 def group_conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
     """Each group of each GROUP_DIMENSIONS judged like the shop (its shortest recent stretch with
-    MIN_EXPECTED expected buyers, down a third, binomial chance under DROP_CHANCE), the chance
-    divided by the number of groups judged (Bonferroni): many groups, one false alarm at most as
-    often as for the shop."""
-    from tools.metrics import load_model
-
+    MIN_EXPECTED expected buyers, down a third), its binomial chance under DROP_CHANCE divided
+    by the number of groups judged (Bonferroni): many groups, one false alarm at most as often
+    as for the shop alone."""
     dimensions = load_model(ctx).dimensions
     judged: list[tuple[str, str, datetime, int, int, float]] = []
     for name in GROUP_DIMENSIONS:
