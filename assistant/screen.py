@@ -15,6 +15,7 @@ from tools.copy import as_requested, asks_for_copy
 from tools.evidence import (
     SEARCH_WORDS_NEEDED,
     beyond_typed,
+    id_named,
     missing_concept,
     missing_dimension,
     unsupported_arguments,
@@ -109,22 +110,17 @@ class Screen:
         told to call write_marketing_copy for "the Furniture of America sectional (B075F2RVHH)",
         the model passed its examples' product 17."""
         given = str(arguments.get("product_id") or "")
-        text = answer.question
-        if not given or re.search(rf"(?<!\w){re.escape(given)}(?!\w)", text, re.IGNORECASE):
+        tokens = sorted({t for t in re.findall(r"[\w-]+", answer.question) if re.search(r"\d", t)})
+        if not given or not tokens or id_named(given, answer.question):
             return arguments
-        tokens = sorted({t for t in re.findall(r"[\w-]+", text) if re.search(r"\d", t)})
-        named = (
-            [
-                str(row[0])
-                for row in self.ctx.rows(
-                    "SELECT DISTINCT CAST(product_id AS VARCHAR) FROM products"
-                    " WHERE list_contains($ids, CAST(product_id AS VARCHAR))",
-                    ids=tokens,
-                )
-            ]
-            if tokens
-            else []
-        )
+        named = [
+            str(row[0])
+            for row in self.ctx.rows(
+                "SELECT DISTINCT CAST(product_id AS VARCHAR) FROM products"
+                " WHERE list_contains($ids, CAST(product_id AS VARCHAR))",
+                ids=tokens,
+            )
+        ]
         if len(named) != 1:
             return arguments
         answer.notes.append(f"read product_id as {named[0]}, the id the request names (the call had {given})")

@@ -684,8 +684,8 @@ def _headline(plain: str, facts: list[tuple[str, Any]], words: int) -> str:
     offer = str(known.get("offer") or "").rstrip(".!")
     code = f" with code {known['discount code']}" if known.get("discount code") else ""
     candidates = [
-        *([f"{offer} on the {short}.", f"{offer}{code}.", f"{offer}."] if offer and short else []),
-        *([f"{offer}{code}.", f"{offer}."] if offer and not short else []),
+        *([f"{offer} on the {short}."] if offer and short else []),
+        *([f"{offer}{code}.", f"{offer}."] if offer else []),
         first,
         *([f"Meet the {short}."] if short else []),
     ]

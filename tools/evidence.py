@@ -430,8 +430,7 @@ def unsupported_arguments(
     unnamed = [
         field
         for field in ID_ARGUMENTS
-        if args.get(field) not in (None, "")
-        and not re.search(rf"(?<![\w]){re.escape(str(args[field]).lower())}(?![\w])", text)
+        if args.get(field) not in (None, "") and not id_named(args[field], text)
     ]
     named = [f for f in ID_ARGUMENTS if args.get(f) not in (None, "") and f not in unnamed]
     if tool == "write_marketing_copy" and args.get("segment"):
@@ -455,6 +454,11 @@ def unsupported_arguments(
             if content and not any(_mentions(w, text) or w in said for w in content):
                 problems.append(f"the search text {args[field]!r} is not in the question: use its own words")
     return args, problems
+
+
+def id_named(value: Any, text: str) -> bool:
+    """The text names the id `value` as a whole word ("product 103", not "1030")."""
+    return bool(re.search(rf"(?<!\w){re.escape(str(value).lower())}(?!\w)", text.lower()))
 
 
 def _brief_as_said(brief: dict[str, Any], text: str) -> tuple[dict[str, Any], list[tuple[str, Any]]]:

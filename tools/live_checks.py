@@ -137,22 +137,38 @@ def shop_conversion_drop(ctx: ToolContext, now: datetime) -> list[Alert]:
             break
     if not visits or not base_visits or usual == 0:
         return []
+    drop = _drop(start, now, visits, buying, usual)
+    return [drop] if drop else []
+
+
+def _drop(
+    start: datetime,
+    now: datetime,
+    visits: int,
+    buying: int,
+    usual: float,
+    judged: int = 1,
+    group: tuple[str, str] | None = None,
+) -> Alert | None:
+    """The alert when `buying` of `visits` is down a third or more on `usual` and its binomial
+    chance is under DROP_CHANCE shared among the `judged` groups; None otherwise."""
     rate = buying / visits
     chance = float(stats.binom.cdf(buying, visits, usual))
-    if rate > usual * (1 - DROP_SHARE) or chance >= DROP_CHANCE:
-        return []
-    return [
-        Alert(
-            kind="conversion_drop",
-            start=start,
-            end=now,
-            observed=round(rate, 4),
-            expected=round(usual, 4),
-            chance=chance,
-            message=f"Conversion from {start:%Y-%m-%d %H:%M} to {now:%H:%M} was {rate:.1%} ({buying:,} of {visits:,}"
-            f" visits bought); the same hours of the {BASELINE_DAYS} days before: {usual:.1%}.",
-        )
-    ]
+    if rate > usual * (1 - DROP_SHARE) or chance * judged >= DROP_CHANCE:
+        return None
+    where = f" on {group[0]} {group[1]}" if group else ""
+    return Alert(
+        kind="conversion_drop",
+        start=start,
+        end=now,
+        observed=round(rate, 4),
+        expected=round(usual, 4),
+        chance=chance,
+        group=f"{group[0]} = {group[1]}" if group else None,
+        message=f"Conversion{where} from {start:%Y-%m-%d %H:%M} to {now:%H:%M} was {rate:.1%} ({buying:,} of"
+        f" {visits:,} visits bought); the same hours of the {BASELINE_DAYS} days before: {usual:.1%}."
+        + (" The shop as a whole did not drop as much." if group else ""),
+    )
 
 
 def _group_conversion(
@@ -202,27 +218,11 @@ def group_conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
                 if group not in decided and usual * visits >= MIN_EXPECTED:
                     decided.add(group)
                     judged.append((name, group, start, visits, buying, usual))
-    alerts = []
-    for name, group, start, visits, buying, usual in judged:
-        rate = buying / visits
-        chance = float(stats.binom.cdf(buying, visits, usual))
-        if rate > usual * (1 - DROP_SHARE) or chance * len(judged) >= DROP_CHANCE:
-            continue
-        alerts.append(
-            Alert(
-                kind="conversion_drop",
-                start=start,
-                end=now,
-                observed=round(rate, 4),
-                expected=round(usual, 4),
-                chance=chance,
-                group=f"{name} = {group}",
-                message=f"Conversion on {name} {group} from {start:%Y-%m-%d %H:%M} to {now:%H:%M} was"
-                f" {rate:.1%} ({buying:,} of {visits:,} visits bought); the same hours of the"
-                f" {BASELINE_DAYS} days before: {usual:.1%}. The shop as a whole did not drop as much.",
-            )
-        )
-    return alerts
+    drops = (
+        _drop(start, now, visits, buying, usual, len(judged), (name, group))
+        for name, group, start, visits, buying, usual in judged
+    )
+    return [drop for drop in drops if drop]
 
 
 def live_alerts(ctx: ToolContext, now: datetime, hours: float = 3.0) -> list[Alert]:
