@@ -29,7 +29,13 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         default=None,
-        description="Any SQLAlchemy URL; overrides `warehouse` (e.g. postgresql+psycopg://…).",
+        description="Any SQLAlchemy URL; overrides `warehouse` (e.g. postgresql+psycopg://…, or"
+        " hive://host:10000/default for a Spark Thrift Server).",
+    )
+    spark_tables_dir: Path | None = Field(
+        default=None,
+        description="On Spark: the folder loads write the tables to as Parquet, which the Spark server"
+        " reads (default: `<data_dir>/<warehouse>.spark`).",
     )
     model: str = Field(default="qwen2.5-coder-1.5b", description="Packaged chat model to serve.")
     judge_model: str | None = Field(

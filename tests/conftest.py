@@ -148,6 +148,26 @@ def llama_server(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local Spark Thrift Server (assistant/warehouse/spark.py) for the tests of one run (per
+    xdist worker). Without pyspark or Java the test skips, except in CI, where it fails."""
+    import shutil
+
+    from assistant.warehouse import spark
+
+    try:
+        spark.spark_home()
+        if shutil.which("java") is None:
+            raise RuntimeError("Java is not installed")
+    except RuntimeError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Spark is required in CI ({exc}): make install-spark")
+        pytest.skip(f"Spark is not installed ({exc}): make install-spark")
+    with spark.local_server(tmp_path_factory.mktemp("spark")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throwaway local PostgreSQL (eval/bench/postgres.py) for the tests of one run (per xdist worker).
     Without Debian's server binaries the test skips, except in CI, where it fails."""

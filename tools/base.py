@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.settings import Settings
-from assistant.warehouse import schema
+from assistant.warehouse import schema, spark
 from assistant.warehouse.db import Warehouse
 
 
@@ -287,7 +287,11 @@ class ToolContext:
         text = re.sub(r"%\((\w+)\)s", r":\1", self.warehouse.sql(sql))
         with self.warehouse.engine.connect() as conn:
             result = conn.execute(sa.text(text), params)
-            columns, rows = list(result.keys()), [[plain_number(v) for v in r] for r in result]
+            columns, description = list(result.keys()), result.cursor.description
+            rows = result.all()
+            if self.warehouse.is_spark:
+                rows = spark.typed_rows(rows, description)
+            rows = [[plain_number(v) for v in r] for r in rows]
         # By position: two columns a database names alike (PostgreSQL's `count`) both stay.
         arrays = [pa.array([row[i] for row in rows]) for i in range(len(columns))]
         return pa.Table.from_arrays(arrays, names=columns)

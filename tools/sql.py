@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from assistant.settings import Settings
+from assistant.warehouse import spark
 from assistant.warehouse.db import Warehouse, lockdown_statements, query_lockdown
 from assistant.warehouse.live import live_view_statements
 from tools.base import GENERIC_FOLLOW_UPS, InChinese, Tool, ToolContext, ToolError, ToolResult, plain_number
@@ -47,7 +48,9 @@ _FORBIDDEN_FUNCTION = re.compile(
     r"system|shell|copy_\w+|export_\w+|"
     # PostgreSQL's: server files and large objects, settings, other servers, SQL run from a string,
     # sequences (the one write a SELECT can make)
-    r"pg_\w+|lo_\w+|set_config|dblink\w*|\w+_to_xml\w*|xpath\w*|nextval|setval)$",
+    r"pg_\w+|lo_\w+|set_config|dblink\w*|\w+_to_xml\w*|xpath\w*|nextval|setval|"
+    # Spark's: Java methods called by name, the files a table is read from
+    r"reflect|java_method|try_reflect|input_file_\w+)$",
     re.IGNORECASE,
 )
 _WRITES = (
@@ -327,6 +330,8 @@ def _run_here(
             rows = fetch_bounded(cursor, max_rows, int(settings.query_result_limit))
             if rows is None:
                 raise ToolError(_too_large(settings))
+            if warehouse.is_spark:
+                rows = spark.typed_rows(rows, cursor.description)
             rows = [tuple(plain_number(v) for v in row) for row in rows]
         except ToolError:
             raise
@@ -335,9 +340,8 @@ def _run_here(
                 raise ToolError(
                     f"the query ran longer than {settings.query_timeout:.0f}s and was stopped"
                 ) from None
-            raise ToolError(
-                f"the database rejected the query: {_database_message(str(getattr(exc, 'orig', exc)))}"
-            ) from None
+            text = spark.error_text(exc) or str(getattr(exc, "orig", exc))
+            raise ToolError(f"the database rejected the query: {_database_message(text)}") from None
         finally:
             if timer:
                 timer.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from assistant.settings import Settings
-from assistant.warehouse import schema
+from assistant.warehouse import schema, spark
 from assistant.warehouse.dialects import to_dialect
 from assistant.warehouse.live import LiveStore, allowed_directory, live_view_statements
 from assistant.warehouse.loaders.base import sql_str
@@ -128,6 +129,15 @@ class Warehouse:
             # time limit, by the server itself (set at connect: the SQL guard lets no SET through).
             timeout = int(settings.query_timeout * 1000)
             connect_args = {"options": f"-c default_transaction_read_only=on -c statement_timeout={timeout}"}
+        elif self.is_spark:
+            # Spark has no read-only session (see SECURITY.md): the query connection reads no
+            # file as a table, and the server stops its queries past the time limit.
+            timeout = (
+                {"set:hiveconf:spark.sql.thriftServer.queryTimeout": f"{math.ceil(settings.query_timeout)}s"}
+                if read_only
+                else {}
+            )
+            connect_args = {"configuration": spark.QUERY_SESSION | timeout}
         # An in-memory database lives in its one connection: the pool must keep handing that out.
         in_memory = self.is_duckdb and self.url.database in (None, "", ":memory:")
         pool = {"poolclass": sa.pool.StaticPool} if in_memory else {}
@@ -152,10 +162,14 @@ class Warehouse:
         return self.url.get_backend_name() == "duckdb"
 
     @property
+    def is_spark(self) -> bool:
+        return self.url.get_backend_name() == "hive"  # a Spark Thrift Server, through PyHive
+
+    @property
     def dialect(self) -> str:
         """sqlglot's name for the target database."""
         name = self.url.get_backend_name()
-        return {"postgresql": "postgres", "mssql": "tsql"}.get(name, name)
+        return {"postgresql": "postgres", "mssql": "tsql", "hive": "spark"}.get(name, name)
 
     def engine_label(self) -> str:
         """The database and its version, as `data info`, the app and the audit log name it."""
@@ -164,6 +178,8 @@ class Warehouse:
                 return f"DuckDB {conn.exec_driver_sql('SELECT version()').scalar()}"
             if self.url.get_backend_name() == "postgresql":
                 return f"PostgreSQL {conn.exec_driver_sql('SHOW server_version').scalar()}"
+            if self.is_spark:
+                return f"Spark SQL {spark.engine_version(conn)}"
         return (
             f"{self.engine.dialect.name} {'.'.join(map(str, self.engine.dialect.server_version_info or ()))}"
         )
@@ -197,7 +213,11 @@ class Warehouse:
         """Create missing tables; (re)create the views so they follow the current definitions."""
         if self.duckdb_file is not None:
             self.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
-        schema.metadata.create_all(self.engine)
+        if self.is_spark:
+            with self.engine.begin() as conn:
+                spark.create_tables(conn, spark.tables_dir(self.settings))
+        else:
+            schema.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             for view in schema.VIEWS:
                 conn.exec_driver_sql(f"DROP VIEW IF EXISTS {view.name}")

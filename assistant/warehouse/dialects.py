@@ -15,6 +15,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.dialects.spark import Spark
 
 Transform = Callable[[Any, Any], str]  # (generator, expression) -> SQL, as sqlglot calls it
 
@@ -67,7 +68,42 @@ class ShopPostgres(Postgres):
         }
 
 
-DIALECTS: dict[str, type[sqlglot.Dialect] | str] = {"postgres": ShopPostgres}
+def _spark_epoch(self: Any, e: exp.TimeToUnix) -> str:
+    # DuckDB's epoch() keeps fractions of a second, of a time or of the difference of two (an
+    # interval); Spark's unix_timestamp drops them and takes no interval.
+    def micros(value: exp.Expression) -> str:
+        return f"UNIX_MICROS(CAST({self.sql(value)} AS TIMESTAMP))"
+
+    value = e.this.unnest() if isinstance(e.this, exp.Paren) else e.this
+    if isinstance(value, exp.Sub):
+        return f"(({micros(value.this)} - {micros(value.expression)}) / 1000000.0)"
+    return f"({micros(value)} / 1000000.0)"
+
+
+def _spark_list_contains(self: Any, e: exp.ArrayContains) -> str:
+    # A list given as a query parameter reaches Spark as `(a, b)` (PyHive's way with a sequence):
+    # after ARRAY that is Spark's array constructor.
+    array = self.sql(e, "this")
+    if isinstance(e.this, exp.Placeholder):
+        array = f"ARRAY {array}"
+    return f"ARRAY_CONTAINS({array}, {self.sql(e, 'expression')})"
+
+
+class ShopSpark(Spark):
+    class Generator(Spark.Generator):
+        TRANSFORMS = {
+            **Spark.Generator.TRANSFORMS,
+            exp.Dayname: lambda self, e: f"DATE_FORMAT({self.sql(e, 'this')}, 'EEEE')",
+            exp.TimeToUnix: _spark_epoch,
+            exp.ArrayContains: _spark_list_contains,
+            # Spark's exact percentile interpolates as DuckDB's quantile_cont; a list gives a list.
+            exp.PercentileCont: lambda self, e: (
+                f"PERCENTILE({self.sql(e, 'this')}, {self.sql(e, 'expression')})"
+            ),
+        }
+
+
+DIALECTS: dict[str, type[sqlglot.Dialect] | str] = {"postgres": ShopPostgres, "spark": ShopSpark}
 
 
 def _group_by_all(tree: exp.Expression) -> exp.Expression:
@@ -93,9 +129,30 @@ def _name_subqueries(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _series_as_subquery(tree: exp.Expression) -> exp.Expression:
+    """`FROM generate_series(a, b, step) AS t(x)` as `FROM (SELECT explode(sequence(a, b, step))
+    AS x) AS t`: Spark's own table function form, which sqlglot does not write."""
+    for table in list(tree.find_all(exp.Table)):
+        series = table.this
+        if not isinstance(series, exp.GenerateSeries) or series.args.get("is_end_exclusive"):
+            continue  # DuckDB's range() stops before its end, as Spark's sequence() does not
+        alias = table.args.get("alias")
+        columns = alias.columns if alias is not None else []
+        column = columns[0].name if columns else "generate_series"
+        bounds = [series.args["start"], series.args["end"]]
+        if series.args.get("step") is not None:
+            bounds.append(series.args["step"])
+        values = exp.Explode(this=exp.Anonymous(this="SEQUENCE", expressions=[b.copy() for b in bounds]))
+        select = exp.select(exp.alias_(values, column))
+        table.replace(select.subquery(alias.this.name if alias is not None else "series"))
+    return tree
+
+
 def to_dialect(sql: str, dialect: str) -> str:
     """DuckDB SQL as the `dialect` database (sqlglot's name for it) runs it."""
     if dialect == "duckdb":
         return sql
     tree = _name_subqueries(_group_by_all(sqlglot.parse_one(sql, read="duckdb")))
+    if dialect == "spark":
+        tree = _series_as_subquery(tree)
     return tree.sql(dialect=DIALECTS.get(dialect, dialect))

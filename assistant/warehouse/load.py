@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from assistant.settings import Settings
-from assistant.warehouse import schema
+from assistant.warehouse import schema, spark
 from assistant.warehouse.db import Warehouse
 from assistant.warehouse.loaders import resolve_loader
 from assistant.warehouse.loaders.base import (
@@ -478,7 +478,14 @@ COPY_BATCH = 50_000
 
 
 def copy_to(con: Any, target: Warehouse, label: str, report: ProgressFn) -> None:
-    """Stream this load's rows from the scratch DuckDB into another database, in one transaction."""
+    """Stream this load's rows from the scratch DuckDB into another database, in one transaction
+    (on Spark: as Parquet files into its tables' folders)."""
+    if target.is_spark:
+        report("writing Parquet for Spark", None)
+        spark.write_load(con, spark.tables_dir(target.settings), label)
+        with target.engine.connect() as conn:
+            spark.refresh(conn)
+        return
     lit = sql_str(label)
     with target.engine.begin() as conn:
         for table in (schema.events, schema.rejected_rows, schema.loads):

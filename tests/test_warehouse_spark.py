@@ -1,0 +1,145 @@
+"""The same tools on Spark SQL as on DuckDB (issue: beyond one machine).
+
+A real sample (REES46) is loaded into the embedded DuckDB warehouse and, as Parquet, into a Spark
+warehouse served by a local Spark Thrift Server (assistant/warehouse/spark.py); every tool call of
+tests/test_warehouse_engines.py runs on both through the query warehouse, and the rows must match."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.settings import Settings
+from assistant.warehouse.db import Warehouse
+from assistant.warehouse.load import load_file
+from tools import ToolContext
+
+from .conftest import real
+from .test_warehouse_engines import CALLS, SAMPLE, _outcome, _same, _state
+
+pytestmark = [pytest.mark.real_data, pytest.mark.spark]
+
+
+@pytest.fixture(scope="module")
+def contexts(spark_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ToolContext]]:
+    from assistant.embeddings import Encoder
+    from tools.metrics import SemanticModel
+
+    semantic, encoder = SemanticModel.load(), Encoder()
+    made: dict[str, ToolContext] = {}
+    for engine, url in (("duckdb", None), ("spark", spark_url)):
+        settings = Settings(data_dir=tmp_path_factory.mktemp(engine), database_url=url, min_group_size=1)
+        with Warehouse(settings) as writer:
+            writer.ensure_schema()
+            load_file(writer, real(SAMPLE))
+        ctx = ToolContext.open(settings, Warehouse(settings, read_only=True))
+        ctx.semantic, ctx.encoder = semantic, encoder
+        made[engine] = ctx
+    yield made
+    for ctx in made.values():
+        ctx.warehouse.close()
+
+
+@pytest.mark.parametrize(("name", "arguments"), CALLS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CALLS)])
+def test_a_tool_gives_the_same_figures_on_duckdb_and_spark(
+    contexts: dict[str, ToolContext], name: str, arguments: dict[str, Any]
+) -> None:
+    duck = _outcome(contexts["duckdb"], name, arguments)
+    on_spark = _outcome(contexts["spark"], name, arguments)
+    assert duck[0] == "rows", duck
+    assert on_spark[0] == "rows", on_spark
+    (duck_columns, duck_rows), (spark_columns, spark_rows) = duck[1], on_spark[1]
+    assert spark_columns == duck_columns
+    assert len(spark_rows) == len(duck_rows), (duck_rows[:5], spark_rows[:5])
+    for d_row, s_row in zip(duck_rows, spark_rows, strict=True):
+        assert all(_same(a, b) for a, b in zip(d_row, s_row, strict=True)), (d_row, s_row)
+
+
+def test_data_info_names_spark_and_its_version(contexts: dict[str, ToolContext]) -> None:
+    import pyspark
+
+    duck, on_spark = (contexts[e].warehouse.info() for e in ("duckdb", "spark"))
+    assert on_spark.engine == f"Spark SQL {pyspark.__version__}"
+    assert [t.rows for t in on_spark.tables] == [t.rows for t in duck.tables]
+    assert (on_spark.first_event, on_spark.last_event, on_spark.users) == (
+        duck.first_event,
+        duck.last_event,
+        duck.users,
+    )
+
+
+def test_a_file_loaded_again_replaces_its_rows_and_another_files_stay(spark_url: str, tmp_path: Path) -> None:
+    """Loads on Spark as on DuckDB: a file loaded again replaces its own rows, another file's
+    rows stay, and products stay one row each (the later load's)."""
+    from assistant.warehouse import spark
+
+    url = spark.create_database(spark_url, "reloads")
+    lines = real(SAMPLE).read_text().splitlines(keepends=True)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("".join(lines[:301]))
+    second.write_text("".join(lines[:1] + lines[301:501]))
+    counts = {}
+    for engine, database_url in (("duckdb", None), ("spark", url)):
+        settings = Settings(data_dir=tmp_path / engine, database_url=database_url)
+        with Warehouse(settings) as writer:
+            writer.ensure_schema()
+            for path in (first, second, first):
+                load_file(writer, path)
+        with Warehouse(settings, read_only=True) as reader:
+            ctx = ToolContext.open(settings, reader)
+            counts[engine] = (
+                ctx.rows("SELECT source_dataset, count(*) FROM events GROUP BY 1 ORDER BY 1"),
+                ctx.rows("SELECT count(*), count(DISTINCT product_id) FROM products"),
+                ctx.rows("SELECT count(*) FROM loads"),
+            )
+    assert counts["spark"] == counts["duckdb"]
+    assert [n for _, n in counts["spark"][0]] == [300, 200]
+    assert counts["spark"][1][0][0] == counts["spark"][1][0][1] > 0
+    assert len(list((tmp_path / "spark" / "shop.spark" / "events").glob("*.parquet"))) == 2
+
+
+SPARK_HOSTILE = [
+    "SELECT reflect('java.lang.System', 'getenv', 'HOME')",
+    "SELECT java_method('java.lang.System', 'getProperty', 'user.home')",
+    "SELECT try_reflect('java.lang.Runtime', 'getRuntime')",
+    "SELECT * FROM parquet.`/etc`",
+    "SELECT * FROM text.`/etc/passwd`",
+    "SELECT * FROM csv.`/etc/passwd`",
+    "SELECT input_file_name() FROM events",
+    "DROP TABLE events",
+    "INSERT INTO loads SELECT * FROM loads",
+    "CREATE TABLE planted USING parquet AS SELECT 1 AS a",
+    "CACHE TABLE events",
+    "ADD JAR /tmp/x.jar",
+    "SET spark.sql.runSQLOnFiles = true",
+    "LOAD DATA LOCAL INPATH '/etc/passwd' INTO TABLE loads",
+    "SELECT 1; DROP TABLE events",
+]
+
+
+@pytest.mark.parametrize("sql", SPARK_HOSTILE)
+def test_hostile_sql_is_refused_on_spark_and_changes_nothing(
+    contexts: dict[str, ToolContext], sql: str
+) -> None:
+    ctx = contexts["spark"]
+    before = _state(ctx)
+    name, message = _outcome(ctx, "run_sql", {"query": sql})
+    assert name == "error" and message and "root:" not in message and len(message) < 600, (name, message)
+    assert _state(ctx) == before
+
+
+def test_the_spark_query_connection_reads_no_file_as_a_table(contexts: dict[str, ToolContext]) -> None:
+    """Past the guard: the query session itself refuses SQL on files, and keeps UTC and the
+    query time limit."""
+    ctx = contexts["spark"]
+    with ctx.warehouse.engine.connect() as conn:
+        with pytest.raises(
+            Exception, match="(?i)unsupported|not allowed|cannot|runSQLOnFiles|TABLE_OR_VIEW_NOT_FOUND"
+        ):
+            conn.exec_driver_sql("SELECT * FROM text.`/etc/passwd`").all()
+        assert conn.exec_driver_sql("SELECT current_timezone()").scalar() == "UTC"
+        timeout = conn.exec_driver_sql("SET spark.sql.thriftServer.queryTimeout").one()[1]
+        assert timeout == f"{int(ctx.settings.query_timeout)}s"
