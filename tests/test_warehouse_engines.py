@@ -230,18 +230,14 @@ def _tuning_suites() -> dict[str, list[Any]]:
     return by_file
 
 
-@pytest.mark.slow  # five samples loaded into both engines, ~300 gold queries
-@pytest.mark.parametrize("sample", sorted(_tuning_suites()))
-def test_the_real_suites_gold_answers_are_the_same_on_postgres(
-    postgres_url: str, tmp_path: Path, sample: str
-) -> None:
-    """Each gold SQL of the tuning suites (written for DuckDB) transpiled and run on PostgreSQL
-    over the same sample: the same rows."""
+def gold_differences(sample: str, urls: dict[str, str | None], tmp_path: Path) -> list[Any]:
+    """Each gold SQL of the tuning suites for `sample` (written for DuckDB), transpiled and run on
+    each engine of `urls` over the same sample: the cases whose rows differ from DuckDB's."""
+    from assistant.warehouse import spark
     from assistant.warehouse.dialects import to_dialect
 
     engines = {}
-    for engine, url in (("duckdb", None), ("postgres", postgres_url)):
-        url = url and fresh_database(url, "gold")
+    for engine, url in urls.items():
         # About equal rows, not speed: a gold query that takes PostgreSQL over 30 s on 2 busy
         # cores (Instacart's first orders) must not fail on the default statement timeout.
         settings = Settings(data_dir=tmp_path / engine, database_url=url, query_timeout=300)
@@ -258,19 +254,31 @@ def test_the_real_suites_gold_answers_are_the_same_on_postgres(
                 try:
                     cursor.execute(to_dialect(case.gold_sql, warehouse.dialect))
                 except Exception as exc:
-                    results[engine] = [("error", str(exc).splitlines()[0])]
+                    results[engine] = [("error", str(spark.error_text(exc) or exc).splitlines()[0])]
                     continue
                 rows = [tuple(r) for r in cursor.fetchall()]
+                if warehouse.is_spark:
+                    rows = spark.typed_rows(rows, cursor.description)
             results[engine] = rows if case.ordered else sorted(rows, key=lambda r: [str(v) for v in r])
-        duck, pg = results["duckdb"], results["postgres"]
-        same = len(duck) == len(pg) and all(
-            all(_same(a, b) for a, b in zip(d, p, strict=True)) for d, p in zip(duck, pg, strict=True)
-        )
-        if not same:
-            differ.append((case.id, duck[:3], pg[:3]))
+        duck = results["duckdb"]
+        for engine, other in results.items():
+            same = len(duck) == len(other) and all(
+                all(_same(a, b) for a, b in zip(d, o, strict=True)) for d, o in zip(duck, other, strict=True)
+            )
+            if not same:
+                differ.append((engine, case.id, duck[:3], other[:3]))
     for warehouse in engines.values():
         warehouse.close()
-    assert not differ, differ
+    return differ
+
+
+@pytest.mark.slow  # five samples loaded into both engines, ~300 gold queries
+@pytest.mark.parametrize("sample", sorted(_tuning_suites()))
+def test_the_real_suites_gold_answers_are_the_same_on_postgres(
+    postgres_url: str, tmp_path: Path, sample: str
+) -> None:
+    urls = {"duckdb": None, "postgres": fresh_database(postgres_url, "gold")}
+    assert not gold_differences(sample, urls, tmp_path)
 
 
 def test_data_info_names_the_engine_its_version_and_read_only_access(

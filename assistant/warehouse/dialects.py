@@ -89,13 +89,78 @@ def _spark_list_contains(self: Any, e: exp.ArrayContains) -> str:
     return f"ARRAY_CONTAINS({array}, {self.sql(e, 'expression')})"
 
 
+def _spark_date_diff(self: Any, e: exp.DateDiff) -> str:
+    # DuckDB's date_diff counts the boundaries crossed (23:59 to 00:01 is a day); Spark's counts
+    # whole units (none). Counted here as DuckDB does, for the units the tools and views use.
+    unit = e.text("unit").upper()
+    later, earlier = e.this, e.expression
+
+    def seconds(value: exp.Expression) -> str:
+        return f"UNIX_SECONDS(CAST({self.sql(value)} AS TIMESTAMP))"
+
+    def months(value: exp.Expression) -> str:
+        return f"(YEAR({self.sql(value)}) * 12 + MONTH({self.sql(value)}))"
+
+    if not e.args.get("date_part_boundary") and unit not in ("", "DAY"):
+        return _SPARK_DATE_DIFF(self, e)
+    match unit:
+        case "" | "DAY":
+            return f"DATEDIFF(CAST({self.sql(later)} AS DATE), CAST({self.sql(earlier)} AS DATE))"
+        case "SECOND":
+            return f"({seconds(later)} - {seconds(earlier)})"
+        case "MINUTE" | "HOUR":
+            size = 60 if unit == "MINUTE" else 3600
+            return f"(FLOOR({seconds(later)} / {size}) - FLOOR({seconds(earlier)} / {size}))"
+        case "MONTH":
+            return f"({months(later)} - {months(earlier)})"
+        case "YEAR":
+            return f"(YEAR({self.sql(later)}) - YEAR({self.sql(earlier)}))"
+    return _SPARK_DATE_DIFF(self, e)
+
+
+_UNIT_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 604800}
+
+
+def _spark_date_bin(self: Any, e: exp.DateBin) -> str:
+    # DuckDB's time_bucket: buckets of a fixed width from Monday 2000-01-03 (946857600 s).
+    step = e.this
+    unit = step.text("unit").upper().rstrip("S") if isinstance(step, exp.Interval) else ""
+    if unit not in _UNIT_SECONDS or not step.this.is_number and not step.this.is_string:
+        raise ValueError(f"time_bucket by {self.sql(step)} has no Spark form here")
+    width = int(float(step.this.name)) * _UNIT_SECONDS[unit]
+    origin = 946857600
+    value = f"UNIX_SECONDS(CAST({self.sql(e, 'expression')} AS TIMESTAMP))"
+    return f"CAST(TIMESTAMP_SECONDS(FLOOR(({value} - {origin}) / {width}) * {width} + {origin}) AS TIMESTAMP_NTZ)"
+
+
+def _spark_sub(self: Any, e: exp.Sub) -> str:
+    # A day minus a day is a number of days on DuckDB, an interval on Spark.
+    if all(isinstance(side, exp.Cast) and side.to.is_type("date") for side in (e.this, e.expression)):
+        return f"DATEDIFF({self.sql(e, 'this')}, {self.sql(e, 'expression')})"
+    return self.binary(e, "-")
+
+
+_SPARK_DATE_DIFF = Spark.Generator.TRANSFORMS.get(exp.DateDiff) or (lambda self, e: self.datediff_sql(e))
+
+
 class ShopSpark(Spark):
     class Generator(Spark.Generator):
+        def literal_sql(self, expression: exp.Literal) -> str:
+            # `1.0` is a double on Spark as DuckDB divides it: a decimal literal there keeps a
+            # decimal's few places through a division (0.48324 for 0.483241408…).
+            text = super().literal_sql(expression)
+            if not expression.is_string and any(mark in text.lower() for mark in ".e"):
+                return f"{text}D"
+            return text
+
         TRANSFORMS = {
             **Spark.Generator.TRANSFORMS,
             exp.Dayname: lambda self, e: f"DATE_FORMAT({self.sql(e, 'this')}, 'EEEE')",
             exp.TimeToUnix: _spark_epoch,
             exp.ArrayContains: _spark_list_contains,
+            exp.DateDiff: _spark_date_diff,
+            exp.DateBin: _spark_date_bin,
+            exp.Sub: _spark_sub,
             # Spark's exact percentile interpolates as DuckDB's quantile_cont; a list gives a list.
             exp.PercentileCont: lambda self, e: (
                 f"PERCENTILE({self.sql(e, 'this')}, {self.sql(e, 'expression')})"
@@ -148,11 +213,38 @@ def _series_as_subquery(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _order_by_selected_aggregates(tree: exp.Expression) -> exp.Expression:
+    """Spark cannot sort a grouped query with HAVING by an aggregate it does not select (`HAVING
+    count(*) >= 100 ORDER BY avg(items)`): the aggregate is selected under a hidden name, the
+    query sorted by that name, and the name dropped outside (`SELECT * EXCEPT`)."""
+    for select in list(tree.find_all(exp.Select)):
+        order = select.args.get("order")
+        if select.args.get("having") is None or order is None:
+            continue
+        hidden = []
+        for number, ordered in enumerate(order.expressions):
+            if ordered.this.find(exp.AggFunc) is None:
+                continue
+            name = f"_order_{number}"
+            select.select(exp.alias_(ordered.this.copy(), name), copy=False)
+            ordered.set("this", exp.column(name))
+            hidden.append(name)
+        if hidden:
+            outer = exp.select(exp.Star(except_=[exp.column(n) for n in hidden])).from_(
+                select.copy().subquery("ordered")
+            )
+            if select is tree:
+                tree = outer
+            else:
+                select.replace(outer)
+    return tree
+
+
 def to_dialect(sql: str, dialect: str) -> str:
     """DuckDB SQL as the `dialect` database (sqlglot's name for it) runs it."""
     if dialect == "duckdb":
         return sql
     tree = _name_subqueries(_group_by_all(sqlglot.parse_one(sql, read="duckdb")))
     if dialect == "spark":
-        tree = _series_as_subquery(tree)
+        tree = _order_by_selected_aggregates(_series_as_subquery(tree))
     return tree.sql(dialect=DIALECTS.get(dialect, dialect))

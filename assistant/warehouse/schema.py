@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-import sqlglot
+
+from assistant.warehouse.dialects import to_dialect
 
 EVENT_TYPES: tuple[str, ...] = ("view", "cart", "remove_from_cart", "purchase", "fav", "search")
 
@@ -136,7 +137,7 @@ class View:
     sql: str  # DuckDB dialect; translated by sqlglot for other databases
 
     def create_sql(self, dialect: str) -> str:
-        body = self.sql if dialect == "duckdb" else sqlglot.transpile(self.sql, "duckdb", dialect)[0]
+        body = to_dialect(self.sql, dialect)
         return f"CREATE VIEW {self.name} AS {body}"
 
 
