@@ -272,8 +272,7 @@ class Assistant:
         if self.audit is not None:
             warehouse = self.ctx.warehouse
             if self._warehouse_label is None:
-                access = "read-only" if warehouse.read_only else "read-write"
-                self._warehouse_label = f"{warehouse.engine_label()}, {access}"
+                self._warehouse_label = f"{warehouse.engine_label()}, {warehouse.access}"
             event = AuditEvent(
                 session=session, dataset=self.settings.warehouse, warehouse=self._warehouse_label, **fields
             )

@@ -63,6 +63,7 @@ def test_data_info_names_spark_and_its_version(contexts: dict[str, ToolContext])
 
     duck, on_spark = (contexts[e].warehouse.info() for e in ("duckdb", "spark"))
     assert on_spark.engine == f"Spark SQL {pyspark.__version__}"
+    assert not on_spark.read_only and "Spark has no read-only session" in on_spark.access
     assert [t.rows for t in on_spark.tables] == [t.rows for t in duck.tables]
     assert (on_spark.first_event, on_spark.last_event, on_spark.users) == (
         duck.first_event,
@@ -163,3 +164,51 @@ KNOWN_ON_SPARK = {
     "days_first_to_second_purchase_day": "a date column minus a date column is a number of days on"
     " DuckDB and an interval on Spark; the translation cannot see the columns' types",
 }
+
+
+def test_a_user_tries_spark_from_the_command_line(tmp_path: Path) -> None:
+    """The README's path: `shoplens data spark-server` prints a URL; with it, `data demo` fills a
+    Spark warehouse and `data info` names Spark and counts the shop; Ctrl-C stops the server."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from assistant.warehouse import spark
+
+    shoplens = [sys.executable, "-m", "assistant.cli"]
+    env = {**os.environ, "SHOPLENS_DATA_DIR": str(tmp_path)}
+    server = subprocess.Popen(
+        [*shoplens, "data", "spark-server", "--port", str(spark.free_port())],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = None
+        for line in server.stdout:  # type: ignore[union-attr]
+            if line.startswith("Spark SQL on"):
+                url = line.split()[3]
+                break
+        assert url and url.startswith("hive://127.0.0.1:"), url
+        env["SHOPLENS_DATABASE_URL"] = url
+        demo = subprocess.run(
+            [*shoplens, "data", "demo", "--events", "5k"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        info = subprocess.run(
+            [*shoplens, "data", "info"], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert info.returncode == 0, info.stdout + info.stderr
+        assert "Spark SQL" in info.stdout and "read-only by ShopLens's SQL check" in info.stdout
+        events = int(demo.stdout.split("demo shop:")[1].split("events")[0].strip().replace(",", ""))
+        assert f"{events:,}" in info.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        rest, _ = server.communicate(timeout=60)
+    assert "Spark stopped" in rest

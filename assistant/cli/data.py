@@ -70,8 +70,9 @@ def data_info(ctx: typer.Context) -> None:
     # Read as the assistant reads it: the same read-only connection.
     with Warehouse(settings, read_only=True) as reader:
         info = reader.info()
-    access = "read-only" if info.read_only else "read-write"
-    console.print(f"[bold]warehouse[/bold] {info.url} ({info.engine}; the assistant's queries are {access})")
+    console.print(
+        f"[bold]warehouse[/bold] {info.url} ({info.engine}; the assistant's queries are {info.access})"
+    )
     tables = Table("table", "kind", "rows")
     for t in info.tables:
         tables.add_row(t.name, t.kind, f"{t.rows:,}")
@@ -142,3 +143,35 @@ def data_demo(
         f"{result.products:,} products, {result.sessions:,} sessions, {result.orders:,} orders "
         f"in {result.seconds:.1f}s\nplanted facts: {result.manifest_path}"
     )
+
+
+@data_app.command("spark-server")
+def data_spark_server(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (HiveServer2 protocol).")] = 10000,
+    cores: Annotated[int, typer.Option(help="Cores Spark uses (local mode).")] = 2,
+) -> None:
+    """Run a local Spark Thrift Server (Spark in local mode, this machine only) to try ShopLens on
+    Spark SQL: point `SHOPLENS_DATABASE_URL` at the URL it prints. Stops on Ctrl-C."""
+    import time
+    from contextlib import ExitStack
+
+    from assistant.warehouse import spark
+
+    settings: Settings = ctx.obj
+    work_dir = settings.data_dir.expanduser() / "spark-server"
+    try:
+        with ExitStack() as running:
+            with console.status("starting Spark (about 10-40 s)"):
+                url = running.enter_context(spark.local_server(work_dir, port, cores))
+            console.print(
+                f"Spark SQL on [bold]{url}[/bold] (catalog and log in {work_dir})\n"
+                f"  SHOPLENS_DATABASE_URL={url} shoplens data demo\n"
+                f"  SHOPLENS_DATABASE_URL={url} python launch.py\nCtrl-C stops it."
+            )
+            while True:
+                time.sleep(3600)
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        console.print("Spark stopped")

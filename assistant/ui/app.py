@@ -56,9 +56,8 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab, AlertsTab):
                 if info.first_event
                 else "no events"
             )
-            access = "read-only" if info.read_only else "read-write"
             parts.append(
-                f"**Dataset** {session.dataset}: {events:,} events, {span} · {info.engine}, {access}"
+                f"**Dataset** {session.dataset}: {events:,} events, {span} · {info.engine}, {info.access}"
             )
         except Exception as exc:  # a broken dataset must not take the status line with it
             parts.append(f"**Dataset** {session.dataset}: unavailable ({exc})")

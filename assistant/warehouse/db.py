@@ -50,6 +50,7 @@ class WarehouseInfo(BaseModel):
     url: str
     engine: str = ""  # the database and its version: "DuckDB v1.4.1", "PostgreSQL 15.18"
     read_only: bool = False  # whether this connection can change nothing
+    access: str = "read-write"  # Warehouse.access: how the assistant's queries are kept from writing
     tables: list[TableCount]
     first_event: datetime | None
     last_event: datetime | None
@@ -160,6 +161,15 @@ class Warehouse:
     @property
     def is_duckdb(self) -> bool:
         return self.url.get_backend_name() == "duckdb"
+
+    @property
+    def access(self) -> str:
+        """How this connection is kept from writing, as the CLI, the app and the audit log say it."""
+        if not self.read_only:
+            return "read-write"
+        if self.is_spark:  # Spark has no read-only session: only the SQL guard stands (SECURITY.md)
+            return "read-only by ShopLens's SQL check (Spark has no read-only session)"
+        return "read-only"
 
     @property
     def is_spark(self) -> bool:
@@ -306,7 +316,8 @@ class Warehouse:
         return WarehouseInfo(
             url=self.url.render_as_string(hide_password=True),
             engine=self.engine_label(),
-            read_only=self.read_only,
+            read_only=self.read_only and not self.is_spark,
+            access=self.access,
             tables=tables,
             first_event=first,
             last_event=last,
