@@ -163,7 +163,7 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"Spark is required in CI ({exc}): make install-spark")
         pytest.skip(f"Spark is not installed ({exc}): make install-spark")
-    with spark.local_server(tmp_path_factory.mktemp("spark")) as url:
+    with spark.thrift_server(tmp_path_factory.mktemp("spark")) as url:
         yield url
 
 

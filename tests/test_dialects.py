@@ -55,3 +55,48 @@ def test_a_subquery_in_from_gets_the_name_postgresql_asks_for() -> None:
         to_dialect("SELECT x FROM (SELECT 1 AS x) AS named", "postgres")
         == "SELECT x FROM (SELECT 1 AS x) AS named"
     )
+
+
+# DuckDB SQL as Spark runs it; the figures are compared on a real Spark in tests/test_warehouse_spark.py.
+@pytest.mark.parametrize(
+    ("duckdb", "spark"),
+    [
+        ("SELECT dayname(t) FROM events", "SELECT DATE_FORMAT(t, 'EEEE') FROM events"),
+        # boundaries crossed, as DuckDB counts them (Spark's DATEDIFF(unit) counts whole units)
+        (
+            "SELECT date_diff('day', a, b) FROM e",
+            "SELECT DATEDIFF(CAST(b AS DATE), CAST(a AS DATE)) FROM e",
+        ),
+        (
+            "SELECT epoch(b - a) FROM e",
+            "SELECT ((UNIX_MICROS(CAST(b AS TIMESTAMP)) - UNIX_MICROS(CAST(a AS TIMESTAMP))) / 1000000.0D) FROM e",
+        ),
+        # a decimal literal is a double, as DuckDB divides it
+        ("SELECT 1.0 * n / 3 FROM e", "SELECT 1.0D * n / 3 FROM e"),
+        ("SELECT quantile_cont(x, [0.5, 0.9]) FROM e", "SELECT PERCENTILE(x, ARRAY(0.5D, 0.9D)) FROM e"),
+        (
+            "SELECT p FROM generate_series(DATE '2020-01-01', DATE '2020-01-03', INTERVAL 1 DAY) AS t(p)",
+            "SELECT p FROM (SELECT EXPLODE(SEQUENCE(CAST('2020-01-01' AS DATE), CAST('2020-01-03' AS DATE),"
+            " INTERVAL '1' DAY)) AS p) AS t",
+        ),
+        # Spark cannot sort a HAVING query by an aggregate it does not select
+        (
+            "SELECT category FROM events GROUP BY 1 HAVING count(*) > 9 ORDER BY avg(price) DESC LIMIT 1",
+            "SELECT * EXCEPT (_order_0) FROM (SELECT category, AVG(price) AS _order_0 FROM events GROUP BY 1"
+            " HAVING COUNT(*) > 9 ORDER BY _order_0 DESC LIMIT 1) AS ordered",
+        ),
+    ],
+)
+def test_duckdb_sql_is_written_as_spark_means_it(duckdb: str, spark: str) -> None:
+    assert to_dialect(duckdb, "spark") == spark
+
+
+def test_a_date_minus_a_date_is_days_on_spark_where_the_types_say_so() -> None:
+    sql = (
+        "WITH d AS (SELECT user_id, min(event_time)::DATE AS first_day, max(event_time)::DATE AS last_day"
+        " FROM events GROUP BY 1) SELECT avg(last_day - first_day), avg(price - 1) FROM d, events"
+    )
+    spark = to_dialect(sql, "spark")
+    assert "AVG(DATEDIFF(last_day, first_day))" in spark
+    assert "AVG(price - 1)" in spark  # numbers stay numbers
+    assert to_dialect("SELECT x - y FROM nowhere", "spark") == "SELECT x - y FROM nowhere"

@@ -154,16 +154,7 @@ def test_the_real_suites_gold_answers_are_the_same_on_spark(
     from assistant.warehouse import spark
 
     urls = {"duckdb": None, "spark": spark.create_database(spark_url, "gold")}
-    differ = gold_differences(sample, urls, tmp_path)
-    known = {case.id for case in _tuning_suites()[sample]} & set(KNOWN_ON_SPARK)
-    assert {case_id for _, case_id, *_ in differ} == known, differ
-
-
-# Gold queries whose SQL Spark runs differently, and why (README: what holds on which engine).
-KNOWN_ON_SPARK = {
-    "days_first_to_second_purchase_day": "a date column minus a date column is a number of days on"
-    " DuckDB and an interval on Spark; the translation cannot see the columns' types",
-}
+    assert not gold_differences(sample, urls, tmp_path)
 
 
 def test_a_user_tries_spark_from_the_command_line(tmp_path: Path) -> None:
@@ -212,3 +203,60 @@ def test_a_user_tries_spark_from_the_command_line(tmp_path: Path) -> None:
         server.send_signal(signal.SIGINT)
         rest, _ = server.communicate(timeout=60)
     assert "Spark stopped" in rest
+
+
+def _spark_fingerprint(warehouse: Warehouse) -> dict[str, Any]:
+    """Every table's rows counted and hashed in Spark, and every Parquet file's bytes."""
+    import hashlib
+
+    from assistant.warehouse import schema, spark
+
+    with warehouse.engine.connect() as conn:
+        tables = {
+            t.name: tuple(
+                conn.exec_driver_sql(f"SELECT count(*), sum(CAST(hash(*) AS BIGINT)) FROM {t.name}").one()
+            )
+            for t in schema.TABLES
+        }
+    folder = spark.tables_dir(warehouse.settings)
+    files = {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+    return {"tables": tables, "files": files}
+
+
+@pytest.mark.slow
+def test_the_app_runs_on_spark_and_no_path_through_it_writes(
+    spark_url: str, contexts: dict[str, ToolContext], tmp_path: Path
+) -> None:
+    """The app's workspace on Spark: the configured warehouse is its one dataset, its status says
+    how it is kept from writing, and the app's write-path test (the chat insisting on every hostile
+    statement, every tool, the tabs) changes no row and no file."""
+    from assistant.ui import App
+    from assistant.warehouse import spark
+    from assistant.warehouse.load import LoadError
+    from assistant.workspace import Workspace
+
+    from .test_agent_units import ENDPOINT
+    from .test_ui_units import try_every_write
+
+    settings = Settings(data_dir=tmp_path, database_url=spark.create_database(spark_url, "app"))
+    with Warehouse(settings) as writer:
+        writer.ensure_schema()
+        load_file(writer, real(SAMPLE))
+    reader = Warehouse(settings, read_only=True)
+    ws = Workspace(settings, ENDPOINT, contexts["spark"].encoder)
+    try:
+        assert ws.datasets() == [settings.warehouse]
+        info = ws.info(settings.warehouse)
+        assert info.engine.startswith("Spark SQL") and "SQL check" in info.access and info.users > 1000
+        with pytest.raises(LoadError, match="one server database"):
+            ws.load(real(SAMPLE), "another")
+        before = _spark_fingerprint(reader)
+        try_every_write(App(ws), (settings, reader))
+        assert _spark_fingerprint(reader) == before
+    finally:
+        ws.close()
+        reader.close()

@@ -149,10 +149,13 @@ def data_demo(
 def data_spark_server(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (HiveServer2 protocol).")] = 10000,
-    cores: Annotated[int, typer.Option(help="Cores Spark uses (local mode).")] = 2,
+    master: Annotated[
+        str,
+        typer.Option(help="Where Spark runs the queries: local[N] (N cores here) or a cluster's master URL."),
+    ] = "local[2]",
 ) -> None:
-    """Run a local Spark Thrift Server (Spark in local mode, this machine only) to try ShopLens on
-    Spark SQL: point `SHOPLENS_DATABASE_URL` at the URL it prints. Stops on Ctrl-C."""
+    """Run a Spark Thrift Server on 127.0.0.1 (Spark in local mode, or on a cluster with --master)
+    for ShopLens on Spark SQL: point `SHOPLENS_DATABASE_URL` at the URL it prints. Ctrl-C stops it."""
     import time
     from contextlib import ExitStack
 
@@ -163,7 +166,7 @@ def data_spark_server(
     try:
         with ExitStack() as running:
             with console.status("starting Spark (about 10-40 s)"):
-                url = running.enter_context(spark.local_server(work_dir, port, cores))
+                url = running.enter_context(spark.thrift_server(work_dir, port, master))
             console.print(
                 f"Spark SQL on [bold]{url}[/bold] (catalog and log in {work_dir})\n"
                 f"  SHOPLENS_DATABASE_URL={url} shoplens data demo\n"

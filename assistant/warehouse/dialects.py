@@ -9,6 +9,7 @@ integers, as DuckDB gives them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.dialects.spark import Spark
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
 
 Transform = Callable[[Any, Any], str]  # (generator, expression) -> SQL, as sqlglot calls it
 
@@ -76,8 +79,8 @@ def _spark_epoch(self: Any, e: exp.TimeToUnix) -> str:
 
     value = e.this.unnest() if isinstance(e.this, exp.Paren) else e.this
     if isinstance(value, exp.Sub):
-        return f"(({micros(value.this)} - {micros(value.expression)}) / 1000000.0)"
-    return f"({micros(value)} / 1000000.0)"
+        return f"(({micros(value.this)} - {micros(value.expression)}) / 1000000.0D)"
+    return f"({micros(value)} / 1000000.0D)"
 
 
 def _spark_list_contains(self: Any, e: exp.ArrayContains) -> str:
@@ -240,11 +243,52 @@ def _order_by_selected_aggregates(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+@functools.cache
+def _column_types() -> dict[str, dict[str, str]]:
+    """The canonical tables' and views' column types, in DuckDB's names, for sqlglot."""
+    from assistant.warehouse import schema
+
+    types = {table.name: {c.name: str(c.type) for c in table.columns} for table in schema.TABLES}
+    for view in schema.VIEWS:
+        typed = annotate_types(
+            qualify(sqlglot.parse_one(view.sql, read="duckdb"), schema=types, dialect="duckdb")
+        )
+        types[view.name] = {
+            item.alias_or_name: item.type.sql("duckdb") if item.type else "UNKNOWN" for item in typed.selects
+        }
+    return types
+
+
+def _date_differences(tree: exp.Expression) -> exp.Expression:
+    """A date minus a date is a number of days on DuckDB and an interval on Spark: where sqlglot
+    can tell both sides are dates (the columns' types, through CTEs and subqueries), DATEDIFF."""
+    try:
+        typed = annotate_types(
+            qualify(tree.copy(), schema=_column_types(), dialect="duckdb"), schema=_column_types()
+        )
+    except Exception:  # a query sqlglot cannot type is translated as it is
+        return tree
+    differences = list(tree.find_all(exp.Sub, bfs=False))
+    typed_differences = list(typed.find_all(exp.Sub, bfs=False))
+    if len(differences) != len(typed_differences):
+        return tree
+    # Deepest first: a difference inside another is rewritten before its parent is copied.
+    for difference, seen in reversed(list(zip(differences, typed_differences, strict=True))):
+        if all(side.type is not None and side.type.is_type("date") for side in (seen.this, seen.expression)):
+            days = exp.Anonymous(
+                this="DATEDIFF", expressions=[difference.this.copy(), difference.expression.copy()]
+            )
+            if difference is tree:
+                return days
+            difference.replace(days)
+    return tree
+
+
 def to_dialect(sql: str, dialect: str) -> str:
     """DuckDB SQL as the `dialect` database (sqlglot's name for it) runs it."""
     if dialect == "duckdb":
         return sql
     tree = _name_subqueries(_group_by_all(sqlglot.parse_one(sql, read="duckdb")))
     if dialect == "spark":
-        tree = _order_by_selected_aggregates(_series_as_subquery(tree))
+        tree = _date_differences(_order_by_selected_aggregates(_series_as_subquery(tree)))
     return tree.sql(dialect=DIALECTS.get(dialect, dialect))

@@ -10,8 +10,9 @@ Spark's catalog holds external tables over those folders and the views, transpil
 A user whose events already live in a lakehouse skips loading: tables or views with the canonical
 names and columns in the database the URL names are all ShopLens reads.
 
-`local_server` starts a Spark Thrift Server in local mode from the pyspark package (Java 17 from
-the system): what the tests use, and `shoplens data spark-server` for trying Spark on one machine.
+`thrift_server` starts a Spark Thrift Server from the pyspark package (Java 17 from the system),
+in local mode by default or on a cluster's master: what the tests use, and `shoplens data
+spark-server`.
 """
 
 from __future__ import annotations
@@ -222,11 +223,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(
-    work_dir: Path, port: int | None = None, cores: int = 2, timeout: float = 180
+def thrift_server(
+    work_dir: Path, port: int | None = None, master: str = "local[2]", timeout: float = 180
 ) -> Iterator[str]:
-    """A Spark Thrift Server in local mode on 127.0.0.1 (no authentication: this machine only),
-    its catalog and logs in `work_dir`; yields the SQLAlchemy URL, stops the server afterwards."""
+    """A Spark Thrift Server on 127.0.0.1 (no authentication: this machine only) running its
+    queries on `master` (`local[N]`: N cores here; `spark://host:7077`, `yarn`, `k8s://…`: a
+    cluster), its catalog and logs in `work_dir`; yields the SQLAlchemy URL, stops it afterwards."""
     if shutil.which("java") is None:
         raise RuntimeError(
             "Spark needs Java 17: apt-get install openjdk-17-jre-headless (make install-spark)"
@@ -238,7 +240,7 @@ def local_server(
     command = [
         str(home / "bin" / "spark-submit"),
         "--master",
-        f"local[{cores}]",
+        master,
         "--class",
         "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
         "--name",
@@ -263,7 +265,7 @@ def local_server(
         process = subprocess.Popen(command, cwd=work_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_for(port, process, server_log, timeout)
-        log.info("Spark Thrift Server on 127.0.0.1:%d (local[%d])", port, cores)
+        log.info("Spark Thrift Server on 127.0.0.1:%d (master %s)", port, master)
         yield f"hive://127.0.0.1:{port}/default"
     finally:
         process.terminate()
