@@ -76,13 +76,15 @@ def _same(a: Any, b: Any) -> bool:
     return str(a) == str(b)
 
 
-@pytest.fixture(scope="module")
-def contexts(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ToolContext]]:
+def sample_contexts(
+    urls: dict[str, str | None], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, ToolContext]]:
+    """The REES46 sample loaded into each engine of `urls`, a read-only tool context on each."""
     from assistant.embeddings import Encoder
 
     semantic, encoder = SemanticModel.load(), Encoder()
     made: dict[str, ToolContext] = {}
-    for engine, url in (("duckdb", None), ("postgres", postgres_url)):
+    for engine, url in urls.items():
         settings = Settings(data_dir=tmp_path_factory.mktemp(engine), database_url=url, min_group_size=1)
         with Warehouse(settings) as writer:
             writer.ensure_schema()
@@ -93,6 +95,11 @@ def contexts(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     yield made
     for ctx in made.values():
         ctx.warehouse.close()
+
+
+@pytest.fixture(scope="module")
+def contexts(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ToolContext]]:
+    yield from sample_contexts({"duckdb": None, "postgres": postgres_url}, tmp_path_factory)
 
 
 def _outcome(ctx: ToolContext, name: str, arguments: dict[str, Any]) -> tuple[str, Any]:

@@ -18,29 +18,23 @@ from assistant.warehouse.load import load_file
 from tools import ToolContext
 
 from .conftest import real
-from .test_warehouse_engines import CALLS, SAMPLE, _outcome, _same, _state, _tuning_suites, gold_differences
+from .test_warehouse_engines import (
+    CALLS,
+    SAMPLE,
+    _outcome,
+    _same,
+    _state,
+    _tuning_suites,
+    gold_differences,
+    sample_contexts,
+)
 
 pytestmark = [pytest.mark.real_data, pytest.mark.spark]
 
 
 @pytest.fixture(scope="module")
 def contexts(spark_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ToolContext]]:
-    from assistant.embeddings import Encoder
-    from tools.metrics import SemanticModel
-
-    semantic, encoder = SemanticModel.load(), Encoder()
-    made: dict[str, ToolContext] = {}
-    for engine, url in (("duckdb", None), ("spark", spark_url)):
-        settings = Settings(data_dir=tmp_path_factory.mktemp(engine), database_url=url, min_group_size=1)
-        with Warehouse(settings) as writer:
-            writer.ensure_schema()
-            load_file(writer, real(SAMPLE))
-        ctx = ToolContext.open(settings, Warehouse(settings, read_only=True))
-        ctx.semantic, ctx.encoder = semantic, encoder
-        made[engine] = ctx
-    yield made
-    for ctx in made.values():
-        ctx.warehouse.close()
+    yield from sample_contexts({"duckdb": None, "spark": spark_url}, tmp_path_factory)
 
 
 @pytest.mark.parametrize(("name", "arguments"), CALLS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CALLS)])

@@ -17,7 +17,6 @@ import argparse
 import math
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -27,6 +26,7 @@ from typing import Any
 import psutil
 
 from assistant.settings import Settings, parse_count
+from eval.bench.engine_bench import PeakRss
 
 # One call per kind of work the assistant asks of a warehouse: a scan with a group, a rate by a
 # derived dimension, per-user statistics, a period comparison, the funnel, cohorts, anomaly and
@@ -46,37 +46,10 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
         "run_sql",
         {
             "query": "SELECT category, count(DISTINCT user_id) AS buyers FROM events"
-            " WHERE event_type = 'purchase' GROUP BY 1 ORDER BY 2 DESC"
+            " WHERE event_type = 'purchase' GROUP BY 1 ORDER BY 2 DESC, 1"
         },
     ),
 ]
-
-
-class PeakMemory:
-    """The peak resident memory of a process and its children, sampled every 0.2 s."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            try:
-                root = psutil.Process(self.pid)
-                tree = [root, *root.children(recursive=True)]
-                self.peak = max(self.peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-            except psutil.Error:
-                pass
-            self._stop.wait(0.2)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _server_pid(engine: str, marker: Path) -> int:
@@ -150,7 +123,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="shoplens-warehouses-"))
     print(f"{events:,} demo events (seed {args.seed}) on {', '.join(engines)}; {os.cpu_count()} cores\n")
     load_seconds: dict[str, float] = {}
-    peak: dict[str, int] = {}
+    peak: dict[str, float] = {}
     timings: dict[str, list[float | None]] = {}
     rows: dict[str, list[Any]] = {}
     with _servers(engines, folder) as servers:
@@ -158,7 +131,7 @@ def main() -> None:
             settings = Settings(
                 data_dir=folder / engine, database_url=url, min_group_size=1, query_timeout=600
             )
-            with PeakMemory(pid or os.getpid()) as memory:
+            with PeakRss(pid or os.getpid()) as memory:
                 with Warehouse(settings) as writer:
                     load_seconds[engine], _ = _timed(lambda w=writer: generate(w, events, seed=args.seed))
                 ctx = ToolContext.open(settings, Warehouse(settings, read_only=True))
@@ -192,7 +165,7 @@ def main() -> None:
     print(f"{'all calls (s)':<46}" + "".join(f"{t:>{width}.1f}" for t in totals))
     print(
         f"{'peak memory (MB): this process / server':<46}"
-        + "".join(f"{peak[e] / 2**20:>{width},.0f}" for e in engines)
+        + "".join(f"{peak[e]:>{width},.0f}" for e in engines)
     )
     print("\n≠: rows differ from DuckDB's. DuckDB's memory is this process's (it runs inside it);")
     print("PostgreSQL's and Spark's are their servers' process trees (this process is extra).")
