@@ -12,10 +12,12 @@ import logging
 import os
 import sys
 from contextlib import nullcontext
+from pathlib import Path
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, WarehouseInfo, refresh_views
 from assistant.warehouse.demo import generate
+from assistant.warehouse.load import LoadReport
 
 log = logging.getLogger("shoplens.launch")
 
@@ -59,6 +61,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-engine", action="store_true", help="prepare the warehouse only")
     parser.add_argument("--no-ui", action="store_true", help="serve the model's OpenAI API only, no app")
     parser.add_argument(
+        "--watch-folder",
+        help="also load export files as they land in this folder (shoplens data watch)",
+    )
+    parser.add_argument(
         "--collect",
         action="store_true",
         help="also collect live events (shoplens collect serve) into the dataset",
@@ -76,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         ui_port=args.port,
         llm_port=args.llm_port,
+        watch_folder=args.watch_folder,
     )
+    if settings.watch_folder is not None and not settings.watch_folder.is_dir():
+        parser.error(f"--watch-folder: no such folder: {settings.watch_folder}")
     level = min(logging.INFO, logging.getLevelName(settings.log_level.upper()))
     logging.basicConfig(level=level, format="%(message)s")
     info = prepare_warehouse(settings)
@@ -89,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     from assistant.cli import wait_for_interrupt
     from assistant.collector import collecting
     from assistant.llm.server import start_engine
+    from assistant.warehouse.folder_watch import watching
+    from assistant.warehouse.load import load_into
 
     with (
         collecting(settings) if args.collect else nullcontext() as collector,
@@ -102,12 +113,20 @@ def main(argv: list[str] | None = None) -> None:
         )
         if args.no_ui:
             print("  try it: shoplens ask 'What was revenue in the last 7 days?'  ·  Ctrl-C stops")
-            wait_for_interrupt()
+            with watching(settings, lambda path, name: load_into(settings, path, name=name)) as watch:
+                if watch:
+                    print(f"Loading export files as they land in {watch.folder}")
+                wait_for_interrupt()
         else:
             from assistant.ui import launch
             from assistant.workspace import Workspace
 
-            with Workspace(settings, endpoint) as workspace:
+            def load(path: Path, name: str) -> LoadReport:  # the app's process owns the DuckDB file
+                return workspace.load(path, workspace.default_dataset, name=name)
+
+            with Workspace(settings, endpoint) as workspace, watching(settings, load) as watch:
+                if watch:
+                    print(f"Loading export files as they land in {watch.folder}")
                 workspace.warm_up()  # the engine reads the system prompt before the first question
                 if running.server is not None:  # and again in a new engine, if the watchdog starts one
                     running.server.on_restart.append(workspace.engine_restarted)

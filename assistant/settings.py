@@ -110,6 +110,14 @@ class Settings(BaseSettings):
         ge=0,
         description="How often the collector runs the live checks (outages, conversion drops); 0: never.",
     )
+    watch_folder: Path | None = Field(
+        default=None,
+        description="A folder whose export files `launch.py` loads into the dataset as they land"
+        " (`shoplens data watch` without the app).",
+    )
+    watch_folder_seconds: float = Field(
+        default=10.0, gt=0, description="How often the watched folder is looked at (seconds)."
+    )
     alert_webhook: str | None = Field(default=None, description="URL each new alert is POSTed to as JSON.")
     demo_events: int = Field(
         default=300_000, ge=1_000, description="Size of the demo shop created on first run."
@@ -198,10 +206,10 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="WARNING", description="Logging level (DEBUG, INFO, WARNING…).")
 
-    @field_validator("data_dir")
+    @field_validator("data_dir", "watch_folder")
     @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
 
     @field_validator("import_dirs", mode="before")
     @classmethod

@@ -149,7 +149,12 @@ class Workspace:
             return kept[2]
 
     def load(
-        self, path: Path, dataset: str, format: str | None = None, progress: ProgressFn | None = None
+        self,
+        path: Path,
+        dataset: str,
+        format: str | None = None,
+        progress: ProgressFn | None = None,
+        name: str | None = None,
     ) -> LoadReport:
         """Load a file into `dataset` (created if new). The load is one transaction: on any
         failure the dataset is as it was, and a dataset this load would have created is not
@@ -163,7 +168,7 @@ class Workspace:
         with self._lock:
             self._close(dataset)
             try:
-                return load_into(self.settings_for(dataset), path, format, progress)
+                return load_into(self.settings_for(dataset), path, format, progress, name)
             except LoadError:
                 raise
             except Exception as exc:  # DuckDB: locked by another process, disk full, ...

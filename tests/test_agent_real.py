@@ -252,6 +252,15 @@ def test_demo_demand_gaps(demo: Assistant) -> None:
     assert "drone with 4k camera" in answer.text and answer.grounded, answer.text
 
 
+def test_demo_the_last_hours(demo: Assistant) -> None:
+    answer = demo.ask("Give me a rundown of the past hour")
+    call = answer.tool_calls[-1]
+    assert call.tool == "recent_activity" and call.arguments.get("hours", 1) == 1, answer.tool_calls
+    assert [r[0] for r in answer.table.rows][:2] == ["events", "users"]
+    assert "the data is not live" in (answer.interpretation or ""), answer.interpretation
+    assert answer.grounded, answer.text
+
+
 def test_demo_bought_together(demo: Assistant) -> None:
     answer = demo.ask("Which items are usually purchased along with product 103?")
     call = answer.tool_calls[-1]

@@ -606,7 +606,7 @@ def test_every_tool_is_registered_with_a_description() -> None:
     for name in (
         "search_products", "search_queries", "similar_users", "list_segments", "lookup_segment",
         "recommend", "explain_recommendation", "detect_anomalies", "find_suspicious_users", "write_marketing_copy",
-        "predict_intent", "demand_gaps",
+        "predict_intent", "demand_gaps", "recent_activity",
     ):  # fmt: skip
         assert name in tools and len(tools[name].description) > 30
 

@@ -337,6 +337,7 @@ TOOL_CALLS = [
     ("detect_anomalies", {}),
     ("find_suspicious_users", {}),
     ("demand_gaps", {}),
+    ("recent_activity", {"hours": 48}),
     ("search_products", {"query": WRITE_ATTEMPT, "category": WRITE_ATTEMPT, "brand": WRITE_ATTEMPT}),
     ("search_queries", {"text": WRITE_ATTEMPT}),
     ("similar_users", {"user_id": WRITE_ATTEMPT}),

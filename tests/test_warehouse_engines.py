@@ -57,6 +57,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("cohort_retention", {}),
     ("detect_anomalies", {}),
     ("explain_change", {"metric": "revenue"}),
+    ("recent_activity", {"hours": 1}),
     ("list_segments", {}),
     ("find_suspicious_users", {}),
     ("recommend", {"user_id": "@buyer"}),

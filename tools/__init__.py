@@ -22,13 +22,14 @@ def register_tools(semantic: object) -> list[Tool]:
         describe,
         intent,
         metrics,
+        recent,
         recommend,
         search,
         segments,
         sql,
     )
 
-    modules = (metrics, segments, recommend, intent, anomalies, changes, search, demand, copy, sql, describe)
+    modules = (metrics, segments, recommend, intent, anomalies, recent, changes, search, demand, copy, sql, describe)
     return [tool for module in modules for tool in module.tools(semantic)]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -16,6 +16,9 @@ from assistant.cli.base import (
     progress_bar,
 )
 from assistant.settings import Settings, parse_count
+
+if TYPE_CHECKING:
+    from assistant.warehouse.load import LoadReport
 
 
 @data_app.command("load")
@@ -36,6 +39,10 @@ def data_load(
             result = load_into(settings, path, format=format, progress=report)
     except (LoadError, UnknownFormat) as exc:
         raise fail(str(exc)) from None
+    _print_load(result)
+
+
+def _print_load(result: LoadReport) -> None:
     console.print(
         f"[bold]{escape(result.source_dataset)}[/bold] ({result.format}): "
         f"{result.rows_read:,} read, [green]{result.rows_loaded:,} loaded[/green], "
@@ -56,6 +63,65 @@ def _reasons_table(by_reason: dict[str, int]) -> Table:
     for reason, count in by_reason.items():
         table.add_row(reason, f"{count:,}")
     return table
+
+
+@data_app.command("watch")
+def data_watch(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Folder where export files land (subfolders too).")],
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="Skip detection: see `data formats`.")
+    ] = None,
+    every: Annotated[float, typer.Option(help="Seconds between looks at the folder.", min=0.1)] = 10.0,
+    settle: Annotated[
+        float, typer.Option(help="Seconds a file must be unchanged before it is loaded.", min=0)
+    ] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="Load what is there now, then stop.")] = False,
+) -> None:
+    """Load export files as they land in FOLDER, each once (a changed file replaces its rows).
+    Runs until Ctrl-C. While the app runs on the same DuckDB dataset, use `launch.py --watch-folder`
+    instead: the app's process then does the loads."""
+    from assistant.warehouse.folder_watch import FolderWatch, WatchedFile, record_path
+    from assistant.warehouse.load import load_into
+
+    settings: Settings = ctx.obj
+    try:
+        watch = FolderWatch(
+            folder,
+            record_path(settings, folder),
+            lambda path, name: load_into(settings, path, format=format, name=name),
+            settle_seconds=settle,
+        )
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+
+    def show(entry: WatchedFile) -> None:
+        if entry.report is not None:
+            _print_load(entry.report)
+        elif entry.skipped:
+            console.print(f"[dim]{escape(entry.name)}: not loaded, {escape(entry.skipped)}[/dim]")
+        else:
+            console.print(f"[red]{escape(entry.name)}: {escape(entry.error or '')}[/red] (tried again later)")
+
+    if once:
+        tried = watch.scan()
+        for entry in tried:
+            show(entry)
+        if not tried:
+            console.print(f"nothing new in {watch.folder}")
+        if any(entry.error for entry in tried):
+            raise typer.Exit(1)
+        return
+    from assistant.cli import wait_for_interrupt
+
+    console.print(
+        f"watching {watch.folder} for dataset {settings.warehouse!r} every {every:g}s (Ctrl-C stops)"
+    )
+    watch.start(every, on_file=show)
+    try:
+        wait_for_interrupt()
+    finally:
+        watch.stop()
 
 
 @data_app.command("info")

@@ -92,7 +92,11 @@ class LoadError(Exception):
 
 
 def load_into(
-    settings: Settings, path: str | Path, format: str | None = None, progress: ProgressFn | None = None
+    settings: Settings,
+    path: str | Path,
+    format: str | None = None,
+    progress: ProgressFn | None = None,
+    name: str | None = None,
 ) -> LoadReport:
     """Load `path` into the warehouse `settings` name, creating it when it does not exist yet.
 
@@ -105,7 +109,7 @@ def load_into(
     target = Warehouse(settings)
     try:
         target.ensure_schema()
-        return load_file(target, path, format, progress)
+        return load_file(target, path, format, progress, name)
     except BaseException:
         target.close()
         if new_file is not None:
@@ -128,8 +132,11 @@ def load_file(
     path: str | Path,
     format: str | None = None,
     progress: ProgressFn | None = None,
+    name: str | None = None,
 ) -> LoadReport:
-    """Load `path` (format auto-detected unless given) into the warehouse; see the module doc."""
+    """Load `path` (format auto-detected unless given) into the warehouse; see the module doc.
+    The load's name (`source_dataset`, which a reload replaces) is `<format>:<name>`, by default
+    the file's own name; a folder watch names files by their path inside the folder."""
     path = Path(path).expanduser().resolve()
     if not path.exists():
         raise LoadError(f"no such file or folder: {path}")
@@ -137,7 +144,7 @@ def load_file(
         # A pipe would block the reader forever, a device never end: neither is a data file.
         raise LoadError(f"{path.name} is not a regular file or a folder (a pipe, socket or device)")
     loader, plan = resolve_loader(path, format)
-    label = loader.label(path)
+    label = loader.label(path) if name is None else f"{loader.name}:{name}"
     report = progress or (lambda stage, fraction: None)
     settings = warehouse.settings
     mask_key = key_for(settings.data_dir) if settings.pii_masking else None
