@@ -25,6 +25,7 @@ from .test_warehouse_engines import (
     _same,
     _state,
     _tuning_suites,
+    assert_batched_reads_match,
     gold_differences,
     sample_contexts,
 )
@@ -50,6 +51,10 @@ def test_a_tool_gives_the_same_figures_on_duckdb_and_spark(
     assert len(spark_rows) == len(duck_rows), (duck_rows[:5], spark_rows[:5])
     for d_row, s_row in zip(duck_rows, spark_rows, strict=True):
         assert all(_same(a, b) for a, b in zip(d_row, s_row, strict=True)), (d_row, s_row)
+
+
+def test_whole_table_reads_stream_in_batches_on_spark(contexts: dict[str, ToolContext]) -> None:
+    assert_batched_reads_match(contexts["spark"], contexts["duckdb"])
 
 
 def test_data_info_names_spark_and_its_version(contexts: dict[str, ToolContext]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,6 +34,7 @@ class UnknownEntity(ToolError):
         self.value = value
 
 
+BATCH_ROWS = 100_000  # rows per Arrow batch streamed from the warehouse (a few MB)
 # After a lookup that leads nowhere in particular: two questions most shops ask.
 GENERIC_FOLLOW_UPS = ["What was revenue in the last 7 days?", "Show the funnel from view to purchase"]
 FollowUps = Callable[[dict[str, Any], Callable[[str], Any]], list[str]]
@@ -282,19 +283,51 @@ class ToolContext:
             with self.warehouse.engine.connect() as conn:
                 raw = conn.connection.driver_connection
                 return raw.sql(sql, params=params or None).to_arrow_table()
+        # Joined by position (two columns a database names alike both stay), a column all NULL (or
+        # integer) in one batch and typed (or decimal) in another promoted, as one pa.array would.
+        parts = [pa.Table.from_batches([batch]) for batch in self.batches(sql, **params)]
+        names = parts[0].column_names
+        by_position = [f"c{i}" for i in range(len(names))]
+        joined = pa.concat_tables(
+            [p.rename_columns(by_position) for p in parts], promote_options="permissive"
+        )
+        return joined.rename_columns(names)
+
+    def batches(self, sql: str, batch_rows: int = BATCH_ROWS, **params: Any) -> Iterator[pa.RecordBatch]:
+        """The rows of `table`'s SQL as Arrow batches of at most `batch_rows`, streamed from the
+        warehouse: work over a whole table (the recommender's interactions) never holds all of its
+        rows at once. At least one batch, empty when there are no rows."""
+        if self.warehouse.is_duckdb:
+            with self.warehouse.engine.connect() as conn:
+                raw = conn.connection.driver_connection
+                reader = raw.sql(sql, params=params or None).fetch_record_batch(batch_rows)
+                yielded = False
+                for batch in reader:
+                    yielded = True
+                    yield batch
+                if not yielded:
+                    yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+            return
         # sqlglot writes `$name` as the driver's `%(name)s`; SQLAlchemy's text() binds `:name` and
         # escapes the `%` of LIKE patterns for the driver.
         text = re.sub(r"%\((\w+)\)s", r":\1", self.warehouse.sql(sql))
-        with self.warehouse.engine.connect() as conn:
+        with self.warehouse.engine.connect().execution_options(stream_results=True) as conn:
             result = conn.execute(sa.text(text), params)
             columns, description = list(result.keys()), result.cursor.description
-            rows = result.all()
-            if self.warehouse.is_spark:
-                rows = spark.typed_rows(rows, description)
-            rows = [[plain_number(v) for v in r] for r in rows]
+            yielded = False
+            for rows in result.partitions(batch_rows):
+                yielded = True
+                yield self._batch(rows, columns, description)
+            if not yielded:
+                yield self._batch([], columns, description)
+
+    def _batch(self, rows: Any, columns: list[str], description: Any) -> pa.RecordBatch:
+        if self.warehouse.is_spark:
+            rows = spark.typed_rows(rows, description)
+        rows = [[plain_number(v) for v in r] for r in rows]
         # By position: two columns a database names alike (PostgreSQL's `count`) both stay.
         arrays = [pa.array([row[i] for row in rows]) for i in range(len(columns))]
-        return pa.Table.from_arrays(arrays, names=columns)
+        return pa.RecordBatch.from_arrays(arrays, names=columns)
 
     def rows(self, sql: str, **params: Any) -> list[tuple]:
         table = self.table(sql, **params)

@@ -98,6 +98,13 @@ def _top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     )
 
 
+def interactions_sql() -> str:
+    """Every product interaction: who (user, else session), visit, item, weight, when."""
+    return f"""SELECT coalesce(user_id, 's:' || session_id) AS entity, coalesce(session_id, user_id) AS session,
+                      product_id AS item, {_weight_case()} AS weight, event_time AS time
+               FROM events WHERE product_id IS NOT NULL AND event_type IN ('view', 'fav', 'cart', 'purchase')"""
+
+
 @dataclass
 class Interactions:
     """Product interactions as index arrays: who (user, else session), which item, weight, when."""
@@ -113,24 +120,40 @@ class Interactions:
 
     @classmethod
     def read(cls, ctx: ToolContext) -> Interactions:
-        table = ctx.table(
-            f"""SELECT coalesce(user_id, 's:' || session_id) AS entity, coalesce(session_id, user_id) AS session,
-                       product_id AS item, {_weight_case()} AS weight, event_time AS time
-                FROM events WHERE product_id IS NOT NULL AND event_type IN ('view', 'fav', 'cart', 'purchase')"""
-        )
-        codes = {}
-        for name in ("entity", "session", "item"):
-            encoded = table[name].dictionary_encode().combine_chunks()
-            codes[name] = (encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist())
+        """Read batch by batch: only the integer codes of all rows are held, never their text
+        (10M events as text would take gigabytes through a server database's driver)."""
+        codes: dict[str, dict[str, int]] = {"entity": {}, "session": {}, "item": {}}
+        parts: dict[str, list[np.ndarray]] = {
+            name: [] for name in ("entity", "session", "item", "weight", "time")
+        }
+        for batch in ctx.batches(interactions_sql()):
+            if not batch.num_rows:
+                continue
+            for name, known in codes.items():
+                encoded = batch.column(name).dictionary_encode()
+                # This batch's dictionary entries, as codes of the whole read (new ones appended).
+                mapping = np.array(
+                    [known.setdefault(value, len(known)) for value in encoded.dictionary.to_pylist()],
+                    dtype=np.int32,
+                )
+                parts[name].append(mapping[encoded.indices.to_numpy(zero_copy_only=False)])
+            parts["weight"].append(batch.column("weight").to_numpy(zero_copy_only=False).astype(np.float32))
+            parts["time"].append(batch.column("time").to_numpy(zero_copy_only=False).astype("datetime64[s]"))
+        joined = {
+            name: np.concatenate(arrays) if arrays else np.array([], dtype=empty)
+            for (name, arrays), empty in zip(
+                parts.items(), (np.int32, np.int32, np.int32, np.float32, "datetime64[s]"), strict=True
+            )
+        }
         return cls(
-            entity=codes["entity"][0],
-            session=codes["session"][0],
-            item=codes["item"][0],
-            weight=table["weight"].to_numpy(zero_copy_only=False).astype(np.float32),
-            time=table["time"].to_numpy(zero_copy_only=False).astype("datetime64[s]"),
-            entities=codes["entity"][1],
-            sessions=codes["session"][1],
-            items=codes["item"][1],
+            entity=joined["entity"],
+            session=joined["session"],
+            item=joined["item"],
+            weight=joined["weight"],
+            time=joined["time"],
+            entities=list(codes["entity"]),
+            sessions=list(codes["session"]),
+            items=list(codes["item"]),
         )
 
     def subset(self, keep: np.ndarray) -> Interactions:

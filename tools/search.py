@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.embeddings import PACKAGE, Encoder, VectorIndex
@@ -300,23 +301,32 @@ def _build_user_vectors(ctx: ToolContext) -> tuple[list[str], torch.Tensor]:
 
     products = product_index(ctx)
     weights = " ".join(f"WHEN '{t}' THEN {w}" for t, w in EVENT_WEIGHTS.items())
-    table = ctx.table(
-        f"""SELECT user_id, product_id, sum(CASE event_type {weights} ELSE 0 END) AS weight
-            FROM events WHERE user_id IS NOT NULL AND product_id IS NOT NULL GROUP BY ALL ORDER BY 1, 2"""
-    ).to_pydict()  # in order: the same vectors, and the same look-alikes among equals, on any engine
     column = {key: i for i, key in enumerate(products.index.keys)}
     users: dict[str, int] = {}
     rows, cols, vals = [], [], []
-    for user, product, weight in zip(table["user_id"], table["product_id"], table["weight"], strict=True):
-        j = column.get(product)
-        if j is None or not weight:
-            continue
-        rows.append(users.setdefault(user, len(users)))
-        cols.append(j)
-        vals.append(float(weight))
+    # In batches, as arrays (a user-product pair per row: millions on a big shop); in order: the
+    # same vectors, and the same look-alikes among equals, on any engine.
+    for batch in ctx.batches(
+        f"""SELECT user_id, product_id, sum(CASE event_type {weights} ELSE 0 END) AS weight
+            FROM events WHERE user_id IS NOT NULL AND product_id IS NOT NULL GROUP BY ALL ORDER BY 1, 2"""
+    ):
+        product = batch.column(1).dictionary_encode()
+        product_column = np.array([column.get(p, -1) for p in product.dictionary.to_pylist()] + [-1])
+        col = product_column[product.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
+        weight = batch.column(2).fill_null(0).to_numpy(zero_copy_only=False).astype(np.float32)
+        keep = (col >= 0) & (weight != 0)
+        user = batch.column(0).filter(pa.array(keep)).dictionary_encode()
+        user_row = np.array(
+            [users.setdefault(u, len(users)) for u in user.dictionary.to_pylist()], dtype=np.int64
+        )
+        rows.append(user_row[user.indices.to_numpy(zero_copy_only=False)])
+        cols.append(col[keep])
+        vals.append(weight[keep])
     matrix = torch.sparse_coo_tensor(
-        torch.tensor([rows, cols], dtype=torch.long),
-        torch.tensor(vals),
+        torch.from_numpy(
+            np.stack([np.concatenate(rows or [[]]), np.concatenate(cols or [[]])]).astype(np.int64)
+        ),
+        torch.from_numpy(np.concatenate(vals or [[]]).astype(np.float32)),
         (len(users), len(column)),
         check_invariants=False,
     )
