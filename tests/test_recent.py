@@ -55,7 +55,7 @@ def test_the_last_hour_against_the_same_hour_of_the_days_before(settings: Settin
     assert "the data is not live" in result.notes[0]
     assert ungrounded_numbers(result.summary, result_facts(result)) == []
     assert result.zh is not None and result.zh.summary.startswith(
-        "最近 1 小时（2026-06-01 11:00 to 12:00）：事件数 6"
+        "最近 1 小时（2026-06-01 11:00 至 12:00）：事件数 6"
     )
 
 

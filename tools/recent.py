@@ -75,11 +75,8 @@ def recent_activity(ctx: ToolContext, args: RecentActivityArgs) -> ToolResult:
         usual = round(sum(past) / len(past), 4) if past else None
         rows.append((measure.label, value(0, i), usual))
     hour_words = "the last hour" if args.hours == 1 else f"the last {args.hours} hours"
-    span = (
-        f"{start:%Y-%m-%d %H:%M} to {end:%H:%M}"
-        if start.date() == end.date()
-        else f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
-    )
+    until = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%Y-%m-%d %H:%M}"
+    span, span_zh = f"{start:%Y-%m-%d %H:%M} to {until}", f"{start:%Y-%m-%d %H:%M} 至 {until}"
     anchor = (
         "ending now: events are arriving live"
         if live
@@ -113,7 +110,7 @@ def recent_activity(ctx: ToolContext, args: RecentActivityArgs) -> ToolResult:
         )
 
     hours_zh = f"最近 {args.hours} 小时"
-    summary_zh = f"{hours_zh}（{span}）：" + (figures_zh(1) if 0 in found else "没有任何事件") + "。"
+    summary_zh = f"{hours_zh}（{span_zh}）：" + (figures_zh(1) if 0 in found else "没有任何事件") + "。"
     summary_zh += (
         f"此前 {len(covered)} 天的同一时段平均：{figures_zh(2)}。"
         if covered
@@ -130,7 +127,7 @@ def recent_activity(ctx: ToolContext, args: RecentActivityArgs) -> ToolResult:
         summary=summary,
         zh=InChinese(
             summary=summary_zh,
-            interpretation=f"{hours_zh}（{span}，"
+            interpretation=f"{hours_zh}（{span_zh}，"
             + (
                 "截至现在，数据实时到达"
                 if live
