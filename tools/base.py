@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -301,12 +301,7 @@ class ToolContext:
             with self.warehouse.engine.connect() as conn:
                 raw = conn.connection.driver_connection
                 reader = raw.sql(sql, params=params or None).to_arrow_reader(batch_rows)
-                yielded = False
-                for batch in reader:
-                    yielded = True
-                    yield batch
-                if not yielded:
-                    yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+                yield from _at_least_one(reader, lambda: pa.RecordBatch.from_pylist([], schema=reader.schema))
             return
         # sqlglot writes `$name` as the driver's `%(name)s`; SQLAlchemy's text() binds `:name` and
         # escapes the `%` of LIKE patterns for the driver.
@@ -314,12 +309,10 @@ class ToolContext:
         with self.warehouse.engine.connect().execution_options(stream_results=True) as conn:
             result = conn.execute(sa.text(text), params)
             columns, description = list(result.keys()), result.cursor.description
-            yielded = False
-            for rows in result.partitions(batch_rows):
-                yielded = True
-                yield self._batch(rows, columns, description)
-            if not yielded:
-                yield self._batch([], columns, description)
+            yield from _at_least_one(
+                (self._batch(rows, columns, description) for rows in result.partitions(batch_rows)),
+                lambda: self._batch([], columns, description),
+            )
 
     def _batch(self, rows: Any, columns: list[str], description: Any) -> pa.RecordBatch:
         if self.warehouse.is_spark:
@@ -340,6 +333,18 @@ class ToolContext:
     @classmethod
     def open(cls, settings: Settings, warehouse: Warehouse) -> ToolContext:
         return cls(settings=settings, warehouse=warehouse, facts=read_facts(warehouse))
+
+
+def _at_least_one(
+    batches: Iterable[pa.RecordBatch], empty: Callable[[], pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    """`batches`, or `empty()` when there are none: a caller always sees the result's columns."""
+    none = True
+    for batch in batches:
+        none = False
+        yield batch
+    if none:
+        yield empty()
 
 
 def plain_number(value: Any) -> Any:

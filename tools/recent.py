@@ -84,9 +84,10 @@ def recent_activity(ctx: ToolContext, args: RecentActivityArgs) -> ToolResult:
     )
     alerts = live_alerts(ctx, end, hours=max(3.0, float(args.hours)))
 
-    def figures(column: int) -> str:
-        return ", ".join(
-            f"{row[0]} {narrate.figure(row[column], measure.format)}"
+    def figures(column: int, zh: bool = False) -> str:
+        return ("，" if zh else ", ").join(
+            f"{measure.zh.label if zh and measure.zh else measure.label}"
+            f" {narrate.figure(row[column], measure.format)}"
             for row, measure in zip(rows, measures, strict=True)
             if row[column] is not None
         )
@@ -102,17 +103,10 @@ def recent_activity(ctx: ToolContext, args: RecentActivityArgs) -> ToolResult:
         else " The live checks found no outage and no conversion drop."
     )
 
-    def figures_zh(column: int) -> str:
-        return "，".join(
-            f"{measure.zh.label if measure.zh else measure.label} {narrate.figure(row[column], measure.format)}"
-            for row, measure in zip(rows, measures, strict=True)
-            if row[column] is not None
-        )
-
     hours_zh = f"最近 {args.hours} 小时"
-    summary_zh = f"{hours_zh}（{span_zh}）：" + (figures_zh(1) if 0 in found else "没有任何事件") + "。"
+    summary_zh = f"{hours_zh}（{span_zh}）：" + (figures(1, zh=True) if 0 in found else "没有任何事件") + "。"
     summary_zh += (
-        f"此前 {len(covered)} 天的同一时段平均：{figures_zh(2)}。"
+        f"此前 {len(covered)} 天的同一时段平均：{figures(2, zh=True)}。"
         if covered
         else "数据中没有更早的日子可供比较。"
     )

@@ -20,14 +20,16 @@ from assistant.settings import Settings, parse_count
 if TYPE_CHECKING:
     from assistant.warehouse.load import LoadReport
 
+FormatOption = Annotated[
+    str | None, typer.Option("--format", "-f", help="Skip detection: see `data formats`.")
+]
+
 
 @data_app.command("load")
 def data_load(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="File or folder to load.")],
-    format: Annotated[
-        str | None, typer.Option("--format", "-f", help="Skip detection: see `data formats`.")
-    ] = None,
+    format: FormatOption = None,
 ) -> None:
     """Load a file into the warehouse (format auto-detected). Re-loading a file replaces its rows."""
     from assistant.warehouse.load import LoadError, load_into
@@ -69,9 +71,7 @@ def _reasons_table(by_reason: dict[str, int]) -> Table:
 def data_watch(
     ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="Folder where export files land (subfolders too).")],
-    format: Annotated[
-        str | None, typer.Option("--format", "-f", help="Skip detection: see `data formats`.")
-    ] = None,
+    format: FormatOption = None,
     every: Annotated[float, typer.Option(help="Seconds between looks at the folder.", min=0.1)] = 10.0,
     settle: Annotated[
         float, typer.Option(help="Seconds a file must be unchanged before it is loaded.", min=0)

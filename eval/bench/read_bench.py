@@ -155,9 +155,7 @@ def main() -> None:
                 found = results[engine, mode]
                 cells.append(f"{'error' if 'error' in found else fmt.format(found[key]):>20}")
         print(f"{label:<28}" + "".join(cells))
-    print(
-        "\nwhole: every row at once (the read before batches); batched: Interactions.read (one Arrow read on DuckDB)."
-    )
+    print("\nwhole: every row at once (the read before batches); batched: Interactions.read.")
 
 
 if __name__ == "__main__":
