@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         start_engine(settings, progress=_progress) as running,
     ):
         if collector:
-            print(f"Collecting live events at {collector}/v1/batch")
+            print(f"Collecting live events at {collector.url}/v1/batch")
         endpoint = running.endpoint
         print(
             f"Model engine ready: {endpoint.engine} ({endpoint.device}) serving {endpoint.model} at {endpoint.base_url}"
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
                 return workspace.load(path, workspace.default_dataset, name=name)
 
             with Workspace(settings, endpoint) as workspace, watching(settings, load) as watch:
+                if collector and collector.ingest.fold is not None and settings.database_url is None:
+                    collector.ingest.fold = workspace.fold_live  # the app's process owns the DuckDB file
                 if watch:
                     print(f"Loading export files as they land in {watch.folder}")
                 workspace.warm_up()  # the engine reads the system prompt before the first question

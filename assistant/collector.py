@@ -10,6 +10,9 @@ session_id, products: [...]}}. Segment's e-commerce names (Product Viewed, Produ
 Removed, Product Added to Wishlist, Products Searched, Order Completed with its products) and
 ShopLens's own event types (view, cart, remove_from_cart, fav, search, purchase) are understood.
 
+Committed batches are folded into the warehouse's tables from time to time (on PostgreSQL after
+every commit: see `assistant.warehouse.fold`).
+
 A request is answered 200 only once its events are in the write-ahead log on disk
 (`assistant.warehouse.ingest`, `assistant.warehouse.live`); events that fail the loaders' checks are kept as rejects with the
 reason and the raw JSON; a messageId seen before is acknowledged again and not stored twice.
@@ -31,13 +34,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from assistant.settings import Settings, is_loopback
-from assistant.warehouse.ingest import DiskFull, Health, Ingest, Receipt
+from assistant.warehouse.fold import into_warehouse
+from assistant.warehouse.ingest import DiskFull, Health, Ingest, Receipt, StoreBusy
 from assistant.warehouse.live import LiveStore
 from assistant.watch import Watcher
 
@@ -170,16 +175,42 @@ class CollectorRefused(RuntimeError):
     """The collector cannot start as configured (the message says why)."""
 
 
+@dataclass
+class Collector:
+    url: str  # where it takes events (`/v1/track`, `/v1/batch`)
+    ingest: Ingest
+
+
+def live_ingest(settings: Settings) -> Ingest:
+    """The dataset's collector core, folding into its warehouse: on DuckDB every
+    `collector_fold_minutes` (when no other program has the file open), on a server database
+    after every commit (its queries see live events only once folded)."""
+    if settings.database_url and sa.engine.make_url(settings.database_url).get_backend_name() == "hive":
+        raise CollectorRefused(
+            "live events cannot be collected into Spark SQL: collect into DuckDB or PostgreSQL"
+        )
+    server = settings.database_url is not None
+    try:
+        return Ingest(
+            LiveStore.of(settings),
+            interval=settings.collector_commit_seconds,
+            fold=into_warehouse(settings) if server or settings.collector_fold_minutes else None,
+            fold_seconds=0.0 if server else settings.collector_fold_minutes * 60,
+        )
+    except StoreBusy as exc:
+        raise CollectorRefused(str(exc)) from None
+
+
 @contextmanager
-def collecting(settings: Settings, port: int | None = None) -> Iterator[str]:
-    """The collector of the settings' dataset, served from a background thread; yields its URL.
-    On exit it stops taking requests and commits what it acknowledged."""
+def collecting(settings: Settings, port: int | None = None) -> Iterator[Collector]:
+    """The collector of the settings' dataset, served from a background thread. On exit it
+    stops taking requests and commits what it acknowledged."""
     import uvicorn
 
     keys = [k.get_secret_value() for k in settings.collector_keys]
     if not keys and not is_loopback(settings.host):
         raise CollectorRefused(f"collecting on {settings.host} needs write keys: set SHOPLENS_COLLECTOR_KEYS")
-    ingest = Ingest(LiveStore.of(settings), interval=settings.collector_commit_seconds).start()
+    ingest = live_ingest(settings).start()
     limits = CollectorLimits(
         max_request_bytes=settings.collector_max_request_kb * 1024,
         events_per_second=settings.collector_events_per_second,
@@ -197,7 +228,7 @@ def collecting(settings: Settings, port: int | None = None) -> Iterator[str]:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise CollectorRefused(f"the collector could not listen on {settings.host}:{port}")
             time.sleep(0.05)
-        yield f"http://{settings.host}:{port}"
+        yield Collector(url=f"http://{settings.host}:{port}", ingest=ingest)
     finally:
         server.should_exit = True
         thread.join(timeout=30)

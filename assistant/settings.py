@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the collector commits what it received (queries see it then).",
     )
+    collector_fold_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the collector folds its batches into the DuckDB tables (a server database:"
+        " after every commit); 0: never by itself (`shoplens collect fold`).",
+    )
     watch_minutes: float = Field(
         default=5.0,
         ge=0,

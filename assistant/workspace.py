@@ -21,7 +21,8 @@ from assistant.embeddings import Encoder
 from assistant.llm.engines import Endpoint
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, WarehouseInfo, refresh_views
-from assistant.warehouse.live import live_generation
+from assistant.warehouse.fold import FoldReport, fold
+from assistant.warehouse.live import Batch, LiveStore, live_generation
 from assistant.warehouse.load import LoadError, LoadReport, ProgressFn, first_line, load_into
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,14 @@ class Workspace:
                 if "lock" in reason.lower():
                     reason = f"another program has it open ({reason})"
                 raise LoadError(f"could not load into {dataset!r}: {reason}") from exc
+
+    def fold_live(self, store: LiveStore, store_id: str, batches: list[Batch]) -> FoldReport:
+        """Fold the collector's batches into the default dataset's tables (the collector of
+        `launch.py --collect` calls this: the app's own connections must close for the write)."""
+        with self._lock:
+            self._close(self.default_dataset)
+            with Warehouse(self.settings_for(self.default_dataset)) as warehouse:
+                return fold(warehouse, store, store_id, batches)
 
     def _close(self, dataset: str) -> None:
         assistant = self._assistants.pop(dataset, None)

@@ -22,10 +22,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.collector import CollectorLimits, create_app
+from assistant.collector import CollectorLimits, CollectorRefused, create_app, live_ingest
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
-from assistant.warehouse.ingest import Ingest
+from assistant.warehouse.fold import fold, into_warehouse
+from assistant.warehouse.ingest import Ingest, StoreBusy
 from assistant.warehouse.live import LiveStore, message_ids
 from assistant.warehouse.tracking import Rejected, Sessions, event_rows
 from tools.sql import run_isolated
@@ -631,3 +632,133 @@ def test_a_replay_with_a_planted_outage_and_conversion_drop_raises_both(
     assert f"outage: No events from {quiet_end:%Y-%m-%d} " in checked.output
     assert f" to {quiet_end:%H:%M} (45 minutes)" in checked.output.replace("\n", " ")
     assert "conversion_drop: Conversion from" in checked.output
+
+
+def _counts(settings: Settings) -> tuple[int, int]:
+    """Live events as the app's queries and the model's isolated free SQL see them."""
+    with Warehouse(settings, read_only=True) as reader:
+        seen = reader.scalar("SELECT count(*) FROM events WHERE source_dataset = 'live'")
+        isolated = run_isolated(
+            reader.duckdb_file, settings, "SELECT count(*) FROM events WHERE source_dataset = 'live'", 5
+        )
+    return seen, isolated.rows[0][0]
+
+
+def test_folding_moves_live_events_into_the_tables_once(shop: Settings) -> None:
+    before = _counts(shop)
+    ingest = Ingest(LiveStore.of(shop), fold=into_warehouse(shop))
+    try:
+        ingest.append([view(f"f{i}", user=f"fresh{i % 3}", product_id="p-new", price=7.5) for i in range(30)])
+        ingest.append([{**view("bad"), "event": "Teleported"}])
+        ingest.commit()
+        assert _counts(shop) == (before[0] + 30, before[1] + 30)
+        report = ingest.fold_now()
+        assert report is not None
+        assert (report.batches, report.events, report.rejected, report.products, report.users) == (
+            2,
+            30,
+            1,
+            1,
+            3,
+        )
+        assert [b.kind for b in ingest.manifest.batches] == ["ids"]  # nothing left to read beside the tables
+        assert ingest.health().folded == 30
+        assert ingest.fold_now() is None
+        # Retries of folded events are still duplicates, in this collector and a restarted one.
+        assert ingest.append([view("f1", user="fresh1")]).duplicates == 1
+    finally:
+        ingest.close()
+    assert _counts(shop) == (before[0] + 30, before[1] + 30)
+    assert not LiveStore.of(shop).intent_path.exists()
+    restarted = Ingest(LiveStore.of(shop))
+    try:
+        assert restarted.append([view("f2", user="fresh2")]).duplicates == 1
+    finally:
+        restarted.close()
+    with Warehouse(shop, read_only=True) as reader:
+        # A product and users first seen live got catalog rows, so joins and segments see them.
+        assert (
+            reader.scalar("SELECT category || ' ' || price FROM products WHERE product_id = 'p-new'")
+            == "electronics 7.5"
+        )
+        assert reader.scalar("SELECT count(*) FROM users WHERE user_id LIKE 'fresh%'") == 3
+        assert reader.scalar("SELECT rows_loaded FROM loads WHERE source_dataset = 'live'") == 30
+        assert reader.scalar("SELECT count(*) FROM rejected_rows WHERE source_dataset = 'live'") == 1
+
+
+def test_a_fold_stopped_after_the_warehouse_commit_doubles_nothing(shop: Settings) -> None:
+    """A crash between the warehouse's commit and the manifest's: the batches are in both places
+    until the next fold; queries count them once, merges leave them alone, the next fold ends it."""
+    ingest = Ingest(LiveStore.of(shop))
+    for n in range(3):
+        ingest.append([view(f"c{n}-{i}", user=f"u{i}") for i in range(10)])
+        ingest.commit()
+    ingest.close()
+    store = LiveStore.of(shop)
+    manifest = store.manifest()
+    with Warehouse(shop) as writer:  # the fold's transaction commits; the collector dies here
+        fold(writer, store, manifest.store_id, manifest.batches)
+    assert store.intent_path.exists() and len(store.manifest().files("events")) == 3
+    assert _counts(shop) == (30, 30)
+    restarted = Ingest(LiveStore.of(shop), fold=into_warehouse(shop))
+    try:
+        for n in range(20):  # enough small batches to merge: the three folded ones stay out of it
+            restarted.append([view(f"m{n}", user="u1")])
+            restarted.commit()
+        assert {b.name for b in manifest.batches} <= {b.name for b in restarted.manifest.batches}
+        assert _counts(shop) == (50, 50)
+        report = restarted.fold_now()
+        assert report is not None and report.events == 20  # the three were folded already
+    finally:
+        restarted.close()
+    assert not store.intent_path.exists()
+    assert _counts(shop) == (50, 50)
+
+
+def test_one_collector_per_dataset(shop: Settings) -> None:
+    first = Ingest(LiveStore.of(shop))
+    try:
+        with pytest.raises(StoreBusy, match="another collector is running"):
+            Ingest(LiveStore.of(shop))
+    finally:
+        first.close()
+    Ingest(LiveStore.of(shop)).close()  # free again once the first has stopped
+
+
+def test_the_collector_folds_by_itself_while_no_one_has_the_file_open(shop: Settings) -> None:
+    settings = shop.model_copy(update={"collector_fold_minutes": 0.001})
+    ingest = live_ingest(settings).start()
+    try:
+        ingest.append([view(f"a{i}") for i in range(5)])
+        deadline = time.monotonic() + 20
+        while ingest.health().folded < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ingest.health().folded == 5
+    finally:
+        ingest.close()
+    assert _counts(settings) == (5, 5)
+
+
+def test_collect_fold_on_the_command_line(shop: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    ingest = Ingest(LiveStore.of(shop))
+    ingest.append([view(f"cli{i}") for i in range(4)])
+    ingest.close()  # its last commit: 4 events in a batch
+    env = {"SHOPLENS_DATA_DIR": str(shop.data_dir)}
+    with Warehouse(shop, read_only=True) as reader:
+        reader.scalar("SELECT 1")  # another program has the file open: the fold says so
+        busy = CliRunner().invoke(app, ["collect", "fold"], env=env)
+    assert busy.exit_code == 1 and "could not fold the live events" in busy.output, busy.output
+    done = CliRunner().invoke(app, ["collect", "fold"], env=env)
+    assert done.exit_code == 0 and "folded 4 events" in done.output, done.output
+    assert _counts(shop) == (4, 4)
+    assert "no live events waiting" in CliRunner().invoke(app, ["collect", "fold"], env=env).output
+
+
+def test_a_collector_on_spark_is_refused_with_the_reason(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url="hive://127.0.0.1:1/default")
+    with pytest.raises(CollectorRefused, match="cannot be collected into Spark SQL"):
+        live_ingest(settings)

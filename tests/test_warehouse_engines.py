@@ -477,3 +477,52 @@ def test_the_app_runs_on_postgres_and_no_path_through_it_writes(
     finally:
         ws.close()
         reader.close()
+
+
+def test_live_events_reach_postgres_queries_through_the_collector(
+    postgres_url: str, tmp_path: Path, demo_shops: Any
+) -> None:
+    """On PostgreSQL the collector folds after every commit: events posted to it are visible to
+    the read-only query connection within seconds, once each, and retries stay duplicates."""
+    import time
+
+    import httpx
+
+    from assistant.collector import collecting
+    from assistant.warehouse.demo import generate
+
+    from .conftest import free_port
+
+    settings = Settings(
+        data_dir=tmp_path / "pg", database_url=fresh_database(postgres_url, "live"), watch_minutes=0
+    )
+    with Warehouse(settings) as writer:
+        generate(writer, 2_000, seed=3)
+    events = [
+        {
+            "type": "track",
+            "event": "Product Viewed",
+            "userId": f"live-user-{i % 4}",
+            "messageId": f"pg-{i}",
+            "timestamp": "2026-12-04T10:00:00Z",
+            "properties": {"product_id": "live-product", "price": 12.0, "category": "books"},
+        }
+        for i in range(40)
+    ]
+    reader = Warehouse(settings, read_only=True)
+    sql = "SELECT count(*) FROM events WHERE source_dataset = 'live'"
+    try:
+        with collecting(settings, free_port()) as collector:
+            for start in (0, 20, 0):  # the third request is a retry of the first
+                reply = httpx.post(f"{collector.url}/v1/batch", json={"batch": events[start : start + 20]})
+                assert reply.status_code == 200, reply.text
+            deadline = time.monotonic() + 30
+            while reader.scalar(sql) < 40 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert reader.scalar(sql) == 40
+            assert reader.scalar("SELECT category FROM products WHERE product_id = 'live-product'") == "books"
+            # The tools see them as any other events (the sessions view included).
+            assert reader.scalar("SELECT count(*) FROM sessions WHERE user_id LIKE 'live-user-%'") == 4
+        assert reader.scalar(sql) == 40
+    finally:
+        reader.close()

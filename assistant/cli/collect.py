@@ -31,9 +31,9 @@ def collect_serve(
 
     settings: Settings = ctx.obj
     try:
-        with collecting(settings, port) as url:
+        with collecting(settings, port) as collector:
             console.print(
-                f"ShopLens collector for dataset {settings.warehouse!r} at {url}/v1/batch,"
+                f"ShopLens collector for dataset {settings.warehouse!r} at {collector.url}/v1/batch,"
                 f" {'write key required' if settings.collector_keys else 'no key'} (Ctrl-C stops)"
             )
             wait_for_interrupt()
@@ -113,6 +113,39 @@ def collect_replay(
         f"sent {result.sent:,} events in {result.seconds:.1f} s ({result.events_per_second:,.0f}/s):"
         f" {result.accepted:,} accepted, {result.rejected:,} rejected, {result.duplicates:,} duplicates,"
         f" {result.retries:,} retried requests; request p50 {statistics.median(latencies) * 1000:.0f} ms"
+    )
+
+
+@collect_app.command("fold")
+def collect_fold(ctx: typer.Context) -> None:
+    """Move the collected events into the dataset's tables now (a running collector does this by
+    itself every collector_fold_minutes, and needs no other program to have a DuckDB file open)."""
+    from assistant.collector import CollectorRefused, live_ingest
+    from assistant.warehouse.fold import into_warehouse
+    from assistant.warehouse.load import first_line
+
+    settings: Settings = ctx.obj
+    try:
+        ingest = live_ingest(settings)
+    except CollectorRefused as exc:
+        raise fail(str(exc)) from None
+    try:
+        ingest.commit()  # what the log still holds from a collector that stopped
+        ingest.fold = ingest.fold or into_warehouse(settings)
+        try:
+            report = ingest.fold_now()
+        except Exception as exc:  # DuckDB: locked by another program; a database error
+            raise fail(
+                f"could not fold the live events into {settings.warehouse!r}: {first_line(exc)}"
+            ) from None
+    finally:
+        ingest.close()
+    if report is None:
+        console.print("no live events waiting to be folded")
+        return
+    console.print(
+        f"folded {report.events:,} events and {report.rejected:,} rejected rows into {settings.warehouse!r}"
+        f" (new catalog rows: {report.products:,} products, {report.users:,} users)"
     )
 
 

@@ -3,13 +3,16 @@
 `event_rows` maps one tracked event (Segment's `track` shape) to canonical events rows with the
 file loaders' checks; `Ingest` checks, deduplicates (by messageId) and appends a request's events
 to the write-ahead log, returning only once they are on disk, and a committer thread turns the
-log into micro-batches. After a crash, `Ingest` replays the log past the manifest's position, so
-every acknowledged event is committed exactly once.
+log into micro-batches, and folds them into the warehouse's tables from time to time
+(`assistant.warehouse.fold`). After a crash, `Ingest` replays the log past the manifest's
+position, so every acknowledged event is committed exactly once. One collector per dataset: a
+second is refused (a lock file in the live folder).
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -23,8 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
+from assistant.warehouse.fold import FoldInto, FoldReport
 from assistant.warehouse.live import (
     BATCH_FIELDS,
+    ID_FIELDS,
     MERGE_AT,
     MERGE_ROWS,
     REJECT_FIELDS,
@@ -45,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MAX_EVENT_BYTES = 32 * 1024  # Segment's per-event limit
 SEGMENT_BYTES = 64 * 1024**2  # a log file is closed past this size
+FOLD_RETRY_SECONDS = 30.0  # a fold that could not run (the DuckDB file open elsewhere) is tried again
 
 
 class Receipt(BaseModel):
@@ -64,6 +70,12 @@ class Health(BaseModel):
     pending: int  # acknowledged, in the log, not yet in a batch
     last_commit: datetime | None
     batches: int
+    folded: int = 0  # event rows moved into the warehouse's tables so far
+    last_fold: datetime | None = None
+
+
+class StoreBusy(RuntimeError):
+    """Another collector holds this dataset's live store."""
 
 
 class DiskFull(OSError):
@@ -74,12 +86,23 @@ class Ingest:
     """The durable core: append to the log (then acknowledge), commit micro-batches, recover.
 
     One lock orders appends; a committer thread turns what the log holds past the manifest's
-    position into a batch every `interval` seconds (or sooner once `batch_rows` wait)."""
+    position into a batch every `interval` seconds (or sooner once `batch_rows` wait) and, given
+    `fold`, folds the batches into the tables every `fold_seconds` (0: after every commit)."""
 
-    def __init__(self, store: LiveStore, *, interval: float = 0.5, batch_rows: int = 50_000) -> None:
+    def __init__(
+        self,
+        store: LiveStore,
+        *,
+        interval: float = 0.5,
+        batch_rows: int = 50_000,
+        fold: FoldInto | None = None,
+        fold_seconds: float = 3600.0,
+    ) -> None:
         self.store = store
         self.interval = interval
         self.batch_rows = batch_rows
+        self.fold = fold
+        self.fold_seconds = fold_seconds
         self.sessions = Sessions()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -87,8 +110,15 @@ class Ingest:
         self._pending: list[tuple[dict, LogPosition]] = []  # records with the log position after them
         self._thread: threading.Thread | None = None
         self.last_commit: datetime | None = None
+        self.last_fold: datetime | None = None
         store.create()
+        self._store_lock = _hold(store.root / "collector.lock")
         self.manifest = store.manifest()
+        if not store.manifest_path.exists() or "store_id" not in json.loads(store.manifest_path.read_bytes()):
+            store.write_manifest(self.manifest)  # its store id, fixed before any fold names it
+        # Batches an interrupted fold was taking stay unmerged until a fold has finished them.
+        self._folding = set(store.folding())
+        self._next_fold = time.monotonic() + (0 if self._folding else fold_seconds)
         store.remove_strays(self.manifest)
         self.seen = set(message_ids(store, self.manifest))
         self._recover()
@@ -222,6 +252,21 @@ class Ingest:
             except OSError as exc:  # a full disk: the log keeps it all; try again later
                 log.error("live commit failed, will retry: %s", exc)
                 time.sleep(self.interval)
+                continue
+            if self.fold is not None and time.monotonic() >= self._next_fold:
+                try:
+                    self.fold_now()
+                    self._next_fold = time.monotonic() + self.fold_seconds
+                except Exception as exc:  # e.g. another program has the DuckDB file open: later
+                    reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    log.log(
+                        logging.INFO if "lock" in reason.lower() else logging.WARNING,
+                        "live fold put off: %s",
+                        reason,
+                    )
+                    self._next_fold = time.monotonic() + min(
+                        max(self.fold_seconds, self.interval), FOLD_RETRY_SECONDS
+                    )
 
     def commit(self) -> int:
         """Write what the log holds past the manifest as batch files and name them in a new
@@ -269,11 +314,55 @@ class Ingest:
         self.store.remove_strays(manifest)
         return len(taken)
 
+    def fold_now(self) -> FoldReport | None:
+        """Fold every committed batch into the warehouse's tables, then drop them from the
+        manifest (keeping their message ids); None when there was nothing to fold."""
+        if self.fold is None:
+            raise RuntimeError("this collector was given no warehouse to fold into")
+        taken = [b for b in self.manifest.batches if b.kind in ("events", "rejects")]
+        if not taken:
+            self.store.clear_folding()
+            self._folding = set()
+            return None
+        report = self.fold(self.store, self.manifest.store_id, taken)
+        generation = self.manifest.generation + 1
+        kept = [b for b in self.manifest.batches if b not in taken]
+        events = [b for b in taken if b.kind == "events"]
+        if events:
+            ids = pa.concat_tables(
+                pq.read_table(self.store.batches / b.name, columns=["message_id"]) for b in events
+            ).cast(ID_FIELDS)
+            name = f"ids-{generation:010d}.parquet"
+            self.store.write_batch(name, ids)
+            kept.append(Batch(name=name, kind="ids", rows=ids.num_rows))
+        now = time.time()
+        manifest = self.manifest.model_copy(
+            update={
+                "generation": generation,
+                "batches": kept,
+                "retired": {n: when for n, when in self.manifest.retired.items() if when > now}
+                | dict.fromkeys((b.name for b in taken), now + RETIRE_SECONDS),
+                "folded_rows": self.manifest.folded_rows + sum(b.rows for b in events),
+            }
+        )
+        self._folding = set()
+        self._merge(manifest)
+        self.store.write_manifest(manifest)
+        self.manifest = manifest
+        self.store.clear_folding()
+        self.last_fold = datetime.now(UTC)
+        self.store.remove_strays(manifest)
+        return report
+
     def _merge(self, manifest: Manifest) -> None:
         """Fold small batches of one kind into one file once MERGE_AT of them pile up, so queries
         read a bounded number of files."""
-        for kind, fields in (("events", BATCH_FIELDS), ("rejects", REJECT_FIELDS)):
-            small = [b for b in manifest.batches if b.kind == kind and b.rows < MERGE_ROWS]
+        for kind, fields in (("events", BATCH_FIELDS), ("rejects", REJECT_FIELDS), ("ids", ID_FIELDS)):
+            small = [
+                b
+                for b in manifest.batches
+                if b.kind == kind and b.rows < MERGE_ROWS and b.name not in self._folding
+            ]
             if len(small) < MERGE_AT:
                 continue
             merged = pa.concat_tables(
@@ -300,6 +389,8 @@ class Ingest:
             pending=len(self._pending),
             last_commit=self.last_commit,
             batches=len(manifest.batches),
+            folded=manifest.folded_rows,
+            last_fold=self.last_fold,
         )
 
     def close(self) -> None:
@@ -313,6 +404,18 @@ class Ingest:
         except OSError as exc:
             log.error("last live commit failed (the log keeps the events): %s", exc)
         os.close(self._log)
+        os.close(self._store_lock)
+
+
+def _hold(path: Any) -> int:
+    """Take the live store's lock for this process (released when it exits, however it exits)."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise StoreBusy(f"another collector is running for this dataset ({path.parent})") from None
+    return descriptor
 
 
 def _jsonable(row: dict) -> dict:

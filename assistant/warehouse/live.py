@@ -9,6 +9,7 @@ answers; so the collector never writes to it. It keeps, per dataset, under
     batches/*.parquet      micro-batches committed from the log (events, and rejects with reasons)
     manifest.json          the committed state, replaced atomically: the batch files that count and
                            how far into the log they reach
+    folding.json           present only while batches are being folded into the tables (below)
 
 A batch counts once the manifest names it, and the manifest also records the log position it
 covers, so a crash anywhere replays exactly the log lines after that position: every acknowledged
@@ -19,6 +20,11 @@ The read side (`live_view_statements`) shadows `events` and `rejected_rows` with
 over the main tables plus the manifest's batches, on each read-only connection, so every tool,
 metric and view (sessions, orders, ...) sees live events without knowing about them. Query
 connections may read no file but the batches folder (`allowed_directories`).
+
+Batches do not pile up for ever: the collector folds them into the warehouse's own tables
+(`assistant.warehouse.fold`) and then drops them from the manifest, keeping only their message ids
+(`ids` files) so retries stay duplicates. On a server database (PostgreSQL) that happens after
+every commit and is how queries see live events at all.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ import json
 import logging
 import os
 import time
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assistant.settings import Settings
 from assistant.warehouse.loaders.base import sql_str
@@ -69,6 +76,8 @@ REJECT_FIELDS = pa.schema(
         ("message_id", pa.string()),
     ]
 )
+# What stays of folded event batches: their message ids, so a retry is still a duplicate.
+ID_FIELDS = pa.schema([("message_id", pa.string())])
 EVENT_COLUMNS = tuple(EVENT_FIELDS.names)
 REJECT_COLUMNS = ("source_dataset", "line_number", "reason", "raw")
 MERGE_AT = 16  # batches below MERGE_ROWS rows each are merged once this many pile up
@@ -83,15 +92,19 @@ class LogPosition(BaseModel):
 
 class Batch(BaseModel):
     name: str
-    kind: str  # "events" or "rejects"
+    kind: str  # "events", "rejects", or "ids" (the message ids of folded events)
     rows: int
 
 
 class Manifest(BaseModel):
+    # Names this store in the warehouse's record of folded batches: a store made afresh (its
+    # folder deleted) starts its batch names again and must not find them folded already.
+    store_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     generation: int = 0
     batches: list[Batch] = []
     committed: LogPosition = LogPosition()
     retired: dict[str, float] = {}  # merged-away file -> when it may be deleted (epoch seconds)
+    folded_rows: int = 0  # event rows moved into the warehouse's tables so far
 
     def files(self, kind: str) -> list[str]:
         return [b.name for b in self.batches if b.kind == kind]
@@ -110,6 +123,7 @@ class LiveStore:
         self.wal = root / "wal"
         self.batches = root / "batches"
         self.manifest_path = root / "manifest.json"
+        self.intent_path = root / "folding.json"
 
     @classmethod
     def of(cls, settings: Settings) -> LiveStore:
@@ -135,6 +149,27 @@ class LiveStore:
         os.replace(staged, self.manifest_path)
         _fsync_dir(self.root)
 
+    def folding(self) -> list[str]:
+        """The batches a fold was moving into the tables when it stopped (none: no fold under way)."""
+        try:
+            return json.loads(self.intent_path.read_bytes())
+        except FileNotFoundError:
+            return []
+
+    def write_folding(self, names: list[str]) -> None:
+        """Say which batches are being folded, before the warehouse is touched (see `fold`)."""
+        staged = self.root / "folding.json.new"
+        with open(staged, "wb") as out:
+            out.write(json.dumps(names).encode())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(staged, self.intent_path)
+        _fsync_dir(self.root)
+
+    def clear_folding(self) -> None:
+        self.intent_path.unlink(missing_ok=True)
+        _fsync_dir(self.root)
+
     def write_batch(self, name: str, table: pa.Table) -> None:
         """A batch file, complete and on disk before any manifest names it."""
         staged = self.batches / f".{name}.part"  # outside the readers' glob-free list either way
@@ -157,7 +192,7 @@ class LiveStore:
 def live_generation(settings: Settings) -> int:
     """How many commits the dataset's collector has made (0: none); changes whenever queries
     would see new live events."""
-    return LiveStore.of(settings).manifest().generation if settings.database_url is None else 0
+    return LiveStore.of(settings).manifest().generation
 
 
 def _fsync_dir(path: Path) -> None:
@@ -178,6 +213,15 @@ def live_view_statements(settings: Settings, catalog: str, manifest: Manifest | 
     manifest's live batches (or drops those views when there are none)."""
     store = LiveStore.of(settings)
     manifest = manifest or store.manifest()
+    # A fold stopped between the warehouse's commit and the manifest's (a crash) leaves batches
+    # both in the tables and here until the next fold: the warehouse's record of what it took
+    # decides, so no row counts twice. (The fold made that record's table before it began.)
+    unfolded = ""
+    if store.folding():
+        unfolded = (
+            " WHERE parse_filename(filename) NOT IN (SELECT batch FROM"
+            f" {_ident(catalog)}.main.live_folds WHERE store_id = {sql_str(manifest.store_id)})"
+        )
     statements = []
     for table, kind, columns in (
         ("events", "events", EVENT_COLUMNS),
@@ -189,9 +233,14 @@ def live_view_statements(settings: Settings, catalog: str, manifest: Manifest | 
             continue
         listed = ", ".join(sql_str(store.batches.resolve() / name) for name in files)
         names = ", ".join(columns)
+        source = (
+            f"read_parquet([{listed}], filename = true){unfolded}"
+            if unfolded
+            else f"read_parquet([{listed}])"
+        )
         statements.append(
             f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {names} FROM {_ident(catalog)}.main.{table}"
-            f" UNION ALL SELECT {names} FROM read_parquet([{listed}])"
+            f" UNION ALL SELECT {names} FROM {source}"
         )
     return statements
 
@@ -201,12 +250,13 @@ def _ident(name: str) -> str:
 
 
 def message_ids(store: LiveStore, manifest: Manifest | None = None) -> list[str]:
-    """Every message id in the committed event batches, repeats included (so doubles would show)."""
+    """Every message id in the committed event batches and in what stays of folded ones, repeats
+    included (so doubles would show)."""
     manifest = manifest or store.manifest()
     return [
         m
         for batch in manifest.batches
-        if batch.kind == "events"
+        if batch.kind in ("events", "ids")
         for m in pq.read_table(store.batches / batch.name, columns=["message_id"])
         .column("message_id")
         .to_pylist()
