@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from pydantic import BaseModel
 
 from assistant.warehouse.db import Warehouse
@@ -79,10 +80,10 @@ def dataset_events(
         since = max(first, last - timedelta(days=plan.last_days)) if plan.last_days else first
         outage_end = last - OUTAGE_BEFORE
         outage = (outage_end - timedelta(minutes=plan.outage_minutes), outage_end)
-        sql = f"SELECT {COLUMNS} FROM events WHERE {own} AND event_time >= ? ORDER BY event_time" + (
+        sql = f"SELECT {COLUMNS} FROM events WHERE {own} AND event_time >= :since ORDER BY event_time" + (
             f" LIMIT {int(plan.limit)}" if plan.limit else ""
         )
-        for number, row in enumerate(conn.exec_driver_sql(sql, (since,))):
+        for number, row in enumerate(conn.execute(sa.text(sql), {"since": since})):
             when = row[0]
             if plan.outage_minutes and outage[0] <= when < outage[1]:
                 continue

@@ -762,3 +762,31 @@ def test_a_collector_on_spark_is_refused_with_the_reason(tmp_path: Path) -> None
     settings = Settings(data_dir=tmp_path, database_url="hive://127.0.0.1:1/default")
     with pytest.raises(CollectorRefused, match="cannot be collected into Spark SQL"):
         live_ingest(settings)
+
+
+def test_the_app_folds_the_collectors_batches_while_it_has_the_dataset_open(shop: Settings) -> None:
+    """`launch.py --collect`: the app's process holds the DuckDB file, so its workspace folds (its
+    own connections closed for the write); questions after it see the same events, once."""
+    from assistant.workspace import Workspace
+    from tools.base import ToolContext
+
+    from .test_agent_units import ENDPOINT
+
+    with Workspace(shop, ENDPOINT, encoder=None) as ws:
+        live = "SELECT count(*) FROM events WHERE source_dataset = 'live'"
+        assert ws.assistant(ws.default_dataset).ctx.warehouse.scalar(live) == 0
+        ingest = Ingest(LiveStore.of(shop), fold=into_warehouse(shop))
+        try:
+            ingest.append([view(f"app{i}", user=f"u{i}") for i in range(12)])
+            ingest.commit()
+            assert ws.assistant(ws.default_dataset).ctx.warehouse.scalar(live) == 12
+            with pytest.raises(Exception, match="(?i)lock|configuration"):
+                ingest.fold_now()  # a writer of its own cannot open the file the app holds
+            assert not LiveStore.of(shop).intent_path.exists()  # refused before it began
+            ingest.fold = ws.fold_live
+            assert ingest.fold_now().events == 12
+        finally:
+            ingest.close()
+        ctx: ToolContext = ws.assistant(ws.default_dataset).ctx
+        assert ctx.warehouse.scalar(live) == 12
+        assert ctx.warehouse.scalar("SELECT count(*) FROM live_folds") == 1

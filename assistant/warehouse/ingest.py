@@ -324,7 +324,15 @@ class Ingest:
             self.store.clear_folding()
             self._folding = set()
             return None
-        report = self.fold(self.store, self.manifest.store_id, taken)
+        # Until the manifest drops them (below), these may be in the tables already: never merged.
+        self._folding |= {b.name for b in taken}
+        try:
+            report = self.fold(self.store, self.manifest.store_id, taken)
+        except Exception:
+            # Refused before it began (the file locked: `folding.json` not written), the batches
+            # are as before; otherwise the file says which may be in the tables.
+            self._folding = set(self.store.folding())
+            raise
         generation = self.manifest.generation + 1
         kept = [b for b in self.manifest.batches if b not in taken]
         events = [b for b in taken if b.kind == "events"]
