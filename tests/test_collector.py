@@ -532,6 +532,58 @@ def test_a_drop_on_one_device_is_an_alert_when_the_shop_as_a_whole_held(
     assert watcher.check(now + timedelta(minutes=5)) == []  # the same drop, not raised again
 
 
+def test_a_drop_in_one_category_is_an_alert_when_the_shop_as_a_whole_held(
+    tmp_path: Path, demo_shops: DemoShops
+) -> None:
+    """Three hours of live visits the evening after the demo: visits to electronics view and never
+    buy there (its product pages broken), visits to books buy more than usual. The shop's total
+    holds; the drop is raised for electronics alone."""
+    from tools.base import ToolContext
+    from tools.live_checks import conversion_drops
+
+    settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="1GB")
+    demo_shops.copy(settings.data_dir, 300_000, seed=7)
+    reader = Warehouse(settings, read_only=True)
+    ctx = ToolContext.open(settings, reader)
+    users = [r[0] for r in ctx.rows("SELECT user_id FROM users ORDER BY user_id LIMIT 350")]
+    start = ctx.facts.last_event.replace(hour=18, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    events = []
+    for i, user in enumerate(users):
+        at = start + timedelta(seconds=30 * i)
+        category = "electronics" if i % 7 < 3 else "books"  # the two mixed through the evening
+        events.append(
+            {
+                **view(f"v{i}", user=user, product_id=f"p-{category}", category=category),
+                "timestamp": at.isoformat() + "Z",
+            }
+        )
+        if category == "books" and i % 5 == 0:
+            events.append(
+                {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "userId": user,
+                    "messageId": f"o{i}",
+                    "timestamp": (at + timedelta(seconds=20)).isoformat() + "Z",
+                    "properties": {
+                        "order_id": f"o{i}",
+                        "products": [{"product_id": "p-books", "category": "books", "price": 10}],
+                    },
+                }
+            )
+    ingest = Ingest(LiveStore.of(settings))
+    try:
+        ingest.append(events)
+        ingest.commit()
+    finally:
+        ingest.close()
+    ctx = ToolContext.open(settings, reader)
+    (drop,) = conversion_drops(ctx, start + timedelta(hours=3))
+    assert drop.group == "category = electronics" and drop.observed == 0 and drop.expected > 0.05
+    assert drop.message.startswith("Conversion on category electronics from ")
+    reader.close()
+
+
 def test_the_watcher_raises_each_alert_once_everywhere(tmp_path: Path, demo_shops: DemoShops) -> None:
     import json
     from http.server import BaseHTTPRequestHandler, HTTPServer

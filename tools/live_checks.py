@@ -9,9 +9,10 @@
   so few purchases under 1 in 1,000. "Recent" is the shortest of the last 1, 2, 3, 6 or 12 hours
   in which at least `MIN_EXPECTED` buyers were to be expected: a total stop of that size has odds
   under e^-10, so a busy shop is judged on its last hour and a small one on its last half day.
-  When the shop as a whole held, each device, channel and country is judged the same way on its
-  own (the chance multiplied by the number of groups judged), so a checkout broken on desktop
-  only is not hidden by the other devices.
+  When the shop as a whole held, each device, channel, country and category is judged the same
+  way on its own (the chance multiplied by the number of groups judged), so a checkout broken on
+  desktop only is not hidden by the other devices (a category: the visits that viewed it, and
+  those of them that bought in it).
 
 Both compare with the shop's own recent past at the same time of day, so nights and quiet hours
 are not alarms. Code decides what is an alert and writes its sentence.
@@ -36,9 +37,11 @@ DROP_CHANCE = 0.001
 WINDOW_HOURS = (1, 2, 3, 6, 12)  # the conversion check takes the first with enough expected buyers
 
 
-# The visitor's attributes a drop can hide in (a checkout broken on desktop only): the metrics
-# layer's dimensions of that name, each group checked on its own when the shop as a whole held.
-GROUP_DIMENSIONS = ("device", "channel", "country")
+# Where a drop can hide (a checkout broken on desktop only, product pages broken in one
+# category): the metrics layer's dimensions of these names, each group checked on its own when the
+# shop as a whole held. Device, channel and country are the visitor's; a category's conversion is
+# of the visits that viewed it and bought in it.
+GROUP_DIMENSIONS = ("device", "channel", "country", "category")
 
 
 class Alert(BaseModel):
@@ -121,8 +124,8 @@ def _conversion(ctx: ToolContext, start: datetime, end: datetime) -> tuple[int, 
 
 
 def conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
-    """The shop's conversion drop, else the drops of single groups of visitors (a device, a
-    channel, a country) that the shop's total hid."""
+    """The shop's conversion drop, else the drops of single groups of visits (a device, a
+    channel, a country, a category) that the shop's total hid."""
     return shop_conversion_drop(ctx, now) or group_conversion_drops(ctx, now)
 
 
