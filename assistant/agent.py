@@ -112,6 +112,7 @@ class Assistant:
         self._live_generation = live_generation(settings)  # before the facts: a later commit re-reads them
         self._follow_lock = threading.Lock()
         self.ctx = ToolContext.open(settings, warehouse)
+        self._catalog_size = self._products()  # live events folded in may add products
         self.ctx.semantic = self.semantic
         self._warehouse_label: str | None = None  # for the audit log, asked of the database once
         self.ctx.encoder = encoder
@@ -152,7 +153,14 @@ class Assistant:
             self.ctx.facts = facts
             if moved:
                 self._prompt()
+            products = self._products()
+            if products != self._catalog_size:  # products first seen live: embed them too (only them)
+                self.ctx.forget("products")
+                self._catalog_size = products
             self._live_generation = generation
+
+    def _products(self) -> int:
+        return int(self.ctx.warehouse.scalar("SELECT count(*) FROM products") or 0)
 
     @classmethod
     def on_endpoint(

@@ -483,15 +483,20 @@ def test_live_events_reach_postgres_queries_through_the_collector(
     postgres_url: str, tmp_path: Path, demo_shops: Any
 ) -> None:
     """On PostgreSQL the collector folds after every commit: events posted to it are visible to
-    the read-only query connection within seconds, once each, and retries stay duplicates."""
+    the read-only query connection within seconds, once each, and retries stay duplicates; an
+    assistant open all along embeds the product first seen live for its search."""
     import time
 
     import httpx
 
+    from assistant.agent import Assistant
     from assistant.collector import collecting
+    from assistant.embeddings import Encoder
     from assistant.warehouse.demo import generate
+    from tools.search import product_index
 
     from .conftest import free_port
+    from .test_agent_units import ENDPOINT, ScriptedModel, call
 
     settings = Settings(
         data_dir=tmp_path / "pg", database_url=fresh_database(postgres_url, "live"), watch_minutes=0
@@ -511,7 +516,11 @@ def test_live_events_reach_postgres_queries_through_the_collector(
     ]
     reader = Warehouse(settings, read_only=True)
     sql = "SELECT count(*) FROM events WHERE source_dataset = 'live'"
+    search = call("search_products", query="books")
+    agent = Assistant(settings, reader, ScriptedModel(replies=[search] * 2), ENDPOINT, encoder=Encoder())
     try:
+        assert agent.ask("Find books").kind == "answer"
+        catalog = len(product_index(agent.ctx).index)
         with collecting(settings, free_port()) as collector:
             for start in (0, 20, 0):  # the third request is a retry of the first
                 reply = httpx.post(f"{collector.url}/v1/batch", json={"batch": events[start : start + 20]})
@@ -524,5 +533,7 @@ def test_live_events_reach_postgres_queries_through_the_collector(
             # The tools see them as any other events (the sessions view included).
             assert reader.scalar("SELECT count(*) FROM sessions WHERE user_id LIKE 'live-user-%'") == 4
         assert reader.scalar(sql) == 40
+        assert agent.ask("Find books").kind == "answer"
+        assert len(product_index(agent.ctx).index) == catalog + 1
     finally:
         reader.close()

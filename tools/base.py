@@ -264,6 +264,11 @@ class ToolContext:
                 self.built[key] = build()
             return self.built[key]
 
+    def forget(self, key: str) -> None:
+        """Drop what was built under `key` (the data it came from changed); the next use builds it."""
+        with self._build_lock:
+            self.built.pop(key, None)
+
     @property
     def artifacts_dir(self) -> Path:
         """Where derived data (embedding index, recommender, segments) is kept, beside the warehouse."""
