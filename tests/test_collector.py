@@ -581,6 +581,7 @@ def test_a_drop_in_one_category_is_an_alert_when_the_shop_as_a_whole_held(
     (drop,) = conversion_drops(ctx, start + timedelta(hours=3))
     assert drop.group == "category = electronics" and drop.observed == 0 and drop.expected > 0.05
     assert drop.message.startswith("Conversion on category electronics from ")
+    assert drop.message_zh.startswith("类目 electronics 的转化率在 ") and "（" in drop.message_zh
     reader.close()
 
 

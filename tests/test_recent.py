@@ -85,3 +85,6 @@ def test_live_data_is_read_up_to_now_and_a_silence_is_an_outage(settings: Settin
     assert any(note.startswith("alert: ") and "No events from" in note for note in result.notes), result.notes
     assert "The live checks found no outage" not in result.summary
     assert ungrounded_numbers(result.summary, result_facts(result)) == []
+    # Asked in Chinese, the alert is said in Chinese too, with the same figures.
+    assert "没有任何事件（" in result.zh.summary and "No events" not in result.zh.summary, result.zh.summary
+    assert ungrounded_numbers(result.zh.summary, result_facts(result)) == []

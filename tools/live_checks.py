@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from scipy import stats
 
 from tools.base import ToolContext
-from tools.metrics import load_model
+from tools.metrics import Dimension, load_model
 
 OUTAGE_MINUTES = 30
 MIN_EXPECTED = 10.0
@@ -52,6 +52,7 @@ class Alert(BaseModel):
     expected: float
     chance: float  # of what was seen, if nothing were wrong
     message: str
+    message_zh: str = ""  # the same, in Chinese (a question asked in Chinese is answered with it)
     group: str | None = None  # "device = desktop": a drop in one group of visitors only
 
 
@@ -100,6 +101,8 @@ def outages(ctx: ToolContext, now: datetime, hours: float = 3.0) -> list[Alert]:
                 chance=float(stats.poisson.pmf(0, expected)),
                 message=f"No events from {start:%Y-%m-%d %H:%M} to {end:%H:%M} ({minutes} minutes); the same"
                 f" stretch of the {BASELINE_DAYS} days before had {expected:,.0f} on average.",
+                message_zh=f"{start:%Y-%m-%d %H:%M} 至 {end:%H:%M} 没有任何事件（{minutes} 分钟）；此前"
+                f" {BASELINE_DAYS} 天的同一时段平均有 {expected:,.0f} 个。",
             )
         )
     return alerts
@@ -152,6 +155,7 @@ def _drop(
     usual: float,
     judged: int = 1,
     group: tuple[str, str] | None = None,
+    label_zh: str | None = None,
 ) -> Alert | None:
     """The alert when `buying` of `visits` is down a third or more on `usual` and its binomial
     chance is under DROP_CHANCE shared among the `judged` groups; None otherwise."""
@@ -171,6 +175,9 @@ def _drop(
         message=f"Conversion{where} from {start:%Y-%m-%d %H:%M} to {now:%H:%M} was {rate:.1%} ({buying:,} of"
         f" {visits:,} visits bought); the same hours of the {BASELINE_DAYS} days before: {usual:.1%}."
         + (" The shop as a whole did not drop as much." if group else ""),
+        message_zh=(f"{label_zh or group[0]} {group[1]} 的" if group else "")
+        + f"转化率在 {start:%Y-%m-%d %H:%M} 至 {now:%H:%M} 为 {rate:.1%}（{visits:,} 次访问中 {buying:,} 次购买）；"
+        f"此前 {BASELINE_DAYS} 天同一时段为 {usual:.1%}。" + ("全店整体没有下跌这么多。" if group else ""),
     )
 
 
@@ -222,10 +229,14 @@ def group_conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
                     decided.add(group)
                     judged.append((name, group, start, visits, buying, usual))
     drops = (
-        _drop(start, now, visits, buying, usual, len(judged), (name, group))
+        _drop(start, now, visits, buying, usual, len(judged), (name, group), _label_zh(dimensions[name]))
         for name, group, start, visits, buying, usual in judged
     )
     return [drop for drop in drops if drop]
+
+
+def _label_zh(dimension: Dimension) -> str | None:
+    return dimension.zh.label if dimension.zh is not None else None
 
 
 def live_alerts(ctx: ToolContext, now: datetime, hours: float = 3.0) -> list[Alert]:

@@ -111,7 +111,9 @@ def recent_activity(ctx: ToolContext, args: RecentActivityArgs) -> ToolResult:
         else "数据中没有更早的日子可供比较。"
     )
     summary_zh += (
-        " ".join(alert.message for alert in alerts) if alerts else "实时检查未发现中断或转化率下跌。"
+        "".join(alert.message_zh or alert.message for alert in alerts)
+        if alerts
+        else "实时检查未发现中断或转化率下跌。"
     )
     return ToolResult(
         sql=sql,
