@@ -736,6 +736,13 @@ def test_folding_moves_live_events_into_the_tables_once(shop: Settings) -> None:
         )
         assert reader.scalar("SELECT count(*) FROM users WHERE user_id LIKE 'fresh%'") == 3
         assert reader.scalar("SELECT rows_loaded FROM loads WHERE source_dataset = 'live'") == 30
+        (load,) = [load for load in reader.info().loads if load.source_dataset == "live"]  # data info
+        assert (load.format, load.rows_rejected, load.products_loaded, load.users_loaded) == (
+            "collector",
+            1,
+            1,
+            3,
+        )
         assert reader.scalar("SELECT count(*) FROM rejected_rows WHERE source_dataset = 'live'") == 1
 
 

@@ -103,7 +103,8 @@ def fold(warehouse: Warehouse, store: LiveStore, store_id: str, batches: list[Ba
         ):
             _insert(conn, warehouse, table, rows)
         if todo:
-            _count_in_loads(conn, store, events.num_rows, rejects.num_rows, now)
+            added = (events.num_rows, rejects.num_rows, products.num_rows, users.num_rows)
+            _count_in_loads(conn, store, added, now)
             conn.execute(
                 live_folds.insert(),
                 [
@@ -207,12 +208,12 @@ def _insert(conn: Any, warehouse: Warehouse, table: sa.Table, rows: pa.Table) ->
         conn.execute(table.insert(), listed)
 
 
-def _count_in_loads(conn: Any, store: LiveStore, events: int, rejected: int, now: datetime) -> None:
-    """The collector's line in `loads` (what `data info` lists), with its events folded so far."""
+def _count_in_loads(conn: Any, store: LiveStore, added: tuple[int, int, int, int], now: datetime) -> None:
+    """The collector's line in `loads` (what `data info` lists): events, rejects, products and
+    users it has folded in so far."""
     loads = schema.loads
-    before = conn.execute(
-        sa.select(loads.c.rows_loaded, loads.c.rows_rejected).where(loads.c.source_dataset == SOURCE)
-    ).first()
+    counts = (loads.c.rows_loaded, loads.c.rows_rejected, loads.c.products_loaded, loads.c.users_loaded)
+    before = conn.execute(sa.select(*counts).where(loads.c.source_dataset == SOURCE)).first() or (0,) * 4
     conn.execute(loads.delete().where(loads.c.source_dataset == SOURCE))
     conn.execute(
         loads.insert(),
@@ -221,7 +222,6 @@ def _count_in_loads(conn: Any, store: LiveStore, events: int, rejected: int, now
             "format": "collector",
             "path": str(store.root),
             "loaded_at": now,
-            "rows_loaded": ((before[0] or 0) if before else 0) + events,
-            "rows_rejected": ((before[1] or 0) if before else 0) + rejected,
-        },
+        }
+        | {column.name: (old or 0) + new for column, old, new in zip(counts, before, added, strict=True)},
     )
