@@ -920,3 +920,17 @@ def test_a_draft_says_each_sentence_once() -> None:
         == "Dear friends,\n\nWe hope you are well. New books are in.\n\nCome and see them."
     )
     assert without_repeats("Line one.\nLine two.\n\n#Books") == "Line one.\nLine two.\n\n#Books"
+
+
+def test_copy_for_no_segment_greets_no_made_up_group(shop: Shop) -> None:
+    """The prompt's default audience was 'shoppers of this shop', and the model greeted it word
+    for word; it now asks for 'you', and a greeting of such a group is dropped as a sentence."""
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    result, model = drafted(
+        shop,
+        CopyArgs(product_id="103", channel="product page"),
+        f"Hey there, shoppers of this shop! Say hello to the {title}. It is made for everyday use and easy to love.",
+    )
+    assert "Audience: not named; write to the reader as 'you'" in model.prompts[0]
+    assert result.answer == f"Say hello to the {title}. It is made for everyday use and easy to love."
+    assert any("shoppers of this shop" in n for n in result.notes), result.notes

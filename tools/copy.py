@@ -289,6 +289,11 @@ JARGON_SEGMENTS = {
     "cant lose them": r"can'?t[- ]lose[- ]them",
     "need attention": r"need(s|ing)? attention",
 }
+# Readers greeted as a group nobody is ("Hey there, shoppers of this shop!": the model greeted the
+# prompt's default audience word for word).
+NO_ONES_GROUP = re.compile(
+    r"\b(?:shoppers|customers|buyers|visitors) of (?:this|the|our) (?:online )?(?:shop|store)\b", re.I
+)
 COPIED_MIN_WORDS, COPIED_RUN = 12, 6
 COPIED_PROBLEM = "it copies the catalog's listing text; write the copy in your own words"
 
@@ -357,6 +362,8 @@ def check_copy(
                 f"names the shop as {named!r}: "
                 + (f"the shop is {shop}" if shop else "the brief names no shop")
             )
+    if found := NO_ONES_GROUP.search(text):
+        problems.append(f"greets its readers as {found.group(0)!r}; write to them as 'you'")
     audience = str(known.get("audience") or "")
     if audience in JARGON_SEGMENTS and re.search(rf"\b{JARGON_SEGMENTS[audience]}\b", text, re.IGNORECASE):
         problems.append(
@@ -478,7 +485,7 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     audience = (
         f"{known['audience']}: {known['who they are']}"
         if {"audience", "who they are"} <= known.keys()
-        else "shoppers of this shop"
+        else "not named; write to the reader as 'you'"
     )
     prompt = render(
         template,
