@@ -66,14 +66,16 @@ class Screen:
             raise DataLacks(f"The data has no search events, so no search words. {self.data_has()}")
         if tool == "write_marketing_copy":
             arguments = self.product_as_named(arguments, answer)
+            # The channel, tone, segment and brief the request states; before the check of ids,
+            # so a product the model added to a segment's request is dropped, not refused.
+            arguments, notes = as_requested(arguments, answer.question)
+            answer.notes += notes
         arguments, problems = unsupported_arguments(tool, arguments, said)
         answer.notes += [p.removeprefix("note: ") for p in problems if p.startswith("note: ")]
         problems = [p for p in problems if not p.startswith("note: ")]
-        if tool == "write_marketing_copy":  # the channel, tone and brief the request states
-            arguments, notes = as_requested(arguments, answer.question)
-            answer.notes += notes
-        elif (
-            "write_marketing_copy" in self.tools
+        if (
+            tool != "write_marketing_copy"
+            and "write_marketing_copy" in self.tools
             and asks_for_copy(answer.question)
             and not any(call.error and COPY_ASKED_NOTE in call.error for call in answer.tool_calls)
         ):  # "Long, luxury product page description for B075F2RVHH" went to run_sql. Once: the

@@ -599,6 +599,28 @@ def test_a_copy_request_with_free_shipping_is_not_declined_and_an_invented_produ
     assert answer.text.endswith(draft)
 
 
+def test_copy_is_for_the_segment_the_request_names(shop) -> None:
+    """The suite's "can't lose them" win-back email: the model passed its examples' product 17
+    and no segment (refused three times); "welcoming new customers" went to at_risk. Code reads
+    the one RFM segment the request names."""
+    draft = "We miss you. Come back for free shipping on your next order with code COMEBACK."
+    agent, _ = assistant(shop, [call("write_marketing_copy", product_id="17", tone="urgent"), draft])
+    answer = agent.ask(
+        "Our big spenders who've gone quiet — the can't lose them group — need an urgent win-back"
+        " email. Offer free shipping on their next order with code COMEBACK."
+    )
+    (only,) = answer.tool_calls
+    assert answer.kind == "answer" and only.error is None
+    assert only.arguments["segment"] == "cant_lose_them" and "product_id" not in only.arguments
+    assert "dropped product_id 17, which the question does not name" in answer.notes
+    agent, _ = assistant(shop, [call("write_marketing_copy", segment="at_risk", channel="social"), draft])
+    answer = agent.ask(
+        "Something for our socials welcoming new customers — warm and friendly, medium length."
+    )
+    assert answer.tool_calls[-1].arguments["segment"] == "new_customers"
+    assert "read the segment as new_customers from the request (the call had at_risk)" in answer.notes
+
+
 def test_copy_is_for_the_product_the_request_names_by_id(shop) -> None:
     """Sent from run_sql to write_marketing_copy, the model passed its examples' product 17 for
     a request naming another id; code reads the one catalog id the request names."""

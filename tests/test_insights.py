@@ -28,7 +28,7 @@ from assistant.warehouse.load import load_file
 from tools import ToolError, build_tools
 from tools.anomalies import DetectAnomaliesArgs, SuspiciousUsersArgs, detect_anomalies, find_suspicious_users
 from tools.base import ToolContext, drop_instructions
-from tools.copy import WORDS, CopyArgs, CopyBrief, check_copy, write_marketing_copy
+from tools.copy import WORDS, CopyArgs, CopyBrief, check_copy, request_in_words, write_marketing_copy
 from tools.metrics import SemanticModel
 from tools.recommend import (
     ExplainArgs,
@@ -934,3 +934,53 @@ def test_copy_for_no_segment_greets_no_made_up_group(shop: Shop) -> None:
     assert "Audience: not named; write to the reader as 'you'" in model.prompts[0]
     assert result.answer == f"Say hello to the {title}. It is made for everyday use and easy to love."
     assert any("shoppers of this shop" in n for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize(
+    ("request_text", "segment"),
+    [
+        ("the can't lose them group needs a win-back email", "cant_lose_them"),
+        ("email my at-risk high spenders", "cant_lose_them"),
+        ("a banner for at risk customers", "at_risk"),
+        ("welcoming new customers on our socials", "new_customers"),
+        ("email our loyal customers", "loyal"),
+        ("a playful banner for the hibernating segment", "hibernating"),
+        ("we are a loyal shop: copy for product 103", None),  # everyday words are not segments
+        ("write something for shoppers who feel lost in our catalog", None),
+        ("email at-risk and lost customers", None),  # two named: the model's choice stands
+    ],
+)
+def test_the_segment_a_copy_request_names(request_text: str, segment: str | None) -> None:
+    assert request_in_words(request_text).get("segment") == segment
+
+
+def test_an_offer_names_the_product_by_its_name_not_its_id(shop: Shop) -> None:
+    """The suite's flash-sale banner: the brief's offer read "30% off product 968", and the plain
+    copy said just that to shoppers."""
+    result = write_marketing_copy(
+        shop.ctx,
+        CopyArgs(
+            product_id="103", channel="banner", brief=CopyBrief(offer="30% off product 103", code="READ30")
+        ),
+    )
+    facts = dict(result.rows)
+    named = facts["product"].split(",")[0]
+    assert facts["offer"] == f"30% off {named}"
+    assert result.answer == f"30% off {named}.", result.answer  # the banner's 8 words: the offer first
+
+
+def test_copy_names_no_product_the_facts_do_not(shop: Shop) -> None:
+    """The suite's hibernating banner kept "Dyson V12 Detect Cordless Vacuum Cleaner Plus," from
+    the model's draft: a real catalog product the segment's facts never named."""
+    facts = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)
+    other = shop.ctx.rows(
+        "SELECT title FROM products WHERE product_id <> '103' AND title LIKE '% % % %' ORDER BY product_id LIMIT 1"
+    )[0][0]
+    named = other.split(",")[0]
+    result, _ = drafted(
+        shop,
+        CopyArgs(product_id="103", channel="product page"),
+        f"Say hello to the {facts['product']}. Pair it with the {named} for more. It is easy to love.",
+    )
+    assert named not in result.answer, result.answer
+    assert any(f"names a product the facts do not: {named.lower()}" in n for n in result.notes), result.notes

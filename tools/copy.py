@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection
 from datetime import date
 from importlib import resources
 from typing import Any, Literal
@@ -184,7 +185,17 @@ def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple
         facts += _segment_facts(ctx, args.segment)
     if not facts:
         raise ToolError("name a product_id, a segment, or both")
-    facts += args.brief.facts()
+    title = dict(facts).get("product")
+    for key, value in args.brief.facts():
+        if key == "offer" and value and args.product_id and title:
+            # "30% off product 968": readers know the product by its name, not the catalog's id.
+            value = re.sub(
+                rf"\b(?:product|item|sku|#)\s*#?{re.escape(args.product_id)}\b",
+                short_title(str(title)),
+                value,
+                flags=re.I,
+            )
+        facts.append((key, value))
     return [(k, v) for k, v in facts if v not in (None, "")]
 
 
@@ -317,12 +328,22 @@ def copied_share(text: str, description: str, title: str = "") -> float:
 
 
 def check_copy(
-    text: str, facts: list[tuple[str, Any]], words: int, brands: set[str], avoid: list[str] | None = None
+    text: str,
+    facts: list[tuple[str, Any]],
+    words: int,
+    brands: set[str],
+    avoid: list[str] | None = None,
+    products: Collection[str] = (),
 ) -> list[str]:
-    """What is wrong with a draft: too long; numbers, brands, promises, offers or superlatives
-    the facts (the data and the brief) do not hold; the shop named as someone else; words the
-    brief avoids."""
+    """What is wrong with a draft: too long; numbers, brands, products, promises, offers or
+    superlatives the facts (the data and the brief) do not hold; the shop named as someone else;
+    words the brief avoids. `products`: the catalog's product names (`short_title`, lower case)."""
     problems = []
+    lowered = text.lower()
+    if products:
+        fact_text = " ".join(str(v) for _, v in facts).lower()
+        for name in sorted(n for n in products if n in lowered and n not in fact_text):
+            problems.append(f"names a product the facts do not: {name}")
     if not text.strip() or re.match(r"\s*(\{|\[\s*[{\"\]])", text):
         # The system prompt asks for JSON tool calls; a small model sometimes answers with one.
         problems.append("not plain copy (JSON or placeholders); write the sentences themselves")
@@ -412,13 +433,18 @@ WHOLE_DRAFT = ("not plain copy", "it repeats instructions")
 
 
 def repaired(
-    draft: str, facts: list[tuple[str, Any]], words: int, brands: set[str], avoid: list[str] | None = None
+    draft: str,
+    facts: list[tuple[str, Any]],
+    words: int,
+    brands: set[str],
+    avoid: list[str] | None = None,
+    products: Collection[str] = (),
 ) -> tuple[str | None, list[tuple[str, str]]]:
     """The draft without its sentences that fail the check, and without its last sentences while
     it is over the length asked for, when the rest still reads as copy (two sentences, one for a
     banner's headline, and half the words it may have) and passes the check as a whole:
     (the copy, [(a dropped sentence, why)]); (None, []) when it does not. Paragraphs stay."""
-    if any(p.startswith(WHOLE_DRAFT) for p in check_copy(draft, facts, words, brands, avoid)):
+    if any(p.startswith(WHOLE_DRAFT) for p in check_copy(draft, facts, words, brands, avoid, products)):
         return None, []
     paragraphs = [[s for s in SENTENCE_END.split(p.strip()) if s.strip()] for p in re.split(r"\n+", draft)]
     kept: list[list[str]] = []
@@ -426,7 +452,7 @@ def repaired(
     for sentences in paragraphs:
         kept.append([])
         for sentence in sentences:
-            if problems := check_copy(sentence, facts, words, brands, avoid):
+            if problems := check_copy(sentence, facts, words, brands, avoid, products):
                 dropped.append((sentence, "; ".join(problems)))
             else:
                 kept[-1].append(sentence)
@@ -480,6 +506,12 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     facts = copy_facts(ctx, args, notes)
     words = body_words(args.length, args.channel)
     brands = {r[0].lower() for r in ctx.rows("SELECT DISTINCT brand FROM products WHERE brand IS NOT NULL")}
+    # Products named by three words or more ("Dyson V12 Detect"): a shorter name is a common word.
+    products = {
+        name
+        for (title,) in ctx.rows("SELECT DISTINCT title FROM products WHERE title IS NOT NULL")
+        if len((name := short_title(title).lower()).split()) >= 3
+    }
     template = resources.files("prompts").joinpath("copy.md").read_text()
     known = dict(facts)
     audience = (
@@ -498,7 +530,7 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
         layout=LAYOUTS[args.channel],
         language=IN_CHINESE if args.language == "zh" else "",
     )
-    check = _Check(facts, words, brands, args.brief.avoid)
+    check = _Check(facts, words, brands, args.brief.avoid, products)
     versions: list[str] = []
     if ctx.llm is None:
         notes.append(f"no model available: {PLAIN_COPY_NOTE}")
@@ -544,14 +576,21 @@ def versions_of(text: str) -> list[str]:
 class _Check:
     """check_copy and repaired with one request's facts, brands and words to avoid."""
 
-    def __init__(self, facts: list[tuple[str, Any]], words: int, brands: set[str], avoid: list[str]) -> None:
-        self.facts, self.words, self.brands, self.avoid = facts, words, brands, avoid
+    def __init__(
+        self,
+        facts: list[tuple[str, Any]],
+        words: int,
+        brands: set[str],
+        avoid: list[str],
+        products: Collection[str] = (),
+    ) -> None:
+        self.facts, self.words, self.brands, self.avoid, self.products = facts, words, brands, avoid, products
 
     def problems(self, text: str, words: int | None = None) -> list[str]:
-        return check_copy(text, self.facts, words or self.words, self.brands, self.avoid)
+        return check_copy(text, self.facts, words or self.words, self.brands, self.avoid, self.products)
 
     def repaired(self, text: str) -> tuple[str | None, list[tuple[str, str]]]:
-        return repaired(text, self.facts, self.words, self.brands, self.avoid)
+        return repaired(text, self.facts, self.words, self.brands, self.avoid, self.products)
 
     def copied(self, text: str) -> list[str]:
         """A model's draft that is mostly the listing's own text (code's plain copy may quote it)."""
@@ -686,17 +725,21 @@ def _headline(plain: str, facts: list[tuple[str, Any]], words: int) -> str:
     first = SENTENCE_END.split(plain)[0]
     if is_chinese(plain):
         return _cut(first, words)
-    title = str(known.get("product") or "")
-    short = re.split(r"\s+[-–—|(]|,", re.sub(r"(?i)^the ", "", title))[0].strip()
+    short = short_title(str(known.get("product") or ""))
     offer = str(known.get("offer") or "").rstrip(".!")
     code = f" with code {known['discount code']}" if known.get("discount code") else ""
     candidates = [
-        *([f"{offer} on the {short}."] if offer and short else []),
+        *([f"{offer} on the {short}."] if offer and short and short not in offer else []),
         *([f"{offer}{code}.", f"{offer}."] if offer else []),
         first,
         *([f"Meet the {short}."] if short else []),
     ]
     return next((c for c in candidates if words_in(c) <= words), _cut(first, words))
+
+
+def short_title(title: str) -> str:
+    """A product's name up to its first dash, comma or bracket, without a leading "the"."""
+    return re.split(r"\s+[-–—|(]|,", re.sub(r"(?i)^the ", "", title))[0].strip()
 
 
 def _cut(sentence: str, words: int) -> str:
@@ -868,6 +911,24 @@ AVOID_SAID = re.compile(
 MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
+# The RFM segments as a request names them. Names that are everyday words (loyal, lost,
+# promising) count only with a word for people after them ("our loyal customers").
+_PEOPLE = r"(?:customers?|shoppers?|buyers?|segment|group|ones|clients?)"
+SEGMENT_SAID = {
+    "champions": r"\bchampions?\b|\bbest customers\b",
+    "loyal": rf"\bloyal {_PEOPLE}",
+    "cant_lose_them": r"\bcan(?:'|’)?t[- ]lose[- ]them\b|\bcannot lose them\b|\bat[- ]risk (?:high|big|top) spenders\b",
+    "at_risk": r"\bat[- ]risk\b(?! (?:high|big|top) spenders)",
+    "potential_loyalists": r"\bpotential[- ]loyalists?\b",
+    "new_customers": r"\bnew (?:customers?|shoppers?|buyers?)\b",
+    "promising": rf"\bpromising {_PEOPLE}",
+    "need_attention": r"\bneeds?[- ]attention\b",
+    "about_to_sleep": r"\babout[- ]to[- ]sleep\b",
+    "hibernating": r"\bhibernating\b",
+    "lost": rf"\blost {_PEOPLE}",
+}
+
+
 def _said_once(patterns: dict[str, str], text: str) -> str | None:
     """The one value whose words the text uses; None when it uses none, or several."""
     found = [value for value, pattern in patterns.items() if re.search(pattern, text, re.IGNORECASE)]
@@ -898,11 +959,16 @@ def _ends_said(text: str, today: date) -> date | None:
 
 def request_in_words(text: str, today: date | None = None) -> dict[str, Any]:
     """The copy request's settings and campaign brief that the user's words state plainly:
-    channel, tone and length when the words name exactly one; the offer ("20% off", "Rs. 2,000
+    channel, tone, length and RFM segment when the words name exactly one; the offer ("20% off", "Rs. 2,000
     off", "buy two, get one free", "free shipping on …"), code, end date, shop name, call to action
     and words to avoid as said."""
     said: dict[str, Any] = {}
-    for field, patterns in (("channel", CHANNEL_SAID), ("tone", TONE_SAID), ("length", LENGTH_SAID)):
+    for field, patterns in (
+        ("channel", CHANNEL_SAID),
+        ("tone", TONE_SAID),
+        ("length", LENGTH_SAID),
+        ("segment", SEGMENT_SAID),
+    ):
         if (value := _said_once(patterns, text)) is not None:
             said[field] = value
     if count := WORD_COUNT.search(text):
@@ -927,12 +993,12 @@ def request_in_words(text: str, today: date | None = None) -> dict[str, Any]:
 
 
 def as_requested(arguments: dict[str, Any], request: str) -> tuple[dict[str, Any], list[str]]:
-    """The call's arguments with what the request's words state plainly: its channel, tone and
-    length replace the model's (a note says so when the model had chosen another), and the brief
-    fields the model left empty are filled from the words."""
+    """The call's arguments with what the request's words state plainly: its channel, tone,
+    length and segment replace the model's (a note says so when the model had chosen another),
+    and the brief fields the model left empty are filled from the words."""
     said = request_in_words(request)
     args, notes = dict(arguments), []
-    for field in ("channel", "tone", "length"):
+    for field in ("channel", "tone", "length", "segment"):
         if field in said and args.get(field) != said[field]:
             if args.get(field) is not None:
                 notes.append(
