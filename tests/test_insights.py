@@ -984,3 +984,16 @@ def test_copy_names_no_product_the_facts_do_not(shop: Shop) -> None:
     )
     assert named not in result.answer, result.answer
     assert any(f"names a product the facts do not: {named.lower()}" in n for n in result.notes), result.notes
+
+
+def test_a_kept_line_that_breaks_off_is_dropped(shop: Shop) -> None:
+    """The suite's hibernating banner came out as "Dyson V12 Detect Cordless Vacuum Cleaner Plus,":
+    the one line of the draft that passed, cut where its sentence went on."""
+    from tools.copy import repaired
+
+    facts = [("product", "Acme Kettle"), ("brand", "Acme"), ("price", 29.99)]
+    assert repaired("Acme Kettle,\nBoils fast and looks good doing it.", facts, 8, {"acme"}) == (
+        "Boils fast and looks good doing it.",
+        [("Acme Kettle,", "it breaks off mid-sentence")],
+    )
+    assert repaired("Acme Kettle,\nFree shipping today!", facts, 8, {"acme"}) == (None, [])

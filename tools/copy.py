@@ -82,6 +82,7 @@ SHOP_NAMED = re.compile(rf"(?i:{SHOP_WORDS}) ([A-Z][\w&'-]*(?: [A-Z][\w&'-]*)*)"
 
 
 # Not before a digit or a small letter: "Rs. 22,646", "approx. two" go on.
+BROKEN_OFF = re.compile(r"[,;:–—-]\s*$")  # a line that stops where a sentence goes on
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?![a-z0-9])|(?<=[。！？])\s*")
 IN_CHINESE = (
     "Write it in Simplified Chinese; keep product names, brands and numbers exactly as the facts write them."
@@ -454,6 +455,8 @@ def repaired(
         for sentence in sentences:
             if problems := check_copy(sentence, facts, words, brands, avoid, products):
                 dropped.append((sentence, "; ".join(problems)))
+            elif BROKEN_OFF.search(sentence):  # "Dyson V12 … Cleaner Plus," kept as a banner
+                dropped.append((sentence, "it breaks off mid-sentence"))
             else:
                 kept[-1].append(sentence)
     joiner = "" if is_chinese(draft) else " "
@@ -469,7 +472,7 @@ def repaired(
     if (
         sum(map(len, kept)) < fewest
         or words_in(text) * 2 < min(words_in(draft), words)
-        or check_copy(text, facts, words, brands, avoid)
+        or check_copy(text, facts, words, brands, avoid, products)
     ):
         return None, []
     return text, dropped

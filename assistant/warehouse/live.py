@@ -167,8 +167,9 @@ class LiveStore:
         _fsync_dir(self.root)
 
     def clear_folding(self) -> None:
-        self.intent_path.unlink(missing_ok=True)
-        _fsync_dir(self.root)
+        if self.intent_path.exists():
+            self.intent_path.unlink()
+            _fsync_dir(self.root)
 
     def write_batch(self, name: str, table: pa.Table) -> None:
         """A batch file, complete and on disk before any manifest names it."""
