@@ -82,7 +82,7 @@ SHOP_NAMED = re.compile(rf"(?i:{SHOP_WORDS}) ([A-Z][\w&'-]*(?: [A-Z][\w&'-]*)*)"
 
 
 # Not before a digit or a small letter: "Rs. 22,646", "approx. two" go on.
-BROKEN_OFF = re.compile(r"[,;:–—-]\s*$")  # a line that stops where a sentence goes on
+BROKEN_OFF = re.compile(r"[,;:–—-]\s*$")  # a headline that stops where its sentence goes on
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?![a-z0-9])|(?<=[。！？])\s*")
 IN_CHINESE = (
     "Write it in Simplified Chinese; keep product names, brands and numbers exactly as the facts write them."
@@ -455,7 +455,8 @@ def repaired(
         for sentence in sentences:
             if problems := check_copy(sentence, facts, words, brands, avoid, products):
                 dropped.append((sentence, "; ".join(problems)))
-            elif BROKEN_OFF.search(sentence):  # "Dyson V12 … Cleaner Plus," kept as a banner
+            elif words <= CHANNEL_WORDS["banner"] and BROKEN_OFF.search(sentence):
+                # "Dyson V12 … Cleaner Plus," kept as a headline (an email's "Best regards," is fine)
                 dropped.append((sentence, "it breaks off mid-sentence"))
             else:
                 kept[-1].append(sentence)
