@@ -946,6 +946,8 @@ def test_copy_for_no_segment_greets_no_made_up_group(shop: Shop) -> None:
         ("email our loyal customers", "loyal"),
         ("a playful banner for the hibernating segment", "hibernating"),
         ("we are a loyal shop: copy for product 103", None),  # everyday words are not segments
+        ("a product page for the Champion hoodie", None),  # a brand
+        ("thank our champions with 20% off", "champions"),
         ("write something for shoppers who feel lost in our catalog", None),
         ("email at-risk and lost customers", None),  # two named: the model's choice stands
     ],

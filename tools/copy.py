@@ -919,7 +919,7 @@ MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "o
 # promising) count only with a word for people after them ("our loyal customers").
 _PEOPLE = r"(?:customers?|shoppers?|buyers?|segment|group|ones|clients?)"
 SEGMENT_SAID = {
-    "champions": r"\bchampions?\b|\bbest customers\b",
+    "champions": r"\bchampions\b(?! league)|\bbest customers\b",  # not the brand Champion
     "loyal": rf"\bloyal {_PEOPLE}",
     "cant_lose_them": r"\bcan(?:'|’)?t[- ]lose[- ]them\b|\bcannot lose them\b|\bat[- ]risk (?:high|big|top) spenders\b",
     "at_risk": r"\bat[- ]risk\b(?! (?:high|big|top) spenders)",
