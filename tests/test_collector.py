@@ -47,6 +47,28 @@ def view(message: str, user: str = "u1", **properties: Any) -> dict[str, Any]:
     }
 
 
+def order_completed(message: str, user: str, at: datetime, product: dict[str, Any]) -> dict[str, Any]:
+    """A Segment "Order Completed" call of one product, its order id the message id."""
+    return {
+        "type": "track",
+        "event": "Order Completed",
+        "userId": user,
+        "messageId": message,
+        "timestamp": at.isoformat() + "Z",
+        "properties": {"order_id": message, "products": [product]},
+    }
+
+
+def collected(settings: Settings, events: list[dict[str, Any]]) -> None:
+    """`events` acknowledged and committed by a collector that then stops."""
+    ingest = Ingest(LiveStore.of(settings))
+    try:
+        ingest.append(events)
+        ingest.commit()
+    finally:
+        ingest.close()
+
+
 def test_segment_calls_become_canonical_rows() -> None:
     sessions = Sessions()
     (row,) = event_rows(view("m1", brand="ACME"), NOW, sessions)
@@ -352,13 +374,8 @@ def test_the_assistant_answers_about_events_collected_after_it_started(shop: Set
     last_day = agent.ctx.facts.last_day
     assert f"the data's last day ({last_day})" in before.interpretation, before.interpretation
     next_day = last_day + timedelta(days=1)
-    ingest = Ingest(LiveStore.of(shop))
-    try:
-        stamp = f"{next_day}T10:00:00Z"
-        ingest.append([{**view(f"n{i}", user=f"u{i % 7}"), "timestamp": stamp} for i in range(40)])
-        ingest.commit()
-    finally:
-        ingest.close()
+    stamp = f"{next_day}T10:00:00Z"
+    collected(shop, [{**view(f"n{i}", user=f"u{i % 7}"), "timestamp": stamp} for i in range(40)])
     after = agent.ask("How many views today?")  # the same assistant: the day moved with the data
     assert f"the data's last day ({next_day})" in after.interpretation, after.interpretation
     assert after.table.rows[0][0] == 40 and str(next_day) in agent.system_prompt
@@ -376,12 +393,7 @@ def test_the_apps_dataset_counts_follow_live_events(shop: Settings, monkeypatch:
     with Workspace(shop, ENDPOINT, encoder=None) as ws:
         dataset = ws.default_dataset
         events = next(t.rows for t in ws.info(dataset).tables if t.name == "events")
-        ingest = Ingest(LiveStore.of(ws.settings_for(dataset)))
-        try:
-            ingest.append([{**view(f"w{i}", user="u1")} for i in range(25)])
-            ingest.commit()
-        finally:
-            ingest.close()
+        collected(ws.settings_for(dataset), [{**view(f"w{i}", user="u1")} for i in range(25)])
         # Within the 30 s: the counts kept (a busy collector commits twice a second).
         assert next(t.rows for t in ws.info(dataset).tables if t.name == "events") == events
         monkeypatch.setattr(workspace_module, "LIVE_INFO_SECONDS", 0.0)
@@ -397,28 +409,24 @@ def test_a_shopper_on_the_site_now_is_scored_for_buying_in_this_visit(shop: Sett
     buyer = reader.scalar(
         "SELECT user_id FROM events WHERE event_type = 'purchase' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
     )
-    ingest = Ingest(LiveStore.of(shop))
-    try:
-        steps = [
-            ("Product Viewed", "p1"),
-            ("Product Viewed", "p2"),
-            ("Product Added", "p2"),
-            ("Product Viewed", "p3"),
-        ]
-        ingest.append(
-            [
-                {
-                    **view(f"v{i}", user=buyer, session_id="live-visit-1"),
-                    "event": name,
-                    "timestamp": (newest + timedelta(minutes=5 + i)).isoformat() + "Z",
-                    "properties": {"product_id": product, "price": 30.0, "session_id": "live-visit-1"},
-                }
-                for i, (name, product) in enumerate(steps)
-            ]
-        )
-        ingest.commit()
-    finally:
-        ingest.close()
+    steps = [
+        ("Product Viewed", "p1"),
+        ("Product Viewed", "p2"),
+        ("Product Added", "p2"),
+        ("Product Viewed", "p3"),
+    ]
+    collected(
+        shop,
+        [
+            {
+                **view(f"v{i}", user=buyer, session_id="live-visit-1"),
+                "event": name,
+                "timestamp": (newest + timedelta(minutes=5 + i)).isoformat() + "Z",
+                "properties": {"product_id": product, "price": 30.0, "session_id": "live-visit-1"},
+            }
+            for i, (name, product) in enumerate(steps)
+        ],
+    )
     ctx = ToolContext.open(shop, reader)  # the data's newest event is now the live visit's
     result = predict_intent(ctx, PredictIntentArgs(outcome="buy_this_visit", k=100))
     row = next(r for r in result.rows if r[0] == "live-visit-1")
@@ -445,20 +453,16 @@ def test_live_checks_raise_an_outage_and_a_conversion_drop(tmp_path: Path, demo_
     assert outage.message.startswith(f"No events from {last:%Y-%m-%d %H:%M} to ")
     # Three hours of 200 live visits the next evening that view and never buy: conversion is down.
     start = evening + timedelta(days=1)
-    ingest = Ingest(LiveStore.of(settings))
-    try:
-        ingest.append(
-            [
-                {
-                    **view(f"c{i}", user=f"live{i}"),
-                    "timestamp": (start + timedelta(seconds=17 * i)).isoformat() + "Z",
-                }
-                for i in range(200)
-            ]
-        )
-        ingest.commit()
-    finally:
-        ingest.close()
+    collected(
+        settings,
+        [
+            {
+                **view(f"c{i}", user=f"live{i}"),
+                "timestamp": (start + timedelta(seconds=17 * i)).isoformat() + "Z",
+            }
+            for i in range(200)
+        ],
+    )
     ctx = ToolContext.open(settings, reader)
     drops = [a for a in live_alerts(ctx, start + timedelta(hours=3)) if a.kind == "conversion_drop"]
     assert len(drops) == 1 and drops[0].observed == 0 and drops[0].expected > 0.05
@@ -505,21 +509,9 @@ def test_a_drop_on_one_device_is_an_alert_when_the_shop_as_a_whole_held(
         events.append({**view(f"v{i}", user=user), "timestamp": stamp, "properties": {"product_id": "p1"}})
         if i >= 150 and i % 5 == 0:  # a fifth of the desktop visits buy
             events.append(
-                {
-                    "type": "track",
-                    "event": "Order Completed",
-                    "userId": user,
-                    "messageId": f"o{i}",
-                    "timestamp": (at + timedelta(seconds=20)).isoformat() + "Z",
-                    "properties": {"order_id": f"o{i}", "products": [{"product_id": "p1", "price": 10}]},
-                }
+                order_completed(f"o{i}", user, at + timedelta(seconds=20), {"product_id": "p1", "price": 10})
             )
-    ingest = Ingest(LiveStore.of(settings))
-    try:
-        ingest.append(events)
-        ingest.commit()
-    finally:
-        ingest.close()
+    collected(settings, events)
     now = start + timedelta(hours=3)
     ctx = ToolContext.open(settings, reader)
     (drop,) = conversion_drops(ctx, now)
@@ -558,25 +550,9 @@ def test_a_drop_in_one_category_is_an_alert_when_the_shop_as_a_whole_held(
             }
         )
         if category == "books" and i % 5 == 0:
-            events.append(
-                {
-                    "type": "track",
-                    "event": "Order Completed",
-                    "userId": user,
-                    "messageId": f"o{i}",
-                    "timestamp": (at + timedelta(seconds=20)).isoformat() + "Z",
-                    "properties": {
-                        "order_id": f"o{i}",
-                        "products": [{"product_id": "p-books", "category": "books", "price": 10}],
-                    },
-                }
-            )
-    ingest = Ingest(LiveStore.of(settings))
-    try:
-        ingest.append(events)
-        ingest.commit()
-    finally:
-        ingest.close()
+            book = {"product_id": "p-books", "category": "books", "price": 10}
+            events.append(order_completed(f"o{i}", user, at + timedelta(seconds=20), book))
+    collected(settings, events)
     ctx = ToolContext.open(settings, reader)
     (drop,) = conversion_drops(ctx, start + timedelta(hours=3))
     assert drop.group == "category = electronics" and drop.observed == 0 and drop.expected > 0.05
@@ -804,9 +780,7 @@ def test_collect_fold_on_the_command_line(shop: Settings) -> None:
 
     from assistant.cli import app
 
-    ingest = Ingest(LiveStore.of(shop))
-    ingest.append([view(f"cli{i}") for i in range(4)])
-    ingest.close()  # its last commit: 4 events in a batch
+    collected(shop, [view(f"cli{i}") for i in range(4)])  # 4 events in a batch
     env = {"SHOPLENS_DATA_DIR": str(shop.data_dir)}
     with Warehouse(shop, read_only=True) as reader:
         reader.scalar("SELECT 1")  # another program has the file open: the fold says so

@@ -121,7 +121,8 @@ def period_text(
     return f"{label}（{dates}）" if label else dates
 
 
-def _dimension(model: SemanticModel, name: str) -> str | None:
+def dimension_label(model: SemanticModel, name: str) -> str | None:
+    """A dimension's Chinese name (类目 for category), when the metrics layer gives one."""
     zh = model.dimensions[name].zh if name in model.dimensions else None
     return zh.label if zh else None
 
@@ -139,7 +140,7 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str | None:
     """'类目为 electronics 或 books，国家不为 United Kingdom'; None if a dimension has no Chinese name."""
     parts = []
     for item in filters:
-        name = _dimension(model, item.dimension)
+        name = dimension_label(model, item.dimension)
         if name is None:
             return None
         dimension = model.dimensions[item.dimension]
@@ -224,7 +225,7 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
     if getattr(args, "did_where", []) or getattr(args, "did_not_where", []):
         return None
     if getattr(args, "together", False):
-        rows = ENTITIES.get(ENTITY_OF_KEY.get(args.group_by[0], ""), None) or _dimension(
+        rows = ENTITIES.get(ENTITY_OF_KEY.get(args.group_by[0], ""), None) or dimension_label(
             model, args.group_by[0]
         )
         if rows is None:
@@ -319,7 +320,7 @@ def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False
     if grain != "none":
         parts.append(f"按{GRAINS[grain]}")
     if args.group_by:
-        names = [_dimension(model, d) for d in args.group_by]
+        names = [dimension_label(model, d) for d in args.group_by]
         if None in names:
             return None
         parts.append("按" + "和".join(names))  # type: ignore[arg-type]
@@ -335,7 +336,7 @@ def chart_title(model: SemanticModel, args: Any) -> str | None:
     measure = measure_text(model, args)
     if measure is None:
         return None
-    names = [_dimension(model, d) for d in args.group_by[:1]]
+    names = [dimension_label(model, d) for d in args.group_by[:1]]
     return f"{measure}（按{names[0]}）" if names and names[0] else measure
 
 
@@ -473,7 +474,7 @@ def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: 
         return (
             f"{measure}：本期 {figure(row[at], fmt)}，上期 {figure(row[before_at], fmt)}；其中一期没有数值。"
         )
-    group = _dimension(model, args.group_by[0]) or args.group_by[0]
+    group = dimension_label(model, args.group_by[0]) or args.group_by[0]
     moves = biggest_moves(rows, columns.index("change"))
     if moves is None:
         return f"{measure}：没有哪个{group}在两个时段都有数值。"
@@ -509,7 +510,7 @@ def interpret_funnel(model: SemanticModel, args: Any, facts: Any) -> str | None:
     start, end = window(args.period, facts)
     parts.append(period_text(args.period, start, end, (facts.first_event, facts.last_event)))
     if args.group_by:
-        name = _dimension(model, args.group_by)
+        name = dimension_label(model, args.group_by)
         if name is None:
             return None
         parts.append(f"按{name}")

@@ -27,7 +27,8 @@ from pydantic import BaseModel
 from scipy import stats
 
 from tools.base import ToolContext
-from tools.metrics import Dimension, load_model
+from tools.chinese import dimension_label
+from tools.metrics import load_model
 
 OUTAGE_MINUTES = 30
 MIN_EXPECTED = 10.0
@@ -214,7 +215,8 @@ def group_conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
     MIN_EXPECTED expected buyers, down a third), its binomial chance under DROP_CHANCE divided
     by the number of groups judged (Bonferroni): many groups, one false alarm at most as often
     as for the shop alone."""
-    dimensions = load_model(ctx).dimensions
+    model = load_model(ctx)
+    dimensions = model.dimensions
     judged: list[tuple[str, str, datetime, int, int, float]] = []
     for name in GROUP_DIMENSIONS:
         if name not in dimensions:
@@ -229,14 +231,10 @@ def group_conversion_drops(ctx: ToolContext, now: datetime) -> list[Alert]:
                     decided.add(group)
                     judged.append((name, group, start, visits, buying, usual))
     drops = (
-        _drop(start, now, visits, buying, usual, len(judged), (name, group), _label_zh(dimensions[name]))
+        _drop(start, now, visits, buying, usual, len(judged), (name, group), dimension_label(model, name))
         for name, group, start, visits, buying, usual in judged
     )
     return [drop for drop in drops if drop]
-
-
-def _label_zh(dimension: Dimension) -> str | None:
-    return dimension.zh.label if dimension.zh is not None else None
 
 
 def live_alerts(ctx: ToolContext, now: datetime, hours: float = 3.0) -> list[Alert]:

@@ -114,7 +114,7 @@ class Ingest:
         store.create()
         self._store_lock = _hold(store.root / "collector.lock")
         self.manifest = store.manifest()
-        if not store.manifest_path.exists() or "store_id" not in json.loads(store.manifest_path.read_bytes()):
+        if "store_id" not in self.manifest.model_fields_set:  # a new store, or one from before folds
             store.write_manifest(self.manifest)  # its store id, fixed before any fold names it
         # Batches an interrupted fold was taking stay unmerged until a fold has finished them.
         self._folding = set(store.folding())
