@@ -708,6 +708,44 @@ def test_a_social_post_gets_hashtags_and_a_banner_eight_words(shop: Shop) -> Non
     assert any("plain copy written from the facts" in n for n in result.notes)
 
 
+def test_a_banner_takes_its_headline_from_a_draft_too_long_for_one(shop: Shop) -> None:
+    """The model's banners were the product's full name and a tagline (14 words for 8): the
+    tagline is the headline, the brief's offer first, and a name alone is no headline."""
+    from tools.copy import short_title
+
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    draft = f"{title} (Black) - Your Next Phone Is Ready Today!"
+    result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), draft)
+    assert result.answer == "Your Next Phone Is Ready Today!" and len(llm.prompts) == 1
+    assert any("a banner is one line of 8 words" in n and title in n for n in result.notes)
+    brief = CopyBrief(offer="15% off", ends="2027-12-24")
+    offered = f"{title} - 15% off until December 24! Perfect for every day of the year."
+    result, _ = drafted(shop, CopyArgs(product_id="103", channel="banner", brief=brief), offered)
+    assert result.answer == "15% off until December 24!"
+    # The reply ran out of tokens mid-sentence: that fragment is no headline.
+    cut = f"{title} - Say Hello To Your Next Phone Today, the one you have been waiting for! Made for every day and"
+    result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), cut, cut)
+    assert "every day and" not in result.answer and len(llm.prompts) == 2
+    # Nothing left but the name, or a claim the facts lack: the model is asked again, then code writes it.
+    bare = f"{short_title(title)} (Black) - Free Shipping Today Only!"
+    result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), bare, bare)
+    assert len(llm.prompts) == 2 and any("plain copy written from the facts" in n for n in result.notes)
+
+
+def test_a_sentence_cut_off_by_the_token_limit_is_dropped() -> None:
+    from tools.copy import without_cut_tail
+
+    assert (
+        without_cut_tail("Meet the kettle. Buy online. Free shipping and cash on")
+        == "Meet the kettle. Buy online."
+    )
+    assert without_cut_tail("Hello there.\n\nMeet it. It boils fast and") == "Hello there.\n\nMeet it."
+    signed = "Thank you for shopping with us.\nBest regards,\nThe Northwind team"
+    assert without_cut_tail(signed) == signed  # a sign-off on lines of its own is not cut off
+    assert without_cut_tail("Get Your Cleaning Done Faster") == "Get Your Cleaning Done Faster"
+    assert without_cut_tail("买一送一。限时优惠，快来") == "买一送一。"
+
+
 def test_up_to_three_versions_each_checked_and_sampled(shop: Shop) -> None:
     title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
     one = f"Say hello to the {title}. It is made for everyday use."

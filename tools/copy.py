@@ -82,6 +82,7 @@ SHOP_NAMED = re.compile(rf"(?i:{SHOP_WORDS}) ([A-Z][\w&'-]*(?: [A-Z][\w&'-]*)*)"
 
 
 # Not before a digit or a small letter: "Rs. 22,646", "approx. two" go on.
+CLAUSE_BREAK = re.compile(r"\s+[-–—|]\s+|:\s+")  # a headline's parts: "Name - tagline", "Name: tagline"
 BROKEN_OFF = re.compile(r"[,;:–—-]\s*$")  # a headline that stops where its sentence goes on
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?![a-z0-9])|(?<=[。！？])\s*")
 IN_CHINESE = (
@@ -596,6 +597,45 @@ class _Check:
     def repaired(self, text: str) -> tuple[str | None, list[tuple[str, str]]]:
         return repaired(text, self.facts, self.words, self.brands, self.avoid, self.products)
 
+    def headline(self, draft: str) -> str | None:
+        """A banner's headline from a draft too long for one. The model writes the product's full
+        name and a tagline ("Roborock S8 Robot Vacuum Cleaner Lite (Graphite) - Get Your Cleaning
+        Done Faster and Easier!", 14 words): each sentence and each part of it between dashes or
+        colons, the name shortened, is a candidate; of those that pass the check and are more than
+        the name, the one with the brief's offer, then one naming the product or brand, then the
+        longest."""
+        known = dict(self.facts)
+        title = str(known.get("product") or "")
+        short = short_title(title)
+        offer_marks = [str(v).lower() for v in (known.get("discount code"),) if v]
+        offer_marks += re.findall(r"\d+(?:[.,]\d+)?%?", str(known.get("offer") or ""))
+        names = [n.lower() for n in (short, str(known.get("brand") or "")) if n]
+        sentences = [s for line in draft.splitlines() for s in SENTENCE_END.split(line.strip()) if s.strip()]
+        candidates: list[str] = []
+        for sentence in sentences:
+            if short:  # "Name (Colour)" and the full title read as the short name
+                sentence = re.sub(
+                    re.escape(short) + r"(?:\s*\([^)]*\))?", short, sentence.replace(title, short)
+                )
+            candidates += [sentence, *(p for p in CLAUSE_BREAK.split(sentence) if p != sentence)]
+
+        def fits(line: str) -> bool:
+            bare = line.strip(" .!").lower()
+            return (
+                3 <= words_in(line) <= self.words
+                and bare not in {short.lower(), title.lower()}
+                and not BROKEN_OFF.search(line)
+                and not GREETING.match(line)
+                and not self.problems(line)
+            )
+
+        def merit(line: str) -> tuple[bool, bool, int]:
+            said = line.lower()
+            return any(m.lower() in said for m in offer_marks), any(n in said for n in names), words_in(line)
+
+        fitting = [c.strip() for c in candidates if c.strip() and fits(c.strip())]
+        return max(fitting, key=merit) if fitting else None
+
     def copied(self, text: str) -> list[str]:
         """A model's draft that is mostly the listing's own text (code's plain copy may quote it)."""
         known = dict(self.facts)
@@ -620,8 +660,11 @@ def _drafted(
             notes.append(f"the model could not write copy ({type(exc).__name__})")
             return None
         header, body = _email_parts(reply.strip().strip('"')) if channel == "email" else (None, reply)
-        body = without_repeats(body.strip().strip('"'))
+        body = without_cut_tail(without_repeats(body.strip().strip('"')))
         problems, copied = check.problems(body), check.copied(body)
+        if problems and not copied and channel == "banner" and (line := check.headline(body)):
+            notes.append(f"{DROPPED_NOTE} (a banner is one line of {check.words} words): {body}")
+            body, problems = line, []
         if problems and not copied:
             kept, dropped = check.repaired(body)
             if kept is not None:  # only some sentences claimed what the facts lack: those go
@@ -637,7 +680,21 @@ def _drafted(
         prompt += (
             f"\n\nYour draft had problems ({'; '.join(problems)}). Write it again, using only the facts."
         )
+        if channel == "banner":  # the model's long banners spell out the product's full name
+            prompt += f" One line of at most {check.words} words, without the product's full name."
     return None
+
+
+def without_cut_tail(text: str) -> str:
+    """The text without a last sentence that stops mid-way, where the reply ran out of tokens
+    ("… Buy online. Free shipping and cash on"): one that follows another on its line and has no
+    closing mark. A last line of its own ("The Northwind team") stays."""
+    head, _, last = text.rstrip().rpartition("\n")
+    sentences = [s for s in SENTENCE_END.split(last.strip()) if s.strip()]
+    if len(sentences) < 2 or re.search(r"[.!?。！？…]\W*$", sentences[-1]):
+        return text
+    kept = last.strip()[: last.strip().rindex(sentences[-1])].rstrip()
+    return f"{head}\n{kept}" if head else kept
 
 
 def without_repeats(text: str) -> str:
