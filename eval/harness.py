@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from assistant.llm.build_flags import cpu_flags
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
 from eval.judge import judge, judge_endpoint
@@ -57,6 +58,8 @@ class RunInfo(BaseModel):
     limit: int | None = None
     notes: list[str] = Field(default_factory=list)
     cores: int | None = None
+    # The CPU's model and vector width: the same model answers at very different speeds by CPU.
+    cpu: str | None = None
     # The 1/5/15-minute load averages before the engine started and after the last case: what
     # else ran on the machine, so that the timings can be read (issue: latency that means something).
     load_at_start: list[float] | None = None
@@ -548,6 +551,7 @@ def _write_info(run_dir: Path, suite: Suite, running: Any, **fields: Any) -> Non
         started=time.strftime("%Y-%m-%d %H:%M:%S"),
         notes=notes,
         cores=os.cpu_count(),
+        cpu=machine_cpu(),
         load_at_start=list(load),
         **fields,
     )
@@ -555,6 +559,25 @@ def _write_info(run_dir: Path, suite: Suite, running: Any, **fields: Any) -> Non
     if path.exists():
         info.started = json.loads(path.read_text()).get("started", info.started)
     path.write_text(info.model_dump_json(indent=2))
+
+
+def machine_cpu() -> str | None:
+    """The machine's CPU as a run reports it (None where /proc/cpuinfo cannot be read)."""
+    try:
+        return cpu_described(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return None
+
+
+def cpu_described(cpuinfo: str) -> str:
+    """'AMD EPYC; AVX2, no AVX-512' from /proc/cpuinfo's text: the model name and vector width."""
+    name = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+        "unknown CPU",
+    )
+    flags = cpu_flags(cpuinfo)
+    width = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
+    return f"{name}; {width}"
 
 
 def machine_load() -> tuple[float, float, float]:

@@ -86,7 +86,8 @@ def machine_line(info: dict[str, Any]) -> str:
     if not start:
         return "Machine load: not recorded."
     shown = "/".join(f"{v:.1f}" for v in start)
-    text = f"Machine load (1/5/15-minute averages) on {info.get('cores', '?')} cores: {shown} before the run"
+    cpu = f" ({info['cpu']})" if info.get("cpu") else ""
+    text = f"Machine load (1/5/15-minute averages) on {info.get('cores', '?')} cores{cpu}: {shown} before the run"
     text += f", {'/'.join(f'{v:.1f}' for v in end)} after its last case" if end else ""
     if busy(start, info.get("cores")):
         text += (
