@@ -743,6 +743,7 @@ def test_a_sentence_cut_off_by_the_token_limit_is_dropped() -> None:
     signed = "Thank you for shopping with us.\nBest regards,\nThe Northwind team"
     assert without_cut_tail(signed) == signed  # a sign-off on lines of its own is not cut off
     assert without_cut_tail("Get Your Cleaning Done Faster") == "Get Your Cleaning Done Faster"
+    assert without_cut_tail("Love music? Get the JBL earbuds 🎧") == "Love music? Get the JBL earbuds 🎧"
     assert without_cut_tail("买一送一。限时优惠，快来") == "买一送一。"
 
 

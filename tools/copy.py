@@ -687,11 +687,12 @@ def _drafted(
 
 def without_cut_tail(text: str) -> str:
     """The text without a last sentence that stops mid-way, where the reply ran out of tokens
-    ("… Buy online. Free shipping and cash on"): one that follows another on its line and has no
-    closing mark. A last line of its own ("The Northwind team") stays."""
+    ("… Buy online. Free shipping and cash on"): one that follows another on its line and ends
+    on a word or a comma. A last line of its own ("The Northwind team") stays, and so does a
+    sentence closed by a mark, an emoji or a bracket."""
     head, _, last = text.rstrip().rpartition("\n")
     sentences = [s for s in SENTENCE_END.split(last.strip()) if s.strip()]
-    if len(sentences) < 2 or re.search(r"[.!?。！？…]\W*$", sentences[-1]):
+    if len(sentences) < 2 or not re.search(r"[\w,;:–—-]$", sentences[-1].rstrip()):
         return text
     kept = last.strip()[: last.strip().rindex(sentences[-1])].rstrip()
     return f"{head}\n{kept}" if head else kept
