@@ -975,6 +975,18 @@ def test_copy_for_no_segment_greets_no_made_up_group(shop: Shop) -> None:
     assert any("shoppers of this shop" in n for n in result.notes), result.notes
 
 
+def test_letter_filler_is_dropped_from_copy(shop: Shop) -> None:
+    """An email's preheader and first line were "We hope this email finds you well.": a reader
+    skips it, so the sentence goes and code writes the preheader from what is left."""
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    body = f"Say hello to the {title}. It is made for everyday use and easy to love."
+    draft = f"Subject: Meet your next phone\nPreheader: We hope this email finds you well.\n\nWe hope this email finds you well. {body}"
+    result, _ = drafted(shop, CopyArgs(product_id="103"), draft)
+    assert "finds you well" not in result.answer and result.answer.endswith(f"\n\n{body}")
+    assert result.answer.startswith("Subject: ") and f"Preheader: Say hello to the {title}" in result.answer
+    assert any("filler a reader skips" in n for n in result.notes)
+
+
 @pytest.mark.parametrize(
     ("request_text", "segment"),
     [

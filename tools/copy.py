@@ -307,6 +307,13 @@ JARGON_SEGMENTS = {
 NO_ONES_GROUP = re.compile(
     r"\b(?:shoppers|customers|buyers|visitors) of (?:this|the|our) (?:online )?(?:shop|store)\b", re.I
 )
+# Letter-writing filler that says nothing ("We hope this email finds you well.": an email's
+# preheader and first line in the copy suites).
+FILLER = re.compile(
+    r"\bhope (?:this|the|my|our) (?:e-?mail|message|note|letter) finds you well\b"
+    r"|\bhope you(?:'re| are) (?:doing )?well\b",
+    re.I,
+)
 COPIED_MIN_WORDS, COPIED_RUN = 12, 6
 COPIED_PROBLEM = "it copies the catalog's listing text; write the copy in your own words"
 
@@ -387,6 +394,8 @@ def check_copy(
             )
     if found := NO_ONES_GROUP.search(text):
         problems.append(f"greets its readers as {found.group(0)!r}; write to them as 'you'")
+    if found := FILLER.search(text):
+        problems.append(f"filler a reader skips ({found.group(0)!r}); say something about the product")
     audience = str(known.get("audience") or "")
     if audience in JARGON_SEGMENTS and re.search(rf"\b{JARGON_SEGMENTS[audience]}\b", text, re.IGNORECASE):
         problems.append(
