@@ -635,11 +635,12 @@ class Drafts:
     """The model's drafts, as ctx.llm.text returns them, with what each call asked."""
 
     def __init__(self, *drafts: str) -> None:
-        self.drafts, self.prompts, self.sampling = list(drafts), [], []
+        self.drafts, self.prompts, self.sampling, self.budgets = list(drafts), [], [], []
 
     def text(self, prompt: str, max_tokens: int | None = None, **sampling: object) -> str:
         self.prompts.append(prompt)
         self.sampling.append(sampling)
+        self.budgets.append(max_tokens)
         return self.drafts.pop(0)
 
 
@@ -730,6 +731,22 @@ def test_a_banner_takes_its_headline_from_a_draft_too_long_for_one(shop: Shop) -
     bare = f"{short_title(title)} (Black) - Free Shipping Today Only!"
     result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), bare, bare)
     assert len(llm.prompts) == 2 and any("plain copy written from the facts" in n for n in result.notes)
+
+
+def test_a_draft_may_take_a_little_more_than_its_words_in_tokens(shop: Shop) -> None:
+    """Drafts past their length were cut by code, yet writing them took most of a request's time."""
+    from tools.copy import token_budget
+
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    _, llm = drafted(
+        shop, CopyArgs(product_id="103", channel="product page"), f"Meet the {title}. It is made for you."
+    )
+    assert llm.budgets == [token_budget(40, "en")] == [90]  # 40 words: 60 tokens and 30 to spare
+    _, llm = drafted(
+        shop, CopyArgs(product_id="103"), f"Subject: Hi\nPreheader: Meet it\n\nMeet the {title}. It is yours."
+    )
+    assert llm.budgets == [token_budget(40 + 10 + 15, "en")]  # an email's subject and preheader count
+    assert token_budget(40, "zh") == 150  # a Chinese 'word' is two characters: twice the tokens
 
 
 def test_a_sentence_cut_off_by_the_token_limit_is_dropped() -> None:
