@@ -452,7 +452,7 @@ class Assistant:
         without it (True). Otherwise (False) the question itself needs what the data lacks."""
         if (
             not exc.subject
-            or lack_asked(exc.subject, answer.reading, self.semantic)
+            or lack_asked(exc.subject, answer.reading, self.semantic, arguments)
             or any(LACK_UNASKED in (call.error or "") for call in answer.tool_calls)
         ):
             return False

@@ -287,6 +287,24 @@ def test_a_lack_the_call_brought_in_unasked_gets_one_retry_a_lack_asked_for_is_d
     assert answer.kind == "refusal" and len(model.calls) == 2
 
 
+def test_a_value_the_question_names_on_an_attribute_the_data_lacks_is_asked_for() -> None:
+    """'Instacart Express members' went to a channel filter 'Express' on data without channels; the
+    retry without it answered for every customer. The question names the value: it is declined.
+    A product value ('CDs' on CDNOW) stays the model's slip, and so does a value nobody said."""
+    from tools.evidence import lack_asked
+    from tools.metrics import SemanticModel
+
+    semantic = SemanticModel.load()
+    question = "Do Instacart Express members order more often than non-members?"
+    express = {"filters": [{"dimension": "channel", "values": ["Express"]}]}
+    assert lack_asked(("dimension", "channel"), question, semantic, express)
+    assert not lack_asked(("dimension", "channel"), question, semantic)
+    unsaid = {"filters": [{"dimension": "channel", "values": ["email"]}]}
+    assert not lack_asked(("dimension", "channel"), question, semantic, unsaid)
+    cds = {"filters": [{"dimension": "product_text", "values": ["CDs"]}]}
+    assert not lack_asked(("dimension", "product_text"), "How many CDs were sold in 1997?", semantic, cds)
+
+
 def test_vague_questions_get_a_clarifying_question_and_no_query(shop) -> None:
     agent, model = assistant(shop, [call("clarify", question="Which metric and period?")])
     answer = agent.ask("How are we doing?")

@@ -325,6 +325,12 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
         ask(cdnow, metric="products")
     with pytest.raises(DataLacks, match="The data has no brand information"):
         ask(cdnow, metric="revenue", per="brand")
+    # CDNOW's orders have dates and no times (all at midnight): "hour 0" is no busiest hour.
+    with pytest.raises(DataLacks, match="dates only, not times of day"):
+        ask(cdnow, metric="purchases", group_by=["hour"], top_n=1)
+    with pytest.raises(DataLacks, match="dates only, not times of day"):
+        ask(cdnow, metric="users", filters=[{"dimension": "hour", "values": ["0", "1", "2"]}])
+    assert len(ask(rees46, metric="purchases", group_by=["hour"]).rows) > 1  # times of day there
     # Every CDNOW item is a CD: "CDs sold" is the data's own figure, not a category it lacks.
     cds = ask(cdnow, metric="units_sold", filters=[{"dimension": "category", "values": ["CDs"]}])
     assert cds.rows[0][0] == ref(cdnow, "SELECT sum(quantity) FROM events")[0][0] == 16_479

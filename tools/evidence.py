@@ -3367,9 +3367,19 @@ MONEY_WORDS = (
 )
 
 
-def lack_asked(subject: tuple[str, str], question: str, semantic: SemanticModel) -> bool:
+# Dimensions that describe products: a value of one in the question ("CDs") is often the whole
+# catalog, so a filter on it that the data cannot apply is dropped on a retry, not declined.
+PRODUCT_DIMENSIONS = frozenset({"product", "product_text", "category", "subcategory", "brand", "price"})
+
+
+def lack_asked(
+    subject: tuple[str, str], question: str, semantic: SemanticModel, arguments: dict[str, Any] | None = None
+) -> bool:
     """Whether the question asks for what the data lacks (a device breakdown on data without
-    devices), rather than the model's call bringing it in unasked (a product filter for 'CDs')."""
+    devices), rather than the model's call bringing it in unasked (a product filter for 'CDs').
+    A filter on a shopper's or visit's attribute the data lacks, whose value the question names
+    ("Instacart Express members" as channel 'Express'), is asked: without it the answer would be
+    about everyone."""
     kind, name = subject
     text = _text(question)
     if kind == "event":
@@ -3378,7 +3388,17 @@ def lack_asked(subject: tuple[str, str], question: str, semantic: SemanticModel)
         return _metric_mentioned(name, text, semantic) or _has(MONEY_WORDS, text)
     dimension = semantic.dimensions.get(name)
     words = [name, *(dimension.synonyms if dimension else [])]
-    return any(_mentions(w, text) for w in words) or _has(DIMENSION_WORDS.get(name, r"(?!)"), text)
+    if any(_mentions(w, text) for w in words) or _has(DIMENSION_WORDS.get(name, r"(?!)"), text):
+        return True
+    said = [
+        str(value).lower()
+        for f in (arguments or {}).get("filters") or []
+        if isinstance(f, dict) and f.get("dimension") == name
+        for value in f.get("values") or []
+    ]
+    return name not in PRODUCT_DIMENSIONS and any(
+        len(value) >= 3 and re.search(rf"\b{re.escape(value)}\b", text) for value in said
+    )
 
 
 def _shown(value: Any) -> str:

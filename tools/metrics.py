@@ -474,8 +474,16 @@ def dimension_values(ctx: ToolContext, model: SemanticModel, dimension: Dimensio
 
 
 def require_values(ctx: ToolContext, model: SemanticModel, dimension: Dimension) -> None:
-    """A dimension the data has no values for cannot group or filter anything: say so plainly."""
-    if not dimension_values(ctx, model, dimension):
+    """A dimension the data has no values for cannot group or filter anything: say so plainly.
+    Nor can the hour where every event has the same one: dates without times (CDNOW's orders are
+    all at midnight, and "hour 0" was answered as the busiest)."""
+    values = dimension_values(ctx, model, dimension)
+    if dimension.name == "hour" and len(values) == 1:
+        raise DataLacks(
+            "The data records dates only, not times of day, so nothing can be broken down or filtered by hour.",
+            ("dimension", "hour"),
+        )
+    if not values:
         present = [d for d in model.dimensions.values() if d.name != dimension.name]
         has = [d.name for d in present if dimension_values(ctx, model, d)]
         raise DataLacks(
@@ -548,6 +556,8 @@ def _known_values(
 ) -> list[str]:
     """The values as the data spells them; an unknown value is an error that names close matches."""
     if dimension.name in CYCLE_VALUES:  # every hour is an hour, with events in it or not
+        if dimension.name == "hour":
+            require_values(ctx, model, dimension)
         cycle = {v.lower(): v for v in CYCLE_VALUES[dimension.name]}
         unknown = [v for v in values if v.lower() not in cycle]
         if unknown:
