@@ -543,6 +543,11 @@ def test_plain_copy_reads_like_copy_and_passes_its_own_check(shop: Shop) -> None
         "15% off this week with code HELLO15, until 8 November 2026. Shop the range."
     )
     assert check_copy(result.answer, result.rows, WORDS["medium"], brands) == []
+    # An offer as the request worded it starts its sentence with a capital.
+    result = write_marketing_copy(
+        shop.ctx, CopyArgs(product_id="103", brief=CopyBrief(offer="free gift wrap"))
+    )
+    assert result.answer.endswith(" Free gift wrap."), result.answer
 
 
 def test_instructions_planted_in_catalog_text_never_reach_written_prose() -> None:
@@ -759,7 +764,10 @@ def test_a_sentence_cut_off_by_the_token_limit_is_dropped() -> None:
     assert without_cut_tail("Hello there.\n\nMeet it. It boils fast and") == "Hello there.\n\nMeet it."
     signed = "Thank you for shopping with us.\nBest regards,\nThe Northwind team"
     assert without_cut_tail(signed) == signed  # a sign-off on lines of its own is not cut off
-    assert without_cut_tail("Get Your Cleaning Done Faster") == "Get Your Cleaning Done Faster"
+    banner = "Get Your Cleaning Done Faster and Easier Today"
+    assert without_cut_tail(banner) == banner  # a whole draft of one line is no cut-off tail
+    alone = "Try our products today.\n\nOur audience consists of people who have been in our shop"
+    assert without_cut_tail(alone) == "Try our products today."  # a line of its own, cut off too
     assert without_cut_tail("Love music? Get the JBL earbuds 🎧") == "Love music? Get the JBL earbuds 🎧"
     assert without_cut_tail("买一送一。限时优惠，快来") == "买一送一。"
 

@@ -707,17 +707,23 @@ def token_budget(words: int, language: str) -> int:
     return round(words * TOKENS_PER_WORD[language]) + 30
 
 
+SIGN_OFF_WORDS = 5  # "The Northwind team", "Best, Anna from Northwind": a last line, not cut off
+
+
 def without_cut_tail(text: str) -> str:
     """The text without a last sentence that stops mid-way, where the reply ran out of tokens
-    ("… Buy online. Free shipping and cash on"): one that follows another on its line and ends
-    on a word or a comma. A last line of its own ("The Northwind team") stays, and so does a
-    sentence closed by a mark, an emoji or a bracket."""
+    ("… Buy online. Free shipping and cash on", or a line of its own "Our audience consists of
+    people who have been in our shop"): one that ends on a word or a comma. A short last line
+    ("The Northwind team") is a sign-off and stays, and so does a sentence closed by a mark, an
+    emoji or a bracket."""
     head, _, last = text.rstrip().rpartition("\n")
     sentences = [s for s in SENTENCE_END.split(last.strip()) if s.strip()]
-    if len(sentences) < 2 or not re.search(r"[\w,;:–—-]$", sentences[-1].rstrip()):
+    if not sentences or not re.search(r"[\w,;:–—-]$", sentences[-1].rstrip()):
         return text
+    if len(sentences) == 1 and (not head.strip() or words_in(last) <= SIGN_OFF_WORDS):
+        return text  # the whole draft (a banner's line), or a sign-off
     kept = last.strip()[: last.strip().rindex(sentences[-1])].rstrip()
-    return f"{head}\n{kept}" if head else kept
+    return f"{head}\n{kept}".rstrip() if head else kept
 
 
 def without_repeats(text: str) -> str:
@@ -883,7 +889,8 @@ def _plain_copy(facts: list[tuple[str, Any]]) -> str:
     if known.get("offer"):
         code = f" with code {known['discount code']}" if known.get("discount code") else ""
         ends = f", until {known['offer ends']}" if known.get("offer ends") else ""
-        sentences.append(f"{str(known['offer']).rstrip('.')}{code}{ends}.")
+        offer = str(known["offer"]).rstrip(".")
+        sentences.append(f"{offer[:1].upper()}{offer[1:]}{code}{ends}.")  # "free shipping on …" as written
     if known.get("call to action"):
         sentences.append(f"{str(known['call to action']).rstrip('.!')}.")
     text = " ".join(sentences)
