@@ -1012,6 +1012,22 @@ def test_letter_filler_is_dropped_from_copy(shop: Shop) -> None:
     assert any("filler a reader skips" in n for n in result.notes)
 
 
+def test_copy_that_speaks_to_the_marketer_about_the_readers_loses_those_sentences(shop: Shop) -> None:
+    """Win-back emails told the readers about 'an exciting opportunity to win back customers who
+    have been away' and 'As we continue to lose customers': those sentences go."""
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    body = f"Say hello to the {title}. It is made for everyday use and easy to love."
+    for aside in (
+        "This is an exciting opportunity to win back customers who have been away.",
+        "As we continue to lose customers, it's time to make a change.",
+        "Our audience consists of people who shop here.",
+    ):
+        result, _ = drafted(shop, CopyArgs(product_id="103", channel="product page"), f"{aside} {body}")
+        assert result.answer == body, result.answer
+        assert any("speaks about its readers to the marketer" in n for n in result.notes)
+    assert check_copy("We'd love to welcome you back.", [], 40, set()) == []  # to the reader: fine
+
+
 @pytest.mark.parametrize(
     ("request_text", "segment"),
     [

@@ -314,6 +314,15 @@ FILLER = re.compile(
     r"|\bhope you(?:'re| are) (?:doing )?well\b",
     re.I,
 )
+# Words to the marketer about the readers, not to the readers ("an exciting opportunity to win
+# back customers who have been away", "As we continue to lose customers", "Our audience consists
+# of …": segment emails in copy-demo).
+ABOUT_THE_READERS = re.compile(
+    r"\bwin(?:ning)? (?:them |these customers |customers |shoppers )?back\b|\bour (?:target )?audience\b"
+    r"|\b(?:lose|losing) (?:our |your |more )?customers\b|\byour (?:lost |loyal |best )?customers\b"
+    r"|\b(?:re-?)?engage (?:them|these (?:customers|shoppers))\b",
+    re.I,
+)
 COPIED_MIN_WORDS, COPIED_RUN = 12, 6
 COPIED_PROBLEM = "it copies the catalog's listing text; write the copy in your own words"
 
@@ -394,6 +403,10 @@ def check_copy(
             )
     if found := NO_ONES_GROUP.search(text):
         problems.append(f"greets its readers as {found.group(0)!r}; write to them as 'you'")
+    if found := ABOUT_THE_READERS.search(text):
+        problems.append(
+            f"speaks about its readers to the marketer ({found.group(0)!r}); write to the readers"
+        )
     if found := FILLER.search(text):
         problems.append(f"filler a reader skips ({found.group(0)!r}); say something about the product")
     audience = str(known.get("audience") or "")
