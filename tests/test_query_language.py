@@ -15,6 +15,7 @@ from assistant.warehouse.db import Warehouse
 from assistant.warehouse.load import load_file
 from tools import build_tools
 from tools.base import ToolContext, ToolError
+from tools.chinese import declined
 from tools.evidence import beyond_typed, check, missing_concept, missing_dimension
 from tools.language import english_reading
 from tools.metrics import DataLacks, SemanticModel, compare_periods, summarize_change
@@ -328,8 +329,9 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
     # CDNOW's orders have dates and no times (all at midnight): "hour 0" is no busiest hour.
     with pytest.raises(DataLacks, match="dates only, not times of day"):
         ask(cdnow, metric="purchases", group_by=["hour"], top_n=1)
-    with pytest.raises(DataLacks, match="dates only, not times of day"):
+    with pytest.raises(DataLacks, match="dates only, not times of day") as lacks:
         ask(cdnow, metric="users", filters=[{"dimension": "hour", "values": ["0", "1", "2"]}])
+    assert declined(str(lacks.value), "", "") == "数据只记录日期，没有具体时间，所以无法按小时细分或筛选。"
     assert len(ask(rees46, metric="purchases", group_by=["hour"]).rows) > 1  # times of day there
     # Every CDNOW item is a CD: "CDs sold" is the data's own figure, not a category it lacks.
     cds = ask(cdnow, metric="units_sold", filters=[{"dimension": "category", "values": ["CDs"]}])

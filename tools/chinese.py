@@ -584,6 +584,10 @@ LACKS = {
     "The data records no returns or refunds.": "数据中没有退货或退款记录。",
     "The data has no search events, so no search words.": "数据中没有搜索事件，所以没有搜索词。",
     "The data has no product names or titles: its products are ids.": "数据中没有商品名称或标题：商品只是 ID。",
+    # tools/metrics.py's, for hours on data with dates only
+    "The data records dates only, not times of day, so nothing can be broken down or filtered by hour.": (
+        "数据只记录日期，没有具体时间，所以无法按小时细分或筛选。"
+    ),
 }
 EVENT_NAMES = {
     "view": "浏览",
