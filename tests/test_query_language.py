@@ -1096,6 +1096,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"group_by": ["category"], "grain": "none"},
             "read 'category' in the words as a row per category",
         ),
+        (  # "in each top-level category": the model ranked one row three times over
+            "Mean price of bought items in each top-level category?",
+            {"metric": "average_price", "filters": [{"dimension": "event_type", "values": ["purchase"]}]},
+            {"group_by": ["category"]},
+            "read 'category' in the words as a row per category",
+        ),
         (  # a number is named whole: the "1" of an order-number filter is not in "1997"
             "How many orders were placed in March 1997?",
             {"metric": "orders", "filters": [{"dimension": "order_number", "values": ["1"]}]},

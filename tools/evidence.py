@@ -2556,7 +2556,8 @@ BREAKDOWN_NAMED = {
 
 
 def _breakdown_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
-    """ "Units sold per category in the last 30 days" with no breakdown: a row per category."""
+    """ "Units sold per category in the last 30 days" ("in each top-level category") with no
+    breakdown: a row per category."""
     group_by = list(args.get("group_by") or [])
     filtered = {f["dimension"] for f in args.get("filters") or []}
     if len(group_by) >= 2 or args.get("per") or args.get("share") and not group_by:
@@ -2565,7 +2566,9 @@ def _breakdown_named(args: dict[str, Any], text: str, semantic: SemanticModel, n
         if dimension in group_by or dimension in filtered or dimension not in semantic.dimensions:
             continue
         if re.search(
-            rf"\b(per|by|for each|each|across|split by|broken down by)\s+(product\s+)?{word}\b", text
+            rf"\b(per|by|for each|each|across|split by|broken down by)\s+"
+            rf"((top[- ]level|main|parent|product)\s+)?{word}\b",
+            text,
         ):
             args["group_by"] = [*group_by, dimension]
             if args.get("grain", "none") != "none" and not _has(
