@@ -324,8 +324,9 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
         ask(cdnow, metric="views")
     with pytest.raises(DataLacks, match="The data has no product information"):
         ask(cdnow, metric="products")
-    with pytest.raises(DataLacks, match="The data has no brand information"):
+    with pytest.raises(DataLacks, match="The data has no brand information") as lacks:
         ask(cdnow, metric="revenue", per="brand")
+    assert "hour" not in str(lacks.value)  # its dates have no times of day
     # CDNOW's orders have dates and no times (all at midnight): "hour 0" is no busiest hour.
     with pytest.raises(DataLacks, match="dates only, not times of day"):
         ask(cdnow, metric="purchases", group_by=["hour"], top_n=1)
