@@ -730,12 +730,13 @@ def without_cut_tail(text: str) -> str:
     ("The Northwind team") is a sign-off and stays, and so does a sentence closed by a mark, an
     emoji or a bracket."""
     head, _, last = text.rstrip().rpartition("\n")
-    sentences = [s for s in SENTENCE_END.split(last.strip()) if s.strip()]
+    last = last.strip()
+    sentences = [s for s in SENTENCE_END.split(last) if s.strip()]
     if not sentences or not re.search(r"[\w,;:–—-]$", sentences[-1].rstrip()):
         return text
     if len(sentences) == 1 and (not head.strip() or words_in(last) <= SIGN_OFF_WORDS):
         return text  # the whole draft (a banner's line), or a sign-off
-    kept = last.strip()[: last.strip().rindex(sentences[-1])].rstrip()
+    kept = last[: last.rindex(sentences[-1])].rstrip()
     return f"{head}\n{kept}".rstrip() if head else kept
 
 

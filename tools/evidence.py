@@ -3370,11 +3370,6 @@ MONEY_WORDS = (
 )
 
 
-# Dimensions that describe products: a value of one in the question ("CDs") is often the whole
-# catalog, so a filter on it that the data cannot apply is dropped on a retry, not declined.
-PRODUCT_DIMENSIONS = frozenset({"product", "product_text", "category", "subcategory", "brand", "price"})
-
-
 def lack_asked(
     subject: tuple[str, str], question: str, semantic: SemanticModel, arguments: dict[str, Any] | None = None
 ) -> bool:
@@ -3399,7 +3394,9 @@ def lack_asked(
         if isinstance(f, dict) and f.get("dimension") == name
         for value in f.get("values") or []
     ]
-    return name not in PRODUCT_DIMENSIONS and any(
+    # Not a product's: a value of one in the question ("CDs") is often the whole catalog, so a
+    # filter on it that the data cannot apply is dropped on a retry, not declined.
+    return name not in (*ITEM_DIMENSIONS, "price") and any(
         len(value) >= 3 and re.search(rf"\b{re.escape(value)}\b", text) for value in said
     )
 

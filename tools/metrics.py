@@ -473,34 +473,32 @@ def dimension_values(ctx: ToolContext, model: SemanticModel, dimension: Dimensio
     return ctx.dimension_values[dimension.name]
 
 
-def times_of_day(ctx: ToolContext, model: SemanticModel) -> bool:
-    """Whether the events have times, not only dates (every event at one hour: CDNOW's midnight)."""
-    hour = model.dimensions.get("hour")  # a user's metrics file may have none
-    return hour is None or len(dimension_values(ctx, model, hour)) > 1
+def has_values(ctx: ToolContext, model: SemanticModel, dimension: Dimension) -> bool:
+    """Whether the data has values to group or filter by: any, and for the hour more than one
+    (every event at one hour is dates without times: CDNOW's midnight)."""
+    values = dimension_values(ctx, model, dimension)
+    return len(values) > 1 if dimension.name == "hour" else bool(values)
 
 
 def require_values(ctx: ToolContext, model: SemanticModel, dimension: Dimension) -> None:
     """A dimension the data has no values for cannot group or filter anything: say so plainly.
     Nor can the hour where every event has the same one: dates without times (CDNOW's orders are
     all at midnight, and "hour 0" was answered as the busiest)."""
-    values = dimension_values(ctx, model, dimension)
-    if dimension.name == "hour" and not times_of_day(ctx, model):
+    if has_values(ctx, model, dimension):
+        return
+    if dimension.name == "hour":
         raise DataLacks(
             "The data records dates only, not times of day, so nothing can be broken down or filtered by hour.",
             ("dimension", "hour"),
         )
-    if not values:
-        present = [d for d in model.dimensions.values() if d.name != dimension.name]
-        has = [
-            d.name
-            for d in present
-            if dimension_values(ctx, model, d) and (d.name != "hour" or times_of_day(ctx, model))
-        ]
-        raise DataLacks(
-            f"The data has no {dimension.name} information, so nothing can be broken down or filtered "
-            f"by {dimension.name}. It does have: {', '.join(has)}.",
-            ("dimension", dimension.name),
-        )
+    has = [
+        d.name for d in model.dimensions.values() if d.name != dimension.name and has_values(ctx, model, d)
+    ]
+    raise DataLacks(
+        f"The data has no {dimension.name} information, so nothing can be broken down or filtered "
+        f"by {dimension.name}. It does have: {', '.join(has)}.",
+        ("dimension", dimension.name),
+    )
 
 
 def price_bands(ctx: ToolContext, bounds: list[str] | None = None) -> str | None:
