@@ -18,7 +18,7 @@ from tools.base import ToolContext, ToolError
 from tools.chinese import declined
 from tools.evidence import beyond_typed, check, missing_concept, missing_dimension
 from tools.language import english_reading
-from tools.metrics import DataLacks, SemanticModel, compare_periods, summarize_change
+from tools.metrics import DataLacks, SemanticModel, compare_periods, parse_bound, summarize_change
 
 from .conftest import real
 
@@ -1777,6 +1777,17 @@ def test_a_price_filter_takes_bounds_the_question_states(rees46: ToolContext) ->
     assert "where price is between 10 and 50" in result.interpretation
     with pytest.raises(ToolError, match="bounds like '<1'"):
         ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["cheap"]}])
+    # A bound in words, as a model copies it from the question or a Chinese question's gloss.
+    worded = ask(rees46, metric="views", filters=[{"dimension": "price", "values": ["500 or more"]}])
+    gold = ref(rees46, "SELECT count(*) FROM events WHERE event_type = 'view' AND price >= 500")
+    assert worded.rows[0][0] == gold[0][0] and "at least 500" in worded.interpretation
+    for value, same_as in (
+        ("under 1", "<1"),
+        ("between 10 and 50", "10-50"),
+        ("$100+", ">=100"),
+        ("up to 7", "<=7"),
+    ):
+        assert parse_bound(value) == parse_bound(same_as), value
     # A duration in seconds is the minutes' measure times 60 (the session length of buyers' sessions).
     seconds = ask(rees46, metric="duration_seconds", per="session", stat="median", did=["purchase"])
     gold = ref(

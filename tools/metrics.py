@@ -429,10 +429,28 @@ BOUND = re.compile(
 BOUND_WORDS = {"<": "under", "<=": "at most", ">": "over", ">=": "at least", "=": "exactly"}
 
 
+# A bound in words, as a model copies it from the question or its gloss ("500 or more").
+WORDED_BOUNDS = [
+    (re.compile(r"^\s*(?:at least|no less than|not less than|from)\s+(?P<x>\S+)\s*$"), ">="),
+    (re.compile(r"^\s*(?P<x>\S+?)\s*(?:\+|or more|or above|or over|and above|and up|and more)\s*$"), ">="),
+    (re.compile(r"^\s*(?:at most|no more than|not more than|up to)\s+(?P<x>\S+)\s*$"), "<="),
+    (re.compile(r"^\s*(?P<x>\S+?)\s+(?:or less|or below|or under|and below|and under)\s*$"), "<="),
+    (re.compile(r"^\s*(?:more than|over|above|greater than)\s+(?P<x>\S+)\s*$"), ">"),
+    (re.compile(r"^\s*(?:less than|fewer than|under|below)\s+(?P<x>\S+)\s*$"), "<"),
+]
+
+
 def parse_bound(value: str) -> tuple[str, float] | tuple[float, float] | None:
-    """("<", 1.0) for "<1", (10.0, 50.0) for "10-50", ("=", 0.0) for a bare "0"; currency signs
-    and commas are ignored."""
-    match = BOUND.match(re.sub(r"[$£€¥,]", "", value))
+    """("<", 1.0) for "<1" or "under 1", (10.0, 50.0) for "10-50" or "between 10 and 50",
+    (">=", 500.0) for "500 or more", ("=", 0.0) for a bare "0"; currency signs and commas are
+    ignored."""
+    value = re.sub(r"[$£€¥,]", "", value).strip().lower()
+    value = re.sub(r"^between\s+(\S+)\s+and\s+(\S+)$", r"\1-\2", value)
+    for pattern, op in WORDED_BOUNDS:
+        if worded := pattern.match(value):
+            value = op + worded["x"]
+            break
+    match = BOUND.match(value)
     if match is None:
         return None
     if match.group("x") is not None:
