@@ -34,6 +34,8 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("至少5个用户浏览过的商品", "at least 5 users viewed products"),
         ("有多少用户把同一个商品买了不只一次？", "how many users products bought more than once"),
         ("一周中哪一天的购买最多", "which day of week weekday purchases most"),
+        ("哪3个商品出现在最多的发票上？", "which top 3 products most invoices"),
+        ("哪一天的购买最多", "which day purchases most"),
         ("下单超过两次、但不超过5次的顾客", "orders ordered more than 2 at most 5 customers"),
     ],
 )
@@ -65,6 +67,21 @@ def test_the_period_a_chinese_question_names_is_kept(shop) -> None:  # noqa: F81
     arguments = answer.tool_calls[-1].arguments
     assert arguments["metric"] == "revenue" and arguments["period"]["kind"] == "last_week", answer.notes
     assert not any("names no such period" in note for note in answer.notes), answer.notes
+
+
+@pytest.mark.parametrize(
+    "question", ["一周中哪一天的购买最多？", "Which day of the week gets the most purchases?"]
+)
+def test_the_day_of_the_week_names_no_week(shop, question: str) -> None:  # noqa: F811
+    """ "一周中哪一天" (which day of the week) had kept the model's this_week: "week" was in it."""
+    agent, _ = assistant(
+        shop,
+        [call("query_metric", metric="purchases", group_by=["weekday"], period={"kind": "this_week"})],
+        answer_language="en",
+    )
+    answer = agent.ask(question)
+    assert answer.tool_calls[-1].arguments["period"] == {"kind": "all"}, answer.notes
+    assert any("names no such period" in note for note in answer.notes), answer.notes
 
 
 def test_a_filter_on_a_category_named_in_chinese_is_kept(shop) -> None:  # noqa: F811
@@ -135,6 +152,67 @@ def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
     asked = english_reading("被加购次数最多的商品叫什么名字？我要的是真实的商品标题")
     assert "product names" in missing_dimension(asked, lambda name: False)
     assert missing_concept(english_reading("上周的销售额是多少？")) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "lacks"),
+    [
+        ("各供应商的销售额是多少", "sellers"),
+        ("毛利率最高的类目", "profit"),
+        ("广告投放的投入产出比", "marketing spend"),
+        ("25岁以下的用户买了多少", "demographics"),
+        ("男性和女性用户谁买得多", "demographics"),
+        ("快递平均要几天送达", "delivery"),
+        ("差评最多的商品", "ratings"),
+        ("哪些商品需要补货", "stock"),
+        ("邮件的打开率", "e-mail"),
+        ("用支付宝付款的订单占比", "payment methods"),
+        ("打折商品的销量", "discounts"),
+        ("投诉最多的是什么", "customer service"),
+        ("哪个省的用户最多", "cities"),
+        ("北京的用户有多少", "cities"),
+        ("用户的联系方式", "contact details"),
+        ("哪位歌手的专辑卖得最好", "artists"),
+        ("1997年哪家唱片公司的CD销售额最高？", "artists"),
+        ("安卓用户的转化率", "operating system"),
+        ("页面停留时间平均多久", "on a page"),
+        ("会员的复购率", "membership"),
+        ("税前销售额", "taxes"),
+        ("下个月的销售额会是多少", "only the past"),
+        ("竞争对手的价格", "not in the shop's behavior data"),
+        ("哪家实体店卖得最好", "store locations"),
+    ],
+)
+def test_each_thing_the_data_lacks_is_declined_when_asked_in_chinese(question: str, lacks: str) -> None:
+    from tools.evidence import missing_concept
+
+    assert lacks in (missing_concept(english_reading(question)) or ""), english_reading(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "hours"),
+    [
+        ("有多少客户在午夜0点到凌晨5点之间下过至少一单？", (0, 4)),
+        ("下午3点以后的订单有多少", (15, 23)),
+        ("晚上8点到12点的订单", (20, 23)),
+        ("9点到17点之间的浏览量", (9, 16)),
+        ("18点之前下单的用户", (0, 17)),
+        ("上午的订单占比", (6, 11)),
+        ("凌晨的订单有多少", (0, 5)),
+    ],
+)
+def test_times_of_day_in_chinese_are_read_as_hours(question: str, hours: tuple[int, int]) -> None:
+    from tools.evidence import hours_named
+
+    named = hours_named(english_reading(question))
+    assert named is not None and named[:2] == hours, english_reading(question)
+
+
+def test_a_number_of_things_is_not_a_time_and_a_little_is_not_one_oclock() -> None:
+    from tools.evidence import hours_named
+
+    for question in ("多买一点的用户有多少", "买了5件以上的订单", "几点下单最多"):
+        assert hours_named(english_reading(question)) is None, english_reading(question)
 
 
 def test_an_answer_to_a_chinese_question_is_in_chinese_when_its_numbers_survive(shop) -> None:  # noqa: F811

@@ -66,6 +66,7 @@ PERIOD_WORDS = {
     "days": r"\bdays?\b|week|fortnight|recent|past|last|latest|since",
     "date": r"\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|since|between|from|until|before|after",
 }
+DAY_OF_WEEK = re.compile(r"\bdays? of (the |a )?week\b|\bweekdays?\b", re.IGNORECASE)
 PERIOD_NEEDS = {
     "today": "today",
     "yesterday": "yesterday",
@@ -223,6 +224,7 @@ def _events_as_event_type(
 def _period_named(kind: str, text: str) -> bool:
     """Whether the words name a period of this kind (days and dates: any time words at all)."""
     need = PERIOD_NEEDS.get(kind, "date")
+    text = DAY_OF_WEEK.sub(" ", text)  # "which day of the week", "by weekday" name no week
     any_time = any(_has(p, text) for p in PERIOD_WORDS.values())
     return _has(PERIOD_WORDS[need], text) or (need == "date" and any_time)
 

@@ -81,6 +81,16 @@ GLOSSARY: dict[str, str] = {
     "每一个季度": "per quarter quarterly each quarter",
     "季度": "quarter",
     "按小时": "by hour hourly",
+    "午夜": "midnight",
+    "中午": "noon",
+    "上午": "in the morning",
+    "早上": "in the morning",
+    "下午": "in the afternoon",
+    "晚上": "in the evening",
+    "夜里": "at night",
+    "深夜": "late night",
+    "半夜": "at night",
+    "凌晨": "at night",
     "一天中什么时候": "what time of day",
     "一天中的什么时候": "what time of day",
     "几点": "what time of day",
@@ -109,6 +119,7 @@ GLOSSARY: dict[str, str] = {
     "买": "bought",  # 买了 / 买过; 购买 and 买家 are matched first, being longer
     "下单": "orders ordered",
     "下过单": "ordered",
+    "下过": "ordered",
     "下了单": "ordered",
     "订单数": "number of orders",
     "订单": "orders",
@@ -128,6 +139,8 @@ GLOSSARY: dict[str, str] = {
     "营收": "revenue",
     "销量": "units sold",
     "件数": "units",
+    "每单": "per order",
+    "每笔订单": "per order",
     "平均价格": "average price",
     "均价": "average price",
     "单价": "unit price",
@@ -151,13 +164,74 @@ GLOSSARY: dict[str, str] = {
     "最久": "longest",
     "最长": "longest",
     "流失": "churn",
+    "成交笔数": "number of orders",
+    "成交量": "units sold",
+    "支付金额": "revenue",
+    "付款金额": "revenue",
+    "订单金额": "order value",
+    "订单量": "number of orders",
+    "消费金额": "spend",
+    "消费": "spend",
+    "消费者": "customers",
+    "花费": "spent",
+    "花了": "spent",
+    "访问量": "visits",
+    "访问次数": "visits sessions",
+    "流量": "traffic visits",
+    "独立访客": "unique visitors",
+    "跳出率": "bounce rate",
+    "购物篮": "basket",
+    "加到购物车": "added to cart",
+    "放进购物车": "added to cart",
+    "放入购物车": "added to cart",
+    "回头客": "returning customers",
+    "老用户": "returning users",
+    "老顾客": "returning customers",
+    "重复购买": "repeat purchase",
+    "再次购买": "bought again",
+    "回购": "bought again",
+    "留存率": "retention rate",
+    "留存": "retention",
+    "同期群": "cohort",
+    "漏斗": "funnel",
+    "笔单价": "average order value",
+    "件单价": "average selling price",
+    "连带率": "basket size units per order",
+    "热销": "best selling top",
+    "畅销": "best selling top",
+    "爆款": "best selling top",
+    "滞销": "slow selling lowest",
+    "最受欢迎": "most popular",
+    "时段": "time of day",
+    "高峰": "peak",
+    "浏览次数": "views",
+    "购买人数": "buyers",
+    "购买用户": "buyers",
+    "下单用户": "buyers",
+    "首次": "first",
+    "第一次": "first",
+    "最后一次": "last",
+    "天数": "days",
+    "增长率": "growth rate",
+    "日均": "average per day daily",
+    "周均": "average per week weekly",
+    "月均": "average per month monthly",
     # dimensions and things counted
     "品牌": "brands",
+    "唱片公司": "record labels",
+    "唱片": "records",
+    "歌手": "artists",
+    "艺人": "artists",
     "类目": "categories",
     "品类": "categories",
     "分类": "categories",
     "类别": "categories",
     "子类目": "subcategory",
+    "二级类目": "subcategory",
+    "一级类目": "top-level categories",
+    "部门": "departments",
+    "货架": "aisles",
+    "通道": "aisles",
     "商品": "products",
     "产品": "products",
     "国家": "countries",
@@ -244,6 +318,17 @@ GLOSSARY: dict[str, str] = {
     "希腊": "Greece",
     "新加坡": "Singapore",
     "中国": "China",
+    "北京": "Beijing city",
+    "上海": "Shanghai city",
+    "广州": "Guangzhou city",
+    "深圳": "Shenzhen city",
+    "杭州": "Hangzhou city",
+    "成都": "Chengdu city",
+    # brands, as the data spells them
+    "苹果": "apple",
+    "三星": "samsung",
+    "小米": "xiaomi",
+    "华为": "huawei",
     "下雨": "rain",
     "雨天": "rainy days",
     "天气": "weather",
@@ -273,6 +358,82 @@ GLOSSARY: dict[str, str] = {
     "浏览器": "which browser",
     "退款": "refunds",
     "客服": "customer service",
+    "零售商": "retailers",
+    "供应商": "suppliers",
+    "实体店": "physical stores",
+    "线下门店": "physical stores",
+    "盈利": "profit",
+    "赚了多少钱": "profit",
+    "营销费用": "marketing spend",
+    "营销预算": "marketing budget",
+    "营销花费": "marketing spend",
+    "推广费": "ad spend",
+    "广告支出": "ad spend",
+    "广告花费": "ad spend",
+    "获客成本": "acquisition cost",
+    "投入产出比": "roas",
+    "收入水平": "income level",
+    "男性": "male",
+    "女性": "female",
+    "男女": "men and women",
+    "人口统计": "demographics",
+    "婚姻": "marital",
+    "岁": "age",
+    "快递": "courier",
+    "送达": "delivered",
+    "签收": "delivered",
+    "差评": "reviews",
+    "满意度": "satisfaction",
+    "星级": "star rating",
+    "反馈": "feedback",
+    "口碑": "reviews",
+    "补货": "inventory restock",
+    "打开率": "open rate",
+    "退订": "unsubscribe",
+    "付款方式": "payment methods",
+    "信用卡": "credit cards",
+    "支付宝": "payment methods paypal",
+    "微信支付": "payment methods",
+    "货到付款": "cash on delivery",
+    "打折": "discounted",
+    "折扣": "discounted",
+    "满减": "coupons",
+    "代金券": "vouchers",
+    "红包": "vouchers",
+    "投诉": "complaints",
+    "工单": "support tickets",
+    "省份": "which provinces",
+    "哪个省": "which provinces",
+    "邮编": "zip codes",
+    "收货地址": "shipping address",
+    "地址": "home address",
+    "电话": "phone numbers",
+    "邮箱": "email addresses",
+    "联系方式": "contact details",
+    "作者": "authors",
+    "流派": "genres",
+    "专辑": "albums",
+    "操作系统": "operating systems",
+    "安卓": "android",
+    "停留时间": "dwell time",
+    "停留时长": "dwell time",
+    "页面加载": "page load",
+    "加载速度": "load times",
+    "会员": "membership",
+    "积分": "loyalty points",
+    "订阅": "subscription",
+    "税": "taxes",
+    "税费": "taxes",
+    "竞争对手": "competitor",
+    "竞品": "competitor",
+    "温度": "temperatures",
+    "预测": "forecast predict",
+    "下周": "next week",
+    "下个月": "next month",
+    "下月": "next month",
+    "明年": "next year",
+    "下季度": "next quarter",
+    "将会": "will be",
     # the shape of a question
     "多少": "how many",
     "几个": "how many",
@@ -386,8 +547,52 @@ def _number(match: re.Match[str]) -> str:
     return str(value) if value is not None else match.group(1)
 
 
+# A time of day: "凌晨5点", "下午3点", "18点", "午夜0点"; the part of the day says am or pm.
+_PART_OF_DAY = r"午夜|半夜|凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|深夜"
+_CLOCK = rf"(?:{_PART_OF_DAY})?\s*(?:\d{{1,2}}|[零〇一二两三四五六七八九十]+)\s*点(?:钟)?"
+
+
+def clock_hour(text: str) -> int | None:
+    """The hour of the day a Chinese clock time names (下午3点 is 15, 凌晨5点 5, 晚上12点 0)."""
+    match = re.fullmatch(rf"(?P<part>{_PART_OF_DAY})?\s*(?P<n>\S+?)\s*点(?:钟)?", text.strip())
+    hour = chinese_number(match["n"]) if match else None
+    if match is None or hour is None or hour > 24 or (match["part"] is None and not match["n"].isdigit()):
+        return None  # 一点 alone is "a little"
+    part = match["part"] or ""
+    if part in ("下午", "傍晚", "晚上", "夜里", "深夜") and hour < 12:
+        hour += 12
+    elif part in ("午夜", "半夜", "凌晨", "早上", "早晨", "上午", "晚上", "深夜") and hour == 12:
+        hour = 0
+    return hour % 24
+
+
+def _clock(text: str) -> str:
+    hour = clock_hour(text)
+    return f"{hour}:00" if hour is not None else ""
+
+
+def _between_clocks(match: re.Match[str]) -> str:
+    """ "晚上8点到12点": the second time takes the first's part of the day when it names none; one
+    ending at midnight runs to the day's end."""
+    part = re.match(_PART_OF_DAY, match["a"].strip())
+    second = (
+        match["b"] if re.match(_PART_OF_DAY, match["b"].strip()) or not part else part.group(0) + match["b"]
+    )
+    first, last = clock_hour(match["a"]), clock_hour(second)
+    if first is None or last is None:
+        return ""
+    return f"after {first}:00" if last == 0 and first > 0 else f"between {first}:00 and {last}:00"
+
+
 # (pattern, English): rolling periods, dates and ranks with their numbers, read before the terms.
 _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
+    (rf"(?:从|在)?\s*(?P<a>{_CLOCK})\s*(?:到|至|~|-|—)\s*(?P<b>{_CLOCK})(?:之间)?", _between_clocks),
+    (rf"(?P<a>{_CLOCK})\s*(?:以前|之前|前)", lambda m: f"before {_clock(m['a'])}" if _clock(m["a"]) else ""),
+    (
+        rf"(?P<a>{_CLOCK})\s*(?:以后|之后|后|或更晚|及以后)",
+        lambda m: f"after {_clock(m['a'])}" if _clock(m["a"]) else "",
+    ),
+    (_CLOCK, lambda m: f"at {_clock(m.group(0))}" if _clock(m.group(0)) else ""),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:天|日)", lambda m: f"last {_number(m)} days"),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:周|个星期|星期)", lambda m: f"last {_number(m)} weeks"),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*个?月", lambda m: f"last {_number(m)} months"),
@@ -406,6 +611,10 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (r"(?P<y>(?:19|20)\d\d)\s*年", lambda m: f"in {m['y']}"),
     (r"(?P<m>\d{1,2}|[一二三四五六七八九十]+)\s*月份?", lambda m: _month(m["m"])),
     (rf"前\s*{_NUMBER}\s*(?:名|个|位|大)?", lambda m: f"top {_number(m)}"),
+    (
+        r"哪\s*(\d+|[两三四五六七八九十][零〇一二两三四五六七八九十百]*)\s*(?:个|位|家|种|款|件|名|天|类)",
+        lambda m: f"which top {_number(m)}",
+    ),
     (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以上", lambda m: f"{_number(m)} or more"),
     (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以下", lambda m: f"{_number(m)} or less"),
     (rf"(?:至少|最少|不少于|不低于)\s*{_NUMBER}", lambda m: f"at least {_number(m)}"),
