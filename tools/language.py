@@ -214,6 +214,48 @@ GLOSSARY: dict[str, str] = {
     "天数": "days",
     "增长率": "growth rate",
     "日均": "average per day daily",
+    "走势": "trend",
+    "取消": "cancelled",
+    "退单": "returns",
+    "行数": "number of lines",
+    "多少行": "how many lines",
+    "重新订购": "reordered",
+    "再次订购": "reordered",
+    "重新购买": "bought again",
+    "一单": "one order",
+    "累计": "total cumulative",
+    "购物": "shopping",
+    "行为类型": "event types",
+    "同一天": "same day",
+    "同一个会话": "same session",
+    "同一会话": "same session",
+    "同一个": "same",
+    "上半年": "first half of the year",
+    "下半年": "second half of the year",
+    "时间段": "time of day",
+    "新增": "new",
+    "金额": "amount spend",
+    "多少钱": "how much money",
+    "单笔": "single per order",
+    "最好": "best top",
+    "最贵": "most expensive highest price",
+    "最便宜": "cheapest lowest price",
+    "卖": "sold",  # 卖出 / 卖得; 卖家 is matched first, being longer
+    "逛": "browsed",
+    "只逛不买": "viewed but never bought",
+    "不买": "not bought",
+    "没买": "not bought",
+    "多少人": "how many users",
+    "人数": "number of users",
+    "多少件": "how many units",
+    "几件": "how many units",
+    "多少种": "how many distinct",
+    "几种": "how many distinct",
+    "一次": "once",
+    "最近一次": "latest",
+    "上一次": "previous",
+    "下一次": "next time",
+    "两次": "twice",
     "周均": "average per week weekly",
     "月均": "average per month monthly",
     # dimensions and things counted
@@ -460,6 +502,11 @@ GLOSSARY: dict[str, str] = {
     "排名": "top ranking",
     "排行": "top ranking",
     "占比": "share",
+    "占多少": "what share of",
+    "占了多少": "what share of",
+    "占总": "share of total",
+    "每位": "per each",
+    "每名": "per each",
     "比例": "share",
     "百分比": "percentage",
     "比率": "rate",
@@ -584,8 +631,32 @@ def _between_clocks(match: re.Match[str]) -> str:
     return f"after {first}:00" if last == 0 and first > 0 else f"between {first}:00 and {last}:00"
 
 
+_WHO = {"客户": "customers", "顾客": "customers", "用户": "users", "买家": "buyers", "人": "people"}
+
+
+def _ordered_times(match: re.Match[str]) -> str:
+    """ "下过至少10单的客户" as English word order has it, "customers who ordered at least 10
+    times", which the English rules for buyers by their number of orders read."""
+    n = chinese_number(match["n"])
+    if n is None:
+        return ""
+    if match["bound"] in ("超过", "多于", "大于"):
+        times = f"more than {n} times"
+    elif match["bound"] or match["more"]:
+        times = f"at least {n} times"
+    else:
+        return ""  # "买过3次的客户": exactly, or at least? the model decides
+    return f"{_WHO[match['who']]} who ordered {times}"
+
+
 # (pattern, English): rolling periods, dates and ranks with their numbers, read before the terms.
 _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
+    (
+        r"(?:下过|下了|买过|买了|购买过|购买了|购买|下单)\s*(?P<bound>至少|最少|不少于|超过|多于|大于)?\s*"
+        r"(?P<n>\d+|[零〇一二两三四五六七八九十百]+)\s*(?:次|单|笔|个订单|笔订单)(?P<more>以上|及以上|或以上|或更多)?"
+        r"\s*的?\s*(?P<who>客户|顾客|用户|买家|人)",
+        _ordered_times,
+    ),
     (rf"(?:从|在)?\s*(?P<a>{_CLOCK})\s*(?:到|至|~|-|—)\s*(?P<b>{_CLOCK})(?:之间)?", _between_clocks),
     (rf"(?P<a>{_CLOCK})\s*(?:以前|之前|前)", lambda m: f"before {_clock(m['a'])}" if _clock(m["a"]) else ""),
     (
@@ -609,12 +680,19 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
         lambda m: f"on {MONTH_NAMES[int(m['m']) - 1]} {int(m['d'])}",
     ),
     (r"(?P<y>(?:19|20)\d\d)\s*年", lambda m: f"in {m['y']}"),
+    # "97年" is 1997, "18年" 2018: analysts shorten years
+    (
+        r"(?<!\d)(?P<y>\d\d)\s*年(?!级|龄|代|以|内|前|后|多|左右|来|间)",
+        lambda m: f"in {19 if int(m['y']) >= 50 else 20}{m['y']}",
+    ),
+    (r"第\s*(?P<q>[一二三四1-4])\s*(?:个)?季度", lambda m: f"Q{chinese_number(m['q'])}"),
     (r"(?P<m>\d{1,2}|[一二三四五六七八九十]+)\s*月份?", lambda m: _month(m["m"])),
     (rf"前\s*{_NUMBER}\s*(?:名|个|位|大)?", lambda m: f"top {_number(m)}"),
     (
         r"哪\s*(\d+|[两三四五六七八九十][零〇一二两三四五六七八九十百]*)\s*(?:个|位|家|种|款|件|名|天|类)",
         lambda m: f"which top {_number(m)}",
     ),
+    (rf"最\w{{1,4}}的\s*{_NUMBER}\s*(?:款|个|种|家|位|名|件|类)", lambda m: f"top {_number(m)}"),
     (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以上", lambda m: f"{_number(m)} or more"),
     (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以下", lambda m: f"{_number(m)} or less"),
     (rf"(?:至少|最少|不少于|不低于)\s*{_NUMBER}", lambda m: f"at least {_number(m)}"),
