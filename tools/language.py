@@ -613,9 +613,14 @@ def clock_hour(text: str) -> int | None:
     return hour % 24
 
 
-def _clock(text: str) -> str:
-    hour = clock_hour(text)
-    return f"{hour}:00" if hour is not None else ""
+def _clock_said(word: str) -> Callable[[re.Match[str]], str]:
+    """ "before 18:00" for 18点之前: the word and the clock time the match's group `a` names."""
+
+    def said(match: re.Match[str]) -> str:
+        hour = clock_hour(match["a"])
+        return f"{word} {hour}:00" if hour is not None else ""
+
+    return said
 
 
 def _between_clocks(match: re.Match[str]) -> str:
@@ -658,12 +663,9 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
         _ordered_times,
     ),
     (rf"(?:从|在)?\s*(?P<a>{_CLOCK})\s*(?:到|至|~|-|—)\s*(?P<b>{_CLOCK})(?:之间)?", _between_clocks),
-    (rf"(?P<a>{_CLOCK})\s*(?:以前|之前|前)", lambda m: f"before {_clock(m['a'])}" if _clock(m["a"]) else ""),
-    (
-        rf"(?P<a>{_CLOCK})\s*(?:以后|之后|后|或更晚|及以后)",
-        lambda m: f"after {_clock(m['a'])}" if _clock(m["a"]) else "",
-    ),
-    (_CLOCK, lambda m: f"at {_clock(m.group(0))}" if _clock(m.group(0)) else ""),
+    (rf"(?P<a>{_CLOCK})\s*(?:以前|之前|前)", _clock_said("before")),
+    (rf"(?P<a>{_CLOCK})\s*(?:以后|之后|后|或更晚|及以后)", _clock_said("after")),
+    (rf"(?P<a>{_CLOCK})", _clock_said("at")),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:天|日)", lambda m: f"last {_number(m)} days"),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:周|个星期|星期)", lambda m: f"last {_number(m)} weeks"),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*个?月", lambda m: f"last {_number(m)} months"),
