@@ -137,7 +137,8 @@ def ask_and_wait(page, question: str) -> str:
     before = page.inner_text("#status-line")
     ask(page, question)
     page.wait_for_function(
-        "b => { const t = document.querySelector('#status-line').innerText; return t !== b && t.includes('Last answer'); }",
+        "b => { const t = document.querySelector('#status-line').innerText;"
+        " return t !== b && (t.includes('Last answer') || t.includes('上一个回答')); }",
         arg=before,
         timeout=ANSWER_TIMEOUT_MS,
     )
@@ -212,9 +213,11 @@ def test_the_app_speaks_the_browsers_language(browser, app: dict) -> None:
     assert "上周转化率为什么下降" in chinese.get_attribute("#question textarea", "placeholder")
     # A question in Chinese: the answer, what was computed and the chart's title in Chinese
     # (code's templates), the table the same figures as the warehouse's.
-    wait_for_engine_state(chinese, "Model ready")
+    wait_for_engine_state(chinese, "模型已就绪")  # the app's own sentences in Chinese too
     chat = ask_and_wait(chinese, "各类目的销售额")
     assert "销售额最高的是 " in chat and "计算内容：销售额（" in chat and "Traceback" not in chat, chat
+    status = chinese.inner_text("#status-line")
+    assert "数据集 shop：" in status and "上一个回答" in status and "Dataset" not in status, status
     chinese.wait_for_selector("#result-chart .js-plotly-plot", state="visible", timeout=30_000)
     assert chinese.text_content("#result-chart .gtitle") == "销售额（按类目）"  # SVG text
     expected = dict(

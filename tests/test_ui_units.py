@@ -22,6 +22,7 @@ from assistant.charts import figure, infer_chart
 from assistant.embeddings import Encoder
 from assistant.followups import suggest
 from assistant.settings import Settings
+from assistant.ui.session import ChatSession
 from assistant.warehouse import schema
 from assistant.warehouse.load import LoadError
 from assistant.workspace import Workspace, dataset_name
@@ -610,5 +611,38 @@ def test_a_raised_alert_shows_in_the_banner_and_the_alerts_tab(app: App) -> None
         assert app.alerts_banner(None) == f"⚠️ **outage**: {alert.message}"
         note, table = app.alerts_table(None)
         assert note == "1 alert, newest first." and list(table["value"]["alert"]) == ["outage"]
+        # A browser in Chinese: an alert without a Chinese sentence keeps its English one.
+        chinese = ChatSession("shop", chinese=True)
+        assert app.alerts_banner(chinese) == f"⚠️ **中断**: {alert.message}"
+        alert.message_zh = "… 没有任何事件（40 分钟）；此前 7 天的同一时段平均有 32 个。"
+        path.write_text(alert.model_dump_json() + "\n")
+        assert app.alerts_banner(chinese) == f"⚠️ **中断**: {alert.message_zh}"
+        note, table = app.alerts_table(chinese)
+        assert note == "共 1 条告警，最新的在前。" and list(table["value"]["告警"]) == ["中断"]
+        assert list(table["value"]["发生了什么"]) == [alert.message_zh]
     finally:
         path.unlink()
+
+
+def test_a_browser_in_chinese_gets_the_apps_own_sentences_in_chinese(app: App) -> None:
+    """The session takes the browser's first language; the status line, the model's state and the
+    Data tab's summary follow it; English for every other browser."""
+    import gradio as gr
+
+    chinese = app.new_session(gr.Request(headers={"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"}))
+    english = app.new_session(gr.Request(headers={"accept-language": "en-GB,en;q=0.9,zh;q=0.5"}))
+    assert chinese.chinese and not english.chinese and chinese.dataset == english.dataset == "shop"
+    status = app.status(chinese)
+    assert status.startswith("**模型** ") and "**数据集** shop：" in status and " 个事件，" in status, status
+    assert app.status(english).startswith("**Model** ") and " events, " in app.status(english)
+    assert app.engine_state(chinese).startswith("**模型**") and app.engine_state(english).startswith(
+        "**Model**"
+    )
+    summary, counts = app.dataset_summary(chinese)
+    assert summary.startswith("**shop** · ") and " 位用户 · " in summary and " 个会话 · " in summary, summary
+    assert (
+        "\n\n导入记录：\n- demo（demo）：导入 " in summary
+        and " 行，拒绝 0 行，" in summary
+        and counts is not None
+    )
+    assert " users · " in app.dataset_summary(english)[0]

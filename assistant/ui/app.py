@@ -18,7 +18,7 @@ from assistant.ui.alerts_tab import AlertsTab
 from assistant.ui.chat import ChatTab
 from assistant.ui.data import DataTab
 from assistant.ui.eval_tab import EvalTab
-from assistant.ui.i18n import I18N, t
+from assistant.ui.i18n import I18N, browser_chinese, said, t
 from assistant.ui.session import ChatSession
 from assistant.ui.tool_tabs import ToolTabs
 from assistant.warehouse.imports import import_folders
@@ -44,49 +44,57 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab, AlertsTab):
     def _session(self, session: ChatSession | None) -> ChatSession:
         return session if session is not None else ChatSession(self.ws.default_dataset)
 
+    def new_session(self, request: gr.Request) -> ChatSession:
+        """A browser's session on the default dataset, in the browser's language."""
+        return ChatSession(self.ws.default_dataset, chinese=browser_chinese(request))
+
     def status(self, session: ChatSession | None, answer: Answer | None = None) -> str:
         end = self.ws.endpoint
-        parts = [f"**Model** {end.model} · {end.engine} on {end.device.upper()}"]
         session = self._session(session)
+        zh = session.chinese
+        parts = [said("status_model", zh, model=end.model, engine=end.engine, device=end.device.upper())]
         try:
             info = self.ws.info(session.dataset)
             events = next(t.rows for t in info.tables if t.name == "events")
             span = (
                 f"{info.first_event:%Y-%m-%d} → {info.last_event:%Y-%m-%d}"
                 if info.first_event
-                else "no events"
+                else said("no_events", zh)
             )
             parts.append(
-                f"**Dataset** {session.dataset}: {events:,} events, {span} · {info.engine}, {info.access}"
+                said(
+                    "status_dataset",
+                    zh,
+                    dataset=session.dataset,
+                    events=f"{events:,}",
+                    span=span,
+                    engine=info.engine,
+                    access=info.access,
+                )
             )
         except Exception as exc:  # a broken dataset must not take the status line with it
-            parts.append(f"**Dataset** {session.dataset}: unavailable ({exc})")
+            parts.append(said("status_unavailable", zh, dataset=session.dataset, error=exc))
         if answer is not None:
             seconds = answer.timings.get("total", 0.0)
             model_seconds = answer.timings.get("decide", 0.0) + answer.timings.get("explain", 0.0)
             rate = answer.tokens["completion"] / model_seconds if model_seconds else 0.0
-            parts.append(f"**Last answer** {seconds:.1f} s · {rate:.1f} tokens/s")
+            parts.append(said("status_last", zh, seconds=f"{seconds:.1f}", rate=f"{rate:.1f}"))
         return " · ".join(parts)
 
-    def engine_state(self) -> str:
+    def engine_state(self, session: ChatSession | None = None) -> str:
         """Whether the model is still reading a data description (the warm-up at start, after a
         restart of the engine, or after a switch of dataset): questions asked meanwhile wait."""
+        zh = session is not None and session.chinese
         state = self.ws.last_warm_up
         if state is None:
-            return "**Model** ready"
+            return said("engine_ready", zh)
         if not state.done.is_set():
-            return (
-                f"**Model** reading the *{state.dataset}* data description: {state.elapsed:.0f} s so far "
-                "(a question asked now waits for it)"
-            )
+            return said("engine_reading", zh, dataset=state.dataset, seconds=f"{state.elapsed:.0f}")
         if state.seconds is None:
-            return "**Model** ready (the first question reads the data description)"
+            return said("engine_unread", zh)
         if state.loaded:  # the engine's saved read of this description, from an earlier start
-            return (
-                f"**Model** ready: loaded its saved read of the *{state.dataset}* data description"
-                f" in {state.seconds:.1f} s"
-            )
-        return f"**Model** ready: read the *{state.dataset}* data description in {state.seconds:.0f} s"
+            return said("engine_loaded", zh, dataset=state.dataset, seconds=f"{state.seconds:.1f}")
+        return said("engine_read", zh, dataset=state.dataset, seconds=f"{state.seconds:.0f}")
 
     def build(self) -> gr.Blocks:
         # Gradio keeps its copies of results and uploads for a day, checked hourly.
@@ -97,7 +105,7 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab, AlertsTab):
             engine_state = gr.Markdown(self.engine_state(), elem_id="engine-state")
             banner = gr.Markdown(elem_id="alerts-banner")
             timer = gr.Timer(2.0)
-            timer.tick(self.engine_state, None, [engine_state], queue=False)
+            timer.tick(self.engine_state, [self.session], [engine_state], queue=False)
             self._chat_tab()
             self._data_tab()
             self._segments_tab()
@@ -106,9 +114,9 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab, AlertsTab):
             self._eval_tab()
             self._alerts_tab()
             timer.tick(self.alerts_banner, [self.session], [banner], queue=False)
-            blocks.load(lambda: ChatSession(self.ws.default_dataset), None, [self.session]).then(
-                self.dataset_summary, [self.session], [self.summary, self.counts]
-            )
+            loaded = blocks.load(self.new_session, None, [self.session])
+            loaded.then(self.dataset_summary, [self.session], [self.summary, self.counts])
+            loaded.then(self.status, [self.session], [self.status_line])
         return blocks
 
 

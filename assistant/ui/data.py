@@ -12,7 +12,7 @@ import pandas as pd
 from gradio.utils import get_upload_folder
 
 from assistant.answer import Conversation
-from assistant.ui.i18n import t
+from assistant.ui.i18n import said, t
 from assistant.ui.render import (
     HIDDEN,
     readable,
@@ -38,14 +38,30 @@ class DataTab:
         frame = pd.DataFrame(
             [(t.name, t.kind, t.rows) for t in info.tables], columns=["table", "kind", "rows"]
         )
-        span = f"{info.first_event} → {info.last_event}" if info.first_event else "no events"
+        zh = session.chinese
+        span = f"{info.first_event} → {info.last_event}" if info.first_event else said("no_events", zh)
         loads = "\n".join(
-            f"- {load.source_dataset} ({load.format}): {load.rows_loaded:,} rows loaded, "
-            f"{load.rows_rejected:,} rejected, {load.loaded_at:%Y-%m-%d %H:%M}"
+            said(
+                "summary_load",
+                zh,
+                source=load.source_dataset,
+                format=load.format,
+                loaded=f"{load.rows_loaded:,}",
+                rejected=f"{load.rows_rejected:,}",
+                at=f"{load.loaded_at:%Y-%m-%d %H:%M}",
+            )
             for load in info.loads
         )
-        text = f"**{session.dataset}** · {info.users:,} users · {info.sessions:,} sessions · {span}\n\n" + (
-            f"Loads:\n{loads}" if loads else "No file loads recorded (a generated demo shop)."
+        summary = said(
+            "summary",
+            zh,
+            dataset=session.dataset,
+            users=f"{info.users:,}",
+            sessions=f"{info.sessions:,}",
+            span=span,
+        )
+        text = f"{summary}\n\n" + (
+            f"{said('summary_loads', zh)}\n{loads}" if loads else said("summary_no_loads", zh)
         )
         return text, frame
 
@@ -59,7 +75,7 @@ class DataTab:
             self.ws.warm_up(dataset)
         session.conversation, session.answers = Conversation(), []
         text, frame = self.dataset_summary(session)
-        note = f"Now answering from the dataset **{session.dataset}** (a new conversation)."
+        note = said("switched", session.chinese, dataset=session.dataset)
         sql, table, csv, plot = self.evidence(None)
         return {
             self.session: session,

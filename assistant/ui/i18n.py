@@ -2,7 +2,9 @@
 (gr.I18n: zh-CN and zh-TW read the Chinese, anything else the English); its own widgets
 ("Submit", "Clear", upload hints) come translated with it. What the chat writes about a question
 (its steps, the answer's "Computed:" line and details) follows the question's language
-(`said`), as the answer does (tools/chinese.py); the status line and errors are English."""
+(`said`), as the answer does (tools/chinese.py); what the app writes at run time outside the chat
+(the status line, the model's state, the Data tab's summary, alerts) follows the browser's
+language, read once per session from its Accept-Language (`browser_chinese`)."""
 
 from __future__ import annotations
 
@@ -113,7 +115,8 @@ def t(key: str) -> gr.I18nData:
     return I18N(key)
 
 
-# The chat's words about one question, in the question's language: key: (English, Chinese).
+# Words code writes at run time, key: (English, Chinese): the chat's about one question in the
+# question's language, the rest in the session's.
 CHAT_WORDS: dict[str, tuple[str, str]] = {
     "reading": ("Reading the question", "正在理解问题"),
     "reading_body": ("finding the closest solved questions", "查找最相近的已解决问题"),
@@ -132,10 +135,77 @@ CHAT_WORDS: dict[str, tuple[str, str]] = {
     "one_row": ("1 row · SQL and table", "1 行 · SQL 和表格"),
     "more_rows": ("… all rows in the Result panel ({n})", "……全部行见结果面板（{n}）"),
     "error": ("Error: ", "出错："),
+    "status_model": (
+        "**Model** {model} · {engine} on {device}",
+        "**模型** {model} · {engine}，运行于 {device}",
+    ),
+    "status_dataset": (
+        "**Dataset** {dataset}: {events} events, {span} · {engine}, {access}",
+        "**数据集** {dataset}：{events} 个事件，{span} · {engine}，{access}",
+    ),
+    "status_unavailable": (
+        "**Dataset** {dataset}: unavailable ({error})",
+        "**数据集** {dataset}：无法读取（{error}）",
+    ),
+    "status_last": (
+        "**Last answer** {seconds} s · {rate} tokens/s",
+        "**上一个回答** {seconds} 秒 · 每秒 {rate} 个词元",
+    ),
+    "no_events": ("no events", "没有事件"),
+    "engine_ready": ("**Model** ready", "**模型**已就绪"),
+    "engine_reading": (
+        "**Model** reading the *{dataset}* data description: {seconds} s so far (a question asked now waits for it)",
+        "**模型**正在读取 *{dataset}* 数据说明：已用 {seconds} 秒（现在提问会等它读完）",
+    ),
+    "engine_unread": (
+        "**Model** ready (the first question reads the data description)",
+        "**模型**已就绪（第一个问题会先读取数据说明）",
+    ),
+    "engine_loaded": (
+        "**Model** ready: loaded its saved read of the *{dataset}* data description in {seconds} s",
+        "**模型**已就绪：用 {seconds} 秒载入了已保存的 *{dataset}* 数据说明读取结果",
+    ),
+    "engine_read": (
+        "**Model** ready: read the *{dataset}* data description in {seconds} s",
+        "**模型**已就绪：用 {seconds} 秒读完了 *{dataset}* 数据说明",
+    ),
+    "summary": (
+        "**{dataset}** · {users} users · {sessions} sessions · {span}",
+        "**{dataset}** · {users} 位用户 · {sessions} 个会话 · {span}",
+    ),
+    "summary_load": (
+        "- {source} ({format}): {loaded} rows loaded, {rejected} rejected, {at}",
+        "- {source}（{format}）：导入 {loaded} 行，拒绝 {rejected} 行，{at}",
+    ),
+    "summary_loads": ("Loads:", "导入记录："),
+    "summary_no_loads": (
+        "No file loads recorded (a generated demo shop).",
+        "没有文件导入记录（生成的演示店铺）。",
+    ),
+    "switched": (
+        "Now answering from the dataset **{dataset}** (a new conversation).",
+        "现在使用数据集 **{dataset}** 回答（新对话）。",
+    ),
+    "no_alerts": ("No alerts on this dataset.", "此数据集没有告警。"),
+    "alerts_count": ("{n} alert{s}, newest first.", "共 {n} 条告警，最新的在前。"),
+    "alerts_more": (" (+{n} more in the Alerts tab)", "（告警页另有 {n} 条）"),
+    "outage": ("outage", "中断"),
+    "conversion_drop": ("conversion drop", "转化率下降"),
+    "alerts_columns": ("alert|from|to|observed|usual|what happened", "告警|开始|结束|实际|通常|发生了什么"),
 }
 
 
 def said(key: str, chinese: bool, **values: object) -> str:
-    """A chat word in English, or in Chinese for a question asked in Chinese."""
+    """Words of CHAT_WORDS in English, or in Chinese (for a question asked in Chinese, or a
+    browser set to Chinese)."""
     english, zh = CHAT_WORDS[key]
     return (zh if chinese else english).format(**values)
+
+
+def browser_chinese(request: gr.Request | None) -> bool:
+    """Whether the browser asks for Chinese first (Accept-Language, as the labels follow its
+    language): zh, zh-CN, zh-TW …"""
+    if request is None:
+        return False
+    accepted = request.headers.get("accept-language", "") or ""
+    return accepted.split(",")[0].strip().lower().startswith("zh")

@@ -13,6 +13,7 @@ class ChatSession:
     """One browser session: its dataset, conversation memory and answers (never shared)."""
 
     dataset: str
+    chinese: bool = False  # the browser asked for Chinese: what the app writes outside the chat
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # the audit log's session
     conversation: Conversation = field(default_factory=Conversation)
     answers: list[Answer] = field(default_factory=list)
