@@ -48,6 +48,17 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("被取消的发票有多少张？", "cancelled invoices how many"),
         ("有多少用户加购后在同一天购买", "how many users added to cart same day purchases"),
         ("下单超过两次、但不超过5次的顾客", "orders ordered more than 2 at most 5 customers"),
+        # the last stretch of the data, a range of months, a share of a whole, the unit asked for
+        ("数据最后5分钟里有多少用户购买", "last 5 minutes how many users purchases"),
+        ("最后两个营业日的销售额", "last 2 trading days revenue"),
+        ("3-5月的营收", "March to May revenue"),
+        ("前10个用户占了全部浏览量的多少", "top 10 users what share of views how many"),
+        ("两次会话之间隔了多久，按分钟算", "twice sessions gap between in minutes"),
+        # English words inside the Chinese as words of their own; a pinyin slip in 恰好
+        ("1997年Q4的客单价", "in 1997 Q4 average order value"),
+        ("samsung的转化率", "samsung conversion rate"),
+        ("洽好下了10单的客户有几个？", "exactly 10 orders customers how many"),
+        ("哪个月的营收最低", "which month revenue lowest"),
     ],
 )
 def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: str) -> None:

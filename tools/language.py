@@ -34,6 +34,7 @@ GLOSSARY: dict[str, str] = {
     "前天": "the day before yesterday",
     "本周": "this week",
     "这周": "this week",
+    "这一周": "this week",
     "这个星期": "this week",
     "这星期": "this week",
     "上周": "last week",
@@ -61,6 +62,17 @@ GLOSSARY: dict[str, str] = {
     "一周中哪一天": "which day of week weekday",
     "一周里哪一天": "which day of week weekday",
     "哪一天": "which day",
+    "恰好": "exactly",
+    "刚好": "exactly",
+    "正好": "exactly",
+    "哪天": "which day",
+    "哪个月": "which month",
+    "哪一个月": "which month",
+    "哪一周": "which week",
+    "哪个营业日": "which trading day",
+    "哪个交易日": "which trading day",
+    "营业日": "trading day",
+    "交易日": "trading day",
     "每小时": "per hour hourly",
     "每天": "per day daily",
     "每日": "per day daily",
@@ -147,6 +159,8 @@ GLOSSARY: dict[str, str] = {
     "人均": "per user",
     "活跃用户": "active users",
     "活跃天数": "active days",
+    "活跃": "active",
+    "张数": "units",
     "新用户": "new users",
     "新客": "new customers",
     "老客": "returning customers",
@@ -654,6 +668,26 @@ def _ordered_times(match: re.Match[str]) -> str:
     return f"{_WHO[match['who']]} who ordered {times}"
 
 
+_LAST_UNITS = {
+    "分钟": "minutes",
+    "小时": "hours",
+    "天": "days",
+    "日": "days",
+    "周": "weeks",
+    "星期": "weeks",
+    "月": "months",
+    "营业日": "trading days",
+    "交易日": "trading days",
+}
+_IN_UNITS = {"秒": "seconds", "分钟": "minutes", "小时": "hours", "天": "days"}
+
+
+def _last_stretch(match: re.Match[str]) -> str:
+    unit = _LAST_UNITS[match["unit"]]
+    number = _number(match)
+    return f"last {number} {unit}" if number != "1" else f"last {unit[:-1]}"
+
+
 # (pattern, English): rolling periods, dates and ranks with their numbers, read before the terms.
 _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (
@@ -666,6 +700,8 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (rf"(?P<a>{_CLOCK})\s*(?:以前|之前|前)", _clock_said("before")),
     (rf"(?P<a>{_CLOCK})\s*(?:以后|之后|后|或更晚|及以后)", _clock_said("after")),
     (rf"(?P<a>{_CLOCK})", _clock_said("at")),
+    # "数据最后5分钟", "最后两个营业日": the last stretch of the data
+    (rf"最后\s*{_NUMBER}\s*个?\s*(?P<unit>{'|'.join(_LAST_UNITS)})", _last_stretch),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:天|日)", lambda m: f"last {_number(m)} days"),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*(?:周|个星期|星期)", lambda m: f"last {_number(m)} weeks"),
     (rf"(?:近|最近|过去|前)\s*{_NUMBER}\s*个?月", lambda m: f"last {_number(m)} months"),
@@ -688,6 +724,13 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
         lambda m: f"in {19 if int(m['y']) >= 50 else 20}{m['y']}",
     ),
     (r"第\s*(?P<q>[一二三四1-4])\s*(?:个)?季度", lambda m: f"Q{chinese_number(m['q'])}"),
+    # "10-12月", "10月到12月": a range of months, not the last month alone
+    (
+        r"(?P<a>\d{1,2})\s*月?\s*(?:-|~|—|到|至)\s*(?P<b>\d{1,2})\s*月份?",
+        lambda m: (
+            f"{_month(m['a'])[3:]} to {_month(m['b'])[3:]}" if _month(m["a"]) and _month(m["b"]) else ""
+        ),
+    ),
     (r"(?P<m>\d{1,2}|[一二三四五六七八九十]+)\s*月份?", lambda m: _month(m["m"])),
     (rf"前\s*{_NUMBER}\s*(?:名|个|位|大)?", lambda m: f"top {_number(m)}"),
     (
@@ -702,6 +745,15 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (rf"(?:超过|多于|大于|高于)\s*{_NUMBER}", lambda m: f"more than {_number(m)}"),
     (rf"(?:少于|不到|小于|低于)\s*{_NUMBER}", lambda m: f"fewer than {_number(m)}"),
     (r"百分之(?:多少|几)", lambda m: "what percent of"),
+    # "占了全部浏览量的多少": what share of the whole
+    (r"占了?(?=[^，。？！；,.?!;百]{1,12}?的?(?:多少|几成))", lambda m: "what share of"),
+    # "按分钟算": the unit an answer is wanted in
+    (r"按\s*(?P<unit>秒|分钟|小时|天)\s*(?:算|计算|计)", lambda m: f"in {_IN_UNITS[m['unit']]}"),
+    # "刚好两单", "恰好10单": exactly that many orders
+    (
+        rf"(?:刚好|恰好|正好)\s*(?:停在了?|停在|下了|是)?\s*{_NUMBER}\s*(?:单|个订单|笔订单)",
+        lambda m: f"exactly {_number(m)} orders",
+    ),
     (r"(?:不止|不只|多于|超过)\s*(?:一次|1次)", lambda m: "more than once"),
     (r"(?:不止|不只|多于|超过)\s*(?:一个|1个|一件|一种)", lambda m: "more than one"),
     (r"至少\s*(?:一次|1次)", lambda m: "at least once"),
@@ -764,6 +816,9 @@ def pinyin_slips_fixed(question: str) -> tuple[str, list[str]]:
     return "".join(chars), notes
 
 
+_ASCII_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[ '’&.-]+[A-Za-z0-9]+)*")
+
+
 @functools.lru_cache(maxsize=256)
 def english_reading(question: str) -> str:
     """The question as code's rules read it: unchanged when it has no Chinese; else followed by
@@ -782,6 +837,18 @@ def english_reading(question: str) -> str:
             if text:
                 found.append((match.start(), text))
                 taken[match.start() : match.end()] = [True] * (match.end() - match.start())
+    # English words inside the Chinese ("samsung的", "Q4", "Top 10的SKU") as words of their own:
+    # the English rules' word boundaries do not fall between a letter and a Chinese character.
+    for match in _ASCII_WORDS.finditer(question):
+        if not any(taken[match.start() : match.end()]):
+            found.append((match.start(), match.group(0)))
+            taken[match.start() : match.end()] = [True] * (match.end() - match.start())
+    # English words inside the Chinese ("samsung的", "Q4", "Top 10的SKU") as words of their own:
+    # the English rules' word boundaries do not fall between a letter and a Chinese character.
+    for match in _ASCII_WORDS.finditer(question):
+        if not any(taken[match.start() : match.end()]):
+            found.append((match.start(), match.group(0)))
+            taken[match.start() : match.end()] = [True] * (match.end() - match.start())
     for match in _TERMS.finditer(question):
         if not any(taken[match.start() : match.end()]):
             found.append((match.start(), GLOSSARY[match.group(0)]))
