@@ -59,6 +59,10 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("samsung的转化率", "samsung conversion rate"),
         ("洽好下了10单的客户有几个？", "exactly 10 orders customers how many"),
         ("哪个月的营收最低", "which month revenue lowest"),
+        ("第二单到第三单之间隔几天", "second order third order gap between"),
+        ("有多少个商品至少出现在50个订单里", "how many products at least 50 orders"),
+        ("12月6日（周一）卖了多少件", "on December 6 Monday sold how many units"),
+        ("用购买数除以浏览数", "purchases divided by viewed"),
     ],
 )
 def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: str) -> None:

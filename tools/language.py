@@ -170,6 +170,35 @@ GLOSSARY: dict[str, str] = {
     "上一单": "previous order",
     "第一单": "first order",
     "第二单": "second order",
+    "每一单": "every single order",
+    "每一笔订单": "every single order",
+    "任何一笔订单": "any single order",
+    "任何一单": "any single order",
+    "回访": "returning",
+    "购物者": "shoppers",
+    "除以": "divided by",
+    "以外": "outside",
+    "之外": "outside",
+    "截至目前": "so far",
+    "到目前为止": "so far",
+    "迄今": "so far",
+    "只被一个": "by only one",
+    "只有一个": "only one",
+    "周一": "Monday",
+    "周二": "Tuesday",
+    "周三": "Wednesday",
+    "周四": "Thursday",
+    "周五": "Friday",
+    "周六": "Saturday",
+    "周日": "Sunday",
+    "星期一": "Monday",
+    "星期二": "Tuesday",
+    "星期三": "Wednesday",
+    "星期四": "Thursday",
+    "星期五": "Friday",
+    "星期六": "Saturday",
+    "星期日": "Sunday",
+    "星期天": "Sunday",
     "复购单": "repeat orders",
     "相邻两单": "consecutive orders",
     "相邻订单": "consecutive orders",
@@ -682,6 +711,17 @@ _LAST_UNITS = {
 _IN_UNITS = {"秒": "seconds", "分钟": "minutes", "小时": "hours", "天": "days"}
 
 
+_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
+
+
+def _ordinal(match: re.Match[str]) -> str:
+    number = chinese_number(match.group(1))
+    if number is None or not 1 <= number <= len(_ORDINALS):
+        return ""
+    order = " order" if match["noun"] in ("单", "笔订单", "个订单", "笔") else ""
+    return _ORDINALS[number - 1] + order
+
+
 def _last_stretch(match: re.Match[str]) -> str:
     unit = _LAST_UNITS[match["unit"]]
     number = _number(match)
@@ -740,7 +780,12 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (rf"最\w{{1,4}}的\s*{_NUMBER}\s*(?:款|个|种|家|位|名|件|类)", lambda m: f"top {_number(m)}"),
     (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以上", lambda m: f"{_number(m)} or more"),
     (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以下", lambda m: f"{_number(m)} or less"),
-    (rf"(?:至少|最少|不少于|不低于)\s*{_NUMBER}", lambda m: f"at least {_number(m)}"),
+    # "第三单", "第二次会话": an ordinal ("third order", "second" before the noun's own gloss)
+    (rf"第\s*{_NUMBER}\s*(?P<noun>单|笔订单|个订单|笔|次|个)", _ordinal),
+    (
+        rf"(?:至少|最少|不少于|不低于)\s*(?:出现在|出现|在|有|买过|买了|下过|下了|被)?\s*{_NUMBER}",
+        lambda m: f"at least {_number(m)}",
+    ),
     (rf"(?:不超过|不多于|不高于|至多|最多)\s*{_NUMBER}", lambda m: f"at most {_number(m)}"),
     (rf"(?:超过|多于|大于|高于)\s*{_NUMBER}", lambda m: f"more than {_number(m)}"),
     (rf"(?:少于|不到|小于|低于)\s*{_NUMBER}", lambda m: f"fewer than {_number(m)}"),
