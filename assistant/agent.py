@@ -58,7 +58,7 @@ from tools.evidence import (
     lack_asked,
     vague,
 )
-from tools.language import english_reading, is_chinese
+from tools.language import english_reading, is_chinese, written_in_chinese
 from tools.metrics import DataLacks, SemanticModel
 from tools.narrate import table_sentence
 
@@ -202,7 +202,7 @@ class Assistant:
         try:
             self.follow_live_events()
             self._ask(question, conversation, answer, on_step or (lambda step: None))
-            if self._asked_in_chinese(question) and not is_chinese(answer.text):
+            if self._asked_in_chinese(question) and not written_in_chinese(answer.text):
                 self._decline_in_chinese(answer)
         except ModelUnavailable as exc:
             answer.kind, answer.text = "error", str(exc)
@@ -349,7 +349,7 @@ class Assistant:
             answer.text, answer.ungrounded_numbers = grounded_text(
                 self.explainer, self.system_prompt, question, result, answer, written
             )
-        if asked_in_chinese and not is_chinese(answer.text):
+        if asked_in_chinese and not written_in_chinese(answer.text):
             on_step(Step(kind="writing", text="in Chinese"))
             translated = in_chinese(self.explainer, self.system_prompt, question, result, answer, answer.text)
             if translated is not None:
@@ -452,7 +452,7 @@ class Assistant:
         without it (True). Otherwise (False) the question itself needs what the data lacks."""
         if (
             not exc.subject
-            or lack_asked(exc.subject, answer.reading, self.semantic, arguments)
+            or lack_asked(exc.subject, english_reading(answer.reading), self.semantic, arguments)
             or any(LACK_UNASKED in (call.error or "") for call in answer.tool_calls)
         ):
             return False

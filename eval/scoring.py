@@ -20,7 +20,7 @@ from assistant.explain import TRANSLATED_NOTE
 from assistant.grounding import numbers_in
 from eval.suite import Case
 from tools.copy import DROPPED_NOTE, PLAIN_COPY_NOTE
-from tools.language import is_chinese
+from tools.language import is_chinese, written_in_chinese
 
 
 def _norm(value: Any) -> Any:
@@ -235,7 +235,7 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         "copy_repaired_rate": _share([_noted(o, DROPPED_NOTE) for o in outcomes if _is_copy(o)]),
         # Questions asked in Chinese: the share answered in Chinese (code's or the model's), and
         # the share whose Chinese the model translated from code's English (the rest: code's own).
-        "in_chinese_rate": _share([is_chinese(o.text) for o in chinese]),
+        "in_chinese_rate": _share([written_in_chinese(o.text) for o in chinese]),
         "translated_rate": _share([_noted(o, TRANSLATED_NOTE) for o in chinese]),
         "errors": sum(o.kind == "error" for o in outcomes),
         "p50_seconds": round(statistics.median(seconds), 2) if seconds else None,

@@ -161,10 +161,12 @@ def test_chinese_questions_count_answers_in_chinese_and_translations() -> None:
             notes=["in English, as code wrote it: Orders: 12."],
         ),
         outcome(question=case.question, text="Orders: 12."),  # left in English
+        # English quoting a Chinese word is English
+        outcome(question=case.question, text="I could not answer that: no product contains '耳机'."),
         outcome(question="How many orders?", text="Orders: 12."),  # not a Chinese question
     ]
     figures = summarize([score(case, o, None) for o in answers])
-    assert figures["in_chinese_rate"] == round(2 / 3, 4) and figures["translated_rate"] == round(1 / 3, 4)
+    assert figures["in_chinese_rate"] == round(2 / 4, 4) and figures["translated_rate"] == round(1 / 4, 4)
     assert summarize([score(case, answers[-1], None)])["in_chinese_rate"] is None
 
 

@@ -424,6 +424,31 @@ def test_an_error_to_a_chinese_question_is_said_in_chinese_with_its_detail(shop)
     assert answer.text.startswith("出错了，无法回答：there is no user '99999999' in the data")
 
 
+def test_an_error_quoting_a_chinese_value_is_still_said_in_chinese(shop) -> None:  # noqa: F811
+    """The model filtered on the Chinese word itself ('耳机'); the error quotes it, and is an
+    English sentence all the same: said in Chinese like any other."""
+    headphones = call(
+        "query_metric", metric="views", filters=[{"dimension": "product_text", "values": ["耳机"]}]
+    )
+    agent, _ = assistant(shop, [headphones, headphones])
+    answer = agent.ask("耳机的浏览量是多少？")
+    assert answer.kind == "error" and answer.text.startswith("出错了，无法回答：no product"), answer.text
+    assert "'耳机'" in answer.text
+
+
+def test_a_lack_asked_for_in_chinese_is_declined_not_retried_without_it(shop) -> None:  # noqa: F811
+    """The demo shop records no favorites. Asked about favorites in Chinese, the call on them is
+    declined at once (code reads the question's gloss), not retried without them."""
+    favorites = call("query_metric", metric="favorites", group_by=["user_id"], top_n=5)
+    fixed = call("query_metric", metric="users", did=["purchase"], min_times=2)
+    agent, model = assistant(shop, [favorites, fixed])
+    answer = agent.ask("收藏商品最多的5个用户是谁？")
+    assert answer.kind == "refusal" and len(model.calls) == 1, answer.text
+    agent, model = assistant(shop, [favorites, fixed])
+    answer = agent.ask("有多少用户至少买了两次？")  # favorites are the model's slip here
+    assert answer.kind == "answer" and len(model.calls) == 2, answer.text
+
+
 def test_a_free_sql_answer_to_a_chinese_question_is_written_in_chinese_by_code(shop) -> None:  # noqa: F811
     """run_sql's rows are said by code's Chinese template (the columns as the query named them),
     with no model call to translate."""

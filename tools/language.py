@@ -815,6 +815,14 @@ def is_chinese(text: str) -> bool:
     return CJK.search(text) is not None
 
 
+def written_in_chinese(text: str) -> bool:
+    """Whether a reply is Chinese, not English quoting a Chinese word ("I could not answer that:
+    no product contains '耳机'"): it opens in Chinese, or has as many Chinese characters as
+    English words."""
+    first = next((c for c in text if c.isalpha()), "")
+    return bool(CJK.match(first)) or len(CJK.findall(text)) >= max(1, len(re.findall(r"[A-Za-z]+", text)))
+
+
 # Words whose last character sounds like the first of a term (够 of 购买): a run starting there is
 # the word's end, not a slip.
 WORDS_ENDING_IN_A_SLIP = ("能够", "不够", "足够")
