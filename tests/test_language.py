@@ -129,6 +129,31 @@ def test_a_filter_on_a_category_named_in_chinese_is_kept(shop) -> None:  # noqa:
     assert arguments["period"] == {"kind": "last_n_days", "n": 30}, answer.notes
 
 
+def test_a_filter_value_copied_in_chinese_is_read_as_the_datas_english(shop) -> None:  # noqa: F811
+    """The model filtered on the question's own word ("电子产品", "图书"): the data spells its
+    values in English, and the glossary's English finds them, for a category and for words in a
+    product's path; an unknown Chinese word is still an error."""
+    electronics = reference(
+        shop, "SELECT count(*) FROM events WHERE event_type = 'view' AND category = 'electronics'"
+    )
+    books = reference(
+        shop,
+        "SELECT count(*) FROM events e JOIN products p USING (product_id) "
+        "WHERE e.event_type = 'view' AND lower(p.category_path) LIKE '%book%'",
+    )
+    for dimension, value, expected in [
+        ("category", "电子产品", electronics),
+        ("product_text", "图书", books),
+    ]:
+        views = call("query_metric", metric="views", filters=[{"dimension": dimension, "values": [value]}])
+        agent, _ = assistant(shop, [views])
+        answer = agent.ask(f"{value}的浏览量是多少？")
+        assert answer.kind == "answer" and answer.table.rows[0][0] == expected, (answer.text, answer.notes)
+    unknown = call("query_metric", metric="views", filters=[{"dimension": "category", "values": ["火箭"]}])
+    agent, _ = assistant(shop, [unknown, unknown])
+    assert agent.ask("火箭的浏览量是多少？").kind == "error"
+
+
 def test_numbers_in_chinese_sentences_are_checked_and_dates_are_not_figures() -> None:
     """A number right after a Chinese character is read (the English lookbehind took 个 and 为
     for letters, so "共有49个" went unchecked); 万 and 亿 scale it; a date written in Chinese is
@@ -425,15 +450,15 @@ def test_an_error_to_a_chinese_question_is_said_in_chinese_with_its_detail(shop)
 
 
 def test_an_error_quoting_a_chinese_value_is_still_said_in_chinese(shop) -> None:  # noqa: F811
-    """The model filtered on the Chinese word itself ('耳机'); the error quotes it, and is an
-    English sentence all the same: said in Chinese like any other."""
-    headphones = call(
-        "query_metric", metric="views", filters=[{"dimension": "product_text", "values": ["耳机"]}]
+    """The model filtered on a Chinese word the glossary lacks ('火箭'); the error quotes it, and
+    is an English sentence all the same: said in Chinese like any other."""
+    rockets = call(
+        "query_metric", metric="views", filters=[{"dimension": "product_text", "values": ["火箭"]}]
     )
-    agent, _ = assistant(shop, [headphones, headphones])
-    answer = agent.ask("耳机的浏览量是多少？")
+    agent, _ = assistant(shop, [rockets, rockets])
+    answer = agent.ask("火箭的浏览量是多少？")
     assert answer.kind == "error" and answer.text.startswith("出错了，无法回答：no product"), answer.text
-    assert "'耳机'" in answer.text
+    assert "'火箭'" in answer.text
 
 
 def test_a_lack_asked_for_in_chinese_is_declined_not_retried_without_it(shop) -> None:  # noqa: F811

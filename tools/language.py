@@ -349,6 +349,23 @@ GLOSSARY: dict[str, str] = {
     "图书": "books",
     "书籍": "books",
     "家电": "appliances",
+    "耳机": "headphone",
+    "智能手机": "smartphone phone",
+    "平板": "tablet",
+    "电视": "tv",
+    "冰箱": "refrigerator",
+    "洗衣机": "washer",
+    "相机": "camera",
+    "手表": "watch",
+    "音箱": "audio speaker",
+    "圣诞": "christmas",
+    "蜡烛": "candle",
+    "杯子": "mug cup",
+    "香蕉": "banana",
+    "牛奶": "milk",
+    "鸡蛋": "eggs",
+    "水果": "fruit",
+    "蔬菜": "vegetables",
     "家居": "home furniture",
     "家具": "furniture",
     "玩具": "toys",
@@ -813,6 +830,29 @@ def _month(text: str) -> str:
 
 def is_chinese(text: str) -> bool:
     return CJK.search(text) is not None
+
+
+# Glossary words that name what a value is of, not a value ("圣诞商品" is christmas, not products).
+_NOT_VALUES = {
+    "products",
+    "items",
+    "goods",
+    "users",
+    "customers",
+    "buyers",
+    "orders",
+    "category",
+    "categories",
+}
+
+
+def english_words(value: str) -> list[str]:
+    """A Chinese value's English words as the glossary has them ("智能手机" → smartphone, phone),
+    for a filter value the model copied from the question in Chinese; [] for any other value."""
+    if not is_chinese(value):
+        return []
+    words = [w for match in _TERMS.finditer(value) for w in GLOSSARY[match.group(0)].split()]
+    return [w for w in dict.fromkeys(words) if w not in _NOT_VALUES]
 
 
 def written_in_chinese(text: str) -> bool:

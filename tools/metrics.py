@@ -44,6 +44,7 @@ from tools.base import (
     person,
     withheld_notes,
 )
+from tools.language import english_words
 from tools.periods import Period, PeriodError, add_months, describe, previous, resolve, spine_sql
 from tools.sql import execute
 
@@ -603,6 +604,10 @@ def _known_values(
         if alias is not None:
             found.append(by_lower[alias])
             continue
+        english = next((w for w in english_words(value) if w in by_lower), None)  # "电子产品"
+        if english is not None:
+            found.append(by_lower[english])
+            continue
         exact = _lookup(ctx, model, dimension, value)  # beyond the 5,000 most common (products, users)
         if exact is not None:
             found.append(exact)
@@ -693,7 +698,8 @@ def _contained_part(ctx: ToolContext, model: SemanticModel, dimension: Dimension
     """The words as some product's name or path contains them ("smartphones" as "smartphone"),
     or an error: a filter that matches nothing is a misread, not a figure of 0."""
     require_values(ctx, model, dimension)
-    for candidate in dict.fromkeys([value.lower().strip(), re.sub(r"(es|s)$", "", value.lower().strip())]):
+    named = [value.lower().strip(), *english_words(value)]  # "耳机" as "headphone"
+    for candidate in dict.fromkeys(c for name in named for c in (name, re.sub(r"(es|s)$", "", name))):
         found = f"SELECT 1 FROM products p WHERE lower({dimension.sql}) LIKE '%{_like(candidate)}%' ESCAPE '\\' LIMIT 1"
         if len(candidate) >= 3 and ctx.rows(found):
             return candidate
