@@ -1515,6 +1515,17 @@ def test_a_filter_value_of_another_dimension_moves_there() -> None:
     )
     assert cleaned["filters"] == [{"dimension": "product_text", "values": ["smartphones"]}]
     assert notes == ["read smartphones as words in product names or category paths, not a category"]
+    # A brand as words of product text that no name or path holds (REES46 has only paths): the brand.
+    call = {"metric": "conversion_rate", "filters": [{"dimension": "product_text", "values": ["samsung"]}]}
+    _, cleaned, notes = check(
+        "query_metric", call, "samsung's conversion?", MODEL, values=lambda n: data.get(n, {})
+    )
+    assert cleaned["filters"] == [{"dimension": "brand", "values": ["samsung"]}], notes
+    assert "read samsung as a brand, not a product_text: the data has it there" in notes
+    call = {"metric": "views", "filters": [{"dimension": "product_text", "values": ["smartphone"]}]}
+    assert (
+        check("query_metric", call, "smartphone views?", MODEL, values=lambda n: data.get(n, {}))[1] == call
+    )
     # The same for the conditions of did / did_not: a product's name written as its id.
     data["product"] = {"85123a": "85123A", "21733": "21733"}
     data["product_text"] = {"white hanging heart t-light holder": "WHITE HANGING HEART T-LIGHT HOLDER"}

@@ -1142,7 +1142,9 @@ def _on_its_dimension(
         return next((spelled[f] for f in forms if f in spelled), None)
 
     wanted = [str(v).lower() for v in item["values"]]
-    if dimension == "product_text" and known("product_text"):
+    stems = [re.sub(r"(es|s)$", "", v) for v in wanted]
+    texts = list(known("product_text"))
+    if dimension == "product_text" and texts and all(any(s in t for t in texts) for s in stems):
         return item  # words in the data's product names: the filter matches them as text
     if any(v in known(dimension) for v in wanted):
         return item
@@ -1157,10 +1159,10 @@ def _on_its_dimension(
                 f"read {', '.join(item['values'])} as a {other}, not a {dimension}: the data has it there"
             )
             return {**item, "dimension": other, "values": list(dict.fromkeys(found))}
+    if dimension == "product_text":
+        return item  # in no name the data shows: the tool looks further, and says so if not found
     # "Smartphones" or "Christmas items": a kind of product finer than a category, named in
     # product titles or category paths.
-    texts = list(known("product_text"))
-    stems = [re.sub(r"(es|s)$", "", v) for v in wanted]
     own = list(known(dimension))
     if any(difflib.get_close_matches(v, own, n=1, cutoff=0.8) for v in wanted):
         return item  # a typo of one of its own values: the tool's error suggests it
