@@ -63,6 +63,7 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("有多少个商品至少出现在50个订单里", "how many products at least 50 orders"),
         ("12月6日（周一）卖了多少件", "on December 6 Monday sold how many units"),
         ("用购买数除以浏览数", "purchases divided by viewed"),
+        ("按累计消费排前50的客户", "by lifetime spend top 50 customers"),
     ],
 )
 def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: str) -> None:

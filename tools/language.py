@@ -267,6 +267,10 @@ GLOSSARY: dict[str, str] = {
     "重新购买": "bought again",
     "一单": "one order",
     "累计": "total cumulative",
+    # a customer's total to date, not a running figure over time
+    "累计消费": "lifetime spend",
+    "累计花费": "lifetime spend",
+    "累计消费金额": "lifetime spend",
     "购物": "shopping",
     "行为类型": "event types",
     "同一天": "same day",
