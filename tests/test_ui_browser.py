@@ -411,6 +411,7 @@ def test_an_alert_raised_while_a_page_is_open_shows_in_its_banner_and_alerts_tab
         expected=41.0,
         chance=1e-12,
         message="Purchases fell to 3 in the last 2 hours where about 41 were usual.",
+        message_zh="最近 2 小时购买降到 3 次，通常约 41 次。",
     )
     dataset = Settings.model_fields["warehouse"].default  # launch.py's default dataset
     path = alerts_file(Settings(data_dir=app["data"], warehouse=dataset))
@@ -427,8 +428,18 @@ def test_an_alert_raised_while_a_page_is_open_shows_in_its_banner_and_alerts_tab
         page.click("#alerts-refresh")
         page.wait_for_selector("#alerts-table", state="visible", timeout=15_000)
         assert page.inner_text("#alerts-note").strip() == "1 alert, newest first."
-        assert cell(page, "alerts-table", 0, 0) == "conversion_drop"
+        assert cell(page, "alerts-table", 0, 0) == "conversion drop"
         assert "about 41 were usual" in page.inner_text("#alerts-table")
+        # A browser set to Chinese: the same alert in Chinese.
+        chinese = browser.new_page(locale="zh-CN")
+        chinese.goto(app["url"])
+        chinese.wait_for_function(
+            "t => document.querySelector('#alerts-banner').innerText.includes(t)",
+            arg="最近 2 小时购买降到 3 次",
+            timeout=15_000,
+        )
+        assert "转化率下降" in chinese.inner_text("#alerts-banner")
+        chinese.close()
     finally:
         path.unlink(missing_ok=True)
     page.close()
