@@ -433,6 +433,7 @@ def test_an_alert_raised_while_a_page_is_open_shows_in_its_banner_and_alerts_tab
         # A browser set to Chinese: the same alert in Chinese.
         chinese = browser.new_page(locale="zh-CN")
         chinese.goto(app["url"])
+        chinese.wait_for_selector("#alerts-banner", state="attached")
         chinese.wait_for_function(
             "t => document.querySelector('#alerts-banner').innerText.includes(t)",
             arg="最近 2 小时购买降到 3 次",
