@@ -1143,8 +1143,13 @@ def _on_its_dimension(
 
     wanted = [str(v).lower() for v in item["values"]]
     stems = [re.sub(r"(es|s)$", "", v) for v in wanted]
-    texts = list(known("product_text"))
-    if dimension == "product_text" and texts and all(any(s in t for t in texts) for s in stems):
+
+    def in_product_texts(shortest: int) -> bool:
+        """Every stem of `shortest` letters or more is in some product name or path."""
+        texts = list(known("product_text"))
+        return bool(texts) and all(len(s) >= shortest and any(s in t for t in texts) for s in stems)
+
+    if dimension == "product_text" and in_product_texts(shortest=0):
         return item  # words in the data's product names: the filter matches them as text
     if any(v in known(dimension) for v in wanted):
         return item
@@ -1166,7 +1171,7 @@ def _on_its_dimension(
     own = list(known(dimension))
     if any(difflib.get_close_matches(v, own, n=1, cutoff=0.8) for v in wanted):
         return item  # a typo of one of its own values: the tool's error suggests it
-    if texts and all(len(s) >= 3 and any(s in t for t in texts) for s in stems):
+    if in_product_texts(shortest=3):
         notes.append(
             f"read {', '.join(item['values'])} as words in product names or category paths, not a {dimension}"
         )

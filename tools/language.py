@@ -751,6 +751,16 @@ def _ordinal(match: re.Match[str]) -> str:
     return _ORDINALS[number - 1] + order
 
 
+def _month_name(text: str) -> str:
+    number = chinese_number(text)
+    return MONTH_NAMES[number - 1] if number and 1 <= number <= 12 else ""
+
+
+def _month_range(match: re.Match[str]) -> str:
+    first, last = _month_name(match["a"]), _month_name(match["b"])
+    return f"{first} to {last}" if first and last else ""
+
+
 def _last_stretch(match: re.Match[str]) -> str:
     unit = _LAST_UNITS[match["unit"]]
     number = _number(match)
@@ -796,9 +806,7 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     # "10-12月", "10月到12月": a range of months, not the last month alone
     (
         r"(?P<a>\d{1,2})\s*月?\s*(?:-|~|—|到|至)\s*(?P<b>\d{1,2})\s*月份?",
-        lambda m: (
-            f"{_month(m['a'])[3:]} to {_month(m['b'])[3:]}" if _month(m["a"]) and _month(m["b"]) else ""
-        ),
+        _month_range,
     ),
     (r"(?P<m>\d{1,2}|[一二三四五六七八九十]+)\s*月份?", lambda m: _month(m["m"])),
     (rf"前\s*{_NUMBER}\s*(?:名|个|位|大)?", lambda m: f"top {_number(m)}"),
@@ -836,8 +844,8 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
 
 
 def _month(text: str) -> str:
-    number = chinese_number(text)
-    return f"in {MONTH_NAMES[number - 1]}" if number and 1 <= number <= 12 else ""
+    name = _month_name(text)
+    return f"in {name}" if name else ""
 
 
 def is_chinese(text: str) -> bool:
@@ -942,12 +950,6 @@ def english_reading(question: str) -> str:
             if text:
                 found.append((match.start(), text))
                 taken[match.start() : match.end()] = [True] * (match.end() - match.start())
-    # English words inside the Chinese ("samsung的", "Q4", "Top 10的SKU") as words of their own:
-    # the English rules' word boundaries do not fall between a letter and a Chinese character.
-    for match in _ASCII_WORDS.finditer(question):
-        if not any(taken[match.start() : match.end()]):
-            found.append((match.start(), match.group(0)))
-            taken[match.start() : match.end()] = [True] * (match.end() - match.start())
     # English words inside the Chinese ("samsung的", "Q4", "Top 10的SKU") as words of their own:
     # the English rules' word boundaries do not fall between a letter and a Chinese character.
     for match in _ASCII_WORDS.finditer(question):
