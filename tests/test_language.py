@@ -28,7 +28,7 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("购买3次以上的用户占比", "users who ordered at least 3 times share"),
         (
             "在下过至少10单的客户里，谁的平均每单件数最多？",
-            "customers who ordered at least 10 times average per order units most",
+            "customers who ordered at least 10 times who average per order units most",
         ),
         ("各类目加购但未购买的用户数", "per each categories added to cart not purchases users"),
         (
@@ -52,7 +52,7 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("数据最后5分钟里有多少用户购买", "last 5 minutes how many users purchases"),
         ("最后两个营业日的销售额", "last 2 trading days revenue"),
         ("3-5月的营收", "March to May revenue"),
-        ("前10个用户占了全部浏览量的多少", "top 10 users what share of views how many"),
+        ("前10个用户占了全部浏览量的多少", "top 10 users make up what share of views how many"),
         ("两次会话之间隔了多久，按分钟算", "twice sessions gap between in minutes"),
         # English words inside the Chinese as words of their own; a pinyin slip in 恰好
         ("1997年Q4的客单价", "in 1997 Q4 average order value"),
@@ -62,8 +62,20 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("第二单到第三单之间隔几天", "second order third order gap between"),
         ("有多少个商品至少出现在50个订单里", "how many products at least 50 orders"),
         ("12月6日（周一）卖了多少件", "on December 6 Monday sold how many units"),
-        ("用购买数除以浏览数", "purchases divided by viewed"),
+        ("用购买数除以浏览数", "purchases divided by views"),
         ("按累计消费排前50的客户", "by lifetime spend top 50 customers"),
+        # English word order where the rules need it: the thing counted before the people, the
+        # measure a ranking is by, a count of distinct things, the events a ratio takes
+        ("单个用户最多浏览过多少个不同的品牌？", "most distinct brands any one user viewed"),
+        ("这一周里有多少个SKU只被一个客户买过？", "this week how many SKU bought by only one customer"),
+        ("平均多少次浏览才能换来一次购买？", "average how many views does it take to get one purchase"),
+        ("samsung的浏览-购买转化率", "samsung view-to-purchase rate"),
+        ("每个用户浏览过的不同商品数", "per each users viewed number of distinct products"),
+        ("触达用户最多的3个品类", "reached the most users top 3 categories"),
+        ("买过的不同SKU最多的客户", "bought the most distinct SKUs most customers"),
+        ("前5的客户贡献了多少营收", "top 5 customers contributed how many revenue"),
+        ("平均每张发票金额", "average invoice value"),
+        ("用户最多买了几次？", "users most bought how many times"),  # "at most", no ranking
     ],
 )
 def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: str) -> None:

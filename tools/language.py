@@ -115,6 +115,10 @@ GLOSSARY: dict[str, str] = {
     "以后": "after",
     # events
     "浏览量": "views",
+    "浏览数": "views",
+    "商品浏览量": "product views",
+    "商品浏览数": "product views",
+    "商品浏览次数": "product views",
     "浏览": "viewed",
     "查看": "viewed",
     "点击": "clicks views",
@@ -212,6 +216,12 @@ GLOSSARY: dict[str, str] = {
     "支付金额": "revenue",
     "付款金额": "revenue",
     "订单金额": "order value",
+    "每单金额": "order value",
+    "单笔金额": "order value",
+    "发票金额": "invoice value",
+    "贡献": "contributed",
+    "是谁": "who",
+    "谁": "who",
     "订单量": "number of orders",
     "消费金额": "spend",
     "消费": "spend",
@@ -726,6 +736,34 @@ def _ordered_times(match: re.Match[str]) -> str:
     return f"{_WHO[match['who']]} who ordered {times}"
 
 
+_ONE = {"客户": "customer", "顾客": "customer", "用户": "user", "买家": "buyer", "人": "person"}
+_THINGS = {"商品": "products", "产品": "products", "SKU": "SKUs", "品类": "categories", "品牌": "brands"}
+_EVENT = {
+    "浏览": "view",
+    "点击": "view",
+    "加购": "cart",
+    "收藏": "favorite",
+    "购买": "purchase",
+    "下单": "purchase",
+}
+_THINGS_OR_WHO = rf"(?P<what>{'|'.join(_THINGS)}|{'|'.join(_WHO)})"
+
+
+_VERB_DONE = {
+    "浏览过": "viewed",
+    "看过": "viewed",
+    "加购过": "carted",
+    **dict.fromkeys(("买过", "买了", "购买过", "购买了", "购买"), "bought"),
+}
+
+
+def _done_by_only(match: re.Match[str]) -> str:
+    n = _number(match)
+    who = _ONE[match["who"]] if n == "1" else _WHO[match["who"]]
+    verb = _VERB_DONE.get(match["verb"], "bought")
+    return f"{verb} by only {'one' if n == '1' else n} {who}"
+
+
 _LAST_UNITS = {
     "分钟": "minutes",
     "小时": "hours",
@@ -828,13 +866,52 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (rf"(?:少于|不到|小于|低于)\s*{_NUMBER}", lambda m: f"fewer than {_number(m)}"),
     (r"百分之(?:多少|几)", lambda m: "what percent of"),
     # "占了全部浏览量的多少": what share of the whole
-    (r"占了?(?=[^，。？！；,.?!;百]{1,12}?的?(?:多少|几成))", lambda m: "what share of"),
+    (r"占了?(?=[^，。？！；,.?!;百]{1,12}?的?(?:多少|几成))", lambda m: "make up what share of"),
     # "按分钟算": the unit an answer is wanted in
     (r"按\s*(?P<unit>秒|分钟|小时|天)\s*(?:算|计算|计)", lambda m: f"in {_IN_UNITS[m['unit']]}"),
     # "刚好两单", "恰好10单": exactly that many orders
     (
         rf"(?:刚好|恰好|正好)\s*(?:停在了?|停在|下了|是)?\s*{_NUMBER}\s*(?:单|个订单|笔订单)",
         lambda m: f"exactly {_number(m)} orders",
+    ),
+    # "单个客户最多买过多少种不同的商品": the most distinct products of any one customer
+    (
+        r"(?:单个|一个|任何一个|任一|某个)\s*(?P<who>客户|顾客|用户|买家)\s*最多\s*(?P<verb>买过|买了|购买过|购买了|浏览过|看过)?"
+        rf"\s*(?:多少|几)?\s*(?:种|个|款|件)?\s*不同的?\s*(?P<what>{'|'.join(_THINGS)})",
+        lambda m: (
+            f"most distinct {_THINGS[m['what']]} any one {_ONE[m['who']]} {_VERB_DONE.get(m['verb'] or '', '')}".strip()
+        ),
+    ),
+    # "只被一个客户买过": bought by only one customer (English order: the rules read "SKUs bought by")
+    (
+        rf"只被\s*{_NUMBER}\s*(?:个|位|名)?\s*(?P<who>客户|顾客|用户|买家|人)\s*"
+        r"(?P<verb>买过|买了|购买过|购买|浏览过|看过|加购过)",
+        _done_by_only,
+    ),
+    # "多少次浏览才能换来一次购买": how many views it takes to get one purchase
+    (
+        r"多少次\s*(?P<a>浏览|点击|加购|收藏)\s*才(?:能)?\s*(?:换来|带来|换到|产生|促成|有|出)\s*(?:一次|一单|1次|1单)\s*"
+        r"(?P<b>购买|下单|成交|加购)",
+        lambda m: f"how many {_EVENT[m['a']]}s does it take to get one {_EVENT.get(m['b'], 'purchase')}",
+    ),
+    # "浏览-购买转化率": the view-to-purchase rate
+    (
+        r"(?P<a>浏览|点击|加购|收藏)\s*(?:-|到|→|—|~)\s*(?P<b>购买|下单|加购)\s*的?\s*(?:转化率|转化|比率|比例)",
+        lambda m: f"{_EVENT[m['a']]}-to-{_EVENT[m['b']]} rate",
+    ),
+    # "不同商品数": the number of distinct products (a count, not the products)
+    (
+        rf"不同的?\s*{_THINGS_OR_WHO}\s*(?:数量|个数|数)",
+        lambda m: f"number of distinct {_THINGS.get(m['what']) or _WHO[m['what']]}",
+    ),
+    # "触达用户最多的3个品类": ranked by the most users
+    (
+        r"(?P<who>用户|客户|顾客|买家)(?=最多(?:的|[，。？！,.?!]|$))",
+        lambda m: f"the most {_WHO[m['who']]}",
+    ),
+    (
+        rf"不同的?\s*(?P<what>{'|'.join(_THINGS)})(?=最多(?:的|[，。？！,.?!]|$))",
+        lambda m: f"the most distinct {_THINGS[m['what']]}",
     ),
     (r"(?:不止|不只|多于|超过)\s*(?:一次|1次)", lambda m: "more than once"),
     (r"(?:不止|不只|多于|超过)\s*(?:一个|1个|一件|一种)", lambda m: "more than one"),
