@@ -721,6 +721,7 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _entity_named(args, text, semantic, notes, kept)
     _per_user_stat(args, semantic, notes)
     _order_value_named(args, alone, semantic, notes)
+    _median_over_breakdown(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
@@ -807,6 +808,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
                 args[field] = supported
     _narrowed_events_set(args, text, notes)
     _repeat_buyers_named(args, alone, semantic, notes)
+    _exact_orders_named(args, alone, notes)
     _first_and_repeat_orders(args, alone, semantic, notes)
     _times_from_words(args, text, notes, kept)
     _events_of_an_unnamed_entity(args, text, semantic, notes, kept)
@@ -955,6 +957,10 @@ def _entity_after_stat(stat: str, text: str) -> str | None:
     for word in _words(text[found.end() :]):
         if entity := _entity_of_noun(word):
             return entity
+    if is_chinese(text):  # "…间隔天数的中位数": in Chinese the entity comes before the statistic
+        for word in reversed(_words(_words_before(text, found.start()))):
+            if entity := _entity_of_noun(word):
+                return entity
     return None
 
 
@@ -1304,7 +1310,7 @@ def _bounded_entities(args: dict[str, Any], semantic: SemanticModel, notes: list
 
 
 RANKED_NOUN = (
-    r"\b(which|what|top|the|our)\s+((\d+|two|three|four|five|ten|twenty)\s+)?"
+    r"\b(which|what|top|the|our)\s+(top\s+)?((\d+|two|three|four|five|ten|twenty)\s+)?"
     r"((most|least|biggest|best|heaviest|top)\s+([a-z]+\s+)?)?(?P<noun>[a-z]+)"
 )
 
@@ -1667,6 +1673,21 @@ def _repeat_buyers_named(args: dict[str, Any], text: str, semantic: SemanticMode
     notes.append(f"read '{match.group(0).strip()}' as users with at least {least} orders")
 
 
+EXACT_ORDERS = r"\b(exactly|only|just)\s+(?P<n>\d+|[a-z]+)\s+(orders?|invoices?|purchases?|times)\b"
+
+
+def _exact_orders_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """ "Exactly 10 orders" counted as at least 10: the words bound the count above too (a
+    Chinese gloss puts the count before the customers, where ORDERED_COUNT does not look)."""
+    match = re.search(EXACT_ORDERS, text)
+    if match is None or args.get("max_times") is not None:
+        return
+    n = _as_number(match["n"])
+    if n and args.get("min_times") == n:
+        args["max_times"] = int(n)
+        notes.append(f"read '{match.group(0)}' as exactly {int(n)}")
+
+
 def _own_event_filter(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
     """A filter on the one event the metric already counts (revenue "where event_type is
     purchase") restricts nothing, and as the part of a share it would be the whole."""
@@ -1980,6 +2001,21 @@ def _day_without_year(args: dict[str, Any], text: str, notes: list[str], last_da
     return True
 
 
+def _last_stretch_named(args: dict[str, Any], text: str, notes: list[str]) -> bool:
+    """ "Buyers in the last 7 days" asked over the whole data: code sets the rolling period the
+    words name (calendar days; "trading days" and hours are left to the call)."""
+    stretches = list(re.finditer(LAST_STRETCH, text))
+    if len(stretches) != 1 or stretches[0]["trading"] or stretches[0]["unit"].startswith(("hour", "minute")):
+        return False
+    n = _as_number(stretches[0]["n"])
+    if not n:
+        return False
+    unit = stretches[0]["unit"].rstrip("s")
+    args["period"] = {"kind": f"last_n_{unit}s", "n": int(n)}
+    notes.append(f"read '{stretches[0].group(0)}' as the last {int(n)} {unit}s of the data")
+    return True
+
+
 def _period_from_words(
     args: dict[str, Any],
     text: str,
@@ -1992,6 +2028,8 @@ def _period_from_words(
     out: code sets the period (the words are explicit; no date arithmetic)."""
     kind = (args.get("period") or {}).get("kind", default_kind)
     if kept("period") or (kind != "range" and _week_around(args, text, notes)):
+        return
+    if kind == "all" == default_kind and _last_stretch_named(args, text, notes):
         return
     years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
     if not years and last_day is not None and _day_without_year(args, text, notes, last_day):
@@ -2856,6 +2894,25 @@ def _one_biggest_named(args: dict[str, Any], text: str, semantic: SemanticModel,
     notes.append(f"read '{match.group(0)}' as {metric.label} per {entity}, then the {stat}")
 
 
+def _median_over_breakdown(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "Median CDs per customer" broken down by customer: a median over the customers is one
+    figure, not a row for each (no ranking words ask for rows)."""
+    group_by = args.get("group_by") or []
+    entity = next((e for e, d in ENTITY_DIMENSIONS.items() if group_by == [d] and e in ENTITY_NOUNS), None)
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if entity is None or metric is None or not metric.zero_when_empty or metric.counts == entity:
+        return
+    if args.get("top_n") or args.get("per") or not re.search(r"\bmedian\b", text) or _has(RANK_WORDS, text):
+        return
+    each = re.search(rf"\b(per|each|a|every)\s+({ENTITY_NOUNS[entity]})\b", text)
+    if each is None:  # "for items a shopper looked at": the median is of something else
+        return
+    args.update(group_by=[], per=entity, stat="median")
+    notes.append(f"read the median as taken over {entity}s: one figure, not a row for each")
+
+
 def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """A count or a sum with "on average per order" in the words, and no `per`, is taken per
     order first, then averaged (or its median)."""
@@ -3054,6 +3111,13 @@ def _events_of_an_unnamed_entity(
     notes.append(f"counted {EVENT_METRICS[did[0]]}: the question names no {metric.counts}s")
 
 
+# "The last 7 days", "past 2 trading days": a stretch of time ending with the data.
+LAST_STRETCH = (
+    r"\b(?:last|past|previous|latest|final)\s+(?P<n>\d+|two|three|four|five|six|seven|ten|fourteen|thirty)\s+"
+    r"(?P<trading>(?:trading|business|working)\s+)?(?P<unit>days?|weeks?|months?|hours?|minutes?)\b"
+)
+
+
 def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: Any) -> None:
     """min_times / max_times need a count in the words; "more than N" means at least N + 1."""
     low, high = args.get("min_times"), args.get("max_times")
@@ -3065,7 +3129,10 @@ def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: A
     # "Top 3 carted products" states a rank, not a number of times.
     # In a Chinese question the count is read from the gloss ("at least 10"): the question's own
     # digits ("7天", "至少10单") are days, ranks and ids as often as counts.
-    counted = re.sub(r"\b(?:top|bottom)\s+\d+|\d+(?=\s*[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\d+", "", text)
+    # "The last 2 trading days" states a stretch of time, not a count either.
+    counted = re.sub(
+        rf"\b(?:top|bottom)\s+\d+|\d+(?=\s*[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\d+|{LAST_STRETCH}", "", text
+    )
     if not (kept("min_times") and kept("max_times")) and not _has(TIMES_WORDS, counted):
         notes.append("ignored the number of times: the question states none")
         args["min_times"], args["max_times"] = None, None
@@ -3335,6 +3402,13 @@ def _first_and_repeat_orders(
 ORDER_NOUNS = r"(orders?|purchases?|baskets?|invoices?|transactions?|checkouts?)\b"
 
 
+def _words_before(text: str, start: int) -> str:
+    """The text before a word, within its own part: a gloss's first word does not follow the
+    Chinese question's last digits ("（30天及以上） (users …" is no "30 users")."""
+    head = text[:start]
+    return head.rpartition(" (")[2] if is_chinese(text) else head
+
+
 def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
     """The question asks for a breakdown by this dimension: its word, with a grouping word
     before it or a verb of ranking after it ("which brand", "brands with the most")."""
@@ -3352,10 +3426,11 @@ def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
         patterns.append(DIMENSION_WORDS[name])
     for pattern in patterns:
         for match in re.finditer(rf"(?:{pattern})\w*", text):
-            if COUNTED.search(text[: match.start()]):  # "how many distinct users": a count, not a breakdown
+            head = _words_before(text, match.start())
+            if COUNTED.search(head):  # "how many distinct users": a count, not a breakdown
                 continue
-            before = _words(text[: match.start()])[-3:]
-            if re.search(r"\bdivided\s+by\W+(\w+\W+)?$", text[: match.start()]):
+            before = _words(head)[-3:]
+            if re.search(r"\bdivided\s+by\W+(\w+\W+)?$", head):
                 continue  # "purchases divided by product views": a ratio's denominator
             grouping = {w for w in before if w in GROUPING_BEFORE}
             relative = match.group(0) == "who" and bool(before) and before[-1] not in GROUPING_BEFORE
