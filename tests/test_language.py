@@ -322,6 +322,17 @@ def test_code_writes_the_chinese_answer_and_what_was_computed(shop) -> None:  # 
     assert answer.ungrounded_numbers == [] and not any("in English" in n for n in answer.notes)
 
 
+def test_a_statistic_over_entities_within_bounds_is_said_in_chinese(shop) -> None:  # noqa: F811
+    agent, _ = assistant(
+        shop, [call("query_metric", metric="revenue", per="user", stat="average", min_value=100)]
+    )
+    answer = agent.ask("消费至少100的用户，平均每人消费多少？")
+    assert answer.interpretation.startswith("销售额至少 100.00的用户中，每个用户的平均销售额"), (
+        answer.interpretation
+    )
+    assert answer.text.startswith("销售额至少 100.00的用户中，每个用户的平均销售额："), answer.text
+
+
 def test_a_chinese_ranking_names_its_rows_with_their_figures(shop) -> None:  # noqa: F811
     agent, _ = assistant(shop, [call("query_metric", metric="revenue", group_by=["category"])])
     answer = agent.ask("哪个类目的销售额最高？")

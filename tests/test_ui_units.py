@@ -634,7 +634,9 @@ def test_a_browser_in_chinese_gets_the_apps_own_sentences_in_chinese(app: App) -
     assert chinese.chinese and not english.chinese and chinese.dataset == english.dataset == "shop"
     status = app.status(chinese)
     assert status.startswith("**模型** ") and "**数据集** shop：" in status and " 个事件，" in status, status
+    assert "，只读" in status and "read-only" not in status, status  # the dataset's access too
     assert app.status(english).startswith("**Model** ") and " events, " in app.status(english)
+    assert ", read-only" in app.status(english)
     assert app.engine_state(chinese).startswith("**模型**") and app.engine_state(english).startswith(
         "**Model**"
     )

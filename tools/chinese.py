@@ -255,8 +255,10 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
             return f"{label}{bound}的{entity}数{only}" if bound else f"有{label}的{entity}数{only}"
         if args.stat == "distribution":
             return f"每个{entity}的{label}分布（各取值的{entity}数）{only}"
-        if {args.min_value, args.max_value} != {None}:
+        bound = _value_bound(args.min_value, args.max_value, metric.format)
+        if bound and conditions:
             return None
+        conditions = conditions or (f"{label}{bound}" if bound else "")  # "销售额至少 100 的用户中"
         statistic = {
             "total": f"各{entity}{label}的总和",
             "average": f"每个{entity}的平均{label}",

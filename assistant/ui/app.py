@@ -69,7 +69,7 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab, AlertsTab):
                     events=f"{events:,}",
                     span=span,
                     engine=info.engine,
-                    access=info.access,
+                    access=said(info.access, zh),
                 )
             )
         except Exception as exc:  # a broken dataset must not take the status line with it

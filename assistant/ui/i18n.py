@@ -117,7 +117,7 @@ def t(key: str) -> gr.I18nData:
 
 # Words code writes at run time, key: (English, Chinese): the chat's about one question in the
 # question's language, the rest in the session's.
-CHAT_WORDS: dict[str, tuple[str, str]] = {
+RUN_TIME_WORDS: dict[str, tuple[str, str]] = {
     "reading": ("Reading the question", "正在理解问题"),
     "reading_body": ("finding the closest solved questions", "查找最相近的已解决问题"),
     "waiting": ("Waiting for the model", "等待模型"),
@@ -191,14 +191,21 @@ CHAT_WORDS: dict[str, tuple[str, str]] = {
     "alerts_more": (" (+{n} more in the Alerts tab)", "（告警页另有 {n} 条）"),
     "outage": ("outage", "中断"),
     "conversion_drop": ("conversion drop", "转化率下降"),
+    # the dataset's access, as Warehouse.access says it
+    "read-only": ("read-only", "只读"),
+    "read-write": ("read-write", "可读写"),
+    "read-only by ShopLens's SQL check (Spark has no read-only session)": (
+        "read-only by ShopLens's SQL check (Spark has no read-only session)",
+        "只读（由 ShopLens 的 SQL 检查保证；Spark 没有只读会话）",
+    ),
     "alerts_columns": ("alert|from|to|observed|usual|what happened", "告警|开始|结束|实际|通常|发生了什么"),
 }
 
 
 def said(key: str, chinese: bool, **values: object) -> str:
-    """Words of CHAT_WORDS in English, or in Chinese (for a question asked in Chinese, or a
+    """Words of RUN_TIME_WORDS in English, or in Chinese (for a question asked in Chinese, or a
     browser set to Chinese)."""
-    english, zh = CHAT_WORDS[key]
+    english, zh = RUN_TIME_WORDS[key]
     return (zh if chinese else english).format(**values)
 
 
