@@ -1648,6 +1648,8 @@ def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
         ("What share of sales comes from electronics?", None),
         ("How many orders last week?", None),
         ("How many returning customers are there?", None),
+        # a pattern with no group of its own (it crashed every such question, English or Chinese)
+        ("What is the cumulative revenue by month?", "a running or moving figure"),
     ],
 )
 def test_what_the_typed_language_cannot_express_is_named(question: str, beyond: str | None) -> None:

@@ -3759,7 +3759,7 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
         # An order's place among the customer's orders is a dimension when the call uses it.
         if pattern == BEYOND_TYPED[0][0] and used & {"order_kind", "order_number", "latest_order"}:
             continue
-        if found.group(1) == "previous" and "days_since_previous_order" in used:
+        if found.re.groups and found.group(1) == "previous" and "days_since_previous_order" in used:
             continue  # "30+ days after their previous order" is a bound on that dimension
         if what == DID_AND_DID_NOT and "buyer" in used:
             continue
