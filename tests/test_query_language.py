@@ -2164,3 +2164,14 @@ def test_a_chinese_question_is_read_by_the_english_rules(
 def test_readings_that_do_not_apply_change_nothing(question: str, call: dict) -> None:
     _, cleaned, _ = check("query_metric", dict(call), question, MODEL)
     assert {k: v for k, v in cleaned.items() if v not in (None, [], False)} == call
+
+
+def test_a_range_into_a_month_the_words_do_not_name_is_the_month_they_do() -> None:
+    made_up = {"metric": "carts", "period": {"kind": "range", "start": "2017-11-24", "end": "2017-12-03"}}
+    _, cleaned, notes = check(
+        "query_metric", made_up, english_reading("12月截至目前的加购次数（按UTC）？"), MODEL
+    )
+    assert cleaned["period"] == {"kind": "month", "month": 12}, notes
+    for asked in ("Carts in December from Nov 24?", "Carts in December since the 24th?"):
+        _, kept, _ = check("query_metric", made_up, asked, MODEL)
+        assert kept["period"] == made_up["period"]

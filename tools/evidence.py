@@ -2016,6 +2016,23 @@ def _last_stretch_named(args: dict[str, Any], text: str, notes: list[str]) -> bo
     return True
 
 
+def _range_beyond_month(args: dict[str, Any], named: re.Match[str], text: str, notes: list[str]) -> bool:
+    """ "Carts in December so far" given a range from 24 November: the words name one month and
+    no day nor bound of a range, so the range's other month is made up; the month it is."""
+    if re.search(r"\b(since|from|after|before|until|till|through|between)\b|\d{1,2}(st|nd|rd|th)\b", text):
+        return False
+    if re.search(rf"\b({'|'.join(MONTHS)})[a-z]*\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({'|'.join(MONTHS)})", text):
+        return False
+    number = MONTHS.index(named.group("month")) + 1
+    period = args.get("period") or {}
+    months = {str(period.get(edge) or "")[5:7] for edge in ("start", "end")}
+    if months <= {f"{number:02d}"}:
+        return False
+    args["period"] = {"kind": "month", "month": number}
+    notes.append(f"read '{named.group(0).strip()}' as the month {number} (the data's latest), not the range")
+    return True
+
+
 def _period_from_words(
     args: dict[str, Any],
     text: str,
@@ -2034,9 +2051,11 @@ def _period_from_words(
     years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
     if not years and last_day is not None and _day_without_year(args, text, notes, last_day):
         return
+    bare = list(re.finditer(BARE_MONTH, text))
+    if kind == "range" and not years and len(bare) == 1 and _range_beyond_month(args, bare[0], text, notes):
+        return
     if kind in ("date", "range", "month"):
         return
-    bare = list(re.finditer(BARE_MONTH, text))
     if (
         not years
         and len(bare) == 1
