@@ -2133,6 +2133,12 @@ def test_a_copy_brief_keeps_only_what_the_request_gives() -> None:
             {"metric": "users", "group_by": ["category"]},
             "ranked by users",
         ),
+        (  # one week named ("for the week", 这周) is no weekly series
+            "这周平均每个客户贡献了多少营收？",
+            {"metric": "revenue_per_user", "grain": "week"},
+            {"grain": "none"},
+            "ignored grain week",
+        ),
     ],
 )
 def test_a_chinese_question_is_read_by_the_english_rules(
@@ -2159,6 +2165,8 @@ def test_a_chinese_question_is_read_by_the_english_rules(
         ("Buyers in the last 7 days vs the previous 7 days?", {"metric": "users", "did": ["purchase"]}),
         # trading days are not calendar days: left to the call
         ("Buyers on the last 2 trading days?", {"metric": "users", "did": ["purchase"]}),
+        # a week named with a breakdown by week keeps its series
+        ("Revenue by week last month?", {"metric": "revenue", "grain": "week"}),
     ],
 )
 def test_readings_that_do_not_apply_change_nothing(question: str, call: dict) -> None:

@@ -66,6 +66,7 @@ PERIOD_WORDS = {
     "days": r"\bdays?\b|week|fortnight|recent|past|last|latest|since",
     "date": r"\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|since|between|from|until|before|after",
 }
+ONE_PERIOD_NAMED = r"\b(this|last|that|previous|current|for\s+the)\s+(week|month|quarter|year)\b(?!\s+(with|that|when|where|in which))"
 DAY_OF_WEEK = re.compile(r"\bdays? of (the |a )?week\b|\bweekdays?\b", re.IGNORECASE)
 PERIOD_NEEDS = {
     "today": "today",
@@ -792,7 +793,9 @@ def _supported_series_and_conditions(review: _Review) -> None:
     if args.get("grain") == "hour" and "hour" in (args.get("group_by") or []) and not kept("grain"):
         review.drop("grain", "none", "hours of the day are the breakdown already")
     if args.get("grain", "none") != "none" and not kept("grain"):
-        if not _has(GRAIN_WORDS[args["grain"]], text) and not _has(
+        # "Revenue per customer for the week" names one week, not a weekly series.
+        unnamed = re.sub(ONE_PERIOD_NAMED, "", text)
+        if not _has(GRAIN_WORDS[args["grain"]], unnamed) and not _has(
             r"trend|over time|series|timeline|evolv", text
         ):
             review.drop("grain", "none", "the question asks for no time series")
