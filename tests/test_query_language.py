@@ -2183,3 +2183,35 @@ def test_a_range_into_a_month_the_words_do_not_name_is_the_month_they_do() -> No
     for asked in ("Carts in December from Nov 24?", "Carts in December since the 24th?"):
         _, kept, _ = check("query_metric", made_up, asked, MODEL)
         assert kept["period"] == made_up["period"]
+
+
+def test_conditions_keep_only_products_the_words_name_and_can_match_someone() -> None:
+    christmas = [{"dimension": "product_text", "values": ["christmas"]}]
+    none_of = {"metric": "users", "did": ["purchase"], "did_not": ["purchase"], "did_where": christmas}
+    _, cleaned, notes = check(
+        "query_metric", none_of, "How many customers never bought a Christmas item?", MODEL
+    )
+    assert cleaned["did_not_where"] == christmas and not cleaned.get("did_where"), notes
+    made_up = {
+        "metric": "users",
+        "did": ["fav"],
+        "did_not": ["purchase"],
+        "did_where": [{"dimension": "product_text", "values": ["103"]}],
+        "did_not_where": [{"dimension": "event_type", "values": ["view"]}],
+    }
+    _, cleaned, notes = check(
+        "query_metric", made_up, "How many users favourited items but never bought?", MODEL
+    )
+    assert not cleaned.get("did_where") and not cleaned.get("did_not_where"), notes
+    # a value of another dimension may be named by an alias: kept, and nothing moves
+    german = {
+        "metric": "products",
+        "did": ["purchase"],
+        "did_not": ["purchase"],
+        "did_where": [{"dimension": "country", "values": ["Germany"]}],
+        "did_not_where": [{"dimension": "country", "values": ["UK"]}],
+    }
+    _, cleaned, _ = check(
+        "query_metric", dict(german), "德国客户买过的SKU里，有多少个从来没有被任何英国客户买过？", MODEL
+    )
+    assert cleaned["did_where"] == german["did_where"] and cleaned["did_not_where"] == german["did_not_where"]

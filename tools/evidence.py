@@ -562,6 +562,7 @@ def check(
     default_kind = "last_week" if tool == "compare_periods" else "all"
     _supported_period(review, default_kind)
     _supported_filters(review, values)
+    _supported_condition_filters(review)
     group_by = _supported_breakdown(review, tool)
     _hours_from_words(args, alone, semantic, notes)
     _own_event_filter(args, semantic, notes)
@@ -641,6 +642,48 @@ def _supported_period(review: _Review, default_kind: str) -> None:
     if period.get("kind", default_kind) != default_kind and not review.kept("period"):
         if not _period_named(period["kind"], review.text):
             review.drop("period", {"kind": default_kind}, "the question names no such period")
+
+
+def _supported_condition_filters(review: _Review) -> None:
+    """did_where / did_not_where hold no product id the question does not name, and nothing on
+    the event (did names it). A "where" on the done side only, with the same event not done at all, can match
+    nobody ("bought a Christmas item and never bought anything"): it belongs to the not-done side
+    ("bought, but never a Christmas item")."""
+    args, text, notes = review.args, review.text, review.notes
+    for field in ("did_where", "did_not_where"):
+        if not args.get(field) or review.kept(field):
+            continue
+        kept = []
+        for item in args[field]:
+            # Product ids are what the model makes up ("103", "SKU123"); a name it resolved ("the
+            # red one" as RED HANGING HEART …) or another dimension's alias ("UK" for 英国) stays.
+            made_up = item["dimension"] in ("product", "product_text")
+            named = [
+                v
+                for v in item["values"]
+                if item["dimension"] != "event_type"
+                and v.strip()
+                and not (
+                    made_up
+                    and re.fullmatch(r"[A-Za-z_-]*\d+", v.strip())
+                    and not _value_mentioned(item["dimension"], v, text)
+                )
+            ]
+            if named:
+                kept.append({**item, "values": named})
+            if len(named) < len(item["values"]):
+                dropped = ", ".join(repr(v) for v in item["values"] if v not in named)
+                why = (
+                    "the event is did's"
+                    if item["dimension"] == "event_type"
+                    else "the question does not name it"
+                )
+                notes.append(f"ignored {field} {item['dimension']} = {dropped}: {why}")
+        args[field] = kept
+    both = set(args.get("did") or []) & set(args.get("did_not") or [])
+    if both and args.get("did_where") and not args.get("did_not_where"):
+        args["did_not_where"], args["did_where"] = args["did_where"], []
+        notes.append("moved the did_where filter to did_not: done and never done at all can match nobody")
 
 
 def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] | None) -> None:
