@@ -2057,9 +2057,9 @@ def test_a_copy_brief_keeps_only_what_the_request_gives() -> None:
             {"group_by": []},
             "ignored group_by user_id",
         ),
-        (  # a median per customer is one figure
+        (  # a median per customer is one figure (the made-up top 1 dropped first)
             "整个周期里，每个客户买的CD张数中位数是多少？",
-            {"metric": "units_sold", "group_by": ["user_id"], "sort": "highest"},
+            {"metric": "units_sold", "group_by": ["user_id"], "sort": "lowest", "top_n": 1},
             {"group_by": [], "per": "user", "stat": "median"},
             "read the median as taken over users",
         ),
@@ -2120,6 +2120,12 @@ def test_a_copy_brief_keeps_only_what_the_request_gives() -> None:
             {"metric": "purchases"},
             {"metric": "views", "divided_by": "purchases"},
             "read 'how many views does it take to get one purchase'",
+        ),
+        (  # a ratio of two totals: no count over entities, no bound
+            "平均下来，多少次浏览才能换来一次购买？",
+            {"metric": "views", "stat": "count", "min_value": 1, "divided_by": "purchases"},
+            {"metric": "views", "divided_by": "purchases", "stat": None, "min_value": None},
+            "ignored the statistic and bounds",
         ),
         (
             "整个周期内，每个用户浏览过的不同商品数，中位数是多少？",

@@ -580,6 +580,7 @@ def check(
     _supported_series_and_conditions(review)
     _supported_ratio_and_statistic(review)
     _supported_ranking(review, ranked_before=bool(group_by or arguments.get("grain", "none") != "none"))
+    _median_over_breakdown(args, alone, semantic, notes)  # once a made-up top_n is dropped
     _words_repaired(review)  # last: their fields are code's, not the model's
     return tool, args, notes
 
@@ -765,7 +766,6 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _entity_named(args, text, semantic, notes, kept)
     _per_user_stat(args, semantic, notes)
     _order_value_named(args, alone, semantic, notes)
-    _median_over_breakdown(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
@@ -2402,10 +2402,13 @@ def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes
         top, bottom = (second, first) if to_ratio else (first, second)
         if semantic.metrics[top].per_user or semantic.metrics[bottom].per_user:
             continue
-        if args.get("metric") == top and args.get("divided_by") == bottom:
-            return
-        args.update(metric=top, divided_by=bottom)
-        notes.append(f"read '{match.group(0)}' as {top} divided by {bottom}")
+        if not (args.get("metric") == top and args.get("divided_by") == bottom):
+            args.update(metric=top, divided_by=bottom)
+            notes.append(f"read '{match.group(0)}' as {top} divided by {bottom}")
+        if {args.get("stat"), args.get("min_value"), args.get("max_value")} - {None, "average"}:
+            # a ratio of two totals has no statistic over entities nor bounds on them
+            args.update(stat=None, min_value=None, max_value=None)
+            notes.append("ignored the statistic and bounds: a ratio of two totals has neither")
         return
 
 
