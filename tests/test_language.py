@@ -56,7 +56,7 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("两次会话之间隔了多久，按分钟算", "twice sessions gap between in minutes"),
         # English words inside the Chinese as words of their own; a pinyin slip in 恰好
         ("1997年Q4的客单价", "in 1997 Q4 average order value"),
-        ("samsung的转化率", "samsung conversion rate"),
+        ("samsung的转化率", "samsung's conversion rate"),
         ("洽好下了10单的客户有几个？", "exactly 10 orders customers how many"),
         ("哪个月的营收最低", "which month revenue lowest"),
         ("第二单到第三单之间隔几天", "second order third order gap between"),
@@ -69,7 +69,7 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("单个用户最多浏览过多少个不同的品牌？", "most distinct brands any one user viewed"),
         ("这一周里有多少个SKU只被一个客户买过？", "this week how many SKU bought by only one customer"),
         ("平均多少次浏览才能换来一次购买？", "average how many views does it take to get one purchase"),
-        ("samsung的浏览-购买转化率", "samsung view-to-purchase rate"),
+        ("samsung的浏览-购买转化率", "samsung's view-to-purchase rate"),
         ("每个用户浏览过的不同商品数", "per each users viewed number of distinct products"),
         ("触达用户最多的3个品类", "reached the most users top 3 categories"),
         ("买过的不同SKU最多的客户", "bought the most distinct SKUs most customers"),

@@ -2221,3 +2221,14 @@ def test_conditions_keep_only_products_the_words_name_and_can_match_someone() ->
         "query_metric", dict(german), "德国客户买过的SKU里，有多少个从来没有被任何英国客户买过？", MODEL
     )
     assert cleaned["did_where"] == german["did_where"] and cleaned["did_not_where"] == german["did_not_where"]
+
+
+def test_a_brand_that_is_a_word_is_named_by_chinese_possessive() -> None:
+    """ "samsung的" is "samsung's": the brand filter the model dropped is added back, as it is for
+    the English possessive; "Top 10的SKU" keeps its number for the top N."""
+    brands = {"brand": {"samsung": "samsung", "apple": "apple"}}
+    question = english_reading("samsung的浏览-购买转化率是多少？用购买数除以商品浏览数")
+    call = {"metric": "purchases", "divided_by": "views"}
+    _, cleaned, notes = check("query_metric", call, question, MODEL, values=lambda d: brands.get(d, {}))
+    assert cleaned["filters"] == [{"dimension": "brand", "values": ["samsung"]}], notes
+    assert "Top 10 SKU" in english_reading("Top 10的SKU贡献了多少比例的营收？")

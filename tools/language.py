@@ -1031,7 +1031,9 @@ def english_reading(question: str) -> str:
     # the English rules' word boundaries do not fall between a letter and a Chinese character.
     for match in _ASCII_WORDS.finditer(question):
         if not any(taken[match.start() : match.end()]):
-            found.append((match.start(), match.group(0)))
+            # "samsung的" is "samsung's": a brand that is also a word is named as a brand so
+            possessive = match.group(0).isalpha() and question[match.end() : match.end() + 1] == "的"
+            found.append((match.start(), match.group(0) + ("'s" if possessive else "")))
             taken[match.start() : match.end()] = [True] * (match.end() - match.start())
     for match in _TERMS.finditer(question):
         if not any(taken[match.start() : match.end()]):
