@@ -18,7 +18,7 @@ from assistant.ui.alerts_tab import AlertsTab
 from assistant.ui.chat import ChatTab
 from assistant.ui.data import DataTab
 from assistant.ui.eval_tab import EvalTab
-from assistant.ui.i18n import I18N, browser_chinese, said, t
+from assistant.ui.i18n import I18N, RUN_TIME_WORDS, browser_chinese, said, t
 from assistant.ui.session import ChatSession
 from assistant.ui.tool_tabs import ToolTabs
 from assistant.warehouse.imports import import_folders
@@ -69,7 +69,8 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab, AlertsTab):
                     events=f"{events:,}",
                     span=span,
                     engine=info.engine,
-                    access=said(info.access, zh),
+                    # an access the table does not know yet stays in English, not an error
+                    access=said(info.access, zh) if info.access in RUN_TIME_WORDS else info.access,
                 )
             )
         except Exception as exc:  # a broken dataset must not take the status line with it
