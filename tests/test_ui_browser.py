@@ -218,6 +218,7 @@ def test_the_app_speaks_the_browsers_language(browser, app: dict) -> None:
     assert "销售额最高的是 " in chat and "计算内容：销售额（" in chat and "Traceback" not in chat, chat
     status = chinese.inner_text("#status-line")
     assert "数据集 shop：" in status and "上一个回答" in status and "Dataset" not in status, status
+    assert "只读" in status and "read-only" not in status, status
     chinese.wait_for_selector("#result-chart .js-plotly-plot", state="visible", timeout=30_000)
     assert chinese.text_content("#result-chart .gtitle") == "销售额（按类目）"  # SVG text
     expected = dict(
