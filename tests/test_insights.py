@@ -951,13 +951,72 @@ def test_copy_that_pastes_the_listing_text_is_sent_back(shop: Shop) -> None:
     assert header == ("Meet Glus", "For the big day") and body.strip() == "Say yes to it."
 
 
+def test_a_listings_words_about_the_store_are_not_facts_for_copy() -> None:
+    """Flipkart's listings open with the marketplace's words ("Buy … For Only Rs. 1299 Online in
+    India", "Only at Flipkart.com", "Free Shipping. Cash On Delivery!"): the model pasted them
+    as its caption and banners twice in every run, with a price that is not the catalog's and
+    promises the brief never made. They are left out of the facts; the product's words stay."""
+    from tools.copy import without_store_talk
+
+    lingerie = (
+        "Glus Wedding Lingerie Set - Buy Turquoise Glus Wedding Lingerie Set For Only Rs. 1299 Online in"
+        " India. Shop Online For Apparels. Huge Collection of Branded Clothes Only at Flipkart.com"
+    )
+    assert without_store_talk(lingerie, "Glus Wedding Lingerie Set") == ""
+    skates = (
+        "Veelys Shiny White Quad Roller Skates - Size 4.5 UK only for Rs 2499 . Ideal For Boys . Buy online"
+        " @ Flipkart.com. Only Genuine Products. Free Shipping. Cash On Delivery!"
+    )
+    assert (
+        without_store_talk(skates, "Veelys Shiny White Quad Roller Skates - Size 4.5 UK") == "Ideal For Boys"
+    )
+    sensor_title = "BuildTrack PIR Wireless Motion Sensor"
+    sensor = (
+        f"Key Features of {sensor_title} National Award Winning Product Long Battery Life,{sensor_title} Price:"
+        " Rs. 5,000 Buildtrack's Wireless Motion Sensor turns your existing light switches off when you leave"
+        " the room. It is battery powered. • Saves Energy •"
+    )
+    assert without_store_talk(sensor, sensor_title) == (
+        "Key Features: National Award Winning Product Long Battery Life, Buildtrack's Wireless Motion"
+        " Sensor turns your existing light switches off when you leave the room. It is battery powered."
+        " • Saves Energy •"
+    )
+    plain = "Atomic Habits Guide with worked examples. Part of our books range in books."
+    assert without_store_talk(plain, "Atomic Habits Guide") == plain
+
+
+def test_a_banner_from_a_pasted_listing_keeps_a_line_and_is_shown_its_draft(shop: Shop) -> None:
+    """A banner of at most 8 words is never copied text (12 words at least): a pasted draft's own
+    short line is the headline. A draft with none is shown back to the model to cut down."""
+    facts = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)
+    description = str(facts["description"])
+    pasted = f"{facts['product']} - Ready For Every Day Of Yours\n{description} {description}"
+    result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), pasted)
+    assert result.answer == "Ready For Every Day Of Yours" and len(llm.prompts) == 1
+    too_long = "Say hello to the phone you will reach for every single day of the year, at home or away."
+    result, llm = drafted(
+        shop, CopyArgs(product_id="103", channel="banner"), too_long, "Your next phone is here."
+    )
+    assert f"Your draft was: {too_long}\nShorten it to one line of at most 8 words" in llm.prompts[1]
+    assert result.answer == "Your next phone is here."
+
+
 def own_copy(title: str) -> str:
     return f"Say hello to the {title}. It is ready when you are, and so are we."
 
 
-def test_copy_does_not_greet_readers_by_their_segments_internal_name() -> None:
+def _segment_is_large_enough(shop: Shop, segment: str) -> bool:
+    try:
+        write_marketing_copy(shop.ctx, CopyArgs(segment=segment))
+    except ToolError:
+        return False
+    return True
+
+
+def test_copy_does_not_greet_readers_by_their_segments_internal_name(shop: Shop) -> None:
     """'Dear Lost Customers,' and 'Hey there, hibernating shoppers!' were the model's openings."""
-    from tools.copy import _plain_header
+    from tools.copy import JARGON_SEGMENTS, _plain_header
+    from tools.segments import RFM_DESCRIPTIONS
 
     lost = [("audience", "lost"), ("who they are", "bought long ago"), ("what they buy most", "books")]
     assert check_copy("Dear Lost Customers, we miss you.", lost, 40, set()) == [
@@ -967,6 +1026,13 @@ def test_copy_does_not_greet_readers_by_their_segments_internal_name() -> None:
     hibernating = [("audience", "hibernating")]
     assert check_copy("Hey there, hibernating shoppers!", hibernating, 40, set()) != []
     assert check_copy("Thanks to our loyal customers!", [("audience", "loyal")], 40, set()) == []
+    # The model is not told the internal name, nor the advice to the marketer that followed it
+    # ("offer relevant products and discounts", which it wrote as "our latest deals and discounts").
+    segment = next(s for s in ("hibernating", "lost", "at_risk") if _segment_is_large_enough(shop, s))
+    _, model = drafted(shop, CopyArgs(segment=segment, channel="social"), "New books are in, picked for you.")
+    assert not re.search(JARGON_SEGMENTS[segment.replace("_", " ")], model.prompts[0], re.I)
+    advice = RFM_DESCRIPTIONS[segment].split(";")[1].strip()
+    assert advice and advice not in model.prompts[0], advice
     # Code's preheader is the first sentence that is not a greeting.
     assert _plain_header("Hi there! Meet the new books.\nBest regards,", lost)[1] == "Meet the new books."
 

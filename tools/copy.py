@@ -168,8 +168,13 @@ def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple
             ("brand", brand_as_written(ctx, brand) if brand else None),
             ("category", path or category),
         ]
-        shown = description_for_copy(description)
-        if shown != description:
+        local = without_store_talk(description, title or "") if description else description
+        if local != description:
+            notes.append(
+                "the listing's words about the store (buying online, its shipping, its price) were left out"
+            )
+        shown = description_for_copy(local)
+        if shown != local:
             notes.append(f"the description was cut to its first {words_in(shown or '')} words for the copy")
         facts += [("price", price), ("description", shown)]
         sold = ctx.rows(
@@ -206,7 +211,9 @@ def _segment_facts(ctx: ToolContext, segment: str) -> list[tuple[str, Any]]:
     categories, brands and products they buy most, and what they look at without buying."""
     name = segment_name(segment, RFM_NAMES)
     if name is not None:
-        described, label = RFM_DESCRIPTIONS[name], name.replace("_", " ")
+        # Who they are, without the advice to the marketer after it ("; offer relevant products
+        # and discounts"): the model read the advice as an offer to make.
+        described, label = RFM_DESCRIPTIONS[name].split(";")[0], name.replace("_", " ")
         ids = [str(row[0]) for row in rfm(ctx) if row[8] == name]
     else:
         labels, clusters = behavior_clusters(ctx)
@@ -541,14 +548,18 @@ def write_marketing_copy(ctx: ToolContext, args: CopyArgs) -> ToolResult:
     }
     template = resources.files("prompts").joinpath("copy.md").read_text()
     known = dict(facts)
+    # The shop's name for a segment ("hibernating") is not shown to the model: it greeted the
+    # readers with it ("Hey there, hibernating shoppers!") in every draft; who they are is.
+    jargon = str(known.get("audience")) in JARGON_SEGMENTS
     audience = (
-        f"{known['audience']}: {known['who they are']}"
+        ("" if jargon else f"{known['audience']}: ") + str(known["who they are"])
         if {"audience", "who they are"} <= known.keys()
         else "not named; write to the reader as 'you'"
     )
+    shown = [(k, v) for k, v in facts if not (jargon and k == "audience")]
     prompt = render(
         template,
-        facts="\n".join(f"- {k}: {format_value(v)}" for k, v in facts),
+        facts="\n".join(f"- {k}: {format_value(v)}" for k, v in shown),
         audience=audience,
         tone=args.tone,
         length=args.length,
@@ -641,11 +652,14 @@ class _Check:
                 )
             candidates += [sentence, *(p for p in CLAUSE_BREAK.split(sentence) if p != sentence)]
 
+        listing = " ".join(str(known.get("description") or "").lower().split())
+
         def fits(line: str) -> bool:
             bare = line.strip(" .!").lower()
             return (
                 3 <= words_in(line) <= self.words
-                and bare not in {short.lower(), title.lower()}
+                and bare not in title.lower()  # a part of the name ("One Switch Control …") says nothing
+                and " ".join(bare.split()) not in listing  # nor a line of the listing pasted as it is
                 and not BROKEN_OFF.search(line)
                 and not GREETING.match(line)
                 and not self.problems(line)
@@ -685,9 +699,11 @@ def _drafted(
         header, body = _email_parts(reply.strip().strip('"')) if channel == "email" else (None, reply)
         body = without_cut_tail(without_repeats(body.strip().strip('"')))
         problems, copied = check.problems(body), check.copied(body)
-        if problems and not copied and channel == "banner" and (line := check.headline(body)):
+        # A banner's line is too short to be copied listing text (COPIED_MIN_WORDS): one may come
+        # from a pasted draft too.
+        if (problems or copied) and channel == "banner" and (line := check.headline(body)):
             notes.append(f"{DROPPED_NOTE} (a banner is one line of {check.words} words): {body}")
-            body, problems = line, []
+            body, problems, copied = line, [], []
         if problems and not copied:
             kept, dropped = check.repaired(body)
             if kept is not None:  # only some sentences claimed what the facts lack: those go
@@ -703,8 +719,13 @@ def _drafted(
         prompt += (
             f"\n\nYour draft had problems ({'; '.join(problems)}). Write it again, using only the facts."
         )
-        if channel == "banner":  # the model's long banners spell out the product's full name
-            prompt += f" One line of at most {check.words} words, without the product's full name."
+        if channel == "banner":
+            # Told to write again, the model wrote 13-29 words again; given its own line to cut
+            # down, it keeps its idea. Its long banners spell out the product's full name.
+            prompt += (
+                f" Your draft was: {' '.join(body.split())}\nShorten it to one line of at most"
+                f" {check.words} words, without the product's full name."
+            )
     return None
 
 
@@ -1120,6 +1141,32 @@ def as_requested(arguments: dict[str, Any], request: str) -> tuple[dict[str, Any
 
 
 DESCRIPTION_WORDS = 120
+
+
+# A marketplace listing's words about the store, not the product ("Buy … For Only Rs. 1299 Online
+# in India.", "Huge Collection of Branded Clothes Only at Flipkart.com", "Free Shipping. Cash On
+# Delivery!"): the model pasted them as copy, and their price and promises are not the shop's
+# (promises come from the brief, the price from the catalog's column).
+STORE_TALK = re.compile(
+    r"\b(?:buy|shop)\b[^.!?]*\bonline\b|\bonline in india\b|\bcash on delivery\b"
+    r"|\bfree (?:shipping|delivery)\b|\bgenuine products\b|\bhuge (?:collection|range)\b"
+    r"|\b(?:for|at) only\b|\bonly (?:for|at)\b|\b[\w-]+\.(?:com|in|co\.uk)\b",
+    re.IGNORECASE,
+)
+LISTING_PRICE = re.compile(r"\bPrice:\s*(?:Rs\.?|₹|\$|€|£)\s*[\d,]+(?:\.\d+)?", re.IGNORECASE)
+
+
+def without_store_talk(description: str, title: str = "") -> str:
+    """The listing without its sentences about the store, its own "Price: Rs. 5,000" and the
+    heading "Key Features of <title>" (the title is a fact of its own)."""
+    if title:
+        description = re.sub(
+            rf"\b(Key Features|Specifications) of {re.escape(title)}\s*", r"\1: ", description, flags=re.I
+        )
+        description = re.sub(rf"{re.escape(title)}\s*(?={LISTING_PRICE.pattern})", "", description)
+    description = LISTING_PRICE.sub("", description)
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z•])|\s+\.\s+", description.strip())
+    return " ".join(s for s in sentences if s.strip(" .") and not STORE_TALK.search(s)).strip()
 
 
 def description_for_copy(description: str | None, words: int = DESCRIPTION_WORDS) -> str | None:
