@@ -47,7 +47,7 @@ from assistant.grounding import ungrounded_numbers
 from assistant.llm.client import ModelAnswerError, Writer, response_format
 from assistant.llm.engines import Endpoint
 from assistant.retrieval import Example, Retriever, load_examples
-from assistant.screen import BEYOND_NOTE, Screen
+from assistant.screen import BEYOND_NOTE, COPY_READ_NOTE, Screen
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
 from assistant.warehouse.live import live_generation
@@ -369,31 +369,38 @@ class Assistant:
         model, which corrects its call. `words` are the question's (and a follow-up's previous
         question's); `said` is all the conversation has said, where ids may come from."""
         tried: set[str] = set()  # the model's failed calls, as it wrote them
+        # A request for copy that names its product by id or its segment: code writes the call
+        # (the model's call cost 3-7 s of a request's 20 and sometimes named its examples' ids).
+        by_code = self.screen.copy_call(answer.question) if previous_call is None else None
         for attempt in range(MAX_RETRIES + 1):
-            try:
-                call = self._decide(messages, answer)
-            except ModelAnswerError as exc:  # e.g. cut off mid-JSON
-                answer.tool_calls.append(ToolCall(tool="(invalid reply)", arguments={}, error=str(exc)))
-                messages.append(
-                    HumanMessage(
-                        f"Your reply was not a valid tool call ({exc}). Reply with one JSON tool call."
+            if attempt == 0 and by_code is not None:
+                tool, arguments = "write_marketing_copy", dict(by_code)
+                answer.notes.append(f"{COPY_READ_NOTE}: {compact(arguments)}")
+            else:
+                try:
+                    call = self._decide(messages, answer)
+                except ModelAnswerError as exc:  # e.g. cut off mid-JSON
+                    answer.tool_calls.append(ToolCall(tool="(invalid reply)", arguments={}, error=str(exc)))
+                    messages.append(
+                        HumanMessage(
+                            f"Your reply was not a valid tool call ({exc}). Reply with one JSON tool call."
+                        )
                     )
-                )
-                continue
-            # What the model wrote, without the defaults: the fields it chose are the ones to check.
-            tool, arguments = call.tool, call.arguments.model_dump(mode="json", exclude_unset=True)
-            if tool in ("clarify", "cannot_answer"):
-                answer.kind = "clarification" if tool == "clarify" else "refusal"
-                answer.text = (
-                    call.arguments.question if tool == "clarify" else self._cannot(call.arguments.reason)
-                )
-                answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
-                return None
-            if tool in FIGURE_TOOLS and previous_call is None and vague(answer.reading):
-                # "Give me the numbers" answered with whatever metric the model guessed: ask instead.
-                answer.kind, answer.text = "clarification", VAGUE_REPLY
-                answer.notes.append(f"the question names no figure; the model's {tool} call was not run")
-                return None
+                    continue
+                # What the model wrote, without the defaults: the fields it chose are the ones to check.
+                tool, arguments = call.tool, call.arguments.model_dump(mode="json", exclude_unset=True)
+                if tool in ("clarify", "cannot_answer"):
+                    answer.kind = "clarification" if tool == "clarify" else "refusal"
+                    answer.text = (
+                        call.arguments.question if tool == "clarify" else self._cannot(call.arguments.reason)
+                    )
+                    answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments))
+                    return None
+                if tool in FIGURE_TOOLS and previous_call is None and vague(answer.reading):
+                    # "Give me the numbers" answered with whatever metric the model guessed: ask instead.
+                    answer.kind, answer.text = "clarification", VAGUE_REPLY
+                    answer.notes.append(f"the question names no figure; the model's {tool} call was not run")
+                    return None
             written = json.dumps({"tool": tool, "arguments": arguments}, sort_keys=True)
             if written in tried:
                 break  # the same failed call again: another try would fail the same way

@@ -11,7 +11,7 @@ from typing import Any
 from assistant.answer import Answer
 from tools import Tool, ToolContext, ToolError
 from tools.chinese import data_has as data_has_in_chinese
-from tools.copy import as_requested, asks_for_copy
+from tools.copy import as_requested, asks_for_copy, request_in_words
 from tools.evidence import (
     SEARCH_WORDS_NEEDED,
     beyond_typed,
@@ -25,6 +25,11 @@ from tools.language import english_reading
 from tools.metrics import DataLacks, SemanticModel, dimension_values, has_prices
 
 BEYOND_NOTE = "cannot express"  # in the error that sends a question beyond the typed language to run_sql
+COPY_READ_NOTE = "the request was read by code, without the model's call"
+# How a request names a catalog product: "product 42", "item 29c8…", or an id of letters and
+# digits alone ("B07B8BZFX3", Flipkart's hex uniq_id); a bare number may be a count ("80 words").
+NAMED_ID = re.compile(r"(?i:\b(?:product|item|sku|asin)|商品|产品)\s*#?\s*(\w[\w-]*)")
+CATALOG_LIKE_ID = re.compile(r"\b(?=[\w-]*[a-z])(?=[\w-]*\d)[\w-]{6,}\b", re.IGNORECASE)
 COPY_ASKED_NOTE = (
     "the request asks for marketing copy, not figures: call write_marketing_copy with the product_id"
     " or segment it names"
@@ -106,6 +111,30 @@ class Screen:
             )
         answer.notes += [n for n in notes if n not in answer.notes]
         return tool, arguments
+
+    def copy_call(self, request: str) -> dict[str, Any] | None:
+        """write_marketing_copy's call for a request for copy that names one catalog product by
+        id, or a segment, or both; None when it names neither (the model reads it then)."""
+        if "write_marketing_copy" not in self.tools or not asks_for_copy(request):
+            return None
+        ids = sorted({*NAMED_ID.findall(request), *CATALOG_LIKE_ID.findall(request)})
+        products = (
+            [
+                str(row[0])
+                for row in self.ctx.rows(
+                    "SELECT DISTINCT CAST(product_id AS VARCHAR) FROM products"
+                    " WHERE list_contains($ids, CAST(product_id AS VARCHAR))",
+                    ids=ids,
+                )
+            ]
+            if ids
+            else []
+        )
+        segment = request_in_words(english_reading(request)).get("segment")
+        if len(products) > 1 or (not products and segment is None):
+            return None
+        call: dict[str, Any] = {"product_id": products[0]} if products else {}
+        return call | {"segment": segment} if segment else call
 
     def product_as_named(self, arguments: dict[str, Any], answer: Answer) -> dict[str, Any]:
         """Copy for the one catalog product the request names by id, when the call has another:
