@@ -658,6 +658,7 @@ def test_copy_is_for_the_segment_the_request_names(shop) -> None:
     assert only.arguments["segment"] == "cant_lose_them" and "product_id" not in only.arguments
     assert (only.arguments["tone"], only.arguments["channel"]) == ("urgent", "email")
     assert any(n.startswith(COPY_READ_NOTE) for n in answer.notes) and len(model.calls) == 1
+    assert answer.tokens == {"prompt": 100, "completion": 10}  # the draft's tokens are the answer's
     agent, _ = assistant(shop, [draft])
     answer = agent.ask(
         "Something for our socials welcoming new customers — warm and friendly, medium length."

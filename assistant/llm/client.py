@@ -9,7 +9,7 @@ Callers get three things that work the same on llama.cpp, vLLM and external serv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -84,6 +84,8 @@ class Writer:
     llm: ChatOpenAI
     endpoint: Endpoint
     system: str | None = None
+    # Tokens of the plain answers written so far (copy drafts): an answer's counts include them.
+    usage: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0})
 
     def _messages(self, prompt: str) -> list[tuple[str, str]]:
         return [("system", self.system), ("human", prompt)] if self.system else [("human", prompt)]
@@ -93,7 +95,11 @@ class Writer:
         `sampling`: temperature and seed for one of several versions (greedy otherwise)."""
         options = {**(token_limit(self.endpoint, max_tokens) if max_tokens else {}), **sampling}
         llm = self.llm.bind(**options) if options else self.llm
-        return _text(llm.invoke(self._messages(prompt)).content).strip()
+        reply = llm.invoke(self._messages(prompt))
+        used = getattr(reply, "usage_metadata", None) or {}
+        self.usage["prompt"] += used.get("input_tokens", 0)
+        self.usage["completion"] += used.get("output_tokens", 0)
+        return _text(reply.content).strip()
 
     def structured(self, model: type[M], prompt: str) -> M:
         return structured(self.llm, self.endpoint, model, self._messages(prompt))
