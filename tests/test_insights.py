@@ -997,7 +997,7 @@ def test_a_banner_from_a_pasted_listing_keeps_a_line_and_is_shown_its_draft(shop
     result, llm = drafted(
         shop, CopyArgs(product_id="103", channel="banner"), too_long, "Your next phone is here."
     )
-    assert f"Your draft was: {too_long}\nShorten it to one line of at most 8 words" in llm.prompts[1]
+    assert f"Your draft was: {too_long}\nShorten it to one line of 4 to 6 words" in llm.prompts[1]
     assert result.answer == "Your next phone is here."
 
 

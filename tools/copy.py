@@ -526,7 +526,8 @@ LAYOUTS = {
     "email": "Start with a line 'Subject: ' (at most 10 words), then a line 'Preheader: ' (at most 15"
     " words), then the email's body.",
     "social": "A social media post; no hashtags (they are added).",
-    "banner": "A banner headline of at most 8 words, on one line.",
+    # Asked for 8 words at most, the model wrote 13-31; a target under the limit lands nearer it.
+    "banner": "A banner headline of 4 to 6 words, on one line: one phrase, not the product's full name.",
     "product page": "A product page description; no title line.",
 }
 
@@ -723,8 +724,8 @@ def _drafted(
             # Told to write again, the model wrote 13-29 words again; given its own line to cut
             # down, it keeps its idea. Its long banners spell out the product's full name.
             prompt += (
-                f" Your draft was: {' '.join(body.split())}\nShorten it to one line of at most"
-                f" {check.words} words, without the product's full name."
+                f" Your draft was: {' '.join(body.split())}\nShorten it to one line of 4 to 6 words,"
+                " without the product's full name."
             )
     return None
 
