@@ -33,7 +33,7 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("各类目加购但未购买的用户数", "per each categories added to cart not purchases users"),
         (
             "单价500美元及以上的商品占销售额的百分之多少",
-            "unit price 500 or more products revenue what percent of",
+            "unit price 500 or more products what percent of all revenue",
         ),
         ("至少5个用户浏览过的商品", "at least 5 users viewed products"),
         ("有多少用户把同一个商品买了不只一次？", "how many users same products bought more than once"),
@@ -76,6 +76,19 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("前5的客户贡献了多少营收", "top 5 customers contributed how many revenue"),
         ("平均每张发票金额", "average invoice value"),
         ("用户最多买了几次？", "users most bought how many times"),  # "at most", no ranking
+        # real-zh3's wordings (a second Chinese wording of real-extra5, tuning): the English order
+        ("周几下的单平均金额最高？", "day of week weekday average order value highest top"),
+        ("包含商品24852的订单占全部订单的百分之几？", "products orders what percent of all orders"),
+        (
+            "买过的不同商品达到100种及以上的客户有几个？",
+            "how many customers bought 100 or more different products",
+        ),
+        ("最后有成交的那些会话时长的中位数", "sessions that bought median"),
+        ("一周里哪天的购买最多？", "which day of week weekday purchases most"),
+        ("平均每张发票上有多少种不同的SKU", "average number of distinct SKUs per invoice"),
+        ("上一单之后7天下的订单", "7 days after the previous order orders"),
+        ("上一单之后7天以内下的", "previous order after"),  # within 7 days: not "7 days after"
+        ("首次购买的月份", "first purchases month"),
     ],
 )
 def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: str) -> None:
@@ -645,6 +658,7 @@ def test_by_default_a_chinese_question_is_read_with_the_glossary_in_one_model_ca
         ("视频类目的销售额", "视频类目的销售额", []),
         ("不够买的用户有多少？", "不够买的用户有多少？", []),
         ("购买次数最多的品牌", "购买次数最多的品牌", []),
+        ("最后有成交的那些会话", "最后有成交的那些会话", []),  # 那些 ("those") is a word, not 哪些
     ],
 )
 def test_a_pinyin_input_slip_in_a_term_is_read_as_the_term(

@@ -1431,6 +1431,30 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"grain": "none"},
             "ignored grain week",
         ),
+        (  # real-zh3's wordings read as their English sources are
+            "包含商品24852的订单占全部订单的百分之几？",
+            {"metric": "orders", "filters": [{"dimension": "product", "values": ["24852"]}]},
+            {"share": True},
+            "read 'percent of' as a share of all orders",
+        ),
+        (
+            "周几下的单平均金额最高？",
+            {"metric": "revenue", "top_n": 1, "group_by": ["weekday"]},
+            {"metric": "aov", "group_by": ["weekday"]},
+            "read the order's value as aov",
+        ),
+        (
+            "最后有成交的那些会话，时长的中位数是多少秒？",
+            {"metric": "duration_seconds", "per": "session", "stat": "median"},
+            {"did": ["purchase"]},
+            "read 'sessions that bought' as sessions that did purchase",
+        ),
+        (
+            "买过的不同商品达到100种及以上的客户有几个？",
+            {"metric": "buyers", "per": "product", "stat": "count", "min_value": 100},
+            {"metric": "products", "per": "user"},
+            "read 'how many customers' as users counted by their own products",
+        ),
     ],
 )
 def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: dict, note: str | None) -> None:

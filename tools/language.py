@@ -61,6 +61,9 @@ GLOSSARY: dict[str, str] = {
     "周几": "day of week weekday",
     "一周中哪一天": "which day of week weekday",
     "一周里哪一天": "which day of week weekday",
+    "一周中哪天": "which day of week weekday",
+    "一周里哪天": "which day of week weekday",
+    "一周哪天": "which day of week weekday",
     "哪一天": "which day",
     "恰好": "exactly",
     "刚好": "exactly",
@@ -145,12 +148,19 @@ GLOSSARY: dict[str, str] = {
     # metrics
     "转化率": "conversion rate",
     "客单价": "average order value",
+    # "周几下的单平均金额最高": an order's average value
+    "单平均金额": "average order value",
+    "每单平均金额": "average order value",
+    "平均每单金额": "average order value",
+    "平均订单金额": "average order value",
+    "单均金额": "average order value",
     "复购率": "repeat purchase rate",
     "回购率": "repeat purchase rate",
     "复购": "repeat purchase",
     "销售额": "revenue",
     "营业额": "revenue",
     "成交额": "revenue",
+    "月份": "month",
     "收入": "revenue",
     "营收": "revenue",
     "销量": "units sold",
@@ -588,6 +598,7 @@ GLOSSARY: dict[str, str] = {
     "每名": "per each",
     "比例": "share",
     "多少比例": "what share of",
+    "多大比例": "what share of",
     "什么比例": "what share of",
     "触达": "reached",
     "百分比": "percentage",
@@ -652,7 +663,7 @@ _DIGITS = {
 }
 _NUMBER = r"(\d+|[零〇一二两三四五六七八九十百]+)"
 # What a bound counts: times, things, orders, or money ("500美元及以上").
-_UNIT = r"(?:次|个|件|笔|单|位|天|美元|元|块钱?|欧元|英镑|镑)?"
+_UNIT = r"(?:次|个|件|笔|单|位|名|种|款|类|家|天|美元|元|块钱?|欧元|英镑|镑)?"
 
 
 def chinese_number(text: str) -> int | None:
@@ -745,6 +756,19 @@ _EVENT = {
     "收藏": "favorite",
     "购买": "purchase",
     "下单": "purchase",
+}
+# A whole a share is of ("占全部订单的百分之几").
+_WHOLE = {
+    "订单": "orders",
+    "用户": "users",
+    "客户": "customers",
+    "会话": "sessions",
+    "访问": "visits",
+    "商品": "products",
+    "销售额": "revenue",
+    "营收": "revenue",
+    "浏览": "views",
+    "购买": "purchases",
 }
 _THINGS_OR_WHO = rf"(?P<what>{'|'.join(_THINGS)}|{'|'.join(_WHO)})"
 
@@ -853,6 +877,16 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
         lambda m: f"which top {_number(m)}",
     ),
     (rf"最\w{{1,4}}的\s*{_NUMBER}\s*(?:款|个|种|家|位|名|件|类)", lambda m: f"top {_number(m)}"),
+    # "买过的不同商品达到100种及以上的客户": customers who bought 100 or more different products
+    (
+        rf"(?P<verb>买过|购买过|浏览过|看过)\s*的?\s*不同的?\s*(?P<what>{'|'.join(_THINGS)})\s*(?:达到|有|在)?\s*"
+        rf"(?P<n>\d+|[零〇一二两三四五六七八九十百]+)\s*{_UNIT}\s*(?:及|或)?以上\s*的?\s*(?P<who>客户|顾客|用户|买家)"
+        r"(?P<ask>\s*(?:有|是)\s*(?:几|多少)\s*(?:个|位|人|名)?)?",
+        lambda m: (
+            f"{'how many ' if m['ask'] else ''}{_WHOLE.get(m['who'], 'buyers')}{'' if m['ask'] else ' who'}"
+            f" {_VERB_DONE[m['verb']]} {chinese_number(m['n'])} or more different {_THINGS[m['what']]}"
+        ),
+    ),
     (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以上", lambda m: f"{_number(m)} or more"),
     (rf"{_NUMBER}\s*{_UNIT}\s*(?:及|或|和)?以下", lambda m: f"{_number(m)} or less"),
     # "第三单", "第二次会话": an ordinal ("third order", "second" before the noun's own gloss)
@@ -864,7 +898,30 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (rf"(?:不超过|不多于|不高于|至多|最多)\s*{_NUMBER}", lambda m: f"at most {_number(m)}"),
     (rf"(?:超过|多于|大于|高于)\s*{_NUMBER}", lambda m: f"more than {_number(m)}"),
     (rf"(?:少于|不到|小于|低于)\s*{_NUMBER}", lambda m: f"fewer than {_number(m)}"),
+    # "占全部订单的百分之几": what percent of all orders (the whole after the words, as in English)
+    (
+        rf"占(?:了)?\s*(?:全部|所有|总)?\s*(?P<whole>{'|'.join(_WHOLE)})(?:数|量)?\s*的?\s*百分之(?:多少|几)",
+        lambda m: f"what percent of all {_WHOLE[m['whole']]}",
+    ),
     (r"百分之(?:多少|几)", lambda m: "what percent of"),
+    # "最后有成交的那些会话": sessions that bought (the English order: the noun, then what it did)
+    (
+        r"(?:有|产生了?|发生了?)\s*(?:成交|购买|下单)\s*的\s*(?:那些|这些)?\s*(?P<who>会话|访问|用户|客户|买家|顾客)",
+        lambda m: f"{_WHOLE.get(m['who'], 'buyers')} that bought",
+    ),
+    # "上一单之后7天": days after the previous order
+    (
+        rf"上一?(?:单|笔订单|个订单|次购买|次下单)\s*(?:之后|以后|后)\s*{_NUMBER}\s*天(?!\s*(?:及|或)?以?内)",
+        lambda m: f"{_number(m)} days after the previous order",
+    ),
+    # "每张发票上有多少种不同的SKU": distinct products per order
+    (
+        r"每\s*(?:张|个|笔)?\s*(?P<order>发票|订单|单)\s*上?\s*(?:有|包含|含)?\s*(?:多少|几)\s*(?:种|个|款)?\s*"
+        rf"不同的?\s*(?P<what>{'|'.join(_THINGS)})",
+        lambda m: (
+            f"number of distinct {_THINGS[m['what']]} per {'invoice' if m['order'] == '发票' else 'order'}"
+        ),
+    ),
     # "占了全部浏览量的多少": what share of the whole
     (r"占了?(?=[^，。？！；,.?!;百]{1,12}?的?(?:多少|几成))", lambda m: "make up what share of"),
     # "按分钟算": the unit an answer is wanted in
@@ -963,6 +1020,8 @@ def written_in_chinese(text: str) -> bool:
 # Words whose last character sounds like the first of a term (够 of 购买): a run starting there is
 # the word's end, not a slip.
 WORDS_ENDING_IN_A_SLIP = ("能够", "不够", "足够")
+# Words spelled right that sound like a term: 那些 ("those") is not a slip for 哪些 ("which").
+NOT_SLIPS = frozenset({"那些", "那个", "那种", "那天", "那里", "那次", "那位", "那家", "那款"})
 
 
 @functools.cache
@@ -995,7 +1054,7 @@ def pinyin_slips_fixed(question: str) -> tuple[str, list[str]]:
             run = "".join(chars[start : start + size])
             if any(taken[start : start + size]) or not all(CJK.match(c) for c in run):
                 continue
-            if "".join(chars[max(start - 1, 0) : start + 1]) in WORDS_ENDING_IN_A_SLIP:
+            if run in NOT_SLIPS or "".join(chars[max(start - 1, 0) : start + 1]) in WORDS_ENDING_IN_A_SLIP:
                 continue  # 不够买 is "not enough to buy", not 不购买
             terms = by_sound.get(tuple(lazy_pinyin(run)), [])
             if len(terms) != 1 or sum(a != b for a, b in zip(run, terms[0], strict=True)) != 1:
