@@ -14,7 +14,6 @@ from assistant.answer import Turn
 from assistant.retrieval import Example
 from tools import Tool, ToolContext
 from tools.base import render
-from tools.language import is_chinese
 from tools.metrics import SemanticModel, dimension_values
 
 
@@ -110,9 +109,7 @@ def user_message(
         # Most similar last: a small model follows the example nearest the question.
         parts.append(
             "Similar solved examples:\n"
-            + "\n".join(
-                f"Q: {e.asked(is_chinese(question))}\nA: {compact(e.call())}" for e in reversed(examples)
-            )
+            + "\n".join(f"Q: {e.question}\nA: {compact(e.call())}" for e in reversed(examples))
         )
     if previous is not None:
         parts.append(

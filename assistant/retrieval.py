@@ -20,14 +20,8 @@ from tools.metrics import Metric, SemanticModel
 
 class Example(BaseModel):
     question: str
-    # The question as a Chinese analyst words it: shown beside the call when the question asked
-    # is in Chinese, so the model sees the shop's Chinese terms mapped to fields.
-    zh: str | None = None
     tool: str
     arguments: dict[str, Any]
-
-    def asked(self, chinese: bool) -> str:
-        return self.zh if chinese and self.zh else self.question
 
     def call(self) -> dict[str, Any]:
         return {"tool": self.tool, "arguments": self.arguments}
