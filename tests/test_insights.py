@@ -738,6 +738,34 @@ def test_a_banner_takes_its_headline_from_a_draft_too_long_for_one(shop: Shop) -
     assert len(llm.prompts) == 2 and any("plain copy written from the facts" in n for n in result.notes)
 
 
+def test_the_price_with_the_briefs_offer_is_a_fact_copy_may_state(shop: Shop) -> None:
+    """The hair dryer's banner said "15% off, now at 207.49!": right (244.11 less 15%), and
+    rejected as a number not in the facts. The price after a percent or amount off is a fact."""
+    from tools.copy import _price_with_offer
+
+    assert _price_with_offer(244.11, "15% off") == 207.49
+    assert _price_with_offer(22646, "Rs. 2,000 off") == 20646
+    assert (
+        _price_with_offer(None, "15% off") is None and _price_with_offer(50, "buy two, get one free") is None
+    )
+    assert _price_with_offer(50, "100% off") is None and _price_with_offer(50, "$80 off") is None
+    brief = CopyBrief(offer="15% off", ends="2027-12-24")
+    facts = dict(
+        write_marketing_copy(shop.ctx, CopyArgs(product_id="103", channel="banner", brief=brief)).rows
+    )
+    offered = facts["price with the offer"]
+    assert offered == round(float(facts["price"]) * 0.85, 2)
+    title = facts["product"]
+    result, llm = drafted(
+        shop,
+        CopyArgs(product_id="103", channel="banner", brief=brief),
+        f"{title} - 15% off, now at {offered}!",
+    )
+    assert result.answer == f"15% off, now at {offered}!" and len(llm.prompts) == 1
+    wrong = round(float(facts["price"]) * 0.8, 2)
+    assert check_copy(f"15% off, now at {wrong}!", list(facts.items()), 8, set()) != []
+
+
 def test_a_draft_may_take_a_little_more_than_its_words_in_tokens(shop: Shop) -> None:
     """Drafts past their length were cut by code, yet writing them took most of a request's time."""
     from tools.copy import token_budget

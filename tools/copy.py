@@ -203,7 +203,32 @@ def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple
                 flags=re.I,
             )
         facts.append((key, value))
+    offered = _price_with_offer(dict(facts).get("price"), args.brief.offer)
+    if offered is not None:  # "15% off, now at 207.49!": a figure the copy may state, checked
+        facts.append(("price with the offer", offered))
     return [(k, v) for k, v in facts if v not in (None, "")]
+
+
+PERCENT_OFF = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent)\s+off\b", re.IGNORECASE)
+AMOUNT_OFF = re.compile(r"(?:rs\.?|inr|₹|\$|€|£|¥)\s?([\d,]+(?:\.\d+)?)\s+off\b", re.IGNORECASE)
+
+
+def _price_with_offer(price: Any, offer: str | None) -> float | None:
+    """The product's price after the brief's offer ("15% off", "Rs. 2,000 off"); None when the
+    offer names no such discount or the product has no price."""
+    try:
+        price = float(price)
+    except (TypeError, ValueError):
+        return None
+    if not offer or price <= 0:
+        return None
+    if found := PERCENT_OFF.search(offer):
+        share = float(found.group(1))
+        return round(price * (1 - share / 100), 2) if 0 < share < 100 else None
+    if found := AMOUNT_OFF.search(offer):
+        amount = float(found.group(1).replace(",", ""))
+        return round(price - amount, 2) if 0 < amount < price else None
+    return None
 
 
 def _segment_facts(ctx: ToolContext, segment: str) -> list[tuple[str, Any]]:
