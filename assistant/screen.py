@@ -5,6 +5,7 @@ it (DataLacks, said with what the data does have)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,24 +118,23 @@ class Screen:
         id, or a segment, or both; None when it names neither (the model reads it then)."""
         if "write_marketing_copy" not in self.tools or not asks_for_copy(request):
             return None
-        ids = sorted({*NAMED_ID.findall(request), *CATALOG_LIKE_ID.findall(request)})
-        products = (
-            [
-                str(row[0])
-                for row in self.ctx.rows(
-                    "SELECT DISTINCT CAST(product_id AS VARCHAR) FROM products"
-                    " WHERE list_contains($ids, CAST(product_id AS VARCHAR))",
-                    ids=ids,
-                )
-            ]
-            if ids
-            else []
-        )
+        products = self.catalog_ids({*NAMED_ID.findall(request), *CATALOG_LIKE_ID.findall(request)})
         segment = request_in_words(english_reading(request)).get("segment")
         if len(products) > 1 or (not products and segment is None):
             return None
         call: dict[str, Any] = {"product_id": products[0]} if products else {}
         return call | {"segment": segment} if segment else call
+
+    def catalog_ids(self, tokens: Collection[str]) -> list[str]:
+        """The tokens that are product ids in the catalog."""
+        if not tokens:
+            return []
+        rows = self.ctx.rows(
+            "SELECT DISTINCT CAST(product_id AS VARCHAR) FROM products"
+            " WHERE list_contains($ids, CAST(product_id AS VARCHAR))",
+            ids=sorted(tokens),
+        )
+        return [str(row[0]) for row in rows]
 
     def product_as_named(self, arguments: dict[str, Any], answer: Answer) -> dict[str, Any]:
         """Copy for the one catalog product the request names by id, when the call has another:
@@ -144,14 +144,7 @@ class Screen:
         tokens = sorted({t for t in re.findall(r"[\w-]+", answer.question) if re.search(r"\d", t)})
         if not given or not tokens or id_named(given, answer.question):
             return arguments
-        named = [
-            str(row[0])
-            for row in self.ctx.rows(
-                "SELECT DISTINCT CAST(product_id AS VARCHAR) FROM products"
-                " WHERE list_contains($ids, CAST(product_id AS VARCHAR))",
-                ids=tokens,
-            )
-        ]
+        named = self.catalog_ids(tokens)
         if len(named) != 1:
             return arguments
         answer.notes.append(f"read product_id as {named[0]}, the id the request names (the call had {given})")
