@@ -199,7 +199,7 @@ class Assistant:
         started = time.perf_counter()
         answer = Answer(question=question, text="", kind="answer")
         failure: str | None = None
-        written = dict(getattr(self.ctx.llm, "usage", {}))  # what tools had the model write before
+        tool_tokens = dict(getattr(self.ctx.llm, "usage", {}))  # what tools had the model write before
         try:
             self.follow_live_events()
             self._ask(question, conversation, answer, on_step or (lambda step: None))
@@ -212,7 +212,7 @@ class Assistant:
             raise
         finally:
             for kind, count in getattr(self.ctx.llm, "usage", {}).items():
-                answer.tokens[kind] = answer.tokens.get(kind, 0) + count - written.get(kind, 0)
+                answer.tokens[kind] = answer.tokens.get(kind, 0) + count - tool_tokens.get(kind, 0)
             answer.timings["total"] = round(time.perf_counter() - started, 3)
             self._audit(
                 session,
