@@ -1027,6 +1027,27 @@ def test_a_banner_from_a_pasted_listing_keeps_a_line_and_is_shown_its_draft(shop
     )
     assert f"Your draft was: {too_long}\nShorten it to one line of 4 to 6 words" in llm.prompts[1]
     assert result.answer == "Your next phone is here."
+    # Greedy, the model wrote the same long line again: the second draft is sampled.
+    assert llm.sampling == [{}, {"temperature": 0.8, "seed": 1}]
+
+
+def test_a_banner_ending_on_the_products_name_keeps_its_idea(shop: Shop) -> None:
+    """ "Skate the fun way with Veelys Shiny White Quad Roller Skates - Size 4.5 UK!" (10 words
+    with the name shortened): the headline is the idea before the name."""
+    from tools.copy import short_title
+
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    draft = f"Meet your everyday phone with the new {title}!"
+    result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), draft)
+    assert result.answer == "Meet your everyday phone!" and len(llm.prompts) == 1, title
+    named = f"Meet your everyday phone with the {short_title(title)}!"
+    assert drafted(shop, CopyArgs(product_id="103", channel="banner"), named)[0].answer == (
+        "Meet your everyday phone!"
+    )
+    # A name inside the line is not cut out of it: what is left would not read.
+    inside = f"The {short_title(title)} is the phone you reach for every single day."
+    result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), inside, inside)
+    assert "Meet your everyday phone" not in result.answer and len(llm.prompts) == 2
 
 
 def own_copy(title: str) -> str:

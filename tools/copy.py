@@ -551,8 +551,10 @@ LAYOUTS = {
     "email": "Start with a line 'Subject: ' (at most 10 words), then a line 'Preheader: ' (at most 15"
     " words), then the email's body.",
     "social": "A social media post; no hashtags (they are added).",
-    # Asked for 8 words at most, the model wrote 13-31; a target under the limit lands nearer it.
-    "banner": "A banner headline of 4 to 6 words, on one line: one phrase, not the product's full name.",
+    # Asked for 8 words at most, the model wrote 13-31; a target under the limit lands nearer it,
+    # and "the headline only, like a shop sign" nearer still.
+    "banner": "Reply with the banner's headline only: at most 6 words on one line, like a shop sign;"
+    " not the product's name.",
     "product page": "A product page description; no title line.",
 }
 
@@ -676,7 +678,10 @@ class _Check:
                 sentence = re.sub(
                     re.escape(short) + r"(?:\s*\([^)]*\))?", short, sentence.replace(title, short)
                 )
-            candidates += [sentence, *(p for p in CLAUSE_BREAK.split(sentence) if p != sentence)]
+            parts = [sentence, *(p for p in CLAUSE_BREAK.split(sentence) if p != sentence)]
+            if short:  # "Skate the fun way with Veelys … Roller Skates!": the idea, without the name
+                parts += [cut for p in parts if (cut := name_at_end(short).sub("", p)) != p]
+            candidates += parts
 
         listing = " ".join(str(known.get("description") or "").lower().split())
 
@@ -705,16 +710,28 @@ class _Check:
         return [COPIED_PROBLEM] if words_in(text) >= COPIED_MIN_WORDS and share > 0.5 else []
 
 
+def name_at_end(name: str) -> re.Pattern[str]:
+    """The product's name where a headline ends on it: "… with the Veelys Roller Skates!"."""
+    return re.compile(
+        rf"\s+(?:with|for|from|on|in)\s+(?:(?:the|our|your|new)\s+)*{re.escape(name)}(?=\W*$)",
+        re.IGNORECASE,
+    )
+
+
 def _drafted(
     ctx: ToolContext, prompt: str, check: _Check, args: CopyArgs, version: int, notes: list[str]
 ) -> str | None:
     """One version from the model, checked (a failing draft is rewritten once with its problems
     named; a draft whose only failures are some sentences loses those): laid out for its
-    channel, or None. Versions after the first are sampled (temperature 0.8, a seed each)."""
+    channel, or None. Versions after the first are sampled (temperature 0.8, a seed each), and so
+    is a banner's second draft."""
     channel = args.channel
     sampled = {"temperature": 0.8, "seed": version} if version else {}
     extra = SUBJECT_WORDS + PREHEADER_WORDS if channel == "email" else 0
-    for _ in range(2):
+    for attempt in range(2):
+        if attempt and channel == "banner":
+            # Greedy, the model wrote its long banner again word for word when asked to shorten it.
+            sampled = {"temperature": 0.8, "seed": version + 1}
         try:
             reply = ctx.llm.text(
                 prompt, max_tokens=token_budget(check.words + extra, args.language), **sampled
