@@ -53,6 +53,27 @@ class ScriptedModel(BaseChatModel):
         )
 
 
+def test_the_writers_token_counts_are_each_threads_own() -> None:
+    """The app shares one Writer among the questions it answers at once, each on its thread: one
+    question's answer counts its own drafts, not another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.llm.client import Writer
+
+    writer = Writer(ScriptedModel(replies=["one", "two", "three"]), ENDPOINT)
+    writer.text("a draft")
+    assert writer.usage == {"prompt": 100, "completion": 10}
+
+    def draft_twice() -> dict[str, int]:
+        writer.text("a draft")
+        writer.text("another")
+        return dict(writer.usage)
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(draft_twice).result() == {"prompt": 200, "completion": 20}
+    assert writer.usage == {"prompt": 100, "completion": 10}  # this thread's, unchanged
+
+
 def call(tool: str, **arguments: Any) -> str:
     return json.dumps({"tool": tool, "arguments": arguments})
 

@@ -9,6 +9,7 @@ Callers get three things that work the same on llama.cpp, vLLM and external serv
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -84,8 +85,17 @@ class Writer:
     llm: ChatOpenAI
     endpoint: Endpoint
     system: str | None = None
-    # Tokens of the plain answers written so far (copy drafts): an answer's counts include them.
-    usage: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0})
+    # Tokens of the plain answers written so far on each thread (copy drafts): an answer's counts
+    # include them. The app answers each question on a thread of its own and shares one Writer, so
+    # two questions answered at once would otherwise count each other's drafts.
+    _counts: threading.local = field(default_factory=threading.local, repr=False)
+
+    @property
+    def usage(self) -> dict[str, int]:
+        """The tokens this thread has had written so far: {"prompt": n, "completion": n}."""
+        if not hasattr(self._counts, "usage"):
+            self._counts.usage = {"prompt": 0, "completion": 0}
+        return self._counts.usage
 
     def _messages(self, prompt: str) -> list[tuple[str, str]]:
         return [("system", self.system), ("human", prompt)] if self.system else [("human", prompt)]
