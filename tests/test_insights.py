@@ -1031,6 +1031,20 @@ def test_a_banner_from_a_pasted_listing_keeps_a_line_and_is_shown_its_draft(shop
     assert llm.sampling == [{}, {"temperature": 0.8, "seed": 1}]
 
 
+def test_a_banner_with_the_briefs_offer_shows_its_code(shop: Shop) -> None:
+    """The model's hair dryer banner said "15% off, now at $186.14!" without the code GLOW15 the
+    user asked it to mention: the code is added where the banner has room."""
+    title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
+    brief = CopyBrief(offer="15% off", code="GLOW15", ends="2027-12-24")
+    args = CopyArgs(product_id="103", channel="banner", brief=brief)
+    assert drafted(shop, args, f"{title} - 15% off today!")[0].answer == "15% off today! Code GLOW15."
+    assert (
+        drafted(shop, args, "15% off with code GLOW15 today!")[0].answer == "15% off with code GLOW15 today!"
+    )
+    full = "Your next phone is ready, 15% off today!"  # 8 words: no room
+    assert drafted(shop, args, full)[0].answer == full
+
+
 def test_a_banner_ending_on_the_products_name_keeps_its_idea(shop: Shop) -> None:
     """ "Skate the fun way with Veelys Shiny White Quad Roller Skates - Size 4.5 UK!" (10 words
     with the name shortened): the headline is the idea before the name."""

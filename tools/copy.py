@@ -859,6 +859,12 @@ def _laid_out(
     if channel == "social":
         tags = _hashtags(facts)
         return f"{body}\n\n{tags}" if tags else body
+    code = dict(facts).get("discount code")
+    if channel == "banner" and code and str(code).lower() not in body.lower():
+        # The model's headlines state the offer ("15% off, now at $186.14!") and leave out its
+        # code, which a shopper needs to get it: it is added where the banner has room.
+        with_code = f"{body} 优惠码{code}" if language == "zh" else f"{body} Code {code}."
+        return with_code if words_in(with_code) <= CHANNEL_WORDS["banner"] else body
     return body
 
 
