@@ -166,7 +166,10 @@ def score(case: Case, outcome: Outcome, gold: list[tuple] | None) -> CaseResult:
         if missing:
             reasons.append(f"the text does not state {', '.join(f'{n:g}' for n in missing)}")
     if case.contains:
-        haystack = (outcome.text + " " + " ".join(str(v) for r in outcome.rows for v in r)).lower()
+        # Copy is read as the reader gets it: its facts table names the product and the brief's
+        # code whether the copy does or not (an answer's table is part of the answer).
+        shown = [] if outcome.tool == "write_marketing_copy" else [str(v) for r in outcome.rows for v in r]
+        haystack = " ".join([outcome.text, *shown]).lower()
         absent = [s for s in case.contains if s.lower() not in haystack]
         checks["contains"] = not absent
         if absent:

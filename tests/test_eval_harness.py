@@ -111,6 +111,14 @@ def test_scoring_each_check_can_fail() -> None:
     result = score(case, bad, gold)
     assert not any(result.checks[k] for k in ("tool", "execution", "numbers", "contains", "grounded"))
     assert len(result.reasons) == 5
+    # Copy's facts table holds the brief's code whether the copy says it or not: the text must.
+    promo = Case(id="p", question="Banner, code GLOW15", tools=["write_marketing_copy"], contains=["GLOW15"])
+    facts = [["product", "Hair Dryer"], ["discount code", "GLOW15"]]
+    copy = outcome(tool="write_marketing_copy", kind="answer", rows=facts)
+    assert not score(promo, copy.model_copy(update={"text": "15% off the Hair Dryer!"}), None).checks[
+        "contains"
+    ]
+    assert score(promo, copy.model_copy(update={"text": "15% off with GLOW15!"}), None).checks["contains"]
     decline = Case(id="d", question="Stock?", kind="refusal")
     assert score(decline, outcome(kind="refusal", text="No stock data."), None).passed
     assert not score(decline, outcome(kind="answer", text="42"), None).passed
