@@ -1220,3 +1220,28 @@ def test_a_kept_line_that_breaks_off_is_dropped(shop: Shop) -> None:
         [("Acme Kettle,", "it breaks off mid-sentence")],
     )
     assert repaired("Acme Kettle,\nFree shipping today!", facts, 8, {"acme"}) == (None, [])
+
+
+def test_copy_gets_the_briefs_code_and_call_to_action_the_model_left_out(shop: Shop) -> None:
+    """The model's win-back email stated the offer without its code COMEBACK in 7 of the copy
+    suites' 38 answers: the code and the call to action are added before the sign-off."""
+    brief = CopyBrief(offer="15% off", code="COMEBACK", call_to_action="Shop the range")
+    args = CopyArgs(product_id="103", channel="email", brief=brief)
+    body = "We miss you! Take 15% off your next phone.\n\nBest regards,\nThe Northwind team"
+    result, _ = drafted(shop, args, f"Subject: Come back\nPreheader: 15% off is waiting\n\n{body}")
+    assert result.answer.endswith(
+        "We miss you! Take 15% off your next phone. Use code COMEBACK. Shop the range.\n\n"
+        "Best regards,\nThe Northwind team"
+    )
+    said = "Use COMEBACK for 15% off your next phone. Shop the range today!"
+    result, _ = drafted(shop, args.model_copy(update={"channel": "social"}), said)
+    assert result.answer.split("\n\n")[0] == said  # both said already: nothing added
+    # 36 words of the 40 a short post may have: room for the code, not for the call to action.
+    long = (
+        "Take 15% off your next phone. It is made for every day and easy to love. It fits your"
+        " pocket and your plans. It keeps up with your week and weekend. Say hello to it today."
+    )
+    assert len(long.split()) == 36
+    result, _ = drafted(shop, args.model_copy(update={"channel": "social"}), long)
+    body = result.answer.split("\n\n")[0]
+    assert body == f"{long} Use code COMEBACK.", result.notes
