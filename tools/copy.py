@@ -662,9 +662,9 @@ class _Check:
         """A banner's headline from a draft too long for one. The model writes the product's full
         name and a tagline ("Roborock S8 Robot Vacuum Cleaner Lite (Graphite) - Get Your Cleaning
         Done Faster and Easier!", 14 words): each sentence and each part of it between dashes or
-        colons, the name shortened, is a candidate; of those that pass the check and are more than
-        the name, the one with the brief's offer, then one naming the product or brand, then the
-        longest."""
+        colons, the name shortened, is a candidate, and so is each without the name it ends on; of
+        those that pass the check and are more than the name, the one with the brief's offer, then
+        one naming the product or brand, then the longest."""
         known = dict(self.facts)
         title = str(known.get("product") or "")
         short = short_title(title)
@@ -672,6 +672,7 @@ class _Check:
         offer_marks += re.findall(r"\d+(?:[.,]\d+)?%?", str(known.get("offer") or ""))
         names = [n.lower() for n in (short, str(known.get("brand") or "")) if n]
         sentences = [s for line in draft.splitlines() for s in SENTENCE_END.split(line.strip()) if s.strip()]
+        ending_name = name_at_end(short) if short else None
         candidates: list[str] = []
         for sentence in sentences:
             if short:  # "Name (Colour)" and the full title read as the short name
@@ -679,8 +680,8 @@ class _Check:
                     re.escape(short) + r"(?:\s*\([^)]*\))?", short, sentence.replace(title, short)
                 )
             parts = [sentence, *(p for p in CLAUSE_BREAK.split(sentence) if p != sentence)]
-            if short:  # "Skate the fun way with Veelys … Roller Skates!": the idea, without the name
-                parts += [cut for p in parts if (cut := name_at_end(short).sub("", p)) != p]
+            if ending_name:  # "Skate the fun way with Veelys … Roller Skates!": the idea, without the name
+                parts += [cut for p in parts if (cut := ending_name.sub("", p)) != p]
             candidates += parts
 
         listing = " ".join(str(known.get("description") or "").lower().split())
