@@ -657,6 +657,14 @@ def drafted(shop: Shop, args: CopyArgs, *drafts: str) -> tuple:
         shop.ctx.llm = None
 
 
+def named(shop: Shop, headline: str) -> str:
+    """A banner for product 103 as shown: the product's brief name before its headline."""
+    from tools.copy import brief_name
+
+    facts = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)
+    return f"{brief_name(facts['product'], facts['brand'])}: {headline}"
+
+
 def test_copy_keeps_a_drafts_supported_sentences(shop: Shop) -> None:
     facts = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)
     title = facts["product"]
@@ -727,7 +735,7 @@ def test_a_banner_takes_its_headline_from_a_draft_too_long_for_one(shop: Shop) -
     brief = CopyBrief(offer="15% off", ends="2027-12-24")
     offered = f"{title} - 15% off until December 24! Perfect for every day of the year."
     result, _ = drafted(shop, CopyArgs(product_id="103", channel="banner", brief=brief), offered)
-    assert result.answer == "15% off until December 24!"
+    assert result.answer == named(shop, "15% off until December 24!")
     # The reply ran out of tokens mid-sentence: that fragment is no headline.
     cut = f"{title} - Say Hello To Your Next Phone Today, the one you have been waiting for! Made for every day and"
     result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), cut, cut)
@@ -761,7 +769,7 @@ def test_the_price_with_the_briefs_offer_is_a_fact_copy_may_state(shop: Shop) ->
         CopyArgs(product_id="103", channel="banner", brief=brief),
         f"{title} - 15% off, now at {offered}!",
     )
-    assert result.answer == f"15% off, now at {offered}!" and len(llm.prompts) == 1
+    assert result.answer == named(shop, f"15% off, now at {offered}!") and len(llm.prompts) == 1
     wrong = round(float(facts["price"]) * 0.8, 2)
     assert check_copy(f"15% off, now at {wrong}!", list(facts.items()), 8, set()) != []
 
@@ -1026,9 +1034,42 @@ def test_a_banner_from_a_pasted_listing_keeps_a_line_and_is_shown_its_draft(shop
         shop, CopyArgs(product_id="103", channel="banner"), too_long, "Your next phone is here."
     )
     assert f"Your draft was: {too_long}\nShorten it to one line of 4 to 6 words" in llm.prompts[1]
-    assert result.answer == "Your next phone is here."
+    assert result.answer == named(shop, "Your next phone is here.")
     # Greedy, the model wrote the same long line again: the second draft is sampled.
     assert llm.sampling == [{}, {"temperature": 0.8, "seed": 1}]
+
+
+def test_a_banner_names_its_product_briefly_where_it_has_room() -> None:
+    """Asked for a headline without the product's full name (with it, banners ran 13-31 words),
+    the model named no product: "Clean smarter, not harder!" for the Roborock. Code puts a name
+    of three words at most before it while the banner stays within 8 words, after the code."""
+    from tools.copy import _banner, brief_name
+
+    assert (
+        brief_name("Roborock S8 Robot Vacuum Cleaner Lite, Graphite", "Roborock") == "Roborock Vacuum Cleaner"
+    )
+    assert brief_name("Dyson Supersonic Hair Dryer Gen 2, Standard", "Dyson") == "Supersonic Hair Dryer"
+    assert brief_name("Veelys Shiny White Quad Roller Skates - Size 4.5 UK") == "Roller Skates"
+    assert (
+        brief_name("Himmlisch ST112 Magnetic Sun Shade For Maruti Alto", "Himmlisch") == "Himmlisch Sun Shade"
+    )
+    assert brief_name("Atomic Habits") == "Atomic Habits" and brief_name("") == ""
+    assert brief_name("小米智能手环八代NFC版，黑色") == ""  # no cut for a long Chinese name
+    roborock = [("product", "Roborock S8 Robot Vacuum Cleaner Lite, Graphite"), ("brand", "Roborock")]
+    assert (
+        _banner("Clean smarter, not harder!", roborock)
+        == "Roborock Vacuum Cleaner: Clean smarter, not harder!"
+    )
+    assert _banner("Roborock cleans while you rest!", roborock) == "Roborock cleans while you rest!"
+    assert _banner("Spotless floors without lifting a finger today!", roborock) == (
+        "Spotless floors without lifting a finger today!"  # 7 words: no room for 3 more
+    )
+    # The code comes first: a shopper needs it to get the offer.
+    offered = [*roborock, ("offer", "30% off"), ("discount code", "CLEAN30")]
+    assert _banner("30% off this weekend!", offered) == "30% off this weekend! Code CLEAN30."
+    assert _banner("30% off!", offered) == "Roborock Vacuum Cleaner: 30% off! Code CLEAN30."
+    # A segment's banner has no product to name.
+    assert _banner("New books are in!", [("audience", "champions")]) == "New books are in!"
 
 
 def test_a_banner_with_the_briefs_offer_shows_its_code(shop: Shop) -> None:
@@ -1037,7 +1078,10 @@ def test_a_banner_with_the_briefs_offer_shows_its_code(shop: Shop) -> None:
     title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
     brief = CopyBrief(offer="15% off", code="GLOW15", ends="2027-12-24")
     args = CopyArgs(product_id="103", channel="banner", brief=brief)
-    assert drafted(shop, args, f"{title} - 15% off today!")[0].answer == "15% off today! Code GLOW15."
+    assert drafted(shop, args, f"{title} - 15% off today!")[0].answer == named(
+        shop, "15% off today! Code GLOW15."
+    )
+    assert named(shop, "") == "Moto G84 Smartphone: "  # "Motorola Moto G84 Smartphone Gen 2, 512GB"
     assert (
         drafted(shop, args, "15% off with code GLOW15 today!")[0].answer == "15% off with code GLOW15 today!"
     )
@@ -1053,10 +1097,10 @@ def test_a_banner_ending_on_the_products_name_keeps_its_idea(shop: Shop) -> None
     title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
     draft = f"Meet your everyday phone with the new {title}!"
     result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), draft)
-    assert result.answer == "Meet your everyday phone!" and len(llm.prompts) == 1, title
-    named = f"Meet your everyday phone with the {short_title(title)}!"
-    assert drafted(shop, CopyArgs(product_id="103", channel="banner"), named)[0].answer == (
-        "Meet your everyday phone!"
+    assert result.answer == named(shop, "Meet your everyday phone!") and len(llm.prompts) == 1, title
+    ending = f"Meet your everyday phone with the {short_title(title)}!"
+    assert drafted(shop, CopyArgs(product_id="103", channel="banner"), ending)[0].answer == (
+        named(shop, "Meet your everyday phone!")
     )
     # A name inside the line is not cut out of it: what is left would not read.
     inside = f"The {short_title(title)} is the phone you reach for every single day."
