@@ -657,12 +657,9 @@ def drafted(shop: Shop, args: CopyArgs, *drafts: str) -> tuple:
         shop.ctx.llm = None
 
 
-def named(shop: Shop, headline: str) -> str:
-    """A banner for product 103 as shown: the product's brief name before its headline."""
-    from tools.copy import brief_name
-
-    facts = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)
-    return f"{brief_name(facts['product'], facts['brand'])}: {headline}"
+# Product 103 of the demo shop, "Motorola Moto G84 Smartphone Gen 2, 512GB", as a banner names it
+# before a headline of up to 5 words, and of 6 or 7.
+PHONE, MOTOROLA = "Moto G84 Smartphone: ", "Motorola: "
 
 
 def test_copy_keeps_a_drafts_supported_sentences(shop: Shop) -> None:
@@ -730,12 +727,12 @@ def test_a_banner_takes_its_headline_from_a_draft_too_long_for_one(shop: Shop) -
     title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
     draft = f"{title} (Black) - Your Next Phone Is Ready Today!"
     result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), draft)
-    assert result.answer == "Your Next Phone Is Ready Today!" and len(llm.prompts) == 1
+    assert result.answer == MOTOROLA + "Your Next Phone Is Ready Today!" and len(llm.prompts) == 1
     assert any("a banner is one line of 8 words" in n and title in n for n in result.notes)
     brief = CopyBrief(offer="15% off", ends="2027-12-24")
     offered = f"{title} - 15% off until December 24! Perfect for every day of the year."
     result, _ = drafted(shop, CopyArgs(product_id="103", channel="banner", brief=brief), offered)
-    assert result.answer == named(shop, "15% off until December 24!")
+    assert result.answer == PHONE + "15% off until December 24!"
     # The reply ran out of tokens mid-sentence: that fragment is no headline.
     cut = f"{title} - Say Hello To Your Next Phone Today, the one you have been waiting for! Made for every day and"
     result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), cut, cut)
@@ -769,7 +766,7 @@ def test_the_price_with_the_briefs_offer_is_a_fact_copy_may_state(shop: Shop) ->
         CopyArgs(product_id="103", channel="banner", brief=brief),
         f"{title} - 15% off, now at {offered}!",
     )
-    assert result.answer == named(shop, f"15% off, now at {offered}!") and len(llm.prompts) == 1
+    assert result.answer == PHONE + f"15% off, now at {offered}!" and len(llm.prompts) == 1
     wrong = round(float(facts["price"]) * 0.8, 2)
     assert check_copy(f"15% off, now at {wrong}!", list(facts.items()), 8, set()) != []
 
@@ -1028,13 +1025,13 @@ def test_a_banner_from_a_pasted_listing_keeps_a_line_and_is_shown_its_draft(shop
     description = str(facts["description"])
     pasted = f"{facts['product']} - Ready For Every Day Of Yours\n{description} {description}"
     result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), pasted)
-    assert result.answer == "Ready For Every Day Of Yours" and len(llm.prompts) == 1
+    assert result.answer == MOTOROLA + "Ready For Every Day Of Yours" and len(llm.prompts) == 1
     too_long = "Say hello to the phone you will reach for every single day of the year, at home or away."
     result, llm = drafted(
         shop, CopyArgs(product_id="103", channel="banner"), too_long, "Your next phone is here."
     )
     assert f"Your draft was: {too_long}\nShorten it to one line of 4 to 6 words" in llm.prompts[1]
-    assert result.answer == named(shop, "Your next phone is here.")
+    assert result.answer == PHONE + "Your next phone is here."
     # Greedy, the model wrote the same long line again: the second draft is sampled.
     assert llm.sampling == [{}, {"temperature": 0.8, "seed": 1}]
 
@@ -1061,15 +1058,38 @@ def test_a_banner_names_its_product_briefly_where_it_has_room() -> None:
         == "Roborock Vacuum Cleaner: Clean smarter, not harder!"
     )
     assert _banner("Roborock cleans while you rest!", roborock) == "Roborock cleans while you rest!"
-    assert _banner("Spotless floors without lifting a finger today!", roborock) == (
-        "Spotless floors without lifting a finger today!"  # 7 words: no room for 3 more
+    # 7 words: no room for 3 more, room for the brand; 8 words: room for none.
+    assert _banner("Get Your Cleaning Done Faster and Easier!", roborock) == (
+        "Roborock: Get Your Cleaning Done Faster and Easier!"
+    )
+    assert _banner("Spotless floors without lifting a finger all day!", roborock) == (
+        "Spotless floors without lifting a finger all day!"
     )
     # The code comes first: a shopper needs it to get the offer.
     offered = [*roborock, ("offer", "30% off"), ("discount code", "CLEAN30")]
-    assert _banner("30% off this weekend!", offered) == "30% off this weekend! Code CLEAN30."
+    assert (
+        _banner("30% off this weekend, today only!", offered)
+        == "30% off this weekend, today only! Code CLEAN30."
+    )
+    assert _banner("30% off this weekend!", offered) == "Roborock: 30% off this weekend! Code CLEAN30."
     assert _banner("30% off!", offered) == "Roborock Vacuum Cleaner: 30% off! Code CLEAN30."
+    # The model's own line with the full name: the name shortened, which leaves room for the code.
+    habits = [("product", "O'Reilly Atomic Habits Guide Mini, Paperback"), ("brand", "O'Reilly"), offered[-1]]
+    assert _banner("O'Reilly Atomic Habits Guide Mini - Get 30% off!", habits) == (
+        "Atomic Habits Guide - Get 30% off! Code CLEAN30."
+    )
     # A segment's banner has no product to name.
     assert _banner("New books are in!", [("audience", "champions")]) == "New books are in!"
+
+
+def test_copy_writes_a_brand_as_the_titles_do(shop: Shop) -> None:
+    """Stored as "oreilly", written "Oreilly" in the facts (and so in copy and banners): the titles
+    say "O'Reilly"."""
+    from tools.copy import brand_as_written
+
+    assert brand_as_written(shop.ctx, "oreilly") == "O'Reilly"
+    assert brand_as_written(shop.ctx, "le creuset") == "Le Creuset"
+    assert brand_as_written(shop.ctx, "dk") == "DK"
 
 
 def test_a_banner_with_the_briefs_offer_shows_its_code(shop: Shop) -> None:
@@ -1078,12 +1098,11 @@ def test_a_banner_with_the_briefs_offer_shows_its_code(shop: Shop) -> None:
     title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
     brief = CopyBrief(offer="15% off", code="GLOW15", ends="2027-12-24")
     args = CopyArgs(product_id="103", channel="banner", brief=brief)
-    assert drafted(shop, args, f"{title} - 15% off today!")[0].answer == named(
-        shop, "15% off today! Code GLOW15."
-    )
-    assert named(shop, "") == "Moto G84 Smartphone: "  # "Motorola Moto G84 Smartphone Gen 2, 512GB"
+    assert title == "Motorola Moto G84 Smartphone Gen 2, 512GB"
+    assert drafted(shop, args, f"{title} - 15% off today!")[0].answer == PHONE + "15% off today! Code GLOW15."
     assert (
-        drafted(shop, args, "15% off with code GLOW15 today!")[0].answer == "15% off with code GLOW15 today!"
+        drafted(shop, args, "15% off with code GLOW15 today!")[0].answer
+        == MOTOROLA + "15% off with code GLOW15 today!"
     )
     full = "Your next phone is ready, 15% off today!"  # 8 words: no room
     assert drafted(shop, args, full)[0].answer == full
@@ -1097,10 +1116,10 @@ def test_a_banner_ending_on_the_products_name_keeps_its_idea(shop: Shop) -> None
     title = dict(write_marketing_copy(shop.ctx, CopyArgs(product_id="103")).rows)["product"]
     draft = f"Meet your everyday phone with the new {title}!"
     result, llm = drafted(shop, CopyArgs(product_id="103", channel="banner"), draft)
-    assert result.answer == named(shop, "Meet your everyday phone!") and len(llm.prompts) == 1, title
+    assert result.answer == PHONE + "Meet your everyday phone!" and len(llm.prompts) == 1, title
     ending = f"Meet your everyday phone with the {short_title(title)}!"
     assert drafted(shop, CopyArgs(product_id="103", channel="banner"), ending)[0].answer == (
-        named(shop, "Meet your everyday phone!")
+        PHONE + "Meet your everyday phone!"
     )
     # A name inside the line is not cut out of it: what is left would not read.
     inside = f"The {short_title(title)} is the phone you reach for every single day."
