@@ -451,6 +451,19 @@ def test_a_long_email_draft_loses_its_placeholders_wrong_sums_and_overflow_only(
         "over the 40 words asked for",
     ]
     assert check_copy(text, facts, 40, {"fabhomedecor"}) == []
+    # Over its length, a draft keeps the brief's code, which the model wrote before its last
+    # sentence (a win-back email lost "Apply the code LASTCALL" to the cut and so its code).
+    long = (
+        "Meet the FabHomeDecor Fabric Double Sofa Bed. Its click clack mechanism makes it easy to fold. "
+        "Chrome legs and a mango wood frame make it last. It suits a small flat and a guest room alike. "
+        "Use the code SOFA2000 at checkout. Fold it away when friends have gone home."
+    )
+    text, dropped = repaired(long, facts, 40, {"fabhomedecor"})
+    assert text is not None and text.endswith("make it last. Use the code SOFA2000 at checkout."), text
+    assert [said for said, _ in dropped] == [
+        "Fold it away when friends have gone home.",
+        "It suits a small flat and a guest room alike.",
+    ]
     # A banner's headline is one sentence: cut to it when the model wrote more.
     headline, _ = repaired("Sleep two on one sofa. Fold it with one click. Built to last.", facts, 8, set())
     assert headline == "Sleep two on one sofa."

@@ -498,8 +498,8 @@ def repaired(
     avoid: list[str] | None = None,
     products: Collection[str] = (),
 ) -> tuple[str | None, list[tuple[str, str]]]:
-    """The draft without its sentences that fail the check, and without its last sentences while
-    it is over the length asked for, when the rest still reads as copy (two sentences, one for a
+    """The draft without its sentences that fail the check, and without its last sentences (the
+    brief's code and call to action kept) while it is over the length asked for, when the rest still reads as copy (two sentences, one for a
     banner's headline, and half the words it may have) and passes the check as a whole:
     (the copy, [(a dropped sentence, why)]); (None, []) when it does not. Paragraphs stay."""
     if any(p.startswith(WHOLE_DRAFT) for p in check_copy(draft, facts, words, brands, avoid, products)):
@@ -522,9 +522,16 @@ def repaired(
     def text_of(parts: list[list[str]]) -> str:
         return "\n\n".join(joiner.join(p) for p in parts if p)
 
-    while sum(map(len, kept)) > 1 and words_in(text_of(kept)) > words:  # too long: the end goes
-        last = next(p for p in reversed(kept) if p)
-        dropped.append((last.pop(), f"over the {words} words asked for"))
+    # Too long: the end goes, but the brief's code and call to action stay while another sentence
+    # can go; the user asked for them and the model writes them last ("Apply the code LASTCALL").
+    asked = [str(v).lower() for k, v in facts if k in ("discount code", "call to action") and v]
+    while sum(map(len, kept)) > 1 and words_in(text_of(kept)) > words:
+        placed = [(p, s) for p in kept for s in p]
+        p, sentence = next(
+            ((p, s) for p, s in reversed(placed) if not any(a in s.lower() for a in asked)), placed[-1]
+        )
+        p.remove(sentence)
+        dropped.append((sentence, f"over the {words} words asked for"))
     text = text_of(kept)
     fewest = 1 if words <= CHANNEL_WORDS["banner"] else 2
     if (
