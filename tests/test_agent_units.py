@@ -637,7 +637,8 @@ def test_a_copy_request_with_free_shipping_is_not_declined_and_an_invented_produ
     last = answer.tool_calls[-1]
     assert answer.kind == "answer" and last.tool == "write_marketing_copy" and last.error is None
     assert "product_id" not in last.arguments and last.arguments["segment"] == "champions"
-    assert last.arguments["brief"] == {"offer": "free shipping on their next order", "code": "THANKS"}
+    # Said about the readers, written to them.
+    assert last.arguments["brief"] == {"offer": "free shipping on your next order", "code": "THANKS"}
     assert "dropped product_id 17, which the question does not name" in answer.notes
     assert answer.text.endswith(draft)
 

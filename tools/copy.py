@@ -1242,7 +1242,14 @@ def request_in_words(text: str, today: date | None = None) -> dict[str, Any]:
         said["length"] = next(name for name, limit in WORDS.items() if words <= limit or name == "long")
     brief: dict[str, Any] = {}
     if offer := OFFER_SAID.search(text):
-        brief["offer"] = offer.group(0).strip(" ,")
+        # Said to the marketer about the readers, an offer is written to them: "free shipping on
+        # their next order" is on your next order (plain copy wrote "their" to the reader).
+        brief["offer"] = re.sub(
+            r"\b(their|them)\b",
+            lambda m: {"their": "your", "them": "you"}[m[1].lower()],
+            offer[0].strip(" ,"),
+            flags=re.I,
+        )
     if code := CODE_SAID.search(text):
         brief["code"] = code.group(1) or code.group(2)
     if (ends := _ends_said(text, today or date.today())) is not None and (brief or "offer" in text.lower()):
