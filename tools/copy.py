@@ -499,8 +499,9 @@ def repaired(
     products: Collection[str] = (),
 ) -> tuple[str | None, list[tuple[str, str]]]:
     """The draft without its sentences that fail the check, and without its last sentences (the
-    brief's code and call to action kept) while it is over the length asked for, when the rest still reads as copy (two sentences, one for a
-    banner's headline, and half the words it may have) and passes the check as a whole:
+    brief's code and call to action kept) while it is over the length asked for, when the rest
+    still reads as copy (two sentences, one for a banner's headline, and half the words it may
+    have) and passes the check as a whole:
     (the copy, [(a dropped sentence, why)]); (None, []) when it does not. Paragraphs stay."""
     if any(p.startswith(WHOLE_DRAFT) for p in check_copy(draft, facts, words, brands, avoid, products)):
         return None, []
