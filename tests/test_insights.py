@@ -1091,6 +1091,15 @@ def test_a_banner_names_its_product_briefly_where_it_has_room() -> None:
     assert _banner("O'Reilly Atomic Habits Guide Mini - Get 30% off!", habits) == (
         "Atomic Habits Guide - Get 30% off! Code CLEAN30."
     )
+    kitchen = [("product", "Plantoys Dollhouse Furniture Kitchen Set"), ("brand", "Plantoys")]
+    assert _banner("Northwind Toys: Browse the playroom", kitchen) == (
+        "Plantoys Kitchen Set – Northwind Toys: Browse the playroom"
+    )
+    assert (
+        _banner("戴森吹风机限时85折！", [("product", "戴森吹风机"), ("brand", "戴森")], "zh")
+        == "戴森吹风机限时85折！"
+    )
+    assert _banner("限时85折！", [("product", "电吹风"), ("brand", "")], "zh") == "电吹风：限时85折！"
     # A segment's banner has no product to name.
     assert _banner("New books are in!", [("audience", "champions")]) == "New books are in!"
 

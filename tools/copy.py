@@ -926,8 +926,10 @@ def _banner(headline: str, facts: list[tuple[str, Any]], language: str = "en") -
     said = banner.lower()
     if not any(n and n.lower() in said for n in (brand, name)):
         # The model's headlines run to 7 words for 6 asked: the brand alone may fit where the name does not.
+        # "Kitchen Set: Northwind Toys: Browse the playroom" read badly: a dash where the headline has a colon.
+        mark = "：" if zh else (" –" if ":" in banner else ":")
         for who in dict.fromkeys(n for n in (name, brand) if n):
-            named = f"{who}：{banner}" if zh else f"{who}: {banner}"
+            named = f"{who}{mark}{'' if zh else ' '}{banner}"
             if words_in(named) <= limit:
                 return named
     return banner
