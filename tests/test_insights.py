@@ -712,6 +712,11 @@ def test_an_email_has_a_checked_subject_line_and_preheader(shop: Shop) -> None:
     assert any(
         "subject line or preheader failed the check" in n and "free shipping" in n for n in result.notes
     )
+    result, _ = drafted(
+        shop, CopyArgs(product_id="103"), f"Subject: Meet your next phone\nPreheader: 🐱‍👶\n\n{body}"
+    )
+    assert result.answer == f"Subject: {subject}\nPreheader: Say hello to the {title}.\n\n{body}"
+    assert any("the preheader has no words" in n for n in result.notes)
     result, _ = drafted(shop, CopyArgs(product_id="103"), body)  # no header at all: code's
     assert result.answer.startswith(f"Subject: {subject}\nPreheader: ")
 

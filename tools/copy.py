@@ -877,6 +877,12 @@ def _email_parts(reply: str) -> tuple[tuple[str, str] | None, str]:
 def _checked_header(header: tuple[str, str], check: _Check, notes: list[str]) -> tuple[str, str] | None:
     """The model's subject line and preheader if both pass the check; else None (code writes them)."""
     problems = check.problems(header[0], SUBJECT_WORDS) + check.problems(header[1], PREHEADER_WORDS)
+    # "Preheader: 🐱‍👶" (the baby monitor's email): a line without a word says nothing in an inbox.
+    problems += [
+        f"the {part} has no words"
+        for part, line in zip(("subject", "preheader"), header, strict=True)
+        if not words_in(line)
+    ]
     if problems:
         notes.append(
             f"the subject line or preheader failed the check ({'; '.join(problems)}): written by code"
