@@ -717,6 +717,12 @@ def test_an_email_has_a_checked_subject_line_and_preheader(shop: Shop) -> None:
     )
     assert result.answer == f"Subject: {subject}\nPreheader: Say hello to the {title}.\n\n{body}"
     assert any("the preheader has no words" in n for n in result.notes)
+    # Code's own preheader skips a line without words in the body, too.
+    greeted = f"Hi there! 🐱‍👶\n\n{body}"
+    result, _ = drafted(
+        shop, CopyArgs(product_id="103"), f"Subject: Meet your next phone\nPreheader: 🐱‍👶\n\n{greeted}"
+    )
+    assert result.answer == f"Subject: {subject}\nPreheader: Say hello to the {title}.\n\n{greeted}"
     result, _ = drafted(shop, CopyArgs(product_id="103"), body)  # no header at all: code's
     assert result.answer.startswith(f"Subject: {subject}\nPreheader: ")
 
@@ -1279,7 +1285,8 @@ def test_an_offer_names_the_product_by_its_name_not_its_id(shop: Shop) -> None:
     facts = dict(result.rows)
     named = facts["product"].split(",")[0]
     assert facts["offer"] == f"30% off {named}"
-    assert result.answer == f"30% off {named}.", result.answer  # the banner's 8 words: the offer first
+    # The banner's 8 words: the offer first, the name as a banner says it, which leaves room for the code.
+    assert result.answer == "30% off Moto G84 Smartphone. Code READ30.", result.answer
 
 
 def test_copy_names_no_product_the_facts_do_not(shop: Shop) -> None:

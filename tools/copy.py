@@ -985,9 +985,12 @@ def _plain_header(body: str, facts: list[tuple[str, Any]], language: str = "en")
         picks = _listed(str(known.get("what they buy most") or ""))
         picked = "为你精选" if language == "zh" else "Picked for you"
         subject = f"{picked}{'：' if language == 'zh' else ': '}{picks}" if picks else picked
-    sentences = [s for s in SENTENCE_END.split(body.strip()) if s.strip()] or [""]
-    said = next((s for s in sentences if not GREETING.match(s)), sentences[0])
-    return subject, _cut(said.split("\n")[0], PREHEADER_WORDS)
+    sentences = [s for line in body.split("\n") for s in SENTENCE_END.split(line.strip()) if s.strip()] or [
+        ""
+    ]
+    # Neither a greeting nor a line without words ("Hi there! 🐱‍👶" opened the baby monitor's email).
+    said = next((s for s in sentences if not GREETING.match(s) and words_in(s) >= 2), sentences[0])
+    return subject, _cut(said, PREHEADER_WORDS)
 
 
 def _headline(plain: str, facts: list[tuple[str, Any]], words: int) -> str:
