@@ -681,7 +681,7 @@ class _Check:
         offer_marks = [str(v).lower() for v in (known.get("discount code"),) if v]
         offer_marks += re.findall(r"\d+(?:[.,]\d+)?%?", str(known.get("offer") or ""))
         names = [n.lower() for n in (short, str(known.get("brand") or "")) if n]
-        sentences = [s for line in draft.splitlines() for s in SENTENCE_END.split(line.strip()) if s.strip()]
+        sentences = sentences_in(draft)
         ending_name = name_at_end(short) if short else None
         candidates: list[str] = []
         for sentence in sentences:
@@ -719,6 +719,11 @@ class _Check:
         known = dict(self.facts)
         share = copied_share(text, str(known.get("description") or ""), str(known.get("product") or ""))
         return [COPIED_PROBLEM] if words_in(text) >= COPIED_MIN_WORDS and share > 0.5 else []
+
+
+def sentences_in(text: str) -> list[str]:
+    """The text's sentences, line by line: a line break ends a sentence too (a headline, a greeting)."""
+    return [s for line in text.splitlines() for s in SENTENCE_END.split(line.strip()) if s.strip()]
 
 
 def name_at_end(name: str) -> re.Pattern[str]:
@@ -961,11 +966,9 @@ def brief_name(title: str, brand: str = "") -> str:
     if is_chinese(name):
         return ""
     words = name.split()
-    branded = bool(brand) and name.lower().startswith(brand.lower() + " ")
-    rest = words[len(brand.split()) :] if branded else words
-    if len(rest) <= 3:
-        return " ".join(rest)
-    return " ".join([*words[: len(brand.split())], *rest[-2:]] if branded else rest[-2:])
+    branded = len(brand.split()) if brand and name.lower().startswith(brand.lower() + " ") else 0
+    lead, rest = words[:branded], words[branded:]
+    return " ".join(rest if len(rest) <= 3 else [*lead, *rest[-2:]])
 
 
 # "Hi there!", "Dear valued shoppers,", "Hey everyone!": an email's greeting, no preheader.
@@ -985,9 +988,7 @@ def _plain_header(body: str, facts: list[tuple[str, Any]], language: str = "en")
         picks = _listed(str(known.get("what they buy most") or ""))
         picked = "为你精选" if language == "zh" else "Picked for you"
         subject = f"{picked}{'：' if language == 'zh' else ': '}{picks}" if picks else picked
-    sentences = [s for line in body.split("\n") for s in SENTENCE_END.split(line.strip()) if s.strip()] or [
-        ""
-    ]
+    sentences = sentences_in(body) or [""]
     # Neither a greeting nor a line without words ("Hi there! 🐱‍👶" opened the baby monitor's email).
     said = next((s for s in sentences if not GREETING.match(s) and words_in(s) >= 2), sentences[0])
     return subject, _cut(said, PREHEADER_WORDS)
