@@ -84,6 +84,8 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
             "how many customers bought 100 or more different products",
         ),
         ("最后有成交的那些会话时长的中位数", "sessions that bought median"),
+        ("有购买的顾客", "customers that bought"),  # 顾客 as 客户: customers, not buyers
+        ("买过的不同商品达到5种及以上的顾客", "customers who bought 5 or more different products"),
         ("一周里哪天的购买最多？", "which day of week weekday purchases most"),
         ("平均每张发票上有多少种不同的SKU", "average number of distinct SKUs per invoice"),
         ("上一单之后7天下的订单", "7 days after the previous order orders"),

@@ -883,7 +883,7 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
         rf"(?P<n>\d+|[零〇一二两三四五六七八九十百]+)\s*{_UNIT}\s*(?:及|或)?以上\s*的?\s*(?P<who>客户|顾客|用户|买家)"
         r"(?P<ask>\s*(?:有|是)\s*(?:几|多少)\s*(?:个|位|人|名)?)?",
         lambda m: (
-            f"{'how many ' if m['ask'] else ''}{_WHOLE.get(m['who'], 'buyers')}{'' if m['ask'] else ' who'}"
+            f"{'how many ' if m['ask'] else ''}{_WHO[m['who']]}{'' if m['ask'] else ' who'}"
             f" {_VERB_DONE[m['verb']]} {chinese_number(m['n'])} or more different {_THINGS[m['what']]}"
         ),
     ),
@@ -907,7 +907,7 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     # "最后有成交的那些会话": sessions that bought (the English order: the noun, then what it did)
     (
         r"(?:有|产生了?|发生了?)\s*(?:成交|购买|下单)\s*的\s*(?:那些|这些)?\s*(?P<who>会话|访问|用户|客户|买家|顾客)",
-        lambda m: f"{_WHOLE.get(m['who'], 'buyers')} that bought",
+        lambda m: f"{_WHO.get(m['who']) or _WHOLE[m['who']]} that bought",  # 顾客 are customers
     ),
     # "上一单之后7天": days after the previous order
     (
