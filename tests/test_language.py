@@ -231,6 +231,9 @@ def test_what_the_data_lacks_is_declined_in_chinese_too() -> None:
     asked = english_reading("被加购次数最多的商品叫什么名字？我要的是真实的商品标题")
     assert "product names" in missing_dimension(asked, lambda name: False)
     assert missing_concept(english_reading("上周的销售额是多少？")) is None
+    assert "cities" in missing_concept(english_reading("北京的用户买得最多的品类"))
+    # Beijing time is a clock, not a city (real-zh-taobao's night owls were declined)
+    assert missing_concept(english_reading("北京时间凌晨0点到6点之间活跃过的用户占多少比例？")) is None
 
 
 @pytest.mark.parametrize(

@@ -450,6 +450,7 @@ GLOSSARY: dict[str, str] = {
     "新加坡": "Singapore",
     "中国": "China",
     "北京": "Beijing city",
+    "北京时间": "Beijing time",  # a clock (UTC+8), not a place the data lacks
     "上海": "Shanghai city",
     "广州": "Guangzhou city",
     "深圳": "Shenzhen city",
