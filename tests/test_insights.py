@@ -774,6 +774,7 @@ def test_the_price_with_the_briefs_offer_is_a_fact_copy_may_state(shop: Shop) ->
 
     assert _price_with_offer(244.11, "15% off") == 207.49
     assert _price_with_offer(22646, "Rs. 2,000 off") == 20646
+    assert _price_with_offer(50, "USD 20 off") == 30  # the currencies an offer in a request may name
     assert (
         _price_with_offer(None, "15% off") is None and _price_with_offer(50, "buy two, get one free") is None
     )

@@ -210,7 +210,9 @@ def copy_facts(ctx: ToolContext, args: CopyArgs, notes: list[str]) -> list[tuple
 
 
 PERCENT_OFF = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent)\s+off\b", re.IGNORECASE)
-AMOUNT_OFF = re.compile(r"(?:rs\.?|inr|₹|\$|€|£|¥)\s?([\d,]+(?:\.\d+)?)\s+off\b", re.IGNORECASE)
+# A currency before an amount, as briefs write it ("Rs. 2,000", "$20", "USD 20").
+CURRENCY = r"(?:rs\.?|inr|₹|\$|€|£|¥|usd|eur)"
+AMOUNT_OFF = re.compile(rf"{CURRENCY}\s?([\d,]+(?:\.\d+)?)\s+off\b", re.IGNORECASE)
 
 
 def _price_with_offer(price: Any, offer: str | None) -> float | None:
@@ -1160,7 +1162,7 @@ LENGTH_SAID = {
 }
 WORD_COUNT = re.compile(r"\b(?:about|around|roughly|under|max(?:imum)?|up to|~)\s*(\d{2,3})\s*words\b", re.I)
 OFFER_SAID = re.compile(
-    r"(?:(?:rs\.?|inr|₹|\$|€|£|¥|usd|eur)\s?[\d,]+(?:\.\d+)?|\d+(?:\.\d+)?\s?(?:%|percent|dollars|euros|元))\s+off\b"
+    rf"(?:{CURRENCY}\s?[\d,]+(?:\.\d+)?|\d+(?:\.\d+)?\s?(?:%|percent|dollars|euros|元))\s+off\b"
     r"[^.;!?\n]*?(?=\s+(?:with|using|use)\s+(?:the\s+)?(?:promo\s+|discount\s+|coupon\s+)?code\b|\s+until\b|\s+till\b"
     r"|\s+through\b|\s+ends?\b|[.;!?,\n]|$)"
     r"|\bbuy (?:one|two|three|\d+),? get (?:one|two|\d+)(?: free| half off)?"
