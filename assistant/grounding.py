@@ -18,13 +18,15 @@ from typing import Any
 # Not after a letter, digit or point ("Q3", "v2.1"); after a Chinese character it is a number
 # ("共有49个", "占比60.68%"), with the Chinese scales 万 and 亿.
 _NUMBER = re.compile(
-    r"(?<![A-Za-z0-9_.])(-?[$¥]?\d[\d,]*(?:\.\d+)?)\s*"
+    r"(?<![A-Za-z0-9_.])(-?[$¥]?\d(?:[\d,]*\d)?(?:\.\d+)?)\s*"
     r"(%|percent|k\b|m\b|bn\b|million\b|billion\b|thousand\b|万|亿)?",
     re.IGNORECASE,
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-# Dates are not figures: 2026-10-05, October 5, 2026, 5 October 2026, Oct 5.
+# Dates are not figures: 2026-10-05, October 5, 2026, 5 October 2026, Oct 5; nor is a range of
+# hours, which code writes from the request ("hour of day is 00:00-05:59"), not from the results.
 _DATE = re.compile(
+    r"\b\d{1,2}:\d{2}\s*(?:-|–|~|to|至|到)\s*\d{1,2}:\d{2}\b|"
     rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\b\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
     r"|\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]",
     re.IGNORECASE,

@@ -196,6 +196,7 @@ def test_numbers_in_chinese_sentences_are_checked_and_dates_are_not_figures() ->
     ]
     assert ungrounded_numbers(said, [(49, 0.6068, 31187.5)]) == []
     assert ungrounded_numbers("共有60个商品", [(49,)]) == ["60"]
+    assert [raw for raw, *_ in numbers_in("时段是 18:00-23:59 的用户：49个")] == ["49"]
 
 
 def test_a_direction_said_in_chinese_is_checked_against_the_change() -> None:

@@ -1582,8 +1582,9 @@ def test_a_comparison_nobody_asked_for_is_the_figure_itself() -> None:
 
 @pytest.mark.real_data
 def test_code_sentences_pass_the_check_with_thresholds_and_hours(rees46: ToolContext) -> None:
-    """The sentence states what the call asked ("at least 3 events") and hours of a period: both
-    are facts a code-written sentence may state (the question said "more than 2")."""
+    """The sentence states what the call asked ("at least 3 events", "hour of day is
+    18:00-23:59") and hours of a period: facts a code-written sentence may state (the question
+    said "more than 2")."""
     from assistant.explain import result_facts as _facts
 
     for request in (
@@ -1591,6 +1592,13 @@ def test_code_sentences_pass_the_check_with_thresholds_and_hours(rees46: ToolCon
         {"metric": "users", "did": ["view"], "min_times": 2, "max_times": 3},
         {"metric": "views", "grain": "hour", "top_n": 1},
         {"metric": "views", "grain": "hour"},
+        # "Users where hour of day is 00:00-05:59 …": the range is the request's, not a figure
+        {"metric": "users", "filters": [{"dimension": "hour", "values": [str(h) for h in range(6)]}]},
+        {
+            "metric": "users",
+            "filters": [{"dimension": "hour", "values": [str(h) for h in range(18, 24)]}],
+            "share": True,
+        },
     ):
         result = ask(rees46, **request)
         assert not ungrounded_numbers(result.summary, _facts(result), "more than 2"), result.summary
