@@ -458,21 +458,25 @@ class Assistant:
         messages: list[BaseMessage],
     ) -> bool:
         """When the call brought in what the question never asked for ('revenue' for a reorder
-        rate, a product filter for 'CDs') and the data lacks it: once, the model is asked to answer
-        without it (True). Otherwise (False) the question itself needs what the data lacks."""
-        if (
-            not exc.subject
-            or lack_asked(exc.subject, english_reading(answer.reading), self.semantic, arguments)
-            or any(LACK_UNASKED in (call.error or "") for call in answer.tool_calls)
+        rate, a product filter for 'CDs') and the data lacks it: once for each such thing, the
+        model is asked to answer without it (True), told of the others the data lacks alike.
+        Otherwise (False) the question itself needs what the data lacks."""
+        if not exc.subject or lack_asked(
+            exc.subject, english_reading(answer.reading), self.semantic, arguments
         ):
             return False
         subject = exc.subject[1].replace("_", " ")
-        answer.tool_calls[-1].error = f"{exc} {LACK_UNASKED} {subject})"
+        marked = f"{LACK_UNASKED} {subject})"
+        if any(marked in (call.error or "") for call in answer.tool_calls):
+            return False  # told once and brought in again
+        answer.tool_calls[-1].error = f"{exc} {marked}"
+        alike = [name.replace("_", " ") for name in exc.alike]
         messages += [
             AIMessage(json.dumps({"tool": tool, "arguments": arguments})),
             HumanMessage(
                 f"That call failed: {exc}\nThe question does not ask about {subject}: reply with a"
-                f" call that answers it without {subject}."
+                f" call that answers it without {subject}"
+                + (f" (nor {', '.join(alike)}, which the data cannot give either)." if alike else ".")
             ),
         ]
         return True

@@ -550,6 +550,39 @@ def rees46_shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, War
 
 
 @pytest.mark.real_data
+def test_money_brought_in_unasked_on_data_without_prices_is_retried_and_named_as_a_family(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Instacart has no prices. "Top products by how many first orders they're in" came back as
+    aov, then, told the question does not ask about aov, as revenue, and was declined. The retry
+    names every money metric the data lacks, and a second money metric gets its own retry."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("instacart"), duckdb_memory_limit="1GB")
+    with Warehouse(settings) as writer:
+        writer.ensure_schema()
+        load_file(writer, real("instacart/df_sample.csv"))
+    with Warehouse(settings, read_only=True) as reader:
+        first = [{"dimension": "order_number", "values": ["1"]}]
+        replies = [
+            call("query_metric", metric="aov", filters=first),
+            call("query_metric", metric="revenue", filters=first),
+            call("query_metric", metric="purchases", filters=first, group_by=["product"], top_n=3),
+        ]
+        agent, model = assistant((settings, reader), replies)
+        answer = agent.ask(
+            "What do people buy on their first order? Top 3 products by how many first orders."
+        )
+        assert answer.kind == "answer" and len(model.calls) == 3, answer.text
+        told = model.calls[1][0][-1].content
+        assert "does not ask about aov" in told and "nor revenue" in told and "average price" in told
+        assert "does not ask about revenue" in model.calls[2][0][-1].content
+        assert len(answer.table.rows) == 3
+        # Money the question asks for is declined at once.
+        agent, model = assistant((settings, reader), replies[1:])
+        answer = agent.ask("What was our revenue from first orders?")
+        assert answer.kind == "refusal" and len(model.calls) == 1 and "no prices" in answer.text
+
+
+@pytest.mark.real_data
 def test_search_words_on_data_without_searches_are_declined_by_code(rees46_shop, shop) -> None:
     question = "What were the top 10 search keywords people typed in?"
     sql = "SELECT query_text, count(*) AS n FROM events WHERE event_type = 'search' GROUP BY 1 ORDER BY 2 DESC LIMIT 10"

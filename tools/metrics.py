@@ -373,9 +373,14 @@ class DataLacks(ToolError):
     lacking, (kind, name) with kind dimension / metric / event, so the agent can tell a question
     that asks for it from a call that brought it in unasked."""
 
-    def __init__(self, message: str, subject: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, subject: tuple[str, str] | None = None, alike: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.subject = subject
+        # Others of its kind the data lacks for the same reason (every money metric on data
+        # without prices): a retry told of one only had picked the next (aov, then revenue).
+        self.alike = alike
 
 
 def _source(
@@ -945,6 +950,7 @@ def _computable_dims(ctx: ToolContext, model: SemanticModel, args: Any) -> list[
                 f"The data has no prices, so {name.replace('_', ' ')} cannot be computed from it."
                 f" It does record {', '.join(EVENT_KINDS.get(e, e) for e in ctx.facts.event_types)} events.",
                 ("metric", name),
+                tuple(m for m in model.metrics if m != name and "e.price" in model.expression(m)),
             )
     return dims
 
