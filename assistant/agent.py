@@ -420,7 +420,8 @@ class Assistant:
                         tool=tool, arguments=arguments, error=str(exc), seconds=time.perf_counter() - clock
                     )
                 )
-                if self._without_unasked(exc, tool, arguments, answer, messages):
+                # The last try's lack stands: the user reads why, not the marker of a retry.
+                if attempt < MAX_RETRIES and self._without_unasked(exc, tool, arguments, answer, messages):
                     continue
                 answer.kind, answer.text = "refusal", str(exc)
                 return None

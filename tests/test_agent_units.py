@@ -576,6 +576,13 @@ def test_money_brought_in_unasked_on_data_without_prices_is_retried_and_named_as
         assert "does not ask about aov" in told and "nor revenue" in told and "average price" in told
         assert "does not ask about revenue" in model.calls[2][0][-1].content
         assert len(answer.table.rows) == 3
+        # A third money metric on the last try is declined with its reason, not an error.
+        replies = [call("query_metric", metric=m, filters=first) for m in ("aov", "revenue", "average_price")]
+        agent, model = assistant((settings, reader), replies)
+        answer = agent.ask(
+            "What do people buy on their first order? Top 3 products by how many first orders."
+        )
+        assert answer.kind == "refusal" and len(model.calls) == 3 and "not asked" not in answer.text
         # Money the question asks for is declined at once.
         agent, model = assistant((settings, reader), replies[1:])
         answer = agent.ask("What was our revenue from first orders?")
