@@ -47,7 +47,7 @@ from assistant.grounding import ungrounded_numbers
 from assistant.llm.client import ModelAnswerError, Writer, response_format
 from assistant.llm.engines import Endpoint
 from assistant.retrieval import Example, Retriever, load_examples
-from assistant.screen import BEYOND_NOTE, COPY_READ_NOTE, Screen
+from assistant.screen import BEYOND_NOTE, COPY_READ_NOTE, USER_LEFT_OUT_NOTE, Screen
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
 from assistant.warehouse.live import live_generation
@@ -426,7 +426,8 @@ class Assistant:
                 answer.kind, answer.text = "refusal", str(exc)
                 return None
             except (ToolError, ValidationError) as exc:
-                if BEYOND_NOTE not in str(exc):  # that one may be insisted on, and then runs
+                if BEYOND_NOTE not in str(exc) and USER_LEFT_OUT_NOTE not in str(exc):
+                    # those two may be insisted on, and then run
                     tried.add(written)
                 log.info("tool %s failed (attempt %d): %s", tool, attempt + 1, exc)
                 on_step(Step(kind="failed", text=f"{tool} failed: {exc}", tool=tool, arguments=arguments))

@@ -4,6 +4,7 @@ it (DataLacks, said with what the data does have)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -31,6 +32,13 @@ COPY_READ_NOTE = "the request was read by code, without the model's call"
 # digits alone ("B07B8BZFX3", Flipkart's hex uniq_id); a bare number may be a count ("80 words").
 NAMED_ID = re.compile(r"(?i:\b(?:product|item|sku|asin)|商品|产品)\s*#?\s*(\w[\w-]*)")
 CATALOG_LIKE_ID = re.compile(r"\b(?=[\w-]*[a-z])(?=[\w-]*\d)[\w-]{6,}\b", re.IGNORECASE)
+# "user 42", "customer 12347", "用户42": the one person a question is about, by id (ASCII:
+# a Chinese sentence runs on after the id without a space); not a count ("each user 3 times").
+USER_NAMED = re.compile(
+    r"(?i:\b(?:user|customer|shopper|buyer|visitor|client)(?:\s+id)?|用户|顾客|客户)\s*#?\s*([0-9][0-9A-Za-z_-]*)(?![0-9A-Za-z_-])"
+    r"(?!\s*(?:times|or\b|\+|%|orders|purchases|events|visits|sessions|days|weeks|months))"
+)
+USER_LEFT_OUT_NOTE = "which the call leaves out"
 COPY_ASKED_NOTE = (
     "the request asks for marketing copy, not figures: call write_marketing_copy with the product_id"
     " or segment it names"
@@ -87,6 +95,8 @@ class Screen:
         ):  # "Long, luxury product page description for B075F2RVHH" went to run_sql. Once: the
             # model may still insist, and its call then runs.
             raise ToolError(COPY_ASKED_NOTE)
+        if tool != "write_marketing_copy":
+            self.user_kept(tool, arguments, answer)
         if problems:  # an id or a search copied from an example: the model must look again
             raise ToolError(
                 f"{'; '.join(problems)}: use only what the question gives,"
@@ -112,6 +122,24 @@ class Screen:
             )
         answer.notes += [n for n in notes if n not in answer.notes]
         return tool, arguments
+
+    def user_kept(self, tool: str, arguments: dict[str, Any], answer: Answer) -> None:
+        """A question about one user by id answered by a call without that user: "what should
+        user 42 see next?" went to predict_intent over every open visit. Sent back once (the
+        model may insist, and its call then runs), naming the tools that take a user."""
+        named = USER_NAMED.search(answer.question)
+        if named is None or any(
+            call.error and USER_LEFT_OUT_NOTE in call.error for call in answer.tool_calls
+        ):
+            return
+        user = named.group(1)
+        if re.search(rf"(?<![\w.]){re.escape(user)}(?![\w.])", json.dumps(arguments, ensure_ascii=False)):
+            return
+        takers = [name for name, t in self.tools.items() if "user_id" in t.args_model.model_fields]
+        raise ToolError(
+            f"the question names user {user}, {USER_LEFT_OUT_NOTE}: reply with a call about that user"
+            f' ({", ".join(takers)} take user_id "{user}"; run_sql can filter on it)'
+        )
 
     def copy_call(self, request: str) -> dict[str, Any] | None:
         """write_marketing_copy's call for a request for copy that names one catalog product by

@@ -657,6 +657,36 @@ def test_a_copy_request_sent_to_another_tool_goes_back_once_and_takes_its_settin
     assert answer.text == draft
 
 
+def test_a_call_that_leaves_out_the_user_the_question_names_goes_back_once(shop) -> None:
+    """The 1.5B model sent "Using the sequence model, what should user 42 see next?" to
+    predict_intent over every open visit, and the answer never said user 42: code sends such a call back once, naming the
+    tools that take a user; a call insisted on then runs."""
+    from assistant.screen import USER_LEFT_OUT_NOTE, USER_NAMED
+
+    question = "Using the sequence model, what should user 42 see next?"
+    visits = call("predict_intent", outcome="buy_this_visit", days=1)
+    agent, model = assistant(shop, [visits, call("recommend", user_id="42", k=5)])
+    answer = agent.ask(question)
+    first, last = answer.tool_calls
+    assert first.tool == "predict_intent" and USER_LEFT_OUT_NOTE in first.error
+    assert "recommend" in first.error and "predict_intent" not in first.error.split(":", 1)[1]
+    assert 'user_id "42"' in model.calls[1][0][-1].content
+    assert last.tool == "recommend" and last.error is None and last.arguments["user_id"] == "42"
+    assert answer.kind == "answer" and "42" in answer.text
+
+    agent, _ = assistant(shop, [visits, visits])
+    insisted = agent.ask(question)
+    assert [c.error is None for c in insisted.tool_calls] == [False, True]
+    assert insisted.kind == "answer"
+
+    # A call with the user stands as it is; a count is no user ("bought 3 times" after "user").
+    agent, _ = assistant(shop, [call("explain_recommendation", user_id="42", product_id="103")])
+    kept = agent.ask("Why is product 103 recommended to user 42?")
+    assert all(USER_LEFT_OUT_NOTE not in (c.error or "") for c in kept.tool_calls)
+    assert USER_NAMED.search("What share of buyers bought as one user 3 times or more?") is None
+    assert USER_NAMED.search("客户12347买了什么？").group(1) == "12347"
+
+
 def test_a_copy_request_with_free_shipping_is_not_declined_and_an_invented_product_goes(shop) -> None:
     """ "Offer free shipping …" in a copy request sent to query_metric was declined by code ("the
     data has no shipping information"); a product id the model invented beside the segment asked
