@@ -128,6 +128,27 @@ def test_weekly_grain_is_a_time_series(ctx: ToolContext) -> None:
     assert rows == expected
 
 
+def test_a_short_series_sentence_gives_each_period_and_a_long_one_its_extremes(ctx: ToolContext) -> None:
+    """ "How many customers ordered in each month of 1998?" asks for every month's figure: a
+    series of up to 12 periods lists them all (in English and Chinese); a longer one keeps to
+    its first, last, highest and lowest (the table has the rest)."""
+    model = SemanticModel.load()
+    request = model.request_model.model_validate(
+        {"metric": "users", "grain": "week", "period": {"kind": "last_n_weeks", "n": 4}}
+    )
+    weekly = query_metric(ctx, request)
+    listed = ", ".join(f"{users:,} ({week})" for week, users in weekly.rows)
+    assert len(weekly.rows) == 4 and f" Each week: {listed}." in weekly.summary, weekly.summary
+    assert f"各周：{'，'.join(f'{users:,}（{week}）' for week, users in weekly.rows)}。" in weekly.zh.summary
+    daily = query_metric(
+        ctx,
+        model.request_model.model_validate(
+            {"metric": "users", "grain": "day", "period": {"kind": "last_n_days", "n": 30}}
+        ),
+    )
+    assert len(daily.rows) == 30 and "Each day" not in daily.summary and "highest" in daily.summary
+
+
 def test_compare_periods_explains_the_planted_drop(ctx: ToolContext) -> None:
     model = SemanticModel.load()
     request = model.compare_model.model_validate(

@@ -33,6 +33,7 @@ from tools.metrics import (
     of_total,
     parse_bound,
     said_rows,
+    series_listed,
     series_points,
     value_format,
     value_name,
@@ -450,7 +451,13 @@ def _series(rows: list[tuple], at: int, grain: str, what: str, fmt: narrate.Form
     return (
         f"{what}{trend}；最高 {figure(high[at], fmt)}（{_period_label(high[0], grain)}），"
         f"最低 {figure(low[at], fmt)}（{_period_label(low[0], grain)}）。"
+        + _each_period(rows, at, grain, fmt, unit)
     )
+
+
+def _each_period(rows: list[tuple], at: int, grain: str, fmt: narrate.Format, unit: str) -> str:
+    listed = [f"{figure(r[at], fmt)}{unit}（{_period_label(r[0], grain)}）" for r in series_listed(rows, at)]
+    return f"各{GRAINS[grain]}：{'，'.join(listed)}。" if listed else ""
 
 
 def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str | None:

@@ -1441,6 +1441,18 @@ def series_points(rows: list, at: int) -> tuple[tuple, tuple, tuple, tuple]:
     return known[0], known[-1], high, low
 
 
+# Up to this many periods, a series' sentence gives each one's figure ("each month of 1998" asks
+# for all of them); beyond, its first, last, highest and lowest stand for it (the table has all).
+SERIES_LISTED = 12
+
+
+def series_listed(rows: list, at: int) -> list[tuple]:
+    """The periods a series' sentence lists one by one: all with a figure, when there are 3 to
+    SERIES_LISTED of them (two are its first and last already); else none."""
+    known = [r for r in rows if narrate.number(r[at]) is not None]
+    return known if 3 <= len(known) <= SERIES_LISTED else []
+
+
 def biggest_moves(rows: list, change_at: int) -> tuple[tuple | None, tuple | None] | None:
     """A comparison's biggest fall and biggest rise (None where nothing fell or rose); None when
     no row has a value in both periods."""
@@ -1747,7 +1759,15 @@ def _series_sentence(
         f" {narrate.figure(last[at], fmt)}{unit} in {_period_label(last[0], grain)}; highest"
         f" {narrate.figure(high[at], fmt)} ({_period_label(high[0], grain)}), lowest"
         f" {narrate.figure(low[at], fmt)} ({_period_label(low[0], grain)})."
+        + _each_period(rows, at, grain, fmt, unit)
     )
+
+
+def _each_period(rows: list[tuple], at: int, grain: str, fmt: narrate.Format, unit: str) -> str:
+    listed = [
+        f"{narrate.figure(r[at], fmt)}{unit} ({_period_label(r[0], grain)})" for r in series_listed(rows, at)
+    ]
+    return f" Each {grain}: {', '.join(listed)}." if listed else ""
 
 
 def summarize_change(model: SemanticModel, args: Any, columns: list[str], rows: list[tuple]) -> str:
