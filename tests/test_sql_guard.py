@@ -171,6 +171,12 @@ def test_database_errors_come_back_readable_for_the_model(shop) -> None:
         execute(ctx, "SELECT revenu FROM orders")
     with pytest.raises(ToolError, match=r"Candidate bindings: .*days_since_previous_order"):
         execute(ctx, "SELECT median(days_since_second_order) FROM orders WHERE order_number = 3")
+    # A column asked of a table that lacks it: the tables that have it (the model had joined
+    # orders for event_type), or that none has (a metrics-layer name like product_text).
+    with pytest.raises(ToolError, match=r'column named "event_type" event_type is a column of events\.$'):
+        execute(ctx, "SELECT count(*) FROM orders AS t1 WHERE t1.event_type = 'cart'")
+    with pytest.raises(ToolError, match=r"No table or view has a column product_text\.$"):
+        execute(ctx, "SELECT o.product_text FROM orders o")
 
 
 def test_long_queries_are_stopped(shop) -> None:

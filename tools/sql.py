@@ -34,6 +34,7 @@ from assistant.settings import Settings
 from assistant.warehouse import spark
 from assistant.warehouse.db import Warehouse, lockdown_statements, query_lockdown
 from assistant.warehouse.live import live_view_statements
+from assistant.warehouse.schema import describe_columns
 from tools.base import GENERIC_FOLLOW_UPS, InChinese, Tool, ToolContext, ToolError, ToolResult, plain_number
 from tools.narrate import table_sentence
 from tools.sql_worker import fetch_bounded
@@ -365,10 +366,30 @@ def _first_line(text: str) -> str:
 SUGGESTION = re.compile(r"^\s*(Candidate bindings:|Did you mean|HINT:)", re.IGNORECASE)
 
 
+# A column asked of a table (or alias) that lacks it: DuckDB's "Table "o" does not have a column
+# named "x"" and "Values list "T1" …", PostgreSQL's "column o.x does not exist".
+MISSING_COLUMN = re.compile(
+    r'does not have a column named "(?P<duck>\w+)"|column "?(?:\w+\.)?(?P<pg>\w+)"? does not exist',
+    re.IGNORECASE,
+)
+
+
 def _database_message(text: str) -> str:
-    """The database's error for the model: its first line and any suggestion it made."""
+    """The database's error for the model: its first line and any suggestion it made, or for a
+    column asked of the wrong table, the tables that have it (the model joined orders for
+    `event_type`, which only events has, and wrote the same join again)."""
     hints = [line.strip()[:300] for line in text.strip().splitlines()[1:] if SUGGESTION.match(line)]
-    return " ".join([_first_line(text), *hints[:1]])
+    first = _first_line(text)
+    missing = MISSING_COLUMN.search(first)
+    if missing and not hints:
+        column = (missing.group("duck") or missing.group("pg")).lower()
+        having = [table for table, columns in describe_columns().items() if column in columns]
+        hints = [
+            f"{column} is a column of {', '.join(having)}."
+            if having
+            else f"No table or view has a column {column}."
+        ]
+    return " ".join([first, *hints[:1]])
 
 
 class RunSqlArgs(BaseModel):
