@@ -136,9 +136,14 @@ class Screen:
         if re.search(rf"(?<![\w.]){re.escape(user)}(?![\w.])", json.dumps(arguments, ensure_ascii=False)):
             return
         takers = [name for name, t in self.tools.items() if "user_id" in t.args_model.model_fields]
+        filters = [name for name in ("query_metric", "run_sql") if name in self.tools]
+        if "user_id" not in self.semantic.dimensions and "query_metric" in filters:
+            filters.remove("query_metric")
+        ways = [f'{", ".join(takers)} take user_id "{user}"'] if takers else []
+        ways += [f"{' and '.join(filters)} can filter on it"] if filters else []
         raise ToolError(
             f"the question names user {user}, {USER_LEFT_OUT_NOTE}: reply with a call about that user"
-            f' ({", ".join(takers)} take user_id "{user}"; run_sql can filter on it)'
+            + (f" ({'; '.join(ways)})" if ways else "")
         )
 
     def copy_call(self, request: str) -> dict[str, Any] | None:
