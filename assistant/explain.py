@@ -18,7 +18,7 @@ from assistant.llm.client import response_format
 from tools import ToolResult
 from tools.base import cell_text
 from tools.language import MONTH_NAMES, is_chinese
-from tools.narrate import table_sentence
+from tools.narrate import is_tool_call, table_sentence
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
@@ -51,7 +51,7 @@ def grounded_text(
 def sentence_problems(text: str, result: ToolResult, question: str) -> list[str]:
     """What a model-written sentence about `result` gets wrong: a tool call instead of text,
     numbers the result does not hold, a direction or a row's figure misstated."""
-    if text.lstrip().startswith(("{", "[", "```")) or '"tool"' in text:
+    if is_tool_call(text):
         return ["it is a tool call, not a sentence"]
     flagged = ungrounded_numbers(text, result_facts(result), question)
     wrong = misstatements(text, result.columns, list(result.rows))
@@ -184,7 +184,7 @@ def translation_problems(question: str, english: str) -> str:
     quoted = " ".join(re.findall(r"[“「『\"'‘](.+?)[”」』\"'’]", question))
     if any(run not in quoted for run in re.findall(r"[\u3400-\u9fff]+", english)):
         return "Chinese left in it"  # a name quoted as the data spells it may stay as asked
-    if english.lstrip().startswith(("{", "[", "```")) or '"tool"' in english:
+    if is_tool_call(english):
         return "a tool call, not a question"
     kept = re.findall(r"\d+(?:\.\d+)?", english.replace(",", ""))
     lowered = english.lower()

@@ -298,6 +298,26 @@ def test_recommendations_for_a_user_exclude_their_history_and_say_why(shop: Shop
     assert explained.answer and not unsupported_claims(explained.answer, explained.rows, {}, user)
 
 
+def test_an_explanation_the_model_writes_as_a_tool_call_is_not_shown(shop: Shop) -> None:
+    """The demo's "How come user 42 gets product 734 recommended?" was answered with the model's
+    JSON call as its explanation (its numbers, 42 and 5, passed the claims check): code's
+    sentence stands instead, and a note says so."""
+    import dataclasses
+
+    class CallingModel:
+        def text(self, prompt: str, **_: object) -> str:
+            return '{"tool":"explain_recommendation","arguments":{"user_id":"42","product_id":"5"}}'
+
+    product = recommend(shop.ctx, RecommendArgs(user_id="42", k=1)).rows[0][0]
+    ctx = dataclasses.replace(shop.ctx, llm=CallingModel())
+    explained = explain_recommendation(ctx, ExplainArgs(user_id="42", product_id=product))
+    assert explained.answer.startswith(explained.rows[-1][2]) and "{" not in explained.answer
+    assert "recommended to user 42" in explained.answer
+    assert explained.notes == [
+        "the model's explanation was a tool call or made claims the evidence lacks; a plain one is shown"
+    ]
+
+
 def test_bought_together_finds_the_planted_pair(shop: Shop) -> None:
     pair = shop.manifest["planted"]["bought_together"]
     result = recommend(shop.ctx, RecommendArgs(product_id=pair["product_a"]["product_id"], k=5))

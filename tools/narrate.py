@@ -118,6 +118,12 @@ def quoted(text: Any, limit: int = 60) -> str:
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
+def is_tool_call(text: str) -> bool:
+    """A model reply that is a tool call (JSON, a code fence) where prose was asked for: the
+    system prompt that every call shares asks for calls, and the model sometimes gives one."""
+    return text.lstrip().startswith(("{", "[", "```")) or '"tool"' in text
+
+
 def table_sentence(
     columns: list[str], rows: list[tuple], truncated: bool = False, language: str = "en"
 ) -> str:

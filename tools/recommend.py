@@ -669,7 +669,9 @@ def explain_recommendation(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
             if written:
                 answer = written
             else:
-                notes.append("the model's explanation made claims the evidence lacks; a plain one is shown")
+                notes.append(
+                    "the model's explanation was a tool call or made claims the evidence lacks; a plain one is shown"
+                )
     return ToolResult(
         columns=[
             "evidence",
@@ -754,7 +756,10 @@ def _llm_explanation(
         except Exception as exc:
             log.warning("explanation not written by the model: %s", exc)
             return None
-        problems = unsupported_claims(text, rows, catalog, user_id)
+        if narrate.is_tool_call(text):  # the explanation once came back as the model's JSON call
+            problems = ["a tool call, not sentences"]
+        else:
+            problems = unsupported_claims(text, rows, catalog, user_id)
         if not problems:
             return text
         prompt += (
