@@ -21,6 +21,7 @@ from assistant.grounding import numbers_in
 from eval.suite import Case
 from tools.copy import DROPPED_NOTE, PLAIN_COPY_NOTE
 from tools.language import is_chinese, written_in_chinese
+from tools.narrate import is_tool_call
 
 
 def _norm(value: Any) -> Any:
@@ -178,6 +179,10 @@ def score(case: Case, outcome: Outcome, gold: list[tuple] | None) -> CaseResult:
         checks["grounded"] = not outcome.ungrounded
         if outcome.ungrounded:
             reasons.append(f"numbers not in the results: {', '.join(outcome.ungrounded)}")
+        # A model's JSON call shown as the answer once passed a case on its ids alone.
+        checks["prose"] = not is_tool_call(outcome.text or "")
+        if not checks["prose"]:
+            reasons.append("the answer's text is a tool call, not prose")
     return result
 
 

@@ -106,7 +106,13 @@ def test_scoring_each_check_can_fail() -> None:
         "numbers",
         "contains",
         "grounded",
+        "prose",
     }
+    # The model's JSON call shown as the answer fails, whatever ids it happens to hold.
+    called = good.model_copy(
+        update={"text": '{"tool":"query_metric","arguments":{"metric":"revenue"}} books 120.5'}
+    )
+    assert score(case, called, gold).reasons == ["the answer's text is a tool call, not prose"]
     bad = outcome(tool="run_sql", text="Toys led.", rows=[["toys", 3.0]], ungrounded=["7"], numbers_stated=1)
     result = score(case, bad, gold)
     assert not any(result.checks[k] for k in ("tool", "execution", "numbers", "contains", "grounded"))
