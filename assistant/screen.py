@@ -139,14 +139,11 @@ class Screen:
         filters = [name for name in ("query_metric", "run_sql") if name in self.tools]
         if "user_id" not in self.semantic.dimensions and "query_metric" in filters:
             filters.remove("query_metric")
-        # Each with what it does (its description's first sentence): named alone, the model took
-        # the first listed, a user's segments, for "what should user 42 see next?".
-        described = [f"{name}: {self.tools[name].description.split('. ')[0].rstrip('.')}" for name in takers]
-        ways = [f'{"; ".join(described)}; each takes user_id "{user}"'] if takers else []
+        ways = [f'{", ".join(takers)} take user_id "{user}"'] if takers else []
         ways += [f"{' and '.join(filters)} can filter on it"] if filters else []
         raise ToolError(
-            f"the question names user {user}, {USER_LEFT_OUT_NOTE}: reply with the call that answers"
-            " it for that user" + (f" ({'. '.join(ways)})" if ways else "")
+            f"the question names user {user}, {USER_LEFT_OUT_NOTE}: reply with a call about that user"
+            + (f" ({'; '.join(ways)})" if ways else "")
         )
 
     def copy_call(self, request: str) -> dict[str, Any] | None:
