@@ -746,6 +746,8 @@ def _llm_explanation(
 ) -> str | None:
     """The model's one or two sentences, kept only if every number and product in them is in the evidence."""
     prompt = (
+        # The agent's system prompt (shared for its cached prefix) asks for calls: say this is text.
+        "Write text, not a tool call: the call has run.\n"
         f"Evidence from the recommender:\n{evidence}\n"
         "In one or two plain sentences, tell an analyst why this product is recommended to this user. "
         "Use only the evidence; name products as written there."
