@@ -659,8 +659,8 @@ def test_a_copy_request_sent_to_another_tool_goes_back_once_and_takes_its_settin
 
 def test_a_call_that_leaves_out_the_user_the_question_names_goes_back_once(shop) -> None:
     """The 1.5B model sent "Using the sequence model, what should user 42 see next?" to
-    predict_intent over every open visit, and the answer never said user 42: code sends such a call back once, naming the
-    tools that take a user; a call insisted on then runs."""
+    predict_intent over every open visit, and the answer never said user 42: code sends such a
+    call back once, naming the tools that take a user; a call insisted on then runs."""
     from assistant.screen import USER_LEFT_OUT_NOTE, USER_NAMED
 
     question = "Using the sequence model, what should user 42 see next?"
