@@ -128,6 +128,42 @@ def test_weekly_grain_is_a_time_series(ctx: ToolContext) -> None:
     assert rows == expected
 
 
+def test_hours_and_weekdays_are_read_on_the_clock_the_question_named(ctx: ToolContext) -> None:
+    """ "Beijing time" (set by code as 480 minutes ahead of UTC) shifts the hour of the day and the
+    weekday, in breakdowns and filters alike; days stay UTC, and the interpretation says both."""
+    request = SemanticModel.load().request_model.model_validate
+    by_hour = query_metric(ctx, request({"metric": "views", "group_by": ["hour"], "utc_offset_minutes": 480}))
+    expected = ref(
+        ctx,
+        """SELECT hour(event_time + INTERVAL 8 HOUR), count(*) FROM events WHERE event_type = 'view'
+           GROUP BY 1 ORDER BY 2 DESC, 1""",
+    )
+    assert [(int(h), n) for h, n, *_ in by_hour.rows] == expected
+    assert "hours of the day and weekdays on UTC+8 (dates UTC)" in by_hour.interpretation
+    assert "UTC+8" in by_hour.zh.interpretation
+    night = query_metric(
+        ctx,
+        request(
+            {
+                "metric": "purchases",
+                "group_by": ["weekday"],
+                "filters": [{"dimension": "hour", "values": [str(h) for h in range(6)]}],
+                "utc_offset_minutes": -330,
+            }
+        ),
+    )
+    shifted = "event_time - INTERVAL 330 MINUTE"
+    assert sorted(night.rows) == sorted(
+        ref(
+            ctx,
+            f"""SELECT dayname({shifted}), count(*) FROM events
+                WHERE event_type = 'purchase' AND hour({shifted}) < 6 GROUP BY 1""",
+        )
+    )
+    unshifted = query_metric(ctx, request({"metric": "views", "group_by": ["hour"]}))
+    assert unshifted.rows != by_hour.rows and "UTC" not in unshifted.interpretation
+
+
 def test_a_short_series_sentence_gives_each_period_and_a_long_one_its_extremes(ctx: ToolContext) -> None:
     """ "How many customers ordered in each month of 1998?" asks for every month's figure: a
     series of up to 12 periods lists them all (in English and Chinese); a longer one keeps to

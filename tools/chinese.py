@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from tools import narrate
+from tools import clock, narrate
 from tools.language import is_chinese
 from tools.metrics import (
     SemanticModel,
@@ -331,6 +331,8 @@ def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False
         parts.append(f"{'前' if args.sort == 'highest' else '后'} {args.top_n} 名")
     elif args.sort == "lowest" and (args.group_by or grain != "none"):
         parts.append("从低到高")
+    if args.utc_offset_minutes:
+        parts.append(f"小时和星期按 {clock.label(args.utc_offset_minutes)} 计（日期为 UTC）")
     return "；".join(parts) + "。"
 
 

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from tools import clock
 from tools.language import is_chinese, pinyin_slips_fixed
 from tools.metrics import VALUE_ALIASES, SemanticModel, alias_value
 
@@ -564,6 +565,8 @@ def check(
     _supported_filters(review, values)
     _supported_condition_filters(review)
     group_by = _supported_breakdown(review, tool)
+    if tool != "funnel":
+        _clock_named(args, alone, notes)
     _hours_from_words(args, alone, semantic, notes)
     _own_event_filter(args, semantic, notes)
     _span_of_entities_that_did(args, alone, semantic, notes)
@@ -713,10 +716,8 @@ def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] 
                 if re.search(rf"\b{re.escape(v.lower())}\s+(time|timezone|time zone)\b", text)
             ]
             if zones and len(zones) == len(supported):
-                # "Beijing time" names a clock, not a place: the data's times are UTC.
-                notes.append(
-                    f"ignored the filter {dimension} = {', '.join(zones)}: it names a time zone (times are UTC)"
-                )
+                # "Beijing time" names a clock, not a place (see `_clock_named`).
+                notes.append(f"ignored the filter {dimension} = {', '.join(zones)}: it names a time zone")
                 continue
             if len(supported) < len(item["values"]):
                 notes.append(
@@ -1641,7 +1642,23 @@ def _hours_from_words(args: dict[str, Any], text: str, semantic: SemanticModel, 
     hours = [str(h) for h in range(first, last + 1)]
     others = [f for f in args.get("filters") or [] if f["dimension"] != "hour"]
     args["filters"] = [*others, {"dimension": "hour", "values": hours}]
-    notes.append(f"read '{words.strip()}' as hours {first:02d}:00-{last:02d}:59 (UTC)")
+    notes.append(
+        f"read '{words.strip()}' as hours {first:02d}:00-{last:02d}:59"
+        f" ({clock.label(args.get('utc_offset_minutes') or 0)})"
+    )
+
+
+def _clock_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """A zone the question names ("midnight to 6am Beijing time") is the clock its hours and
+    weekdays are read on, decided here; times are stored in UTC."""
+    named = clock.offset_named(text)
+    if named is not None:
+        minutes, words = named
+        if minutes:
+            args["utc_offset_minutes"] = minutes
+        notes.append(f"read '{words.strip()}' as {clock.label(minutes)} for hours of the day and weekdays")
+    elif zone := clock.daylight_zone_named(text):
+        notes.append(f"kept hours in UTC: '{zone}' changes with daylight saving, so no one offset fits")
 
 
 # "Customers who ordered at least twice", "repeat buyers": buyers by their number of orders.

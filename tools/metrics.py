@@ -16,6 +16,7 @@ form; code writes what was computed (`interpret`) and the sentence about the res
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 import re
@@ -29,8 +30,9 @@ from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from tools import narrate
+from tools import clock, narrate
 from tools.base import (
     ChartSpec,
     DataFacts,
@@ -202,6 +204,19 @@ class SemanticModel:
                 definitions[section].update(user.get(section) or {})
         return cls(definitions)
 
+    def on_clock(self, minutes: int) -> SemanticModel:
+        """This model with the hour of the day and the weekday read `minutes` ahead of UTC."""
+        if not minutes:
+            return self
+        shifted = copy.copy(self)
+        shifted.dimensions = {
+            name: d.model_copy(update={"sql": clock.on_clock(d.sql, minutes)})
+            if name in clock.CLOCK_DIMENSIONS
+            else d
+            for name, d in self.dimensions.items()
+        }
+        return shifted
+
     def events_of(self, name: str) -> set[str]:
         """The event types the metric's SQL counts or sums over ({'purchase'} for revenue)."""
         return set(re.findall(r"event_type = '(\w+)'", self.expression(name)))
@@ -245,6 +260,8 @@ class SemanticModel:
                     default=False, description="With share and top_n: the top N rows' share taken together."
                 ),
             ),
+            # Code's, not the model's (tools/evidence.py sets it from a zone the question names).
+            "utc_offset_minutes": (SkipJsonSchema[int], Field(default=0, ge=-720, le=840)),
         }
 
     @cached_property
@@ -919,6 +936,7 @@ def _positions(n: int) -> str:
 
 def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool = False) -> str:
     """SQL for a metric request (or, with `compare`, a comparison request)."""
+    model = model.on_clock(args.utc_offset_minutes)
     dims = _computable_dims(ctx, model, args)
     if compare and args.also:
         raise ToolError("a comparison takes one metric: leave also out")
@@ -1581,6 +1599,8 @@ def interpret(model: SemanticModel, args: Any, facts: DataFacts, compare: bool =
             parts[-1] += " taken together"
     elif args.sort == "lowest" and (args.group_by or grain != "none"):
         parts.append("lowest first")
+    if args.utc_offset_minutes:
+        parts.append(f"hours of the day and weekdays on {clock.label(args.utc_offset_minutes)} (dates UTC)")
     return "; ".join(parts) + "."
 
 
