@@ -309,6 +309,7 @@ def _filter_model(dimension_name: Any) -> type[BaseModel]:
 def _behavior_fields(filters: Any) -> dict[str, Any]:
     """The fields of a share and of conditions on what entities did (and how often)."""
     events = list[EventType]  # type: ignore[valid-type]
+    kinds = len(get_args(EventType))  # "sessions that viewed, faved, carted and bought": all may be named
     return {
         "share": (
             bool,
@@ -317,12 +318,18 @@ def _behavior_fields(filters: Any) -> dict[str, Any]:
                 description="A share: of the entities meeting the conditions, or of the metric's total.",
             ),
         ),
-        "among": (events, Field(default_factory=list, max_length=3, description="The base of the share.")),
+        "among": (
+            events,
+            Field(default_factory=list, max_length=kinds, description="The base of the share."),
+        ),
         "did": (
             events,
-            Field(default_factory=list, max_length=3, description="Only entities that did each."),
+            Field(default_factory=list, max_length=kinds, description="Only entities that did each."),
         ),
-        "did_not": (events, Field(default_factory=list, max_length=3, description="…and never did these.")),
+        "did_not": (
+            events,
+            Field(default_factory=list, max_length=kinds, description="…and never did these."),
+        ),
         "did_where": (
             filters,
             Field(default_factory=list, max_length=3, description="did counts only events matching these."),
