@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse
@@ -144,18 +148,24 @@ def test_entities_that_did_every_step_of_a_full_funnel(ctx: ToolContext) -> None
 
 
 def test_hours_and_weekdays_are_read_on_the_clock_the_question_named(ctx: ToolContext) -> None:
-    """ "Beijing time" (set by code as 480 minutes ahead of UTC) shifts the hour of the day and the
-    weekday, in breakdowns and filters alike; days stay UTC, and the interpretation says both."""
+    """A zone the question names (set by code) converts the hour of the day and the weekday, in
+    breakdowns and filters alike, daylight saving included (the demo's data crosses the end of
+    US summer time on 2026-11-01); checked against Python's zoneinfo, not the SQL's own
+    conversion. Days stay UTC, and the interpretation says both."""
     request = SemanticModel.load().request_model.model_validate
-    by_hour = query_metric(ctx, request({"metric": "views", "group_by": ["hour"], "utc_offset_minutes": 480}))
-    expected = ref(
-        ctx,
-        """SELECT hour(event_time + INTERVAL 8 HOUR), count(*) FROM events WHERE event_type = 'view'
-           GROUP BY 1 ORDER BY 2 DESC, 1""",
+    pacific = ZoneInfo("America/Los_Angeles")
+
+    def local(time: datetime) -> datetime:
+        return time.replace(tzinfo=UTC).astimezone(pacific)
+
+    views = [local(t) for (t,) in ref(ctx, "SELECT event_time FROM events WHERE event_type = 'view'")]
+    assert {t.utcoffset() for t in views} == {timedelta(hours=-7), timedelta(hours=-8)}
+    by_hour = query_metric(
+        ctx, request({"metric": "views", "group_by": ["hour"], "time_zone": "America/Los_Angeles"})
     )
-    assert [(int(h), n) for h, n, *_ in by_hour.rows] == expected
-    assert "hours of the day and weekdays on UTC+8 (dates UTC)" in by_hour.interpretation
-    assert "UTC+8" in by_hour.zh.interpretation
+    assert {int(row[0]): row[1] for row in by_hour.rows} == Counter(t.hour for t in views)
+    assert "hours of the day and weekdays on America/Los_Angeles time (dates UTC)" in by_hour.interpretation
+    assert "America/Los_Angeles" in by_hour.zh.interpretation
     night = query_metric(
         ctx,
         request(
@@ -163,20 +173,20 @@ def test_hours_and_weekdays_are_read_on_the_clock_the_question_named(ctx: ToolCo
                 "metric": "purchases",
                 "group_by": ["weekday"],
                 "filters": [{"dimension": "hour", "values": [str(h) for h in range(6)]}],
-                "utc_offset_minutes": -330,
+                "time_zone": "Asia/Kolkata",
             }
         ),
     )
-    shifted = "event_time - INTERVAL 330 MINUTE"
-    assert sorted(night.rows) == sorted(
-        ref(
-            ctx,
-            f"""SELECT dayname({shifted}), count(*) FROM events
-                WHERE event_type = 'purchase' AND hour({shifted}) < 6 GROUP BY 1""",
-        )
-    )
+    kolkata = ZoneInfo("Asia/Kolkata")
+    purchases = [
+        t.replace(tzinfo=UTC).astimezone(kolkata)
+        for (t,) in ref(ctx, "SELECT event_time FROM events WHERE event_type = 'purchase'")
+    ]
+    assert dict(night.rows) == Counter(t.strftime("%A") for t in purchases if t.hour < 6)
     unshifted = query_metric(ctx, request({"metric": "views", "group_by": ["hour"]}))
-    assert unshifted.rows != by_hour.rows and "UTC" not in unshifted.interpretation
+    assert unshifted.rows != by_hour.rows and "time (dates UTC)" not in unshifted.interpretation
+    with pytest.raises(ValidationError):
+        request({"metric": "views", "time_zone": "Mars/Olympus"})
 
 
 def test_a_short_series_sentence_gives_each_period_and_a_long_one_its_extremes(ctx: ToolContext) -> None:

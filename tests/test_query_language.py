@@ -772,7 +772,7 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
                 "group_by": ["hour"],
                 "filters": [{"dimension": "country", "values": ["Beijing"]}],
             },
-            {"filters": [], "utc_offset_minutes": 480},
+            {"filters": [], "time_zone": "Asia/Shanghai"},
             "ignored the filter country = Beijing: it names a time zone",
         ),
         (  # entities counted by how many different things they did something with
@@ -1465,32 +1465,32 @@ def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: di
 
 
 @pytest.mark.parametrize(
-    ("question", "minutes", "note"),
+    ("question", "zone", "note"),
     [
         (
             "What share of users were active between midnight and 6am Beijing time?",
-            480,
-            "read 'between midnight and 6am' as hours 00:00-05:59 (UTC+8)",
+            "Asia/Shanghai",
+            "read 'between midnight and 6am' as hours 00:00-05:59 (Asia/Shanghai)",
         ),
-        ("Busiest hour of the day in UTC+5:30?", 330, "read 'utc+5:30' as UTC+5:30"),
-        ("Which weekday has the most orders, GMT-3?", -180, "read 'gmt-3' as UTC-3"),
-        ("北京时间几点浏览最多？", 480, "read '北京时间' as UTC+8"),
-        # One offset would be wrong for half the year: hours stay UTC, and the answer says why.
         (
-            "Busiest hour, Pacific time?",
-            None,
-            "kept hours in UTC: 'pacific time' changes with daylight saving",
+            "Busiest hour of the day, Pacific time?",
+            "America/Los_Angeles",
+            "read 'pacific time' as America/Los_Angeles",
         ),
+        ("Which weekday has the most orders, GMT-3?", "Etc/GMT+3", "read 'gmt-3' as UTC-3 time"),
+        ("Busiest hour in Europe/Madrid?", "Europe/Madrid", "read 'europe/madrid' as Europe/Madrid"),
+        ("北京时间几点浏览最多？", "Asia/Shanghai", "read '北京时间' as Asia/Shanghai"),
+        ("Busiest hour of the day (UTC time)?", None, "read 'utc time' as UTC time"),
         ("Busiest hour of the day?", None, None),
     ],
 )
 def test_a_named_time_zone_is_the_clock_hours_are_read_on(
-    question: str, minutes: int | None, note: str | None
+    question: str, zone: str | None, note: str | None
 ) -> None:
-    """Code, not the model, turns a zone the question names into an offset from UTC."""
+    """Code, not the model, finds a zone the question names."""
     call = {"metric": "views", "group_by": ["hour"], "top_n": 1}
     _, cleaned, notes = check("query_metric", call, english_reading(question), MODEL)
-    assert cleaned.get("utc_offset_minutes") == minutes
+    assert cleaned.get("time_zone") == zone
     assert any(n.startswith(note) for n in notes) if note else notes == []
 
 

@@ -47,13 +47,13 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("query_metric", {"metric": "conversion_rate", "group_by": ["weekday"]}),
     ("query_metric", {"metric": "views", "group_by": ["hour"]}),
-    (  # on a named zone's clock ("Beijing time"): the event time plus an interval
+    (  # on a named zone's clock ("Pacific time"), daylight saving included
         "query_metric",
         {
             "metric": "purchases",
             "group_by": ["weekday"],
             "filters": [{"dimension": "hour", "values": ["0", "1", "2", "3", "4", "5"]}],
-            "utc_offset_minutes": 480,
+            "time_zone": "America/Los_Angeles",
         },
     ),
     ("query_metric", {"metric": "brands", "per": "user", "stat": "max", "did": ["view"]}),

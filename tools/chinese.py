@@ -331,8 +331,8 @@ def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False
         parts.append(f"{'前' if args.sort == 'highest' else '后'} {args.top_n} 名")
     elif args.sort == "lowest" and (args.group_by or grain != "none"):
         parts.append("从低到高")
-    if args.utc_offset_minutes:
-        parts.append(f"小时和星期按 {clock.label(args.utc_offset_minutes)} 计（日期为 UTC）")
+    if args.time_zone:
+        parts.append(f"小时和星期按 {clock.label(args.time_zone)} 时间计（日期为 UTC）")
     return "；".join(parts) + "。"
 
 

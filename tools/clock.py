@@ -1,92 +1,103 @@
 """The clock a question reads times of day on: "between midnight and 6am Beijing time".
 
-Event times are stored in UTC. When a question names a zone, code (not the model) turns it into
-an offset from UTC, and the metrics layer reads the hour of the day and the weekday on that
-clock; days and periods stay UTC days, and the interpretation says so. Only zones with one offset
-all year are shifted: a zone with daylight saving ("Eastern time") would need the date's own
-offset, so it is noted and left in UTC.
+Event times are stored in UTC. When a question names a time zone, code (not the model) finds it
+and the metrics layer reads the hour of the day and the weekday on that zone's clock, daylight
+saving included ("Pacific time" is UTC-7 in July and UTC-8 in January); days and periods stay
+UTC days, and the interpretation says so.
 """
 
 from __future__ import annotations
 
 import re
+import zoneinfo
+from functools import cache
 
-# Minutes ahead of UTC, for zones that keep one offset all year.
-FIXED_ZONES = {
-    "beijing": 480,
-    "china": 480,
-    "chinese": 480,
-    "shanghai": 480,
-    "hong kong": 480,
-    "taipei": 480,
-    "taiwan": 480,
-    "singapore": 480,
-    "tokyo": 540,
-    "japan": 540,
-    "seoul": 540,
-    "korea": 540,
-    "india": 330,
-    "indian": 330,
-    "moscow": 180,
-    "utc": 0,
-    "gmt": 0,
+# Words analysts use for a zone, and its IANA name.
+ZONE_NAMES = {
+    "beijing": "Asia/Shanghai",
+    "china": "Asia/Shanghai",
+    "chinese": "Asia/Shanghai",
+    "shanghai": "Asia/Shanghai",
+    "hong kong": "Asia/Hong_Kong",
+    "taipei": "Asia/Taipei",
+    "taiwan": "Asia/Taipei",
+    "singapore": "Asia/Singapore",
+    "tokyo": "Asia/Tokyo",
+    "japan": "Asia/Tokyo",
+    "seoul": "Asia/Seoul",
+    "korea": "Asia/Seoul",
+    "india": "Asia/Kolkata",
+    "indian": "Asia/Kolkata",
+    "moscow": "Europe/Moscow",
+    "london": "Europe/London",
+    "uk": "Europe/London",
+    "british": "Europe/London",
+    "paris": "Europe/Paris",
+    "berlin": "Europe/Berlin",
+    "central european": "Europe/Berlin",
+    "eastern": "America/New_York",
+    "new york": "America/New_York",
+    "central": "America/Chicago",
+    "mountain": "America/Denver",
+    "pacific": "America/Los_Angeles",
+    "california": "America/Los_Angeles",
+    "sydney": "Australia/Sydney",
+    "utc": "UTC",
+    "gmt": "UTC",
 }
-DAYLIGHT_SAVING_ZONES = (
-    "eastern",
-    "central",
-    "mountain",
-    "pacific",
-    "new york",
-    "london",
-    "uk",
-    "british",
-    "paris",
-    "berlin",
-    "european",
-    "central european",
-    "sydney",
-)
-ZONE_WORD = r"\s+(standard\s+)?(time|timezone|time zone|hours?|clock)\b"
-OFFSET = re.compile(r"\b(utc|gmt)\s*(?P<sign>[+\-−])\s*(?P<h>\d{1,2})(:?(?P<m>[0-5]\d))?\b", re.IGNORECASE)
-CHINESE_ZONES = {"北京时间": 480, "东八区": 480, "中国时间": 480}
-# Hour-of-day and weekday dimensions read `e.event_time`: on another clock, that plus the offset.
+CHINESE_ZONES = {"北京时间": "Asia/Shanghai", "东八区": "Asia/Shanghai", "中国时间": "Asia/Shanghai"}
+ZONE_WORD = r"\s+(standard\s+|daylight\s+)?(time|timezone|time zone|hours?|clock)\b"
+# "UTC+8", "GMT-5": whole hours, as the IANA Etc zones (whose signs are POSIX's, the reverse).
+OFFSET = re.compile(r"\b(utc|gmt)\s*(?P<sign>[+\-−])\s*(?P<h>\d{1,2})(:00)?(?![:\d])", re.IGNORECASE)
+# Hour-of-day and weekday dimensions read `e.event_time`: on another clock, that time converted.
 CLOCK_DIMENSIONS = ("hour", "weekday")
 
 
-def offset_named(text: str) -> tuple[int, str] | None:
-    """Minutes ahead of UTC that the words name, and the words that did ("Beijing time" is 480);
-    None when no zone is named, or the one named changes with daylight saving."""
-    for words, minutes in CHINESE_ZONES.items():
+@cache
+def known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@cache
+def _by_lower() -> dict[str, str]:
+    return {zone.lower(): zone for zone in known_zones()}
+
+
+def zone_named(text: str) -> tuple[str, str] | None:
+    """The IANA zone the words name and the words that did ("Beijing time": Asia/Shanghai);
+    None when they name none."""
+    for words, zone in CHINESE_ZONES.items():
         if words in text:
-            return minutes, words
+            return zone, words
     found = OFFSET.search(text)
-    if found:
-        minutes = int(found.group("h")) * 60 + int(found.group("m") or 0)
-        return (-minutes if found.group("sign") != "+" else minutes), found.group(0)
+    if found and int(found.group("h")) <= 14:
+        hours = int(found.group("h"))
+        if not hours:
+            return "UTC", found.group(0)
+        return f"Etc/GMT{'-' if found.group('sign') == '+' else '+'}{hours}", found.group(0)
     lowered = text.lower()
-    for zone in sorted(FIXED_ZONES, key=len, reverse=True):  # "hong kong" before "kong"
-        named = re.search(rf"\b{re.escape(zone)}{ZONE_WORD}", lowered)
+    for written in re.findall(r"\b[a-z]+/[a-z_]+(?:/[a-z_]+)?\b", lowered):  # "Europe/Madrid"
+        if written in _by_lower():
+            return _by_lower()[written], written
+    for words in sorted(ZONE_NAMES, key=len, reverse=True):  # "central european" before "central"
+        named = re.search(rf"\b{re.escape(words)}{ZONE_WORD}", lowered)
         if named:
-            return FIXED_ZONES[zone], named.group(0)
+            return ZONE_NAMES[words], named.group(0)
     return None
 
 
-def daylight_zone_named(text: str) -> str | None:
-    """The words naming a zone whose offset changes over the year ("Pacific time"), if any."""
-    named = re.search(rf"\b({'|'.join(DAYLIGHT_SAVING_ZONES)}){ZONE_WORD}", text.lower())
-    return named.group(0) if named else None
+def label(zone: str) -> str:
+    """How an answer names the zone: Asia/Shanghai, UTC+8 for Etc/GMT-8."""
+    found = re.fullmatch(r"Etc/GMT(?P<sign>[+-])(?P<h>\d+)", zone)
+    if found:
+        return f"UTC{'-' if found.group('sign') == '+' else '+'}{found.group('h')}"
+    return zone
 
 
-def label(minutes: int) -> str:
-    """UTC+8, UTC+5:30, UTC-3, UTC."""
-    if not minutes:
-        return "UTC"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{'+' if minutes > 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
-
-
-def on_clock(sql: str, minutes: int) -> str:
-    """A dimension's SQL with the event time read `minutes` ahead of UTC."""
-    if not minutes:
+def on_clock(sql: str, zone: str | None) -> str:
+    """A dimension's SQL with the event time (UTC) read on `zone`'s clock."""
+    if not zone or zone == "UTC":
         return sql
-    return sql.replace("e.event_time", f"(e.event_time + INTERVAL '{minutes}' MINUTE)")
+    if zone not in known_zones():
+        raise ValueError(f"unknown time zone {zone!r}")
+    return sql.replace("e.event_time", f"(e.event_time AT TIME ZONE 'UTC' AT TIME ZONE '{zone}')")

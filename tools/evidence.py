@@ -1644,21 +1644,19 @@ def _hours_from_words(args: dict[str, Any], text: str, semantic: SemanticModel, 
     args["filters"] = [*others, {"dimension": "hour", "values": hours}]
     notes.append(
         f"read '{words.strip()}' as hours {first:02d}:00-{last:02d}:59"
-        f" ({clock.label(args.get('utc_offset_minutes') or 0)})"
+        f" ({clock.label(args.get('time_zone') or 'UTC')})"
     )
 
 
 def _clock_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
     """A zone the question names ("midnight to 6am Beijing time") is the clock its hours and
     weekdays are read on, decided here; times are stored in UTC."""
-    named = clock.offset_named(text)
+    named = clock.zone_named(text)
     if named is not None:
-        minutes, words = named
-        if minutes:
-            args["utc_offset_minutes"] = minutes
-        notes.append(f"read '{words.strip()}' as {clock.label(minutes)} for hours of the day and weekdays")
-    elif zone := clock.daylight_zone_named(text):
-        notes.append(f"kept hours in UTC: '{zone}' changes with daylight saving, so no one offset fits")
+        zone, words = named
+        if zone != "UTC":
+            args["time_zone"] = zone
+        notes.append(f"read '{words.strip()}' as {clock.label(zone)} time for hours of the day and weekdays")
 
 
 # "Customers who ordered at least twice", "repeat buyers": buyers by their number of orders.

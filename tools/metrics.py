@@ -204,13 +204,13 @@ class SemanticModel:
                 definitions[section].update(user.get(section) or {})
         return cls(definitions)
 
-    def on_clock(self, minutes: int) -> SemanticModel:
-        """This model with the hour of the day and the weekday read `minutes` ahead of UTC."""
-        if not minutes:
+    def on_clock(self, zone: str | None) -> SemanticModel:
+        """This model with the hour of the day and the weekday read on `zone`'s clock."""
+        if not zone:
             return self
         shifted = copy.copy(self)
         shifted.dimensions = {
-            name: d.model_copy(update={"sql": clock.on_clock(d.sql, minutes)})
+            name: d.model_copy(update={"sql": clock.on_clock(d.sql, zone)})
             if name in clock.CLOCK_DIMENSIONS
             else d
             for name, d in self.dimensions.items()
@@ -261,7 +261,7 @@ class SemanticModel:
                 ),
             ),
             # Code's, not the model's (tools/evidence.py sets it from a zone the question names).
-            "utc_offset_minutes": (SkipJsonSchema[int], Field(default=0, ge=-720, le=840)),
+            "time_zone": (SkipJsonSchema[Literal[tuple(sorted(clock.known_zones()))] | None], None),  # type: ignore[misc]
         }
 
     @cached_property
@@ -943,7 +943,7 @@ def _positions(n: int) -> str:
 
 def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool = False) -> str:
     """SQL for a metric request (or, with `compare`, a comparison request)."""
-    model = model.on_clock(args.utc_offset_minutes)
+    model = model.on_clock(args.time_zone)
     dims = _computable_dims(ctx, model, args)
     if compare and args.also:
         raise ToolError("a comparison takes one metric: leave also out")
@@ -1606,8 +1606,8 @@ def interpret(model: SemanticModel, args: Any, facts: DataFacts, compare: bool =
             parts[-1] += " taken together"
     elif args.sort == "lowest" and (args.group_by or grain != "none"):
         parts.append("lowest first")
-    if args.utc_offset_minutes:
-        parts.append(f"hours of the day and weekdays on {clock.label(args.utc_offset_minutes)} (dates UTC)")
+    if args.time_zone:
+        parts.append(f"hours of the day and weekdays on {clock.label(args.time_zone)} time (dates UTC)")
     return "; ".join(parts) + "."
 
 
