@@ -332,6 +332,11 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
         ask(cdnow, metric="purchases", group_by=["hour"], top_n=1)
     with pytest.raises(DataLacks, match="dates only, not times of day") as lacks:
         ask(cdnow, metric="users", filters=[{"dimension": "hour", "values": ["0", "1", "2"]}])
+    # Nor on a named zone's clock, where midnight UTC reads 16:00 or 17:00 by the season (the
+    # values are read afresh, as on a first question).
+    cdnow.dimension_values.pop("hour", None)
+    with pytest.raises(DataLacks, match="dates only, not times of day"):
+        ask(cdnow, metric="purchases", group_by=["hour"], time_zone="America/Los_Angeles")
     assert declined(str(lacks.value), "", "") == "数据只记录日期，没有具体时间，所以无法按小时细分或筛选。"
     assert len(ask(rees46, metric="purchases", group_by=["hour"]).rows) > 1  # times of day there
     # Every CDNOW item is a CD: "CDs sold" is the data's own figure, not a category it lacks.

@@ -49,7 +49,7 @@ CHINESE_ZONES = {"北京时间": "Asia/Shanghai", "东八区": "Asia/Shanghai", 
 ZONE_WORD = r"\s+(standard\s+|daylight\s+)?(time|timezone|time zone|hours?|clock)\b"
 # "UTC+8", "GMT-5": whole hours, as the IANA Etc zones (whose signs are POSIX's, the reverse).
 OFFSET = re.compile(r"\b(utc|gmt)\s*(?P<sign>[+\-−])\s*(?P<h>\d{1,2})(:00)?(?![:\d])", re.IGNORECASE)
-# Hour-of-day and weekday dimensions read `e.event_time`: on another clock, that time converted.
+# The dimensions read on the zone's clock: their `e.event_time` is converted (tools/metrics.py).
 CLOCK_DIMENSIONS = ("hour", "weekday")
 
 

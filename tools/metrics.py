@@ -16,7 +16,6 @@ form; code writes what was computed (`interpret`) and the sentence about the res
 
 from __future__ import annotations
 
-import copy
 import difflib
 import math
 import re
@@ -203,19 +202,6 @@ class SemanticModel:
             for section in ("metrics", "dimensions"):
                 definitions[section].update(user.get(section) or {})
         return cls(definitions)
-
-    def on_clock(self, zone: str | None) -> SemanticModel:
-        """This model with the hour of the day and the weekday read on `zone`'s clock."""
-        if not zone:
-            return self
-        shifted = copy.copy(self)
-        shifted.dimensions = {
-            name: d.model_copy(update={"sql": clock.on_clock(d.sql, zone)})
-            if name in clock.CLOCK_DIMENSIONS
-            else d
-            for name, d in self.dimensions.items()
-        }
-        return shifted
 
     def events_of(self, name: str) -> set[str]:
         """The event types the metric's SQL counts or sums over ({'purchase'} for revenue)."""
@@ -943,7 +929,6 @@ def _positions(n: int) -> str:
 
 def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: bool = False) -> str:
     """SQL for a metric request (or, with `compare`, a comparison request)."""
-    model = model.on_clock(args.time_zone)
     dims = _computable_dims(ctx, model, args)
     if compare and args.also:
         raise ToolError("a comparison takes one metric: leave also out")
@@ -952,7 +937,18 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
         raise ToolError("a comparison needs a period: a week, a month, the last n days, or a range")
     query = _MetricQuery(ctx, model, args, dims, start, end, compare)
     sql, order = query.comparison() if compare else query.single()
-    return query.finish(sql, order)
+    return _on_clock(model, query.finish(sql, order), args.time_zone)
+
+
+def _on_clock(model: SemanticModel, sql: str, zone: str | None) -> str:
+    """The hour of the day and the weekday read on the zone the question named, wherever their
+    SQL appears; what the data's values are (CDNOW's dates without times) is checked on the
+    stored UTC times, before."""
+    for name in clock.CLOCK_DIMENSIONS:
+        if zone and name in model.dimensions:
+            written = model.dimensions[name].sql
+            sql = sql.replace(written, clock.on_clock(written, zone))
+    return sql
 
 
 def _computable_dims(ctx: ToolContext, model: SemanticModel, args: Any) -> list[Dimension]:
