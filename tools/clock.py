@@ -70,11 +70,11 @@ def zone_named(text: str) -> tuple[str, str] | None:
         if words in text:
             return zone, words
     found = OFFSET.search(text)
-    if found and int(found.group("h")) <= 14:
+    if found:
         hours = int(found.group("h"))
-        if not hours:
-            return "UTC", found.group(0)
-        return f"Etc/GMT{'-' if found.group('sign') == '+' else '+'}{hours}", found.group(0)
+        zone = f"Etc/GMT{'-' if found.group('sign') == '+' else '+'}{hours}" if hours else "UTC"
+        if zone in known_zones():  # UTC-14 is no zone
+            return zone, found.group(0)
     lowered = text.lower()
     for written in re.findall(r"\b[a-z]+/[a-z_]+(?:/[a-z_]+)?\b", lowered):  # "Europe/Madrid"
         if written in _by_lower():
