@@ -1484,6 +1484,8 @@ def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: di
         ),
         ("Which weekday has the most orders, GMT-3?", "Etc/GMT+3", "read 'gmt-3' as UTC-3 time"),
         ("Busiest hour in Europe/Madrid?", "Europe/Madrid", "read 'europe/madrid' as Europe/Madrid"),
+        ("Busiest hour of the day in UTC+5:30?", "Asia/Kolkata", "read 'utc+5:30' as Asia/Kolkata"),
+        ("Busiest hour of the day in UTC-13?", None, None),  # no zone has it
         ("北京时间几点浏览最多？", "Asia/Shanghai", "read '北京时间' as Asia/Shanghai"),
         ("Busiest hour of the day (UTC time)?", None, "read 'utc time' as UTC time"),
         ("Busiest hour of the day?", None, None),

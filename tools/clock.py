@@ -47,8 +47,18 @@ ZONE_NAMES = {
 }
 CHINESE_ZONES = {"北京时间": "Asia/Shanghai", "东八区": "Asia/Shanghai", "中国时间": "Asia/Shanghai"}
 ZONE_WORD = r"\s+(standard\s+|daylight\s+)?(time|timezone|time zone|hours?|clock)\b"
-# "UTC+8", "GMT-5": whole hours, as the IANA Etc zones (whose signs are POSIX's, the reverse).
-OFFSET = re.compile(r"\b(utc|gmt)\s*(?P<sign>[+\-−])\s*(?P<h>\d{1,2})(:00)?(?![:\d])", re.IGNORECASE)
+# "UTC+8", "GMT-5": whole hours, as the IANA Etc zones (whose signs are POSIX's, the reverse);
+# the offsets of part hours as a zone that keeps one all year.
+OFFSET = re.compile(
+    r"\b(utc|gmt)\s*(?P<sign>[+\-−])\s*(?P<h>\d{1,2})(:(?P<m>[0-5]\d))?(?![:\d])", re.IGNORECASE
+)
+PART_HOURS = {
+    "+4:30": "Asia/Kabul",
+    "+5:30": "Asia/Kolkata",
+    "+5:45": "Asia/Kathmandu",
+    "+6:30": "Asia/Yangon",
+    "+9:30": "Australia/Darwin",
+}
 # The dimensions read on the zone's clock: their `e.event_time` is converted (tools/metrics.py).
 CLOCK_DIMENSIONS = ("hour", "weekday")
 
@@ -71,8 +81,11 @@ def zone_named(text: str) -> tuple[str, str] | None:
             return zone, words
     found = OFFSET.search(text)
     if found:
-        hours = int(found.group("h"))
-        zone = f"Etc/GMT{'-' if found.group('sign') == '+' else '+'}{hours}" if hours else "UTC"
+        hours, minutes, ahead = int(found.group("h")), int(found.group("m") or 0), found.group("sign") == "+"
+        if minutes:
+            zone = PART_HOURS.get(f"{'+' if ahead else '-'}{hours}:{minutes:02d}", "")
+        else:
+            zone = f"Etc/GMT{'-' if ahead else '+'}{hours}" if hours else "UTC"
         if zone in known_zones():  # UTC-14 is no zone
             return zone, found.group(0)
     lowered = text.lower()
