@@ -1470,6 +1470,22 @@ def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: di
 
 
 @pytest.mark.parametrize(
+    ("question", "model"),
+    [
+        ("Using the sequence model, what should user 42 see next?", "sequence"),
+        ("用序列模型给用户42推荐商品", "sequence"),
+        ("What should user 42 see next?", None),
+    ],
+)
+def test_the_recommender_the_question_names_is_used(question: str, model: str | None) -> None:
+    """The model left out `model` when the question named the sequence model (the demo's
+    recommend_sequence): code reads it from the words."""
+    _, arguments, notes = check("recommend", {"user_id": "42"}, english_reading(question), MODEL)
+    assert arguments.get("model") == model
+    assert bool(notes) == bool(model)
+
+
+@pytest.mark.parametrize(
     ("question", "zone", "note"),
     [
         (

@@ -525,6 +525,10 @@ def follow_up(question: str) -> bool:
     return bool(re.search(FOLLOW_UP, question.lower())) or len(_words(question.lower())) <= 4
 
 
+# "Using the sequence model", "from the order of their steps", 序列模型: the recommender asked for.
+SEQUENCE_MODEL = r"\bsequen|order of (their|his|her|the user'?s?) (steps|actions|events|clicks)|序列"
+
+
 def check(
     tool: str,
     arguments: dict[str, Any],
@@ -552,6 +556,16 @@ def check(
         return tool, args, [f"read '{segment}' as the metric {metric}, not a segment", *notes]
     if tool == "query_metric" and (found := _products_sought(arguments, _text(current or question))):
         return "search_products", found, ["read the question as a product search, not a figure"]
+    if (
+        tool == "recommend"
+        and not arguments.get("model")
+        and _has(SEQUENCE_MODEL, _text(current or question))
+    ):
+        return (
+            tool,
+            {**arguments, "model": "sequence"},
+            ["read 'sequence' as the sequence model's recommendations"],
+        )
     if tool not in ("query_metric", "compare_periods", "funnel", "explain_change"):
         return tool, arguments, []
     text = _text(question)

@@ -821,7 +821,8 @@ def tools(semantic: Any) -> list[Tool]:
             "recommend",
             recommend,
             RecommendArgs,
-            prompt="products for a user_id, or products that go with a product_id (bought together).",
+            prompt="products for a user_id (what to show them next; model sequence: from the order of their"
+            " steps), or products that go with a product_id (bought together).",
             follow_ups=_recommend_follow_ups,
         ),
         Tool(
