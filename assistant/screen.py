@@ -84,7 +84,7 @@ class Screen:
             # so a product the model added to a segment's request is dropped, not refused.
             arguments, notes = as_requested(arguments, answer.question)
             answer.notes += notes
-        arguments, problems = unsupported_arguments(tool, arguments, said)
+        arguments, problems = unsupported_arguments(tool, arguments, said, question)
         answer.notes += [p.removeprefix("note: ") for p in problems if p.startswith("note: ")]
         problems = [p for p in problems if not p.startswith("note: ")]
         if (

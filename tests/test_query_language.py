@@ -2171,6 +2171,18 @@ def test_a_price_or_category_the_model_made_up_is_corrected_before_the_call() ->
     )
     assert args == {"query": "present for toddler", "category": "kids"}
     assert problems == ["note: dropped price_under 10.0, which the question does not give"]
+    # The same question with an example's search copied (run s32-shoplens-demo2): the question's
+    # own words are searched, by meaning, rather than the model asked again (it copied it again).
+    args, problems = unsupported_arguments(
+        "search_products",
+        {"query": "gifts for runners", "price_under": 100.0},
+        "What could I buy as a present for a toddler?",
+    )
+    assert args == {"query": "What could I buy as a present for a toddler"}
+    assert problems == [
+        "note: dropped price_under 100.0, which the question does not give",
+        "note: searched for the question's own words, not 'gifts for runners'",
+    ]
     said = {"query": "running shoes", "price_under": 69.99}
     assert unsupported_arguments("search_products", said, "running shoes under $69.99") == (said, [])
     # "Recommend beauty products for user 42" with beauty as a product id: the category.

@@ -409,12 +409,14 @@ STOPWORDS = {
 
 
 def unsupported_arguments(
-    tool: str, arguments: dict[str, Any], words: str
+    tool: str, arguments: dict[str, Any], words: str, question: str | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """Ids and search text the conversation never said: a small model copies them from its
     examples ("user 42", "product 103", "gifts for runners") when a question has none.
     An unnamed id is dropped when a named one remains (a note says so); otherwise the problem is
-    returned, for the model to correct its call."""
+    returned, for the model to correct its call. A search text not said becomes the words of
+    `question` (the one being answered; by default `words`): a search is by meaning, and the
+    model asked again often copies the same example."""
     text = words.lower()
     said = set(_words(text))
     args = dict(arguments)
@@ -456,7 +458,9 @@ def unsupported_arguments(
                 w for w in _words(str(args.get(field) or "").lower()) if len(w) >= 3 and w not in STOPWORDS
             ]
             if content and not any(_mentions(w, text) or w in said for w in content):
-                problems.append(f"the search text {args[field]!r} is not in the question: use its own words")
+                own = re.sub(r"[\s?？!！.。]+$", "", (question or words).strip())
+                problems.append(f"note: searched for the question's own words, not {args[field]!r}")
+                args[field] = own
     return args, problems
 
 
