@@ -944,8 +944,10 @@ def _on_clock(model: SemanticModel, sql: str, zone: str | None) -> str:
     """The hour of the day and the weekday read on the zone the question named, wherever their
     SQL appears; what the data's values are (CDNOW's dates without times) is checked on the
     stored UTC times, before."""
+    if not zone:
+        return sql
     for name in clock.CLOCK_DIMENSIONS:
-        if zone and name in model.dimensions:
+        if name in model.dimensions:
             written = model.dimensions[name].sql
             sql = sql.replace(written, clock.on_clock(written, zone))
     return sql
