@@ -1103,7 +1103,13 @@ def test_a_banner_names_its_product_briefly_where_it_has_room() -> None:
         == "Roborock Vacuum Cleaner: Clean smarter, not harder!"
     )
     assert _banner("Roborock cleans while you rest!", roborock) == "Roborock cleans while you rest!"
-    # 7 words: no room for 3 more, room for the brand; 8 words: room for none.
+    # 6 words: no room for the name with its brand, room for what the thing is (the brand alone,
+    # "Belkin: Perfect for Travel and Compact Size", said nothing of a screen protector).
+    belkin = [("product", "Belkin Screen Protector for iPhone 15, 2-Pack"), ("brand", "Belkin")]
+    assert _banner("Perfect for Travel and Compact Size", belkin) == (
+        "Screen Protector: Perfect for Travel and Compact Size"
+    )
+    # 7 words: no room for 2 more, room for the brand; 8 words: room for none.
     assert _banner("Get Your Cleaning Done Faster and Easier!", roborock) == (
         "Roborock: Get Your Cleaning Done Faster and Easier!"
     )
@@ -1116,7 +1122,7 @@ def test_a_banner_names_its_product_briefly_where_it_has_room() -> None:
         _banner("30% off this weekend, today only!", offered)
         == "30% off this weekend, today only! Code CLEAN30."
     )
-    assert _banner("30% off this weekend!", offered) == "Roborock: 30% off this weekend! Code CLEAN30."
+    assert _banner("30% off this weekend!", offered) == "Vacuum Cleaner: 30% off this weekend! Code CLEAN30."
     assert _banner("30% off!", offered) == "Roborock Vacuum Cleaner: 30% off! Code CLEAN30."
     # The model's own line with the full name: the name shortened, which leaves room for the code.
     habits = [("product", "O'Reilly Atomic Habits Guide Mini, Paperback"), ("brand", "O'Reilly"), offered[-1]]

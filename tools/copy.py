@@ -941,7 +941,10 @@ def _banner(headline: str, facts: list[tuple[str, Any]], language: str = "en") -
         # The model's headlines run to 7 words for 6 asked: the brand alone may fit where the name does not.
         # "Kitchen Set: Northwind Toys: Browse the playroom" read badly: a dash where the headline has a colon.
         mark = "：" if zh else (" –" if ":" in banner else ":")
-        for who in dict.fromkeys(n for n in (name, brand) if n):
+        # What the thing is ("Screen Protector") says more than the brand alone ("Belkin", which
+        # sells many things) where the name with its brand has no room.
+        thing = name[len(brand) :].strip() if brand and name.lower().startswith(brand.lower() + " ") else ""
+        for who in dict.fromkeys(n for n in (name, thing, brand) if n):
             named = f"{who}{mark}{'' if zh else ' '}{banner}"
             if words_in(named) <= limit:
                 return named
