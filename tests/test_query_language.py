@@ -780,6 +780,26 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"filters": [], "time_zone": "Asia/Shanghai"},
             "ignored the filter country = Beijing: it names a time zone",
         ),
+        (  # the same words as the clock's reading: "Beijing hours" names the zone too
+            "Purchases by weekday in Beijing hours?",
+            {
+                "metric": "purchases",
+                "group_by": ["weekday"],
+                "filters": [{"dimension": "country", "values": ["Beijing"]}],
+            },
+            {"filters": [], "time_zone": "Asia/Shanghai"},
+            "ignored the filter country = Beijing: it names a time zone",
+        ),
+        (  # a place the zone's words do not name stays a filter
+            "Views from Germany by hour, Berlin time?",
+            {
+                "metric": "views",
+                "group_by": ["hour"],
+                "filters": [{"dimension": "country", "values": ["Germany"]}],
+            },
+            {"filters": [{"dimension": "country", "values": ["Germany"]}], "time_zone": "Europe/Berlin"},
+            "read 'berlin time' as Europe/Berlin",
+        ),
         (  # entities counted by how many different things they did something with
             "How many sessions viewed at least 10 different products?",
             {"metric": "sessions", "did": ["view"], "min_times": 10},

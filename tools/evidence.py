@@ -728,11 +728,8 @@ def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] 
                     f"ignored the filter {dimension} = {', '.join(item['values'])}: the question does not name it"
                 )
                 continue
-            zones = [
-                v
-                for v in supported
-                if re.search(rf"\b{re.escape(v.lower())}\s+(time|timezone|time zone)\b", text)
-            ]
+            clock_words = (clock.zone_named(text) or ("", ""))[1].lower()
+            zones = [v for v in supported if clock_words and v.lower() in clock_words]
             if zones and len(zones) == len(supported):
                 # "Beijing time" names a clock, not a place (see `_clock_named`).
                 notes.append(f"ignored the filter {dimension} = {', '.join(zones)}: it names a time zone")
