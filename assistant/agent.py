@@ -53,6 +53,7 @@ from assistant.warehouse.db import Warehouse, refresh_views
 from assistant.warehouse.live import live_generation
 from tools import ToolContext, ToolError, ToolResult, build_tools, chinese
 from tools.base import UnknownEntity, argument_problems, read_facts
+from tools.coverage import left_out
 from tools.evidence import (
     corrected,
     lack_asked,
@@ -75,7 +76,12 @@ VAGUE_REPLY = (
     " and over which period?"
 )
 COULD_NOT = "I could not answer that: "  # an error's start; tools/chinese.py has it in Chinese
-LACK_UNASKED = "(not asked:"  # in the error of a call that brought in what the data lacks, unasked
+LACK_UNASKED = "(not asked:"
+# The tools whose interpretation states every part of what they computed (tools/coverage.py).
+COVERED_TOOLS = ("query_metric",)
+LEFT_OUT_NOTE = (
+    "left out what the question asks"  # in the error of a call that brought in what the data lacks, unasked
+)
 
 
 class PromptRead(BaseModel):
@@ -372,6 +378,8 @@ class Assistant:
         model, which corrects its call. `words` are the question's (and a follow-up's previous
         question's); `said` is all the conversation has said, where ids may come from."""
         tried: set[str] = set()  # the model's failed calls, as it wrote them
+        # A call that ran but left out what the question asks, kept while the model tries again.
+        set_aside: tuple[ToolResult, ToolCall, list[str]] | None = None
         # A request for copy that names its product by id or its segment: code writes the call
         # (the model's call cost 3-7 s of a request's 20 and sometimes named its examples' ids).
         by_code = self.screen.copy_call(answer.question) if previous_call is None else None
@@ -392,6 +400,8 @@ class Assistant:
                     continue
                 # What the model wrote, without the defaults: the fields it chose are the ones to check.
                 tool, arguments = call.tool, call.arguments.model_dump(mode="json", exclude_unset=True)
+                if tool in ("clarify", "cannot_answer") and set_aside is not None:
+                    return self._set_aside_used(set_aside, answer)  # a figure shown with what it lacks
                 if tool in ("clarify", "cannot_answer"):
                     answer.kind = "clarification" if tool == "clarify" else "refusal"
                     answer.text = (
@@ -423,6 +433,8 @@ class Assistant:
                 # The last try's lack stands: the user reads why, not the marker of a retry.
                 if attempt < MAX_RETRIES and self._without_unasked(exc, tool, arguments, answer, messages):
                     continue
+                if set_aside is not None:
+                    return self._set_aside_used(set_aside, answer)
                 answer.kind, answer.text = "refusal", str(exc)
                 return None
             except (ToolError, ValidationError) as exc:
@@ -445,11 +457,43 @@ class Assistant:
                 ]
                 continue
             seconds = round(time.perf_counter() - clock, 3)
-            answer.tool_calls.append(ToolCall(tool=tool, arguments=arguments, seconds=seconds))
+            ran = ToolCall(tool=tool, arguments=arguments, seconds=seconds)
+            answer.tool_calls.append(ran)
+            # This question's words alone: a follow-up's call carries the previous one's reading.
+            covered = tool in COVERED_TOOLS and result.interpretation
+            missing = left_out(english_reading(answer.reading), result.interpretation) if covered else []
+            if missing and set_aside is None and attempt < MAX_RETRIES and self.settings.coverage_retry:
+                set_aside = (result, ran, missing)
+                ran.error = f"{LEFT_OUT_NOTE}: {', '.join(missing)}"
+                on_step(Step(kind="failed", text=f"{tool} left out {', '.join(missing)}", tool=tool))
+                messages += [
+                    AIMessage(json.dumps({"tool": tool, "arguments": arguments})),
+                    HumanMessage(
+                        f"That call computes: {result.interpretation}\nIt leaves out what the question asks:"
+                        f" {', '.join(missing)}. Reply with a call that computes what the question asks"
+                        " (run_sql when the typed fields cannot say it)."
+                    ),
+                ]
+                continue
+            if set_aside is not None and len(set_aside[2]) <= len(missing):
+                ran.error = f"{LEFT_OUT_NOTE}: {', '.join(missing) or 'nothing'}, no less than the first call"
+                return self._set_aside_used(set_aside, answer)
+            answer.left_out = missing
             return result
+        if set_aside is not None:
+            return self._set_aside_used(set_aside, answer)
         answer.kind = "error"
         answer.text = f"{COULD_NOT}{answer.tool_calls[-1].error}"
         return None
+
+    @staticmethod
+    def _set_aside_used(set_aside: tuple[ToolResult, ToolCall, list[str]], answer: Answer) -> ToolResult:
+        """The call set aside for leaving out part of the question is the answer after all (the
+        model's next try did no better): its figure, with what it leaves out shown."""
+        result, ran, missing = set_aside
+        ran.error = None
+        answer.left_out = missing
+        return result
 
     def _without_unasked(
         self,

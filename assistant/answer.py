@@ -56,6 +56,9 @@ class Answer(BaseModel):
     # chosen from (settings.chinese_questions): a misreading shows here.
     read_as: str | None = None
     notes: list[str] = Field(default_factory=list)
+    # What the question asks that the computation does not use (tools/coverage.py): shown, so a
+    # figure near the question is not taken for its answer.
+    left_out: list[str] = Field(default_factory=list)
     ungrounded_numbers: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
     tokens: dict[str, int] = Field(default_factory=lambda: {"prompt": 0, "completion": 0})

@@ -191,6 +191,12 @@ class Settings(BaseSettings):
         "row labels always right; no second model call) or the model (checked; code's sentence when "
         "the check fails).",
     )
+    coverage_retry: bool = Field(
+        default=True,
+        description="When what a typed call computed leaves out part of the question (an event, a statistic, "
+        "a grain, a condition or a number its words name), show the model what and let it try once more; "
+        "the call that leaves out less is answered, and what is still left out is shown with it.",
+    )
     recommender: Literal["itemknn", "sequence"] = Field(
         default="itemknn",
         description="The recommender `recommend` and `explain_recommendation` use unless a call names one: "

@@ -789,3 +789,43 @@ def test_copy_is_for_the_product_the_request_names_by_id(shop) -> None:
     assert screen.copy_call(f"What is the conversion rate of product {named}?") is None  # no copy asked
     assert screen.copy_call(f"Write a banner for product {named} and product 17") is None  # which one?
     assert screen.copy_call("A playful banner for the hibernating segment.") == {"segment": "hibernating"}
+
+
+def test_a_call_that_leaves_out_part_of_the_question_is_shown_what_and_tried_once_more(shop) -> None:
+    """ "Which single minute saw the most purchases?" answered with all purchases: the call ran and
+    computed something near the question. Code names what it leaves out; the model tries again;
+    the call that leaves out less is the answer, and what is still left out is shown with it."""
+    question = "Which brand had the most purchases among favorites?"
+    first = call("query_metric", metric="purchases")
+    better = call("query_metric", metric="purchases", group_by=["brand"], top_n=1)
+    agent, model = assistant(shop, [first, better])
+    answer = agent.ask(question)
+    assert [c.tool for c in answer.tool_calls] == ["query_metric", "query_metric"]
+    assert answer.tool_calls[0].error == "left out what the question asks: favorites, the highest"
+    assert answer.tool_calls[1].error is None and answer.table.columns[0] == "brand"
+    retry = model.calls[1][0][-1].content
+    assert (
+        retry.startswith("That call computes: Purchases (purchases:")
+        and "leaves out what the question asks:" in retry
+    )
+    assert answer.left_out == ["favorites"]  # still left out: shown with the answer
+    # A retry that leaves out as much: the first call's figure, with what it leaves out.
+    agent, _ = assistant(shop, [first, call("query_metric", metric="views")])
+    answer = agent.ask(question)
+    assert (
+        [bool(c.error) for c in answer.tool_calls] == [False, True]
+        and answer.sql
+        and "purchase" in answer.sql
+    )
+    assert answer.kind == "answer" and answer.left_out == ["favorites", "the highest"]
+    # A decline on the retry does not throw the figure away: it is shown with what it lacks.
+    agent, _ = assistant(shop, [first, call("cannot_answer", reason="no favorites")])
+    answer = agent.ask(question)
+    assert answer.kind == "answer" and answer.left_out == ["favorites", "the highest"]
+    # Without the setting: one call, what it leaves out shown; a call that covers all: no retry.
+    agent, model = assistant(shop, [first], coverage_retry=False)
+    answer = agent.ask(question)
+    assert len(model.calls) == 1 and answer.left_out == ["favorites", "the highest"]
+    agent, model = assistant(shop, [call("query_metric", metric="purchases", group_by=["brand"], top_n=1)])
+    answer = agent.ask("Which brand had the most purchases?")
+    assert len(model.calls) == 1 and answer.left_out == [] and answer.tool_calls[0].error is None

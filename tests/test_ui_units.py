@@ -539,6 +539,18 @@ def test_the_english_a_chinese_question_was_read_as_shows_above_what_was_compute
     )
 
 
+def test_what_the_question_asks_and_the_computation_leaves_out_is_shown_in_the_askers_language() -> None:
+    from assistant.ui.render import answer_messages
+
+    answer = Answer(question="Busiest minute?", text="Purchases: 54.", kind="answer", left_out=["by minute"])
+    text = str(answer_messages(answer)[0]["content"])
+    assert text.endswith("\n\n*Asked for but not in what was computed: by minute*")
+    chinese = answer.model_copy(
+        update={"question": "哪一分钟购买最多？", "left_out": ["by minute", "the highest"]}
+    )
+    assert str(answer_messages(chinese)[0]["content"]).endswith("\n\n*问题问到但计算中未包含：按分钟、最高*")
+
+
 def test_versions_of_copy_are_shown_side_by_side() -> None:
     from assistant.ui.tool_tabs import side_by_side
 

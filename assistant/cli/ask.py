@@ -68,6 +68,10 @@ def ask(
             console.print(f"[dim]retried after {call.tool}: {call.error}[/dim]")
     if sql and answer.sql:
         console.print(f"[dim]{answer.sql}[/dim]")
+    if answer.left_out:
+        console.print(
+            f"[yellow]asked for but not in what was computed: {', '.join(answer.left_out)}[/yellow]"
+        )
     if answer.ungrounded_numbers:
         console.print(f"[red]numbers not found in the results: {', '.join(answer.ungrounded_numbers)}[/red]")
     tokens = answer.tokens

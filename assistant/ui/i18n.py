@@ -131,6 +131,7 @@ RUN_TIME_WORDS: dict[str, tuple[str, str]] = {
     "computed": ("Computed: ", "计算内容："),
     "read_as": ("Read as: ", "按英文理解为："),
     "ungrounded": ("Numbers not found in the results: ", "结果中找不到的数字："),
+    "left_out": ("Asked for but not in what was computed: ", "问题问到但计算中未包含："),
     "rows": ("{n} rows · SQL and table", "{n} 行 · SQL 和表格"),
     "one_row": ("1 row · SQL and table", "1 行 · SQL 和表格"),
     "more_rows": ("… all rows in the Result panel ({n})", "……全部行见结果面板（{n}）"),

@@ -17,6 +17,7 @@ from assistant.ui.session import ChatSession
 from assistant.warehouse.load import LoadError, first_line
 from assistant.warehouse.loaders import UnknownFormat
 from tools.base import ToolError, ToolResult, format_value
+from tools.coverage import ZH_LABELS
 from tools.language import is_chinese
 
 CHAT_PREVIEW_ROWS = 8
@@ -51,6 +52,9 @@ def answer_messages(answer: Answer) -> list[dict]:
         text += "\n\n*" + said("read_as", chinese) + answer.read_as.replace("*", "×") + "*"
     if answer.interpretation:
         text += "\n\n*" + said("computed", chinese) + answer.interpretation.replace("*", "×") + "*"
+    if answer.left_out:  # a figure near the question is not its answer: say what it leaves out
+        labels = [ZH_LABELS.get(m, m) for m in answer.left_out] if chinese else answer.left_out
+        text += "\n\n*" + said("left_out", chinese) + ("、" if chinese else ", ").join(labels) + "*"
     if answer.ungrounded_numbers:
         text += "\n\n*" + said("ungrounded", chinese) + ", ".join(answer.ungrounded_numbers) + "*"
     out = [{"role": "assistant", "content": text}]
