@@ -81,6 +81,11 @@ ALL_DATA = "all data (2019-10-01 00:00 to 02:28)"
             "Users (users: distinct active users); 1998 (1998-01-01 to 1998-12-31); per month.",
             [],
         ),
+        (  # "most recent" names an order, not a maximum
+            "How many customers still had it in their most recent order?",
+            "Users who purchased (latest_order is true); all data.",
+            [],
+        ),
         # The gloss of a Chinese question is read as the English is.
         (
             "至少5个不同用户浏览过的商品有多少？",

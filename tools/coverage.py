@@ -34,7 +34,7 @@ CONCEPTS = (
     Concept(
         "the highest",
         "最高",
-        r"\b(longest|largest|biggest|highest|(?<!at )most|maximum|max|busiest|peak)\b",
+        r"\b(longest|largest|biggest|highest|(?<!at )most(?! recent)|maximum|max|busiest|peak)\b",
         # a breakdown is ranked: its first row is the highest
         r"\b(highest|top \d+|max|most|largest|longest|busiest|maximum)\b|; by ",
     ),
