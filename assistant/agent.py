@@ -462,7 +462,9 @@ class Assistant:
             # This question's words alone: a follow-up's call carries the previous one's reading.
             covered = tool in COVERED_TOOLS and result.interpretation
             missing = left_out(english_reading(answer.reading), result.interpretation) if covered else []
-            if missing and set_aside is None and attempt < MAX_RETRIES and self.settings.coverage_retry:
+            # Once, for a first call: after a failed one the model has been retried already.
+            first = len(answer.tool_calls) == 1
+            if missing and first and attempt < MAX_RETRIES and self.settings.coverage_retry:
                 set_aside = (result, ran, missing)
                 ran.error = f"{LEFT_OUT_NOTE}: {', '.join(missing)}"
                 on_step(Step(kind="failed", text=f"{tool} left out {', '.join(missing)}", tool=tool))

@@ -527,6 +527,7 @@ def test_a_question_beyond_the_typed_language_is_sent_to_run_sql_once(shop) -> N
     agent, _ = assistant(shop, [call("query_metric", metric="orders"), call("query_metric", metric="orders")])
     answer = agent.ask(question)
     assert answer.kind == "answer" and [bool(c.error) for c in answer.tool_calls] == [True, False]
+    assert answer.left_out == ["first"]  # not tried once more: shown with the figure
     # A question the typed language covers is not touched.
     agent, _ = assistant(shop, [call("query_metric", metric="orders", period={"kind": "last_week"})])
     assert agent.ask("How many orders last week?").tool_calls[0].error is None
