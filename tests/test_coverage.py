@@ -86,6 +86,11 @@ ALL_DATA = "all data (2019-10-01 00:00 to 02:28)"
             "Users who purchased (latest_order is true); all data.",
             [],
         ),
+        (  # "I mean" is no average
+            "Top 3 subcategories by product views? I mean the most specific category level we have.",
+            "Views (views: product views); all data; by subcategory; top 3.",
+            [],
+        ),
         # The gloss of a Chinese question is read as the English is.
         (
             "至少5个不同用户浏览过的商品有多少？",

@@ -54,7 +54,8 @@ CONCEPTS = (
     Concept(
         "an average",
         "平均",
-        r"\bavg\b|\baverage\b|\bmean\b",
+        # not "I mean the most specific category"
+        r"\bavg\b|\baverage\b|\bthe mean\b|\bmean (\w+ )?(value|number|price|time|days?|orders?|spend|size)\b",
         r"averag|\bper\b|\baov\b|\bmean\b|basket size|\barpu\b",
     ),
     Concept("by minute", "按分钟", r"\bminutes?\b|\bminutely\b", r"\bminute"),
