@@ -91,6 +91,21 @@ ALL_DATA = "all data (2019-10-01 00:00 to 02:28)"
             "Views (views: product views); all data; by subcategory; top 3.",
             [],
         ),
+        (  # a ratio is an average: views per purchase
+            "On average, how many page views does it take to get one purchase?",
+            "Views divided by purchases (views: product views); all data.",
+            [],
+        ),
+        (  # events as alternatives are any activity
+            "Which 3 categories reached the most users, counting anyone who interacted in any way (view, fav, cart or buy)?",
+            "Users (users: distinct active users); all data; by category; top 3.",
+            [],
+        ),
+        (  # buyers against the rest answers "people who never did"
+            "Compare the average add-to-carts per user for people who bought something vs people who never did.",
+            "Average carts per user (carts: add-to-cart events); all data; by buyer.",
+            [],
+        ),
         # The gloss of a Chinese question is read as the English is.
         (
             "至少5个不同用户浏览过的商品有多少？",

@@ -56,7 +56,7 @@ CONCEPTS = (
         "平均",
         # not "I mean the most specific category"
         r"\bavg\b|\baverage\b|\bthe mean\b|\bmean (\w+ )?(value|number|price|time|days?|orders?|spend|size)\b",
-        r"averag|\bper\b|\baov\b|\bmean\b|basket size|\barpu\b",
+        r"averag|\bper\b|\baov\b|\bmean\b|basket size|\barpu\b|divided by",
     ),
     Concept("by minute", "按分钟", r"\bminutes?\b|\bminutely\b", r"\bminute"),
     Concept("by hour", "按小时", r"(?<!\d )\bhours?\b|\bhourly\b|\bo'clock\b", r"\bhour"),
@@ -77,7 +77,7 @@ CONCEPTS = (
         "never",
         "从未",
         r"\bnever\b|\bnot a single\b|\bwithout\b|\bdid ?n[o']t\b|\bno (purchase|cart|view|order)",
-        r"\bnever\b|\bnot\b|\bwithout\b|\bno\b|\bnone\b",
+        r"\bnever\b|\bnot\b|\bwithout\b|\bno\b|\bnone\b|\bby buyer\b",  # buyers against the rest
     ),
     Concept("the same", "同一", r"\bsame (day|item|product|sku|session|order|invoice)\b", r"\bsame\b"),
 )
@@ -107,13 +107,19 @@ def _number_used(number: str, computed: str) -> bool:
 
 
 ZH_LABELS = {c.label: c.zh for c in CONCEPTS}
+EVENT_LABELS = ("product views", "add-to-cart events", "favorites")
+# "in any way (view, fav, cart or buy)": events named as alternatives are any activity, which a
+# measure of all events computes without naming them.
+_EVENT = r"(view|fav|cart|add|buy|bought|purchas)\w*"
+ANY_EVENT = rf"\bin any way\b|\bany (event|action|activity|interaction)|{_EVENT}\s+or\s+(an? )?{_EVENT}"
 
 
 def left_out(asked: str, computed: str) -> list[str]:
     """The things the question's words ask for that the interpretation of what was computed never
     uses, by label; the numbers among them as written. Empty when nothing is left out."""
     question, said = asked.lower(), computed.lower()
-    missing = [c.label for c in CONCEPTS if re.search(c.asked, question) and not re.search(c.computed, said)]
+    concepts = [c for c in CONCEPTS if not (c.label in EVENT_LABELS and re.search(ANY_EVENT, question))]
+    missing = [c.label for c in concepts if re.search(c.asked, question) and not re.search(c.computed, said)]
     numbers = NUMBER.findall(NOT_A_BOUND.sub(" ", question.replace(",", "")))
     said = said.replace(",", "")
     missing += [n for n in dict.fromkeys(numbers) if not _number_used(n, said)]
