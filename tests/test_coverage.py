@@ -106,6 +106,11 @@ ALL_DATA = "all data (2019-10-01 00:00 to 02:28)"
             "Average carts per user (carts: add-to-cart events); all data; by buyer.",
             [],
         ),
+        (  # years written '98, halves and quarters are periods
+            "How did revenue in H1 '98 compare with H1 '97?",
+            "Revenue; 1998-01-01 to 1998-06-30, against 1997-01-01 to 1997-06-30.",
+            [],
+        ),
         # The gloss of a Chinese question is read as the English is.
         (
             "至少5个不同用户浏览过的商品有多少？",

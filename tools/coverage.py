@@ -89,7 +89,7 @@ _MONTH = "|".join(
 NOT_A_BOUND = re.compile(
     rf"\b\d{{1,2}}(:\d\d)?\s*(am|pm|a\.m\.|p\.m\.)|\b\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?({_MONTH})\b"
     rf"|\b({_MONTH})\.?\s+\d{{1,2}}(st|nd|rd|th)?\b|\b(19|20)\d\d\b|\b\d{{4}}-\d\d(-\d\d)?\b"
-    r"|\b(utc|gmt)\s*[+\-−]\s*\d{1,2}(:\d\d)?",
+    r"|\b(utc|gmt)\s*[+\-−]\s*\d{1,2}(:\d\d)?|['’]\d\d\b",
 )
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 
