@@ -799,7 +799,7 @@ def test_a_call_that_leaves_out_part_of_the_question_is_shown_what_and_tried_onc
     question = "Which brand had the most purchases among favorites?"
     first = call("query_metric", metric="purchases")
     better = call("query_metric", metric="purchases", group_by=["brand"], top_n=1)
-    agent, model = assistant(shop, [first, better])
+    agent, model = assistant(shop, [first, better], coverage_retry=True)
     answer = agent.ask(question)
     assert [c.tool for c in answer.tool_calls] == ["query_metric", "query_metric"]
     assert answer.tool_calls[0].error == "left out what the question asks: favorites, the highest"
@@ -811,7 +811,7 @@ def test_a_call_that_leaves_out_part_of_the_question_is_shown_what_and_tried_onc
     )
     assert answer.left_out == ["favorites"]  # still left out: shown with the answer
     # A retry that leaves out as much: the first call's figure, with what it leaves out.
-    agent, _ = assistant(shop, [first, call("query_metric", metric="views")])
+    agent, _ = assistant(shop, [first, call("query_metric", metric="views")], coverage_retry=True)
     answer = agent.ask(question)
     assert (
         [bool(c.error) for c in answer.tool_calls] == [False, True]
@@ -820,13 +820,15 @@ def test_a_call_that_leaves_out_part_of_the_question_is_shown_what_and_tried_onc
     )
     assert answer.kind == "answer" and answer.left_out == ["favorites", "the highest"]
     # A decline on the retry does not throw the figure away: it is shown with what it lacks.
-    agent, _ = assistant(shop, [first, call("cannot_answer", reason="no favorites")])
+    agent, _ = assistant(shop, [first, call("cannot_answer", reason="no favorites")], coverage_retry=True)
     answer = agent.ask(question)
     assert answer.kind == "answer" and answer.left_out == ["favorites", "the highest"]
-    # Without the setting: one call, what it leaves out shown; a call that covers all: no retry.
-    agent, model = assistant(shop, [first], coverage_retry=False)
+    # By default (the retry gained nothing measured): one call, what it leaves out shown.
+    agent, model = assistant(shop, [first])
     answer = agent.ask(question)
     assert len(model.calls) == 1 and answer.left_out == ["favorites", "the highest"]
-    agent, model = assistant(shop, [call("query_metric", metric="purchases", group_by=["brand"], top_n=1)])
+    agent, model = assistant(
+        shop, [call("query_metric", metric="purchases", group_by=["brand"], top_n=1)], coverage_retry=True
+    )
     answer = agent.ask("Which brand had the most purchases?")
     assert len(model.calls) == 1 and answer.left_out == [] and answer.tool_calls[0].error is None
