@@ -145,6 +145,7 @@ class ShopLensSystem:
             interpretation=answer.interpretation,
             read_as=answer.read_as,
             interpretation_matches=self._interpretation_matches(answer, ran),
+            left_out=answer.left_out,
             numbers_stated=sum(1 for _, n, _, _ in numbers_in(answer.text) if n not in asked)
             if answer.kind == "answer"
             else 0,

@@ -22,6 +22,8 @@ FIGURES = [
     ("groundedness", "groundedness (numbers in results)", "{:.1%}"),
     ("refusal_correctness", "refusal correctness", "{:.0%}"),
     ("interpretation_matches", "interpretation matches the call", "{:.0%}"),
+    ("left_out_flagged", "answers flagged: asked for but not computed", "{:.0%}"),
+    ("left_out_wrong", "flagged answers that failed (the flag was right)", "{:.0%}"),
     ("pass_rate_terse", "passed: terse wording", "{:.0%}"),
     ("pass_rate_chatty", "passed: chatty wording", "{:.0%}"),
     ("pass_rate_typo", "passed: typo / unusual term", "{:.0%}"),

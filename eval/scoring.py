@@ -121,6 +121,7 @@ class Outcome(BaseModel):
     # The interpretation shown is the one the call that ran gives when run again (None: not checked).
     interpretation_matches: bool | None = None
     numbers_stated: int = 0  # numbers in the text that the question does not hold
+    left_out: list[str] = Field(default_factory=list)  # asked for but not computed (tools/coverage.py)
     seconds: float = 0.0
     tokens: dict[str, int] = Field(default_factory=dict)
     error: str | None = None
@@ -227,6 +228,10 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         "interpretation_matches": _share(
             [o.interpretation_matches for o in outcomes if o.interpretation_matches is not None]
         ),
+        # Answers shown with what the question asks and the computation leaves out, and how
+        # often such a flag was right (the answer failed): the flag's share and its precision.
+        "left_out_flagged": _share([bool(o.left_out) for o in outcomes if o.kind == "answer"]),
+        "left_out_wrong": _share([not r.passed for r in results if r.outcome.left_out]),
         "free_text_checks": _share(checked("free_text")),
         "judge_pass_rate": _share(judged),
         # Where both graded a free text: how often the judge's verdict is the code checks'.

@@ -165,6 +165,16 @@ def test_copy_figures_count_fallbacks_and_repairs() -> None:
     assert figures["copy_fallback_rate"] == 0.25 and figures["copy_repaired_rate"] == 0.25
 
 
+def test_answers_flagged_as_leaving_out_part_of_the_question_are_counted_with_the_flags_precision() -> None:
+    case = Case(id="m", question="Busiest minute for purchases?", tools=["query_metric"], numbers=[9])
+    right = outcome(tool="query_metric", text="9 purchases.", rows=[[9]])
+    wrong = outcome(tool="query_metric", text="Purchases: 54.", rows=[[54]], left_out=["by minute"])
+    lucky = outcome(tool="query_metric", text="9 purchases.", rows=[[9]], left_out=["the highest"])
+    figures = summarize([score(case, o, None) for o in (right, wrong, wrong, lucky)])
+    assert figures["left_out_flagged"] == 0.75 and figures["left_out_wrong"] == round(2 / 3, 4)
+    assert summarize([score(case, right, None)])["left_out_wrong"] is None
+
+
 def test_chinese_questions_count_answers_in_chinese_and_translations() -> None:
     case = Case(id="z", question="上周有多少订单？", kind="answer")
     answers = [
