@@ -76,12 +76,10 @@ VAGUE_REPLY = (
     " and over which period?"
 )
 COULD_NOT = "I could not answer that: "  # an error's start; tools/chinese.py has it in Chinese
-LACK_UNASKED = "(not asked:"
+LACK_UNASKED = "(not asked:"  # in the error of a call that brought in what the data lacks, unasked
 # The tools whose interpretation states every part of what they computed (tools/coverage.py).
 COVERED_TOOLS = ("query_metric",)
-LEFT_OUT_NOTE = (
-    "left out what the question asks"  # in the error of a call that brought in what the data lacks, unasked
-)
+LEFT_OUT_NOTE = "left out what the question asks"  # in the error of a call set aside for it
 
 
 class PromptRead(BaseModel):

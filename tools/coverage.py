@@ -4,8 +4,8 @@ The 1.5B model's commonest wrong answer is a call that runs and computes somethi
 question: "which single minute saw the most purchases?" answered with all purchases, "viewed
 but never added to a cart" as views. Code wrote what the call computed (the interpretation); here
 code reads the question's words for the things a figure is made of (an event, a statistic, a
-grain, a condition, a number) and names each one that what was computed never uses. The agent
-shows them to the model once, and shows the user whatever is still left out.
+grain, a condition, a number) and names each one that what was computed never uses. The user
+sees them under the answer; with `coverage_retry` the model sees them once and tries again.
 """
 
 from __future__ import annotations
