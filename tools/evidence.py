@@ -715,6 +715,7 @@ def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] 
     if args.get("filters") and not review.kept("filters"):
         args["filters"] = _events_as_event_type(args["filters"], semantic, notes)
         filters = []  # rebuilt, not edited: the caller's filter dicts stay as the model wrote them
+        clock_words = (clock.zone_named(text) or ("", ""))[1].lower()  # "beijing time"
         for item in args["filters"]:
             dimension = item["dimension"]
             bounds = dimension in semantic.dimensions and semantic.dimensions[dimension].match == "range"
@@ -728,7 +729,6 @@ def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] 
                     f"ignored the filter {dimension} = {', '.join(item['values'])}: the question does not name it"
                 )
                 continue
-            clock_words = (clock.zone_named(text) or ("", ""))[1].lower()
             zones = [v for v in supported if clock_words and v.lower() in clock_words]
             if zones and len(zones) == len(supported):
                 # "Beijing time" names a clock, not a place (see `_clock_named`).
