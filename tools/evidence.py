@@ -702,6 +702,11 @@ def _supported_condition_filters(review: _Review) -> None:
                 )
                 notes.append(f"ignored {field} {item['dimension']} = {dropped}: {why}")
         args[field] = kept
+    _where_that_can_match(args, notes)
+
+
+def _where_that_can_match(args: dict[str, Any], notes: list[str]) -> None:
+    """A "where" on the done side only, with the same event never done at all, matches nobody."""
     both = set(args.get("did") or []) & set(args.get("did_not") or [])
     if both and args.get("did_where") and not args.get("did_not_where"):
         args["did_not_where"], args["did_where"] = args["did_where"], []
@@ -1982,6 +1987,8 @@ def _narrowed_events_set(args: dict[str, Any], text: str, notes: list[str]) -> N
         if named:
             args["did"] = named
             notes.append(f"read did_where as narrowing the did events {named[0]}")
+            # "Didn't buy a Christmas item" written as a where and never bought: did is now set.
+            _where_that_can_match(args, notes)
 
 
 def _one_event_named(text: str) -> list[str]:
