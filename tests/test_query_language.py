@@ -122,11 +122,11 @@ SHAPES = [
         {"metric": "aov", "filters": [{"dimension": "latest_order", "values": ["latest"]}]},
         "SELECT avg(revenue) FROM orders WHERE order_number = customer_orders",
     ),
-    (  # average views per user, buyers against non-buyers (users with views)
+    (  # average views per user, buyers against non-buyers (a user without views counts 0)
         {"metric": "views", "per": "user", "group_by": ["buyer"]},
         """SELECT CASE WHEN user_id IN (SELECT user_id FROM events WHERE event_type = 'purchase') THEN 'buyers'
                   ELSE 'non-buyers' END, avg(n)
-           FROM (SELECT user_id, count(*) FILTER (WHERE event_type = 'view') AS n FROM events GROUP BY 1 HAVING n > 0)
+           FROM (SELECT user_id, count(*) FILTER (WHERE event_type = 'view') AS n FROM events GROUP BY 1)
            GROUP BY 1 ORDER BY 2 DESC""",
     ),
     (  # days between a customer's consecutive orders, each order once however many lines it has
@@ -259,6 +259,26 @@ def test_each_shape_compiles_to_what_hand_written_sql_computes(
     # Every code-written sentence passes the project's own grounding check.
     assert result.summary and not ungrounded_numbers(result.summary, [*result.rows, (len(result.rows),)])
     assert result.interpretation.endswith(".") and "2019-10-01 00:00 to 02:28" in result.interpretation
+
+
+@pytest.mark.real_data
+def test_a_statistic_per_entity_says_whom_it_is_over(rees46: ToolContext) -> None:
+    # Carts per user is over every user (one without carts counts 0); spend per customer is over
+    # buyers; the fewest carts is among those who carted, or it would always be 0.
+    [(average, users)] = ask(rees46, metric="carts", per="user").rows
+    [(carts, everyone)] = ref(
+        rees46, "SELECT count(*) FILTER (WHERE event_type = 'cart'), count(DISTINCT user_id) FROM events"
+    )
+    assert (average, users) == (pytest.approx(carts / everyone), everyone)
+    assert (
+        "Average carts per user (users with none included)"
+        in ask(rees46, metric="carts", per="user").interpretation
+    )
+    spend = ask(rees46, metric="revenue", per="user")
+    [(buyers,)] = ref(rees46, "SELECT count(DISTINCT user_id) FROM events WHERE event_type = 'purchase'")
+    assert spend.rows[0][1] == buyers and "included" not in spend.interpretation
+    fewest = ask(rees46, metric="carts", per="user", stat="min").rows[0][0]
+    assert fewest == 1
 
 
 @pytest.mark.real_data
@@ -2302,6 +2322,16 @@ def test_conditions_keep_only_products_the_words_name_and_can_match_someone() ->
         "query_metric", none_of, "How many customers never bought a Christmas item?", MODEL
     )
     assert cleaned["did_not_where"] == christmas and not cleaned.get("did_where"), notes
+    # The same, with did left for code to fill from the words.
+    without_did = {"metric": "users", "did_not": ["purchase"], "did_where": christmas}
+    _, cleaned, notes = check(
+        "query_metric",
+        without_did,
+        "How many customers didn't buy a single Christmas item, meaning nothing with CHRISTMAS in it?",
+        MODEL,
+    )
+    assert cleaned["did"] == ["purchase"] and cleaned["did_not_where"] == christmas, notes
+    assert not cleaned["did_where"], notes
     made_up = {
         "metric": "users",
         "did": ["fav"],

@@ -267,6 +267,13 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
             "max": f"单个{entity}的最大{label}",
             "min": f"单个{entity}的最小{label}",
         }.get(args.stat)
+        if (
+            statistic
+            and metric.people
+            and metric.averaged_over == "all"
+            and args.stat in ("average", "median")
+        ):
+            statistic += f"（含没有{label}的{entity}）"
         return f"{conditions}的{entity}中，{statistic}" if statistic and conditions else statistic
     if conditions:
         return (

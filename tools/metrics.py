@@ -138,6 +138,9 @@ class Metric(BaseModel):
     format: Literal["count", "money", "ratio", "number"] = "count"
     synonyms: list[str] = Field(default_factory=list)
     people: str | None = None  # which rows' people the figure is about (see metrics.yaml)
+    # With per: whether a statistic is over the entities with those rows only (spend per customer
+    # is over buyers) or over every entity in scope, its zero included (carts per user).
+    averaged_over: Literal["people", "all"] = "people"
     counts: Entity | None = None  # the entity the metric counts (users, sessions …), if any
     unit: str | None = None  # how a value reads after its figure: "minutes"
     # Not listed to the model: code picks it (the same measure in another unit, tools/evidence.py).
@@ -1099,7 +1102,9 @@ class _MetricQuery:
             self.k,
         )
         value = self.model.expression(metric.name)
-        people = f" HAVING count(*) FILTER (WHERE {metric.people}) > 0" if metric.people else ""
+        # The fewest carts by one user is among those who carted: a minimum of 0 says nothing.
+        only_people = metric.people and (metric.averaged_over == "people" or args.stat == "min")
+        people = f" HAVING count(*) FILTER (WHERE {metric.people}) > 0" if only_people else ""
         # "The biggest order, and who placed it": an order's or a session's figure names its
         # customer too.
         owned = entity in ("order", "session") and args.stat in ("max", "min")
@@ -1531,6 +1536,14 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str:
     return " and ".join(parts)
 
 
+def _zeros_text(metric: Metric, args: Any, entity: str) -> str:
+    """Whether the entities without the metric's rows are in a statistic (as 0): the figure
+    differs a lot, so the words say which."""
+    if metric.people and metric.averaged_over == "all" and args.stat not in ("max", "min", "total"):
+        return f" ({_many(entity)} with none included)"
+    return ""
+
+
 def measure_text(model: SemanticModel, args: Any) -> str:
     """The measure in words: 'users who added to cart and never purchased', 'maximum events per
     user', 'share of sessions with a cart that also purchased', 'favorites divided by carts'."""
@@ -1555,14 +1568,16 @@ def measure_text(model: SemanticModel, args: Any) -> str:
                 f" (only {who})" if conditions else ""
             )
         bounds = bounds_text(model, args)
+        zeros = _zeros_text(metric, args, entity)
         if args.stat == "count":
             return f"{STAT_NAMES[args.stat]} {_many(entity)}{bounds}" + (
-                f" (only {who})" if conditions else ""
+                f" (only {who})" if conditions else zeros
             )
         return (
             f"{STAT_NAMES[args.stat]} {metric.label} per {entity}"
             + (f", over {who}" if conditions else "")
             + (f", over {_many(entity)}{bounds}" if bounds else "")
+            + zeros
         )
     if args.divided_by:
         return f"{metric.label} divided by {model.metrics[args.divided_by].label}"
