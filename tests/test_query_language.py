@@ -2366,3 +2366,25 @@ def test_a_brand_that_is_a_word_is_named_by_chinese_possessive() -> None:
     _, cleaned, notes = check("query_metric", call, question, MODEL, values=lambda d: brands.get(d, {}))
     assert cleaned["filters"] == [{"dimension": "brand", "values": ["samsung"]}], notes
     assert "Top 10 SKU" in english_reading("Top 10的SKU贡献了多少比例的营收？")
+
+
+@pytest.mark.real_data
+def test_one_value_against_the_rest_is_a_row_each(online_retail: ToolContext) -> None:
+    question = "Are export orders bigger? Average invoice value for UK customers vs customers outside the UK."
+    call = {"metric": "aov", "filters": [{"dimension": "country", "values": ["United Kingdom"]}]}
+    _, split, notes = check("query_metric", call, question, MODEL)
+    assert split["group_by"] == ["country"] and split["filters"][0]["against_rest"], notes
+    result = ask(online_retail, **split)
+    expected = ref(
+        online_retail,
+        """SELECT CASE WHEN u.country = 'United Kingdom' THEN 'United Kingdom' ELSE 'other than United Kingdom' END,
+                  sum(o.revenue) / count(*)
+           FROM orders o JOIN users u USING (user_id) WHERE u.country IS NOT NULL GROUP BY 1 ORDER BY 2 DESC""",
+    )
+    assert [(k, pytest.approx(v)) for k, v in expected] == [tuple(r[:2]) for r in result.rows]
+    assert result.summary.startswith("Highest aov: other than United Kingdom (")
+    assert "by country: United Kingdom against the rest" in result.interpretation
+    assert "where country" not in result.interpretation
+    # One value alone, or two values against each other, stay as they were.
+    for alone in ("Average order value in the UK?", "Order value UK vs Germany?"):
+        assert check("query_metric", call, alone, MODEL)[1] == call

@@ -141,6 +141,8 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str | None:
     """'类目为 electronics 或 books，国家不为 United Kingdom'; None if a dimension has no Chinese name."""
     parts = []
     for item in filters:
+        if getattr(item, "against_rest", False):  # a breakdown, named with the grouping
+            continue
         name = dimension_label(model, item.dimension)
         if name is None:
             return None
@@ -334,6 +336,9 @@ def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False
         if None in names:
             return None
         parts.append("按" + "和".join(names))  # type: ignore[arg-type]
+        for item in args.filters:
+            if getattr(item, "against_rest", False):
+                parts[-1] += f"（{' 或 '.join(item.values)}与其他）"
     if args.top_n:
         parts.append(f"{'前' if args.sort == 'highest' else '后'} {args.top_n} 名")
     elif args.sort == "lowest" and (args.group_by or grain != "none"):

@@ -595,6 +595,7 @@ def check(
         if tool != "funnel":
             _product_kind_named(args, alone, values, notes)
     _excluded_named(args, alone, notes)
+    _value_against_rest(args, alone, semantic, notes)
     if tool == "funnel":
         return tool, args, notes
     _figure_named(review, default_kind, last_day)
@@ -3376,6 +3377,39 @@ def _excluded_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
             )
         if excluded or item.get("exclude"):
             item["exclude"] = excluded
+
+
+# "The UK against the rest": a comparison word, and the other side named as everything else.
+AGAINST = r"\b(vs\.?|versus|against|compared?( to| with)?|relative to|than|or)\b"
+THE_REST = (
+    r"\b(the rest|rest of (the )?\w+|every(one|body|thing|where) else|elsewhere|the others|others"
+    r"|all (the )?other \w+|every other \w+|other (countries|brands|categories|markets|regions|days|hours"
+    r"|customers|users|shoppers|buyers|products|items))\b"
+)
+
+
+def _value_against_rest(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "UK customers vs customers outside the UK", "Germany compared with other countries": one
+    value against everything else is a breakdown into the two (code's `against_rest`), not a
+    filter on one side."""
+    filters = args.get("filters") or []
+    if len(filters) != 1 or args.get("group_by") or args.get("grain", "none") != "none":
+        return
+    [item] = filters
+    dimension = semantic.dimensions.get(item["dimension"])
+    if dimension is None or dimension.match != "exact" or not _has(AGAINST, text):
+        return
+    # Every mention, "non-apple" too: one side may be named plainly, the other negated.
+    names = [n for v in item["values"] for n in (v.lower(), *_aliases(item["dimension"], v))]
+    mentions = [m for n in names for m in re.finditer(rf"(?<![\w.]){re.escape(n)}(?![\w])", text)]
+    negated = [bool(re.search(EXCLUDING, text[: m.start()][-40:])) for m in mentions]
+    if not mentions or all(negated) or not (any(negated) or _has(THE_REST, text)):
+        return
+    item["against_rest"], item["exclude"] = True, False
+    args["group_by"], args["top_n"] = [item["dimension"]], None
+    notes.append(
+        f"read {' or '.join(item['values'])} against the rest as a row each (by {item['dimension']})"
+    )
 
 
 # A breakdown is asked for with words around the dimension: "by brand", "which category",

@@ -292,6 +292,9 @@ def _filter_model(dimension_name: Any) -> type[BaseModel]:
                 description="Everything but these values ('outside the UK', 'excluding apple').",
             ),
         ),
+        # Code's, not the model's (tools/evidence.py sets it from "the UK vs the rest"): no filter,
+        # but a breakdown into these values and everything else.
+        against_rest=(SkipJsonSchema[bool], False),
     )
 
 
@@ -423,6 +426,8 @@ def _where(
     if end:
         conditions.append(f"e.event_time < DATE '{(end + timedelta(days=1)).isoformat()}'")
     for item in filters:
+        if getattr(item, "against_rest", False):  # a breakdown (_split), not a filter
+            continue
         dimension = model.dimensions[item.dimension]
         if dimension.match == "contains":
             parts = [_contained_part(ctx, model, dimension, v) for v in item.values]
@@ -580,6 +585,24 @@ def _banded(ctx: ToolContext, price: Dimension, filters: list[Any]) -> Dimension
     if sql is None:
         raise DataLacks("The data has no prices to group into price bands.", ("dimension", "price"))
     return price.model_copy(update={"sql": sql})
+
+
+def rest_label(values: list[str]) -> str:
+    return f"other than {' or '.join(values)}"
+
+
+def _split(ctx: ToolContext, model: SemanticModel, dimension: Dimension, filters: list[Any]) -> Dimension:
+    """ "The UK against the rest": two rows, the values asked for and every other value (rows
+    without a value are in neither)."""
+    split = [f for f in filters if f.dimension == dimension.name and getattr(f, "against_rest", False)]
+    if not split:
+        return dimension
+    values = _known_values(ctx, model, dimension, split[0].values)
+    [condition] = _where(ctx, model, [split[0].model_copy(update={"against_rest": False})], None, None)
+    named = " or ".join(values).replace("'", "''")
+    rest = rest_label(values).replace("'", "''")
+    sql = f"CASE WHEN {dimension.sql} IS NULL THEN NULL WHEN {condition} THEN '{named}' ELSE '{rest}' END"
+    return dimension.model_copy(update={"sql": sql})
 
 
 def has_prices(ctx: ToolContext) -> bool:
@@ -965,6 +988,7 @@ def _computable_dims(ctx: ToolContext, model: SemanticModel, args: Any) -> list[
     for dim in dims:
         require_values(ctx, model, dim)
     dims = [_banded(ctx, d, args.filters) if d.name == "price" else d for d in dims]
+    dims = [_split(ctx, model, d, args.filters) for d in dims]
     # "How many brands?" on data without brands is no figure of 0: the data lacks the entity.
     for counted in (metric.counts, getattr(args, "per", None)):
         if counted in ("product", "brand", "category") and counted in model.dimensions:
@@ -1514,10 +1538,20 @@ def share_population(args: Any, entity: str) -> str:
     return f"{_many(entity)} with {base}" if base else f"all {_many(entity)}"
 
 
+def _group_name(dimension: str, filters: list[Any]) -> str:
+    """'price band'; 'country: United Kingdom against the rest'."""
+    split = [f for f in filters if f.dimension == dimension and getattr(f, "against_rest", False)]
+    if split:
+        return f"{dimension}: {' or '.join(split[0].values)} against the rest"
+    return GROUP_NAMES.get(dimension, dimension)
+
+
 def filters_text(model: SemanticModel, filters: list[Any]) -> str:
     """'category is electronics and hour of day is 18:00-23:59'; 'country is not United Kingdom'."""
     parts = []
     for item in filters:
+        if getattr(item, "against_rest", False):  # a breakdown, named with the grouping
+            continue
         negated = "not " if item.exclude else ""
         if model.dimensions[item.dimension].match == "contains":
             words = " or ".join(repr(v) for v in item.values)
@@ -1612,7 +1646,7 @@ def interpret(model: SemanticModel, args: Any, facts: DataFacts, compare: bool =
     if grain != "none":
         parts.append(f"per {grain}")
     if args.group_by:
-        parts.append("by " + " and ".join(GROUP_NAMES.get(d, d) for d in args.group_by))
+        parts.append("by " + " and ".join(_group_name(d, args.filters) for d in args.group_by))
     if args.top_n:
         parts.append(f"{'top' if args.sort == 'highest' else 'bottom'} {args.top_n}")
         if getattr(args, "together", False):
