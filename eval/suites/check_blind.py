@@ -1,8 +1,9 @@
 """Check the blind suites: build each one's warehouse as the eval does and run every gold query.
 
     .venv/bin/python eval/suites/check_blind.py [DATA_DIR]      # default /tmp/blind-data
+    .venv/bin/python eval/suites/check_blind.py --pattern 'blind2-*.yaml' /tmp/blind2-data
 
-For every case of every `blind-*.yaml` suite it checks that
+For every case of every `blind-*.yaml` suite (or those `--pattern` matches) it checks that
 - the case is well formed: id `<question>-<style>`, tags `blind`, the style and one shape tag,
   refusals without gold SQL, answers with it;
 - the three wordings of a question share one gold (SQL, numbers, ordering, kind);
@@ -198,13 +199,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", nargs="?", type=Path, default=Path("/tmp/blind-data"))
     parser.add_argument("-v", "--verbose", action="store_true", help="log every gold result")
+    parser.add_argument(
+        "--pattern", default="blind-*.yaml", help="which suites in eval/suites to check (a glob)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    paths = sorted(SUITES_DIR.glob("blind-*.yaml"))
+    paths = sorted(SUITES_DIR.glob(args.pattern))
     if not paths:
-        log.error("no blind-*.yaml suites in %s", SUITES_DIR)
+        log.error("no %s suites in %s", args.pattern, SUITES_DIR)
         return 1
     reports = [check_suite(path, args.data_dir.expanduser()) for path in paths]
     print(summary_table(reports))
