@@ -2388,3 +2388,23 @@ def test_one_value_against_the_rest_is_a_row_each(online_retail: ToolContext) ->
     # One value alone, or two values against each other, stay as they were.
     for alone in ("Average order value in the UK?", "Order value UK vs Germany?"):
         assert check("query_metric", call, alone, MODEL)[1] == call
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "英国客户和英国以外客户的平均订单金额对比？",
+        "与其他国家相比，英国客户的客单价高吗？",
+        "英国和非英国客户的客单价比怎么样？",
+    ],
+)
+def test_one_value_against_the_rest_in_chinese(question: str) -> None:
+    call = {"metric": "aov", "filters": [{"dimension": "country", "values": ["United Kingdom"]}]}
+    _, split, notes = check("query_metric", call, english_reading(question), MODEL)
+    assert split["group_by"] == ["country"] and split["filters"][0]["against_rest"], notes
+
+
+def test_outside_a_place_in_chinese_is_everything_but_it() -> None:
+    call = {"metric": "revenue", "filters": [{"dimension": "country", "values": ["United Kingdom"]}]}
+    _, cleaned, notes = check("query_metric", call, english_reading("英国以外的销售额是多少？"), MODEL)
+    assert cleaned["filters"][0]["exclude"] and not cleaned["filters"][0].get("against_rest"), notes

@@ -192,6 +192,17 @@ GLOSSARY: dict[str, str] = {
     "购物者": "shoppers",
     "除以": "divided by",
     "以外": "outside",
+    # one value against the rest: "与其他国家相比", "其余品牌"
+    "其他国家": "other countries",
+    "其它国家": "other countries",
+    "其他品牌": "other brands",
+    "其它品牌": "other brands",
+    "其他类目": "other categories",
+    "其他品类": "other categories",
+    "其他商品": "other products",
+    "其余": "the rest",
+    "其他": "others",
+    "其它": "others",
     "之外": "outside",
     "截至目前": "so far",
     "到目前为止": "so far",
@@ -633,6 +644,10 @@ GLOSSARY: dict[str, str] = {
     "原因": "why reason",
     "对比": "compared with",
     "比较": "compared with",
+    "相比": "compared with",
+    "比起": "compared with",
+    "比怎么样": "compared with",
+    "比如何": "compared with",
     "环比": "compared with the previous period",
     "同比": "compared with the same period last year",
     "异常": "unusual anomalies",
@@ -832,6 +847,10 @@ def _last_stretch(match: re.Match[str]) -> str:
 
 # (pattern, English): rolling periods, dates and ranks with their numbers, read before the terms.
 _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
+    # "英国以外" is "outside the United Kingdom", "非苹果" "non-apple": the English rules read
+    # the negation before the name.
+    (rf"(?P<x>{_TERMS.pattern})\s*(?:以外|之外)", lambda m: f"outside {GLOSSARY[m['x']]}"),
+    (rf"非\s*(?P<x>{_TERMS.pattern})", lambda m: f"non-{GLOSSARY[m['x']]}"),
     (
         r"(?:下过|下了|买过|买了|购买过|购买了|购买|下单)\s*(?P<bound>至少|最少|不少于|超过|多于|大于)?\s*"
         r"(?P<n>\d+|[零〇一二两三四五六七八九十百]+)\s*(?:次|单|笔|个订单|笔订单)(?P<more>以上|及以上|或以上|或更多)?"
