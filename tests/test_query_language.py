@@ -2384,7 +2384,16 @@ def test_one_value_against_the_rest_is_a_row_each(online_retail: ToolContext) ->
     assert [(k, pytest.approx(v)) for k, v in expected] == [tuple(r[:2]) for r in result.rows]
     assert result.summary.startswith("Highest aov: other than United Kingdom (")
     assert "by country: United Kingdom against the rest" in result.interpretation
-    assert "where country" not in result.interpretation
+    assert "where" not in result.interpretation
+    compared = compare_periods(
+        online_retail,
+        MODEL.compare_model.model_validate({**split, "period": {"kind": "last_n_days", "n": 3}}),
+    )
+    assert [r[0] for r in compared.rows] == ["United Kingdom", "other than United Kingdom"]
+    assert (
+        "where" not in compared.interpretation
+        and "United Kingdom against the rest" in compared.interpretation
+    )
     # One value alone, or two values against each other, stay as they were.
     for alone in ("Average order value in the UK?", "Order value UK vs Germany?"):
         assert check("query_metric", call, alone, MODEL)[1] == call

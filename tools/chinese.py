@@ -29,6 +29,7 @@ from tools.metrics import (
     biggest_moves,
     counted_event,
     entity_of,
+    filtering,
     holder,
     of_total,
     parse_bound,
@@ -294,7 +295,7 @@ def _share_of_total_text(model: SemanticModel, args: Any) -> str | None:
     parts = [f"{conditions}的{ENTITIES.get(entity, '')}"] if conditions and entity in ENTITIES else []
     if conditions and not parts:
         return None
-    if args.filters and not args.group_by:
+    if filtering(args.filters) and not args.group_by:
         filters = filters_text(model, args.filters)
         if filters is None:
             return None
@@ -317,7 +318,9 @@ def interpret(model: SemanticModel, args: Any, facts: Any, compare: bool = False
         parts = [f"{measure}（{definition}）" if measure == label else f"{measure}（{label}：{definition}）"]
     else:
         parts = [measure]
-    if args.filters and not (of_total(model, args) and not args.group_by):  # that measure names them
+    if filtering(args.filters) and not (
+        of_total(model, args) and not args.group_by
+    ):  # the measure names them
         filters = filters_text(model, args.filters)
         if filters is None:
             return None

@@ -595,9 +595,9 @@ def check(
         if tool != "funnel":
             _product_kind_named(args, alone, values, notes)
     _excluded_named(args, alone, notes)
-    _value_against_rest(args, alone, semantic, notes)
     if tool == "funnel":
         return tool, args, notes
+    _value_against_rest(args, alone, semantic, notes)
     _figure_named(review, default_kind, last_day)
     _supported_series_and_conditions(review)
     _supported_ratio_and_statistic(review)

@@ -1546,6 +1546,11 @@ def _group_name(dimension: str, filters: list[Any]) -> str:
     return GROUP_NAMES.get(dimension, dimension)
 
 
+def filtering(filters: list[Any]) -> list[Any]:
+    """The filters that filter: one value against the rest is a breakdown."""
+    return [f for f in filters if not getattr(f, "against_rest", False)]
+
+
 def filters_text(model: SemanticModel, filters: list[Any]) -> str:
     """'category is electronics and hour of day is 18:00-23:59'; 'country is not United Kingdom'."""
     parts = []
@@ -1589,7 +1594,7 @@ def measure_text(model: SemanticModel, args: Any) -> str:
     who = f"{_many(entity)} {_who(entity)} {conditions}" if conditions else _many(entity)
     if of_total(model, args):
         parts = [f"from {who}"] if conditions else []
-        if args.filters and not args.group_by:
+        if filtering(args.filters) and not args.group_by:
             parts.append("where " + filters_text(model, args.filters))
         whole = f"share of all {metric.label}"
         return f"{metric.label} {' and '.join(parts)}, as a {whole}" if parts else whole
@@ -1633,7 +1638,7 @@ def interpret(model: SemanticModel, args: Any, facts: DataFacts, compare: bool =
     for other in also:
         described = other.description.rstrip(".")
         parts[0] += f", and {other.label} ({described[:1].lower() + described[1:]})"
-    if args.filters and not (total_share and not args.group_by):  # that measure names its filters
+    if filtering(args.filters) and not (total_share and not args.group_by):  # that measure names them
         parts.append("where " + filters_text(model, args.filters))
     start, end = window(args.period, facts)
     span = (facts.first_event, facts.last_event)
@@ -2075,7 +2080,7 @@ def interpret_funnel(model: SemanticModel, args: Any, facts: DataFacts) -> str:
         "Sessions reaching each step: " + " → ".join(args.steps) + " (a session counts at a step if it has"
         " that event, in any order)"
     ]
-    if args.filters:
+    if filtering(args.filters):
         parts.append("where " + filters_text(model, args.filters))
     parts.append(describe(args.period, start, end, (facts.first_event, facts.last_event)))
     if args.group_by:
