@@ -39,6 +39,7 @@ from tools.metrics import (
     value_format,
     value_name,
     window,
+    zeros_counted,
 )
 from tools.metrics import _row_label as metric_row_label
 from tools.periods import Period, dates_text, previous
@@ -270,12 +271,7 @@ def measure_text(model: SemanticModel, args: Any) -> str | None:
             "max": f"单个{entity}的最大{label}",
             "min": f"单个{entity}的最小{label}",
         }.get(args.stat)
-        if (
-            statistic
-            and metric.people
-            and metric.averaged_over == "all"
-            and args.stat in ("average", "median")
-        ):
+        if statistic and zeros_counted(metric, args) and args.stat in ("average", "median"):
             statistic += f"（含没有{label}的{entity}）"
         return f"{conditions}的{entity}中，{statistic}" if statistic and conditions else statistic
     if conditions:

@@ -587,10 +587,6 @@ def _banded(ctx: ToolContext, price: Dimension, filters: list[Any]) -> Dimension
     return price.model_copy(update={"sql": sql})
 
 
-def rest_label(values: list[str]) -> str:
-    return f"other than {' or '.join(values)}"
-
-
 def _split(ctx: ToolContext, model: SemanticModel, dimension: Dimension, filters: list[Any]) -> Dimension:
     """ "The UK against the rest": two rows, the values asked for and every other value (rows
     without a value are in neither)."""
@@ -600,7 +596,7 @@ def _split(ctx: ToolContext, model: SemanticModel, dimension: Dimension, filters
     values = _known_values(ctx, model, dimension, split[0].values)
     [condition] = _where(ctx, model, [split[0].model_copy(update={"against_rest": False})], None, None)
     named = " or ".join(values).replace("'", "''")
-    rest = rest_label(values).replace("'", "''")
+    rest = f"other than {named}"
     sql = f"CASE WHEN {dimension.sql} IS NULL THEN NULL WHEN {condition} THEN '{named}' ELSE '{rest}' END"
     return dimension.model_copy(update={"sql": sql})
 
@@ -1126,8 +1122,7 @@ class _MetricQuery:
             self.k,
         )
         value = self.model.expression(metric.name)
-        # The fewest carts by one user is among those who carted: a minimum of 0 says nothing.
-        only_people = metric.people and (metric.averaged_over == "people" or args.stat == "min")
+        only_people = metric.people and not zeros_counted(metric, args)
         people = f" HAVING count(*) FILTER (WHERE {metric.people}) > 0" if only_people else ""
         # "The biggest order, and who placed it": an order's or a session's figure names its
         # customer too.
@@ -1575,12 +1570,17 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str:
     return " and ".join(parts)
 
 
-def _zeros_text(metric: Metric, args: Any, entity: str) -> str:
-    """Whether the entities without the metric's rows are in a statistic (as 0): the figure
-    differs a lot, so the words say which."""
-    if metric.people and metric.averaged_over == "all" and args.stat not in ("max", "min", "total"):
-        return f" ({_many(entity)} with none included)"
-    return ""
+def zeros_counted(metric: Metric, args: Any) -> bool:
+    """Whether a statistic per entity takes in, as 0, the entities without the metric's rows:
+    carts per user is over every user, spend per customer over buyers; the fewest carts by one
+    user is among those who carted (a minimum of 0 says nothing)."""
+    return bool(metric.people) and metric.averaged_over == "all" and args.stat != "min"
+
+
+def _zeros_text(metric: Metric, args: Any) -> str:
+    """Said where the zeros move the figure (not a maximum or a total). No negation word: the
+    coverage check reads 'none' or 'no' in the interpretation as a condition computed."""
+    return " (zeros included)" if zeros_counted(metric, args) and args.stat not in ("max", "total") else ""
 
 
 def measure_text(model: SemanticModel, args: Any) -> str:
@@ -1607,7 +1607,7 @@ def measure_text(model: SemanticModel, args: Any) -> str:
                 f" (only {who})" if conditions else ""
             )
         bounds = bounds_text(model, args)
-        zeros = _zeros_text(metric, args, entity)
+        zeros = _zeros_text(metric, args)
         if args.stat == "count":
             return f"{STAT_NAMES[args.stat]} {_many(entity)}{bounds}" + (
                 f" (only {who})" if conditions else zeros
