@@ -3405,7 +3405,7 @@ def _value_against_rest(args: dict[str, Any], text: str, semantic: SemanticModel
     negated = [bool(re.search(EXCLUDING, text[: m.start()][-40:])) for m in mentions]
     if not mentions or all(negated) or not (any(negated) or _has(THE_REST, text)):
         return
-    item["against_rest"], item["exclude"] = True, False
+    args["filters"] = [{**item, "against_rest": True, "exclude": False}]  # the model's dict stays as written
     args["group_by"], args["top_n"] = [item["dimension"]], None
     notes.append(
         f"read {' or '.join(item['values'])} against the rest as a row each (by {item['dimension']})"
