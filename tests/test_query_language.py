@@ -731,6 +731,18 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "revenue", "per": "order", "stat": "median"},
             "read the order's value as aov",
         ),
+        (  # a line is one product of an order: its quantity, not the order's units
+            "Average quantity per invoice line for France?",
+            {"metric": "basket_size", "filters": [{"dimension": "country", "values": ["France"]}]},
+            {"metric": "average_quantity"},
+            "read units per line as average_quantity",
+        ),
+        (
+            "typical number of units on each order line",
+            {"metric": "units_sold", "per": "order", "stat": "average"},
+            {"metric": "average_quantity", "per": None},
+            "read units per line as average_quantity",
+        ),
         (  # "3" is how many to rank, not a bound; a ranking needs no statistic over entities
             "Who were our 3 biggest buyers in 1998 by number of purchases?",
             {"metric": "purchases", "stat": "count", "min_value": 3, "group_by": ["user_id"], "top_n": 3},

@@ -788,6 +788,7 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _entity_named(args, text, semantic, notes, kept)
     _per_user_stat(args, semantic, notes)
     _order_value_named(args, alone, semantic, notes)
+    _per_line_named(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
@@ -2969,6 +2970,25 @@ def _order_value_named(args: dict[str, Any], text: str, semantic: SemanticModel,
         return  # "total invoice value" is revenue
     args["metric"] = "aov"
     notes.append(f"read the order's value as aov, not {metric}")
+
+
+# An order line (one row of an invoice), not the order: "quantity per order line", "per line item".
+PER_LINE = r"\b(per|each|every|an?|the)\s+((order|invoice|transaction|basket|purchase)\s+)?(line|row)( items?)?\b|\bline[- ]items?\b"
+
+
+def _per_line_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Average quantity per invoice line" read as units per order (basket size): a line is one
+    product in an order, so the measure is the average quantity over purchase lines."""
+    if "average_quantity" not in semantic.metrics or not _has(PER_LINE, text):
+        return
+    metric = args.get("metric")
+    per_order_units = metric == "units_sold" and args.get("per") == "order"
+    if metric != "basket_size" and not per_order_units:
+        return
+    args["metric"] = "average_quantity"
+    if per_order_units:
+        args["per"], args["stat"] = None, "average"
+    notes.append(f"read units per line as average_quantity (over purchase lines), not {metric} per order")
 
 
 # "The single biggest order", "the smallest invoice": one entity's figure, the statistic over them.
