@@ -743,6 +743,42 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "average_quantity", "per": None},
             "read units per line as average_quantity",
         ),
+        (  # each customer's total, then their average: the sum of totals is the plain total
+            "What does the average shopper spend in total over their lifetime?",
+            {"metric": "revenue", "per": "user", "stat": "total"},
+            {"metric": "revenue", "per": "user", "stat": "average"},
+            "read as each user's total, then their average",
+        ),
+        (  # entities within bounds are counted, unless the words ask for an average
+            "clients whose lifetime spend is above 1000",
+            {"metric": "revenue", "per": "user", "stat": "average", "min_value": 1000.01},
+            {"metric": "revenue", "per": "user", "stat": "count"},
+            "read as the users whose figure is within the bounds, counted",
+        ),
+        (  # money over units sold is the average selling price, not the average line price
+            "What did we get per unit on average, i.e. sales divided by the number of units?",
+            {"metric": "average_price"},
+            {"metric": "average_selling_price"},
+            "read money per unit sold as average_selling_price",
+        ),
+        (  # a stretch at the end of the data, worked out by the model in the wrong year
+            "sales over the trailing fourteen days",
+            {"metric": "revenue", "period": {"kind": "range", "start": "2026-01-01", "end": "2026-01-14"}},
+            {"period": {"kind": "last_n_days", "n": 14}},
+            "read 'trailing fourteen days' as the last 14 days of the data",
+        ),
+        (  # new customers: their first order in the period, not everyone who bought then
+            "How many first-time buyers did we win in March 2024?",
+            {
+                "metric": "users",
+                "did": ["purchase"],
+                "min_times": 1,
+                "max_times": 1,
+                "period": {"kind": "month", "month": 3, "year": 2024},
+            },
+            {"filters": [{"dimension": "order_kind", "values": ["first"]}], "did": [], "max_times": None},
+            "read new customers as those whose first order is in the period",
+        ),
         (  # "3" is how many to rank, not a bound; a ranking needs no statistic over entities
             "Who were our 3 biggest buyers in 1998 by number of purchases?",
             {"metric": "purchases", "stat": "count", "min_value": 3, "group_by": ["user_id"], "top_n": 3},

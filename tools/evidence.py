@@ -39,6 +39,7 @@ NUMBER_WORDS = {
     "ten": 10,
     "eleven": 11,
     "twelve": 12,
+    "fourteen": 14,
     "fifteen": 15,
     "twenty": 20,
     "thirty": 30,
@@ -789,6 +790,8 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _per_user_stat(args, semantic, notes)
     _order_value_named(args, alone, semantic, notes)
     _per_line_named(args, alone, semantic, notes)
+    _price_per_unit_named(args, alone, semantic, notes)
+    _average_of_totals(args, alone, notes)
     _per_entity_named(args, alone, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
@@ -879,6 +882,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
     _repeat_buyers_named(args, alone, semantic, notes)
     _exact_orders_named(args, alone, notes)
     _first_and_repeat_orders(args, alone, semantic, notes)
+    _new_customers_named(args, alone, semantic, notes)
     _times_from_words(args, text, notes, kept)
     _events_of_an_unnamed_entity(args, text, semantic, notes, kept)
     _events_all_done(args, text, semantic, notes, kept)
@@ -945,6 +949,7 @@ def _supported_ranking(review: _Review, ranked_before: bool) -> None:
     args, text, semantic, notes, kept = review.args, review.text, review.semantic, review.notes, review.kept
     _value_bounds(args, text, semantic, notes, kept)
     _bounded_entities(args, semantic, notes)
+    _counted_within_bounds(args, review.alone, notes)
     if args.get("sort", "highest") == "lowest" and not kept("sort") and not _has(LOWEST_WORDS, text):
         review.drop("sort", "highest", "the question asks for no lowest values")
     top = args.get("top_n")
@@ -1376,6 +1381,18 @@ def _bounded_entities(args: dict[str, Any], semantic: SemanticModel, notes: list
     args.update(metric=measure, per=metric.counts, stat="count", did=did[1:], share=False, among=[])
     args["filters"] = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
     notes.append(f"read as {metric.name} counted by their own {measure.replace('_', ' ')}, within the bound")
+
+
+def _counted_within_bounds(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """ "Customers who spent over $500": each customer's figure within the bounds, counted. The
+    average over those customers is asked for only in words that say so."""
+    bounded = args.get("min_value") is not None or args.get("max_value") is not None
+    if not bounded or not args.get("per") or args.get("stat", "average") != "average" or args.get("share"):
+        return
+    if args.get("group_by") or args.get("grain", "none") != "none" or _has(AVERAGE_WORDS, text):
+        return
+    args["stat"] = "count"
+    notes.append(f"read as the {args['per']}s whose figure is within the bounds, counted")
 
 
 RANKED_NOUN = (
@@ -2131,9 +2148,12 @@ def _period_from_words(
     kind = (args.get("period") or {}).get("kind", default_kind)
     if kept("period") or (kind != "range" and _week_around(args, text, notes)):
         return
-    if kind == "all" == default_kind and _last_stretch_named(args, text, notes):
-        return
     years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
+    # A range or a day the model worked out for "the final 30 days" (often in the wrong year):
+    # the words name no date, so the stretch they name is resolved by code.
+    worked_out = kind in ("range", "date") and not years and not re.search(BARE_MONTH, text)
+    if (kind == "all" == default_kind or worked_out) and _last_stretch_named(args, text, notes):
+        return
     if not years and last_day is not None and _day_without_year(args, text, notes, last_day):
         return
     bare = list(re.finditer(BARE_MONTH, text))
@@ -3039,6 +3059,35 @@ def _median_over_breakdown(
     notes.append(f"read the median as taken over {entity}s: one figure, not a row for each")
 
 
+# Money over units sold: "total dollars / total CDs", "the price we got per unit".
+PER_UNIT = (
+    r"\b(dollars|revenue|sales|money|spend|takings|pounds|euros)\b[^?.]*?(/|\bdivided by\b|\bover\b)\s*"
+    r"(the\s+)?(total\s+)?(number of\s+)?(units|items|pieces|copies|cds|quantity|products)\b"
+    r"|\bper (unit|piece|copy)\b"
+)
+
+
+def _price_per_unit_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Average price per CD, total dollars / total CDs" read as the average line price: money
+    over units sold is the average selling price, each unit counted as often as it sold."""
+    if args.get("metric") != "average_price" or "average_selling_price" not in semantic.metrics:
+        return
+    if args.get("per") or not _has(PER_UNIT, text):
+        return
+    args["metric"] = "average_selling_price"
+    args["filters"] = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    notes.append("read money per unit sold as average_selling_price (revenue / units sold)")
+
+
+def _average_of_totals(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """ "Average total spend per customer": each customer's total, then their average. The sum of
+    the totals over every customer is the plain total, which "per customer" never asks for."""
+    if not args.get("per") or args.get("stat") != "total" or not _has(AVERAGE_WORDS, text):
+        return
+    args["stat"] = "average"
+    notes.append(f"read as each {args['per']}'s total, then their average (the words say average)")
+
+
 def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """A count or a sum with "on average per order" in the words, and no `per`, is taken per
     order first, then averaged (or its median)."""
@@ -3239,7 +3288,7 @@ def _events_of_an_unnamed_entity(
 
 # "The last 7 days", "past 2 trading days": a stretch of time ending with the data.
 LAST_STRETCH = (
-    r"\b(?:last|past|previous|latest|final)\s+(?P<n>\d+|two|three|four|five|six|seven|ten|fourteen|thirty)\s+"
+    r"\b(?:last|past|previous|latest|final|trailing)\s+(?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|fifteen|twenty|thirty)\s+"
     r"(?P<trading>(?:trading|business|working)\s+)?(?P<unit>days?|weeks?|months?|hours?|minutes?)\b"
 )
 
@@ -3556,6 +3605,30 @@ def _first_and_repeat_orders(
         return
     args.update(group_by=["order_kind"], did=[], min_times=None, max_times=None, top_n=None)
     notes.append("read as first orders against repeat orders (by order_kind)")
+
+
+NEW_CUSTOMERS = (
+    r"\b(new|first[- ]time|newly acquired|brand[- ]new)\s+(customers?|buyers?|shoppers?|clients?|purchasers?)\b"
+    r"|\b(customers?|buyers?|shoppers?|clients?)\s+(acquired|won|gained)\b"
+)
+
+
+def _new_customers_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "New customers in February 1997": customers whose first order falls in the period, not
+    every customer who bought then (nor those with exactly one order)."""
+    if args.get("metric") not in ("users", "buyers") or "order_kind" not in semantic.dimensions:
+        return
+    uses = [*(args.get("group_by") or []), *(f.get("dimension") for f in args.get("filters") or [])]
+    if "order_kind" in uses or args.get("per") or args.get("did_not") or not _has(NEW_CUSTOMERS, text):
+        return
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    args.update(
+        filters=[*filters, {"dimension": "order_kind", "values": ["first"]}],
+        did=[e for e in args.get("did") or [] if e != "purchase"],
+        min_times=None,
+        max_times=None,
+    )
+    notes.append("read new customers as those whose first order is in the period (order_kind first)")
 
 
 ORDER_NOUNS = r"(orders?|purchases?|baskets?|invoices?|transactions?|checkouts?)\b"
