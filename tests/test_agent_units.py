@@ -665,6 +665,18 @@ def test_a_copy_request_sent_to_another_tool_goes_back_once_and_takes_its_settin
     assert answer.text == draft
 
 
+def test_a_figure_question_that_mentions_a_newsletter_is_no_copy_request() -> None:
+    """ "On which day … the most purchases? Thinking about when to send the newsletter." was sent
+    to write_marketing_copy: a question led by a preposition is still a question for figures."""
+    from tools.copy import asks_for_copy
+
+    assert not asks_for_copy(
+        "In which month do shoppers buy the most? We plan the next newsletter around it."
+    )
+    assert not asks_for_copy("At what hour do orders peak? It decides when we send our email message.")
+    assert asks_for_copy("Write a short newsletter message for our champions.")
+
+
 def test_a_call_that_leaves_out_the_user_the_question_names_goes_back_once(shop) -> None:
     """The 1.5B model sent "Using the sequence model, what should user 42 see next?" to
     predict_intent over every open visit, and the answer never said user 42: code sends such a

@@ -743,6 +743,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "average_quantity", "per": None},
             "read units per line as average_quantity",
         ),
+        (  # a purchase record is a line: its quantity, whatever per-buyer measure was picked
+            "mean number of units on a purchase record?",
+            {"metric": "orders_per_buyer"},
+            {"metric": "average_quantity", "per": None},
+            "read units per line as average_quantity",
+        ),
         (  # each customer's total, then their average: the sum of totals is the plain total
             "What does the average shopper spend in total over their lifetime?",
             {"metric": "revenue", "per": "user", "stat": "total"},
@@ -1996,6 +2002,21 @@ def test_demographics_and_return_reasons_are_declined_by_code() -> None:
     assert "stock" in missing_concept("How often are out-of-stock items substituted?")  # hyphens
 
 
+def test_a_sentence_that_only_frames_the_question_is_not_read_for_lacks() -> None:
+    """The reason for asking names what the data lacks (delivery vans, a loyalty tier, staffing);
+    the question itself asks for what it has."""
+    assert missing_concept("We're sizing our courier contract. How many invoices had over 50 lines?") is None
+    assert (
+        missing_concept("Which weekday has the most orders? We want to plan warehouse staff shifts.") is None
+    )
+    assert missing_concept("For the membership scheme I need this: how many clients bought 5+ times?") is None
+    # A sentence that asks, or states what is wanted, is read; a short ask reads what came before.
+    assert "returns" in missing_concept("How many orders came in? Finance wants the refund rate too.")
+    assert "stock" in missing_concept("Best sellers are selling fast. I need their inventory levels.")
+    assert "marketing spend" in missing_concept("Marketing wants the ROAS per channel. Can you compute it?")
+    assert "shipping" in missing_concept("We ship worldwide. What does shipping cost us per order?")
+
+
 def test_a_dimension_named_beyond_doubt_that_the_data_lacks_is_declined() -> None:
     lacks = lambda name: False  # noqa: E731 - data without devices, channels or countries
     assert "no device" in missing_dimension("conversion rate mobile vs desktop?", lacks)
@@ -2069,6 +2090,9 @@ def test_misspelled_domain_words_are_written_right_for_the_model() -> None:
     # English words near a domain word are not typos: "brought" is not "bought", "browser" not "browsed".
     for fine in ("Which product brought in the most revenue?", "Which browser is custom?", "the week ending"):
         assert corrected(fine) == (fine, [])
+    # Short slips a similarity match cannot see, and words of the questions' own trade.
+    assert corrected("quietest hour of teh day, quaterly")[0] == "quietest hour of the day, quarterly"
+    assert corrected("holliday revenue in dollers by genere")[0] == "holiday revenue in dollars by genre"
 
 
 @pytest.mark.real_data

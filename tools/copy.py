@@ -1362,7 +1362,8 @@ WRITING = re.compile(
     r"\b(write|draft|compose|put together|need|give me|make|do)\b|写|起草|来一|做一", re.IGNORECASE
 )
 FIGURE_QUESTION = re.compile(
-    r"(?:^|[.!?]\s+)(?:what|whats|what's|which|how|who|when|where|why|is|are|did|does|do)\b[^.!?]*\?"
+    r"(?:^|[.!?]\s+)(?:(?:on|in|at|for|during|by|from|over|across|of)\s+)?"
+    r"(?:what|whats|what's|which|how|who|when|where|why|is|are|did|does|do)\b[^.!?]*\?"
     r"|[^。！？]*(?:哪|多少|什么|几)[^。！？]*？",
     re.IGNORECASE,
 )

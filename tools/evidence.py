@@ -254,7 +254,7 @@ VOCABULARY = frozenset(
     period price prices quantity product minimum different cohort cohorts
     artist artists delivery deliveries shipping profit profits margin margins gender rating ratings
     review reviews inventory coupon coupons discount discounts refund refunds returned
-    subcategory subcategories
+    subcategory subcategories quarterly holiday holidays genre genres dollar dollars
     """.split()
 )
 
@@ -272,12 +272,18 @@ def english_words() -> frozenset[str]:
         return frozenset()
 
 
+# Short words too short for a similarity match, each misspelling only of one word.
+SHORT_TYPOS = {"teh": "the", "hte": "the", "adn": "and", "waht": "what", "hwo": "how", "nad": "and"}
+
+
 @functools.cache  # the same words are read several times per question (model, checks, declines)
 def _typo_of(word: str) -> str | None:
     """The VOCABULARY word `word` misspells, or None: a long word close to one that is no English
     word itself, and not that word with an ending ("browser", "quarterly") or a shorter word it
     starts ("custom" of "customer")."""
     lower = word.lower()
+    if lower in SHORT_TYPOS:
+        return SHORT_TYPOS[lower]
     if len(lower) < 5 or lower in VOCABULARY or lower in english_words():
         return None
     swapped = {lower[:i] + lower[i + 1] + lower[i] + lower[i + 2 :] for i in range(len(lower) - 1)}
@@ -2993,22 +2999,27 @@ def _order_value_named(args: dict[str, Any], text: str, semantic: SemanticModel,
 
 
 # An order line (one row of an invoice), not the order: "quantity per order line", "per line item".
-PER_LINE = r"\b(per|each|every|an?|the)\s+((order|invoice|transaction|basket|purchase)\s+)?(line|row)( items?)?\b|\bline[- ]items?\b"
+PER_LINE = (
+    r"\b(per|each|every|an?|the)\s+((order|invoice|transaction|basket|purchase)\s+)?(line|row|record|entry)( items?)?\b"
+    r"|\bline[- ]items?\b"
+)
 
 
 def _per_line_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
-    """ "Average quantity per invoice line" read as units per order (basket size): a line is one
-    product in an order, so the measure is the average quantity over purchase lines."""
+    """ "Average quantity per invoice line" read as units per order (basket size) or orders per
+    buyer: a line is one product in an order, so the measure is the average quantity over
+    purchase lines."""
     if "average_quantity" not in semantic.metrics or not _has(PER_LINE, text):
         return
     metric = args.get("metric")
-    per_order_units = metric == "units_sold" and args.get("per") == "order"
-    if metric != "basket_size" and not per_order_units:
+    units_averaged = metric in ("units_sold", "purchases") and (
+        args.get("per") == "order" or not args.get("per") and _has(AVERAGE_WORDS, text)
+    )
+    if metric not in ("basket_size", "orders_per_buyer") and not units_averaged:
         return
     args["metric"] = "average_quantity"
-    if per_order_units:
-        args["per"], args["stat"] = None, "average"
-    notes.append(f"read units per line as average_quantity (over purchase lines), not {metric} per order")
+    args["per"], args["stat"] = None, "average"
+    notes.append(f"read units per line as average_quantity (over purchase lines), not {metric}")
 
 
 # "The single biggest order", "the smallest invoice": one entity's figure, the statistic over them.
@@ -3884,11 +3895,36 @@ WHO_WILL = (
 PAST_ONLY = "The data covers only the past; it cannot tell what will happen."
 
 
+# A sentence that asks: a question, or a request ("Give me both totals.", "List the top 5.").
+ASKING = (
+    r"\?\s*$|^\W*(what|whats|which|how|who|whom|when|where|why|is|are|was|were|do|does|did|can|could|would"
+    r"|will|should|give|show|list|tell|find|get|compute|calculate|count|compare|rank|break|plot|chart|report"
+    r"|name|return|sum|total|average|please|pull|share|percentage|number|top)\b"
+    r"|\b(need|needs|want|wants|would like|'d like|asked for|asks for)\b(?!\s+to\b)"  # "Ops wants the return rate."
+)
+# "For the inventory plan I need a per-customer volume: how many …": the part before the colon frames.
+FRAMED_BY_COLON = r"^[^:?]*:\s*(?=(what|which|how|who|when|where|is|are|do|does|did|can)\b)"
+
+
+def asked_part(question: str) -> str:
+    """The sentences that ask, without those that only frame the question ("We're planning
+    delivery van capacity. How many orders contained more than 20 products?"); the whole text when
+    no sentence asks."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s]
+    asking = [re.sub(FRAMED_BY_COLON, "", s) for s in sentences if re.search(ASKING, s.lower())]
+    if not asking or any(len(s.split()) < 6 for s in asking):  # "Can you compute it?" asks what came before
+        return question
+    return " ".join(asking)
+
+
 def missing_concept(question: str, has_returns: bool = False) -> str | None:
     """A sentence on what the data lacks that the question needs, or None. `has_returns`: the
-    data records cancellations (negative quantities), so returns can be asked about."""
+    data records cancellations (negative quantities), so returns can be asked about. Sentences
+    that only frame the question ("We're thinking about a loyalty tier.") are not read."""
     # "delievries" is still deliveries; "for our subscription pitch" frames the question, asks nothing
-    text = re.sub(FRAMING, " ", _spelled(question.lower())).replace("-", " ")  # "out-of-stock" too
+    text = re.sub(FRAMING, " ", _spelled(asked_part(question).lower())).replace(
+        "-", " "
+    )  # "out-of-stock" too
     for pattern, sentence in MISSING_CONCEPTS:
         if "returns" in sentence and has_returns:
             continue
