@@ -749,6 +749,24 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "average_quantity", "per": None},
             "read units per line as average_quantity",
         ),
+        (  # purchase events, not orders: min_times of purchase counts orders
+            "How many shoppers have three or more buy events?",
+            {"metric": "users", "did": ["purchase"], "min_times": 3},
+            {"metric": "purchases", "per": "user", "stat": "count", "min_value": 3, "did": []},
+            "read the bound as users counted by their purchase events, not orders",
+        ),
+        (  # orders named: min_times stands
+            "How many shoppers have three or more orders?",
+            {"metric": "users", "did": ["purchase"], "min_times": 3},
+            {"metric": "users", "did": ["purchase"], "min_times": 3},
+            None,
+        ),
+        (  # the measure a ranking names is in its own sentence, not the next one's
+            "Average price paid per item in each category, highest first? Leave out the purchases without one.",
+            {"metric": "average_price", "group_by": ["category"], "top_n": 10},
+            {"metric": "average_price"},
+            "added the filter event_type = purchase",
+        ),
         (  # each customer's total, then their average: the sum of totals is the plain total
             "What does the average shopper spend in total over their lifetime?",
             {"metric": "revenue", "per": "user", "stat": "total"},

@@ -984,6 +984,7 @@ def _words_repaired(review: _Review) -> None:
     _distinct_of_event(args, alone, semantic, notes)
     _values_compared(args, alone, semantic, notes)
     _event_count_named(args, alone, semantic, notes)
+    _purchase_events_named(args, alone, semantic, notes)
     _buyers_named(args, alone, semantic, notes)
     _ratio_named(args, alone, semantic, notes)
     _done_by_n(args, alone, semantic, notes)
@@ -1306,7 +1307,8 @@ def _ranked_measure(
 ) -> str | None:
     """The measure a ranking names: after its word in English ("the most purchases"), before it
     in Chinese, whose gloss keeps the Chinese order (购买次数最多: "purchases number of times most")."""
-    named = _metric_named(text[ranked.end() :], semantic, not_counting=entity)
+    after = re.split(r"[.?!](?:\s|$)", text[ranked.end() :], maxsplit=1)[0]  # this sentence's
+    named = _metric_named(after, semantic, not_counting=entity)
     if named is None and is_chinese(text):
         named = _metric_named(text[: ranked.start()], semantic, not_counting=entity)
     return named
@@ -2398,10 +2400,12 @@ def _event_count_named(args: dict[str, Any], text: str, semantic: SemanticModel,
     ):
         return
     counted = semantic.metrics.get(args.get("metric", ""))
+    orders_for_events = measure == "purchases" and (args.get("did") or [None])[0] == "purchase"
     if (
         counted is not None
         and counted.counts == who
         and (args.get("min_times") or args.get("max_times") is not None)
+        and not orders_for_events  # min_times of purchase counts orders, not purchase events
     ):
         return  # "sessions with min_times 11" says it already
     bound = match.group("bound") or (
@@ -2420,6 +2424,32 @@ def _event_count_named(args: dict[str, Any], text: str, semantic: SemanticModel,
     ]
     _count_within(args, measure, who, min_value=low, max_value=high, filters=filters, top_n=None)
     notes.append(f"read '{match.group(0)}' as {who}s counted by their own {measure}, within the bound")
+
+
+# Purchase events, not orders: "two or more buys", "purchase events", "more than one item".
+PURCHASE_EVENTS = (
+    r"\b(\d+\+?|one|two|three|four|five|ten|more than one|multiple|several)\s+(or more\s+)?"
+    r"(buys|buy events|purchase events|purchase \(buy\) events|purchase actions|items?|products?|things?)\b"
+)
+
+
+def _purchase_events_named(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "Users with two or more buy events" written as min_times of purchase, which counts orders:
+    the words count purchase events, so each user's purchases are counted within the bound."""
+    if args.get("did") != ["purchase"] or args.get("did_not") or "purchases" not in semantic.metrics:
+        return
+    if (args.get("min_times") is None and args.get("max_times") is None) or args.get("group_by"):
+        return
+    counted = semantic.metrics.get(args.get("metric", ""))
+    if counted is None or counted.counts not in ("user", "session") or not _has(PURCHASE_EVENTS, text):
+        return
+    if _has(r"\b(distinct|different|unique|separate)\s+(items|products|things)\b", text):
+        return  # different products per user: a distinct count, not events
+    low, high = args.get("min_times"), args.get("max_times")
+    _count_within(args, "purchases", counted.counts, min_value=low, max_value=high, top_n=None)
+    notes.append(f"read the bound as {counted.counts}s counted by their purchase events, not orders")
 
 
 BUYER_NOUNS = r"\b(how many|number of|share of|percent(age)? of|what share of)\s+((of\s+)?(the|our|all)\s+)*(buyers|purchasers|paying customers)\b"
