@@ -17,6 +17,7 @@ from tools.copy import as_requested, asks_for_copy, request_in_words
 from tools.evidence import (
     SEARCH_WORDS_NEEDED,
     beyond_typed,
+    calendar_named,
     id_named,
     missing_concept,
     missing_dimension,
@@ -72,6 +73,9 @@ class Screen:
             )
             if lacking:  # the model mapped "profit" to revenue: code declines instead
                 raise DataLacks(f"{lacking} {self.data_has()}")
+            if self.ctx.facts.nominal_dates and calendar_named(question):
+                # Dates made up by the loader (Instacart): "orders in March 2017" would be fiction.
+                raise DataLacks(f"{self.ctx.facts.nominal_dates} {self.data_has()}")
         if (
             tool in ("query_metric", "compare_periods", "run_sql", "search_queries")
             and beyond_typed(question) == SEARCH_WORDS_NEEDED

@@ -598,6 +598,37 @@ def test_money_brought_in_unasked_on_data_without_prices_is_retried_and_named_as
 
 
 @pytest.mark.real_data
+def test_a_calendar_question_on_data_whose_dates_are_made_up_is_declined(
+    tmp_path_factory: pytest.TempPathFactory, shop
+) -> None:
+    """Instacart publishes only the days between a customer's orders; the loader's dates are
+    nominal. "Orders in May 2017" would be fiction: declined by code, saying why; hours of the
+    day and gaps between orders are real and answered."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("instacart-dates"), duckdb_memory_limit="1GB")
+    with Warehouse(settings) as writer:
+        writer.ensure_schema()
+        load_file(writer, real("instacart/df_sample.csv"))
+    with Warehouse(settings, read_only=True) as reader:
+        may = {"kind": "month", "month": 5, "year": 2017}
+        for question in (
+            "How many orders came in during May 2017?",
+            "orders on Sundays vs Mondays",
+            "2017年5月订单数",
+        ):
+            agent, model = assistant((settings, reader), [call("query_metric", metric="orders", period=may)])
+            answer = agent.ask(question)
+            assert answer.kind == "refusal" and answer.tool_calls[0].error, question
+            assert "no calendar dates" in answer.text or "没有真实的日历日期" in answer.text, answer.text
+        agent, _ = assistant(
+            (settings, reader), [call("query_metric", metric="orders", group_by=["hour"], top_n=1)]
+        )
+        assert agent.ask("Which hour of the day gets the most orders?").kind == "answer"
+    # Data with real dates answers the same question.
+    agent, _ = assistant(shop, [call("query_metric", metric="orders", period={"kind": "month", "month": 10})])
+    assert agent.ask("How many orders came in during October?").kind == "answer"
+
+
+@pytest.mark.real_data
 def test_search_words_on_data_without_searches_are_declined_by_code(rees46_shop, shop) -> None:
     question = "What were the top 10 search keywords people typed in?"
     sql = "SELECT query_text, count(*) AS n FROM events WHERE event_type = 'search' GROUP BY 1 ORDER BY 2 DESC LIMIT 10"

@@ -230,6 +230,8 @@ class DataFacts:
     first_event: datetime | None = None
     last_event: datetime | None = None
     event_types: list[str] = field(default_factory=list)
+    # Why the data's calendar dates are made up (every load's format makes them up), or None.
+    nominal_dates: str | None = None
 
 
 @dataclass
@@ -390,6 +392,15 @@ def unknown_user(ctx: ToolContext, user_id: str) -> str:
     return f"there is no user {user_id!r} in the data (user ids look like {looks})"
 
 
+def _nominal_dates(formats: list[str]) -> str | None:
+    """Why the dates are made up, when every loaded format makes them up (Instacart); else None."""
+    from assistant.warehouse.loaders import loaders
+
+    reasons = {loader.name: loader.nominal_dates for loader in loaders()}
+    said = {reasons.get(f) for f in formats}
+    return said.pop() if formats and len(said) == 1 and None not in said else None
+
+
 def read_facts(warehouse: Warehouse) -> DataFacts:
     def values(sql: str) -> list[str]:
         with warehouse.engine.connect() as conn:
@@ -398,6 +409,7 @@ def read_facts(warehouse: Warehouse) -> DataFacts:
     with warehouse.engine.connect() as conn:
         first, last = conn.exec_driver_sql("SELECT min(event_time), max(event_time) FROM events").one()
     return DataFacts(
+        nominal_dates=_nominal_dates(values("SELECT DISTINCT format FROM loads")),
         first_day=first.date() if first else None,
         last_day=last.date() if last else None,
         first_event=first,

@@ -567,6 +567,10 @@ def summarize_funnel(steps: list[str], rows: list[tuple], dim: str | None) -> st
 
 # tools/evidence.py's sentences on what the data lacks (a test keeps the two lists together).
 LACKS = {
+    "The data has no calendar dates: Instacart publishes only the days between a customer's orders, so"
+    " months, weekdays and dates cannot be told.": (
+        "数据中没有真实的日历日期：Instacart 只公布顾客相邻两单之间的天数，所以无法区分月份、星期和日期。"
+    ),
     "The data has no retailers, sellers or store locations: it records shoppers' actions in one shop.": (
         "数据中没有零售商、卖家或门店位置：它记录的是顾客在一家店铺里的行为。"
     ),

@@ -3902,6 +3902,23 @@ PRODUCT_NAMES = (
 NO_PRODUCT_NAMES = "The data has no product names or titles: its products are ids."
 
 
+# A calendar date, month, weekday, year, holiday or calendar period named in the question.
+CALENDAR_NAMED = (
+    r"\b(january|february|march|april|june|july|august|september|october|november|december)\b"
+    r"|\b(jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b\.?\s*('?\d{2}|\d{4}|vs|versus|and|or|,|$)"
+    r"|\b(19|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|weekday)s?\b"
+    r"|\bday of (the )?week\b|\b(holiday|christmas|black friday|cyber monday|new year)"
+    r"|\b(this|last|previous|past|current)\s+(calendar\s+)?(week|month|quarter|year)\b|\byesterday\b"
+    r"|\b(monthly|quarterly|yearly|annual)\b|\b(by|per|each|every)\s+(month|quarter|year)\b"
+)
+
+
+def calendar_named(question: str) -> bool:
+    """The question names a date, month, weekday, year or calendar period: what data with made-up
+    dates (nominal_dates) cannot answer."""
+    return _has(CALENDAR_NAMED, _spelled(question.lower()))
+
+
 def missing_dimension(question: str, has: Callable[[str], bool]) -> str | None:
     """A sentence when the question names a dimension the data has no values for ("mobile vs
     desktop" on data without devices; product names where products are ids), or None.

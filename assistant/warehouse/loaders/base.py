@@ -127,6 +127,9 @@ class Loader:
     name: ClassVar[str]
     title: ClassVar[str]
     kind: ClassVar[Literal["events", "products"]] = "events"
+    # Set where the format has no real calendar dates and the loader makes them up: why, for
+    # the decline of a question that names a month, a weekday or a date.
+    nominal_dates: ClassVar[str | None] = None
 
     def detect(self, sample: FileSample) -> bool:
         raise NotImplementedError

@@ -31,6 +31,10 @@ ANCHOR = "2017-01-01"
 class Instacart(Loader):
     name = "instacart"
     title = "Instacart order lines: order_id,user_id,order_number,…,product_id,add_to_cart_order,reordered"
+    nominal_dates = (
+        "The data has no calendar dates: Instacart publishes only the days between a customer's"
+        " orders, so months, weekdays and dates cannot be told."
+    )
 
     def detect(self, sample: FileSample) -> bool:
         return header_is(sample, "", *COLUMNS[1:]) or header_is(sample, *COLUMNS)
