@@ -798,6 +798,8 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _per_line_named(args, alone, semantic, notes)
     _price_per_unit_named(args, alone, semantic, notes)
     _average_of_totals(args, alone, notes)
+    _price_statistic_over_products(args, alone, semantic, notes)
+    _price_by_events_compared(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
@@ -896,6 +898,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
         review.drop("share", False, "the question asks for no share or rate")
         args["among"] = []
     _share_of_events(args, alone, semantic, notes)
+    _share_among_named(args, alone, semantic, notes)
     _top_together(args, alone, semantic, notes)
     _share_of_total(args, alone, semantic, notes)
     bounded = args.get("min_value") is not None or args.get("max_value") is not None
@@ -988,6 +991,7 @@ def _words_repaired(review: _Review) -> None:
     _buyers_named(args, alone, semantic, notes)
     _ratio_named(args, alone, semantic, notes)
     _done_by_n(args, alone, semantic, notes)
+    _done_n_times(args, alone, semantic, notes)
     _most_distinct_by_one(args, alone, semantic, notes)
     _distinct_counted_per_entity(args, alone, semantic, notes)
     if "price" in semantic.dimensions:
@@ -1052,6 +1056,8 @@ def _entity_of_noun(noun: str) -> str | None:
 
 # "Of the sessions where someone added to cart, what share …": the entity comes before the share.
 OF_THE = r"\b(of|among|out of) (the |all |those |our )?(?P<noun>\w+) (where|that|who|which|with|in which)\b"
+# A terse question that is the phrase itself: "users who favorited an item".
+LEADING_NOUN = r"^\W*(?P<noun>[a-z]+)\s+(who|that|which|with|having)\b"
 
 
 def _entity_named(
@@ -1103,7 +1109,8 @@ def _entity_named(
                 return
     if not ((metric.counts in COUNT_METRICS and conditional) or plain_events or plain_count):
         return
-    for match in [*re.finditer(ASKS_FOR, text), *re.finditer(OF_THE, text)]:
+    asks = [*re.finditer(ASKS_FOR, text), *re.finditer(OF_THE, text)] or list(re.finditer(LEADING_NOUN, text))
+    for match in asks:
         noun = match.group("noun")
         named = _entity_of_noun(noun)
         if named is None:
@@ -1555,6 +1562,42 @@ def _top_together(args: dict[str, Any], text: str, semantic: SemanticModel, note
         sort="highest",
     )
     notes.append(f"read '{top.group(0)}' as the top {int(n)} {entity}s' share of {measure} taken together")
+
+
+# "Among users who added to cart, what proportion made a purchase?", "Out of all sessions, what
+# fraction had an add-to-cart?": the population (and its events) before the share word, the
+# events counted after it.
+SHARE_AMONG = (
+    r"\b(among|of|out of)\s+(all\s+)?(the\s+|our\s+|those\s+)?(?P<who>users|customers|shoppers|visitors|sessions|visits)"
+    r"\b(?P<cond>[^,?]*?),?\s+(what|which)\s+(share|proportion|fraction|percentage|percent|%|part)\b(?P<rest>[^?]*)"
+)
+# Event words without those that name people or money ("customer", "revenue"): what they did.
+DONE_WORDS = {
+    **EVENT_WORDS,
+    "purchase": r"purchas|\bbuy|bought|\border|checkout|check out|transact|convert|paid",
+}
+
+
+def _events_done(words: str) -> list[str]:
+    return [e for e, pattern in DONE_WORDS.items() if _has(pattern, words)]
+
+
+def _share_among_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """A share of a population the words state, written as a plain count or with the wrong
+    conditions: the population's events go in `among`, the counted ones in `did`."""
+    match = re.search(SHARE_AMONG, text)
+    if match is None or args.get("group_by") or args.get("grain", "none") != "none" or args.get("did_not"):
+        return
+    entity = _entity_of_noun(match.group("who"))
+    among, did = _events_done(match.group("cond")), _events_done(match.group("rest"))
+    if entity not in COUNT_METRICS or COUNT_METRICS[entity] not in semantic.metrics or not did:
+        return
+    did = [e for e in did if e not in among] or did
+    wanted = {"metric": COUNT_METRICS[entity], "share": True, "among": among, "did": did}
+    if all(args.get(k) == v for k, v in wanted.items()):
+        return
+    args.update(wanted, per=None, stat=None, min_value=None, max_value=None, min_times=None, max_times=None)
+    notes.append(f"read '{match.group(0)[:60]}' as the share of {entity}s that did {', '.join(did)}")
 
 
 def _share_of_events(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -2322,8 +2365,9 @@ DISTINCT_COUNTED = r"\b(number|count|amount)\s+of\s+(different|distinct|unique|s
 # "SKUs bought by only one customer": products counted by their own number of distinct buyers.
 DONE_BY = (
     r"\b(?P<who>products?|skus?|items?|articles?)\s+((that|which)\s+)?(were\s+|was\s+|got\s+)?"
-    r"(?P<verb>bought|purchased|ordered|viewed|seen|carted|added to (the )?cart|favou?rited)\s+by\s+"
-    r"(?P<bound>only|just|exactly|at least|more than|over|fewer than|less than|at most)?\s*(?P<n>\d+|[a-z]+)\s+"
+    r"(?P<verb>bought|purchased|ordered|viewed|seen|carted|added to (the )?cart|favou?rited"
+    r"|(got|received|had|drew)\s+(views?|purchases?|orders?|carts?|favou?rites?))\s+(by|from)\s+"
+    r"(?P<bound>only|just|exactly|at least|more than|over|fewer than|less than|at most)?\s*(?P<n>\d+|[a-z]+)(?P<plus>\+|\s+or more)?\s+"
     r"((different|distinct|unique|separate)\s+)?(?P<what>customers?|users?|shoppers?|buyers?|people|visitors?|persons?)\b"
 )
 VERB_EVENT = {
@@ -2347,15 +2391,61 @@ def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: 
     n = _as_number(match.group("n"))
     if n is None or "users" not in semantic.metrics:
         return
-    bound = match.group("bound") or "exactly"
+    bound = match.group("bound") or ("at least" if match.group("plus") else "exactly")
     low, high = bound_range(bound, n)
     verb = match.group("verb")
-    event = VERB_EVENT.get(verb) or ("cart" if "cart" in verb else "fav" if "fav" in verb else None)
+    event = VERB_EVENT.get(verb) or next(
+        (
+            e
+            for word, e in (
+                ("cart", "cart"),
+                ("fav", "fav"),
+                ("view", "view"),
+                ("purchase", "purchase"),
+                ("order", "purchase"),
+            )
+            if word in verb
+        ),
+        None,
+    )
     filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
     if event and "event_type" in semantic.dimensions:
         filters.append({"dimension": "event_type", "values": [event]})
     _count_within(args, "users", "product", min_value=low, max_value=high, filters=filters, top_n=None)
     notes.append(f"read '{match.group(0)}' as products counted by their own distinct users, within the bound")
+
+
+# "Products ordered only once", "SKUs sold a single time", "items viewed exactly twice".
+DONE_N_TIMES = (
+    r"\b(?P<who>products?|skus?|items?|articles?)\s+((that|which)\s+)?((were|was|got|have been|has been)\s+)?"
+    r"((only|just)\s+)?(?P<verb>bought|purchased|ordered|sold|viewed|seen)\s+((only|just|exactly)\s+)?"
+    r"(?P<n>once|twice|a single time|one time|two times|three times|\d+ times)\b"
+)
+N_TIMES = {"once": 1, "a single time": 1, "one time": 1, "twice": 2, "two times": 2, "three times": 3}
+
+
+def _done_n_times(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Products ordered only once": products counted by their own purchases (or views), exactly
+    n, not customers with one order."""
+    match = re.search(DONE_N_TIMES, text)
+    if (
+        match is None
+        or not _counting_asked(text, match)
+        or args.get("group_by")
+        or args.get("grain", "none") != "none"
+    ):
+        return
+    said = match.group("n")
+    n = int(said.split()[0]) if said[0].isdigit() else N_TIMES[said]
+    measure = "views" if match.group("verb") in ("viewed", "seen") else "purchases"
+    if not n or measure not in semantic.metrics:
+        return
+    same = args.get("min_value") == n == args.get("max_value")
+    if args.get("metric") in ("orders", "purchases") and args.get("per") == "product" and same:
+        return  # by orders or by purchase lines, as the call has it
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    _count_within(args, measure, "product", min_value=n, max_value=n, filters=filters, top_n=None)
+    notes.append(f"read '{match.group(0)}' as products counted by their own {measure}, exactly {n}")
 
 
 # "Products that got 10 or more views", "users with at least 3 purchases".
@@ -3045,6 +3135,10 @@ def _per_line_named(args: dict[str, Any], text: str, semantic: SemanticModel, no
     units_averaged = metric in ("units_sold", "purchases") and (
         args.get("per") == "order" or not args.get("per") and _has(AVERAGE_WORDS, text)
     )
+    if metric == "average_quantity" and args.get("per"):
+        args["per"], args["stat"] = None, "average"  # already over lines: per order would sum them
+        notes.append("read units per line as average_quantity over purchase lines, not per order")
+        return
     if metric not in ("basket_size", "orders_per_buyer") and not units_averaged:
         return
     args["metric"] = "average_quantity"
@@ -3118,6 +3212,52 @@ def _price_per_unit_named(args: dict[str, Any], text: str, semantic: SemanticMod
     args["metric"] = "average_selling_price"
     args["filters"] = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
     notes.append("read money per unit sold as average_selling_price (revenue / units sold)")
+
+
+# "Across the smartphone models": the products a price statistic is over.
+ACROSS_PRODUCTS = (
+    r"\b(across|over|among|of|for)\s+((the|all|our|different|distinct|various|each|every)\s+)*"
+    r"([\w-]+\s+){0,2}?models?\b"  # products and items: _entity_after_stat reads them
+)
+
+
+def _price_statistic_over_products(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "Median price across smartphone models": the median of each product's price, over the
+    products (the call's median had no entities to be taken over)."""
+    if args.get("metric") != "average_price" or args.get("per") or args.get("group_by"):
+        return
+    if args.get("stat") not in ("median", "max", "min") or not _has(ACROSS_PRODUCTS, text):
+        return
+    args["per"] = "product"
+    notes.append(f"read the {args['stat']} price as taken over products (each product's price)")
+
+
+COMPARED = r"\b(vs\.?|versus|compared?( with| to)?|against|comparison)\b"
+
+
+def _price_by_events_compared(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "Average price per view vs per purchase": the price over each event named, a row each
+    (not one figure over views, nor counts of views and purchases beside it)."""
+    if args.get("metric") != "average_price" or "event_type" not in semantic.dimensions:
+        return
+    if (
+        args.get("per")
+        or [g for g in args.get("group_by") or [] if g != "event_type"]
+        or not _has(COMPARED, text)
+    ):
+        return
+    named = [e for e in ("view", "cart", "purchase", "fav", "search") if _has(rf"\b({EVENT_WORDS[e]})", text)]
+    if len(named) < 2:
+        return
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    args.update(
+        group_by=["event_type"], filters=[*filters, {"dimension": "event_type", "values": named}], also=[]
+    )
+    notes.append(f"read as the average price of each event named ({', '.join(named)}), a row each")
 
 
 def _average_of_totals(args: dict[str, Any], text: str, notes: list[str]) -> None:
@@ -3206,8 +3346,10 @@ def _cycle_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
 PEAK = (
     r"\b(which|what)\s+((single|trading|calendar|business|working|shopping|sales|selling)\s+)?(?P<unit>hour|day|date|week|month|quarter|year)\b.*\b(?P<way>most|highest|largest"
     r"|biggest|best|peak|busiest|top|fewest|lowest|least|smallest|worst|quietest|slowest|weakest|strongest)\b"
-    r"|\b(?P<way2>busiest|quietest|slowest|weakest|strongest|peak|best|worst)\s+(?P<unit2>hour|day|date|week|month"
+    r"|\b(?P<way2>busiest|quietest|slowest|weakest|strongest|peak|best|worst)\s+(\w+\s+)?(?P<unit2>hour|day|date|week|month"
     r"|quarter|year)\b"
+    r"|\b(?P<unit3>hour|day|date|week|month|quarter|year)\s+(with|having|that had|that has)\s+(the\s+)?"
+    r"(?P<way3>most|highest|largest|biggest|fewest|lowest|least|smallest)\b"
 )
 IDS = ("order_id", "user_id", "session_id", "product")
 
@@ -3217,9 +3359,18 @@ def _peak_period(args: dict[str, Any], text: str, semantic: SemanticModel, notes
     with no grain (or a breakdown by ids instead: each order's events), it is the top month of
     the measure the words name."""
     match = re.search(PEAK, text)
-    if match is None or args.get("top_n") and args.get("grain", "none") != "none":
+    if match is None:
         return
-    unit = (match.group("unit") or match.group("unit2")).replace("date", "day")
+    unit = (match.group("unit") or match.group("unit2") or match.group("unit3")).replace("date", "day")
+    way = match.group("way") or match.group("way2") or match.group("way3")
+    low = way in ("fewest", "lowest", "least", "smallest", "worst", "quietest", "slowest", "weakest")
+    before = dict(args)
+    if unit == "hour" and _peak_hour_of_day(args, text, match, semantic, low):
+        if args != before:
+            notes.append(f"read '{match.group(0)}' as the {'lowest' if low else 'highest'} hour of the day")
+        return
+    if args.get("top_n") and args.get("grain", "none") != "none":
+        return
     group_by = args.get("group_by") or []
     no_grain = args.get("grain", "none") == "none"
     if (
@@ -3233,8 +3384,6 @@ def _peak_period(args: dict[str, Any], text: str, semantic: SemanticModel, notes
         args.update(grain=unit, group_by=[], metric=named or args.get("metric"))
         if group_by:
             notes.append(f"read '{match.group(0)}' as by {unit}, not by {', '.join(group_by)}")
-    way = match.group("way") or match.group("way2")
-    low = way in ("fewest", "lowest", "least", "smallest", "worst", "quietest", "slowest", "weakest")
     # "The quietest hour of the day" over a breakdown by hour of day (or weekday): its top row.
     of_day = {"hour": "hour", "day": "weekday"}.get(unit)
     cycle = of_day is not None and group_by == [of_day] and no_grain
@@ -3248,6 +3397,30 @@ def _peak_period(args: dict[str, Any], text: str, semantic: SemanticModel, notes
         return
     args["top_n"], args["sort"] = 1, "lowest" if low else "highest"
     notes.append(f"read '{match.group(0)}' as the {'lowest' if low else 'highest'} {args['grain']}")
+
+
+def _peak_hour_of_day(
+    args: dict[str, Any], text: str, match: re.Match[str], semantic: SemanticModel, low: bool
+) -> bool:
+    """ "The peak traffic hour", "hour with most invoices": with no day named, the hour of the day
+    across the data (a breakdown by hour, its top row), not one hour of one day."""
+    if "hour" not in semantic.dimensions or args.get("per") or args.get("share"):
+        return False
+    if _has(r"\b(on|which|what|that|each|every|per)\s+(single\s+)?(day|date)\b|\b\d{4}-\d\d-\d\d\b", text):
+        return False
+    if [g for g in args.get("group_by") or [] if g not in IDS and g != "hour"]:
+        return False  # the peak hour of each category: a breakdown of its own
+    named = _metric_named(text[match.end() :], semantic) or _metric_named(text[: match.start()], semantic)
+    wanted = {
+        "group_by": ["hour"],
+        "grain": "none",
+        "top_n": 1,
+        "sort": "lowest" if low else "highest",
+        "metric": named if named and not semantic.metrics[named].per_user else args.get("metric"),
+    }
+    defaults = {"grain": "none", "sort": "highest"}
+    args.update({k: v for k, v in wanted.items() if args.get(k, defaults.get(k)) != v})
+    return True
 
 
 def _grain_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
@@ -3607,7 +3780,16 @@ def _buyers_against_others(
     if "buyer" in group_by or len(group_by) >= 2 or args.get("share") or args.get("grain", "none") != "none":
         return
     if args.get("metric") in ("buyers", "users") and not args.get("per"):
-        return  # a count of them: the conditions say it
+        # "Avg actions per user, buyers vs non-buyers": the measure per user, a row each.
+        each = re.search(
+            rf"(?:{AVERAGE_WORDS})\s+(number of\s+)?(?P<what>[a-z ()-]+?)\s+per\s+(?:{ENTITY_NOUNS['user']})\b",
+            text,
+        )
+        named = _metric_named(each.group("what"), semantic) if each else None
+        if named is None or semantic.metrics[named].counts == "user" or semantic.metrics[named].per_user:
+            return  # a count of them: the conditions say it
+        args.update(metric=named, per="user", stat="average")
+        notes.append(f"read '{each.group(0)}' as {named} per user")
     args["filters"] = [
         f
         for f in args.get("filters") or []
@@ -4056,6 +4238,13 @@ BEYOND_TYPED = [
 ]
 
 
+# "First orders have no previous order, so leave them out": the gap metric's own definition.
+FIRST_LEFT_OUT = (
+    r"\bfirst (orders?|purchases?)\b[^.?]*\b(leave|left|exclud\w*|skip\w*|ignor\w*|drop\w*|no previous|don't count)"
+    r"|\b(leave|leaving|exclud\w*|skip\w*|ignor\w*|not counting|without)\s+(out\s+)?(the\s+|their\s+)?first (orders?|purchases?)\b"
+)
+
+
 def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str | None:
     """What the question needs that query_metric cannot express (None: nothing found). An
     order's place (first, second, latest) is a dimension when the call uses one."""
@@ -4074,6 +4263,12 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
         # An order's place among the customer's orders is a dimension when the call uses it.
         if pattern == BEYOND_TYPED[0][0] and used & {"order_kind", "order_number", "latest_order"}:
             continue
+        if (
+            pattern == BEYOND_TYPED[0][0]
+            and args.get("metric") == "days_between_orders"
+            and _has(FIRST_LEFT_OUT, text)
+        ):
+            continue  # "first orders have no previous one, leave them out": what the metric does
         if found.re.groups and found.group(1) == "previous" and "days_since_previous_order" in used:
             continue  # "30+ days after their previous order" is a bound on that dimension
         if what == DID_AND_DID_NOT and "buyer" in used:
