@@ -24,6 +24,7 @@ from tools.metrics import DataLacks, SemanticModel, compare_periods, parse_bound
 from .conftest import real
 
 MODEL = SemanticModel.load()
+QUERY_METRIC = build_tools(MODEL)["query_metric"]
 
 
 def _context(tmp_path_factory: pytest.TempPathFactory, relative: str) -> ToolContext:
@@ -1591,7 +1592,7 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
         (  # a ratio of two totals: no count over entities, no bound
             "平均下来，多少次浏览才能换来一次购买？",
             {"metric": "views", "stat": "count", "min_value": 1, "divided_by": "purchases"},
-            {"metric": "views", "divided_by": "purchases", "stat": None, "min_value": None},
+            {"metric": "views", "divided_by": "purchases", "stat": "average", "min_value": None},
             "ignored the statistic and bounds",
         ),
         (
@@ -1640,6 +1641,7 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
 )
 def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: dict, note: str | None) -> None:
     _, cleaned, notes = check("query_metric", call, english_reading(question), MODEL)
+    QUERY_METRIC.args_model.model_validate(cleaned)  # what code writes into a call is a valid call
     for field, value in kept.items():
         assert cleaned.get(field) == value, field
     assert any(n.startswith(note) for n in notes) if note else notes == []

@@ -1596,8 +1596,11 @@ def _share_among_named(args: dict[str, Any], text: str, semantic: SemanticModel,
     wanted = {"metric": COUNT_METRICS[entity], "share": True, "among": among, "did": did}
     if all(args.get(k) == v for k, v in wanted.items()):
         return
-    args.update(wanted, per=None, stat=None, min_value=None, max_value=None, min_times=None, max_times=None)
-    notes.append(f"read '{match.group(0)[:60]}' as the share of {entity}s that did {', '.join(did)}")
+    args.update(
+        wanted, per=None, stat="average", min_value=None, max_value=None, min_times=None, max_times=None
+    )
+    said = match.group(0) if len(match.group(0)) <= 60 else match.group(0)[:60].rsplit(" ", 1)[0] + " …"
+    notes.append(f"read '{said}' as the share of {entity}s that did {', '.join(did)}")
 
 
 def _share_of_events(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -2592,7 +2595,7 @@ def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes
             notes.append(f"read '{match.group(0)}' as {top} divided by {bottom}")
         if {args.get("stat"), args.get("min_value"), args.get("max_value")} - {None, "average"}:
             # a ratio of two totals has no statistic over entities nor bounds on them
-            args.update(stat=None, min_value=None, max_value=None)
+            args.update(stat="average", min_value=None, max_value=None)
             notes.append("ignored the statistic and bounds: a ratio of two totals has neither")
         return
 
@@ -4088,7 +4091,8 @@ NO_PRODUCT_NAMES = "The data has no product names or titles: its products are id
 CALENDAR_NAMED = (
     r"\b(january|february|march|april|june|july|august|september|october|november|december)\b"
     r"|\b(jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b\.?\s*('?\d{2}|\d{4}|vs|versus|and|or|,|$)"
-    r"|\b(19|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|weekday)s?\b"
+    r"|(?<![\w#])(?<!product )(?<!item )(?<!user )(?<!order )(?<!customer )(?<!id )(19|20)\d\d\b"
+    r"|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|weekday)s?\b"
     r"|\bday of (the )?week\b|\b(holiday|christmas|black friday|cyber monday|new year)"
     r"|\b(this|last|previous|past|current)\s+(calendar\s+)?(week|month|quarter|year)\b|\byesterday\b"
     r"|\b(monthly|quarterly|yearly|annual)\b|\b(by|per|each|every)\s+(month|quarter|year)\b"
@@ -4150,10 +4154,9 @@ def missing_concept(question: str, has_returns: bool = False) -> str | None:
     """A sentence on what the data lacks that the question needs, or None. `has_returns`: the
     data records cancellations (negative quantities), so returns can be asked about. Sentences
     that only frame the question ("We're thinking about a loyalty tier.") are not read."""
-    # "delievries" is still deliveries; "for our subscription pitch" frames the question, asks nothing
-    text = re.sub(FRAMING, " ", _spelled(asked_part(question).lower())).replace(
-        "-", " "
-    )  # "out-of-stock" too
+    # "delievries" is still deliveries; "for our subscription pitch" frames the question, asks
+    # nothing; "out-of-stock" is out of stock
+    text = re.sub(FRAMING, " ", _spelled(asked_part(question).lower())).replace("-", " ")
     for pattern, sentence in MISSING_CONCEPTS:
         if "returns" in sentence and has_returns:
             continue
