@@ -831,6 +831,24 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "users", "per": "product", "min_value": 5},
             "read 'items that got views from 5 or more distinct shoppers' as products counted",
         ),
+        (  # a rate counted over users: the share of those who carted that bought (never over 100%)
+            "view-to-cart conversion at the customer level",
+            {"metric": "view_to_cart_rate", "group_by": ["user_id"]},
+            {"metric": "users", "share": True, "among": ["view"], "did": ["cart"], "group_by": []},
+            "read 'at the customer level' as the share of users that did cart",
+        ),
+        (
+            "visitor-to-buyer conversion, % of users who bought",
+            {"metric": "conversion_rate"},
+            {"metric": "users", "share": True, "among": [], "did": ["purchase"]},
+            "read '% of users' as the share of users that did purchase, among those that did anything",
+        ),
+        (  # people named by what they did
+            "share of viewers who went on to be purchasers",
+            {"metric": "users", "did": ["view"]},
+            {"metric": "users", "share": True, "among": ["view"], "did": ["purchase"]},
+            "read 'share of viewers who went on to be purchasers' as the share of users that did purchase",
+        ),
         (  # each customer's total, then their average: the sum of totals is the plain total
             "What does the average shopper spend in total over their lifetime?",
             {"metric": "revenue", "per": "user", "stat": "total"},

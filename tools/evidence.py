@@ -899,6 +899,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
         args["among"] = []
     _share_of_events(args, alone, semantic, notes)
     _share_among_named(args, alone, semantic, notes)
+    _rate_at_entity_level(args, alone, semantic, notes)
     _top_together(args, alone, semantic, notes)
     _share_of_total(args, alone, semantic, notes)
     bounded = args.get("min_value") is not None or args.get("max_value") is not None
@@ -1582,14 +1583,37 @@ def _events_done(words: str) -> list[str]:
     return [e for e, pattern in DONE_WORDS.items() if _has(pattern, words)]
 
 
+# People named by what they did: "% of carters who are also buyers".
+ROLE_EVENTS = {
+    "carters": "cart",
+    "viewers": "view",
+    "browsers": "view",
+    "buyers": "purchase",
+    "purchasers": "purchase",
+    "favoriters": "fav",
+    "searchers": "search",
+}
+ROLES = "|".join(ROLE_EVENTS)
+ROLE_SHARE = (
+    rf"(%|\bshare|\bpercent\w*|\bproportion|\bfraction|\brate)\s+of\s+(the\s+|all\s+|our\s+)?(?P<who>{ROLES})\s+"
+    rf"(who|that)\s+(are|were|also|became|went on to be)\s+(also\s+)?(?P<rest>{ROLES})\b"
+)
+
+
 def _share_among_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """A share of a population the words state, written as a plain count or with the wrong
     conditions: the population's events go in `among`, the counted ones in `did`."""
-    match = re.search(SHARE_AMONG, text)
-    if match is None or args.get("group_by") or args.get("grain", "none") != "none" or args.get("did_not"):
+    if args.get("group_by") or args.get("grain", "none") != "none" or args.get("did_not"):
         return
-    entity = _entity_of_noun(match.group("who"))
-    among, did = _events_done(match.group("cond")), _events_done(match.group("rest"))
+    role = re.search(ROLE_SHARE, text)
+    match = role or re.search(SHARE_AMONG, text)
+    if match is None:
+        return
+    if role:
+        entity, among, did = "user", [ROLE_EVENTS[role.group("who")]], [ROLE_EVENTS[role.group("rest")]]
+    else:
+        entity = _entity_of_noun(match.group("who"))
+        among, did = _events_done(match.group("cond")), _events_done(match.group("rest"))
     if entity not in COUNT_METRICS or COUNT_METRICS[entity] not in semantic.metrics or not did:
         return
     did = [e for e in did if e not in among] or did
@@ -1601,6 +1625,52 @@ def _share_among_named(args: dict[str, Any], text: str, semantic: SemanticModel,
     )
     said = match.group(0) if len(match.group(0)) <= 60 else match.group(0)[:60].rsplit(" ", 1)[0] + " …"
     notes.append(f"read '{said}' as the share of {entity}s that did {', '.join(did)}")
+
+
+# A rate between two events and the entity it is counted over: "cart-to-buyer conversion at the
+# user level", "% of sessions with an add to cart that purchased", "counted per user".
+RATE_EVENTS = {
+    "conversion_rate": ("view", "purchase"),
+    "cart_to_purchase_rate": ("cart", "purchase"),
+    "view_to_cart_rate": ("view", "cart"),
+}
+RATE_LEVEL = (
+    r"\b(at the|on the|on a|per|by|counted per|counted by|for each|each)\s+(?P<who>user|customer|visitor|shopper|"
+    r"session|visit)(\s+level)?\b|%\s+of\s+(?P<who2>users|customers|visitors|shoppers|sessions|visits)\b"
+    r"|\b(?P<who3>user|customer|session)[- ]level\b"
+)
+ANYONE_TO_BUYER = (
+    r"\b(visitors?|users?|customers?|shoppers?|traffic)[- ]to[- ](buyers?|purchasers?|customers?)\b"
+)
+
+
+def _rate_at_entity_level(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Cart-to-buyer conversion rate at the user level": of the users who did the first event,
+    the share who did the second (a share of entities, never over 100%), not a ratio of session
+    counts per user or the sessions' rate."""
+    events = RATE_EVENTS.get(args.get("metric", ""))
+    level = re.search(RATE_LEVEL, text)
+    if events is None or level is None or args.get("grain", "none") != "none":
+        return
+    entity = _entity_of_noun(level.group("who") or level.group("who2") or level.group("who3"))
+    if entity not in ("user", "session") or COUNT_METRICS[entity] not in semantic.metrics:
+        return
+    if (args.get("group_by") or []) not in ([], [ENTITY_DIMENSIONS[entity]]):
+        return  # a breakdown by something else: the sessions' rate per category stays
+    among = [] if _has(ANYONE_TO_BUYER, text) else [events[0]]
+    args.update(
+        metric=COUNT_METRICS[entity],
+        share=True,
+        among=among,
+        did=[events[1]],
+        per=None,
+        stat="average",
+        group_by=[],
+        top_n=None,
+    )
+    notes.append(
+        f"read '{level.group(0)}' as the share of {entity}s that did {events[1]}, among those that did {events[0] if among else 'anything'}"
+    )
 
 
 def _share_of_events(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
