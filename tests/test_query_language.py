@@ -849,6 +849,50 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "users", "share": True, "among": ["view"], "did": ["purchase"]},
             "read 'share of viewers who went on to be purchasers' as the share of users that did purchase",
         ),
+        (
+            "median order count per client",
+            {"metric": "orders_per_buyer", "group_by": ["user_id"]},
+            {"metric": "orders", "per": "user", "stat": "median", "group_by": []},
+            "read the median as taken over users",
+        ),
+        (  # a range year the words do not name was made up; the years they name are kept
+            "monthly sales from 2021 through mid-2022",
+            {
+                "metric": "revenue",
+                "grain": "month",
+                "period": {"kind": "range", "start": "2021-01-01", "end": "2032-06-30"},
+            },
+            {"period": {"kind": "all"}, "grain": "month"},
+            "ignored period kind range",
+        ),
+        (
+            "monthly sales from 2021 through mid-2022",
+            {
+                "metric": "revenue",
+                "grain": "month",
+                "period": {"kind": "range", "start": "2021-01-01", "end": "2022-06-30"},
+            },
+            {"period": {"kind": "range", "start": "2021-01-01", "end": "2022-06-30"}},
+            None,
+        ),
+        (  # the most distinct items of one user, with the event the verb names
+            "max different products viewed by one shopper",
+            {"metric": "products", "group_by": ["user_id"]},
+            {
+                "metric": "products",
+                "per": "user",
+                "stat": "max",
+                "group_by": [],
+                "filters": [{"dimension": "event_type", "values": ["view"]}],
+            },
+            "read 'max different products viewed by one shopper' as the most products of one user",
+        ),
+        (  # a median over users of a per-buyer measure broken down by user: each user's orders
+            "median number of orders per client",
+            {"metric": "orders_per_buyer", "group_by": ["user_id"]},
+            {"metric": "orders", "per": "user", "stat": "median", "group_by": []},
+            "ignored group_by user_id",
+        ),
         (  # each customer's total, then their average: the sum of totals is the plain total
             "What does the average shopper spend in total over their lifetime?",
             {"metric": "revenue", "per": "user", "stat": "total"},
@@ -2574,6 +2618,24 @@ def test_one_value_against_the_rest_is_a_row_each(online_retail: ToolContext) ->
     # One value alone, or two values against each other, stay as they were.
     for alone in ("Average order value in the UK?", "Order value UK vs Germany?"):
         assert check("query_metric", call, alone, MODEL)[1] == call
+
+
+@pytest.mark.parametrize(
+    ("question", "group_by"),
+    [
+        ("Basket value, domestic (UK) vs overseas?", []),
+        (
+            "Compare the average order value of UK shoppers with that of shoppers in all other countries.",
+            ["country"],
+        ),
+    ],
+)
+def test_one_value_against_abroad_or_broken_down_by_its_own_dimension(question: str, group_by: list) -> None:
+    """ "Overseas" is the rest; a breakdown by the value's own dimension with the value as its
+    filter is one row, so the split is what was meant."""
+    call = {"metric": "aov", "group_by": group_by, "filters": [{"dimension": "country", "values": ["UK"]}]}
+    _, split, notes = check("query_metric", call, question, MODEL)
+    assert split["group_by"] == ["country"] and split["filters"][0]["against_rest"], notes
 
 
 @pytest.mark.parametrize(

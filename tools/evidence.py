@@ -254,7 +254,7 @@ VOCABULARY = frozenset(
     period price prices quantity product minimum different cohort cohorts
     artist artists delivery deliveries shipping profit profits margin margins gender rating ratings
     review reviews inventory coupon coupons discount discounts refund refunds returned
-    subcategory subcategories quarterly holiday holidays genre genres dollar dollars
+    subcategory subcategories quarterly holiday holidays genre genres dollar dollars single
     """.split()
 )
 
@@ -672,6 +672,17 @@ def _supported_period(review: _Review, default_kind: str) -> None:
     if period.get("kind", default_kind) != default_kind and not review.kept("period"):
         if not _period_named(period["kind"], review.text):
             review.drop("period", {"kind": default_kind}, "the question names no such period")
+            return
+        # "From 1997 through mid-1998" written as a range ending in 2018: the words name their
+        # years, and a range year they do not name was made up.
+        named = set(re.findall(r"\b(?:19|20)\d\d\b", review.text))
+        ends = {str(period.get(k))[:4] for k in ("start", "end") if period.get(k)}
+        if period.get("kind") == "range" and named and ends - named:
+            review.drop(
+                "period",
+                {"kind": default_kind},
+                f"the question names no year {', '.join(sorted(ends - named))}",
+            )
 
 
 def _supported_condition_filters(review: _Review) -> None:
@@ -944,6 +955,9 @@ def _supported_ratio_and_statistic(review: _Review) -> None:
             review.drop("stat", "average", "a ranking needs no statistic over entities")
         elif not _has(STAT_WORDS[args["stat"]], text):
             review.drop("stat", "average", "the question asks for no such statistic")
+        elif (metric := semantic.metrics.get(args.get("metric", ""))) is not None and metric.per_user:
+            # "Median number of orders per client" as orders_per_buyer: each user's orders.
+            _per_user_stat(args, semantic, notes)
         elif args["stat"] in ("median", "max", "min") and (over := _entity_after_stat(args["stat"], text)):
             # "The median price across all the products": the statistic is over the products.
             args["per"] = over
@@ -2970,7 +2984,8 @@ def _counted_is_per(args: dict[str, Any], text: str, semantic: SemanticModel, no
 # "The most different products any one customer has tried": distinct products per customer, max.
 MOST_DISTINCT_BY_ONE = (
     r"\b(most|max(imum)?|largest number of|highest number of|greatest number of)\s+(different|distinct|unique)\s+"
-    r"(?P<what>\w+)\s+(that\s+)?(any|a single|one|by one|by a single|by any)\s+(one\s+|single\s+)?(?P<who>\w+)"
+    r"(?P<what>\w+)\s+(that\s+)?((?P<verb>\w+ed|seen|bought|sold)\s+)?(any|a single|one|by one|by a single|by any)\s+"
+    r"(one\s+|single\s+)?(?P<who>\w+)"
 )
 
 
@@ -2984,6 +2999,10 @@ def _most_distinct_by_one(args: dict[str, Any], text: str, semantic: SemanticMod
     who = _entity_of_noun(match.group("who"))
     if what is None or who is None or what == who or DISTINCT_METRICS.get(what) not in semantic.metrics:
         return
+    event = _one_event_named(match.group("verb")) if match.group("verb") else []
+    if event and "event_type" in semantic.dimensions:  # "items browsed by a single user": views
+        kept = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+        args["filters"] = [*kept, {"dimension": "event_type", "values": event}]
     args.update(
         metric=DISTINCT_METRICS[what],
         per=who,
@@ -3256,6 +3275,11 @@ def _median_over_breakdown(
     group_by = args.get("group_by") or []
     entity = next((e for e, d in ENTITY_DIMENSIONS.items() if group_by == [d] and e in ENTITY_NOUNS), None)
     metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is not None and metric.per_user and entity == "user":
+        # "Median order count per shopper" as orders_per_buyer by user: each user's orders.
+        metric = next(
+            (m for m in semantic.metrics.values() if m.sql.strip() == metric.per_user.strip()), None
+        )
     if entity is None or metric is None or not metric.zero_when_empty or metric.counts == entity:
         return
     if args.get("top_n") or args.get("per") or not re.search(r"\bmedian\b", text) or _has(RANK_WORDS, text):
@@ -3263,7 +3287,7 @@ def _median_over_breakdown(
     each = re.search(rf"\b(per|each|a|every)\s+({ENTITY_NOUNS[entity]})\b", text)
     if each is None:  # "for items a shopper looked at": the median is of something else
         return
-    args.update(group_by=[], per=entity, stat="median")
+    args.update(group_by=[], per=entity, stat="median", metric=metric.name)
     notes.append(f"read the median as taken over {entity}s: one figure, not a row for each")
 
 
@@ -3740,7 +3764,7 @@ AGAINST = r"\b(vs\.?|versus|against|compared?( to| with)?|relative to|than|or)\b
 THE_REST = (
     r"\b(the rest|rest of (the )?\w+|every(one|body|thing|where) else|elsewhere|the others|others"
     r"|all (the )?other \w+|every other \w+|other (countries|brands|categories|markets|regions|days|hours"
-    r"|customers|users|shoppers|buyers|products|items))\b"
+    r"|customers|users|shoppers|buyers|products|items)|overseas|oversees|abroad|international|foreign|exports?)\b"
 )
 
 
@@ -3749,9 +3773,11 @@ def _value_against_rest(args: dict[str, Any], text: str, semantic: SemanticModel
     value against everything else is a breakdown into the two (code's `against_rest`), not a
     filter on one side."""
     filters = args.get("filters") or []
-    if len(filters) != 1 or args.get("group_by") or args.get("grain", "none") != "none":
+    if len(filters) != 1 or args.get("grain", "none") != "none":
         return
     [item] = filters
+    if (args.get("group_by") or []) not in ([], [item["dimension"]]):  # by its own dimension: one row
+        return
     dimension = semantic.dimensions.get(item["dimension"])
     if dimension is None or dimension.match != "exact" or not _has(AGAINST, text):
         return
