@@ -837,6 +837,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "users", "share": True, "among": ["view"], "did": ["cart"], "group_by": []},
             "read 'at the customer level' as the share of users that did cart",
         ),
+        (  # a ranking of users by their rate stays a row per user
+            "top 5 customers by conversion rate",
+            {"metric": "conversion_rate", "group_by": ["user_id"], "top_n": 5},
+            {"metric": "conversion_rate", "group_by": ["user_id"], "top_n": 5},
+            None,
+        ),
         (
             "visitor-to-buyer conversion, % of users who bought",
             {"metric": "conversion_rate"},

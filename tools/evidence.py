@@ -1671,6 +1671,8 @@ def _rate_at_entity_level(args: dict[str, Any], text: str, semantic: SemanticMod
         return
     if (args.get("group_by") or []) not in ([], [ENTITY_DIMENSIONS[entity]]):
         return  # a breakdown by something else: the sessions' rate per category stays
+    if args.get("group_by") and (args.get("top_n") or not re.search(r"level|counted|%", level.group(0))):
+        return  # "conversion rate by user", "top users by conversion": a row per user, ranked
     among = [] if _has(ANYONE_TO_BUYER, text) else [events[0]]
     args.update(
         metric=COUNT_METRICS[entity],
