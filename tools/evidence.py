@@ -21,7 +21,7 @@ from typing import Any
 
 from tools import clock
 from tools.language import is_chinese, pinyin_slips_fixed
-from tools.metrics import VALUE_ALIASES, SemanticModel, alias_value
+from tools.metrics import VALUE_ALIASES, Metric, SemanticModel, alias_value
 
 NUMBER_WORDS = {
     "once": 1,
@@ -667,6 +667,10 @@ def _with_previous(
     return tool, _Review(args, notes, text, alone, semantic, before)
 
 
+def _years_named(text: str) -> set[str]:
+    return set(re.findall(r"\b(?:19|20)\d\d\b", text))
+
+
 def _supported_period(review: _Review, default_kind: str) -> None:
     period = review.args.get("period") or {}
     if period.get("kind", default_kind) != default_kind and not review.kept("period"):
@@ -675,7 +679,7 @@ def _supported_period(review: _Review, default_kind: str) -> None:
             return
         # "From 1997 through mid-1998" written as a range ending in 2018: the words name their
         # years, and a range year they do not name was made up.
-        named = set(re.findall(r"\b(?:19|20)\d\d\b", review.text))
+        named = _years_named(review.text)
         ends = {str(period.get(k))[:4] for k in ("start", "end") if period.get(k)}
         if period.get("kind") == "range" and named and ends - named:
             review.drop(
@@ -2288,7 +2292,7 @@ def _period_from_words(
     kind = (args.get("period") or {}).get("kind", default_kind)
     if kept("period") or (kind != "range" and _week_around(args, text, notes)):
         return
-    years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
+    years = _years_named(text)
     # A range or a day the model worked out for "the final 30 days" (often in the wrong year):
     # the words name no date, so the stretch they name is resolved by code.
     worked_out = kind in ("range", "date") and not years and not re.search(BARE_MONTH, text)
@@ -2459,13 +2463,6 @@ DONE_BY = (
     r"(?P<bound>only|just|exactly|at least|more than|over|fewer than|less than|at most)?\s*(?P<n>\d+|[a-z]+)(?P<plus>\+|\s+or more)?\s+"
     r"((different|distinct|unique|separate)\s+)?(?P<what>customers?|users?|shoppers?|buyers?|people|visitors?|persons?)\b"
 )
-VERB_EVENT = {
-    "bought": "purchase",
-    "purchased": "purchase",
-    "ordered": "purchase",
-    "viewed": "view",
-    "seen": "view",
-}
 
 
 def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -2483,20 +2480,7 @@ def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: 
     bound = match.group("bound") or ("at least" if match.group("plus") else "exactly")
     low, high = bound_range(bound, n)
     verb = match.group("verb")
-    event = VERB_EVENT.get(verb) or next(
-        (
-            e
-            for word, e in (
-                ("cart", "cart"),
-                ("fav", "fav"),
-                ("view", "view"),
-                ("purchase", "purchase"),
-                ("order", "purchase"),
-            )
-            if word in verb
-        ),
-        None,
-    )
+    event = (_one_event_named(verb) or [None])[0]
     filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
     if event and "event_type" in semantic.dimensions:
         filters.append({"dimension": "event_type", "values": [event]})
@@ -3279,9 +3263,7 @@ def _median_over_breakdown(
     metric = semantic.metrics.get(args.get("metric", ""))
     if metric is not None and metric.per_user and entity == "user":
         # "Median order count per shopper" as orders_per_buyer by user: each user's orders.
-        metric = next(
-            (m for m in semantic.metrics.values() if m.sql.strip() == metric.per_user.strip()), None
-        )
+        metric = _plain_metric(metric, semantic)
     if entity is None or metric is None or not metric.zero_when_empty or metric.counts == entity:
         return
     if args.get("top_n") or args.get("per") or not re.search(r"\bmedian\b", text) or _has(RANK_WORDS, text):
@@ -3404,6 +3386,13 @@ TIME_BREAKDOWN = (
 )
 
 
+def _plain_metric(metric: Metric, semantic: SemanticModel) -> Metric | None:
+    """The plain metric a per-buyer one averages over users (orders for orders_per_buyer)."""
+    return next(
+        (m for m in semantic.metrics.values() if m.sql.strip() == (metric.per_user or "").strip()), None
+    )
+
+
 def _per_user_stat(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
     """ "Median orders per customer" as orders_per_buyer with stat median: that metric is an
     average over buyers already; the statistic asked for is over orders per user."""
@@ -3411,7 +3400,7 @@ def _per_user_stat(args: dict[str, Any], semantic: SemanticModel, notes: list[st
     stat = args.get("stat")
     if metric is None or not metric.per_user or stat in (None, "average") or args.get("per"):
         return
-    plain = next((m for m in semantic.metrics.values() if m.sql.strip() == metric.per_user.strip()), None)
+    plain = _plain_metric(metric, semantic)
     if plain is not None:
         args["metric"], args["per"] = plain.name, "user"
         notes.append(f"read as {plain.label} per user, then their {stat}")
