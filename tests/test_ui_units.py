@@ -504,6 +504,11 @@ def test_a_question_asked_during_the_warm_up_waits_for_it_in_view(
     assert (
         app.engine_state() == "**Model** ready: loaded its saved read of the *shop* data description in 0.8 s"
     )
+    # A page opened now shows this state at once, not the one when the app was built.
+    blocks = app.build()
+    shown = next(c for c in blocks.blocks.values() if getattr(c, "elem_id", None) == "engine-state")
+    load_state, _, _ = shown.load_event_to_attach
+    assert load_state() == app.engine_state()
 
 
 def test_the_chat_speaks_the_language_of_the_question(app: App, shop) -> None:  # noqa: F811

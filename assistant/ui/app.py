@@ -103,7 +103,8 @@ class App(ChatTab, DataTab, ToolTabs, EvalTab, AlertsTab):
             self.session = gr.State(None)
             gr.Markdown(t("title"))
             self.status_line = gr.Markdown(self.status(None), elem_id="status-line")
-            engine_state = gr.Markdown(self.engine_state(), elem_id="engine-state")
+            # A callable value: each page load shows the state now, not the one at build time.
+            engine_state = gr.Markdown(self.engine_state, elem_id="engine-state")
             banner = gr.Markdown(elem_id="alerts-banner")
             timer = gr.Timer(2.0)
             timer.tick(self.engine_state, [self.session], [engine_state], queue=False)
