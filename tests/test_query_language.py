@@ -17,7 +17,7 @@ from tools import build_tools
 from tools.base import ToolContext, ToolError
 from tools.chinese import declined
 from tools.coverage import left_out
-from tools.evidence import beyond_typed, check, missing_concept, missing_dimension
+from tools.evidence import beyond_typed, check, corrected, missing_concept, missing_dimension
 from tools.language import english_reading
 from tools.metrics import DataLacks, SemanticModel, compare_periods, parse_bound, summarize_change
 
@@ -1713,6 +1713,175 @@ def test_fields_nobody_asked_for_are_dropped(question: str, call: dict, kept: di
     for field, value in kept.items():
         assert cleaned.get(field) == value, field
     assert any(n.startswith(note) for n in notes) if note else notes == []
+
+
+# Slots read from the words whatever the wording around them: a year or quarter, an upper bound,
+# a number's own unit, the measure and entity of "average X per Y", a ratio of two event counts,
+# one event kind's share of all events, the measure a "share of" names, a rate's own events.
+SLOTS = [
+    (
+        "which month of 1998 had the highest revenue",
+        {"metric": "revenue", "period": {"kind": "all"}, "top_n": 1, "grain": "month"},
+        {"period": {"kind": "year", "year": 1998}, "grain": "month"},
+        "read '1998' as the year 1998",
+    ),
+    (
+        "1998's busiest month for orders?",
+        {"metric": "orders", "grain": "month", "top_n": 1},
+        {"period": {"kind": "year", "year": 1998}},
+        "read '1998' as the year 1998",
+    ),
+    ("revenue since 1998", {"metric": "revenue"}, {"period": None}, None),
+    (
+        "weekly orders in Q3 2019",
+        {"metric": "orders", "grain": "week", "period": {"kind": "month", "month": 7, "year": 2019}},
+        {"period": {"kind": "range", "start": "2019-07-01", "end": "2019-09-30"}},
+        "read 'q3 2019' as 2019-07-01 to 2019-09-30",
+    ),
+    (
+        "units sold in each month of the fourth quarter of 2010",
+        {"metric": "units_sold", "grain": "month"},
+        {"period": {"kind": "range", "start": "2010-10-01", "end": "2010-12-31"}},
+        "read 'fourth quarter of 2010' as 2010-10-01 to 2010-12-31",
+    ),
+    (
+        "How many shoppers bought at least once in 1997?",
+        {
+            "metric": "users",
+            "did": ["purchase"],
+            "min_times": 1,
+            "max_times": 1,
+            "period": {"kind": "year", "year": 1997},
+        },
+        {"min_times": 1, "max_times": None},
+        "ignored the most of 1 times",
+    ),
+    (
+        "customers with at least 2 but no more than 5 orders",
+        {"metric": "users", "did": ["purchase"], "min_times": 2, "max_times": 5},
+        {"min_times": 2, "max_times": 5},
+        None,
+    ),
+    (
+        "share of customers who bought on 3+ different days",
+        {"metric": "repeat_purchase_rate", "filters": [{"dimension": "order_number", "values": ["3"]}]},
+        {},  # (other rules then count each customer's days)
+        "ignored the filter order_number = 3",
+    ),
+    (
+        "invoices on 9 December 2010",
+        {"metric": "orders", "filters": [{"dimension": "order_number", "values": ["9"]}]},
+        {"filters": []},
+        "ignored the filter order_number = 9",
+    ),
+    (
+        "how many customers placed a 9th order",
+        {"metric": "users", "filters": [{"dimension": "order_number", "values": ["9"]}]},
+        {"filters": [{"dimension": "order_number", "values": ["9"]}]},
+        None,
+    ),
+    (
+        "mean number of distinct brands per shopper",
+        {"metric": "brands", "per": "user", "stat": "count"},
+        {"metric": "brands", "per": "user", "stat": "average"},
+        "read 'mean number of distinct brands per shopper' as brands per user, then their average",
+    ),
+    (
+        "avg # of CDs bought per client",
+        {"metric": "orders_per_buyer"},
+        {"metric": "units_sold", "per": "user", "stat": "average"},
+        "read 'avg # of cds bought per client' as units sold per user",
+    ),
+    (
+        "average number of different SKUs in an order",
+        {"metric": "units_sold", "per": "order", "stat": "average"},
+        {"metric": "products", "per": "order", "stat": "average"},
+        "read 'average number of different skus in an order' as products per order",
+    ),
+    (
+        "Typically, how many distinct products does a visitor look at?",
+        {"metric": "products", "per": "user", "stat": "count"},
+        {"metric": "products", "per": "user", "stat": "average"},
+        "read 'typically, how many distinct products does a visitor' as products per user",
+    ),
+    ("average orders per customer", {"metric": "orders_per_buyer"}, {"metric": "orders_per_buyer"}, None),
+    ("average items per basket", {"metric": "basket_size"}, {"metric": "basket_size"}, None),
+    (
+        "add-to-carts per purchase?",
+        {"metric": "carts", "per": "order"},
+        {"metric": "carts", "divided_by": "purchases", "per": None},
+        "read 'carts per purchase' as carts divided by purchases",
+    ),
+    (
+        "the ratio of views to carts",
+        {"metric": "views"},
+        {"metric": "views", "divided_by": "carts"},
+        "read 'ratio of views to carts' as views divided by carts",
+    ),
+    (
+        "what percentage of all events were add-to-carts?",
+        {"metric": "users", "share": True, "did": ["cart"]},
+        {
+            "metric": "events",
+            "share": True,
+            "did": [],
+            "filters": [{"dimension": "event_type", "values": ["cart"]}],
+        },
+        "read 'percentage of all events were add-to-carts' as cart events, as a share of all events",
+    ),
+    (
+        "Of every interaction we logged, what share were views?",
+        {"metric": "views"},
+        {"metric": "events", "share": True, "filters": [{"dimension": "event_type", "values": ["view"]}]},
+        "read 'what share were views' as view events",
+    ),
+    (
+        "France's share of total sales",
+        {"metric": "aov", "filters": [{"dimension": "country", "values": ["France"]}]},
+        {"metric": "revenue", "share": True, "filters": [{"dimension": "country", "values": ["France"]}]},
+        "read 'share of total sales' as a share of revenue, not aov",
+    ),
+    (
+        "session conversion rate for purchases",
+        {"metric": "conversion_rate", "filters": [{"dimension": "event_type", "values": ["purchase"]}]},
+        {"metric": "conversion_rate", "filters": []},
+        "ignored the filter event_type = purchase: conversion_rate is a rate between its own events",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "call", "kept", "note"), SLOTS, ids=[q[:40] for q, *_ in SLOTS])
+def test_slots_the_words_state_are_read_whatever_their_wording(
+    question: str, call: dict, kept: dict, note: str | None
+) -> None:
+    _, cleaned, notes = check("query_metric", call, english_reading(question), MODEL)
+    QUERY_METRIC.args_model.model_validate(cleaned)
+    for field, value in kept.items():
+        assert cleaned.get(field) == value, (field, cleaned, notes)
+    assert any(n.startswith(note) for n in notes) if note else notes == [], notes
+
+
+def test_a_two_digit_year_is_written_out() -> None:
+    assert corrected("best month in '98 by sales?") == (
+        "best month in 1998 by sales?",
+        ["read ''98' as 1998"],
+    )
+    assert corrected("Q1 ’05 orders")[0] == "Q1 2005 orders"
+    assert corrected("rock 'n' roll in the '90s and customers' orders") == (
+        "rock 'n' roll in the '90s and customers' orders",
+        [],
+    )
+
+
+def test_states_provinces_and_departments_the_data_lacks_are_declined() -> None:
+    for question in ("revenue by customer state", "buyers per province", "orders across each state"):
+        assert missing_concept(question) is not None, question
+    assert missing_concept("the state of our business this week") is None
+    no_categories = missing_dimension(
+        "% of units from the produce dept vs dairy?", lambda name: name != "category"
+    )
+    assert no_categories is not None and "category" in no_categories
+    assert missing_dimension("% of units from the produce dept vs dairy?", lambda name: True) is None
 
 
 @pytest.mark.parametrize(

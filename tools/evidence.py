@@ -307,6 +307,15 @@ def _spelled(text: str) -> str:
     return re.sub(r"[a-z]+", lambda m: _typo_of(m.group(0)) or m.group(0), text)
 
 
+# "In '98", "Q1 '98": a year in two digits, written out (from 1950 on, as e-commerce data is).
+SHORT_YEAR = r"(?<![\w'’])['’](?P<yy>\d\d)\b(?!['’\w])"
+
+
+def _full_year(match: re.Match[str]) -> str:
+    yy = int(match.group("yy"))
+    return f"{19 if yy >= 50 else 20}{yy:02d}"
+
+
 def corrected(question: str) -> tuple[str, list[str]]:
     """The question with its misspelled domain words written right ("purchsed" as "purchased"),
     as the model should read it, and a note for each; other words are left as typed. In Chinese,
@@ -322,6 +331,9 @@ def corrected(question: str) -> tuple[str, list[str]]:
         notes.append(f"read '{word}' as '{right}'")
         return right.capitalize() if word[0].isupper() else right
 
+    for short in re.finditer(SHORT_YEAR, question):
+        notes.append(f"read '{short.group(0)}' as {_full_year(short)}")
+    question = re.sub(SHORT_YEAR, _full_year, question)
     then = re.search(THEN_FOR_THAN, question, re.IGNORECASE)
     if then:
         question = re.sub(THEN_FOR_THAN, r"\1 than", question, flags=re.IGNORECASE)
@@ -751,6 +763,7 @@ def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] 
                 _inclusive(v, text, notes) if bounds else v
                 for v in item["values"]
                 if (_bound_stated(v, text) if bounds else _value_mentioned(dimension, v, text))
+                and not _number_of_another_unit(dimension, v, text)
             ]
             if not supported:
                 notes.append(
@@ -815,6 +828,7 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _average_of_totals(args, alone, notes)
     _price_statistic_over_products(args, alone, semantic, notes)
     _price_by_events_compared(args, alone, semantic, notes)
+    _average_per_entity_frame(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
@@ -913,6 +927,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
         review.drop("share", False, "the question asks for no share or rate")
         args["among"] = []
     _share_of_events(args, alone, semantic, notes)
+    _share_of_event_kinds(args, alone, semantic, notes)
     _share_among_named(args, alone, semantic, notes)
     _rate_at_entity_level(args, alone, semantic, notes)
     _top_together(args, alone, semantic, notes)
@@ -1720,15 +1735,79 @@ def _share_of_events(args: dict[str, Any], text: str, semantic: SemanticModel, n
     notes.append(f"read '{match.group(0)}' as a share of all {noun}, not of {metric.name}")
 
 
+# "Share of all user actions that were purchases", "% of events that are buys", "of every
+# behaviour event, what percentage were purchases": one event type's part of all events.
+EVENT_KIND_NOUNS = {
+    "purchase": r"purchases?|buys?|orders?",
+    "view": r"(page |product )?views?|pageviews?|pvs?",
+    "cart": r"carts?|add-to-carts?|cart adds?|adds? to cart",
+    "fav": r"fav(ou?rite)?s?|wishlist adds?",
+}
+ALL_EVENTS = r"(user |behaviou?r |shopper |customer )?(actions?|events?|interactions?|activit(y|ies)|behaviou?rs?|clicks|hits)"
+EVENT_KIND_SHARE = (
+    rf"(\b(share|percent(age)?|proportion|fraction|portion|pct)|%)\s+of\s+((all|the|our|every|total)\s+)*{ALL_EVENTS}"
+    rf"\s+((that|which)\s+)?(were|are|was|is)\s+(a\s+|an\s+)?(?P<kind>[a-z -]+?)\b(?=[?.!,;]|$|\s+(in|during|on|over|for)\b)"
+    rf"|\b(what|which)\s+(share|percent(age)?|proportion|fraction|%)\s+(of\s+(them|those|these)\s+)?(were|are|was|is)\s+"
+    rf"(?P<kind2>[a-z -]+?)\b(?=[?.!,;]|$)"
+)
+
+
+def _share_of_event_kinds(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """One kind of event as a share of all events: events where the type is that kind, of all
+    events (a share of the people who did it answers another question)."""
+    match = re.search(EVENT_KIND_SHARE, text)
+    if match is None or "events" not in semantic.metrics or args.get("group_by"):
+        return
+    if match.group("kind2") is not None and not re.search(rf"\b{ALL_EVENTS}\b", text):
+        return  # "what share were purchases" with no events named: of what, the words do not say
+    kind = (match.group("kind") or match.group("kind2")).strip()
+    event = next((e for e, pattern in EVENT_KIND_NOUNS.items() if re.fullmatch(pattern, kind)), None)
+    if event is None:
+        return
+    wanted = {"dimension": "event_type", "values": [event]}
+    if args.get("metric") == "events" and args.get("share") and args.get("filters") == [wanted]:
+        args.update(per=None, stat="average")  # the model's own reading, without a statistic
+        return
+    args.update(
+        metric="events",
+        share=True,
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+        per=None,
+        stat="average",
+        filters=[wanted],
+        divided_by=None,
+    )
+    notes.append(f"read '{match.group(0).strip()}' as {event} events, as a share of all events")
+
+
 def _share_of_total(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """A share of the metric's total that the words ask for and the call left out: the figure of
-    the part alone (revenue in electronics) answers another question."""
+    the part alone (revenue in electronics) answers another question. "Germany's share of total
+    revenue" taken as revenue per user in Germany: the words name the total's measure."""
     metric = semantic.metrics.get(args.get("metric", ""))
-    if metric is None or args.get("share") or args.get("per") or args.get("divided_by"):
+    if metric is None or args.get("share") or args.get("divided_by"):
+        return
+    match = re.search(SHARE_OF, text)
+    named = semantic.metrics.get(_metric_named(match.group("rest"), semantic) or "") if match else None
+    if (
+        named is not None
+        and named.zero_when_empty
+        and not named.counts
+        and not metric.zero_when_empty
+        and args.get("filters")
+        and not args.get("group_by")
+    ):
+        notes.append(f"read '{match.group(0)[:40].strip()}' as a share of {named.label}, not {metric.label}")
+        args.update(metric=named.name, per=None, stat="average")
+        metric = named
+    if args.get("per"):
         return
     if not metric.zero_when_empty or (metric.counts and args.get("did")):
         return  # a share of entities that did something is the model's own share field
-    match = re.search(SHARE_OF, text)
     if match is None or _metric_named(match.group("rest"), semantic) != metric.name:
         return
     conditional = (
@@ -1938,14 +2017,18 @@ def _own_event_filter(args: dict[str, Any], semantic: SemanticModel, notes: list
     if args.get("metric") not in semantic.metrics:
         return
     own = semantic.events_of(args["metric"])
-    if len(own) != 1:
+    # A rate between events (conversion: sessions with a purchase of those with a view) names its
+    # own events: a filter on one of them leaves one side of the rate empty.
+    rate = len(own) > 1 and semantic.metrics[args["metric"]].format == "ratio"
+    if len(own) != 1 and not rate:
         return
     kept = []
     for item in args.get("filters") or []:
-        if item["dimension"] == "event_type" and set(item["values"]) == own:
-            notes.append(
-                f"ignored the filter event_type = {item['values'][0]}: {args['metric']} counts only those"
-            )
+        if item["dimension"] == "event_type" and (
+            set(item["values"]) == own or rate and set(item["values"]) <= own
+        ):
+            why = "is a rate between its own events" if rate else "counts only those"
+            notes.append(f"ignored the filter event_type = {item['values'][0]}: {args['metric']} {why}")
             continue
         kept.append(item)
     if len(kept) < len(args.get("filters") or []):
@@ -2169,6 +2252,52 @@ BARE_MONTH = (
     r"\b(in|during|for|throughout|across|over|of)\s+(the month of\s+)?(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct"
     r"|nov|dec)(uary|ruary|ch|il|e|y|ust|tember|ober|ember)?\b(?!\s+\d)"
 )
+# "Q1 1998", "the first quarter of 1998", "1998 Q3": the quarter's days, written by code.
+QUARTER = (
+    r"\bq(?P<q>[1-4])\s*(of\s+|,\s*)?(?P<year>(19|20)\d\d)\b"
+    r"|\b(?P<ordinal>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(of\s+|in\s+)?(?P<year2>(19|20)\d\d)\b"
+    r"|\b(?P<year3>(19|20)\d\d)\s*q(?P<q3>[1-4])\b"
+)
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
+
+
+def _quarter_from_words(
+    args: dict[str, Any], text: str, notes: list[str], kind: str, default_kind: str
+) -> bool:
+    """A quarter named with its year sets the period (a month or a year the call wrote for it
+    names another stretch); two quarters are a comparison, left as written."""
+    found = list(re.finditer(QUARTER, text))
+    if len(found) != 1 or kind not in (
+        default_kind,
+        "month",
+        "year",
+        "range",
+        "this_quarter",
+        "last_quarter",
+    ):
+        return False
+    match = found[0]
+    quarter = int(match.group("q") or match.group("q3") or ORDINALS[match.group("ordinal")])
+    year = int(match.group("year") or match.group("year2") or match.group("year3"))
+    start = date(year, 3 * quarter - 2, 1)
+    end = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - timedelta(days=1)
+    args["period"] = {"kind": "range", "start": start.isoformat(), "end": end.isoformat()}
+    notes.append(f"read '{match.group(0).strip()}' as {start} to {end}")
+    return True
+
+
+# A year named alone ("which month of 1998", "1998's best month"), not as the edge of a stretch
+# ("since 1997", "before 1998").
+NOT_ALONE = r"\b(since|after|before|until|till|from|through|thru|to|between|than|vs\.?|versus|and|or)\s+$"
+
+
+def _year_alone(text: str) -> re.Match[str] | None:
+    for match in re.finditer(r"\b(?P<year>(19|20)\d\d)\b(?!\s*(-|–|to|through|and|or|vs)\b)", text):
+        if not re.search(NOT_ALONE, text[: match.start()]):
+            return match
+    return None
+
+
 IN_YEAR = r"\b(in|during|for|throughout|across)\s+(the year\s+|calendar\s+)?(?P<year>(19|20)\d\d)\b"
 ON_DATE = (
     r"\b(on|for)\s+(\w+day,?\s+)?((?P<iso>(19|20)\d\d-\d\d-\d\d)|(?P<day>\d{1,2})(st|nd|rd|th)?\s+"
@@ -2293,6 +2422,8 @@ def _period_from_words(
     if kept("period") or (kind != "range" and _week_around(args, text, notes)):
         return
     years = _years_named(text)
+    if len(years) == 1 and _quarter_from_words(args, text, notes, kind, default_kind):
+        return
     # A range or a day the model worked out for "the final 30 days" (often in the wrong year):
     # the words name no date, so the stretch they name is resolved by code.
     worked_out = kind in ("range", "date") and not years and not re.search(BARE_MONTH, text)
@@ -2334,7 +2465,7 @@ def _period_from_words(
         args["period"] = {"kind": "month", "month": number, "year": int(month.group("year"))}
         notes.append(f"read '{month.group(0).strip()}' as {month.group('year')}-{number:02d}")
         return
-    year = re.search(IN_YEAR, text)
+    year = re.search(IN_YEAR, text) or _year_alone(text)
     if year and not re.search(rf"\b({'|'.join(MONTHS)})[a-z]*\.?\s+{year.group('year')}", text):
         args["period"] = {"kind": "year", "year": int(year.group("year"))}
         notes.append(f"read '{year.group(0).strip()}' as the year {year.group('year')}")
@@ -2637,17 +2768,25 @@ RATIO_TAKES = (
 RATIO_OF = (
     r"\b(?P<a>[a-z]+(?: [a-z]+)?)\s+(divided by|relative to)\s+(?P<b>[a-z]+(?: [a-z]+)?)"
     r"|\b(?P<a2>[a-z]+)[- ]to[- ](?P<b2>[a-z]+)\s+(ratio|rate)\b"
+    r"|\bratio\s+(of|between)\s+(the\s+)?(?P<a3>[a-z]+(?: [a-z]+)?)\s+(to|and)\s+(?P<b3>[a-z]+(?: [a-z]+)?)"
+    r"|\bhow many (?P<a4>[a-z]+(?: [a-z]+)?)\s+((do|did) (we|you|they) (see|get|have|record)\s+|are there\s+)?"
+    r"for (every|each) (single )?(?P<b4>[a-z]+)"
+    r"|\b(?P<a5>[a-z]+(?: [a-z]+)?)\s+per\s+(single\s+)?(?P<b5>purchase|buy|cart|add-to-cart|favou?rite|view|page view)\b"
 )
 
 
 def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """ "Purchases divided by product views": the ratio of the two measures the words name, when
     the call has another measure."""
-    if args.get("per") or args.get("share") or args.get("group_by") and args.get("divided_by"):
+    if args.get("share") or args.get("group_by") and args.get("divided_by"):
         return
     for match in [*re.finditer(RATIO_TAKES, text), *re.finditer(RATIO_OF, text)]:
         groups = match.groupdict()
-        a_words, b_words = groups.get("a") or groups.get("a2"), groups.get("b") or groups.get("b2")
+        # "Views per purchase" taken per order: events per event are a ratio of totals.
+        if args.get("per") and not (groups.get("a5") and args["per"] == "order"):
+            return
+        a_words = next(groups[k] for k in ("a", "a2", "a3", "a4", "a5") if groups.get(k))
+        b_words = next(groups[k] for k in ("b", "b2", "b3", "b4", "b5") if groups.get(k))
         to_ratio = groups.get("a2") is not None  # "view-to-purchase": purchases over views
         first = _metric_named(a_words, semantic) or _metric_named(a_words.split()[-1], semantic)
         second = (
@@ -2661,7 +2800,7 @@ def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes
         if semantic.metrics[top].per_user or semantic.metrics[bottom].per_user:
             continue
         if not (args.get("metric") == top and args.get("divided_by") == bottom):
-            args.update(metric=top, divided_by=bottom)
+            args.update(metric=top, divided_by=bottom, per=None)
             notes.append(f"read '{match.group(0)}' as {top} divided by {bottom}")
         if {args.get("stat"), args.get("min_value"), args.get("max_value")} - {None, "average"}:
             # a ratio of two totals has no statistic over entities nor bounds on them
@@ -3380,6 +3519,98 @@ def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, 
     )
 
 
+# "Average number of distinct categories per user", "avg # of events per session", "mean CDs
+# bought per customer": the words name the measure, the entity it is taken per, and the statistic.
+PER_FRAME = (
+    r"\b(?P<stat>average|avg|mean|typical|median|max(imum)?|min(imum)?)\b\s+"
+    r"((number|count|no\.?|amount|#)\s*(of\s+)?)?(?P<distinct>(distinct|unique|different)\s+)?"
+    r"(?P<noun>[a-z$#-]+(\s+(views?|codes?))?)\b(\s+[a-z$]+){0,3}?\s+"
+    r"(per|for each|for every|in each|on each|in an?|on an?|in one|on one|by each|each)\s+(single\s+)?"
+    r"(?P<entity>users?|customers?|custs?|shoppers?|buyers?|visitors?|clients?|members?|accounts?"
+    r"|sessions?|sesh|visits?|orders?|invoices?|baskets?|transactions?|carts?|products?|items?|skus?)\b"
+    r"(?!['’]s|\s+(lines?|items?|rows?|positions?))"  # "per invoice line" and "each customer's" are other things
+)
+PER_FRAME_ASKED = (  # "On average, how many different categories does a user interact with?"
+    r"\b(on average|on avg|typically|usually),?\s+how (many|much)\s+(?P<distinct>(distinct|unique|different)\s+)?"
+    r"(product\s+)?(?P<noun>[a-z$#-]+(\s+(views?|codes?))?)\s+(does|do|did|will)\s+(a|an|each|one|the average|the typical)\s+"
+    r"(single\s+)?(?P<entity>users?|customers?|shoppers?|buyers?|visitors?|clients?|sessions?|visits?|orders?|invoices?"
+    r"|baskets?|transactions?)\b(?P<stat>)"
+)
+# The measure a noun names in that frame; "distinct" products counts them, plain items sums units.
+FRAME_NOUNS = (
+    (r"categor(y|ies)|departments?|aisles?", "categories"),
+    (r"brands?|makers?", "brands"),
+    (r"events?|actions?|interactions?|clicks?|hits?|behaviou?rs?", "events"),
+    (r"(page|product)\s*views?|pageviews?|views?|pvs?", "views"),
+    (r"orders?|invoices?|baskets?|transactions?", "orders"),
+    (r"purchases?|buys?", "purchases"),
+    (r"sessions?|visits?", "sessions"),
+    (r"carts?|add-to-carts?", "carts"),
+    (r"\$|dollars?|revenue|spend|sales|money|gmv", "revenue"),
+)
+DISTINCT_THINGS = r"products?|items?|skus?|stock\s+codes?|articles?|lines?|cds?"
+UNIT_THINGS = r"units?|items?|pieces?|cds?|quantity|qty"
+FRAME_ENTITY = {"custs": "user", "cust": "user", "sesh": "session", "cart": "order", "carts": "order"}
+
+
+def _average_per_entity_frame(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "Average <measure> per <entity>" in the words, and a call that takes another measure, or
+    no `per`, or counts the entities: code writes the measure per entity and its statistic. A
+    metric that is already that average (orders per buyer, basket size, ARPU) is left alone."""
+    if args.get("share") or args.get("divided_by") or args.get("grain", "none") != "none":
+        return
+    match = re.search(PER_FRAME, text) or re.search(PER_FRAME_ASKED, text)
+    if match is None:
+        return
+    noun, distinct = match.group("noun"), bool(match.group("distinct"))
+    if re.search(
+        r"\b(size|value|length|price|rate|spend|amount|total)\b",
+        match.group(0)[match.end("noun") - match.start() :],
+    ):
+        return  # "basket size per customer", "order value per user": another measure
+    entity_word = match.group("entity")
+    entity = FRAME_ENTITY.get(entity_word) or _entity_of_noun(entity_word)
+    if distinct and re.fullmatch(DISTINCT_THINGS, noun):
+        measure = "products"
+    elif re.fullmatch(UNIT_THINGS, noun):
+        measure = "units_sold"
+    else:
+        measure = next((m for pattern, m in FRAME_NOUNS if re.fullmatch(pattern, noun)), None)
+    if entity is None or measure not in semantic.metrics or COUNT_METRICS.get(entity) == measure:
+        return
+    current = semantic.metrics.get(args.get("metric", ""))
+    if current is not None and not current.zero_when_empty:
+        if current.per_user:
+            plain = _plain_metric(current, semantic)
+            if plain is not None and plain.name == measure and entity == "user":
+                return  # orders per buyer: the average itself
+        ratio = RATIO.match(current.sql.strip())
+        if ratio is not None and ratio.group("measure") == measure:
+            return  # basket size, AOV, ARPU: the average itself
+    word = match.group("stat") or "average"
+    stat = (
+        "median"
+        if word == "median"
+        else "max"
+        if word.startswith("max")
+        else "min"
+        if word.startswith("min")
+        else "average"
+    )
+    if args.get("metric") == measure and args.get("per") in (None, entity) and args.get("stat") != "count":
+        return  # the measure asked for: its entity and statistic are read by _per_entity_named
+    if args.get("group_by") and all(ENTITY_DIMENSIONS.get(entity) == d for d in args["group_by"]):
+        args["group_by"] = []
+    if args.get("group_by"):
+        return
+    args.update(metric=measure, per=entity, stat=stat, top_n=None)
+    notes.append(
+        f"read '{match.group(0)}' as {semantic.metrics[measure].label} per {entity}, then their {stat}"
+    )
+
+
 TIME_BREAKDOWN = (
     r"\b(per|by|each|every|a)\s+(calendar\s+)?(?P<unit>hour|day|week|month|quarter|year)\b"
     r"|\b(?P<adverb>hourly|daily|weekly|monthly|quarterly|yearly)\b"
@@ -3595,6 +3826,13 @@ LAST_STRETCH = (
 )
 
 
+LOWER_BOUND_WORDS = r"\bat least\b|\bor more\b|\d\s*\+|\bmore than\b|\bminimum of\b|\bor above\b|\bor over\b"
+UPPER_BOUND_WORDS = (
+    r"\bexactly\b|\bonly\b|\bjust\b|\bat most\b|\bno more than\b|\bup to\b|\bfewer than\b|\bless than\b"
+    r"|\bunder\b|\bbelow\b|\bbetween\b|\d\s*(-|–|to)\s*\d|\bmaximum of\b|\bor (fewer|less)\b|<|\bnot more\b"
+)
+
+
 def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: Any) -> None:
     """min_times / max_times need a count in the words; "more than N" means at least N + 1."""
     low, high = args.get("min_times"), args.get("max_times")
@@ -3614,6 +3852,15 @@ def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: A
         notes.append("ignored the number of times: the question states none")
         args["min_times"], args["max_times"] = None, None
         return
+    if (
+        high is not None
+        and not kept("max_times")
+        and _has(LOWER_BOUND_WORDS, counted)
+        and not _has(UPPER_BOUND_WORDS, counted)
+    ):
+        # "At least once in 1998" states a floor and no ceiling.
+        notes.append(f"ignored the most of {high} times: the question states only a least number")
+        args["max_times"] = high = None
     if not args.get("did") and args.get("metric") in COUNT_METRICS.values():
         # "Users who bought at least once": the times count the event the words name.
         named = _one_event_named(text)
@@ -3699,6 +3946,49 @@ def _inclusive(bound: str, text: str, notes: list[str]) -> str:
         notes.append(f"read {bound} as {sign}={n}: the question includes {n}")
         return f"{sign}={n}"
     return bound
+
+
+# The unit a number in a filter on these dimensions may carry; a number the words tie to another
+# unit ("on 2+ separate days", "Dec 5", "all 18 mo") is not a value of the dimension.
+NUMBER_UNITS = {
+    "order_number": r"(st|nd|rd|th)?\s*(orders?|invoices?|purchases?|baskets?|transactions?)",
+    "days_since_previous_order": r"\s*(days?|d)\b",
+    "hour": r"\s*(h|hrs?|hours?|o'?clock|am|pm|a\.m\.|p\.m\.|:\d\d)",
+}
+OTHER_UNITS = (
+    r"\s*(\+\s*)?(\w+\s+)?(days?|mo|mos|months?|years?|yrs?|weeks?|wks?|hours?|hrs?|minutes?|mins?|seconds?|secs?"
+    r"|%|percent|items?|units?|products?|skus?|cds?|events?|times|orders?|customers?|users?|sessions?)\b"
+)
+
+
+def _number_of_another_unit(dimension: str, value: str, text: str) -> bool:
+    """Every place the words state the filter's number, it counts something else: a day of a
+    month, a length in months, a number of days or items. Only for numeric dimensions."""
+    if dimension not in NUMBER_UNITS:
+        return False
+    numbers = re.findall(r"\d+", value)
+    if not numbers:
+        return False
+    months = "|".join(MONTHS)
+    for n in numbers:
+        at = [m for m in re.finditer(rf"(?<![\d.]){n}(?![\d.])", text)]
+        if not at:
+            return False  # a number written in words: nothing to weigh
+        for m in at:
+            before, after = text[: m.start()], text[m.end() :]
+            if re.match(
+                NUMBER_UNITS[dimension],
+                re.sub(r"^(\s*\+|\s+or (more|less|fewer|over|under|longer)|\s+plus)", "", after),
+            ):
+                break  # "5th order", "7 days", "3 pm": its own unit
+            dated = re.search(rf"\b({months})[a-z]*\.?\s*$", before) or re.match(
+                rf"(st|nd|rd|th)?\s+(of\s+)?({months})", after
+            )
+            if not dated and not re.match(OTHER_UNITS, after):
+                break  # a bare number: it may be the value
+        else:
+            return True
+    return False
 
 
 def _value_mentioned(dimension: str, value: str, text: str) -> bool:
@@ -4094,7 +4384,9 @@ MISSING_CONCEPTS = [
     ),
     (
         r"\bcit(y|ies)\b|\btowns?\b|\bzip ?codes?\b|\bpost ?codes?\b|\bpostal codes?\b|\b(street|shipping|home) address"
-        r"|\b(us|u\.s\.|american|which|what)\s+(states?|provinces?|counties|county)\b|\bstates? (do|does|did)\b[^?]*\blive",
+        r"|\b(us|u\.s\.|american|which|what)\s+(states?|provinces?|counties|county)\b|\bstates? (do|does|did)\b[^?]*\blive"
+        r"|\b(by|per|across|each|every|in each|for each)\s+((the|their|customer|user|shopper|buyer)['’]?s?\s+)?"
+        r"(states?|provinces?|counties|county|prefectures?)\b|\b(customer|user|shopper|buyer)['’]?s?\s+(states?|provinces?)\b",
         "The data has no cities, states or addresses (at most a country per user).",
     ),
     (
@@ -4161,6 +4453,7 @@ NAMED_DIMENSIONS = {
     r"|\b(came|come|coming|arriv\w*|visit\w*|traffic|referred) (to us |to the site |in )?(from|via|through) "
     r"(google|facebook|bing|instagram|tiktok|youtube|twitter)\b",
     "country": r"\bcountr(y|ies)\b|\bnationalit|\binternational (customers|buyers|orders|sales)",
+    "category": r"\bdepartments?\b|\bdepts?\b|\baisles?\b|\bcategor(y|ies)\b",
 }
 
 
