@@ -577,7 +577,7 @@ def test_money_brought_in_unasked_on_data_without_prices_is_retried_and_named_as
         ]
         agent, model = assistant((settings, reader), replies)
         answer = agent.ask(
-            "What do people buy on their first order? Top 3 products by how many first orders."
+            "What do people buy on their first order? The 3 products in the most first orders."
         )
         assert answer.kind == "answer" and len(model.calls) == 3, answer.text
         told = model.calls[1][0][-1].content
@@ -588,7 +588,7 @@ def test_money_brought_in_unasked_on_data_without_prices_is_retried_and_named_as
         replies = [call("query_metric", metric=m, filters=first) for m in ("aov", "revenue", "average_price")]
         agent, model = assistant((settings, reader), replies)
         answer = agent.ask(
-            "What do people buy on their first order? Top 3 products by how many first orders."
+            "What do people buy on their first order? The 3 products in the most first orders."
         )
         assert answer.kind == "refusal" and len(model.calls) == 3 and "not asked" not in answer.text
         # Money the question asks for is declined at once.

@@ -1847,6 +1847,60 @@ SLOTS = [
         {"metric": "conversion_rate", "filters": []},
         "ignored the filter event_type = purchase: conversion_rate is a rate between its own events",
     ),
+    (
+        "orders placed from midnight to 3:59 am",
+        {"metric": "orders", "filters": [{"dimension": "hour", "values": ["0", "1", "2"]}]},
+        {"filters": [{"dimension": "hour", "values": ["0", "1", "2", "3"]}]},
+        "ignored the filter hour = 0, 1, 2",
+    ),
+    (
+        "carts in hours 18-21",
+        {"metric": "carts"},
+        {"filters": [{"dimension": "hour", "values": ["18", "19", "20", "21"]}]},
+        "read 'hours 18-21' as hours 18:00-21:59 (UTC)",
+    ),
+    (
+        "views per hour for hrs 1, 2, 3",
+        {"metric": "views", "group_by": ["hour"]},
+        {"filters": [{"dimension": "hour", "values": ["1", "2", "3"]}]},
+        "read 'hrs 1, 2, 3' as hours 01:00-03:59 (UTC)",
+    ),
+    (
+        "orders 7pm-10pm",
+        {"metric": "orders"},
+        {"filters": [{"dimension": "hour", "values": ["19", "20", "21"]}]},
+        "read '7pm-10pm' as hours 19:00-21:59 (UTC)",
+    ),
+    (
+        "top 4 shoppers by units bought",
+        {"metric": "units_sold"},
+        {"metric": "units_sold", "group_by": ["user_id"], "top_n": 4},
+        "read 'top 4 shoppers by units bought' as units_sold by user_id, top 4",
+    ),
+    (
+        "bottom 2 categories for add to carts",
+        {"metric": "carts", "group_by": ["user_id"]},
+        {"metric": "carts", "group_by": ["category"], "top_n": 2, "sort": "lowest"},
+        "ignored group_by user_id",
+    ),
+    (
+        "busiest hour for carts (hour 0-23)",
+        {"metric": "carts", "group_by": ["hour"], "top_n": 1},
+        {"filters": None, "group_by": ["hour"]},
+        None,
+    ),
+    (
+        "top 3 items by qty sold",
+        {"metric": "units_sold", "group_by": ["product"], "top_n": 3},
+        {"metric": "units_sold", "group_by": ["product"], "top_n": 3},
+        None,
+    ),
+    (
+        "top brand by purchases",
+        {"metric": "purchases"},
+        {"metric": "purchases", "group_by": ["brand"], "top_n": 1},
+        "read 'top brand by purchases' as purchases by brand, top 1",
+    ),
 ]
 
 
@@ -1859,6 +1913,19 @@ def test_slots_the_words_state_are_read_whatever_their_wording(
     for field, value in kept.items():
         assert cleaned.get(field) == value, (field, cleaned, notes)
     assert any(n.startswith(note) for n in notes) if note else notes == [], notes
+
+
+def test_shorthand_and_a_glued_rank_are_written_out() -> None:
+    assert corrected("top5 custs by mnth, hrly per sesh") == (
+        "top 5 customers by month, hourly per session",
+        [
+            "read 'top5' as 'top 5'",
+            "read 'custs' as 'customers'",
+            "read 'mnth' as 'month'",
+            "read 'hrly' as 'hourly'",
+            "read 'sesh' as 'session'",
+        ],
+    )
 
 
 def test_a_two_digit_year_is_written_out() -> None:

@@ -273,7 +273,33 @@ def english_words() -> frozenset[str]:
 
 
 # Short words too short for a similarity match, each misspelling only of one word.
-SHORT_TYPOS = {"teh": "the", "hte": "the", "adn": "and", "waht": "what", "hwo": "how", "nad": "and"}
+SHORT_TYPOS = {
+    "teh": "the",
+    "hte": "the",
+    "adn": "and",
+    "waht": "what",
+    "hwo": "how",
+    "nad": "and",
+    # Analysts' shorthand, written out so that the model and the checks read the word.
+    "hrly": "hourly",
+    "mnth": "month",
+    "mnths": "months",
+    "mthly": "monthly",
+    "wkly": "weekly",
+    "qtr": "quarter",
+    "qtrs": "quarters",
+    "qtrly": "quarterly",
+    "sesh": "session",
+    "seshs": "sessions",
+    "custs": "customers",
+    "cust": "customer",
+    "prods": "products",
+    "txn": "transaction",
+    "txns": "transactions",
+    "categ": "category",
+    "qty": "quantity",
+    "categs": "categories",
+}
 
 
 @functools.cache  # the same words are read several times per question (model, checks, declines)
@@ -307,6 +333,7 @@ def _spelled(text: str) -> str:
     return re.sub(r"[a-z]+", lambda m: _typo_of(m.group(0)) or m.group(0), text)
 
 
+GLUED_RANK = r"(?i)\b(top|bottom)(\d{1,3})\b"  # "top3 customers"
 # "In '98", "Q1 '98": a year in two digits, written out (from 1950 on, as e-commerce data is).
 SHORT_YEAR = r"(?<![\w'’])['’](?P<yy>\d\d)\b(?!['’\w])"
 
@@ -331,6 +358,9 @@ def corrected(question: str) -> tuple[str, list[str]]:
         notes.append(f"read '{word}' as '{right}'")
         return right.capitalize() if word[0].isupper() else right
 
+    for glued in re.finditer(GLUED_RANK, question):
+        notes.append(f"read '{glued.group(0)}' as '{glued.group(1)} {glued.group(2)}'")
+    question = re.sub(GLUED_RANK, r"\1 \2", question)
     for short in re.finditer(SHORT_YEAR, question):
         notes.append(f"read '{short.group(0)}' as {_full_year(short)}")
     question = re.sub(SHORT_YEAR, _full_year, question)
@@ -840,6 +870,7 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _per_ranked(args, notes)
     _ranked_entity_swapped(args, alone, semantic, notes)
     _top_n_named(args, alone, semantic, notes)
+    _top_entities_by(args, alone, semantic, notes)
     _which_entity_ranked(args, alone, semantic, notes)
     _event_metric_named(args, alone, semantic, notes)
 
@@ -1397,6 +1428,52 @@ def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticMode
     args.update(metric=measure, group_by=[dimension], did=did, did_not=args.get("did_not") or [])
 
 
+# "Top 3 customers by lifetime revenue", "bottom 5 brands for carts", "top category by buys": the
+# rows are the entity, the measure is what follows "by".
+TOP_BY = (
+    r"\b(?P<side>top|bottom|best|worst|biggest|largest|leading)\s+((?P<n>\d+|two|three|four|five|six|seven|eight|nine"
+    r"|ten|twenty)\s+)?(?P<noun>[a-z]+)\s+(by|for|in terms of|ranked by|based on|with the most)\s+(?P<rest>[^?.;]+)"
+)
+
+
+def _top_entities_by(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """A ranking of entities by a measure that the call wrote as one figure, or grouped by
+    another entity: code writes the rows, the measure and the top N the words give."""
+    if args.get("per") or args.get("share") or args.get("divided_by") or args.get("grain", "none") != "none":
+        return
+    match = re.search(TOP_BY, text)
+    if match is None:
+        return
+    noun = match.group("noun")
+    entity = _entity_of_noun(noun) or ITEM_GROUP_NOUNS.get(noun)
+    dimension = ENTITY_DIMENSIONS.get(entity or "")
+    if dimension is None or dimension not in semantic.dimensions:
+        return
+    measure = _metric_named(match.group("rest"), semantic, not_counting=entity)
+    current = semantic.metrics.get(args.get("metric", ""))
+    if measure is None and (current is None or current.counts == entity):
+        event = _one_event_named(match.group("rest"))  # "by buys": the event's count
+        measure = EVENT_METRICS.get(event[0]) if event else None
+    measure = measure or args.get("metric")
+    if measure not in semantic.metrics or semantic.metrics[measure].counts == entity:
+        return
+    n = _as_number(match.group("n")) if match.group("n") else (1 if not noun.endswith("s") else None)
+    if (
+        args.get("group_by") == [dimension]
+        and args.get("metric") == measure
+        and (n is None or args.get("top_n") == n)
+    ):
+        return
+    lowest = match.group("side") in ("bottom", "worst")
+    args.update(
+        metric=measure, group_by=[dimension], top_n=int(n) if n else args.get("top_n"), did=[], did_not=[]
+    )
+    args["sort"] = "lowest" if lowest else "highest"
+    notes.append(
+        f"read '{match.group(0).strip()}' as {measure} by {dimension}" + (f", top {int(n)}" if n else "")
+    )
+
+
 TOP_N_NAMED = r"\b(which|what|top|the|best|biggest|largest|leading)\s+(?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|twenty)\s+(?P<noun>[a-z]+)"
 
 
@@ -1846,9 +1923,52 @@ def _clock_hour(match: re.Match[str]) -> int | None:
     return hour if hour < 24 else None
 
 
+def _last_hour(end: re.Match[str], hour: int) -> int:
+    """The last hour a range keeps: 4:59 keeps hour 4; 5am or 5:00 ends before hour 5."""
+    minutes = end.group("m")
+    return hour if minutes is not None and int(minutes) >= 30 else hour - 1
+
+
 def hours_named(text: str) -> tuple[int, int, str] | None:
-    """The first and last hour of the day the words restrict to, and the words that did."""
+    """The first and last hour of the day the words restrict to, and the words that did. An end
+    at :59 or later ("midnight to 4:59 am") keeps its hour; a whole hour ("9am to 5pm") ends
+    before it; hours by number ("hours 0-4", "hrs 6, 7, 8, 9") are inclusive."""
     clock = rf"(at\s+)?({CLOCK})"
+    numbered = re.search(
+        r"\b(hours?|hrs?)\s+(of\s+(the\s+)?day\s+)?(?P<a>\d{1,2})\s*(-|–|to|through|thru)\s*(?P<b>\d{1,2})\b"
+        r"|\b(hours?|hrs?)\s+(?P<list>\d{1,2}(\s*,\s*\d{1,2})+(,?\s*(and|&)\s*\d{1,2})?)\b",
+        text,
+    )
+    if numbered:
+        if numbered.group("list"):
+            hours = sorted(int(h) for h in re.findall(r"\d{1,2}", numbered.group("list")))
+        else:
+            hours = list(range(int(numbered.group("a")), int(numbered.group("b")) + 1))
+        # Contiguous hours of one day; "hour 0-23" names the clock's range, not a part of the day.
+        if (
+            len(hours) > 1
+            and hours == list(range(hours[0], hours[-1] + 1))
+            and hours[-1] < 24
+            and len(hours) < 24
+        ):
+            return hours[0], hours[-1], numbered.group(0)
+        return None
+    spanned = re.search(
+        rf"\b(?P<a>{CLOCK.replace('?P<', '?P<a')})\s*(-|–|to|until|till|through)\s*(?P<b>{CLOCK.replace('?P<', '?P<b')})",
+        text,
+    )
+    if spanned and not re.search(r"\b(between|from)\s+$", text[: spanned.start()]):
+        start, end = re.fullmatch(CLOCK, spanned.group("a")), re.fullmatch(CLOCK, spanned.group("b"))
+        both_clock = (
+            start
+            and end
+            and (start.group("ampm") or start.group("noon"))
+            and (end.group("ampm") or end.group("noon"))
+        )
+        if both_clock:
+            first, last = _clock_hour(start), _clock_hour(end)
+            if first is not None and last is not None and last > first:
+                return first, _last_hour(end, last), spanned.group(0)
     between = re.search(
         rf"\b(between|from)\s+(?P<a>{CLOCK.replace('?P<', '?P<a')})\s+(and|to|until|till|-)\s+"
         rf"(?P<b>{CLOCK.replace('?P<', '?P<b')})",
@@ -1859,7 +1979,7 @@ def hours_named(text: str) -> tuple[int, int, str] | None:
         end = re.fullmatch(CLOCK, between.group("b"))
         first, last = (_clock_hour(start) if start else None), (_clock_hour(end) if end else None)
         if first is not None and last is not None and last > first:
-            return first, last - 1, between.group(0)
+            return first, _last_hour(end, last), between.group(0)
     for pattern, side in (
         (rf"\b(before|until|till|earlier than|prior to)\s+{clock}", "before"),
         (rf"\b(after|from|since|later than|past)\s+{clock}(\s+(onwards?|on))?", "after"),
