@@ -1896,6 +1896,30 @@ SLOTS = [
         None,
     ),
     (
+        "median gap between orders",
+        {"metric": "days_between_orders", "stat": "median"},
+        {"metric": "days_between_orders", "stat": "median", "per": "order"},
+        "read the median of days between orders as over each order",
+    ),
+    (
+        "longest visit, in minutes",
+        {"metric": "duration", "stat": "max"},
+        {"per": "session", "stat": "max"},
+        "read the max of",
+    ),
+    (
+        "count of product views",
+        {"metric": "views", "stat": "count"},
+        {"metric": "views", "stat": "average", "per": None},
+        "read as views itself",
+    ),
+    (
+        "carts for Nov 3rd, 2019",
+        {"metric": "carts", "period": {"kind": "month", "month": 11, "year": 2019}},
+        {"period": {"kind": "date", "start": "2019-11-03"}},
+        "read 'for nov 3rd, 2019' as the day 2019-11-03",
+    ),
+    (
         "top brand by purchases",
         {"metric": "purchases"},
         {"metric": "purchases", "group_by": ["brand"], "top_n": 1},

@@ -860,6 +860,7 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _price_by_events_compared(args, alone, semantic, notes)
     _average_per_entity_frame(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
+    _statistic_over_its_entity(args, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
@@ -2421,7 +2422,9 @@ def _year_alone(text: str) -> re.Match[str] | None:
 IN_YEAR = r"\b(in|during|for|throughout|across)\s+(the year\s+|calendar\s+)?(?P<year>(19|20)\d\d)\b"
 ON_DATE = (
     r"\b(on|for)\s+(\w+day,?\s+)?((?P<iso>(19|20)\d\d-\d\d-\d\d)|(?P<day>\d{1,2})(st|nd|rd|th)?\s+"
-    rf"(?P<month>{'|'.join(MONTHS)})[a-z]*,?\s+(?P<year>(19|20)\d\d))\b"
+    rf"(?P<month>{'|'.join(MONTHS)})[a-z]*,?\s+(?P<year>(19|20)\d\d)"
+    # "on Oct 1, 2019", "for December 5th 2010": the month first
+    rf"|(?P<us_month>{'|'.join(MONTHS)})[a-z]*\.?\s+(?P<us_day>\d{{1,2}})(st|nd|rd|th)?,?\s+(?P<us_year>(19|20)\d\d))\b"
 )
 
 
@@ -2440,6 +2443,9 @@ def _day_of(match: re.Match[str]) -> str:
     """The ISO day a date pattern (A_DATE, ON_DATE) matched."""
     if match.group("iso"):
         return match.group("iso")
+    if "us_month" in match.groupdict() and match.group("us_month"):
+        month = MONTHS.index(match.group("us_month")) + 1
+        return f"{match.group('us_year')}-{month:02d}-{int(match.group('us_day')):02d}"
     month = MONTHS.index(match.group("month")) + 1
     return f"{match.group('year')}-{month:02d}-{int(match.group('day')):02d}"
 
@@ -2553,6 +2559,13 @@ def _period_from_words(
         return
     bare = list(re.finditer(BARE_MONTH, text))
     if kind == "range" and not years and len(bare) == 1 and _range_beyond_month(args, bare[0], text, notes):
+        return
+    day = re.search(ON_DATE, text)
+    if day and kind in ("month", "year") and len(list(re.finditer(ON_DATE, text))) == 1:
+        # "For Oct 1 2019" written as the month: the words name the day.
+        start = _day_of(day)
+        args["period"] = {"kind": "date", "start": start}
+        notes.append(f"read '{day.group(0).strip()}' as the day {start}")
         return
     if kind in ("date", "range", "month"):
         return
@@ -3729,6 +3742,46 @@ def _average_per_entity_frame(
     notes.append(
         f"read '{match.group(0)}' as {semantic.metrics[measure].label} per {entity}, then their {stat}"
     )
+
+
+# The entity a ratio or span metric is a figure of: AOV and basket size of an order, duration of a
+# session. A statistic of it over entities ("median order value") is taken per that entity.
+SPAN_OF_SESSION = "date_diff('second', min(e.event_time), max(e.event_time))"
+
+
+def _natural_entity(metric: Metric, semantic: SemanticModel) -> str | None:
+    ratio = RATIO.match(metric.sql.strip())
+    if ratio is not None and ratio.group("base") in semantic.metrics:
+        return semantic.metrics[ratio.group("base")].counts
+    if SPAN_OF_SESSION in metric.sql:
+        return "session"
+    if "days_since_previous_order" in metric.sql:
+        return "order"
+    return None
+
+
+def _statistic_over_its_entity(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
+    """A statistic the call wrote without `per`: "count" of the figure is the figure itself; a
+    median, max or min of a ratio or span is over the entity it is a figure of."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if (
+        metric is None
+        or args.get("per")
+        or args.get("min_value") is not None
+        or args.get("max_value") is not None
+    ):
+        return
+    stat = args.get("stat")
+    if stat == "count":
+        args["stat"] = "average"
+        notes.append(f"read as {metric.label} itself: a count of entities by their figure needs a per")
+        return
+    if stat not in ("median", "max", "min", "distribution") or metric.per_user:
+        return
+    entity = _natural_entity(metric, semantic)
+    if entity is not None:
+        args["per"] = entity
+        notes.append(f"read the {stat} of {metric.label} as over each {entity}")
 
 
 TIME_BREAKDOWN = (
