@@ -1896,13 +1896,13 @@ SLOTS = [
         None,
     ),
     (
-        "median gap between orders",
+        "median reorder interval",
         {"metric": "days_between_orders", "stat": "median"},
         {"metric": "days_between_orders", "stat": "median", "per": "order"},
         "read the median of days between orders as over each order",
     ),
     (
-        "longest visit, in minutes",
+        "what is the maximum time spent?",
         {"metric": "duration", "stat": "max"},
         {"per": "session", "stat": "max"},
         "read the max of",

@@ -860,7 +860,6 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _price_by_events_compared(args, alone, semantic, notes)
     _average_per_entity_frame(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
-    _statistic_over_its_entity(args, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
@@ -1013,6 +1012,7 @@ def _supported_ratio_and_statistic(review: _Review) -> None:
             # "The median price across all the products": the statistic is over the products.
             args["per"] = over
             notes.append(f"read the {args['stat']} as taken over {over}s: the words name them")
+        _statistic_over_its_entity(args, semantic, notes)  # what the words leave: code decides
     if args.get("per") and args.get("stat", "average") != "average" and not kept("stat"):
         if not _has(STAT_WORDS[args["stat"]], text):
             review.drop("stat", "average", "the question asks for no such statistic")
@@ -2412,10 +2412,24 @@ def _quarter_from_words(
 NOT_ALONE = r"\b(since|after|before|until|till|from|through|thru|to|between|than|vs\.?|versus|and|or)\s+$"
 
 
+# A four-digit count or amount is no year: "top 2000 products", "over $1999", "2000+ events".
+COUNT_AFTER = (
+    r"\s*(\+|%|(users|customers|products|items|orders|units|events|views|sessions|dollars|euros|pounds|times"
+    r"|rows|skus|visits|buyers|shoppers|clients|invoices|records|lines|cds)\b)"
+)
+AMOUNT_BEFORE = r"([$£€¥]|\b(top|over|under|above|below|than|least|most|first|last|exactly|about))\s*$"
+
+
 def _year_alone(text: str) -> re.Match[str] | None:
     for match in re.finditer(r"\b(?P<year>(19|20)\d\d)\b(?!\s*(-|–|to|through|and|or|vs)\b)", text):
-        if not re.search(NOT_ALONE, text[: match.start()]):
-            return match
+        before = text[: match.start()]
+        if (
+            re.search(NOT_ALONE, before)
+            or re.search(AMOUNT_BEFORE, before)
+            or re.match(COUNT_AFTER, text[match.end() :])
+        ):
+            continue
+        return match
     return None
 
 
@@ -3720,7 +3734,13 @@ def _average_per_entity_frame(
             if plain is not None and plain.name == measure and entity == "user":
                 return  # orders per buyer: the average itself
         ratio = RATIO.match(current.sql.strip())
-        if ratio is not None and ratio.group("measure") == measure:
+        base = semantic.metrics.get(ratio.group("base")) if ratio is not None else None
+        if (
+            ratio is not None
+            and ratio.group("measure") == measure
+            and base is not None
+            and base.counts == entity
+        ):
             return  # basket size, AOV, ARPU: the average itself
     word = match.group("stat") or "average"
     stat = (
