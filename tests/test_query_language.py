@@ -1920,6 +1920,27 @@ SLOTS = [
         "read 'for nov 3rd, 2019' as the day 2019-11-03",
     ),
     (
+        "how long between a shopper's second and third order, on median?",
+        {
+            "metric": "days_between_orders",
+            "stat": "median",
+            "filters": [{"dimension": "order_kind", "values": ["repeat"]}],
+        },
+        {"filters": [{"dimension": "order_number", "values": ["3"]}]},
+        "read 'second and third order' as the gap before order number 3",
+    ),
+    (
+        "median days between orders",
+        {
+            "metric": "days_between_orders",
+            "stat": "median",
+            "per": "order",
+            "period": {"kind": "last_n_days", "n": 7},
+        },
+        {"period": {"kind": "all"}},
+        "ignored period kind last_n_days, n 7",
+    ),
+    (
         "top brand by purchases",
         {"metric": "purchases"},
         {"metric": "purchases", "group_by": ["brand"], "top_n": 1},
@@ -1937,6 +1958,21 @@ def test_slots_the_words_state_are_read_whatever_their_wording(
     for field, value in kept.items():
         assert cleaned.get(field) == value, (field, cleaned, notes)
     assert any(n.startswith(note) for n in notes) if note else notes == [], notes
+
+
+def test_the_gap_metric_answers_its_own_first_order_wording() -> None:
+    """Words that the gap metric's definition covers (first orders left out, the gap between the
+    first and second order) send nothing to SQL."""
+    gap = {"metric": "days_between_orders"}
+    assert (
+        beyond_typed("avg gap in days btwn consecutive orders (skip each customer's 1st order)", gap) is None
+    )
+    assert (
+        beyond_typed("Average days between orders? Only count orders that have a previous order.", gap)
+        is None
+    )
+    assert beyond_typed("days between the first and second order", gap) is None
+    assert beyond_typed("revenue of each customer's first order", {"metric": "revenue"}) is not None
 
 
 def test_shorthand_and_a_glued_rank_are_written_out() -> None:

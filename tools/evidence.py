@@ -709,6 +709,15 @@ def _with_previous(
     return tool, _Review(args, notes, text, alone, semantic, before)
 
 
+# A rolling window in the words: "the last 30 days", "past two weeks", "3 months ago", "recently"
+# ("median days between orders" names days, not a window of them).
+ROLLING_WORDS = (
+    r"\b(last|past|previous|recent|trailing|final|latest|prior|preceding|this)\b[^.?;]{0,25}"
+    r"\b(days?|weeks?|months?|fortnight|wks?|mos?)\b|\b(days?|weeks?|months?)\s+(ago|back|before the end)\b"
+    r"|\bsince\b|\brecent(ly)?\b|\bwtd\b|\bmtd\b|\brolling\b|\bwithin the (last|past)\b|\bl\d+d\b"
+)
+
+
 def _years_named(text: str) -> set[str]:
     return set(re.findall(r"\b(?:19|20)\d\d\b", text))
 
@@ -716,7 +725,8 @@ def _years_named(text: str) -> set[str]:
 def _supported_period(review: _Review, default_kind: str) -> None:
     period = review.args.get("period") or {}
     if period.get("kind", default_kind) != default_kind and not review.kept("period"):
-        if not _period_named(period["kind"], review.text):
+        rolling = period["kind"] in ("last_n_days", "last_n_weeks", "last_n_months")
+        if not _period_named(period["kind"], review.text) or rolling and not _has(ROLLING_WORDS, review.text):
             review.drop("period", {"kind": default_kind}, "the question names no such period")
             return
         # "From 1997 through mid-1998" written as a range ending in 2018: the words name their
@@ -860,6 +870,7 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _price_by_events_compared(args, alone, semantic, notes)
     _average_per_entity_frame(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
+    _gap_between_nth_orders(args, alone, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
@@ -3764,6 +3775,40 @@ def _average_per_entity_frame(
     )
 
 
+# "Days between a customer's first and second order": the gap of the second order, typed.
+NTH = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+}
+NTH_GAP = (
+    rf"\b(?P<a>{'|'.join(NTH)})\s+(purchase |order )?(and|to|&|->|→|until|till)\s+(the\s+|their\s+)?"
+    rf"(?P<b>{'|'.join(NTH)})\s+(orders?|purchases?|invoices?|baskets?|transactions?|purchase dates?|order dates?)\b"
+)
+
+
+def _gap_between_nth_orders(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """The days between a customer's N-th and next order are the next order's own gap: a filter
+    on its order number (the model sends such questions to SQL, or filters the wrong order)."""
+    if args.get("metric") != "days_between_orders":
+        return
+    match = re.search(NTH_GAP, text)
+    if match is None or NTH[match.group("b")] != NTH[match.group("a")] + 1:
+        return
+    wanted = {"dimension": "order_number", "values": [str(NTH[match.group("b")])]}
+    others = [f for f in args.get("filters") or [] if f["dimension"] not in ("order_number", "order_kind")]
+    if args.get("filters") != [*others, wanted]:
+        args["filters"] = [*others, wanted]
+        notes.append(f"read '{match.group(0)}' as the gap before order number {wanted['values'][0]}")
+
+
 # The entity a ratio or span metric is a figure of: AOV and basket size of an order, duration of a
 # session. A statistic of it over entities ("median order value") is taken per that entity.
 SPAN_OF_SESSION = "date_diff('second', min(e.event_time), max(e.event_time))"
@@ -4816,8 +4861,10 @@ BEYOND_TYPED = [
 
 # "First orders have no previous order, so leave them out": the gap metric's own definition.
 FIRST_LEFT_OUT = (
-    r"\bfirst (orders?|purchases?)\b[^.?]*\b(leave|left|exclud\w*|skip\w*|ignor\w*|drop\w*|no previous|don't count)"
-    r"|\b(leave|leaving|exclud\w*|skip\w*|ignor\w*|not counting|without)\s+(out\s+)?(the\s+|their\s+)?first (orders?|purchases?)\b"
+    r"\b(first|1st) (orders?|purchases?)\b[^.?]*\b(leave|left|exclud\w*|skip\w*|ignor\w*|drop\w*|no previous|don't count)"
+    r"|\b(leave|leaving|exclud\w*|skip\w*|ignor\w*|not counting|without)\s+(out\s+)?([\w'’]+\s+){0,3}?(first|1st)"
+    r" (orders?|purchases?)\b"
+    r"|\b(only|just) (count )?(orders?|purchases?) (that|which|with) (have|had) a previous (order|purchase)"
 )
 
 
@@ -4842,11 +4889,16 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
         if (
             pattern == BEYOND_TYPED[0][0]
             and args.get("metric") == "days_between_orders"
-            and _has(FIRST_LEFT_OUT, text)
+            and (_has(FIRST_LEFT_OUT, text) or _has(NTH_GAP, text))
         ):
             continue  # "first orders have no previous one, leave them out": what the metric does
-        if found.re.groups and found.group(1) == "previous" and "days_since_previous_order" in used:
-            continue  # "30+ days after their previous order" is a bound on that dimension
+        if (
+            found.re.groups
+            and found.group(1) == "previous"
+            and ("days_since_previous_order" in used or args.get("metric") == "days_between_orders")
+        ):
+            continue  # "30+ days after their previous order" is a bound on that dimension; the gap metric's own
+
         if what == DID_AND_DID_NOT and "buyer" in used:
             continue
         if pattern == BEYOND_TYPED[1][0] and (
