@@ -234,6 +234,11 @@ SHAPES = [
         {"metric": "revenue", "per": "order", "stat": "max"},
         """SELECT revenue, order_id, user_id FROM orders ORDER BY revenue DESC LIMIT 1""",
     ),
+    (  # sessions with a cart that also bought (a purchase with no cart in its session is not one)
+        {"metric": "cart_abandonment_rate"},
+        """SELECT 1 - count(*) FILTER (WHERE reached_cart AND reached_purchase)::DOUBLE
+                      / count(*) FILTER (WHERE reached_cart) FROM sessions""",
+    ),
     (  # customers counted by their own figure, with their share of all customers with any
         {"metric": "views", "per": "user", "stat": "count", "min_value": 3},
         """WITH v AS (SELECT user_id, count(*) FILTER (WHERE event_type = 'view') AS n FROM events

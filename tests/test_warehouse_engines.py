@@ -34,6 +34,10 @@ SAMPLE = "rees46/rees46_2019-Oct_phamhoa2416_sample.csv"
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("query_metric", {"metric": "revenue"}),
     ("query_metric", {"metric": "conversion_rate", "group_by": ["category"]}),
+    (
+        "query_metric",
+        {"metric": "cart_abandonment_rate", "group_by": ["category"]},
+    ),  # the sessions view joined
     ("query_metric", {"metric": "events", "per": "session"}),
     (
         "query_metric",

@@ -408,6 +408,9 @@ def _source(
     if any(re.search(r"\bo\.", model.expression(m)) for m in metrics if m):
         used.append(Dimension(name="orders", sql="o.order_id", description=""))
     source = "events e"
+    # A metric on whole sessions ("sessions with a cart that also bought") reads the sessions view.
+    if any(re.search(r"\bs\.", model.expression(m)) for m in metrics if m):
+        source += " LEFT JOIN sessions s ON s.session_id = e.session_id"
     if any(d.needs_users for d in used):
         source += " LEFT JOIN users u ON u.user_id = e.user_id"
     if any(d.needs_products for d in used):
