@@ -1946,6 +1946,30 @@ SLOTS = [
         "ignored period kind last_n_days, n 7",
     ),
     (
+        "number of basket abandoners last week",
+        {"metric": "cart_abandonment_rate", "period": {"kind": "last_week"}},
+        {"metric": "users", "did": ["cart"], "did_not": ["purchase"], "period": {"kind": "last_week"}},
+        "read 'abandoners' as users who added to cart and never bought",
+    ),
+    (
+        "cart abandoners as a % of carters",
+        {"metric": "cart_abandonment_rate"},
+        {"metric": "cart_abandonment_rate"},
+        None,
+    ),
+    (
+        "items that were in exactly 2 invoices",
+        {"metric": "products", "did": ["purchase"], "min_times": 2, "max_times": 2},
+        {"metric": "orders", "per": "product", "min_value": 2.0, "max_value": 2.0},
+        "read 'items that were in exactly 2 invoices' as products counted by their orders",
+    ),
+    (
+        "how many SKUs show up in a single basket only?",
+        {"metric": "products", "did": ["cart"]},
+        {"metric": "orders", "per": "product", "min_value": 1.0, "max_value": 1.0, "did": []},
+        "read 'skus show up in a single basket' as products counted by their orders",
+    ),
+    (
         "top brand by purchases",
         {"metric": "purchases"},
         {"metric": "purchases", "group_by": ["brand"], "top_n": 1},

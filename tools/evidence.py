@@ -871,6 +871,8 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _average_per_entity_frame(args, alone, semantic, notes)
     _per_entity_named(args, alone, semantic, notes)
     _gap_between_nth_orders(args, alone, notes)
+    _abandoners_counted(args, alone, semantic, notes)
+    _entities_in_n_others(args, alone, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
@@ -3775,6 +3777,54 @@ def _average_per_entity_frame(
     )
 
 
+# "Products that appear in only one order", "SKUs that show up in just 1 basket", "customers in
+# 3+ sessions": entities counted by how many of another entity they are in.
+IN_N_OTHERS = (
+    r"\b(?P<a>products?|items?|skus?|articles?|users?|customers?|shoppers?|buyers?|clients?)\s+((that|which|who)\s+)?"
+    r"(appear(ed|s)?|show(ed|s)? up|(are|were|is) found|(are|were|is)|occur(red|s)?)\s+(in|on)\s+"
+    r"(?P<bound>only|just|exactly|at least|more than|over)?\s*(?P<n>\d+|one|two|three|four|five|a single|a)\s+"
+    r"(?P<b>orders?|invoices?|baskets?|transactions?|sessions?|visits?)\b"
+)
+
+
+def _entities_in_n_others(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    match = re.search(IN_N_OTHERS, text)
+    if match is None:
+        return
+    outer, inner = _entity_of_noun(match.group("a")), _entity_of_noun(match.group("b"))
+    metric = COUNT_METRICS.get(inner or "")
+    if outer is None or metric is None or outer == inner or metric not in semantic.metrics:
+        return
+    n = 1 if match.group("n") in ("a single", "a") else int(_as_number(match.group("n")) or 0)
+    bound = match.group("bound") or ("exactly" if n == 1 else "at least")
+    low, high = {"only": (n, n), "just": (n, n), "exactly": (n, n), "at least": (n, None)}.get(
+        bound, (n + 1, None)
+    )
+    wanted = {"metric": metric, "per": outer, "stat": "count", "min_value": float(low)}
+    wanted["max_value"] = float(high) if high is not None else None
+    if all(args.get(k) == v for k, v in wanted.items()):
+        return
+    args.update(
+        wanted, group_by=[], top_n=None, share=False, did=[], did_not=[], min_times=None, max_times=None
+    )
+    notes.append(f"read '{match.group(0)}' as {outer}s counted by their {metric}")
+
+
+# "# of cart abandoners": people who carted and never bought, counted (not the rate).
+ABANDONERS = r"\b(cart\s+|basket\s+|checkout\s+)?abandoners\b"
+
+
+def _abandoners_counted(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    if not re.search(ABANDONERS, text) or _has(SHARE_WORDS_TOGETHER + r"|\brate\b", text):
+        return
+    if args.get("metric") == "users" and args.get("did") == ["cart"] and args.get("did_not") == ["purchase"]:
+        return
+    if "users" not in semantic.metrics or args.get("group_by") or args.get("per"):
+        return
+    args.update(metric="users", did=["cart"], did_not=["purchase"], share=False, among=[], stat="average")
+    notes.append("read 'abandoners' as users who added to cart and never bought")
+
+
 # "Days between a customer's first and second order": the gap of the second order, typed.
 NTH = {
     "first": 1,
@@ -4118,6 +4168,8 @@ def _times_from_words(args: dict[str, Any], text: str, notes: list[str], kept: A
 def _stated_numbers(text: str) -> set[float]:
     """Every number the words state, in digits ("1,000", "0.5", "$40") or words ("twenty")."""
     found = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
+    if re.search(r"\b(single|once)\b", text):  # "in a single basket", "bought once"
+        found.add(1.0)
     return found | {float(v) for w, v in NUMBER_WORDS.items() if re.search(rf"\b{w}\b", text)}
 
 
