@@ -4949,8 +4949,9 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
             and found.group(1) == "previous"
             and ("days_since_previous_order" in used or args.get("metric") == "days_between_orders")
         ):
-            continue  # "30+ days after their previous order" is a bound on that dimension; the gap metric's own
-
+            # "30+ days after their previous order" is a bound on that dimension, and the gap
+            # metric is the days since the previous order by its definition.
+            continue
         if what == DID_AND_DID_NOT and "buyer" in used:
             continue
         if pattern == BEYOND_TYPED[1][0] and (
