@@ -1943,6 +1943,23 @@ def _last_hour(end: re.Match[str], hour: int) -> int:
     return hour if minutes is not None and int(minutes) >= 30 else hour - 1
 
 
+CLOCK_A, CLOCK_B = CLOCK.replace("?P<", "?P<a"), CLOCK.replace("?P<", "?P<b")
+
+
+def _clock_span(match: re.Match[str], said_as_times: bool = False) -> tuple[int, int, str] | None:
+    """The hours from time `a` to time `b` of a match, the end as `_last_hour` reads it; with
+    `said_as_times`, only when both ends carry am/pm, noon or midnight."""
+    start, end = re.fullmatch(CLOCK, match.group("a")), re.fullmatch(CLOCK, match.group("b"))
+    if start is None or end is None:
+        return None
+    if said_as_times and not all(t.group("ampm") or t.group("noon") for t in (start, end)):
+        return None
+    first, last = _clock_hour(start), _clock_hour(end)
+    if first is None or last is None or last <= first:
+        return None
+    return first, _last_hour(end, last), match.group(0)
+
+
 def hours_named(text: str) -> tuple[int, int, str] | None:
     """The first and last hour of the day the words restrict to, and the words that did. An end
     at :59 or later ("midnight to 4:59 am") keeps its hour; a whole hour ("9am to 5pm") ends
@@ -1967,33 +1984,19 @@ def hours_named(text: str) -> tuple[int, int, str] | None:
         ):
             return hours[0], hours[-1], numbered.group(0)
         return None
-    spanned = re.search(
-        rf"\b(?P<a>{CLOCK.replace('?P<', '?P<a')})\s*(-|–|to|until|till|through)\s*(?P<b>{CLOCK.replace('?P<', '?P<b')})",
-        text,
-    )
+    # "7pm-10pm": both ends said as times of day; "between 9 and 17:00" reads its own words.
+    spanned = re.search(rf"\b(?P<a>{CLOCK_A})\s*(-|–|to|until|till|through)\s*(?P<b>{CLOCK_B})", text)
     if spanned and not re.search(r"\b(between|from)\s+$", text[: spanned.start()]):
-        start, end = re.fullmatch(CLOCK, spanned.group("a")), re.fullmatch(CLOCK, spanned.group("b"))
-        both_clock = (
-            start
-            and end
-            and (start.group("ampm") or start.group("noon"))
-            and (end.group("ampm") or end.group("noon"))
-        )
-        if both_clock:
-            first, last = _clock_hour(start), _clock_hour(end)
-            if first is not None and last is not None and last > first:
-                return first, _last_hour(end, last), spanned.group(0)
+        span = _clock_span(spanned, said_as_times=True)
+        if span is not None:
+            return span
     between = re.search(
-        rf"\b(between|from)\s+(?P<a>{CLOCK.replace('?P<', '?P<a')})\s+(and|to|until|till|-)\s+"
-        rf"(?P<b>{CLOCK.replace('?P<', '?P<b')})",
-        text,
+        rf"\b(between|from)\s+(?P<a>{CLOCK_A})\s+(and|to|until|till|-)\s+(?P<b>{CLOCK_B})", text
     )
     if between:
-        start = re.fullmatch(CLOCK, between.group("a"))
-        end = re.fullmatch(CLOCK, between.group("b"))
-        first, last = (_clock_hour(start) if start else None), (_clock_hour(end) if end else None)
-        if first is not None and last is not None and last > first:
-            return first, _last_hour(end, last), between.group(0)
+        span = _clock_span(between)
+        if span is not None:
+            return span
     for pattern, side in (
         (rf"\b(before|until|till|earlier than|prior to)\s+{clock}", "before"),
         (rf"\b(after|from|since|later than|past)\s+{clock}(\s+(onwards?|on))?", "after"),
@@ -2205,7 +2208,7 @@ def _span_of_entities_that_did(
     entity = args.get("per")
     if metric is None or entity not in ("session", "user") or args.get("did"):
         return
-    if "min(e.event_time)" not in semantic.expression(metric.name).replace(" ", ""):
+    if not _spans_time(metric, semantic):
         return
     filters = args.get("filters") or []
     events = [v for f in filters if f["dimension"] == "event_type" for v in f["values"]]
@@ -2386,13 +2389,26 @@ BARE_MONTH = (
     r"\b(in|during|for|throughout|across|over|of)\s+(the month of\s+)?(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct"
     r"|nov|dec)(uary|ruary|ch|il|e|y|ust|tember|ober|ember)?\b(?!\s+\d)"
 )
+# Ordinals as numbers: "the first quarter", "the second order".
+NTH = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+}
+
 # "Q1 1998", "the first quarter of 1998", "1998 Q3": the quarter's days, written by code.
 QUARTER = (
     r"\bq(?P<q>[1-4])\s*(of\s+|,\s*)?(?P<year>(19|20)\d\d)\b"
     r"|\b(?P<ordinal>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(of\s+|in\s+)?(?P<year2>(19|20)\d\d)\b"
     r"|\b(?P<year3>(19|20)\d\d)\s*q(?P<q3>[1-4])\b"
 )
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 
 
 def _quarter_from_words(
@@ -2411,7 +2427,7 @@ def _quarter_from_words(
     ):
         return False
     match = found[0]
-    quarter = int(match.group("q") or match.group("q3") or ORDINALS[match.group("ordinal")])
+    quarter = int(match.group("q") or match.group("q3") or NTH[match.group("ordinal")])
     year = int(match.group("year") or match.group("year2") or match.group("year3"))
     start = date(year, 3 * quarter - 2, 1)
     end = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - timedelta(days=1)
@@ -3826,18 +3842,6 @@ def _abandoners_counted(args: dict[str, Any], text: str, semantic: SemanticModel
 
 
 # "Days between a customer's first and second order": the gap of the second order, typed.
-NTH = {
-    "first": 1,
-    "1st": 1,
-    "second": 2,
-    "2nd": 2,
-    "third": 3,
-    "3rd": 3,
-    "fourth": 4,
-    "4th": 4,
-    "fifth": 5,
-    "5th": 5,
-}
 NTH_GAP = (
     rf"\b(?P<a>{'|'.join(NTH)})\s+(purchase |order )?(and|to|&|->|→|until|till)\s+(the\s+|their\s+)?"
     rf"(?P<b>{'|'.join(NTH)})\s+(orders?|purchases?|invoices?|baskets?|transactions?|purchase dates?|order dates?)\b"
@@ -3859,16 +3863,18 @@ def _gap_between_nth_orders(args: dict[str, Any], text: str, notes: list[str]) -
         notes.append(f"read '{match.group(0)}' as the gap before order number {wanted['values'][0]}")
 
 
+def _spans_time(metric: Metric, semantic: SemanticModel) -> bool:
+    """A span from first to last event (session length): a figure of each session or user."""
+    return "min(e.event_time)" in semantic.expression(metric.name).replace(" ", "")
+
+
 # The entity a ratio or span metric is a figure of: AOV and basket size of an order, duration of a
 # session. A statistic of it over entities ("median order value") is taken per that entity.
-SPAN_OF_SESSION = "date_diff('second', min(e.event_time), max(e.event_time))"
-
-
 def _natural_entity(metric: Metric, semantic: SemanticModel) -> str | None:
     ratio = RATIO.match(metric.sql.strip())
     if ratio is not None and ratio.group("base") in semantic.metrics:
         return semantic.metrics[ratio.group("base")].counts
-    if SPAN_OF_SESSION in metric.sql:
+    if _spans_time(metric, semantic):
         return "session"
     if "days_since_previous_order" in metric.sql:
         return "order"

@@ -405,11 +405,12 @@ def _source(
     """The FROM clause: events, joined to users, products or orders when a dimension, filter or
     metric needs them."""
     used = [*dimensions, *(model.dimensions[f.dimension] for f in filters)]
-    if any(re.search(r"\bo\.", model.expression(m)) for m in metrics if m):
+    expressions = [model.expression(m) for m in metrics if m]
+    if any(re.search(r"\bo\.", sql) for sql in expressions):
         used.append(Dimension(name="orders", sql="o.order_id", description=""))
     source = "events e"
     # A metric on whole sessions ("sessions with a cart that also bought") reads the sessions view.
-    if any(re.search(r"\bs\.", model.expression(m)) for m in metrics if m):
+    if any(re.search(r"\bs\.", sql) for sql in expressions):
         source += " LEFT JOIN sessions s ON s.session_id = e.session_id"
     if any(d.needs_users for d in used):
         source += " LEFT JOIN users u ON u.user_id = e.user_id"
