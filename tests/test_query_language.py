@@ -1963,6 +1963,12 @@ SLOTS = [
         {"metric": "orders", "per": "product", "min_value": 2.0, "max_value": 2.0},
         "read 'items that were in exactly 2 invoices' as products counted by their orders",
     ),
+    (  # an average per order, not products counted by their orders
+        "On average, how many different products are on a single invoice?",
+        {"metric": "products", "per": "order", "stat": "average"},
+        {"metric": "products", "per": "order", "stat": "average"},
+        None,
+    ),
     (
         "how many SKUs show up in a single basket only?",
         {"metric": "products", "did": ["cart"]},

@@ -3796,8 +3796,9 @@ def _average_per_entity_frame(
 # "Products that appear in only one order", "SKUs that show up in just 1 basket", "customers in
 # 3+ sessions": entities counted by how many of another entity they are in.
 IN_N_OTHERS = (
-    r"\b(?P<a>products?|items?|skus?|articles?|users?|customers?|shoppers?|buyers?|clients?)\s+((that|which|who)\s+)?"
-    r"(appear(ed|s)?|show(ed|s)? up|(are|were|is) found|(are|were|is)|occur(red|s)?)\s+(in|on)\s+"
+    r"\b(?P<a>products?|items?|skus?|articles?|users?|customers?|shoppers?|buyers?|clients?)\s+"
+    r"(((that|which|who)\s+)?(appear(ed|s)?|show(ed|s)? up|(are|were|is) found|occur(red|s)?)"
+    r"|(that|which|who)\s+(are|were|is))\s+(in|on)\s+"
     r"(?P<bound>only|just|exactly|at least|more than|over)?\s*(?P<n>\d+|one|two|three|four|five|a single|a)\s+"
     r"(?P<b>orders?|invoices?|baskets?|transactions?|sessions?|visits?)\b"
 )
@@ -3805,8 +3806,8 @@ IN_N_OTHERS = (
 
 def _entities_in_n_others(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     match = re.search(IN_N_OTHERS, text)
-    if match is None:
-        return
+    if match is None or _has(AVERAGE_WORDS, text):
+        return  # "on average, how many products are in one order": a figure per order
     outer, inner = _entity_of_noun(match.group("a")), _entity_of_noun(match.group("b"))
     metric = COUNT_METRICS.get(inner or "")
     if outer is None or metric is None or outer == inner or metric not in semantic.metrics:
