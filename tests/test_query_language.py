@@ -2043,6 +2043,52 @@ SLOTS = [
         },
         "read hours 00:00-09:59 against the rest of the day as a row each",
     ),
+    (  # each customer's units, bounded; the number is of CDs, not a price
+        "how many clients purchased 12+ CDs overall?",
+        {
+            "metric": "purchases",
+            "group_by": ["user_id"],
+            "filters": [{"dimension": "price", "values": [">=12"]}],
+        },
+        {
+            "metric": "units_sold",
+            "per": "user",
+            "stat": "count",
+            "min_value": 12.0,
+            "filters": [],
+            "group_by": [],
+        },
+        "read 'clients purchased 12+ cds' as customers counted by their own units sold",
+    ),
+    (  # each customer's spend, bounded: the count comes with its share
+        "what % of shoppers have lifetime spend above 300?",
+        {"metric": "users", "share": False},
+        {"metric": "revenue", "per": "user", "stat": "count", "min_value": 300.0, "max_value": None},
+        "read 'shoppers have lifetime spend above 300' as customers counted by their own revenue",
+    ),
+    (  # analysts' name for the biggest customers
+        "top 3 spenders by total revenue",
+        {"metric": "revenue"},
+        {"metric": "revenue", "group_by": ["user_id"], "top_n": 3},
+        "read 'top 3 spenders by total revenue' as revenue by user_id, top 3",
+    ),
+    (  # a number of products is no product id; orders "in this sample" with N+ products
+        "how many orders in this sample had at least 15 products?",
+        {
+            "metric": "products",
+            "group_by": ["order_id"],
+            "filters": [{"dimension": "product", "values": ["15"]}],
+        },
+        {
+            "metric": "products",
+            "per": "order",
+            "stat": "count",
+            "min_value": 15.0,
+            "group_by": [],
+            "filters": [{"dimension": "event_type", "values": ["purchase"]}],
+        },
+        "ignored the filter product = 15",
+    ),
 ]
 
 

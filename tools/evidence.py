@@ -1073,6 +1073,8 @@ def _words_repaired(review: _Review) -> None:
     _buyers_named(args, alone, semantic, notes)
     _ratio_named(args, alone, semantic, notes)
     _done_by_n(args, alone, semantic, notes)
+    _users_by_amount(args, alone, semantic, notes)
+    _spend_bounded(args, alone, semantic, notes)
     _done_n_times(args, alone, semantic, notes)
     _most_distinct_by_one(args, alone, semantic, notes)
     _distinct_counted_per_entity(args, alone, semantic, notes)
@@ -1097,7 +1099,8 @@ def _fields_without_their_partner(args: dict[str, Any], text: str, notes: list[s
 # The entity a share or a count is about, as the question names it right after "share of",
 # "how many", "number of": "share of sessions …" is about sessions whatever metric was picked.
 ENTITY_NOUNS = {
-    "user": r"users?|customers?|shoppers?|buyers?|visitors?|clients?|people|persons?|members?|accounts?|purchasers?",
+    "user": r"users?|customers?|shoppers?|buyers?|visitors?|clients?|people|persons?|members?|accounts?|purchasers?"
+    r"|spenders?|whales?",  # analysts' names for big customers
     "session": r"sessions?|visits?",
     "product": r"products?|items?|skus?|articles?",
     "order": r"orders?|invoices?|baskets?|transactions?|checkouts?",
@@ -2825,7 +2828,7 @@ def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: 
     if (
         match is None
         or not _counting_asked(text, match)
-        or args.get("group_by")
+        or (args.get("group_by") or []) not in ([], ["order_id"])  # by order: the orders counted
         or args.get("grain", "none") != "none"
     ):
         return
@@ -2841,6 +2844,85 @@ def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: 
         filters.append({"dimension": "event_type", "values": [event]})
     _count_within(args, "users", "product", min_value=low, max_value=high, filters=filters, top_n=None)
     notes.append(f"read '{match.group(0)}' as products counted by their own distinct users, within the bound")
+
+
+# "Customers who bought 10 or more CDs in total": each customer's units (or distinct products), bounded.
+USERS_BY_AMOUNT = (
+    r"\b(?P<who>customers?|users?|shoppers?|buyers?|people|clients?|purchasers?)\s+((who|that)\s+)?"
+    r"((have|had|has)\s+)?(?P<verb>bought|purchased|ordered)\s+"
+    r"((?P<bound>at least|more than|over|fewer than|less than|at most|exactly)\s+)?(?P<n>\d+)"
+    r"(?P<plus>\+|\s+or more|\s+or fewer|\s+or less)?\s+"
+    r"((different|distinct|unique)\s+)?(?P<what>cds?|discs?|units?|items?|pieces?|copies|products?|skus?)\b"
+)
+
+
+def _users_by_amount(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    match = re.search(USERS_BY_AMOUNT, text)
+    if (
+        match is None
+        or not _counting_asked(text, match)
+        and not re.match(r"\W*" + re.escape(match.group("who")), text)
+        or (args.get("group_by") or []) not in ([], ["user_id"])
+        or args.get("grain", "none") != "none"
+    ):
+        return
+    distinct = bool(re.search(r"different|distinct|unique|products?|skus?", match.group(0)))
+    measure = "products" if distinct else "units_sold"
+    if measure not in semantic.metrics:
+        return
+    plus = match.group("plus") or ""
+    bound = match.group("bound") or (
+        "at least" if "+" in plus or "more" in plus else "at most" if plus else "exactly"
+    )
+    low, high = bound_range(bound, float(match.group("n")))
+    filters = [f for f in args.get("filters") or [] if f["dimension"] not in ("event_type", "price")]
+    if distinct and "event_type" in semantic.dimensions:
+        filters.append({"dimension": "event_type", "values": ["purchase"]})
+    args["group_by"] = []
+    _count_within(args, measure, "user", min_value=low, max_value=high, filters=filters, top_n=None)
+    notes.append(
+        f"read '{match.group(0)}' as customers counted by their own {measure.replace('_', ' ')}, within the bound"
+    )
+
+
+# "% of customers with total spend over $150", "customers who spent more than 100 dollars":
+# each customer's revenue, bounded (money is continuous: "over" is its figure or more).
+SPEND_BOUNDED = (
+    r"\b(?P<who>customers?|users?|shoppers?|buyers?|clients?|people|purchasers?)\s+"
+    r"((with|whose|who|that)\s+)?((have|had|has)\s+)?(an?\s+)?((total|lifetime|cumulative|overall|combined)\s+)?"
+    r"(spend|spent|spending|revenue|ltv|sales|order value|value)\s+((of|is|was|totall?ing|in total)\s+)?"
+    r"(?P<bound>over|above|more than|at least|exceeding|greater than|under|below|less than|at most|of at least)\s+"
+    r"[$£€]?\s*(?P<n>\d+(\.\d+)?)"
+)
+UPPER_MONEY = ("under", "below", "less than", "at most")
+
+
+def _spend_bounded(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    match = re.search(SPEND_BOUNDED, text)
+    if (
+        match is None
+        or "revenue" not in semantic.metrics
+        or (args.get("group_by") or []) not in ([], ["user_id"])
+        or args.get("grain", "none") != "none"
+        or args.get("metric") == "revenue"
+        and args.get("per") == "user"
+        and args.get("stat") == "count"
+    ):
+        return
+    n = float(match.group("n"))
+    upper = match.group("bound") in UPPER_MONEY
+    filters = [f for f in args.get("filters") or [] if f["dimension"] not in ("event_type", "price")]
+    args["group_by"] = []
+    _count_within(
+        args,
+        "revenue",
+        "user",
+        min_value=None if upper else n,
+        max_value=n if upper else None,
+        filters=filters,
+        top_n=None,
+    )
+    notes.append(f"read '{match.group(0)}' as customers counted by their own revenue, within the bound")
 
 
 # "Products ordered only once", "SKUs sold a single time", "items viewed exactly twice".
@@ -3466,7 +3548,8 @@ def _distinct_counted_per_entity(
 ORDER_NOUN = r"(orders?|baskets?|invoices?|transactions?|checkouts?|carts?)"
 SIZED_ORDERS = (
     rf"\b(?P<n1>single|one|two|three|four|five|\d+)[- ](?P<what1>items?|products?|units?|lines?|skus?)\s+{ORDER_NOUN}"
-    rf"|\b{ORDER_NOUN}\s+(with|containing|having|of|((that|which)\s+)?(had|have|has|contain(s|ed)?))\s+"
+    rf"|\b{ORDER_NOUN}\s+((in|from|of) (this|the|our) (sample|data(set)?|shop|store)\s+)?"
+    r"(with|containing|having|of|((that|which)\s+)?(had|have|has|contain(s|ed)?))\s+"
     r"((?P<bound>at least|more than|over|fewer than|less than|at most|exactly|only|just)\s+)?"
     r"(?P<n2>\d+|[a-z]+)(?P<plus>\+)?\s*(or more\s+|or fewer\s+|or less\s+)?"
     r"((different|distinct|unique)\s+)?(?P<what2>items?|products?|units?|lines?|skus?|cds?|articles?|things|pieces)\b"
@@ -3506,6 +3589,7 @@ def _sized_orders(args: dict[str, Any], text: str, semantic: SemanticModel, note
         else "exactly"
     )
     low, high = bound_range(bound, n)
+    args["group_by"] = []
     _count_within(args, measure, "order", min_value=low, max_value=high, top_n=None)
     notes.append(
         f"read '{match.group(0)}' as orders counted by their {measure.replace('_', ' ')}, within the bound"
@@ -4371,6 +4455,10 @@ NUMBER_UNITS = {
     "order_number": r"(st|nd|rd|th)?\s*(orders?|invoices?|purchases?|baskets?|transactions?)",
     "days_since_previous_order": r"\s*(days?|d)\b",
     "days_since_first_order": r"\s*(days?|d)\b",
+    "price": r"\s*(dollars?|usd|euros?|eur|pounds?|gbp|bucks|yuan|rmb|cny)\b",
+    # ids have no unit: "20 products", "10 orders" count things, they name no product or user
+    "product": r"(?!)",
+    "user_id": r"(?!)",
     "hour": r"\s*(h|hrs?|hours?|o'?clock|am|pm|a\.m\.|p\.m\.|:\d\d)",
 }
 OTHER_UNITS = (
@@ -4394,10 +4482,8 @@ def _number_of_another_unit(dimension: str, value: str, text: str) -> bool:
             return False  # a number written in words: nothing to weigh
         for m in at:
             before, after = text[: m.start()], text[m.end() :]
-            if re.match(
-                NUMBER_UNITS[dimension],
-                re.sub(r"^(\s*\+|\s+or (more|less|fewer|over|under|longer)|\s+plus)", "", after),
-            ):
+            after = re.sub(r"^(\s*\+|\s+or (more|less|fewer|over|under|longer)|\s+plus)", "", after)
+            if re.match(NUMBER_UNITS[dimension], after):
                 break  # "5th order", "7 days", "3 pm": its own unit
             dated = re.search(rf"\b({months})[a-z]*\.?\s*$", before) or re.match(
                 rf"(st|nd|rd|th)?\s+(of\s+)?({months})", after
