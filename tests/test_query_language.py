@@ -2089,6 +2089,30 @@ SLOTS = [
         },
         "ignored the filter product = 15",
     ),
+    (  # a week of a month named with its year: its days, whatever the call's period
+        "customers with 3+ invoices in the second week of March 2011",
+        {"metric": "users", "did": ["purchase"], "min_times": 3, "period": {"kind": "last_week"}},
+        {"period": {"kind": "range", "start": "2011-03-08", "end": "2011-03-14"}},
+        "read 'second week of march 2011' as 2011-03-08 to 2011-03-14",
+    ),
+    (  # the entities with any row that matches the filter, as a share of all of them
+        "what fraction of baskets contained at least one product with 'heart' in its name?",
+        {
+            "metric": "units_sold",
+            "per": "order",
+            "stat": "count",
+            "min_value": 1,
+            "filters": [{"dimension": "product_text", "values": ["heart product"]}],
+        },
+        {
+            "metric": "orders",
+            "share": True,
+            "per": None,
+            "min_value": None,
+            "filters": [{"dimension": "product_text", "values": ["heart"]}],
+        },
+        "read heart product as heart in product names",
+    ),
 ]
 
 

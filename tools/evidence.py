@@ -9,6 +9,7 @@ not invent any.
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import functools
 import importlib.metadata
@@ -631,6 +632,7 @@ def check(
     args, notes = review.args, review.notes
     default_kind = "last_week" if tool == "compare_periods" else "all"
     _supported_period(review, default_kind)
+    _generic_nouns_dropped(args, notes)
     _supported_filters(review, values)
     _supported_condition_filters(review)
     group_by = _supported_breakdown(review, tool)
@@ -788,6 +790,26 @@ def _where_that_can_match(args: dict[str, Any], notes: list[str]) -> None:
     if both and args.get("did_where") and not args.get("did_not_where"):
         args["did_not_where"], args["did_where"] = args["did_where"], []
         notes.append("moved the did_where filter to did_not: done and never done at all can match nobody")
+
+
+GENERIC_NOUNS = r"\s+(products?|items?|goods|stuff|things|merchandise|articles?|lines?)$"
+
+
+def _generic_nouns_dropped(args: dict[str, Any], notes: list[str]) -> None:
+    """ "Christmas product" as words in a product's name: the kind is 'christmas', the noun after it
+    is every product's."""
+    for where in ("filters", "did_where", "did_not_where"):
+        rebuilt = []  # new list and dicts: the caller's stay as the model wrote them
+        for item in args.get(where) or []:
+            values = item.get("values") or []
+            if item.get("dimension") == "product_text":
+                values = [re.sub(GENERIC_NOUNS, "", v.strip(), flags=re.IGNORECASE) or v for v in values]
+            if values != item.get("values"):
+                notes.append(f"read {', '.join(item['values'])} as {', '.join(values)} in product names")
+                item = {**item, "values": values}
+            rebuilt.append(item)
+        if where in args:
+            args[where] = rebuilt
 
 
 def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] | None) -> None:
@@ -1075,6 +1097,7 @@ def _words_repaired(review: _Review) -> None:
     _done_by_n(args, alone, semantic, notes)
     _users_by_amount(args, alone, semantic, notes)
     _spend_bounded(args, alone, semantic, notes)
+    _entities_with_any(args, alone, semantic, notes)
     _done_n_times(args, alone, semantic, notes)
     _most_distinct_by_one(args, alone, semantic, notes)
     _distinct_counted_per_entity(args, alone, semantic, notes)
@@ -2628,6 +2651,30 @@ def _range_beyond_month(args: dict[str, Any], named: re.Match[str], text: str, n
     return True
 
 
+# "The first week of December 2010": days 1-7 of that month (the last week: its last 7 days).
+WEEK_OF_MONTH = (
+    rf"\b(?P<nth>{'|'.join(NTH)}|last|final)\s+week\s+(of|in)\s+(?P<month>{'|'.join(MONTHS)})[a-z]*\.?,?\s+"
+    r"(?P<year>(19|20)\d\d)\b"
+)
+
+
+def _week_of_month(args: dict[str, Any], text: str, notes: list[str]) -> bool:
+    found = re.search(WEEK_OF_MONTH, text)
+    if found is None:
+        return False
+    year, month = int(found.group("year")), MONTHS.index(found.group("month")) + 1
+    days = calendar.monthrange(year, month)[1]
+    nth = found.group("nth")
+    first = days - 6 if nth in ("last", "final") else (NTH[nth] - 1) * 7 + 1
+    if first > days:
+        return False
+    last = min(first + 6, days)
+    start, end = date(year, month, first).isoformat(), date(year, month, last).isoformat()
+    args["period"] = {"kind": "range", "start": start, "end": end}
+    notes.append(f"read '{found.group(0).strip()}' as {start} to {end}")
+    return True
+
+
 def _period_from_words(
     args: dict[str, Any],
     text: str,
@@ -2639,7 +2686,11 @@ def _period_from_words(
     """A year or a date the question names ("in 1998", "on 5 December 2010") that the call left
     out: code sets the period (the words are explicit; no date arithmetic)."""
     kind = (args.get("period") or {}).get("kind", default_kind)
-    if kept("period") or (kind != "range" and _week_around(args, text, notes)):
+    if (
+        kept("period")
+        or (kind != "range" and _week_around(args, text, notes))
+        or _week_of_month(args, text, notes)
+    ):
         return
     years = _years_named(text)
     if len(years) == 1 and _quarter_from_words(args, text, notes, kind, default_kind):
@@ -2923,6 +2974,55 @@ def _spend_bounded(args: dict[str, Any], text: str, semantic: SemanticModel, not
         top_n=None,
     )
     notes.append(f"read '{match.group(0)}' as customers counted by their own revenue, within the bound")
+
+
+# "What fraction of invoices contained at least one Christmas product": the entities whose rows
+# match the call's filters, counted (or as a share of all of them).
+ENTITY_WITH_ANY = (
+    r"(\b(share|fraction|proportion|percent(age)?|pct|how many|number|count)\s+(of\s+)?|%\s+(of\s+)?)"
+    r"((the|all|our)\s+)*(?P<noun>\w+)\s+((that|which)\s+)?(contain(ed|s|ing)?|with|w/|had|have|has|having"
+    r"|include[ds]?|including)\s+(at least (one|1)|an?|any|one or more|some)\b"
+)
+
+
+def _entities_with_any(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    match = re.search(ENTITY_WITH_ANY, text)
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    entity = _entity_of_noun(match.group("noun")) if match else None
+    if (
+        match is None
+        or entity not in COUNT_METRICS
+        or not filters
+        or args.get("grain", "none") != "none"
+        or args.get("did")
+        or args.get("did_not")
+    ):
+        return
+    share = not re.match(r"how many|number|count", match.group(0))
+    if (
+        args.get("metric") == COUNT_METRICS[entity]
+        and bool(args.get("share")) == share
+        and not args.get("per")
+    ):
+        return
+    args.update(
+        metric=COUNT_METRICS[entity],
+        share=share,
+        among=[],
+        per=None,
+        stat="average",
+        min_value=None,
+        max_value=None,
+        top_n=None,
+        group_by=[],
+        sort="highest",
+        min_times=None,
+        max_times=None,
+    )
+    notes.append(
+        f"read '{match.group(0).strip()}' as {COUNT_METRICS[entity]} with such rows"
+        + (", as a share" if share else "")
+    )
 
 
 # "Products ordered only once", "SKUs sold a single time", "items viewed exactly twice".
