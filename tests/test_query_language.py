@@ -2113,6 +2113,16 @@ SLOTS = [
         },
         "read heart product as heart in product names",
     ),
+    (  # "prize" for "price", and the measure the words name over the model's nearest one
+        "mean item prize on french customers' invoices?",
+        {
+            "metric": "units_sold",
+            "group_by": ["user_id"],
+            "filters": [{"dimension": "country", "values": ["France"]}],
+        },
+        {"metric": "average_price", "group_by": []},
+        "read 'mean item price' as average_price, not units_sold",
+    ),
 ]
 
 

@@ -330,9 +330,13 @@ def _typo_of(word: str) -> str | None:
 THEN_FOR_THAN = r"\b(more|less|fewer|greater|higher|lower|bigger|smaller|larger|other|rather)\s+then\b"
 
 
+# "Avg unit prize": another real word in the wrong place.
+PRIZE_FOR_PRICE = r"\b(unit|avg|average|mean|median|item|selling|sale|list|product|max|min)\s+prize\b"
+
+
 def _spelled(text: str) -> str:
     """`text` with each long word that is not in VOCABULARY but close to one of its words replaced."""
-    text = re.sub(THEN_FOR_THAN, r"\1 than", text)
+    text = re.sub(PRIZE_FOR_PRICE, r"\1 price", re.sub(THEN_FOR_THAN, r"\1 than", text))
     return re.sub(r"[a-z]+", lambda m: _typo_of(m.group(0)) or m.group(0), text)
 
 
@@ -367,6 +371,9 @@ def corrected(question: str) -> tuple[str, list[str]]:
     for short in re.finditer(SHORT_YEAR, question):
         notes.append(f"read '{short.group(0)}' as {_full_year(short)}")
     question = re.sub(SHORT_YEAR, _full_year, question)
+    for prize in re.finditer(PRIZE_FOR_PRICE, question, re.IGNORECASE):
+        notes.append(f"read '{prize.group(0)}' as '{prize.group(1)} price'")
+    question = re.sub(PRIZE_FOR_PRICE, r"\1 price", question, flags=re.IGNORECASE)
     then = re.search(THEN_FOR_THAN, question, re.IGNORECASE)
     if then:
         question = re.sub(THEN_FOR_THAN, r"\1 than", question, flags=re.IGNORECASE)
@@ -642,6 +649,7 @@ def check(
     _own_event_filter(args, semantic, notes)
     _span_of_entities_that_did(args, alone, semantic, notes)
     _duration_in_unit_asked(args, alone, semantic, notes)
+    _average_price_named(args, alone, semantic, notes)
     _price_of_event(args, alone, semantic, notes)
     if values is not None:
         _named_values(args, alone, values, notes)
@@ -2295,6 +2303,28 @@ def _span_of_entities_that_did(
     elif entity == "session" and (found := re.search(ENTITIES_THAT_BOUGHT, text)) is not None:
         args["did"] = ["purchase"]
         notes.append(f"read '{found.group(0)}' as {entity}s that did purchase")
+
+
+AVERAGE_PRICE = r"\b(avg|average|mean|typical)\s+(unit\s+|item\s+|product\s+|line\s+)?price\b(?!\s+(band|range|tier|bucket|point)s?)"
+PRICE_METRICS = ("average_price", "average_selling_price", "aov")
+
+
+def _average_price_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Avg unit price on German customers' order lines" written as units sold per customer: the
+    words name the measure, the average of the price over the rows in scope."""
+    if "average_price" not in semantic.metrics or not _has(AVERAGE_PRICE, text):
+        return
+    if args.get("metric") in PRICE_METRICS or args.get("per") or args.get("divided_by") or args.get("share"):
+        return
+    if _has(r"\bper\s+(unit|item|order|customer|user|session)|\bratio\b|\bper\b.*\bprice\b", text):
+        return  # "price per unit", "average price per order": other measures
+    was = args.get("metric")
+    args["metric"] = "average_price"
+    if args.get("group_by") == ["user_id"] and not _has(
+        rf"\b(by|per|each|every|which)\s+({ENTITY_NOUNS['user']})\b", text
+    ):
+        args["group_by"], args["top_n"] = [], None
+    notes.append(f"read '{re.search(AVERAGE_PRICE, text).group(0)}' as average_price, not {was}")
 
 
 def _price_of_event(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
