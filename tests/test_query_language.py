@@ -2123,6 +2123,23 @@ SLOTS = [
         {"metric": "average_price", "group_by": []},
         "read 'mean item price' as average_price, not units_sold",
     ),
+    (  # the gap before the second order, its noun left out; "who came back" and "at least" rank nothing
+        "Among shoppers who came back at least once, what's the mean number of days between their first"
+        " purchase and their second?",
+        {
+            "metric": "days_between_orders",
+            "filters": [{"dimension": "order_number", "values": [">1"]}],
+            "top_n": 1,
+        },
+        {"filters": [{"dimension": "order_number", "values": ["2"]}], "top_n": None},
+        "read 'first purchase and their second' as the gap before order number 2",
+    ),
+    (  # "time to third order": from the second; the repeat condition is implied by the order number
+        "avg time-to-third-order in days for loyal buyers?",
+        {"metric": "days_between_orders", "did": ["purchase"], "min_times": 3},
+        {"filters": [{"dimension": "order_number", "values": ["3"]}], "did": [], "min_times": None},
+        "read 'time-to-third-order' as the gap before order number 3",
+    ),
 ]
 
 

@@ -141,7 +141,8 @@ RATIO_WORDS = (
     r"ratio|\bper\b|\bto\b|\bvs\.?\b|versus|divided|relative|for every|compared|against|\bover\b|rate"
 )
 LOWEST_WORDS = r"least|fewest|lowest|worst|smallest|bottom|minimum|\bmin\b|\blow|poor|weak|slowest|quietest|rarely|unpopular"
-RANK_WORDS = r"\btop\b|\bbest|\bmost|\bhighest|\blargest|\bbiggest|\bleast|\bfewest|\blowest|\bworst|\bwhich\b|\bwho\b|\bwhat\b.*\b(most|highest|top|best|least|lowest)|\brank|\bleading|\bpopular|\bbusiest|\bquietest|\bslowest|\bweakest|\bstrongest|\bpeak|\bsmallest|\bbottom"
+# "at least" and "at most" bound a count, and "customers who came back" asks no "who": they rank nothing
+RANK_WORDS = r"\btop\b|\bbest|(?<!at )\bmost|\bhighest|\blargest|\bbiggest|(?<!at )\bleast|\bfewest|\blowest|\bworst|\bwhich\b|(^|[.?!;:]\s*)\W*who\b|\bwhat\b.*\b((?<!at )most|highest|top|best|(?<!at )least|lowest)|\brank|\bleading|\bpopular|\bbusiest|\bquietest|\bslowest|\bweakest|\bstrongest|\bpeak|\bsmallest|\bbottom"
 
 
 def _change_named(
@@ -1111,7 +1112,27 @@ def _words_repaired(review: _Review) -> None:
     _distinct_counted_per_entity(args, alone, semantic, notes)
     if "price" in semantic.dimensions:
         _price_bands_named(args, alone, notes)
+    _implied_by_order_number(args, notes)
     _fields_without_their_partner(args, alone, notes)
+
+
+def _implied_by_order_number(args: dict[str, Any], notes: list[str]) -> None:
+    """ "Repeat buyers" read as 2+ orders beside a filter on order number 2: within that filter
+    each customer has one order, so the condition would leave nobody; the filter implies it."""
+    numbers_ = [
+        f for f in args.get("filters") or [] if f["dimension"] == "order_number" and not f.get("exclude")
+    ]
+    if (
+        args.get("did") != ["purchase"]
+        or args.get("max_times") is not None
+        or args.get("did_not")
+        or not numbers_
+    ):
+        return
+    values = numbers_[0]["values"]
+    if len(values) == 1 and values[0].isdigit() and (args.get("min_times") or 1) <= int(values[0]):
+        args.update(did=[], min_times=None)
+        notes.append(f"ignored the condition on orders: order number {values[0]} implies it")
 
 
 def _fields_without_their_partner(args: dict[str, Any], text: str, notes: list[str]) -> None:
@@ -4178,8 +4199,12 @@ def _abandoners_counted(args: dict[str, Any], text: str, semantic: SemanticModel
 
 # "Days between a customer's first and second order": the gap of the second order, typed.
 NTH_GAP = (
-    rf"\b(?P<a>{'|'.join(NTH)})\s+(purchase |order )?(and|to|&|->|→|until|till)\s+(the\s+|their\s+)?"
-    rf"(?P<b>{'|'.join(NTH)})\s+(orders?|purchases?|invoices?|baskets?|transactions?|purchase dates?|order dates?)\b"
+    rf"\b(?P<a>{'|'.join(NTH)})\s+((purchase|order)\s+)?(dates?\s+)?(and|to|&|->|→|until|till|vs\.?|versus)\s+"
+    rf"(the\s+|their\s+)?(?P<b>{'|'.join(NTH)})(\s+(orders?|purchases?|invoices?|baskets?|transactions?|purchase dates?"
+    r"|order dates?)\b|(?=\s*([?.!,;)]|$)))"
+    # "time-to-second-purchase": from the one before
+    rf"|\btime[- ]to[- ]((the|a|their)[- ])?(?P<next>{'|'.join(k for k in NTH if k not in ('first', '1st'))})[- ]"
+    r"(orders?|purchases?)\b"
 )
 
 
@@ -4189,13 +4214,23 @@ def _gap_between_nth_orders(args: dict[str, Any], text: str, notes: list[str]) -
     if args.get("metric") != "days_between_orders":
         return
     match = re.search(NTH_GAP, text)
-    if match is None or NTH[match.group("b")] != NTH[match.group("a")] + 1:
+    if match is None:
         return
-    wanted = {"dimension": "order_number", "values": [str(NTH[match.group("b")])]}
-    others = [f for f in args.get("filters") or [] if f["dimension"] not in ("order_number", "order_kind")]
+    if match.group("next"):
+        later = NTH[match.group("next")]
+    elif NTH[match.group("b")] == NTH[match.group("a")] + 1:
+        later = NTH[match.group("b")]
+    else:
+        return
+    wanted = {"dimension": "order_number", "values": [str(later)]}
+    others = [
+        f
+        for f in args.get("filters") or []
+        if f["dimension"] not in ("order_number", "order_kind", "user_id")
+    ]
     if args.get("filters") != [*others, wanted]:
         args["filters"] = [*others, wanted]
-        notes.append(f"read '{match.group(0)}' as the gap before order number {wanted['values'][0]}")
+        notes.append(f"read '{match.group(0)}' as the gap before order number {later}")
 
 
 def _spans_time(metric: Metric, semantic: SemanticModel) -> bool:
