@@ -257,6 +257,7 @@ VOCABULARY = frozenset(
     artist artists delivery deliveries shipping profit profits margin margins gender rating ratings
     review reviews inventory coupon coupons discount discounts refund refunds returned
     subcategory subcategories quarterly holiday holidays genre genres dollar dollars single
+    international domestic overseas abroad foreign
     """.split()
 )
 
