@@ -2140,6 +2140,16 @@ SLOTS = [
         {"filters": [{"dimension": "order_number", "values": ["3"]}], "did": [], "min_times": None},
         "read 'time-to-third-order' as the gap before order number 3",
     ),
+    (  # months that name cohorts, not the period
+        "orders per customer, Feb 1997 vs Apr 1997 acquisition cohorts",
+        {"metric": "orders", "per": "user", "period": {"kind": "month", "month": 2, "year": 1997}},
+        {
+            "group_by": ["cohort"],
+            "filters": [{"dimension": "cohort", "values": ["1997-02", "1997-04"]}],
+            "period": {"kind": "all"},
+        },
+        "read the months named as cohorts, not the period",
+    ),
 ]
 
 
@@ -3213,3 +3223,19 @@ def test_hours_against_the_rest_of_the_day_are_a_row_each(online_retail: ToolCon
     )
     assert {r[0]: r[1] for r in result.rows} == want and len(want) == 2
     assert "by hour: 00:00-11:59 against the rest" in result.interpretation
+
+
+@pytest.mark.real_data
+def test_cohorts_compile_to_what_hand_written_sql_computes(cdnow: ToolContext) -> None:
+    result = ask(cdnow, metric="revenue", per="user", stat="average", group_by=["cohort"])
+    want = ref(
+        cdnow,
+        """SELECT strftime(first_seen, '%Y-%m'), avg(spend), count(*) FROM users
+           JOIN (SELECT user_id, sum(price * quantity) AS spend FROM events WHERE event_type = 'purchase'
+                 GROUP BY 1) USING (user_id) GROUP BY 1 ORDER BY 2 DESC""",
+    )
+    assert [r[0] for r in result.rows] == [w[0] for w in want] and len(
+        want
+    ) == 3  # CDNOW's first purchases: Jan-Mar 1997
+    assert [r[1] for r in result.rows] == pytest.approx([w[1] for w in want])
+    assert "by cohort (the month of the customer's first activity)" in result.interpretation

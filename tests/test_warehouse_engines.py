@@ -51,6 +51,27 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("query_metric", {"metric": "conversion_rate", "group_by": ["weekday"]}),
     ("query_metric", {"metric": "views", "group_by": ["hour"]}),
+    ("query_metric", {"metric": "revenue", "per": "user", "group_by": ["cohort"]}),  # month of first_seen
+    (  # the days since the first order, and a share of orders with a previous one
+        "query_metric",
+        {
+            "metric": "orders",
+            "share": True,
+            "filters": [{"dimension": "days_since_previous_order", "values": ["<=7"]}],
+        },
+    ),
+    (
+        "query_metric",
+        {"metric": "users", "filters": [{"dimension": "days_since_first_order", "values": ["<=30"]}]},
+    ),
+    (  # one part of the day against the rest
+        "query_metric",
+        {
+            "metric": "purchases",
+            "group_by": ["hour"],
+            "filters": [{"dimension": "hour", "values": ["0", "1", "2"], "against_rest": True}],
+        },
+    ),
     (  # on a named zone's clock ("Pacific time"), daylight saving included
         "query_metric",
         {

@@ -1113,6 +1113,7 @@ def _words_repaired(review: _Review) -> None:
     _distinct_counted_per_entity(args, alone, semantic, notes)
     if "price" in semantic.dimensions:
         _price_bands_named(args, alone, notes)
+    _cohorts_named(args, alone, semantic, notes)
     _implied_by_order_number(args, notes)
     _fields_without_their_partner(args, alone, notes)
 
@@ -2507,6 +2508,52 @@ def _one_event_named(text: str) -> list[str]:
 
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+# "Jan 1997 vs Mar 1997 first-purchase cohorts", "customers whose first purchase was in January
+# 1997": months that name cohorts, not the period.
+COHORT_WORDS = (
+    r"\bcohorts?\b|\bfirst[- ](purchase|order)[- ](month|cohort)s?\b|\bacquisition (month|cohort)s?\b"
+    r"|\bacquired (in|during)\b|\b(whose|with their|with a) first (purchase|order|visit)( date)? (was |fell |came )?(in|during)\b"
+)
+COHORT_MONTH = rf"\b(?P<month>{'|'.join(MONTHS)})[a-z]*\.?[\s,'’-]*(?P<year>(19|20)\d\d|\d\d)\b"
+
+
+def _cohort_months(text: str) -> list[str]:
+    """The months the words name with their year, as cohorts are written (YYYY-MM)."""
+    months = []
+    for found in re.finditer(COHORT_MONTH, text):
+        year = found.group("year")
+        year = year if len(year) == 4 else f"{19 if int(year) >= 50 else 20}{year}"
+        months.append(f"{year}-{MONTHS.index(found.group('month')) + 1:02d}")
+    return list(dict.fromkeys(months))
+
+
+def _cohorts_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """Cohorts by the month of each customer's first activity: a breakdown by cohort, the months
+    named being cohorts (a filter on them), not the period."""
+    if (
+        "cohort" not in semantic.dimensions
+        or not _has(COHORT_WORDS, text)
+        or args.get("grain", "none") != "none"
+    ):
+        return
+    months = _cohort_months(text)
+    filters = [
+        f for f in args.get("filters") or [] if f["dimension"] not in ("cohort", "order_kind", "order_number")
+    ]
+    if months:
+        filters.append({"dimension": "cohort", "values": months})
+    group_by = [d for d in args.get("group_by") or [] if d not in ("cohort", "user_id", "order_kind")]
+    if len(months) != 1:
+        group_by = [*group_by, "cohort"][-2:]
+    if months and (args.get("period") or {}).get("kind", "all") != "all":
+        notes.append("read the months named as cohorts, not the period")
+        args["period"] = {"kind": "all"}
+    if args.get("filters") != filters or args.get("group_by") != group_by:
+        args["filters"], args["group_by"], args["top_n"] = filters, group_by, None
+        notes.append("read as cohorts: " + (", ".join(months) if months else "each month of first activity"))
+
+
 IN_MONTH = (
     rf"\b(in|during|for|throughout|across|over)\s+(the month of\s+)?(?P<month>{'|'.join(MONTHS)})[a-z]*\.?,?\s+"
     r"(?P<year>(19|20)\d\d)\b"
@@ -4662,6 +4709,8 @@ def _number_of_another_unit(dimension: str, value: str, text: str) -> bool:
 
 
 def _value_mentioned(dimension: str, value: str, text: str) -> bool:
+    if dimension == "cohort":
+        return value in _cohort_months(text)
     if dimension == "event_type" and value.lower() in EVENT_WORDS:
         return _has(EVENT_WORDS[value.lower()], text)
     aliased = any(_alias_at(a, text) is not None for a in _aliases(dimension, value))
@@ -5330,9 +5379,9 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
         if (
             pattern == BEYOND_TYPED[0][0]
             and found.group(1) in ("first", "1st")
-            and "days_since_first_order" in used
+            and used & {"days_since_first_order", "cohort"}
         ):
-            continue  # "within 30 days of their first purchase" is a bound on the days since it
+            continue  # "within 30 days of their first purchase": the days since it; "first purchase in March": a cohort
         if what == WINDOW_AROUND and used & GAPS:
             continue  # "within 30 days of their first order": a bound on the days since it
         if (

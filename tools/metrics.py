@@ -578,7 +578,11 @@ def round_number(value: float) -> float:
 
 
 # How a breakdown reads where its name alone would mislead ("by price" is by price band).
-GROUP_NAMES = {"price": "price band", "order_kind": "first or repeat order"}
+GROUP_NAMES = {
+    "price": "price band",
+    "order_kind": "first or repeat order",
+    "cohort": "cohort (the month of the customer's first activity)",
+}
 
 
 def _banded(ctx: ToolContext, price: Dimension, filters: list[Any]) -> Dimension:
