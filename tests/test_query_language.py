@@ -2150,6 +2150,17 @@ SLOTS = [
         },
         "read the months named as cohorts, not the period",
     ),
+    (  # order lines of a product the customer bought before, as a share of all lines
+        "re-order rate over all basket items?",
+        {"metric": "orders", "per": "user", "stat": "count"},
+        {
+            "metric": "purchases",
+            "share": True,
+            "per": None,
+            "filters": [{"dimension": "reorder", "values": ["reorder"]}],
+        },
+        "read reorders as order lines of a product the customer bought in an earlier order",
+    ),
 ]
 
 
@@ -3239,3 +3250,26 @@ def test_cohorts_compile_to_what_hand_written_sql_computes(cdnow: ToolContext) -
     ) == 3  # CDNOW's first purchases: Jan-Mar 1997
     assert [r[1] for r in result.rows] == pytest.approx([w[1] for w in want])
     assert "by cohort (the month of the customer's first activity)" in result.interpretation
+
+
+@pytest.mark.real_data
+def test_reorder_lines_compile_to_what_hand_written_sql_computes(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """An order line is a reorder when the customer bought its product in an earlier order."""
+    ctx = _context(tmp_path_factory, "instacart/df_sample.csv")
+    try:
+        result = ask(
+            ctx, metric="purchases", share=True, filters=[{"dimension": "reorder", "values": ["reorder"]}]
+        )
+        (want,) = ref(
+            ctx,
+            """WITH lines AS (SELECT e.user_id, e.product_id, o.order_number FROM events e
+                              JOIN orders o USING (order_id) WHERE e.event_type = 'purchase'),
+                    firsts AS (SELECT user_id, product_id, min(order_number) AS first FROM lines GROUP BY 1, 2)
+               SELECT count(*) FILTER (WHERE order_number > first), count(*) FROM lines JOIN firsts USING (user_id, product_id)""",
+        )
+        assert (result.rows[0][0], result.rows[0][2]) == want and 0 < want[0] < want[1]
+        assert "the order line is a reorder" in result.interpretation
+    finally:
+        ctx.warehouse.close()

@@ -1114,8 +1114,59 @@ def _words_repaired(review: _Review) -> None:
     if "price" in semantic.dimensions:
         _price_bands_named(args, alone, notes)
     _cohorts_named(args, alone, semantic, notes)
+    _reorders_named(args, alone, semantic, notes)
     _implied_by_order_number(args, notes)
     _fields_without_their_partner(args, alone, notes)
+
+
+# "Reorder rate across all order lines", "what share of order lines are reorders": purchase lines
+# whose product the customer bought in an earlier order, as a share of all lines.
+REORDERS = r"\bre-?order(s|ed|ing)?\b"
+REORDER_SHARE = rf"{REORDERS}\s+(rate|share|ratio|percentage|%)|\b(share|percent(age)?|proportion|fraction|portion|rate)\b|%"
+
+
+def _reorders_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    if (
+        "reorder" not in semantic.dimensions
+        or not _has(REORDERS, text)
+        or args.get("grain", "none") != "none"
+    ):
+        return
+    if any(f["dimension"] == "reorder" for f in args.get("filters") or []) or "reorder" in (
+        args.get("group_by") or []
+    ):
+        return
+    counted = re.search(ASKS_FOR, text)
+    lines = _has(r"\blines?\b|\bline[- ]level\b|\bitems?\b", text)
+    if counted and _entity_of_noun(counted.group("noun")) in ("user", "order", "session") and not lines:
+        return  # "share of customers who reordered": about customers, not lines
+    if not _has(REORDER_SHARE, text):
+        return
+    filters = [
+        f
+        for f in args.get("filters") or []
+        if f["dimension"] not in ("event_type", "order_kind", "order_number")
+    ]
+    args.update(
+        metric="purchases",
+        share=True,
+        filters=[*filters, {"dimension": "reorder", "values": ["reorder"]}],
+        per=None,
+        stat="average",
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+        min_value=None,
+        max_value=None,
+        group_by=[],
+        top_n=None,
+        divided_by=None,
+    )
+    notes.append(
+        "read reorders as order lines of a product the customer bought in an earlier order, as a share of all lines"
+    )
 
 
 def _implied_by_order_number(args: dict[str, Any], notes: list[str]) -> None:

@@ -1593,6 +1593,13 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str:
             parts.append(f"{item.dimension} is {negated}{' or '.join(bound_text(v) for v in item.values)}")
             continue
         named = values_text(item.dimension, item.values)
+        if item.dimension == "reorder":
+            parts.append(
+                f"the order line is {negated}a {named} (of a product the customer bought in an earlier order)"
+                if "reorder" in item.values
+                else f"the order line is {negated}a {named} purchase of its product"
+            )
+            continue
         if named != " or ".join(item.values):  # a span of hours
             parts.append(f"hour of day is {negated}{named}")
         else:
