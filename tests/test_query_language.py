@@ -2161,6 +2161,17 @@ SLOTS = [
         },
         "read reorders as order lines of a product the customer bought in an earlier order",
     ),
+    (  # people who bought one product in two orders: customers with a reorder line
+        "how many shoppers purchased the same item in two or more separate orders?",
+        {"metric": "users", "did": ["purchase"], "min_times": 2},
+        {
+            "metric": "users",
+            "did": [],
+            "min_times": None,
+            "filters": [{"dimension": "reorder", "values": ["reorder"]}],
+        },
+        "read the same product bought again as customers with a reorder line",
+    ),
 ]
 
 

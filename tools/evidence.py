@@ -1115,6 +1115,7 @@ def _words_repaired(review: _Review) -> None:
         _price_bands_named(args, alone, notes)
     _cohorts_named(args, alone, semantic, notes)
     _reorders_named(args, alone, semantic, notes)
+    _same_product_again(args, alone, semantic, notes)
     _implied_by_order_number(args, notes)
     _fields_without_their_partner(args, alone, notes)
 
@@ -1123,6 +1124,53 @@ def _words_repaired(review: _Review) -> None:
 # whose product the customer bought in an earlier order, as a share of all lines.
 REORDERS = r"\bre-?order(s|ed|ing)?\b"
 REORDER_SHARE = rf"{REORDERS}\s+(rate|share|ratio|percentage|%)|\b(share|percent(age)?|proportion|fraction|portion|rate)\b|%"
+
+
+# "Customers who bought the same SKU on 2 or more invoices", "re-bought the same stockcode": people
+# with a reorder line.
+SAME_PRODUCT_AGAIN = (
+    r"\bsame\s+(product|sku|item|stock\s?code|article)s?\b[^?.]*\b((on|in|across)\s+(2|two)\s+or\s+more|(on|in)\s+(at least\s+)?"
+    r"(2|two)|(on|in)\s+(a\s+)?(separate|different|another|later|second))\b"
+    r"|\bre-?(bought|purchased|ordered)\s+the\s+same\b|\bbought\s+the\s+same\s+\w+\s+again\b"
+)
+
+
+def _same_product_again(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    if (
+        "reorder" not in semantic.dimensions
+        or not _has(SAME_PRODUCT_AGAIN, text)
+        or args.get("grain", "none") != "none"
+    ):
+        return
+    counted = re.search(ASKS_FOR, text) or re.search(ENTITY_COUNTED, text)
+    entity = _entity_of_noun(counted.group("noun")) if counted else None
+    if entity not in ("user", None) or any(f["dimension"] == "reorder" for f in args.get("filters") or []):
+        return
+    filters = [
+        f
+        for f in args.get("filters") or []
+        if f["dimension"] not in ("event_type", "product", "product_text")
+    ]
+    share = bool(args.get("share")) or _has(r"\b(share|percent(age)?|proportion|fraction)\b|%", text)
+    args.update(
+        metric="users",
+        filters=[*filters, {"dimension": "reorder", "values": ["reorder"]}],
+        share=share,
+        per=None,
+        stat="average",
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+        min_value=None,
+        max_value=None,
+        group_by=[],
+        top_n=None,
+    )
+    notes.append(
+        "read the same product bought again as customers with a reorder line (a product bought in an earlier order)"
+    )
 
 
 def _reorders_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
