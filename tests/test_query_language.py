@@ -2172,6 +2172,18 @@ SLOTS = [
         },
         "read the same product bought again as customers with a reorder line",
     ),
+    (  # "has each customer bought": the asked frame with "has"; different products counted
+        "On average, how many different items has each shopper purchased?",
+        {"metric": "units_sold", "per": "user", "stat": "average"},
+        {"metric": "products", "per": "user", "stat": "average"},
+        "read 'on average, how many different items has each shopper' as products per user",
+    ),
+    (  # "products per order" counts the products, as "different products" does
+        "average number of products per basket",
+        {"metric": "purchases", "group_by": ["order_id"]},
+        {"metric": "products", "per": "order", "stat": "average", "group_by": []},
+        "read 'average number of products per basket' as products per order",
+    ),
 ]
 
 

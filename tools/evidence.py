@@ -4210,7 +4210,7 @@ PER_FRAME = (
 )
 PER_FRAME_ASKED = (  # "On average, how many different categories does a user interact with?"
     r"\b(on average|on avg|typically|usually),?\s+how (many|much)\s+(?P<distinct>(distinct|unique|different)\s+)?"
-    r"(product\s+)?(?P<noun>[a-z$#-]+(\s+(views?|codes?))?)\s+(does|do|did|will)\s+(a|an|each|one|the average|the typical)\s+"
+    r"(product\s+)?(?P<noun>[a-z$#-]+(\s+(views?|codes?))?)\s+(does|do|did|will|has|have|had)\s+(a|an|each|one|the average|the typical)\s+"
     r"(single\s+)?(?P<entity>users?|customers?|shoppers?|buyers?|visitors?|clients?|sessions?|visits?|orders?|invoices?"
     r"|baskets?|transactions?)\b(?P<stat>)"
 )
@@ -4250,8 +4250,12 @@ def _average_per_entity_frame(
         return  # "basket size per customer", "order value per user": another measure
     entity_word = match.group("entity")
     entity = FRAME_ENTITY.get(entity_word) or _entity_of_noun(entity_word)
-    if distinct and re.fullmatch(DISTINCT_THINGS, noun):
-        measure = "products"
+    if (
+        distinct
+        and re.fullmatch(DISTINCT_THINGS, noun)
+        or re.fullmatch(r"products?|skus?|articles?|stock\s+codes?", noun)
+    ):
+        measure = "products"  # "products per order" counts the products, as "different products" does
     elif re.fullmatch(UNIT_THINGS, noun):
         measure = "units_sold"
     else:
