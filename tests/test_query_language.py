@@ -2184,6 +2184,17 @@ SLOTS = [
         {"metric": "products", "per": "order", "stat": "average", "group_by": []},
         "read 'average number of products per basket' as products per order",
     ),
+    (  # each customer's span from first to last order, in days
+        "median days from each customer's first order to their last order",
+        {"metric": "days_between_orders", "per": "user", "stat": "median"},
+        {
+            "metric": "duration_days",
+            "per": "user",
+            "stat": "median",
+            "filters": [{"dimension": "event_type", "values": ["purchase"]}],
+        },
+        "read 'days from each customer's first order to their last order' as each customer's span in days",
+    ),
 ]
 
 

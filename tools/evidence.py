@@ -2390,9 +2390,53 @@ DURATION_UNITS = {
 }
 
 
+# "Average days between a customer's first and last order": each customer's span, in days.
+FIRST_TO_LAST = (
+    r"\b(days?|time|gap|span)\s+(between|from)\s+((a|each|the|their)\s+)?((customer|user|shopper|buyer)['’]?s?\s+)?"
+    r"(first|earliest)\s+(order|purchase|invoice|visit|event|activity)?\s*(and|to|until)\s+((their|the|its)\s+)?"
+    r"(last|latest|final|most recent)\s+(orders?|purchases?|invoices?|visits?|events?|activity)\b"
+)
+
+
+def _first_to_last_span(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    found = re.search(FIRST_TO_LAST, text)
+    if found is None or "duration_days" not in semantic.metrics or args.get("grain", "none") != "none":
+        return
+    if args.get("metric") == "duration_days" and args.get("per") == "user":
+        return
+    stat = (
+        "median"
+        if _has(r"\bmedian\b", text)
+        else "max"
+        if _has(r"\b(longest|max(imum)?)\b", text)
+        else "average"
+    )
+    filters = [
+        f
+        for f in args.get("filters") or []
+        if f["dimension"] not in ("event_type", "order_number", "order_kind")
+    ]
+    if re.search(r"order|purchase|invoice", found.group(0)) and "event_type" in semantic.dimensions:
+        filters.append(
+            {"dimension": "event_type", "values": ["purchase"]}
+        )  # first to last order: purchases only
+    args.update(
+        metric="duration_days",
+        per="user",
+        stat=stat,
+        filters=filters,
+        group_by=[],
+        top_n=None,
+        did=[],
+        min_times=None,
+    )
+    notes.append(f"read '{found.group(0)}' as each customer's span in days, then its {stat}")
+
+
 def _duration_in_unit_asked(
     args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
 ) -> None:
+    _first_to_last_span(args, text, semantic, notes)
     if args.get("metric") != "duration":
         return
     for name, pattern in DURATION_UNITS.items():
@@ -2412,8 +2456,8 @@ def _span_of_entities_that_did(
     entity = args.get("per")
     if metric is None or entity not in ("session", "user") or args.get("did"):
         return
-    if not _spans_time(metric, semantic):
-        return
+    if not _spans_time(metric, semantic) or _has(FIRST_TO_LAST, text):
+        return  # from the first to the last order: the purchases' own span
     filters = args.get("filters") or []
     events = [v for f in filters if f["dimension"] == "event_type" for v in f["values"]]
     if events:
@@ -5485,6 +5529,12 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
             and used & {"days_since_first_order", "cohort"}
         ):
             continue  # "within 30 days of their first purchase": the days since it; "first purchase in March": a cohort
+        if (
+            pattern == BEYOND_TYPED[1][0]
+            and args.get("metric") == "duration_days"
+            and _has(FIRST_TO_LAST, text)
+        ):
+            continue  # from each customer's first to last order: their span
         if what == WINDOW_AROUND and used & GAPS:
             continue  # "within 30 days of their first order": a bound on the days since it
         if (
