@@ -2222,6 +2222,8 @@ def test_the_gap_metric_answers_its_own_first_order_wording() -> None:
     )
     assert beyond_typed("days between the first and second order", gap) is None
     assert beyond_typed("revenue of each customer's first order", {"metric": "revenue"}) is not None
+    span = {"metric": "duration_days", "per": "user"}
+    assert beyond_typed("median days from each customer's first order to their last order", span) is None
 
 
 def test_shorthand_and_a_glued_rank_are_written_out() -> None:

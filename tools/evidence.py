@@ -5530,7 +5530,7 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
         ):
             continue  # "within 30 days of their first purchase": the days since it; "first purchase in March": a cohort
         if (
-            pattern == BEYOND_TYPED[1][0]
+            pattern in (BEYOND_TYPED[0][0], BEYOND_TYPED[1][0])
             and args.get("metric") == "duration_days"
             and _has(FIRST_TO_LAST, text)
         ):
