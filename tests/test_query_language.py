@@ -3264,7 +3264,7 @@ def test_hours_against_the_rest_of_the_day_are_a_row_each(online_retail: ToolCon
     want = dict(
         ref(
             online_retail,
-            "SELECT CASE WHEN hour(event_time) < 12 THEN '00:00-11:59' ELSE 'the rest of the day' END, count(*)"
+            "SELECT CASE WHEN hour(event_time) < 12 THEN '00:00-11:59' ELSE '12:00-23:59' END, count(*)"
             " FROM events GROUP BY 1",
         )
     )

@@ -604,7 +604,10 @@ def _split(ctx: ToolContext, model: SemanticModel, dimension: Dimension, filters
     values = _known_values(ctx, model, dimension, split[0].values)
     [condition] = _where(ctx, model, [split[0].model_copy(update={"against_rest": False})], None, None)
     named = values_text(dimension.name, values).replace("'", "''")
-    rest = "the rest of the day" if dimension.name == "hour" else f"other than {named}"
+    rest = f"other than {named}"
+    if dimension.name == "hour":  # "before noon vs noon or later": the other hours, by their span
+        others = [str(h) for h in range(24) if str(h) not in values]
+        rest = values_text("hour", others) if ":" in values_text("hour", others) else "the rest of the day"
     sql = f"CASE WHEN {dimension.sql} IS NULL THEN NULL WHEN {condition} THEN '{named}' ELSE '{rest}' END"
     return dimension.model_copy(update={"sql": sql})
 
