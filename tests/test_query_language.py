@@ -2195,6 +2195,17 @@ SLOTS = [
         },
         "read 'days from each customer's first order to their last order' as each customer's span in days",
     ),
+    (  # "each customer's first order" says whose order, not a row per customer
+        "what share of all sales was spent on each customer's first order?",
+        {
+            "metric": "revenue",
+            "share": True,
+            "group_by": ["user_id"],
+            "filters": [{"dimension": "order_kind", "values": ["first"]}],
+        },
+        {"group_by": []},
+        "ignored group_by user_id",
+    ),
 ]
 
 

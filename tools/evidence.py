@@ -5133,6 +5133,8 @@ def _dimension_mentioned(semantic: SemanticModel, name: str, text: str) -> bool:
             before = _words(head)[-3:]
             if re.search(r"\bdivided\s+by\W+(\w+\W+)?$", head):
                 continue  # "purchases divided by product views": a ratio's denominator
+            if name == "user_id" and re.match(r"['’]s?\b", text[match.end() :]):
+                continue  # "each customer's first purchase date": whose date, not a row per customer
             grouping = {w for w in before if w in GROUPING_BEFORE}
             relative = match.group(0) == "who" and bool(before) and before[-1] not in GROUPING_BEFORE
             if relative or re.match(r"\W+(who|that|whose)\b", text[match.end() :]):
