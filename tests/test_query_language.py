@@ -2206,6 +2206,12 @@ SLOTS = [
         {"group_by": []},
         "ignored group_by user_id",
     ),
+    (  # each category's own reorder rate is no share of a total: left to the model
+        "reorder rate of order lines by category",
+        {"metric": "purchases", "group_by": ["category"]},
+        {"metric": "purchases", "group_by": ["category"], "filters": None},
+        None,
+    ),
 ]
 
 

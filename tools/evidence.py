@@ -1135,6 +1135,25 @@ SAME_PRODUCT_AGAIN = (
 )
 
 
+def _plain_figure(args: dict[str, Any], metric: str, **fields: Any) -> None:
+    """The call as one plain figure of `metric` (fields may set share, filters, group_by): the
+    statistic, conditions and bounds of the call it replaces cleared."""
+    args.update(
+        metric=metric,
+        per=None,
+        stat="average",
+        among=[],
+        did=[],
+        did_not=[],
+        min_times=None,
+        max_times=None,
+        min_value=None,
+        max_value=None,
+        top_n=None,
+        **fields,
+    )
+
+
 def _same_product_again(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     if (
         "reorder" not in semantic.dimensions
@@ -1152,21 +1171,12 @@ def _same_product_again(args: dict[str, Any], text: str, semantic: SemanticModel
         if f["dimension"] not in ("event_type", "product", "product_text")
     ]
     share = bool(args.get("share")) or _has(r"\b(share|percent(age)?|proportion|fraction)\b|%", text)
-    args.update(
-        metric="users",
+    _plain_figure(
+        args,
+        "users",
         filters=[*filters, {"dimension": "reorder", "values": ["reorder"]}],
         share=share,
-        per=None,
-        stat="average",
-        among=[],
-        did=[],
-        did_not=[],
-        min_times=None,
-        max_times=None,
-        min_value=None,
-        max_value=None,
         group_by=[],
-        top_n=None,
     )
     notes.append(
         "read the same product bought again as customers with a reorder line (a product bought in an earlier order)"
@@ -1180,10 +1190,11 @@ def _reorders_named(args: dict[str, Any], text: str, semantic: SemanticModel, no
         or args.get("grain", "none") != "none"
     ):
         return
-    if any(f["dimension"] == "reorder" for f in args.get("filters") or []) or "reorder" in (
-        args.get("group_by") or []
-    ):
-        return
+    grouped = [
+        d for d in args.get("group_by") or [] if d not in ("user_id", "order_id", "session_id", "product")
+    ]
+    if any(f["dimension"] == "reorder" for f in args.get("filters") or []) or grouped:
+        return  # "reorder rate by department" is each department's own rate: no share of a total says it
     counted = re.search(ASKS_FOR, text)
     lines = _has(r"\blines?\b|\bline[- ]level\b|\bitems?\b", text)
     if counted and _entity_of_noun(counted.group("noun")) in ("user", "order", "session") and not lines:
@@ -1195,22 +1206,13 @@ def _reorders_named(args: dict[str, Any], text: str, semantic: SemanticModel, no
         for f in args.get("filters") or []
         if f["dimension"] not in ("event_type", "order_kind", "order_number")
     ]
-    args.update(
-        metric="purchases",
+    _plain_figure(
+        args,
+        "purchases",
         share=True,
         filters=[*filters, {"dimension": "reorder", "values": ["reorder"]}],
-        per=None,
-        stat="average",
-        among=[],
-        did=[],
-        did_not=[],
-        min_times=None,
-        max_times=None,
-        min_value=None,
-        max_value=None,
-        group_by=[],
-        top_n=None,
         divided_by=None,
+        group_by=[],
     )
     notes.append(
         "read reorders as order lines of a product the customer bought in an earlier order, as a share of all lines"
@@ -3247,20 +3249,7 @@ def _entities_with_any(args: dict[str, Any], text: str, semantic: SemanticModel,
         and not args.get("per")
     ):
         return
-    args.update(
-        metric=COUNT_METRICS[entity],
-        share=share,
-        among=[],
-        per=None,
-        stat="average",
-        min_value=None,
-        max_value=None,
-        top_n=None,
-        group_by=[],
-        sort="highest",
-        min_times=None,
-        max_times=None,
-    )
+    _plain_figure(args, COUNT_METRICS[entity], share=share, group_by=[], sort="highest")
     notes.append(
         f"read '{match.group(0).strip()}' as {COUNT_METRICS[entity]} with such rows"
         + (", as a share" if share else "")
