@@ -1593,7 +1593,8 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str:
             )
             continue
         if model.dimensions[item.dimension].match == "range":
-            parts.append(f"{item.dimension} is {negated}{' or '.join(bound_text(v) for v in item.values)}")
+            said = item.dimension.replace("_", " ")  # "days since previous order is at most 7"
+            parts.append(f"{said} is {negated}{' or '.join(bound_text(v) for v in item.values)}")
             continue
         named = values_text(item.dimension, item.values)
         if item.dimension == "reorder":
