@@ -684,3 +684,14 @@ def test_the_glossary_and_the_model_read_a_slip_as_the_term(shop) -> None:  # no
     assert "read '定单' as '订单'" in answer.notes and answer.tool_calls[-1].arguments["period"] == {
         "kind": "last_week"
     }
+
+
+def test_values_code_writes_itself_read_in_chinese() -> None:
+    """A reorder line's value is code's word, not the data's: it reads in Chinese too."""
+    from types import SimpleNamespace
+
+    from tools.chinese import filters_text
+    from tools.metrics import SemanticModel
+
+    reorder = SimpleNamespace(dimension="reorder", values=["reorder"], exclude=False, against_rest=False)
+    assert filters_text(SemanticModel.load(), [reorder]) == "是否复购商品为 复购"

@@ -160,8 +160,13 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str | None:
             if hours and len(hours) == len(item.values) and hours == list(range(hours[0], hours[-1] + 1)):
                 parts.append(f"时段{verb} {hours[0]:02d}:00-{hours[-1]:02d}:59")
             else:
-                parts.append(f"{name}{verb} {' 或 '.join(item.values)}")
+                values = [VALUE_NAMES.get(item.dimension, {}).get(v, v) for v in item.values]
+                parts.append(f"{name}{verb} {' 或 '.join(values)}")
     return "，".join(parts)
+
+
+# Values code writes itself (not the data's own), in Chinese.
+VALUE_NAMES = {"reorder": {"reorder": "复购", "first time": "首次购买"}}
 
 
 VERBS = {
