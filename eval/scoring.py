@@ -48,11 +48,26 @@ def _key(value: Any) -> tuple:
     return (0, round(value, 6)) if isinstance(value, float) else (1, str(value))
 
 
+def _with_percentages(rows: list[list[Any]]) -> list[list[Any]]:
+    """Each column of fractions (every value within 0-1) also as percentages: a share the answer
+    holds as 0.382 is the gold's 38.2 when the gold was written in percent, as `states` reads a
+    text's "38.2%" against a gold 0.382."""
+    if not rows:
+        return rows
+    fractions = [
+        k
+        for k in range(len(rows[0]))
+        if all(isinstance(r[k], float) and 0 <= r[k] <= 1 for r in rows if r[k] is not None)
+        and any(r[k] is not None for r in rows)
+    ]
+    return [[*r, *(None if r[k] is None else r[k] * 100 for k in fractions)] for r in rows]
+
+
 def result_matches(rows: list[list[Any]] | list[tuple], gold: list[tuple], ordered: bool = False) -> bool:
     """Same number of rows; every gold column equals some column of the answer (extra columns
-    allowed); rows as a multiset unless `ordered`; numbers to 0.1%. A one-row gold is matched by
-    the first row of a ranked answer."""
-    pred = [[_norm(v) for v in r] for r in rows]
+    allowed; a column of fractions also read as percentages); rows as a multiset unless
+    `ordered`; numbers to 0.1%. A one-row gold is matched by the first row of a ranked answer."""
+    pred = _with_percentages([[_norm(v) for v in r] for r in rows])
     ref = [[_norm(v) for v in r] for r in gold]
     if len(ref) == 1 and len(pred) > 1:  # "which X has the most": right if the ranking leads with it
         pred = pred[:1]

@@ -47,3 +47,13 @@ def test_a_spine_period_without_events_is_not_an_extra_row() -> None:
     # a real extra row with a figure still fails, and so does a zero where the gold has a figure
     assert not result_matches([["2010-12-03", 120.5], ["2010-12-04", 3.0], ["2010-12-05", 80.0]], gold)
     assert not result_matches([["2010-12-03", 120.5], ["2010-12-05", 0]], gold)
+
+
+def test_a_share_matches_a_gold_written_in_percent_and_nothing_else_does() -> None:
+    """An answer holds a share as a fraction (shown as "38.2%"); a gold may write it as 38.2."""
+    assert result_matches([[199, 0.38195777, 521]], [(38.195777,)])
+    assert result_matches([["books", 0.25], ["toys", 0.75]], [("toys", 75.0), ("books", 25.0)])
+    assert not result_matches([[199, 0.38195777, 521]], [(39.2,)])  # another figure
+    # a column that is not all fractions is no share: 12 is not 1200%
+    assert not result_matches([[12.0, 0.5]], [(1200.0,)])
+    assert not result_matches([["books", 0.25], ["toys", 1.5]], [("books", 25.0), ("toys", 150.0)])

@@ -3326,3 +3326,19 @@ def test_reorder_lines_compile_to_what_hand_written_sql_computes(
         assert "the order line is a reorder" in result.interpretation
     finally:
         ctx.warehouse.close()
+
+
+@pytest.mark.real_data
+def test_a_period_wholly_outside_the_data_is_declined(cdnow: ToolContext) -> None:
+    """'Revenue in 2015' on data from 1997-98 has no answer: a 0 would read as one."""
+    with pytest.raises(
+        DataLacks, match=r"runs from 1997-01-01 to .*\(2015-01-01 to 2015-12-31\) is outside it"
+    ):
+        ask(cdnow, metric="revenue", period={"kind": "year", "year": 2015})
+    with pytest.raises(DataLacks, match="is outside it"):
+        ask(cdnow, metric="orders", period={"kind": "range", "end": "1996-12-31"})
+    # a period that overlaps the data is answered from the part it has
+    overlapping = ask(
+        cdnow, metric="orders", period={"kind": "range", "start": "1996-12-01", "end": "1997-01-31"}
+    )
+    assert overlapping.rows[0][0] > 0

@@ -383,6 +383,17 @@ def window(period: Period, facts: DataFacts) -> tuple[date | None, date | None]:
         raise ToolError(str(exc)) from None
 
 
+def within_data(start: date | None, end: date | None, facts: DataFacts) -> None:
+    """A period wholly before or after the data is declined: "revenue in 2015" on data from 2019
+    has no answer, and a 0 would read as one."""
+    first, last = facts.first_day, facts.last_day
+    if first is None or last is None:
+        return
+    if (start is not None and start > last) or (end is not None and end < first):
+        span = f"{start} to {end}" if start and end else (f"from {start}" if start else f"up to {end}")
+        raise DataLacks(f"The data runs from {first} to {last}: the period asked for ({span}) is outside it.")
+
+
 class DataLacks(ToolError):
     """The data has no values for what the request needs (a device filter on data without
     devices): the answer is that the data cannot say, not a retry. `subject` names what is
@@ -981,6 +992,7 @@ def compile_metric(ctx: ToolContext, model: SemanticModel, args: Any, compare: b
     if compare and args.also:
         raise ToolError("a comparison takes one metric: leave also out")
     start, end = window(args.period, ctx.facts)
+    within_data(start, end, ctx.facts)
     if compare and (start is None or end is None):
         raise ToolError("a comparison needs a period: a week, a month, the last n days, or a range")
     query = _MetricQuery(ctx, model, args, dims, start, end, compare)
@@ -2074,6 +2086,7 @@ def funnel(ctx: ToolContext, args: Any) -> ToolResult:
 
     model = load_model(ctx)
     start, end = window(args.period, ctx.facts)
+    within_data(start, end, ctx.facts)
     conditions = _where(ctx, model, args.filters, start, end)
     dim = model.dimensions[args.group_by] if args.group_by else None
     source = _source(model, [dim] if dim else [], args.filters)
