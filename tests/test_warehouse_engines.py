@@ -86,7 +86,8 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("query_metric", {"metric": "purchases", "group_by": ["brand"], "top_n": 3, "sort": "lowest"}),
     ("query_metric", {"metric": "views", "stat": "average", "group_by": ["user_id"], "top_n": 3}),
     ("query_metric", {"metric": "revenue", "period": {"kind": "last_n_days", "n": 7}, "grain": "day"}),
-    ("compare_periods", {"metric": "revenue", "period": {"kind": "last_week"}}),
+    # the sample's one day against the day before (a last week wholly before the data is declined)
+    ("compare_periods", {"metric": "revenue", "period": {"kind": "last_n_days", "n": 1}}),
     ("funnel", {}),
     ("cohort_retention", {}),
     ("detect_anomalies", {}),
