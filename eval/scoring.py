@@ -67,7 +67,9 @@ def result_matches(rows: list[list[Any]] | list[tuple], gold: list[tuple], order
     """Same number of rows; every gold column equals some column of the answer (extra columns
     allowed; a column of fractions also read as percentages); rows as a multiset unless
     `ordered`; numbers to 0.1%. A one-row gold is matched by the first row of a ranked answer."""
-    pred = _with_percentages([[_norm(v) for v in r] for r in rows])
+    pred = [[_norm(v) for v in r] for r in rows]
+    own = len(pred[0]) if pred else 0  # the answer's own columns; after them, its fractions in percent
+    pred = _with_percentages(pred)
     ref = [[_norm(v) for v in r] for r in gold]
     if len(ref) == 1 and len(pred) > 1:  # "which X has the most": right if the ranking leads with it
         pred = pred[:1]
@@ -83,9 +85,11 @@ def result_matches(rows: list[list[Any]] | list[tuple], gold: list[tuple], order
     candidates = []
     for j in range(len(ref[0])):
         gold_col = sorted((r[j] for r in ref), key=_key)
+        # a whole-number gold is a count, not a percentage: 17 customers are not a share of 17%
+        counts = all(isinstance(v, float) and v.is_integer() for v in gold_col)
         options = [
             k
-            for k in range(width)
+            for k in range(own if counts else width)
             if all(_same(a, b) for a, b in zip(sorted((r[k] for r in pred), key=_key), gold_col, strict=True))
         ]
         if not options:

@@ -52,7 +52,9 @@ def test_a_spine_period_without_events_is_not_an_extra_row() -> None:
 def test_a_share_matches_a_gold_written_in_percent_and_nothing_else_does() -> None:
     """An answer holds a share as a fraction (shown as "38.2%"); a gold may write it as 38.2."""
     assert result_matches([[199, 0.38195777, 521]], [(38.195777,)])
-    assert result_matches([["books", 0.25], ["toys", 0.75]], [("toys", 75.0), ("books", 25.0)])
+    assert result_matches([["books", 0.255], ["toys", 0.745]], [("toys", 74.5), ("books", 25.5)])
+    # a whole-number gold is a count: a share of 17% does not answer "how many" with 17
+    assert not result_matches([[0.17, 100]], [(17.0,)])
     assert not result_matches([[199, 0.38195777, 521]], [(39.2,)])  # another figure
     # a column that is not all fractions is no share: 12 is not 1200%
     assert not result_matches([[12.0, 0.5]], [(1200.0,)])
