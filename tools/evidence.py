@@ -22,7 +22,7 @@ from typing import Any
 
 from tools import clock
 from tools.language import is_chinese, pinyin_slips_fixed
-from tools.metrics import VALUE_ALIASES, Metric, SemanticModel, alias_value
+from tools.metrics import VALUE_ALIASES, Metric, SemanticModel, alias_value, parse_bound
 
 NUMBER_WORDS = {
     "once": 1,
@@ -1733,6 +1733,18 @@ def _ranked_entity_swapped(
     )
 
 
+def _bound_said(stated: str | None, after: str) -> str:
+    """The bound a count's words state: their own ("more than"), else "+" or "or more" is at
+    least, "or fewer" / "or less" at most, and a bare number exactly."""
+    if stated:
+        return stated
+    if re.search(r"\+|\bmore\b", after):
+        return "at least"
+    if re.search(r"\b(fewer|less)\b", after):
+        return "at most"
+    return "exactly"
+
+
 def bound_range(bound: str, n: float) -> tuple[float | None, float | None]:
     """The least and most a count may be for words like "more than 3" (4, None) or "only 1" (1, 1)."""
     if bound in ("exactly", "only", "just"):
@@ -3165,10 +3177,7 @@ def _users_by_amount(args: dict[str, Any], text: str, semantic: SemanticModel, n
     measure = "products" if distinct else "units_sold"
     if measure not in semantic.metrics:
         return
-    plus = match.group("plus") or ""
-    bound = match.group("bound") or (
-        "at least" if "+" in plus or "more" in plus else "at most" if plus else "exactly"
-    )
+    bound = _bound_said(match.group("bound"), match.group("plus") or "")
     low, high = bound_range(bound, float(match.group("n")))
     filters = [f for f in args.get("filters") or [] if f["dimension"] not in ("event_type", "price")]
     if distinct and "event_type" in semantic.dimensions:
@@ -3339,13 +3348,7 @@ def _event_count_named(args: dict[str, Any], text: str, semantic: SemanticModel,
         and not orders_for_events  # min_times of purchase counts orders, not purchase events
     ):
         return  # "sessions with min_times 11" says it already
-    bound = match.group("bound") or (
-        "at least"
-        if match.group("plus") or "more" in (match.group("tail") or "")
-        else "at most"
-        if match.group("tail")
-        else "exactly"
-    )
+    bound = _bound_said(match.group("bound"), (match.group("plus") or "") + (match.group("tail") or ""))
     low, high = bound_range(bound, n)
     # A words filter holding the count ("10 or more views" as product text) is the count, misplaced.
     filters = [
@@ -3651,24 +3654,8 @@ ENTITY_COUNTED = (
 )
 GAP_DIMENSIONS = {"previous": "days_since_previous_order", "first": "days_since_first_order"}
 AGAIN = r"\bagain\b|\banother\b|\brepeat|\bre-?(purchas|order|bought|buy)\w*|\breturn\w*|\bcame back\b|\bsecond\b|\b2nd\b"
-GAP_BOUNDS = {
-    "<=": "<=",
-    ">=": ">=",
-    "<": "<",
-    ">": ">",
-    "≤": "<=",
-    "≥": ">=",
-    "within": "<=",
-    "less than": "<",
-    "under": "<",
-    "fewer than": "<",
-    "more than": ">",
-    "over": ">",
-    "at least": ">=",
-    "at most": "<=",
-    "no more than": "<=",
-    "up to": "<=",
-}
+# Bound words parse_bound does not read, as words it does.
+GAP_LEADS = {"within": "at most", "≤": "<=", "≥": ">="}
 
 
 def _gap_bound(after: re.Match[str]) -> str:
@@ -3676,10 +3663,12 @@ def _gap_bound(after: re.Match[str]) -> str:
     less after": <=7; "30+ days after": >=30)."""
     n, lead, tail = after.group("n"), after.group("lead"), after.group("tail") or ""
     if lead:
-        return GAP_BOUNDS[lead.lower()] + n
-    if re.search(r"less|fewer|sooner", tail):
-        return "<=" + n
-    return ">=" + n
+        lead = GAP_LEADS.get(lead.lower(), lead.lower())
+        worded = f"{lead}{n}" if lead in ("<", ">", "<=", ">=") else f"{lead} {n}"
+    else:
+        worded = f"{n} or less" if re.search(r"less|fewer|sooner", tail) else f"{n} or more"
+    op, _ = parse_bound(worded)
+    return f"{op}{n}"
 
 
 PER_CUSTOMER = r"\b(per|each|every|by)\s+(customer|user|shopper|buyer|client|person)|\bcustomers?'?\s+own\b"
@@ -3911,14 +3900,7 @@ def _sized_orders(args: dict[str, Any], text: str, semantic: SemanticModel, note
     measure = "products" if distinct else SIZE_MEASURES.get(what, "units_sold")
     if measure not in semantic.metrics:
         return
-    tail = match.group(0)
-    bound = match.group("bound") or (
-        "at least"
-        if match.group("plus") or "or more" in tail
-        else "at most"
-        if re.search(r"or (fewer|less)", tail)
-        else "exactly"
-    )
+    bound = _bound_said(match.group("bound"), match.group(0))
     low, high = bound_range(bound, n)
     args["group_by"] = []
     _count_within(args, measure, "order", min_value=low, max_value=high, top_n=None)
