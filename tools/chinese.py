@@ -38,6 +38,7 @@ from tools.metrics import (
     series_points,
     value_format,
     value_name,
+    values_text,
     window,
     zeros_counted,
 )
@@ -156,9 +157,9 @@ def filters_text(model: SemanticModel, filters: list[Any]) -> str | None:
         elif dimension.match == "range":
             parts.append(f"{name}{verb}{' 或 '.join(_bound(v) for v in item.values)}")
         else:
-            hours = sorted(int(v) for v in item.values if v.isdigit()) if item.dimension == "hour" else []
-            if hours and len(hours) == len(item.values) and hours == list(range(hours[0], hours[-1] + 1)):
-                parts.append(f"时段{verb} {hours[0]:02d}:00-{hours[-1]:02d}:59")
+            span = values_text(item.dimension, item.values)
+            if item.dimension == "hour" and ":" in span:  # a span of hours, as the English reads it
+                parts.append(f"时段{verb} {span}")
             else:
                 values = [VALUE_NAMES.get(item.dimension, {}).get(v, v) for v in item.values]
                 parts.append(f"{name}{verb} {' 或 '.join(values)}")

@@ -650,6 +650,7 @@ def check(
     _hours_from_words(args, alone, semantic, notes)
     _own_event_filter(args, semantic, notes)
     _span_of_entities_that_did(args, alone, semantic, notes)
+    _first_to_last_span(args, alone, semantic, notes)
     _duration_in_unit_asked(args, alone, semantic, notes)
     _average_price_named(args, alone, semantic, notes)
     _price_of_event(args, alone, semantic, notes)
@@ -2450,7 +2451,6 @@ def _first_to_last_span(args: dict[str, Any], text: str, semantic: SemanticModel
 def _duration_in_unit_asked(
     args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
 ) -> None:
-    _first_to_last_span(args, text, semantic, notes)
     if args.get("metric") != "duration":
         return
     for name, pattern in DURATION_UNITS.items():

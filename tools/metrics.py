@@ -617,8 +617,8 @@ def _split(ctx: ToolContext, model: SemanticModel, dimension: Dimension, filters
     named = values_text(dimension.name, values).replace("'", "''")
     rest = f"other than {named}"
     if dimension.name == "hour":  # "before noon vs noon or later": the other hours, by their span
-        others = [str(h) for h in range(24) if str(h) not in values]
-        rest = values_text("hour", others) if ":" in values_text("hour", others) else "the rest of the day"
+        others = values_text("hour", [str(h) for h in range(24) if str(h) not in values])
+        rest = others if ":" in others else "the rest of the day"
     sql = f"CASE WHEN {dimension.sql} IS NULL THEN NULL WHEN {condition} THEN '{named}' ELSE '{rest}' END"
     return dimension.model_copy(update={"sql": sql})
 
