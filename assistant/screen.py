@@ -21,6 +21,7 @@ from tools.evidence import (
     id_named,
     missing_concept,
     missing_dimension,
+    missing_event,
     unsupported_arguments,
 )
 from tools.evidence import check as check_evidence
@@ -68,8 +69,10 @@ class Screen:
         # whatever tool the model picked, except for copy (a tool that writes prose, or a request
         # for copy sent to another tool): copy may offer free shipping.
         if not (tool in self.tools and self.tools[tool].writes_prose or asks_for_copy(answer.question)):
-            lacking = missing_concept(question, self.has_returns()) or missing_dimension(
-                question, self.has_dimension
+            lacking = (
+                missing_concept(question, self.has_returns())
+                or missing_dimension(question, self.has_dimension)
+                or missing_event(question, self.ctx.facts.event_types)
             )
             if lacking:  # the model mapped "profit" to revenue: code declines instead
                 raise DataLacks(f"{lacking} {self.data_has()}")

@@ -17,7 +17,7 @@ from tools import build_tools
 from tools.base import ToolContext, ToolError
 from tools.chinese import declined
 from tools.coverage import left_out
-from tools.evidence import beyond_typed, check, corrected, missing_concept, missing_dimension
+from tools.evidence import beyond_typed, check, corrected, missing_concept, missing_dimension, missing_event
 from tools.language import english_reading
 from tools.metrics import DataLacks, SemanticModel, compare_periods, parse_bound, summarize_change
 
@@ -2212,6 +2212,120 @@ SLOTS = [
         {"metric": "purchases", "group_by": ["category"], "filters": None},
         None,
     ),
+    (  # a day written in full, after a name for it: the day, whatever period the call wrote
+        "How many orders came in on Black Friday, 27 November 2026?",
+        {"metric": "orders", "period": {"kind": "all"}},
+        {"period": {"kind": "date", "start": "2026-11-27"}},
+        "read '27 november 2026' as the day 2026-11-27",
+    ),
+    (  # a numeric day that cannot be read two ways
+        "revenue 14/10/2026 please",
+        {"metric": "revenue", "period": {"kind": "year", "year": 2026}},
+        {"period": {"kind": "date", "start": "2026-10-14"}},
+        "read '14/10/2026' as the day 2026-10-14",
+    ),
+    (  # "05/10/2026": May or October; left to the call
+        "revenue 05/10/2026",
+        {"metric": "revenue", "period": {"kind": "year", "year": 2026}},
+        {"period": {"kind": "year", "year": 2026}},
+        None,
+    ),
+    (  # the year written once for both days of a range
+        "buyers from 1 September to 15 October 2026",
+        {"metric": "buyers"},
+        {"period": {"kind": "range", "start": "2026-09-01", "end": "2026-10-15"}},
+        "read 'from 1 september to 15 october 2026' as 2026-09-01 to 2026-10-15",
+    ),
+    (
+        "orders sep-oct 2026",
+        {"metric": "orders", "period": {"kind": "month", "month": 10, "year": 2026}},
+        {"period": {"kind": "range", "start": "2026-09-01", "end": "2026-10-31"}},
+        "read 'sep-oct 2026' as 2026-09-01 to 2026-10-31",
+    ),
+    (  # an edge of a stretch is no day of its own
+        "orders since 5 october 2026",
+        {"metric": "orders", "period": {"kind": "range", "start": "2026-10-05", "end": "2026-11-01"}},
+        {"period": {"kind": "range", "start": "2026-10-05", "end": "2026-11-01"}},
+        None,
+    ),
+    (
+        "quarterly orders q3 2025 thru q2 2026",
+        {"metric": "orders", "grain": "quarter", "period": {"kind": "year", "year": 2026}},
+        {"period": {"kind": "range", "start": "2025-07-01", "end": "2026-06-30"}},
+        "read 'q3 2025 thru q2 2026' as 2025-07-01 to 2026-06-30",
+    ),
+    (  # people counted by one thing they did, as a share of all of them
+        "What % of visitors saved an item to their wishlist?",
+        {"metric": "users"},
+        {"metric": "users", "share": True, "did": ["fav"]},
+        "read '% of visitors saved an item to their wishlist' as the share of users that did fav",
+    ),
+    (
+        "number of brands that got any purchase",
+        {"metric": "brands"},
+        {"metric": "brands", "filters": [{"dimension": "event_type", "values": ["purchase"]}]},
+        "read 'brands that got any purchase' as the brands with purchase events",
+    ),
+    (  # the session's definition is the data's own: no "at least 30 times"
+        "share of sessions (30 minute inactivity timeout) that bought something",
+        {"metric": "sessions", "share": True, "did": ["purchase"], "min_times": 30},
+        {"metric": "sessions", "share": True, "did": ["purchase"], "min_times": None},
+        "ignored the number of times: the question states none",
+    ),
+    (  # a share among those that did it is always all of them
+        "% of visits with a cart",
+        {"metric": "sessions", "share": True, "among": ["cart"], "did": ["cart"]},
+        {"among": [], "did": ["cart"]},
+        "read as a share of all, not of those that did cart",
+    ),
+    (  # an hour ranked by the measure the words name
+        "hour of the day with the most invoices",
+        {"metric": "purchases", "group_by": ["hour"], "top_n": 1},
+        {"metric": "orders", "group_by": ["hour"]},
+        "ranked by orders, which the question names, not purchases",
+    ),
+    (  # one hour written as a span of minutes
+        "revenue between 14:00 and 14:59",
+        {"metric": "revenue"},
+        {"filters": [{"dimension": "hour", "values": ["14"]}]},
+        "read 'between 14:00 and 14:59' as hours 14:00-14:59",
+    ),
+    (  # first orders have no previous one: the filter would leave no gap
+        "avg days since the previous order, first orders excluded",
+        {"metric": "days_between_orders", "filters": [{"dimension": "order_number", "values": ["1"]}]},
+        {"metric": "days_between_orders", "filters": []},
+        "dropped the filter on first orders",
+    ),
+    (  # from a first to an N-th order that is not the next one
+        "median days between the first and the 5th purchase",
+        {"metric": "days_between_orders", "stat": "median", "per": "order"},
+        {"metric": "days_from_first_order", "filters": [{"dimension": "order_number", "values": ["5"]}]},
+        "read 'first and the 5th purchase' as the days from the first order to order number 5",
+    ),
+    (
+        "orders with >= 12 products",
+        {"metric": "orders"},
+        {"metric": "products", "per": "order", "stat": "count", "min_value": 12.0},
+        "read 'orders with >= 12 products' as orders counted by their products",
+    ),
+    (  # a line's money (price times quantity), not a unit price
+        "average sales value per order line",
+        {"metric": "average_price"},
+        {"metric": "average_line_value"},
+        "read the money per line as average_line_value",
+    ),
+    (  # repeat customers, all their orders: not repeat orders
+        "share of revenue from repeat customers",
+        {"metric": "revenue", "share": True, "filters": [{"dimension": "order_kind", "values": ["repeat"]}]},
+        {"filters": [], "did": ["purchase"], "min_times": 2},
+        "read repeat customers as customers with 2 or more orders",
+    ),
+    (
+        "sessions with a purchase divided by all sessions",
+        {"metric": "sessions", "share": True, "did": ["purchase"]},
+        {"share": True},
+        None,
+    ),
 ]
 
 
@@ -2254,6 +2368,40 @@ def test_shorthand_and_a_glued_rank_are_written_out() -> None:
             "read 'sesh' as 'session'",
         ],
     )
+
+
+def test_what_a_campaign_did_is_declined_and_a_campaign_as_a_frame_is_not() -> None:
+    lacks = "The data has no marketing campaigns"
+    assert missing_concept("Did the Easter campaign cause the jump in April?").startswith(lacks)
+    assert missing_concept("was the dip in may due to the end of our email campain?").startswith(lacks)
+    assert missing_concept("revenue by campaign last month").startswith(lacks)
+    assert missing_concept("For our spring campaign, who are the at-risk high spenders?") is None
+    assert missing_concept("How many users came back after the campaign?") is None
+
+
+def test_a_misspelled_dimension_the_data_lacks_is_still_declined() -> None:
+    no_channels = missing_dimension("conv rate by trafic source?", lambda name: name != "channel")
+    assert no_channels is not None and "channel" in no_channels
+    assert corrected("avg evnts per usr") == (
+        "avg events per user",
+        ["read 'evnts' as 'events'", "read 'usr' as 'user'"],
+    )
+
+
+def test_an_event_the_data_does_not_record_is_declined_in_both_languages() -> None:
+    from tools.chinese import declined
+
+    purchases_only = ["purchase"]
+    lacks = missing_event("What share of product page views ended in a purchase?", purchases_only)
+    assert lacks == "The data records no view events, so it cannot count them."
+    assert declined(lacks, "", "") == "数据中没有浏览事件，所以无法统计。"
+    assert missing_event("items most often put on a wish list?", ["view", "purchase"]).startswith(
+        "The data records no favorite events"
+    )
+    assert (
+        missing_event("What share of product page views ended in a purchase?", ["view", "purchase"]) is None
+    )
+    assert missing_event("How many customers bought twice? Any reviews?", purchases_only) is None
 
 
 def test_a_two_digit_year_is_written_out() -> None:

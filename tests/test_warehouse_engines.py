@@ -87,6 +87,12 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("query_metric", {"metric": "views", "stat": "average", "group_by": ["user_id"], "top_n": 3}),
     ("query_metric", {"metric": "revenue", "period": {"kind": "last_n_days", "n": 7}, "grain": "day"}),
     # the sample's one day against the day before (a last week wholly before the data is declined)
+    # a visit's time to its first purchase (an aggregate with a filter inside a date difference)
+    ("query_metric", {"metric": "time_to_purchase_seconds", "per": "session", "stat": "median"}),
+    (
+        "query_metric",
+        {"metric": "days_from_first_order", "filters": [{"dimension": "order_number", "values": ["2"]}]},
+    ),
     ("compare_periods", {"metric": "revenue", "period": {"kind": "last_n_days", "n": 1}}),
     ("funnel", {}),
     ("cohort_retention", {}),

@@ -586,6 +586,9 @@ LACKS = {
     "The data has no marketing spend: it records what shoppers did, not what was paid to bring them.": (
         "数据中没有营销花费：它记录顾客做了什么，而不是为吸引他们花了多少钱。"
     ),
+    "The data has no marketing campaigns: it records what shoppers did, not which campaign reached them.": (
+        "数据中没有营销活动：它记录顾客做了什么，而不是哪个活动触达了他们。"
+    ),
     "The data has no demographics (age, gender, income) of its users.": "数据中没有用户的人口属性（年龄、性别、收入）。",
     "The data has no shipping or delivery information.": "数据中没有运输或配送信息。",
     "The data has no ratings, reviews or satisfaction scores.": "数据中没有评分、评价或满意度。",
@@ -652,5 +655,10 @@ def declined(text: str, has_english: str, has_chinese: str) -> str:
         said = said.replace(
             f"The data has no {name} information, so it cannot say anything by {name}.",
             f"数据中没有{chinese}信息，所以无法按{chinese}回答。",
+        )
+    for event, chinese in {**EVENT_NAMES, "favorite": EVENT_NAMES["fav"]}.items():  # evidence.missing_event
+        said = said.replace(
+            f"The data records no {event} events, so it cannot count them.",
+            f"数据中没有{chinese}事件，所以无法统计。",
         )
     return said if is_chinese(said[:1]) else f"无法回答：{said}"

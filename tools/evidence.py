@@ -14,7 +14,7 @@ import difflib
 import functools
 import importlib.metadata
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -126,7 +126,7 @@ ENTITY_WORDS = {
     "month": r"month",
 }
 NEGATION = r"\bnever\b|\bnot\b|n't|\bno\b|\bnone\b|without|abandon|\bbut (only|just)\b|\bonly (view|brows|look)|didn|haven|hasn|excluding|except|\bleft\b|\bleave|\bfail|\bdrop|\bbounce|\bwithout|\bzero\b|\bnon[- ]"
-SHARE_WORDS = r"share|percent|%|proportion|fraction|rate|ratio|how many of|what part|portion|likely|pct|what part|out of|of all|of the|conversion|convert"
+SHARE_WORDS = r"share|percent|%|proportion|fraction|rate|ratio|how many of|what part|portion|likely|pct|what part|out of|of all|of the|conversion|convert|divided by|\bcvr\b"
 TIMES_WORDS = r"\d|more than|at least|or more|exactly|twice|once|repeat|again|multiple|several|returning|frequent|loyal|many times|over and over|\bonly one\b|single|one[- ]time|second"
 STAT_WORDS = {
     "max": r"most|max|highest|largest|biggest|greatest|top|record|heaviest|single|peak|longest|most active",
@@ -258,6 +258,7 @@ VOCABULARY = frozenset(
     review reviews inventory coupon coupons discount discounts refund refunds returned
     subcategory subcategories quarterly holiday holidays genre genres dollar dollars single
     international domestic overseas abroad foreign
+    traffic department departments campaign campaigns
     """.split()
 )
 
@@ -285,6 +286,7 @@ SHORT_TYPOS = {
     "nad": "and",
     # Analysts' shorthand, written out so that the model and the checks read the word.
     "hrly": "hourly",
+    "hr": "hour",
     "mnth": "month",
     "mnths": "months",
     "mthly": "monthly",
@@ -296,6 +298,9 @@ SHORT_TYPOS = {
     "seshs": "sessions",
     "custs": "customers",
     "cust": "customer",
+    "usr": "user",
+    "ordr": "order",
+    "usrs": "users",
     "prods": "products",
     "txn": "transaction",
     "txns": "transactions",
@@ -392,8 +397,21 @@ FRAMING = (
 )
 
 
+# Sessions defined as the data's own are (a user's events split at 30 minutes of quiet): the
+# words define the unit, they ask for no "30" (read as "at least 30 times", or as a time between
+# events).
+THIRTY_MINUTES = r"(30|thirty)[\s-]*(min|mins|minutes?)\b"
+SESSIONS_AS_LOADED = (
+    rf"\(?\b{THIRTY_MINUTES}[\s-]*(of\s+)?(inactivity|idle|idleness|quiet|gaps?|timeout|breaks?|inactive)?[\s-]*"
+    r"(sessions?|visits?|gaps?|timeout|window|rule|split)\b\)?"
+    r"|\b(split|separated|broken|cut|defined|divided|ending|end|ends|closed)\b[^.?()]{0,50}\b(gaps?|inactivity|idle"
+    rf"|quiet|breaks?|pauses?|silence)\b[^.?()]{{0,25}}\b(more than |over |longer than |of )?{THIRTY_MINUTES}"
+)
+
+
 def _text(*parts: str | None) -> str:
-    return re.sub(FRAMING, " ", _spelled(" ".join(p for p in parts if p).lower()))
+    text = re.sub(FRAMING, " ", _spelled(" ".join(p for p in parts if p).lower()))
+    return re.sub(SESSIONS_AS_LOADED, " sessions ", text) if re.search(r"\bsess|\bvisit", text) else text
 
 
 def _has(pattern: str, text: str) -> bool:
@@ -652,6 +670,7 @@ def check(
     _span_of_entities_that_did(args, alone, semantic, notes)
     _first_to_last_span(args, alone, semantic, notes)
     _duration_in_unit_asked(args, alone, semantic, notes)
+    _time_to_first_purchase(args, alone, semantic, notes)
     _average_price_named(args, alone, semantic, notes)
     _price_of_event(args, alone, semantic, notes)
     if values is not None:
@@ -831,14 +850,19 @@ def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] 
         args["filters"] = _events_as_event_type(args["filters"], semantic, notes)
         filters = []  # rebuilt, not edited: the caller's filter dicts stay as the model wrote them
         clock_words = (clock.zone_named(text) or ("", ""))[1].lower()  # "beijing time"
+        hours_said = hours_named(text) is not None
         for item in args["filters"]:
             dimension = item["dimension"]
+            if dimension == "hour" and hours_said:  # "09:00-16:59": set from the words later
+                filters.append(item)
+                continue
             bounds = dimension in semantic.dimensions and semantic.dimensions[dimension].match == "range"
             supported = [
                 _inclusive(v, text, notes) if bounds else v
                 for v in item["values"]
                 if (_bound_stated(v, text) if bounds else _value_mentioned(dimension, v, text))
                 and not _number_of_another_unit(dimension, v, text)
+                and not re.fullmatch(r"(19|20)\d\d-\d\d-\d\d", str(v))  # a day is the period's, no value
             ]
             if not supported:
                 notes.append(
@@ -895,10 +919,21 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _per_its_own_entity(args, alone, semantic, notes)
     if args.get("per") and not kept("per") and not _has(ENTITY_WORDS[args["per"]], text):
         review.drop("per", None, f"the question does not ask about each {args['per']}")
+    one_of = r"\b(a|an|one|the typical)\s+(customer|user|shopper|buyer|client|visitor|session|visit|order|invoice|basket)\b"
+    if (
+        args.get("per")
+        and not kept("per")
+        and args.get("stat", "average") == "average"
+        and args.get("min_value") is None
+        and args.get("max_value") is None
+        and not _has(rf"{STAT_WORDS['average']}|{one_of}|\bhow often|\bfrequen|\btheir\b|\bits\b", text)
+    ):  # "How many invoices came from customers abroad?": a count, not an average per customer
+        review.drop("per", None, f"the question asks for no average over each {args['per']}")
     _entity_named(args, text, semantic, notes, kept)
     _per_user_stat(args, semantic, notes)
     _order_value_named(args, alone, semantic, notes)
     _per_line_named(args, alone, semantic, notes)
+    _money_per_line(args, alone, semantic, notes)
     _price_per_unit_named(args, alone, semantic, notes)
     _average_of_totals(args, alone, notes)
     _price_statistic_over_products(args, alone, semantic, notes)
@@ -998,6 +1033,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
     _repeat_buyers_named(args, alone, semantic, notes)
     _exact_orders_named(args, alone, notes)
     _first_and_repeat_orders(args, alone, semantic, notes)
+    _repeat_customers_named(args, alone, notes)
     _new_customers_named(args, alone, semantic, notes)
     _times_from_words(args, text, notes, kept)
     _events_of_an_unnamed_entity(args, text, semantic, notes, kept)
@@ -1024,6 +1060,16 @@ def _supported_series_and_conditions(review: _Review) -> None:
     if args.get("share") and not conditional and not part:
         args["share"], args["among"] = False, []  # nothing left to take a share of
     if args.get("among") and not args.get("share"):
+        args["among"] = []
+    if (
+        args.get("share")
+        and args.get("among")
+        and set(args.get("did") or []) <= set(args["among"])
+        and (args.get("min_times") or 1) <= 1
+        and args.get("max_times") is None
+        and not args.get("did_where")
+    ):  # "% of sessions with a purchase" as the sessions with one among those with one: always 100%
+        notes.append(f"read as a share of all, not of those that did {', '.join(args['among'])}")
         args["among"] = []
 
 
@@ -1109,15 +1155,19 @@ def _words_repaired(review: _Review) -> None:
     _users_by_amount(args, alone, semantic, notes)
     _spend_bounded(args, alone, semantic, notes)
     _entities_with_any(args, alone, semantic, notes)
+    _share_of_doers(args, alone, semantic, notes)
+    _item_groups_with_event(args, alone, semantic, notes)
     _done_n_times(args, alone, semantic, notes)
     _most_distinct_by_one(args, alone, semantic, notes)
     _distinct_counted_per_entity(args, alone, semantic, notes)
+    _distinct_things_counted(args, alone, semantic, notes)
     if "price" in semantic.dimensions:
         _price_bands_named(args, alone, notes)
     _cohorts_named(args, alone, semantic, notes)
     _reorders_named(args, alone, semantic, notes)
     _same_product_again(args, alone, semantic, notes)
     _implied_by_order_number(args, notes)
+    _first_orders_without_gap(args, semantic, notes)
     _fields_without_their_partner(args, alone, notes)
 
 
@@ -1220,6 +1270,23 @@ def _reorders_named(args: dict[str, Any], text: str, semantic: SemanticModel, no
     )
 
 
+def _first_orders_without_gap(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Mean days since the prior order, first orders excluded" as a filter on order number 1:
+    a first order has no previous one, so the gap leaves first orders out already (the filter
+    kept, every gap would be gone)."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if metric is None or "days_since_previous_order" not in metric.sql:
+        return
+    kept = [
+        f
+        for f in args.get("filters") or []
+        if not (f["dimension"] == "order_number" and f["values"] == ["1"])
+    ]
+    if len(kept) < len(args.get("filters") or []):
+        args["filters"] = kept
+        notes.append("dropped the filter on first orders: they have no previous order, so no gap to count")
+
+
 def _implied_by_order_number(args: dict[str, Any], notes: list[str]) -> None:
     """ "Repeat buyers" read as 2+ orders beside a filter on order number 2: within that filter
     each customer has one order, so the condition would leave nobody; the filter implies it."""
@@ -1258,7 +1325,7 @@ ENTITY_NOUNS = {
     "user": r"users?|customers?|shoppers?|buyers?|visitors?|clients?|people|persons?|members?|accounts?|purchasers?"
     r"|spenders?|whales?",  # analysts' names for big customers
     "session": r"sessions?|visits?",
-    "product": r"products?|items?|skus?|articles?",
+    "product": r"products?|items?|skus?|articles?|stock ?codes?",
     "order": r"orders?|invoices?|baskets?|transactions?|checkouts?",
 }
 COUNT_METRICS = {"user": "users", "session": "sessions", "product": "products", "order": "orders"}
@@ -1538,7 +1605,15 @@ def _ranked_by_named(args: dict[str, Any], text: str, semantic: SemanticModel, n
     group_by = args.get("group_by") or []
     entity = next((e for e, d in ENTITY_DIMENSIONS.items() if group_by == [d]), None)
     ranked = re.search(rf"{HIGHEST_WORDS}|\bby\b", text)
-    if entity is None or not args.get("top_n") or ranked is None or args.get("per") or args.get("share"):
+    # "Hour of day with most invoices": an hour or a weekday is ranked by the measure named too
+    in_time = group_by in (["hour"], ["weekday"])
+    if (
+        (entity is None and not in_time)
+        or not args.get("top_n")
+        or ranked is None
+        or args.get("per")
+        or args.get("share")
+    ):
         return
     named = _ranked_measure(text, ranked, semantic, entity)
     current = semantic.metrics.get(args.get("metric", ""))
@@ -1734,11 +1809,15 @@ def _ranked_entity_swapped(
     )
 
 
+BOUND_SIGNS = {">=": "at least", "=>": "at least", "≥": "at least", ">": "more than"}
+BOUND_SIGNS |= {"<=": "at most", "=<": "at most", "≤": "at most", "<": "fewer than"}
+
+
 def _bound_said(stated: str | None, after: str) -> str:
     """The bound a count's words state: their own ("more than"), else "+" or "or more" is at
     least, "or fewer" / "or less" at most, and a bare number exactly."""
     if stated:
-        return stated
+        return BOUND_SIGNS.get(stated, stated)
     if re.search(r"\+|\bmore\b", after):
         return "at least"
     if re.search(r"\b(fewer|less)\b", after):
@@ -1873,7 +1952,7 @@ SHARE_AMONG = (
 # Event words without those that name people or money ("customer", "revenue"): what they did.
 DONE_WORDS = {
     **EVENT_WORDS,
-    "purchase": r"purchas|\bbuy|bought|\border|checkout|check out|transact|convert|paid",
+    "purchase": r"purchas|\bbuy|bought|\border|checkout|check out|transact|convert|paid|\bsold\b",
 }
 
 
@@ -2140,11 +2219,11 @@ def _clock_span(match: re.Match[str], said_as_times: bool = False) -> tuple[int,
     start, end = re.fullmatch(CLOCK, match.group("a")), re.fullmatch(CLOCK, match.group("b"))
     if start is None or end is None:
         return None
-    if said_as_times and not all(t.group("ampm") or t.group("noon") for t in (start, end)):
-        return None
+    if said_as_times and not all(t.group("ampm") or t.group("noon") or t.group("m") for t in (start, end)):
+        return None  # "7pm-10pm", "09:00-16:59": times of day; "5-10" may be counts
     first, last = _clock_hour(start), _clock_hour(end)
-    if first is None or last is None or last <= first:
-        return None
+    if first is None or last is None or last < first or _last_hour(end, last) < first:
+        return None  # "02:00-02:59" keeps hour 2; "2:00-2:00" names no hour
     return first, _last_hour(end, last), match.group(0)
 
 
@@ -2259,6 +2338,8 @@ def _hours_from_words(args: dict[str, Any], text: str, semantic: SemanticModel, 
     first, last, words = named
     hours = [str(h) for h in range(first, last + 1)]
     others = [f for f in args.get("filters") or [] if f["dimension"] != "hour"]
+    for old in (f for f in args.get("filters") or [] if f["dimension"] == "hour" and f["values"] != hours):
+        notes.append(f"ignored the filter hour = {', '.join(old['values'])}: the words name other hours")
     args["filters"] = [*others, {"dimension": "hour", "values": hours}]
     notes.append(
         f"read '{words.strip()}' as hours {first:02d}:00-{last:02d}:59"
@@ -2446,6 +2527,37 @@ def _first_to_last_span(args: dict[str, Any], text: str, semantic: SemanticModel
         min_times=None,
     )
     notes.append(f"read '{found.group(0)}' as each customer's span in days, then its {stat}")
+
+
+# "Median seconds from session start to first purchase", "time-to-purchase within a visit".
+TIME_TO_PURCHASE = (
+    r"\b(from|between)\s+(the\s+|a\s+)?(session|visit)(['’]s)?\s+(start|first event|beginning|opening)\b[^?.]{0,25}?"
+    r"\b(to|and|until)\s+(the\s+|its\s+|their\s+|a\s+)?(first\s+|1st\s+)?(purchase|buy|order)"
+    r"|\btime[- ]to[- ](first[- ]|1st[- ])?purchase\b"
+    r"|\b(seconds?|secs?|minutes?|mins?)\s+(from\s+(the\s+)?(session|visit)\s+start\s+)?(to|until|before)\s+(the\s+)?"
+    r"(first\s+|1st\s+)?(purchase|buy)"
+)
+
+
+def _time_to_first_purchase(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """The time from a visit's first event to its first purchase: a figure of each session with
+    a purchase (no tool figure spans two different events otherwise)."""
+    found = re.search(TIME_TO_PURCHASE, text)
+    if found is None or "time_to_purchase" not in semantic.metrics or args.get("group_by"):
+        return
+    seconds = _has(r"\bseconds?\b|\bsecs?\b", text)
+    metric = "time_to_purchase_seconds" if seconds else "time_to_purchase"
+    stat = "median" if _has(r"\bmedian\b|\btypical", text) else "average"
+    if args.get("metric") == metric and args.get("per") == "session" and args.get("stat") == stat:
+        return
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    _plain_figure(args, metric, filters=filters)
+    args.update(per="session", stat=stat)
+    notes.append(
+        f"read '{found.group(0)}' as each session's {semantic.metrics[metric].unit} to its first purchase"
+    )
 
 
 def _duration_in_unit_asked(
@@ -2907,6 +3019,141 @@ def _range_beyond_month(args: dict[str, Any], named: re.Match[str], text: str, n
     return True
 
 
+# A day written in full, in any of the ways analysts write one: "2010-12-05", "5 Dec 2010",
+# "December 5th, 2010", "11/11/2017" (day and month read only when they cannot be swapped).
+FULL_DATE = (
+    rf"(?<![\w/.-])(?:(?P<iso>(19|20)\d\d-\d\d-\d\d)|(?P<day>\d{{1,2}})(st|nd|rd|th)?\s+(of\s+)?(?P<month>{MONTH_WORD})"
+    r",?\s+(?P<year>(19|20)\d\d)"
+    rf"|(?P<us_month>{MONTH_WORD})\s+(?P<us_day>\d{{1,2}})(st|nd|rd|th)?,?\s+(?P<us_year>(19|20)\d\d)"
+    r"|(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<num_year>(19|20)\d\d))(?![\w/-])"
+)
+# Words before a day that make it the edge of a stretch, not the stretch itself.
+EDGE_BEFORE = (
+    r"\b(since|after|before|until|till|from|through|thru|to|between|than|vs\.?|versus|and|or|ending|ended|starting"
+    r"|beginning|up to|as of|by|prior to|following)\s+(\w+day,?\s+)?(the\s+)?$|(-|–|—)\s*$"
+)
+SPAN_BETWEEN = r"^\s*(and|to|through|thru|until|till|-|–|—)\s*$"
+SPAN_JOIN = r"\s*(and|to|through|thru|until|till|-|–|—)\s*"
+# The year written once for both edges: "between 1 January and 30 June 1998", "from Jan 1 to
+# Jun 30, 1998", "January to June 1998", "Mar-May 2011".
+DAY_MONTH = rf"(?P<d1>\d{{1,2}})(st|nd|rd|th)?\s+(of\s+)?(?P<m1>{MONTH_WORD})|(?P<m1b>{MONTH_WORD})\s+(?P<d1b>\d{{1,2}})(st|nd|rd|th)?"
+YEAR_ONCE = (
+    rf"(\b(between|from)\s+|(?<![\w-]))({DAY_MONTH}){SPAN_JOIN}(?=(?P<last>{FULL_DATE}))"
+    rf"|\b(between\s+|from\s+)?(?P<mm1>{MONTH_WORD}){SPAN_JOIN}(?P<mm2>{MONTH_WORD}),?\s+(?P<my>(19|20)\d\d)\b"
+)
+
+
+# "Q1 97 thru Q2 98", "Q3 2010 to Q1 2011": from the first quarter's first day to the last's last.
+QUARTER_SPAN = (
+    r"\bq(?P<q1>[1-4])\s*(of\s+)?['’]?(?P<y1>(19|20)?\d\d)\s*(-|–|to|through|thru|until|till)\s*"
+    r"q(?P<q2>[1-4])\s*(of\s+)?['’]?(?P<y2>(19|20)?\d\d)\b"
+)
+
+
+def _quarter_span(text: str) -> tuple[date, date, str] | None:
+    found = re.search(QUARTER_SPAN, text)
+    if found is None:
+        return None
+    y1, y2 = (
+        int(y) if len(y) == 4 else (1900 if int(y) >= 50 else 2000) + int(y) for y in found.group("y1", "y2")
+    )
+    q1, q2 = int(found.group("q1")), int(found.group("q2"))
+    first = date(y1, 3 * q1 - 2, 1)
+    last = date(y2 + (q2 == 4), (3 * q2) % 12 + 1, 1) - timedelta(days=1)
+    return (first, last, found.group(0)) if first <= last else None
+
+
+def _span_with_one_year(text: str) -> tuple[date, date, str] | None:
+    found = re.search(YEAR_ONCE, text)
+    if found is None:
+        return None
+    try:
+        if found.group("mm1"):
+            year = int(found.group("my"))
+            first_month = MONTHS.index(found.group("mm1")[:3]) + 1
+            last_month = MONTHS.index(found.group("mm2")[:3]) + 1
+            first = date(year, first_month, 1)
+            last = date(year, last_month, calendar.monthrange(year, last_month)[1])
+            said = found.group(0)
+        else:
+            last_match = re.match(FULL_DATE, text[found.end() :])
+            last = _full_day(last_match) if last_match else None
+            if last is None:
+                return None
+            month_word = found.group("m1") or found.group("m1b")
+            first = date(
+                last.year, MONTHS.index(month_word[:3]) + 1, int(found.group("d1") or found.group("d1b"))
+            )
+            said = text[found.start() : found.end() + last_match.end()]
+    except ValueError:  # "31 November"
+        return None
+    return (first, last, said.strip()) if first <= last else None
+
+
+def _full_day(match: re.Match[str]) -> date | None:
+    """The day a FULL_DATE match names, or None (no such day, or day and month that could be
+    read either way)."""
+    try:
+        if match.group("iso"):
+            return date.fromisoformat(match.group("iso"))
+        if match.group("num_year"):
+            a, b = int(match.group("a")), int(match.group("b"))
+            if a != b and a <= 12 and b <= 12:  # "05/12/2010": May or December
+                return None
+            day, month = (a, b) if a > 12 or a == b else (b, a)
+            return date(int(match.group("num_year")), month, day)
+        month_word = match.group("month") or match.group("us_month")
+        day = int(match.group("day") or match.group("us_day"))
+        year = int(match.group("year") or match.group("us_year"))
+        return date(year, MONTHS.index(month_word[:3].lower()) + 1, day)
+    except ValueError:  # "31 November"
+        return None
+
+
+def _full_days(text: str) -> list[tuple[date, re.Match[str]]]:
+    found = [(_full_day(m), m) for m in re.finditer(FULL_DATE, text)]
+    return [(day, m) for day, m in found if day is not None]
+
+
+def _dates_from_words(args: dict[str, Any], text: str, notes: list[str]) -> bool:
+    """Days the question writes in full set the period: two joined by "between … and", "from …
+    to" are a range; one alone is that day ("on Singles' Day, 11 November 2017"). The model
+    dropped them or kept the year; code reads the dates, not the model."""
+    days = _full_days(text)
+    if len(days) != len(list(re.finditer(FULL_DATE, text))):  # a day that could be read two ways
+        return False
+    period = args.get("period") or {}
+    span = _quarter_span(text) or (_span_with_one_year(text) if len(days) <= 1 else None)
+    if len(days) == 2:
+        (first, one), (last, other) = days
+        if re.match(SPAN_BETWEEN, text[one.end() : other.start()]) and first <= last:
+            span = (first, last, text[one.start() : other.end()])
+    if span:
+        start, end = span[0].isoformat(), span[1].isoformat()
+        if period.get("kind") == "range" and (str(period.get("start")), str(period.get("end"))) == (
+            start,
+            end,
+        ):
+            return True
+        args["period"] = {"kind": "range", "start": start, "end": end}
+        notes.append(f"read '{span[2]}' as {start} to {end}")
+        return True
+    if len(days) != 1:
+        return False
+    day, match = days[0]
+    before = text[: match.start()]
+    if re.search(EDGE_BEFORE, before) or re.match(r"\s*(-|–|—|to|through|thru|until)\b", text[match.end() :]):
+        return False
+    if period.get("kind") == "date" and str(period.get("start")) == day.isoformat() and not period.get("end"):
+        return True
+    args["period"] = {"kind": "date", "start": day.isoformat()}
+    on = re.search(r"\b(on|for)\s+(\w+day,?\s+)?$", before)  # "on Sunday 5 December 2010", as said
+    notes.append(
+        f"read '{text[on.start() if on else match.start() : match.end()].strip()}' as the day {day.isoformat()}"
+    )
+    return True
+
+
 # "The first week of December 2010": days 1-7 of that month (the last week: its last 7 days).
 WEEK_OF_MONTH = (
     rf"\b(?P<nth>{'|'.join(NTH)}|last|final)\s+week\s+(of|in)\s+(?P<month>{'|'.join(MONTHS)})[a-z]*\.?,?\s+"
@@ -2946,6 +3193,7 @@ def _period_from_words(
         kept("period")
         or (kind != "range" and _week_around(args, text, notes))
         or _week_of_month(args, text, notes)
+        or _dates_from_words(args, text, notes)
     ):
         return
     years = _years_named(text)
@@ -3263,6 +3511,68 @@ def _entities_with_any(args: dict[str, Any], text: str, semantic: SemanticModel,
         f"read '{match.group(0).strip()}' as {COUNT_METRICS[entity]} with such rows"
         + (", as a share" if share else "")
     )
+
+
+# "% of users who favourited at least one item": people (or visits) counted by one thing they
+# did, as a share of all of them.
+SHARE_OF_DOERS = (
+    r"(%|\bpct\b|\bshare|\bpercent(age)?|\bproportion|\bfraction|\bwhat part)\s+of\s+((the|all|our)\s+)*"
+    r"(?P<noun>users|customers|shoppers|visitors|sessions|visits|people)\s+((who|that|which|with)\s+)?(?P<rest>[^?.;]*)"
+)
+
+
+def _share_of_doers(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    match = re.search(SHARE_OF_DOERS, text)
+    if match is None or args.get("group_by") or args.get("grain", "none") != "none" or args.get("did_not"):
+        return
+    rest = match.group("rest")
+    events = _events_done(rest)
+    entity = _entity_of_noun(match.group("noun"))
+    if len(events) != 1 or _has(NEGATION, rest) or re.search(r"\b(also|who|that|and then|but)\b", rest):
+        return
+    if args.get("per") or _has(rf"{AVERAGE_WORDS}|\btotal|\bgap|\bdays?\b|\bspen[dt]|\bworth|[$£€¥]", rest):
+        return  # "% of customers whose average gap …": a figure of each, bounded
+    if entity not in COUNT_METRICS or COUNT_METRICS[entity] not in semantic.metrics:
+        return
+    if (
+        args.get("share")
+        and args.get("metric") == COUNT_METRICS[entity]
+        and events[0] in (args.get("did") or [])
+    ):
+        return
+    times = {"min_times": args.get("min_times"), "max_times": args.get("max_times")}  # "ordered 3+ times"
+    _plain_figure(args, COUNT_METRICS[entity], share=True, group_by=[])
+    args.update(did=events, **times)
+    notes.append(f"read '{match.group(0).strip()}' as the share of {entity}s that did {events[0]}")
+
+
+# "Distinct categories with at least one purchase": the groups of items that had such an event.
+ITEM_GROUPS_WITH = (
+    r"\b(?P<noun>categor\w*|brands?|products?|items?|skus?)\s+((that|which)\s+)?(with|got|get|had|have|has|received"
+    r"|saw|recorded|registered)\s+(at least (one|1)|any|one or more|an?|some)\s+(?P<event>\w+)"
+)
+GROUP_METRICS = {"category": "categories", "brand": "brands", "product": "products"}
+
+
+def _item_groups_with_event(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    match = re.search(ITEM_GROUPS_WITH, text)
+    if match is None or args.get("per") or args.get("group_by") or args.get("share"):
+        return
+    noun = match.group("noun")
+    metric = GROUP_METRICS[
+        "category" if noun.startswith("categor") else "brand" if noun.startswith("brand") else "product"
+    ]
+    events = _events_done(match.group("event"))
+    if metric not in semantic.metrics or len(events) != 1 or "event_type" not in semantic.dimensions:
+        return
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    wanted = [*filters, {"dimension": "event_type", "values": events}]
+    if args.get("metric") == metric and args.get("filters") == wanted:
+        return
+    _plain_figure(args, metric, filters=wanted, group_by=[])
+    notes.append(f"read '{match.group(0).strip()}' as the {metric} with {events[0]} events")
 
 
 # "Products ordered only once", "SKUs sold a single time", "items viewed exactly twice".
@@ -3733,7 +4043,8 @@ def _order_gap_named(args: dict[str, Any], text: str, semantic: SemanticModel, n
             args["per"] = None
             notes.append("read as the average over all gaps between consecutive orders, not per customer")
         return
-    if not _has(ORDER_GAP, text) or args.get("metric") == "days_between_orders" or args.get("divided_by"):
+    gap_metrics = ("days_between_orders", "days_from_first_order")
+    if not _has(ORDER_GAP, text) or args.get("metric") in gap_metrics or args.get("divided_by"):
         return
     if _has(r"\b(first|1st)\b[^?]*\b(second|2nd)\b|\b(second|2nd)\b[^?]*\b(third|3rd)\b", text):
         return  # between two named orders: orders.days_since_previous_order with order_number, in run_sql
@@ -3864,13 +4175,39 @@ def _distinct_counted_per_entity(
     args["metric"] = measure
 
 
+# "How many distinct stock codes were sold that day?": products, not units or lines.
+DISTINCT_PRODUCTS = r"\b(distinct|different|unique)\s+(?P<what>products?|items?|skus?|stock ?codes?|articles?)\b(?P<rest>[^?.;]*)"
+PLAIN_COUNTS = ("units_sold", "purchases", "events", "views", "carts")
+
+
+def _distinct_things_counted(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    match = re.search(DISTINCT_PRODUCTS, text)
+    if (
+        match is None
+        or args.get("per")
+        or args.get("metric") not in PLAIN_COUNTS
+        or "products" not in semantic.metrics
+    ):
+        return
+    events = _events_done(match.group("rest"))
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    if len(events) == 1 and "event_type" in semantic.dimensions:
+        filters.append({"dimension": "event_type", "values": events})
+    notes.append(
+        f"read '{match.group(1)} {match.group('what')}' as distinct products, not {args['metric'].replace('_', ' ')}"
+    )
+    args.update(metric="products", filters=filters)
+
+
 # "Single-item orders", "orders with 5+ CDs", "baskets of more than 10 items": orders by their size.
 ORDER_NOUN = r"(orders?|baskets?|invoices?|transactions?|checkouts?|carts?)"
 SIZED_ORDERS = (
     rf"\b(?P<n1>single|one|two|three|four|five|\d+)[- ](?P<what1>items?|products?|units?|lines?|skus?)\s+{ORDER_NOUN}"
     rf"|\b{ORDER_NOUN}\s+((in|from|of) (this|the|our) (sample|data(set)?|shop|store)\s+)?"
     r"(with|containing|having|of|((that|which)\s+)?(had|have|has|contain(s|ed)?))\s+"
-    r"((?P<bound>at least|more than|over|fewer than|less than|at most|exactly|only|just)\s+)?"
+    r"((?P<bound>at least|more than|over|fewer than|less than|at most|exactly|only|just|>=|=>|≥|<=|=<|≤|>|<)\s*)?"
     r"(?P<n2>\d+|[a-z]+)(?P<plus>\+)?\s*(or more\s+|or fewer\s+|or less\s+)?"
     r"((different|distinct|unique)\s+)?(?P<what2>items?|products?|units?|lines?|skus?|cds?|articles?|things|pieces)\b"
 )
@@ -3912,10 +4249,18 @@ def _sized_orders(args: dict[str, Any], text: str, semantic: SemanticModel, note
 # "Users who bought on at least 3 different days": each user's distinct days with that event.
 ON_DAYS = (
     r"\b(?P<verb>bought|purchased|made purchases|ordered|shopped|placed orders|visited|viewed|browsed|were active"
-    r"|was active|came back|returned|active)\s+(\w+\s+)?on\s+(?P<bound>at least|more than|over|fewer than|less than"
-    r"|at most|exactly|only)?\s*(?P<n>\d+|[a-z]+)(?P<plus>\+)?\s+((different|distinct|separate|unique)\s+)?(days?|dates?)\b"
+    r"|was active|came back|returned|active|(with|w/|placed|made|had|having) (invoices|orders|purchases|transactions))"
+    r"\s+(\w+\s+)?on\s+(?P<bound>at least|more than|over|fewer than|less than"
+    r"|at most|exactly|only)?\s*(?P<n>\d+|[a-z]+)(?P<plus>\+)?(?P<or>\s+or (more|fewer|less))?\s+"
+    r"((different|distinct|separate|unique|diff)\s+)?((calendar|separate|utc|local)\s+)?(days?|dates?)\b"
 )
+ORDERS_ON_DAYS = {
+    f"{verb} {noun}": "purchase"
+    for verb in ("with", "w/", "placed", "made", "had", "having")
+    for noun in ("invoices", "orders", "purchases", "transactions")
+}
 VERB_EVENTS = {
+    **ORDERS_ON_DAYS,
     "bought": "purchase",
     "purchased": "purchase",
     "made purchases": "purchase",
@@ -3935,7 +4280,8 @@ def _counting_asked(text: str, match: re.Match[str]) -> bool:
     days"), not a figure about them ("how many days lie between their first and last order")."""
     asked = re.search(COUNTING, text[: match.end()])
     if asked is None:  # a terse question that is the phrase itself ("orders with 5+ CDs?") counts
-        return not re.sub(r"^\W*((and|so|ok|okay|now|then|also)\W+)*", "", text[: match.start()]).strip()
+        lead = r"^\W*((and|so|ok|okay|now|then|also)\W+)*((customers?|users?|buyers?|shoppers?|clients?|visitors?)\W*)?"
+        return not re.sub(lead, "", text[: match.start()]).strip()  # "customers with invoices on 2+ days?"
     between = text[asked.end() : match.start()]
     return not re.search(r"\b(days?|weeks?|hours?|minutes?|times?|revenue|spend|value|items?)\b", between)
 
@@ -3953,7 +4299,8 @@ def _days_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes:
     n = _as_number(match.group("n"))
     if n is None:
         return
-    bound = match.group("bound") or ("at least" if match.group("plus") else "at least")
+    fewer = match.group("or") and not match.group("or").endswith("more")  # "on 3 or fewer days"
+    bound = match.group("bound") or ("at most" if fewer else "at least")
     low, high = bound_range(bound, n)
     event = VERB_EVENTS.get(match.group("verb"))
     filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
@@ -4033,6 +4380,30 @@ PER_LINE = (
     r"\b(per|each|every|an?|the)\s+((order|invoice|transaction|basket|purchase)\s+)?(line|row|record|entry)( items?)?\b"
     r"|\bline[- ]items?\b"
 )
+
+
+LINE_MONEY = r"\b(values?|amounts?|dollars?|dollar_value|revenue|spend|sales|totals?|money|worth)\b"
+LINE_MONEY_METRICS = ("average_price", "aov", "revenue", "average_selling_price", "revenue_per_user")
+
+
+def _money_per_line(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Average dollar value per transaction line": the money of a line (its price times its
+    quantity), averaged over lines; not a unit price, nor an order's value."""
+    if "average_line_value" not in semantic.metrics or args.get("metric") not in LINE_MONEY_METRICS:
+        return
+    if not _has(PER_LINE, text) or not _has(LINE_MONEY, text) or not _has(AVERAGE_WORDS, text):
+        return
+    if _has(
+        r"\bprices?\b|\bper (order|invoice|basket|customer|user)\b(?!\s+line)",
+        text.replace("not per order", ""),
+    ):
+        return
+    notes.append(
+        f"read the money per line as average_line_value (revenue / purchase lines), not {args['metric']}"
+    )
+    _plain_figure(
+        args, "average_line_value", filters=args.get("filters") or [], group_by=args.get("group_by") or []
+    )
 
 
 def _per_line_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -4216,7 +4587,7 @@ def _per_entity_named(args: dict[str, Any], text: str, semantic: SemanticModel, 
 # bought per customer": the words name the measure, the entity it is taken per, and the statistic.
 PER_FRAME = (
     r"\b(?P<stat>average|avg|mean|typical|median|max(imum)?|min(imum)?)\b\s+"
-    r"((number|count|no\.?|amount|#)\s*(of\s+)?)?(?P<distinct>(distinct|unique|different)\s+)?"
+    r"((number|count|no\.?|nr\.?|num\.?|amount|#)\s*(of\s+)?)?(?P<distinct>(distinct|unique|different)\s+)?"
     r"(?P<noun>[a-z$#-]+(\s+(views?|codes?))?)\b(\s+[a-z$]+){0,3}?\s+"
     r"(per|for each|for every|in each|on each|in an?|on an?|in one|on one|by each|each)\s+(single\s+)?"
     r"(?P<entity>users?|customers?|custs?|shoppers?|buyers?|visitors?|clients?|members?|accounts?"
@@ -4364,9 +4735,10 @@ def _abandoners_counted(args: dict[str, Any], text: str, semantic: SemanticModel
 
 
 # "Days between a customer's first and second order": the gap of the second order, typed.
+ORDINAL = rf"{'|'.join(NTH)}|sixth|seventh|eighth|ninth|tenth|\d{{1,2}}(st|nd|rd|th)"
 NTH_GAP = (
-    rf"\b(?P<a>{'|'.join(NTH)})\s+((purchase|order)\s+)?(dates?\s+)?(and|to|&|->|→|until|till|vs\.?|versus)\s+"
-    rf"(the\s+|their\s+)?(?P<b>{'|'.join(NTH)})(\s+(orders?|purchases?|invoices?|baskets?|transactions?|purchase dates?"
+    rf"\b(?P<a>{ORDINAL})\s+((purchase|order)\s+)?(dates?\s+)?(and|to|&|->|→|until|till|vs\.?|versus)\s+"
+    rf"(the\s+|their\s+)?(?P<b>{ORDINAL})(\s+(orders?|purchases?|invoices?|baskets?|transactions?|purchase dates?"
     r"|order dates?)\b|(?=\s*([?.!,;)]|$)))"
     # "time-to-second-purchase": from the one before
     rf"|\btime[- ]to[- ]((the|a|their)[- ])?(?P<next>{'|'.join(k for k in NTH if k not in ('first', '1st'))})[- ]"
@@ -4374,20 +4746,33 @@ NTH_GAP = (
 )
 
 
+def _ordinal(word: str) -> int:
+    """ "second" 2, "10th" 10."""
+    words = {**NTH, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
+    return words[word] if word in words else int(re.sub(r"\D", "", word))
+
+
 def _gap_between_nth_orders(args: dict[str, Any], text: str, notes: list[str]) -> None:
     """The days between a customer's N-th and next order are the next order's own gap: a filter
     on its order number (the model sends such questions to SQL, or filters the wrong order)."""
-    if args.get("metric") != "days_between_orders":
+    if args.get("metric") not in ("days_between_orders", "days_from_first_order"):
         return
     match = re.search(NTH_GAP, text)
     if match is None:
         return
+    metric = "days_between_orders"
     if match.group("next"):
         later = NTH[match.group("next")]
-    elif NTH[match.group("b")] == NTH[match.group("a")] + 1:
-        later = NTH[match.group("b")]
+    elif _ordinal(match.group("b")) == _ordinal(match.group("a")) + 1:
+        later = _ordinal(match.group("b"))
+    elif _ordinal(match.group("a")) == 1 and _ordinal(match.group("b")) > 2:
+        # "from the 1st to the 10th order": the 10th order's days since the first
+        metric, later = "days_from_first_order", _ordinal(match.group("b"))
     else:
         return
+    if args["metric"] != metric:
+        args["metric"] = metric
+        notes.append(f"read '{match.group(0)}' as the days from the first order to order number {later}")
     wanted = {"dimension": "order_number", "values": [str(later)]}
     others = [
         f
@@ -4396,7 +4781,8 @@ def _gap_between_nth_orders(args: dict[str, Any], text: str, notes: list[str]) -
     ]
     if args.get("filters") != [*others, wanted]:
         args["filters"] = [*others, wanted]
-        notes.append(f"read '{match.group(0)}' as the gap before order number {later}")
+        if metric == "days_between_orders":
+            notes.append(f"read '{match.group(0)}' as the gap before order number {later}")
 
 
 def _spans_time(metric: Metric, semantic: SemanticModel) -> bool:
@@ -4470,7 +4856,8 @@ def _per_user_stat(args: dict[str, Any], semantic: SemanticModel, notes: list[st
 # "By day of the week" and "by hour of the day" are a breakdown by a cycle, not a time series.
 CYCLES = {
     "weekday": r"\bday of (the )?week|\bdays of (the )?week|\bweekdays?\b|\bday-of-week",
-    "hour": r"\bhour of (the )?day|\bhours of (the )?day|\btime of day|\b(what|which) hour\b|\bhour-of-day",
+    # not "hour of day 9 to 16": hours named, a filter
+    "hour": r"\bhours? of (the )?day(?!\s+\d)|\btime of day|\b(what|which) hour\b|\bhour-of-day(?!\s+\d)",
 }
 
 
@@ -4793,7 +5180,7 @@ NUMBER_UNITS = {
     "hour": r"\s*(h|hrs?|hours?|o'?clock|am|pm|a\.m\.|p\.m\.|:\d\d)",
 }
 OTHER_UNITS = (
-    r"\s*(\+\s*)?(\w+\s+)?(days?|mo|mos|months?|years?|yrs?|weeks?|wks?|hours?|hrs?|minutes?|mins?|seconds?|secs?"
+    r"(st|nd|rd|th)\b|\s*(\+\s*)?(\w+\s+)?(days?|mo|mos|months?|years?|yrs?|weeks?|wks?|hours?|hrs?|minutes?|mins?|seconds?|secs?"
     r"|%|percent|items?|units?|products?|skus?|cds?|events?|times|orders?|customers?|users?|sessions?)\b"
 )
 
@@ -4848,7 +5235,7 @@ def _alias_at(alias: str, text: str) -> re.Match[str] | None:
 
 # Words before a value that mean everything but it: "outside the UK", "excluding Apple".
 EXCLUDING = (
-    r"\b(outside( of)?|excluding|exclude|excludes|except( for)?|other than|apart from|besides|not (from|in|counting)"
+    r"\b(outside( of)?|excluding|exclude|excludes|excl|except( for)?|other than|apart from|besides|not (from|in|counting)"
     r"|ex|non|aside from|leaving out|minus|without)\W+(the\W+)?$"
 )
 
@@ -5047,6 +5434,24 @@ def _first_and_repeat_orders(
     notes.append("read as first orders against repeat orders (by order_kind)")
 
 
+REPEAT_PEOPLE = r"\b(repeat|returning|loyal|multi-?order)\s+(customers?|custs?|buyers?|shoppers?|clients?|purchasers?|users?)\b"
+
+
+def _repeat_customers_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
+    """ "Share of revenue from repeat customers" as revenue of repeat orders: the words name
+    customers with two or more orders, and all their orders count (first ones too)."""
+    repeat = [
+        f
+        for f in args.get("filters") or []
+        if f["dimension"] == "order_kind" and f["values"] == ["repeat"] and not f.get("exclude")
+    ]
+    if not repeat or not _has(REPEAT_PEOPLE, text) or _has(rf"\b(repeat|returning)\s+{ORDER_NOUNS}", text):
+        return
+    args["filters"] = [f for f in args["filters"] if f not in repeat]
+    args.update(did=["purchase"], min_times=max(args.get("min_times") or 2, 2))
+    notes.append("read repeat customers as customers with 2 or more orders, all their orders counted")
+
+
 NEW_CUSTOMERS = (
     r"\b(new|first[- ]time|newly acquired|brand[- ]new)\s+(customers?|buyers?|shoppers?|clients?|purchasers?)\b"
     r"|\b(customers?|buyers?|shoppers?|clients?)\s+(acquired|won|gained)\b"
@@ -5205,6 +5610,13 @@ MISSING_CONCEPTS = [
         "The data has no stock levels.",
     ),
     (
+        # What a campaign did or caused: a concept named, not a frame ("for our spring campaign").
+        r"\b(caused|because of|due to|driven by|result of|effect of|impact of|attribut\w*|thanks to|end of|ending|launch)"
+        r"\b[^?.]{0,60}\bcampaigns?\b|\bcampaigns?\b[^?.]{0,30}\b(end\w*|stopp\w*|caus\w*|drove|driv\w*|effect|impact"
+        r"|performance|results?|lift|roi|worked)\b|\b(which|what|by|per|each) (marketing |ad |email )?campaigns?\b",
+        "The data has no marketing campaigns: it records what shoppers did, not which campaign reached them.",
+    ),
+    (
         r"\bopen rates?\b|\bemails? (sent|opened)|\bunsubscri|\bclick[- ]through rate",
         "The data has no e-mail or ad campaign results.",
     ),
@@ -5322,6 +5734,27 @@ def calendar_named(question: str) -> bool:
     """The question names a date, month, weekday, year or calendar period: what data with made-up
     dates (nominal_dates) cannot answer."""
     return _has(CALENDAR_NAMED, _spelled(question.lower()))
+
+
+# Events named beyond doubt as what to count or divide by ("product page views", "wishlist
+# adds"): data without them cannot answer, whatever figure the model picked instead.
+NAMED_EVENTS = {
+    "view": r"\b(product |page |item )*(page ?views?|views?|viewed|pageviews?|impressions?)\b",
+    "fav": r"\bfavou?rit\w*|\bwish ?lists?\b|\bwishlist\w*",
+}
+
+
+EVENT_READ = {"fav": "favorite"}
+
+
+def missing_event(question: str, event_types: Collection[str]) -> str | None:
+    """A sentence when the question counts an event the data does not record ("what share of
+    page views ended in a purchase" on data of purchases only), or None."""
+    text = _spelled(asked_part(question).lower())
+    for event, pattern in NAMED_EVENTS.items():
+        if event not in event_types and re.search(pattern, text):
+            return f"The data records no {EVENT_READ.get(event, event)} events, so it cannot count them."
+    return None
 
 
 def missing_dimension(question: str, has: Callable[[str], bool]) -> str | None:
@@ -5508,11 +5941,15 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
             and _has(FIRST_TO_LAST, text)
         ):
             continue  # from each customer's first to last order: their span
+        if pattern in (BEYOND_TYPED[0][0], BEYOND_TYPED[1][0]) and str(args.get("metric")).startswith(
+            "time_to_purchase"
+        ):
+            continue  # a visit's time to its first purchase is typed
         if what == WINDOW_AROUND and used & GAPS:
             continue  # "within 30 days of their first order": a bound on the days since it
         if (
             pattern == BEYOND_TYPED[0][0]
-            and args.get("metric") == "days_between_orders"
+            and args.get("metric") in ("days_between_orders", "days_from_first_order")
             and (_has(FIRST_LEFT_OUT, text) or _has(NTH_GAP, text))
         ):
             continue  # "first orders have no previous one, leave them out": what the metric does
@@ -5528,7 +5965,9 @@ def beyond_typed(question: str, arguments: dict[str, Any] | None = None) -> str 
             continue
         if what == TWO_DAYPARTS and any(f.get("against_rest") for f in args.get("filters") or []):
             continue  # one part of the day against the rest: a row each
-        if pattern == BEYOND_TYPED[1][0] and (args.get("metric") == "days_between_orders" or used & GAPS):
+        if pattern == BEYOND_TYPED[1][0] and (
+            args.get("metric") in ("days_between_orders", "days_from_first_order") or used & GAPS
+        ):
             continue  # the days between a customer's orders are typed
         return what
     return None
