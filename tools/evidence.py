@@ -397,9 +397,9 @@ FRAMING = (
 )
 
 
-# Sessions defined as the data's own are (a user's events split at 30 minutes of quiet): the
-# words define the unit, they ask for no "30" (read as "at least 30 times", or as a time between
-# events).
+# Sessions defined the way the data splits them (a user's events, split at 30 minutes of quiet):
+# the words define the unit and ask for no "30" (read as "at least 30 times", or as a time
+# between events).
 THIRTY_MINUTES = r"(30|thirty)[\s-]*(min|mins|minutes?)\b"
 SESSIONS_AS_LOADED = (
     rf"\(?\b{THIRTY_MINUTES}[\s-]*(of\s+)?(inactivity|idle|idleness|quiet|gaps?|timeout|breaks?|inactive)?[\s-]*"
