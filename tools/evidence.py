@@ -22,7 +22,7 @@ from typing import Any
 
 from tools import clock
 from tools.language import is_chinese, pinyin_slips_fixed
-from tools.metrics import VALUE_ALIASES, Metric, SemanticModel, alias_value, parse_bound
+from tools.metrics import BOUND_WORDS, VALUE_ALIASES, Metric, SemanticModel, alias_value, parse_bound
 
 NUMBER_WORDS = {
     "once": 1,
@@ -352,9 +352,12 @@ GLUED_RANK = r"(?i)\b(top|bottom)(\d{1,3})\b"  # "top3 customers"
 SHORT_YEAR = r"(?<![\w'’])['’](?P<yy>\d\d)\b(?!['’\w])"
 
 
+def _century_added(yy: int) -> int:
+    return (1900 if yy >= 50 else 2000) + yy
+
+
 def _full_year(match: re.Match[str]) -> str:
-    yy = int(match.group("yy"))
-    return f"{19 if yy >= 50 else 20}{yy:02d}"
+    return str(_century_added(int(match.group("yy"))))
 
 
 def corrected(question: str) -> tuple[str, list[str]]:
@@ -1809,8 +1812,7 @@ def _ranked_entity_swapped(
     )
 
 
-BOUND_SIGNS = {">=": "at least", "=>": "at least", "≥": "at least", ">": "more than"}
-BOUND_SIGNS |= {"<=": "at most", "=<": "at most", "≤": "at most", "<": "fewer than"}
+BOUND_SIGNS = {**BOUND_WORDS, "=>": "at least", "≥": "at least", "=<": "at most", "≤": "at most"}
 
 
 def _bound_said(stated: str | None, after: str) -> str:
@@ -1831,7 +1833,7 @@ def bound_range(bound: str, n: float) -> tuple[float | None, float | None]:
         return n, n
     return (
         {"at least": n, "more than": n + 1, "over": n + 1}.get(bound),
-        {"at most": n, "fewer than": n - 1, "less than": n - 1}.get(bound),
+        {"at most": n, "fewer than": n - 1, "less than": n - 1, "under": n - 1}.get(bound),
     )
 
 
@@ -2547,7 +2549,7 @@ def _time_to_first_purchase(
     found = re.search(TIME_TO_PURCHASE, text)
     if found is None or "time_to_purchase" not in semantic.metrics or args.get("group_by"):
         return
-    seconds = _has(r"\bseconds?\b|\bsecs?\b", text)
+    seconds = _has(DURATION_UNITS["duration_seconds"], text)  # as the session length's unit is read
     metric = "time_to_purchase_seconds" if seconds else "time_to_purchase"
     stat = "median" if _has(r"\bmedian\b|\btypical", text) else "average"
     if args.get("metric") == metric and args.get("per") == "session" and args.get("stat") == stat:
@@ -2925,13 +2927,13 @@ WEEK_AROUND = (
 
 
 def _day_of(match: re.Match[str]) -> str:
-    """The ISO day a date pattern (A_DATE, ON_DATE) matched."""
+    """The ISO day a date pattern (A_DATE, ON_DATE, FULL_DATE's words) matched."""
     if match.group("iso"):
         return match.group("iso")
     if "us_month" in match.groupdict() and match.group("us_month"):
-        month = MONTHS.index(match.group("us_month")) + 1
+        month = MONTHS.index(match.group("us_month")[:3]) + 1  # FULL_DATE's months are whole words
         return f"{match.group('us_year')}-{month:02d}-{int(match.group('us_day')):02d}"
-    month = MONTHS.index(match.group("month")) + 1
+    month = MONTHS.index(match.group("month")[:3]) + 1
     return f"{match.group('year')}-{month:02d}-{int(match.group('day')):02d}"
 
 
@@ -3054,9 +3056,7 @@ def _quarter_span(text: str) -> tuple[date, date, str] | None:
     found = re.search(QUARTER_SPAN, text)
     if found is None:
         return None
-    y1, y2 = (
-        int(y) if len(y) == 4 else (1900 if int(y) >= 50 else 2000) + int(y) for y in found.group("y1", "y2")
-    )
+    y1, y2 = (int(y) if len(y) == 4 else _century_added(int(y)) for y in found.group("y1", "y2"))
     q1, q2 = int(found.group("q1")), int(found.group("q2"))
     first = date(y1, 3 * q1 - 2, 1)
     last = date(y2 + (q2 == 4), (3 * q2) % 12 + 1, 1) - timedelta(days=1)
@@ -3094,18 +3094,13 @@ def _full_day(match: re.Match[str]) -> date | None:
     """The day a FULL_DATE match names, or None (no such day, or day and month that could be
     read either way)."""
     try:
-        if match.group("iso"):
-            return date.fromisoformat(match.group("iso"))
         if match.group("num_year"):
             a, b = int(match.group("a")), int(match.group("b"))
             if a != b and a <= 12 and b <= 12:  # "05/12/2010": May or December
                 return None
             day, month = (a, b) if a > 12 or a == b else (b, a)
             return date(int(match.group("num_year")), month, day)
-        month_word = match.group("month") or match.group("us_month")
-        day = int(match.group("day") or match.group("us_day"))
-        year = int(match.group("year") or match.group("us_year"))
-        return date(year, MONTHS.index(month_word[:3].lower()) + 1, day)
+        return date.fromisoformat(_day_of(match))
     except ValueError:  # "31 November"
         return None
 
@@ -3551,7 +3546,6 @@ ITEM_GROUPS_WITH = (
     r"\b(?P<noun>categor\w*|brands?|products?|items?|skus?)\s+((that|which)\s+)?(with|got|get|had|have|has|received"
     r"|saw|recorded|registered)\s+(at least (one|1)|any|one or more|an?|some)\s+(?P<event>\w+)"
 )
-GROUP_METRICS = {"category": "categories", "brand": "brands", "product": "products"}
 
 
 def _item_groups_with_event(
@@ -3561,7 +3555,7 @@ def _item_groups_with_event(
     if match is None or args.get("per") or args.get("group_by") or args.get("share"):
         return
     noun = match.group("noun")
-    metric = GROUP_METRICS[
+    metric = DISTINCT_METRICS[
         "category" if noun.startswith("categor") else "brand" if noun.startswith("brand") else "product"
     ]
     events = _events_done(match.group("event"))
@@ -4176,7 +4170,7 @@ def _distinct_counted_per_entity(
 
 
 # "How many distinct stock codes were sold that day?": products, not units or lines.
-DISTINCT_PRODUCTS = r"\b(distinct|different|unique)\s+(?P<what>products?|items?|skus?|stock ?codes?|articles?)\b(?P<rest>[^?.;]*)"
+DISTINCT_PRODUCTS = rf"\b(distinct|different|unique)\s+(?P<what>{ENTITY_NOUNS['product']})\b(?P<rest>[^?.;]*)"
 PLAIN_COUNTS = ("units_sold", "purchases", "events", "views", "carts")
 
 
