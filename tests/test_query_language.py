@@ -1132,7 +1132,7 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             "What's the largest number of different SKUs on a single invoice?",
             {"metric": "units_sold", "per": "order", "stat": "max"},
             {"metric": "products", "per": "order", "stat": "max"},
-            "read 'number of different skus' as products per order",
+            "read 'largest number of different skus on a single invoice' as products per order",
         ),
         (  # a trading day is a day
             "Which trading day had the highest average invoice value?",
@@ -2320,6 +2320,161 @@ SLOTS = [
         {"filters": [], "did": ["purchase"], "min_times": 2},
         "read repeat customers as customers with 2 or more orders",
     ),
+    (  # a two-word entity noun, and a rank glued to its number
+        "top 5 stock codes by revenue",
+        {"metric": "revenue"},
+        {"metric": "revenue", "group_by": ["product"], "top_n": 5},
+        "read 'top 5 stock codes by revenue' as revenue by product, top 5",
+    ),
+    (
+        "top3 brands by carts",
+        {"metric": "carts", "group_by": ["brand"]},
+        {"metric": "carts", "group_by": ["brand"], "top_n": 3},
+        "read 'top 3 brands' as the top 3",
+    ),
+    (  # the most one entity reached: the event named, per that entity, the maximum
+        "highest number of cart events from a single session",
+        {"metric": "events", "per": "session", "stat": "max"},
+        {"metric": "carts", "per": "session", "stat": "max"},
+        "read 'highest number of cart events from a single session' as carts per session",
+    ),
+    (
+        "most distinct items viewed by one visitor",
+        {"metric": "views", "group_by": ["product"], "top_n": 1},
+        {
+            "metric": "products",
+            "per": "user",
+            "stat": "max",
+            "group_by": [],
+            "filters": [{"dimension": "event_type", "values": ["view"]}],
+        },
+        "read 'most distinct items viewed by one visitor' as products per user",
+    ),
+    (  # each entity's distinct products, summarised or ranked
+        "average number of different items viewed per visitor",
+        {"metric": "views", "per": "user"},
+        {
+            "metric": "products",
+            "per": "user",
+            "stat": "average",
+            "filters": [{"dimension": "event_type", "values": ["view"]}],
+        },
+        "read 'average number of different items viewed per visitor' as distinct products for each user",
+    ),
+    (
+        "which shopper carted the most unique products?",
+        {"metric": "carts", "group_by": ["user_id"], "top_n": 1},
+        {
+            "metric": "products",
+            "group_by": ["user_id"],
+            "top_n": 1,
+            "filters": [{"dimension": "event_type", "values": ["cart"]}],
+        },
+        "read 'which shopper carted the most unique products' as distinct products for each user",
+    ),
+    (  # "cart events" are carts, not all events
+        "which brand had the most cart events?",
+        {"metric": "events", "group_by": ["brand"], "top_n": 1},
+        {"metric": "carts", "group_by": ["brand"], "top_n": 1},
+        "counted carts, the 'cart events' the question names, not all events",
+    ),
+    (  # the sessions that did the event, all their events
+        "median events per visit, only visits with a cart",
+        {
+            "metric": "events",
+            "per": "session",
+            "stat": "median",
+            "filters": [{"dimension": "event_type", "values": ["cart"]}],
+        },
+        {"metric": "events", "per": "session", "stat": "median", "did": ["cart"], "filters": []},
+        "read 'visits with a cart' as the sessions that did cart",
+    ),
+    (
+        "users with a view but zero carts",
+        {"metric": "users", "did": ["view"]},
+        {"did": ["view"], "did_not": ["cart"]},
+        "read 'but zero carts' as never did cart",
+    ),
+    (
+        "# of users w/ an ATC",
+        {"metric": "users"},
+        {"metric": "users", "did": ["cart"]},
+        "read 'users w/ an add-to-cart' as the users that did cart",
+    ),
+    (  # only once: a share with exactly one
+        "share of shoppers who only ever made one purchase",
+        {"metric": "users", "did": ["purchase"]},
+        {"metric": "users", "share": True, "did": ["purchase"], "min_times": 1, "max_times": 1},
+        "read 'share of shoppers who only ever made one purchase' as the share of users that did purchase",
+    ),
+    (  # a share of sessions, not each session's rate
+        "percentage of visits that include a purchase",
+        {"metric": "conversion_rate", "group_by": ["session_id"]},
+        {"metric": "sessions", "share": True, "did": ["purchase"], "group_by": []},
+        "read 'percentage of visits that include a purchase' as the share of sessions that did purchase",
+    ),
+    (  # a share of the measure named after "share of"
+        "pct of rev from non-UK custs",
+        {
+            "metric": "users",
+            "share": True,
+            "filters": [{"dimension": "country", "values": ["UK"], "exclude": True}],
+        },
+        {"metric": "revenue", "share": True},
+        "read 'pct of revenue' as the share of revenue, not of users",
+    ),
+    (  # a value set aside is excluded
+        "leaving Germany aside, revenue by country",
+        {
+            "metric": "revenue",
+            "group_by": ["country"],
+            "filters": [{"dimension": "country", "values": ["Germany"]}],
+        },
+        {"filters": [{"dimension": "country", "values": ["Germany"], "exclude": True}]},
+        "read country as everything but Germany: the words exclude it",
+    ),
+    (  # a ratio written with a sign, and "to win one sale"
+        "carts ÷ views",
+        {"metric": "carts"},
+        {"metric": "carts", "divided_by": "views"},
+        "read 'carts ÷ views' as carts divided by views",
+    ),
+    (
+        "how many views does it take to win a single sale?",
+        {"metric": "views", "group_by": ["order_id"]},
+        {"metric": "views", "divided_by": "purchases", "group_by": []},
+        "read 'how many views does it take to win a single sale' as views divided by purchases",
+    ),
+    (  # more metrics beside a figure per entity cannot be computed
+        "mean events per user, views and carts together",
+        {"metric": "events", "per": "user", "also": ["views", "carts"]},
+        {"metric": "events", "per": "user", "also": []},
+        "ignored also views, carts: more metrics go beside a plain figure only",
+    ),
+    (  # a value a code-written dimension never has
+        "average money per order line",
+        {"metric": "average_line_value", "filters": [{"dimension": "order_kind", "values": ["line"]}]},
+        {"metric": "average_line_value", "filters": []},
+        "ignored the filter order_kind = line: its values are first, repeat",
+    ),
+    (  # the gap's own average, "at least two orders" states who
+        "average days between a customer's 1st and 2nd order, for those with at least 2 orders",
+        {"metric": "days_between_orders", "per": "order", "stat": "min"},
+        {"per": None, "stat": "average", "filters": [{"dimension": "order_number", "values": ["2"]}]},
+        "read the min per order as the average the words ask for",
+    ),
+    (
+        "mean gap 2nd→3rd purchase",
+        {"metric": "days_between_orders"},
+        {"filters": [{"dimension": "order_number", "values": ["3"]}]},
+        "read '2nd→3rd purchase' as the gap before order number 3",
+    ),
+    (  # days as a unit, not a daily series
+        "avg days between consecutive purchases",
+        {"metric": "days_between_orders", "grain": "day"},
+        {"metric": "days_between_orders", "grain": "none"},
+        "ignored grain day: the question asks for no time series",
+    ),
     (
         "sessions with a purchase divided by all sessions",
         {"metric": "sessions", "share": True, "did": ["purchase"]},
@@ -2352,6 +2507,7 @@ def test_the_gap_metric_answers_its_own_first_order_wording() -> None:
         is None
     )
     assert beyond_typed("days between the first and second order", gap) is None
+    assert beyond_typed("mean gap between orders (excl. first orders)", gap) is None
     assert beyond_typed("revenue of each customer's first order", {"metric": "revenue"}) is not None
     span = {"metric": "duration_days", "per": "user"}
     assert beyond_typed("median days from each customer's first order to their last order", span) is None
@@ -2377,6 +2533,28 @@ def test_what_a_campaign_did_is_declined_and_a_campaign_as_a_frame_is_not() -> N
     assert missing_concept("revenue by campaign last month").startswith(lacks)
     assert missing_concept("For our spring campaign, who are the at-risk high spenders?") is None
     assert missing_concept("How many users came back after the campaign?") is None
+
+
+def test_who_asks_is_a_frame_and_what_people_are_is_a_demographic() -> None:
+    assert missing_concept("When should customer service be fully staffed? Orders by hour?") is None
+    assert missing_concept("How many customer service tickets did we get?") is not None
+    assert missing_concept("what share of our buyers are women?").startswith("The data has no demographics")
+    assert missing_concept("% femal among buyers").startswith("The data has no demographics")
+    has = lambda name: name != "category"  # noqa: E731
+    assert missing_dimension("The category team asks: what is our reorder rate?", has) is None
+    assert missing_dimension("reorder rate by category", has) is not None
+
+
+def test_days_of_one_month_and_a_two_digit_year_after_a_calendar_word_are_the_period() -> None:
+    for question, period in [
+        ("orders 3-5 march 2011", {"kind": "range", "start": "2011-03-03", "end": "2011-03-05"}),
+        ("revenue Dec 18-24, 2010", {"kind": "range", "start": "2010-12-18", "end": "2010-12-24"}),
+        ("which month of 97 had the most buyers", {"kind": "year", "year": 1997}),
+    ]:
+        _, cleaned, notes = check("query_metric", {"metric": "orders"}, english_reading(question), MODEL)
+        assert cleaned["period"] == period, (question, cleaned, notes)
+    _, cleaned, _ = check("query_metric", {"metric": "orders"}, "orders of 97 customers", MODEL)
+    assert cleaned.get("period", {"kind": "all"}) == {"kind": "all"}
 
 
 def test_a_misspelled_dimension_the_data_lacks_is_still_declined() -> None:

@@ -125,9 +125,9 @@ ENTITY_WORDS = {
     "week": r"week",
     "month": r"month",
 }
-NEGATION = r"\bnever\b|\bnot\b|n't|\bno\b|\bnone\b|without|abandon|\bbut (only|just)\b|\bonly (view|brows|look)|didn|haven|hasn|excluding|except|\bleft\b|\bleave|\bfail|\bdrop|\bbounce|\bwithout|\bzero\b|\bnon[- ]"
+NEGATION = r"\bnever\b|\bnot\b|n't|\bno\b|\bnone\b|without|abandon|\bbut (only|just)\b|\bonly (view|brows|look)|didn|haven|hasn|excluding|except|\bleft\b|\bleave|\bfail|\bdrop|\bbounce|\bwithout|\bzero\b|\b(but|with|w/|and) 0\b|\bnon[- ]"
 SHARE_WORDS = r"share|percent|%|proportion|fraction|rate|ratio|how many of|what part|portion|likely|pct|what part|out of|of all|of the|conversion|convert|divided by|\bcvr\b"
-TIMES_WORDS = r"\d|more than|at least|or more|exactly|twice|once|repeat|again|multiple|several|returning|frequent|loyal|many times|over and over|\bonly one\b|single|one[- ]time|second"
+TIMES_WORDS = r"\d|more than|at least|or more|exactly|twice|once|repeat|again|multiple|several|returning|frequent|loyal|many times|over and over|\bonly one\b|\bonly (ever )?\w+ (one|1)\b|one[- ]and[- ]done|single|one[- ]time|second"
 STAT_WORDS = {
     "max": r"most|max|highest|largest|biggest|greatest|top|record|heaviest|single|peak|longest|most active",
     "min": r"least|fewest|min|lowest|smallest|shortest",
@@ -299,6 +299,8 @@ SHORT_TYPOS = {
     "custs": "customers",
     "cust": "customer",
     "usr": "user",
+    "atc": "add-to-cart",  # analysts' shorthand
+    "rev": "revenue",
     "ordr": "order",
     "usrs": "users",
     "prods": "products",
@@ -350,6 +352,12 @@ def _spelled(text: str) -> str:
 GLUED_RANK = r"(?i)\b(top|bottom)(\d{1,3})\b"  # "top3 customers"
 # "In '98", "Q1 '98": a year in two digits, written out (from 1950 on, as e-commerce data is).
 SHORT_YEAR = r"(?<![\w'’])['’](?P<yy>\d\d)\b(?!['’\w])"
+# "Which month of 98", "q1 in 97": two digits after a calendar word are a year, apostrophe or not.
+CALENDAR_SHORT_YEAR = r"(?i)\b(?P<before>(month|mnth|quarter|qtr|week)s? (of|in) )(?P<yy>\d\d)\b(?![\d%,.:]|\s*(days?|weeks?|months?)\b)"
+
+
+def _calendar_year(match: re.Match[str]) -> str:
+    return match.group("before") + _full_year(match)
 
 
 def _century_added(yy: int) -> int:
@@ -381,6 +389,9 @@ def corrected(question: str) -> tuple[str, list[str]]:
     for short in re.finditer(SHORT_YEAR, question):
         notes.append(f"read '{short.group(0)}' as {_full_year(short)}")
     question = re.sub(SHORT_YEAR, _full_year, question)
+    for short in re.finditer(CALENDAR_SHORT_YEAR, question):
+        notes.append(f"read '{short.group('yy')}' as {_full_year(short)}")
+    question = re.sub(CALENDAR_SHORT_YEAR, _calendar_year, question)
     for prize in re.finditer(PRIZE_FOR_PRICE, question, re.IGNORECASE):
         notes.append(f"read '{prize.group(0)}' as '{prize.group(1)} price'")
     question = re.sub(PRIZE_FOR_PRICE, r"\1 price", question, flags=re.IGNORECASE)
@@ -413,7 +424,8 @@ SESSIONS_AS_LOADED = (
 
 
 def _text(*parts: str | None) -> str:
-    text = re.sub(FRAMING, " ", _spelled(" ".join(p for p in parts if p).lower()))
+    text = re.sub(GLUED_RANK, r"\1 \2", " ".join(p for p in parts if p).lower())
+    text = re.sub(FRAMING, " ", re.sub(CALENDAR_SHORT_YEAR, _calendar_year, _spelled(text)))
     return re.sub(SESSIONS_AS_LOADED, " sessions ", text) if re.search(r"\bsess|\bvisit", text) else text
 
 
@@ -453,6 +465,7 @@ COMPARISON = (
     r"compar|\bvs\.?\b|versus|\bchang|\bdrop|\brise|\brose|\bincreas|\bdecreas|\bwhy\b|\bgo(ne)? (up|down)"
     r"|\bwent (up|down)|\bthan\b|\bbefore\b|\bprevious|\bprior\b|\bgrow|\bgrew|\bdeclin|\bfell|\bfall|\bup or down"
     r"|\bdifferen|\bshift|\bimprov|\bworse|\bbetter|\bdip|\bspike|\bjump|\bsurg|\bslump|\bover the (week|month) before"
+    r"|\bchg\b|\bmom\b|\bwow\b|\byoy\b"
 )
 FOLLOW_UP = (
     r"^\s*(and|what about|how about|only|just|now|same|also|but|instead|then|ok|okay|per|by|for|in|split|break)\b"
@@ -664,6 +677,7 @@ def check(
     _supported_period(review, default_kind)
     _generic_nouns_dropped(args, notes)
     _supported_filters(review, values)
+    _labels_only(args, semantic, notes)
     _supported_condition_filters(review)
     group_by = _supported_breakdown(review, tool)
     if tool != "funnel":
@@ -736,6 +750,14 @@ def _with_previous(
                 ):
                     args[field] = value
                     merged.append(field)
+    later = _next_month_against(alone) if tool == "query_metric" and not follow_up(alone) else None
+    if later and not args.get("group_by") and args.get("grain", "none") == "none" and not args.get("share"):
+        # "Revenue growth Feb 1998 -> Mar 1998": the later month against the one before it
+        tool = "compare_periods"
+        args.pop("grain", None)
+        args.pop("together", None)
+        args["period"] = {"kind": "month", "year": later.year, "month": later.month}
+        notes.append(f"read as {later:%B %Y} against the month before it")
     if tool == "compare_periods" and not _has(COMPARISON, text):
         args.pop("grain", None)
         tool = "query_metric"  # a figure over a period, not a change: nothing asks to compare
@@ -744,6 +766,36 @@ def _with_previous(
         notes.append(f"kept {', '.join(merged)} from the previous question")
     before = previous.get("arguments", {}) if continues and previous else {}
     return tool, _Review(args, notes, text, alone, semantic, before)
+
+
+# "Feb 1998 -> Mar 1998", "feb→mar 1998", "March 1998 higher than February 1998": two consecutive
+# months named with words of change are the later one against the one before.
+MONTH_NAMED = (
+    r"\b(?P<month>jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may(?=\s*(19|20)\d\d)|june?|july?|aug(ust)?"
+    r"|sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)\b\.?,?\s*(?P<year>(19|20)\d\d)?"
+)
+GROWTH_WORDS = (
+    r"\bgrowth\b|\bgr[eo]w\b|\bchange\b|\bchg\b|\bmom\b|month[- ]over[- ]month|\bhigher\b|\blower\b"
+    r"|\bincrease|\bdecrease|\bup or down\b|\bby what (percent|percentage|%)"
+)
+
+
+def _next_month_against(text: str) -> date | None:
+    """The later of two consecutive months the words compare, as its first day; None when none."""
+    if not _has(GROWTH_WORDS, text):
+        return None
+    years = _years_named(text)
+    only_year = next(iter(years)) if len(years) == 1 else None
+    named = set()
+    for match in re.finditer(MONTH_NAMED, text):
+        year = match.group("year") or only_year
+        if year is None:
+            return None
+        named.add(date(int(year), MONTHS.index(match.group("month")[:3]) + 1, 1))
+    if len(named) != 2:
+        return None
+    first, later = sorted(named)
+    return later if (first + timedelta(days=32)).replace(day=1) == later else None
 
 
 # A rolling window in the words: "the last 30 days", "past two weeks", "3 months ago", "recently"
@@ -843,6 +895,25 @@ def _generic_nouns_dropped(args: dict[str, Any], notes: list[str]) -> None:
             rebuilt.append(item)
         if where in args:
             args[where] = rebuilt
+
+
+def _labels_only(args: dict[str, Any], semantic: SemanticModel, notes: list[str]) -> None:
+    """A filter on a dimension whose values code writes (order_kind: first, repeat) with none of
+    them ("order_kind: line", from "per line") filters nothing the data has: dropped."""
+    kept = []
+    for item in args.get("filters") or []:
+        dimension = semantic.dimensions.get(item["dimension"])
+        labels = set(re.findall(r"(?:THEN|ELSE) '([^']+)'", dimension.sql)) if dimension else set()
+        said = {str(v).lower() for v in item["values"]}
+        if labels and not any(label.startswith(v[:4]) for label in labels for v in said):  # "buyer": buyers
+            notes.append(
+                f"ignored the filter {item['dimension']} = {', '.join(map(str, item['values']))}: "
+                f"its values are {', '.join(sorted(labels))}"
+            )
+            continue
+        kept.append(item)
+    if args.get("filters"):
+        args["filters"] = kept
 
 
 def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] | None) -> None:
@@ -947,6 +1018,12 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _abandoners_counted(args, alone, semantic, notes)
     _entities_in_n_others(args, alone, semantic, notes)
     _one_biggest_named(args, alone, semantic, notes)
+    _most_by_one_entity(args, alone, semantic, notes)
+    _distinct_products_of_each(args, alone, semantic, notes)
+    _per_entity_that_did(args, alone, semantic, notes)
+    _never_did_named(args, alone, semantic, notes)
+    _entities_that_did_counted(args, alone, semantic, notes)
+    _share_of_measure_named(args, alone, semantic, notes)
     _cycle_named(args, text, notes)
     _grain_named(args, text, notes)
     _peak_period(args, text, semantic, notes)
@@ -959,6 +1036,7 @@ def _figure_named(review: _Review, default_kind: str, last_day: date | None) -> 
     _top_entities_by(args, alone, semantic, notes)
     _which_entity_ranked(args, alone, semantic, notes)
     _event_metric_named(args, alone, semantic, notes)
+    _events_of_one_kind(args, alone, semantic, notes)
 
 
 def _event_metric_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -976,6 +1054,29 @@ def _event_metric_named(args: dict[str, Any], text: str, semantic: SemanticModel
         return  # "how many users …" counted as buyers: the narrower reading of people stays
     notes.append(f"counted {named}, which the question names, not {current.name}")
     args["metric"] = named
+
+
+# "Most purchase events", "number of view events": one kind of event, not all of them.
+EVENTS_OF_KIND = r"\b(?P<kind>purchase|buy|buying|order|view|page ?view|pv|cart|add[- ]to[- ]cart|atc|fav(ou?rite)?)\s+events?\b"
+
+
+def _events_of_one_kind(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Which category had the most purchase events" counted as all events: the events of the
+    kind named are that kind's own metric (purchases)."""
+    kinds = {event for m in re.finditer(EVENTS_OF_KIND, text) for event in _one_event_named(m.group("kind"))}
+    if args.get("metric") != "events" or len(kinds) != 1:
+        return
+    event = kinds.pop()
+    measure = EVENT_METRICS.get(event)
+    if measure not in semantic.metrics:
+        return
+    args["metric"] = measure
+    args["filters"] = [
+        f
+        for f in args.get("filters") or []
+        if not (f["dimension"] == "event_type" and f["values"] == [event])
+    ]
+    notes.append(f"counted {measure}, the '{event} events' the question names, not all events")
 
 
 def _month_without_number(review: _Review, default_kind: str) -> None:
@@ -1003,6 +1104,12 @@ def _month_without_number(review: _Review, default_kind: str) -> None:
             args["period"] = {"kind": kind}
 
 
+DAYS_AS_UNIT = (
+    r"\b(days?|hours?|weeks?|months?)\s+(between|since|from|to|until|before|after|apart|pass|elapsed|gap)\b"
+    r"|\b(in|of|many|number of|avg|average|mean|median|gap in)\s+(days|hours|weeks|months)\b"
+)
+
+
 def _supported_series_and_conditions(review: _Review) -> None:
     """A time series, conditions on what entities did, and a share: each only if the words ask."""
     args, text, alone, semantic, notes, kept = (
@@ -1018,6 +1125,7 @@ def _supported_series_and_conditions(review: _Review) -> None:
     if args.get("grain", "none") != "none" and not kept("grain"):
         # "Revenue per customer for the week" names one week, not a weekly series.
         unnamed = re.sub(ONE_PERIOD_NAMED, "", text)
+        unnamed = re.sub(DAYS_AS_UNIT, " ", unnamed)  # "days between orders" is a unit, not a series
         if not _has(GRAIN_WORDS[args["grain"]], unnamed) and not _has(
             r"trend|over time|series|timeline|evolv", text
         ):
@@ -1089,6 +1197,9 @@ def _supported_ratio_and_statistic(review: _Review) -> None:
     if args.get("divided_by") and not kept("divided_by") and not _has(RATIO_WORDS, text):
         review.drop("divided_by", None, "the question asks for no ratio")
     _two_measures_named(args, alone, semantic, notes)
+    if args.get("also") and (args.get("per") or args.get("share") or args.get("divided_by")):
+        # "events per user, counting views, carts … together": one figure per entity, not more columns
+        review.drop("also", [], "more metrics go beside a plain figure only")
     if args.get("also") and not kept("also"):
         named = [m for m in args["also"] if m != args.get("metric") and _metric_mentioned(m, text, semantic)]
         if len(named) < len(args["also"]):
@@ -1685,8 +1796,9 @@ def _ranking_of_entities(args: dict[str, Any], text: str, semantic: SemanticMode
 # "Top 3 customers by lifetime revenue", "bottom 5 brands for carts", "top category by buys": the
 # rows are the entity, the measure is what follows "by".
 TOP_BY = (
-    r"\b(?P<side>top|bottom|best|worst|biggest|largest|leading)\s+((?P<n>\d+|two|three|four|five|six|seven|eight|nine"
-    r"|ten|twenty)\s+)?(?P<noun>[a-z]+)\s+(by|for|in terms of|ranked by|based on|with the most)\s+(?P<rest>[^?.;]+)"
+    r"\b(?P<side>top|bottom|best|worst|biggest|largest|leading)\s*((?P<n>\d+|two|three|four|five|six|seven|eight|nine"
+    r"|ten|twenty)\s+)?(?P<noun>stock ?codes?|[a-z]+)(\s+\([a-z ]+\))?\s+(by|for|in terms of|ranked by|based on|with the most)"
+    r"\s+(?P<rest>[^?.;]+)"
 )
 
 
@@ -1705,7 +1817,10 @@ def _top_entities_by(args: dict[str, Any], text: str, semantic: SemanticModel, n
         return
     measure = _metric_named(match.group("rest"), semantic, not_counting=entity)
     current = semantic.metrics.get(args.get("metric", ""))
-    if measure is None and (current is None or current.counts == entity):
+    people = _has(rf"\b({ENTITY_NOUNS['user']})\b", match.group("rest"))
+    # "by # of buys" counted as buyers: people where the words count events (not "dollars spent")
+    counts_people = current is not None and current.counts is not None and not people
+    if measure is None and (current is None or current.counts == entity or counts_people):
         event = _one_event_named(match.group("rest"))  # "by buys": the event's count
         measure = EVENT_METRICS.get(event[0]) if event else None
     measure = measure or args.get("metric")
@@ -3042,6 +3157,11 @@ DAY_MONTH = rf"(?P<d1>\d{{1,2}})(st|nd|rd|th)?\s+(of\s+)?(?P<m1>{MONTH_WORD})|(?
 YEAR_ONCE = (
     rf"(\b(between|from)\s+|(?<![\w-]))({DAY_MONTH}){SPAN_JOIN}(?=(?P<last>{FULL_DATE}))"
     rf"|\b(between\s+|from\s+)?(?P<mm1>{MONTH_WORD}){SPAN_JOIN}(?P<mm2>{MONTH_WORD}),?\s+(?P<my>(19|20)\d\d)\b"
+    # "18-24 dec 2010", "Dec 18-24, 2010": two days of one month.
+    rf"|(?<![\w/.-])(?P<dd1>\d{{1,2}})(st|nd|rd|th)?{SPAN_JOIN}(?P<dd2>\d{{1,2}})(st|nd|rd|th)?\s+(of\s+)?"
+    rf"(?P<dm>{MONTH_WORD}),?\s+(?P<dy>(19|20)\d\d)\b"
+    rf"|\b(?P<um>{MONTH_WORD})\s+(?P<ud1>\d{{1,2}})(st|nd|rd|th)?{SPAN_JOIN}(?P<ud2>\d{{1,2}})(st|nd|rd|th)?,?\s+"
+    rf"(?P<uy>(19|20)\d\d)\b"
 )
 
 
@@ -3074,6 +3194,12 @@ def _span_with_one_year(text: str) -> tuple[date, date, str] | None:
             last_month = MONTHS.index(found.group("mm2")[:3]) + 1
             first = date(year, first_month, 1)
             last = date(year, last_month, calendar.monthrange(year, last_month)[1])
+            said = found.group(0)
+        elif found.group("dm") or found.group("um"):
+            year = int(found.group("dy") or found.group("uy"))
+            month = MONTHS.index((found.group("dm") or found.group("um"))[:3]) + 1
+            first = date(year, month, int(found.group("dd1") or found.group("ud1")))
+            last = date(year, month, int(found.group("dd2") or found.group("ud2")))
             said = found.group(0)
         else:
             last_match = re.match(FULL_DATE, text[found.end() :])
@@ -3512,15 +3638,22 @@ def _entities_with_any(args: dict[str, Any], text: str, semantic: SemanticModel,
 # did, as a share of all of them.
 SHARE_OF_DOERS = (
     r"(%|\bpct\b|\bshare|\bpercent(age)?|\bproportion|\bfraction|\bwhat part)\s+of\s+((the|all|our)\s+)*"
-    r"(?P<noun>users|customers|shoppers|visitors|sessions|visits|people)\s+((who|that|which|with)\s+)?(?P<rest>[^?.;]*)"
+    r"(?P<once>one[- ]and[- ]done\s+|one[- ]time\s+)?"
+    r"(?P<noun>users|customers|shoppers|visitors|sessions|visits|people)[\s,]+((who|that|which|with)\s+)?"
+    r"(?P<rest>(i\.e\.|e\.g\.|[^?.;])*)"
 )
+# "Who only ever placed one order", "one-and-done customers": did it once and never again.
+ONLY_ONCE = r"\b(only|exactly|just)\s+(ever\s+)?(\w+\s+)?(one|1|a single)\s+(orders?|purchases?|times?)\b|\bonly once\b"
 
 
 def _share_of_doers(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     match = re.search(SHARE_OF_DOERS, text)
-    if match is None or args.get("group_by") or args.get("grain", "none") != "none" or args.get("did_not"):
+    own_rows = [ENTITY_DIMENSIONS.get(_entity_of_noun(match.group("noun")) or "")] if match else []
+    if match is None or args.get("grain", "none") != "none" or args.get("did_not"):
         return
-    rest = match.group("rest")
+    if args.get("group_by") and args.get("group_by") != own_rows:  # "each session's rate": the share of them
+        return
+    rest = re.sub(r"\([^)]*\)", " ", match.group("rest"))  # "(an order = a customer's purchases on one day)"
     events = _events_done(rest)
     entity = _entity_of_noun(match.group("noun"))
     if len(events) != 1 or _has(NEGATION, rest) or re.search(r"\b(also|who|that|and then|but)\b", rest):
@@ -3536,6 +3669,15 @@ def _share_of_doers(args: dict[str, Any], text: str, semantic: SemanticModel, no
     ):
         return
     times = {"min_times": args.get("min_times"), "max_times": args.get("max_times")}  # "ordered 3+ times"
+    if match.group("once") or _has(ONLY_ONCE, rest):
+        times = {"min_times": 1, "max_times": 1}
+    if (
+        args.get("share")
+        and args.get("metric") == COUNT_METRICS[entity]
+        and args.get("did") == events
+        and all(args.get(k) == v for k, v in times.items())
+    ):
+        return
     _plain_figure(args, COUNT_METRICS[entity], share=True, group_by=[])
     args.update(did=events, **times)
     notes.append(f"read '{match.group(0).strip()}' as the share of {entity}s that did {events[0]}")
@@ -3707,15 +3849,16 @@ def _buyers_named(args: dict[str, Any], text: str, semantic: SemanticModel, note
 
 RATIO_TAKES = (
     r"\bhow many (?P<a>[a-z]+(?: [a-z]+)?) (does it take|do (we|you|they|shoppers|people) need|are needed|it takes)"
-    r"\s+(to (get|make|produce|generate)|for|per)\s+(one|a|each|1|every|a single)\s+(?P<b>[a-z]+)"
+    r"\s+(to (get|make|produce|generate|land|win|close|secure|drive)|for|per)\s+(one|a|each|1|every|a single)\s+"
+    r"(?P<b>[a-z]+(?: [a-z]+)?)"
 )
 RATIO_OF = (
-    r"\b(?P<a>[a-z]+(?: [a-z]+)?)\s+(divided by|relative to)\s+(?P<b>[a-z]+(?: [a-z]+)?)"
+    r"\b(?P<a>[a-z]+(?: [a-z]+)?)\s*(\s(divided by|relative to)\s|÷|/)\s*(?P<b>[a-z]+(?: [a-z]+)?)"
     r"|\b(?P<a2>[a-z]+)[- ]to[- ](?P<b2>[a-z]+)\s+(ratio|rate)\b"
     r"|\bratio\s+(of|between)\s+(the\s+)?(?P<a3>[a-z]+(?: [a-z]+)?)\s+(to|and)\s+(?P<b3>[a-z]+(?: [a-z]+)?)"
     r"|\bhow many (?P<a4>[a-z]+(?: [a-z]+)?)\s+((do|did) (we|you|they) (see|get|have|record)\s+|are there\s+)?"
     r"for (every|each) (single )?(?P<b4>[a-z]+)"
-    r"|\b(?P<a5>[a-z]+(?: [a-z]+)?)\s+per\s+(single\s+)?(?P<b5>purchase|buy|cart|add-to-cart|favou?rite|view|page view)\b"
+    r"|\b(?P<a5>[a-z]+(?: [a-z]+)?)\s+per\s+(single\s+|1\s+|one\s+)?(?P<b5>purchase|buy|cart|add-to-cart|favou?rite|view|page view)\b"
 )
 
 
@@ -3733,8 +3876,12 @@ def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes
         b_words = next(groups[k] for k in ("b", "b2", "b3", "b4", "b5") if groups.get(k))
         to_ratio = groups.get("a2") is not None  # "view-to-purchase": purchases over views
         first = _metric_named(a_words, semantic) or _metric_named(a_words.split()[-1], semantic)
+        one_sale = re.fullmatch(
+            r"([a-z]+ )?(sale|purchase|buy|order)", b_words
+        )  # "one apple sale": a purchase
         second = (
-            _metric_named(b_words, semantic)
+            ("purchases" if one_sale and "purchases" in semantic.metrics else None)
+            or _metric_named(b_words, semantic)
             or _metric_named(b_words.split()[0], semantic)
             or _metric_named(b_words + "s", semantic)  # "one purchase"
         )
@@ -3746,6 +3893,11 @@ def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes
         if not (args.get("metric") == top and args.get("divided_by") == bottom):
             args.update(metric=top, divided_by=bottom, per=None)
             notes.append(f"read '{match.group(0)}' as {top} divided by {bottom}")
+        entity = next((e for e, d in ENTITY_DIMENSIONS.items() if args.get("group_by") == [d]), None)
+        if entity in ENTITY_NOUNS and not _has(rf"\b({ENTITY_NOUNS[entity]})\b", text):
+            # "views per purchase" broken down by order: a ratio of two totals, no rows asked for
+            notes.append(f"ignored group_by {args['group_by'][0]}: the question names no {entity}s")
+            args.update(group_by=[], top_n=None)
         if {args.get("stat"), args.get("min_value"), args.get("max_value")} - {None, "average"}:
             # a ratio of two totals has no statistic over entities nor bounds on them
             args.update(stat="average", min_value=None, max_value=None)
@@ -4195,6 +4347,137 @@ def _distinct_things_counted(
     args.update(metric="products", filters=filters)
 
 
+def _entities_that_did_counted(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "# of sessions w/ an ATC" counted as all sessions: those that did the event the words name."""
+    match = re.search(ENTITIES_THAT_DID, text)
+    entity = _entity_of_noun(match.group("noun")) if match else None
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if entity is None or metric is None or metric.name != COUNT_METRICS.get(entity):
+        return
+    if any(args.get(f) for f in ("did", "did_not", "per", "share", "group_by", "min_times", "max_times")):
+        return
+    event = _events_done(match.group("what"))  # type: ignore[union-attr]
+    if len(event) != 1 or _has(NEGATION, text):
+        return
+    args["did"] = event
+    notes.append(f"read '{match.group(0)}' as the {entity}s that did {event[0]}")  # type: ignore[union-attr]
+
+
+# "Intl share of rev (non-UK custs)": the share is of the measure named after "share of".
+SHARE_OF_MEASURE = r"(\bshare|\bpercent(age)?|\bpct|%|\bproportion|\bfraction)\s+of\s+((the|total|all|our)\s+)*(?P<what>[a-z]+)"
+
+
+def _share_of_measure_named(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """A share of filtered rows taken of a count of people when the words name a measure (revenue,
+    units) as what is shared: that measure's share."""
+    match = re.search(SHARE_OF_MEASURE, text)
+    if match is None or not args.get("share") or args.get("did") or args.get("per"):
+        return
+    named = _metric_named(match.group("what"), semantic)
+    if named is None or named == args.get("metric"):
+        return
+    measure = semantic.metrics[named]
+    if measure.counts is not None or not measure.zero_when_empty or measure.format == "count":
+        return  # "share of users": the people count stays the model's to choose
+    notes.append(f"read '{match.group(0)}' as the share of {named}, not of {args['metric']}")
+    args["metric"] = named
+
+
+# "Users with add-to-cart but 0 purchases", "carted and never bought": what they did not do.
+NEVER_DID = (
+    r"\b(but|and|yet|with|w/)\s+(never|no|zero|0|not|didn'?t|did not|without|without any)\s+((any|a|an|ever|once)\s+)?"
+    r"(?P<what>[a-z-]+)"
+)
+
+
+def _never_did_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """A count of entities that did one event, where the words add that they never did another."""
+    metric = semantic.metrics.get(args.get("metric", ""))
+    did = list(args.get("did") or [])
+    if metric is None or metric.counts not in COUNT_METRICS or not did or args.get("did_not"):
+        return
+    for match in re.finditer(NEVER_DID, text):
+        event = _events_done(match.group("what"))
+        if len(event) == 1 and event[0] not in did:
+            args["did_not"] = event
+            notes.append(f"read '{match.group(0)}' as never did {event[0]}")
+            return
+
+
+# "Avg events per session, sessions with a purchase only": the sessions that did the event, their
+# events of any kind (not the purchase events alone).
+ENTITIES_THAT_DID = (
+    r"\b(?P<noun>sessions?|visits?|users?|customers?|shoppers?|visitors?)\s+(with|w/|that\s+(had|have|include|contain"
+    r"|contained|included|end(ed)?\s+(in|with))|which\s+(had|include|contain)|containing|including|where\s+\w+\s+\w+)\s+"
+    r"(at\s+least\s+(one|1)\s+|an?\s+|any\s+|some\s+)?(?P<what>\w+(-\w+)*)"
+)
+
+
+def _per_entity_that_did(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Average events per session in sessions with a purchase" filtered to purchase events, or
+    taken over all events: a per-entity average over the entities that did the event."""
+    match = re.search(ENTITIES_THAT_DID, text)
+    entity = _entity_of_noun(match.group("noun")) if match else None
+    event = _events_done(match.group("what")) if match else []
+    if entity is None or len(event) != 1 or args.get("metric") != "events" or not _has(AVERAGE_WORDS, text):
+        return
+    if args.get("per") not in (None, entity) or args.get("group_by") or args.get("share") or args.get("did"):
+        return
+    filters = args.get("filters") or []
+    own = [f for f in filters if f["dimension"] == "event_type" and f["values"] == event]
+    if args.get("per") == entity and not own:
+        return
+    stat = "median" if _has(r"\bmedian\b", text) else "average"
+    args.update(per=entity, stat=stat, did=event, filters=[f for f in filters if f not in own])
+    notes.append(f"read '{match.group(0)}' as the {entity}s that did {event[0]}, all their events")  # type: ignore[union-attr]
+
+
+# "Median distinct products per customer", "which customer bought the most unique items": each
+# entity's number of distinct products (of the event named), summarised or ranked.
+PRODUCTS_OF_EACH = (
+    rf"\b(?P<stat>median|average|avg|mean|max(imum)?|min(imum)?)\b[^?.;]{{0,20}}?\b(distinct|different|uniq(ue)?)\s+"
+    rf"({ENTITY_NOUNS['product']})\b(?P<rest>[^?.;]*?)\b(per|for each|by each|for every)\s+(?P<noun>\w+)"
+)
+WHICH_MOST_DISTINCT = (
+    rf"\bwhich\s+(?P<noun>\w+)\s+(?P<rest>[a-z ]*?)\s*the\s+(?P<side>most|fewest|largest number of)\s+"
+    rf"(distinct|different|uniq(ue)?)\s+({ENTITY_NOUNS['product']})\b"
+)
+DISTINCT_STATS = {"median": "median", "average": "average", "avg": "average", "mean": "average"}
+
+
+def _distinct_products_of_each(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    per = re.search(PRODUCTS_OF_EACH, text)
+    ranked = None if per else re.search(WHICH_MOST_DISTINCT, text)
+    match = per or ranked
+    entity = _entity_of_noun(match.group("noun")) if match else None
+    if match is None or entity in (None, "product") or "products" not in semantic.metrics:
+        return
+    events = _events_done(match.group("rest"))
+    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
+    if len(events) == 1 and "event_type" in semantic.dimensions:
+        filters.append({"dimension": "event_type", "values": events})
+    fields = dict(metric="products", filters=filters, did=[], did_not=[], share=False)
+    if per:
+        word = per.group("stat")
+        stat = DISTINCT_STATS.get(
+            word, "max" if word.startswith("max") else "min" if word.startswith("min") else None
+        )
+        fields.update(per=entity, stat=stat, group_by=[], top_n=None)
+    else:
+        fields.update(per=None, stat="average", group_by=[ENTITY_DIMENSIONS[entity]], top_n=1)
+        fields["sort"] = "lowest" if ranked.group("side") == "fewest" else "highest"  # type: ignore[union-attr]
+    if all(args.get(k) == v for k, v in fields.items()):
+        return
+    args.update(fields)
+    notes.append(f"read '{match.group(0)}' as distinct products for each {entity}")
+
+
 # "Single-item orders", "orders with 5+ CDs", "baskets of more than 10 items": orders by their size.
 ORDER_NOUN = r"(orders?|baskets?|invoices?|transactions?|checkouts?|carts?)"
 SIZED_ORDERS = (
@@ -4448,6 +4731,55 @@ def _one_biggest_named(args: dict[str, Any], text: str, semantic: SemanticModel,
         return
     args["per"], args["stat"], args["top_n"] = entity, stat, None
     notes.append(f"read '{match.group(0)}' as {metric.label} per {entity}, then the {stat}")
+
+
+# "Most purchase events by a single user", "max # of buys by 1 usr": the largest count one entity
+# reached, not a ranking (a ranking names no "single").
+MOST_BY_ONE = (
+    r"\b(most|max(imum)?|highest|largest|biggest|greatest)\s+((number|count|no\.?)\s+of\s+|#\s*(of\s+)?)?"
+    r"(?P<what>[a-z ()-]{2,40}?)\s+(by|from|for|of|in|on)\s+(a|one|any)?\s*(single|one|1|individual)\s+(?P<noun>\w+)\b"
+)
+
+
+def _most_by_one_entity(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
+    """ "Most purchase events by a single user" taken as all events, or as a count of users: the
+    measure the words name, per that entity, then the maximum."""
+    match = re.search(MOST_BY_ONE, text)
+    entity = _entity_of_noun(match.group("noun")) if match else None
+    if match is None or entity is None or args.get("share") or args.get("grain", "none") != "none":
+        return
+    what = match.group("what")
+    measure = _metric_named(what, semantic, not_counting=entity)
+    event = _one_event_named(what)
+    current = semantic.metrics.get(args.get("metric", ""))
+    if measure is None and event and current and current.zero_when_empty and current.counts is None:
+        if semantic.events_of(current.name) == set(event):
+            measure = current.name  # "most CDs bought" as units bought: the model's measure of it
+    if measure in (None, "events") and event:  # "purchase events": the purchases
+        measure = EVENT_METRICS.get(event[0])
+    distinct = re.search(DISTINCT_PRODUCTS, what)
+    if distinct and entity != "product":  # "most unique products viewed by one user"
+        measure, event = "products", _events_done(distinct.group("rest"))
+    elif measure in DISTINCT_METRICS.values():
+        return  # "most items in one order": units or lines, which other readings decide
+    if measure not in semantic.metrics or not semantic.metrics[measure].zero_when_empty:
+        return
+    own = semantic.events_of(measure)
+    filters = [
+        f
+        for f in args.get("filters") or []
+        if not (f["dimension"] == "event_type" and set(f["values"]) <= own)
+    ]
+    if distinct and len(event) == 1 and "event_type" in semantic.dimensions:
+        filters = [f for f in filters if f["dimension"] != "event_type"]
+        filters.append({"dimension": "event_type", "values": event})
+    if args.get("metric") == measure and args.get("per") == entity and args.get("stat") == "max":
+        if args.get("filters") == filters:
+            return
+    args.update(
+        metric=measure, per=entity, stat="max", group_by=[], top_n=None, filters=filters, did=[], did_not=[]
+    )
+    notes.append(f"read '{match.group(0)}' as {measure} per {entity}, then the maximum")
 
 
 def _median_over_breakdown(
@@ -4731,7 +5063,7 @@ def _abandoners_counted(args: dict[str, Any], text: str, semantic: SemanticModel
 # "Days between a customer's first and second order": the gap of the second order, typed.
 ORDINAL = rf"{'|'.join(NTH)}|sixth|seventh|eighth|ninth|tenth|\d{{1,2}}(st|nd|rd|th)"
 NTH_GAP = (
-    rf"\b(?P<a>{ORDINAL})\s+((purchase|order)\s+)?(dates?\s+)?(and|to|&|->|→|until|till|vs\.?|versus)\s+"
+    rf"\b(?P<a>{ORDINAL})(\s+(purchase|order))?(\s+dates?)?(\s+(and|to|until|till|vs\.?|versus)\s+|\s*(&|->|→|-|–)\s*)"
     rf"(the\s+|their\s+)?(?P<b>{ORDINAL})(\s+(orders?|purchases?|invoices?|baskets?|transactions?|purchase dates?"
     r"|order dates?)\b|(?=\s*([?.!,;)]|$)))"
     # "time-to-second-purchase": from the one before
@@ -4767,6 +5099,11 @@ def _gap_between_nth_orders(args: dict[str, Any], text: str, notes: list[str]) -
     if args["metric"] != metric:
         args["metric"] = metric
         notes.append(f"read '{match.group(0)}' as the days from the first order to order number {later}")
+    if args.get("per") and args.get("stat") in ("min", "max") and _has(r"\b(average|avg|mean)\b", text):
+        # "the average number of days between their first and second order": the metric's own
+        # average over those orders, not a minimum ("at least two orders" states who, not a statistic)
+        notes.append(f"read the {args['stat']} per {args['per']} as the average the words ask for")
+        args.update(per=None, stat="average")
     wanted = {"dimension": "order_number", "values": [str(later)]}
     others = [
         f
@@ -5233,6 +5570,10 @@ EXCLUDING = (
     r"|ex|non|aside from|leaving out|minus|without)\W+(the\W+)?$"
 )
 
+# "Leaving the UK aside", "setting Apple to one side": the value between the two.
+SET_ASIDE_BEFORE = r"\b(leaving|leave|setting|set|putting|put)\W+(the\W+)?$"
+SET_ASIDE_AFTER = r"\W*(aside|to one side|out)\b"
+
 
 def _excluded_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
     """A filter the words negate ("outside the UK") is everything but its values; one the words
@@ -5245,7 +5586,12 @@ def _excluded_named(args: dict[str, Any], text: str, notes: list[str]) -> None:
             + [_alias_at(a, text) for a in _aliases(item["dimension"], v)]
             if m is not None
         ]
-        excluded = bool(mentions) and all(re.search(EXCLUDING, text[: m.start()][-40:]) for m in mentions)
+        excluded = bool(mentions) and all(
+            re.search(EXCLUDING, text[: m.start()][-40:])
+            or re.search(SET_ASIDE_BEFORE, text[: m.start()][-30:])
+            and re.match(SET_ASIDE_AFTER, text[m.end() :])
+            for m in mentions
+        )
         if excluded and not item.get("exclude"):
             notes.append(
                 f"read {item['dimension']} as everything but {', '.join(item['values'])}: the words exclude it"
@@ -5585,7 +5931,8 @@ MISSING_CONCEPTS = [
         "The data has no marketing spend: it records what shoppers did, not what was paid to bring them.",
     ),
     (
-        r"\bages?\b|how old|\bgender|demograph|\bincome (level|bracket|group)|\bmarital|\bmale\b|\bfemale\b"
+        r"\bages?\b|how old|\bgender|demograph|\bincome (level|bracket|group)|\bmarital|\bmales?\b|\bfemal(e|es)?\b"
+        r"|\b(are|were|is|was) (wom[ae]n|m[ae]n)\b|\b(wom[ae]n|m[ae]n) (customers?|users?|shoppers?|buyers?)\b"
         r"|\bmen (and|vs\.?|versus) women|\bwomen (and|vs\.?|versus) men",
         "The data has no demographics (age, gender, income) of its users.",
     ),
@@ -5624,7 +5971,9 @@ MISSING_CONCEPTS = [
         "The data has no discounts or coupons: it records the prices paid, not the promotions behind them.",
     ),
     (
-        r"\bsupport tickets?\b|\bcomplaints?\b|\bcustomer service\b|\bhelp ?desk\b",
+        # "When should customer service be staffed": the team as the one asking, not its records.
+        r"\bsupport tickets?\b|\bcomplaints?\b|\bhelp ?desk\b|\bcustomer service\b(?!\s+(team|be|should|is|are|thinks?"
+        r"|wants?|asked|needs?|says?|said|would|will|can)\b)",
         "The data has no customer service records.",
     ),
     (
@@ -5698,7 +6047,8 @@ NAMED_DIMENSIONS = {
     r"|\b(came|come|coming|arriv\w*|visit\w*|traffic|referred) (to us |to the site |in )?(from|via|through) "
     r"(google|facebook|bing|instagram|tiktok|youtube|twitter)\b",
     "country": r"\bcountr(y|ies)\b|\bnationalit|\binternational (customers|buyers|orders|sales)",
-    "category": r"\bdepartments?\b|\bdepts?\b|\baisles?\b|\bcategor(y|ies)\b",
+    # "The category team keeps quoting …": people who ask, not a breakdown.
+    "category": r"\bdepartments?\b|\bdepts?\b|\baisles?\b|\bcategor(y|ies)\b(?!\s+(team|managers?|leads?|owners?)\b)",
 }
 
 
@@ -5828,7 +6178,9 @@ GAPS = {"days_since_previous_order", "days_since_first_order"}
 BEYOND_TYPED = [
     (
         # "non-first orders" are repeat orders (order_kind), not an order's place
-        r"(?<!non-)(?<!non )\b(first|second|1st|2nd|earliest|initial|latest|most recent|previous|next)\s+"
+        # nor are orders "excl. first orders" (every order with one before it)
+        r"(?<!non-)(?<!non )(?<!excl\. )(?<!excl )(?<!excluding )(?<!except )(?<!without )(?<!not )"
+        r"\b(first|second|1st|2nd|earliest|initial|latest|most recent|previous|next)\s+"
         r"(order|purchase|invoice|transaction|basket|visit)s?\b",
         "a customer's first, second or latest order (orders.order_number: 1 = first; = customer_orders: latest)",
     ),
