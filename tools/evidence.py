@@ -3876,9 +3876,8 @@ def _ratio_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes
         b_words = next(groups[k] for k in ("b", "b2", "b3", "b4", "b5") if groups.get(k))
         to_ratio = groups.get("a2") is not None  # "view-to-purchase": purchases over views
         first = _metric_named(a_words, semantic) or _metric_named(a_words.split()[-1], semantic)
-        one_sale = re.fullmatch(
-            r"([a-z]+ )?(sale|purchase|buy|order)", b_words
-        )  # "one apple sale": a purchase
+        # "one apple sale": a purchase, not revenue
+        one_sale = re.fullmatch(r"([a-z]+ )?(sale|purchase|buy|order)", b_words)
         second = (
             ("purchases" if one_sale and "purchases" in semantic.metrics else None)
             or _metric_named(b_words, semantic)
@@ -4352,17 +4351,19 @@ def _entities_that_did_counted(
 ) -> None:
     """ "# of sessions w/ an ATC" counted as all sessions: those that did the event the words name."""
     match = re.search(ENTITIES_THAT_DID, text)
-    entity = _entity_of_noun(match.group("noun")) if match else None
+    if match is None:
+        return
+    entity = _entity_of_noun(match.group("noun"))
     metric = semantic.metrics.get(args.get("metric", ""))
     if entity is None or metric is None or metric.name != COUNT_METRICS.get(entity):
         return
     if any(args.get(f) for f in ("did", "did_not", "per", "share", "group_by", "min_times", "max_times")):
         return
-    event = _events_done(match.group("what"))  # type: ignore[union-attr]
+    event = _events_done(match.group("what"))
     if len(event) != 1 or _has(NEGATION, text):
         return
     args["did"] = event
-    notes.append(f"read '{match.group(0)}' as the {entity}s that did {event[0]}")  # type: ignore[union-attr]
+    notes.append(f"read '{match.group(0)}' as the {entity}s that did {event[0]}")
 
 
 # "Intl share of rev (non-UK custs)": the share is of the measure named after "share of".
@@ -4421,8 +4422,10 @@ def _per_entity_that_did(args: dict[str, Any], text: str, semantic: SemanticMode
     """ "Average events per session in sessions with a purchase" filtered to purchase events, or
     taken over all events: a per-entity average over the entities that did the event."""
     match = re.search(ENTITIES_THAT_DID, text)
-    entity = _entity_of_noun(match.group("noun")) if match else None
-    event = _events_done(match.group("what")) if match else []
+    if match is None:
+        return
+    entity = _entity_of_noun(match.group("noun"))
+    event = _events_done(match.group("what"))
     if entity is None or len(event) != 1 or args.get("metric") != "events" or not _has(AVERAGE_WORDS, text):
         return
     if args.get("per") not in (None, entity) or args.get("group_by") or args.get("share") or args.get("did"):
@@ -4433,7 +4436,7 @@ def _per_entity_that_did(args: dict[str, Any], text: str, semantic: SemanticMode
         return
     stat = "median" if _has(r"\bmedian\b", text) else "average"
     args.update(per=entity, stat=stat, did=event, filters=[f for f in filters if f not in own])
-    notes.append(f"read '{match.group(0)}' as the {entity}s that did {event[0]}, all their events")  # type: ignore[union-attr]
+    notes.append(f"read '{match.group(0)}' as the {entity}s that did {event[0]}, all their events")
 
 
 # "Median distinct products per customer", "which customer bought the most unique items": each
@@ -4452,6 +4455,8 @@ DISTINCT_STATS = {"median": "median", "average": "average", "avg": "average", "m
 def _distinct_products_of_each(
     args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
 ) -> None:
+    """Each entity's distinct products counted as events or people: products per entity (of the
+    event named), then the statistic, or the entity with the most of them."""
     per = re.search(PRODUCTS_OF_EACH, text)
     ranked = None if per else re.search(WHICH_MOST_DISTINCT, text)
     match = per or ranked
@@ -4471,7 +4476,7 @@ def _distinct_products_of_each(
         fields.update(per=entity, stat=stat, group_by=[], top_n=None)
     else:
         fields.update(per=None, stat="average", group_by=[ENTITY_DIMENSIONS[entity]], top_n=1)
-        fields["sort"] = "lowest" if ranked.group("side") == "fewest" else "highest"  # type: ignore[union-attr]
+        fields["sort"] = "lowest" if match.group("side") == "fewest" else "highest"
     if all(args.get(k) == v for k, v in fields.items()):
         return
     args.update(fields)
