@@ -2372,6 +2372,12 @@ SLOTS = [
         },
         "read 'which shopper carted the most unique products' as distinct products for each user",
     ),
+    (
+        "which category got the most favourite (fav) events?",
+        {"metric": "events", "group_by": ["category"], "top_n": 1},
+        {"metric": "favorites", "group_by": ["category"], "top_n": 1},
+        "counted favorites, the 'fav events' the question names, not all events",
+    ),
     (  # "cart events" are carts, not all events
         "which brand had the most cart events?",
         {"metric": "events", "group_by": ["brand"], "top_n": 1},
@@ -2543,6 +2549,39 @@ def test_who_asks_is_a_frame_and_what_people_are_is_a_demographic() -> None:
     has = lambda name: name != "category"  # noqa: E731
     assert missing_dimension("The category team asks: what is our reorder rate?", has) is None
     assert missing_dimension("reorder rate by category", has) is not None
+
+
+def test_concepts_misspelled_or_named_by_their_parts_are_declined() -> None:
+    assert missing_concept("% of sales paid w/ credit crd vs cheque?").startswith("The data has no payment")
+    assert missing_concept("how much stok is left of the top seller?") == "The data has no stock levels."
+    assert missing_concept("top sellr/store by # of purchses?").startswith("The data has no retailers")
+    assert missing_concept("top sellers by revenue") is None  # best-selling products
+    no_channels = missing_dimension(
+        "custs who came in thru affilate or referal links?", lambda n: n != "channel"
+    )
+    assert no_channels is not None and "channel" in no_channels
+
+
+def test_words_in_product_names_on_data_without_names_are_dropped_unless_asked_for() -> None:
+    no_names = {"product_text": {}, "product": {"24852": "24852", "13176": "13176"}}
+
+    def values(name: str) -> dict[str, str]:
+        return no_names.get(name, {})
+
+    call = {"metric": "orders", "filters": [{"dimension": "product_text", "values": ["discs"]}]}
+    _, cleaned, notes = check(
+        "query_metric", call, "share of orders with several discs", MODEL, values=values
+    )
+    assert cleaned["filters"] == [], notes
+    _, cleaned, _ = check(
+        "query_metric", call, "orders of discs whose title contains discs", MODEL, values=values
+    )
+    assert cleaned["filters"] == call["filters"]
+    ids = {"metric": "orders", "filters": [{"dimension": "product_text", "values": ["24852", "13176"]}]}
+    _, cleaned, notes = check(
+        "query_metric", ids, "orders with products 24852 or 13176", MODEL, values=values
+    )
+    assert cleaned["filters"] == [{"dimension": "product", "values": ["24852", "13176"]}], notes
 
 
 def test_days_of_one_month_and_a_two_digit_year_after_a_calendar_word_are_the_period() -> None:

@@ -300,6 +300,8 @@ SHORT_TYPOS = {
     "cust": "customer",
     "usr": "user",
     "atc": "add-to-cart",  # analysts' shorthand
+    "stok": "stock",
+    "sellr": "seller",
     "rev": "revenue",
     "ordr": "order",
     "usrs": "users",
@@ -957,8 +959,34 @@ def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] 
     for where in ("filters", "did_where", "did_not_where"):
         if values is not None and args.get(where):
             moved = [_on_its_dimension(item, values, notes) for item in args[where]]
+            moved = [item for item in moved if not _product_words_unasked(item, values, text, notes)]
             # Two filters that moved onto the same values ("CD" as text and as a category) are one.
             args[where] = [f for i, f in enumerate(moved) if f not in moved[:i]]
+
+
+# The words that ask for product names or titles, where a filter on them is asked for.
+PRODUCT_WORDS_ASKED = r"\b(names?|titles?|descriptions?|called|named|keywords?|contains?|containing)\b"
+
+
+def _product_words_unasked(
+    item: dict[str, Any], values: Callable[[str], dict[str, str]], text: str, notes: list[str]
+) -> bool:
+    """A filter on words in product names on data without product names, where the question asks
+    for no names ("orders with 2+ discs", "tiny orders"): the model's stray filter, not a request
+    to decline for."""
+    if item["dimension"] != "product_text" or _has(PRODUCT_WORDS_ASKED, text):
+        return False
+    try:
+        names = values("product_text")
+    except Exception:  # a dimension the data cannot read: it has no values
+        names = {}
+    if names:
+        return False
+    notes.append(
+        f"ignored the filter product_text = {', '.join(map(str, item['values']))}: the data has no product"
+        " names and the question asks for none"
+    )
+    return True
 
 
 def _supported_breakdown(review: _Review, tool: str) -> list[str]:
@@ -1057,7 +1085,10 @@ def _event_metric_named(args: dict[str, Any], text: str, semantic: SemanticModel
 
 
 # "Most purchase events", "number of view events": one kind of event, not all of them.
-EVENTS_OF_KIND = r"\b(?P<kind>purchase|buy|buying|order|view|page ?view|pv|cart|add[- ]to[- ]cart|atc|fav(ou?rite)?)\s+events?\b"
+EVENTS_OF_KIND = (
+    r"\b(?P<kind>purchase|buy|buying|order|view|page ?view|pv|cart|add[- ]to[- ]cart|atc|fav(ou?rite)?)"
+    r"(\s+\([a-z -]+\))?\s+events?\b"  # "favourite (fav) events"
+)
 
 
 def _events_of_one_kind(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
@@ -1680,6 +1711,10 @@ def _on_its_dimension(
                 f"read {', '.join(item['values'])} as a {other}, not a {dimension}: the data has it there"
             )
             return {**item, "dimension": other, "values": list(dict.fromkeys(found))}
+    ids = [spelled_as(v, known("product")) for v in wanted] if dimension == "product_text" else []
+    if ids and all(ids):  # "orders with both 24852 and 13176": product ids, not words in names
+        notes.append(f"read {', '.join(item['values'])} as products, not words in product names")
+        return {**item, "dimension": "product", "values": list(dict.fromkeys(i for i in ids if i))}
     if dimension == "product_text":
         return item  # in no name the data shows: the tool looks further, and says so if not found
     # "Smartphones" or "Christmas items": a kind of product finer than a category, named in
@@ -5922,7 +5957,8 @@ def _shown(value: Any) -> str:
 MISSING_CONCEPTS = [
     (
         r"\bretailers?\b|\bmerchants?\b|(?<!best )(?<!top )(?<!best-)\bsellers?\b|\bsuppliers?\b|\bstore (locations?|branch)"
-        r"|\b(physical|brick[- ]and[- ]mortar|offline|retail) stores?\b|\bwhich (store|shop|chain)\b",
+        r"|\b(physical|brick[- ]and[- ]mortar|offline|retail) stores?\b|\bwhich (store|shop|chain)\b"
+        r"|\bsellers?\s*/\s*stores?\b|\b(top|best|biggest|largest) (stores?|shops?|merchants?)\b",
         "The data has no retailers, sellers or store locations: it records shoppers' actions in one shop.",
     ),
     (
@@ -5968,7 +6004,7 @@ MISSING_CONCEPTS = [
     ),
     (
         r"\bpayment (methods?|types?|options?)\b|\bpaid (with|by|using) (a )?(card|cash|paypal|credit)|\bcredit cards?\b"
-        r"|\bpaypal\b|\bcash on delivery",
+        r"|\bpaypal\b|\bcash on delivery|\bcheques?\b|\bcredit c(a)?rds?\b|\bpaid (w/|with|by) (card|cash|check)",
         "The data has no payment methods.",
     ),
     (
@@ -6047,7 +6083,7 @@ NAMED_DIMENSIONS = {
     "device": r"\bdevices?\b|\bdesktops?\b|\b(on|via|from|using|through) (a |the |their )?(mobile|tablet|phone|pc|app)\b"
     r"|\bmobile (vs|versus|or|and|compared)\b|\b(ios|android)\b|\bapp (vs|versus|or|and) (web|pc|desktop|site)\b|\bpc\b",
     "channel": r"\b(acquisition |marketing |traffic )?channels?\b|\butm\b|google ads|adwords|(facebook|instagram|tiktok|meta) ads"
-    r"|paid search|organic (search|traffic)|\breferr(al|er|ers|als)\b|\baffiliates?\b|traffic sources?"
+    r"|paid search|organic (search|traffic)|\breferr?(al|er|ers|als)\b|\baffil[ia]\w*|traffic sources?"
     r"|came (in )?(through|from|via) (google|facebook|instagram|ads|an ad|search|e-?mail)"
     r"|\b(came|come|coming|arriv\w*|visit\w*|traffic|referred) (to us |to the site |in )?(from|via|through) "
     r"(google|facebook|bing|instagram|tiktok|youtube|twitter)\b",
