@@ -2350,6 +2350,17 @@ SLOTS = [
         },
         "read 'most distinct items viewed by one visitor' as products per user",
     ),
+    (  # "uniq", analysts' shorthand
+        "most uniq skus carted in a single session",
+        {"metric": "carts", "group_by": ["product"], "top_n": 1},
+        {
+            "metric": "products",
+            "per": "session",
+            "stat": "max",
+            "filters": [{"dimension": "event_type", "values": ["cart"]}],
+        },
+        "read 'most uniq skus carted in a single session' as products per session",
+    ),
     (  # each entity's distinct products, summarised or ranked
         "average number of different items viewed per visitor",
         {"metric": "views", "per": "user"},

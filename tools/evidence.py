@@ -4356,7 +4356,7 @@ def _distinct_counted_per_entity(
 
 
 # "How many distinct stock codes were sold that day?": products, not units or lines.
-DISTINCT_PRODUCTS = rf"\b(distinct|different|unique)\s+(?P<what>{ENTITY_NOUNS['product']})\b(?P<rest>[^?.;]*)"
+DISTINCT_PRODUCTS = rf"\b(distinct|different|uniq(?:ue)?)\s+(?P<what>{ENTITY_NOUNS['product']})\b(?P<rest>[^?.;]*)"
 PLAIN_COUNTS = ("units_sold", "purchases", "events", "views", "carts")
 
 
