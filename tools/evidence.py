@@ -2108,6 +2108,17 @@ DONE_WORDS = {
 }
 
 
+def _on_one_event(
+    filters: list[dict[str, Any]], events: list[str], semantic: SemanticModel
+) -> list[dict[str, Any]]:
+    """The filters with their event_type filter replaced by one on the single event the words
+    name ("distinct products viewed": views); with none or several named, by none."""
+    kept = [f for f in filters if f["dimension"] != "event_type"]
+    if len(events) == 1 and "event_type" in semantic.dimensions:
+        kept.append({"dimension": "event_type", "values": events})
+    return kept
+
+
 def _events_done(words: str) -> list[str]:
     return [e for e, pattern in DONE_WORDS.items() if _has(pattern, words)]
 
@@ -3550,9 +3561,7 @@ def _done_by_n(args: dict[str, Any], text: str, semantic: SemanticModel, notes: 
     low, high = bound_range(bound, n)
     verb = match.group("verb")
     event = (_one_event_named(verb) or [None])[0]
-    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
-    if event and "event_type" in semantic.dimensions:
-        filters.append({"dimension": "event_type", "values": [event]})
+    filters = _on_one_event(args.get("filters") or [], [event] if event else [], semantic)
     _count_within(args, "users", "product", min_value=low, max_value=high, filters=filters, top_n=None)
     notes.append(f"read '{match.group(0)}' as products counted by their own distinct users, within the bound")
 
@@ -3683,14 +3692,13 @@ ONLY_ONCE = r"\b(only|exactly|just)\s+(ever\s+)?(\w+\s+)?(one|1|a single)\s+(ord
 
 def _share_of_doers(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     match = re.search(SHARE_OF_DOERS, text)
-    own_rows = [ENTITY_DIMENSIONS.get(_entity_of_noun(match.group("noun")) or "")] if match else []
     if match is None or args.get("grain", "none") != "none" or args.get("did_not"):
         return
-    if args.get("group_by") and args.get("group_by") != own_rows:  # "each session's rate": the share of them
-        return
+    entity = _entity_of_noun(match.group("noun"))
+    if args.get("group_by") and args.get("group_by") != [ENTITY_DIMENSIONS.get(entity or "")]:
+        return  # grouped by its own entity ("each session's rate") it is still the share of them
     rest = re.sub(r"\([^)]*\)", " ", match.group("rest"))  # "(an order = a customer's purchases on one day)"
     events = _events_done(rest)
-    entity = _entity_of_noun(match.group("noun"))
     if len(events) != 1 or _has(NEGATION, rest) or re.search(r"\b(also|who|that|and then|but)\b", rest):
         return
     if args.get("per") or _has(rf"{AVERAGE_WORDS}|\btotal|\bgap|\bdays?\b|\bspen[dt]|\bworth|[$£€¥]", rest):
@@ -3706,13 +3714,6 @@ def _share_of_doers(args: dict[str, Any], text: str, semantic: SemanticModel, no
     times = {"min_times": args.get("min_times"), "max_times": args.get("max_times")}  # "ordered 3+ times"
     if match.group("once") or _has(ONLY_ONCE, rest):
         times = {"min_times": 1, "max_times": 1}
-    if (
-        args.get("share")
-        and args.get("metric") == COUNT_METRICS[entity]
-        and args.get("did") == events
-        and all(args.get(k) == v for k, v in times.items())
-    ):
-        return
     _plain_figure(args, COUNT_METRICS[entity], share=True, group_by=[])
     args.update(did=events, **times)
     notes.append(f"read '{match.group(0).strip()}' as the share of {entity}s that did {events[0]}")
@@ -4356,7 +4357,9 @@ def _distinct_counted_per_entity(
 
 
 # "How many distinct stock codes were sold that day?": products, not units or lines.
-DISTINCT_PRODUCTS = rf"\b(distinct|different|uniq(?:ue)?)\s+(?P<what>{ENTITY_NOUNS['product']})\b(?P<rest>[^?.;]*)"
+DISTINCT_PRODUCTS = (
+    rf"\b(distinct|different|uniq(?:ue)?)\s+(?P<what>{ENTITY_NOUNS['product']})\b(?P<rest>[^?.;]*)"
+)
 PLAIN_COUNTS = ("units_sold", "purchases", "events", "views", "carts")
 
 
@@ -4371,10 +4374,7 @@ def _distinct_things_counted(
         or "products" not in semantic.metrics
     ):
         return
-    events = _events_done(match.group("rest"))
-    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
-    if len(events) == 1 and "event_type" in semantic.dimensions:
-        filters.append({"dimension": "event_type", "values": events})
+    filters = _on_one_event(args.get("filters") or [], _events_done(match.group("rest")), semantic)
     notes.append(
         f"read '{match.group(1)} {match.group('what')}' as distinct products, not {args['metric'].replace('_', ' ')}"
     )
@@ -4385,20 +4385,17 @@ def _entities_that_did_counted(
     args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
 ) -> None:
     """ "# of sessions w/ an ATC" counted as all sessions: those that did the event the words name."""
-    match = re.search(ENTITIES_THAT_DID, text)
-    if match is None:
-        return
-    entity = _entity_of_noun(match.group("noun"))
+    found = _entities_that_did(text)
     metric = semantic.metrics.get(args.get("metric", ""))
-    if entity is None or metric is None or metric.name != COUNT_METRICS.get(entity):
+    if found is None or metric is None or metric.name != COUNT_METRICS.get(found[1]):
         return
     if any(args.get(f) for f in ("did", "did_not", "per", "share", "group_by", "min_times", "max_times")):
         return
-    event = _events_done(match.group("what"))
-    if len(event) != 1 or _has(NEGATION, text):
+    said, entity, event = found
+    if _has(NEGATION, text):
         return
-    args["did"] = event
-    notes.append(f"read '{match.group(0)}' as the {entity}s that did {event[0]}")
+    args["did"] = [event]
+    notes.append(f"read '{said}' as the {entity}s that did {event}")
 
 
 # "Intl share of rev (non-UK custs)": the share is of the measure named after "share of".
@@ -4453,16 +4450,25 @@ ENTITIES_THAT_DID = (
 )
 
 
+def _entities_that_did(text: str) -> tuple[str, str, str] | None:
+    """The words naming entities that did one event ("sessions with a purchase"): the words, the
+    entity and the event; None when the words name no such entities."""
+    match = re.search(ENTITIES_THAT_DID, text)
+    entity = _entity_of_noun(match.group("noun")) if match else None
+    event = _events_done(match.group("what")) if match else []
+    if match is None or entity is None or len(event) != 1:
+        return None
+    return match.group(0), entity, event[0]
+
+
 def _per_entity_that_did(args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]) -> None:
     """ "Average events per session in sessions with a purchase" filtered to purchase events, or
     taken over all events: a per-entity average over the entities that did the event."""
-    match = re.search(ENTITIES_THAT_DID, text)
-    if match is None:
+    found = _entities_that_did(text)
+    if found is None or args.get("metric") != "events" or not _has(AVERAGE_WORDS, text):
         return
-    entity = _entity_of_noun(match.group("noun"))
-    event = _events_done(match.group("what"))
-    if entity is None or len(event) != 1 or args.get("metric") != "events" or not _has(AVERAGE_WORDS, text):
-        return
+    said, entity, done = found
+    event = [done]
     if args.get("per") not in (None, entity) or args.get("group_by") or args.get("share") or args.get("did"):
         return
     filters = args.get("filters") or []
@@ -4471,7 +4477,7 @@ def _per_entity_that_did(args: dict[str, Any], text: str, semantic: SemanticMode
         return
     stat = "median" if _has(r"\bmedian\b", text) else "average"
     args.update(per=entity, stat=stat, did=event, filters=[f for f in filters if f not in own])
-    notes.append(f"read '{match.group(0)}' as the {entity}s that did {event[0]}, all their events")
+    notes.append(f"read '{said}' as the {entity}s that did {done}, all their events")
 
 
 # "Median distinct products per customer", "which customer bought the most unique items": each
@@ -4498,10 +4504,7 @@ def _distinct_products_of_each(
     entity = _entity_of_noun(match.group("noun")) if match else None
     if match is None or entity in (None, "product") or "products" not in semantic.metrics:
         return
-    events = _events_done(match.group("rest"))
-    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
-    if len(events) == 1 and "event_type" in semantic.dimensions:
-        filters.append({"dimension": "event_type", "values": events})
+    filters = _on_one_event(args.get("filters") or [], _events_done(match.group("rest")), semantic)
     fields = dict(metric="products", filters=filters, did=[], did_not=[], share=False)
     if per:
         word = per.group("stat")
@@ -4620,9 +4623,7 @@ def _days_named(args: dict[str, Any], text: str, semantic: SemanticModel, notes:
     bound = match.group("bound") or ("at most" if fewer else "at least")
     low, high = bound_range(bound, n)
     event = VERB_EVENTS.get(match.group("verb"))
-    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
-    if event and "event_type" in semantic.dimensions:
-        filters.append({"dimension": "event_type", "values": [event]})
+    filters = _on_one_event(args.get("filters") or [], [event] if event else [], semantic)
     _count_within(args, "active_days", "user", min_value=low, max_value=high, filters=filters, top_n=None)
     notes.append(
         f"read '{match.group(0)}' as each user's distinct days{' with a ' + event if event else ''}, counted within the bound"
@@ -4660,10 +4661,7 @@ def _distinct_per_entity(args: dict[str, Any], text: str, semantic: SemanticMode
     low, high = bound_range(bound, n)
     _count_within(args, DISTINCT_METRICS[what], who, min_value=low, max_value=high)
     event = _one_event_named(text[match.start("bound") :] + " " + text[: match.start("bound")])
-    filters = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
-    if event and "event_type" in semantic.dimensions:
-        filters.append({"dimension": "event_type", "values": event})
-    args["filters"] = filters
+    args["filters"] = _on_one_event(args.get("filters") or [], event, semantic)
     notes.append(
         f"read '{match.group(0)}' as the distinct {DISTINCT_METRICS[what]} of each {who}, counted within the bound"
     )
@@ -4810,9 +4808,8 @@ def _most_by_one_entity(args: dict[str, Any], text: str, semantic: SemanticModel
         for f in args.get("filters") or []
         if not (f["dimension"] == "event_type" and set(f["values"]) <= own)
     ]
-    if distinct and len(event) == 1 and "event_type" in semantic.dimensions:
-        filters = [f for f in filters if f["dimension"] != "event_type"]
-        filters.append({"dimension": "event_type", "values": event})
+    if distinct and len(event) == 1:
+        filters = _on_one_event(filters, event, semantic)
     if args.get("metric") == measure and args.get("per") == entity and args.get("stat") == "max":
         if args.get("filters") == filters:
             return
