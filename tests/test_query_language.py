@@ -2424,6 +2424,12 @@ SLOTS = [
         {"metric": "users", "share": True, "did": ["purchase"], "min_times": 1, "max_times": 1},
         "read 'share of shoppers who only ever made one purchase' as the share of users that did purchase",
     ),
+    (  # the model's share without the once: the words' exactly one is added
+        "% of customers who only ever placed one order",
+        {"metric": "users", "share": True, "did": ["purchase"]},
+        {"metric": "users", "share": True, "did": ["purchase"], "min_times": 1, "max_times": 1},
+        "read '% of customers who only ever placed one order' as the share of users that did purchase",
+    ),
     (  # a share of sessions, not each session's rate
         "percentage of visits that include a purchase",
         {"metric": "conversion_rate", "group_by": ["session_id"]},

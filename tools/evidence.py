@@ -3705,14 +3705,16 @@ def _share_of_doers(args: dict[str, Any], text: str, semantic: SemanticModel, no
         return  # "% of customers whose average gap …": a figure of each, bounded
     if entity not in COUNT_METRICS or COUNT_METRICS[entity] not in semantic.metrics:
         return
+    once = bool(match.group("once") or _has(ONLY_ONCE, rest))
     if (
         args.get("share")
         and args.get("metric") == COUNT_METRICS[entity]
         and events[0] in (args.get("did") or [])
+        and (not once or (args.get("min_times"), args.get("max_times")) == (1, 1))
     ):
         return
     times = {"min_times": args.get("min_times"), "max_times": args.get("max_times")}  # "ordered 3+ times"
-    if match.group("once") or _has(ONLY_ONCE, rest):
+    if once:
         times = {"min_times": 1, "max_times": 1}
     _plain_figure(args, COUNT_METRICS[entity], share=True, group_by=[])
     args.update(did=events, **times)
