@@ -308,6 +308,27 @@ def test_a_lack_the_call_brought_in_unasked_gets_one_retry_a_lack_asked_for_is_d
     assert answer.kind == "refusal" and len(model.calls) == 2
 
 
+def test_an_event_the_data_does_not_record_is_a_lack_not_an_error(shop) -> None:
+    """An event type no data of this shop has ("cancel" for cancelled orders) was an error after
+    two tries ("no event_type 'cancel' in the data"): it is the concept the data lacks. Asked for,
+    it is declined at once with the events the data has; brought in unasked, the filter goes (the
+    question names no such value) and the figure is answered."""
+    cancel = call(
+        "query_metric", metric="orders", filters=[{"dimension": "event_type", "values": ["cancel"]}]
+    )
+    agent, model = assistant(shop, [cancel])
+    answer = agent.ask("How many orders were cancelled before they shipped last month?")
+    assert answer.kind == "refusal" and len(model.calls) == 1, answer.text
+    assert (
+        answer.text.startswith("The data has no cancel events: it records only") and "purchase" in answer.text
+    )
+    agent, model = assistant(shop, [cancel])
+    answer = agent.ask("How many orders did we get?")
+    assert answer.kind == "answer" and answer.tool_calls[-1].arguments.get("filters") in (None, []), (
+        answer.text
+    )
+
+
 def test_a_value_the_question_names_on_an_attribute_the_data_lacks_is_asked_for() -> None:
     """'Instacart Express members' went to a channel filter 'Express' on data without channels; the
     retry without it answered for every customer. The question names the value: it is declined.

@@ -5923,7 +5923,9 @@ def lack_asked(
     kind, name = subject
     text = _text(question)
     if kind == "event":
-        return _has(EVENT_WORDS.get(name, re.escape(name)), text)
+        # An event no data has ("cancel", "guess_you_like") by its stem: "cancelled", "Guess You Like".
+        words = name.replace("_", " ").lower()
+        return _has(EVENT_WORDS.get(name, rf"\b{re.escape(words[: max(5, len(words) - 3)])}"), text)
     if kind == "metric":
         return _metric_mentioned(name, text, semantic) or _has(MONEY_WORDS, text)
     dimension = semantic.dimensions.get(name)

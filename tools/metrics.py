@@ -672,6 +672,14 @@ def _known_values(
             found.append(exact)
             continue
         sample = ", ".join(repr(v) for v in known[:8])
+        if dimension.name == "event_type":
+            # An event the data does not record ("cancel", "follow", "shipping") is a concept it
+            # lacks, not a near miss to retry: said with the events it has.
+            raise DataLacks(
+                f"The data has no {EVENT_KINDS.get(value, value.replace('_', ' '))} events: it records only"
+                f" {', '.join(EVENT_KINDS.get(e, e) for e in ctx.facts.event_types)} events.",
+                ("event", value),
+            )
         if dimension.name in ID_DIMENSIONS:  # '999' is not a near miss of '999999': ids are not words
             raise UnknownEntity(
                 f"there is no {dimension.name} {value!r} in the data (ids look like {sample})", value
