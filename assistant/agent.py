@@ -30,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from assistant.answer import Answer, Conversation, Step, StepFn, Table, ToolCall, Turn
 from assistant.audit import AuditEvent, AuditLog, tool_calls
-from assistant.decision import compact, decision_model, reading, system_prompt, user_message
+from assistant.decision import compact, decision_model, system_prompt, user_message
 from assistant.embeddings import Encoder
 from assistant.explain import (
     TRANSLATED_NOTE,
@@ -127,23 +127,17 @@ class Assistant:
         if examples is None:
             examples = [e for e in load_examples() if e.tool not in without_tools]
         self.screen = Screen(self.tools, self.ctx, self.semantic)
-        self.decision = decision_model(self.tools, settings.read_first)
+        self.decision = decision_model(self.tools)
         self.decision_format = response_format(endpoint, self.decision.model_json_schema(), "ToolCall")
         # Calls are shown with their fields in the schema's order: the grammar only lets the model
         # write them in that order, so an example in another order leads it astray.
         examples = [self._in_schema_order(e) for e in examples]
-        if settings.read_first:
-            examples = [
-                e.model_copy(update={"reading": reading(self.semantic, self.tools, e)}) for e in examples
-            ]
         self.retriever = Retriever(self.semantic, examples, encoder)
         self._examples, self._writer = examples, writer or self.explainer
         self._prompt()
 
     def _prompt(self) -> None:
-        self.system_prompt = system_prompt(
-            self.semantic, self._examples, self.ctx, self.tools, self.settings.read_first
-        )
+        self.system_prompt = system_prompt(self.semantic, self._examples, self.ctx, self.tools)
         # Tools that write prose (copy, explanations, segment names) use the same system prompt:
         # the engine serves them from the cached prefix.
         self.ctx.llm = Writer(self._writer, self.endpoint, self.system_prompt)
@@ -402,8 +396,6 @@ class Assistant:
                         )
                     )
                     continue
-                if self.settings.read_first:
-                    answer.notes.append(f"the model read the question as: {call.reading}")
                 # What the model wrote, without the defaults: the fields it chose are the ones to check.
                 tool, arguments = call.tool, call.arguments.model_dump(mode="json", exclude_unset=True)
                 if tool in ("clarify", "cannot_answer") and set_aside is not None:

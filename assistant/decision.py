@@ -14,7 +14,7 @@ from assistant.answer import Turn
 from assistant.retrieval import Example
 from tools import Tool, ToolContext
 from tools.base import render
-from tools.metrics import SemanticModel, dimension_values, filtering, filters_text, measure_text, of_total
+from tools.metrics import SemanticModel, dimension_values
 
 
 class Clarify(BaseModel):
@@ -27,51 +27,32 @@ class CannotAnswer(BaseModel):
     reason: str = Field(max_length=300)
 
 
-def decision_model(tools: dict[str, Tool], read_first: bool = False) -> type[BaseModel]:
-    """One tool call, or a clarifying question, or a refusal: the shape of the model's reply.
-    With `read_first`, each begins with the model's reading of the question in a few words, so
-    that the call follows from what it wrote it would compute."""
-    head: dict[str, Any] = {"reading": (str, Field(max_length=READING_LENGTH))} if read_first else {}
-    arguments = {name: tool.args_model for name, tool in tools.items()}
-    arguments |= {"clarify": Clarify, "cannot_answer": CannotAnswer}
+def decision_model(tools: dict[str, Tool]) -> type[BaseModel]:
+    """One tool call, or a clarifying question, or a refusal: the shape of the model's reply."""
     options = [
         create_model(
             f"Call_{name}",
             __config__=ConfigDict(extra="forbid"),
-            **head,
             tool=(Literal[name], ...),  # type: ignore[valid-type]
-            arguments=(model, ...),
+            arguments=(tool.args_model, ...),
         )
-        for name, model in arguments.items()
+        for name, tool in tools.items()
+    ]
+    options += [
+        create_model(
+            "Call_clarify",
+            __config__=ConfigDict(extra="forbid"),
+            tool=(Literal["clarify"], ...),
+            arguments=(Clarify, ...),
+        ),
+        create_model(
+            "Call_cannot_answer",
+            __config__=ConfigDict(extra="forbid"),
+            tool=(Literal["cannot_answer"], ...),
+            arguments=(CannotAnswer, ...),
+        ),
     ]
     return RootModel[Annotated[Union[tuple(options)], Field(discriminator="tool")]]  # type: ignore[valid-type]  # noqa: UP007
-
-
-READING_LENGTH = 160
-
-
-def reading(semantic: SemanticModel, tools: dict[str, Tool], example: Example) -> str:
-    """What an example's call computes, in the words of the interpretation line (no dates): the
-    model is shown these before each call and writes its own before its call."""
-    if example.tool not in tools or example.tool not in ("query_metric", "compare_periods"):
-        return {
-            "clarify": "a question back",
-            "cannot_answer": "the data cannot say",
-            "run_sql": "free SQL",
-        }.get(example.tool, example.tool.replace("_", " "))
-    args = tools[example.tool].args_model.model_validate(example.arguments)
-    parts = [measure_text(semantic, args)]
-    if example.tool == "compare_periods":
-        parts[0] = f"change in {parts[0]} against the period before"
-    if filtering(args.filters) and not (of_total(semantic, args) and not args.group_by):  # already said
-        parts.append("where " + filters_text(semantic, args.filters))
-    if getattr(args, "grain", "none") != "none":
-        parts.append(f"per {args.grain}")
-    if args.group_by:
-        parts.append("by " + " and ".join(args.group_by))
-    if args.top_n:
-        parts.append(f"{'top' if args.sort == 'highest' else 'bottom'} {args.top_n}")
-    return "; ".join(parts)[:READING_LENGTH]
 
 
 def _prompt(name: str) -> str:
@@ -83,17 +64,8 @@ def compact(call: dict[str, Any] | None) -> str:
     return json.dumps(call, separators=(",", ":"), default=str)
 
 
-REPLY_SHAPE = '{"tool": NAME, "arguments": {...}}'
-# The reading first: what the call will compute, in the examples' words, then the call.
-READ_FIRST_SHAPE = '{"reading": WHAT IT COMPUTES, "tool": NAME, "arguments": {...}}'
-
-
 def system_prompt(
-    semantic: SemanticModel,
-    examples: list[Example],
-    ctx: ToolContext,
-    tools: dict[str, Tool],
-    read_first: bool = False,
+    semantic: SemanticModel, examples: list[Example], ctx: ToolContext, tools: dict[str, Tool]
 ) -> str:
     """The fixed part of every model call: the tools and their fields, every solved example, and
     (last, so that the rest is shared across warehouses) the facts of this data set."""
@@ -109,7 +81,6 @@ def system_prompt(
     absent = [d.name for d in semantic.dimensions.values() if not dimension_values(ctx, semantic, d)]
     return render(
         template,
-        reply_shape=READ_FIRST_SHAPE if read_first else REPLY_SHAPE,
         absent=", ".join(absent) or "nothing",
         metrics=metrics,
         dimensions=", ".join(semantic.dimensions),

@@ -22,13 +22,9 @@ class Example(BaseModel):
     question: str
     tool: str
     arguments: dict[str, Any]
-    # What the call computes in words, written by code; shown before the call when the model
-    # writes its own reading first (settings.read_first).
-    reading: str | None = None
 
     def call(self) -> dict[str, Any]:
-        head = {"reading": self.reading} if self.reading is not None else {}
-        return {**head, "tool": self.tool, "arguments": self.arguments}
+        return {"tool": self.tool, "arguments": self.arguments}
 
 
 def load_examples() -> list[Example]:

@@ -210,11 +210,6 @@ class Settings(BaseSettings):
         "Empty: the built-in ones. A plugin's tool is offered only when named here: each tool costs "
         "prompt tokens and a small model's accuracy. Env: names separated by commas.",
     )
-    read_first: bool = Field(
-        default=False,
-        description="The model writes what it will compute in a few words before its call (each "
-        "example shows code's words for its call): about 15 more tokens to write per question.",
-    )
     prompt_examples: int = Field(
         default=2,
         ge=0,

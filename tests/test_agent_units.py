@@ -897,28 +897,3 @@ def test_a_call_that_leaves_out_part_of_the_question_is_shown_what_and_tried_onc
     )
     answer = agent.ask("Which brand had the most purchases?")
     assert len(model.calls) == 1 and answer.left_out == [] and answer.tool_calls[0].error is None
-
-
-def test_with_read_first_the_model_writes_its_reading_before_its_call(shop) -> None:
-    """settings.read_first: every example in the prompt shows code's words for its call before
-    the call, the reply's schema asks for a reading first, and the reading goes into the notes."""
-    reply = json.dumps(
-        {"reading": "users who added to cart and never purchased", "tool": "query_metric"}
-        | {"arguments": {"metric": "users", "did": ["cart"], "did_not": ["purchase"]}}
-    )
-    agent, model = assistant(shop, [reply], read_first=True)
-    schema = agent.decision.model_json_schema()
-    option = schema["$defs"]["Call_query_metric"]
-    assert list(option["properties"])[:2] == ["reading", "tool"] and "reading" in option["required"]
-    answer = agent.ask("How many shoppers carted something but never bought?")
-    system = model.calls[0][0][0].content
-    assert '{"reading":"users who added to cart and never purchased","tool":"query_metric"' in system
-    assert '{"reading":"revenue; by category","tool":"query_metric"' in system
-    assert '"reading":"funnel","tool":"funnel"' in system
-    assert "the model read the question as: users who added to cart and never purchased" in answer.notes
-    assert answer.kind == "answer" and answer.tool_calls[-1].arguments["did_not"] == ["purchase"]
-    # Off (the default), the reply has no reading and the prompt shows none.
-    plain, model = assistant(shop, [call("query_metric", metric="revenue")])
-    assert "reading" not in json.dumps(plain.decision.model_json_schema())
-    plain.ask("What is our revenue?")
-    assert '"reading"' not in model.calls[0][0][0].content
