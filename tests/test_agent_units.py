@@ -322,6 +322,14 @@ def test_an_event_the_data_does_not_record_is_a_lack_not_an_error(shop) -> None:
     assert (
         answer.text.startswith("The data has no cancel events: it records only") and "purchase" in answer.text
     )
+    # Another name for an event the data has, or an order's kind, is the call's slip: a retry.
+    from tools.evidence import lack_asked
+    from tools.metrics import SemanticModel
+
+    semantic = SemanticModel.load()
+    assert lack_asked(("event", "follow"), "How many users followd a shop?", semantic)
+    assert not lack_asked(("event", "invoice"), "AOV of UK vs international invoices", semantic)
+    assert not lack_asked(("event", "first"), "What share of customers' first orders had 3 items?", semantic)
     agent, model = assistant(shop, [cancel])
     answer = agent.ask("How many orders did we get?")
     assert answer.kind == "answer" and answer.tool_calls[-1].arguments.get("filters") in (None, []), (

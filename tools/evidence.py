@@ -57,6 +57,9 @@ EVENT_WORDS = {
     "fav": r"fav|wish|like|sav|bookmark|heart|star",
     "search": r"search|quer|look(ed|ing)? for|typed",
 }
+# An event type written for one the data has ("invoice" for purchase) or for an order's kind
+# ("first"): the model's slip, not a concept the data lacks.
+EVENT_SLIPS = rf"^({'|'.join(EVENT_WORDS.values())}|invoic|receipt|first|second|third|last|latest|repeat|new|returning|initial)"
 PERIOD_WORDS = {
     "today": r"today|last day|latest day|final day|most recent day|current day|same day",
     "yesterday": r"yesterday|day before|previous day|prior day",
@@ -5923,8 +5926,10 @@ def lack_asked(
     kind, name = subject
     text = _text(question)
     if kind == "event":
-        # An event no data has ("cancel", "guess_you_like") by its stem: "cancelled", "Guess You Like".
         words = name.replace("_", " ").lower()
+        if name not in EVENT_WORDS and _has(EVENT_SLIPS, words):
+            return False  # an event the data has by another name, or an order's kind: the call's slip
+        # An event no data has ("cancel", "guess_you_like") by its stem: "cancelled", "Guess You Like".
         return _has(EVENT_WORDS.get(name, rf"\b{re.escape(words[: max(5, len(words) - 3)])}"), text)
     if kind == "metric":
         return _metric_mentioned(name, text, semantic) or _has(MONEY_WORDS, text)
