@@ -719,6 +719,12 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"metric": "units_sold", "per": "order", "stat": "max"},
             "read 'one order' as units sold per order, then their max",
         ),
+        (  # a bound with no entity to bound (the tool's error): the entity the question names
+            "Users with 5 or more product views.",
+            {"metric": "views", "stat": "average", "min_value": 5},
+            {"metric": "views", "per": "user", "stat": "count", "min_value": 5},
+            "read the bound as on each user's views: the question names users",
+        ),
         (
             "How many sessions had 10 or more product views?",
             {"metric": "sessions", "per": "session", "stat": "count", "min_value": 10},

@@ -1266,6 +1266,7 @@ def _supported_ranking(review: _Review, ranked_before: bool) -> None:
     args, text, semantic, notes, kept = review.args, review.text, review.semantic, review.notes, review.kept
     _value_bounds(args, text, semantic, notes, kept)
     _bounded_entities(args, semantic, notes)
+    _bounded_per_named_entity(args, review.alone, semantic, notes)
     _counted_within_bounds(args, review.alone, notes)
     if args.get("sort", "highest") == "lowest" and not kept("sort") and not _has(LOWEST_WORDS, text):
         review.drop("sort", "highest", "the question asks for no lowest values")
@@ -1914,6 +1915,25 @@ def _bounded_entities(args: dict[str, Any], semantic: SemanticModel, notes: list
     args.update(metric=measure, per=metric.counts, stat="count", did=did[1:], share=False, among=[])
     args["filters"] = [f for f in args.get("filters") or [] if f["dimension"] != "event_type"]
     notes.append(f"read as {metric.name} counted by their own {measure.replace('_', ' ')}, within the bound")
+
+
+def _bounded_per_named_entity(
+    args: dict[str, Any], text: str, semantic: SemanticModel, notes: list[str]
+) -> None:
+    """ "Users with 5 or more product views" written as views with min_value 5 and no per (which
+    the tool cannot run): a bound is on each entity's figure, and the entity is the first one the
+    question names."""
+    bounded = args.get("min_value") is not None or args.get("max_value") is not None
+    metric = semantic.metrics.get(args.get("metric", ""))
+    if not bounded or args.get("per") or metric is None or metric.per_user or args.get("group_by"):
+        return
+    entity = next((e for word in _words(text) if (e := _entity_of_noun(word))), None)
+    if entity is None:
+        return
+    args.update(per=entity, stat="average" if _has(AVERAGE_WORDS, text) else "count")
+    notes.append(
+        f"read the bound as on each {entity}'s {metric.name.replace('_', ' ')}: the question names {entity}s"
+    )
 
 
 def _counted_within_bounds(args: dict[str, Any], text: str, notes: list[str]) -> None:
