@@ -671,15 +671,11 @@ def _known_values(
         if exact is not None:
             found.append(exact)
             continue
-        sample = ", ".join(repr(v) for v in known[:8])
         if dimension.name == "event_type":
             # An event the data does not record ("cancel", "follow", "shipping") is a concept it
-            # lacks, not a near miss to retry: said with the events it has.
-            raise DataLacks(
-                f"The data has no {EVENT_KINDS.get(value, value.replace('_', ' '))} events: it records only"
-                f" {', '.join(EVENT_KINDS.get(e, e) for e in ctx.facts.event_types)} events.",
-                ("event", value),
-            )
+            # lacks, not a near miss to retry.
+            raise _events_lacking([value], ctx.facts.event_types)
+        sample = ", ".join(repr(v) for v in known[:8])
         if dimension.name in ID_DIMENSIONS:  # '999' is not a near miss of '999999': ids are not words
             raise UnknownEntity(
                 f"there is no {dimension.name} {value!r} in the data (ids look like {sample})", value
@@ -945,6 +941,16 @@ def _check_conditions_and_ranking(model: SemanticModel, args: Any) -> None:
         )
 
 
+def _events_lacking(absent: Sequence[str], present: Sequence[str]) -> DataLacks:
+    """The data never records the `absent` events (a name the data has none of, "cancel", read
+    as words): said with the events it does record."""
+    missing = " or ".join(EVENT_KINDS.get(e, e.replace("_", " ")) for e in absent)
+    return DataLacks(
+        f"The data has no {missing} events: it records only {', '.join(EVENT_KINDS.get(e, e) for e in present)} events.",
+        ("event", absent[0]),
+    )
+
+
 def require_events(ctx: ToolContext, model: SemanticModel, args: Any) -> None:
     """Events the request needs that the data never records (views in sales-only data)."""
     needed = {*args.did, *args.among}
@@ -954,11 +960,7 @@ def require_events(ctx: ToolContext, model: SemanticModel, args: Any) -> None:
     present = set(ctx.facts.event_types)
     absent = sorted(needed - present)
     if absent and present:
-        raise DataLacks(
-            f"The data has no {' or '.join(EVENT_KINDS.get(e, e) for e in absent)} events: it records only"
-            f" {', '.join(EVENT_KINDS.get(e, e) for e in sorted(present))} events.",
-            ("event", absent[0]),
-        )
+        raise _events_lacking(absent, sorted(present))
 
 
 def counted_event(args: Any) -> str | None:
