@@ -135,6 +135,8 @@ def test_too_little_history_is_a_clear_error(tmp_path: Path) -> None:
         ("Which of my big spenders are about to churn?", False),
         ("What will revenue be next year?", True),
         ("Forecast sales for next month", True),
+        ("How predictive is the first basket of what a customer buys again?", False),  # not a forecast
+        ("Predict next month's revenue", True),
     ],
 )
 def test_who_will_buy_is_asked_of_the_past_a_forecast_is_declined(question: str, declined: bool) -> None:

@@ -1016,6 +1016,21 @@ def test_a_comparison_of_two_named_periods(rees46: ToolContext) -> None:
             {"filters": [], "time_zone": "Asia/Shanghai"},
             "ignored the filter country = Beijing: it names a time zone",
         ),
+        (  # an offset beside the place: the offset is the clock's words, the place named as a clock
+            "# of buys 8pm-12am beijing time (utc+8)?",
+            {
+                "metric": "purchases",
+                "filters": [
+                    {"dimension": "hour", "values": ["8", "12"]},
+                    {"dimension": "country", "values": ["Beijing"]},
+                ],
+            },
+            {
+                "filters": [{"dimension": "hour", "values": ["20", "21", "22", "23"]}],
+                "time_zone": "Etc/GMT-8",
+            },
+            "ignored the filter country = Beijing: it names a time zone",
+        ),
         (  # the same words as the clock's reading: "Beijing hours" names the zone too
             "Purchases by weekday in Beijing hours?",
             {
@@ -1881,6 +1896,12 @@ SLOTS = [
         {"metric": "orders"},
         {"filters": [{"dimension": "hour", "values": ["19", "20", "21"]}]},
         "read '7pm-10pm' as hours 19:00-21:59 (UTC)",
+    ),
+    (  # midnight ends the day's last hours; it does not start a span past it
+        "purchases between 8 pm and midnight",
+        {"metric": "purchases"},
+        {"filters": [{"dimension": "hour", "values": ["20", "21", "22", "23"]}]},
+        "read 'between 8 pm and midnight' as hours 20:00-23:59 (UTC)",
     ),
     (
         "top 4 shoppers by units bought",

@@ -50,7 +50,7 @@ NUMBER_WORDS = {
 }
 # How shoppers' actions are named in questions.
 EVENT_WORDS = {
-    "view": r"view|saw|seen|see|look|brows|visit|impression|pageview|click|pv|open",
+    "view": r"(?<!re)(?<!inter)(?<!over)(?<!pre)view|saw|seen|see|look|brows|visit|impression|pageview|click|pv|open",
     "cart": r"cart|basket|bag|add(ed|s)? to",
     "remove_from_cart": r"remov|took out|taken out|delet",
     "purchase": r"purchas|buy|bought|buyer|order|sold|sale|sell|checkout|check out|transact|convert|paid|pay|spend|spent|revenue|customer",
@@ -948,7 +948,13 @@ def _supported_filters(review: _Review, values: Callable[[str], dict[str, str]] 
                     f"ignored the filter {dimension} = {', '.join(item['values'])}: the question does not name it"
                 )
                 continue
-            zones = [v for v in supported if clock_words and v.lower() in clock_words]
+            # "Beijing time (UTC+8)": the offset is the clock's words, the place named as a clock too.
+            zones = [
+                v
+                for v in supported
+                if clock_words
+                and (v.lower() in clock_words or re.search(rf"\b{re.escape(v)}{clock.ZONE_WORD}", text, re.I))
+            ]
             if zones and len(zones) == len(supported):
                 # "Beijing time" names a clock, not a place (see `_clock_named`).
                 notes.append(f"ignored the filter {dimension} = {', '.join(zones)}: it names a time zone")
@@ -2408,6 +2414,8 @@ def _clock_span(match: re.Match[str], said_as_times: bool = False) -> tuple[int,
     if said_as_times and not all(t.group("ampm") or t.group("noon") or t.group("m") for t in (start, end)):
         return None  # "7pm-10pm", "09:00-16:59": times of day; "5-10" may be counts
     first, last = _clock_hour(start), _clock_hour(end)
+    if last == 0 and first and not end.group("m"):
+        last = 24  # "8pm to midnight", "8pm-12am": the day's last hours, not a span past midnight
     if first is None or last is None or last < first or _last_hour(end, last) < first:
         return None  # "02:00-02:59" keeps hour 2; "2:00-2:00" names no hour
     return first, _last_hour(end, last), match.group(0)
@@ -6090,7 +6098,7 @@ MISSING_CONCEPTS = [
         "That is not in the shop's behavior data.",
     ),
     (
-        r"\bforecast|\bpredict|\bnext (week|month|quarter|year)\b|\bprojected\b|\bwill \w+ (be|sell|reach|grow)\b",
+        r"\bforecast|\bpredict(?!ive\b|ors?\b)|\bnext (week|month|quarter|year)\b|\bprojected\b|\bwill \w+ (be|sell|reach|grow)\b",
         "The data covers only the past; it cannot tell what will happen.",
     ),
     (
