@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -52,7 +53,7 @@ from assistant.settings import Settings
 from assistant.warehouse.db import Warehouse, refresh_views
 from assistant.warehouse.live import live_generation
 from tools import ToolContext, ToolError, ToolResult, build_tools, chinese
-from tools.base import UnknownEntity, argument_problems, read_facts
+from tools.base import UnknownEntity, UnknownValue, argument_problems, read_facts
 from tools.coverage import left_out
 from tools.evidence import (
     corrected,
@@ -376,6 +377,7 @@ class Assistant:
         model, which corrects its call. `words` are the question's (and a follow-up's previous
         question's); `said` is all the conversation has said, where ids may come from."""
         tried: set[str] = set()  # the model's failed calls, as it wrote them
+        failed: Exception | None = None  # the last try's error
         # A call that ran but left out what the question asks, kept while the model tries again.
         set_aside: tuple[ToolResult, ToolCall, list[str]] | None = None
         # A request for copy that names its product by id or its segment: code writes the call
@@ -389,6 +391,7 @@ class Assistant:
                 try:
                     call = self._decide(messages, answer)
                 except ModelAnswerError as exc:  # e.g. cut off mid-JSON
+                    failed = exc
                     answer.tool_calls.append(ToolCall(tool="(invalid reply)", arguments={}, error=str(exc)))
                     messages.append(
                         HumanMessage(
@@ -436,6 +439,7 @@ class Assistant:
                 answer.kind, answer.text = "refusal", str(exc)
                 return None
             except (ToolError, ValidationError) as exc:
+                failed = exc
                 if BEYOND_NOTE not in str(exc) and USER_LEFT_OUT_NOTE not in str(exc):
                     # those two may be insisted on, and then run
                     tried.add(written)
@@ -447,6 +451,8 @@ class Assistant:
                 )
                 if isinstance(exc, UnknownEntity) and exc.value.lower() in answer.reading.lower():
                     # The user named an id the data does not have: no retry can find it.
+                    if self._lacks_named(exc, answer):
+                        return None
                     answer.kind, answer.text = "error", f"{COULD_NOT}{exc}"
                     return None
                 messages += [
@@ -482,9 +488,22 @@ class Assistant:
             return result
         if set_aside is not None:
             return self._set_aside_used(set_aside, answer)
+        if isinstance(failed, UnknownValue) and self._lacks_named(failed, answer):
+            return None
         answer.kind = "error"
         answer.text = f"{COULD_NOT}{answer.tool_calls[-1].error}"
         return None
+
+    def _lacks_named(self, exc: UnknownValue, answer: Answer) -> bool:
+        """A value the question names in words ("88VIP members", "business (B2B)" accounts,
+        "cheque" payments) that no try found in the data is what the data lacks: declined, with
+        what the data has (True). An id ('999', '84029E') stays an error the user reads."""
+        if not exc.lack or not re.search(r"[^\W\d_]{2,}", exc.value):
+            return False
+        if exc.value.lower() not in answer.reading.lower():
+            return False
+        answer.kind, answer.text = "refusal", self._cannot(exc.lack)
+        return True
 
     @staticmethod
     def _set_aside_used(set_aside: tuple[ToolResult, ToolCall, list[str]], answer: Answer) -> ToolResult:

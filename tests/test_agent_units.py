@@ -330,6 +330,9 @@ def test_an_event_the_data_does_not_record_is_a_lack_not_an_error(shop) -> None:
     assert lack_asked(("event", "follow"), "How many users followd a shop?", semantic)
     assert not lack_asked(("event", "invoice"), "AOV of UK vs international invoices", semantic)
     assert not lack_asked(("event", "first"), "What share of customers' first orders had 3 items?", semantic)
+    # "reviewing" or "an overview" holds the letters of a view, not the event
+    assert not lack_asked(("event", "view"), "We're reviewing pricing: average unit price?", semantic)
+    assert lack_asked(("event", "view"), "Average price of viewed products?", semantic)
     agent, model = assistant(shop, [cancel])
     answer = agent.ask("How many orders did we get?")
     assert answer.kind == "answer" and answer.tool_calls[-1].arguments.get("filters") in (None, []), (
@@ -520,6 +523,38 @@ def test_an_unknown_id_the_user_named_is_a_clear_error_without_retries(shop) -> 
     answer = agent.ask("What should we recommend to user 99999999?")
     assert answer.kind == "error" and len(model.calls) == 1
     assert answer.text.startswith("I could not answer that: there is no user '99999999' in the data")
+
+
+def test_a_value_the_question_names_and_the_data_lacks_is_declined_after_the_tries(shop) -> None:
+    """blind9's "business (B2B) accounts", "88VIP members", "cheque" payments: the model filtered
+    on the question's words, no try found them, and the user read "I could not answer that". The
+    data lacks what was asked: a decline, saying what the data has. An id stays an error
+    (test_an_unknown_id_the_user_named_is_a_clear_error_without_retries)."""
+    b2b = call(
+        "query_metric", metric="revenue", filters=[{"dimension": "category", "values": ["business (B2B)"]}]
+    )
+    agent, model = assistant(shop, [b2b, b2b])
+    answer = agent.ask("What share of revenue came from business (B2B) accounts?")
+    assert answer.kind == "refusal" and len(model.calls) == 2, answer.text
+    assert answer.text.startswith("The data has no category 'business (B2B)'; the most common are '")
+    assert "The data has " in answer.text.split(";", 1)[1]  # what it does have, after
+    agent, _ = assistant(shop, [b2b, b2b])
+    answer = agent.ask("business (B2B)账户贡献了多少销售额？")
+    assert answer.kind == "refusal" and answer.text.startswith("数据中没有类目 'business (B2B)'"), answer.text
+    warranty = call(
+        "query_metric", metric="purchases", filters=[{"dimension": "product_text", "values": ["warranty"]}]
+    )
+    agent, _ = assistant(shop, [warranty, warranty])
+    answer = agent.ask("How many purchases included an extended warranty?")
+    assert (
+        answer.kind == "refusal"
+        and "No product's name or category path in the data contains 'warranty'" in (answer.text)
+    )
+    vip = call("query_metric", metric="users", filters=[{"dimension": "user_id", "values": ["88VIP"]}])
+    agent, model = assistant(shop, [vip])
+    answer = agent.ask("How many buyers are 88VIP members?")
+    assert answer.kind == "refusal" and len(model.calls) == 1, answer.text
+    assert answer.text.startswith("The data has no user_id '88VIP'; its ids look like")
 
 
 def test_a_concept_the_data_lacks_is_declined_whatever_tool_was_picked(shop) -> None:

@@ -25,13 +25,23 @@ class ToolError(Exception):
     """A tool could not do what was asked; the message is written for the model to fix its call."""
 
 
-class UnknownEntity(ToolError):
+class UnknownValue(ToolError):
+    """The call filters on a value the data does not have (a category, a brand, words in product
+    names). `lack` says so to the user: when the question itself names the value and no try
+    found it, the data lacks what the question asks about ("business (B2B)" accounts)."""
+
+    def __init__(self, message: str, value: str, lack: str) -> None:
+        super().__init__(message)
+        self.value = value
+        self.lack = lack
+
+
+class UnknownEntity(UnknownValue):
     """The call names a user or product the data does not have. When the question itself names
     that id, no retry can help: the user hears it plainly."""
 
-    def __init__(self, message: str, value: str) -> None:
-        super().__init__(message)
-        self.value = value
+    def __init__(self, message: str, value: str, lack: str = "") -> None:
+        super().__init__(message, value, lack)
 
 
 BATCH_ROWS = 100_000  # rows per Arrow batch streamed from the warehouse (a few MB)

@@ -16,6 +16,7 @@ the same; dates stay ISO; data values (categories, brands) stay as the data spel
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -645,6 +646,12 @@ def data_has(event_types: list[str], dimensions: list[str], prices: bool, first:
     return f"数据包含{kinds}事件，以及时间、用户、会话、商品{extra}、{held}，时间从 {first} 到 {last}。"
 
 
+def _dimension_zh(name: str) -> str:
+    return (
+        dimension_label(SemanticModel.load(), name) or ENTITIES.get(name) or DIMENSION_NAMES.get(name, name)
+    )
+
+
 def declined(text: str, has_english: str, has_chinese: str) -> str:
     """A decline in Chinese: the sentences code wrote, translated; the model's own reason, if
     any, kept as it wrote it after '无法回答：'."""
@@ -656,6 +663,20 @@ def declined(text: str, has_english: str, has_chinese: str) -> str:
             f"The data has no {name} information, so it cannot say anything by {name}.",
             f"数据中没有{chinese}信息，所以无法按{chinese}回答。",
         )
+    # A value the question named that the data does not have (tools/metrics.py's UnknownValue).
+    said = re.sub(
+        r"The data has no (\w+) ('.*?'); (the most common are|its ids look like) (.*?)\.(?= |$)",
+        lambda m: (
+            f"数据中没有{_dimension_zh(m[1])} {m[2]}；"
+            f"{'最常见的是' if m[3].startswith('the') else '编号形如'} {m[4]}。"
+        ),
+        said,
+    )
+    said = re.sub(
+        r"No product's name or category path in the data contains ('.*?'); for example: (.*?)\.(?= |$)",
+        r"数据中没有名称或类目路径包含 \1 的商品；例如：\2。",
+        said,
+    )
     for event, chinese in {**EVENT_NAMES, "favorite": EVENT_NAMES["fav"]}.items():  # evidence.missing_event
         said = said.replace(
             f"The data records no {event} events, so it cannot count them.",

@@ -41,6 +41,7 @@ from tools.base import (
     ToolError,
     ToolResult,
     UnknownEntity,
+    UnknownValue,
     having_people,
     person,
     withheld_notes,
@@ -678,11 +679,16 @@ def _known_values(
         sample = ", ".join(repr(v) for v in known[:8])
         if dimension.name in ID_DIMENSIONS:  # '999' is not a near miss of '999999': ids are not words
             raise UnknownEntity(
-                f"there is no {dimension.name} {value!r} in the data (ids look like {sample})", value
+                f"there is no {dimension.name} {value!r} in the data (ids look like {sample})",
+                value,
+                f"The data has no {dimension.name} {value!r}; its ids look like {sample}.",
             )
+        lack = f"The data has no {dimension.name} {value!r}; the most common are {sample}."
         close = difflib.get_close_matches(value.lower(), list(by_lower), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(repr(by_lower[c]) for c in close)}?" if close else ""
-        raise ToolError(f"no {dimension.name} {value!r} in the data{hint} (most common: {sample})")
+        raise UnknownValue(
+            f"no {dimension.name} {value!r} in the data{hint} (most common: {sample})", value, lack
+        )
     return found
 
 
@@ -767,7 +773,11 @@ def _contained_part(ctx: ToolContext, model: SemanticModel, dimension: Dimension
         if len(candidate) >= 3 and ctx.rows(found):
             return candidate
     sample = ", ".join(repr(t) for t in list(dimension_values(ctx, model, dimension).values())[:3])
-    raise ToolError(f"no product's name or category path contains {value!r} (for example: {sample})")
+    raise UnknownValue(
+        f"no product's name or category path contains {value!r} (for example: {sample})",
+        value,
+        f"No product's name or category path in the data contains {value!r}; for example: {sample}.",
+    )
 
 
 def _lookup(ctx: ToolContext, model: SemanticModel, dimension: Dimension, value: str) -> str | None:
