@@ -160,7 +160,7 @@ def test_a_filter_on_a_category_named_in_chinese_is_kept(shop) -> None:  # noqa:
 def test_a_filter_value_copied_in_chinese_is_read_as_the_datas_english(shop) -> None:  # noqa: F811
     """The model filtered on the question's own word ("电子产品", "图书"): the data spells its
     values in English, and the glossary's English finds them, for a category and for words in a
-    product's path; an unknown Chinese word is still an error."""
+    product's path; an unknown Chinese word the question names is what the data lacks: declined."""
     electronics = reference(
         shop, "SELECT count(*) FROM events WHERE event_type = 'view' AND category = 'electronics'"
     )
@@ -179,7 +179,10 @@ def test_a_filter_value_copied_in_chinese_is_read_as_the_datas_english(shop) -> 
         assert answer.kind == "answer" and answer.table.rows[0][0] == expected, (answer.text, answer.notes)
     unknown = call("query_metric", metric="views", filters=[{"dimension": "category", "values": ["火箭"]}])
     agent, _ = assistant(shop, [unknown, unknown])
-    assert agent.ask("火箭的浏览量是多少？").kind == "error"
+    answer = agent.ask("火箭的浏览量是多少？")
+    assert answer.kind == "refusal" and answer.text.startswith("数据中没有类目 '火箭'；最常见的是"), (
+        answer.text
+    )
 
 
 def test_numbers_in_chinese_sentences_are_checked_and_dates_are_not_figures() -> None:
@@ -492,16 +495,17 @@ def test_an_error_to_a_chinese_question_is_said_in_chinese_with_its_detail(shop)
     assert answer.text.startswith("出错了，无法回答：there is no user '99999999' in the data")
 
 
-def test_an_error_quoting_a_chinese_value_is_still_said_in_chinese(shop) -> None:  # noqa: F811
-    """The model filtered on a Chinese word the glossary lacks ('火箭'); the error quotes it, and
-    is an English sentence all the same: said in Chinese like any other."""
+def test_a_decline_quoting_a_chinese_value_is_still_said_in_chinese(shop) -> None:  # noqa: F811
+    """The model filtered on a Chinese word the glossary lacks ('火箭'), which the question names:
+    the data lacks it, and code's English sentence quoting it is said in Chinese like any other."""
     rockets = call(
         "query_metric", metric="views", filters=[{"dimension": "product_text", "values": ["火箭"]}]
     )
     agent, _ = assistant(shop, [rockets, rockets])
     answer = agent.ask("火箭的浏览量是多少？")
-    assert answer.kind == "error" and answer.text.startswith("出错了，无法回答：no product"), answer.text
-    assert "'火箭'" in answer.text
+    assert answer.kind == "refusal", answer.text
+    assert answer.text.startswith("数据中没有名称或类目路径包含 '火箭' 的商品；例如："), answer.text
+    assert "The data" not in answer.text and "数据包含" in answer.text  # what it has, in Chinese too
 
 
 def test_a_lack_asked_for_in_chinese_is_declined_not_retried_without_it(shop) -> None:  # noqa: F811

@@ -1904,6 +1904,12 @@ SLOTS = [
         "read 'between 8 pm and midnight' as hours 20:00-23:59 (UTC)",
     ),
     (
+        "views from 9pm to 12:00am",
+        {"metric": "views"},
+        {"filters": [{"dimension": "hour", "values": ["21", "22", "23"]}]},
+        "read 'from 9pm to 12:00am' as hours 21:00-23:59 (UTC)",
+    ),
+    (
         "top 4 shoppers by units bought",
         {"metric": "units_sold"},
         {"metric": "units_sold", "group_by": ["user_id"], "top_n": 4},

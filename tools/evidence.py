@@ -2414,7 +2414,7 @@ def _clock_span(match: re.Match[str], said_as_times: bool = False) -> tuple[int,
     if said_as_times and not all(t.group("ampm") or t.group("noon") or t.group("m") for t in (start, end)):
         return None  # "7pm-10pm", "09:00-16:59": times of day; "5-10" may be counts
     first, last = _clock_hour(start), _clock_hour(end)
-    if last == 0 and first and not end.group("m"):
+    if last == 0 and first and (end.group("m") or "00") == "00":
         last = 24  # "8pm to midnight", "8pm-12am": the day's last hours, not a span past midnight
     if first is None or last is None or last < first or _last_hour(end, last) < first:
         return None  # "02:00-02:59" keeps hour 2; "2:00-2:00" names no hour
