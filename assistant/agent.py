@@ -595,7 +595,7 @@ class Assistant:
             answer.text = chinese.COULD_NOT + answer.text.removeprefix(COULD_NOT)
         elif answer.kind == "refusal":
             answer.text = chinese.declined(
-                answer.text, self.screen.data_has(), self.screen.data_has(chinese=True)
+                answer.text, self.screen.data_has(), self.screen.data_has(chinese=True), self.semantic
             )
 
     def _cannot(self, reason: str) -> str:

@@ -646,15 +646,9 @@ def data_has(event_types: list[str], dimensions: list[str], prices: bool, first:
     return f"数据包含{kinds}事件，以及时间、用户、会话、商品{extra}、{held}，时间从 {first} 到 {last}。"
 
 
-def _dimension_zh(name: str) -> str:
-    return (
-        dimension_label(SemanticModel.load(), name) or ENTITIES.get(name) or DIMENSION_NAMES.get(name, name)
-    )
-
-
-def declined(text: str, has_english: str, has_chinese: str) -> str:
-    """A decline in Chinese: the sentences code wrote, translated; the model's own reason, if
-    any, kept as it wrote it after '无法回答：'."""
+def declined(text: str, has_english: str, has_chinese: str, model: SemanticModel) -> str:
+    """A decline in Chinese: the sentences code wrote, translated (a dimension by `model`'s
+    Chinese name); the model's own reason, if any, kept as it wrote it after '无法回答：'."""
     said = text.replace(has_english, has_chinese)
     for english, chinese in LACKS.items():
         said = said.replace(english, chinese)
@@ -663,13 +657,14 @@ def declined(text: str, has_english: str, has_chinese: str) -> str:
             f"The data has no {name} information, so it cannot say anything by {name}.",
             f"数据中没有{chinese}信息，所以无法按{chinese}回答。",
         )
-    # A value the question named that the data does not have (tools/metrics.py's UnknownValue).
+
+    def lacking_value(m: re.Match[str]) -> str:  # tools/metrics.py's UnknownValue, a value the question named
+        name = dimension_label(model, m[1]) or ENTITIES.get(m[1]) or DIMENSION_NAMES.get(m[1], m[1])
+        return f"数据中没有{name} {m[2]}；{'最常见的是' if m[3].startswith('the') else '编号形如'} {m[4]}。"
+
     said = re.sub(
         r"The data has no (\w+) ('.*?'); (the most common are|its ids look like) (.*?)\.(?= |$)",
-        lambda m: (
-            f"数据中没有{_dimension_zh(m[1])} {m[2]}；"
-            f"{'最常见的是' if m[3].startswith('the') else '编号形如'} {m[4]}。"
-        ),
+        lacking_value,
         said,
     )
     said = re.sub(
