@@ -364,7 +364,7 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
     cdnow.dimension_values.pop("hour", None)
     with pytest.raises(DataLacks, match="dates only, not times of day"):
         ask(cdnow, metric="purchases", group_by=["hour"], time_zone="America/Los_Angeles")
-    assert declined(str(lacks.value), "", "") == "数据只记录日期，没有具体时间，所以无法按小时细分或筛选。"
+    assert declined(str(lacks.value), "", "", MODEL) == "数据只记录日期，没有具体时间，所以无法按小时细分或筛选。"
     assert len(ask(rees46, metric="purchases", group_by=["hour"]).rows) > 1  # times of day there
     # Every CDNOW item is a CD: "CDs sold" is the data's own figure, not a category it lacks.
     cds = ask(cdnow, metric="units_sold", filters=[{"dimension": "category", "values": ["CDs"]}])
@@ -2661,7 +2661,7 @@ def test_an_event_the_data_does_not_record_is_declined_in_both_languages() -> No
     purchases_only = ["purchase"]
     lacks = missing_event("What share of product page views ended in a purchase?", purchases_only)
     assert lacks == "The data records no view events, so it cannot count them."
-    assert declined(lacks, "", "") == "数据中没有浏览事件，所以无法统计。"
+    assert declined(lacks, "", "", MODEL) == "数据中没有浏览事件，所以无法统计。"
     assert missing_event("items most often put on a wish list?", ["view", "purchase"]).startswith(
         "The data records no favorite events"
     )
