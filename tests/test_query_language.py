@@ -364,7 +364,10 @@ def test_the_data_lacking_a_concept_is_said_plainly(rees46: ToolContext, cdnow: 
     cdnow.dimension_values.pop("hour", None)
     with pytest.raises(DataLacks, match="dates only, not times of day"):
         ask(cdnow, metric="purchases", group_by=["hour"], time_zone="America/Los_Angeles")
-    assert declined(str(lacks.value), "", "", MODEL) == "数据只记录日期，没有具体时间，所以无法按小时细分或筛选。"
+    assert (
+        declined(str(lacks.value), "", "", MODEL)
+        == "数据只记录日期，没有具体时间，所以无法按小时细分或筛选。"
+    )
     assert len(ask(rees46, metric="purchases", group_by=["hour"]).rows) > 1  # times of day there
     # Every CDNOW item is a CD: "CDs sold" is the data's own figure, not a category it lacks.
     cds = ask(cdnow, metric="units_sold", filters=[{"dimension": "category", "values": ["CDs"]}])
