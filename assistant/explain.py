@@ -17,7 +17,7 @@ from assistant.grounding import misstatements, numbers_in, ungrounded_numbers
 from assistant.llm.client import response_format
 from tools import ToolResult
 from tools.base import cell_text
-from tools.language import MONTH_NAMES, is_chinese
+from tools.language import CJK, MONTH_NAMES, glossed_terms, is_chinese
 from tools.narrate import is_tool_call, table_sentence
 
 if TYPE_CHECKING:
@@ -144,10 +144,14 @@ def in_english(
     code: every number and id of the question kept, no Chinese left. None (the question is read
     with code's glossary instead) when the check fails or the model is not there."""
     clock = time.perf_counter()
+    # The 1.5B model's own English loses shop words (加购 became "purchased"): the glossary's
+    # English for the question's terms goes with it, so the data's words come back.
+    terms = "; ".join(f"{zh} = {en}" for zh, en in glossed_terms(question) if CJK.search(zh))
     prompt = (
         "Do not call a tool and do not answer the question: put it into English, as an analyst would"
         " ask it. Keep every number, date, id and name exactly as written; add nothing.\n"
-        f"Question: {question}\n"
+        + (f"Its terms in English: {terms}.\n" if terms else "")
+        + f"Question: {question}\n"
         'Reply with {"english": "<the question in English>"}.'
     )
     fmt = response_format(endpoint, EnglishQuestion.model_json_schema(), "EnglishQuestion")

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from assistant.grounding import numbers_in
-from tools.language import chinese_number, english_reading, is_chinese
+from tools.language import chinese_number, english_reading, glossed_terms, is_chinese
 
 from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (shop is a fixture)
 
@@ -95,6 +95,16 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
 )
 def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: str) -> None:
     assert english_reading(question) == f"{question} ({gloss})"
+
+
+def test_each_glossed_term_keeps_the_chinese_it_was_read_from() -> None:
+    """The translation prompt pairs each term with its English; a slip is read as the term."""
+    assert glossed_terms("samsung的加够次数") == [
+        ("samsung", "samsung's"),
+        ("加购", "added to cart"),
+        ("次数", "number of times"),
+    ]
+    assert glossed_terms("谢谢") == []
 
 
 def test_english_is_read_as_written_and_numbers_in_chinese_are_numbers() -> None:
@@ -599,6 +609,11 @@ def test_a_chinese_question_is_put_into_english_and_the_call_chosen_from_it(shop
     answer = agent.ask("上周有多少订单？")
     assert len(model.calls) == 2 and answer.read_as == english and answer.reading == english
     assert "put it into English" in model.calls[0][0][-1].content
+    # The glossary's English for the question's terms goes with it: shop words come back.
+    assert (
+        "Its terms in English: 上周 = last week; 多少 = how many; 订单 = orders."
+        in model.calls[0][0][-1].content
+    )
     assert "EnglishQuestion" in json.dumps(model.calls[0][1]["response_format"])  # constrained JSON
     assert model.calls[0][0][0].content == model.calls[1][0][0].content  # one cached prefix
     asked = model.calls[1][0][-1].content

@@ -1089,14 +1089,12 @@ _ASCII_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[ '’&.-]+[A-Za-z0-9]+)*")
 
 
 @functools.lru_cache(maxsize=256)
-def english_reading(question: str) -> str:
-    """The question as code's rules read it: unchanged when it has no Chinese; else followed by
-    the English of its terms, in their order ("上周电子产品的转化率" → "… (last week electronics
-    conversion rate)")."""
-    if not is_chinese(question):
-        return question
-    asked, (question, _) = question, pinyin_slips_fixed(question)
-    found: list[tuple[int, str]] = []
+def glossed_terms(question: str) -> list[tuple[str, str]]:
+    """The terms of a Chinese question the glossary knows, each with its English, in the
+    question's order ("上周电子产品的转化率" → [("上周", "last week"), ("电子产品", "electronics"),
+    ("转化率", "conversion rate")]); read after pinyin slips are fixed."""
+    question, _ = pinyin_slips_fixed(question)
+    found: list[tuple[int, str, str]] = []
     taken = [False] * len(question)
     for pattern, english in _PHRASES:
         for match in re.finditer(pattern, question):
@@ -1104,7 +1102,7 @@ def english_reading(question: str) -> str:
                 continue
             text = english(match)
             if text:
-                found.append((match.start(), text))
+                found.append((match.start(), match.group(0), text))
                 taken[match.start() : match.end()] = [True] * (match.end() - match.start())
     # English words inside the Chinese ("samsung的", "Q4", "Top 10的SKU") as words of their own:
     # the English rules' word boundaries do not fall between a letter and a Chinese character.
@@ -1112,11 +1110,21 @@ def english_reading(question: str) -> str:
         if not any(taken[match.start() : match.end()]):
             # "samsung的" is "samsung's": a brand that is also a word is named as a brand so
             possessive = match.group(0).isalpha() and question[match.end() : match.end() + 1] == "的"
-            found.append((match.start(), match.group(0) + ("'s" if possessive else "")))
+            found.append((match.start(), match.group(0), match.group(0) + ("'s" if possessive else "")))
             taken[match.start() : match.end()] = [True] * (match.end() - match.start())
     for match in _TERMS.finditer(question):
         if not any(taken[match.start() : match.end()]):
-            found.append((match.start(), GLOSSARY[match.group(0)]))
+            found.append((match.start(), match.group(0), GLOSSARY[match.group(0)]))
+    return [(chinese, english) for _, chinese, english in sorted(found)]
+
+
+def english_reading(question: str) -> str:
+    """The question as code's rules read it: unchanged when it has no Chinese; else followed by
+    the English of its terms, in their order ("上周电子产品的转化率" → "… (last week electronics
+    conversion rate)")."""
+    if not is_chinese(question):
+        return question
+    found = glossed_terms(question)
     if not found:
-        return asked
-    return f"{asked} ({' '.join(text for _, text in sorted(found))})"
+        return question
+    return f"{question} ({' '.join(english for _, english in found)})"
