@@ -99,12 +99,12 @@ def test_a_chinese_question_is_glossed_in_its_own_order(question: str, gloss: st
 
 def test_each_glossed_term_keeps_the_chinese_it_was_read_from() -> None:
     """The translation prompt pairs each term with its English; a slip is read as the term."""
-    assert glossed_terms("samsung的加够次数") == [
+    assert glossed_terms("samsung的加够次数") == (
         ("samsung", "samsung's"),
         ("加购", "added to cart"),
         ("次数", "number of times"),
-    ]
-    assert glossed_terms("谢谢") == []
+    )
+    assert glossed_terms("谢谢") == ()
 
 
 def test_english_is_read_as_written_and_numbers_in_chinese_are_numbers() -> None:

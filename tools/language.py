@@ -1089,10 +1089,10 @@ _ASCII_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[ '’&.-]+[A-Za-z0-9]+)*")
 
 
 @functools.lru_cache(maxsize=256)
-def glossed_terms(question: str) -> list[tuple[str, str]]:
+def glossed_terms(question: str) -> tuple[tuple[str, str], ...]:
     """The terms of a Chinese question the glossary knows, each with its English, in the
     question's order ("上周电子产品的转化率" → [("上周", "last week"), ("电子产品", "electronics"),
-    ("转化率", "conversion rate")]); read after pinyin slips are fixed."""
+    ("转化率", "conversion rate")]); read after pinyin slips are fixed. A tuple: it is cached."""
     question, _ = pinyin_slips_fixed(question)
     found: list[tuple[int, str, str]] = []
     taken = [False] * len(question)
@@ -1115,9 +1115,10 @@ def glossed_terms(question: str) -> list[tuple[str, str]]:
     for match in _TERMS.finditer(question):
         if not any(taken[match.start() : match.end()]):
             found.append((match.start(), match.group(0), GLOSSARY[match.group(0)]))
-    return [(chinese, english) for _, chinese, english in sorted(found)]
+    return tuple((chinese, english) for _, chinese, english in sorted(found))
 
 
+@functools.lru_cache(maxsize=256)
 def english_reading(question: str) -> str:
     """The question as code's rules read it: unchanged when it has no Chinese; else followed by
     the English of its terms, in their order ("上周电子产品的转化率" → "… (last week electronics
