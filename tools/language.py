@@ -1091,8 +1091,8 @@ _ASCII_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[ '’&.-]+[A-Za-z0-9]+)*")
 @functools.lru_cache(maxsize=256)
 def glossed_terms(question: str) -> tuple[tuple[str, str], ...]:
     """The terms of a Chinese question the glossary knows, each with its English, in the
-    question's order ("上周电子产品的转化率" → [("上周", "last week"), ("电子产品", "electronics"),
-    ("转化率", "conversion rate")]); read after pinyin slips are fixed. A tuple: it is cached."""
+    question's order ("上周电子产品的转化率" → (("上周", "last week"), ("电子产品", "electronics"),
+    ("转化率", "conversion rate"))); read after pinyin slips are fixed. A tuple: it is cached."""
     question, _ = pinyin_slips_fixed(question)
     found: list[tuple[int, str, str]] = []
     taken = [False] * len(question)
