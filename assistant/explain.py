@@ -17,7 +17,7 @@ from assistant.grounding import misstatements, numbers_in, ungrounded_numbers
 from assistant.llm.client import response_format
 from tools import ToolResult
 from tools.base import cell_text
-from tools.language import CJK, MONTH_NAMES, glossed_terms, is_chinese
+from tools.language import MONTH_NAMES, is_chinese
 from tools.narrate import is_tool_call, table_sentence
 
 if TYPE_CHECKING:
@@ -144,14 +144,13 @@ def in_english(
     code: every number and id of the question kept, no Chinese left. None (the question is read
     with code's glossary instead) when the check fails or the model is not there."""
     clock = time.perf_counter()
-    # The 1.5B model's own English loses shop words (加购 became "purchased"): the glossary's
-    # English for the question's terms goes with it, so the data's words come back.
-    terms = "; ".join(f"{zh} = {en}" for zh, en in glossed_terms(question) if CJK.search(zh))
+    # Not given the glossary's English for the terms: tried (2026-12-07), it passed fewer tuning
+    # cases and the model still dropped words ("一共有多少次购买" became "how many times did
+    # customers place an order", answered per customer).
     prompt = (
         "Do not call a tool and do not answer the question: put it into English, as an analyst would"
         " ask it. Keep every number, date, id and name exactly as written; add nothing.\n"
-        + (f"Its terms in English: {terms}.\n" if terms else "")
-        + f"Question: {question}\n"
+        f"Question: {question}\n"
         'Reply with {"english": "<the question in English>"}.'
     )
     fmt = response_format(endpoint, EnglishQuestion.model_json_schema(), "EnglishQuestion")

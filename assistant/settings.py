@@ -182,9 +182,8 @@ class Settings(BaseSettings):
         default="glossary",
         description="How a question asked in Chinese is read: with code's glossary (an English gloss of the "
         "terms it knows, beside the Chinese), or put into English by the model first (one short call on the "
-        "cached prompt, given the glossary's English for the question's terms, checked: every number and id kept; "
-        "the glossary reads it when the check fails). With the CPU default model the second passed no more "
-        "Chinese tuning cases (26 of 70 against 30 on real-zh3) and took twice as long.",
+        "cached prompt, checked: every number and id kept; the glossary reads it when the check fails). With "
+        "the CPU default model the second passed no more Chinese tuning cases and took twice as long.",
     )
     answer_sentences: Literal["code", "model"] = Field(
         default="code",
