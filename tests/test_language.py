@@ -52,14 +52,14 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("数据最后5分钟里有多少用户购买", "last 5 minutes how many users purchases"),
         ("最后两个营业日的销售额", "last 2 trading days revenue"),
         ("3-5月的营收", "March to May revenue"),
-        ("前10个用户占了全部浏览量的多少", "top 10 users make up what share of views how many"),
+        ("前10个用户占了全部浏览量的多少", "top 10 users make up what share of all views how many"),
         ("两次会话之间隔了多久，按分钟算", "twice sessions gap between in minutes"),
         # English words inside the Chinese as words of their own; a pinyin slip in 恰好
         ("1997年Q4的客单价", "in 1997 Q4 average order value"),
         ("samsung的转化率", "samsung's conversion rate"),
         ("洽好下了10单的客户有几个？", "exactly 10 orders customers how many"),
         ("哪个月的营收最低", "which month revenue lowest"),
-        ("第二单到第三单之间隔几天", "second order third order gap between"),
+        ("第二单到第三单之间隔几天", "second order third order gap between how many days"),
         ("有多少个商品至少出现在50个订单里", "how many products at least 50 orders"),
         ("12月6日（周一）卖了多少件", "on December 6 Monday sold how many units"),
         ("用购买数除以浏览数", "purchases divided by views"),
@@ -78,18 +78,29 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("用户最多买了几次？", "users most bought how many times"),  # "at most", no ranking
         # real-zh3's wordings (a second Chinese wording of real-extra5, tuning): the English order
         ("周几下的单平均金额最高？", "day of week weekday average order value highest top"),
-        ("包含商品24852的订单占全部订单的百分之几？", "products orders what percent of all orders"),
+        ("包含商品24852的订单占全部订单的百分之几？", "containing products orders what percent of all orders"),
         (
             "买过的不同商品达到100种及以上的客户有几个？",
             "how many customers bought 100 or more different products",
         ),
-        ("最后有成交的那些会话时长的中位数", "sessions that bought median"),
+        ("最后有成交的那些会话时长的中位数", "sessions that bought duration median"),
         ("有购买的顾客", "customers that bought"),  # 顾客 as 客户: customers, not buyers
         ("买过的不同商品达到5种及以上的顾客", "customers who bought 5 or more different products"),
         ("一周里哪天的购买最多？", "which day of week weekday purchases most"),
         ("平均每张发票上有多少种不同的SKU", "average number of distinct SKUs per invoice"),
         ("上一单之后7天下的订单", "7 days after the previous order orders"),
-        ("上一单之后7天以内下的", "previous order after"),  # within 7 days: not "7 days after"
+        ("上一单之后7天以内下的", "previous order after within 7 days"),  # not "7 days after"
+        # bounds written with symbols, day counts, percentages, exclusions
+        ("在3+个不同日期买过的客户数", "3 or more distinct dates bought customers"),
+        ("事件>20的会话", "events more than 20 sessions"),
+        ("距上一单<=7天", "previous order at most 7 days"),
+        ("前10%客户的销售额占比", "top 10% customers revenue share"),
+        ("除英国外客户最多的国家", "excluding United Kingdom the most customers most countries"),
+        ("英国先不算，客户最多的国家", "excluding United Kingdom the most customers most countries"),
+        ("非UK的销售额", "non-UK revenue"),
+        ("有加购但零购买的用户", "added to cart no purchases users"),
+        ("97年2月的订单", "in February 1997 orders"),
+        ("最新的一天的订单数", "number of orders"),  # "一天" here is "the day", not a count of days
         ("首次购买的月份", "first purchases month"),
     ],
 )

@@ -192,6 +192,9 @@ GLOSSARY: dict[str, str] = {
     "购物者": "shoppers",
     "除以": "divided by",
     "以外": "outside",
+    "先不算": "leaving aside excluding",
+    "送到": "delivered",
+    "重度用户": "heavy users",
     # one value against the rest: "与其他国家相比", "其余品牌"
     "其他国家": "other countries",
     "其它国家": "other countries",
@@ -581,7 +584,36 @@ GLOSSARY: dict[str, str] = {
     "多少": "how many",
     "几个": "how many",
     "几次": "how many times",
+    "几天": "how many days",
+    "每人": "per person",
+    "每次": "each time",
+    "美元": "dollars",
+    "包含": "containing",
+    "大小": "size",
+    "之间": "between",
+    "之间隔": "gap between",
+    "所有": "all",
+    "全部": "all",
+    "来自": "from",
+    "同一": "the same",
+    "分钟": "minutes",
+    "重度": "heavy",
+    "轻度": "light",
+    "频繁": "often frequent",
+    "任意": "any",
+    "任何": "any",
+    "只有": "only",
+    "时长": "duration",
     "数量": "number count",
+    "总": "total",
+    "单个": "any one single",
+    "日期": "dates",
+    "日子": "days",
+    "类型": "types",
+    "大类": "departments top-level categories",
+    "州": "states",
+    "各州": "per state",
+    "各国": "per country",
     "次数": "number of times",
     "哪个": "which",
     "哪些": "which",
@@ -845,12 +877,23 @@ def _last_stretch(match: re.Match[str]) -> str:
     return f"last {number} {unit}" if number != "1" else f"last {unit[:-1]}"
 
 
+def _bound(words: str, match: re.Match[str]) -> str:
+    """ "<=7天" as "at most 7 days", ">20" as "more than 20"."""
+    return f"{words} {match['n']}{' days' if match['d'] else ''}"
+
+
 # (pattern, English): rolling periods, dates and ranks with their numbers, read before the terms.
 _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     # "英国以外" is "outside the United Kingdom", "非苹果" "non-apple": the English rules read
     # the negation before the name.
     (rf"(?P<x>{_TERMS.pattern})\s*(?:以外|之外)", lambda m: f"outside {GLOSSARY[m['x']]}"),
     (rf"非\s*(?P<x>{_TERMS.pattern})", lambda m: f"non-{GLOSSARY[m['x']]}"),
+    (r"非\s*(?P<x>[A-Za-z][A-Za-z0-9&.'-]*)", lambda m: f"non-{m['x']}"),
+    # "除英国外", "英国先不算": excluding a value, the name after the word as English has it
+    (rf"除了?\s*(?P<x>{_TERMS.pattern})\s*(?:之外|以外|外)?", lambda m: f"excluding {GLOSSARY[m['x']]}"),
+    (rf"(?P<x>{_TERMS.pattern})\s*先?不算", lambda m: f"excluding {GLOSSARY[m['x']]}"),
+    # "零购买", "无加购": none of that event
+    (r"(?:零|无)\s*(?P<e>购买|下单|加购|浏览|点击|收藏)", lambda m: f"no {_EVENT[m['e']]}s"),
     (
         r"(?:下过|下了|买过|买了|购买过|购买了|购买|下单)\s*(?P<bound>至少|最少|不少于|超过|多于|大于)?\s*"
         r"(?P<n>\d+|[零〇一二两三四五六七八九十百]+)\s*(?:次|单|笔|个订单|笔订单)(?P<more>以上|及以上|或以上|或更多)?"
@@ -879,6 +922,13 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
         lambda m: f"on {MONTH_NAMES[int(m['m']) - 1]} {int(m['d'])}",
     ),
     (r"(?P<y>(?:19|20)\d\d)\s*年", lambda m: f"in {m['y']}"),
+    # "97年2月": February 1997 (analysts shorten years)
+    (
+        r"(?<!\d)(?P<y>\d\d)\s*年\s*(?P<m>\d{1,2})\s*月(?:份)?",
+        lambda m: f"in {MONTH_NAMES[int(m['m']) - 1]} {19 if int(m['y']) >= 50 else 20}{m['y']}"
+        if 1 <= int(m["m"]) <= 12
+        else "",
+    ),
     # "97年" is 1997, "18年" 2018: analysts shorten years
     (
         r"(?<!\d)(?P<y>\d\d)\s*年(?!级|龄|代|以|内|前|后|多|左右|来|间)",
@@ -891,6 +941,7 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
         _month_range,
     ),
     (r"(?P<m>\d{1,2}|[一二三四五六七八九十]+)\s*月份?", lambda m: _month(m["m"])),
+    (r"前\s*(?P<p>\d+(?:\.\d+)?)\s*[%％]", lambda m: f"top {m['p']}%"),
     (rf"前\s*{_NUMBER}\s*(?:名|个|位|大)?", lambda m: f"top {_number(m)}"),
     (
         r"哪\s*(\d+|[两三四五六七八九十][零〇一二两三四五六七八九十百]*)\s*(?:个|位|家|种|款|件|名|天|类)",
@@ -994,6 +1045,16 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (r"(?:不止|不只|多于|超过)\s*(?:一个|1个|一件|一种)", lambda m: "more than one"),
     (r"至少\s*(?:一次|1次)", lambda m: "at least once"),
     (r"(?:都有|全都|全部都)", lambda m: "all of them"),
+    # Bounds written with symbols ("3+个", "事件>20", "<=7天"), a day count, a percentage
+    (r"(?P<n>\d+)\s*\+", lambda m: f"{m['n']} or more"),
+    (r"(?:>=|≥|＞=)\s*(?P<n>\d+(?:\.\d+)?)(?P<d>\s*天)?", lambda m: _bound("at least", m)),
+    (r"(?:<=|≤|＜=)\s*(?P<n>\d+(?:\.\d+)?)(?P<d>\s*天)?", lambda m: _bound("at most", m)),
+    (r"[>＞]\s*(?P<n>\d+(?:\.\d+)?)(?P<d>\s*天)?", lambda m: _bound("more than", m)),
+    (r"[<＜]\s*(?P<n>\d+(?:\.\d+)?)(?P<d>\s*天)?", lambda m: _bound("fewer than", m)),
+    (rf"{_NUMBER}\s*(?:天|日)\s*(?:以内|之内|内)", lambda m: f"within {_number(m)} days"),
+    # "3天" (not "最新的一天", the latest day)
+    (rf"{_NUMBER}\s*天(?!气)", lambda m: "" if m.group(1) == "一" else f"{_number(m)} days"),
+    (r"(?P<p>\d+(?:\.\d+)?)\s*[%％]", lambda m: f"{m['p']}%"),
 ]
 
 
