@@ -78,7 +78,10 @@ from .test_agent_units import assistant, call, reference, shop  # noqa: F401  (s
         ("用户最多买了几次？", "users most bought how many times"),  # "at most", no ranking
         # real-zh3's wordings (a second Chinese wording of real-extra5, tuning): the English order
         ("周几下的单平均金额最高？", "day of week weekday average order value highest top"),
-        ("包含商品24852的订单占全部订单的百分之几？", "containing products orders what percent of all orders"),
+        (
+            "包含商品24852的订单占全部订单的百分之几？",
+            "containing products orders what percent of all orders",
+        ),
         (
             "买过的不同商品达到100种及以上的客户有几个？",
             "how many customers bought 100 or more different products",

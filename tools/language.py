@@ -925,9 +925,11 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     # "97年2月": February 1997 (analysts shorten years)
     (
         r"(?<!\d)(?P<y>\d\d)\s*年\s*(?P<m>\d{1,2})\s*月(?:份)?",
-        lambda m: f"in {MONTH_NAMES[int(m['m']) - 1]} {19 if int(m['y']) >= 50 else 20}{m['y']}"
-        if 1 <= int(m["m"]) <= 12
-        else "",
+        lambda m: (
+            f"in {MONTH_NAMES[int(m['m']) - 1]} {19 if int(m['y']) >= 50 else 20}{m['y']}"
+            if 1 <= int(m["m"]) <= 12
+            else ""
+        ),
     ),
     # "97年" is 1997, "18年" 2018: analysts shorten years
     (
