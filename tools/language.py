@@ -877,9 +877,18 @@ def _last_stretch(match: re.Match[str]) -> str:
     return f"last {number} {unit}" if number != "1" else f"last {unit[:-1]}"
 
 
-def _bound(words: str, match: re.Match[str]) -> str:
+# A bound written with a symbol; the two-character ones first, so ">=" is not read as ">".
+_SYMBOL_BOUNDS = {
+    **dict.fromkeys((">=", "≥", "＞="), "at least"),
+    **dict.fromkeys(("<=", "≤", "＜="), "at most"),
+    **dict.fromkeys((">", "＞"), "more than"),
+    **dict.fromkeys(("<", "＜"), "fewer than"),
+}
+
+
+def _symbol_bound(match: re.Match[str]) -> str:
     """ "<=7天" as "at most 7 days", ">20" as "more than 20"."""
-    return f"{words} {match['n']}{' days' if match['d'] else ''}"
+    return f"{_SYMBOL_BOUNDS[match['op']]} {match['n']}{' days' if match['d'] else ''}"
 
 
 # (pattern, English): rolling periods, dates and ranks with their numbers, read before the terms.
@@ -1049,10 +1058,10 @@ _PHRASES: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (r"(?:都有|全都|全部都)", lambda m: "all of them"),
     # Bounds written with symbols ("3+个", "事件>20", "<=7天"), a day count, a percentage
     (r"(?P<n>\d+)\s*\+", lambda m: f"{m['n']} or more"),
-    (r"(?:>=|≥|＞=)\s*(?P<n>\d+(?:\.\d+)?)(?P<d>\s*天)?", lambda m: _bound("at least", m)),
-    (r"(?:<=|≤|＜=)\s*(?P<n>\d+(?:\.\d+)?)(?P<d>\s*天)?", lambda m: _bound("at most", m)),
-    (r"[>＞]\s*(?P<n>\d+(?:\.\d+)?)(?P<d>\s*天)?", lambda m: _bound("more than", m)),
-    (r"[<＜]\s*(?P<n>\d+(?:\.\d+)?)(?P<d>\s*天)?", lambda m: _bound("fewer than", m)),
+    (
+        rf"(?P<op>{'|'.join(map(re.escape, _SYMBOL_BOUNDS))})\s*(?P<n>\d+(?:\.\d+)?)(?P<d>\s*天)?",
+        _symbol_bound,
+    ),
     (rf"{_NUMBER}\s*(?:天|日)\s*(?:以内|之内|内)", lambda m: f"within {_number(m)} days"),
     # "3天" (not "最新的一天", the latest day)
     (rf"{_NUMBER}\s*天(?!气)", lambda m: "" if m.group(1) == "一" else f"{_number(m)} days"),
@@ -1151,11 +1160,11 @@ def pinyin_slips_fixed(question: str) -> tuple[str, list[str]]:
 _ASCII_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[ '’&.-]+[A-Za-z0-9]+)*")
 
 
-@functools.lru_cache(maxsize=256)
 def glossed_terms(question: str) -> tuple[tuple[str, str], ...]:
     """The terms of a Chinese question the glossary knows, each with its English, in the
     question's order ("上周电子产品的转化率" → (("上周", "last week"), ("电子产品", "electronics"),
-    ("转化率", "conversion rate"))); read after pinyin slips are fixed. A tuple: it is cached."""
+    ("转化率", "conversion rate"))); read after pinyin slips are fixed. Not cached itself: its
+    one caller, `english_reading`, is."""
     question, _ = pinyin_slips_fixed(question)
     found: list[tuple[int, str, str]] = []
     taken = [False] * len(question)
